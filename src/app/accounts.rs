@@ -1,0 +1,312 @@
+//! Accounts: sign-up with email verification, login with a per-account
+//! failure limit, password change and reset, and the profile.
+use super::error::collect_fields;
+use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow, UserView};
+use super::{random, AppError, Deps};
+use crate::domain::email::Email;
+use crate::domain::ids::IdKind;
+use crate::domain::name::DisplayName;
+use crate::domain::password::{self, Password};
+use crate::domain::time::{DAY, HOUR};
+use crate::domain::token::{self, Secret};
+use crate::jobs::Job;
+use crate::stmt;
+use crate::store::{sql, DbError};
+use serde::Deserialize;
+
+/// Verification links live 24 hours.
+pub const VERIFY_EMAIL_SECONDS: i64 = DAY;
+/// Reset links live 1 hour.
+pub const PASSWORD_RESET_SECONDS: i64 = HOUR;
+/// At most this many verification (or reset) emails an hour per address.
+pub const EMAILS_PER_HOUR: i64 = 5;
+/// Consecutive failures before the account backs off.
+pub const LOGIN_FAILURE_LIMIT: i64 = 10;
+/// The first back-off, doubled for each further failure.
+pub const LOCK_BASE_SECONDS: i64 = 30;
+/// The longest back-off.
+pub const LOCK_MAX_SECONDS: i64 = 15 * 60;
+
+/// What a sign-up answers. Always the same for a new and an existing email.
+#[derive(Debug)]
+pub enum SignupOutcome {
+    /// 202: a verification email is on its way (or, for an existing account, a notice).
+    VerificationSent,
+}
+
+/// A sign-up request, raw from the client.
+#[derive(Debug)]
+pub struct SignupInput<'a> {
+    /// Email.
+    pub email: &'a str,
+    /// Password.
+    pub password: &'a str,
+    /// Display name.
+    pub name: &'a str,
+}
+
+/// Token purposes, as stored and as mixed into derivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Email verification.
+    VerifyEmail,
+    /// Password reset.
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    /// The stored label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+    fn lifetime(self) -> i64 {
+        match self {
+            TokenPurpose::VerifyEmail => VERIFY_EMAIL_SECONDS,
+            TokenPurpose::PasswordReset => PASSWORD_RESET_SECONDS,
+        }
+    }
+}
+
+/// The emailed token of an `email_tokens` row (see [`token::derive`]).
+pub fn email_token(deps_secret: &[u8], purpose: TokenPurpose, row_id: &str) -> Secret {
+    token::derive(deps_secret, purpose.as_str(), row_id)
+}
+
+fn hash_password(deps: &Deps, password: &str) -> Result<String, AppError> {
+    let salt: [u8; 16] = random(deps.rng.as_ref())?;
+    password::hash(password, &salt).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Signs up. The answer is the same whether or not the email has an account
+/// (and costs the same argon2 hash); an existing account gets a notice or,
+/// if unverified, a new verification link, never a second account.
+pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome, AppError> {
+    let email = Email::parse(input.email);
+    let password = Password::parse("password", input.password);
+    let name = DisplayName::parse("name", input.name);
+    collect_fields([email.as_ref().err().cloned(), password.as_ref().err().cloned(), name.as_ref().err().cloned()])?;
+    let (Ok(email), Ok(password), Ok(name)) = (email, password, name) else {
+        return Err(AppError::Internal("unreachable: fields checked above".into()));
+    };
+    let phc = hash_password(deps, password.expose())?;
+    let now = deps.now();
+    let user_id = deps.new_id(IdKind::User)?;
+    let token_id = deps.new_id(IdKind::EmailToken)?;
+    let purpose = TokenPurpose::VerifyEmail;
+    let digest = email_token(&deps.config.token_secret, purpose, &token_id).digest();
+    let created = deps
+        .db
+        .batch(vec![
+            stmt!(sql::INSERT_USER, &user_id, email.as_str(), name.as_str(), phc, None::<i64>, now),
+            stmt!(
+                sql::INSERT_EMAIL_TOKEN,
+                &token_id,
+                &user_id,
+                purpose.as_str(),
+                digest,
+                now,
+                now + purpose.lifetime()
+            ),
+        ])
+        .await;
+    match created {
+        Ok(_) => {
+            deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
+        }
+        Err(DbError::Unique(_)) => existing_account_signup(deps, &email).await?,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(SignupOutcome::VerificationSent)
+}
+
+async fn existing_account_signup(deps: &Deps, email: &Email) -> Result<(), AppError> {
+    let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?;
+    let Some(user) = user else { return Ok(()) };
+    if user.email_verified_at.is_none() {
+        send_token_email(deps, email, TokenPurpose::VerifyEmail).await
+    } else {
+        // One notice an hour at most: the job id repeats within the hour, and
+        // the consumer sends a job id once.
+        let hour = deps.now() / HOUR;
+        let job_id = format!("job_exists_{}_{hour}", user.id);
+        deps.enqueue_logged(&Job::AccountExists { job_id, user_id: user.id }).await;
+        Ok(())
+    }
+}
+
+/// Creates a verification or reset token for `email` (if it has an account,
+/// within the hourly limit) and enqueues its email. Silent either way.
+async fn send_token_email(deps: &Deps, email: &Email, purpose: TokenPurpose) -> Result<(), AppError> {
+    let now = deps.now();
+    let token_id = deps.new_id(IdKind::EmailToken)?;
+    let digest = email_token(&deps.config.token_secret, purpose, &token_id).digest();
+    let unverified_only = purpose == TokenPurpose::VerifyEmail;
+    let out = deps
+        .db
+        .run(stmt!(
+            sql::INSERT_EMAIL_TOKEN_LIMITED,
+            &token_id,
+            purpose.as_str(),
+            digest,
+            now,
+            now + purpose.lifetime(),
+            email.as_str(),
+            unverified_only,
+            EMAILS_PER_HOUR
+        ))
+        .await?;
+    if out.changes == 1 {
+        deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
+    }
+    Ok(())
+}
+
+/// Sends a new verification link (202 always; at most 5 an hour per address).
+pub async fn resend_verification(deps: &Deps, raw_email: &str) -> Result<(), AppError> {
+    match Email::parse(raw_email) {
+        Ok(email) => send_token_email(deps, &email, TokenPurpose::VerifyEmail).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<String, AppError> {
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
+    #[derive(Deserialize)]
+    struct Consumed {
+        user_id: String,
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let row: Option<Consumed> =
+        deps.db.run(stmt!(sql::CONSUME_EMAIL_TOKEN, deps.now(), digest, purpose.as_str())).await?.first()?;
+    row.map(|r| r.user_id).ok_or(AppError::InvalidToken)
+}
+
+/// Verifies the email behind a link and signs the person in.
+pub async fn verify_email(deps: &Deps, raw_token: &str, user_agent: Option<&str>) -> Result<SessionIssued, AppError> {
+    let user_id = consume(deps, raw_token, TokenPurpose::VerifyEmail).await?;
+    let mut outs = deps
+        .db
+        .batch(vec![stmt!(sql::MARK_EMAIL_VERIFIED, &user_id, deps.now()), stmt!(sql::USER_BY_ID, &user_id)])
+        .await?;
+    let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidToken)?;
+    create_session(deps, user, user_agent).await
+}
+
+/// What a correct login leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in.
+    Session(Box<SessionIssued>),
+}
+
+/// Logs in. Unknown email and wrong password answer alike and cost the same
+/// argon2 verification; failures are counted per account in one statement.
+pub async fn login(
+    deps: &Deps,
+    raw_email: &str,
+    raw_password: &str,
+    user_agent: Option<&str>,
+) -> Result<LoginOutcome, AppError> {
+    // Bounded before any work: a 1 MB "password" must not cost a hash.
+    if raw_password.chars().count() > password::MAX_CHARS || raw_email.len() > 320 {
+        return Err(AppError::InvalidCredentials);
+    }
+    let now = deps.now();
+    let user: Option<UserRow> = match Email::parse(raw_email) {
+        Ok(email) => deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?,
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        password::verify(raw_password, password::DUMMY_HASH);
+        return Err(AppError::InvalidCredentials);
+    };
+    if let Some(until) = user.locked_until.filter(|&t| t > now) {
+        return Err(AppError::TooManyAttempts { retry_after: until - now });
+    }
+    let phc = user.password_hash.clone().unwrap_or_else(|| password::DUMMY_HASH.to_owned());
+    if user.password_hash.is_none() || !password::verify(raw_password, &phc) {
+        deps.db
+            .run(stmt!(
+                sql::RECORD_LOGIN_FAILURE,
+                &user.id,
+                now,
+                LOGIN_FAILURE_LIMIT,
+                LOCK_BASE_SECONDS,
+                LOCK_MAX_SECONDS
+            ))
+            .await?;
+        return Err(AppError::InvalidCredentials);
+    }
+    if user.email_verified_at.is_none() {
+        return Err(AppError::EmailNotVerified);
+    }
+    let mut writes = vec![stmt!(sql::RECORD_LOGIN_SUCCESS, &user.id)];
+    if password::needs_rehash(&phc) {
+        writes.push(stmt!(sql::SET_PASSWORD_HASH, &user.id, hash_password(deps, raw_password)?, now));
+    }
+    deps.db.batch(writes).await?;
+    Ok(LoginOutcome::Session(Box::new(create_session(deps, user, user_agent).await?)))
+}
+
+/// Emails a reset link if the address has an account (202 always).
+pub async fn request_password_reset(deps: &Deps, raw_email: &str) -> Result<(), AppError> {
+    match Email::parse(raw_email) {
+        Ok(email) => send_token_email(deps, &email, TokenPurpose::PasswordReset).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets a new password from a reset link and revokes every session.
+pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: &str) -> Result<(), AppError> {
+    // Check the password first: a refused password must not burn the link.
+    let password = Password::parse("new_password", new_password)?;
+    let phc = hash_password(deps, password.expose())?;
+    let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?;
+    let now = deps.now();
+    deps.db
+        .batch(vec![stmt!(sql::RESET_PASSWORD, &user_id, phc, now), stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now)])
+        .await?;
+    Ok(())
+}
+
+/// Changes my password; every other session is revoked.
+pub async fn change_password(
+    deps: &Deps,
+    who: &UserPrincipal,
+    current: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let password = Password::parse("new_password", new_password)?;
+    let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_ID, &who.user.id)).await?.first()?;
+    let phc = user.and_then(|u| u.password_hash).unwrap_or_else(|| password::DUMMY_HASH.to_owned());
+    if current.chars().count() > password::MAX_CHARS || !password::verify(current, &phc) {
+        return Err(AppError::InvalidCredentials);
+    }
+    let new_phc = hash_password(deps, password.expose())?;
+    let now = deps.now();
+    deps.db
+        .batch(vec![
+            stmt!(sql::SET_PASSWORD_HASH, &who.user.id, new_phc, now),
+            stmt!(sql::REVOKE_OTHER_SESSIONS, &who.user.id, &who.session_id, now),
+        ])
+        .await?;
+    Ok(())
+}
+
+/// My profile.
+pub fn get_me(who: &UserPrincipal) -> UserView {
+    who.user.view()
+}
+
+/// Renames me.
+pub async fn update_me(deps: &Deps, who: &UserPrincipal, raw_name: &str) -> Result<UserView, AppError> {
+    let name = DisplayName::parse("name", raw_name)?;
+    let user: Option<UserRow> =
+        deps.db.run(stmt!(sql::UPDATE_USER_NAME, &who.user.id, name.as_str(), deps.now())).await?.first()?;
+    user.map(|u| u.view()).ok_or(AppError::NotFound)
+}

@@ -1,0 +1,73 @@
+//! Configuration, read once per request from the Worker's vars and secrets.
+use crate::domain::session::{KeySet, SigningKey, VerifyingKey};
+
+/// Which mail transport the queue consumer uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailerKind {
+    /// Store messages in D1 for `GET /v1/dev/emails` (development only).
+    Dev,
+    /// POST to a Resend-compatible API.
+    Http {
+        /// `MAIL_API_URL`.
+        url: String,
+        /// `MAIL_API_KEY` (secret).
+        api_key: String,
+    },
+}
+
+/// Service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ENVIRONMENT=development` turns on the dev mail sink and `Server-Timing`.
+    pub development: bool,
+    /// Base URL of the pages linked from emails (`APP_URL`), without trailing slash.
+    pub app_url: String,
+    /// `MAIL_FROM`.
+    pub mail_from: String,
+    /// `MAILER` and its settings.
+    pub mailer: MailerKind,
+    /// Access-token keys (`JWT_SIGNING_KEY`, optional `JWT_PREVIOUS_PUBLIC_KEY`).
+    pub keys: KeySet,
+    /// `TOKEN_SECRET`: derives emailed tokens from row ids.
+    pub token_secret: Vec<u8>,
+}
+
+/// A missing or malformed setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads the configuration through `get` (a var or secret by name).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let need = |name: &str| -> Result<String, ConfigError> {
+            get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| ConfigError(format!("{name} is not set")))
+        };
+        let development = get("ENVIRONMENT").as_deref() == Some("development");
+        let mailer = match need("MAILER")?.as_str() {
+            "dev" if development => MailerKind::Dev,
+            "dev" => return Err(ConfigError("MAILER=dev needs ENVIRONMENT=development".into())),
+            "http" => MailerKind::Http { url: need("MAIL_API_URL")?, api_key: need("MAIL_API_KEY")? },
+            other => return Err(ConfigError(format!("MAILER must be dev or http, not {other}"))),
+        };
+        let current = SigningKey::from_seed_hex(&need("JWT_SIGNING_KEY")?).map_err(|e| ConfigError(e.to_string()))?;
+        let previous = match get("JWT_PREVIOUS_PUBLIC_KEY").filter(|v| !v.trim().is_empty()) {
+            Some(hex) => Some(VerifyingKey::from_hex(&hex).map_err(|e| ConfigError(e.to_string()))?),
+            None => None,
+        };
+        let issuer = need("JWT_ISSUER")?;
+        let audience = need("JWT_AUDIENCE")?;
+        let token_secret = need("TOKEN_SECRET")?;
+        if token_secret.len() < 32 {
+            return Err(ConfigError("TOKEN_SECRET must be at least 32 characters".into()));
+        }
+        Ok(Self {
+            development,
+            app_url: need("APP_URL")?.trim_end_matches('/').to_owned(),
+            mail_from: need("MAIL_FROM")?,
+            mailer,
+            keys: KeySet::new(current, previous, &issuer, &audience),
+            token_secret: token_secret.into_bytes(),
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! Use cases: one function per operation, over the ports below. Handlers in
+//! `http` call these; nothing here knows about HTTP or the Worker.
+use crate::jobs::Job;
+use crate::store::Db;
+use async_trait::async_trait;
+use std::rc::Rc;
+
+pub mod accounts;
+pub mod config;
+pub mod error;
+pub mod page;
+pub mod sessions;
+
+pub use config::Config;
+pub use error::AppError;
+
+/// The time source. Unix seconds; `SystemTime` panics on wasm, so the Worker
+/// passes `Date.now()` and tests pass a clock they can move.
+pub trait Clock {
+    /// Now, in unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// The CSPRNG.
+pub trait Rng {
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), AppError>;
+}
+
+/// Draws `N` random bytes.
+pub fn random<const N: usize>(rng: &dyn Rng) -> Result<[u8; N], AppError> {
+    let mut buf = [0u8; N];
+    rng.fill(&mut buf)?;
+    Ok(buf)
+}
+
+/// The operating system's CSPRNG (`crypto.getRandomValues` in workerd).
+pub struct SystemRng;
+
+impl Rng for SystemRng {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), AppError> {
+        getrandom::fill(buf).map_err(|e| AppError::Internal(format!("CSPRNG unavailable: {e}")))
+    }
+}
+
+/// The queue producer. Messages are small: ids, never plaintext secrets.
+#[async_trait(?Send)]
+pub trait Outbox {
+    /// Enqueues `job`. Callers have written their rows first, so a failed
+    /// enqueue loses nothing: the email can be requested again.
+    async fn enqueue(&self, job: &Job) -> Result<(), String>;
+}
+
+/// Everything a use case may touch.
+#[derive(Clone)]
+pub struct Deps {
+    /// The database.
+    pub db: Rc<dyn Db>,
+    /// The clock.
+    pub clock: Rc<dyn Clock>,
+    /// The random source.
+    pub rng: Rc<dyn Rng>,
+    /// The email queue.
+    pub outbox: Rc<dyn Outbox>,
+    /// Configuration from the environment.
+    pub config: Rc<Config>,
+}
+
+impl Deps {
+    /// Now, in unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A new id of `kind`.
+    pub fn new_id(&self, kind: crate::domain::ids::IdKind) -> Result<String, AppError> {
+        Ok(crate::domain::ids::new_id(kind, random(self.rng.as_ref())?))
+    }
+
+    /// Enqueues a job, logging (not failing) if the queue refuses it: the
+    /// rows are written, and the person can ask for the email again.
+    pub async fn enqueue_logged(&self, job: &Job) {
+        if let Err(e) = self.outbox.enqueue(job).await {
+            log_error(&format!("enqueue {} failed: {e}", job.id()));
+        }
+    }
+}
+
+/// Logs an internal error with context (stderr natively, the console in workerd).
+pub fn log_error(message: &str) {
+    eprintln!("latchkey error: {message}");
+}

@@ -1,0 +1,27 @@
+//! Pure domain: types that parse and rules that decide. No I/O, no async,
+//! no clock: times come in as arguments (unix seconds).
+pub mod email;
+pub mod ids;
+pub mod name;
+pub mod password;
+pub mod session;
+pub mod time;
+pub mod token;
+
+/// A rule broken by one field of a request, reported in a 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The request field, e.g. `email`.
+    pub field: &'static str,
+    /// A stable machine-readable code, e.g. `invalid_email`.
+    pub code: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error with a code and message.
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field, code, message: message.into() }
+    }
+}

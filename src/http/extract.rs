@@ -1,0 +1,50 @@
+//! Extractors: the JSON body with our errors, the bearer principal, paging.
+use super::Request;
+use crate::app::page::PageRequest;
+use crate::app::sessions::{self, UserPrincipal};
+use crate::app::{AppError, Deps};
+use serde::de::DeserializeOwned;
+
+/// Parses the body as `T`: malformed JSON is 400, wrong shape is 422.
+pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    if req.body.is_empty() {
+        return Err(AppError::InvalidJson("the body is empty".into()));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::Validation(vec![crate::domain::FieldError::new(
+            "body",
+            "invalid_shape",
+            strip_position(&e.to_string()),
+        )]),
+        _ => AppError::InvalidJson(e.to_string()),
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// The bearer credential, if the header has one.
+pub fn bearer(req: &Request) -> Option<&str> {
+    let value = req.header("authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The signed-in person, or 401.
+pub async fn user(deps: &Deps, req: &Request) -> Result<UserPrincipal, AppError> {
+    let token = bearer(req).ok_or(AppError::Unauthenticated)?;
+    let principal = sessions::authenticate(deps, token).await?;
+    Ok(principal.user().clone())
+}
+
+/// `?limit=` and `?cursor=`.
+pub fn page(req: &Request) -> Result<PageRequest, AppError> {
+    PageRequest::parse(req.query_param("limit").as_deref(), req.query_param("cursor").as_deref())
+        .map_err(AppError::from)
+}
+
+/// The client's `User-Agent`.
+pub fn user_agent(req: &Request) -> Option<&str> {
+    req.header("user-agent")
+}

@@ -1,0 +1,293 @@
+//! Thin handlers: extract → parse → call `app` → view. No SQL here.
+//! The `#[utoipa::path]` attributes are the OpenAPI document of each route.
+use super::extract::{self, json};
+use super::{Request, Response};
+use crate::app::accounts::{self, LoginOutcome, SignupInput};
+use crate::app::sessions::{self, SessionIssued, SessionView, UserView};
+use crate::app::{AppError, Deps};
+use crate::stmt;
+use crate::store::sql;
+use serde::{Deserialize, Serialize};
+use serde_json::json as j;
+use utoipa::ToSchema;
+
+/// `{"status": "..."}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusBody {
+    /// e.g. `ok`, `verification_email_sent`, `accepted`.
+    pub status: &'static str,
+}
+
+/// An RFC 9457 problem document; `code` is stable.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `about:blank`.
+    #[schema(example = "about:blank")]
+    pub r#type: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Human-readable explanation.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+}
+
+/// `GET /health`: one D1 query.
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = StatusBody)))]
+pub async fn health(deps: &Deps) -> Result<Response, AppError> {
+    deps.db.run(stmt!(sql::HEALTH)).await?;
+    Ok(Response::json(200, &StatusBody { status: "ok" }))
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+pub fn openapi() -> Response {
+    Response::json(200, &super::openapi::document())
+}
+
+/// `GET /.well-known/jwks.json`.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
+pub fn jwks(deps: &Deps) -> Response {
+    Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300")
+}
+
+/// Sign-up body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupBody {
+    /// Email address.
+    pub email: String,
+    /// 8 to 128 characters, not a common password.
+    pub password: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// `POST /v1/auth/signup`.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "accounts", request_body = SignupBody,
+    responses((status = 202, body = StatusBody, description = "Same answer whether or not the email has an account"),
+              (status = 422, body = Problem, description = "validation_failed or password_too_common")))]
+pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: SignupBody = json(req)?;
+    let input = SignupInput { email: &body.email, password: &body.password, name: &body.name };
+    accounts::signup(deps, input).await?;
+    Ok(Response::json(202, &StatusBody { status: "verification_email_sent" }))
+}
+
+/// A body holding a single-use token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// The token from the link's fragment.
+    pub token: String,
+}
+
+/// `POST /v1/auth/verify-email`.
+#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "accounts", request_body = TokenBody,
+    responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token")))]
+pub async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: TokenBody = json(req)?;
+    let session = accounts::verify_email(deps, &body.token, extract::user_agent(req)).await?;
+    Ok(Response::json(200, &session))
+}
+
+/// A body holding an email address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailBody {
+    /// Email address.
+    pub email: String,
+}
+
+/// `POST /v1/auth/resend-verification`.
+#[utoipa::path(post, path = "/v1/auth/resend-verification", tag = "accounts", request_body = EmailBody,
+    responses((status = 202, body = StatusBody, description = "Always; at most 5 emails an hour per address")))]
+pub async fn resend_verification(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: EmailBody = json(req)?;
+    accounts::resend_verification(deps, &body.email).await?;
+    Ok(Response::json(202, &StatusBody { status: "accepted" }))
+}
+
+/// Login body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /v1/auth/login`.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = LoginBody,
+    responses((status = 200, body = SessionIssued),
+              (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
+              (status = 403, body = Problem, description = "email_not_verified"),
+              (status = 429, body = Problem, description = "too_many_attempts, with Retry-After")))]
+pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: LoginBody = json(req)?;
+    match accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await? {
+        LoginOutcome::Session(session) => Ok(Response::json(200, &session)),
+    }
+}
+
+/// Refresh body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// The refresh token of the last session answer.
+    pub refresh_token: String,
+}
+
+/// `POST /v1/auth/token`.
+#[utoipa::path(post, path = "/v1/auth/token", tag = "accounts", request_body = RefreshBody,
+    responses((status = 200, body = SessionIssued, description = "A new pair; the presented refresh token is spent"),
+              (status = 401, body = Problem, description = "invalid_token; a reused token also revokes its session")))]
+pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: RefreshBody = json(req)?;
+    Ok(Response::json(200, &sessions::refresh(deps, &body.refresh_token).await?))
+}
+
+/// `POST /v1/auth/logout`.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "The session's tokens stop working at once")))]
+pub async fn logout(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    sessions::logout(deps, &who).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/auth/password-reset`.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "accounts", request_body = EmailBody,
+    responses((status = 202, body = StatusBody, description = "Always")))]
+pub async fn request_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: EmailBody = json(req)?;
+    accounts::request_password_reset(deps, &body.email).await?;
+    Ok(Response::json(202, &StatusBody { status: "accepted" }))
+}
+
+/// Reset confirmation body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirmBody {
+    /// The token from the link.
+    pub token: String,
+    /// The new password.
+    pub new_password: String,
+}
+
+/// `POST /v1/auth/password-reset/confirm`.
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "accounts", request_body = ResetConfirmBody,
+    responses((status = 204, description = "Password set; every session revoked"),
+              (status = 400, body = Problem, description = "invalid_token"), (status = 422, body = Problem)))]
+pub async fn confirm_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: ResetConfirmBody = json(req)?;
+    accounts::confirm_password_reset(deps, &body.token, &body.new_password).await?;
+    Ok(Response::empty(204))
+}
+
+/// `GET /v1/me`.
+#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+pub async fn get_me(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    Ok(Response::json(200, &accounts::get_me(&who)))
+}
+
+/// Profile update body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeBody {
+    /// New display name.
+    pub name: String,
+}
+
+/// `PATCH /v1/me`.
+#[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
+    responses((status = 200, body = UserView), (status = 422, body = Problem)))]
+pub async fn update_me(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: UpdateMeBody = json(req)?;
+    Ok(Response::json(200, &accounts::update_me(deps, &who, &body.name).await?))
+}
+
+/// Password change body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    /// The password in use.
+    pub current_password: String,
+    /// The new one.
+    pub new_password: String,
+}
+
+/// `POST /v1/me/password`.
+#[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
+    responses((status = 204, description = "Changed; other sessions revoked"),
+              (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
+pub async fn change_password(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: ChangePasswordBody = json(req)?;
+    accounts::change_password(deps, &who, &body.current_password, &body.new_password).await?;
+    Ok(Response::empty(204))
+}
+
+/// A page of sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Live sessions, newest first.
+    pub data: Vec<SessionView>,
+    /// Pass as `?cursor=` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/me/sessions`.
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = SessionList)))]
+pub async fn list_sessions(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let page = extract::page(req)?;
+    let (data, next_cursor) = sessions::list_sessions(deps, &who, &page).await?;
+    Ok(Response::json(200, &SessionList { data, next_cursor }))
+}
+
+/// `DELETE /v1/me/sessions/{id}`.
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "ses_…")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
+pub async fn revoke_session(deps: &Deps, req: &Request, id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    sessions::revoke_session(deps, &who, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `GET /v1/dev/emails?to=`: the development mail sink; 404 outside development.
+#[utoipa::path(get, path = "/v1/dev/emails", tag = "development",
+    params(("to" = String, Query, description = "Recipient address")),
+    responses((status = 200, description = "`{data: [{to, subject, text, html, sent_at}]}`"), (status = 404, description = "Outside ENVIRONMENT=development")))]
+pub async fn dev_emails(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    if !deps.config.development {
+        return Err(AppError::NotFound);
+    }
+    let to = req.query_param("to").unwrap_or_default().trim().to_lowercase();
+    #[derive(Deserialize)]
+    struct Row {
+        recipient: String,
+        subject: String,
+        text_body: String,
+        html_body: String,
+        sent_at: i64,
+    }
+    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_DEV_EMAILS, to)).await?.decode()?;
+    let data: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            j!({ "to": r.recipient, "subject": r.subject, "text": r.text_body, "html": r.html_body,
+                      "sent_at": crate::domain::time::rfc3339(r.sent_at) })
+        })
+        .collect();
+    Ok(Response::json(200, &j!({ "data": data, "next_cursor": null })))
+}

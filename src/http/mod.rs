@@ -1,0 +1,114 @@
+//! HTTP: one entry point, [`handle`], from a plain request to a plain
+//! response, so the very same routing runs in workerd and in native tests.
+//!
+//! Why not axum: D1 futures are `!Send` and axum wants `Send` handlers; a
+//! route table over `matchit` (the router inside axum) keeps handlers plain
+//! `async fn`s and the bundle smaller, with the same shape: extract → parse →
+//! call `app` → view.
+use crate::app::{AppError, Deps};
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod pages;
+pub mod routes;
+
+/// Largest request body accepted (64 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An HTTP request, as the platform hands it over.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path, without query.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A header's value (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Decoded query pairs.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.query.as_bytes()).into_owned().collect()
+    }
+
+    /// One decoded query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON response.
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self { status, headers: vec![("content-type".into(), "application/json".into())], body },
+            Err(e) => error::problem(&AppError::Internal(format!("serialize: {e}"))),
+        }
+    }
+
+    /// An empty response (204, 202 …).
+    pub fn empty(status: u16) -> Self {
+        Self { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Handles one request. Never panics, never answers 500 for bad input.
+pub async fn handle(deps: &Deps, req: Request) -> Response {
+    let response = match guard(&req) {
+        Err(e) => Err(e),
+        Ok(()) => routes::dispatch(deps, &req).await,
+    };
+    let mut response = response.unwrap_or_else(|e| error::problem(&e));
+    // Tokens travel in these bodies: no cache may keep them.
+    if response.header("cache-control").is_none() {
+        response.headers.push(("cache-control".into(), "no-store".into()));
+    }
+    response.headers.push(("x-content-type-options".into(), "nosniff".into()));
+    response
+}
+
+/// Checks that apply to every request before routing.
+fn guard(req: &Request) -> Result<(), AppError> {
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    // A key in a URL ends up in logs and browser history: refuse it, and let it authenticate nothing.
+    if req.query_pairs().iter().any(|(k, v)| k.starts_with("lk_") || v.starts_with("lk_")) {
+        return Err(AppError::ApiKeyInUrl);
+    }
+    Ok(())
+}

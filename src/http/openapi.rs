@@ -1,0 +1,43 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+use super::handlers as h;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Latchkey", version = "1.0.0",
+         description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 problem+json with a stable `code`."),
+    paths(
+        h::health, h::openapi, h::jwks,
+        super::pages::verify_email, super::pages::reset_password,
+        h::signup, h::verify_email, h::resend_verification, h::login, h::refresh_token, h::logout,
+        h::request_password_reset, h::confirm_password_reset,
+        h::get_me, h::update_me, h::change_password, h::list_sessions, h::revoke_session,
+        h::dev_emails,
+    ),
+    components(schemas(h::Problem, h::StatusBody)),
+    modifiers(&Bearer),
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An access token (EdDSA JWT) or an API key (`lk_…`)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document served at `/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

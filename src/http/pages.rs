@@ -1,0 +1,48 @@
+//! Small HTML pages where a person must act (opened from an email link).
+//! Tokens travel in the URL fragment, which browsers never send to a server;
+//! the script reads it, wipes it from the address bar and posts it to the API.
+use super::Response;
+
+const CSS: &str = include_str!("assets/pages.css");
+const SCRIPT: &str = include_str!("assets/pages.js");
+
+fn page(title: &str, name: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title} · Latchkey</title><style>{CSS}</style></head>\
+         <body data-page=\"{name}\"><main><h1>{title}</h1>{body}<p id=\"status\" role=\"status\" aria-live=\"polite\"></p></main>\
+         <script src=\"/assets/pages.js\"></script></body></html>"
+    );
+    Response { status: 200, headers: vec![("content-type".into(), "text/html; charset=utf-8".into())], body: html.into_bytes() }
+        // Inline styles only; scripts only from our own origin; no framing; no referrer.
+        .with_header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("x-frame-options", "DENY")
+}
+
+/// `GET /verify-email#token=…`
+#[utoipa::path(get, path = "/verify-email", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment")))]
+pub fn verify_email() -> Response {
+    page("Verify your email", "verify-email", "<p id=\"lead\">Checking your link…</p>")
+}
+
+/// `GET /reset-password#token=…`
+#[utoipa::path(get, path = "/reset-password", tag = "pages", responses((status = 200, content_type = "text/html", description = "Asks for a reset link, or sets a new password from the link's `#token=` fragment")))]
+pub fn reset_password() -> Response {
+    page(
+        "Reset your password",
+        "reset-password",
+        "<form id=\"request\" hidden><label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label><button>Email me a link</button></form>\
+         <form id=\"confirm\" hidden><label>New password <input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"128\" required></label><button>Set password</button></form>",
+    )
+}
+
+/// `GET /assets/pages.js`
+pub fn script() -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/javascript; charset=utf-8".into())],
+        body: SCRIPT.as_bytes().to_vec(),
+    }
+    .with_header("cache-control", "public, max-age=300")
+}

@@ -1,0 +1,146 @@
+//! The route table: every route of the service, in one list. Dispatch and the
+//! OpenAPI test both read it, so a route cannot exist undocumented.
+use super::{handlers as h, pages, Request, Response};
+use crate::app::{AppError, Deps};
+use std::sync::OnceLock;
+
+/// Every operation the service answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Op {
+    Health,
+    OpenApi,
+    Jwks,
+    PageVerifyEmail,
+    PageResetPassword,
+    PagesScript,
+    Signup,
+    VerifyEmail,
+    ResendVerification,
+    Login,
+    RefreshToken,
+    Logout,
+    PasswordReset,
+    PasswordResetConfirm,
+    GetMe,
+    UpdateMe,
+    ChangePassword,
+    ListSessions,
+    RevokeSession,
+    DevEmails,
+}
+
+/// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
+pub const ROUTES: &[(&str, &str, Op)] = &[
+    ("GET", "/health", Op::Health),
+    ("GET", "/openapi.json", Op::OpenApi),
+    ("GET", "/.well-known/jwks.json", Op::Jwks),
+    ("GET", "/verify-email", Op::PageVerifyEmail),
+    ("GET", "/reset-password", Op::PageResetPassword),
+    ("GET", "/assets/pages.js", Op::PagesScript),
+    ("POST", "/v1/auth/signup", Op::Signup),
+    ("POST", "/v1/auth/verify-email", Op::VerifyEmail),
+    ("POST", "/v1/auth/resend-verification", Op::ResendVerification),
+    ("POST", "/v1/auth/login", Op::Login),
+    ("POST", "/v1/auth/token", Op::RefreshToken),
+    ("POST", "/v1/auth/logout", Op::Logout),
+    ("POST", "/v1/auth/password-reset", Op::PasswordReset),
+    ("POST", "/v1/auth/password-reset/confirm", Op::PasswordResetConfirm),
+    ("GET", "/v1/me", Op::GetMe),
+    ("PATCH", "/v1/me", Op::UpdateMe),
+    ("POST", "/v1/me/password", Op::ChangePassword),
+    ("GET", "/v1/me/sessions", Op::ListSessions),
+    ("DELETE", "/v1/me/sessions/{id}", Op::RevokeSession),
+    ("GET", "/v1/dev/emails", Op::DevEmails),
+];
+
+/// Routes that are not part of the API document (static assets).
+pub const UNDOCUMENTED: &[&str] = &["/assets/pages.js"];
+
+type Methods = Vec<(&'static str, Op)>;
+
+fn router() -> &'static matchit::Router<Methods> {
+    static ROUTER: OnceLock<matchit::Router<Methods>> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let mut by_path: Vec<(&str, Methods)> = Vec::new();
+        for (method, path, op) in ROUTES {
+            match by_path.iter_mut().find(|(p, _)| p == path) {
+                Some((_, methods)) => methods.push((method, *op)),
+                None => by_path.push((path, vec![(method, *op)])),
+            }
+        }
+        let mut router = matchit::Router::new();
+        for (path, methods) in by_path {
+            // The table is a constant checked by a unit test; a clash cannot reach production.
+            let _ = router.insert(path, methods);
+        }
+        router
+    })
+}
+
+/// Path parameters of the matched route.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// A parameter by name ("" when absent, which matches no row).
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Finds the operation for a method and path.
+pub fn resolve(method: &str, path: &str) -> Result<(Op, Params), AppError> {
+    let matched = router().at(path).map_err(|_| AppError::NotFound)?;
+    let method = if method == "HEAD" { "GET" } else { method };
+    let op = matched.value.iter().find(|(m, _)| *m == method).map(|(_, op)| *op).ok_or(AppError::MethodNotAllowed)?;
+    let params = Params(matched.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect());
+    Ok((op, params))
+}
+
+/// Routes a request to its handler.
+pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let (op, p) = resolve(&req.method, &req.path)?;
+    match op {
+        Op::Health => h::health(deps).await,
+        Op::OpenApi => Ok(h::openapi()),
+        Op::Jwks => Ok(h::jwks(deps)),
+        Op::PageVerifyEmail => Ok(pages::verify_email()),
+        Op::PageResetPassword => Ok(pages::reset_password()),
+        Op::PagesScript => Ok(pages::script()),
+        Op::Signup => h::signup(deps, req).await,
+        Op::VerifyEmail => h::verify_email(deps, req).await,
+        Op::ResendVerification => h::resend_verification(deps, req).await,
+        Op::Login => h::login(deps, req).await,
+        Op::RefreshToken => h::refresh_token(deps, req).await,
+        Op::Logout => h::logout(deps, req).await,
+        Op::PasswordReset => h::request_password_reset(deps, req).await,
+        Op::PasswordResetConfirm => h::confirm_password_reset(deps, req).await,
+        Op::GetMe => h::get_me(deps, req).await,
+        Op::UpdateMe => h::update_me(deps, req).await,
+        Op::ChangePassword => h::change_password(deps, req).await,
+        Op::ListSessions => h::list_sessions(deps, req).await,
+        Op::RevokeSession => h::revoke_session(deps, req, p.get("id")).await,
+        Op::DevEmails => h::dev_emails(deps, req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_resolves_to_its_operation() {
+        for (method, path, op) in ROUTES {
+            let concrete = path.replace("{id}", "x");
+            let (found, _) = resolve(method, &concrete).unwrap();
+            assert_eq!(found, *op, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405() {
+        assert!(matches!(resolve("GET", "/nope"), Err(AppError::NotFound)));
+        assert!(matches!(resolve("DELETE", "/v1/me"), Err(AppError::MethodNotAllowed)));
+    }
+}

@@ -1,0 +1,81 @@
+//! Email templates: a text and an HTML body for each message.
+use crate::app::Config;
+use html_escape::encode_text as esc;
+use serde::Serialize;
+
+/// A rendered email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingEmail {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+fn layout(to: &str, subject: &str, greeting_name: &str, lines: &[&str], link: Option<(&str, &str)>) -> OutgoingEmail {
+    let mut text = format!("Hi {greeting_name},\n\n");
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;max-width:560px\"><p>Hi {},</p>",
+        esc(greeting_name)
+    );
+    for line in lines {
+        text.push_str(line);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", esc(line)));
+    }
+    if let Some((label, url)) = link {
+        text.push_str(&format!("{label}: {url}\n\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{}\" style=\"display:inline-block;padding:10px 16px;background:#111;color:#fff;border-radius:6px;text-decoration:none\">{}</a></p><p style=\"color:#666;font-size:12px\">Or paste this link into your browser: {}</p>",
+            html_escape::encode_double_quoted_attribute(url),
+            esc(label),
+            esc(url)
+        ));
+    }
+    text.push_str("— Latchkey\n");
+    html.push_str("<p>— Latchkey</p></body></html>");
+    OutgoingEmail { to: to.to_owned(), subject: subject.to_owned(), text, html }
+}
+
+/// The verification email.
+pub fn verify_email(config: &Config, to: &str, name: &str, token: &str) -> OutgoingEmail {
+    let url = format!("{}/verify-email#token={token}", config.app_url);
+    layout(
+        to,
+        "Verify your email address",
+        name,
+        &["Confirm that this is your email address to finish creating your Latchkey account. The link works once, for 24 hours.",
+          "If you did not sign up, ignore this email."],
+        Some(("Verify email", &url)),
+    )
+}
+
+/// The password-reset email.
+pub fn password_reset(config: &Config, to: &str, name: &str, token: &str) -> OutgoingEmail {
+    let url = format!("{}/reset-password#token={token}", config.app_url);
+    layout(
+        to,
+        "Reset your password",
+        name,
+        &["Someone asked to reset the password of your Latchkey account. The link works once, for 1 hour, and signs out every session.",
+          "If it was not you, ignore this email: your password stays as it is."],
+        Some(("Choose a new password", &url)),
+    )
+}
+
+/// The notice sent when someone signs up with an address that has an account.
+pub fn account_exists(config: &Config, to: &str, name: &str) -> OutgoingEmail {
+    let url = format!("{}/reset-password", config.app_url);
+    layout(
+        to,
+        "You already have a Latchkey account",
+        name,
+        &["Someone tried to create a Latchkey account with this address, which already has one. If it was you, sign in instead, or reset your password if you forgot it.",
+          "If it was not you, no action is needed."],
+        Some(("Reset password", &url)),
+    )
+}

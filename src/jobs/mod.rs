@@ -1,0 +1,180 @@
+//! Queue messages and their consumer. Messages carry ids; the consumer reads
+//! what it needs, renders the email, sends it with the job id as idempotency
+//! key and records a sent-marker, so a duplicate delivery sends nothing twice.
+use crate::app::accounts::{email_token, TokenPurpose};
+use crate::app::{Clock, Config};
+use crate::stmt;
+use crate::store::{sql, Db, DbError};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub mod mail;
+
+pub use mail::OutgoingEmail;
+
+/// A queued job. Small, versionless JSON: `{"kind": "...", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Email the link of an `email_tokens` row (verification or reset).
+    EmailToken {
+        /// Idempotency key.
+        job_id: String,
+        /// The row; the token is derived from it.
+        token_id: String,
+    },
+    /// Tell an account holder that someone tried to sign up with their address.
+    AccountExists {
+        /// Idempotency key (one per account per hour).
+        job_id: String,
+        /// The account.
+        user_id: String,
+    },
+}
+
+impl Job {
+    /// The idempotency key.
+    pub fn id(&self) -> &str {
+        match self {
+            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } => job_id,
+        }
+    }
+}
+
+/// Why sending failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Worth retrying later (network error, 429, 5xx).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying will not help (4xx other than 429): the message goes to the dead-letter queue.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Sends one email.
+#[async_trait(?Send)]
+pub trait Mailer {
+    /// Sends `email`; `idempotency_key` lets the provider drop duplicates.
+    async fn send(&self, email: &OutgoingEmail, idempotency_key: &str) -> Result<(), MailError>;
+}
+
+/// The development mailer: stores the message for `GET /v1/dev/emails`.
+pub struct DevMailer<'a> {
+    /// Where to store it.
+    pub db: &'a dyn Db,
+    /// Stamps `sent_at`.
+    pub clock: &'a dyn Clock,
+}
+
+#[async_trait(?Send)]
+impl Mailer for DevMailer<'_> {
+    async fn send(&self, email: &OutgoingEmail, idempotency_key: &str) -> Result<(), MailError> {
+        self.db
+            .run(stmt!(
+                sql::INSERT_DEV_EMAIL,
+                idempotency_key,
+                &email.to,
+                &email.subject,
+                &email.text,
+                &email.html,
+                self.clock.now()
+            ))
+            .await
+            .map_err(|e| MailError::Transient(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// What to do with a message after processing it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done (sent, already sent, or nothing to send any more).
+    Ack,
+    /// Try again later.
+    Retry(String),
+    /// Give up now; the queue's dead-letter handling keeps it.
+    Fail(String),
+}
+
+/// Processes one job. Idempotent: safe to run any number of times.
+pub async fn process(job: &Job, db: &dyn Db, mailer: &dyn Mailer, clock: &dyn Clock, config: &Config) -> Disposition {
+    match process_inner(job, db, mailer, clock, config).await {
+        Ok(()) => Disposition::Ack,
+        Err(Failure::Transient(e)) => Disposition::Retry(e),
+        Err(Failure::Permanent(e)) => Disposition::Fail(e),
+    }
+}
+
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
+impl From<DbError> for Failure {
+    fn from(e: DbError) -> Self {
+        Failure::Transient(e.to_string())
+    }
+}
+
+async fn process_inner(
+    job: &Job,
+    db: &dyn Db,
+    mailer: &dyn Mailer,
+    clock: &dyn Clock,
+    config: &Config,
+) -> Result<(), Failure> {
+    let sent: Option<serde_json::Value> = db.run(stmt!(sql::EMAIL_ALREADY_SENT, job.id())).await?.first()?;
+    if sent.is_some() {
+        return Ok(());
+    }
+    let Some(email) = render(job, db, clock, config).await? else {
+        return Ok(()); // nothing to send any more (token used or expired, account gone)
+    };
+    match mailer.send(&email, job.id()).await {
+        Ok(()) => {}
+        Err(MailError::Transient(e)) => return Err(Failure::Transient(e)),
+        Err(MailError::Permanent(e)) => return Err(Failure::Permanent(e)),
+    }
+    db.run(stmt!(sql::MARK_EMAIL_SENT, job.id(), clock.now())).await?;
+    Ok(())
+}
+
+async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> Result<Option<OutgoingEmail>, Failure> {
+    match job {
+        Job::EmailToken { token_id, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                id: String,
+                purpose: String,
+                expires_at: i64,
+                used_at: Option<i64>,
+                email: String,
+                name: String,
+            }
+            let row: Option<Row> = db.run(stmt!(sql::EMAIL_TOKEN_FOR_MAIL, token_id)).await?.first()?;
+            let Some(row) = row.filter(|r| r.used_at.is_none() && r.expires_at > clock.now()) else {
+                return Ok(None);
+            };
+            let purpose = match row.purpose.as_str() {
+                "verify_email" => TokenPurpose::VerifyEmail,
+                "password_reset" => TokenPurpose::PasswordReset,
+                other => return Err(Failure::Permanent(format!("unknown token purpose {other}"))),
+            };
+            let token = email_token(&config.token_secret, purpose, &row.id);
+            Ok(Some(match purpose {
+                TokenPurpose::VerifyEmail => mail::verify_email(config, &row.email, &row.name, token.expose()),
+                TokenPurpose::PasswordReset => mail::password_reset(config, &row.email, &row.name, token.expose()),
+            }))
+        }
+        Job::AccountExists { user_id, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                email: String,
+                name: String,
+            }
+            let row: Option<Row> = db.run(stmt!(sql::USER_BY_ID, user_id)).await?.first()?;
+            Ok(row.map(|r| mail::account_exists(config, &r.email, &r.name)))
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Accounts and sessions, through the real router over SQLite.
+mod testapp;
+
+use serde_json::json;
+use testapp::*;
+
+#[test]
+fn health_touches_the_database() {
+    let app = TestApp::new();
+    let r = app.get("/health", None).expect(200);
+    assert_eq!(r.body, json!({"status": "ok"}));
+}
+
+#[test]
+fn signup_then_verify_then_login_then_me() {
+    let app = TestApp::new();
+    let r = app.signup("  Ada@Example.com ").expect(202);
+    assert_eq!(r.body, json!({"status": "verification_email_sent"}));
+
+    // Unverified accounts cannot log in, even with the right password.
+    app.login("ada@example.com", PASSWORD).expect_problem(403, "email_not_verified");
+
+    let emails = app.emails_to("ada@example.com");
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0]["subject"], "Verify your email address");
+    assert!(emails[0]["html"].as_str().unwrap().contains("http://app.test/verify-email#token="));
+    let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
+
+    let session = app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200).body;
+    assert_eq!(session["token_type"], "Bearer");
+    assert_eq!(session["expires_in"], 900);
+    assert_eq!(session["user"]["email"], "ada@example.com");
+    assert_eq!(session["user"]["email_verified"], true);
+
+    let login = app.login("ADA@example.com", PASSWORD).expect(200).body;
+    let me = app.get("/v1/me", Some(&access(&login))).expect(200).body;
+    assert_eq!(me["email"], "ada@example.com");
+    assert_eq!(me["name"], "Test Person");
+    assert_eq!(me["totp_enabled"], false);
+    assert!(me["id"].as_str().unwrap().starts_with("usr_"));
+    assert!(me["created_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn a_verification_link_works_once() {
+    let app = TestApp::new();
+    app.signup("once@example.com").expect(202);
+    let token = app.token_from_email("once@example.com", "/verify-email");
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn an_expired_verification_link_is_refused() {
+    let app = TestApp::new();
+    app.signup("late@example.com").expect(202);
+    let token = app.token_from_email("late@example.com", "/verify-email");
+    app.advance(24 * 3600 + 1);
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn unknown_and_malformed_tokens_are_invalid_token() {
+    let app = TestApp::new();
+    for token in ["", "x", "not a token at all!", &"A".repeat(43), &"é".repeat(50)] {
+        app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+    }
+}
+
+#[test]
+fn signup_for_an_existing_email_answers_the_same_and_creates_nothing() {
+    let app = TestApp::new();
+    let first = app.signup("dup@example.com").expect(202);
+    let token = app.token_from_email("dup@example.com", "/verify-email");
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+
+    let again = app.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "DUP@example.com", "password": "another good passphrase", "name": "Mallory"}),
+    );
+    assert_eq!((again.status, &again.body), (first.status, &first.body));
+    // The holder is told, and the original password still works.
+    let emails = app.emails_to("dup@example.com");
+    assert_eq!(emails.last().unwrap()["subject"], "You already have a Latchkey account");
+    app.login("dup@example.com", PASSWORD).expect(200);
+    app.login("dup@example.com", "another good passphrase").expect_problem(401, "invalid_credentials");
+}
+
+#[test]
+fn signup_again_while_unverified_sends_a_fresh_link() {
+    let app = TestApp::new();
+    app.signup("slow@example.com").expect(202);
+    app.signup("slow@example.com").expect(202);
+    let emails = app.emails_to("slow@example.com");
+    assert_eq!(emails.len(), 2);
+    assert!(emails.iter().all(|e| e["subject"] == "Verify your email address"));
+}
+
+#[test]
+fn signup_field_rules_are_422_with_per_field_detail() {
+    let app = TestApp::new();
+    let r = app
+        .post("/v1/auth/signup", None, json!({"email": "nope", "password": "short", "name": " "}))
+        .expect_problem(422, "validation_failed");
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["email", "password", "name"]);
+
+    app.post("/v1/auth/signup", None, json!({"email": "a@example.com", "password": "Password123", "name": "A"}))
+        .expect_problem(422, "password_too_common");
+    let long = "x".repeat(129);
+    app.post("/v1/auth/signup", None, json!({"email": "a@example.com", "password": long, "name": "A"}))
+        .expect_problem(422, "validation_failed");
+}
+
+#[test]
+fn bad_bodies_get_clear_errors_never_500() {
+    let app = TestApp::new();
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        ("POST", "/v1/auth/signup", b"{".to_vec(), 400, "invalid_json"),
+        ("POST", "/v1/auth/signup", b"".to_vec(), 400, "invalid_json"),
+        ("POST", "/v1/auth/signup", b"[1,2]".to_vec(), 422, "validation_failed"),
+        ("POST", "/v1/auth/signup", br#"{"email":1,"password":2,"name":3}"#.to_vec(), 422, "validation_failed"),
+        (
+            "POST",
+            "/v1/auth/signup",
+            br#"{"email":"a@b.co","password":"x","name":"y","role":"owner"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        ("POST", "/v1/auth/login", b"\xff\xfe".to_vec(), 400, "invalid_json"),
+        ("POST", "/v1/auth/login", vec![b' '; 70_000], 413, "payload_too_large"),
+        ("POST", "/v1/auth/token", br#"{"refresh_token":null}"#.to_vec(), 422, "validation_failed"),
+        ("GET", "/v1/nothing-here", vec![], 404, "not_found"),
+        ("DELETE", "/v1/auth/login", vec![], 405, "method_not_allowed"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let r = app.request(latchkey::http::Request {
+            method: method.into(),
+            path: path.into(),
+            body,
+            ..Default::default()
+        });
+        assert_eq!((r.status, r.code()), (status, code), "{method} {path}: {}", r.raw);
+        assert_eq!(r.body["status"], status, "problem+json carries the status");
+    }
+}
+
+#[test]
+fn unknown_email_and_wrong_password_answer_identically() {
+    let app = TestApp::new();
+    app.verified_user("known@example.com");
+    let unknown = app.login("unknown@example.com", PASSWORD).expect_problem(401, "invalid_credentials");
+    let wrong = app.login("known@example.com", "wrong password here").expect_problem(401, "invalid_credentials");
+    assert_eq!(unknown.raw, wrong.raw);
+    assert_eq!(unknown.header("www-authenticate"), Some("Bearer"));
+    app.login("not an email", PASSWORD).expect_problem(401, "invalid_credentials");
+}
+
+#[test]
+fn ten_failures_lock_the_account_with_doubling_backoff_and_success_resets() {
+    let app = TestApp::new();
+    app.verified_user("lock@example.com");
+    for _ in 0..10 {
+        app.login("lock@example.com", "wrong password here").expect_problem(401, "invalid_credentials");
+    }
+    // Locked: even the right password is refused until Retry-After passes.
+    let r = app.login("lock@example.com", PASSWORD).expect_problem(429, "too_many_attempts");
+    assert_eq!(r.header("retry-after"), Some("30"));
+    app.advance(30);
+    app.login("lock@example.com", "wrong password here").expect_problem(401, "invalid_credentials");
+    let r = app.login("lock@example.com", PASSWORD).expect_problem(429, "too_many_attempts");
+    assert_eq!(r.header("retry-after"), Some("60"), "doubles");
+    // Capped at 15 minutes.
+    for _ in 0..6 {
+        app.advance(900);
+        app.login("lock@example.com", "wrong password here").expect(401);
+    }
+    let r = app.login("lock@example.com", PASSWORD).expect(429);
+    assert_eq!(r.header("retry-after"), Some("900"));
+    app.advance(900);
+    app.login("lock@example.com", PASSWORD).expect(200);
+    // A success resets the count: one more failure does not lock.
+    app.login("lock@example.com", "wrong password here").expect(401);
+    app.login("lock@example.com", PASSWORD).expect(200);
+}
+
+#[test]
+fn the_lock_is_per_account() {
+    let app = TestApp::new();
+    app.verified_user("a@example.com");
+    app.verified_user("b@example.com");
+    for _ in 0..10 {
+        app.login("a@example.com", "wrong password here").expect(401);
+    }
+    app.login("a@example.com", PASSWORD).expect(429);
+    app.login("b@example.com", PASSWORD).expect(200);
+}
+
+#[test]
+fn refresh_rotates_and_reuse_revokes_the_session() {
+    let app = TestApp::new();
+    let s0 = app.verified_user("rot@example.com");
+    let s1 = app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s0)})).expect(200).body;
+    assert_ne!(refresh(&s1), refresh(&s0));
+    app.get("/v1/me", Some(&access(&s1))).expect(200);
+
+    // The rotated-out token comes back: theft. The whole session dies.
+    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s0)})).expect_problem(401, "invalid_token");
+    app.get("/v1/me", Some(&access(&s1))).expect_problem(401, "unauthenticated");
+    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s1)})).expect_problem(401, "invalid_token");
+}
+
+#[test]
+fn refresh_tokens_end_30_days_after_sign_in() {
+    let app = TestApp::new();
+    let s = app.verified_user("old@example.com");
+    let mut token = refresh(&s);
+    for _ in 0..3 {
+        app.advance(9 * 24 * 3600);
+        token = refresh(&app.post("/v1/auth/token", None, json!({"refresh_token": token})).expect(200).body);
+    }
+    app.advance(3 * 24 * 3600 + 1);
+    app.post("/v1/auth/token", None, json!({"refresh_token": token})).expect_problem(401, "invalid_token");
+}
+
+#[test]
+fn access_tokens_expire_after_15_minutes() {
+    let app = TestApp::new();
+    let s = app.verified_user("exp@example.com");
+    app.advance(15 * 60 - 1);
+    app.get("/v1/me", Some(&access(&s))).expect(200);
+    app.advance(2);
+    let r = app.get("/v1/me", Some(&access(&s))).expect_problem(401, "unauthenticated");
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+}
+
+#[test]
+fn logout_stops_the_access_token_at_once() {
+    let app = TestApp::new();
+    let s = app.verified_user("out@example.com");
+    app.post("/v1/auth/logout", Some(&access(&s)), json!({})).expect(204);
+    app.get("/v1/me", Some(&access(&s))).expect_problem(401, "unauthenticated");
+    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s)})).expect_problem(401, "invalid_token");
+}
+
+#[test]
+fn garbage_bearer_tokens_are_401() {
+    let app = TestApp::new();
+    for bearer in ["x", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", &"A".repeat(5000)] {
+        app.get("/v1/me", Some(bearer)).expect_problem(401, "unauthenticated");
+    }
+    app.get("/v1/me", None).expect_problem(401, "unauthenticated");
+}
+
+#[test]
+fn password_change_revokes_other_sessions_but_not_this_one() {
+    let app = TestApp::new();
+    let a = app.verified_user("pw@example.com");
+    let b = app.login("pw@example.com", PASSWORD).expect(200).body;
+    app.post(
+        "/v1/me/password",
+        Some(&access(&b)),
+        json!({"current_password": "nope nope nope", "new_password": "a brand new passphrase"}),
+    )
+    .expect_problem(401, "invalid_credentials");
+    app.post(
+        "/v1/me/password",
+        Some(&access(&b)),
+        json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
+    )
+    .expect(204);
+    app.get("/v1/me", Some(&access(&b))).expect(200);
+    app.get("/v1/me", Some(&access(&a))).expect_problem(401, "unauthenticated");
+    app.login("pw@example.com", PASSWORD).expect(401);
+    app.login("pw@example.com", "a brand new passphrase").expect(200);
+}
+
+#[test]
+fn password_reset_sets_the_password_and_revokes_every_session() {
+    let app = TestApp::new();
+    let s = app.verified_user("reset@example.com");
+    app.post("/v1/auth/password-reset", None, json!({"email": "reset@example.com"})).expect(202);
+    app.post("/v1/auth/password-reset", None, json!({"email": "nobody@example.com"})).expect(202);
+    assert!(app.emails_to("nobody@example.com").is_empty());
+    let token = app.token_from_email("reset@example.com", "/reset-password");
+
+    // A refused password does not burn the link.
+    app.post("/v1/auth/password-reset/confirm", None, json!({"token": token, "new_password": "password1"}))
+        .expect_problem(422, "password_too_common");
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "my new long passphrase"}),
+    )
+    .expect(204);
+    app.get("/v1/me", Some(&access(&s))).expect(401);
+    app.login("reset@example.com", "my new long passphrase").expect(200);
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "another passphrase here"}),
+    )
+    .expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn reset_links_expire_after_an_hour() {
+    let app = TestApp::new();
+    app.verified_user("hour@example.com");
+    app.post("/v1/auth/password-reset", None, json!({"email": "hour@example.com"})).expect(202);
+    let token = app.token_from_email("hour@example.com", "/reset-password");
+    app.advance(3601);
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "my new long passphrase"}),
+    )
+    .expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn resend_verification_sends_at_most_five_an_hour() {
+    let app = TestApp::new();
+    app.signup("many@example.com").expect(202); // 1
+    for _ in 0..6 {
+        app.post("/v1/auth/resend-verification", None, json!({"email": "many@example.com"})).expect(202);
+    }
+    assert_eq!(app.emails_to("many@example.com").len(), 5);
+    app.advance(3601);
+    app.post("/v1/auth/resend-verification", None, json!({"email": "many@example.com"})).expect(202);
+    assert_eq!(app.emails_to("many@example.com").len(), 6);
+    // Unknown addresses get the same answer and no email.
+    app.post("/v1/auth/resend-verification", None, json!({"email": "ghost@example.com"})).expect(202);
+    assert!(app.emails_to("ghost@example.com").is_empty());
+}
+
+#[test]
+fn a_failed_enqueue_loses_nothing_the_link_can_be_resent() {
+    let app = TestApp::new();
+    app.outbox.fail.set(true);
+    app.signup("q@example.com").expect(202);
+    app.outbox.fail.set(false);
+    assert!(app.emails_to("q@example.com").is_empty());
+    app.post("/v1/auth/resend-verification", None, json!({"email": "q@example.com"})).expect(202);
+    let token = app.token_from_email("q@example.com", "/verify-email");
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+}
+
+#[test]
+fn a_duplicate_delivery_sends_one_email() {
+    let app = TestApp::new();
+    app.signup("dupe@example.com").expect(202);
+    let job = app.outbox.jobs.borrow()[0].clone();
+    app.outbox.jobs.borrow_mut().push(job);
+    let outcomes = app.deliver_emails();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(app.emails_to("dupe@example.com").len(), 1);
+}
+
+#[test]
+fn profile_can_be_renamed_within_limits() {
+    let app = TestApp::new();
+    let s = app.verified_user("name@example.com");
+    let r = app.patch("/v1/me", Some(&access(&s)), json!({"name": "  Grace Hopper "})).expect(200);
+    assert_eq!(r.body["name"], "Grace Hopper");
+    app.patch("/v1/me", Some(&access(&s)), json!({"name": ""})).expect_problem(422, "validation_failed");
+    app.patch("/v1/me", Some(&access(&s)), json!({"name": "x", "email": "evil@example.com"}))
+        .expect_problem(422, "validation_failed");
+    app.patch("/v1/me", Some(&access(&s)), json!({"name": "x".repeat(101)})).expect_problem(422, "validation_failed");
+}
+
+#[test]
+fn sessions_are_listed_with_the_current_flagged_and_can_be_revoked() {
+    let app = TestApp::new();
+    let a = app.verified_user("ses@example.com");
+    app.advance(1);
+    let b = app.login("ses@example.com", PASSWORD).expect(200).body;
+    let list = app.get("/v1/me/sessions", Some(&access(&b))).expect(200).body;
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["current"], true, "newest first, and it is this one");
+    assert_eq!(data[1]["current"], false);
+    assert_eq!(data[0]["user_agent"], "native-test");
+    assert_eq!(list["next_cursor"], serde_json::Value::Null);
+
+    let page1 = app.get("/v1/me/sessions?limit=1", Some(&access(&b))).expect(200).body;
+    assert_eq!(page1["data"].as_array().unwrap().len(), 1);
+    let cursor = page1["next_cursor"].as_str().unwrap().to_owned();
+    let page2 = app.get(&format!("/v1/me/sessions?limit=1&cursor={cursor}"), Some(&access(&b))).expect(200).body;
+    assert_eq!(page2["data"][0]["id"], data[1]["id"]);
+    app.get("/v1/me/sessions?limit=0", Some(&access(&b))).expect_problem(422, "validation_failed");
+    app.get("/v1/me/sessions?limit=101", Some(&access(&b))).expect_problem(422, "validation_failed");
+
+    let a_id = data[1]["id"].as_str().unwrap();
+    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect(204);
+    app.get("/v1/me", Some(&access(&a))).expect(401);
+    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
+}
+
+#[test]
+fn another_users_session_is_404() {
+    let app = TestApp::new();
+    let a = app.verified_user("one@example.com");
+    let b = app.verified_user("two@example.com");
+    let list = app.get("/v1/me/sessions", Some(&access(&a))).expect(200).body;
+    let a_id = list["data"][0]["id"].as_str().unwrap();
+    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
+    app.get("/v1/me", Some(&access(&a))).expect(200);
+}
+
+#[test]
+fn api_keys_in_query_strings_are_refused() {
+    let app = TestApp::new();
+    app.get("/v1/me?api_key=lk_abcdef", None).expect_problem(400, "api_key_in_url");
+    app.get("/health?x=lk_123", None).expect_problem(400, "api_key_in_url");
+}
+
+#[test]
+fn dev_mail_sink_does_not_exist_outside_development() {
+    let mut config = config();
+    config.development = false;
+    let app = TestApp::with_config(config);
+    app.get("/v1/dev/emails?to=a@example.com", None).expect_problem(404, "not_found");
+}
+
+#[test]
+fn jwks_publishes_the_signing_key() {
+    let app = TestApp::new();
+    let jwks = app.get("/.well-known/jwks.json", None).expect(200).body;
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
+    );
+    let s = app.verified_user("jwks@example.com");
+    let header = access(&s).split('.').next().unwrap().to_owned();
+    use base64::Engine;
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["kid"], key["kid"]);
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "at+jwt");
+}
+
+#[test]
+fn pages_read_the_token_from_the_fragment_and_are_locked_down() {
+    let app = TestApp::new();
+    for path in ["/verify-email", "/reset-password"] {
+        let r = app.get(path, None).expect(200);
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        assert!(r.header("content-security-policy").unwrap().contains("script-src 'self'"));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    }
+    let js = app.get("/assets/pages.js", None).expect(200);
+    assert!(js.raw.contains("location.hash"));
+}

