@@ -44,6 +44,14 @@ pub enum AppError {
         /// Seconds until the next attempt may succeed.
         retry_after: i64,
     },
+    /// A limit was reached (429 `rate_limited`).
+    #[error("rate limited: {detail}")]
+    RateLimited {
+        /// Seconds until it is worth trying again.
+        retry_after: i64,
+        /// What limit.
+        detail: String,
+    },
     /// An API key in a query string (400 `api_key_in_url`).
     #[error("API key in URL")]
     ApiKeyInUrl,

@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use std::rc::Rc;
 
 pub mod accounts;
+pub mod audit;
 pub mod config;
 pub mod error;
+pub mod invitations;
+pub mod orgs;
 pub mod page;
 pub mod sessions;
 

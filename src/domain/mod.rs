@@ -4,7 +4,9 @@ pub mod email;
 pub mod ids;
 pub mod name;
 pub mod password;
+pub mod policy;
 pub mod session;
+pub mod slug;
 pub mod time;
 pub mod token;
 

@@ -21,6 +21,7 @@ pub fn classify(e: &AppError) -> (u16, &'static str, &'static str) {
         AppError::NotFound => (404, "not_found", "Not found"),
         AppError::MethodNotAllowed => (405, "method_not_allowed", "Method not allowed"),
         AppError::TooManyAttempts { .. } => (429, "too_many_attempts", "Too many attempts"),
+        AppError::RateLimited { .. } => (429, "rate_limited", "Rate limited"),
         AppError::ApiKeyInUrl => (400, "api_key_in_url", "API key in URL"),
         AppError::Coded { status, code, .. } => (*status, code, "Request refused"),
         AppError::Internal(_) => (500, "internal_error", "Internal error"),
@@ -39,7 +40,7 @@ pub fn problem(e: &AppError) -> Response {
             fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
         }
         AppError::InvalidJson(why) => format!("The body is not valid JSON: {why}"),
-        AppError::Coded { detail, .. } => detail.clone(),
+        AppError::Coded { detail, .. } | AppError::RateLimited { detail, .. } => detail.clone(),
         other => other.to_string(),
     };
     let mut body = json!({ "type": "about:blank", "title": title, "status": status, "detail": detail, "code": code });
@@ -55,7 +56,7 @@ pub fn problem(e: &AppError) -> Response {
         }
         AppError::InvalidCredentials => response = response.with_header("www-authenticate", "Bearer"),
         AppError::Coded { status: 401, .. } => response = response.with_header("www-authenticate", "Bearer"),
-        AppError::TooManyAttempts { retry_after } => {
+        AppError::TooManyAttempts { retry_after } | AppError::RateLimited { retry_after, .. } => {
             response = response.with_header("retry-after", retry_after.max(&1).to_string());
         }
         _ => {}

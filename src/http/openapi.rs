@@ -13,9 +13,15 @@ use utoipa::{Modify, OpenApi};
         h::signup, h::verify_email, h::resend_verification, h::login, h::refresh_token, h::logout,
         h::request_password_reset, h::confirm_password_reset,
         h::get_me, h::update_me, h::change_password, h::list_sessions, h::revoke_session,
-        h::dev_emails,
+        h::dev_emails, super::pages::invite,
+        h::orgs::create_org, h::orgs::list_orgs, h::orgs::get_org, h::orgs::update_org, h::orgs::delete_org,
+        h::orgs::list_members, h::orgs::change_role, h::orgs::remove_member, h::orgs::transfer_ownership,
+        h::orgs::org_audit_log,
+        h::invitations::create_invitation, h::invitations::list_invitations, h::invitations::revoke_invitation,
+        h::invitations::resend_invitation, h::invitations::preview_invitation, h::invitations::accept_invitation,
+        h::invitations::decline_invitation,
     ),
-    components(schemas(h::Problem, h::StatusBody)),
+    components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission)),
     modifiers(&Bearer),
 )]
 struct ApiDoc;

@@ -46,3 +46,23 @@ pub fn script() -> Response {
     }
     .with_header("cache-control", "public, max-age=300")
 }
+
+/// `GET /invite#token=…`
+#[utoipa::path(get, path = "/invite", tag = "pages", responses((status = 200, content_type = "text/html", description = "Shows the invitation from the link's `#token=` fragment; sign in or sign up, then accept or decline")))]
+pub fn invite() -> Response {
+    page(
+        "You're invited",
+        "invite",
+        "<p id=\"lead\">Loading your invitation…</p>\
+         <div id=\"actions\" hidden><button id=\"accept\">Accept</button><button id=\"decline\" class=\"secondary\">Decline</button></div>\
+         <div id=\"auth\" hidden>\
+           <form id=\"signup\"><h2>New to Latchkey? Create your account</h2>\
+             <label>Name <input name=\"name\" autocomplete=\"name\" required maxlength=\"100\"></label>\
+             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"128\" required></label>\
+             <button>Sign up and join</button></form>\
+           <form id=\"signin\"><h2>Have an account? Sign in</h2>\
+             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+             <button>Sign in</button></form>\
+         </div>",
+    )
+}

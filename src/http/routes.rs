@@ -1,6 +1,7 @@
 //! The route table: every route of the service, in one list. Dispatch and the
 //! OpenAPI test both read it, so a route cannot exist undocumented.
-use super::{handlers as h, pages, Request, Response};
+use super::handlers::{self as h, invitations as inv, orgs};
+use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::sync::OnceLock;
 
@@ -28,6 +29,24 @@ pub enum Op {
     ListSessions,
     RevokeSession,
     DevEmails,
+    PageInvite,
+    CreateOrg,
+    ListOrgs,
+    GetOrg,
+    UpdateOrg,
+    DeleteOrg,
+    ListMembers,
+    ChangeRole,
+    RemoveMember,
+    TransferOwnership,
+    OrgAuditLog,
+    CreateInvitation,
+    ListInvitations,
+    RevokeInvitation,
+    ResendInvitation,
+    PreviewInvitation,
+    AcceptInvitation,
+    DeclineInvitation,
 }
 
 /// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
@@ -52,6 +71,24 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("GET", "/v1/me/sessions", Op::ListSessions),
     ("DELETE", "/v1/me/sessions/{id}", Op::RevokeSession),
     ("GET", "/v1/dev/emails", Op::DevEmails),
+    ("GET", "/invite", Op::PageInvite),
+    ("POST", "/v1/orgs", Op::CreateOrg),
+    ("GET", "/v1/orgs", Op::ListOrgs),
+    ("GET", "/v1/orgs/{org_id}", Op::GetOrg),
+    ("PATCH", "/v1/orgs/{org_id}", Op::UpdateOrg),
+    ("DELETE", "/v1/orgs/{org_id}", Op::DeleteOrg),
+    ("GET", "/v1/orgs/{org_id}/members", Op::ListMembers),
+    ("PATCH", "/v1/orgs/{org_id}/members/{user_id}", Op::ChangeRole),
+    ("DELETE", "/v1/orgs/{org_id}/members/{user_id}", Op::RemoveMember),
+    ("POST", "/v1/orgs/{org_id}/ownership-transfer", Op::TransferOwnership),
+    ("GET", "/v1/orgs/{org_id}/audit-log", Op::OrgAuditLog),
+    ("POST", "/v1/orgs/{org_id}/invitations", Op::CreateInvitation),
+    ("GET", "/v1/orgs/{org_id}/invitations", Op::ListInvitations),
+    ("DELETE", "/v1/orgs/{org_id}/invitations/{id}", Op::RevokeInvitation),
+    ("POST", "/v1/orgs/{org_id}/invitations/{id}/resend", Op::ResendInvitation),
+    ("POST", "/v1/invitations/preview", Op::PreviewInvitation),
+    ("POST", "/v1/invitations/accept", Op::AcceptInvitation),
+    ("POST", "/v1/invitations/decline", Op::DeclineInvitation),
 ];
 
 /// Routes that are not part of the API document (static assets).
@@ -122,6 +159,24 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Op::ListSessions => h::list_sessions(deps, req).await,
         Op::RevokeSession => h::revoke_session(deps, req, p.get("id")).await,
         Op::DevEmails => h::dev_emails(deps, req).await,
+        Op::PageInvite => Ok(pages::invite()),
+        Op::CreateOrg => orgs::create_org(deps, req).await,
+        Op::ListOrgs => orgs::list_orgs(deps, req).await,
+        Op::GetOrg => orgs::get_org(deps, req, p.get("org_id")).await,
+        Op::UpdateOrg => orgs::update_org(deps, req, p.get("org_id")).await,
+        Op::DeleteOrg => orgs::delete_org(deps, req, p.get("org_id")).await,
+        Op::ListMembers => orgs::list_members(deps, req, p.get("org_id")).await,
+        Op::ChangeRole => orgs::change_role(deps, req, p.get("org_id"), p.get("user_id")).await,
+        Op::RemoveMember => orgs::remove_member(deps, req, p.get("org_id"), p.get("user_id")).await,
+        Op::TransferOwnership => orgs::transfer_ownership(deps, req, p.get("org_id")).await,
+        Op::OrgAuditLog => orgs::org_audit_log(deps, req, p.get("org_id")).await,
+        Op::CreateInvitation => inv::create_invitation(deps, req, p.get("org_id")).await,
+        Op::ListInvitations => inv::list_invitations(deps, req, p.get("org_id")).await,
+        Op::RevokeInvitation => inv::revoke_invitation(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::ResendInvitation => inv::resend_invitation(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::PreviewInvitation => inv::preview_invitation(deps, req).await,
+        Op::AcceptInvitation => inv::accept_invitation(deps, req).await,
+        Op::DeclineInvitation => inv::decline_invitation(deps, req).await,
     }
 }
 
@@ -132,7 +187,7 @@ mod tests {
     #[test]
     fn every_route_resolves_to_its_operation() {
         for (method, path, op) in ROUTES {
-            let concrete = path.replace("{id}", "x");
+            let concrete = path.replace("{id}", "x").replace("{org_id}", "o").replace("{user_id}", "u");
             let (found, _) = resolve(method, &concrete).unwrap();
             assert_eq!(found, *op, "{method} {path}");
         }

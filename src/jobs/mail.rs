@@ -79,3 +79,16 @@ pub fn account_exists(config: &Config, to: &str, name: &str) -> OutgoingEmail {
         Some(("Reset password", &url)),
     )
 }
+
+/// The invitation email.
+pub fn invitation(config: &Config, to: &str, inviter: &str, target: &str, role: &str, token: &str) -> OutgoingEmail {
+    let url = format!("{}/invite#token={token}", config.app_url);
+    let line = format!("{inviter} invited you to join {target} on Latchkey as {role}.");
+    layout(
+        to,
+        &format!("{inviter} invited you to {target}"),
+        "there",
+        &[&line, "The invitation is for this email address and expires in 7 days. If you were not expecting it, ignore this email."],
+        Some(("View invitation", &url)),
+    )
+}

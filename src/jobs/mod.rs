@@ -23,6 +23,15 @@ pub enum Job {
         /// The row; the token is derived from it.
         token_id: String,
     },
+    /// Email an invitation link. Skipped if the invitation was resent since (its nonce changed).
+    Invitation {
+        /// Idempotency key.
+        job_id: String,
+        /// The invitation.
+        invitation_id: String,
+        /// The send nonce the link is derived from.
+        nonce: String,
+    },
     /// Tell an account holder that someone tried to sign up with their address.
     AccountExists {
         /// Idempotency key (one per account per hour).
@@ -36,7 +45,9 @@ impl Job {
     /// The idempotency key.
     pub fn id(&self) -> &str {
         match self {
-            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } => job_id,
+            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } | Job::Invitation { job_id, .. } => {
+                job_id
+            }
         }
     }
 }
@@ -166,6 +177,34 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
                 TokenPurpose::VerifyEmail => mail::verify_email(config, &row.email, &row.name, token.expose()),
                 TokenPurpose::PasswordReset => mail::password_reset(config, &row.email, &row.name, token.expose()),
             }))
+        }
+        Job::Invitation { invitation_id, nonce, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                id: String,
+                email: String,
+                role: String,
+                status: String,
+                expires_at: i64,
+                send_nonce: String,
+                inviter_name: Option<String>,
+                org_name: Option<String>,
+            }
+            let row: Option<Row> = db.run(stmt!(sql::INVITATION_FOR_MAIL, invitation_id)).await?.first()?;
+            let Some(row) =
+                row.filter(|r| r.status == "pending" && r.expires_at > clock.now() && &r.send_nonce == nonce)
+            else {
+                return Ok(None); // accepted, revoked, expired or resent since
+            };
+            let token = crate::app::invitations::invitation_token(&config.token_secret, &row.id, &row.send_nonce);
+            Ok(Some(mail::invitation(
+                config,
+                &row.email,
+                row.inviter_name.as_deref().unwrap_or("Someone"),
+                row.org_name.as_deref().unwrap_or("a workspace"),
+                &row.role,
+                token.expose(),
+            )))
         }
         Job::AccountExists { user_id, .. } => {
             #[derive(Deserialize)]

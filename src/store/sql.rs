@@ -91,3 +91,127 @@ pub const LIST_DEV_EMAILS: &str = "SELECT recipient, subject, text_body, html_bo
 
 // ---- meta ----
 pub const HEALTH: &str = "SELECT 1 AS ok";
+
+// ---- organizations ----
+pub const INSERT_ORG: &str = "INSERT INTO orgs (id, name, slug, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)";
+pub const INSERT_MEMBER: &str = "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
+/// The caller's view of one org: the org with the caller's role, or no row.
+pub const ORG_FOR_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
+     FROM orgs o JOIN org_members m ON m.org_id = o.id AND m.user_id = ?2 WHERE o.id = ?1";
+pub const ORGS_OF_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
+     FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ?1 \
+       AND (?2 IS NULL OR o.created_at < ?2 OR (o.created_at = ?2 AND o.id < ?3)) \
+     ORDER BY o.created_at DESC, o.id DESC LIMIT ?4";
+pub const UPDATE_ORG: &str = "UPDATE orgs SET name = COALESCE(?2, name), slug = COALESCE(?3, slug), \
+       require_2fa = COALESCE(?4, require_2fa), updated_at = ?5 WHERE id = ?1";
+pub const DELETE_ORG: &str = "DELETE FROM orgs WHERE id = ?1";
+
+// ---- members ----
+pub const LIST_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+     FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 \
+       AND (?2 IS NULL OR m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3)) \
+     ORDER BY m.joined_at, m.user_id LIMIT ?4";
+pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+     FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND m.user_id = ?2";
+/// Changes a role if it is still what the caller decided on (`?4`), and never
+/// leaves the org without an owner: one statement, so two owners demoting
+/// each other at once cannot both succeed.
+pub const CHANGE_ROLE: &str = "UPDATE org_members SET role = ?3 \
+     WHERE org_id = ?1 AND user_id = ?2 AND role = ?4 \
+       AND (role <> 'owner' OR ?3 = 'owner' \
+            OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
+/// Removes a non-owner whose role is still `?3`.
+pub const REMOVE_MEMBER: &str =
+    "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'";
+/// Leaves: an owner may go only while another owner stays.
+pub const LEAVE_ORG: &str = "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
+       AND (role <> 'owner' OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
+pub const COUNT_OWNERS: &str = "SELECT COUNT(*) AS n FROM org_members WHERE org_id = ?1 AND role = 'owner'";
+/// Transfer, step 1: the target (a member) becomes owner, if the caller is an owner.
+pub const TRANSFER_PROMOTE: &str = "UPDATE org_members SET role = 'owner' WHERE org_id = ?1 AND user_id = ?2 \
+       AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?3 AND role = 'owner')";
+/// Transfer, step 2 (same batch): the caller becomes admin, if an owner remains.
+pub const TRANSFER_DEMOTE: &str =
+    "UPDATE org_members SET role = 'admin' WHERE org_id = ?1 AND user_id = ?2 AND role = 'owner' \
+       AND (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1";
+
+// ---- invitations ----
+pub const EXPIRE_STALE_INVITATION: &str = "UPDATE invitations SET status = 'expired', closed_at = ?3 \
+     WHERE org_id = ?1 AND email = ?2 AND status = 'pending' AND expires_at <= ?3";
+/// Creates an invitation unless the address is a member, the org has 100
+/// pending invitations, or it sent its daily allowance (one statement).
+pub const INSERT_ORG_INVITATION: &str = "INSERT INTO invitations \
+       (id, org_id, email, role, token_hash, send_nonce, invited_by, created_at, expires_at, last_sent_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8 \
+     WHERE NOT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?2 AND u.email = ?3) \
+       AND (SELECT COUNT(*) FROM invitations WHERE org_id = ?2 AND status = 'pending' AND expires_at > ?8) < ?10 \
+       AND (SELECT COUNT(*) FROM invitation_sends WHERE org_id = ?2 AND sent_at > ?8 - 86400) < ?11";
+pub const RECORD_INVITATION_SEND: &str = "INSERT INTO invitation_sends (invitation_id, org_id, workspace_id, sent_at) \
+     SELECT id, org_id, workspace_id, ?2 FROM invitations WHERE id = ?1 AND last_sent_at = ?2";
+pub const ORG_INVITATION_LIMITS: &str = "SELECT \
+       (SELECT COUNT(*) FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND u.email = ?2) AS members, \
+       (SELECT COUNT(*) FROM invitations WHERE org_id = ?1 AND status = 'pending' AND expires_at > ?3) AS pending, \
+       (SELECT MIN(sent_at) FROM (SELECT sent_at FROM invitation_sends WHERE org_id = ?1 AND sent_at > ?3 - 86400 \
+          ORDER BY sent_at DESC LIMIT ?4)) AS oldest_counted, \
+       (SELECT COUNT(*) FROM invitation_sends WHERE org_id = ?1 AND sent_at > ?3 - 86400) AS sent_today";
+pub const INVITATION_VIEW: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
+       CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
+       i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       o.name AS org_name, o.slug AS org_slug \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
+     WHERE i.id = ?1";
+pub const INVITATION_BY_TOKEN: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
+       CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
+       i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       o.name AS org_name, o.slug AS org_slug \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
+     WHERE i.token_hash = ?1";
+pub const LIST_ORG_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
+       CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
+       i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       NULL AS org_name, NULL AS org_slug \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
+     WHERE i.org_id = ?1 \
+       AND (?3 IS NULL OR (CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END) = ?3) \
+       AND (?4 IS NULL OR i.created_at < ?4 OR (i.created_at = ?4 AND i.id < ?5)) \
+     ORDER BY i.created_at DESC, i.id DESC LIMIT ?6";
+pub const REVOKE_ORG_INVITATION: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
+     WHERE id = ?1 AND org_id = ?2 AND status = 'pending'";
+/// Resend: a new nonce (so a new token: the old link dies) and a new expiry,
+/// within the org's daily allowance.
+pub const RESEND_ORG_INVITATION: &str =
+    "UPDATE invitations SET token_hash = ?3, send_nonce = ?4, expires_at = ?5, last_sent_at = ?6 \
+     WHERE id = ?1 AND org_id = ?2 AND status = 'pending' \
+       AND (SELECT COUNT(*) FROM invitation_sends WHERE org_id = ?2 AND sent_at > ?6 - 86400) < ?7";
+/// Accepts: only one caller can flip a pending, unexpired invitation for their address.
+pub const ACCEPT_INVITATION: &str =
+    "UPDATE invitations SET status = 'accepted', accepted_at = ?2, accepted_by = ?3, closed_at = ?2 \
+     WHERE token_hash = ?1 AND status = 'pending' AND expires_at > ?2 AND email = ?4";
+/// Same batch as the accept: the membership, only if this accept happened.
+pub const MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO org_members (org_id, user_id, role, joined_at) \
+     SELECT org_id, accepted_by, role, accepted_at FROM invitations \
+     WHERE token_hash = ?1 AND status = 'accepted' AND accepted_by = ?2 AND accepted_at = ?3 AND org_id IS NOT NULL";
+pub const DECLINE_INVITATION: &str = "UPDATE invitations SET status = 'declined', closed_at = ?2 \
+     WHERE token_hash = ?1 AND status = 'pending' AND expires_at > ?2";
+/// Sign-up with an invitation: the account exists only if the invitation for that address is pending.
+pub const INSERT_USER_FROM_INVITATION: &str = "INSERT INTO users (id, email, name, password_hash, email_verified_at, created_at, updated_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?5, ?5 \
+     WHERE EXISTS (SELECT 1 FROM invitations WHERE token_hash = ?6 AND status = 'pending' AND expires_at > ?5 AND email = ?2)";
+pub const INVITATION_FOR_MAIL: &str = "SELECT i.id, i.email, i.role, i.status, i.expires_at, i.send_nonce, \
+       inv.name AS inviter_name, o.name AS org_name \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id WHERE i.id = ?1";
+
+// ---- audit ----
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_events \
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+/// An audit row written only if the statement before it in the batch changed
+/// something: `changes()` is per connection and a D1 batch is one connection.
+pub const INSERT_AUDIT_IF_CHANGED: &str = "INSERT INTO audit_events \
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE changes() > 0";
+/// Newest first by insertion order (rowid), which also orders events of one second.
+pub const LIST_ORG_AUDIT: &str =
+    "SELECT rowid AS seq, id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at \
+     FROM audit_events WHERE org_id = ?1 AND (?2 IS NULL OR rowid < ?2) \
+     ORDER BY rowid DESC LIMIT ?3";

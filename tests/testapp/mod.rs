@@ -210,3 +210,32 @@ pub fn refresh(session: &Value) -> String {
 
 /// Keeps `AppError` referenced for tests that match on it.
 pub fn _unused(_: AppError) {}
+
+impl TestApp {
+    /// Creates an org as `session`'s user.
+    pub fn create_org(&self, session: &Value, name: &str) -> Value {
+        self.post("/v1/orgs", Some(&access(session)), json!({"name": name})).expect(201).body
+    }
+
+    /// Invites `email` with `role`, and has them sign up through the invitation. Returns their session.
+    pub fn join(&self, org_id: &str, inviter: &Value, email: &str, role: &str) -> Value {
+        self.post(
+            &format!("/v1/orgs/{org_id}/invitations"),
+            Some(&access(inviter)),
+            json!({"email": email, "role": role}),
+        )
+        .expect(201);
+        let token = self.token_from_email(email, "/invite");
+        self.post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": email, "password": PASSWORD, "name": format!("{role} person"), "invitation_token": token}),
+        )
+        .expect(201)
+        .body
+    }
+
+    pub fn user_id(session: &Value) -> String {
+        session["user"]["id"].as_str().unwrap().to_owned()
+    }
+}

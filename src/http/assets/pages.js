@@ -58,6 +58,70 @@
       });
     }
   };
+  pages.invite = function () {
+    var lead = document.getElementById("lead"), actions = document.getElementById("actions"), auth = document.getElementById("auth");
+    var invitation = null;
+    var messages = {
+      invitation_expired: "This invitation has expired. Ask the person who invited you to send a new one.",
+      invitation_revoked: "This invitation was revoked.",
+      invitation_declined: "This invitation was declined.",
+      invitation_already_accepted: "This invitation was already accepted. Sign in to see the organization.",
+      invitation_not_found: "This invitation link is not valid. It may have been replaced by a newer email.",
+      invitation_email_mismatch: "This invitation is for another email address. Sign in with that address."
+    };
+    function explain(res) { return (res.data && messages[res.data.code]) || problem(res); }
+    function stored() { try { return JSON.parse(sessionStorage.getItem("latchkey.session") || "null"); } catch (e) { return null; } }
+    function joined(res) {
+      actions.hidden = true; auth.hidden = true;
+      var name = res.data.org ? res.data.org.name : "the workspace";
+      lead.textContent = "You joined " + name + " as " + res.data.role + ".";
+      say("Joined", "ok");
+    }
+    function offer(session) {
+      auth.hidden = true; actions.hidden = false;
+      document.getElementById("accept").onclick = function () {
+        api("POST", "/v1/invitations/accept", { token: token }, session.access_token).then(function (res) {
+          if (res.ok) joined(res); else say(explain(res), "error");
+        });
+      };
+    }
+    if (!token) { lead.textContent = "This link is incomplete. Open the link from your email again."; return; }
+    api("POST", "/v1/invitations/preview", { token: token }).then(function (res) {
+      if (!res.ok) { lead.textContent = explain(res); say("Invitation unavailable", "error"); return; }
+      invitation = res.data;
+      var target = invitation.org ? invitation.org.name : "a workspace";
+      lead.textContent = (invitation.invited_by.name || "Someone") + " invited " + invitation.email + " to join " + target + " as " + invitation.role + ".";
+      document.getElementById("decline").onclick = function () {
+        api("POST", "/v1/invitations/decline", { token: token }).then(function (r) {
+          if (r.ok) { actions.hidden = true; auth.hidden = true; lead.textContent = "You declined the invitation."; say("Declined", "ok"); }
+          else say(explain(r), "error");
+        });
+      };
+      var session = stored();
+      if (session && session.user && session.user.email === invitation.email) { offer(session); return; }
+      auth.hidden = false; actions.hidden = false;
+      document.getElementById("accept").onclick = function () { say("Sign in or create your account first.", "error"); };
+      var signup = document.getElementById("signup"), signin = document.getElementById("signin");
+      signup.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var v = formValues(signup);
+        api("POST", "/v1/auth/signup", { email: invitation.email, password: v.password, name: v.name, invitation_token: token }).then(function (r) {
+          if (r.status === 201) { remember(r.data); joined({ data: { org: invitation.org, role: invitation.role } }); }
+          else if (r.data && r.data.code === "account_exists") say("You already have an account: sign in below.", "error");
+          else say(explain(r), "error");
+        });
+      });
+      signin.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var v = formValues(signin);
+        api("POST", "/v1/auth/login", { email: invitation.email, password: v.password }).then(function (r) {
+          if (r.ok && r.data.access_token) { remember(r.data); say("Signed in as " + r.data.user.email, "ok"); offer(r.data); }
+          else say(problem(r), "error");
+        });
+      });
+    });
+  };
+
   var run = pages[document.body.getAttribute("data-page")];
   if (run) run();
 })();

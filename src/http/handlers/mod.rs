@@ -1,5 +1,8 @@
 //! Thin handlers: extract → parse → call `app` → view. No SQL here.
 //! The `#[utoipa::path]` attributes are the OpenAPI document of each route.
+//! This file: meta, accounts and `/v1/me`; one file per further area.
+pub mod invitations;
+pub mod orgs;
 use super::extract::{self, json};
 use super::{Request, Response};
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
@@ -63,14 +66,33 @@ pub struct SignupBody {
     pub password: String,
     /// Display name.
     pub name: String,
+    /// A token from an invitation link for this same address: the account is
+    /// created verified, joins, and is signed in (201).
+    #[serde(default)]
+    pub invitation_token: Option<String>,
 }
 
 /// `POST /v1/auth/signup`.
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "accounts", request_body = SignupBody,
     responses((status = 202, body = StatusBody, description = "Same answer whether or not the email has an account"),
+              (status = 201, body = SessionIssued, description = "With a valid invitation_token for this address: verified account, membership and session"),
+              (status = 403, body = Problem, description = "invitation_email_mismatch: nothing created"),
+              (status = 409, body = Problem, description = "account_exists (with an invitation_token only): sign in to accept"),
               (status = 422, body = Problem, description = "validation_failed or password_too_common")))]
 pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: SignupBody = json(req)?;
+    if let Some(token) = &body.invitation_token {
+        let session = crate::app::invitations::signup_with_invitation(
+            deps,
+            &body.email,
+            &body.password,
+            &body.name,
+            token,
+            extract::user_agent(req),
+        )
+        .await?;
+        return Ok(Response::json(201, &session));
+    }
     let input = SignupInput { email: &body.email, password: &body.password, name: &body.name };
     accounts::signup(deps, input).await?;
     Ok(Response::json(202, &StatusBody { status: "verification_email_sent" }))

@@ -1,0 +1,132 @@
+//! The audit log: rows built here, written in the same batch as the change.
+use super::page::PageRequest;
+use super::{AppError, Deps};
+use crate::domain::ids::IdKind;
+use crate::domain::time::rfc3339;
+use crate::stmt;
+use crate::store::{sql, Stmt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Actor {
+    /// `user` or `api_key`.
+    pub kind: &'static str,
+    /// `usr_…` or `key_…`.
+    pub id: String,
+}
+
+impl Actor {
+    /// A person.
+    pub fn user(id: &str) -> Self {
+        Self { kind: "user", id: id.to_owned() }
+    }
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Target {
+    /// e.g. `member`, `invitation`, `org`.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+}
+
+/// One event to record.
+pub struct Event<'a> {
+    /// The org whose log it goes to.
+    pub org_id: Option<&'a str>,
+    /// The workspace whose log it goes to.
+    pub workspace_id: Option<&'a str>,
+    /// Who.
+    pub actor: &'a Actor,
+    /// e.g. `member.role_changed`.
+    pub action: &'static str,
+    /// Target kind.
+    pub target_kind: &'static str,
+    /// Target id.
+    pub target_id: &'a str,
+    /// Details (old and new role, email, …).
+    pub data: serde_json::Value,
+}
+
+impl Event<'_> {
+    /// The INSERT, unconditional.
+    pub fn stmt(&self, deps: &Deps) -> Result<Stmt, AppError> {
+        self.build(deps, sql::INSERT_AUDIT)
+    }
+
+    /// The INSERT, written only if the batch statement just before it changed a row.
+    pub fn stmt_if_changed(&self, deps: &Deps) -> Result<Stmt, AppError> {
+        self.build(deps, sql::INSERT_AUDIT_IF_CHANGED)
+    }
+
+    fn build(&self, deps: &Deps, sql: &'static str) -> Result<Stmt, AppError> {
+        Ok(stmt!(
+            sql,
+            deps.new_id(IdKind::Event)?,
+            self.org_id,
+            self.workspace_id,
+            self.actor.kind,
+            &self.actor.id,
+            self.action,
+            self.target_kind,
+            self.target_id,
+            self.data.to_string(),
+            deps.now()
+        ))
+    }
+}
+
+/// An event as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// `evt_…`
+    pub id: String,
+    /// e.g. `member.removed`.
+    pub action: String,
+    /// Who.
+    pub actor: serde_json::Value,
+    /// What.
+    pub target: Target,
+    /// Details.
+    pub data: serde_json::Value,
+    /// RFC 3339.
+    pub occurred_at: String,
+}
+
+/// The org's log, newest first.
+pub async fn list_org_events(
+    deps: &Deps,
+    org_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: i64,
+        id: String,
+        actor_kind: String,
+        actor_id: String,
+        action: String,
+        target_kind: String,
+        target_id: String,
+        data: String,
+        occurred_at: i64,
+    }
+    let after = page.after.as_ref().map(|(k, _)| *k);
+    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_ORG_AUDIT, org_id, after, page.limit + 1)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
+    let views = rows
+        .into_iter()
+        .map(|r| AuditEventView {
+            id: r.id,
+            action: r.action,
+            actor: serde_json::json!({ "kind": r.actor_kind, "id": r.actor_id }),
+            target: Target { kind: r.target_kind, id: r.target_id },
+            data: serde_json::from_str(&r.data).unwrap_or(serde_json::Value::Null),
+            occurred_at: rfc3339(r.occurred_at),
+        })
+        .collect();
+    Ok((views, next))
+}

@@ -1,0 +1,511 @@
+//! Invitations by email: create, list, revoke, resend, preview, accept,
+//! decline, and sign-up with an invitation. One mechanism for org and
+//! workspace targets (`invitations.org_id` or `.workspace_id`).
+use super::audit::{Actor, Event};
+use super::orgs::{self, TwoFactorPolicy};
+use super::page::PageRequest;
+use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow};
+use super::{AppError, Deps};
+use crate::domain::email::Email;
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::name::DisplayName;
+use crate::domain::password::{self, Password};
+use crate::domain::policy::{self, Permission, Role};
+use crate::domain::time::{rfc3339, DAY};
+use crate::domain::token::{self, Secret};
+use crate::jobs::Job;
+use crate::stmt;
+use crate::store::{sql, DbError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// Invitations live 7 days.
+pub const INVITATION_SECONDS: i64 = 7 * DAY;
+/// Pending invitations an org may have at once.
+pub const MAX_PENDING: i64 = 100;
+/// Invitation emails (sends and resends) an org may send in 24 hours.
+pub const DAILY_SENDS: i64 = 200;
+
+/// The emailed token of an invitation: derived from its id and current send nonce.
+pub fn invitation_token(secret: &[u8], invitation_id: &str, nonce: &str) -> Secret {
+    token::derive(secret, "invitation", &format!("{invitation_id}:{nonce}"))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct InvitationRow {
+    id: String,
+    org_id: Option<String>,
+    workspace_id: Option<String>,
+    email: String,
+    role: String,
+    status: String,
+    expires_at: i64,
+    #[allow(dead_code)]
+    created_at: i64,
+    #[allow(dead_code)]
+    send_nonce: String,
+    invited_by: Option<String>,
+    inviter_name: Option<String>,
+    org_name: Option<String>,
+    org_slug: Option<String>,
+}
+
+/// Who invited, as shown to the invitee and to admins.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Inviter {
+    /// `usr_…` (null if that account is gone).
+    pub id: Option<String>,
+    /// Their name.
+    pub name: Option<String>,
+}
+
+/// An invitation as admins see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationView {
+    /// `inv_…`
+    pub id: String,
+    /// The invited address.
+    pub email: String,
+    /// The role it grants.
+    pub role: Role,
+    /// `pending`, `accepted`, `revoked`, `declined` or `expired`.
+    pub status: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Who sent it.
+    pub invited_by: Inviter,
+}
+
+impl InvitationRow {
+    fn view(&self) -> Result<InvitationView, AppError> {
+        Ok(InvitationView {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            role: role(&self.role)?,
+            status: self.status.clone(),
+            expires_at: rfc3339(self.expires_at),
+            invited_by: Inviter { id: self.invited_by.clone(), name: self.inviter_name.clone() },
+        })
+    }
+}
+
+fn role(raw: &str) -> Result<Role, AppError> {
+    Role::parse(raw).ok_or_else(|| AppError::Internal(format!("unknown role {raw}")))
+}
+
+/// Parses a role given by a client.
+pub fn parse_role_field(raw: &str) -> Result<Role, AppError> {
+    Role::parse(raw).ok_or_else(|| {
+        AppError::field(crate::domain::FieldError::new("role", "invalid_role", "must be owner, admin or member"))
+    })
+}
+
+fn rate_limited(retry_after: i64, what: &str) -> AppError {
+    AppError::RateLimited { retry_after: retry_after.max(1), detail: what.to_owned() }
+}
+
+/// Invites `email` to the org with `role` and emails the link through the queue.
+pub async fn create_org_invitation(
+    deps: &Deps,
+    who: &UserPrincipal,
+    org_id: &str,
+    raw_email: &str,
+    role: Role,
+) -> Result<InvitationView, AppError> {
+    let email = Email::parse(raw_email)?;
+    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+    if !policy::may_invite(access.role, role) {
+        return Err(AppError::Forbidden);
+    }
+    let now = deps.now();
+    let id = deps.new_id(IdKind::Invitation)?;
+    let nonce = deps.new_id(IdKind::Job)?;
+    let digest = invitation_token(&deps.config.token_secret, &id, &nonce).digest();
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "invitation.created",
+        target_kind: "invitation",
+        target_id: &id,
+        data: json!({ "email": email.as_str(), "role": role.as_str() }),
+    };
+    let result = deps
+        .db
+        .batch(vec![
+            stmt!(sql::EXPIRE_STALE_INVITATION, org_id, email.as_str(), now),
+            stmt!(
+                sql::INSERT_ORG_INVITATION,
+                &id,
+                org_id,
+                email.as_str(),
+                role.as_str(),
+                digest,
+                &nonce,
+                &who.user.id,
+                now,
+                now + INVITATION_SECONDS,
+                MAX_PENDING,
+                DAILY_SENDS
+            ),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::RECORD_INVITATION_SEND, &id, now),
+        ])
+        .await;
+    let outs = match result {
+        Ok(outs) => outs,
+        Err(DbError::Unique(_)) => {
+            return Err(AppError::coded(409, "invitation_exists", "a pending invitation for this address exists"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if outs.get(1).map_or(0, |o| o.changes) == 0 {
+        return Err(refused_invitation(deps, org_id, email.as_str(), now).await);
+    }
+    deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.clone(), nonce }).await;
+    Ok(InvitationView {
+        id,
+        email: email.as_str().to_owned(),
+        role,
+        status: "pending".into(),
+        expires_at: rfc3339(now + INVITATION_SECONDS),
+        invited_by: Inviter { id: Some(who.user.id.clone()), name: Some(who.user.name.clone()) },
+    })
+}
+
+/// Why the guarded insert wrote nothing: a member already, or a limit.
+async fn refused_invitation(deps: &Deps, org_id: &str, email: &str, now: i64) -> AppError {
+    #[derive(Deserialize)]
+    struct Limits {
+        members: i64,
+        pending: i64,
+        oldest_counted: Option<i64>,
+        sent_today: i64,
+    }
+    let limits: Result<Option<Limits>, AppError> =
+        async { Ok(deps.db.run(stmt!(sql::ORG_INVITATION_LIMITS, org_id, email, now, DAILY_SENDS)).await?.first()?) }
+            .await;
+    match limits {
+        Ok(Some(l)) if l.members > 0 => AppError::coded(409, "already_member", "that address is already a member"),
+        Ok(Some(l)) if l.pending >= MAX_PENDING => {
+            rate_limited(3600, "the organization has 100 pending invitations; revoke some first")
+        }
+        Ok(Some(l)) if l.sent_today >= DAILY_SENDS => rate_limited(
+            l.oldest_counted.map_or(3600, |t| t + DAY - now),
+            "the organization sent its daily allowance of invitation emails",
+        ),
+        Ok(_) => AppError::coded(409, "conflict", "the invitation could not be created; try again"),
+        Err(e) => e,
+    }
+}
+
+/// The org's invitations, newest first, optionally by status.
+pub async fn list_org_invitations(
+    deps: &Deps,
+    who: &UserPrincipal,
+    org_id: &str,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<(Vec<InvitationView>, Option<String>), AppError> {
+    if let Some(s) = status {
+        if !["pending", "accepted", "revoked", "declined", "expired"].contains(&s) {
+            return Err(AppError::field(crate::domain::FieldError::new(
+                "status",
+                "invalid_status",
+                "must be pending, accepted, revoked, declined or expired",
+            )));
+        }
+    }
+    orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+    let (k, id, limit) = page.sql_params();
+    let rows: Vec<InvitationRow> =
+        deps.db.run(stmt!(sql::LIST_ORG_INVITATIONS, org_id, deps.now(), status, k, id, limit)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
+    Ok((rows.iter().map(InvitationRow::view).collect::<Result<_, _>>()?, next))
+}
+
+async fn org_invitation(deps: &Deps, org_id: &str, id: &str) -> Result<InvitationRow, AppError> {
+    if !looks_like(IdKind::Invitation, id) {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<InvitationRow> = deps.db.run(stmt!(sql::INVITATION_VIEW, id, deps.now())).await?.first()?;
+    row.filter(|r| r.org_id.as_deref() == Some(org_id)).ok_or(AppError::NotFound)
+}
+
+/// Revokes a pending invitation: its link stops working.
+pub async fn revoke_org_invitation(deps: &Deps, who: &UserPrincipal, org_id: &str, id: &str) -> Result<(), AppError> {
+    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+    let row = org_invitation(deps, org_id, id).await?;
+    if !policy::may_invite(access.role, role(&row.role)?) {
+        return Err(AppError::Forbidden);
+    }
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "invitation.revoked",
+        target_kind: "invitation",
+        target_id: id,
+        data: json!({ "email": row.email }),
+    };
+    let outs = deps
+        .db
+        .batch(vec![stmt!(sql::REVOKE_ORG_INVITATION, id, org_id, deps.now()), event.stmt_if_changed(deps)?])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::coded(409, "invitation_not_pending", "only a pending invitation can be revoked"));
+    }
+    Ok(())
+}
+
+/// Sends the invitation again with a new token and expiry; the old link dies.
+pub async fn resend_org_invitation(deps: &Deps, who: &UserPrincipal, org_id: &str, id: &str) -> Result<(), AppError> {
+    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+    let row = org_invitation(deps, org_id, id).await?;
+    if !policy::may_invite(access.role, role(&row.role)?) {
+        return Err(AppError::Forbidden);
+    }
+    if !matches!(row.status.as_str(), "pending" | "expired") {
+        return Err(AppError::coded(
+            409,
+            "invitation_not_pending",
+            "only a pending or expired invitation can be resent",
+        ));
+    }
+    let now = deps.now();
+    let nonce = deps.new_id(IdKind::Job)?;
+    let digest = invitation_token(&deps.config.token_secret, id, &nonce).digest();
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "invitation.resent",
+        target_kind: "invitation",
+        target_id: id,
+        data: json!({ "email": row.email }),
+    };
+    let outs = deps
+        .db
+        .batch(vec![
+            stmt!(sql::RESEND_ORG_INVITATION, id, org_id, digest, &nonce, now + INVITATION_SECONDS, now, DAILY_SENDS),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::RECORD_INVITATION_SEND, id, now),
+        ])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(refused_invitation(deps, org_id, "", now).await);
+    }
+    deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.to_owned(), nonce })
+        .await;
+    Ok(())
+}
+
+/// What the holder of a link sees before accepting.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationPreview {
+    /// `{name, slug}` of the org (absent for a workspace invitation).
+    pub org: Option<serde_json::Value>,
+    /// The role it grants.
+    pub role: Role,
+    /// The invited address.
+    pub email: String,
+    /// `{name}` of the inviter.
+    pub invited_by: serde_json::Value,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+async fn by_token(deps: &Deps, raw_token: &str) -> Result<InvitationRow, AppError> {
+    if !token::plausible(raw_token) {
+        return Err(not_found());
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let row: Option<InvitationRow> = deps.db.run(stmt!(sql::INVITATION_BY_TOKEN, digest, deps.now())).await?.first()?;
+    row.ok_or_else(not_found)
+}
+
+fn not_found() -> AppError {
+    AppError::coded(404, "invitation_not_found", "no invitation has this link; it may have been resent")
+}
+
+/// The error for an invitation that is not pending.
+fn unavailable(status: &str) -> AppError {
+    match status {
+        "accepted" => AppError::coded(409, "invitation_already_accepted", "this invitation was already accepted"),
+        "revoked" => AppError::coded(410, "invitation_revoked", "this invitation was revoked"),
+        "declined" => AppError::coded(410, "invitation_declined", "this invitation was declined"),
+        _ => AppError::coded(410, "invitation_expired", "this invitation has expired; ask for a new one"),
+    }
+}
+
+/// Shows a pending invitation to the holder of its link.
+pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, AppError> {
+    let row = by_token(deps, raw_token).await?;
+    if row.status != "pending" {
+        return Err(unavailable(&row.status));
+    }
+    Ok(InvitationPreview {
+        org: row.org_id.as_ref().map(|_| json!({ "name": row.org_name, "slug": row.org_slug })),
+        role: role(&row.role)?,
+        email: row.email.clone(),
+        invited_by: json!({ "name": row.inviter_name }),
+        expires_at: rfc3339(row.expires_at),
+    })
+}
+
+/// What accepting gives.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Accepted {
+    /// The org joined.
+    pub org: Option<serde_json::Value>,
+    /// The workspace joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<serde_json::Value>,
+    /// The role.
+    pub role: Role,
+}
+
+/// Accepts an invitation for the signed-in person whose verified email it names.
+pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result<Accepted, AppError> {
+    if who.user.email_verified_at.is_none() {
+        return Err(AppError::EmailNotVerified);
+    }
+    let row = by_token(deps, raw_token).await?;
+    if row.email != who.user.email {
+        return Err(mismatch());
+    }
+    if row.status != "pending" {
+        return Err(unavailable(&row.status));
+    }
+    let now = deps.now();
+    let digest = Secret::from_client(raw_token).digest();
+    let actor = Actor::user(&who.user.id);
+    let event = Event {
+        org_id: row.org_id.as_deref(),
+        workspace_id: row.workspace_id.as_deref(),
+        actor: &actor,
+        action: "invitation.accepted",
+        target_kind: "invitation",
+        target_id: &row.id,
+        data: json!({ "email": row.email, "role": row.role }),
+    };
+    let outs = deps
+        .db
+        .batch(vec![
+            stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::MEMBER_FROM_INVITATION, &digest, &who.user.id, now),
+        ])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        // Someone (perhaps a parallel request of ours) got there first, or it just expired.
+        let again = by_token(deps, raw_token).await?;
+        return Err(unavailable(if again.status == "pending" { "expired" } else { &again.status }));
+    }
+    Ok(Accepted {
+        org: row.org_id.as_ref().map(|id| json!({ "id": id, "name": row.org_name, "slug": row.org_slug })),
+        workspace: row.workspace_id.as_ref().map(|id| json!({ "id": id })),
+        role: role(&row.role)?,
+    })
+}
+
+fn mismatch() -> AppError {
+    AppError::coded(403, "invitation_email_mismatch", "this invitation is for another email address")
+}
+
+/// Declines an invitation (anyone holding the link).
+pub async fn decline(deps: &Deps, raw_token: &str) -> Result<(), AppError> {
+    let row = by_token(deps, raw_token).await?;
+    if row.status != "pending" {
+        return Err(unavailable(&row.status));
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let actor = Actor { kind: "user", id: "anonymous".into() };
+    let event = Event {
+        org_id: row.org_id.as_deref(),
+        workspace_id: row.workspace_id.as_deref(),
+        actor: &actor,
+        action: "invitation.declined",
+        target_kind: "invitation",
+        target_id: &row.id,
+        data: json!({ "email": row.email }),
+    };
+    let outs =
+        deps.db.batch(vec![stmt!(sql::DECLINE_INVITATION, &digest, deps.now()), event.stmt_if_changed(deps)?]).await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(unavailable("expired"));
+    }
+    Ok(())
+}
+
+/// Sign-up through an invitation: the account is created already verified
+/// (the invitation proves the address) together with the membership, in one batch.
+pub async fn signup_with_invitation(
+    deps: &Deps,
+    raw_email: &str,
+    raw_password: &str,
+    raw_name: &str,
+    raw_token: &str,
+    user_agent: Option<&str>,
+) -> Result<SessionIssued, AppError> {
+    let email = Email::parse(raw_email);
+    let password = Password::parse("password", raw_password);
+    let name = DisplayName::parse("name", raw_name);
+    super::error::collect_fields([
+        email.as_ref().err().cloned(),
+        password.as_ref().err().cloned(),
+        name.as_ref().err().cloned(),
+    ])?;
+    let (Ok(email), Ok(password), Ok(name)) = (email, password, name) else {
+        return Err(AppError::Internal("unreachable: fields checked above".into()));
+    };
+    let row = by_token(deps, raw_token).await?;
+    if row.email != email.as_str() {
+        return Err(mismatch());
+    }
+    if row.status != "pending" {
+        return Err(unavailable(&row.status));
+    }
+    let salt: [u8; 16] = super::random(deps.rng.as_ref())?;
+    let phc = password::hash(password.expose(), &salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = deps.now();
+    let user_id = deps.new_id(IdKind::User)?;
+    let digest = Secret::from_client(raw_token).digest();
+    let actor = Actor::user(&user_id);
+    let event = Event {
+        org_id: row.org_id.as_deref(),
+        workspace_id: row.workspace_id.as_deref(),
+        actor: &actor,
+        action: "invitation.accepted",
+        target_kind: "invitation",
+        target_id: &row.id,
+        data: json!({ "email": row.email, "role": row.role, "signup": true }),
+    };
+    let result = deps
+        .db
+        .batch(vec![
+            stmt!(sql::INSERT_USER_FROM_INVITATION, &user_id, email.as_str(), name.as_str(), phc, now, &digest),
+            stmt!(sql::ACCEPT_INVITATION, &digest, now, &user_id, email.as_str()),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::MEMBER_FROM_INVITATION, &digest, &user_id, now),
+            stmt!(sql::USER_BY_ID, &user_id),
+        ])
+        .await;
+    let mut outs = match result {
+        Ok(outs) => outs,
+        Err(DbError::Unique(_)) => {
+            return Err(AppError::coded(
+                409,
+                "account_exists",
+                "an account with this email exists; sign in to accept the invitation",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
+    let Some(user) = user else {
+        return Err(unavailable("expired"));
+    };
+    create_session(deps, user, user_agent).await
+}

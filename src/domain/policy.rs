@@ -1,0 +1,284 @@
+//! Roles, permissions and the one table between them. Every authorization
+//! decision of the service goes through [`authorize`]; handlers never compare
+//! roles themselves.
+use serde::{Deserialize, Serialize};
+
+/// A role in an organization or a workspace. Ordered: owner > admin > member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including deletion, billing and other owners.
+    Owner,
+    /// Everything but deletion and billing; never touches owners.
+    Admin,
+    /// Reads, and deploys.
+    Member,
+}
+
+impl Role {
+    /// Parses the wire/database name.
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+
+    /// The wire/database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Admin => 2,
+            Role::Member => 1,
+        }
+    }
+
+    /// Whether `self` is strictly above `other`.
+    pub fn outranks(self, other: Role) -> bool {
+        self.rank() > other.rank()
+    }
+}
+
+/// Everything a principal may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[allow(missing_docs)]
+pub enum Permission {
+    #[serde(rename = "org:read")]
+    OrgRead,
+    #[serde(rename = "org:write")]
+    OrgWrite,
+    #[serde(rename = "org:delete")]
+    OrgDelete,
+    #[serde(rename = "billing:manage")]
+    BillingManage,
+    #[serde(rename = "members:read")]
+    MembersRead,
+    #[serde(rename = "members:write")]
+    MembersWrite,
+    #[serde(rename = "invitations:write")]
+    InvitationsWrite,
+    #[serde(rename = "api_keys:write")]
+    ApiKeysWrite,
+    #[serde(rename = "audit:read")]
+    AuditRead,
+    #[serde(rename = "workspaces:read")]
+    WorkspacesRead,
+    #[serde(rename = "workspaces:write")]
+    WorkspacesWrite,
+    #[serde(rename = "projects:read")]
+    ProjectsRead,
+    #[serde(rename = "projects:write")]
+    ProjectsWrite,
+    #[serde(rename = "apps:read")]
+    AppsRead,
+    #[serde(rename = "apps:deploy")]
+    AppsDeploy,
+    #[serde(rename = "databases:read")]
+    DatabasesRead,
+    #[serde(rename = "databases:write")]
+    DatabasesWrite,
+    #[serde(rename = "notifications:write")]
+    NotificationsWrite,
+}
+
+impl Permission {
+    /// Every permission, in contract order.
+    pub const ALL: [Permission; 18] = [
+        Permission::OrgRead,
+        Permission::OrgWrite,
+        Permission::OrgDelete,
+        Permission::BillingManage,
+        Permission::MembersRead,
+        Permission::MembersWrite,
+        Permission::InvitationsWrite,
+        Permission::ApiKeysWrite,
+        Permission::AuditRead,
+        Permission::WorkspacesRead,
+        Permission::WorkspacesWrite,
+        Permission::ProjectsRead,
+        Permission::ProjectsWrite,
+        Permission::AppsRead,
+        Permission::AppsDeploy,
+        Permission::DatabasesRead,
+        Permission::DatabasesWrite,
+        Permission::NotificationsWrite,
+    ];
+
+    /// The wire name, e.g. `members:write`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::OrgRead => "org:read",
+            Permission::OrgWrite => "org:write",
+            Permission::OrgDelete => "org:delete",
+            Permission::BillingManage => "billing:manage",
+            Permission::MembersRead => "members:read",
+            Permission::MembersWrite => "members:write",
+            Permission::InvitationsWrite => "invitations:write",
+            Permission::ApiKeysWrite => "api_keys:write",
+            Permission::AuditRead => "audit:read",
+            Permission::WorkspacesRead => "workspaces:read",
+            Permission::WorkspacesWrite => "workspaces:write",
+            Permission::ProjectsRead => "projects:read",
+            Permission::ProjectsWrite => "projects:write",
+            Permission::AppsRead => "apps:read",
+            Permission::AppsDeploy => "apps:deploy",
+            Permission::DatabasesRead => "databases:read",
+            Permission::DatabasesWrite => "databases:write",
+            Permission::NotificationsWrite => "notifications:write",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+}
+
+/// THE table. An exhaustive match: a new permission does not compile until
+/// every role answers it.
+pub fn role_grants(role: Role, permission: Permission) -> bool {
+    use Permission::*;
+    match permission {
+        OrgDelete | BillingManage => matches!(role, Role::Owner),
+        OrgWrite | MembersWrite | InvitationsWrite | ApiKeysWrite | AuditRead | WorkspacesWrite | ProjectsWrite
+        | DatabasesWrite | NotificationsWrite => matches!(role, Role::Owner | Role::Admin),
+        OrgRead | MembersRead | WorkspacesRead | ProjectsRead | AppsRead | AppsDeploy | DatabasesRead => true,
+    }
+}
+
+/// The outcome of an authorization check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// The caller can see the object but may not do this (403).
+    Deny,
+    /// The caller cannot see the object (404: existence does not leak).
+    Hidden,
+}
+
+/// Decides whether a caller with `role` (None: not a member) may do `permission`.
+pub fn authorize(role: Option<Role>, permission: Permission) -> Decision {
+    match role {
+        None => Decision::Hidden,
+        Some(r) if role_grants(r, permission) => Decision::Allow,
+        Some(_) => Decision::Deny,
+    }
+}
+
+/// Why a membership change is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403 `forbidden`.
+    Forbidden,
+    /// 409 `cannot_remove_owner`: an owner is demoted before removal.
+    CannotRemoveOwner,
+}
+
+/// Whether `actor` (changing `target_current`, possibly themself) may set `new`.
+/// Owners change anything; admins move people between admin and member and
+/// never touch an owner; nobody raises their own role.
+pub fn may_change_role(actor: Role, is_self: bool, target_current: Role, new: Role) -> Result<(), Refusal> {
+    if is_self && new.outranks(target_current) {
+        return Err(Refusal::Forbidden);
+    }
+    match actor {
+        Role::Owner => Ok(()),
+        Role::Admin if target_current != Role::Owner && new != Role::Owner => Ok(()),
+        _ => Err(Refusal::Forbidden),
+    }
+}
+
+/// Whether `actor` may remove a member whose role is `target` (not themself: that is leaving).
+pub fn may_remove(actor: Role, target: Role) -> Result<(), Refusal> {
+    match (actor, target) {
+        (Role::Owner, Role::Owner) => Err(Refusal::CannotRemoveOwner),
+        (Role::Owner, _) => Ok(()),
+        (Role::Admin, Role::Owner) => Err(Refusal::Forbidden),
+        (Role::Admin, _) => Ok(()),
+        (Role::Member, _) => Err(Refusal::Forbidden),
+    }
+}
+
+/// Whether `actor` may invite someone with `role`: only owners create owners.
+pub fn may_invite(actor: Role, role: Role) -> bool {
+    role_grants(actor, Permission::InvitationsWrite) && (role != Role::Owner || actor == Role::Owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+
+    #[test]
+    fn the_role_permission_matrix_is_the_contract() {
+        let member: &[Permission] =
+            &[OrgRead, MembersRead, WorkspacesRead, ProjectsRead, AppsRead, AppsDeploy, DatabasesRead];
+        for p in Permission::ALL {
+            assert!(role_grants(Role::Owner, p), "owner has {}", p.as_str());
+            assert_eq!(role_grants(Role::Admin, p), !matches!(p, OrgDelete | BillingManage), "admin {}", p.as_str());
+            assert_eq!(role_grants(Role::Member, p), member.contains(&p), "member {}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn strangers_are_hidden_and_members_denied() {
+        assert_eq!(authorize(None, OrgRead), Decision::Hidden);
+        assert_eq!(authorize(Some(Role::Member), OrgWrite), Decision::Deny);
+        assert_eq!(authorize(Some(Role::Member), AuditRead), Decision::Deny);
+        assert_eq!(authorize(Some(Role::Admin), AuditRead), Decision::Allow);
+    }
+
+    #[test]
+    fn permission_names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert_eq!(Permission::parse("org:everything"), None);
+    }
+
+    #[test]
+    fn role_change_rules() {
+        use Role::*;
+        let cases = [
+            (Owner, false, Owner, Admin, Ok(()), "owner demotes another owner"),
+            (Owner, false, Member, Owner, Ok(()), "owner promotes to owner"),
+            (Owner, true, Owner, Member, Ok(()), "owner demotes themself (last-owner guard is in SQL)"),
+            (Admin, false, Member, Admin, Ok(()), "admin promotes member to admin"),
+            (Admin, false, Admin, Member, Ok(()), "admin demotes admin"),
+            (Admin, false, Member, Owner, Err(Refusal::Forbidden), "admin cannot create owners"),
+            (Admin, false, Owner, Admin, Err(Refusal::Forbidden), "admin never touches owners"),
+            (Admin, true, Admin, Owner, Err(Refusal::Forbidden), "nobody raises their own role"),
+            (Member, true, Member, Admin, Err(Refusal::Forbidden), "members change nothing"),
+            (Member, false, Member, Member, Err(Refusal::Forbidden), "members change nothing"),
+        ];
+        for (actor, is_self, current, new, expected, why) in cases {
+            assert_eq!(may_change_role(actor, is_self, current, new), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn removal_and_invitation_rules() {
+        use Role::*;
+        assert_eq!(may_remove(Owner, Owner), Err(Refusal::CannotRemoveOwner));
+        assert_eq!(may_remove(Owner, Admin), Ok(()));
+        assert_eq!(may_remove(Admin, Owner), Err(Refusal::Forbidden));
+        assert_eq!(may_remove(Admin, Admin), Ok(()));
+        assert_eq!(may_remove(Member, Member), Err(Refusal::Forbidden));
+        assert!(may_invite(Owner, Owner));
+        assert!(!may_invite(Admin, Owner));
+        assert!(may_invite(Admin, Admin));
+        assert!(!may_invite(Member, Member));
+    }
+}

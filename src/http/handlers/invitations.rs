@@ -1,0 +1,104 @@
+//! Invitations: the admin side under an org, and the invitee side by token.
+use super::{Problem, TokenBody};
+use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView};
+use crate::app::{AppError, Deps};
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// New invitation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitationBody {
+    /// The address to invite.
+    pub email: String,
+    /// `owner` (owners only), `admin` or `member`.
+    pub role: String,
+}
+
+/// A page of invitations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationList {
+    /// Newest first.
+    pub data: Vec<InvitationView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/orgs/{org_id}/invitations`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body = CreateInvitationBody,
+    responses((status = 201, body = InvitationView, description = "The email goes out through the queue"),
+              (status = 403, body = Problem), (status = 409, body = Problem, description = "already_member or invitation_exists"),
+              (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
+pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: CreateInvitationBody = json(req)?;
+    let role = invitations::parse_role_field(&body.role)?;
+    Ok(Response::json(201, &invitations::create_org_invitation(deps, &who, org_id, &body.email, role).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/invitations`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "pending, accepted, revoked, declined or expired"),
+           ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = InvitationList)))]
+pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let page = extract::page(req)?;
+    let status = req.query_param("status");
+    let (data, next_cursor) = invitations::list_org_invitations(deps, &who, org_id, status.as_deref(), &page).await?;
+    Ok(Response::json(200, &InvitationList { data, next_cursor }))
+}
+
+/// `DELETE /v1/orgs/{org_id}/invitations/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", tag = "invitations", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
+pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    invitations::revoke_org_invitation(deps, &who, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/orgs/{org_id}/invitations/{id}/resend`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", tag = "invitations", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 202, description = "New token and expiry; the old link dies")))]
+pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    invitations::resend_org_invitation(deps, &who, org_id, id).await?;
+    Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
+}
+
+/// `POST /v1/invitations/preview`.
+#[utoipa::path(post, path = "/v1/invitations/preview", tag = "invitations", request_body = TokenBody,
+    responses((status = 200, body = InvitationPreview), (status = 404, body = Problem, description = "invitation_not_found"),
+              (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined"),
+              (status = 409, body = Problem, description = "invitation_already_accepted")))]
+pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: TokenBody = json(req)?;
+    Ok(Response::json(200, &invitations::preview(deps, &body.token).await?))
+}
+
+/// `POST /v1/invitations/accept`.
+#[utoipa::path(post, path = "/v1/invitations/accept", tag = "invitations", security(("bearer" = [])), request_body = TokenBody,
+    responses((status = 200, body = Accepted), (status = 403, body = Problem, description = "invitation_email_mismatch"),
+              (status = 404, body = Problem, description = "invitation_not_found"),
+              (status = 409, body = Problem, description = "invitation_already_accepted"),
+              (status = 410, body = Problem, description = "invitation_expired or invitation_revoked")))]
+pub async fn accept_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: TokenBody = json(req)?;
+    Ok(Response::json(200, &invitations::accept(deps, &who, &body.token).await?))
+}
+
+/// `POST /v1/invitations/decline`.
+#[utoipa::path(post, path = "/v1/invitations/decline", tag = "invitations", request_body = TokenBody,
+    responses((status = 204, description = "Declined"), (status = 404, body = Problem)))]
+pub async fn decline_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: TokenBody = json(req)?;
+    invitations::decline(deps, &body.token).await?;
+    Ok(Response::empty(204))
+}

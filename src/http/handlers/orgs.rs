@@ -1,0 +1,185 @@
+//! Organizations, members, ownership transfer and the audit log.
+use super::Problem;
+use crate::app::audit::{self, AuditEventView};
+use crate::app::orgs::{self, MemberView, OrgPatch, OrgView};
+use crate::app::{AppError, Deps};
+use crate::domain::policy::Role;
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// New org.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrgBody {
+    /// Display name.
+    pub name: String,
+    /// 3-40 of `a-z 0-9 -`; derived from the name when absent.
+    #[serde(default)]
+    pub slug: Option<String>,
+}
+
+/// A page of orgs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgList {
+    /// Orgs with my role.
+    pub data: Vec<OrgView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/orgs`.
+#[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
+    responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
+pub async fn create_org(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: CreateOrgBody = json(req)?;
+    Ok(Response::json(201, &orgs::create_org(deps, &who, &body.name, body.slug.as_deref()).await?))
+}
+
+/// `GET /v1/orgs`.
+#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
+pub async fn list_orgs(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let (data, next_cursor) = orgs::list_orgs(deps, &who, &extract::page(req)?).await?;
+    Ok(Response::json(200, &OrgList { data, next_cursor }))
+}
+
+/// `GET /v1/orgs/{org_id}`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+    responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
+pub async fn get_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    Ok(Response::json(200, &orgs::get_org(deps, &who, org_id).await?))
+}
+
+/// Org settings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrgBody {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New slug.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Owner only, who must have 2FA on.
+    #[serde(default)]
+    pub require_2fa: Option<bool>,
+}
+
+/// `PATCH /v1/orgs/{org_id}`.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+    request_body = UpdateOrgBody,
+    responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
+              (status = 409, body = Problem, description = "slug_taken")))]
+pub async fn update_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: UpdateOrgBody = json(req)?;
+    let patch = OrgPatch { name: body.name.as_deref(), slug: body.slug.as_deref(), require_2fa: body.require_2fa };
+    Ok(Response::json(200, &orgs::update_org(deps, &who, org_id, patch).await?))
+}
+
+/// `DELETE /v1/orgs/{org_id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+    responses((status = 204, description = "Deleted with its members, invitations and audit log"), (status = 403, body = Problem)))]
+pub async fn delete_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    orgs::delete_org(deps, &who, org_id).await?;
+    Ok(Response::empty(204))
+}
+
+/// A page of members.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    /// Members, oldest first.
+    pub data: Vec<MemberView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/orgs/{org_id}/members`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "members", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = MemberList)))]
+pub async fn list_members(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let (data, next_cursor) = orgs::list_members(deps, &who, org_id, &extract::page(req)?).await?;
+    Ok(Response::json(200, &MemberList { data, next_cursor }))
+}
+
+/// A role change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+}
+
+/// `PATCH /v1/orgs/{org_id}/members/{user_id}`.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = RoleBody,
+    responses((status = 200, body = MemberView), (status = 403, body = Problem),
+              (status = 409, body = Problem, description = "last_owner")))]
+pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: RoleBody = json(req)?;
+    let role = crate::app::invitations::parse_role_field(&body.role)?;
+    Ok(Response::json(200, &orgs::change_role(deps, &who, org_id, user_id, role).await?))
+}
+
+/// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
+    responses((status = 204, description = "Removed; their access ends on their next request"),
+              (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
+pub async fn remove_member(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    orgs::remove_member(deps, &who, org_id, user_id).await?;
+    Ok(Response::empty(204))
+}
+
+/// Ownership transfer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// The member who becomes owner.
+    pub user_id: String,
+}
+
+/// `POST /v1/orgs/{org_id}/ownership-transfer`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", tag = "members", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body = TransferBody,
+    responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin")))]
+pub async fn transfer_ownership(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: TransferBody = json(req)?;
+    Ok(Response::json(200, &orgs::transfer_ownership(deps, &who, org_id, &body.user_id).await?))
+}
+
+/// A page of audit events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    /// Newest first.
+    pub data: Vec<AuditEventView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/orgs/{org_id}/audit-log`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", tag = "audit", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
+pub async fn org_audit_log(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let page = extract::page(req)?;
+    orgs::access(deps, &who, org_id, crate::domain::policy::Permission::AuditRead, orgs::TwoFactorPolicy::Enforce)
+        .await?;
+    let (data, next_cursor) = audit::list_org_events(deps, org_id, &page).await?;
+    Ok(Response::json(200, &AuditList { data, next_cursor }))
+}
+
+/// Keeps `Role` in the schema list.
+pub type RoleSchema = Role;

@@ -1,0 +1,523 @@
+//! Organizations, members, invitations and the audit log, through the real router over SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod testapp;
+
+use serde_json::{json, Value};
+use testapp::*;
+
+struct Org {
+    app: TestApp,
+    id: String,
+    owner: Value,
+    admin: Value,
+    member: Value,
+    stranger: Value,
+}
+
+fn org() -> Org {
+    let app = TestApp::new();
+    let owner = app.verified_user("owner@example.com");
+    let id = app.create_org(&owner, "Acme, Inc.")["id"].as_str().unwrap().to_owned();
+    let admin = app.join(&id, &owner, "admin@example.com", "admin");
+    let member = app.join(&id, &owner, "member@example.com", "member");
+    let stranger = app.verified_user("stranger@example.com");
+    Org { app, id, owner, admin, member, stranger }
+}
+
+fn uid(s: &Value) -> String {
+    TestApp::user_id(s)
+}
+
+#[test]
+fn creating_an_org_makes_me_its_owner_with_a_derived_slug() {
+    let app = TestApp::new();
+    let me = app.verified_user("me@example.com");
+    let org = app.create_org(&me, "Acme, Inc.");
+    assert_eq!(org["slug"], "acme-inc");
+    assert_eq!(org["role"], "owner");
+    assert!(org["id"].as_str().unwrap().starts_with("org_"));
+    // The same name again gets a suffixed slug; a given slug that is taken is 409.
+    let again = app.create_org(&me, "Acme, Inc.");
+    assert!(again["slug"].as_str().unwrap().starts_with("acme-inc-"));
+    app.post("/v1/orgs", Some(&access(&me)), json!({"name": "X", "slug": "acme-inc"}))
+        .expect_problem(409, "slug_taken");
+    for bad in ["ab", "-acme", "acme-", "ac--me", "Acme", &"a".repeat(41)] {
+        app.post("/v1/orgs", Some(&access(&me)), json!({"name": "X", "slug": bad}))
+            .expect_problem(422, "validation_failed");
+    }
+    let list = app.get("/v1/orgs", Some(&access(&me))).expect(200).body;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_eq!(list["data"][0]["role"], "owner");
+}
+
+#[test]
+fn another_tenants_org_is_404_and_anonymous_is_401() {
+    let o = org();
+    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.stranger))).expect_problem(404, "not_found");
+    o.app.get(&format!("/v1/orgs/{}", o.id), None).expect_problem(401, "unauthenticated");
+    o.app
+        .get("/v1/orgs/org_00000000000000000000000000000000", Some(&access(&o.owner)))
+        .expect_problem(404, "not_found");
+    o.app.get("/v1/orgs/garbage", Some(&access(&o.owner))).expect_problem(404, "not_found");
+}
+
+/// Every org route × owner, admin, member, stranger, anonymous.
+#[test]
+fn the_org_route_matrix() {
+    // (method, path template, body, [owner, admin, member, stranger, anonymous]) expected statuses.
+    // Each row runs on a fresh org so that destructive routes do not interfere.
+    let rows: Vec<(&str, &str, Value, [u16; 5])> = vec![
+        ("GET", "/v1/orgs/{org}", json!(null), [200, 200, 200, 404, 401]),
+        ("PATCH", "/v1/orgs/{org}", json!({"name": "Renamed"}), [200, 200, 403, 404, 401]),
+        ("GET", "/v1/orgs/{org}/members", json!(null), [200, 200, 200, 404, 401]),
+        ("PATCH", "/v1/orgs/{org}/members/{member}", json!({"role": "member"}), [200, 200, 403, 404, 401]),
+        ("GET", "/v1/orgs/{org}/invitations", json!(null), [200, 200, 403, 404, 401]),
+        (
+            "POST",
+            "/v1/orgs/{org}/invitations",
+            json!({"email": "new@example.com", "role": "member"}),
+            [201, 201, 403, 404, 401],
+        ),
+        ("GET", "/v1/orgs/{org}/audit-log", json!(null), [200, 200, 403, 404, 401]),
+        ("POST", "/v1/orgs/{org}/ownership-transfer", json!({"user_id": "{member}"}), [200, 403, 403, 404, 401]),
+        // The target is the admin: for the admin it is leaving, for the member removing someone else.
+        ("DELETE", "/v1/orgs/{org}/members/{admin}", json!(null), [204, 204, 403, 404, 401]),
+        ("DELETE", "/v1/orgs/{org}", json!(null), [204, 403, 403, 404, 401]),
+    ];
+    for (method, template, body, expected) in rows {
+        for (i, who) in ["owner", "admin", "member", "stranger", "anonymous"].iter().enumerate() {
+            let o = org();
+            let path = template
+                .replace("{org}", &o.id)
+                .replace("{member}", &uid(&o.member))
+                .replace("{admin}", &uid(&o.admin));
+            let body: Value = serde_json::from_str(&body.to_string().replace("{member}", &uid(&o.member))).unwrap();
+            let token = match *who {
+                "owner" => Some(access(&o.owner)),
+                "admin" => Some(access(&o.admin)),
+                "member" => Some(access(&o.member)),
+                "stranger" => Some(access(&o.stranger)),
+                _ => None,
+            };
+            let r = o.app.call(method, &path, token.as_deref(), if body.is_null() { None } else { Some(body) });
+            assert_eq!(r.status, expected[i], "{who}: {method} {template}: {}", r.raw);
+        }
+    }
+}
+
+#[test]
+fn an_org_never_loses_its_last_owner() {
+    let o = org();
+    let me = uid(&o.owner);
+    o.app
+        .patch(&format!("/v1/orgs/{}/members/{me}", o.id), Some(&access(&o.owner)), json!({"role": "admin"}))
+        .expect_problem(409, "last_owner");
+    o.app.delete(&format!("/v1/orgs/{}/members/me", o.id), Some(&access(&o.owner))).expect_problem(409, "last_owner");
+    // With a second owner, the first may step down or leave.
+    o.app
+        .patch(
+            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
+            Some(&access(&o.owner)),
+            json!({"role": "owner"}),
+        )
+        .expect(200);
+    o.app
+        .patch(&format!("/v1/orgs/{}/members/{me}", o.id), Some(&access(&o.owner)), json!({"role": "admin"}))
+        .expect(200);
+    let admin_now = o.app.patch(
+        &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
+        Some(&access(&o.owner)),
+        json!({"role": "member"}),
+    );
+    admin_now.expect_problem(403, "forbidden");
+}
+
+#[test]
+fn owners_are_never_removed_while_owners() {
+    let o = org();
+    o.app
+        .patch(
+            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
+            Some(&access(&o.owner)),
+            json!({"role": "owner"}),
+        )
+        .expect(200);
+    o.app
+        .delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)), Some(&access(&o.owner)))
+        .expect_problem(409, "cannot_remove_owner");
+    // An admin trying it: 403.
+    let o = org();
+    o.app
+        .delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.owner)), Some(&access(&o.admin)))
+        .expect_problem(403, "forbidden");
+}
+
+#[test]
+fn admins_move_people_only_between_admin_and_member() {
+    let o = org();
+    let path = |s: &Value| format!("/v1/orgs/{}/members/{}", o.id, uid(s));
+    o.app.patch(&path(&o.member), Some(&access(&o.admin)), json!({"role": "admin"})).expect(200);
+    o.app.patch(&path(&o.member), Some(&access(&o.admin)), json!({"role": "owner"})).expect_problem(403, "forbidden");
+    o.app.patch(&path(&o.owner), Some(&access(&o.admin)), json!({"role": "member"})).expect_problem(403, "forbidden");
+    // Nobody raises their own role.
+    o.app.patch(&path(&o.admin), Some(&access(&o.admin)), json!({"role": "owner"})).expect_problem(403, "forbidden");
+    o.app.patch(&path(&o.member), Some(&access(&o.member)), json!({"role": "owner"})).expect_problem(403, "forbidden");
+    o.app
+        .patch(&path(&o.member), Some(&access(&o.owner)), json!({"role": "boss"}))
+        .expect_problem(422, "validation_failed");
+    o.app
+        .patch(
+            &format!("/v1/orgs/{}/members/usr_00000000000000000000000000000000", o.id),
+            Some(&access(&o.owner)),
+            json!({"role": "admin"}),
+        )
+        .expect_problem(404, "not_found");
+}
+
+#[test]
+fn removal_ends_access_at_once_and_members_can_leave() {
+    let o = org();
+    o.app.delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)), Some(&access(&o.admin))).expect(204);
+    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.member))).expect_problem(404, "not_found");
+    o.app.delete(&format!("/v1/orgs/{}/members/me", o.id), Some(&access(&o.admin))).expect(204);
+    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.admin))).expect(404);
+    let members = o.app.get(&format!("/v1/orgs/{}/members", o.id), Some(&access(&o.owner))).expect(200).body;
+    assert_eq!(members["data"].as_array().unwrap().len(), 1);
+    assert_eq!(members["data"][0]["totp_enabled"], false);
+}
+
+#[test]
+fn ownership_transfer_swaps_roles_atomically() {
+    let o = org();
+    let r = o
+        .app
+        .post(
+            &format!("/v1/orgs/{}/ownership-transfer", o.id),
+            Some(&access(&o.owner)),
+            json!({"user_id": uid(&o.member)}),
+        )
+        .expect(200);
+    assert_eq!(r.body["role"], "owner");
+    let me = o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(200).body;
+    assert_eq!(me["role"], "admin");
+    o.app
+        .post(
+            &format!("/v1/orgs/{}/ownership-transfer", o.id),
+            Some(&access(&o.member)),
+            json!({"user_id": uid(&o.stranger)}),
+        )
+        .expect_problem(404, "not_found");
+}
+
+#[test]
+fn require_2fa_needs_an_owner_with_2fa() {
+    let o = org();
+    o.app
+        .patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner)), json!({"require_2fa": true}))
+        .expect_problem(403, "two_factor_required");
+    o.app
+        .patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.admin)), json!({"require_2fa": true}))
+        .expect_problem(403, "forbidden");
+}
+
+#[test]
+fn deleting_an_org_takes_everything_with_it() {
+    let o = org();
+    o.app.delete(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(204);
+    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(404);
+    let list = o.app.get("/v1/orgs", Some(&access(&o.member))).expect(200).body;
+    assert!(list["data"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn invitation_accept_flow_and_every_error_code() {
+    let o = org();
+    let inv = o
+        .app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.admin)),
+            json!({"email": "Stranger@Example.com", "role": "admin"}),
+        )
+        .expect(201)
+        .body;
+    assert_eq!(
+        (inv["status"].as_str(), inv["email"].as_str(), inv["role"].as_str()),
+        (Some("pending"), Some("stranger@example.com"), Some("admin"))
+    );
+    assert_eq!(inv["invited_by"]["id"], uid(&o.admin));
+    let token = o.app.token_from_email("stranger@example.com", "/invite");
+
+    let preview = o.app.post("/v1/invitations/preview", None, json!({"token": token})).expect(200).body;
+    assert_eq!(preview["org"], json!({"name": "Acme, Inc.", "slug": "acme-inc"}));
+    assert_eq!(preview["role"], "admin");
+    assert_eq!(preview["invited_by"]["name"], "admin person");
+
+    // Someone else signed in cannot take it.
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&o.member)), json!({"token": token}))
+        .expect_problem(403, "invitation_email_mismatch");
+    let r = o.app.post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token})).expect(200);
+    assert_eq!(r.body["role"], "admin");
+    assert_eq!(r.body["org"]["id"], o.id.as_str());
+    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.stranger))).expect(200);
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
+        .expect_problem(409, "invitation_already_accepted");
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": "A".repeat(43)}))
+        .expect_problem(404, "invitation_not_found");
+    o.app.post("/v1/invitations/accept", None, json!({"token": token})).expect_problem(401, "unauthenticated");
+}
+
+#[test]
+fn invitations_expire_after_7_days_and_resend_revives_with_a_new_link() {
+    let o = org();
+    let inv = o
+        .app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.owner)),
+            json!({"email": "stranger@example.com", "role": "member"}),
+        )
+        .expect(201)
+        .body;
+    let old = o.app.token_from_email("stranger@example.com", "/invite");
+    o.app.advance(7 * 24 * 3600 + 1);
+    // Access tokens expired during the week: sign in again.
+    let owner = o.app.login("owner@example.com", PASSWORD).expect(200).body;
+    let stranger = o.app.login("stranger@example.com", PASSWORD).expect(200).body;
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": old}))
+        .expect_problem(410, "invitation_expired");
+    let list =
+        o.app.get(&format!("/v1/orgs/{}/invitations?status=expired", o.id), Some(&access(&owner))).expect(200).body;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let id = inv["id"].as_str().unwrap();
+    o.app.post(&format!("/v1/orgs/{}/invitations/{id}/resend", o.id), Some(&access(&owner)), json!({})).expect(202);
+    let new = o.app.token_from_email("stranger@example.com", "/invite");
+    assert_ne!(old, new);
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": old}))
+        .expect_problem(404, "invitation_not_found");
+    o.app.post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": new})).expect(200);
+}
+
+#[test]
+fn revoked_and_declined_invitations_are_gone() {
+    let o = org();
+    let inv = o
+        .app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.owner)),
+            json!({"email": "stranger@example.com", "role": "member"}),
+        )
+        .expect(201)
+        .body;
+    let token = o.app.token_from_email("stranger@example.com", "/invite");
+    let id = inv["id"].as_str().unwrap();
+    o.app.delete(&format!("/v1/orgs/{}/invitations/{id}", o.id), Some(&access(&o.admin))).expect(204);
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
+        .expect_problem(410, "invitation_revoked");
+    o.app.post("/v1/invitations/preview", None, json!({"token": token})).expect_problem(410, "invitation_revoked");
+
+    o.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.owner)),
+            json!({"email": "stranger@example.com", "role": "member"}),
+        )
+        .expect(201);
+    let token = o.app.token_from_email("stranger@example.com", "/invite");
+    o.app.post("/v1/invitations/decline", None, json!({"token": token})).expect(204);
+    o.app
+        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
+        .expect_problem(410, "invitation_declined");
+    let statuses: Vec<String> =
+        o.app.get(&format!("/v1/orgs/{}/invitations", o.id), Some(&access(&o.owner))).expect(200).body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+            .collect();
+    assert!(statuses.contains(&"revoked".to_owned()) && statuses.contains(&"declined".to_owned()), "{statuses:?}");
+}
+
+#[test]
+fn invitation_conflicts_and_role_limits() {
+    let o = org();
+    let path = format!("/v1/orgs/{}/invitations", o.id);
+    o.app
+        .post(&path, Some(&access(&o.owner)), json!({"email": "member@example.com", "role": "member"}))
+        .expect_problem(409, "already_member");
+    o.app.post(&path, Some(&access(&o.owner)), json!({"email": "x@example.com", "role": "member"})).expect(201);
+    o.app
+        .post(&path, Some(&access(&o.owner)), json!({"email": "X@example.com", "role": "admin"}))
+        .expect_problem(409, "invitation_exists");
+    o.app
+        .post(&path, Some(&access(&o.admin)), json!({"email": "y@example.com", "role": "owner"}))
+        .expect_problem(403, "forbidden");
+    o.app.post(&path, Some(&access(&o.owner)), json!({"email": "y@example.com", "role": "owner"})).expect(201);
+    o.app
+        .post(&path, Some(&access(&o.owner)), json!({"email": "nope", "role": "member"}))
+        .expect_problem(422, "validation_failed");
+    o.app
+        .post(&path, Some(&access(&o.owner)), json!({"email": "z@example.com", "role": "god"}))
+        .expect_problem(422, "validation_failed");
+    o.app.get(&format!("{path}?status=weird"), Some(&access(&o.owner))).expect_problem(422, "validation_failed");
+}
+
+#[test]
+fn at_most_100_pending_invitations() {
+    let o = org();
+    let path = format!("/v1/orgs/{}/invitations", o.id);
+    // Two already used by the fixture (accepted, so not pending).
+    for i in 0..100 {
+        o.app
+            .post(&path, Some(&access(&o.owner)), json!({"email": format!("p{i}@example.com"), "role": "member"}))
+            .expect(201);
+    }
+    let r = o
+        .app
+        .post(&path, Some(&access(&o.owner)), json!({"email": "one-more@example.com", "role": "member"}))
+        .expect_problem(429, "rate_limited");
+    assert!(r.header("retry-after").is_some());
+}
+
+#[test]
+fn signup_with_an_invitation_creates_a_verified_member_and_a_session() {
+    let o = org();
+    o.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.owner)),
+            json!({"email": "new@example.com", "role": "member"}),
+        )
+        .expect(201);
+    let token = o.app.token_from_email("new@example.com", "/invite");
+    // Another address with the token: nothing is created.
+    o.app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": "other@example.com", "password": PASSWORD, "name": "O", "invitation_token": token}),
+        )
+        .expect_problem(403, "invitation_email_mismatch");
+    o.app.login("other@example.com", PASSWORD).expect_problem(401, "invalid_credentials");
+
+    let s = o
+        .app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": "New@example.com", "password": PASSWORD, "name": "N", "invitation_token": token}),
+        )
+        .expect(201)
+        .body;
+    assert_eq!(s["user"]["email_verified"], true);
+    let org = o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&s))).expect(200).body;
+    assert_eq!(org["role"], "member");
+    o.app.login("new@example.com", PASSWORD).expect(200);
+    // The token is spent.
+    o.app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": "new@example.com", "password": PASSWORD, "name": "N", "invitation_token": token}),
+        )
+        .expect_problem(409, "invitation_already_accepted");
+}
+
+#[test]
+fn signup_with_an_invitation_for_an_existing_account_asks_to_sign_in() {
+    let o = org();
+    o.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", o.id),
+            Some(&access(&o.owner)),
+            json!({"email": "stranger@example.com", "role": "member"}),
+        )
+        .expect(201);
+    let token = o.app.token_from_email("stranger@example.com", "/invite");
+    o.app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": "stranger@example.com", "password": PASSWORD, "name": "S", "invitation_token": token}),
+        )
+        .expect_problem(409, "account_exists");
+    // Nothing was consumed.
+    o.app.post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token})).expect(200);
+}
+
+#[test]
+fn the_audit_log_records_changes_newest_first() {
+    let o = org();
+    o.app
+        .patch(
+            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)),
+            Some(&access(&o.owner)),
+            json!({"role": "admin"}),
+        )
+        .expect(200);
+    o.app.delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)), Some(&access(&o.owner))).expect(204);
+    o.app.patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner)), json!({"name": "Acme 2"})).expect(200);
+    let log = o.app.get(&format!("/v1/orgs/{}/audit-log", o.id), Some(&access(&o.admin))).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "org.updated",
+            "member.removed",
+            "member.role_changed",
+            "invitation.accepted",
+            "invitation.created",
+            "invitation.accepted",
+            "invitation.created",
+            "org.created"
+        ]
+    );
+    let first = &log["data"][0];
+    assert_eq!(first["actor"], json!({"kind": "user", "id": uid(&o.owner)}));
+    assert_eq!(first["target"]["kind"], "org");
+    let page = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=3", o.id), Some(&access(&o.admin))).expect(200).body;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = o
+        .app
+        .get(&format!("/v1/orgs/{}/audit-log?limit=3&cursor={cursor}", o.id), Some(&access(&o.admin)))
+        .expect(200)
+        .body;
+    assert_eq!(next["data"][0]["action"], "invitation.accepted");
+    // A refused change writes nothing.
+    o.app
+        .patch(
+            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.owner)),
+            Some(&access(&o.owner)),
+            json!({"role": "admin"}),
+        )
+        .expect_problem(409, "last_owner");
+    let again = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=1", o.id), Some(&access(&o.admin))).expect(200).body;
+    assert_eq!(again["data"][0]["action"], "org.updated");
+}
+
+#[test]
+fn openapi_documents_every_route() {
+    let app = TestApp::new();
+    let doc = app.get("/openapi.json", None).expect(200).body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for (method, path, _) in latchkey::http::routes::ROUTES {
+        if latchkey::http::routes::UNDOCUMENTED.contains(path) {
+            continue;
+        }
+        let op = &doc["paths"][*path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is missing from /openapi.json");
+    }
+    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        documented,
+        latchkey::http::routes::ROUTES.len() - latchkey::http::routes::UNDOCUMENTED.len(),
+        "no phantom routes"
+    );
+}
