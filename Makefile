@@ -31,12 +31,14 @@ lint: setup
 # Native tests (SQLite, manual clock) and runtime tests (the built Worker under
 # wrangler dev). The wasm is built once here and shared by every runtime test.
 test: setup lint build
+	@bash scripts/setup-browser.sh
 	cargo test --no-fail-fast
 
 test-native: setup
 	cargo test --lib --test 'native_*'
 
 test-runtime: build
+	@bash scripts/setup-browser.sh
 	cargo test --test 'e2e_*'
 
 size: build
