@@ -4,7 +4,7 @@
 use super::audit::{Actor, Event};
 use super::orgs::{self, TwoFactorPolicy};
 use super::page::PageRequest;
-use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow};
+use super::sessions::{create_session, Principal, SessionIssued, UserPrincipal, UserRow};
 use super::{AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
@@ -108,7 +108,7 @@ fn rate_limited(retry_after: i64, what: &str) -> AppError {
 /// Invites `email` to the org with `role` and emails the link through the queue.
 pub async fn create_org_invitation(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     raw_email: &str,
     role: Role,
@@ -143,7 +143,7 @@ pub async fn create_org_invitation(
                 role.as_str(),
                 digest,
                 &nonce,
-                &who.user.id,
+                who.user().ok().map(|u| u.user.id.clone()),
                 now,
                 now + INVITATION_SECONDS,
                 MAX_PENDING,
@@ -170,7 +170,10 @@ pub async fn create_org_invitation(
         role,
         status: "pending".into(),
         expires_at: rfc3339(now + INVITATION_SECONDS),
-        invited_by: Inviter { id: Some(who.user.id.clone()), name: Some(who.user.name.clone()) },
+        invited_by: match who {
+            Principal::User(u) => Inviter { id: Some(u.user.id.clone()), name: Some(u.user.name.clone()) },
+            Principal::ApiKey(k) => Inviter { id: None, name: Some(k.name.clone()) },
+        },
     })
 }
 
@@ -203,7 +206,7 @@ async fn refused_invitation(deps: &Deps, org_id: &str, email: &str, now: i64) ->
 /// The org's invitations, newest first, optionally by status.
 pub async fn list_org_invitations(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     status: Option<&str>,
     page: &PageRequest,
@@ -234,7 +237,7 @@ async fn org_invitation(deps: &Deps, org_id: &str, id: &str) -> Result<Invitatio
 }
 
 /// Revokes a pending invitation: its link stops working.
-pub async fn revoke_org_invitation(deps: &Deps, who: &UserPrincipal, org_id: &str, id: &str) -> Result<(), AppError> {
+pub async fn revoke_org_invitation(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
     let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
     let row = org_invitation(deps, org_id, id).await?;
     if !policy::may_invite(access.role, role(&row.role)?) {
@@ -260,7 +263,7 @@ pub async fn revoke_org_invitation(deps: &Deps, who: &UserPrincipal, org_id: &st
 }
 
 /// Sends the invitation again with a new token and expiry; the old link dies.
-pub async fn resend_org_invitation(deps: &Deps, who: &UserPrincipal, org_id: &str, id: &str) -> Result<(), AppError> {
+pub async fn resend_org_invitation(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
     let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
     let row = org_invitation(deps, org_id, id).await?;
     if !policy::may_invite(access.role, role(&row.role)?) {

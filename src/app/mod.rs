@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use std::rc::Rc;
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod error;
@@ -54,6 +55,23 @@ pub trait Outbox {
     async fn enqueue(&self, job: &Job) -> Result<(), String>;
 }
 
+/// A per-key request-rate limit (the Workers Rate Limiting binding in production).
+#[async_trait(?Send)]
+pub trait RateLimiter {
+    /// Whether one more request under `key` is within the limit.
+    async fn allow(&self, key: &str) -> bool;
+}
+
+/// No limit (native tests that do not test limits).
+pub struct NoLimit;
+
+#[async_trait(?Send)]
+impl RateLimiter for NoLimit {
+    async fn allow(&self, _key: &str) -> bool {
+        true
+    }
+}
+
 /// Everything a use case may touch.
 #[derive(Clone)]
 pub struct Deps {
@@ -67,6 +85,10 @@ pub struct Deps {
     pub outbox: Rc<dyn Outbox>,
     /// Configuration from the environment.
     pub config: Rc<Config>,
+    /// Per-key rate limit.
+    pub limiter: Rc<dyn RateLimiter>,
+    /// Writes that may wait until the response is sent (`ctx.wait_until`).
+    pub deferred: Rc<std::cell::RefCell<Vec<crate::store::Stmt>>>,
 }
 
 impl Deps {
@@ -78,6 +100,16 @@ impl Deps {
     /// A new id of `kind`.
     pub fn new_id(&self, kind: crate::domain::ids::IdKind) -> Result<String, AppError> {
         Ok(crate::domain::ids::new_id(kind, random(self.rng.as_ref())?))
+    }
+
+    /// Schedules a write for after the response (bookkeeping such as `last_used_at`).
+    pub fn after_response(&self, stmt: crate::store::Stmt) {
+        self.deferred.borrow_mut().push(stmt);
+    }
+
+    /// Takes the writes scheduled with [`Deps::after_response`].
+    pub fn take_deferred(&self) -> Vec<crate::store::Stmt> {
+        std::mem::take(&mut *self.deferred.borrow_mut())
     }
 
     /// Enqueues a job, logging (not failing) if the queue refuses it: the

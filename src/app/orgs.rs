@@ -4,7 +4,7 @@
 use super::audit::{Actor, Event};
 use super::error::collect_fields;
 use super::page::PageRequest;
-use super::sessions::UserPrincipal;
+use super::sessions::{Principal, UserPrincipal};
 use super::{random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
@@ -47,8 +47,8 @@ pub struct OrgView {
     pub require_2fa: bool,
     /// RFC 3339.
     pub created_at: String,
-    /// The caller's role.
-    pub role: Role,
+    /// The caller's role (null for an API key, which acts with its scopes).
+    pub role: Option<Role>,
 }
 
 impl OrgRow {
@@ -59,7 +59,7 @@ impl OrgRow {
             slug: self.slug.clone(),
             require_2fa: self.require_2fa != 0,
             created_at: rfc3339(self.created_at),
-            role: parse_role(&self.role)?,
+            role: Role::parse(&self.role),
         })
     }
 }
@@ -73,7 +73,9 @@ fn parse_role(raw: &str) -> Result<Role, AppError> {
 pub struct OrgAccess {
     /// The org.
     pub org: OrgRow,
-    /// The caller's role.
+    /// The caller's role. An API key counts as `admin` for the membership
+    /// rules (it never creates, demotes or removes owners); its scopes decide
+    /// what it may do at all.
     pub role: Role,
     /// The audit actor.
     pub actor: Actor,
@@ -93,7 +95,7 @@ pub enum TwoFactorPolicy {
 /// permission is 403.
 pub async fn access(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     permission: Permission,
     two_factor: TwoFactorPolicy,
@@ -101,6 +103,23 @@ pub async fn access(
     if !looks_like(IdKind::Org, org_id) {
         return Err(AppError::NotFound);
     }
+    let who = match who {
+        Principal::User(u) => u,
+        // The key's org came with the key (same query): no further read.
+        Principal::ApiKey(key) => {
+            if key.org.id != org_id {
+                return Err(AppError::NotFound);
+            }
+            if !key.scopes.contains(&permission) {
+                return Err(AppError::coded(
+                    403,
+                    "insufficient_scope",
+                    format!("this API key lacks the {} scope", permission.as_str()),
+                ));
+            }
+            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() });
+        }
+    };
     let org: Option<OrgRow> = deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &who.user.id)).await?.first()?;
     let org = org.ok_or(AppError::NotFound)?;
     let role = parse_role(&org.role)?;
@@ -174,7 +193,7 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
                     slug: slug.as_str().to_owned(),
                     require_2fa: false,
                     created_at: rfc3339(now),
-                    role: Role::Owner,
+                    role: Some(Role::Owner),
                 })
             }
             Err(DbError::Unique(_)) if given.is_none() => continue,
@@ -198,7 +217,7 @@ pub async fn list_orgs(
 }
 
 /// One org.
-pub async fn get_org(deps: &Deps, who: &UserPrincipal, org_id: &str) -> Result<OrgView, AppError> {
+pub async fn get_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<OrgView, AppError> {
     access(deps, who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce).await?.org.view()
 }
 
@@ -214,12 +233,7 @@ pub struct OrgPatch<'a> {
 }
 
 /// Updates name, slug (admin+) and the 2FA policy (owner, who must have 2FA on).
-pub async fn update_org(
-    deps: &Deps,
-    who: &UserPrincipal,
-    org_id: &str,
-    patch: OrgPatch<'_>,
-) -> Result<OrgView, AppError> {
+pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPatch<'_>) -> Result<OrgView, AppError> {
     let name = patch.name.map(|n| DisplayName::parse("name", n)).transpose();
     let slug = patch.slug.map(Slug::parse).transpose();
     collect_fields([name.as_ref().err().cloned(), slug.as_ref().err().cloned()])?;
@@ -228,7 +242,7 @@ pub async fn update_org(
     };
     let needed = if patch.require_2fa.is_some() { Permission::OrgDelete } else { Permission::OrgWrite };
     let access = access(deps, who, org_id, needed, TwoFactorPolicy::Enforce).await?;
-    if patch.require_2fa == Some(true) && who.user.totp_enabled == 0 {
+    if patch.require_2fa.is_some() && who.user()?.user.totp_enabled == 0 {
         return Err(AppError::coded(
             403,
             "two_factor_required",
@@ -257,12 +271,13 @@ pub async fn update_org(
                 deps.now()
             ),
             event.stmt_if_changed(deps)?,
-            stmt!(sql::ORG_FOR_USER, org_id, &who.user.id),
+            stmt!(sql::ORG_BY_ID, org_id),
         ])
         .await;
     match result {
         Ok(mut outs) => {
-            let org: OrgRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::NotFound)?;
+            let mut org: OrgRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::NotFound)?;
+            org.role = access.org.role.clone();
             org.view()
         }
         Err(DbError::Unique(_)) => Err(AppError::coded(409, "slug_taken", "that slug is taken")),
@@ -271,7 +286,7 @@ pub async fn update_org(
 }
 
 /// Deletes the org and everything of it (members, invitations, audit) in one statement (cascades).
-pub async fn delete_org(deps: &Deps, who: &UserPrincipal, org_id: &str) -> Result<(), AppError> {
+pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<(), AppError> {
     access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
     deps.db.run(stmt!(sql::DELETE_ORG, org_id)).await?;
     Ok(())
@@ -320,7 +335,7 @@ impl MemberRow {
 /// The org's members, oldest first.
 pub async fn list_members(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<MemberView>, Option<String>), AppError> {
@@ -354,7 +369,7 @@ fn last_owner() -> AppError {
 /// Changes a member's role, within the policy, never leaving the org ownerless.
 pub async fn change_role(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     user_id: &str,
     new_role: Role,
@@ -362,7 +377,8 @@ pub async fn change_role(
     let access = access(deps, who, org_id, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
     let target = member(deps, org_id, user_id).await?.ok_or(AppError::NotFound)?;
     let current = parse_role(&target.role)?;
-    policy::may_change_role(access.role, user_id == who.user.id, current, new_role).map_err(refusal)?;
+    let is_self = who.user().is_ok_and(|u| u.user.id == user_id);
+    policy::may_change_role(access.role, is_self, current, new_role).map_err(refusal)?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
@@ -392,10 +408,10 @@ pub async fn change_role(
 }
 
 /// Removes a member (`user_id` = caller: leaves).
-pub async fn remove_member(deps: &Deps, who: &UserPrincipal, org_id: &str, user_id: &str) -> Result<(), AppError> {
-    let leaving = user_id == who.user.id || user_id == "me";
+pub async fn remove_member(deps: &Deps, who: &Principal, org_id: &str, user_id: &str) -> Result<(), AppError> {
+    let leaving = user_id == "me" || who.user().is_ok_and(|u| u.user.id == user_id);
     if leaving {
-        return leave(deps, who, org_id).await;
+        return leave(deps, who.user()?, org_id).await;
     }
     let access = access(deps, who, org_id, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
     let target = member(deps, org_id, user_id).await?.ok_or(AppError::NotFound)?;
@@ -421,7 +437,8 @@ pub async fn remove_member(deps: &Deps, who: &UserPrincipal, org_id: &str, user_
 }
 
 async fn leave(deps: &Deps, who: &UserPrincipal, org_id: &str) -> Result<(), AppError> {
-    let access = access(deps, who, org_id, Permission::OrgRead, TwoFactorPolicy::Exempt).await?;
+    let access =
+        access(deps, &Principal::User(who.clone()), org_id, Permission::OrgRead, TwoFactorPolicy::Exempt).await?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
@@ -445,7 +462,8 @@ pub async fn transfer_ownership(
     org_id: &str,
     user_id: &str,
 ) -> Result<MemberView, AppError> {
-    let access = access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+    let access =
+        access(deps, &Principal::User(who.clone()), org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
     if user_id == who.user.id {
         return Err(AppError::field(crate::domain::FieldError::new(
             "user_id",

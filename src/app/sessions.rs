@@ -91,6 +91,8 @@ pub struct SessionIssued {
 pub enum Principal {
     /// A person with a live session.
     User(UserPrincipal),
+    /// An API key, acting in its org with its scopes.
+    ApiKey(super::api_keys::KeyPrincipal),
 }
 
 /// A signed-in person.
@@ -103,10 +105,21 @@ pub struct UserPrincipal {
 }
 
 impl Principal {
-    /// The signed-in person, or 400 for callers that are not one.
-    pub fn user(&self) -> &UserPrincipal {
+    /// The signed-in person; API keys get 403 on routes for people.
+    pub fn user(&self) -> Result<&UserPrincipal, AppError> {
         match self {
-            Principal::User(u) => u,
+            Principal::User(u) => Ok(u),
+            Principal::ApiKey(_) => {
+                Err(AppError::coded(403, "user_required", "this route needs a signed-in person, not an API key"))
+            }
+        }
+    }
+
+    /// Who to record in the audit log.
+    pub fn actor(&self) -> super::audit::Actor {
+        match self {
+            Principal::User(u) => super::audit::Actor::user(&u.user.id),
+            Principal::ApiKey(k) => k.actor(),
         }
     }
 }
@@ -177,9 +190,12 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
     issue(deps, user, &session_id, next)
 }
 
-/// Resolves a bearer access token to a principal: signature and claims first,
-/// then the session must be live in the database (one query).
+/// Resolves a bearer credential: an `lk_` API key, or an access token whose
+/// signature and claims verify and whose session is live (one query either way).
 pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppError> {
+    if bearer.starts_with(crate::domain::api_key::PREFIX) {
+        return Ok(Principal::ApiKey(super::api_keys::authenticate(deps, bearer).await?));
+    }
     let now = deps.now();
     let claims = deps.config.keys.verify(bearer, now).map_err(|_| AppError::Unauthenticated)?;
     let user: Option<UserRow> =

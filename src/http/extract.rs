@@ -1,7 +1,7 @@
 //! Extractors: the JSON body with our errors, the bearer principal, paging.
 use super::Request;
 use crate::app::page::PageRequest;
-use crate::app::sessions::{self, UserPrincipal};
+use crate::app::sessions::{self, Principal, UserPrincipal};
 use crate::app::{AppError, Deps};
 use serde::de::DeserializeOwned;
 
@@ -31,11 +31,16 @@ pub fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The signed-in person, or 401.
-pub async fn user(deps: &Deps, req: &Request) -> Result<UserPrincipal, AppError> {
+/// The caller (a person or an API key), or 401.
+pub async fn principal(deps: &Deps, req: &Request) -> Result<Principal, AppError> {
     let token = bearer(req).ok_or(AppError::Unauthenticated)?;
-    let principal = sessions::authenticate(deps, token).await?;
-    Ok(principal.user().clone())
+    sessions::authenticate(deps, token).await
+}
+
+/// The signed-in person, or 401 (403 for an API key).
+pub async fn user(deps: &Deps, req: &Request) -> Result<UserPrincipal, AppError> {
+    let principal = principal(deps, req).await?;
+    Ok(principal.user()?.clone())
 }
 
 /// `?limit=` and `?cursor=`.

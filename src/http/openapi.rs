@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         h::invitations::create_invitation, h::invitations::list_invitations, h::invitations::revoke_invitation,
         h::invitations::resend_invitation, h::invitations::preview_invitation, h::invitations::accept_invitation,
         h::invitations::decline_invitation,
+        h::api_keys::create_api_key, h::api_keys::list_api_keys, h::api_keys::get_api_key, h::api_keys::revoke_api_key,
+        h::api_keys::rotate_api_key, h::api_keys::current_api_key,
     ),
     components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission)),
     modifiers(&Bearer),

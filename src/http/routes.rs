@@ -1,6 +1,6 @@
 //! The route table: every route of the service, in one list. Dispatch and the
 //! OpenAPI test both read it, so a route cannot exist undocumented.
-use super::handlers::{self as h, invitations as inv, orgs};
+use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs};
 use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::sync::OnceLock;
@@ -47,6 +47,12 @@ pub enum Op {
     PreviewInvitation,
     AcceptInvitation,
     DeclineInvitation,
+    CreateApiKey,
+    ListApiKeys,
+    GetApiKey,
+    RevokeApiKey,
+    RotateApiKey,
+    CurrentApiKey,
 }
 
 /// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
@@ -89,6 +95,12 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("POST", "/v1/invitations/preview", Op::PreviewInvitation),
     ("POST", "/v1/invitations/accept", Op::AcceptInvitation),
     ("POST", "/v1/invitations/decline", Op::DeclineInvitation),
+    ("POST", "/v1/orgs/{org_id}/api-keys", Op::CreateApiKey),
+    ("GET", "/v1/orgs/{org_id}/api-keys", Op::ListApiKeys),
+    ("GET", "/v1/orgs/{org_id}/api-keys/{id}", Op::GetApiKey),
+    ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", Op::RevokeApiKey),
+    ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", Op::RotateApiKey),
+    ("GET", "/v1/api-keys/current", Op::CurrentApiKey),
 ];
 
 /// Routes that are not part of the API document (static assets).
@@ -177,6 +189,12 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Op::PreviewInvitation => inv::preview_invitation(deps, req).await,
         Op::AcceptInvitation => inv::accept_invitation(deps, req).await,
         Op::DeclineInvitation => inv::decline_invitation(deps, req).await,
+        Op::CreateApiKey => keys::create_api_key(deps, req, p.get("org_id")).await,
+        Op::ListApiKeys => keys::list_api_keys(deps, req, p.get("org_id")).await,
+        Op::GetApiKey => keys::get_api_key(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::RevokeApiKey => keys::revoke_api_key(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::RotateApiKey => keys::rotate_api_key(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::CurrentApiKey => keys::current_api_key(deps, req).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Worker glue (wasm32 only): the fetch and queue entry points and the
 //! adapters from `worker::` types to the app's ports.
 use crate::app::config::MailerKind;
-use crate::app::{log_error, Clock, Config, Deps, SystemRng};
+use crate::app::{log_error, Clock, Config, Deps, RateLimiter, SystemRng};
 use crate::jobs::{self, DevMailer, Disposition, Job, Mailer};
 use crate::store::Counted;
 use std::rc::Rc;
@@ -42,8 +42,23 @@ fn misconfigured(why: &str) -> worker::Result<worker::Response> {
     Ok(response)
 }
 
+/// The `KEY_LIMITER` rate-limiting binding, per API key. If the binding is
+/// missing or fails, requests are allowed: the limit protects capacity, and
+/// failing closed would turn a platform hiccup into an outage.
+struct BindingLimiter(Option<worker::RateLimiter>);
+
+#[async_trait::async_trait(?Send)]
+impl RateLimiter for BindingLimiter {
+    async fn allow(&self, key: &str) -> bool {
+        match &self.0 {
+            Some(limiter) => limiter.limit(key.to_owned()).await.map(|o| o.success).unwrap_or(true),
+            None => true,
+        }
+    }
+}
+
 #[event(fetch)]
-async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
     console_error_panic_hook::set_once();
     let config = match config(&env) {
         Ok(c) => c,
@@ -57,9 +72,21 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: Context) -> worker::Res
         rng: Rc::new(SystemRng),
         outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?)),
         config: Rc::new(config),
+        limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
+        deferred: Rc::default(),
     };
     let request = read_request(&mut req).await?;
     let mut response = crate::http::handle(&deps, request).await;
+    let deferred = deps.take_deferred();
+    if !deferred.is_empty() {
+        // Bookkeeping after the response: the request path stays read-only.
+        let db = D1Db::new(env.d1("DB")?);
+        ctx.wait_until(async move {
+            if let Err(e) = crate::store::Db::batch(&db, deferred).await {
+                log_error(&format!("deferred write failed: {e}"));
+            }
+        });
+    }
     if development {
         // Lets benchmarks and tests check the D1 round-trip budget from outside.
         response.headers.push((

@@ -87,6 +87,21 @@ pub struct TestApp {
     pub clock: Rc<ManualClock>,
     pub outbox: Rc<MemoryOutbox>,
     pub db: Rc<SqliteDb>,
+    pub limiter: Rc<CountingLimiter>,
+}
+
+/// Allows `limit` requests per key, like the rate-limiting binding within one period.
+pub struct CountingLimiter {
+    pub limit: Cell<u32>,
+    pub seen: RefCell<Vec<String>>,
+}
+#[async_trait(?Send)]
+impl latchkey::app::RateLimiter for CountingLimiter {
+    async fn allow(&self, key: &str) -> bool {
+        let mut seen = self.seen.borrow_mut();
+        seen.push(key.to_owned());
+        seen.iter().filter(|k| *k == key).count() as u32 <= self.limit.get()
+    }
 }
 
 impl TestApp {
@@ -98,14 +113,17 @@ impl TestApp {
         let clock = Rc::new(ManualClock(Cell::new(START)));
         let outbox = Rc::new(MemoryOutbox::default());
         let db = Rc::new(SqliteDb::migrated().expect("migrations apply"));
+        let limiter = Rc::new(CountingLimiter { limit: Cell::new(u32::MAX), seen: RefCell::new(Vec::new()) });
         let deps = Deps {
             db: db.clone(),
             clock: clock.clone(),
             rng: Rc::new(SystemRng),
             outbox: outbox.clone(),
             config: Rc::new(config),
+            limiter: limiter.clone(),
+            deferred: Rc::default(),
         };
-        Self { deps, clock, outbox, db }
+        Self { deps, clock, outbox, db, limiter }
     }
 
     pub fn advance(&self, seconds: i64) {
@@ -114,6 +132,11 @@ impl TestApp {
 
     pub fn request(&self, req: Request) -> Resp {
         let res = pollster::block_on(http::handle(&self.deps, req));
+        // What the Worker runs in ctx.wait_until, after the response.
+        let deferred = self.deps.take_deferred();
+        if !deferred.is_empty() {
+            pollster::block_on(latchkey::store::Db::batch(self.db.as_ref(), deferred)).expect("deferred writes");
+        }
         let raw = String::from_utf8_lossy(&res.body).into_owned();
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
         Resp { status: res.status, headers: res.headers, body, raw }

@@ -33,7 +33,7 @@ pub struct InvitationList {
               (status = 403, body = Problem), (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
 pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let body: CreateInvitationBody = json(req)?;
     let role = invitations::parse_role_field(&body.role)?;
     Ok(Response::json(201, &invitations::create_org_invitation(deps, &who, org_id, &body.email, role).await?))
@@ -45,7 +45,7 @@ pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Resu
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let page = extract::page(req)?;
     let status = req.query_param("status");
     let (data, next_cursor) = invitations::list_org_invitations(deps, &who, org_id, status.as_deref(), &page).await?;
@@ -57,7 +57,7 @@ pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Resul
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     invitations::revoke_org_invitation(deps, &who, org_id, id).await?;
     Ok(Response::empty(204))
 }
@@ -67,7 +67,7 @@ pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &st
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies")))]
 pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     invitations::resend_org_invitation(deps, &who, org_id, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
 }

@@ -51,7 +51,7 @@ pub async fn list_orgs(deps: &Deps, req: &Request) -> Result<Response, AppError>
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
 pub async fn get_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     Ok(Response::json(200, &orgs::get_org(deps, &who, org_id).await?))
 }
 
@@ -76,7 +76,7 @@ pub struct UpdateOrgBody {
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
 pub async fn update_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let body: UpdateOrgBody = json(req)?;
     let patch = OrgPatch { name: body.name.as_deref(), slug: body.slug.as_deref(), require_2fa: body.require_2fa };
     Ok(Response::json(200, &orgs::update_org(deps, &who, org_id, patch).await?))
@@ -86,7 +86,7 @@ pub async fn update_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Resp
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 204, description = "Deleted with its members, invitations and audit log"), (status = 403, body = Problem)))]
 pub async fn delete_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     orgs::delete_org(deps, &who, org_id).await?;
     Ok(Response::empty(204))
 }
@@ -105,7 +105,7 @@ pub struct MemberList {
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList)))]
 pub async fn list_members(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let (data, next_cursor) = orgs::list_members(deps, &who, org_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
@@ -124,7 +124,7 @@ pub struct RoleBody {
     responses((status = 200, body = MemberView), (status = 403, body = Problem),
               (status = 409, body = Problem, description = "last_owner")))]
 pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let body: RoleBody = json(req)?;
     let role = crate::app::invitations::parse_role_field(&body.role)?;
     Ok(Response::json(200, &orgs::change_role(deps, &who, org_id, user_id, role).await?))
@@ -136,7 +136,7 @@ pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
 pub async fn remove_member(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     orgs::remove_member(deps, &who, org_id, user_id).await?;
     Ok(Response::empty(204))
 }
@@ -173,7 +173,7 @@ pub struct AuditList {
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
 pub async fn org_audit_log(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let page = extract::page(req)?;
     orgs::access(deps, &who, org_id, crate::domain::policy::Permission::AuditRead, orgs::TwoFactorPolicy::Enforce)
         .await?;

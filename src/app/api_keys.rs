@@ -1,0 +1,408 @@
+//! API keys: org-owned, scoped, shown once, revocable, rotatable with a grace
+//! period. Verifying one costs one database read and no write on the request
+//! path (`last_used_at` is written after the response, at most once a minute).
+use super::audit::{Actor, Event};
+use super::orgs::{self, OrgRow, TwoFactorPolicy};
+use super::page::PageRequest;
+use super::sessions::Principal;
+use super::{random, AppError, Deps};
+use crate::domain::api_key::{ApiKey, KeyFormatError};
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::name::DisplayName;
+use crate::domain::policy::{self, Permission, Role};
+use crate::domain::time::{rfc3339, DAY};
+use crate::domain::FieldError;
+use crate::stmt;
+use crate::store::sql;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// Longest grace period of a rotation (24 h).
+pub const MAX_GRACE_SECONDS: i64 = 86_400;
+/// Longest lifetime a key may be given.
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
+
+/// A verified key acting in its org.
+#[derive(Debug, Clone)]
+pub struct KeyPrincipal {
+    /// `key_…`
+    pub key_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its org (read in the same query as the key).
+    pub org: OrgRow,
+    /// What it may do.
+    pub scopes: Vec<Permission>,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+}
+
+impl KeyPrincipal {
+    /// The audit actor.
+    pub fn actor(&self) -> Actor {
+        Actor { kind: "api_key", id: self.key_id.clone() }
+    }
+}
+
+fn invalid() -> AppError {
+    AppError::coded(401, "invalid_api_key", "the API key is malformed, unknown, revoked or expired")
+}
+
+/// Parses stored scopes.
+fn scopes_of(raw: &str) -> Vec<Permission> {
+    raw.split_whitespace().filter_map(Permission::parse).collect()
+}
+
+/// Resolves a presented `lk_…` key. The checksum is checked before any read;
+/// then one query finds the live key with its org.
+pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, AppError> {
+    let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
+        let _ = e; // malformed and bad checksum answer alike
+        invalid()
+    })?;
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        org_id: String,
+        name: String,
+        scopes: String,
+        expires_at: Option<i64>,
+        last_used_at: Option<i64>,
+        org_name: String,
+        org_slug: String,
+        org_require_2fa: i64,
+        org_created_at: i64,
+    }
+    let now = deps.now();
+    let row: Option<Row> = deps.db.run(stmt!(sql::LIVE_API_KEY, key.digest(), now)).await?.first()?;
+    let row = row.ok_or_else(invalid)?;
+    if !deps.limiter.allow(&row.id).await {
+        return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
+    }
+    if row.last_used_at.is_none_or(|t| t <= now - 60) {
+        deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
+    }
+    Ok(KeyPrincipal {
+        key_id: row.id,
+        name: row.name,
+        scopes: scopes_of(&row.scopes),
+        expires_at: row.expires_at,
+        org: OrgRow {
+            id: row.org_id,
+            name: row.org_name,
+            slug: row.org_slug,
+            require_2fa: row.org_require_2fa,
+            created_at: row.org_created_at,
+            role: String::new(),
+        },
+    })
+}
+
+/// A key as lists show it: never the key nor its hash.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    /// `key_…`
+    pub id: String,
+    /// e.g. "CI/CD pipeline".
+    pub name: String,
+    /// `lk_` and the first characters, to recognise it.
+    pub start: String,
+    /// Permissions it carries.
+    pub scopes: Vec<Permission>,
+    /// Who created it (null once that account is gone).
+    pub created_by: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339 or null.
+    pub expires_at: Option<String>,
+    /// RFC 3339 or null; in the future during a rotation's grace period.
+    pub revoked_at: Option<String>,
+    /// RFC 3339 or null (updated at most once a minute).
+    pub last_used_at: Option<String>,
+}
+
+/// A new key: the only answer that carries `key`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    /// `key_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The key itself: store it now, it is never shown again.
+    pub key: String,
+    /// `lk_` and the first characters.
+    pub start: String,
+    /// Permissions.
+    pub scopes: Vec<Permission>,
+    /// RFC 3339 or null.
+    pub expires_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyRow {
+    id: String,
+    #[allow(dead_code)]
+    org_id: String,
+    name: String,
+    start: String,
+    scopes: String,
+    created_by: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    #[allow(dead_code)]
+    rotated_to: Option<String>,
+}
+
+impl KeyRow {
+    fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            start: self.start.clone(),
+            scopes: scopes_of(&self.scopes),
+            created_by: self.created_by.clone(),
+            created_at: rfc3339(self.created_at),
+            expires_at: self.expires_at.map(rfc3339),
+            revoked_at: self.revoked_at.map(rfc3339),
+            last_used_at: self.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// Keys never manage keys; people do, with a session.
+fn person(who: &Principal) -> Result<&super::sessions::UserPrincipal, AppError> {
+    match who {
+        Principal::User(u) => Ok(u),
+        Principal::ApiKey(_) => Err(AppError::coded(403, "forbidden", "API keys cannot manage API keys")),
+    }
+}
+
+/// Checks requested scopes against the person's role: none may exceed it.
+fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
+    if raw.is_empty() || raw.len() > Permission::ALL.len() {
+        return Err(AppError::field(FieldError::new("scopes", "invalid_scopes", "give 1 to 18 permissions")));
+    }
+    let mut scopes = Vec::new();
+    for s in raw {
+        let p = Permission::parse(s).ok_or_else(|| {
+            AppError::field(FieldError::new("scopes", "unknown_scope", format!("{s} is not a permission")))
+        })?;
+        if !policy::role_grants(role, p) {
+            return Err(AppError::coded(
+                403,
+                "scope_exceeds_role",
+                format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
+            ));
+        }
+        if !scopes.contains(&p) {
+            scopes.push(p);
+        }
+    }
+    Ok(scopes)
+}
+
+fn scopes_text(scopes: &[Permission]) -> String {
+    scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+fn new_key(deps: &Deps) -> Result<ApiKey, AppError> {
+    let bytes: [u8; 64] = random(deps.rng.as_ref())?;
+    ApiKey::generate(&bytes).ok_or_else(|| AppError::Internal("key generation drew too few usable bytes".into()))
+}
+
+/// Creates a key in the org (admin+, signed in with a session).
+pub async fn create_api_key(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    raw_name: &str,
+    raw_scopes: &[String],
+    expires_in_days: Option<i64>,
+) -> Result<CreatedApiKey, AppError> {
+    let user = person(who)?;
+    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    let name = DisplayName::parse("name", raw_name)?;
+    if let Some(d) = expires_in_days {
+        if !(1..=MAX_EXPIRY_DAYS).contains(&d) {
+            return Err(AppError::field(FieldError::new("expires_in_days", "out_of_range", "must be 1 to 3650")));
+        }
+    }
+    let scopes = ceiling(access.role, raw_scopes)?;
+    let now = deps.now();
+    let id = deps.new_id(IdKind::ApiKey)?;
+    let key = new_key(deps)?;
+    let expires_at = expires_in_days.map(|d| now + d * DAY);
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "api_key.created",
+        target_kind: "api_key",
+        target_id: &id,
+        data: json!({ "name": name.as_str(), "scopes": scopes_text(&scopes) }),
+    };
+    deps.db
+        .batch(vec![
+            stmt!(
+                sql::INSERT_API_KEY,
+                &id,
+                org_id,
+                name.as_str(),
+                key.digest(),
+                key.start(),
+                scopes_text(&scopes),
+                &user.user.id,
+                now,
+                expires_at
+            ),
+            event.stmt(deps)?,
+        ])
+        .await?;
+    Ok(CreatedApiKey {
+        id,
+        name: name.as_str().to_owned(),
+        key: key.expose().to_owned(),
+        start: key.start().to_owned(),
+        scopes,
+        expires_at: expires_at.map(rfc3339),
+        created_at: rfc3339(now),
+    })
+}
+
+/// The org's keys, newest first.
+pub async fn list_api_keys(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<ApiKeyView>, Option<String>), AppError> {
+    person(who)?;
+    orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    let (k, id, limit) = page.sql_params();
+    let rows: Vec<KeyRow> = deps.db.run(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
+    Ok((rows.iter().map(KeyRow::view).collect(), next))
+}
+
+async fn key_in_org(deps: &Deps, org_id: &str, id: &str) -> Result<KeyRow, AppError> {
+    if !looks_like(IdKind::ApiKey, id) {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<KeyRow> = deps.db.run(stmt!(sql::API_KEY_IN_ORG, id, org_id)).await?.first()?;
+    row.ok_or(AppError::NotFound)
+}
+
+/// One key.
+pub async fn get_api_key(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<ApiKeyView, AppError> {
+    person(who)?;
+    orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    Ok(key_in_org(deps, org_id, id).await?.view())
+}
+
+/// Revokes a key: it fails on its next use.
+pub async fn revoke_api_key(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
+    person(who)?;
+    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    let row = key_in_org(deps, org_id, id).await?;
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "api_key.revoked",
+        target_kind: "api_key",
+        target_id: id,
+        data: json!({ "name": row.name }),
+    };
+    deps.db.batch(vec![stmt!(sql::REVOKE_API_KEY, id, org_id, deps.now()), event.stmt_if_changed(deps)?]).await?;
+    Ok(())
+}
+
+/// Rotates a key: a new key with the same scopes (which must not exceed the
+/// rotating person's role today); the old one works `grace` more seconds.
+pub async fn rotate_api_key(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    id: &str,
+    grace: i64,
+) -> Result<CreatedApiKey, AppError> {
+    let user = person(who)?;
+    if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+        return Err(AppError::field(FieldError::new("grace_period_seconds", "out_of_range", "must be 0 to 86400")));
+    }
+    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    let old = key_in_org(deps, org_id, id).await?;
+    let scopes = scopes_of(&old.scopes);
+    let names: Vec<String> = scopes.iter().map(|p| p.as_str().to_owned()).collect();
+    ceiling(access.role, &names)?;
+    let now = deps.now();
+    let new_id = deps.new_id(IdKind::ApiKey)?;
+    let key = new_key(deps)?;
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &access.actor,
+        action: "api_key.rotated",
+        target_kind: "api_key",
+        target_id: id,
+        data: json!({ "new_key_id": new_id, "grace_period_seconds": grace }),
+    };
+    let outs = deps
+        .db
+        .batch(vec![
+            stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), &user.user.id, now, id),
+        ])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::coded(
+            409,
+            "api_key_not_active",
+            "only a live key that was not rotated before can be rotated",
+        ));
+    }
+    Ok(CreatedApiKey {
+        id: new_id,
+        name: old.name,
+        key: key.expose().to_owned(),
+        start: key.start().to_owned(),
+        scopes,
+        expires_at: old.expires_at.map(rfc3339),
+        created_at: rfc3339(now),
+    })
+}
+
+/// What a key learns about itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CurrentKey {
+    /// `key_…`
+    pub id: String,
+    /// Its org.
+    pub org_id: String,
+    /// Name.
+    pub name: String,
+    /// Permissions.
+    pub scopes: Vec<Permission>,
+    /// RFC 3339 or null.
+    pub expires_at: Option<String>,
+}
+
+/// `GET /v1/api-keys/current`.
+pub fn current(who: &Principal) -> Result<CurrentKey, AppError> {
+    match who {
+        Principal::ApiKey(k) => Ok(CurrentKey {
+            id: k.key_id.clone(),
+            org_id: k.org.id.clone(),
+            name: k.name.clone(),
+            scopes: k.scopes.clone(),
+            expires_at: k.expires_at.map(rfc3339),
+        }),
+        Principal::User(_) => Err(AppError::coded(400, "api_key_required", "call this with an API key")),
+    }
+}

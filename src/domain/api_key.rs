@@ -1,0 +1,146 @@
+//! API keys in GitHub's token format: a fixed prefix, random base62, and a
+//! CRC32 checksum, so leaked keys are recognisable to secret scanners and a
+//! typo is refused before any database read.
+use super::token::sha256_hex;
+
+/// The key prefix. NEVER change it: scanners and customers' tooling match on it,
+/// and every issued key carries it.
+pub const PREFIX: &str = "lk_";
+/// Random base62 characters after the prefix (≈190 bits).
+pub const RANDOM_CHARS: usize = 32;
+/// Base62 characters of the CRC32 checksum (62^6 > 2^32).
+pub const CHECKSUM_CHARS: usize = 6;
+/// Total length of a key.
+pub const KEY_LEN: usize = PREFIX.len() + RANDOM_CHARS + CHECKSUM_CHARS;
+/// How much of a key lists show (`start`): the prefix and 6 characters.
+const START_CHARS: usize = PREFIX.len() + 6;
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn checksum(body: &str) -> String {
+    let mut n = crc32fast::hash(body.as_bytes());
+    let mut out = [b'0'; CHECKSUM_CHARS];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A full API key, shown to its creator once. `Debug` shows only its start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKey({}…)", self.start())
+    }
+}
+
+/// Why a presented key was refused before any lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFormatError {
+    /// Wrong prefix, length or alphabet.
+    Malformed,
+    /// The checksum does not match: a typo or a made-up key.
+    BadChecksum,
+}
+
+impl ApiKey {
+    /// Builds a key from random bytes. Bytes ≥ 248 are skipped so that each
+    /// character is uniform over the 62 (rejection sampling); `random` must
+    /// hold enough bytes (64 is ample: 32 needed, ~3 % rejected).
+    pub fn generate(random: &[u8]) -> Option<Self> {
+        let chars: String = random
+            .iter()
+            .filter(|&&b| b < 248)
+            .take(RANDOM_CHARS)
+            .map(|&b| ALPHABET[(b % 62) as usize] as char)
+            .collect();
+        if chars.len() < RANDOM_CHARS {
+            return None;
+        }
+        let body = format!("{PREFIX}{chars}");
+        let sum = checksum(&body);
+        Some(Self(body + &sum))
+    }
+
+    /// Checks a presented key's shape and checksum (no database read).
+    pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
+        if raw.len() != KEY_LEN || !raw.starts_with(PREFIX) {
+            return Err(KeyFormatError::Malformed);
+        }
+        let rest = &raw[PREFIX.len()..];
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(KeyFormatError::Malformed);
+        }
+        let (body, sum) = raw.split_at(KEY_LEN - CHECKSUM_CHARS);
+        if !crate::domain::token::ct_eq(&checksum(body), sum) {
+            return Err(KeyFormatError::BadChecksum);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The key, to show once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What lists show: `lk_` and the first 6 random characters.
+    pub fn start(&self) -> &str {
+        self.0.get(..START_CHARS).unwrap_or(PREFIX)
+    }
+
+    /// The stored digest (SHA-256 hex).
+    pub fn digest(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn keys_have_the_documented_shape() {
+        let key = ApiKey::generate(&[7u8; 64]).unwrap();
+        assert_eq!(key.expose().len(), KEY_LEN);
+        assert!(key.expose().starts_with("lk_"));
+        assert_eq!(key.start().len(), 9);
+        assert!(!format!("{key:?}").contains(&key.expose()[9..]));
+        assert_eq!(ApiKey::parse(key.expose()), Ok(key));
+    }
+
+    #[test]
+    fn too_few_usable_bytes_make_no_key() {
+        assert!(ApiKey::generate(&[255u8; 64]).is_none());
+    }
+
+    #[test]
+    fn malformed_keys_are_refused() {
+        assert_eq!(ApiKey::parse(""), Err(KeyFormatError::Malformed));
+        assert_eq!(ApiKey::parse("lk_short"), Err(KeyFormatError::Malformed));
+        assert_eq!(ApiKey::parse(&format!("xx_{}", "a".repeat(38))), Err(KeyFormatError::Malformed));
+        assert_eq!(ApiKey::parse(&format!("lk_{}-", "a".repeat(37))), Err(KeyFormatError::Malformed));
+    }
+
+    proptest! {
+        #[test]
+        fn every_generated_key_parses(bytes in proptest::collection::vec(0u8..248, 64)) {
+            let key = ApiKey::generate(&bytes).unwrap();
+            prop_assert!(ApiKey::parse(key.expose()).is_ok());
+        }
+
+        #[test]
+        fn any_single_character_change_is_refused(bytes in proptest::collection::vec(0u8..248, 64), pos in 3usize..KEY_LEN, c in 0usize..62) {
+            let key = ApiKey::generate(&bytes).unwrap();
+            let mut chars: Vec<u8> = key.expose().bytes().collect();
+            let replacement = ALPHABET[c];
+            prop_assume!(chars[pos] != replacement);
+            chars[pos] = replacement;
+            let altered = String::from_utf8(chars).unwrap();
+            prop_assert!(ApiKey::parse(&altered).is_err(), "{} accepted", altered);
+        }
+    }
+}
