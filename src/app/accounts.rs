@@ -202,6 +202,11 @@ pub async fn verify_email(deps: &Deps, raw_token: &str, user_agent: Option<&str>
 pub enum LoginOutcome {
     /// Signed in.
     Session(Box<SessionIssued>),
+    /// The password was right; a second factor is needed with this token.
+    MfaRequired {
+        /// Single use, 5 minutes.
+        mfa_token: String,
+    },
 }
 
 /// Logs in. Unknown email and wrong password answer alike and cost the same
@@ -250,6 +255,10 @@ pub async fn login(
         writes.push(stmt!(sql::SET_PASSWORD_HASH, &user.id, hash_password(deps, raw_password)?, now));
     }
     deps.db.batch(writes).await?;
+    if user.totp_enabled != 0 {
+        let mfa_token = super::totp::issue_mfa_token(deps, &user, user_agent).await?;
+        return Ok(LoginOutcome::MfaRequired { mfa_token });
+    }
     Ok(LoginOutcome::Session(Box::new(create_session(deps, user, user_agent).await?)))
 }
 

@@ -30,6 +30,8 @@ pub struct Config {
     pub keys: KeySet,
     /// `TOKEN_SECRET`: derives emailed tokens from row ids.
     pub token_secret: Vec<u8>,
+    /// `TOTP_ENCRYPTION_KEY`: AES-256-GCM key for TOTP secrets at rest.
+    pub totp_key: [u8; 32],
 }
 
 /// A missing or malformed setting.
@@ -68,6 +70,8 @@ impl Config {
             mailer,
             keys: KeySet::new(current, previous, &issuer, &audience),
             token_secret: token_secret.into_bytes(),
+            totp_key: crate::domain::totp::parse_encryption_key(&need("TOTP_ENCRYPTION_KEY")?)
+                .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY must be 64 hex characters".into()))?,
         })
     }
 }

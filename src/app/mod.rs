@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod orgs;
 pub mod page;
 pub mod sessions;
+pub mod totp;
 
 pub use config::Config;
 pub use error::AppError;

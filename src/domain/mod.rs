@@ -10,6 +10,7 @@ pub mod session;
 pub mod slug;
 pub mod time;
 pub mod token;
+pub mod totp;
 
 /// A rule broken by one field of a request, reported in a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,3 +66,24 @@ pub fn invite() -> Response {
          </div>",
     )
 }
+
+/// `GET /settings/security`
+#[utoipa::path(get, path = "/settings/security", tag = "pages", responses((status = 200, content_type = "text/html", description = "Two-factor set-up: QR code, confirmation, recovery codes")))]
+pub fn security() -> Response {
+    page(
+        "Security",
+        "security",
+        "<form id=\"signin\" hidden><p>Sign in to manage two-factor authentication.</p>\
+           <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
+           <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+           <label id=\"mfa-row\" hidden>Code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\
+           <button>Sign in</button></form>\
+         <div id=\"setup\" hidden><p id=\"lead\"></p><button id=\"start\">Set up two-factor authentication</button></div>\
+         <div id=\"enrol\" hidden><p>Scan this code with your authenticator app, or type the key.</p>\
+           <img id=\"qr\" alt=\"QR code for your authenticator app\" width=\"200\" height=\"200\">\
+           <p>Key: <code id=\"secret\"></code></p>\
+           <form id=\"confirm\"><label>6-digit code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required pattern=\"[0-9]{6}\"></label><button>Turn on</button></form></div>\
+         <div id=\"codes\" hidden><p>Two-factor authentication is on. Save these recovery codes: each works once, and they are shown only now.</p>\
+           <pre id=\"code-list\"></pre><button id=\"copy\" class=\"secondary\">Copy</button><a id=\"download\" download=\"latchkey-recovery-codes.txt\">Download as text</a></div>",
+    )
+}

@@ -1,6 +1,6 @@
 //! The route table: every route of the service, in one list. Dispatch and the
 //! OpenAPI test both read it, so a route cannot exist undocumented.
-use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs};
+use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs, totp};
 use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::sync::OnceLock;
@@ -53,6 +53,12 @@ pub enum Op {
     RevokeApiKey,
     RotateApiKey,
     CurrentApiKey,
+    LoginMfa,
+    EnrolTotp,
+    ConfirmTotp,
+    DisableTotp,
+    RegenerateRecoveryCodes,
+    PageSecurity,
 }
 
 /// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
@@ -101,6 +107,12 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", Op::RevokeApiKey),
     ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", Op::RotateApiKey),
     ("GET", "/v1/api-keys/current", Op::CurrentApiKey),
+    ("POST", "/v1/auth/login/mfa", Op::LoginMfa),
+    ("POST", "/v1/me/totp", Op::EnrolTotp),
+    ("POST", "/v1/me/totp/confirm", Op::ConfirmTotp),
+    ("DELETE", "/v1/me/totp", Op::DisableTotp),
+    ("POST", "/v1/me/recovery-codes", Op::RegenerateRecoveryCodes),
+    ("GET", "/settings/security", Op::PageSecurity),
 ];
 
 /// Routes that are not part of the API document (static assets).
@@ -195,6 +207,12 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Op::RevokeApiKey => keys::revoke_api_key(deps, req, p.get("org_id"), p.get("id")).await,
         Op::RotateApiKey => keys::rotate_api_key(deps, req, p.get("org_id"), p.get("id")).await,
         Op::CurrentApiKey => keys::current_api_key(deps, req).await,
+        Op::LoginMfa => totp::login_mfa(deps, req).await,
+        Op::EnrolTotp => totp::enrol(deps, req).await,
+        Op::ConfirmTotp => totp::confirm(deps, req).await,
+        Op::DisableTotp => totp::disable(deps, req).await,
+        Op::RegenerateRecoveryCodes => totp::regenerate_recovery_codes(deps, req).await,
+        Op::PageSecurity => Ok(pages::security()),
     }
 }
 

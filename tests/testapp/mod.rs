@@ -126,6 +126,10 @@ impl TestApp {
         Self { deps, clock, outbox, db, limiter }
     }
 
+    pub fn clock_now(&self) -> i64 {
+        self.clock.0.get()
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.clock.0.set(self.clock.0.get() + seconds);
     }

@@ -122,6 +122,62 @@
     });
   };
 
+  pages.security = function () {
+    var signin = document.getElementById("signin"), setup = document.getElementById("setup");
+    var enrol = document.getElementById("enrol"), codesBox = document.getElementById("codes");
+    var mfaToken = null;
+    function stored() { try { return JSON.parse(sessionStorage.getItem("latchkey.session") || "null"); } catch (e) { return null; } }
+    function showCodes(codes) {
+      enrol.hidden = true; setup.hidden = true; codesBox.hidden = false;
+      var text = codes.join("\n");
+      document.getElementById("code-list").textContent = text;
+      document.getElementById("download").href = "data:text/plain;charset=utf-8," + encodeURIComponent(text + "\n");
+      document.getElementById("copy").onclick = function () {
+        if (navigator.clipboard) navigator.clipboard.writeText(text).then(function () { say("Copied", "ok"); });
+      };
+      say("Two-factor authentication is on", "ok");
+    }
+    function manage(session) {
+      signin.hidden = true;
+      api("GET", "/v1/me", null, session.access_token).then(function (res) {
+        if (!res.ok) { sessionStorage.removeItem("latchkey.session"); signin.hidden = false; return; }
+        setup.hidden = false;
+        var lead = document.getElementById("lead"), start = document.getElementById("start");
+        if (res.data.totp_enabled) { lead.textContent = "Two-factor authentication is on for " + res.data.email + "."; start.hidden = true; return; }
+        lead.textContent = "Two-factor authentication is off for " + res.data.email + ".";
+        start.onclick = function () {
+          api("POST", "/v1/me/totp", null, session.access_token).then(function (r) {
+            if (!r.ok) { say(problem(r), "error"); return; }
+            setup.hidden = true; enrol.hidden = false;
+            document.getElementById("qr").src = "data:image/svg+xml;base64," + btoa(r.data.qr_svg);
+            document.getElementById("secret").textContent = r.data.secret;
+          });
+        };
+        var confirm = document.getElementById("confirm");
+        confirm.addEventListener("submit", function (ev) {
+          ev.preventDefault();
+          api("POST", "/v1/me/totp/confirm", { code: formValues(confirm).code }, session.access_token).then(function (r) {
+            if (r.ok) showCodes(r.data.recovery_codes);
+            else say(r.data && r.data.code === "invalid_otp" ? "That code did not work; wait for the next one and try again." : problem(r), "error");
+          });
+        });
+      });
+    }
+    signin.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var v = formValues(signin);
+      var done = function (r) {
+        if (r.ok && r.data.mfa_required) { mfaToken = r.data.mfa_token; document.getElementById("mfa-row").hidden = false; say("Enter the code from your app", ""); }
+        else if (r.ok) { remember(r.data); manage(r.data); }
+        else say(problem(r), "error");
+      };
+      if (mfaToken) api("POST", "/v1/auth/login/mfa", { mfa_token: mfaToken, code: v.code }).then(done);
+      else api("POST", "/v1/auth/login", { email: v.email, password: v.password }).then(done);
+    });
+    var session = stored();
+    if (session && session.access_token) manage(session); else signin.hidden = false;
+  };
+
   var run = pages[document.body.getAttribute("data-page")];
   if (run) run();
 })();

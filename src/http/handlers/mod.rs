@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod invitations;
 pub mod orgs;
+pub mod totp;
 use super::extract::{self, json};
 use super::{Request, Response};
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
@@ -145,7 +146,7 @@ pub struct LoginBody {
 
 /// `POST /v1/auth/login`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = LoginBody,
-    responses((status = 200, body = SessionIssued),
+    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After")))]
@@ -153,6 +154,9 @@ pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: LoginBody = json(req)?;
     match accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await? {
         LoginOutcome::Session(session) => Ok(Response::json(200, &session)),
+        LoginOutcome::MfaRequired { mfa_token } => {
+            Ok(Response::json(200, &j!({ "mfa_required": true, "mfa_token": mfa_token })))
+        }
     }
 }
 

@@ -1,0 +1,233 @@
+//! Two-factor authentication: enrolment with a QR code, confirmation with
+//! recovery codes, disabling, regeneration, and the second step of a login.
+//! A time step is accepted once (guarded UPDATE on `last_step`), so a code
+//! cannot succeed twice, even from parallel requests.
+use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow};
+use super::{random, AppError, Deps};
+use crate::domain::time::MINUTE;
+use crate::domain::token::{self, Secret};
+use crate::domain::totp::{self, RecoveryCode, TotpSecret};
+use crate::stmt;
+use crate::store::{sql, Stmt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// MFA tokens live 5 minutes.
+pub const MFA_TOKEN_SECONDS: i64 = 5 * MINUTE;
+/// Wrong codes one MFA token survives.
+pub const MFA_TOKEN_ATTEMPTS: i64 = 5;
+/// Consecutive wrong codes on an account before its second factor locks.
+pub const ACCOUNT_ATTEMPTS: i64 = 10;
+/// How long that lock lasts.
+pub const ACCOUNT_LOCK_SECONDS: i64 = 15 * MINUTE;
+
+fn invalid_otp() -> AppError {
+    AppError::coded(401, "invalid_otp", "the code is wrong, was already used, or is too old")
+}
+
+/// What enrolment shows: scan the QR code or type the secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Enrolment {
+    /// Base32 secret, for manual entry.
+    pub secret: String,
+    /// `otpauth://totp/Latchkey:<email>?…`
+    pub otpauth_uri: String,
+    /// The URI as a QR code, SVG.
+    pub qr_svg: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// 10 single-use codes.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Credential {
+    secret_enc: String,
+    confirmed_at: Option<i64>,
+    last_step: Option<i64>,
+    #[allow(dead_code)]
+    failed_attempts: i64,
+    locked_until: Option<i64>,
+}
+
+fn key(deps: &Deps) -> &[u8; 32] {
+    &deps.config.totp_key
+}
+
+/// Starts (or restarts) enrolment: a fresh secret, pending until confirmed.
+pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppError> {
+    if who.user.totp_enabled != 0 {
+        return Err(AppError::coded(409, "totp_already_enabled", "two-factor authentication is already on"));
+    }
+    let secret = TotpSecret::random(random(deps.rng.as_ref())?);
+    let stored = totp::encrypt_secret(key(deps), random(deps.rng.as_ref())?, &secret);
+    let out = deps.db.run(stmt!(sql::UPSERT_PENDING_TOTP, &who.user.id, stored, deps.now())).await?;
+    if out.changes == 0 {
+        return Err(AppError::coded(409, "totp_already_enabled", "two-factor authentication is already on"));
+    }
+    let uri = totp::otpauth_uri(&secret, &who.user.email);
+    let qr_svg = totp::qr_svg(&uri).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Enrolment { secret: secret.base32(), otpauth_uri: uri, qr_svg })
+}
+
+async fn credential(deps: &Deps, user_id: &str) -> Result<Option<Credential>, AppError> {
+    Ok(deps.db.run(stmt!(sql::TOTP_CREDENTIAL, user_id)).await?.first()?)
+}
+
+/// Checks `code` for the user and accepts its time step in `first` (a batch
+/// whose first statement is the guarded step update); the rest of the batch
+/// runs in the same transaction. Returns whether the step was accepted.
+async fn accept_code(
+    deps: &Deps,
+    user_id: &str,
+    code: &str,
+    confirmed_only: bool,
+    then: Vec<Stmt>,
+) -> Result<Vec<crate::store::Outcome>, AppError> {
+    let now = deps.now();
+    let cred = credential(deps, user_id).await?.ok_or_else(invalid_otp)?;
+    if let Some(until) = cred.locked_until.filter(|&t| t > now) {
+        return Err(AppError::TooManyAttempts { retry_after: until - now });
+    }
+    if confirmed_only && cred.confirmed_at.is_none() {
+        return Err(invalid_otp());
+    }
+    let secret = totp::decrypt_secret(key(deps), &cred.secret_enc)
+        .map_err(|_| AppError::Internal(format!("TOTP secret of {user_id} does not decrypt")))?;
+    let Some(step) = totp::verify(&secret, code, now, cred.last_step) else {
+        record_failure(deps, user_id).await?;
+        return Err(invalid_otp());
+    };
+    let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only)];
+    stmts.extend(then);
+    let outs = deps.db.batch(stmts).await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        // Another request accepted this step (or a later one) first: a replay.
+        return Err(invalid_otp());
+    }
+    Ok(outs)
+}
+
+async fn record_failure(deps: &Deps, user_id: &str) -> Result<(), AppError> {
+    deps.db.run(stmt!(sql::RECORD_TOTP_FAILURE, user_id, deps.now(), ACCOUNT_ATTEMPTS, ACCOUNT_LOCK_SECONDS)).await?;
+    Ok(())
+}
+
+fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), AppError> {
+    let now = deps.now();
+    let mut shown = Vec::with_capacity(totp::RECOVERY_CODES);
+    let mut stmts = vec![stmt!(sql::DELETE_RECOVERY_CODES, user_id)];
+    for _ in 0..totp::RECOVERY_CODES {
+        let code = RecoveryCode::random(random(deps.rng.as_ref())?);
+        stmts.push(stmt!(sql::INSERT_RECOVERY_CODE, user_id, code.digest(), now));
+        shown.push(code.expose().to_owned());
+    }
+    Ok((shown, stmts))
+}
+
+/// Confirms enrolment with a first code: 2FA is on, and 10 recovery codes are shown once.
+pub async fn confirm(deps: &Deps, who: &UserPrincipal, code: &str) -> Result<RecoveryCodes, AppError> {
+    let (codes, mut then) = new_codes(deps, &who.user.id)?;
+    let now = deps.now();
+    then.insert(0, stmt!(sql::CONFIRM_TOTP, &who.user.id, now));
+    then.insert(1, stmt!(sql::SET_TOTP_ENABLED, &who.user.id, true, now));
+    accept_code(deps, &who.user.id, code, false, then).await?;
+    Ok(RecoveryCodes { recovery_codes: codes })
+}
+
+/// Turns 2FA off (needs a current code).
+pub async fn disable(deps: &Deps, who: &UserPrincipal, code: &str) -> Result<(), AppError> {
+    let now = deps.now();
+    let then = vec![
+        stmt!(sql::DELETE_RECOVERY_CODES, &who.user.id),
+        stmt!(sql::SET_TOTP_ENABLED, &who.user.id, false, now),
+        stmt!(sql::DELETE_TOTP, &who.user.id),
+    ];
+    accept_code(deps, &who.user.id, code, true, then).await?;
+    Ok(())
+}
+
+/// Replaces the recovery codes (needs a current code); the old ones die.
+pub async fn regenerate_recovery_codes(
+    deps: &Deps,
+    who: &UserPrincipal,
+    code: &str,
+) -> Result<RecoveryCodes, AppError> {
+    let (codes, then) = new_codes(deps, &who.user.id)?;
+    accept_code(deps, &who.user.id, code, true, then).await?;
+    Ok(RecoveryCodes { recovery_codes: codes })
+}
+
+/// The first step of a login with 2FA on: a single-use token for the second.
+pub async fn issue_mfa_token(deps: &Deps, user: &UserRow, user_agent: Option<&str>) -> Result<String, AppError> {
+    let token = Secret::random(random(deps.rng.as_ref())?);
+    let now = deps.now();
+    let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
+    deps.db.run(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua)).await?;
+    Ok(token.expose().to_owned())
+}
+
+/// The second step: a TOTP code or a recovery code for a live MFA token.
+pub async fn login_mfa(
+    deps: &Deps,
+    raw_token: &str,
+    code: Option<&str>,
+    recovery_code: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<SessionIssued, AppError> {
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
+    let now = deps.now();
+    let digest = Secret::from_client(raw_token).digest();
+    #[derive(Deserialize)]
+    struct Live {
+        user_id: String,
+        failed_attempts: i64,
+    }
+    let live: Option<Live> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
+    let live = live.ok_or(AppError::InvalidToken)?;
+    if live.failed_attempts >= MFA_TOKEN_ATTEMPTS {
+        return Err(AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS });
+    }
+    let consume = stmt!(sql::CONSUME_MFA_TOKEN_IF_CHANGED, &digest, now, MFA_TOKEN_ATTEMPTS);
+    let accepted = match (code, recovery_code) {
+        (Some(code), None) => match accept_code(deps, &live.user_id, code, true, vec![consume]).await {
+            Ok(outs) => outs.get(1).map_or(0, |o| o.changes) == 1,
+            Err(e) => {
+                deps.db.run(stmt!(sql::RECORD_MFA_FAILURE, &digest)).await?;
+                return Err(e);
+            }
+        },
+        (None, Some(recovery)) => {
+            let outs = deps
+                .db
+                .batch(vec![
+                    stmt!(sql::USE_RECOVERY_CODE, &live.user_id, totp::recovery_code_digest(recovery), now),
+                    consume,
+                ])
+                .await?;
+            let ok = outs.first().map_or(0, |o| o.changes) == 1 && outs.get(1).map_or(0, |o| o.changes) == 1;
+            if !ok {
+                deps.db.run(stmt!(sql::RECORD_MFA_FAILURE, &digest)).await?;
+                return Err(invalid_otp());
+            }
+            true
+        }
+        _ => {
+            return Err(AppError::field(crate::domain::FieldError::new(
+                "code",
+                "one_required",
+                "give exactly one of code and recovery_code",
+            )))
+        }
+    };
+    if !accepted {
+        return Err(AppError::InvalidToken);
+    }
+    let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_ID, &live.user_id)).await?.first()?;
+    create_session(deps, user.ok_or(AppError::InvalidToken)?, user_agent).await
+}

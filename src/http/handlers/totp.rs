@@ -1,0 +1,85 @@
+//! Two-factor authentication routes.
+use super::Problem;
+use crate::app::sessions::SessionIssued;
+use crate::app::totp::{self, Enrolment, RecoveryCodes};
+use crate::app::{AppError, Deps};
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A current TOTP code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// 6 digits from the authenticator app.
+    pub code: String,
+}
+
+/// The second step of a login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginMfaBody {
+    /// From the login answer.
+    pub mfa_token: String,
+    /// A TOTP code…
+    #[serde(default)]
+    pub code: Option<String>,
+    /// …or a recovery code.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
+
+/// `POST /v1/auth/login/mfa`.
+#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "accounts", request_body = LoginMfaBody,
+    responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token: unknown, used or expired mfa_token"),
+              (status = 401, body = Problem, description = "invalid_otp: wrong, reused or stale code"),
+              (status = 429, body = Problem, description = "too_many_attempts")))]
+pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: LoginMfaBody = json(req)?;
+    let session = totp::login_mfa(
+        deps,
+        &body.mfa_token,
+        body.code.as_deref(),
+        body.recovery_code.as_deref(),
+        extract::user_agent(req),
+    )
+    .await?;
+    Ok(Response::json(200, &session))
+}
+
+/// `POST /v1/me/totp`.
+#[utoipa::path(post, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])),
+    responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
+pub async fn enrol(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    Ok(Response::json(200, &totp::enrol(deps, &who).await?))
+}
+
+/// `POST /v1/me/totp/confirm`.
+#[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+    responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp")))]
+pub async fn confirm(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: CodeBody = json(req)?;
+    Ok(Response::json(200, &totp::confirm(deps, &who, &body.code).await?))
+}
+
+/// `DELETE /v1/me/totp`.
+#[utoipa::path(delete, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+    responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp")))]
+pub async fn disable(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: CodeBody = json(req)?;
+    totp::disable(deps, &who, &body.code).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/me/recovery-codes`.
+#[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+    responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp")))]
+pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: CodeBody = json(req)?;
+    Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, &who, &body.code).await?))
+}

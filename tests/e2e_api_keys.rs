@@ -1,0 +1,106 @@
+//! Runtime tests of API keys against the built Worker (workerd + local D1).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn owner_with_org(w: &Worker, email: &str, org: &str) -> (String, String) {
+    assert_eq!(
+        w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "Owner"})).status,
+        202
+    );
+    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    let session = w.post("/v1/auth/verify-email", None, json!({"token": token})).json();
+    let bearer = session["access_token"].as_str().unwrap().to_owned();
+    let created = w.post("/v1/orgs", Some(&bearer), json!({"name": org}));
+    assert_eq!(created.status, 201, "{}", created.body);
+    (bearer, created.json()["id"].as_str().unwrap().to_owned())
+}
+
+fn d1_calls(r: &Resp) -> String {
+    r.header("server-timing").unwrap_or("").to_owned()
+}
+
+#[test]
+fn create_use_like_ci_revoke_rotate_and_isolation() {
+    let w = Worker::start();
+    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
+    let (_, other_org) = owner_with_org(&w, "other@example.com", "Other");
+
+    let created = w.post(
+        &format!("/v1/orgs/{org}/api-keys"),
+        Some(&owner),
+        json!({"name": "CI/CD pipeline", "scopes": ["org:read", "members:read"]}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created: Value = created.json();
+    let key = created["key"].as_str().unwrap().to_owned();
+
+    // What a CI job does: curl with the key as a bearer token.
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "-H", &format!("Authorization: Bearer {key}"), &w.url(&format!("/v1/orgs/{org}"))])
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
+    let org_body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(org_body["name"], "Acme");
+
+    // One D1 round trip for a key-authenticated read, nothing written on the way.
+    let r = w.get(&format!("/v1/orgs/{org}"), Some(&key));
+    assert_eq!(r.status, 200);
+    assert!(d1_calls(&r).starts_with("d1;desc=\"1 call\""), "{}", d1_calls(&r));
+    let r = w.get(&format!("/v1/orgs/{other_org}"), Some(&key));
+    assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("not_found")));
+    let r = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&key));
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("insufficient_scope")));
+    let r = w.get(&format!("/v1/orgs/{org}?token={key}"), None);
+    assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("api_key_in_url")));
+
+    // last_used_at arrives after the response (ctx.wait_until).
+    let id = created["id"].as_str().unwrap();
+    let mut used = Value::Null;
+    for _ in 0..20 {
+        used = w.get(&format!("/v1/orgs/{org}/api-keys/{id}"), Some(&owner)).json()["last_used_at"].clone();
+        if used.is_string() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(used.is_string(), "last_used_at was never written");
+
+    // Rotate with a 60 s grace: both work; with 0: the old one stops at once.
+    let rotated =
+        w.post(&format!("/v1/orgs/{org}/api-keys/{id}/rotate"), Some(&owner), json!({"grace_period_seconds": 60}));
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let key2 = rotated.json()["key"].as_str().unwrap().to_owned();
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key)).status, 200, "old key inside its grace period");
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key2)).status, 200);
+    let id2 = rotated.json()["id"].as_str().unwrap().to_owned();
+    let rotated =
+        w.post(&format!("/v1/orgs/{org}/api-keys/{id2}/rotate"), Some(&owner), json!({"grace_period_seconds": 0}));
+    let key3 = rotated.json()["key"].as_str().unwrap().to_owned();
+    let r = w.get(&format!("/v1/orgs/{org}"), Some(&key2));
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("invalid_api_key")));
+    assert!(r.header("www-authenticate").is_some());
+
+    // Revoke: the next request fails.
+    let id3 = rotated.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key3)).status, 200);
+    assert_eq!(w.delete(&format!("/v1/orgs/{org}/api-keys/{id3}"), Some(&owner)).status, 204);
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key3)).status, 401);
+
+    // A typo is refused before any database read.
+    let mut typo = key3.clone();
+    typo.replace_range(5..6, if &key3[5..6] == "a" { "b" } else { "a" });
+    let r = w.get(&format!("/v1/orgs/{org}"), Some(&typo));
+    assert_eq!(r.status, 401);
+    assert!(d1_calls(&r).starts_with("d1;desc=\"0 calls\""), "{}", d1_calls(&r));
+
+    // The audit log names the actions.
+    let log = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&owner)).json();
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(&actions[..4], ["api_key.revoked", "api_key.rotated", "api_key.rotated", "api_key.created"]);
+}
