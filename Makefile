@@ -41,6 +41,10 @@ test-runtime: build
 	@bash scripts/setup-browser.sh
 	cargo test --test 'e2e_*'
 
+# A benchmark, not a test: key-authenticated read vs the /health floor, in one run.
+bench: build
+	@bash scripts/bench.sh
+
 size: build
 	$(WRANGLER) deploy --dry-run --outdir dist
 

