@@ -104,3 +104,24 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
     let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..4], ["api_key.revoked", "api_key.rotated", "api_key.rotated", "api_key.created"]);
 }
+
+#[test]
+fn authorize_with_a_key_costs_one_round_trip() {
+    let w = Worker::start();
+    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
+    let created = w.post(
+        &format!("/v1/orgs/{org}/api-keys"),
+        Some(&owner),
+        json!({"name": "deployer", "scopes": ["apps:deploy"]}),
+    );
+    let key = created.json()["key"].as_str().unwrap().to_owned();
+    let r = w.post("/v1/authorize", Some(&key), json!({"permission": "apps:deploy", "org_id": org}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["allowed"], true);
+    assert_eq!(r.json()["via"]["kind"], "api_key");
+    assert!(d1_calls(&r).starts_with("d1;desc=\"1 call\""), "{}", d1_calls(&r));
+    let r = w.post("/v1/authorize", Some(&key), json!({"permission": "members:write", "org_id": org}));
+    assert_eq!(r.json()["allowed"], false);
+    let r = w.post("/v1/authorize", Some(&owner), json!({"permission": "billing:manage", "org_id": org}));
+    assert_eq!(r.json(), json!({"allowed": true, "via": {"kind": "org_role", "org_id": org, "role": "owner"}}));
+}

@@ -259,3 +259,41 @@ fn keys_are_refused_on_routes_for_people() {
     f.app.get("/v1/me", Some(&k)).expect_problem(403, "user_required");
     f.app.post("/v1/orgs", Some(&k), json!({"name": "x"})).expect_problem(403, "user_required");
 }
+
+#[test]
+fn authorize_explains_decisions_for_people_and_keys() {
+    let f = fixture();
+    let ask = |bearer: &str, body: Value| f.app.post("/v1/authorize", Some(bearer), body);
+    let r = ask(&access(&f.member), json!({"permission": "apps:deploy", "org_id": f.org})).expect(200).body;
+    assert_eq!(r, json!({"allowed": true, "via": {"kind": "org_role", "org_id": f.org, "role": "member"}}));
+    let r = ask(&access(&f.member), json!({"permission": "audit:read", "org_id": f.org})).expect(200).body;
+    assert_eq!((r["allowed"].as_bool(), r["via"]["role"].as_str()), (Some(false), Some("member")));
+    let r = ask(&access(&f.owner), json!({"permission": "billing:manage", "org_id": f.org})).expect(200).body;
+    assert_eq!(r["allowed"], true);
+    let r = ask(&access(&f.admin), json!({"permission": "billing:manage", "org_id": f.org})).expect(200).body;
+    assert_eq!(r["allowed"], false);
+
+    let stranger = f.app.verified_user("stranger@example.com");
+    let hidden = ask(&access(&stranger), json!({"permission": "org:read", "org_id": f.org})).expect(200).body;
+    let missing =
+        ask(&access(&stranger), json!({"permission": "org:read", "org_id": "org_00000000000000000000000000000000"}))
+            .expect(200)
+            .body;
+    assert_eq!(hidden, json!({"allowed": false, "via": null}));
+    assert_eq!(hidden, missing, "an invisible org and a missing one answer alike");
+
+    let k = key(&create_key(&f, &f.owner, &["apps:deploy"]));
+    let r = ask(&k, json!({"permission": "apps:deploy", "org_id": f.org})).expect(200).body;
+    assert_eq!((r["allowed"].as_bool(), r["via"]["kind"].as_str()), (Some(true), Some("api_key")));
+    let r = ask(&k, json!({"permission": "members:write", "org_id": f.org})).expect(200).body;
+    assert_eq!(r["allowed"], false);
+    ask(&k, json!({"permission": "org:fly", "org_id": f.org})).expect_problem(422, "validation_failed");
+    ask(&k, json!({"permission": "org:read"})).expect_problem(422, "validation_failed");
+    let ws = ask(&k, json!({"permission": "org:read", "workspace_id": "ws_00000000000000000000000000000000"}))
+        .expect(200)
+        .body;
+    assert_eq!(ws, json!({"allowed": false, "via": null}));
+    f.app
+        .post("/v1/authorize", None, json!({"permission": "org:read", "org_id": f.org}))
+        .expect_problem(401, "unauthenticated");
+}

@@ -8,6 +8,7 @@ use std::rc::Rc;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod authorize;
 pub mod config;
 pub mod error;
 pub mod invitations;

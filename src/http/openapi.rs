@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         h::api_keys::create_api_key, h::api_keys::list_api_keys, h::api_keys::get_api_key, h::api_keys::revoke_api_key,
         h::api_keys::rotate_api_key, h::api_keys::current_api_key,
         h::totp::login_mfa, h::totp::enrol, h::totp::confirm, h::totp::disable, h::totp::regenerate_recovery_codes,
-        super::pages::security,
+        super::pages::security, h::authorize::authorize,
     ),
     components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission)),
     modifiers(&Bearer),

@@ -59,6 +59,7 @@ pub enum Op {
     DisableTotp,
     RegenerateRecoveryCodes,
     PageSecurity,
+    Authorize,
 }
 
 /// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
@@ -113,6 +114,7 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("DELETE", "/v1/me/totp", Op::DisableTotp),
     ("POST", "/v1/me/recovery-codes", Op::RegenerateRecoveryCodes),
     ("GET", "/settings/security", Op::PageSecurity),
+    ("POST", "/v1/authorize", Op::Authorize),
 ];
 
 /// Routes that are not part of the API document (static assets).
@@ -213,6 +215,7 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Op::DisableTotp => totp::disable(deps, req).await,
         Op::RegenerateRecoveryCodes => totp::regenerate_recovery_codes(deps, req).await,
         Op::PageSecurity => Ok(pages::security()),
+        Op::Authorize => h::authorize::authorize(deps, req).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! The `#[utoipa::path]` attributes are the OpenAPI document of each route.
 //! This file: meta, accounts and `/v1/me`; one file per further area.
 pub mod api_keys;
+pub mod authorize;
 pub mod invitations;
 pub mod orgs;
 pub mod totp;

@@ -1,0 +1,35 @@
+//! `POST /v1/authorize`: the decision endpoint.
+use super::Problem;
+use crate::app::authorize::{self, Decision};
+use crate::app::{AppError, Deps};
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A question.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeBody {
+    /// e.g. `apps:deploy`.
+    pub permission: String,
+    /// The org to act in…
+    #[serde(default)]
+    pub org_id: Option<String>,
+    /// …or the workspace.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+}
+
+/// `POST /v1/authorize`.
+#[utoipa::path(post, path = "/v1/authorize", tag = "authorization", security(("bearer" = [])), request_body = AuthorizeBody,
+    responses((status = 200, body = Decision, description = "A target the caller cannot see: allowed false, via null"),
+              (status = 422, body = Problem, description = "Unknown permission, or not exactly one target")))]
+pub async fn authorize(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let body: AuthorizeBody = json(req)?;
+    let decision =
+        authorize::authorize(deps, &who, &body.permission, body.org_id.as_deref(), body.workspace_id.as_deref())
+            .await?;
+    Ok(Response::json(200, &decision))
+}
