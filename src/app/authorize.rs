@@ -14,12 +14,13 @@ use utoipa::ToSchema;
 pub struct Decision {
     /// Whether the principal may.
     pub allowed: bool,
-    /// What decided: `{kind: "org_role", org_id, role}` or `{kind: "api_key", key_id, org_id, scopes}`;
+    /// What decided: `{kind: "org_role", org_id, role}`, `{kind: "workspace_role", workspace_id, role}`,
+    /// `{kind: "workspace_grant", workspace_id, role, org}` or `{kind: "api_key", key_id, …}`;
     /// null when the target is not visible to the caller (as if it did not exist).
     pub via: Option<Value>,
 }
 
-/// Decides `permission` on an org (workspaces: see the README's status note).
+/// Decides `permission` on an org or a workspace.
 pub async fn authorize(
     deps: &Deps,
     who: &Principal,
@@ -31,8 +32,10 @@ pub async fn authorize(
         .ok_or_else(|| AppError::field(FieldError::new("permission", "unknown_permission", "is not a permission")))?;
     let org_id = match (org_id, workspace_id) {
         (Some(o), None) => o,
-        // No workspace is visible to anyone yet: the same answer as an unknown one.
-        (None, Some(_)) => return Ok(Decision { allowed: false, via: None }),
+        (None, Some(ws_id)) => {
+            let (allowed, via) = super::workspaces::decide(deps, who, ws_id, permission).await?;
+            return Ok(Decision { allowed, via });
+        }
         _ => {
             return Err(AppError::field(FieldError::new(
                 "org_id",

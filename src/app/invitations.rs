@@ -49,6 +49,8 @@ struct InvitationRow {
     inviter_name: Option<String>,
     org_name: Option<String>,
     org_slug: Option<String>,
+    #[serde(default)]
+    workspace_name: Option<String>,
 }
 
 /// Who invited, as shown to the invitee and to admins.
@@ -105,38 +107,121 @@ fn rate_limited(retry_after: i64, what: &str) -> AppError {
     AppError::RateLimited { retry_after: retry_after.max(1), detail: what.to_owned() }
 }
 
-/// Invites `email` to the org with `role` and emails the link through the queue.
-pub async fn create_org_invitation(
+/// What an invitation is to: an org or a workspace. One mechanism; the SQL
+/// differs only in the target column and its members table.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// `invitations.org_id`.
+    Org(&'a str),
+    /// `invitations.workspace_id`.
+    Workspace(&'a str),
+}
+
+struct TargetSql {
+    expire: &'static str,
+    insert: &'static str,
+    limits: &'static str,
+    list: &'static str,
+    revoke: &'static str,
+    resend: &'static str,
+}
+
+impl<'a> Target<'a> {
+    fn id(self) -> &'a str {
+        match self {
+            Target::Org(id) | Target::Workspace(id) => id,
+        }
+    }
+    fn org_id(self) -> Option<&'a str> {
+        match self {
+            Target::Org(id) => Some(id),
+            Target::Workspace(_) => None,
+        }
+    }
+    fn workspace_id(self) -> Option<&'a str> {
+        match self {
+            Target::Workspace(id) => Some(id),
+            Target::Org(_) => None,
+        }
+    }
+    fn sql(self) -> TargetSql {
+        match self {
+            Target::Org(_) => TargetSql {
+                expire: sql::EXPIRE_STALE_INVITATION,
+                insert: sql::INSERT_ORG_INVITATION,
+                limits: sql::ORG_INVITATION_LIMITS,
+                list: sql::LIST_ORG_INVITATIONS,
+                revoke: sql::REVOKE_ORG_INVITATION,
+                resend: sql::RESEND_ORG_INVITATION,
+            },
+            Target::Workspace(_) => TargetSql {
+                expire: sql::EXPIRE_STALE_WS_INVITATION,
+                insert: sql::INSERT_WS_INVITATION,
+                limits: sql::WS_INVITATION_LIMITS,
+                list: sql::LIST_WS_INVITATIONS,
+                revoke: sql::REVOKE_WS_INVITATION,
+                resend: sql::RESEND_WS_INVITATION,
+            },
+        }
+    }
+    fn event<'b>(self, actor: &'b Actor, action: &'static str, id: &'b str, data: serde_json::Value) -> Event<'b>
+    where
+        'a: 'b,
+    {
+        Event {
+            org_id: self.org_id(),
+            workspace_id: self.workspace_id(),
+            actor,
+            action,
+            target_kind: "invitation",
+            target_id: id,
+            data,
+        }
+    }
+}
+
+/// The caller's role and audit identity where they invite (admin+).
+async fn inviter(deps: &Deps, who: &Principal, target: Target<'_>) -> Result<(Role, Actor), AppError> {
+    match target {
+        Target::Org(org_id) => {
+            let a = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+            Ok((a.role, a.actor))
+        }
+        Target::Workspace(ws_id) => {
+            let Principal::User(u) = who else { return Err(AppError::NotFound) };
+            let a = super::workspaces::access(deps, u, ws_id, policy::WorkspaceAction::Invite).await?;
+            Ok((a.role, a.actor))
+        }
+    }
+}
+
+/// Invites `email` with `role` to the target and emails the link through the queue.
+pub async fn create_invitation(
     deps: &Deps,
     who: &Principal,
-    org_id: &str,
+    target: Target<'_>,
     raw_email: &str,
     role: Role,
 ) -> Result<InvitationView, AppError> {
     let email = Email::parse(raw_email)?;
-    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
-    if !policy::may_invite(access.role, role) {
+    let (actor_role, actor) = inviter(deps, who, target).await?;
+    if !policy::may_invite(actor_role, role) {
         return Err(AppError::Forbidden);
     }
+    let org_id = target.id();
+    let q = target.sql();
     let now = deps.now();
     let id = deps.new_id(IdKind::Invitation)?;
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, &id, &nonce).digest();
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "invitation.created",
-        target_kind: "invitation",
-        target_id: &id,
-        data: json!({ "email": email.as_str(), "role": role.as_str() }),
-    };
+    let event =
+        target.event(&actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
     let result = deps
         .db
         .batch(vec![
-            stmt!(sql::EXPIRE_STALE_INVITATION, org_id, email.as_str(), now),
+            stmt!(q.expire, org_id, email.as_str(), now),
             stmt!(
-                sql::INSERT_ORG_INVITATION,
+                q.insert,
                 &id,
                 org_id,
                 email.as_str(),
@@ -161,7 +246,7 @@ pub async fn create_org_invitation(
         Err(e) => return Err(e.into()),
     };
     if outs.get(1).map_or(0, |o| o.changes) == 0 {
-        return Err(refused_invitation(deps, org_id, email.as_str(), now).await);
+        return Err(refused_invitation(deps, target, email.as_str(), now).await);
     }
     deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.clone(), nonce }).await;
     Ok(InvitationView {
@@ -178,7 +263,7 @@ pub async fn create_org_invitation(
 }
 
 /// Why the guarded insert wrote nothing: a member already, or a limit.
-async fn refused_invitation(deps: &Deps, org_id: &str, email: &str, now: i64) -> AppError {
+async fn refused_invitation(deps: &Deps, target: Target<'_>, email: &str, now: i64) -> AppError {
     #[derive(Deserialize)]
     struct Limits {
         members: i64,
@@ -187,7 +272,7 @@ async fn refused_invitation(deps: &Deps, org_id: &str, email: &str, now: i64) ->
         sent_today: i64,
     }
     let limits: Result<Option<Limits>, AppError> =
-        async { Ok(deps.db.run(stmt!(sql::ORG_INVITATION_LIMITS, org_id, email, now, DAILY_SENDS)).await?.first()?) }
+        async { Ok(deps.db.run(stmt!(target.sql().limits, target.id(), email, now, DAILY_SENDS)).await?.first()?) }
             .await;
     match limits {
         Ok(Some(l)) if l.members > 0 => AppError::coded(409, "already_member", "that address is already a member"),
@@ -203,11 +288,11 @@ async fn refused_invitation(deps: &Deps, org_id: &str, email: &str, now: i64) ->
     }
 }
 
-/// The org's invitations, newest first, optionally by status.
-pub async fn list_org_invitations(
+/// The target's invitations, newest first, optionally by status.
+pub async fn list_invitations(
     deps: &Deps,
     who: &Principal,
-    org_id: &str,
+    target: Target<'_>,
     status: Option<&str>,
     page: &PageRequest,
 ) -> Result<(Vec<InvitationView>, Option<String>), AppError> {
@@ -220,41 +305,34 @@ pub async fn list_org_invitations(
             )));
         }
     }
-    orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
+    inviter(deps, who, target).await?;
     let (k, id, limit) = page.sql_params();
     let rows: Vec<InvitationRow> =
-        deps.db.run(stmt!(sql::LIST_ORG_INVITATIONS, org_id, deps.now(), status, k, id, limit)).await?.decode()?;
+        deps.db.run(stmt!(target.sql().list, target.id(), deps.now(), status, k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     Ok((rows.iter().map(InvitationRow::view).collect::<Result<_, _>>()?, next))
 }
 
-async fn org_invitation(deps: &Deps, org_id: &str, id: &str) -> Result<InvitationRow, AppError> {
+async fn invitation_of(deps: &Deps, target: Target<'_>, id: &str) -> Result<InvitationRow, AppError> {
     if !looks_like(IdKind::Invitation, id) {
         return Err(AppError::NotFound);
     }
     let row: Option<InvitationRow> = deps.db.run(stmt!(sql::INVITATION_VIEW, id, deps.now())).await?.first()?;
-    row.filter(|r| r.org_id.as_deref() == Some(org_id)).ok_or(AppError::NotFound)
+    row.filter(|r| r.org_id.as_deref() == target.org_id() && r.workspace_id.as_deref() == target.workspace_id())
+        .ok_or(AppError::NotFound)
 }
 
 /// Revokes a pending invitation: its link stops working.
-pub async fn revoke_org_invitation(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
-    let row = org_invitation(deps, org_id, id).await?;
-    if !policy::may_invite(access.role, role(&row.role)?) {
+pub async fn revoke_invitation(deps: &Deps, who: &Principal, target: Target<'_>, id: &str) -> Result<(), AppError> {
+    let (actor_role, actor) = inviter(deps, who, target).await?;
+    let row = invitation_of(deps, target, id).await?;
+    if !policy::may_invite(actor_role, role(&row.role)?) {
         return Err(AppError::Forbidden);
     }
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "invitation.revoked",
-        target_kind: "invitation",
-        target_id: id,
-        data: json!({ "email": row.email }),
-    };
+    let event = target.event(&actor, "invitation.revoked", id, json!({ "email": row.email }));
     let outs = deps
         .db
-        .batch(vec![stmt!(sql::REVOKE_ORG_INVITATION, id, org_id, deps.now()), event.stmt_if_changed(deps)?])
+        .batch(vec![stmt!(target.sql().revoke, id, target.id(), deps.now()), event.stmt_if_changed(deps)?])
         .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
         return Err(AppError::coded(409, "invitation_not_pending", "only a pending invitation can be revoked"));
@@ -263,10 +341,10 @@ pub async fn revoke_org_invitation(deps: &Deps, who: &Principal, org_id: &str, i
 }
 
 /// Sends the invitation again with a new token and expiry; the old link dies.
-pub async fn resend_org_invitation(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    let access = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
-    let row = org_invitation(deps, org_id, id).await?;
-    if !policy::may_invite(access.role, role(&row.role)?) {
+pub async fn resend_invitation(deps: &Deps, who: &Principal, target: Target<'_>, id: &str) -> Result<(), AppError> {
+    let (actor_role, actor) = inviter(deps, who, target).await?;
+    let row = invitation_of(deps, target, id).await?;
+    if !policy::may_invite(actor_role, role(&row.role)?) {
         return Err(AppError::Forbidden);
     }
     if !matches!(row.status.as_str(), "pending" | "expired") {
@@ -279,25 +357,17 @@ pub async fn resend_org_invitation(deps: &Deps, who: &Principal, org_id: &str, i
     let now = deps.now();
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, id, &nonce).digest();
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "invitation.resent",
-        target_kind: "invitation",
-        target_id: id,
-        data: json!({ "email": row.email }),
-    };
+    let event = target.event(&actor, "invitation.resent", id, json!({ "email": row.email }));
     let outs = deps
         .db
         .batch(vec![
-            stmt!(sql::RESEND_ORG_INVITATION, id, org_id, digest, &nonce, now + INVITATION_SECONDS, now, DAILY_SENDS),
+            stmt!(target.sql().resend, id, target.id(), digest, &nonce, now + INVITATION_SECONDS, now, DAILY_SENDS),
             event.stmt_if_changed(deps)?,
             stmt!(sql::RECORD_INVITATION_SEND, id, now),
         ])
         .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(refused_invitation(deps, org_id, "", now).await);
+        return Err(refused_invitation(deps, target, "", now).await);
     }
     deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.to_owned(), nonce })
         .await;
@@ -307,8 +377,11 @@ pub async fn resend_org_invitation(deps: &Deps, who: &Principal, org_id: &str, i
 /// What the holder of a link sees before accepting.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvitationPreview {
-    /// `{name, slug}` of the org (absent for a workspace invitation).
+    /// `{name, slug}` of the org (null for a workspace invitation).
     pub org: Option<serde_json::Value>,
+    /// `{name}` of the workspace (absent for an org invitation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<serde_json::Value>,
     /// The role it grants.
     pub role: Role,
     /// The invited address.
@@ -350,6 +423,7 @@ pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, 
     }
     Ok(InvitationPreview {
         org: row.org_id.as_ref().map(|_| json!({ "name": row.org_name, "slug": row.org_slug })),
+        workspace: row.workspace_id.as_ref().map(|_| json!({ "name": row.workspace_name })),
         role: role(&row.role)?,
         email: row.email.clone(),
         invited_by: json!({ "name": row.inviter_name }),
@@ -399,6 +473,7 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
             stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email),
             event.stmt_if_changed(deps)?,
             stmt!(sql::MEMBER_FROM_INVITATION, &digest, &who.user.id, now),
+            stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &who.user.id, now),
         ])
         .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
@@ -408,7 +483,7 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
     }
     Ok(Accepted {
         org: row.org_id.as_ref().map(|id| json!({ "id": id, "name": row.org_name, "slug": row.org_slug })),
-        workspace: row.workspace_id.as_ref().map(|id| json!({ "id": id })),
+        workspace: row.workspace_id.as_ref().map(|id| json!({ "id": id, "name": row.workspace_name })),
         role: role(&row.role)?,
     })
 }
@@ -492,6 +567,7 @@ pub async fn signup_with_invitation(
             stmt!(sql::ACCEPT_INVITATION, &digest, now, &user_id, email.as_str()),
             event.stmt_if_changed(deps)?,
             stmt!(sql::MEMBER_FROM_INVITATION, &digest, &user_id, now),
+            stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &user_id, now),
             stmt!(sql::USER_BY_ID, &user_id),
         ])
         .await;

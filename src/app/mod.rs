@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod page;
 pub mod sessions;
 pub mod totp;
+pub mod workspaces;
 
 pub use config::Config;
 pub use error::AppError;

@@ -215,10 +215,105 @@ pub fn may_invite(actor: Role, role: Role) -> bool {
     role_grants(actor, Permission::InvitationsWrite) && (role != Role::Owner || actor == Role::Owner)
 }
 
+/// Where a workspace role comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceVia {
+    /// The person's own membership of the workspace.
+    Direct,
+    /// A grant to an org the person belongs to.
+    Grant,
+}
+
+/// The effective workspace role of a person: their direct role, raised to
+/// `admin` while a grant to one of their orgs lasts. Derived on every
+/// request from the current rows; nothing is copied.
+pub fn effective_workspace_role(direct: Option<Role>, via_grant: bool) -> Option<(Role, WorkspaceVia)> {
+    match (direct, via_grant) {
+        (Some(Role::Owner), _) => Some((Role::Owner, WorkspaceVia::Direct)),
+        (Some(Role::Admin), _) => Some((Role::Admin, WorkspaceVia::Direct)),
+        (Some(Role::Member), true) | (None, true) => Some((Role::Admin, WorkspaceVia::Grant)),
+        (Some(Role::Member), false) => Some((Role::Member, WorkspaceVia::Direct)),
+        (None, false) => None,
+    }
+}
+
+/// What can be done to a workspace, mapped onto the one permission table.
+/// The customer's prerogatives (deleting the workspace, granting and revoking
+/// access, reading its audit log) are `org:delete`, the tenant-owner
+/// permission; billing is `billing:manage`: both owner-only in the table, so
+/// grant admins (admin) never have them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceAction {
+    /// Read the workspace and its members.
+    Read,
+    /// Rename.
+    Update,
+    /// Manage members.
+    ManageMembers,
+    /// Invite.
+    Invite,
+    /// List grants.
+    ReadGrants,
+    /// Delete, grant, revoke grants, read the audit log.
+    Own,
+    /// Plan and billing email.
+    Billing,
+}
+
+impl WorkspaceAction {
+    /// The permission this action needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            WorkspaceAction::Read => Permission::WorkspacesRead,
+            WorkspaceAction::Update => Permission::WorkspacesWrite,
+            WorkspaceAction::ManageMembers => Permission::MembersWrite,
+            WorkspaceAction::Invite => Permission::InvitationsWrite,
+            WorkspaceAction::ReadGrants => Permission::WorkspacesWrite,
+            WorkspaceAction::Own => Permission::OrgDelete,
+            WorkspaceAction::Billing => Permission::BillingManage,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use Permission::*;
+
+    #[test]
+    fn effective_workspace_roles_as_a_table() {
+        use Role::*;
+        let cases = [
+            (Some(Owner), true, Some((Owner, WorkspaceVia::Direct)), "the customer stays owner"),
+            (Some(Owner), false, Some((Owner, WorkspaceVia::Direct)), "owner"),
+            (Some(Admin), true, Some((Admin, WorkspaceVia::Direct)), "direct admin"),
+            (Some(Member), true, Some((Admin, WorkspaceVia::Grant)), "a grant raises a member to admin"),
+            (Some(Member), false, Some((Member, WorkspaceVia::Direct)), "member"),
+            (None, true, Some((Admin, WorkspaceVia::Grant)), "org member through a grant"),
+            (None, false, None, "stranger: hidden"),
+        ];
+        for (direct, grant, expected, why) in cases {
+            assert_eq!(effective_workspace_role(direct, grant), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn grant_admins_never_own_or_bill() {
+        for action in [WorkspaceAction::Own, WorkspaceAction::Billing] {
+            assert!(!role_grants(Role::Admin, action.permission()));
+            assert!(role_grants(Role::Owner, action.permission()));
+        }
+        for action in [
+            WorkspaceAction::Update,
+            WorkspaceAction::ManageMembers,
+            WorkspaceAction::Invite,
+            WorkspaceAction::ReadGrants,
+        ] {
+            assert!(role_grants(Role::Admin, action.permission()));
+            assert!(!role_grants(Role::Member, action.permission()));
+        }
+        assert!(role_grants(Role::Member, WorkspaceAction::Read.permission()));
+    }
 
     #[test]
     fn the_role_permission_matrix_is_the_contract() {

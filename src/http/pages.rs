@@ -87,3 +87,19 @@ pub fn security() -> Response {
            <pre id=\"code-list\"></pre><button id=\"copy\" class=\"secondary\">Copy</button><a id=\"download\" download=\"latchkey-recovery-codes.txt\">Download as text</a></div>",
     )
 }
+
+/// `GET /install#token=…`
+#[utoipa::path(get, path = "/install", tag = "pages", responses((status = 200, content_type = "text/html", description = "A signed-in customer picks one of their workspaces and approves the organization's access")))]
+pub fn install() -> Response {
+    page(
+        "Grant access",
+        "install",
+        "<p id=\"lead\">Loading…</p>\
+         <form id=\"signin\" hidden><p>Sign in to choose a workspace.</p>\
+           <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
+           <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+           <button>Sign in</button></form>\
+         <form id=\"approve\" hidden><label>Workspace <select name=\"workspace_id\" id=\"workspaces\"></select></label>\
+           <button>Approve access</button></form>",
+    )
+}

@@ -1,6 +1,6 @@
 //! The route table: every route of the service, in one list. Dispatch and the
 //! OpenAPI test both read it, so a route cannot exist undocumented.
-use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs, totp};
+use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs, totp, workspaces as ws};
 use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::sync::OnceLock;
@@ -60,6 +60,31 @@ pub enum Op {
     RegenerateRecoveryCodes,
     PageSecurity,
     Authorize,
+    CreateWorkspace,
+    ListWorkspaces,
+    GetWorkspace,
+    UpdateWorkspace,
+    DeleteWorkspace,
+    UpdateBilling,
+    ListWsMembers,
+    ChangeWsRole,
+    RemoveWsMember,
+    CreateWsInvitation,
+    ListWsInvitations,
+    RevokeWsInvitation,
+    ResendWsInvitation,
+    CreateGrant,
+    ListGrants,
+    RevokeGrant,
+    WsAuditLog,
+    CreateInstallLink,
+    ListInstallLinks,
+    RevokeInstallLink,
+    PreviewInstallLink,
+    AcceptInstallLink,
+    ManagedWorkspaces,
+    Relinquish,
+    PageInstall,
 }
 
 /// (method, path pattern, operation). Patterns use `{param}` as OpenAPI does.
@@ -115,6 +140,31 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("POST", "/v1/me/recovery-codes", Op::RegenerateRecoveryCodes),
     ("GET", "/settings/security", Op::PageSecurity),
     ("POST", "/v1/authorize", Op::Authorize),
+    ("POST", "/v1/workspaces", Op::CreateWorkspace),
+    ("GET", "/v1/workspaces", Op::ListWorkspaces),
+    ("GET", "/v1/workspaces/{ws_id}", Op::GetWorkspace),
+    ("PATCH", "/v1/workspaces/{ws_id}", Op::UpdateWorkspace),
+    ("DELETE", "/v1/workspaces/{ws_id}", Op::DeleteWorkspace),
+    ("PUT", "/v1/workspaces/{ws_id}/billing", Op::UpdateBilling),
+    ("GET", "/v1/workspaces/{ws_id}/members", Op::ListWsMembers),
+    ("PATCH", "/v1/workspaces/{ws_id}/members/{user_id}", Op::ChangeWsRole),
+    ("DELETE", "/v1/workspaces/{ws_id}/members/{user_id}", Op::RemoveWsMember),
+    ("POST", "/v1/workspaces/{ws_id}/invitations", Op::CreateWsInvitation),
+    ("GET", "/v1/workspaces/{ws_id}/invitations", Op::ListWsInvitations),
+    ("DELETE", "/v1/workspaces/{ws_id}/invitations/{id}", Op::RevokeWsInvitation),
+    ("POST", "/v1/workspaces/{ws_id}/invitations/{id}/resend", Op::ResendWsInvitation),
+    ("POST", "/v1/workspaces/{ws_id}/grants", Op::CreateGrant),
+    ("GET", "/v1/workspaces/{ws_id}/grants", Op::ListGrants),
+    ("DELETE", "/v1/workspaces/{ws_id}/grants/{org_id}", Op::RevokeGrant),
+    ("GET", "/v1/workspaces/{ws_id}/audit-log", Op::WsAuditLog),
+    ("POST", "/v1/orgs/{org_id}/install-links", Op::CreateInstallLink),
+    ("GET", "/v1/orgs/{org_id}/install-links", Op::ListInstallLinks),
+    ("DELETE", "/v1/orgs/{org_id}/install-links/{id}", Op::RevokeInstallLink),
+    ("POST", "/v1/install-links/preview", Op::PreviewInstallLink),
+    ("POST", "/v1/install-links/accept", Op::AcceptInstallLink),
+    ("GET", "/v1/orgs/{org_id}/managed-workspaces", Op::ManagedWorkspaces),
+    ("DELETE", "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", Op::Relinquish),
+    ("GET", "/install", Op::PageInstall),
 ];
 
 /// Routes that are not part of the API document (static assets).
@@ -216,6 +266,31 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Op::RegenerateRecoveryCodes => totp::regenerate_recovery_codes(deps, req).await,
         Op::PageSecurity => Ok(pages::security()),
         Op::Authorize => h::authorize::authorize(deps, req).await,
+        Op::CreateWorkspace => ws::create_workspace(deps, req).await,
+        Op::ListWorkspaces => ws::list_workspaces(deps, req).await,
+        Op::GetWorkspace => ws::get_workspace(deps, req, p.get("ws_id")).await,
+        Op::UpdateWorkspace => ws::update_workspace(deps, req, p.get("ws_id")).await,
+        Op::DeleteWorkspace => ws::delete_workspace(deps, req, p.get("ws_id")).await,
+        Op::UpdateBilling => ws::update_billing(deps, req, p.get("ws_id")).await,
+        Op::ListWsMembers => ws::list_members(deps, req, p.get("ws_id")).await,
+        Op::ChangeWsRole => ws::change_role(deps, req, p.get("ws_id"), p.get("user_id")).await,
+        Op::RemoveWsMember => ws::remove_member(deps, req, p.get("ws_id"), p.get("user_id")).await,
+        Op::CreateWsInvitation => inv::create_workspace_invitation(deps, req, p.get("ws_id")).await,
+        Op::ListWsInvitations => inv::list_workspace_invitations(deps, req, p.get("ws_id")).await,
+        Op::RevokeWsInvitation => inv::revoke_workspace_invitation(deps, req, p.get("ws_id"), p.get("id")).await,
+        Op::ResendWsInvitation => inv::resend_workspace_invitation(deps, req, p.get("ws_id"), p.get("id")).await,
+        Op::CreateGrant => ws::create_grant(deps, req, p.get("ws_id")).await,
+        Op::ListGrants => ws::list_grants(deps, req, p.get("ws_id")).await,
+        Op::RevokeGrant => ws::revoke_grant(deps, req, p.get("ws_id"), p.get("org_id")).await,
+        Op::WsAuditLog => ws::audit_log(deps, req, p.get("ws_id")).await,
+        Op::CreateInstallLink => ws::create_install_link(deps, req, p.get("org_id")).await,
+        Op::ListInstallLinks => ws::list_install_links(deps, req, p.get("org_id")).await,
+        Op::RevokeInstallLink => ws::revoke_install_link(deps, req, p.get("org_id"), p.get("id")).await,
+        Op::PreviewInstallLink => ws::preview_install_link(deps, req).await,
+        Op::AcceptInstallLink => ws::accept_install_link(deps, req).await,
+        Op::ManagedWorkspaces => ws::managed_workspaces(deps, req, p.get("org_id")).await,
+        Op::Relinquish => ws::relinquish(deps, req, p.get("org_id"), p.get("ws_id")).await,
+        Op::PageInstall => Ok(pages::install()),
     }
 }
 
@@ -226,7 +301,8 @@ mod tests {
     #[test]
     fn every_route_resolves_to_its_operation() {
         for (method, path, op) in ROUTES {
-            let concrete = path.replace("{id}", "x").replace("{org_id}", "o").replace("{user_id}", "u");
+            let concrete =
+                path.replace("{id}", "x").replace("{org_id}", "o").replace("{user_id}", "u").replace("{ws_id}", "w");
             let (found, _) = resolve(method, &concrete).unwrap();
             assert_eq!(found, *op, "{method} {path}");
         }

@@ -158,14 +158,16 @@ pub const ORG_INVITATION_LIMITS: &str = "SELECT \
 pub const INVITATION_VIEW: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
        i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
-       o.name AS org_name, o.slug AS org_slug \
+       o.name AS org_name, o.slug AS org_slug, ws.name AS workspace_name \
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
+       LEFT JOIN workspaces ws ON ws.id = i.workspace_id \
      WHERE i.id = ?1";
 pub const INVITATION_BY_TOKEN: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
        i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
-       o.name AS org_name, o.slug AS org_slug \
+       o.name AS org_name, o.slug AS org_slug, ws.name AS workspace_name \
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
+       LEFT JOIN workspaces ws ON ws.id = i.workspace_id \
      WHERE i.token_hash = ?1";
 pub const LIST_ORG_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
@@ -199,8 +201,9 @@ pub const INSERT_USER_FROM_INVITATION: &str = "INSERT INTO users (id, email, nam
      SELECT ?1, ?2, ?3, ?4, ?5, ?5, ?5 \
      WHERE EXISTS (SELECT 1 FROM invitations WHERE token_hash = ?6 AND status = 'pending' AND expires_at > ?5 AND email = ?2)";
 pub const INVITATION_FOR_MAIL: &str = "SELECT i.id, i.email, i.role, i.status, i.expires_at, i.send_nonce, \
-       inv.name AS inviter_name, o.name AS org_name \
-     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id WHERE i.id = ?1";
+       inv.name AS inviter_name, COALESCE(o.name, ws.name) AS org_name \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
+       LEFT JOIN workspaces ws ON ws.id = i.workspace_id WHERE i.id = ?1";
 
 // ---- audit ----
 pub const INSERT_AUDIT: &str = "INSERT INTO audit_events \
@@ -284,3 +287,107 @@ pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = 
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 AND changes() > 0";
 pub const RECORD_MFA_FAILURE: &str =
     "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 WHERE token_hash = ?1";
+
+// ---- workspaces ----
+pub const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)";
+pub const INSERT_WORKSPACE_MEMBER: &str =
+    "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
+/// A workspace as `?2` sees it: their direct role, and the first org through
+/// which a grant reaches them. Derived on every request.
+pub const WORKSPACE_FOR_USER: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, \
+       (SELECT role FROM workspace_members WHERE workspace_id = w.id AND user_id = ?2) AS direct_role, \
+       (SELECT o.id FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
+          JOIN orgs o ON o.id = g.org_id WHERE g.workspace_id = w.id ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
+       (SELECT o.name FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
+          JOIN orgs o ON o.id = g.org_id WHERE g.workspace_id = w.id ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name \
+     FROM workspaces w WHERE w.id = ?1";
+pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, m.role AS direct_role, \
+       NULL AS via_org_id, NULL AS via_org_name \
+     FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1 \
+     ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
+/// Workspaces reached through my orgs' grants (and not directly), with the org.
+pub const SHARED_WITH_ME: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, NULL AS direct_role, \
+       o.id AS via_org_id, o.name AS via_org_name \
+     FROM org_members m JOIN workspace_grants g ON g.org_id = m.org_id JOIN workspaces w ON w.id = g.workspace_id \
+       JOIN orgs o ON o.id = g.org_id \
+     WHERE m.user_id = ?1 AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = w.id AND d.user_id = ?1) \
+     GROUP BY w.id ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
+pub const UPDATE_WORKSPACE: &str = "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1";
+pub const UPDATE_BILLING: &str = "UPDATE workspaces SET plan = ?2, billing_email = ?3, updated_at = ?4 WHERE id = ?1";
+pub const DELETE_WORKSPACE_INVITATIONS: &str = "DELETE FROM invitations WHERE workspace_id = ?1";
+pub const DELETE_WORKSPACE_AUDIT: &str = "DELETE FROM audit_events WHERE workspace_id = ?1 AND org_id IS NULL";
+pub const DELETE_WORKSPACE: &str = "DELETE FROM workspaces WHERE id = ?1";
+pub const LIST_WORKSPACE_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+     FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 \
+       AND (?2 IS NULL OR m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3)) \
+     ORDER BY m.joined_at, m.user_id LIMIT ?4";
+pub const WORKSPACE_MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+     FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 AND m.user_id = ?2";
+pub const CHANGE_WORKSPACE_ROLE: &str = "UPDATE workspace_members SET role = ?3 \
+     WHERE workspace_id = ?1 AND user_id = ?2 AND role = ?4 \
+       AND (role <> 'owner' OR ?3 = 'owner' \
+            OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1)";
+pub const REMOVE_WORKSPACE_MEMBER: &str =
+    "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'";
+pub const LEAVE_WORKSPACE: &str = "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 \
+       AND (role <> 'owner' OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1)";
+
+// ---- grants and install links ----
+pub const ORG_BY_SLUG: &str = "SELECT id, name, slug, require_2fa, created_at, '' AS role FROM orgs WHERE slug = ?1";
+pub const INSERT_GRANT: &str =
+    "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)";
+pub const LIST_GRANTS: &str =
+    "SELECT o.id, o.name, o.slug, g.granted_at FROM workspace_grants g JOIN orgs o ON o.id = g.org_id \
+     WHERE g.workspace_id = ?1 ORDER BY g.granted_at, o.id LIMIT 100";
+pub const DELETE_GRANT: &str = "DELETE FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
+pub const MANAGED_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.created_at, g.granted_at FROM workspace_grants g \
+     JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, w.id LIMIT 100";
+pub const GRANT_OF_ORG: &str = "SELECT workspace_id FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
+pub const INSERT_INSTALL_LINK: &str =
+    "INSERT INTO install_links (id, org_id, token_hash, created_by, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const LIST_INSTALL_LINKS: &str = "SELECT id, created_by, created_at, expires_at, revoked_at FROM install_links \
+     WHERE org_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 100";
+pub const REVOKE_INSTALL_LINK: &str =
+    "UPDATE install_links SET revoked_at = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at IS NULL";
+pub const INSTALL_LINK_BY_TOKEN: &str =
+    "SELECT l.id, l.org_id, l.expires_at, l.revoked_at, o.name AS org_name, o.slug AS org_slug \
+     FROM install_links l JOIN orgs o ON o.id = l.org_id WHERE l.token_hash = ?1";
+pub const LIST_WORKSPACE_AUDIT: &str =
+    "SELECT rowid AS seq, id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at \
+     FROM audit_events WHERE workspace_id = ?1 AND (?2 IS NULL OR rowid < ?2) \
+     ORDER BY rowid DESC LIMIT ?3";
+
+// ---- workspace invitations (the same table; target `workspace_id`) ----
+pub const EXPIRE_STALE_WS_INVITATION: &str = "UPDATE invitations SET status = 'expired', closed_at = ?3 \
+     WHERE workspace_id = ?1 AND email = ?2 AND status = 'pending' AND expires_at <= ?3";
+pub const INSERT_WS_INVITATION: &str = "INSERT INTO invitations \
+       (id, workspace_id, email, role, token_hash, send_nonce, invited_by, created_at, expires_at, last_sent_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8 \
+     WHERE NOT EXISTS (SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?2 AND u.email = ?3) \
+       AND (SELECT COUNT(*) FROM invitations WHERE workspace_id = ?2 AND status = 'pending' AND expires_at > ?8) < ?10 \
+       AND (SELECT COUNT(*) FROM invitation_sends WHERE workspace_id = ?2 AND sent_at > ?8 - 86400) < ?11";
+pub const WS_INVITATION_LIMITS: &str = "SELECT \
+       (SELECT COUNT(*) FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 AND u.email = ?2) AS members, \
+       (SELECT COUNT(*) FROM invitations WHERE workspace_id = ?1 AND status = 'pending' AND expires_at > ?3) AS pending, \
+       (SELECT MIN(sent_at) FROM (SELECT sent_at FROM invitation_sends WHERE workspace_id = ?1 AND sent_at > ?3 - 86400 \
+          ORDER BY sent_at DESC LIMIT ?4)) AS oldest_counted, \
+       (SELECT COUNT(*) FROM invitation_sends WHERE workspace_id = ?1 AND sent_at > ?3 - 86400) AS sent_today";
+pub const LIST_WS_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
+       CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
+       i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       NULL AS org_name, NULL AS org_slug, NULL AS workspace_name \
+     FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
+     WHERE i.workspace_id = ?1 \
+       AND (?3 IS NULL OR (CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END) = ?3) \
+       AND (?4 IS NULL OR i.created_at < ?4 OR (i.created_at = ?4 AND i.id < ?5)) \
+     ORDER BY i.created_at DESC, i.id DESC LIMIT ?6";
+pub const REVOKE_WS_INVITATION: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
+     WHERE id = ?1 AND workspace_id = ?2 AND status = 'pending'";
+pub const RESEND_WS_INVITATION: &str =
+    "UPDATE invitations SET token_hash = ?3, send_nonce = ?4, expires_at = ?5, last_sent_at = ?6 \
+     WHERE id = ?1 AND workspace_id = ?2 AND status = 'pending' \
+       AND (SELECT COUNT(*) FROM invitation_sends WHERE workspace_id = ?2 AND sent_at > ?6 - 86400) < ?7";
+pub const WS_MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO workspace_members (workspace_id, user_id, role, joined_at) \
+     SELECT workspace_id, accepted_by, role, accepted_at FROM invitations \
+     WHERE token_hash = ?1 AND status = 'accepted' AND accepted_by = ?2 AND accepted_at = ?3 AND workspace_id IS NOT NULL";

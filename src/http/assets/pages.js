@@ -178,6 +178,54 @@
     if (session && session.access_token) manage(session); else signin.hidden = false;
   };
 
+  pages.install = function () {
+    var lead = document.getElementById("lead"), signin = document.getElementById("signin"), approve = document.getElementById("approve");
+    var select = document.getElementById("workspaces");
+    function stored() { try { return JSON.parse(sessionStorage.getItem("latchkey.session") || "null"); } catch (e) { return null; } }
+    if (!token) { lead.textContent = "This link is incomplete. Open the link you were given again."; return; }
+    api("POST", "/v1/install-links/preview", { token: token }).then(function (res) {
+      if (!res.ok) {
+        lead.textContent = res.data && res.data.code === "install_link_unavailable"
+          ? "This install link was revoked or has expired. Ask for a new one." : problem(res);
+        say("Link unavailable", "error");
+        return;
+      }
+      var org = res.data.org;
+      lead.textContent = org.name + " asks for admin access to one of your workspaces. You keep billing and deletion, and can revoke the access at any time.";
+      function choose(session) {
+        signin.hidden = true;
+        api("GET", "/v1/workspaces", null, session.access_token).then(function (r) {
+          if (!r.ok) { say(problem(r), "error"); signin.hidden = false; return; }
+          var owned = r.data.data.filter(function (w) { return w.role === "owner"; });
+          if (!owned.length) { say("You own no workspace to grant.", "error"); return; }
+          select.textContent = "";
+          owned.forEach(function (w) { var o = document.createElement("option"); o.value = w.id; o.textContent = w.name; select.appendChild(o); });
+          approve.hidden = false;
+        });
+        approve.onsubmit = function (ev) {
+          ev.preventDefault();
+          api("POST", "/v1/install-links/accept", { token: token, workspace_id: select.value }, session.access_token).then(function (r) {
+            if (r.ok) { approve.hidden = true; lead.textContent = org.name + " now has admin access to " + select.options[select.selectedIndex].text + "."; say("Access granted", "ok"); }
+            else if (r.data && r.data.code === "grant_exists") say(org.name + " already has access to that workspace.", "error");
+            else say(problem(r), "error");
+          });
+        };
+      }
+      var session = stored();
+      if (session && session.access_token) { choose(session); return; }
+      signin.hidden = false;
+      signin.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var v = formValues(signin);
+        api("POST", "/v1/auth/login", { email: v.email, password: v.password }).then(function (r) {
+          if (r.ok && r.data.access_token) { remember(r.data); choose(r.data); }
+          else if (r.ok && r.data.mfa_required) say("Your account uses two-factor authentication: sign in on the security page first.", "error");
+          else say(problem(r), "error");
+        });
+      });
+    });
+  };
+
   var run = pages[document.body.getAttribute("data-page")];
   if (run) run();
 })();

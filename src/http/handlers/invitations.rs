@@ -1,6 +1,6 @@
 //! Invitations: the admin side under an org, and the invitee side by token.
 use super::{Problem, TokenBody};
-use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView};
+use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView, Target};
 use crate::app::{AppError, Deps};
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
@@ -33,10 +33,14 @@ pub struct InvitationList {
               (status = 403, body = Problem), (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
 pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    create(deps, req, Target::Org(org_id)).await
+}
+
+async fn create(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: CreateInvitationBody = json(req)?;
     let role = invitations::parse_role_field(&body.role)?;
-    Ok(Response::json(201, &invitations::create_org_invitation(deps, &who, org_id, &body.email, role).await?))
+    Ok(Response::json(201, &invitations::create_invitation(deps, &who, target, &body.email, role).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.
@@ -45,10 +49,14 @@ pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Resu
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    list(deps, req, Target::Org(org_id)).await
+}
+
+async fn list(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let page = extract::page(req)?;
     let status = req.query_param("status");
-    let (data, next_cursor) = invitations::list_org_invitations(deps, &who, org_id, status.as_deref(), &page).await?;
+    let (data, next_cursor) = invitations::list_invitations(deps, &who, target, status.as_deref(), &page).await?;
     Ok(Response::json(200, &InvitationList { data, next_cursor }))
 }
 
@@ -57,8 +65,12 @@ pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Resul
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    revoke(deps, req, Target::Org(org_id), id).await
+}
+
+async fn revoke(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    invitations::revoke_org_invitation(deps, &who, org_id, id).await?;
+    invitations::revoke_invitation(deps, &who, target, id).await?;
     Ok(Response::empty(204))
 }
 
@@ -67,9 +79,54 @@ pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &st
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies")))]
 pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    resend(deps, req, Target::Org(org_id), id).await
+}
+
+async fn resend(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    invitations::resend_org_invitation(deps, &who, org_id, id).await?;
+    invitations::resend_invitation(deps, &who, target, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
+}
+
+/// `POST /v1/workspaces/{ws_id}/invitations`.
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path)), request_body = CreateInvitationBody,
+    responses((status = 201, body = InvitationView), (status = 403, body = Problem),
+              (status = 409, body = Problem, description = "already_member or invitation_exists")))]
+pub async fn create_workspace_invitation(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    create(deps, req, Target::Workspace(ws_id)).await
+}
+
+/// `GET /v1/workspaces/{ws_id}/invitations`.
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = InvitationList)))]
+pub async fn list_workspace_invitations(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    list(deps, req, Target::Workspace(ws_id)).await
+}
+
+/// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
+pub async fn revoke_workspace_invitation(
+    deps: &Deps,
+    req: &Request,
+    ws_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    revoke(deps, req, Target::Workspace(ws_id), id).await
+}
+
+/// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry")))]
+pub async fn resend_workspace_invitation(
+    deps: &Deps,
+    req: &Request,
+    ws_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    resend(deps, req, Target::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/invitations/preview`.

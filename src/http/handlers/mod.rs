@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod invitations;
 pub mod orgs;
 pub mod totp;
+pub mod workspaces;
 use super::extract::{self, json};
 use super::{Request, Response};
 use crate::app::accounts::{self, LoginOutcome, SignupInput};

@@ -1,0 +1,730 @@
+//! Customer workspaces, their members, grants to organizations and install
+//! links. A person's workspace role is derived on every request (one query)
+//! from their direct membership and the grants to their orgs, so revoking a
+//! grant or leaving the org acts on the very next request.
+use super::audit::{Actor, Event};
+use super::orgs::{self, MemberView, TwoFactorPolicy};
+use super::page::PageRequest;
+use super::sessions::{Principal, UserPrincipal};
+use super::{random, AppError, Deps};
+use crate::domain::email::Email;
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::name::DisplayName;
+use crate::domain::policy::{self, Decision, Permission, Refusal, Role, WorkspaceAction, WorkspaceVia};
+use crate::domain::time::{rfc3339, DAY};
+use crate::domain::token::{self, Secret};
+use crate::domain::FieldError;
+use crate::stmt;
+use crate::store::{sql, DbError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+/// Install links live 7 days unless asked otherwise.
+pub const INSTALL_LINK_SECONDS: i64 = 7 * DAY;
+/// Longest install link lifetime (30 days).
+pub const MAX_INSTALL_LINK_SECONDS: i64 = 30 * DAY;
+
+#[derive(Debug, Clone, Deserialize)]
+struct WorkspaceRow {
+    id: String,
+    name: String,
+    plan: String,
+    billing_email: Option<String>,
+    created_at: i64,
+    direct_role: Option<String>,
+    via_org_id: Option<String>,
+    via_org_name: Option<String>,
+}
+
+/// A workspace as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkspaceView {
+    /// `ws_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The caller's effective role.
+    pub role: Option<Role>,
+    /// `free`, `pro` or `enterprise`.
+    pub plan: String,
+    /// Billing contact (shown to the owner only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_email: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// The caller inside a workspace.
+#[derive(Debug, Clone)]
+pub struct WorkspaceAccess {
+    row: WorkspaceRow,
+    /// Effective role.
+    pub role: Role,
+    /// Where it comes from.
+    pub via: WorkspaceVia,
+    /// The audit actor.
+    pub actor: Actor,
+}
+
+impl WorkspaceAccess {
+    /// The view, with the caller's role.
+    pub fn view(&self) -> WorkspaceView {
+        WorkspaceView {
+            id: self.row.id.clone(),
+            name: self.row.name.clone(),
+            role: Some(self.role),
+            plan: self.row.plan.clone(),
+            billing_email: if self.role == Role::Owner { self.row.billing_email.clone() } else { None },
+            created_at: rfc3339(self.row.created_at),
+        }
+    }
+
+    /// The org a grant came through, if that is how the caller is here.
+    pub fn via_org(&self) -> Option<Value> {
+        match self.via {
+            WorkspaceVia::Grant => Some(json!({ "id": self.row.via_org_id, "name": self.row.via_org_name })),
+            WorkspaceVia::Direct => None,
+        }
+    }
+}
+
+fn role_of(raw: &Option<String>) -> Option<Role> {
+    raw.as_deref().and_then(Role::parse)
+}
+
+/// Loads the workspace as the person sees it and checks the action: not
+/// visible is 404, visible without the permission 403.
+pub async fn access(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    action: WorkspaceAction,
+) -> Result<WorkspaceAccess, AppError> {
+    if !looks_like(IdKind::Workspace, ws_id) {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<WorkspaceRow> = deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &who.user.id)).await?.first()?;
+    let row = row.ok_or(AppError::NotFound)?;
+    let (role, via) = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
+        .ok_or(AppError::NotFound)?;
+    match policy::authorize(Some(role), action.permission()) {
+        Decision::Allow => Ok(WorkspaceAccess { row, role, via, actor: Actor::user(&who.user.id) }),
+        Decision::Deny => Err(AppError::Forbidden),
+        Decision::Hidden => Err(AppError::NotFound),
+    }
+}
+
+/// The workspace decision for `permission`, for `POST /v1/authorize`.
+pub async fn decide(
+    deps: &Deps,
+    who: &Principal,
+    ws_id: &str,
+    permission: Permission,
+) -> Result<(bool, Option<Value>), AppError> {
+    if !looks_like(IdKind::Workspace, ws_id) {
+        return Ok((false, None));
+    }
+    match who {
+        Principal::User(u) => {
+            let row: Option<WorkspaceRow> =
+                deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &u.user.id)).await?.first()?;
+            let Some(row) = row else { return Ok((false, None)) };
+            let Some((role, via)) =
+                policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
+            else {
+                return Ok((false, None));
+            };
+            let allowed = policy::role_grants(role, permission);
+            let via = match via {
+                WorkspaceVia::Direct => {
+                    json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() })
+                }
+                WorkspaceVia::Grant => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
+                                               "org": { "id": row.via_org_id, "name": row.via_org_name } }),
+            };
+            Ok((allowed, Some(via)))
+        }
+        // A key acts for its org: in a workspace granted to that org, with its scopes (within admin).
+        Principal::ApiKey(k) => {
+            let granted: Option<Value> = deps.db.run(stmt!(sql::GRANT_OF_ORG, ws_id, &k.org.id)).await?.first()?;
+            if granted.is_none() {
+                return Ok((false, None));
+            }
+            let allowed = k.scopes.contains(&permission) && policy::role_grants(Role::Admin, permission);
+            Ok((
+                allowed,
+                Some(json!({ "kind": "api_key", "key_id": k.key_id, "workspace_id": ws_id,
+                                      "via_org": { "id": k.org.id, "name": k.org.name } })),
+            ))
+        }
+    }
+}
+
+/// Creates a workspace; the creator (the customer) is its owner.
+pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) -> Result<WorkspaceView, AppError> {
+    if who.user.email_verified_at.is_none() {
+        return Err(AppError::EmailNotVerified);
+    }
+    let name = DisplayName::parse("name", raw_name)?;
+    let now = deps.now();
+    let id = deps.new_id(IdKind::Workspace)?;
+    let actor = Actor::user(&who.user.id);
+    let event = Event {
+        org_id: None,
+        workspace_id: Some(&id),
+        actor: &actor,
+        action: "workspace.created",
+        target_kind: "workspace",
+        target_id: &id,
+        data: json!({ "name": name.as_str() }),
+    };
+    deps.db
+        .batch(vec![
+            stmt!(sql::INSERT_WORKSPACE, &id, name.as_str(), now),
+            stmt!(sql::INSERT_WORKSPACE_MEMBER, &id, &who.user.id, "owner", now),
+            event.stmt(deps)?,
+        ])
+        .await?;
+    Ok(WorkspaceView {
+        id,
+        name: name.as_str().to_owned(),
+        role: Some(Role::Owner),
+        plan: "free".into(),
+        billing_email: None,
+        created_at: rfc3339(now),
+    })
+}
+
+/// Mine (direct) and shared with me (through my orgs' grants).
+pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<WorkspaceView>, Vec<Value>), AppError> {
+    let outs =
+        deps.db.batch(vec![stmt!(sql::MY_WORKSPACES, &who.user.id), stmt!(sql::SHARED_WITH_ME, &who.user.id)]).await?;
+    let mut outs = outs.into_iter();
+    let mine: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
+    let shared: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
+    let view = |row: WorkspaceRow| {
+        let role = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some());
+        WorkspaceAccess {
+            row,
+            role: role.map_or(Role::Member, |r| r.0),
+            via: role.map_or(WorkspaceVia::Direct, |r| r.1),
+            actor: Actor::user(&who.user.id),
+        }
+    };
+    let mine = mine.into_iter().map(|r| view(r).view()).collect();
+    let shared = shared
+        .into_iter()
+        .map(|r| {
+            let a = view(r);
+            json!({ "workspace": a.view(), "via_org": a.via_org(), "role": "admin" })
+        })
+        .collect();
+    Ok((mine, shared))
+}
+
+/// One workspace.
+pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Value, AppError> {
+    let a = access(deps, who, ws_id, WorkspaceAction::Read).await?;
+    let mut v = serde_json::to_value(a.view()).map_err(|e| AppError::Internal(e.to_string()))?;
+    v["via_org"] = a.via_org().unwrap_or(Value::Null);
+    Ok(v)
+}
+
+/// Renames (admin+, grant admins included).
+pub async fn update_workspace(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    raw_name: &str,
+) -> Result<WorkspaceView, AppError> {
+    let name = DisplayName::parse("name", raw_name)?;
+    let mut a = access(deps, who, ws_id, WorkspaceAction::Update).await?;
+    let event = ws_event(&a, "workspace.updated", "workspace", ws_id, json!({ "name": name.as_str() }));
+    deps.db.batch(vec![stmt!(sql::UPDATE_WORKSPACE, ws_id, name.as_str(), deps.now()), event.stmt(deps)?]).await?;
+    a.row.name = name.as_str().to_owned();
+    Ok(a.view())
+}
+
+fn ws_event<'a>(
+    a: &'a WorkspaceAccess,
+    action: &'static str,
+    kind: &'static str,
+    target: &'a str,
+    data: Value,
+) -> Event<'a> {
+    Event {
+        org_id: None,
+        workspace_id: Some(&a.row.id),
+        actor: &a.actor,
+        action,
+        target_kind: kind,
+        target_id: target,
+        data,
+    }
+}
+
+/// Deletes the workspace and everything of it (owner only).
+pub async fn delete_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<(), AppError> {
+    access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    deps.db
+        .batch(vec![
+            stmt!(sql::DELETE_WORKSPACE_INVITATIONS, ws_id),
+            stmt!(sql::DELETE_WORKSPACE_AUDIT, ws_id),
+            stmt!(sql::DELETE_WORKSPACE, ws_id),
+        ])
+        .await?;
+    Ok(())
+}
+
+/// Sets plan and billing email (owner only; grant admins get 403).
+pub async fn update_billing(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    plan: &str,
+    raw_email: &str,
+) -> Result<WorkspaceView, AppError> {
+    if !["free", "pro", "enterprise"].contains(&plan) {
+        return Err(AppError::field(FieldError::new("plan", "invalid_plan", "must be free, pro or enterprise")));
+    }
+    let email = Email::parse(raw_email).map_err(|mut e| {
+        e.field = "billing_email";
+        AppError::field(e)
+    })?;
+    let mut a = access(deps, who, ws_id, WorkspaceAction::Billing).await?;
+    let event = ws_event(&a, "workspace.billing_updated", "workspace", ws_id, json!({ "plan": plan }));
+    deps.db.batch(vec![stmt!(sql::UPDATE_BILLING, ws_id, plan, email.as_str(), deps.now()), event.stmt(deps)?]).await?;
+    a.row.plan = plan.to_owned();
+    a.row.billing_email = Some(email.as_str().to_owned());
+    Ok(a.view())
+}
+
+#[derive(Debug, Deserialize)]
+struct MemberRow {
+    user_id: String,
+    email: String,
+    name: String,
+    role: String,
+    joined_at: i64,
+    totp_enabled: i64,
+}
+
+impl MemberRow {
+    fn view(&self) -> MemberView {
+        MemberView {
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: Role::parse(&self.role).unwrap_or(Role::Member),
+            joined_at: rfc3339(self.joined_at),
+            totp_enabled: self.totp_enabled != 0,
+        }
+    }
+}
+
+/// Direct members (grant admins are listed under grants).
+pub async fn list_members(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<MemberView>, Option<String>), AppError> {
+    access(deps, who, ws_id, WorkspaceAction::Read).await?;
+    let (k, id, limit) = page.sql_params();
+    let rows: Vec<MemberRow> = deps.db.run(stmt!(sql::LIST_WORKSPACE_MEMBERS, ws_id, k, id, limit)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
+    Ok((rows.iter().map(MemberRow::view).collect(), next))
+}
+
+async fn member(deps: &Deps, ws_id: &str, user_id: &str) -> Result<MemberRow, AppError> {
+    if !looks_like(IdKind::User, user_id) {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<MemberRow> = deps.db.run(stmt!(sql::WORKSPACE_MEMBER, ws_id, user_id)).await?.first()?;
+    row.ok_or(AppError::NotFound)
+}
+
+fn refusal(r: Refusal) -> AppError {
+    match r {
+        Refusal::Forbidden => AppError::Forbidden,
+        Refusal::CannotRemoveOwner => {
+            AppError::coded(409, "cannot_remove_owner", "an owner cannot be removed; demote them first")
+        }
+    }
+}
+
+/// Changes a direct member's role, with the org rules.
+pub async fn change_role(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    user_id: &str,
+    new: Role,
+) -> Result<MemberView, AppError> {
+    let a = access(deps, who, ws_id, WorkspaceAction::ManageMembers).await?;
+    let target = member(deps, ws_id, user_id).await?;
+    let current = Role::parse(&target.role).unwrap_or(Role::Member);
+    policy::may_change_role(a.role, user_id == who.user.id, current, new).map_err(refusal)?;
+    let event =
+        ws_event(&a, "member.role_changed", "user", user_id, json!({ "from": current.as_str(), "to": new.as_str() }));
+    let mut outs = deps
+        .db
+        .batch(vec![
+            stmt!(sql::CHANGE_WORKSPACE_ROLE, ws_id, user_id, new.as_str(), current.as_str()),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::WORKSPACE_MEMBER, ws_id, user_id),
+        ])
+        .await?;
+    let after: Option<MemberRow> = outs.pop().unwrap_or_default().first()?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(match after {
+            Some(r) if r.role == "owner" => AppError::coded(409, "last_owner", "a workspace must keep its owner"),
+            _ => AppError::coded(409, "conflict", "the membership changed meanwhile; try again"),
+        });
+    }
+    after.map(|r| r.view()).ok_or(AppError::NotFound)
+}
+
+/// Removes a direct member (`me`: leave).
+pub async fn remove_member(deps: &Deps, who: &UserPrincipal, ws_id: &str, user_id: &str) -> Result<(), AppError> {
+    if user_id == "me" || user_id == who.user.id {
+        let a = access(deps, who, ws_id, WorkspaceAction::Read).await?;
+        let event = ws_event(&a, "member.left", "user", &who.user.id, json!({}));
+        let outs =
+            deps.db.batch(vec![stmt!(sql::LEAVE_WORKSPACE, ws_id, &who.user.id), event.stmt_if_changed(deps)?]).await?;
+        if outs.first().map_or(0, |o| o.changes) == 0 {
+            return Err(AppError::coded(409, "last_owner", "a workspace must keep its owner; delete it instead"));
+        }
+        return Ok(());
+    }
+    let a = access(deps, who, ws_id, WorkspaceAction::ManageMembers).await?;
+    let target = member(deps, ws_id, user_id).await?;
+    let role = Role::parse(&target.role).unwrap_or(Role::Member);
+    policy::may_remove(a.role, role).map_err(refusal)?;
+    let event = ws_event(&a, "member.removed", "user", user_id, json!({ "email": target.email }));
+    let outs = deps
+        .db
+        .batch(vec![stmt!(sql::REMOVE_WORKSPACE_MEMBER, ws_id, user_id, role.as_str()), event.stmt_if_changed(deps)?])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));
+    }
+    Ok(())
+}
+
+/// A grant as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GrantView {
+    /// `{id, name, slug}` of the org.
+    pub org: Value,
+    /// Always `admin`.
+    pub role: Role,
+    /// RFC 3339.
+    pub granted_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct GrantRow {
+    id: String,
+    name: String,
+    slug: String,
+    granted_at: i64,
+}
+
+impl GrantRow {
+    fn view(&self) -> GrantView {
+        GrantView {
+            org: json!({ "id": self.id, "name": self.name, "slug": self.slug }),
+            role: Role::Admin,
+            granted_at: rfc3339(self.granted_at),
+        }
+    }
+}
+
+async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how: &str) -> Result<GrantView, AppError> {
+    let now = deps.now();
+    let event = Event {
+        org_id: Some(&org.id),
+        workspace_id: Some(&a.row.id),
+        actor: &a.actor,
+        action: "grant.created",
+        target_kind: "workspace",
+        target_id: &a.row.id,
+        data: json!({ "org": org.slug, "workspace": a.row.name, "via": how }),
+    };
+    let result =
+        deps.db.batch(vec![stmt!(sql::INSERT_GRANT, &a.row.id, &org.id, &a.actor.id, now), event.stmt(deps)?]).await;
+    match result {
+        Ok(_) => Ok(GrantView {
+            org: json!({ "id": org.id, "name": org.name, "slug": org.slug }),
+            role: Role::Admin,
+            granted_at: rfc3339(now),
+        }),
+        Err(DbError::Unique(_)) => Err(AppError::coded(409, "grant_exists", "this organization already has access")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Grants an org (by slug) admin access to the workspace (owner only).
+pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
+    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let org: Option<orgs::OrgRow> = deps.db.run(stmt!(sql::ORG_BY_SLUG, slug.trim())).await?.first()?;
+    let org = org.ok_or_else(|| AppError::coded(404, "org_not_found", "no organization has this slug"))?;
+    insert_grant(deps, &a, &org, "settings").await
+}
+
+/// The workspace's grants (admin+).
+pub async fn list_grants(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Vec<GrantView>, AppError> {
+    access(deps, who, ws_id, WorkspaceAction::ReadGrants).await?;
+    let rows: Vec<GrantRow> = deps.db.run(stmt!(sql::LIST_GRANTS, ws_id)).await?.decode()?;
+    Ok(rows.iter().map(GrantRow::view).collect())
+}
+
+/// Revokes an org's access (owner only): its members lose it on their next request.
+pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
+    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: Some(ws_id),
+        actor: &a.actor,
+        action: "grant.revoked",
+        target_kind: "workspace",
+        target_id: ws_id,
+        data: json!({ "workspace": a.row.name }),
+    };
+    let outs = deps.db.batch(vec![stmt!(sql::DELETE_GRANT, ws_id, org_id), event.stmt_if_changed(deps)?]).await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// Workspaces granted to the org (org member+).
+pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
+    orgs::access(deps, who, org_id, Permission::WorkspacesRead, TwoFactorPolicy::Enforce).await?;
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        name: String,
+        plan: String,
+        created_at: i64,
+        granted_at: i64,
+    }
+    let rows: Vec<Row> = deps.db.run(stmt!(sql::MANAGED_WORKSPACES, org_id)).await?.decode()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            json!({ "workspace": { "id": r.id, "name": r.name, "plan": r.plan, "created_at": rfc3339(r.created_at) },
+                         "role": "admin", "granted_at": rfc3339(r.granted_at) })
+        })
+        .collect())
+}
+
+/// The org gives a workspace's access back (org admin+).
+pub async fn relinquish(deps: &Deps, who: &Principal, org_id: &str, ws_id: &str) -> Result<(), AppError> {
+    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: Some(ws_id),
+        actor: &a.actor,
+        action: "grant.relinquished",
+        target_kind: "workspace",
+        target_id: ws_id,
+        data: json!({}),
+    };
+    let outs = deps.db.batch(vec![stmt!(sql::DELETE_GRANT, ws_id, org_id), event.stmt_if_changed(deps)?]).await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// A new install link: the only answer with its token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedInstallLink {
+    /// `inl_…`
+    pub id: String,
+    /// Shown once.
+    pub token: String,
+    /// `{APP_URL}/install#token=…`
+    pub url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Creates an install link (org admin+), reusable until it expires or is revoked.
+pub async fn create_install_link(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    expires_in: Option<i64>,
+) -> Result<CreatedInstallLink, AppError> {
+    let lifetime = expires_in.unwrap_or(INSTALL_LINK_SECONDS);
+    if !(60..=MAX_INSTALL_LINK_SECONDS).contains(&lifetime) {
+        return Err(AppError::field(FieldError::new("expires_in_seconds", "out_of_range", "must be 60 to 2592000")));
+    }
+    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let now = deps.now();
+    let id = deps.new_id(IdKind::InstallLink)?;
+    let secret = Secret::random(random(deps.rng.as_ref())?);
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &a.actor,
+        action: "install_link.created",
+        target_kind: "install_link",
+        target_id: &id,
+        data: json!({ "expires_at": rfc3339(now + lifetime) }),
+    };
+    deps.db
+        .batch(vec![
+            stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &a.actor.id, now, now + lifetime),
+            event.stmt(deps)?,
+        ])
+        .await?;
+    Ok(CreatedInstallLink {
+        url: format!("{}/install#token={}", deps.config.app_url, secret.expose()),
+        token: secret.expose().to_owned(),
+        id,
+        expires_at: rfc3339(now + lifetime),
+    })
+}
+
+/// The org's install links (never their tokens).
+pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
+    orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        created_by: Option<String>,
+        created_at: i64,
+        expires_at: i64,
+        revoked_at: Option<i64>,
+    }
+    let now = deps.now();
+    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_INSTALL_LINKS, org_id)).await?.decode()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let status = if r.revoked_at.is_some() {
+                "revoked"
+            } else if r.expires_at <= now {
+                "expired"
+            } else {
+                "active"
+            };
+            json!({ "id": r.id, "created_by": r.created_by, "created_at": rfc3339(r.created_at),
+                    "expires_at": rfc3339(r.expires_at), "revoked_at": r.revoked_at.map(rfc3339), "status": status })
+        })
+        .collect())
+}
+
+/// Revokes an install link.
+pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
+    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &a.actor,
+        action: "install_link.revoked",
+        target_kind: "install_link",
+        target_id: id,
+        data: json!({}),
+    };
+    let outs = deps
+        .db
+        .batch(vec![stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, deps.now()), event.stmt_if_changed(deps)?])
+        .await?;
+    if outs.first().map_or(0, |o| o.changes) == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkRow {
+    org_id: String,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    org_name: String,
+    org_slug: String,
+}
+
+async fn live_link(deps: &Deps, raw_token: &str) -> Result<LinkRow, AppError> {
+    let unknown = || AppError::coded(404, "install_link_not_found", "no install link has this token");
+    if !token::plausible(raw_token) {
+        return Err(unknown());
+    }
+    let row: Option<LinkRow> =
+        deps.db.run(stmt!(sql::INSTALL_LINK_BY_TOKEN, Secret::from_client(raw_token).digest())).await?.first()?;
+    let row = row.ok_or_else(unknown)?;
+    if row.revoked_at.is_some() || row.expires_at <= deps.now() {
+        return Err(AppError::coded(410, "install_link_unavailable", "this install link was revoked or has expired"));
+    }
+    Ok(row)
+}
+
+/// What the link offers.
+pub async fn preview_install_link(deps: &Deps, raw_token: &str) -> Result<Value, AppError> {
+    let row = live_link(deps, raw_token).await?;
+    Ok(
+        json!({ "org": { "name": row.org_name, "slug": row.org_slug }, "role": "admin", "expires_at": rfc3339(row.expires_at) }),
+    )
+}
+
+/// The workspace owner approves the link for one of their workspaces.
+pub async fn accept_install_link(
+    deps: &Deps,
+    who: &UserPrincipal,
+    raw_token: &str,
+    ws_id: &str,
+) -> Result<GrantView, AppError> {
+    let row = live_link(deps, raw_token).await?;
+    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let org = orgs::OrgRow {
+        id: row.org_id,
+        name: row.org_name,
+        slug: row.org_slug,
+        require_2fa: 0,
+        created_at: 0,
+        role: String::new(),
+    };
+    insert_grant(deps, &a, &org, "install_link").await
+}
+
+/// The workspace's audit log (owner only).
+pub async fn audit_log(
+    deps: &Deps,
+    who: &UserPrincipal,
+    ws_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<Value>, Option<String>), AppError> {
+    access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    #[derive(Deserialize)]
+    struct Row {
+        seq: i64,
+        id: String,
+        actor_kind: String,
+        actor_id: String,
+        action: String,
+        target_kind: String,
+        target_id: String,
+        data: String,
+        occurred_at: i64,
+    }
+    let after = page.after.as_ref().map(|(k, _)| *k);
+    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_WORKSPACE_AUDIT, ws_id, after, page.limit + 1)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
+    Ok((
+        rows.into_iter()
+            .map(|r| {
+                json!({ "id": r.id, "action": r.action, "actor": { "kind": r.actor_kind, "id": r.actor_id },
+                             "target": { "kind": r.target_kind, "id": r.target_id },
+                             "data": serde_json::from_str::<Value>(&r.data).unwrap_or(Value::Null),
+                             "occurred_at": rfc3339(r.occurred_at) })
+            })
+            .collect(),
+        next,
+    ))
+}

@@ -1,0 +1,239 @@
+//! Workspaces, their members, grants, install links and managed workspaces.
+use super::Problem;
+use crate::app::orgs::MemberView;
+use crate::app::workspaces::{self as ws, CreatedInstallLink, GrantView, WorkspaceView};
+use crate::app::{AppError, Deps};
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::Deserialize;
+use serde_json::json as j;
+use utoipa::ToSchema;
+
+/// New workspace, or a rename.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceBody {
+    /// Display name.
+    pub name: String,
+}
+
+/// Billing settings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BillingBody {
+    /// `free`, `pro` or `enterprise`.
+    pub plan: String,
+    /// Where invoices go.
+    pub billing_email: String,
+}
+
+/// A grant by org slug.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    /// The organization's slug.
+    pub org_slug: String,
+}
+
+/// A new install link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallLinkBody {
+    /// 60..2592000; 7 days when absent.
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// Accepting an install link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInstallBody {
+    /// From the link's fragment.
+    pub token: String,
+    /// The workspace to grant (the caller must own it).
+    pub workspace_id: String,
+}
+
+/// `POST /v1/workspaces`.
+#[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
+    responses((status = 201, body = WorkspaceView)))]
+pub async fn create_workspace(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: WorkspaceBody = json(req)?;
+    Ok(Response::json(201, &ws::create_workspace(deps, &who, &body.name).await?))
+}
+
+/// `GET /v1/workspaces`.
+#[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
+    responses((status = 200, description = "`{data: [mine, with role], shared_with_me: [{workspace, via_org: {id, name}, role: \"admin\"}]}`")))]
+pub async fn list_workspaces(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let (mine, shared) = ws::list_workspaces(deps, &who).await?;
+    Ok(Response::json(200, &j!({ "data": mine, "shared_with_me": shared, "next_cursor": null })))
+}
+
+/// `GET /v1/workspaces/{ws_id}`.
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    responses((status = 200, body = WorkspaceView), (status = 404, body = Problem)))]
+pub async fn get_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    Ok(Response::json(200, &ws::get_workspace(deps, &who, ws_id).await?))
+}
+
+/// `PATCH /v1/workspaces/{ws_id}`.
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
+pub async fn update_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: WorkspaceBody = json(req)?;
+    Ok(Response::json(200, &ws::update_workspace(deps, &who, ws_id, &body.name).await?))
+}
+
+/// `DELETE /v1/workspaces/{ws_id}`.
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
+pub async fn delete_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    ws::delete_workspace(deps, &who, ws_id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `PUT /v1/workspaces/{ws_id}/billing`.
+#[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "Only the owner; grant admins included")))]
+pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: BillingBody = json(req)?;
+    Ok(Response::json(200, &ws::update_billing(deps, &who, ws_id, &body.plan, &body.billing_email).await?))
+}
+
+/// `GET /v1/workspaces/{ws_id}/members`.
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "Direct members `{data: [{user_id,email,name,role,joined_at}], next_cursor}`")))]
+pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let (data, next) = ws::list_members(deps, &who, ws_id, &extract::page(req)?).await?;
+    Ok(Response::json(200, &j!({ "data": data, "next_cursor": next })))
+}
+
+/// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("user_id" = String, Path)), request_body = super::orgs::RoleBody,
+    responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: super::orgs::RoleBody = json(req)?;
+    let role = crate::app::invitations::parse_role_field(&body.role)?;
+    Ok(Response::json(200, &ws::change_role(deps, &who, ws_id, user_id, role).await?))
+}
+
+/// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    ws::remove_member(deps, &who, ws_id, user_id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/workspaces/{ws_id}/grants`.
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    request_body = GrantBody, responses((status = 201, body = GrantView), (status = 403, body = Problem),
+    (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists")))]
+pub async fn create_grant(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: GrantBody = json(req)?;
+    Ok(Response::json(201, &ws::create_grant(deps, &who, ws_id, &body.org_slug).await?))
+}
+
+/// `GET /v1/workspaces/{ws_id}/grants`.
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+    responses((status = 200, description = "`{data: [grant]}`")))]
+pub async fn list_grants(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    Ok(Response::json(200, &j!({ "data": ws::list_grants(deps, &who, ws_id).await?, "next_cursor": null })))
+}
+
+/// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", tag = "grants", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("org_id" = String, Path)),
+    responses((status = 204, description = "Every member of the org loses access on their next request")))]
+pub async fn revoke_grant(deps: &Deps, req: &Request, ws_id: &str, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    ws::revoke_grant(deps, &who, ws_id, org_id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `GET /v1/workspaces/{ws_id}/audit-log`.
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", tag = "workspaces", security(("bearer" = [])),
+    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
+pub async fn audit_log(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let (data, next) = ws::audit_log(deps, &who, ws_id, &extract::page(req)?).await?;
+    Ok(Response::json(200, &j!({ "data": data, "next_cursor": next })))
+}
+
+/// `POST /v1/orgs/{org_id}/install-links`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+    request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
+pub async fn create_install_link(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let body: InstallLinkBody =
+        if req.body.is_empty() { InstallLinkBody { expires_in_seconds: None } } else { json(req)? };
+    Ok(Response::json(201, &ws::create_install_link(deps, &who, org_id, body.expires_in_seconds).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/install-links`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+    responses((status = 200, description = "`{data: [{id, created_by, created_at, expires_at, revoked_at, status}]}`")))]
+pub async fn list_install_links(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    Ok(Response::json(200, &j!({ "data": ws::list_install_links(deps, &who, org_id).await?, "next_cursor": null })))
+}
+
+/// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", tag = "grants", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
+pub async fn revoke_install_link(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    ws::revoke_install_link(deps, &who, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/install-links/preview`.
+#[utoipa::path(post, path = "/v1/install-links/preview", tag = "grants", request_body = super::TokenBody,
+    responses((status = 200, description = "`{org: {name, slug}, role, expires_at}`"), (status = 410, body = Problem, description = "install_link_unavailable")))]
+pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: super::TokenBody = json(req)?;
+    Ok(Response::json(200, &ws::preview_install_link(deps, &body.token).await?))
+}
+
+/// `POST /v1/install-links/accept`.
+#[utoipa::path(post, path = "/v1/install-links/accept", tag = "grants", security(("bearer" = [])), request_body = AcceptInstallBody,
+    responses((status = 201, body = GrantView), (status = 403, body = Problem, description = "A workspace admin who is not its owner"),
+              (status = 404, body = Problem), (status = 410, body = Problem, description = "install_link_unavailable")))]
+pub async fn accept_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let who = extract::user(deps, req).await?;
+    let body: AcceptInstallBody = json(req)?;
+    Ok(Response::json(201, &ws::accept_install_link(deps, &who, &body.token, &body.workspace_id).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/managed-workspaces`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+    responses((status = 200, description = "`{data: [{workspace, role: \"admin\", granted_at}]}`")))]
+pub async fn managed_workspaces(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    Ok(Response::json(200, &j!({ "data": ws::managed_workspaces(deps, &who, org_id).await?, "next_cursor": null })))
+}
+
+/// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", tag = "grants", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back")))]
+pub async fn relinquish(deps: &Deps, req: &Request, org_id: &str, ws_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    ws::relinquish(deps, &who, org_id, ws_id).await?;
+    Ok(Response::empty(204))
+}
