@@ -456,3 +456,46 @@ fn pages_read_the_token_from_the_fragment_and_are_locked_down() {
     let js = app.get("/assets/pages.js", None).expect(200);
     assert!(js.raw.contains("location.hash"));
 }
+
+#[test]
+fn a_stranger_who_signed_up_first_with_my_address_keeps_no_password() {
+    let app = TestApp::new();
+    // The attacker claims the address with their password; the mail goes to me.
+    app.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "me@example.com", "password": "attacker passphrase", "name": "Mallory"}),
+    )
+    .expect(202);
+    app.post("/v1/auth/signup", None, json!({"email": "me@example.com", "password": PASSWORD, "name": "Me"}))
+        .expect(202);
+    let emails = app.emails_to("me@example.com");
+    assert_eq!(emails.len(), 2);
+    // I verify with the link of my own sign-up (the newest).
+    let token = extract_token(emails[1]["text"].as_str().unwrap(), "/verify-email");
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+    app.login("me@example.com", PASSWORD).expect(200);
+    app.login("me@example.com", "attacker passphrase").expect_problem(401, "invalid_credentials");
+    // A resend after my sign-up carries my password too.
+    let app = TestApp::new();
+    app.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "me@example.com", "password": "attacker passphrase", "name": "M"}),
+    )
+    .expect(202);
+    app.post("/v1/auth/signup", None, json!({"email": "me@example.com", "password": PASSWORD, "name": "Me"}))
+        .expect(202);
+    app.post("/v1/auth/resend-verification", None, json!({"email": "me@example.com"})).expect(202);
+    let token = app.token_from_email("me@example.com", "/verify-email");
+    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+    app.login("me@example.com", "attacker passphrase").expect(401);
+    app.login("me@example.com", PASSWORD).expect(200);
+}
+
+#[test]
+fn resend_and_reset_answer_202_even_for_malformed_addresses() {
+    let app = TestApp::new();
+    app.post("/v1/auth/resend-verification", None, json!({"email": "not an address"})).expect(202);
+    app.post("/v1/auth/password-reset", None, json!({"email": "@@"})).expect(202);
+}

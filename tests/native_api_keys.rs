@@ -140,7 +140,18 @@ fn keys_never_manage_keys() {
 #[test]
 fn keys_outlive_their_creator_and_audit_events_name_the_key() {
     let f = fixture();
-    let created = create_key(&f, &f.admin, &["org:read", "invitations:write"]);
+    // Scopes that cover the member role, so the key may invite members.
+    let scopes = [
+        "org:read",
+        "members:read",
+        "workspaces:read",
+        "projects:read",
+        "apps:read",
+        "apps:deploy",
+        "databases:read",
+        "invitations:write",
+    ];
+    let created = create_key(&f, &f.admin, &scopes);
     let k = key(&created);
     f.app.delete(&format!("/v1/orgs/{}/members/me", f.org), Some(&access(&f.admin))).expect(204);
     f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
@@ -296,4 +307,50 @@ fn authorize_explains_decisions_for_people_and_keys() {
     f.app
         .post("/v1/authorize", None, json!({"permission": "org:read", "org_id": f.org}))
         .expect_problem(401, "unauthenticated");
+}
+
+#[test]
+fn a_key_hands_out_only_roles_its_scopes_cover() {
+    let f = fixture();
+    let k = key(&create_key(&f, &f.owner, &["invitations:write", "members:write", "org:read"]));
+    f.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", f.org),
+            Some(&k),
+            json!({"email": "evil@example.com", "role": "admin"}),
+        )
+        .expect_problem(403, "insufficient_scope");
+    f.app
+        .patch(
+            &format!("/v1/orgs/{}/members/{}", f.org, TestApp::user_id(&f.member)),
+            Some(&k),
+            json!({"role": "admin"}),
+        )
+        .expect_problem(403, "insufficient_scope");
+    f.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", f.org),
+            Some(&k),
+            json!({"email": "ok@example.com", "role": "member"}),
+        )
+        .expect_problem(403, "insufficient_scope");
+    // A key whose scopes cover the member role may invite members.
+    let member_scopes = [
+        "org:read",
+        "members:read",
+        "workspaces:read",
+        "projects:read",
+        "apps:read",
+        "apps:deploy",
+        "databases:read",
+        "invitations:write",
+    ];
+    let k2 = key(&create_key(&f, &f.owner, &member_scopes));
+    f.app
+        .post(
+            &format!("/v1/orgs/{}/invitations", f.org),
+            Some(&k2),
+            json!({"email": "ok@example.com", "role": "member"}),
+        )
+        .expect(201);
 }

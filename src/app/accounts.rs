@@ -100,7 +100,7 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
     let created = deps
         .db
         .batch(vec![
-            stmt!(sql::INSERT_USER, &user_id, email.as_str(), name.as_str(), phc, None::<i64>, now),
+            stmt!(sql::INSERT_USER, &user_id, email.as_str(), name.as_str(), &phc, None::<i64>, now),
             stmt!(
                 sql::INSERT_EMAIL_TOKEN,
                 &token_id,
@@ -108,7 +108,8 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
                 purpose.as_str(),
                 digest,
                 now,
-                now + purpose.lifetime()
+                now + purpose.lifetime(),
+                &phc
             ),
         ])
         .await;
@@ -116,17 +117,19 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
         Ok(_) => {
             deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
         }
-        Err(DbError::Unique(_)) => existing_account_signup(deps, &email).await?,
+        Err(DbError::Unique(_)) => existing_account_signup(deps, &email, &phc).await?,
         Err(e) => return Err(e.into()),
     }
     Ok(SignupOutcome::VerificationSent)
 }
 
-async fn existing_account_signup(deps: &Deps, email: &Email) -> Result<(), AppError> {
+async fn existing_account_signup(deps: &Deps, email: &Email, phc: &str) -> Result<(), AppError> {
     let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?;
     let Some(user) = user else { return Ok(()) };
     if user.email_verified_at.is_none() {
-        send_token_email(deps, email, TokenPurpose::VerifyEmail).await
+        // The new link carries this sign-up's password: whoever verifies
+        // gets the password they chose, not an earlier stranger's.
+        send_token_email(deps, email, TokenPurpose::VerifyEmail, Some(phc)).await
     } else {
         // One notice an hour at most: the job id repeats within the hour, and
         // the consumer sends a job id once.
@@ -139,7 +142,12 @@ async fn existing_account_signup(deps: &Deps, email: &Email) -> Result<(), AppEr
 
 /// Creates a verification or reset token for `email` (if it has an account,
 /// within the hourly limit) and enqueues its email. Silent either way.
-async fn send_token_email(deps: &Deps, email: &Email, purpose: TokenPurpose) -> Result<(), AppError> {
+async fn send_token_email(
+    deps: &Deps,
+    email: &Email,
+    purpose: TokenPurpose,
+    bound_hash: Option<&str>,
+) -> Result<(), AppError> {
     let now = deps.now();
     let token_id = deps.new_id(IdKind::EmailToken)?;
     let digest = email_token(&deps.config.token_secret, purpose, &token_id).digest();
@@ -155,7 +163,8 @@ async fn send_token_email(deps: &Deps, email: &Email, purpose: TokenPurpose) -> 
             now + purpose.lifetime(),
             email.as_str(),
             unverified_only,
-            EMAILS_PER_HOUR
+            EMAILS_PER_HOUR,
+            bound_hash
         ))
         .await?;
     if out.changes == 1 {
@@ -167,31 +176,41 @@ async fn send_token_email(deps: &Deps, email: &Email, purpose: TokenPurpose) -> 
 /// Sends a new verification link (202 always; at most 5 an hour per address).
 pub async fn resend_verification(deps: &Deps, raw_email: &str) -> Result<(), AppError> {
     match Email::parse(raw_email) {
-        Ok(email) => send_token_email(deps, &email, TokenPurpose::VerifyEmail).await,
-        Err(e) => Err(e.into()),
+        Ok(email) => send_token_email(deps, &email, TokenPurpose::VerifyEmail, None).await,
+        // 202 always: a malformed address simply has no account.
+        Err(_) => Ok(()),
     }
 }
 
-async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<String, AppError> {
+/// A consumed single-use token: its user, and the password it binds, if any.
+#[derive(Deserialize)]
+struct Consumed {
+    user_id: String,
+    #[serde(default)]
+    password_hash: Option<String>,
+}
+
+async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<Consumed, AppError> {
     if !token::plausible(raw_token) {
         return Err(AppError::InvalidToken);
-    }
-    #[derive(Deserialize)]
-    struct Consumed {
-        user_id: String,
     }
     let digest = Secret::from_client(raw_token).digest();
     let row: Option<Consumed> =
         deps.db.run(stmt!(sql::CONSUME_EMAIL_TOKEN, deps.now(), digest, purpose.as_str())).await?.first()?;
-    row.map(|r| r.user_id).ok_or(AppError::InvalidToken)
+    row.ok_or(AppError::InvalidToken)
 }
 
 /// Verifies the email behind a link and signs the person in.
 pub async fn verify_email(deps: &Deps, raw_token: &str, user_agent: Option<&str>) -> Result<SessionIssued, AppError> {
-    let user_id = consume(deps, raw_token, TokenPurpose::VerifyEmail).await?;
+    let Consumed { user_id, password_hash } = consume(deps, raw_token, TokenPurpose::VerifyEmail).await?;
+    let now = deps.now();
     let mut outs = deps
         .db
-        .batch(vec![stmt!(sql::MARK_EMAIL_VERIFIED, &user_id, deps.now()), stmt!(sql::USER_BY_ID, &user_id)])
+        .batch(vec![
+            stmt!(sql::SET_PASSWORD_IF_UNVERIFIED, &user_id, password_hash, now),
+            stmt!(sql::MARK_EMAIL_VERIFIED, &user_id, now),
+            stmt!(sql::USER_BY_ID, &user_id),
+        ])
         .await?;
     let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidToken)?;
     create_session(deps, user, user_agent).await
@@ -230,24 +249,22 @@ pub async fn login(
         password::verify(raw_password, password::DUMMY_HASH);
         return Err(AppError::InvalidCredentials);
     };
-    if let Some(until) = user.locked_until.filter(|&t| t > now) {
-        return Err(AppError::TooManyAttempts { retry_after: until - now });
+    // Count the attempt first (one guarded statement), so parallel guesses
+    // cannot get past the limit; a success resets the count below.
+    let reserved = deps
+        .db
+        .run(stmt!(sql::RESERVE_LOGIN_ATTEMPT, &user.id, now, LOGIN_FAILURE_LIMIT, LOCK_BASE_SECONDS, LOCK_MAX_SECONDS))
+        .await?;
+    if reserved.changes == 0 {
+        let retry_after = user.locked_until.map_or(LOCK_BASE_SECONDS, |until| until - now);
+        return Err(AppError::TooManyAttempts { retry_after });
     }
     let phc = user.password_hash.clone().unwrap_or_else(|| password::DUMMY_HASH.to_owned());
     if user.password_hash.is_none() || !password::verify(raw_password, &phc) {
-        deps.db
-            .run(stmt!(
-                sql::RECORD_LOGIN_FAILURE,
-                &user.id,
-                now,
-                LOGIN_FAILURE_LIMIT,
-                LOCK_BASE_SECONDS,
-                LOCK_MAX_SECONDS
-            ))
-            .await?;
         return Err(AppError::InvalidCredentials);
     }
     if user.email_verified_at.is_none() {
+        deps.db.run(stmt!(sql::RECORD_LOGIN_SUCCESS, &user.id)).await?;
         return Err(AppError::EmailNotVerified);
     }
     let mut writes = vec![stmt!(sql::RECORD_LOGIN_SUCCESS, &user.id)];
@@ -265,8 +282,8 @@ pub async fn login(
 /// Emails a reset link if the address has an account (202 always).
 pub async fn request_password_reset(deps: &Deps, raw_email: &str) -> Result<(), AppError> {
     match Email::parse(raw_email) {
-        Ok(email) => send_token_email(deps, &email, TokenPurpose::PasswordReset).await,
-        Err(e) => Err(e.into()),
+        Ok(email) => send_token_email(deps, &email, TokenPurpose::PasswordReset, None).await,
+        Err(_) => Ok(()),
     }
 }
 
@@ -275,7 +292,7 @@ pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: 
     // Check the password first: a refused password must not burn the link.
     let password = Password::parse("new_password", new_password)?;
     let phc = hash_password(deps, password.expose())?;
-    let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?;
+    let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
     deps.db
         .batch(vec![stmt!(sql::RESET_PASSWORD, &user_id, phc, now), stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now)])

@@ -49,6 +49,13 @@ pub async fn authorize(
     let access = match orgs::access(deps, who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce).await {
         Ok(a) => a,
         Err(AppError::NotFound) => return Ok(Decision { allowed: false, via: None }),
+        // A member of an org that requires 2FA, without it: visible, and refused.
+        Err(AppError::Coded { code: "two_factor_required", .. }) => {
+            return Ok(Decision {
+                allowed: false,
+                via: Some(json!({ "kind": "org_role", "org_id": org_id, "requires": "two_factor" })),
+            })
+        }
         Err(AppError::Coded { code: "insufficient_scope", .. }) => {
             // A key of this org without org:read: visible, decided by its scopes.
             return Ok(key_decision(who, permission));

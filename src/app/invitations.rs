@@ -208,6 +208,7 @@ pub async fn create_invitation(
     if !policy::may_invite(actor_role, role) {
         return Err(AppError::Forbidden);
     }
+    orgs::key_may_grant(who, role)?;
     let org_id = target.id();
     let q = target.sql();
     let now = deps.now();

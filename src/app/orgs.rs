@@ -362,6 +362,18 @@ fn refusal(r: Refusal) -> AppError {
     }
 }
 
+/// An API key hands out only roles within its own scopes.
+pub fn key_may_grant(who: &Principal, role: Role) -> Result<(), AppError> {
+    match who {
+        Principal::ApiKey(k) if !policy::role_within(role, &k.scopes) => Err(AppError::coded(
+            403,
+            "insufficient_scope",
+            format!("this API key cannot grant the {} role: its scopes do not cover it", role.as_str()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn last_owner() -> AppError {
     AppError::coded(409, "last_owner", "an organization must keep at least one owner")
 }
@@ -379,6 +391,7 @@ pub async fn change_role(
     let current = parse_role(&target.role)?;
     let is_self = who.user().is_ok_and(|u| u.user.id == user_id);
     policy::may_change_role(access.role, is_self, current, new_role).map_err(refusal)?;
+    key_may_grant(who, new_role)?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,

@@ -8,7 +8,7 @@ use crate::domain::time::MINUTE;
 use crate::domain::token::{self, Secret};
 use crate::domain::totp::{self, RecoveryCode, TotpSecret};
 use crate::stmt;
-use crate::store::{sql, Stmt};
+use crate::store::{sql, DbError, Stmt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -101,14 +101,16 @@ async fn accept_code(
         record_failure(deps, user_id).await?;
         return Err(invalid_otp());
     };
-    let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only)];
+    // The guard right after the step update rolls the whole batch back if
+    // another request accepted this step (or a later one) first: a replay
+    // then changes nothing at all.
+    let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only), stmt!(sql::GUARD_CHANGED)];
     stmts.extend(then);
-    let outs = deps.db.batch(stmts).await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        // Another request accepted this step (or a later one) first: a replay.
-        return Err(invalid_otp());
+    match deps.db.batch(stmts).await {
+        Ok(outs) => Ok(outs),
+        Err(DbError::Guard(_)) => Err(invalid_otp()),
+        Err(e) => Err(e.into()),
     }
-    Ok(outs)
 }
 
 async fn record_failure(deps: &Deps, user_id: &str) -> Result<(), AppError> {
@@ -186,36 +188,39 @@ pub async fn login_mfa(
     #[derive(Deserialize)]
     struct Live {
         user_id: String,
-        failed_attempts: i64,
     }
-    let live: Option<Live> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
-    let live = live.ok_or(AppError::InvalidToken)?;
-    if live.failed_attempts >= MFA_TOKEN_ATTEMPTS {
-        return Err(AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS });
-    }
+    // Count the attempt before checking the code (one guarded statement), so
+    // parallel guesses cannot exceed the limit.
+    let reserved: Option<Live> =
+        deps.db.run(stmt!(sql::RESERVE_MFA_ATTEMPT, &digest, now, MFA_TOKEN_ATTEMPTS)).await?.first()?;
+    let Some(live) = reserved else {
+        let exists: Option<Live> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
+        return Err(match exists {
+            Some(_) => AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS },
+            None => AppError::InvalidToken,
+        });
+    };
     let consume = stmt!(sql::CONSUME_MFA_TOKEN_IF_CHANGED, &digest, now, MFA_TOKEN_ATTEMPTS);
     let accepted = match (code, recovery_code) {
-        (Some(code), None) => match accept_code(deps, &live.user_id, code, true, vec![consume]).await {
-            Ok(outs) => outs.get(1).map_or(0, |o| o.changes) == 1,
-            Err(e) => {
-                deps.db.run(stmt!(sql::RECORD_MFA_FAILURE, &digest)).await?;
-                return Err(e);
-            }
-        },
+        (Some(code), None) => {
+            let outs = accept_code(deps, &live.user_id, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
+            outs.get(2).map_or(0, |o| o.changes) == 1
+        }
         (None, Some(recovery)) => {
-            let outs = deps
+            let result = deps
                 .db
                 .batch(vec![
                     stmt!(sql::USE_RECOVERY_CODE, &live.user_id, totp::recovery_code_digest(recovery), now),
+                    stmt!(sql::GUARD_CHANGED),
                     consume,
+                    stmt!(sql::GUARD_CHANGED),
                 ])
-                .await?;
-            let ok = outs.first().map_or(0, |o| o.changes) == 1 && outs.get(1).map_or(0, |o| o.changes) == 1;
-            if !ok {
-                deps.db.run(stmt!(sql::RECORD_MFA_FAILURE, &digest)).await?;
-                return Err(invalid_otp());
+                .await;
+            match result {
+                Ok(_) => true,
+                Err(DbError::Guard(_)) => return Err(invalid_otp()),
+                Err(e) => return Err(e.into()),
             }
-            true
         }
         _ => {
             return Err(AppError::field(crate::domain::FieldError::new(

@@ -210,6 +210,12 @@ pub fn may_remove(actor: Role, target: Role) -> Result<(), Refusal> {
     }
 }
 
+/// Whether every permission of `role` is among `scopes`: an API key may hand
+/// out (by invitation or role change) only a role it could act as itself.
+pub fn role_within(role: Role, scopes: &[Permission]) -> bool {
+    Permission::ALL.iter().all(|p| !role_grants(role, *p) || scopes.contains(p))
+}
+
 /// Whether `actor` may invite someone with `role`: only owners create owners.
 pub fn may_invite(actor: Role, role: Role) -> bool {
     role_grants(actor, Permission::InvitationsWrite) && (role != Role::Owner || actor == Role::Owner)

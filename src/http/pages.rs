@@ -62,6 +62,7 @@ pub fn invite() -> Response {
              <button>Sign up and join</button></form>\
            <form id=\"signin\"><h2>Have an account? Sign in</h2>\
              <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+             <label id=\"invite-mfa\" hidden>Code from your authenticator app <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\
              <button>Sign in</button></form>\
          </div>",
     )

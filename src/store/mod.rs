@@ -101,6 +101,10 @@ pub enum DbError {
     /// A UNIQUE constraint refused the write (the caller may map it to a 409).
     #[error("unique constraint: {0}")]
     Unique(String),
+    /// A [`sql::GUARD_CHANGED`] statement found that the write before it
+    /// changed nothing, and rolled the whole batch back.
+    #[error("guard: {0}")]
+    Guard(String),
     /// A row did not have the expected shape.
     #[error("decode: {0}")]
     Decode(String),
@@ -114,6 +118,8 @@ impl DbError {
     pub fn from_message(message: String) -> Self {
         if message.contains("UNIQUE constraint failed") {
             DbError::Unique(message)
+        } else if message.contains("malformed JSON") {
+            DbError::Guard(message)
         } else {
             DbError::Other(message)
         }

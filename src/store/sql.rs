@@ -16,12 +16,6 @@ pub const UPDATE_USER_NAME: &str = "UPDATE users SET name = ?2, updated_at = ?3 
      RETURNING id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at";
 pub const MARK_EMAIL_VERIFIED: &str =
     "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?2), updated_at = ?2 WHERE id = ?1";
-/// Counts a failed login atomically; from the 10th consecutive failure on, locks
-/// the account for 30 s doubling per further failure, capped at 15 min.
-pub const RECORD_LOGIN_FAILURE: &str = "UPDATE users SET failed_logins = failed_logins + 1, \
-       locked_until = CASE WHEN failed_logins + 1 >= ?3 \
-         THEN ?2 + MIN(?5, ?4 << MIN(failed_logins + 1 - ?3, 10)) ELSE locked_until END \
-     WHERE id = ?1";
 pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1";
 pub const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1";
 /// After a reset: new hash, counters cleared, and the address proven.
@@ -32,18 +26,26 @@ pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, failed_lo
 /// Creates a token for the user with `email` unless 5 of that purpose were
 /// created in the last hour (the per-address send limit), in one statement.
 /// `?7` = 1 restricts it to unverified accounts (verification resends).
+/// `?9` is the password hash the token binds (a sign-up's), or NULL to bind the
+/// one of the newest verification token (a resend).
 pub const INSERT_EMAIL_TOKEN_LIMITED: &str =
-    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at) \
-     SELECT ?1, u.id, ?2, ?3, ?4, ?5 FROM users u \
+    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash) \
+     SELECT ?1, u.id, ?2, ?3, ?4, ?5, \
+       CASE WHEN ?2 = 'verify_email' THEN COALESCE(?9, (SELECT t.password_hash FROM email_tokens t \
+         WHERE t.user_id = u.id AND t.purpose = 'verify_email' ORDER BY t.created_at DESC, t.rowid DESC LIMIT 1)) END \
+     FROM users u \
      WHERE u.email = ?6 AND (?7 = 0 OR u.email_verified_at IS NULL) \
        AND (SELECT COUNT(*) FROM email_tokens t \
             WHERE t.user_id = u.id AND t.purpose = ?2 AND t.created_at > ?4 - 3600) < ?8";
 pub const INSERT_EMAIL_TOKEN: &str =
-    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 /// Consumes a token: only one caller can ever see its row come back.
 pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
-     WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id";
+     WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id, password_hash";
+/// On the first verification only: the password is the one bound to the token.
+pub const SET_PASSWORD_IF_UNVERIFIED: &str =
+    "UPDATE users SET password_hash = COALESCE(?2, password_hash), updated_at = ?3 WHERE id = ?1 AND email_verified_at IS NULL";
 pub const EMAIL_TOKEN_FOR_MAIL: &str = "SELECT t.id, t.purpose, t.expires_at, t.used_at, u.email, u.name \
      FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1";
 
@@ -284,9 +286,7 @@ pub const LIVE_MFA_TOKEN: &str = "SELECT user_id, failed_attempts FROM mfa_token
 /// Spends the MFA token, in the same batch and only right after the statement
 /// before it (the step or recovery code) changed a row.
 pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = ?2 \
-     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 AND changes() > 0";
-pub const RECORD_MFA_FAILURE: &str =
-    "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 WHERE token_hash = ?1";
+     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts <= ?3 AND changes() > 0";
 
 // ---- workspaces ----
 pub const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)";
@@ -391,3 +391,20 @@ pub const RESEND_WS_INVITATION: &str =
 pub const WS_MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO workspace_members (workspace_id, user_id, role, joined_at) \
      SELECT workspace_id, accepted_by, role, accepted_at FROM invitations \
      WHERE token_hash = ?1 AND status = 'accepted' AND accepted_by = ?2 AND accepted_at = ?3 AND workspace_id IS NOT NULL";
+
+// ---- batch guards ----
+/// Put right after a guarded write in a batch: if that write changed no row,
+/// this statement fails (`json('guard')` is malformed JSON), and D1 (like
+/// SQLite) rolls the whole batch back. It turns "the first write lost a race"
+/// into "nothing happened" for the statements that follow it.
+pub const GUARD_CHANGED: &str = "SELECT json(CASE WHEN changes() > 0 THEN '1' ELSE 'guard' END) AS ok";
+/// Counts a login attempt before the password is checked, unless the account
+/// is backing off: parallel guesses cannot slip past the limit. A success
+/// resets the count (RECORD_LOGIN_SUCCESS).
+pub const RESERVE_LOGIN_ATTEMPT: &str = "UPDATE users SET failed_logins = failed_logins + 1, \
+       locked_until = CASE WHEN failed_logins + 1 >= ?3 \
+         THEN ?2 + MIN(?5, ?4 << MIN(failed_logins + 1 - ?3, 10)) ELSE locked_until END \
+     WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2) RETURNING failed_logins";
+/// Counts an attempt on an MFA token before the code is checked (at most `?3`).
+pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
+     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id";

@@ -111,13 +111,20 @@
           else say(explain(r), "error");
         });
       });
+      var mfaToken = null;
       signin.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var v = formValues(signin);
-        api("POST", "/v1/auth/login", { email: invitation.email, password: v.password }).then(function (r) {
-          if (r.ok && r.data.access_token) { remember(r.data); say("Signed in as " + r.data.user.email, "ok"); offer(r.data); }
+        var done = function (r) {
+          if (r.ok && r.data.mfa_required) {
+            mfaToken = r.data.mfa_token;
+            document.getElementById("invite-mfa").hidden = false;
+            say("Enter the code from your authenticator app", "");
+          } else if (r.ok && r.data.access_token) { remember(r.data); say("Signed in as " + r.data.user.email, "ok"); offer(r.data); }
           else say(problem(r), "error");
-        });
+        };
+        if (mfaToken) api("POST", "/v1/auth/login/mfa", { mfa_token: mfaToken, code: v.code }).then(done);
+        else api("POST", "/v1/auth/login", { email: invitation.email, password: v.password }).then(done);
       });
     });
   };
