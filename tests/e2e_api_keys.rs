@@ -125,3 +125,34 @@ fn authorize_with_a_key_costs_one_round_trip() {
     let r = w.post("/v1/authorize", Some(&owner), json!({"permission": "billing:manage", "org_id": org}));
     assert_eq!(r.json(), json!({"allowed": true, "via": {"kind": "org_role", "org_id": org, "role": "owner"}}));
 }
+
+#[test]
+fn over_the_rate_limit_a_key_gets_429_with_retry_after_never_401() {
+    // wrangler dev honours the [[ratelimits]] binding (600 a minute per key).
+    let w = Worker::start();
+    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
+    let created =
+        w.post(&format!("/v1/orgs/{org}/api-keys"), Some(&owner), json!({"name": "busy", "scopes": ["org:read"]}));
+    let key = created.json()["key"].as_str().unwrap().to_owned();
+    let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (w, key, org) = (&w, &key, &org);
+                s.spawn(move || {
+                    (0..200)
+                        .map(|_| {
+                            let r = w.get(&format!("/v1/orgs/{org}"), Some(key));
+                            (r.status, r.header("retry-after").map(str::to_owned))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let limited: Vec<_> = statuses.iter().filter(|(s, _)| *s == 429).collect();
+    assert!(statuses.iter().all(|(s, _)| *s == 200 || *s == 429), "only 200 or 429");
+    assert!(!limited.is_empty(), "800 requests in well under a minute must hit the 600/min limit");
+    assert!(limited.iter().all(|(_, retry)| retry.is_some()), "429s carry Retry-After");
+    assert!(statuses.iter().filter(|(s, _)| *s == 200).count() >= 500, "the first ~600 pass");
+}

@@ -70,9 +70,15 @@ fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once()
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("forbidden")));
     assert_eq!(w.delete(&format!("/v1/workspaces/{ws}"), Some(&eng)).status, 403);
 
-    // One D1 round trip to derive the role (plus the session check).
+    // One D1 round trip: the session check and the derived role in one batch.
     let r = w.post("/v1/authorize", Some(&eng), json!({"permission": "workspaces:write", "workspace_id": ws}));
     assert_eq!(r.json()["via"]["kind"], "workspace_grant", "{}", r.body);
+    assert_eq!(r.json()["allowed"], true);
+    let timing = r.header("server-timing").unwrap_or("").to_owned();
+    assert!(timing.starts_with("d1;desc=\"1 call\""), "{timing}");
+    let r = w.post("/v1/authorize", Some(&eng), json!({"permission": "org:read", "org_id": org}));
+    assert_eq!(r.json()["via"]["kind"], "org_role", "{}", r.body);
+    assert!(r.header("server-timing").unwrap_or("").starts_with("d1;desc=\"1 call\""));
 
     // Removal from the org ends the access on the next request.
     assert_eq!(w.delete(&format!("/v1/orgs/{org}/members/{eng_uid}"), Some(&vendor)).status, 204);

@@ -57,6 +57,16 @@ fn scopes_of(raw: &str) -> Vec<Permission> {
 /// Resolves a presented `lk_…` key. The checksum is checked before any read;
 /// then one query finds the live key with its org.
 pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, AppError> {
+    Ok(authenticate_with(deps, presented, None).await?.0)
+}
+
+/// [`authenticate`], with one more statement in the same round trip (a D1
+/// batch): `extra` receives the key's digest. Returns its outcome too.
+pub async fn authenticate_with(
+    deps: &Deps,
+    presented: &str,
+    extra: Option<&dyn Fn(&str) -> Option<crate::store::Stmt>>,
+) -> Result<(KeyPrincipal, Option<crate::store::Outcome>), AppError> {
     let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
         let _ = e; // malformed and bad checksum answer alike
         invalid()
@@ -75,7 +85,14 @@ pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, 
         org_created_at: i64,
     }
     let now = deps.now();
-    let row: Option<Row> = deps.db.run(stmt!(sql::LIVE_API_KEY, key.digest(), now)).await?.first()?;
+    let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
+    let (row, extra_out): (Option<Row>, _) = match extra.and_then(|f| f(&key.digest())) {
+        None => (deps.db.run(lookup).await?.first()?, None),
+        Some(more) => {
+            let mut outs = deps.db.batch(vec![lookup, more]).await?.into_iter();
+            (outs.next().unwrap_or_default().first()?, outs.next())
+        }
+    };
     let row = row.ok_or_else(invalid)?;
     if !deps.limiter.allow(&row.id).await {
         return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
@@ -83,7 +100,7 @@ pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, 
     if row.last_used_at.is_none_or(|t| t <= now - 60) {
         deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
     }
-    Ok(KeyPrincipal {
+    let principal = KeyPrincipal {
         key_id: row.id,
         name: row.name,
         scopes: scopes_of(&row.scopes),
@@ -96,7 +113,8 @@ pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, 
             created_at: row.org_created_at,
             role: String::new(),
         },
-    })
+    };
+    Ok((principal, extra_out))
 }
 
 /// A key as lists show it: never the key nor its hash.

@@ -1,10 +1,14 @@
 //! The decision endpoint other services call before acting: may this
-//! principal do this, here? It answers with the reason (`via`).
-use super::orgs::{self, TwoFactorPolicy};
-use super::sessions::Principal;
+//! principal do this, here? It answers with the reason (`via`), in one D1
+//! round trip: the target is read in the same batch as the credential.
+use super::orgs::OrgRow;
+use super::sessions::{self, Principal, Subject};
 use super::{AppError, Deps};
-use crate::domain::policy::{self, Permission};
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::policy::{self, Permission, Role};
 use crate::domain::FieldError;
+use crate::stmt;
+use crate::store::{sql, Stmt};
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -20,22 +24,94 @@ pub struct Decision {
     pub via: Option<Value>,
 }
 
-/// Decides `permission` on an org or a workspace.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Org(&'a str),
+    Workspace(&'a str),
+}
+
+const HIDDEN: Decision = Decision { allowed: false, via: None };
+
+/// Decides `permission` on an org or a workspace for the bearer credential.
 pub async fn authorize(
     deps: &Deps,
-    who: &Principal,
+    bearer: &str,
     raw_permission: &str,
     org_id: Option<&str>,
     workspace_id: Option<&str>,
 ) -> Result<Decision, AppError> {
+    let parsed = parse(raw_permission, org_id, workspace_id);
+    let (permission, target) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            // Credentials are checked first: a stranger learns nothing from 422s.
+            sessions::authenticate(deps, bearer).await?;
+            return Err(e);
+        }
+    };
+    // The target's row rides along with the credential check (one batch).
+    let extra = |subject: Subject<'_>| -> Option<Stmt> {
+        match (target, subject) {
+            (Target::Org(o), Subject::User(u)) if looks_like(IdKind::Org, o) => Some(stmt!(sql::ORG_FOR_USER, o, u)),
+            (Target::Workspace(w), Subject::User(u)) if looks_like(IdKind::Workspace, w) => {
+                Some(stmt!(sql::WORKSPACE_FOR_USER, w, u))
+            }
+            (Target::Workspace(w), Subject::KeyDigest(d)) if looks_like(IdKind::Workspace, w) => {
+                Some(stmt!(sql::GRANT_OF_KEY, w, d))
+            }
+            _ => None,
+        }
+    };
+    let (who, row) = sessions::authenticate_with(deps, bearer, Some(&extra)).await?;
+    match (target, &who, row) {
+        (Target::Org(org_id), Principal::User(u), Some(row)) => {
+            let org: Option<OrgRow> = row.first()?;
+            let Some(org) = org else { return Ok(HIDDEN) };
+            let Some(role) = Role::parse(&org.role) else { return Ok(HIDDEN) };
+            if org.require_2fa != 0 && u.user.totp_enabled == 0 {
+                return Ok(Decision {
+                    allowed: false,
+                    via: Some(
+                        json!({ "kind": "org_role", "org_id": org_id, "role": role.as_str(), "requires": "two_factor" }),
+                    ),
+                });
+            }
+            let allowed = policy::authorize(Some(role), permission) == policy::Decision::Allow;
+            Ok(Decision { allowed, via: Some(json!({ "kind": "org_role", "org_id": org_id, "role": role.as_str() })) })
+        }
+        (Target::Org(org_id), Principal::ApiKey(k), _) => {
+            if k.org.id != org_id {
+                return Ok(HIDDEN);
+            }
+            Ok(Decision {
+                allowed: k.scopes.contains(&permission),
+                via: Some(json!({ "kind": "api_key", "key_id": k.key_id, "org_id": k.org.id,
+                                  "scopes": k.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>() })),
+            })
+        }
+        (Target::Workspace(ws_id), Principal::User(_), Some(row)) => {
+            let (allowed, via) = super::workspaces::decide_for_user(row, ws_id, permission)?;
+            Ok(Decision { allowed, via })
+        }
+        (Target::Workspace(ws_id), Principal::ApiKey(k), Some(row)) => {
+            let (allowed, via) = super::workspaces::decide_for_key(row, k, ws_id, permission)?;
+            Ok(Decision { allowed, via })
+        }
+        // An id that cannot exist: nothing was read for it.
+        _ => Ok(HIDDEN),
+    }
+}
+
+fn parse<'a>(
+    raw_permission: &str,
+    org_id: Option<&'a str>,
+    workspace_id: Option<&'a str>,
+) -> Result<(Permission, Target<'a>), AppError> {
     let permission = Permission::parse(raw_permission)
         .ok_or_else(|| AppError::field(FieldError::new("permission", "unknown_permission", "is not a permission")))?;
-    let org_id = match (org_id, workspace_id) {
-        (Some(o), None) => o,
-        (None, Some(ws_id)) => {
-            let (allowed, via) = super::workspaces::decide(deps, who, ws_id, permission).await?;
-            return Ok(Decision { allowed, via });
-        }
+    let target = match (org_id, workspace_id) {
+        (Some(o), None) => Target::Org(o),
+        (None, Some(w)) => Target::Workspace(w),
         _ => {
             return Err(AppError::field(FieldError::new(
                 "org_id",
@@ -44,43 +120,5 @@ pub async fn authorize(
             )))
         }
     };
-    // Reuse the access check with a permission everyone in the org has, so
-    // the decision for `permission` is made here, from the same row.
-    let access = match orgs::access(deps, who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce).await {
-        Ok(a) => a,
-        Err(AppError::NotFound) => return Ok(Decision { allowed: false, via: None }),
-        // A member of an org that requires 2FA, without it: visible, and refused.
-        Err(AppError::Coded { code: "two_factor_required", .. }) => {
-            return Ok(Decision {
-                allowed: false,
-                via: Some(json!({ "kind": "org_role", "org_id": org_id, "requires": "two_factor" })),
-            })
-        }
-        Err(AppError::Coded { code: "insufficient_scope", .. }) => {
-            // A key of this org without org:read: visible, decided by its scopes.
-            return Ok(key_decision(who, permission));
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(match who {
-        Principal::ApiKey(_) => key_decision(who, permission),
-        Principal::User(_) => {
-            let allowed = policy::authorize(Some(access.role), permission) == policy::Decision::Allow;
-            Decision {
-                allowed,
-                via: Some(json!({ "kind": "org_role", "org_id": org_id, "role": access.role.as_str() })),
-            }
-        }
-    })
-}
-
-fn key_decision(who: &Principal, permission: Permission) -> Decision {
-    match who {
-        Principal::ApiKey(k) => Decision {
-            allowed: k.scopes.contains(&permission),
-            via: Some(json!({ "kind": "api_key", "key_id": k.key_id, "org_id": k.org.id,
-                              "scopes": k.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>() })),
-        },
-        Principal::User(_) => Decision { allowed: false, via: None },
-    }
+    Ok((permission, target))
 }

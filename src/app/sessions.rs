@@ -193,15 +193,48 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
 /// Resolves a bearer credential: an `lk_` API key, or an access token whose
 /// signature and claims verify and whose session is live (one query either way).
 pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppError> {
+    Ok(authenticate_with(deps, bearer, None).await?.0)
+}
+
+/// Who a statement riding along with authentication is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The user id from a verified access token.
+    User(&'a str),
+    /// The SHA-256 of a well-formed API key.
+    KeyDigest(&'a str),
+}
+
+/// [`authenticate`], with one more statement in the same round trip (a D1
+/// batch), built from the verified subject; returns its outcome too. This is
+/// how `POST /v1/authorize` answers in one round trip.
+pub async fn authenticate_with(
+    deps: &Deps,
+    bearer: &str,
+    extra: Option<&dyn Fn(Subject<'_>) -> Option<crate::store::Stmt>>,
+) -> Result<(Principal, Option<crate::store::Outcome>), AppError> {
     if bearer.starts_with(crate::domain::api_key::PREFIX) {
-        return Ok(Principal::ApiKey(super::api_keys::authenticate(deps, bearer).await?));
+        let key_extra = extra.map(|f| move |digest: &str| f(Subject::KeyDigest(digest)));
+        let (key, out) = super::api_keys::authenticate_with(
+            deps,
+            bearer,
+            key_extra.as_ref().map(|f| f as &dyn Fn(&str) -> Option<crate::store::Stmt>),
+        )
+        .await?;
+        return Ok((Principal::ApiKey(key), out));
     }
     let now = deps.now();
     let claims = deps.config.keys.verify(bearer, now).map_err(|_| AppError::Unauthenticated)?;
-    let user: Option<UserRow> =
-        deps.db.run(stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now)).await?.first()?;
+    let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
+    let (user, out): (Option<UserRow>, _) = match extra.and_then(|f| f(Subject::User(&claims.sub))) {
+        None => (deps.db.run(check).await?.first()?, None),
+        Some(more) => {
+            let mut outs = deps.db.batch(vec![check, more]).await?.into_iter();
+            (outs.next().unwrap_or_default().first()?, outs.next())
+        }
+    };
     let user = user.ok_or(AppError::Unauthenticated)?;
-    Ok(Principal::User(UserPrincipal { user, session_id: claims.sid }))
+    Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.

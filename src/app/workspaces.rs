@@ -2,6 +2,7 @@
 //! links. A person's workspace role is derived on every request (one query)
 //! from their direct membership and the grants to their orgs, so revoking a
 //! grant or leaving the org acts on the very next request.
+use super::api_keys::KeyPrincipal;
 use super::audit::{Actor, Event};
 use super::orgs::{self, MemberView, TwoFactorPolicy};
 use super::page::PageRequest;
@@ -15,7 +16,7 @@ use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::{sql, DbError};
+use crate::store::{sql, DbError, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -115,50 +116,42 @@ pub async fn access(
     }
 }
 
-/// The workspace decision for `permission`, for `POST /v1/authorize`.
-pub async fn decide(
-    deps: &Deps,
-    who: &Principal,
+/// The workspace decision for a person, from the [`sql::WORKSPACE_FOR_USER`]
+/// row read in the same round trip as their session (`POST /v1/authorize`).
+pub fn decide_for_user(row: Outcome, ws_id: &str, permission: Permission) -> Result<(bool, Option<Value>), AppError> {
+    let row: Option<WorkspaceRow> = row.first()?;
+    let Some(row) = row else { return Ok((false, None)) };
+    let Some((role, via)) = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
+    else {
+        return Ok((false, None));
+    };
+    let allowed = policy::role_grants(role, permission);
+    let via = match via {
+        WorkspaceVia::Direct => json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() }),
+        WorkspaceVia::Grant => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
+                                       "org": { "id": row.via_org_id, "name": row.via_org_name } }),
+    };
+    Ok((allowed, Some(via)))
+}
+
+/// The workspace decision for an API key: in a workspace granted to its org
+/// (the [`sql::GRANT_OF_KEY`] row), with its scopes, within admin.
+pub fn decide_for_key(
+    row: Outcome,
+    key: &KeyPrincipal,
     ws_id: &str,
     permission: Permission,
 ) -> Result<(bool, Option<Value>), AppError> {
-    if !looks_like(IdKind::Workspace, ws_id) {
+    let granted: Option<Value> = row.first()?;
+    if granted.is_none() {
         return Ok((false, None));
     }
-    match who {
-        Principal::User(u) => {
-            let row: Option<WorkspaceRow> =
-                deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &u.user.id)).await?.first()?;
-            let Some(row) = row else { return Ok((false, None)) };
-            let Some((role, via)) =
-                policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
-            else {
-                return Ok((false, None));
-            };
-            let allowed = policy::role_grants(role, permission);
-            let via = match via {
-                WorkspaceVia::Direct => {
-                    json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() })
-                }
-                WorkspaceVia::Grant => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
-                                               "org": { "id": row.via_org_id, "name": row.via_org_name } }),
-            };
-            Ok((allowed, Some(via)))
-        }
-        // A key acts for its org: in a workspace granted to that org, with its scopes (within admin).
-        Principal::ApiKey(k) => {
-            let granted: Option<Value> = deps.db.run(stmt!(sql::GRANT_OF_ORG, ws_id, &k.org.id)).await?.first()?;
-            if granted.is_none() {
-                return Ok((false, None));
-            }
-            let allowed = k.scopes.contains(&permission) && policy::role_grants(Role::Admin, permission);
-            Ok((
-                allowed,
-                Some(json!({ "kind": "api_key", "key_id": k.key_id, "workspace_id": ws_id,
-                                      "via_org": { "id": k.org.id, "name": k.org.name } })),
-            ))
-        }
-    }
+    let allowed = key.scopes.contains(&permission) && policy::role_grants(Role::Admin, permission);
+    Ok((
+        allowed,
+        Some(json!({ "kind": "api_key", "key_id": key.key_id, "workspace_id": ws_id,
+                              "via_org": { "id": key.org.id, "name": key.org.name } })),
+    ))
 }
 
 /// Creates a workspace; the creator (the customer) is its owner.

@@ -342,6 +342,9 @@ pub const LIST_GRANTS: &str =
 pub const DELETE_GRANT: &str = "DELETE FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
 pub const MANAGED_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.created_at, g.granted_at FROM workspace_grants g \
      JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, w.id LIMIT 100";
+/// Whether the workspace is granted to the org of the key with this digest.
+pub const GRANT_OF_KEY: &str = "SELECT g.workspace_id FROM workspace_grants g JOIN api_keys k ON k.org_id = g.org_id \
+     WHERE g.workspace_id = ?1 AND k.key_hash = ?2";
 pub const GRANT_OF_ORG: &str = "SELECT workspace_id FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
 pub const INSERT_INSTALL_LINK: &str =
     "INSERT INTO install_links (id, org_id, token_hash, created_by, created_at, expires_at) \
