@@ -60,12 +60,15 @@ pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, 
     Ok(authenticate_with(deps, presented, None).await?.0)
 }
 
+/// Builds a statement to run in the same batch as the key lookup, from the key's digest.
+pub type RideAlong<'a> = &'a dyn Fn(&str) -> Option<crate::store::Stmt>;
+
 /// [`authenticate`], with one more statement in the same round trip (a D1
 /// batch): `extra` receives the key's digest. Returns its outcome too.
 pub async fn authenticate_with(
     deps: &Deps,
     presented: &str,
-    extra: Option<&dyn Fn(&str) -> Option<crate::store::Stmt>>,
+    extra: Option<RideAlong<'_>>,
 ) -> Result<(KeyPrincipal, Option<crate::store::Outcome>), AppError> {
     let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
         let _ = e; // malformed and bad checksum answer alike

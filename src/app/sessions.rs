@@ -205,20 +205,23 @@ pub enum Subject<'a> {
     KeyDigest(&'a str),
 }
 
+/// Builds a statement to run in the same batch as the credential check.
+pub type RideAlong<'a> = &'a dyn Fn(Subject<'_>) -> Option<crate::store::Stmt>;
+
 /// [`authenticate`], with one more statement in the same round trip (a D1
 /// batch), built from the verified subject; returns its outcome too. This is
 /// how `POST /v1/authorize` answers in one round trip.
 pub async fn authenticate_with(
     deps: &Deps,
     bearer: &str,
-    extra: Option<&dyn Fn(Subject<'_>) -> Option<crate::store::Stmt>>,
+    extra: Option<RideAlong<'_>>,
 ) -> Result<(Principal, Option<crate::store::Outcome>), AppError> {
     if bearer.starts_with(crate::domain::api_key::PREFIX) {
         let key_extra = extra.map(|f| move |digest: &str| f(Subject::KeyDigest(digest)));
         let (key, out) = super::api_keys::authenticate_with(
             deps,
             bearer,
-            key_extra.as_ref().map(|f| f as &dyn Fn(&str) -> Option<crate::store::Stmt>),
+            key_extra.as_ref().map(|f| f as super::api_keys::RideAlong<'_>),
         )
         .await?;
         return Ok((Principal::ApiKey(key), out));
