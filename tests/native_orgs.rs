@@ -521,3 +521,16 @@ fn openapi_documents_every_route() {
         "no phantom routes"
     );
 }
+
+#[test]
+fn openapi_json_is_generated_from_the_code() {
+    let generated = serde_json::to_string_pretty(&latchkey::http::openapi::document()).unwrap() + "\n";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    assert!(
+        latchkey::http::openapi::DOCUMENT == generated,
+        "src/http/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test native_orgs openapi` and commit it"
+    );
+}
