@@ -33,3 +33,24 @@ fn a_guard_after_a_write_that_changed_nothing_rolls_the_batch_back() {
     ]));
     assert!(won.is_ok(), "{won:?}");
 }
+
+#[test]
+fn a_role_change_needs_the_callers_role_to_be_what_the_decision_saw() {
+    let db = SqliteDb::migrated().unwrap();
+    let run = |s| pollster::block_on(db.run(s)).unwrap();
+    for (id, email) in [("usr_a", "a@example.com"), ("usr_b", "b@example.com")] {
+        run(stmt!(sql::INSERT_USER, id, email, "x", None::<String>, None::<i64>, 1_i64));
+    }
+    run(stmt!(sql::INSERT_ORG, "org_1", "Org", "org-one", 1_i64));
+    run(stmt!(sql::INSERT_MEMBER, "org_1", "usr_a", "admin", 1_i64));
+    run(stmt!(sql::INSERT_MEMBER, "org_1", "usr_b", "member", 1_i64));
+    // The caller was admin when the decision was made, but is member now: nothing changes.
+    run(stmt!("UPDATE org_members SET role = 'member' WHERE user_id = 'usr_a'"));
+    let out = run(stmt!(sql::CHANGE_ROLE, "org_1", "usr_b", "admin", "member", "usr_a", "admin"));
+    assert_eq!(out.changes, 0);
+    let out = run(stmt!(sql::REMOVE_MEMBER, "org_1", "usr_b", "member", "usr_a", "admin"));
+    assert_eq!(out.changes, 0);
+    // With the role the decision saw, it applies.
+    run(stmt!("UPDATE org_members SET role = 'admin' WHERE user_id = 'usr_a'"));
+    assert_eq!(run(stmt!(sql::CHANGE_ROLE, "org_1", "usr_b", "admin", "member", "usr_a", "admin")).changes, 1);
+}

@@ -177,3 +177,24 @@ fn an_org_that_requires_2fa_refuses_members_without_it_until_they_enrol() {
     app.post("/v1/me/totp/confirm", Some(&access(&member)), json!({"code": code(secret, app.clock_now())})).expect(200);
     app.get(&format!("/v1/orgs/{org}"), Some(&access(&member))).expect(200);
 }
+
+#[test]
+fn ten_wrong_codes_in_a_row_lock_the_second_factor_for_15_minutes() {
+    let app = TestApp::new();
+    let (_, secret, _) = enrolled(&app, "lock@example.com");
+    for _ in 0..2 {
+        let t = mfa_token(&app, "lock@example.com");
+        for _ in 0..5 {
+            app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": "000000"}))
+                .expect_problem(401, "invalid_otp");
+        }
+    }
+    let t = mfa_token(&app, "lock@example.com");
+    let r = app
+        .post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())}))
+        .expect_problem(429, "too_many_attempts");
+    assert!(r.header("retry-after").unwrap().parse::<i64>().unwrap() > 800);
+    app.advance(15 * 60);
+    let t = mfa_token(&app, "lock@example.com");
+    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())})).expect(200);
+}

@@ -404,7 +404,16 @@ pub async fn change_role(
     let mut outs = deps
         .db
         .batch(vec![
-            stmt!(sql::CHANGE_ROLE, org_id, user_id, new_role.as_str(), current.as_str()),
+            // The caller's own role is re-checked in the same statement.
+            stmt!(
+                sql::CHANGE_ROLE,
+                org_id,
+                user_id,
+                new_role.as_str(),
+                current.as_str(),
+                who.user().ok().map(|u| u.user.id.clone()),
+                access.role.as_str()
+            ),
             event.stmt_if_changed(deps)?,
             stmt!(sql::MEMBER, org_id, user_id),
         ])
@@ -441,7 +450,17 @@ pub async fn remove_member(deps: &Deps, who: &Principal, org_id: &str, user_id: 
     };
     let outs = deps
         .db
-        .batch(vec![stmt!(sql::REMOVE_MEMBER, org_id, user_id, role.as_str()), event.stmt_if_changed(deps)?])
+        .batch(vec![
+            stmt!(
+                sql::REMOVE_MEMBER,
+                org_id,
+                user_id,
+                role.as_str(),
+                who.user().ok().map(|u| u.user.id.clone()),
+                access.role.as_str()
+            ),
+            event.stmt_if_changed(deps)?,
+        ])
         .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
         return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));

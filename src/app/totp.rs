@@ -89,16 +89,20 @@ async fn accept_code(
 ) -> Result<Vec<crate::store::Outcome>, AppError> {
     let now = deps.now();
     let cred = credential(deps, user_id).await?.ok_or_else(invalid_otp)?;
-    if let Some(until) = cred.locked_until.filter(|&t| t > now) {
-        return Err(AppError::TooManyAttempts { retry_after: until - now });
-    }
     if confirmed_only && cred.confirmed_at.is_none() {
         return Err(invalid_otp());
+    }
+    // Count the attempt first (one guarded statement): parallel guesses
+    // cannot get past the account's limit.
+    let reserved =
+        deps.db.run(stmt!(sql::RESERVE_TOTP_ATTEMPT, user_id, now, ACCOUNT_ATTEMPTS, ACCOUNT_LOCK_SECONDS)).await?;
+    if reserved.changes == 0 {
+        let retry_after = cred.locked_until.map_or(ACCOUNT_LOCK_SECONDS, |until| (until - now).max(1));
+        return Err(AppError::TooManyAttempts { retry_after });
     }
     let secret = totp::decrypt_secret(key(deps), &cred.secret_enc)
         .map_err(|_| AppError::Internal(format!("TOTP secret of {user_id} does not decrypt")))?;
     let Some(step) = totp::verify(&secret, code, now, cred.last_step) else {
-        record_failure(deps, user_id).await?;
         return Err(invalid_otp());
     };
     // The guard right after the step update rolls the whole batch back if
@@ -111,11 +115,6 @@ async fn accept_code(
         Err(DbError::Guard(_)) => Err(invalid_otp()),
         Err(e) => Err(e.into()),
     }
-}
-
-async fn record_failure(deps: &Deps, user_id: &str) -> Result<(), AppError> {
-    deps.db.run(stmt!(sql::RECORD_TOTP_FAILURE, user_id, deps.now(), ACCOUNT_ATTEMPTS, ACCOUNT_LOCK_SECONDS)).await?;
-    Ok(())
 }
 
 fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), AppError> {

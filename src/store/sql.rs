@@ -122,10 +122,13 @@ pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at
 pub const CHANGE_ROLE: &str = "UPDATE org_members SET role = ?3 \
      WHERE org_id = ?1 AND user_id = ?2 AND role = ?4 \
        AND (role <> 'owner' OR ?3 = 'owner' \
-            OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
-/// Removes a non-owner whose role is still `?3`.
+            OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1) \
+       AND (?5 IS NULL OR EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?5 AND role = ?6))";
+/// Removes a non-owner whose role is still `?3`, if the acting person (`?4`,
+/// NULL for an API key) still has the role `?5` the decision was made with.
 pub const REMOVE_MEMBER: &str =
-    "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'";
+    "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner' \
+       AND (?4 IS NULL OR EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?4 AND role = ?5))";
 /// Leaves: an owner may go only while another owner stays.
 pub const LEAVE_ORG: &str = "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
@@ -269,9 +272,12 @@ pub const ACCEPT_TOTP_STEP: &str =
      WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2) AND (?3 = 0 OR confirmed_at IS NOT NULL)";
 pub const CONFIRM_TOTP: &str =
     "UPDATE totp_credentials SET confirmed_at = ?2 WHERE user_id = ?1 AND confirmed_at IS NULL";
-/// Counts a wrong code; the 10th in a row locks the account's second factor for 15 minutes.
-pub const RECORD_TOTP_FAILURE: &str = "UPDATE totp_credentials SET failed_attempts = failed_attempts + 1, \
-       locked_until = CASE WHEN failed_attempts + 1 >= ?3 THEN ?2 + ?4 ELSE locked_until END WHERE user_id = ?1";
+/// Counts a code attempt before it is checked, unless the second factor is
+/// locked: the 10th in a row without a success locks it for 15 minutes.
+/// ACCEPT_TOTP_STEP resets the count.
+pub const RESERVE_TOTP_ATTEMPT: &str = "UPDATE totp_credentials SET failed_attempts = failed_attempts + 1, \
+       locked_until = CASE WHEN failed_attempts + 1 >= ?3 THEN ?2 + ?4 ELSE locked_until END \
+     WHERE user_id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)";
 pub const SET_TOTP_ENABLED: &str = "UPDATE users SET totp_enabled = ?2, updated_at = ?3 WHERE id = ?1";
 pub const DELETE_TOTP: &str = "DELETE FROM totp_credentials WHERE user_id = ?1";
 pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = ?1";
