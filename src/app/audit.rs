@@ -96,10 +96,19 @@ pub struct AuditEventView {
     pub occurred_at: String,
 }
 
-/// The org's log, newest first.
-pub async fn list_org_events(
+/// Whose audit log to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Log<'a> {
+    /// An org's.
+    Org(&'a str),
+    /// A workspace's.
+    Workspace(&'a str),
+}
+
+/// A log, newest first (the caller has checked access).
+pub async fn list_events(
     deps: &Deps,
-    org_id: &str,
+    log: Log<'_>,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
     #[derive(Deserialize)]
@@ -114,8 +123,12 @@ pub async fn list_org_events(
         data: String,
         occurred_at: i64,
     }
+    let (sql, id) = match log {
+        Log::Org(id) => (sql::LIST_ORG_AUDIT, id),
+        Log::Workspace(id) => (sql::LIST_WORKSPACE_AUDIT, id),
+    };
     let after = page.after.as_ref().map(|(k, _)| *k);
-    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_ORG_AUDIT, org_id, after, page.limit + 1)).await?.decode()?;
+    let rows: Vec<Row> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
     let views = rows
         .into_iter()

@@ -692,32 +692,7 @@ pub async fn audit_log(
     who: &UserPrincipal,
     ws_id: &str,
     page: &PageRequest,
-) -> Result<(Vec<Value>, Option<String>), AppError> {
+) -> Result<(Vec<super::audit::AuditEventView>, Option<String>), AppError> {
     access(deps, who, ws_id, WorkspaceAction::Own).await?;
-    #[derive(Deserialize)]
-    struct Row {
-        seq: i64,
-        id: String,
-        actor_kind: String,
-        actor_id: String,
-        action: String,
-        target_kind: String,
-        target_id: String,
-        data: String,
-        occurred_at: i64,
-    }
-    let after = page.after.as_ref().map(|(k, _)| *k);
-    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_WORKSPACE_AUDIT, ws_id, after, page.limit + 1)).await?.decode()?;
-    let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
-    Ok((
-        rows.into_iter()
-            .map(|r| {
-                json!({ "id": r.id, "action": r.action, "actor": { "kind": r.actor_kind, "id": r.actor_id },
-                             "target": { "kind": r.target_kind, "id": r.target_id },
-                             "data": serde_json::from_str::<Value>(&r.data).unwrap_or(Value::Null),
-                             "occurred_at": rfc3339(r.occurred_at) })
-            })
-            .collect(),
-        next,
-    ))
+    super::audit::list_events(deps, super::audit::Log::Workspace(ws_id), page).await
 }

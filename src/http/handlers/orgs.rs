@@ -177,7 +177,7 @@ pub async fn org_audit_log(deps: &Deps, req: &Request, org_id: &str) -> Result<R
     let page = extract::page(req)?;
     orgs::access(deps, &who, org_id, crate::domain::policy::Permission::AuditRead, orgs::TwoFactorPolicy::Enforce)
         .await?;
-    let (data, next_cursor) = audit::list_org_events(deps, org_id, &page).await?;
+    let (data, next_cursor) = audit::list_events(deps, audit::Log::Org(org_id), &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 
