@@ -34,10 +34,10 @@ fn signup_verify_login_me_refresh_logout_through_the_real_queue() {
     assert_eq!(emails[0]["subject"], "Verify your email address");
     let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
 
-    let verified = w.post("/v1/auth/verify-email", None, json!({"token": token}));
+    let verified = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert_eq!(verified.json()["user"]["email_verified"], true);
-    let again = w.post("/v1/auth/verify-email", None, json!({"token": token}));
+    let again = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
     assert_eq!((again.status, again.json()["code"].as_str()), (400, Some("invalid_token")));
 
     let login = w.post("/v1/auth/login", None, json!({"email": "ADA@example.com", "password": PASSWORD}));
@@ -89,7 +89,7 @@ fn bad_input_is_never_a_500_in_workerd() {
     let signup = w.post("/v1/auth/signup", None, json!({"email": "r@example.com", "password": PASSWORD, "name": "R"}));
     assert_eq!(signup.status, 202);
     let verify = extract_token(w.wait_for_emails("r@example.com", 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": verify})).status, 200);
+    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": verify, "password": PASSWORD})).status, 200);
     assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).status, 202);
     let emails = w.wait_for_emails("r@example.com", 2);
     let reset = extract_token(emails[1]["text"].as_str().unwrap(), "/reset-password");
@@ -136,7 +136,7 @@ fn http_mailer_posts_resend_compatible_json_retries_a_503_and_delivers_once() {
 
     // The emailed link works against the Worker.
     let token = extract_token(requests[1].body["text"].as_str().unwrap(), "/verify-email");
-    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": token})).status, 200);
+    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).status, 200);
 }
 
 #[test]

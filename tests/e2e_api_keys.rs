@@ -13,7 +13,7 @@ fn owner_with_org(w: &Worker, email: &str, org: &str) -> (String, String) {
         202
     );
     let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    let session = w.post("/v1/auth/verify-email", None, json!({"token": token})).json();
+    let session = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).json();
     let bearer = session["access_token"].as_str().unwrap().to_owned();
     let created = w.post("/v1/orgs", Some(&bearer), json!({"name": org}));
     assert_eq!(created.status, 201, "{}", created.body);

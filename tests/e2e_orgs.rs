@@ -16,7 +16,7 @@ fn verified(w: &Worker, email: &str) -> Value {
     assert_eq!(r.status, 202, "{}", r.body);
     let emails = w.wait_for_emails(email, 1);
     let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
-    let r = w.post("/v1/auth/verify-email", None, json!({"token": token}));
+    let r = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }

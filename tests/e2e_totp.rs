@@ -4,41 +4,15 @@ mod support;
 
 use serde_json::{json, Value};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 use support::*;
+use support::{totp_code as code, unix_now as now};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// RFC 6238 computed independently of the service.
-fn code(secret_b32: &str, at: i64) -> String {
-    use hmac::{Hmac, Mac};
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
-    for c in secret_b32.bytes() {
-        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            secret.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
-    mac.update(&((at / 30) as u64).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let o = (h[19] & 0xf) as usize;
-    let v =
-        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
-    format!("{:06}", v % 1_000_000)
-}
 
 fn verified(w: &Worker, email: &str) -> Value {
     assert_eq!(w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"})).status, 202);
     let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    w.post("/v1/auth/verify-email", None, json!({"token": token})).json()
+    w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).json()
 }
 
 fn bearer(s: &Value) -> String {

@@ -27,7 +27,8 @@ fn signup_then_verify_then_login_then_me() {
     assert!(emails[0]["html"].as_str().unwrap().contains("http://app.test/verify-email#token="));
     let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
 
-    let session = app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200).body;
+    let session =
+        app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200).body;
     assert_eq!(session["token_type"], "Bearer");
     assert_eq!(session["expires_in"], 900);
     assert_eq!(session["user"]["email"], "ada@example.com");
@@ -47,8 +48,9 @@ fn a_verification_link_works_once() {
     let app = TestApp::new();
     app.signup("once@example.com").expect(202);
     let token = app.token_from_email("once@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
+        .expect_problem(400, "invalid_token");
 }
 
 #[test]
@@ -57,14 +59,16 @@ fn an_expired_verification_link_is_refused() {
     app.signup("late@example.com").expect(202);
     let token = app.token_from_email("late@example.com", "/verify-email");
     app.advance(24 * 3600 + 1);
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
+        .expect_problem(400, "invalid_token");
 }
 
 #[test]
 fn unknown_and_malformed_tokens_are_invalid_token() {
     let app = TestApp::new();
     for token in ["", "x", "not a token at all!", &"A".repeat(43), &"é".repeat(50)] {
-        app.post("/v1/auth/verify-email", None, json!({"token": token})).expect_problem(400, "invalid_token");
+        app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
+            .expect_problem(400, "invalid_token");
     }
 }
 
@@ -73,7 +77,7 @@ fn signup_for_an_existing_email_answers_the_same_and_creates_nothing() {
     let app = TestApp::new();
     let first = app.signup("dup@example.com").expect(202);
     let token = app.token_from_email("dup@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
 
     let again = app.post(
         "/v1/auth/signup",
@@ -345,7 +349,7 @@ fn a_failed_enqueue_loses_nothing_the_link_can_be_resent() {
     assert!(app.emails_to("q@example.com").is_empty());
     app.post("/v1/auth/resend-verification", None, json!({"email": "q@example.com"})).expect(202);
     let token = app.token_from_email("q@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
 }
 
 #[test]
@@ -457,40 +461,123 @@ fn pages_read_the_token_from_the_fragment_and_are_locked_down() {
     assert!(js.raw.contains("location.hash"));
 }
 
+const ATTACKER: &str = "attacker passphrase";
+
+fn signup_as(app: &TestApp, email: &str, password: &str) {
+    app.post("/v1/auth/signup", None, json!({"email": email, "password": password, "name": "Someone"})).expect(202);
+}
+
+fn verify(app: &TestApp, token: &str, password: &str) -> testapp::Resp {
+    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": password}))
+}
+
+/// The newest link to `/verify-email` emailed to `to`, and all of them.
+fn links(app: &TestApp, to: &str) -> Vec<String> {
+    let texts: Vec<String> = app.emails_to(to).iter().map(|e| e["text"].as_str().unwrap().to_owned()).collect();
+    texts.iter().filter(|t| t.contains("/verify-email#token=")).map(|t| extract_token(t, "/verify-email")).collect()
+}
+
 #[test]
-fn a_stranger_who_signed_up_first_with_my_address_keeps_no_password() {
+fn a_later_signup_never_sets_the_password_of_whoever_verifies() {
+    // Victim first, attacker second; the victim opens the newest email (the attacker's link).
     let app = TestApp::new();
-    // The attacker claims the address with their password; the mail goes to me.
-    app.post(
-        "/v1/auth/signup",
-        None,
-        json!({"email": "me@example.com", "password": "attacker passphrase", "name": "Mallory"}),
-    )
-    .expect(202);
-    app.post("/v1/auth/signup", None, json!({"email": "me@example.com", "password": PASSWORD, "name": "Me"}))
-        .expect(202);
-    let emails = app.emails_to("me@example.com");
-    assert_eq!(emails.len(), 2);
-    // I verify with the link of my own sign-up (the newest).
-    let token = extract_token(emails[1]["text"].as_str().unwrap(), "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
-    app.login("me@example.com", PASSWORD).expect(200);
-    app.login("me@example.com", "attacker passphrase").expect_problem(401, "invalid_credentials");
-    // A resend after my sign-up carries my password too.
+    signup_as(&app, "v@example.com", PASSWORD);
+    signup_as(&app, "v@example.com", ATTACKER);
+    let links = links(&app, "v@example.com");
+    assert_eq!(links.len(), 2);
+    verify(&app, &links[1], PASSWORD).expect_problem(401, "password_mismatch");
+    // Nothing changed: still unverified, the link still alive.
+    app.login("v@example.com", PASSWORD).expect_problem(403, "email_not_verified");
+    verify(&app, &links[0], PASSWORD).expect(200);
+    app.login("v@example.com", PASSWORD).expect(200);
+    app.login("v@example.com", ATTACKER).expect_problem(401, "invalid_credentials");
+    // The attacker's link died with the verification.
+    verify(&app, &links[1], ATTACKER).expect_problem(400, "invalid_token");
+    app.login("v@example.com", PASSWORD).expect(200);
+}
+
+#[test]
+fn an_earlier_signup_by_a_stranger_never_becomes_my_password() {
+    // Attacker first, victim second; either link verifies only with its own sign-up's password.
     let app = TestApp::new();
+    signup_as(&app, "v@example.com", ATTACKER);
+    signup_as(&app, "v@example.com", PASSWORD);
+    let links = links(&app, "v@example.com");
+    verify(&app, &links[0], PASSWORD).expect_problem(401, "password_mismatch");
+    app.login("v@example.com", ATTACKER).expect_problem(403, "email_not_verified");
+    let session = verify(&app, &links[1], PASSWORD).expect(200).body;
+    assert_eq!(session["user"]["email_verified"], true);
+    app.login("v@example.com", PASSWORD).expect(200);
+    app.login("v@example.com", ATTACKER).expect_problem(401, "invalid_credentials");
+}
+
+#[test]
+fn a_resend_link_verifies_only_with_a_password_chosen_at_signup() {
+    for (first, second) in [(PASSWORD, ATTACKER), (ATTACKER, PASSWORD)] {
+        let app = TestApp::new();
+        signup_as(&app, "v@example.com", first);
+        signup_as(&app, "v@example.com", second);
+        app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
+        let resent = links(&app, "v@example.com").pop().unwrap();
+        verify(&app, &resent, "a password nobody chose").expect_problem(401, "password_mismatch");
+        let missing = app.post("/v1/auth/verify-email", None, json!({"token": resent})).expect(422).body;
+        assert_eq!(missing["errors"][0]["field"], "password");
+        verify(&app, &resent, PASSWORD).expect(200);
+        app.login("v@example.com", PASSWORD).expect(200);
+        app.login("v@example.com", ATTACKER).expect_problem(401, "invalid_credentials");
+    }
+}
+
+#[test]
+fn verifying_ends_every_other_link_and_a_verified_account_gets_no_session_from_a_link() {
+    let app = TestApp::new();
+    signup_as(&app, "v@example.com", PASSWORD);
+    app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
+    app.post("/v1/auth/password-reset", None, json!({"email": "v@example.com"})).expect(202);
+    let verify_links = links(&app, "v@example.com");
+    let reset = app.token_from_email("v@example.com", "/reset-password");
+    verify(&app, &verify_links[0], PASSWORD).expect(200);
+    // The resend's link is dead: no second session from an emailed link.
+    verify(&app, &verify_links[1], PASSWORD).expect_problem(400, "invalid_token");
+    // The reset link sent before verification is dead too.
     app.post(
-        "/v1/auth/signup",
+        "/v1/auth/password-reset/confirm",
         None,
-        json!({"email": "me@example.com", "password": "attacker passphrase", "name": "M"}),
+        json!({"token": reset, "new_password": "another long passphrase"}),
     )
-    .expect(202);
-    app.post("/v1/auth/signup", None, json!({"email": "me@example.com", "password": PASSWORD, "name": "Me"}))
-        .expect(202);
-    app.post("/v1/auth/resend-verification", None, json!({"email": "me@example.com"})).expect(202);
-    let token = app.token_from_email("me@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200);
-    app.login("me@example.com", "attacker passphrase").expect(401);
-    app.login("me@example.com", PASSWORD).expect(200);
+    .expect_problem(400, "invalid_token");
+    app.login("v@example.com", PASSWORD).expect(200);
+}
+
+#[test]
+fn resetting_or_changing_the_password_ends_every_other_emailed_link() {
+    let app = TestApp::new();
+    signup_as(&app, "r@example.com", PASSWORD);
+    // Two reset links; the account is unverified and has a pending verification link.
+    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    let first_reset = app.token_from_email("r@example.com", "/reset-password");
+    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    let second_reset = app.token_from_email("r@example.com", "/reset-password");
+    let verify_link = links(&app, "r@example.com")[0].clone();
+    let new = "a brand new passphrase";
+    app.post("/v1/auth/password-reset/confirm", None, json!({"token": second_reset, "new_password": new})).expect(204);
+    app.post("/v1/auth/password-reset/confirm", None, json!({"token": first_reset, "new_password": ATTACKER}))
+        .expect_problem(400, "invalid_token");
+    verify(&app, &verify_link, PASSWORD).expect_problem(400, "invalid_token");
+    let session = app.login("r@example.com", new).expect(200).body;
+
+    // A reset link requested before a password change dies with the change.
+    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    let reset = app.token_from_email("r@example.com", "/reset-password");
+    app.post(
+        "/v1/me/password",
+        Some(&access(&session)),
+        json!({"current_password": new, "new_password": "yet another passphrase"}),
+    )
+    .expect(204);
+    app.post("/v1/auth/password-reset/confirm", None, json!({"token": reset, "new_password": ATTACKER}))
+        .expect_problem(400, "invalid_token");
+    app.login("r@example.com", "yet another passphrase").expect(200);
 }
 
 #[test]

@@ -20,6 +20,10 @@ pub const VERIFY_EMAIL_SECONDS: i64 = DAY;
 pub const PASSWORD_RESET_SECONDS: i64 = HOUR;
 /// At most this many verification (or reset) emails an hour per address.
 pub const EMAILS_PER_HOUR: i64 = 5;
+/// A resend's link accepts the password of a sign-up this recent…
+pub const SIGNUP_CLAIM_SECONDS: i64 = 7 * DAY;
+/// …among the newest this many (each a full argon2 verification).
+pub const CLAIMABLE_SIGNUPS: i64 = 5;
 /// Consecutive failures before the account backs off.
 pub const LOGIN_FAILURE_LIMIT: i64 = 10;
 /// The first back-off, doubled for each further failure.
@@ -127,8 +131,8 @@ async fn existing_account_signup(deps: &Deps, email: &Email, phc: &str) -> Resul
     let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?;
     let Some(user) = user else { return Ok(()) };
     if user.email_verified_at.is_none() {
-        // The new link carries this sign-up's password: whoever verifies
-        // gets the password they chose, not an earlier stranger's.
+        // The new link belongs to this sign-up: it verifies only with this
+        // sign-up's password (see `verify_email`).
         send_token_email(deps, email, TokenPurpose::VerifyEmail, Some(phc)).await
     } else {
         // One notice an hour at most: the job id repeats within the hour, and
@@ -182,12 +186,10 @@ pub async fn resend_verification(deps: &Deps, raw_email: &str) -> Result<(), App
     }
 }
 
-/// A consumed single-use token: its user, and the password it binds, if any.
+/// A consumed single-use token: its user.
 #[derive(Deserialize)]
 struct Consumed {
     user_id: String,
-    #[serde(default)]
-    password_hash: Option<String>,
 }
 
 async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<Consumed, AppError> {
@@ -200,20 +202,96 @@ async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<
     row.ok_or(AppError::InvalidToken)
 }
 
-/// Verifies the email behind a link and signs the person in.
-pub async fn verify_email(deps: &Deps, raw_token: &str, user_agent: Option<&str>) -> Result<SessionIssued, AppError> {
-    let Consumed { user_id, password_hash } = consume(deps, raw_token, TokenPurpose::VerifyEmail).await?;
+/// A live verification link and the sign-up passwords it can be claimed with.
+#[derive(Deserialize)]
+struct VerifyClaim {
+    token_id: String,
+    user_id: String,
+    bound_hash: Option<String>,
+    claimable_hashes: Option<String>,
+}
+
+impl VerifyClaim {
+    /// A sign-up's link: that sign-up's password only. A resend's link: the
+    /// password of any recent sign-up of the address.
+    fn candidates(&self) -> Result<Vec<String>, AppError> {
+        if let Some(bound) = &self.bound_hash {
+            return Ok(vec![bound.clone()]);
+        }
+        let raw = self.claimable_hashes.as_deref().unwrap_or("[]");
+        serde_json::from_str(raw).map_err(|e| AppError::Internal(format!("claimable sign-ups: {e}")))
+    }
+}
+
+fn password_mismatch() -> AppError {
+    AppError::coded(
+        401,
+        "password_mismatch",
+        "password: this is not the password chosen when signing up with this address",
+    )
+}
+
+/// Verifies the email behind a link. The link proves the inbox; the password
+/// proves which sign-up the verifier made, and becomes the account's. So a
+/// stranger's earlier or later sign-up never sets the password of whoever
+/// verifies (pre-account takeover). A missing or wrong password changes
+/// nothing and keeps the link alive. Every other verification and reset link
+/// of the account ends; an already verified account gets no session.
+pub async fn verify_email(
+    deps: &Deps,
+    raw_token: &str,
+    raw_password: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<LoginOutcome, AppError> {
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
     let now = deps.now();
-    let mut outs = deps
+    let digest = Secret::from_client(raw_token).digest();
+    let claim: Option<VerifyClaim> = deps
+        .db
+        .run(stmt!(sql::VERIFY_TOKEN_CLAIM, digest, now, SIGNUP_CLAIM_SECONDS, CLAIMABLE_SIGNUPS))
+        .await?
+        .first()?;
+    let claim = claim.ok_or(AppError::InvalidToken)?;
+    let password = match raw_password {
+        Some(p) if !p.is_empty() => p,
+        _ => {
+            return Err(AppError::field(crate::domain::FieldError::new(
+                "password",
+                "required",
+                "is required: the password chosen when signing up",
+            )))
+        }
+    };
+    if password.chars().count() > password::MAX_CHARS {
+        return Err(password_mismatch());
+    }
+    let matched = claim.candidates()?.into_iter().find(|phc| password::verify(password, phc));
+    let Some(phc) = matched else { return Err(password_mismatch()) };
+    let result = deps
         .db
         .batch(vec![
-            stmt!(sql::SET_PASSWORD_IF_UNVERIFIED, &user_id, password_hash, now),
-            stmt!(sql::MARK_EMAIL_VERIFIED, &user_id, now),
-            stmt!(sql::USER_BY_ID, &user_id),
+            stmt!(sql::CONSUME_VERIFY_TOKEN, &claim.token_id, now),
+            stmt!(sql::GUARD_CHANGED),
+            stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &phc, now),
+            stmt!(sql::END_EMAIL_TOKENS, &claim.user_id, now),
+            stmt!(sql::USER_BY_ID, &claim.user_id),
         ])
-        .await?;
+        .await;
+    let mut outs = match result {
+        Ok(outs) => outs,
+        // Another request verified the account (or spent this link) first.
+        Err(DbError::Guard(_)) => return Err(AppError::InvalidToken),
+        Err(e) => return Err(e.into()),
+    };
     let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidToken)?;
-    create_session(deps, user, user_agent).await
+    // An emailed link never skips the second factor.
+    if user.totp_enabled != 0 {
+        let mfa_token = super::totp::issue_mfa_token(deps, &user, user_agent).await?;
+        return Ok(LoginOutcome::MfaRequired { mfa_token });
+    }
+    Ok(LoginOutcome::Session(Box::new(create_session(deps, user, user_agent).await?)))
 }
 
 /// What a correct login leads to.
@@ -287,7 +365,8 @@ pub async fn request_password_reset(deps: &Deps, raw_email: &str) -> Result<(), 
     }
 }
 
-/// Sets a new password from a reset link and revokes every session.
+/// Sets a new password from a reset link, revokes every session and ends
+/// every other verification and reset link.
 pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: &str) -> Result<(), AppError> {
     // Check the password first: a refused password must not burn the link.
     let password = Password::parse("new_password", new_password)?;
@@ -295,12 +374,17 @@ pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: 
     let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
     deps.db
-        .batch(vec![stmt!(sql::RESET_PASSWORD, &user_id, phc, now), stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now)])
+        .batch(vec![
+            stmt!(sql::RESET_PASSWORD, &user_id, phc, now),
+            stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now),
+            stmt!(sql::END_EMAIL_TOKENS, &user_id, now),
+        ])
         .await?;
     Ok(())
 }
 
-/// Changes my password; every other session is revoked.
+/// Changes my password; every other session and every outstanding
+/// verification and reset link end.
 pub async fn change_password(
     deps: &Deps,
     who: &UserPrincipal,
@@ -319,6 +403,7 @@ pub async fn change_password(
         .batch(vec![
             stmt!(sql::SET_PASSWORD_HASH, &who.user.id, new_phc, now),
             stmt!(sql::REVOKE_OTHER_SESSIONS, &who.user.id, &who.session_id, now),
+            stmt!(sql::END_EMAIL_TOKENS, &who.user.id, now),
         ])
         .await?;
     Ok(())

@@ -21,9 +21,14 @@ fn page(title: &str, name: &str, body: &str) -> Response {
 }
 
 /// `GET /verify-email#token=…`
-#[utoipa::path(get, path = "/verify-email", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment")))]
+#[utoipa::path(get, path = "/verify-email", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment and the password chosen at sign-up")))]
 pub fn verify_email() -> Response {
-    page("Verify your email", "verify-email", "<p id=\"lead\">Checking your link…</p>")
+    page(
+        "Verify your email",
+        "verify-email",
+        "<p id=\"lead\">Checking your link…</p>\
+         <form id=\"verify\" hidden><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required></label><button>Verify</button></form>",
+    )
 }
 
 /// `GET /reset-password#token=…`

@@ -14,8 +14,6 @@ pub const USER_BY_ID: &str =
      FROM users WHERE id = ?1";
 pub const UPDATE_USER_NAME: &str = "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1 \
      RETURNING id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at";
-pub const MARK_EMAIL_VERIFIED: &str =
-    "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?2), updated_at = ?2 WHERE id = ?1";
 pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1";
 pub const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1";
 /// After a reset: new hash, counters cleared, and the address proven.
@@ -26,13 +24,11 @@ pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, failed_lo
 /// Creates a token for the user with `email` unless 5 of that purpose were
 /// created in the last hour (the per-address send limit), in one statement.
 /// `?7` = 1 restricts it to unverified accounts (verification resends).
-/// `?9` is the password hash the token binds (a sign-up's), or NULL to bind the
-/// one of the newest verification token (a resend).
+/// `?9` is the password hash of the sign-up this link belongs to, or NULL for
+/// a resend (whose link accepts the password of any claimable sign-up).
 pub const INSERT_EMAIL_TOKEN_LIMITED: &str =
     "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash) \
-     SELECT ?1, u.id, ?2, ?3, ?4, ?5, \
-       CASE WHEN ?2 = 'verify_email' THEN COALESCE(?9, (SELECT t.password_hash FROM email_tokens t \
-         WHERE t.user_id = u.id AND t.purpose = 'verify_email' ORDER BY t.created_at DESC, t.rowid DESC LIMIT 1)) END \
+     SELECT ?1, u.id, ?2, ?3, ?4, ?5, ?9 \
      FROM users u \
      WHERE u.email = ?6 AND (?7 = 0 OR u.email_verified_at IS NULL) \
        AND (SELECT COUNT(*) FROM email_tokens t \
@@ -43,9 +39,29 @@ pub const INSERT_EMAIL_TOKEN: &str =
 /// Consumes a token: only one caller can ever see its row come back.
 pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id, password_hash";
-/// On the first verification only: the password is the one bound to the token.
-pub const SET_PASSWORD_IF_UNVERIFIED: &str =
-    "UPDATE users SET password_hash = COALESCE(?2, password_hash), updated_at = ?3 WHERE id = ?1 AND email_verified_at IS NULL";
+/// A live verification link of a still unverified account, with the
+/// passwords it can be claimed with: its own sign-up's (`bound_hash`), or for
+/// a resend (NULL) the newest `?4` sign-ups of the last `?3` seconds, as a JSON array.
+pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, t.password_hash AS bound_hash, \
+       (SELECT json_group_array(h) FROM (SELECT s.password_hash AS h FROM email_tokens s \
+          WHERE s.user_id = t.user_id AND s.purpose = 'verify_email' AND s.used_at IS NULL \
+            AND s.password_hash IS NOT NULL AND s.created_at > ?2 - ?3 \
+          ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4)) AS claimable_hashes \
+     FROM email_tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_hash = ?1 AND t.purpose = 'verify_email' AND t.used_at IS NULL AND t.expires_at > ?2 \
+       AND u.email_verified_at IS NULL";
+/// Spends a verification link, only while its account is still unverified
+/// (follow with GUARD_CHANGED: a lost race rolls the whole batch back).
+pub const CONSUME_VERIFY_TOKEN: &str = "UPDATE email_tokens SET used_at = ?2 \
+     WHERE id = ?1 AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ?2 \
+       AND EXISTS (SELECT 1 FROM users u WHERE u.id = email_tokens.user_id AND u.email_verified_at IS NULL)";
+/// The first verification: the address is proven and the password is the
+/// one the verifier typed (a sign-up's they proved they know).
+pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, email_verified_at = ?3, failed_logins = 0, \
+       locked_until = NULL, updated_at = ?3 WHERE id = ?1 AND email_verified_at IS NULL";
+/// Ends every outstanding verification and reset link of an account (after
+/// verifying, a password change or a reset).
+pub const END_EMAIL_TOKENS: &str = "UPDATE email_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
 pub const EMAIL_TOKEN_FOR_MAIL: &str = "SELECT t.id, t.purpose, t.expires_at, t.used_at, u.email, u.name \
      FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1";
 
@@ -298,14 +314,25 @@ pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = 
 pub const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)";
 pub const INSERT_WORKSPACE_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
-/// A workspace as `?2` sees it: their direct role, and the first org through
-/// which a grant reaches them. Derived on every request.
+/// A workspace as `?2` sees it: their direct role, the first org through
+/// which a grant reaches them, and the first org whose grant would reach them
+/// but whose `require_2fa` they do not meet (a refusal to explain). Derived
+/// on every request.
 pub const WORKSPACE_FOR_USER: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, \
        (SELECT role FROM workspace_members WHERE workspace_id = w.id AND user_id = ?2) AS direct_role, \
        (SELECT o.id FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
-          JOIN orgs o ON o.id = g.org_id WHERE g.workspace_id = w.id ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
        (SELECT o.name FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
-          JOIN orgs o ON o.id = g.org_id WHERE g.workspace_id = w.id ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name, \
+       (SELECT json_object('id', o.id, 'name', o.name) FROM workspace_grants g \
+          JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND o.require_2fa <> 0 AND u.totp_enabled = 0 \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS needs_2fa_org \
      FROM workspaces w WHERE w.id = ?1";
 pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, m.role AS direct_role, \
        NULL AS via_org_id, NULL AS via_org_name \
@@ -329,12 +356,18 @@ pub const LIST_WORKSPACE_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.r
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
 pub const WORKSPACE_MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 AND m.user_id = ?2";
+/// As [`CHANGE_ROLE`]: the target still has `?4`, the workspace keeps an
+/// owner, and the caller (`?5`) still has the direct role `?6` the decision was made with.
 pub const CHANGE_WORKSPACE_ROLE: &str = "UPDATE workspace_members SET role = ?3 \
      WHERE workspace_id = ?1 AND user_id = ?2 AND role = ?4 \
        AND (role <> 'owner' OR ?3 = 'owner' \
-            OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1)";
+            OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1) \
+       AND EXISTS (SELECT 1 FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?5 AND role = ?6)";
+/// Removes a non-owner whose role is still `?3`, if the caller (`?4`) still
+/// has the direct role `?5` the decision was made with.
 pub const REMOVE_WORKSPACE_MEMBER: &str =
-    "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'";
+    "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner' \
+       AND EXISTS (SELECT 1 FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?4 AND role = ?5)";
 pub const LEAVE_WORKSPACE: &str = "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1)";
 
@@ -346,6 +379,18 @@ pub const LIST_GRANTS: &str =
     "SELECT o.id, o.name, o.slug, g.granted_at FROM workspace_grants g JOIN orgs o ON o.id = g.org_id \
      WHERE g.workspace_id = ?1 ORDER BY g.granted_at, o.id LIMIT 100";
 pub const DELETE_GRANT: &str = "DELETE FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
+/// A grant with both sides named (for the audit entries of its end).
+pub const GRANT_BOTH_SIDES: &str = "SELECT o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
+       w.id AS workspace_id, w.name AS workspace_name \
+     FROM workspace_grants g JOIN orgs o ON o.id = g.org_id JOIN workspaces w ON w.id = g.workspace_id \
+     WHERE g.workspace_id = ?1 AND g.org_id = ?2";
+/// Same batch as a grant's end: pending invitations that the org's members
+/// sent through the grant (without a direct admin or owner role) die with it.
+pub const REVOKE_INVITATIONS_THROUGH_GRANT: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
+     WHERE workspace_id = ?1 AND status = 'pending' \
+       AND invited_by IN (SELECT user_id FROM org_members WHERE org_id = ?2) \
+       AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = ?1 \
+                       AND d.user_id = invitations.invited_by AND d.role IN ('owner', 'admin'))";
 pub const MANAGED_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.created_at, g.granted_at FROM workspace_grants g \
      JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, w.id LIMIT 100";
 /// Whether the workspace is granted to the org of the key with this digest.

@@ -213,7 +213,7 @@ impl TestApp {
     pub fn verified_user(&self, email: &str) -> Value {
         self.signup(email).expect(202);
         let token = self.token_from_email(email, "/verify-email");
-        self.post("/v1/auth/verify-email", None, json!({"token": token})).expect(200).body
+        self.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200).body
     }
 
     pub fn login(&self, email: &str, password: &str) -> Resp {

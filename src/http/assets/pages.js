@@ -24,17 +24,31 @@
 
   var pages = {
     "verify-email": function () {
-      var lead = document.getElementById("lead");
+      var lead = document.getElementById("lead"), form = document.getElementById("verify");
       if (!token) { lead.textContent = "This link is incomplete. Open the link from your email again."; return; }
-      api("POST", "/v1/auth/verify-email", { token: token }).then(function (res) {
-        if (res.ok) {
-          remember(res.data);
-          lead.textContent = "Your email " + res.data.user.email + " is verified. You are signed in.";
-          say("Verified", "ok");
-        } else if (res.data && res.data.code === "invalid_token") {
-          lead.textContent = "This link has expired or was already used. Sign in, or ask for a new verification email.";
-          say("Link no longer valid", "error");
-        } else { lead.textContent = ""; say(problem(res), "error"); }
+      // The link proves the inbox; the password proves which sign-up this is.
+      lead.textContent = "Enter the password you chose when you signed up to finish verifying.";
+      form.hidden = false;
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        api("POST", "/v1/auth/verify-email", { token: token, password: formValues(form).password }).then(function (res) {
+          if (res.ok && res.data && res.data.mfa_required) {
+            form.hidden = true;
+            lead.textContent = "Your email is verified. Sign in to finish with your second factor.";
+            say("Verified", "ok");
+          } else if (res.ok) {
+            form.hidden = true;
+            remember(res.data);
+            lead.textContent = "Your email " + res.data.user.email + " is verified. You are signed in.";
+            say("Verified", "ok");
+          } else if (res.data && res.data.code === "password_mismatch") {
+            say("That is not the password chosen when this sign-up was made. Try again, or sign up again to get a new link.", "error");
+          } else if (res.data && res.data.code === "invalid_token") {
+            form.hidden = true;
+            lead.textContent = "This link has expired or was already used. Sign in, or ask for a new verification email.";
+            say("Link no longer valid", "error");
+          } else { say(problem(res), "error"); }
+        });
       });
     },
     "reset-password": function () {

@@ -114,13 +114,37 @@ pub struct TokenBody {
     pub token: String,
 }
 
+/// Email verification body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailBody {
+    /// The token from the link's fragment.
+    pub token: String,
+    /// The password chosen at sign-up: the link proves the inbox, the password
+    /// proves which sign-up is being verified (pre-account-takeover defence).
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
 /// `POST /v1/auth/verify-email`.
-#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "accounts", request_body = TokenBody,
-    responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token")))]
+#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "accounts", request_body = VerifyEmailBody,
+    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
+              (status = 400, body = Problem, description = "invalid_token: unknown, used or expired, or the account is already verified (no session)"),
+              (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
+              (status = 422, body = Problem, description = "validation_failed: `password` missing; nothing changed")))]
 pub async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let body: TokenBody = json(req)?;
-    let session = accounts::verify_email(deps, &body.token, extract::user_agent(req)).await?;
-    Ok(Response::json(200, &session))
+    let body: VerifyEmailBody = json(req)?;
+    let outcome = accounts::verify_email(deps, &body.token, body.password.as_deref(), extract::user_agent(req)).await?;
+    Ok(login_response(outcome))
+}
+
+fn login_response(outcome: LoginOutcome) -> Response {
+    match outcome {
+        LoginOutcome::Session(session) => Response::json(200, &session),
+        LoginOutcome::MfaRequired { mfa_token } => {
+            Response::json(200, &j!({ "mfa_required": true, "mfa_token": mfa_token }))
+        }
+    }
 }
 
 /// A body holding an email address.
@@ -158,12 +182,7 @@ pub struct LoginBody {
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After")))]
 pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: LoginBody = json(req)?;
-    match accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await? {
-        LoginOutcome::Session(session) => Ok(Response::json(200, &session)),
-        LoginOutcome::MfaRequired { mfa_token } => {
-            Ok(Response::json(200, &j!({ "mfa_required": true, "mfa_token": mfa_token })))
-        }
-    }
+    Ok(login_response(accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await?))
 }
 
 /// Refresh body.
