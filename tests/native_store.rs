@@ -54,3 +54,25 @@ fn a_role_change_needs_the_callers_role_to_be_what_the_decision_saw() {
     run(stmt!("UPDATE org_members SET role = 'admin' WHERE user_id = 'usr_a'"));
     assert_eq!(run(stmt!(sql::CHANGE_ROLE, "org_1", "usr_b", "admin", "member", "usr_a", "admin")).changes, 1);
 }
+
+#[test]
+fn a_workspace_role_change_needs_the_callers_direct_role_to_be_what_the_decision_saw() {
+    let db = SqliteDb::migrated().unwrap();
+    let run = |s| pollster::block_on(db.run(s)).unwrap();
+    for (id, email) in [("usr_a", "a@example.com"), ("usr_b", "b@example.com")] {
+        run(stmt!(sql::INSERT_USER, id, email, "x", None::<String>, None::<i64>, 1_i64));
+    }
+    run(stmt!(sql::INSERT_WORKSPACE, "ws_1", "Shop", 1_i64));
+    run(stmt!(sql::INSERT_WORKSPACE_MEMBER, "ws_1", "usr_a", "admin", 1_i64));
+    run(stmt!(sql::INSERT_WORKSPACE_MEMBER, "ws_1", "usr_b", "admin", 1_i64));
+    // usr_b demoted usr_a first; usr_a's decision (made as admin) now changes nothing.
+    run(stmt!("UPDATE workspace_members SET role = 'member' WHERE user_id = 'usr_a'"));
+    let out = run(stmt!(sql::CHANGE_WORKSPACE_ROLE, "ws_1", "usr_b", "member", "admin", "usr_a", "admin"));
+    assert_eq!(out.changes, 0);
+    let out = run(stmt!(sql::REMOVE_WORKSPACE_MEMBER, "ws_1", "usr_b", "admin", "usr_a", "admin"));
+    assert_eq!(out.changes, 0);
+    // With the role the decision saw, it applies.
+    run(stmt!("UPDATE workspace_members SET role = 'admin' WHERE user_id = 'usr_a'"));
+    let out = run(stmt!(sql::CHANGE_WORKSPACE_ROLE, "ws_1", "usr_b", "member", "admin", "usr_a", "admin"));
+    assert_eq!(out.changes, 1);
+}

@@ -65,7 +65,7 @@ fn ws_join(app: &TestApp, ws: &str, by: &Value, email: &str, role: &str) -> Valu
 }
 
 #[test]
-fn grant_admins_see_it_shared_with_them_and_manage_but_never_bill_or_delete() {
+fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete() {
     let w = world();
     let list = w.app.get("/v1/workspaces", Some(&s(&w.vendor_member))).expect(200).body;
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
@@ -77,13 +77,20 @@ fn grant_admins_see_it_shared_with_them_and_manage_but_never_bill_or_delete() {
     let got = w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect(200).body;
     assert_eq!(got["role"], "admin");
     w.app.patch(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member)), json!({"name": "Shop 2"})).expect(200);
+    // Direct seats are the customer's: a grant admin changes none of them.
     w.app
         .patch(
             &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(&w.ws_member)),
             Some(&s(&w.vendor_member)),
             json!({"role": "admin"}),
         )
-        .expect(200);
+        .expect_problem(403, "forbidden");
+    w.app
+        .delete(
+            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(&w.ws_member)),
+            Some(&s(&w.vendor_member)),
+        )
+        .expect_problem(403, "forbidden");
     w.app
         .call(
             "PUT",
@@ -136,11 +143,12 @@ fn the_workspace_route_matrix() {
         ("PATCH", "/v1/workspaces/{ws}", json!({"name": "N"}), [200, 200, 200, 403, 404, 404, 401]),
         ("GET", "/v1/workspaces/{ws}/members", json!(null), [200, 200, 200, 200, 404, 404, 401]),
         ("GET", "/v1/workspaces/{ws}/grants", json!(null), [200, 200, 200, 403, 404, 404, 401]),
+        ("GET", "/v1/workspaces/{ws}/invitations", json!(null), [200, 200, 403, 403, 404, 404, 401]),
         (
             "POST",
             "/v1/workspaces/{ws}/invitations",
             json!({"email": "n{n}@example.com", "role": "member"}),
-            [201, 201, 201, 403, 404, 404, 401],
+            [201, 201, 403, 403, 404, 404, 401],
         ),
         (
             "PUT",
@@ -309,4 +317,64 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
     w.app
         .delete(&format!("/v1/workspaces/{}/members/me", w.ws), Some(&s(&w.customer)))
         .expect_problem(409, "last_owner");
+}
+
+#[test]
+fn invitations_sent_through_a_grant_die_with_it() {
+    let w = world();
+    // An invitation a grant admin sent under the old rule (seeded directly: the API refuses it now).
+    let vm = TestApp::user_id(&w.vendor_member);
+    let insert = latchkey::stmt!(
+        "INSERT INTO invitations (id, workspace_id, email, role, token_hash, send_nonce, invited_by, created_at, \
+         expires_at, last_sent_at) VALUES ('inv_legacy', ?1, 'seat@example.com', 'admin', 'h', 'n', ?2, 1, ?3, 1)",
+        &w.ws,
+        &vm,
+        i64::MAX / 2
+    );
+    pollster::block_on(latchkey::store::Db::run(w.app.db.as_ref(), insert)).unwrap();
+    // And one the customer sent, which stays.
+    w.app
+        .post(
+            &format!("/v1/workspaces/{}/invitations", w.ws),
+            Some(&s(&w.customer)),
+            json!({"email": "kept@example.com", "role": "member"}),
+        )
+        .expect(201);
+    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(&w.customer))).expect(204);
+    let list = w.app.get(&format!("/v1/workspaces/{}/invitations", w.ws), Some(&s(&w.customer))).expect(200).body;
+    let status = |email: &str| {
+        list["data"].as_array().unwrap().iter().find(|i| i["email"] == email).map(|i| i["status"].clone())
+    };
+    assert_eq!(status("seat@example.com"), Some(json!("revoked")));
+    assert_eq!(status("kept@example.com"), Some(json!("pending")));
+}
+
+#[test]
+fn leaving_a_workspace_reached_through_a_grant_says_so() {
+    let w = world();
+    let path = format!("/v1/workspaces/{}/members/me", w.ws);
+    w.app.delete(&path, Some(&s(&w.vendor_member))).expect_problem(409, "access_through_grant");
+    // Still there through the grant: nothing changed.
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect(200);
+    // A direct member leaves for real.
+    w.app.delete(&path, Some(&s(&w.ws_member))).expect(204);
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.ws_member))).expect_problem(404, "not_found");
+}
+
+#[test]
+fn nobody_invites_themself_to_an_org_or_a_workspace() {
+    let w = world();
+    let r = w.app.post(
+        &format!("/v1/orgs/{}/invitations", w.org),
+        Some(&s(&w.vendor_owner)),
+        json!({"email": "VENDOR@example.com", "role": "admin"}),
+    );
+    r.expect_problem(403, "cannot_invite_self");
+    w.app
+        .post(
+            &format!("/v1/workspaces/{}/invitations", w.ws),
+            Some(&s(&w.ws_admin)),
+            json!({"email": "wsadmin@example.com", "role": "owner"}),
+        )
+        .expect_problem(403, "cannot_invite_self");
 }

@@ -205,6 +205,11 @@ pub async fn create_invitation(
 ) -> Result<InvitationView, AppError> {
     let email = Email::parse(raw_email)?;
     let (actor_role, actor) = inviter(deps, who, target).await?;
+    // Nobody invites themself: an invitation must never be a way to a seat
+    // or a role the inviter does not already have.
+    if who.user().is_ok_and(|u| u.user.email == email.as_str()) {
+        return Err(AppError::coded(403, "cannot_invite_self", "you cannot invite yourself"));
+    }
     if !policy::may_invite(actor_role, role) {
         return Err(AppError::Forbidden);
     }

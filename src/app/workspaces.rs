@@ -36,6 +36,43 @@ struct WorkspaceRow {
     direct_role: Option<String>,
     via_org_id: Option<String>,
     via_org_name: Option<String>,
+    /// `{id, name}` of an org whose grant reaches the person but whose
+    /// `require_2fa` they do not meet (JSON, from [`sql::WORKSPACE_FOR_USER`]).
+    #[serde(default)]
+    needs_2fa_org: Option<String>,
+}
+
+impl WorkspaceRow {
+    /// The caller's effective role and its source, or why there is none:
+    /// hidden (404), or reachable only through an org that requires 2FA.
+    fn effective(&self) -> Result<(Role, WorkspaceVia), NoAccess> {
+        match policy::effective_workspace_role(role_of(&self.direct_role), self.via_org_id.is_some()) {
+            Some(found) => Ok(found),
+            None if self.needs_2fa_org.is_some() => Err(NoAccess::TwoFactorRequired),
+            None => Err(NoAccess::Hidden),
+        }
+    }
+
+    fn needs_2fa_org(&self) -> Value {
+        self.needs_2fa_org.as_deref().and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or(Value::Null)
+    }
+}
+
+/// Why a person has no role in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoAccess {
+    /// Not theirs to see (404).
+    Hidden,
+    /// Only an org's grant reaches them, and that org requires 2FA they lack (403).
+    TwoFactorRequired,
+}
+
+fn two_factor_required() -> AppError {
+    AppError::coded(
+        403,
+        "two_factor_required",
+        "your access comes through an organization that requires two-factor authentication",
+    )
 }
 
 /// A workspace as the API shows it.
@@ -107,9 +144,11 @@ pub async fn access(
     }
     let row: Option<WorkspaceRow> = deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &who.user.id)).await?.first()?;
     let row = row.ok_or(AppError::NotFound)?;
-    let (role, via) = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
-        .ok_or(AppError::NotFound)?;
-    match policy::authorize(Some(role), action.permission()) {
+    let (role, via) = row.effective().map_err(|no| match no {
+        NoAccess::Hidden => AppError::NotFound,
+        NoAccess::TwoFactorRequired => two_factor_required(),
+    })?;
+    match policy::authorize_workspace(role, via, action.permission()) {
         Decision::Allow => Ok(WorkspaceAccess { row, role, via, actor: Actor::user(&who.user.id) }),
         Decision::Deny => Err(AppError::Forbidden),
         Decision::Hidden => Err(AppError::NotFound),
@@ -121,11 +160,16 @@ pub async fn access(
 pub fn decide_for_user(row: Outcome, ws_id: &str, permission: Permission) -> Result<(bool, Option<Value>), AppError> {
     let row: Option<WorkspaceRow> = row.first()?;
     let Some(row) = row else { return Ok((false, None)) };
-    let Some((role, via)) = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some())
-    else {
-        return Ok((false, None));
+    let (role, via) = match row.effective() {
+        Ok(found) => found,
+        Err(NoAccess::Hidden) => return Ok((false, None)),
+        Err(NoAccess::TwoFactorRequired) => {
+            let via = json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": Role::Admin.as_str(),
+                              "org": row.needs_2fa_org(), "requires": "two_factor" });
+            return Ok((false, Some(via)));
+        }
     };
-    let allowed = policy::role_grants(role, permission);
+    let allowed = policy::authorize_workspace(role, via, permission) == Decision::Allow;
     let via = match via {
         WorkspaceVia::Direct => json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() }),
         WorkspaceVia::Grant => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
@@ -146,7 +190,8 @@ pub fn decide_for_key(
     if granted.is_none() {
         return Ok((false, None));
     }
-    let allowed = key.scopes.contains(&permission) && policy::role_grants(Role::Admin, permission);
+    let allowed = key.scopes.contains(&permission)
+        && policy::authorize_workspace(Role::Admin, WorkspaceVia::Grant, permission) == Decision::Allow;
     Ok((
         allowed,
         Some(json!({ "kind": "api_key", "key_id": key.key_id, "workspace_id": ws_id,
@@ -364,25 +409,44 @@ pub async fn change_role(
     let mut outs = deps
         .db
         .batch(vec![
-            stmt!(sql::CHANGE_WORKSPACE_ROLE, ws_id, user_id, new.as_str(), current.as_str()),
+            // The caller's own direct role is re-checked in the same statement.
+            stmt!(
+                sql::CHANGE_WORKSPACE_ROLE,
+                ws_id,
+                user_id,
+                new.as_str(),
+                current.as_str(),
+                &who.user.id,
+                a.role.as_str()
+            ),
             event.stmt_if_changed(deps)?,
             stmt!(sql::WORKSPACE_MEMBER, ws_id, user_id),
         ])
         .await?;
     let after: Option<MemberRow> = outs.pop().unwrap_or_default().first()?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(match after {
-            Some(r) if r.role == "owner" => AppError::coded(409, "last_owner", "a workspace must keep its owner"),
-            _ => AppError::coded(409, "conflict", "the membership changed meanwhile; try again"),
-        });
+    let changed = outs.first().map_or(0, |o| o.changes);
+    match after {
+        Some(row) if changed == 1 => Ok(row.view()),
+        Some(row) if row.role == current.as_str() && current == Role::Owner => {
+            Err(AppError::coded(409, "last_owner", "a workspace must keep its owner"))
+        }
+        Some(_) => Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again")),
+        None => Err(AppError::NotFound),
     }
-    after.map(|r| r.view()).ok_or(AppError::NotFound)
 }
 
 /// Removes a direct member (`me`: leave).
 pub async fn remove_member(deps: &Deps, who: &UserPrincipal, ws_id: &str, user_id: &str) -> Result<(), AppError> {
     if user_id == "me" || user_id == who.user.id {
         let a = access(deps, who, ws_id, WorkspaceAction::Read).await?;
+        if a.row.direct_role.is_none() {
+            return Err(AppError::coded(
+                409,
+                "access_through_grant",
+                "you are not a member of this workspace: your access comes through your organization's grant; \
+                 leave the organization, or ask the workspace owner to revoke the grant",
+            ));
+        }
         let event = ws_event(&a, "member.left", "user", &who.user.id, json!({}));
         let outs =
             deps.db.batch(vec![stmt!(sql::LEAVE_WORKSPACE, ws_id, &who.user.id), event.stmt_if_changed(deps)?]).await?;
@@ -398,7 +462,11 @@ pub async fn remove_member(deps: &Deps, who: &UserPrincipal, ws_id: &str, user_i
     let event = ws_event(&a, "member.removed", "user", user_id, json!({ "email": target.email }));
     let outs = deps
         .db
-        .batch(vec![stmt!(sql::REMOVE_WORKSPACE_MEMBER, ws_id, user_id, role.as_str()), event.stmt_if_changed(deps)?])
+        .batch(vec![
+            // The caller's own direct role is re-checked in the same statement.
+            stmt!(sql::REMOVE_WORKSPACE_MEMBER, ws_id, user_id, role.as_str(), &who.user.id, a.role.as_str()),
+            event.stmt_if_changed(deps)?,
+        ])
         .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
         return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));
@@ -444,7 +512,7 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
         action: "grant.created",
         target_kind: "workspace",
         target_id: &a.row.id,
-        data: json!({ "org": org.slug, "workspace": a.row.name, "via": how }),
+        data: grant_sides(&org.id, &org.name, &org.slug, &a.row.id, &a.row.name, json!({ "via": how })),
     };
     let result =
         deps.db.batch(vec![stmt!(sql::INSERT_GRANT, &a.row.id, &org.id, &a.actor.id, now), event.stmt(deps)?]).await;
@@ -474,23 +542,72 @@ pub async fn list_grants(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Resul
     Ok(rows.iter().map(GrantRow::view).collect())
 }
 
-/// Revokes an org's access (owner only): its members lose it on their next request.
-pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+/// Both sides of a grant, as every grant audit entry names them (the
+/// workspace's log and the org's log read the same row).
+fn grant_sides(org_id: &str, org_name: &str, org_slug: &str, ws_id: &str, ws_name: &str, mut extra: Value) -> Value {
+    extra["org"] = json!({ "id": org_id, "name": org_name, "slug": org_slug });
+    extra["workspace"] = json!({ "id": ws_id, "name": ws_name });
+    extra
+}
+
+#[derive(Debug, Deserialize)]
+struct GrantSides {
+    org_id: String,
+    org_name: String,
+    org_slug: String,
+    workspace_id: String,
+    workspace_name: String,
+}
+
+/// Ends a grant: the row goes, the invitations sent through it die, and one
+/// audit entry (in both logs) names both sides.
+async fn end_grant(
+    deps: &Deps,
+    actor: &Actor,
+    ws_id: &str,
+    org_id: &str,
+    action: &'static str,
+) -> Result<(), AppError> {
+    if !looks_like(IdKind::Org, org_id) || !looks_like(IdKind::Workspace, ws_id) {
+        return Err(AppError::NotFound);
+    }
+    let sides: Option<GrantSides> = deps.db.run(stmt!(sql::GRANT_BOTH_SIDES, ws_id, org_id)).await?.first()?;
+    let sides = sides.ok_or(AppError::NotFound)?;
+    let data = grant_sides(
+        &sides.org_id,
+        &sides.org_name,
+        &sides.org_slug,
+        &sides.workspace_id,
+        &sides.workspace_name,
+        json!({}),
+    );
     let event = Event {
         org_id: Some(org_id),
         workspace_id: Some(ws_id),
-        actor: &a.actor,
-        action: "grant.revoked",
+        actor,
+        action,
         target_kind: "workspace",
         target_id: ws_id,
-        data: json!({ "workspace": a.row.name }),
+        data,
     };
-    let outs = deps.db.batch(vec![stmt!(sql::DELETE_GRANT, ws_id, org_id), event.stmt_if_changed(deps)?]).await?;
+    let outs = deps
+        .db
+        .batch(vec![
+            stmt!(sql::DELETE_GRANT, ws_id, org_id),
+            event.stmt_if_changed(deps)?,
+            stmt!(sql::REVOKE_INVITATIONS_THROUGH_GRANT, ws_id, org_id, deps.now()),
+        ])
+        .await?;
     if outs.first().map_or(0, |o| o.changes) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())
+}
+
+/// Revokes an org's access (owner only): its members lose it on their next request.
+pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
+    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked").await
 }
 
 /// Workspaces granted to the org (org member+).
@@ -517,20 +634,7 @@ pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> R
 /// The org gives a workspace's access back (org admin+).
 pub async fn relinquish(deps: &Deps, who: &Principal, org_id: &str, ws_id: &str) -> Result<(), AppError> {
     let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: Some(ws_id),
-        actor: &a.actor,
-        action: "grant.relinquished",
-        target_kind: "workspace",
-        target_id: ws_id,
-        data: json!({}),
-    };
-    let outs = deps.db.batch(vec![stmt!(sql::DELETE_GRANT, ws_id, org_id), event.stmt_if_changed(deps)?]).await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    end_grant(deps, &a.actor, ws_id, org_id, "grant.relinquished").await
 }
 
 /// A new install link: the only answer with its token.

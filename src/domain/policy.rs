@@ -281,6 +281,25 @@ impl WorkspaceAction {
     }
 }
 
+/// Whether `permission` on a workspace needs a role of the caller's own there.
+/// Managing direct members and invitations creates or changes seats that
+/// would outlive a grant, so access through a grant never suffices: the
+/// customer adds their own team, and nothing a grant admin (or an org's API
+/// key) does outlives the grant.
+pub fn needs_direct_workspace_role(permission: Permission) -> bool {
+    matches!(permission, Permission::MembersWrite | Permission::InvitationsWrite)
+}
+
+/// Decides `permission` on a workspace for a caller whose effective role is
+/// `role`, obtained `via` their own membership or a grant: the role table,
+/// plus [`needs_direct_workspace_role`].
+pub fn authorize_workspace(role: Role, via: WorkspaceVia, permission: Permission) -> Decision {
+    if via == WorkspaceVia::Grant && needs_direct_workspace_role(permission) {
+        return Decision::Deny;
+    }
+    authorize(Some(role), permission)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +319,23 @@ mod tests {
         ];
         for (direct, grant, expected, why) in cases {
             assert_eq!(effective_workspace_role(direct, grant), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn grant_admins_never_manage_direct_seats() {
+        use WorkspaceAction::*;
+        let all = [Read, Update, ManageMembers, Invite, ReadGrants, Own, Billing];
+        for action in all {
+            let p = action.permission();
+            let through_grant = authorize_workspace(Role::Admin, WorkspaceVia::Grant, p);
+            let direct_admin = authorize_workspace(Role::Admin, WorkspaceVia::Direct, p);
+            let expected_grant =
+                if matches!(action, Read | Update | ReadGrants) { Decision::Allow } else { Decision::Deny };
+            assert_eq!(through_grant, expected_grant, "grant admin, {action:?}");
+            let expected_direct = if matches!(action, Own | Billing) { Decision::Deny } else { Decision::Allow };
+            assert_eq!(direct_admin, expected_direct, "direct admin, {action:?}");
+            assert_eq!(authorize_workspace(Role::Owner, WorkspaceVia::Direct, p), Decision::Allow, "owner, {action:?}");
         }
     }
 

@@ -30,7 +30,8 @@ pub struct InvitationList {
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateInvitationBody,
     responses((status = 201, body = InvitationView, description = "The email goes out through the queue"),
-              (status = 403, body = Problem), (status = 409, body = Problem, description = "already_member or invitation_exists"),
+              (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
+              (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
 pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     create(deps, req, Target::Org(org_id)).await
@@ -91,7 +92,8 @@ async fn resend(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Res
 /// `POST /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path)), request_body = CreateInvitationBody,
-    responses((status = 201, body = InvitationView), (status = 403, body = Problem),
+    responses((status = 201, body = InvitationView),
+              (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
 pub async fn create_workspace_invitation(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     create(deps, req, Target::Workspace(ws_id)).await

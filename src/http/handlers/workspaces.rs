@@ -74,7 +74,9 @@ pub async fn list_workspaces(deps: &Deps, req: &Request) -> Result<Response, App
 
 /// `GET /v1/workspaces/{ws_id}`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
-    responses((status = 200, body = WorkspaceView), (status = 404, body = Problem)))]
+    responses((status = 200, body = WorkspaceView),
+              (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
+              (status = 404, body = Problem)))]
 pub async fn get_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     Ok(Response::json(200, &ws::get_workspace(deps, &who, ws_id).await?))
@@ -120,7 +122,9 @@ pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Res
 /// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
 #[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)), request_body = super::orgs::RoleBody,
-    responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = MemberView),
+              (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
+              (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
 pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: super::orgs::RoleBody = json(req)?;
@@ -131,7 +135,9 @@ pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str)
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)),
-    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "Removed"),
+              (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
+              (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
 pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     ws::remove_member(deps, &who, ws_id, user_id).await?;

@@ -1,0 +1,309 @@
+//! Runtime tests that replay the attacks of the security review against the
+//! built Worker (workerd, local D1, the real queue consumer): each rule is
+//! tried in the other order, by the other tenant, and by two requests at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use std::thread;
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+const ATTACKER: &str = "attacker passphrase 42";
+
+fn signup(w: &Worker, email: &str, password: &str) {
+    let r = w.post("/v1/auth/signup", None, json!({"email": email, "password": password, "name": email}));
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
+/// Every verification link emailed to `to` so far, oldest first (waits for `n`).
+fn verify_links(w: &Worker, to: &str, n: usize) -> Vec<String> {
+    w.wait_for_emails(to, n)
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .filter(|t| t.contains("/verify-email#token="))
+        .map(|t| extract_token(t, "/verify-email"))
+        .collect()
+}
+
+fn verify(w: &Worker, token: &str, password: &str) -> Resp {
+    w.post("/v1/auth/verify-email", None, json!({"token": token, "password": password}))
+}
+
+fn login(w: &Worker, email: &str, password: &str) -> Resp {
+    w.post("/v1/auth/login", None, json!({"email": email, "password": password}))
+}
+
+fn code_of(r: &Resp) -> (u16, String) {
+    (r.status, r.json()["code"].as_str().unwrap_or("").to_owned())
+}
+
+fn verified(w: &Worker, email: &str) -> (String, String) {
+    signup(w, email, PASSWORD);
+    let token = verify_links(w, email, 1).remove(0);
+    let r = verify(w, &token, PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = r.json();
+    (s["access_token"].as_str().unwrap().to_owned(), s["user"]["id"].as_str().unwrap().to_owned())
+}
+
+fn id(r: &Resp) -> String {
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Invites `email` to `path` (an org or workspace invitations URL) and accepts
+/// it as `bearer` (the invitee, signed in); returns the accept answer.
+fn invite_and_accept(w: &Worker, path: &str, inviter: &str, email: &str, role: &str, invitee: &str) -> Resp {
+    let before = w.wait_for_emails(email, 0).len();
+    let r = w.post(path, Some(inviter), json!({"email": email, "role": role}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let emails = w.wait_for_emails(email, before + 1);
+    let token = extract_token(emails.last().unwrap()["text"].as_str().unwrap(), "/invite");
+    w.post("/v1/invitations/accept", Some(invitee), json!({"token": token}))
+}
+
+#[test]
+fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links() {
+    let w = Worker::start();
+
+    // Victim first, attacker second: the victim opens the newest email (the attacker's link).
+    signup(&w, "v1@example.com", PASSWORD);
+    verify_links(&w, "v1@example.com", 1);
+    signup(&w, "v1@example.com", ATTACKER);
+    let links = verify_links(&w, "v1@example.com", 2);
+    assert_eq!(code_of(&verify(&w, &links[1], PASSWORD)), (401, "password_mismatch".into()));
+    assert_eq!(code_of(&login(&w, "v1@example.com", PASSWORD)), (403, "email_not_verified".into()), "nothing changed");
+    assert_eq!(verify(&w, &links[0], PASSWORD).status, 200);
+    assert_eq!(login(&w, "v1@example.com", PASSWORD).status, 200);
+    assert_eq!(code_of(&login(&w, "v1@example.com", ATTACKER)), (401, "invalid_credentials".into()));
+    // The attacker's own link died with the verification: no session, no password.
+    assert_eq!(code_of(&verify(&w, &links[1], ATTACKER)), (400, "invalid_token".into()));
+    assert_eq!(login(&w, "v1@example.com", PASSWORD).status, 200);
+
+    // Attacker first, victim second.
+    signup(&w, "v2@example.com", ATTACKER);
+    verify_links(&w, "v2@example.com", 1);
+    signup(&w, "v2@example.com", PASSWORD);
+    let links = verify_links(&w, "v2@example.com", 2);
+    assert_eq!(code_of(&verify(&w, &links[0], PASSWORD)), (401, "password_mismatch".into()));
+    assert_eq!(verify(&w, &links[1], PASSWORD).status, 200);
+    assert_eq!(code_of(&login(&w, "v2@example.com", ATTACKER)), (401, "invalid_credentials".into()));
+    assert_eq!(login(&w, "v2@example.com", PASSWORD).status, 200);
+
+    // A resend after both: its link takes a password chosen at sign-up, never a guess,
+    // and the account ends up with the one the verifier typed.
+    signup(&w, "v3@example.com", ATTACKER);
+    signup(&w, "v3@example.com", PASSWORD);
+    verify_links(&w, "v3@example.com", 2);
+    assert_eq!(w.post("/v1/auth/resend-verification", None, json!({"email": "v3@example.com"})).status, 202);
+    let resent = verify_links(&w, "v3@example.com", 3).pop().unwrap();
+    assert_eq!(code_of(&verify(&w, &resent, "not a password anyone chose")), (401, "password_mismatch".into()));
+    let missing = w.post("/v1/auth/verify-email", None, json!({"token": resent}));
+    assert_eq!((missing.status, missing.json()["errors"][0]["field"].as_str()), (422, Some("password")));
+    assert_eq!(verify(&w, &resent, PASSWORD).status, 200);
+    assert_eq!(code_of(&login(&w, "v3@example.com", ATTACKER)), (401, "invalid_credentials".into()));
+
+    // Leftover links: a reset requested before verification dies with it, and
+    // one requested before a reset dies with that reset.
+    signup(&w, "v4@example.com", PASSWORD);
+    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "v4@example.com"})).status, 202);
+    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "v4@example.com"})).status, 202);
+    let emails = w.wait_for_emails("v4@example.com", 3);
+    let resets: Vec<String> = emails
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .filter(|t| t.contains("/reset-password#token="))
+        .map(|t| extract_token(t, "/reset-password"))
+        .collect();
+    assert_eq!(resets.len(), 2);
+    let link = verify_links(&w, "v4@example.com", 3).remove(0);
+    let r = w.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": resets[1], "new_password": "a brand new passphrase"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = w.post("/v1/auth/password-reset/confirm", None, json!({"token": resets[0], "new_password": ATTACKER}));
+    assert_eq!(code_of(&r), (400, "invalid_token".into()));
+    // The verification link of an account that is verified now gives no session.
+    let r = verify(&w, &link, PASSWORD);
+    assert_eq!(code_of(&r), (400, "invalid_token".into()));
+    assert!(r.json().get("access_token").is_none());
+    assert_eq!(login(&w, "v4@example.com", "a brand new passphrase").status, 200);
+}
+
+#[test]
+fn access_through_a_grant_never_becomes_a_seat_and_grant_events_name_both_sides() {
+    let w = Worker::start();
+    let (customer, _) = verified(&w, "customer@example.com");
+    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
+    let (vendor, _) = verified(&w, "vendor@example.com");
+    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Vendor", "slug": "vendor"})));
+    let (m, m_id) = verified(&w, "m@example.com");
+    let r = invite_and_accept(&w, &format!("/v1/orgs/{org}/invitations"), &vendor, "m@example.com", "member", &m);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
+        201
+    );
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).json()["role"], "admin");
+
+    // The reviewed attack: M invites their own address as admin, to accept after the grant ends.
+    let r = w.post(
+        &format!("/v1/workspaces/{ws}/invitations"),
+        Some(&m),
+        json!({"email": "m@example.com", "role": "admin"}),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Nor anyone else, nor any change to the customer's own seats.
+    let r = w.post(
+        &format!("/v1/workspaces/{ws}/invitations"),
+        Some(&m),
+        json!({"email": "friend@example.com", "role": "member"}),
+    );
+    assert_eq!(code_of(&r), (403, "forbidden".into()));
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}/invitations"), Some(&m)).status, 403);
+    // Leaving a workspace one is not a member of says what happened.
+    assert_eq!(
+        code_of(&w.delete(&format!("/v1/workspaces/{ws}/members/me"), Some(&m))),
+        (409, "access_through_grant".into())
+    );
+
+    // The customer seats M directly as a member: the grant still raises M to admin,
+    // but M's own seat stays a member's, and M cannot raise it by any path.
+    let r =
+        invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, "m@example.com", "member", &m);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.patch(&format!("/v1/workspaces/{ws}/members/{m_id}"), Some(&m), json!({"role": "admin"}));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = w.post(
+        &format!("/v1/workspaces/{ws}/invitations"),
+        Some(&m),
+        json!({"email": "m@example.com", "role": "admin"}),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // The grant ends: M is back to the seat the customer gave, nothing more.
+    assert_eq!(w.delete(&format!("/v1/workspaces/{ws}/grants/{org}"), Some(&customer)).status, 204);
+    let r = w.get(&format!("/v1/workspaces/{ws}"), Some(&m));
+    assert_eq!((r.status, r.json()["role"].as_str()), (200, Some("member")), "{}", r.body);
+    let r = w.post("/v1/authorize", Some(&m), json!({"permission": "members:write", "workspace_id": ws}));
+    assert_eq!(r.json()["allowed"], false, "{}", r.body);
+    // The vendor's owner, who never had a seat, has nothing at all.
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&vendor)).status, 404);
+
+    // A direct admin cannot invite themself as owner, nor promote themself.
+    let (a, a_id) = verified(&w, "a@example.com");
+    let r = invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, "a@example.com", "admin", &a);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.post(
+        &format!("/v1/workspaces/{ws}/invitations"),
+        Some(&a),
+        json!({"email": "a@example.com", "role": "owner"}),
+    );
+    assert_eq!(code_of(&r), (403, "cannot_invite_self".into()));
+    let r = w.patch(&format!("/v1/workspaces/{ws}/members/{a_id}"), Some(&a), json!({"role": "owner"}));
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // Grant events carry both sides, in both logs, for create, revoke and relinquish.
+    assert_eq!(
+        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
+        201
+    );
+    assert_eq!(w.delete(&format!("/v1/orgs/{org}/managed-workspaces/{ws}"), Some(&vendor)).status, 204);
+    let ws_log = w.get(&format!("/v1/workspaces/{ws}/audit-log"), Some(&customer)).json();
+    let org_log = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&vendor)).json();
+    for (name, log) in [("workspace", &ws_log), ("org", &org_log)] {
+        let grants: Vec<&Value> = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"].as_str().unwrap_or("").starts_with("grant."))
+            .collect();
+        let actions: Vec<&str> = grants.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for wanted in ["grant.created", "grant.revoked", "grant.relinquished"] {
+            assert!(actions.contains(&wanted), "{name} log lacks {wanted}: {actions:?}");
+        }
+        for e in grants {
+            let data = &e["data"];
+            assert_eq!(data["org"]["id"], org.as_str(), "{name} log: {e}");
+            assert_eq!(data["org"]["slug"], "vendor", "{name} log: {e}");
+            assert_eq!(data["workspace"]["id"], ws.as_str(), "{name} log: {e}");
+            assert_eq!(data["workspace"]["name"], "Shop", "{name} log: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_recheck_the_caller() {
+    let w = Worker::start();
+    let (customer, _) = verified(&w, "customer@example.com");
+    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
+    let (owner, _) = verified(&w, "owner@example.com");
+    let org = id(&w.post("/v1/orgs", Some(&owner), json!({"name": "Vendor", "slug": "vendor"})));
+    let (m, _) = verified(&w, "m@example.com");
+    let r = invite_and_accept(&w, &format!("/v1/orgs/{org}/invitations"), &owner, "m@example.com", "member", &m);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
+        201
+    );
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).status, 200);
+
+    // The owner turns on 2FA and requires it of the org.
+    let e = w.post("/v1/me/totp", Some(&owner), json!({}));
+    let secret = e.json()["secret"].as_str().unwrap().to_owned();
+    let c = w.post("/v1/me/totp/confirm", Some(&owner), json!({"code": totp_code(&secret, unix_now())}));
+    assert_eq!(c.status, 200, "{}", c.body);
+    let r = w.patch(&format!("/v1/orgs/{org}"), Some(&owner), json!({"require_2fa": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // M, without 2FA, is refused on the org and on the workspace it manages, alike.
+    assert_eq!(code_of(&w.get(&format!("/v1/orgs/{org}"), Some(&m))), (403, "two_factor_required".into()));
+    assert_eq!(code_of(&w.get(&format!("/v1/workspaces/{ws}"), Some(&m))), (403, "two_factor_required".into()));
+    let r = w.post("/v1/authorize", Some(&m), json!({"permission": "workspaces:read", "workspace_id": ws}));
+    assert_eq!(r.json()["allowed"], false, "{}", r.body);
+    assert_eq!(r.json()["via"]["requires"], "two_factor", "{}", r.body);
+    assert_eq!(r.json()["via"]["org"]["id"], org.as_str(), "{}", r.body);
+    // The owner, who has 2FA, keeps access.
+    let r = w.post("/v1/authorize", Some(&owner), json!({"permission": "workspaces:read", "workspace_id": ws}));
+    assert_eq!(r.json()["allowed"], true, "{}", r.body);
+    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&owner)).status, 200);
+
+    // Two direct admins demote each other at the same moment: the caller's own
+    // role is re-checked inside each statement, so never both succeed.
+    let mut admins = Vec::new();
+    for email in ["x@example.com", "y@example.com"] {
+        let (b, uid) = verified(&w, email);
+        let r = invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, email, "admin", &b);
+        assert_eq!(r.status, 200, "{}", r.body);
+        admins.push((b, uid));
+    }
+    for round in 0..6 {
+        let (x, y) = (&admins[0], &admins[1]);
+        let (rx, ry) = thread::scope(|s| {
+            let a = s.spawn(|| {
+                w.patch(&format!("/v1/workspaces/{ws}/members/{}", y.1), Some(&x.0), json!({"role": "member"}))
+            });
+            let b = s.spawn(|| {
+                w.patch(&format!("/v1/workspaces/{ws}/members/{}", x.1), Some(&y.0), json!({"role": "member"}))
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert!(rx.status < 500 && ry.status < 500, "round {round}: {} / {}", rx.body, ry.body);
+        let members = w.get(&format!("/v1/workspaces/{ws}/members"), Some(&customer)).json();
+        let demoted = members["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| (m["user_id"] == x.1.as_str() || m["user_id"] == y.1.as_str()) && m["role"] == "member")
+            .count();
+        assert!(demoted <= 1, "round {round}: both admins demoted each other: {rx:?} {ry:?}");
+        assert!(!(rx.status == 200 && ry.status == 200), "round {round}: both succeeded");
+        for (_, uid) in &admins {
+            let r = w.patch(&format!("/v1/workspaces/{ws}/members/{uid}"), Some(&customer), json!({"role": "admin"}));
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+}
