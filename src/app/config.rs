@@ -32,6 +32,9 @@ pub struct Config {
     pub token_secret: Vec<u8>,
     /// `TOTP_ENCRYPTION_KEY`: AES-256-GCM key for TOTP secrets at rest.
     pub totp_key: [u8; 32],
+    /// `MAIL_RETRY_BASE_SECONDS` (optional): the first step of the queue's
+    /// retry backoff ([`crate::jobs::retry`]); runtime tests shorten it.
+    pub mail_retry_base_seconds: u32,
 }
 
 /// A missing or malformed setting.
@@ -72,6 +75,17 @@ impl Config {
             token_secret: token_secret.into_bytes(),
             totp_key: crate::domain::totp::parse_encryption_key(&need("TOTP_ENCRYPTION_KEY")?)
                 .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY must be 64 hex characters".into()))?,
+            mail_retry_base_seconds: match get("MAIL_RETRY_BASE_SECONDS").filter(|v| !v.trim().is_empty()) {
+                None => crate::jobs::retry::DEFAULT_BASE_SECONDS,
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=crate::jobs::retry::MAX_DELAY_SECONDS).contains(s))
+                    .ok_or_else(|| {
+                        ConfigError("MAIL_RETRY_BASE_SECONDS must be a whole number from 1 to 43200".into())
+                    })?,
+            },
         })
     }
 }

@@ -51,6 +51,22 @@ struct InvitationRow {
     org_slug: Option<String>,
     #[serde(default)]
     workspace_name: Option<String>,
+    #[serde(default)]
+    delivery: Delivery,
+}
+
+/// Where the email of an invitation's current link is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Queued or being retried (the queue backs off for hours before it gives up).
+    #[default]
+    Pending,
+    /// The mail API accepted it.
+    Sent,
+    /// The queue gave up on it (a permanent refusal or retries exhausted), and
+    /// no later send has been delivered yet: resend it.
+    Failed,
 }
 
 /// Who invited, as shown to the invitee and to admins.
@@ -77,6 +93,9 @@ pub struct InvitationView {
     pub expires_at: String,
     /// Who sent it.
     pub invited_by: Inviter,
+    /// Whether its email got out: `pending`, `sent` or `failed`. A `failed`
+    /// invitation can be resent; it shows `sent` once a resend is delivered.
+    pub delivery: Delivery,
 }
 
 impl InvitationRow {
@@ -88,6 +107,7 @@ impl InvitationRow {
             status: self.status.clone(),
             expires_at: rfc3339(self.expires_at),
             invited_by: Inviter { id: self.invited_by.clone(), name: self.inviter_name.clone() },
+            delivery: self.delivery,
         })
     }
 }
@@ -265,6 +285,7 @@ pub async fn create_invitation(
             Principal::User(u) => Inviter { id: Some(u.user.id.clone()), name: Some(u.user.name.clone()) },
             Principal::ApiKey(k) => Inviter { id: None, name: Some(k.name.clone()) },
         },
+        delivery: Delivery::Pending,
     })
 }
 

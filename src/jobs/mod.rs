@@ -8,8 +8,11 @@ use crate::store::{sql, Db, DbError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub mod dead_letter;
 pub mod mail;
+pub mod retry;
 
+pub use dead_letter::{record_dead_letter, record_unreadable, DeadLetter};
 pub use mail::OutgoingEmail;
 
 /// A queued job. Small, versionless JSON: `{"kind": "...", ...}`.
@@ -48,6 +51,24 @@ impl Job {
             Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } | Job::Invitation { job_id, .. } => {
                 job_id
             }
+        }
+    }
+
+    /// The `kind` tag, as stored with a failed delivery.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::EmailToken { .. } => "email_token",
+            Job::Invitation { .. } => "invitation",
+            Job::AccountExists { .. } => "account_exists",
+        }
+    }
+
+    /// The row the email is about: the token, invitation or account id.
+    pub fn subject_id(&self) -> &str {
+        match self {
+            Job::EmailToken { token_id, .. } => token_id,
+            Job::Invitation { invitation_id, .. } => invitation_id,
+            Job::AccountExists { user_id, .. } => user_id,
         }
     }
 }
@@ -104,7 +125,8 @@ pub enum Disposition {
     Ack,
     /// Try again later.
     Retry(String),
-    /// Give up now; the queue's dead-letter handling keeps it.
+    /// Give up now: retrying will not help. The consumer moves the message to
+    /// the dead-letter queue at once, whose consumer records it.
     Fail(String),
 }
 
@@ -147,7 +169,15 @@ async fn process_inner(
         Err(MailError::Transient(e)) => return Err(Failure::Transient(e)),
         Err(MailError::Permanent(e)) => return Err(Failure::Permanent(e)),
     }
-    db.run(stmt!(sql::MARK_EMAIL_SENT, job.id(), clock.now())).await?;
+    let now = clock.now();
+    let mut marks = vec![stmt!(sql::MARK_EMAIL_SENT, job.id(), now)];
+    if let Job::Invitation { invitation_id, nonce, .. } = job {
+        // The invitation's current send is delivered: it shows as `sent`, and
+        // failures of earlier sends stop showing.
+        marks.push(stmt!(sql::MARK_INVITATION_DELIVERED, invitation_id, nonce));
+        marks.push(stmt!(sql::RESOLVE_INVITATION_FAILURES, invitation_id, now));
+    }
+    db.batch(marks).await?;
     Ok(())
 }
 

@@ -2,10 +2,12 @@
 //! adapters from `worker::` types to the app's ports.
 use crate::app::config::MailerKind;
 use crate::app::{log_error, Clock, Config, Deps, RateLimiter, SystemRng};
-use crate::jobs::{self, DevMailer, Disposition, Job, Mailer};
+use crate::jobs::{self, DeadLetter, DevMailer, Disposition, Job, Mailer};
 use crate::store::Counted;
+use std::collections::HashMap;
 use std::rc::Rc;
-use worker::{event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
+use wasm_bindgen::JsValue;
+use worker::{event, Context, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 mod d1;
 mod mailer;
@@ -136,23 +138,92 @@ fn write_response(response: crate::http::Response) -> worker::Result<worker::Res
     Ok(out.with_status(response.status).with_headers(headers))
 }
 
-/// Seconds before a failed email is tried again.
-const RETRY_DELAY_SECONDS: u32 = 2;
+/// The dead-letter queue of `latchkey-emails` (wrangler.toml): its batches are
+/// recorded, not sent.
+const DEAD_LETTER_QUEUE: &str = "latchkey-emails-dlq";
 
-#[event(queue)]
-async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+/// The queue entry point, written out instead of `#[event(queue)]`: workers-rs
+/// 0.8.7's `Message` does not expose `attempts`, which the backoff needs, and
+/// only the raw batch does. Otherwise the same glue the macro generates.
+mod queue_export {
+    use wasm_bindgen::prelude::wasm_bindgen;
+    use wasm_bindgen::JsValue;
+
+    #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures, js_sys = ::worker::js_sys)]
+    pub async fn queue(
+        batch: ::worker::worker_sys::MessageBatch,
+        env: ::worker::Env,
+        ctx: ::worker::worker_sys::Context,
+    ) -> Result<JsValue, JsValue> {
+        ::std::panic::AssertUnwindSafe(async move {
+            super::queue(batch, env, ::worker::Context::new(ctx))
+                .await
+                .map(|()| JsValue::UNDEFINED)
+                .map_err(|e| JsValue::from_str(&e.to_string()))
+        })
+        .await
+    }
+}
+
+/// `message.attempts` (deliveries so far, from 1) by message id.
+fn attempts_by_id(batch: &worker::worker_sys::MessageBatch) -> HashMap<String, u32> {
+    let Ok(messages) = batch.messages() else { return HashMap::new() };
+    let field = |m: &JsValue, name: &str| js_sys::Reflect::get(m, &JsValue::from_str(name)).ok();
+    messages
+        .iter()
+        .filter_map(|m| {
+            let id = field(&m, "id")?.as_string()?;
+            let attempts = field(&m, "attempts")?.as_f64()?;
+            Some((id, attempts as u32))
+        })
+        .collect()
+}
+
+/// Retries `message` after the backoff delay for its attempt number.
+fn retry_later(message: &Message<serde_json::Value>, attempts: &HashMap<String, u32>, base_seconds: u32) {
+    let attempt = attempts.get(&message.id()).copied().unwrap_or(1);
+    let delay = jobs::retry::next_retry_delay(&SystemRng, base_seconds, attempt);
+    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+}
+
+async fn queue(raw: worker::worker_sys::MessageBatch, env: Env, _ctx: Context) -> worker::Result<()> {
     console_error_panic_hook::set_once();
-    let config = match config(&env) {
+    let attempts = attempts_by_id(&raw);
+    let batch = MessageBatch::<serde_json::Value>::from(raw);
+    let config = config(&env);
+    let base = config.as_ref().map_or(jobs::retry::DEFAULT_BASE_SECONDS, |c| c.mail_retry_base_seconds);
+    let db = D1Db::new(env.d1("DB")?);
+    let clock = JsClock;
+    if batch.queue() == DEAD_LETTER_QUEUE {
+        for message in batch.messages()? {
+            let outcome = match serde_json::from_value::<DeadLetter>(message.body().clone()) {
+                Ok(letter) => {
+                    log_error(&format!("email {} not delivered: {}", letter.job().id(), letter.reason()));
+                    jobs::record_dead_letter(&letter, &db, &clock).await
+                }
+                Err(e) => jobs::record_unreadable(&message.id(), &format!("unreadable: {e}"), &db, &clock).await,
+            };
+            match outcome {
+                Disposition::Ack => message.ack(),
+                Disposition::Retry(why) | Disposition::Fail(why) => {
+                    log_error(&why);
+                    retry_later(&message, &attempts, base);
+                }
+            }
+        }
+        return Ok(());
+    }
+    let config = match config {
         Ok(c) => c,
         Err(e) => {
             // Nothing can be sent; keep every message for a later try (then the dead-letter queue).
             log_error(&e);
-            batch.retry_all();
+            for message in batch.messages()? {
+                retry_later(&message, &attempts, base);
+            }
             return Ok(());
         }
     };
-    let db = D1Db::new(env.d1("DB")?);
-    let clock = JsClock;
     let http_mailer;
     let dev_mailer;
     let mailer: &dyn Mailer = match &config.mailer {
@@ -166,26 +237,53 @@ async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) 
             &http_mailer
         }
     };
+    let dead_letters = env.queue("EMAILS_DLQ").ok();
     for message in batch.messages()? {
         let job: Job = match serde_json::from_value(message.body().clone()) {
             Ok(job) => job,
             Err(e) => {
+                // It will not parse next time either: straight to the dead-letter queue.
                 log_error(&format!("unreadable queue message {}: {e}", message.id()));
-                message.retry();
+                give_up(&message, message.body(), dead_letters.as_ref(), &attempts, base).await;
                 continue;
             }
         };
         match jobs::process(&job, &db, mailer, &clock, &config).await {
             Disposition::Ack => message.ack(),
-            Disposition::Retry(why) | Disposition::Fail(why) => {
-                // Permanent failures are retried too: after max_retries the
-                // message lands in the dead-letter queue, so nothing is lost.
-                log_error(&format!("job {} not delivered: {why}", job.id()));
-                message.retry_with_options(
-                    &QueueRetryOptionsBuilder::new().with_delay_seconds(RETRY_DELAY_SECONDS).build(),
-                );
+            Disposition::Retry(why) => {
+                log_error(&format!("job {} not delivered, will retry: {why}", job.id()));
+                retry_later(&message, &attempts, base);
+            }
+            Disposition::Fail(why) => {
+                // Retrying cannot help (e.g. the mail API refused the message):
+                // record it now rather than after hours of retries.
+                log_error(&format!("job {} refused, to the dead-letter queue: {why}", job.id()));
+                let letter = DeadLetter::Rejected { job, reason: why };
+                give_up(&message, &letter, dead_letters.as_ref(), &attempts, base).await;
             }
         }
     }
     Ok(())
+}
+
+/// Moves `message` to the dead-letter queue as `letter` and acks it. If that
+/// send fails, it is retried instead: after `max_retries` Queues moves it.
+async fn give_up<T: serde::Serialize>(
+    message: &Message<serde_json::Value>,
+    letter: &T,
+    dead_letters: Option<&worker::Queue>,
+    attempts: &HashMap<String, u32>,
+    base_seconds: u32,
+) {
+    let sent = match dead_letters {
+        Some(queue) => queue.send(letter).await.map_err(|e| e.to_string()),
+        None => Err("no EMAILS_DLQ binding".to_owned()),
+    };
+    match sent {
+        Ok(()) => message.ack(),
+        Err(e) => {
+            log_error(&format!("moving message {} to the dead-letter queue failed: {e}", message.id()));
+            retry_later(message, attempts, base_seconds);
+        }
+    }
 }

@@ -193,6 +193,9 @@ pub const INVITATION_BY_TOKEN: &str = "SELECT i.id, i.org_id, i.workspace_id, i.
 pub const LIST_ORG_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
        i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       CASE WHEN i.delivered_nonce = i.send_nonce THEN 'sent' \
+         WHEN EXISTS (SELECT 1 FROM mail_failures f WHERE f.kind = 'invitation' AND f.subject_id = i.id \
+           AND f.resolved_at IS NULL) THEN 'failed' ELSE 'pending' END AS delivery, \
        NULL AS org_name, NULL AS org_slug \
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
      WHERE i.org_id = ?1 \
@@ -430,6 +433,9 @@ pub const WS_INVITATION_LIMITS: &str = "SELECT \
 pub const LIST_WS_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
        i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
+       CASE WHEN i.delivered_nonce = i.send_nonce THEN 'sent' \
+         WHEN EXISTS (SELECT 1 FROM mail_failures f WHERE f.kind = 'invitation' AND f.subject_id = i.id \
+           AND f.resolved_at IS NULL) THEN 'failed' ELSE 'pending' END AS delivery, \
        NULL AS org_name, NULL AS org_slug, NULL AS workspace_name \
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
      WHERE i.workspace_id = ?1 \
@@ -462,3 +468,23 @@ pub const RESERVE_LOGIN_ATTEMPT: &str = "UPDATE users SET failed_logins = failed
 /// Counts an attempt on an MFA token before the code is checked (at most `?3`).
 pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id";
+
+// ---- mail delivery: failures recorded from the dead-letter queue ----
+/// Records an email the queue gave up on, once per job, unless it was
+/// delivered after all (its sent-marker exists). A failure of an invitation
+/// whose current send was already delivered is stored as resolved.
+pub const RECORD_MAIL_FAILURE: &str =
+    "INSERT OR IGNORE INTO mail_failures (job_id, kind, subject_id, reason, failed_at, resolved_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, \
+       CASE WHEN ?2 = 'invitation' AND EXISTS \
+         (SELECT 1 FROM invitations WHERE id = ?3 AND delivered_nonce = send_nonce) THEN ?5 END \
+     WHERE NOT EXISTS (SELECT 1 FROM sent_emails WHERE job_id = ?1)";
+/// With the sent-marker of an invitation email: the send with this nonce was
+/// delivered (a resend since has a new nonce and stays undelivered).
+pub const MARK_INVITATION_DELIVERED: &str =
+    "UPDATE invitations SET delivered_nonce = ?2 WHERE id = ?1 AND send_nonce = ?2";
+/// With the sent-marker of an invitation email: the invitation's recorded
+/// failures stop showing, if its current send is the one delivered.
+pub const RESOLVE_INVITATION_FAILURES: &str = "UPDATE mail_failures SET resolved_at = ?2 \
+     WHERE kind = 'invitation' AND subject_id = ?1 AND resolved_at IS NULL \
+       AND EXISTS (SELECT 1 FROM invitations WHERE id = ?1 AND delivered_nonce = send_nonce)";
