@@ -1,9 +1,12 @@
 //! The API contract that holds across every route: malformed JSON is 400
-//! `invalid_json` before any shape rule is looked at.
+//! `invalid_json` before any shape rule is looked at, and the OpenAPI
+//! document names each operation once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod testapp;
 
 use latchkey::http::Request;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use testapp::*;
 
 /// Bodies that are not JSON, each with the reason it is a case of its own.
@@ -129,4 +132,40 @@ fn the_reported_case_truncated_after_an_unknown_field_is_400() {
     let app = TestApp::new();
     let r = send(&app, "POST", "/v1/auth/login", None, br#"{"email": "a@example.com", "name": "#);
     r.expect_problem(400, "invalid_json");
+}
+
+/// Every `(method, path)` of the document, grouped by operationId.
+fn operation_ids(doc: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            // A path item may also hold `parameters`, `summary`, …: only operations have ids.
+            if !["get", "put", "post", "delete", "options", "head", "patch", "trace"].contains(&method.as_str()) {
+                continue;
+            }
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            ids.entry(id.to_owned()).or_default().push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_operation_id_in_the_served_document_is_unique() {
+    let app = TestApp::new();
+    let doc = app.get("/openapi.json", None).expect(200).body;
+    let ids = operation_ids(&doc);
+    let duplicated: Vec<_> = ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(duplicated.is_empty(), "operationIds used more than once (OpenAPI requires them unique): {duplicated:?}");
+    let operations: usize = ids.values().map(Vec::len).sum();
+    assert!(operations > 50, "the document lists the whole API, not a handful of operations ({operations})");
+}
+
+#[test]
+fn the_operation_id_check_catches_a_duplicate() {
+    // The check above must be able to fail: a copy with one id reused.
+    let mut doc: Value = serde_json::from_str(latchkey::http::openapi::DOCUMENT).unwrap();
+    doc["paths"]["/v1/workspaces/{ws_id}/members"]["get"]["operationId"] = "list_members".into();
+    let ids = operation_ids(&doc);
+    assert_eq!(ids["list_members"], ["GET /v1/orgs/{org_id}/members", "GET /v1/workspaces/{ws_id}/members"]);
 }
