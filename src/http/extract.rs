@@ -3,20 +3,34 @@ use super::Request;
 use crate::app::page::PageRequest;
 use crate::app::sessions::{self, Principal, UserPrincipal};
 use crate::app::{AppError, Deps};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::error::Category;
 
 /// Parses the body as `T`: malformed JSON is 400, wrong shape is 422.
+///
+/// Syntax is judged on the whole body before shape, so a body that is both
+/// cut short and wrongly shaped is still 400: the typed parse stops at its
+/// first shape error and would never see the truncation. A body that parses
+/// as `T` has been read to its end by serde_json, so the happy path stays one
+/// pass; only a shape error pays for a second, allocation-free syntax pass.
 pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if req.body.is_empty() {
         return Err(AppError::InvalidJson("the body is empty".into()));
     }
-    serde_json::from_slice(&req.body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::Validation(vec![crate::domain::FieldError::new(
-            "body",
-            "invalid_shape",
-            strip_position(&e.to_string()),
-        )]),
-        _ => AppError::InvalidJson(e.to_string()),
+    // JSON is UTF-8 (RFC 8259); serde_json skips unknown strings unchecked
+    // when reading bytes, so check it once here and parse the `str`.
+    let text = std::str::from_utf8(&req.body)
+        .map_err(|e| AppError::InvalidJson(format!("not UTF-8 (byte {})", e.valid_up_to())))?;
+    serde_json::from_str(text).map_err(|e| match e.classify() {
+        Category::Data => match serde_json::from_str::<IgnoredAny>(text) {
+            Err(syntax) => AppError::InvalidJson(syntax.to_string()),
+            Ok(_) => AppError::Validation(vec![crate::domain::FieldError::new(
+                "body",
+                "invalid_shape",
+                strip_position(&e.to_string()),
+            )]),
+        },
+        Category::Syntax | Category::Eof | Category::Io => AppError::InvalidJson(e.to_string()),
     })
 }
 

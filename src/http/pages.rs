@@ -21,7 +21,7 @@ fn page(title: &str, name: &str, body: &str) -> Response {
 }
 
 /// `GET /verify-email#token=…`
-#[utoipa::path(get, path = "/verify-email", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment and the password chosen at sign-up")))]
+#[utoipa::path(get, path = "/verify-email", operation_id = "verify_email_page", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment and the password chosen at sign-up")))]
 pub fn verify_email() -> Response {
     page(
         "Verify your email",

@@ -110,7 +110,7 @@ pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<R
 }
 
 /// `GET /v1/workspaces/{ws_id}/members`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, description = "Direct members `{data: [{user_id,email,name,role,joined_at}], next_cursor}`")))]
 pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
@@ -120,7 +120,7 @@ pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Res
 }
 
 /// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", operation_id = "change_workspace_member_role", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)), request_body = super::orgs::RoleBody,
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
@@ -133,7 +133,7 @@ pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str)
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", operation_id = "remove_workspace_member", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),

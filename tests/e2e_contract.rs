@@ -1,0 +1,75 @@
+//! Runtime tests of the API contract: the built Worker under wrangler dev
+//! answers malformed JSON with 400 `invalid_json`, and serves an OpenAPI
+//! document that a real OpenAPI 3.1 validator (openapi-spec-validator,
+//! installed into `.tools/venv` by `scripts/setup.sh`) accepts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::*;
+
+fn post_raw(w: &Worker, path: &str, body: &[u8]) -> Resp {
+    w.send("POST", path, None, &[("Content-Type", "application/json")], Some(body))
+}
+
+#[test]
+fn malformed_json_is_400_even_when_the_part_read_is_wrongly_shaped() {
+    let w = Worker::start();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("/v1/auth/login", br#"{"email": "a@example.com", "name": "#, "unknown field, then truncated"),
+        ("/v1/auth/signup", br#"{"email": 1, "password": "#, "wrong type, then truncated"),
+        ("/v1/auth/signup", br#"{"email": "a@example.com"} x"#, "trailing garbage"),
+        ("/v1/auth/token", b"", "empty body"),
+        ("/v1/invitations/preview", b"{\"nope\": \"\xff\"}", "not UTF-8 in an unknown field"),
+    ];
+    for (path, body, why) in cases {
+        let r = post_raw(&w, path, body);
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_json")), "{path} with {why}: {}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{path}: {why}");
+    }
+    // Well-formed but wrongly shaped stays 422.
+    let r = post_raw(&w, "/v1/auth/login", br#"{"email": "a@example.com", "name": "x"}"#);
+    assert_eq!((r.status, r.json()["code"].as_str()), (422, Some("validation_failed")), "{}", r.body);
+}
+
+/// Runs openapi-spec-validator (OpenAPI 3.1 rules, every error) over `file`:
+/// whether it passed, and what it printed.
+fn validate_openapi(file: &Path) -> (bool, String) {
+    let python = repo_root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `make setup` (scripts/setup.sh) first", python.display());
+    let out = Command::new(&python)
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1", "--validation-errors", "all"])
+        .arg(file)
+        .output()
+        .expect("run openapi-spec-validator");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_served_openapi_document_passes_an_openapi_3_1_validator() {
+    let w = Worker::start();
+    let r = w.get("/openapi.json", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc: Value = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let served: PathBuf = dir.path().join("openapi.json");
+    std::fs::write(&served, &r.body).unwrap();
+
+    let (ok, output) = validate_openapi(&served);
+    assert!(ok, "openapi-spec-validator refused the served /openapi.json:\n{output}");
+    assert!(output.contains("OK"), "{output}");
+
+    // The validator must be able to fail here: the same document with one
+    // operationId used twice (as org and workspace members once were).
+    let mut broken = doc.clone();
+    broken["paths"]["/v1/workspaces/{ws_id}/members"]["get"]["operationId"] = json!("list_members");
+    let copy = dir.path().join("broken.json");
+    std::fs::write(&copy, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let (ok, output) = validate_openapi(&copy);
+    assert!(!ok, "a duplicated operationId passed validation:\n{output}");
+    assert!(output.contains("Operation ID 'list_members'") && output.contains("is not unique"), "{output}");
+}

@@ -1,0 +1,171 @@
+//! The API contract that holds across every route: malformed JSON is 400
+//! `invalid_json` before any shape rule is looked at, and the OpenAPI
+//! document names each operation once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod testapp;
+
+use latchkey::http::Request;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use testapp::*;
+
+/// Bodies that are not JSON, each with the reason it is a case of its own.
+/// Several are also wrongly shaped in the part before the syntax error, which
+/// a typed parse alone would report first (as 422).
+const MALFORMED: &[(&[u8], &str)] = &[
+    (b"", "empty body"),
+    (b"   \n", "whitespace only"),
+    (b"{", "a lone brace"),
+    (br#"{"email": "a@example.com", "name": "#, "truncated after a key"),
+    (br#"{"email": "a@exam"#, "truncated inside a string"),
+    (br#"{"email": "a@example.com""#, "truncated before the closing brace"),
+    (br#"{"nope": 1, "email": "#, "unknown field, then truncated"),
+    (br#"{"nope": 1, "#, "unknown field, then truncated after a comma"),
+    (br#"{"email": 1, "password": "#, "wrong type, then truncated"),
+    (br#"{"email": ["#, "wrong type (array), truncated inside it"),
+    (br#"{"email": 1}}"#, "wrong type, then a stray brace"),
+    (br#"{"nope": true} trailing"#, "unknown field, then trailing garbage"),
+    (br#"{"email": "a@example.com"} x"#, "trailing garbage"),
+    (b"{} {}", "two documents"),
+    (br#"[1, 2"#, "wrong top-level type, truncated"),
+    (br#""text" x"#, "a string, then trailing garbage"),
+    (br#"{"email": "a@example.com",}"#, "trailing comma"),
+    (br#"{'email': 'a@example.com'}"#, "single quotes"),
+    (br#"{email: "a@example.com"}"#, "unquoted key"),
+    (br#"{"email": NaN}"#, "NaN is not JSON"),
+    (br#"{"email": "a\qb"}"#, "invalid escape"),
+    (b"{\"email\": \"a\x01b\"}", "raw control character in a string"),
+    (b"\xff\xfe{}", "not UTF-8 (a UTF-16 byte-order mark)"),
+    (b"{\"email\": \"\xc3\"}", "not UTF-8 (a cut multi-byte sequence)"),
+    (b"{\"nope\": \"\xff\"}", "not UTF-8 inside an unknown field's value"),
+    (b"{\"email\": 1, \"nope\": \"\xff\"}", "wrong type, then not UTF-8"),
+];
+
+/// Valid JSON of the wrong shape stays 422: syntax first must not turn
+/// every refusal into a 400.
+const WRONG_SHAPE: &[(&[u8], &str)] = &[
+    (b"null", "null"),
+    (b"[1, 2]", "an array"),
+    (br#""text""#, "a string"),
+    (br#"{"email": 1, "password": 2, "name": 3}"#, "wrong types"),
+    (br#"{"nope": true}"#, "only an unknown field"),
+    (br#"{"nope": {"deep": [1, {"x": "\u00e9"}]}, "email": 1}"#, "unknown nested field and a wrong type"),
+];
+
+fn send(app: &TestApp, method: &str, path: &str, bearer: Option<&str>, body: &[u8]) -> Resp {
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(b) = bearer {
+        headers.push(("authorization".into(), format!("Bearer {b}")));
+    }
+    app.request(Request {
+        method: method.into(),
+        path: path.into(),
+        headers,
+        body: body.to_vec(),
+        ..Default::default()
+    })
+}
+
+/// Routes with a JSON body: public ones, and ones behind a session (which
+/// must reach the body parser, so they get a real session).
+fn routes(app: &TestApp) -> Vec<(&'static str, String, Option<String>)> {
+    let session = app.verified_user("contract@example.com");
+    let token = access(&session);
+    let org = app.create_org(&session, "Contract");
+    let org_id = org["id"].as_str().unwrap();
+    vec![
+        ("POST", "/v1/auth/signup".into(), None),
+        ("POST", "/v1/auth/login".into(), None),
+        ("POST", "/v1/auth/token".into(), None),
+        ("POST", "/v1/auth/verify-email".into(), None),
+        ("POST", "/v1/invitations/preview".into(), None),
+        ("PATCH", "/v1/me".into(), Some(token.clone())),
+        ("POST", "/v1/orgs".into(), Some(token.clone())),
+        ("PATCH", format!("/v1/orgs/{org_id}"), Some(token.clone())),
+        ("POST", format!("/v1/orgs/{org_id}/invitations"), Some(token.clone())),
+        ("POST", "/v1/authorize".into(), Some(token.clone())),
+        ("POST", "/v1/workspaces".into(), Some(token)),
+    ]
+}
+
+#[test]
+fn malformed_json_is_400_invalid_json_on_every_route_whatever_its_shape() {
+    let app = TestApp::new();
+    for (method, path, bearer) in routes(&app) {
+        for (body, why) in MALFORMED {
+            let r = send(&app, method, &path, bearer.as_deref(), body);
+            assert_eq!(
+                (r.status, r.code()),
+                (400, "invalid_json"),
+                "{method} {path} with {why} ({:?}): {}",
+                String::from_utf8_lossy(body),
+                r.raw
+            );
+            assert_eq!(r.header("content-type"), Some("application/problem+json"), "{method} {path}: {why}");
+            assert_eq!(r.body["status"], 400, "{method} {path}: {why}");
+        }
+    }
+}
+
+#[test]
+fn well_formed_json_of_the_wrong_shape_is_still_422() {
+    let app = TestApp::new();
+    for (method, path, bearer) in routes(&app) {
+        for (body, why) in WRONG_SHAPE {
+            let r = send(&app, method, &path, bearer.as_deref(), body);
+            assert_eq!(
+                (r.status, r.code()),
+                (422, "validation_failed"),
+                "{method} {path} with {why} ({}): {}",
+                String::from_utf8_lossy(body),
+                r.raw
+            );
+            assert_eq!(r.body["errors"][0]["field"], "body", "{method} {path}: {why}");
+        }
+    }
+}
+
+#[test]
+fn the_reported_case_truncated_after_an_unknown_field_is_400() {
+    // The body from the issue: `name` is unknown to login, and the body ends
+    // right after it. It used to answer 422 `validation_failed`.
+    let app = TestApp::new();
+    let r = send(&app, "POST", "/v1/auth/login", None, br#"{"email": "a@example.com", "name": "#);
+    r.expect_problem(400, "invalid_json");
+}
+
+/// Every `(method, path)` of the document, grouped by operationId.
+fn operation_ids(doc: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            // A path item may also hold `parameters`, `summary`, …: only operations have ids.
+            if !["get", "put", "post", "delete", "options", "head", "patch", "trace"].contains(&method.as_str()) {
+                continue;
+            }
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            ids.entry(id.to_owned()).or_default().push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_operation_id_in_the_served_document_is_unique() {
+    let app = TestApp::new();
+    let doc = app.get("/openapi.json", None).expect(200).body;
+    let ids = operation_ids(&doc);
+    let duplicated: Vec<_> = ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(duplicated.is_empty(), "operationIds used more than once (OpenAPI requires them unique): {duplicated:?}");
+    let operations: usize = ids.values().map(Vec::len).sum();
+    assert!(operations > 50, "the document lists the whole API, not a handful of operations ({operations})");
+}
+
+#[test]
+fn the_operation_id_check_catches_a_duplicate() {
+    // The check above must be able to fail: a copy with one id reused.
+    let mut doc: Value = serde_json::from_str(latchkey::http::openapi::DOCUMENT).unwrap();
+    doc["paths"]["/v1/workspaces/{ws_id}/members"]["get"]["operationId"] = "list_members".into();
+    let ids = operation_ids(&doc);
+    assert_eq!(ids["list_members"], ["GET /v1/orgs/{org_id}/members", "GET /v1/workspaces/{ws_id}/members"]);
+}
