@@ -203,7 +203,8 @@ fn person(who: &Principal) -> Result<&super::sessions::UserPrincipal, AppError> 
     }
 }
 
-/// Checks requested scopes against the person's role: none may exceed it.
+/// Checks requested scopes: none person-only (`org:delete`, `billing:manage`),
+/// none beyond the person's role.
 fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
     if raw.is_empty() || raw.len() > Permission::ALL.len() {
         return Err(AppError::field(FieldError::new("scopes", "invalid_scopes", "give 1 to 18 permissions")));
@@ -213,6 +214,11 @@ fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
         let p = Permission::parse(s).ok_or_else(|| {
             AppError::field(FieldError::new("scopes", "unknown_scope", format!("{s} is not a permission")))
         })?;
+        // Person-only scopes are refused to everyone, before the role check:
+        // no role makes them grantable to a key.
+        if !policy::key_may_hold(p) {
+            return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
+        }
         if !policy::role_grants(role, p) {
             return Err(AppError::coded(
                 403,

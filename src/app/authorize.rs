@@ -84,7 +84,7 @@ pub async fn authorize(
                 return Ok(HIDDEN);
             }
             Ok(Decision {
-                allowed: k.scopes.contains(&permission),
+                allowed: policy::authorize_key(&k.scopes, permission) == policy::KeyDecision::Allow,
                 via: Some(json!({ "kind": "api_key", "key_id": k.key_id, "org_id": k.org.id,
                                   "scopes": k.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>() })),
             })

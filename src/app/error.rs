@@ -52,6 +52,18 @@ pub enum AppError {
         /// What limit.
         detail: String,
     },
+    /// A person-only action (or a route for people) tried with an API key
+    /// (403 `user_required`).
+    #[error("this needs a signed-in person, not an API key")]
+    UserRequired,
+    /// An API key asked for with a person-only scope (422 `scope_not_allowed_for_keys`).
+    #[error(
+        "API keys cannot hold the {scope} scope: only a signed-in person deletes organizations and manages billing"
+    )]
+    ScopeNotAllowedForKeys {
+        /// The refused scope.
+        scope: &'static str,
+    },
     /// An API key in a query string (400 `api_key_in_url`).
     #[error("API key in URL")]
     ApiKeyInUrl,

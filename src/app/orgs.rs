@@ -8,7 +8,7 @@ use super::sessions::{Principal, UserPrincipal};
 use super::{random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Decision, Permission, Refusal, Role};
+use crate::domain::policy::{self, Decision, KeyDecision, Permission, Refusal, Role};
 use crate::domain::slug::Slug;
 use crate::domain::time::rfc3339;
 use crate::stmt;
@@ -110,14 +110,15 @@ pub async fn access(
             if key.org.id != org_id {
                 return Err(AppError::NotFound);
             }
-            if !key.scopes.contains(&permission) {
-                return Err(AppError::coded(
+            return match policy::authorize_key(&key.scopes, permission) {
+                KeyDecision::Allow => Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() }),
+                KeyDecision::UserRequired => Err(AppError::UserRequired),
+                KeyDecision::MissingScope => Err(AppError::coded(
                     403,
                     "insufficient_scope",
                     format!("this API key lacks the {} scope", permission.as_str()),
-                ));
-            }
-            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() });
+                )),
+            };
         }
     };
     let org: Option<OrgRow> = deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &who.user.id)).await?.first()?;
@@ -286,6 +287,7 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
 }
 
 /// Deletes the org and everything of it (members, invitations, audit) in one statement (cascades).
+/// Person-only (`org:delete`): an API key gets 403 `user_required`, whatever its scopes.
 pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<(), AppError> {
     access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
     deps.db.run(stmt!(sql::DELETE_ORG, org_id)).await?;
@@ -488,14 +490,16 @@ async fn leave(deps: &Deps, who: &UserPrincipal, org_id: &str) -> Result<(), App
 }
 
 /// Makes `user_id` an owner and the caller an admin, atomically.
+/// A person-only action (`org:delete`): an API key gets 403 `user_required`
+/// from [`access`], whatever its scopes.
 pub async fn transfer_ownership(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Principal,
     org_id: &str,
     user_id: &str,
 ) -> Result<MemberView, AppError> {
-    let access =
-        access(deps, &Principal::User(who.clone()), org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+    let access = access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+    let who = who.user()?;
     if user_id == who.user.id {
         return Err(AppError::field(crate::domain::FieldError::new(
             "user_id",

@@ -109,9 +109,7 @@ impl Principal {
     pub fn user(&self) -> Result<&UserPrincipal, AppError> {
         match self {
             Principal::User(u) => Ok(u),
-            Principal::ApiKey(_) => {
-                Err(AppError::coded(403, "user_required", "this route needs a signed-in person, not an API key"))
-            }
+            Principal::ApiKey(_) => Err(AppError::UserRequired),
         }
     }
 

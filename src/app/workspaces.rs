@@ -190,7 +190,7 @@ pub fn decide_for_key(
     if granted.is_none() {
         return Ok((false, None));
     }
-    let allowed = key.scopes.contains(&permission)
+    let allowed = policy::authorize_key(&key.scopes, permission) == policy::KeyDecision::Allow
         && policy::authorize_workspace(Role::Admin, WorkspaceVia::Grant, permission) == Decision::Allow;
     Ok((
         allowed,

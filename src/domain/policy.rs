@@ -156,6 +156,50 @@ pub fn role_grants(role: Role, permission: Permission) -> bool {
     }
 }
 
+/// Person-only permissions: deleting an org (or a workspace, and everything
+/// else a tenant's owner alone decides, ownership transfer included) and
+/// billing. An API key never holds them (refused at creation and rotation)
+/// and never exercises them, whatever scopes it carries. An exhaustive match:
+/// a new permission does not compile until it answers this too.
+pub fn person_only(permission: Permission) -> bool {
+    use Permission::*;
+    match permission {
+        OrgDelete | BillingManage => true,
+        OrgRead | OrgWrite | MembersRead | MembersWrite | InvitationsWrite | ApiKeysWrite | AuditRead
+        | WorkspacesRead | WorkspacesWrite | ProjectsRead | ProjectsWrite | AppsRead | AppsDeploy | DatabasesRead
+        | DatabasesWrite | NotificationsWrite => false,
+    }
+}
+
+/// Whether an API key may be given `permission` as a scope.
+pub fn key_may_hold(permission: Permission) -> bool {
+    !person_only(permission)
+}
+
+/// The outcome of an API key's authorization check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDecision {
+    /// Go ahead.
+    Allow,
+    /// Only a signed-in person may do this (403 `user_required`).
+    UserRequired,
+    /// The key lacks the scope (403 `insufficient_scope`).
+    MissingScope,
+}
+
+/// Decides whether an API key with `scopes` may do `permission` (in its own
+/// org: tenancy is checked before). Person-only permissions are refused even
+/// to a key whose scopes name them (keys created before the rule).
+pub fn authorize_key(scopes: &[Permission], permission: Permission) -> KeyDecision {
+    if person_only(permission) {
+        KeyDecision::UserRequired
+    } else if scopes.contains(&permission) {
+        KeyDecision::Allow
+    } else {
+        KeyDecision::MissingScope
+    }
+}
+
 /// The outcome of an authorization check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -365,6 +409,34 @@ mod tests {
             assert!(role_grants(Role::Owner, p), "owner has {}", p.as_str());
             assert_eq!(role_grants(Role::Admin, p), !matches!(p, OrgDelete | BillingManage), "admin {}", p.as_str());
             assert_eq!(role_grants(Role::Member, p), member.contains(&p), "member {}", p.as_str());
+        }
+    }
+
+    #[test]
+    fn only_people_delete_bill_or_transfer_ownership() {
+        // Exactly the owner-only permissions of the table are person-only.
+        for p in Permission::ALL {
+            let owner_only = role_grants(Role::Owner, p) && !role_grants(Role::Admin, p);
+            assert_eq!(person_only(p), owner_only, "{}", p.as_str());
+            assert_eq!(key_may_hold(p), !owner_only, "{}", p.as_str());
+        }
+        // Ownership transfer and the workspace owner's prerogatives ride on `org:delete`.
+        assert!(person_only(WorkspaceAction::Own.permission()));
+        assert!(person_only(WorkspaceAction::Billing.permission()));
+    }
+
+    #[test]
+    fn a_key_never_acts_as_a_person_whatever_its_scopes() {
+        let all = Permission::ALL;
+        let cases = [
+            (&all[..], OrgDelete, KeyDecision::UserRequired, "a legacy key naming org:delete"),
+            (&all[..], BillingManage, KeyDecision::UserRequired, "a legacy key naming billing:manage"),
+            (&[][..], OrgDelete, KeyDecision::UserRequired, "person-only before scope"),
+            (&all[..], MembersWrite, KeyDecision::Allow, "an ordinary scope"),
+            (&[OrgRead][..], MembersWrite, KeyDecision::MissingScope, "a missing scope"),
+        ];
+        for (scopes, permission, expected, why) in cases {
+            assert_eq!(authorize_key(scopes, permission), expected, "{why}");
         }
     }
 

@@ -23,6 +23,10 @@ pub fn classify(e: &AppError) -> (u16, &'static str, &'static str) {
         AppError::TooManyAttempts { .. } => (429, "too_many_attempts", "Too many attempts"),
         AppError::RateLimited { .. } => (429, "rate_limited", "Rate limited"),
         AppError::ApiKeyInUrl => (400, "api_key_in_url", "API key in URL"),
+        AppError::UserRequired => (403, "user_required", "A person is required"),
+        AppError::ScopeNotAllowedForKeys { .. } => {
+            (422, "scope_not_allowed_for_keys", "Scope not allowed for API keys")
+        }
         AppError::Coded { status, code, .. } => (*status, code, "Request refused"),
         AppError::Internal(_) => (500, "internal_error", "Internal error"),
     }

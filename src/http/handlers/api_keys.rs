@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 pub struct CreateApiKeyBody {
     /// What it is for, e.g. "CI/CD pipeline".
     pub name: String,
-    /// Permissions, none beyond the creator's role.
+    /// Permissions, none beyond the creator's role, and never the person-only
+    /// `org:delete` or `billing:manage` (422 `scope_not_allowed_for_keys`).
     pub scopes: Vec<String>,
     /// 1..3650; no expiry when absent.
     #[serde(default)]
@@ -41,7 +42,8 @@ pub struct ApiKeyList {
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
-              (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role")))]
+              (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
+              (status = 422, body = Problem, description = "scope_not_allowed_for_keys: `org:delete` and `billing:manage` are person-only; no key holds them")))]
 pub async fn create_api_key(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: CreateApiKeyBody = json(req)?;

@@ -84,7 +84,8 @@ pub async fn update_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Resp
 
 /// `DELETE /v1/orgs/{org_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
-    responses((status = 204, description = "Deleted with its members, invitations and audit log"), (status = 403, body = Problem)))]
+    responses((status = 204, description = "Deleted with its members, invitations and audit log"),
+              (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
 pub async fn delete_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     orgs::delete_org(deps, &who, org_id).await?;
@@ -152,9 +153,10 @@ pub struct TransferBody {
 /// `POST /v1/orgs/{org_id}/ownership-transfer`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = TransferBody,
-    responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin")))]
+    responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
+              (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership")))]
 pub async fn transfer_ownership(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+    let who = extract::principal(deps, req).await?;
     let body: TransferBody = json(req)?;
     Ok(Response::json(200, &orgs::transfer_ownership(deps, &who, org_id, &body.user_id).await?))
 }

@@ -102,7 +102,7 @@ pub async fn delete_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result
 
 /// `PUT /v1/workspaces/{ws_id}/billing`.
 #[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
-    request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "Only the owner; grant admins included")))]
+    request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
 pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: BillingBody = json(req)?;
