@@ -78,7 +78,8 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|&s| s == 200 || s == 401), "{statuses:?}");
+    // The replays count as wrong codes: past 5 on the account, 429.
+    assert!(statuses.iter().all(|&s| s == 200 || s == 401 || s == 429), "{statuses:?}");
 }
 
 #[test]

@@ -24,12 +24,18 @@ pub const EMAILS_PER_HOUR: i64 = 5;
 pub const SIGNUP_CLAIM_SECONDS: i64 = 7 * DAY;
 /// …among the newest this many (each a full argon2 verification).
 pub const CLAIMABLE_SIGNUPS: i64 = 5;
-/// Consecutive failures before the account backs off.
+/// Consecutive failures before an address backs off.
 pub const LOGIN_FAILURE_LIMIT: i64 = 10;
 /// The first back-off, doubled for each further failure.
 pub const LOCK_BASE_SECONDS: i64 = 30;
 /// The longest back-off.
 pub const LOCK_MAX_SECONDS: i64 = 15 * 60;
+/// Each 15 quiet minutes since the last failure forgive one: counts decay
+/// instead of re-locking forever, while a guesser waiting out each back-off
+/// stays at the longest one (one guess per 15 minutes).
+pub const LOGIN_DECAY_SECONDS: i64 = 15 * 60;
+/// Failure rows this old have decayed to zero (counts stay far below 96).
+pub const LOGIN_FAILURE_MEMORY_SECONDS: i64 = DAY;
 
 /// What a sign-up answers. Always the same for a new and an existing email.
 #[derive(Debug)]
@@ -306,8 +312,24 @@ pub enum LoginOutcome {
     },
 }
 
+/// The key of an address's failure counter: SHA-256 of the address as
+/// [`Email::parse`] normalises it (trimmed, lowercased), also for strings
+/// that are no address, so every login attempt is counted the same way.
+fn login_key(raw_email: &str) -> String {
+    token::sha256_hex(raw_email.trim().to_lowercase().as_bytes())
+}
+
+#[derive(Deserialize)]
+struct FailureState {
+    locked_until: Option<i64>,
+}
+
 /// Logs in. Unknown email and wrong password answer alike and cost the same
-/// argon2 verification; failures are counted per account in one statement.
+/// argon2 verification. Every attempt is counted per address (hashed)
+/// before the password is checked, with or without an account, in the same
+/// D1 round trip that reads the user: an unknown address backs off exactly
+/// like an account (same status, code, headers and statements), and
+/// parallel guesses cannot get past the limit. A success resets the count.
 pub async fn login(
     deps: &Deps,
     raw_email: &str,
@@ -319,33 +341,42 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     }
     let now = deps.now();
-    let user: Option<UserRow> = match Email::parse(raw_email) {
-        Ok(email) => deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?,
-        Err(_) => None,
-    };
-    let Some(user) = user else {
-        password::verify(raw_password, password::DUMMY_HASH);
-        return Err(AppError::InvalidCredentials);
-    };
-    // Count the attempt first (one guarded statement), so parallel guesses
-    // cannot get past the limit; a success resets the count below.
-    let reserved = deps
+    let key = login_key(raw_email);
+    let normalised = raw_email.trim().to_lowercase();
+    let mut outs = deps
         .db
-        .run(stmt!(sql::RESERVE_LOGIN_ATTEMPT, &user.id, now, LOGIN_FAILURE_LIMIT, LOCK_BASE_SECONDS, LOCK_MAX_SECONDS))
+        .batch(vec![
+            stmt!(sql::FORGET_LOGIN_FAILURES, now - LOGIN_FAILURE_MEMORY_SECONDS),
+            stmt!(
+                sql::RESERVE_LOGIN_FAILURE,
+                &key,
+                now,
+                LOGIN_FAILURE_LIMIT,
+                LOCK_BASE_SECONDS,
+                LOCK_MAX_SECONDS,
+                LOGIN_DECAY_SECONDS
+            ),
+            stmt!(sql::LOGIN_FAILURE_STATE, &key),
+            stmt!(sql::USER_BY_EMAIL, normalised),
+        ])
         .await?;
-    if reserved.changes == 0 {
-        let retry_after = user.locked_until.map_or(LOCK_BASE_SECONDS, |until| until - now);
+    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
+    let state: Option<FailureState> = outs.pop().unwrap_or_default().first()?;
+    if outs.get(1).is_none_or(|reserved| reserved.rows.is_empty()) {
+        let retry_after = state.and_then(|s| s.locked_until).map_or(LOCK_BASE_SECONDS, |until| (until - now).max(1));
         return Err(AppError::TooManyAttempts { retry_after });
     }
-    let phc = user.password_hash.clone().unwrap_or_else(|| password::DUMMY_HASH.to_owned());
-    if user.password_hash.is_none() || !password::verify(raw_password, &phc) {
+    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    // The dummy hash costs what a real one does, so no timing tells them apart.
+    let right = password::verify(raw_password, phc.as_deref().unwrap_or(password::DUMMY_HASH)) && phc.is_some();
+    let (Some(user), Some(phc)) = (user.filter(|_| right), phc) else {
         return Err(AppError::InvalidCredentials);
-    }
+    };
     if user.email_verified_at.is_none() {
-        deps.db.run(stmt!(sql::RECORD_LOGIN_SUCCESS, &user.id)).await?;
+        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
         return Err(AppError::EmailNotVerified);
     }
-    let mut writes = vec![stmt!(sql::RECORD_LOGIN_SUCCESS, &user.id)];
+    let mut writes = vec![stmt!(sql::CLEAR_LOGIN_FAILURES, &key)];
     if password::needs_rehash(&phc) {
         writes.push(stmt!(sql::SET_PASSWORD_HASH, &user.id, hash_password(deps, raw_password)?, now));
     }
@@ -373,13 +404,20 @@ pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: 
     let phc = hash_password(deps, password.expose())?;
     let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
-    deps.db
+    let mut outs = deps
+        .db
         .batch(vec![
             stmt!(sql::RESET_PASSWORD, &user_id, phc, now),
             stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now),
             stmt!(sql::END_EMAIL_TOKENS, &user_id, now),
+            stmt!(sql::USER_BY_ID, &user_id),
         ])
         .await?;
+    // The inbox is proven and the password new: the login back-off ends too.
+    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
+    if let Some(user) = user {
+        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&user.email))).await?;
+    }
     Ok(())
 }
 

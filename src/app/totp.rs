@@ -16,10 +16,14 @@ use utoipa::ToSchema;
 pub const MFA_TOKEN_SECONDS: i64 = 5 * MINUTE;
 /// Wrong codes one MFA token survives.
 pub const MFA_TOKEN_ATTEMPTS: i64 = 5;
-/// Consecutive wrong codes on an account before its second factor locks.
-pub const ACCOUNT_ATTEMPTS: i64 = 10;
+/// Wrong codes on an account, across all its MFA tokens (a new login does
+/// not reset the count), after which its second factor answers 429.
+pub const ACCOUNT_ATTEMPTS: i64 = 5;
 /// How long that lock lasts.
 pub const ACCOUNT_LOCK_SECONDS: i64 = 15 * MINUTE;
+/// Each 15 quiet minutes since the last wrong code forgive one; a right code
+/// forgives all. After a lock, a guesser gets one code per 15 minutes.
+pub const ACCOUNT_DECAY_SECONDS: i64 = 15 * MINUTE;
 
 fn invalid_otp() -> AppError {
     AppError::coded(401, "invalid_otp", "the code is wrong, was already used, or is too old")
@@ -94,8 +98,17 @@ async fn accept_code(
     }
     // Count the attempt first (one guarded statement): parallel guesses
     // cannot get past the account's limit.
-    let reserved =
-        deps.db.run(stmt!(sql::RESERVE_TOTP_ATTEMPT, user_id, now, ACCOUNT_ATTEMPTS, ACCOUNT_LOCK_SECONDS)).await?;
+    let reserved = deps
+        .db
+        .run(stmt!(
+            sql::RESERVE_TOTP_ATTEMPT,
+            user_id,
+            now,
+            ACCOUNT_ATTEMPTS,
+            ACCOUNT_LOCK_SECONDS,
+            ACCOUNT_DECAY_SECONDS
+        ))
+        .await?;
     if reserved.changes == 0 {
         let retry_after = cred.locked_until.map_or(ACCOUNT_LOCK_SECONDS, |until| (until - now).max(1));
         return Err(AppError::TooManyAttempts { retry_after });

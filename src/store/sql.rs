@@ -14,7 +14,6 @@ pub const USER_BY_ID: &str =
      FROM users WHERE id = ?1";
 pub const UPDATE_USER_NAME: &str = "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1 \
      RETURNING id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at";
-pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1";
 pub const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1";
 /// After a reset: new hash, counters cleared, and the address proven.
 pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = NULL, \
@@ -291,12 +290,6 @@ pub const ACCEPT_TOTP_STEP: &str =
      WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2) AND (?3 = 0 OR confirmed_at IS NOT NULL)";
 pub const CONFIRM_TOTP: &str =
     "UPDATE totp_credentials SET confirmed_at = ?2 WHERE user_id = ?1 AND confirmed_at IS NULL";
-/// Counts a code attempt before it is checked, unless the second factor is
-/// locked: the 10th in a row without a success locks it for 15 minutes.
-/// ACCEPT_TOTP_STEP resets the count.
-pub const RESERVE_TOTP_ATTEMPT: &str = "UPDATE totp_credentials SET failed_attempts = failed_attempts + 1, \
-       locked_until = CASE WHEN failed_attempts + 1 >= ?3 THEN ?2 + ?4 ELSE locked_until END \
-     WHERE user_id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)";
 pub const SET_TOTP_ENABLED: &str = "UPDATE users SET totp_enabled = ?2, updated_at = ?3 WHERE id = ?1";
 pub const DELETE_TOTP: &str = "DELETE FROM totp_credentials WHERE user_id = ?1";
 pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = ?1";
@@ -458,13 +451,6 @@ pub const WS_MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO workspace_mem
 /// SQLite) rolls the whole batch back. It turns "the first write lost a race"
 /// into "nothing happened" for the statements that follow it.
 pub const GUARD_CHANGED: &str = "SELECT json(CASE WHEN changes() > 0 THEN '1' ELSE 'guard' END) AS ok";
-/// Counts a login attempt before the password is checked, unless the account
-/// is backing off: parallel guesses cannot slip past the limit. A success
-/// resets the count (RECORD_LOGIN_SUCCESS).
-pub const RESERVE_LOGIN_ATTEMPT: &str = "UPDATE users SET failed_logins = failed_logins + 1, \
-       locked_until = CASE WHEN failed_logins + 1 >= ?3 \
-         THEN ?2 + MIN(?5, ?4 << MIN(failed_logins + 1 - ?3, 10)) ELSE locked_until END \
-     WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2) RETURNING failed_logins";
 /// Counts an attempt on an MFA token before the code is checked (at most `?3`).
 pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id";
@@ -488,3 +474,46 @@ pub const MARK_INVITATION_DELIVERED: &str =
 pub const RESOLVE_INVITATION_FAILURES: &str = "UPDATE mail_failures SET resolved_at = ?2 \
      WHERE kind = 'invitation' AND subject_id = ?1 AND resolved_at IS NULL \
        AND EXISTS (SELECT 1 FROM invitations WHERE id = ?1 AND delivered_nonce = send_nonce)";
+
+// ---- attempt limits: login and second-factor failure counters ----
+// Both counters leak: `MAX(0, count - quiet / ?decay)` is the count once every
+// `?decay` seconds since the last counted attempt have forgiven one failure.
+// D1 binds every number as REAL, so the quotient is CAST to an integer:
+// otherwise a few quiet seconds would shave fractions off the count and the
+// limit would be reached one attempt late.
+// Attempts are counted before the secret is checked, in one guarded
+// statement, so parallel guesses cannot slip under a limit; a success resets.
+
+/// Counts a login attempt for an email hash (`?1`) at `?2`, unless it is
+/// backing off. The `?3`th failure (after decay) starts a back-off of `?4`
+/// seconds, doubled for each further one, at most `?5`; `?6` is the decay
+/// step. The same for addresses with and without an account. While backing
+/// off it returns no row (then read LOGIN_FAILURE_STATE in the same batch).
+pub const RESERVE_LOGIN_FAILURE: &str =
+    "INSERT INTO login_failures (email_hash, failures, last_failed_at, locked_until) \
+     VALUES (?1, 1, ?2, CASE WHEN 1 >= ?3 THEN ?2 + ?4 END) \
+     ON CONFLICT (email_hash) DO UPDATE SET \
+       failures = MAX(0, login_failures.failures - CAST(MAX(0, ?2 - login_failures.last_failed_at) / ?6 AS INTEGER)) + 1, \
+       last_failed_at = ?2, \
+       locked_until = CASE \
+         WHEN MAX(0, login_failures.failures - CAST(MAX(0, ?2 - login_failures.last_failed_at) / ?6 AS INTEGER)) + 1 >= ?3 \
+         THEN ?2 + MIN(?5, ?4 << MIN(MAX(0, login_failures.failures \
+                 - CAST(MAX(0, ?2 - login_failures.last_failed_at) / ?6 AS INTEGER)) + 1 - ?3, 10)) END \
+     WHERE login_failures.locked_until IS NULL OR login_failures.locked_until <= ?2 \
+     RETURNING failures";
+/// The back-off of an email hash, read right after RESERVE_LOGIN_FAILURE.
+pub const LOGIN_FAILURE_STATE: &str = "SELECT failures, locked_until FROM login_failures WHERE email_hash = ?1";
+/// A successful login (or a password reset) ends the count.
+pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE email_hash = ?1";
+/// Rows whose count has long decayed to nothing (a row-less address counts from zero).
+pub const FORGET_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE last_failed_at < ?1";
+/// Counts a second-factor code attempt for the account (every MFA token,
+/// enrolment and 2FA setting change alike), unless it is locked: the `?3`th
+/// failure (after decay, step `?5`) locks it for `?4` seconds.
+/// ACCEPT_TOTP_STEP resets the count.
+pub const RESERVE_TOTP_ATTEMPT: &str = "UPDATE totp_credentials SET \
+       failed_attempts = MAX(0, failed_attempts - CAST(MAX(0, ?2 - COALESCE(last_failed_at, ?2)) / ?5 AS INTEGER)) + 1, \
+       last_failed_at = ?2, \
+       locked_until = CASE WHEN MAX(0, failed_attempts - CAST(MAX(0, ?2 - COALESCE(last_failed_at, ?2)) / ?5 AS INTEGER)) + 1 >= ?3 \
+         THEN ?2 + ?4 END \
+     WHERE user_id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)";

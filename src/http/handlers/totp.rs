@@ -34,7 +34,7 @@ pub struct LoginMfaBody {
 #[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "accounts", request_body = LoginMfaBody,
     responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token: unknown, used or expired mfa_token"),
               (status = 401, body = Problem, description = "invalid_otp: wrong, reused or stale code"),
-              (status = 429, body = Problem, description = "too_many_attempts")))]
+              (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 5 wrong codes on the account across all its MFA tokens (15 min; each 15 quiet minutes forgive one; a right code resets), 5 on this token, or the coarse per-client-IP limit")))]
 pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: LoginMfaBody = json(req)?;
     let session = totp::login_mfa(
@@ -58,7 +58,8 @@ pub async fn enrol(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 
 /// `POST /v1/me/totp/confirm`.
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
-    responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp")))]
+    responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
+              (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn confirm(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: CodeBody = json(req)?;
@@ -67,7 +68,8 @@ pub async fn confirm(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 
 /// `DELETE /v1/me/totp`.
 #[utoipa::path(delete, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
-    responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp")))]
+    responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
+              (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn disable(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: CodeBody = json(req)?;
@@ -77,7 +79,8 @@ pub async fn disable(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 
 /// `POST /v1/me/recovery-codes`.
 #[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
-    responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp")))]
+    responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
+              (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: CodeBody = json(req)?;
