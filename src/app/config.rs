@@ -20,6 +20,10 @@ pub enum MailerKind {
 pub struct Config {
     /// `ENVIRONMENT=development` turns on the dev mail sink and `Server-Timing`.
     pub development: bool,
+    /// The coarse per-IP limit on login, sign-up, password-reset requests and
+    /// the 2FA step: always on, except with `ENVIRONMENT=development` (test
+    /// suites sign up many accounts from 127.0.0.1) unless `IP_RATE_LIMIT=on`.
+    pub ip_rate_limit: bool,
     /// Base URL of the pages linked from emails (`APP_URL`), without trailing slash.
     pub app_url: String,
     /// `MAIL_FROM`.
@@ -49,6 +53,7 @@ impl Config {
             get(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| ConfigError(format!("{name} is not set")))
         };
         let development = get("ENVIRONMENT").as_deref() == Some("development");
+        let ip_rate_limit = !development || get("IP_RATE_LIMIT").as_deref().map(str::trim) == Some("on");
         let mailer = match need("MAILER")?.as_str() {
             "dev" if development => MailerKind::Dev,
             "dev" => return Err(ConfigError("MAILER=dev needs ENVIRONMENT=development".into())),
@@ -68,6 +73,7 @@ impl Config {
         }
         Ok(Self {
             development,
+            ip_rate_limit,
             app_url: need("APP_URL")?.trim_end_matches('/').to_owned(),
             mail_from: need("MAIL_FROM")?,
             mailer,

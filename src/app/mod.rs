@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;
+pub mod client_limit;
 pub mod config;
 pub mod error;
 pub mod invitations;
@@ -90,6 +91,8 @@ pub struct Deps {
     pub config: Rc<Config>,
     /// Per-key rate limit.
     pub limiter: Rc<dyn RateLimiter>,
+    /// Per-client-IP limit on the sign-in routes (see [`client_limit`]).
+    pub ip_limiter: Rc<dyn RateLimiter>,
     /// Writes that may wait until the response is sent (`ctx.wait_until`).
     pub deferred: Rc<std::cell::RefCell<Vec<crate::store::Stmt>>>,
 }

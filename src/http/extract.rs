@@ -67,3 +67,8 @@ pub fn page(req: &Request) -> Result<PageRequest, AppError> {
 pub fn user_agent(req: &Request) -> Option<&str> {
     req.header("user-agent")
 }
+
+/// The client's IP address as Cloudflare reports it (`CF-Connecting-IP`).
+pub fn client_ip(req: &Request) -> Option<&str> {
+    req.header("cf-connecting-ip")
+}

@@ -167,6 +167,14 @@ pub const ROUTES: &[(&str, &str, Op)] = &[
     ("GET", "/install", Op::PageInstall),
 ];
 
+impl Op {
+    /// The routes behind the coarse per-client-IP limit: the ones that take a
+    /// password, an address or a second factor from anyone.
+    pub fn client_limited(self) -> bool {
+        matches!(self, Op::Login | Op::Signup | Op::PasswordReset | Op::LoginMfa)
+    }
+}
+
 /// Routes that are not part of the API document (static assets).
 pub const UNDOCUMENTED: &[&str] = &["/assets/pages.js"];
 
@@ -214,6 +222,9 @@ pub fn resolve(method: &str, path: &str) -> Result<(Op, Params), AppError> {
 /// Routes a request to its handler.
 pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let (op, p) = resolve(&req.method, &req.path)?;
+    if op.client_limited() {
+        crate::app::client_limit::check(deps, super::extract::client_ip(req)).await?;
+    }
     match op {
         Op::Health => h::health(deps).await,
         Op::OpenApi => Ok(h::openapi()),

@@ -44,7 +44,8 @@ fn misconfigured(why: &str) -> worker::Result<worker::Response> {
     Ok(response)
 }
 
-/// The `KEY_LIMITER` rate-limiting binding, per API key. If the binding is
+/// A rate-limiting binding (`KEY_LIMITER` per API key, `IP_LIMITER` per
+/// client IP on the sign-in routes). If the binding is
 /// missing or fails, requests are allowed: the limit protects capacity, and
 /// failing closed would turn a platform hiccup into an outage.
 struct BindingLimiter(Option<worker::RateLimiter>);
@@ -75,6 +76,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?)),
         config: Rc::new(config),
         limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
+        ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
         deferred: Rc::default(),
     };
     let request = read_request(&mut req).await?;

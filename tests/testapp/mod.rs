@@ -40,7 +40,12 @@ pub const START: i64 = 1_795_000_000;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn config() -> Config {
-    let vars = [
+    config_with(&[])
+}
+
+/// The test configuration with some variables added or overridden.
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    let base = [
         ("ENVIRONMENT", "development"),
         ("MAILER", "dev"),
         ("APP_URL", "http://app.test"),
@@ -51,7 +56,8 @@ pub fn config() -> Config {
         ("TOKEN_SECRET", "native-test-token-secret-0123456789abcdef"),
         ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
     ];
-    Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("test config")
+    let get = |k: &str| extra.iter().chain(base.iter()).find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+    Config::from_env(get).expect("test config")
 }
 
 /// An HTTP answer.
@@ -88,6 +94,8 @@ pub struct TestApp {
     pub outbox: Rc<MemoryOutbox>,
     pub db: Rc<SqliteDb>,
     pub limiter: Rc<CountingLimiter>,
+    /// The per-client-IP limit of the sign-in routes (on with `IP_RATE_LIMIT=on`).
+    pub ip_limiter: Rc<CountingLimiter>,
 }
 
 /// Allows `limit` requests per key, like the rate-limiting binding within one period.
@@ -114,6 +122,7 @@ impl TestApp {
         let outbox = Rc::new(MemoryOutbox::default());
         let db = Rc::new(SqliteDb::migrated().expect("migrations apply"));
         let limiter = Rc::new(CountingLimiter { limit: Cell::new(u32::MAX), seen: RefCell::new(Vec::new()) });
+        let ip_limiter = Rc::new(CountingLimiter { limit: Cell::new(u32::MAX), seen: RefCell::new(Vec::new()) });
         let deps = Deps {
             db: db.clone(),
             clock: clock.clone(),
@@ -121,9 +130,10 @@ impl TestApp {
             outbox: outbox.clone(),
             config: Rc::new(config),
             limiter: limiter.clone(),
+            ip_limiter: ip_limiter.clone(),
             deferred: Rc::default(),
         };
-        Self { deps, clock, outbox, db, limiter }
+        Self { deps, clock, outbox, db, limiter, ip_limiter }
     }
 
     pub fn clock_now(&self) -> i64 {

@@ -86,7 +86,8 @@ pub struct SignupBody {
               (status = 201, body = SessionIssued, description = "With a valid invitation_token for this address: verified account, membership and session"),
               (status = 403, body = Problem, description = "invitation_email_mismatch: nothing created"),
               (status = 409, body = Problem, description = "account_exists (with an invitation_token only): sign in to accept"),
-              (status = 422, body = Problem, description = "validation_failed or password_too_common")))]
+              (status = 422, body = Problem, description = "validation_failed or password_too_common"),
+              (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
 pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: SignupBody = json(req)?;
     if let Some(token) = &body.invitation_token {
@@ -179,7 +180,7 @@ pub struct LoginBody {
     responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
               (status = 403, body = Problem, description = "email_not_verified"),
-              (status = 429, body = Problem, description = "too_many_attempts, with Retry-After")))]
+              (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 10 failures for this address (with or without an account; 30 s doubling to 15 min; each 15 quiet minutes forgive one failure; a success resets), or the coarse per-client-IP limit")))]
 pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: LoginBody = json(req)?;
     Ok(login_response(accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await?))
@@ -213,7 +214,8 @@ pub async fn logout(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 
 /// `POST /v1/auth/password-reset`.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "accounts", request_body = EmailBody,
-    responses((status = 202, body = StatusBody, description = "Always")))]
+    responses((status = 202, body = StatusBody, description = "Always (within the per-client-IP limit)"),
+              (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
 pub async fn request_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: EmailBody = json(req)?;
     accounts::request_password_reset(deps, &body.email).await?;
