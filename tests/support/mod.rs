@@ -391,6 +391,12 @@ impl Worker {
     /// Starts a Worker; panics (with the wrangler log's tail) if it does not
     /// answer `GET /health` with 200 within 60 s.
     pub fn start_with(opts: WorkerOptions) -> Worker {
+        Worker::start_configured(opts, |toml| toml)
+    }
+
+    /// [`Worker::start_with`], with `edit` applied to the test copy of
+    /// `wrangler.toml` (e.g. a lower `[[ratelimits]]` limit).
+    pub fn start_configured(opts: WorkerOptions, edit: impl FnOnce(String) -> String) -> Worker {
         let root = repo_root();
         let shim = root.join("build/worker/shim.mjs");
         assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
@@ -404,7 +410,7 @@ impl Worker {
         let port = free_port();
         let inspector_port = free_port();
 
-        fs::write(&config, test_config(&toml_text, &root)).expect("write test wrangler.toml");
+        fs::write(&config, edit(test_config(&toml_text, &root))).expect("write test wrangler.toml");
         fs::write(dir.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
 
         let mut migrate = wrangler(&root, dir.path());

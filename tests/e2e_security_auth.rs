@@ -1,0 +1,303 @@
+//! Runtime tests (the built Worker under `wrangler dev`) that replay the
+//! attacks of the security review, issue 9 items 6-8: login enumeration
+//! through the lockout, TOTP guessing across fresh MFA tokens and in
+//! parallel, API keys doing an owner's work, and the per-IP limit.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use serde_json::{json, Value};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+const WRONG: &str = "wrong password here";
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn verified(w: &Worker, email: &str) -> Value {
+    let r = w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"}));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    let s = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
+    assert_eq!(s.status, 200, "{}", s.body);
+    s.json()
+}
+
+fn bearer(s: &Value) -> String {
+    s["access_token"].as_str().unwrap().to_owned()
+}
+
+fn code_of(r: &Resp) -> String {
+    r.json()["code"].as_str().unwrap_or("").to_owned()
+}
+
+/// What a client observes, except what depends on the instant: `Retry-After`
+/// (returned apart, to compare within the second that may tick between two
+/// requests), `Date`, and the duration in `Server-Timing` (its D1 call count
+/// stays: the same statements run for both).
+fn observable(r: &Resp) -> (u16, String, Vec<(String, String)>, Option<i64>) {
+    let mut headers: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k != "retry-after" && k != "date")
+        .map(|(k, v)| {
+            let v = if k == "server-timing" { v.split(";dur=").next().unwrap_or("").to_owned() } else { v.clone() };
+            (k.clone(), v)
+        })
+        .collect();
+    headers.sort();
+    (r.status, r.body.clone(), headers, r.header("retry-after").map(|v| v.parse().unwrap()))
+}
+
+#[test]
+fn an_unknown_email_and_a_locked_account_answer_alike_at_every_attempt_count() {
+    let w = Worker::start();
+    verified(&w, "victim@example.com");
+    let login =
+        |email: &str, password: &str| w.post("/v1/auth/login", None, json!({"email": email, "password": password}));
+    for attempt in 1..=13 {
+        let known = login("victim@example.com", WRONG);
+        let unknown = login("nobody@example.com", WRONG);
+        let (k, u) = (observable(&known), observable(&unknown));
+        assert_eq!((&k.0, &k.1, &k.2), (&u.0, &u.1, &u.2), "attempt {attempt}");
+        match (k.3, u.3) {
+            (None, None) => {}
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 1, "attempt {attempt}: Retry-After {a} vs {b}"),
+            other => panic!("attempt {attempt}: Retry-After on one side only: {other:?}"),
+        }
+        assert!(known.header("server-timing").unwrap().contains("1 call"), "{:?}", known.header("server-timing"));
+        if attempt <= 10 {
+            assert_eq!((known.status, code_of(&known)), (401, "invalid_credentials".into()), "attempt {attempt}");
+        } else {
+            assert_eq!((known.status, code_of(&known)), (429, "too_many_attempts".into()), "attempt {attempt}");
+            let retry = k.3.unwrap();
+            assert!((1..=30).contains(&retry), "30 s back-off, got {retry}");
+        }
+    }
+    // Even the right password waits out the back-off.
+    let r = login("victim@example.com", PASSWORD);
+    assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()));
+}
+
+/// RFC 6238 computed independently of the service.
+fn totp(secret_b32: &str, at: i64) -> String {
+    use hmac::{Hmac, Mac};
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
+    for c in secret_b32.bytes() {
+        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
+        n += 5;
+        if n >= 8 {
+            secret.push((bits >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
+    mac.update(&((at / 30) as u64).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let o = (h[19] & 0xf) as usize;
+    let v =
+        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
+    format!("{:06}", v % 1_000_000)
+}
+
+/// A code that is none of the ones accepted around now.
+fn wrong_code(secret: &str) -> String {
+    let t = now();
+    let valid: Vec<String> = (-2..=2).map(|d| totp(secret, t + 30 * d)).collect();
+    (0..).map(|n: u32| format!("{:06}", n * 111_111 % 1_000_000)).find(|c| !valid.contains(c)).unwrap()
+}
+
+/// A verified user with 2FA on; returns the secret.
+fn enrolled(w: &Worker, email: &str) -> String {
+    let s = verified(w, email);
+    let e = w.post("/v1/me/totp", Some(&bearer(&s)), json!({}));
+    assert_eq!(e.status, 200, "{}", e.body);
+    let secret = e.json()["secret"].as_str().unwrap().to_owned();
+    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": totp(&secret, now())}));
+    assert_eq!(c.status, 200, "{}", c.body);
+    secret
+}
+
+fn mfa_token(w: &Worker, email: &str) -> String {
+    let r = w.post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["mfa_token"].as_str().unwrap().to_owned()
+}
+
+fn second_step(w: &Worker, token: &str, code: &str) -> Resp {
+    w.post("/v1/auth/login/mfa", None, json!({"mfa_token": token, "code": code}))
+}
+
+#[test]
+fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel() {
+    let w = Worker::start();
+
+    // Five wrong codes spread over three fresh MFA tokens (new logins).
+    let secret = enrolled(&w, "guess@example.com");
+    for per_token in [2, 2, 1] {
+        let t = mfa_token(&w, "guess@example.com");
+        for _ in 0..per_token {
+            let r = second_step(&w, &t, &wrong_code(&secret));
+            assert_eq!((r.status, code_of(&r)), (401, "invalid_otp".into()), "{}", r.body);
+        }
+    }
+    let t = mfa_token(&w, "guess@example.com");
+    let r = second_step(&w, &t, &totp(&secret, now()));
+    assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()), "even the right code: {}", r.body);
+    let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((850..=900).contains(&retry), "15-minute lock, got {retry}");
+
+    // At the limit, two wrong codes sent at once: one is counted and refused,
+    // the other finds the lock. Both slipping under it would be two 401s.
+    let secret = enrolled(&w, "race@example.com");
+    for _ in 0..2 {
+        let t = mfa_token(&w, "race@example.com");
+        for _ in 0..2 {
+            assert_eq!(second_step(&w, &t, &wrong_code(&secret)).status, 401);
+        }
+    }
+    let tokens = [mfa_token(&w, "race@example.com"), mfa_token(&w, "race@example.com")];
+    let wrong = wrong_code(&secret);
+    let mut statuses: Vec<(u16, String)> = thread::scope(|s| {
+        let hs: Vec<_> = tokens
+            .iter()
+            .map(|t| {
+                let (w, wrong) = (&w, &wrong);
+                s.spawn(move || {
+                    let r = second_step(w, t, wrong);
+                    (r.status, code_of(&r))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    statuses.sort();
+    assert_eq!(statuses, vec![(401, "invalid_otp".into()), (429, "too_many_attempts".into())]);
+    let t = mfa_token(&w, "race@example.com");
+    assert_eq!(second_step(&w, &t, &totp(&secret, now())).status, 429, "locked");
+}
+
+#[test]
+fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
+    let w = Worker::start();
+    let owner = verified(&w, "owner@example.com");
+    let ob = bearer(&owner);
+    let org = w.post("/v1/orgs", Some(&ob), json!({"name": "Acme"})).json()["id"].as_str().unwrap().to_owned();
+    let ws = w.post("/v1/workspaces", Some(&ob), json!({"name": "Shop"})).json()["id"].as_str().unwrap().to_owned();
+    let keys = format!("/v1/orgs/{org}/api-keys");
+
+    // Person-only scopes are refused at creation.
+    for scopes in [json!(["org:delete"]), json!(["billing:manage"]), json!(["org:read", "org:delete"])] {
+        let r = w.post(&keys, Some(&ob), json!({"name": "x", "scopes": scopes}));
+        assert_eq!((r.status, code_of(&r)), (422, "scope_not_allowed_for_keys".into()), "{}", r.body);
+    }
+    let every = [
+        "org:read",
+        "org:write",
+        "members:read",
+        "members:write",
+        "invitations:write",
+        "api_keys:write",
+        "audit:read",
+        "workspaces:read",
+        "workspaces:write",
+        "projects:read",
+        "projects:write",
+        "apps:read",
+        "apps:deploy",
+        "databases:read",
+        "databases:write",
+        "notifications:write",
+    ];
+    let created = w.post(&keys, Some(&ob), json!({"name": "all", "scopes": every}));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let key = created.json()["key"].as_str().unwrap().to_owned();
+    let owner_id = owner["user"]["id"].as_str().unwrap().to_owned();
+
+    let attacks = [
+        w.delete(&format!("/v1/orgs/{org}"), Some(&key)),
+        w.post(&format!("/v1/orgs/{org}/ownership-transfer"), Some(&key), json!({"user_id": owner_id})),
+        w.put(
+            &format!("/v1/workspaces/{ws}/billing"),
+            Some(&key),
+            json!({"plan": "enterprise", "billing_email": "evil@example.com"}),
+        ),
+    ];
+    for r in &attacks {
+        assert_eq!((r.status, code_of(r)), (403, "user_required".into()), "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    // Nothing changed; the key itself works where it may.
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key)).status, 200);
+    let ws_now = w.get(&format!("/v1/workspaces/{ws}"), Some(&ob)).json();
+    assert_ne!(ws_now["plan"], "enterprise", "{ws_now}");
+    let decision = w.post("/v1/authorize", Some(&key), json!({"permission": "org:delete", "org_id": org})).json();
+    assert_eq!(decision["allowed"], false);
+    assert_eq!(w.delete(&format!("/v1/orgs/{org}"), Some(&ob)).status, 204, "the owner may");
+}
+
+const IP_LIMITER_LINE: &str = "simple = { limit = 100, period = 60 }";
+
+/// A Worker whose per-IP limit is 5 a minute; `on` sets `IP_RATE_LIMIT=on`.
+fn low_ip_limit_worker(on: bool) -> Worker {
+    let vars = if on { vec![("IP_RATE_LIMIT".to_string(), "on".to_string())] } else { Vec::new() };
+    Worker::start_configured(WorkerOptions { vars }, |toml| {
+        let (head, tail) = toml.split_once("name = \"IP_LIMITER\"").expect("IP_LIMITER binding in wrangler.toml");
+        assert!(tail.contains(IP_LIMITER_LINE), "IP_LIMITER's limit line changed");
+        format!(
+            "{head}name = \"IP_LIMITER\"{}",
+            tail.replacen(IP_LIMITER_LINE, "simple = { limit = 5, period = 60 }", 1)
+        )
+    })
+}
+
+/// The `i`th request of a burst from `ip`, cycling through the four limited routes.
+fn limited_route(w: &Worker, ip: &str, i: usize) -> Resp {
+    let routes = [
+        ("/v1/auth/login", json!({"email": "x@example.com", "password": WRONG})),
+        ("/v1/auth/signup", json!({"email": "y@example.com", "password": PASSWORD, "name": "Y"})),
+        ("/v1/auth/password-reset", json!({"email": "y@example.com"})),
+        ("/v1/auth/login/mfa", json!({"mfa_token": "x", "code": "000000"})),
+    ];
+    let (path, body) = &routes[i % 4];
+    let bytes = serde_json::to_vec(body).unwrap();
+    w.send("POST", path, None, &[("Content-Type", "application/json"), ("CF-Connecting-IP", ip)], Some(&bytes))
+}
+
+/// 12 sign-in requests from `ip`.
+fn burst(w: &Worker, ip: &str) -> Vec<Resp> {
+    (0..12).map(|i| limited_route(w, ip, i)).collect()
+}
+
+#[test]
+fn the_per_ip_limit_answers_429_when_turned_on_and_stays_off_in_development() {
+    let (on, off) = thread::scope(|s| {
+        let on = s.spawn(|| low_ip_limit_worker(true));
+        let off = s.spawn(|| low_ip_limit_worker(false));
+        (on.join().unwrap(), off.join().unwrap())
+    });
+    // The local simulation (wrangler 4.164, measured) counts per key in fixed
+    // windows aligned to the clock's minutes: 12 requests see at most two
+    // windows, so at most 10 pass.
+    let answers = burst(&on, "203.0.113.7");
+    let limited: Vec<&Resp> = answers.iter().filter(|r| r.status == 429).collect();
+    assert!(limited.len() >= 2, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    for r in &limited {
+        assert_eq!(code_of(r), "too_many_attempts");
+        assert_eq!(r.header("retry-after"), Some("60"));
+    }
+    assert!(answers.iter().all(|r| [202, 400, 401, 429].contains(&r.status)));
+    // Another client has its own bucket (wrangler dev passes CF-Connecting-IP
+    // through; 127.0.0.1 without it), and other routes are not behind it.
+    let other = limited_route(&on, "198.51.100.1", 0);
+    assert_eq!(other.status, 401, "{}", other.body);
+    assert_eq!(on.post("/v1/auth/resend-verification", None, json!({"email": "y@example.com"})).status, 202);
+
+    // ENVIRONMENT=development without IP_RATE_LIMIT=on: never limited.
+    let answers = burst(&off, "203.0.113.7");
+    assert!(answers.iter().all(|r| r.status != 429), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+}
