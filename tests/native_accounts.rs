@@ -584,3 +584,16 @@ fn resend_and_reset_answer_202_even_for_malformed_addresses() {
     app.post("/v1/auth/resend-verification", None, json!({"email": "not an address"})).expect(202);
     app.post("/v1/auth/password-reset", None, json!({"email": "@@"})).expect(202);
 }
+
+#[test]
+fn verifying_ends_a_back_off_that_someone_else_ran_up_on_the_address() {
+    let app = TestApp::new();
+    signup_as(&app, "v@example.com", PASSWORD);
+    for _ in 0..10 {
+        app.login("v@example.com", ATTACKER).expect_problem(401, "invalid_credentials");
+    }
+    app.login("v@example.com", PASSWORD).expect_problem(429, "too_many_attempts");
+    let link = links(&app, "v@example.com").remove(0);
+    verify(&app, &link, PASSWORD).expect(200);
+    app.login("v@example.com", PASSWORD).expect(200);
+}

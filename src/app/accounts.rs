@@ -213,6 +213,7 @@ async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<
 struct VerifyClaim {
     token_id: String,
     user_id: String,
+    email: String,
     bound_hash: Option<String>,
     claimable_hashes: Option<String>,
 }
@@ -282,6 +283,8 @@ pub async fn verify_email(
             stmt!(sql::GUARD_CHANGED),
             stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &phc, now),
             stmt!(sql::END_EMAIL_TOKENS, &claim.user_id, now),
+            // The inbox is proven and the password chosen: any login back-off ends.
+            stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)),
             stmt!(sql::USER_BY_ID, &claim.user_id),
         ])
         .await;

@@ -41,7 +41,7 @@ pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
 /// A live verification link of a still unverified account, with the
 /// passwords it can be claimed with: its own sign-up's (`bound_hash`), or for
 /// a resend (NULL) the newest `?4` sign-ups of the last `?3` seconds, as a JSON array.
-pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, t.password_hash AS bound_hash, \
+pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, u.email, t.password_hash AS bound_hash, \
        (SELECT json_group_array(h) FROM (SELECT s.password_hash AS h FROM email_tokens s \
           WHERE s.user_id = t.user_id AND s.purpose = 'verify_email' AND s.used_at IS NULL \
             AND s.password_hash IS NOT NULL AND s.created_at > ?2 - ?3 \
@@ -56,8 +56,8 @@ pub const CONSUME_VERIFY_TOKEN: &str = "UPDATE email_tokens SET used_at = ?2 \
        AND EXISTS (SELECT 1 FROM users u WHERE u.id = email_tokens.user_id AND u.email_verified_at IS NULL)";
 /// The first verification: the address is proven and the password is the
 /// one the verifier typed (a sign-up's they proved they know).
-pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, email_verified_at = ?3, failed_logins = 0, \
-       locked_until = NULL, updated_at = ?3 WHERE id = ?1 AND email_verified_at IS NULL";
+pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, email_verified_at = ?3, updated_at = ?3 \
+     WHERE id = ?1 AND email_verified_at IS NULL";
 /// Ends every outstanding verification and reset link of an account (after
 /// verifying, a password change or a reset).
 pub const END_EMAIL_TOKENS: &str = "UPDATE email_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
