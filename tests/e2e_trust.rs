@@ -84,10 +84,18 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
     // Attacker first, victim second.
     signup(&w, "v2@example.com", ATTACKER);
     verify_links(&w, "v2@example.com", 1);
-    signup(&w, "v2@example.com", PASSWORD);
+    let r = w.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "v2@example.com", "password": PASSWORD, "name": "v2@example.com#2"}),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
     let links = verify_links(&w, "v2@example.com", 2);
     assert_eq!(code_of(&verify(&w, &links[0], PASSWORD)), (401, "password_mismatch".into()));
-    assert_eq!(verify(&w, &links[1], PASSWORD).status, 200);
+    let session = verify(&w, &links[1], PASSWORD);
+    assert_eq!(session.status, 200, "{}", session.body);
+    // Nor does the stranger's name stay: the verifier's sign-up sets it.
+    assert_eq!(session.json()["user"]["name"], "v2@example.com#2", "{}", session.body);
     assert_eq!(code_of(&login(&w, "v2@example.com", ATTACKER)), (401, "invalid_credentials".into()));
     assert_eq!(login(&w, "v2@example.com", PASSWORD).status, 200);
 

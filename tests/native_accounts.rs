@@ -597,3 +597,22 @@ fn verifying_ends_a_back_off_that_someone_else_ran_up_on_the_address() {
     verify(&app, &link, PASSWORD).expect(200);
     app.login("v@example.com", PASSWORD).expect(200);
 }
+
+#[test]
+fn the_verifier_gets_the_name_of_their_own_signup_not_a_strangers() {
+    for resend in [false, true] {
+        let app = TestApp::new();
+        app.post("/v1/auth/signup", None, json!({"email": "v@example.com", "password": ATTACKER, "name": "Mallory"}))
+            .expect(202);
+        app.post("/v1/auth/signup", None, json!({"email": "v@example.com", "password": PASSWORD, "name": "Me"}))
+            .expect(202);
+        if resend {
+            app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
+        }
+        let link = links(&app, "v@example.com").pop().unwrap();
+        let session = verify(&app, &link, PASSWORD).expect(200).body;
+        assert_eq!(session["user"]["name"], "Me", "resend: {resend}");
+        let me = app.get("/v1/me", Some(&access(&session))).expect(200).body;
+        assert_eq!(me["name"], "Me", "resend: {resend}");
+    }
+}

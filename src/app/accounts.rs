@@ -119,7 +119,8 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
                 digest,
                 now,
                 now + purpose.lifetime(),
-                &phc
+                &phc,
+                name.as_str()
             ),
         ])
         .await;
@@ -127,19 +128,28 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
         Ok(_) => {
             deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
         }
-        Err(DbError::Unique(_)) => existing_account_signup(deps, &email, &phc).await?,
+        Err(DbError::Unique(_)) => {
+            existing_account_signup(deps, &email, SignupBinding { phc: &phc, name: name.as_str() }).await?
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(SignupOutcome::VerificationSent)
 }
 
-async fn existing_account_signup(deps: &Deps, email: &Email, phc: &str) -> Result<(), AppError> {
+/// What a sign-up's verification link carries: the password and name chosen.
+#[derive(Debug, Clone, Copy)]
+struct SignupBinding<'a> {
+    phc: &'a str,
+    name: &'a str,
+}
+
+async fn existing_account_signup(deps: &Deps, email: &Email, signup: SignupBinding<'_>) -> Result<(), AppError> {
     let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email.as_str())).await?.first()?;
     let Some(user) = user else { return Ok(()) };
     if user.email_verified_at.is_none() {
         // The new link belongs to this sign-up: it verifies only with this
-        // sign-up's password (see `verify_email`).
-        send_token_email(deps, email, TokenPurpose::VerifyEmail, Some(phc)).await
+        // sign-up's password, and sets this sign-up's name (see `verify_email`).
+        send_token_email(deps, email, TokenPurpose::VerifyEmail, Some(signup)).await
     } else {
         // One notice an hour at most: the job id repeats within the hour, and
         // the consumer sends a job id once.
@@ -156,7 +166,7 @@ async fn send_token_email(
     deps: &Deps,
     email: &Email,
     purpose: TokenPurpose,
-    bound_hash: Option<&str>,
+    signup: Option<SignupBinding<'_>>,
 ) -> Result<(), AppError> {
     let now = deps.now();
     let token_id = deps.new_id(IdKind::EmailToken)?;
@@ -174,7 +184,8 @@ async fn send_token_email(
             email.as_str(),
             unverified_only,
             EMAILS_PER_HOUR,
-            bound_hash
+            signup.map(|s| s.phc),
+            signup.map(|s| s.name)
         ))
         .await?;
     if out.changes == 1 {
@@ -208,24 +219,32 @@ async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<
     row.ok_or(AppError::InvalidToken)
 }
 
-/// A live verification link and the sign-up passwords it can be claimed with.
+/// A live verification link and the sign-ups it can be claimed with.
 #[derive(Deserialize)]
 struct VerifyClaim {
     token_id: String,
     user_id: String,
     email: String,
     bound_hash: Option<String>,
-    claimable_hashes: Option<String>,
+    bound_name: Option<String>,
+    claimable_signups: Option<String>,
+}
+
+/// A sign-up a verification can claim: the password chosen and the name.
+#[derive(Deserialize)]
+struct ClaimableSignup {
+    hash: String,
+    name: Option<String>,
 }
 
 impl VerifyClaim {
-    /// A sign-up's link: that sign-up's password only. A resend's link: the
-    /// password of any recent sign-up of the address.
-    fn candidates(&self) -> Result<Vec<String>, AppError> {
-        if let Some(bound) = &self.bound_hash {
-            return Ok(vec![bound.clone()]);
+    /// A sign-up's link: that sign-up only. A resend's link: any recent
+    /// sign-up of the address.
+    fn candidates(&self) -> Result<Vec<ClaimableSignup>, AppError> {
+        if let Some(hash) = &self.bound_hash {
+            return Ok(vec![ClaimableSignup { hash: hash.clone(), name: self.bound_name.clone() }]);
         }
-        let raw = self.claimable_hashes.as_deref().unwrap_or("[]");
+        let raw = self.claimable_signups.as_deref().unwrap_or("[]");
         serde_json::from_str(raw).map_err(|e| AppError::Internal(format!("claimable sign-ups: {e}")))
     }
 }
@@ -274,14 +293,14 @@ pub async fn verify_email(
     if password.chars().count() > password::MAX_CHARS {
         return Err(password_mismatch());
     }
-    let matched = claim.candidates()?.into_iter().find(|phc| password::verify(password, phc));
-    let Some(phc) = matched else { return Err(password_mismatch()) };
+    let matched = claim.candidates()?.into_iter().find(|c| password::verify(password, &c.hash));
+    let Some(signup) = matched else { return Err(password_mismatch()) };
     let result = deps
         .db
         .batch(vec![
             stmt!(sql::CONSUME_VERIFY_TOKEN, &claim.token_id, now),
             stmt!(sql::GUARD_CHANGED),
-            stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &phc, now),
+            stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &signup.hash, now, signup.name),
             stmt!(sql::END_EMAIL_TOKENS, &claim.user_id, now),
             // The inbox is proven and the password chosen: any login back-off ends.
             stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)),

@@ -23,29 +23,33 @@ pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, failed_lo
 /// Creates a token for the user with `email` unless 5 of that purpose were
 /// created in the last hour (the per-address send limit), in one statement.
 /// `?7` = 1 restricts it to unverified accounts (verification resends).
-/// `?9` is the password hash of the sign-up this link belongs to, or NULL for
-/// a resend (whose link accepts the password of any claimable sign-up).
+/// `?9` and `?10` are the password hash and name of the sign-up this link
+/// belongs to, or NULL for a resend (whose link accepts the password of any
+/// claimable sign-up).
 pub const INSERT_EMAIL_TOKEN_LIMITED: &str =
-    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash) \
-     SELECT ?1, u.id, ?2, ?3, ?4, ?5, ?9 \
+    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash, name) \
+     SELECT ?1, u.id, ?2, ?3, ?4, ?5, ?9, ?10 \
      FROM users u \
      WHERE u.email = ?6 AND (?7 = 0 OR u.email_verified_at IS NULL) \
        AND (SELECT COUNT(*) FROM email_tokens t \
             WHERE t.user_id = u.id AND t.purpose = ?2 AND t.created_at > ?4 - 3600) < ?8";
 pub const INSERT_EMAIL_TOKEN: &str =
-    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO email_tokens (id, user_id, purpose, token_hash, created_at, expires_at, password_hash, name) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 /// Consumes a token: only one caller can ever see its row come back.
 pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id, password_hash";
 /// A live verification link of a still unverified account, with the
-/// passwords it can be claimed with: its own sign-up's (`bound_hash`), or for
-/// a resend (NULL) the newest `?4` sign-ups of the last `?3` seconds, as a JSON array.
+/// sign-ups it can be claimed with: its own (`bound_hash`, `bound_name`), or for
+/// a resend (NULL) the newest `?4` sign-ups of the last `?3` seconds, as a JSON
+/// array of `{hash, name}`.
 pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, u.email, t.password_hash AS bound_hash, \
-       (SELECT json_group_array(h) FROM (SELECT s.password_hash AS h FROM email_tokens s \
+       t.name AS bound_name, \
+       (SELECT json_group_array(json_object('hash', h, 'name', n)) FROM \
+         (SELECT s.password_hash AS h, s.name AS n FROM email_tokens s \
           WHERE s.user_id = t.user_id AND s.purpose = 'verify_email' AND s.used_at IS NULL \
             AND s.password_hash IS NOT NULL AND s.created_at > ?2 - ?3 \
-          ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4)) AS claimable_hashes \
+          ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4)) AS claimable_signups \
      FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = ?1 AND t.purpose = 'verify_email' AND t.used_at IS NULL AND t.expires_at > ?2 \
        AND u.email_verified_at IS NULL";
@@ -54,10 +58,10 @@ pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, u.emai
 pub const CONSUME_VERIFY_TOKEN: &str = "UPDATE email_tokens SET used_at = ?2 \
      WHERE id = ?1 AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > ?2 \
        AND EXISTS (SELECT 1 FROM users u WHERE u.id = email_tokens.user_id AND u.email_verified_at IS NULL)";
-/// The first verification: the address is proven and the password is the
-/// one the verifier typed (a sign-up's they proved they know).
-pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, email_verified_at = ?3, updated_at = ?3 \
-     WHERE id = ?1 AND email_verified_at IS NULL";
+/// The first verification: the address is proven, and the password and name
+/// are those of the sign-up whose password the verifier typed.
+pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, name = COALESCE(?4, name), \
+       email_verified_at = ?3, updated_at = ?3 WHERE id = ?1 AND email_verified_at IS NULL";
 /// Ends every outstanding verification and reset link of an account (after
 /// verifying, a password change or a reset).
 pub const END_EMAIL_TOKENS: &str = "UPDATE email_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
