@@ -54,7 +54,7 @@ for _ in range(50):
     if mail: break
     time.sleep(0.2)
 token = mail[0]["text"].split("#token=")[1].split()[0]
-session = call("POST", "/v1/auth/verify-email", {"token": token})
+session = call("POST", "/v1/auth/verify-email", {"token": token, "password": "correct horse battery staple"})
 org = call("POST", "/v1/orgs", {"name": "Bench"}, session["access_token"])
 key = call("POST", f"/v1/orgs/{org['id']}/api-keys", {"name": "bench", "scopes": ["org:read"]}, session["access_token"])
 print(org["id"], key["key"])
