@@ -28,11 +28,28 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-fn config(env: &Env) -> Result<Config, String> {
-    Config::from_env(|name| {
-        env.secret(name).map(|s| s.to_string()).ok().or_else(|| env.var(name).ok().map(|v| v.to_string()))
+thread_local! {
+    /// The configuration, parsed once per isolate. Vars and secrets are fixed
+    /// for an isolate's life (changing one deploys a new version, served by
+    /// new isolates), so re-reading them, and re-deriving the Ed25519 key
+    /// from its seed, on every request would only burn CPU. A failed parse
+    /// is not kept: the next request tries again.
+    static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
+}
+
+fn config(env: &Env) -> Result<Rc<Config>, String> {
+    CONFIG.with(|cell| {
+        if let Some(config) = cell.get() {
+            return Ok(config.clone());
+        }
+        let config = Rc::new(
+            Config::from_env(|name| {
+                env.secret(name).map(|s| s.to_string()).ok().or_else(|| env.var(name).ok().map(|v| v.to_string()))
+            })
+            .map_err(|e| e.to_string())?,
+        );
+        Ok(cell.get_or_init(|| config).clone())
     })
-    .map_err(|e| e.to_string())
 }
 
 fn misconfigured(why: &str) -> worker::Result<worker::Response> {
@@ -74,7 +91,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         clock: Rc::new(JsClock),
         rng: Rc::new(SystemRng),
         outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?)),
-        config: Rc::new(config),
+        config,
         limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
         ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
         deferred: Rc::default(),
