@@ -82,32 +82,10 @@ fn an_unknown_email_and_a_locked_account_answer_alike_at_every_attempt_count() {
     assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()));
 }
 
-/// RFC 6238 computed independently of the service.
-fn totp(secret_b32: &str, at: i64) -> String {
-    use hmac::{Hmac, Mac};
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
-    for c in secret_b32.bytes() {
-        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            secret.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
-    mac.update(&((at / 30) as u64).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let o = (h[19] & 0xf) as usize;
-    let v =
-        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
-    format!("{:06}", v % 1_000_000)
-}
-
 /// A code that is none of the ones accepted around now.
 fn wrong_code(secret: &str) -> String {
     let t = now();
-    let valid: Vec<String> = (-2..=2).map(|d| totp(secret, t + 30 * d)).collect();
+    let valid: Vec<String> = (-2..=2).map(|d| totp_code(secret, t + 30 * d)).collect();
     (0..).map(|n: u32| format!("{:06}", n * 111_111 % 1_000_000)).find(|c| !valid.contains(c)).unwrap()
 }
 
@@ -117,7 +95,7 @@ fn enrolled(w: &Worker, email: &str) -> String {
     let e = w.post("/v1/me/totp", Some(&bearer(&s)), json!({}));
     assert_eq!(e.status, 200, "{}", e.body);
     let secret = e.json()["secret"].as_str().unwrap().to_owned();
-    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": totp(&secret, now())}));
+    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": totp_code(&secret, now())}));
     assert_eq!(c.status, 200, "{}", c.body);
     secret
 }
@@ -146,7 +124,7 @@ fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel(
         }
     }
     let t = mfa_token(&w, "guess@example.com");
-    let r = second_step(&w, &t, &totp(&secret, now()));
+    let r = second_step(&w, &t, &totp_code(&secret, now()));
     assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()), "even the right code: {}", r.body);
     let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((850..=900).contains(&retry), "15-minute lock, got {retry}");
@@ -178,7 +156,7 @@ fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel(
     statuses.sort();
     assert_eq!(statuses, vec![(401, "invalid_otp".into()), (429, "too_many_attempts".into())]);
     let t = mfa_token(&w, "race@example.com");
-    assert_eq!(second_step(&w, &t, &totp(&secret, now())).status, 429, "locked");
+    assert_eq!(second_step(&w, &t, &totp_code(&secret, now())).status, 429, "locked");
 }
 
 #[test]

@@ -114,32 +114,12 @@ fn a_password_reset_ends_the_login_back_off() {
 
 // ---- second factor: 5 wrong codes per account ----
 
-fn code(secret_b32: &str, at: i64) -> String {
-    use hmac::{Hmac, Mac};
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut key) = (0u64, 0, Vec::new());
-    for c in secret_b32.bytes() {
-        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            key.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
-    mac.update(&((at / 30) as u64).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let o = (h[19] & 0xf) as usize;
-    let v =
-        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
-    format!("{:06}", v % 1_000_000)
-}
-
 fn enrolled(app: &TestApp, email: &str) -> (Value, String) {
     let s = app.verified_user(email);
     let secret =
         app.post("/v1/me/totp", Some(&access(&s)), json!({})).expect(200).body["secret"].as_str().unwrap().to_owned();
-    app.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": code(&secret, app.clock_now())})).expect(200);
+    app.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": totp_code(&secret, app.clock_now())}))
+        .expect(200);
     app.advance(30);
     (s, secret)
 }
@@ -162,12 +142,12 @@ fn five_wrong_codes_across_fresh_mfa_tokens_answer_429_even_to_the_right_code() 
         second_step(&app, &t, "000000").expect_problem(401, "invalid_otp");
     }
     let t = mfa(&app, "otp@example.com");
-    let r = second_step(&app, &t, &code(&secret, app.clock_now())).expect_problem(429, "too_many_attempts");
+    let r = second_step(&app, &t, &totp_code(&secret, app.clock_now())).expect_problem(429, "too_many_attempts");
     assert_eq!(r.header("retry-after"), Some("900"));
     // A further login's token waits out the same lock.
     app.advance(60);
     let t = mfa(&app, "otp@example.com");
-    let r = second_step(&app, &t, &code(&secret, app.clock_now())).expect(429);
+    let r = second_step(&app, &t, &totp_code(&secret, app.clock_now())).expect(429);
     assert_eq!(r.header("retry-after"), Some("840"));
 }
 
@@ -186,18 +166,18 @@ fn the_code_count_decays_and_a_right_code_resets_it() {
         second_step(&app, &t, "000000").expect_problem(401, "invalid_otp");
     }
     let t = mfa(&app, "otp2@example.com");
-    second_step(&app, &t, &code(&secret, app.clock_now())).expect(429);
+    second_step(&app, &t, &totp_code(&secret, app.clock_now())).expect(429);
     // After the lock, the right code signs in and resets the count.
     app.advance(15 * 60);
     let t = mfa(&app, "otp2@example.com");
-    second_step(&app, &t, &code(&secret, app.clock_now())).expect(200);
+    second_step(&app, &t, &totp_code(&secret, app.clock_now())).expect(200);
     app.advance(30);
     for _ in 0..4 {
         let t = mfa(&app, "otp2@example.com");
         second_step(&app, &t, "000000").expect(401);
     }
     let t = mfa(&app, "otp2@example.com");
-    second_step(&app, &t, &code(&secret, app.clock_now())).expect(200);
+    second_step(&app, &t, &totp_code(&secret, app.clock_now())).expect(200);
 }
 
 // ---- person-only actions ----

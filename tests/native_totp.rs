@@ -5,37 +5,6 @@ mod testapp;
 use serde_json::{json, Value};
 use testapp::*;
 
-/// The current code for a base32 secret, computed independently of the service
-/// (RFC 6238: HMAC-SHA1 over the 30-second counter, dynamic truncation).
-fn code(secret_b32: &str, at: i64) -> String {
-    use hmac::{Hmac, Mac};
-    let secret = base32_decode(secret_b32);
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
-    mac.update(&((at / 30) as u64).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let o = (h[19] & 0xf) as usize;
-    let n =
-        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
-    format!("{:06}", n % 1_000_000)
-}
-
-fn base32_decode(s: &str) -> Vec<u8> {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes() {
-        let v = A.iter().position(|&x| x == c).unwrap() as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    out
-}
-
 /// A verified user with 2FA on: (session, secret, recovery codes).
 fn enrolled(app: &TestApp, email: &str) -> (Value, String, Vec<String>) {
     let s = app.verified_user(email);
@@ -44,7 +13,7 @@ fn enrolled(app: &TestApp, email: &str) -> (Value, String, Vec<String>) {
     assert!(e["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/Latchkey:"));
     assert!(e["qr_svg"].as_str().unwrap().contains("<svg"));
     let r = app
-        .post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": code(&secret, app.clock_now())}))
+        .post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": totp_code(&secret, app.clock_now())}))
         .expect(200)
         .body;
     let codes: Vec<String> =
@@ -67,7 +36,7 @@ fn enrol_confirm_then_login_needs_the_second_factor() {
     let (s, secret, _) = enrolled(&app, "mfa@example.com");
     assert_eq!(app.get("/v1/me", Some(&access(&s))).expect(200).body["totp_enabled"], true);
     let t = mfa_token(&app, "mfa@example.com");
-    let c = code(&secret, app.clock_now());
+    let c = totp_code(&secret, app.clock_now());
     let session = app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": c})).expect(200).body;
     app.get("/v1/me", Some(&access(&session))).expect(200);
     // The same code again, with a new token: a replay.
@@ -86,13 +55,13 @@ fn the_window_is_one_step_either_side() {
         let r = app.post(
             "/v1/auth/login/mfa",
             None,
-            json!({"mfa_token": t, "code": code(&secret, app.clock_now() + offset)}),
+            json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now() + offset)}),
         );
         assert_eq!(r.status == 200, ok, "offset {offset}: {}", r.raw);
         app.advance(30);
     }
     let t = mfa_token(&app, "w@example.com");
-    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now() + 30)}))
+    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now() + 30)}))
         .expect(200);
 }
 
@@ -107,7 +76,7 @@ fn recovery_codes_work_once_and_regeneration_kills_the_old_set() {
         .expect_problem(401, "invalid_otp");
 
     let fresh = app
-        .post("/v1/me/recovery-codes", Some(&access(&s)), json!({"code": code(&secret, app.clock_now())}))
+        .post("/v1/me/recovery-codes", Some(&access(&s)), json!({"code": totp_code(&secret, app.clock_now())}))
         .expect(200)
         .body;
     let t = mfa_token(&app, "rc@example.com");
@@ -128,12 +97,12 @@ fn an_mfa_token_survives_five_wrong_codes_and_expires_in_five_minutes() {
             .expect_problem(401, "invalid_otp");
     }
     let r = app
-        .post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())}))
+        .post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now())}))
         .expect_problem(429, "too_many_attempts");
     assert!(r.header("retry-after").is_some());
     let t = mfa_token(&app, "lim@example.com");
     app.advance(5 * 60 + 1);
-    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())}))
+    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now())}))
         .expect_problem(400, "invalid_token");
 }
 
@@ -143,7 +112,7 @@ fn disabling_needs_a_current_code() {
     let (s, secret, _) = enrolled(&app, "off@example.com");
     app.call("DELETE", "/v1/me/totp", Some(&access(&s)), Some(json!({"code": "123456"})))
         .expect_problem(401, "invalid_otp");
-    app.call("DELETE", "/v1/me/totp", Some(&access(&s)), Some(json!({"code": code(&secret, app.clock_now())})))
+    app.call("DELETE", "/v1/me/totp", Some(&access(&s)), Some(json!({"code": totp_code(&secret, app.clock_now())})))
         .expect(204);
     let r = app.login("off@example.com", PASSWORD).expect(200).body;
     assert!(r["access_token"].is_string(), "no second step any more");
@@ -174,7 +143,8 @@ fn an_org_that_requires_2fa_refuses_members_without_it_until_they_enrol() {
     app.get(&format!("/v1/orgs/{org}"), Some(&access(&member))).expect_problem(403, "two_factor_required");
     let e = app.post("/v1/me/totp", Some(&access(&member)), json!({})).expect(200).body;
     let secret = e["secret"].as_str().unwrap();
-    app.post("/v1/me/totp/confirm", Some(&access(&member)), json!({"code": code(secret, app.clock_now())})).expect(200);
+    app.post("/v1/me/totp/confirm", Some(&access(&member)), json!({"code": totp_code(secret, app.clock_now())}))
+        .expect(200);
     app.get(&format!("/v1/orgs/{org}"), Some(&access(&member))).expect(200);
 }
 
@@ -192,10 +162,11 @@ fn five_wrong_codes_across_fresh_mfa_tokens_lock_the_second_factor_for_15_minute
     }
     let t = mfa_token(&app, "lock@example.com");
     let r = app
-        .post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())}))
+        .post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now())}))
         .expect_problem(429, "too_many_attempts");
     assert!(r.header("retry-after").unwrap().parse::<i64>().unwrap() > 800);
     app.advance(15 * 60);
     let t = mfa_token(&app, "lock@example.com");
-    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": code(&secret, app.clock_now())})).expect(200);
+    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": totp_code(&secret, app.clock_now())}))
+        .expect(200);
 }

@@ -34,6 +34,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+mod totp;
+
 /// How long to wait for `GET /health` to answer 200 after starting wrangler.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `wrangler d1 migrations apply` may take.
@@ -741,24 +743,5 @@ pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// The RFC 6238 code of a base32 secret at `at`, computed independently of the service.
-pub fn totp_code(secret_b32: &str, at: i64) -> String {
-    use hmac::{Hmac, Mac};
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
-    for c in secret_b32.bytes() {
-        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            secret.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
-    mac.update(&((at / 30) as u64).to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let o = (h[19] & 0xf) as usize;
-    let v =
-        (u32::from(h[o] & 0x7f) << 24) | (u32::from(h[o + 1]) << 16) | (u32::from(h[o + 2]) << 8) | u32::from(h[o + 3]);
-    format!("{:06}", v % 1_000_000)
-}
+#[allow(unused_imports)] // not every test binary needs 2FA codes
+pub use totp::totp_code;

@@ -37,6 +37,11 @@ impl Outbox for MemoryOutbox {
 }
 
 pub const START: i64 = 1_795_000_000;
+#[path = "../support/totp.rs"]
+mod totp;
+#[allow(unused_imports)] // not every test binary needs 2FA codes
+pub use totp::totp_code;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn config() -> Config {
