@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DURATION="${BENCH_SECONDS:-10}"
 command -v wrk >/dev/null || { echo "==> installing wrk (Debian)"; apt-get install -y -qq wrk >/dev/null; }
 # shellcheck source=scripts/lib/worker.sh
-source scripts/lib/worker.sh
+WITH_NAMES=1 source scripts/lib/worker.sh
 cat > "$WORK/authorize.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"permission":"org:read","org_id":"$ORG"}'

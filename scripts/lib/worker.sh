@@ -23,6 +23,13 @@ TOKEN_SECRET=$(rand_hex)
 TOTP_ENCRYPTION_KEY=$(rand_hex)
 MAIL_API_KEY=unused
 VARS
+# With WITH_NAMES=1 (make profile) the Worker runs the module that still has
+# its function names (scripts/build-wasm.sh strips them from build/).
+if [ "${WITH_NAMES:-}" = 1 ]; then
+  cp -r "$ROOT/build" "$WORK/build"
+  cp "$ROOT/target/index_bg.names.wasm" "$WORK/build/index_bg.wasm"
+  sed -i "s#^main = .*#main = \"$WORK/build/worker/shim.mjs\"#" "$WORK/wrangler.toml"
+fi
 WR="$ROOT/node_modules/.bin/wrangler"
 CI=true "$WR" d1 migrations apply DB --local --config "$WORK/wrangler.toml" --persist-to "$WORK/state" >/dev/null
 # A hook for BENCH_SCALE=large: fill the local D1 file before the Worker opens it.
