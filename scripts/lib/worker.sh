@@ -32,14 +32,20 @@ if [ "${WITH_NAMES:-}" = 1 ]; then
 fi
 WR="$ROOT/node_modules/.bin/wrangler"
 CI=true "$WR" d1 migrations apply DB --local --config "$WORK/wrangler.toml" --persist-to "$WORK/state" >/dev/null
-# A hook for BENCH_SCALE=large: fill the local D1 file before the Worker opens it.
-if declare -F seed_before_start >/dev/null; then seed_before_start "$WORK/state"; fi
-taskset -c 0 "$WR" dev --config "$WORK/wrangler.toml" --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECT" \
-  --persist-to "$WORK/state" --show-interactive-dev-session=false --log-level error > "$WORK/wrangler.log" 2>&1 &
-SERVER=$!
-trap 'kill -- -$SERVER 2>/dev/null || kill $SERVER 2>/dev/null; pkill -f "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+start_worker() { # its own process group, so stop_worker ends workerd too
+  setsid taskset -c 0 "$WR" dev --config "$WORK/wrangler.toml" --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECT" \
+    --persist-to "$WORK/state" --show-interactive-dev-session=false --log-level error >> "$WORK/wrangler.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null && return 0; sleep 0.5; done
+  echo "the Worker did not start:"; tail -20 "$WORK/wrangler.log"; return 1
+}
+stop_worker() {
+  kill -- -"$SERVER" 2>/dev/null || true
+  while kill -0 "$SERVER" 2>/dev/null; do sleep 0.2; done
+}
+trap 'stop_worker; rm -rf "$WORK"' EXIT
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.5; done
+start_worker
 
 # Seed: a verified owner (its access token is the session), an org, a key.
 python3 - "$BASE" > "$WORK/seed" <<'PY'
@@ -62,3 +68,12 @@ key = call("POST", f"/v1/orgs/{org['id']}/api-keys", {"name": "bench", "scopes":
 print(org["id"], key["key"], session["access_token"])
 PY
 read -r ORG KEY SESSION < "$WORK/seed"
+
+if [ "${BENCH_SCALE:-small}" = large ]; then
+  # Straight into the local D1 file while the Worker is stopped, then back up.
+  stop_worker
+  DB_FILE="$(find "$WORK/state/v3/d1" -name '*.sqlite' ! -name 'metadata.sqlite' | head -1)"
+  echo "==> seeding large data into $DB_FILE"
+  python3 "$ROOT/scripts/seed_large.py" "$DB_FILE" "$ORG"
+  start_worker
+fi
