@@ -1,0 +1,31 @@
+//! API keys.
+
+/// The whole check of a presented key, and its org: one round trip.
+pub const LIVE_API_KEY: &str = "SELECT k.id, k.org_id, k.name, k.scopes, k.expires_at, k.last_used_at, \
+       o.name AS org_name, o.slug AS org_slug, o.require_2fa AS org_require_2fa, o.created_at AS org_created_at \
+     FROM api_keys k JOIN orgs o ON o.id = k.org_id \
+     WHERE k.key_hash = ?1 AND (k.revoked_at IS NULL OR k.revoked_at > ?2) AND (k.expires_at IS NULL OR k.expires_at > ?2)";
+/// Off the request path, at most once a minute per key.
+pub const TOUCH_API_KEY: &str = "UPDATE api_keys SET last_used_at = ?2 \
+     WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60)";
+pub const INSERT_API_KEY: &str =
+    "INSERT INTO api_keys (id, org_id, name, key_hash, start, scopes, created_by, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+pub const API_KEY_IN_ORG: &str =
+    "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to \
+     FROM api_keys WHERE id = ?1 AND org_id = ?2";
+pub const LIST_API_KEYS: &str =
+    "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to \
+     FROM api_keys WHERE org_id = ?1 AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+     ORDER BY created_at DESC, id DESC LIMIT ?4";
+/// Revokes now (also cuts a rotation's grace period short).
+pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = ?3 \
+     WHERE id = ?1 AND org_id = ?2 AND (revoked_at IS NULL OR revoked_at > ?3)";
+/// Rotation, step 1: the old key (live, not rotated before) ends after the grace period.
+pub const ROTATE_API_KEY: &str = "UPDATE api_keys SET revoked_at = ?4, rotated_to = ?5 \
+     WHERE id = ?1 AND org_id = ?2 AND rotated_to IS NULL AND revoked_at IS NULL \
+       AND (expires_at IS NULL OR expires_at > ?3)";
+/// Rotation, step 2 (same batch): the new key, only if step 1 happened.
+pub const INSERT_ROTATED_API_KEY: &str =
+    "INSERT INTO api_keys (id, org_id, name, key_hash, start, scopes, created_by, created_at, expires_at) \
+     SELECT ?1, org_id, name, ?2, ?3, scopes, ?4, ?5, expires_at FROM api_keys WHERE id = ?6 AND rotated_to = ?1";

@@ -1,0 +1,36 @@
+//! Workspace grants to organizations, and install links.
+
+pub const INSERT_GRANT: &str =
+    "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)";
+pub const LIST_GRANTS: &str =
+    "SELECT o.id, o.name, o.slug, g.granted_at FROM workspace_grants g JOIN orgs o ON o.id = g.org_id \
+     WHERE g.workspace_id = ?1 ORDER BY g.granted_at, o.id LIMIT 100";
+pub const DELETE_GRANT: &str = "DELETE FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
+/// A grant with both sides named (for the audit entries of its end).
+pub const GRANT_BOTH_SIDES: &str = "SELECT o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
+       w.id AS workspace_id, w.name AS workspace_name \
+     FROM workspace_grants g JOIN orgs o ON o.id = g.org_id JOIN workspaces w ON w.id = g.workspace_id \
+     WHERE g.workspace_id = ?1 AND g.org_id = ?2";
+/// Same batch as a grant's end: pending invitations that the org's members
+/// sent through the grant (without a direct admin or owner role) die with it.
+pub const REVOKE_INVITATIONS_THROUGH_GRANT: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
+     WHERE workspace_id = ?1 AND status = 'pending' \
+       AND invited_by IN (SELECT user_id FROM org_members WHERE org_id = ?2) \
+       AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = ?1 \
+                       AND d.user_id = invitations.invited_by AND d.role IN ('owner', 'admin'))";
+pub const MANAGED_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.created_at, g.granted_at FROM workspace_grants g \
+     JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, w.id LIMIT 100";
+/// Whether the workspace is granted to the org of the key with this digest.
+pub const GRANT_OF_KEY: &str = "SELECT g.workspace_id FROM workspace_grants g JOIN api_keys k ON k.org_id = g.org_id \
+     WHERE g.workspace_id = ?1 AND k.key_hash = ?2";
+pub const GRANT_OF_ORG: &str = "SELECT workspace_id FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
+pub const INSERT_INSTALL_LINK: &str =
+    "INSERT INTO install_links (id, org_id, token_hash, created_by, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub const LIST_INSTALL_LINKS: &str = "SELECT id, created_by, created_at, expires_at, revoked_at FROM install_links \
+     WHERE org_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 100";
+pub const REVOKE_INSTALL_LINK: &str =
+    "UPDATE install_links SET revoked_at = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at IS NULL";
+pub const INSTALL_LINK_BY_TOKEN: &str =
+    "SELECT l.id, l.org_id, l.expires_at, l.revoked_at, o.name AS org_name, o.slug AS org_slug \
+     FROM install_links l JOIN orgs o ON o.id = l.org_id WHERE l.token_hash = ?1";

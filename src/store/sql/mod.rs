@@ -1,0 +1,42 @@
+//! Every SQL statement of the service, by area. Writes that guard an
+//! invariant do it in the statement itself (`WHERE … AND used_at IS NULL`),
+//! never by reading first. Each area owns its statements, and where callers
+//! would otherwise bind parameters or read batch results by position, the
+//! typed builders and readers that do it for them.
+//!
+//! Every statement stays a `&'static str` literal; the statements of the two
+//! tenants (org and workspace) come from one table per tenant
+//! ([`members::MemberSql`], [`invitations::InvitationSql`]).
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod grants;
+pub mod invitations;
+pub mod limits;
+pub mod mail;
+pub mod members;
+pub mod orgs;
+pub mod sessions;
+pub mod totp;
+pub mod workspaces;
+
+pub use accounts::*;
+pub use api_keys::*;
+pub use audit::*;
+pub use grants::*;
+pub use invitations::*;
+pub use limits::*;
+pub use mail::*;
+pub use members::*;
+pub use orgs::*;
+pub use sessions::*;
+pub use totp::*;
+pub use workspaces::*;
+
+pub const HEALTH: &str = "SELECT 1 AS ok";
+/// Put right after a guarded write in a batch: if that write changed no row,
+/// this statement fails (`json('guard')` is malformed JSON), and D1 (like
+/// SQLite) rolls the whole batch back. It turns "the first write lost a race"
+/// into "nothing happened" for the statements that follow it.
+pub const GUARD_CHANGED: &str = "SELECT json(CASE WHEN changes() > 0 THEN '1' ELSE 'guard' END) AS ok";

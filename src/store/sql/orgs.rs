@@ -1,0 +1,15 @@
+//! Organizations.
+
+pub const INSERT_ORG: &str = "INSERT INTO orgs (id, name, slug, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)";
+/// The caller's view of one org: the org with the caller's role, or no row.
+pub const ORG_FOR_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
+     FROM orgs o JOIN org_members m ON m.org_id = o.id AND m.user_id = ?2 WHERE o.id = ?1";
+pub const ORG_BY_ID: &str = "SELECT id, name, slug, require_2fa, created_at, '' AS role FROM orgs WHERE id = ?1";
+pub const ORGS_OF_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
+     FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ?1 \
+       AND (?2 IS NULL OR o.created_at < ?2 OR (o.created_at = ?2 AND o.id < ?3)) \
+     ORDER BY o.created_at DESC, o.id DESC LIMIT ?4";
+pub const UPDATE_ORG: &str = "UPDATE orgs SET name = COALESCE(?2, name), slug = COALESCE(?3, slug), \
+       require_2fa = COALESCE(?4, require_2fa), updated_at = ?5 WHERE id = ?1";
+pub const DELETE_ORG: &str = "DELETE FROM orgs WHERE id = ?1";
+pub const ORG_BY_SLUG: &str = "SELECT id, name, slug, require_2fa, created_at, '' AS role FROM orgs WHERE slug = ?1";

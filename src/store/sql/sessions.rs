@@ -1,0 +1,33 @@
+//! Sessions and refresh tokens, and the per-request session check.
+
+pub const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent) \
+     VALUES (?1, ?2, ?3, ?3, ?4, ?5)";
+pub const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)";
+/// Rotates a refresh token: marks it used if it is unused and its session live.
+pub const CONSUME_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = ?1 \
+     WHERE token_hash = ?2 AND used_at IS NULL \
+       AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1) \
+     RETURNING session_id";
+pub const REFRESH_TOKEN_SESSION: &str = "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = ?1";
+pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1";
+pub const USER_OF_SESSION: &str =
+    "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, \
+       u.locked_until, u.totp_enabled, u.created_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
+/// The per-request check behind every access token: the session is live.
+pub const LIVE_SESSION_USER: &str = "SELECT u.id, u.email, u.name, u.email_verified_at, u.totp_enabled, u.created_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
+pub const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
+pub const REVOKE_OWN_SESSION: &str =
+    "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3";
+pub const REVOKE_ALL_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL";
+pub const REVOKE_OTHER_SESSIONS: &str =
+    "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at IS NULL";
+/// Live sessions, newest first, keyset-paginated on (created_at, id).
+pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+       AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4)) \
+     ORDER BY created_at DESC, id DESC LIMIT ?5";
