@@ -1,7 +1,8 @@
 //! Accounts: sign-up with email verification, login with a per-account
 //! failure limit, password change and reset, and the profile.
+use super::auth::UserPrincipal;
 use super::error::collect_fields;
-use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow, UserView};
+use super::sessions::{create_session, SessionIssued, UserView};
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::IdKind;
@@ -11,6 +12,7 @@ use crate::domain::time::{DAY, HOUR};
 use crate::domain::token::{self, Secret};
 use crate::jobs::Job;
 use crate::stmt;
+use crate::store::sql::UserRow;
 use crate::store::{sql, DbError};
 use serde::Deserialize;
 

@@ -1,15 +1,17 @@
 //! API keys: org-owned, scoped, shown once, revocable, rotatable with a grace
 //! period. Verifying one costs one database read and no write on the request
 //! path (`last_used_at` is written after the response, at most once a minute).
-use super::audit::{Actor, Event};
-use super::orgs::{self, OrgRow, TwoFactorPolicy};
+use super::access::{self, TwoFactorPolicy};
+use super::audit::Event;
+use super::auth::{scopes_of, Principal};
+use super::orgs;
 use super::page::PageRequest;
-use super::sessions::Principal;
 use super::{random, AppError, Deps};
-use crate::domain::api_key::{ApiKey, KeyFormatError};
+use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Permission, Role};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject};
+use crate::domain::tenant::TenantKind;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
@@ -22,103 +24,6 @@ use utoipa::ToSchema;
 pub const MAX_GRACE_SECONDS: i64 = 86_400;
 /// Longest lifetime a key may be given.
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
-
-/// A verified key acting in its org.
-#[derive(Debug, Clone)]
-pub struct KeyPrincipal {
-    /// `key_…`
-    pub key_id: String,
-    /// Its name.
-    pub name: String,
-    /// Its org (read in the same query as the key).
-    pub org: OrgRow,
-    /// What it may do.
-    pub scopes: Vec<Permission>,
-    /// Expiry.
-    pub expires_at: Option<i64>,
-}
-
-impl KeyPrincipal {
-    /// The audit actor.
-    pub fn actor(&self) -> Actor {
-        Actor { kind: "api_key", id: self.key_id.clone() }
-    }
-}
-
-fn invalid() -> AppError {
-    AppError::coded(401, "invalid_api_key", "the API key is malformed, unknown, revoked or expired")
-}
-
-/// Parses stored scopes.
-fn scopes_of(raw: &str) -> Vec<Permission> {
-    raw.split_whitespace().filter_map(Permission::parse).collect()
-}
-
-/// Resolves a presented `lk_…` key. The checksum is checked before any read;
-/// then one query finds the live key with its org.
-pub async fn authenticate(deps: &Deps, presented: &str) -> Result<KeyPrincipal, AppError> {
-    Ok(authenticate_with(deps, presented, None).await?.0)
-}
-
-/// Builds a statement to run in the same batch as the key lookup, from the key's digest.
-pub type RideAlong<'a> = &'a dyn Fn(&str) -> Option<crate::store::Stmt>;
-
-/// [`authenticate`], with one more statement in the same round trip (a D1
-/// batch): `extra` receives the key's digest. Returns its outcome too.
-pub async fn authenticate_with(
-    deps: &Deps,
-    presented: &str,
-    extra: Option<RideAlong<'_>>,
-) -> Result<(KeyPrincipal, Option<crate::store::Outcome>), AppError> {
-    let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
-        let _ = e; // malformed and bad checksum answer alike
-        invalid()
-    })?;
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        org_id: String,
-        name: String,
-        scopes: String,
-        expires_at: Option<i64>,
-        last_used_at: Option<i64>,
-        org_name: String,
-        org_slug: String,
-        org_require_2fa: i64,
-        org_created_at: i64,
-    }
-    let now = deps.now();
-    let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
-    let (row, extra_out): (Option<Row>, _) = match extra.and_then(|f| f(&key.digest())) {
-        None => (deps.db.run(lookup).await?.first()?, None),
-        Some(more) => {
-            let mut outs = deps.db.batch(vec![lookup, more]).await?.into_iter();
-            (outs.next().unwrap_or_default().first()?, outs.next())
-        }
-    };
-    let row = row.ok_or_else(invalid)?;
-    if !deps.limiter.allow(&row.id).await {
-        return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
-    }
-    if row.last_used_at.is_none_or(|t| t <= now - 60) {
-        deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
-    }
-    let principal = KeyPrincipal {
-        key_id: row.id,
-        name: row.name,
-        scopes: scopes_of(&row.scopes),
-        expires_at: row.expires_at,
-        org: OrgRow {
-            id: row.org_id,
-            name: row.org_name,
-            slug: row.org_slug,
-            require_2fa: row.org_require_2fa,
-            created_at: row.org_created_at,
-            role: String::new(),
-        },
-    };
-    Ok((principal, extra_out))
-}
 
 /// A key as lists show it: never the key nor its hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -196,7 +101,7 @@ impl KeyRow {
 }
 
 /// Keys never manage keys; people do, with a session.
-fn person(who: &Principal) -> Result<&super::sessions::UserPrincipal, AppError> {
+fn person(who: &Principal) -> Result<&super::auth::UserPrincipal, AppError> {
     match who {
         Principal::User(u) => Ok(u),
         Principal::ApiKey(_) => Err(AppError::coded(403, "forbidden", "API keys cannot manage API keys")),
@@ -219,7 +124,7 @@ fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
         if !policy::key_may_hold(p) {
             return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
         }
-        if !policy::role_grants(role, p) {
+        if access::check(Subject::Role(role), p, &Facts::direct(TenantKind::Org)).is_err() {
             return Err(AppError::coded(
                 403,
                 "scope_exceeds_role",

@@ -2,6 +2,7 @@
 use super::page::PageRequest;
 use super::{AppError, Deps};
 use crate::domain::ids::IdKind;
+use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::stmt;
 use crate::store::{sql, Stmt};
@@ -51,7 +52,27 @@ pub struct Event<'a> {
     pub data: serde_json::Value,
 }
 
-impl Event<'_> {
+impl<'a> Event<'a> {
+    /// An event in `tenant`'s log.
+    pub fn in_tenant(
+        tenant: Tenant<'a>,
+        actor: &'a Actor,
+        action: &'static str,
+        target_kind: &'static str,
+        target_id: &'a str,
+        data: serde_json::Value,
+    ) -> Self {
+        Event {
+            org_id: tenant.org_id(),
+            workspace_id: tenant.workspace_id(),
+            actor,
+            action,
+            target_kind,
+            target_id,
+            data,
+        }
+    }
+
     /// The INSERT, unconditional.
     pub fn stmt(&self, deps: &Deps) -> Result<Stmt, AppError> {
         self.build(deps, sql::INSERT_AUDIT)
@@ -96,19 +117,10 @@ pub struct AuditEventView {
     pub occurred_at: String,
 }
 
-/// Whose audit log to read.
-#[derive(Debug, Clone, Copy)]
-pub enum Log<'a> {
-    /// An org's.
-    Org(&'a str),
-    /// A workspace's.
-    Workspace(&'a str),
-}
-
 /// A log, newest first (the caller has checked access).
 pub async fn list_events(
     deps: &Deps,
-    log: Log<'_>,
+    log: Tenant<'_>,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
     #[derive(Deserialize)]
@@ -124,8 +136,8 @@ pub async fn list_events(
         occurred_at: i64,
     }
     let (sql, id) = match log {
-        Log::Org(id) => (sql::LIST_ORG_AUDIT, id),
-        Log::Workspace(id) => (sql::LIST_WORKSPACE_AUDIT, id),
+        Tenant::Org(id) => (sql::LIST_ORG_AUDIT, id),
+        Tenant::Workspace(id) => (sql::LIST_WORKSPACE_AUDIT, id),
     };
     let after = page.after.as_ref().map(|(k, _)| *k);
     let rows: Vec<Row> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;

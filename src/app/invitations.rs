@@ -1,22 +1,27 @@
 //! Invitations by email: create, list, revoke, resend, preview, accept,
 //! decline, and sign-up with an invitation. One mechanism for org and
 //! workspace targets (`invitations.org_id` or `.workspace_id`).
+use super::access::TwoFactorPolicy;
 use super::audit::{Actor, Event};
-use super::orgs::{self, TwoFactorPolicy};
+use super::auth::{Principal, UserPrincipal};
+use super::members::{self, stored_role, Standing};
 use super::page::PageRequest;
-use super::sessions::{create_session, Principal, SessionIssued, UserPrincipal, UserRow};
+use super::sessions::{create_session, SessionIssued};
 use super::{AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
 use crate::domain::password::{self, Password};
 use crate::domain::policy::{self, Permission, Role};
+use crate::domain::tenant::Tenant;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::jobs::Job;
 use crate::stmt;
-use crate::store::{sql, DbError};
-use serde::{Deserialize, Serialize};
+pub use crate::store::sql::Delivery;
+use crate::store::sql::{self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, UserRow};
+use crate::store::{Batch, DbError};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -30,43 +35,6 @@ pub const DAILY_SENDS: i64 = 200;
 /// The emailed token of an invitation: derived from its id and current send nonce.
 pub fn invitation_token(secret: &[u8], invitation_id: &str, nonce: &str) -> Secret {
     token::derive(secret, "invitation", &format!("{invitation_id}:{nonce}"))
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct InvitationRow {
-    id: String,
-    org_id: Option<String>,
-    workspace_id: Option<String>,
-    email: String,
-    role: String,
-    status: String,
-    expires_at: i64,
-    #[allow(dead_code)]
-    created_at: i64,
-    #[allow(dead_code)]
-    send_nonce: String,
-    invited_by: Option<String>,
-    inviter_name: Option<String>,
-    org_name: Option<String>,
-    org_slug: Option<String>,
-    #[serde(default)]
-    workspace_name: Option<String>,
-    #[serde(default)]
-    delivery: Delivery,
-}
-
-/// Where the email of an invitation's current link is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Delivery {
-    /// Queued or being retried (the queue backs off for hours before it gives up).
-    #[default]
-    Pending,
-    /// The mail API accepted it.
-    Sent,
-    /// The queue gave up on it (a permanent refusal or retries exhausted), and
-    /// no later send has been delivered yet: resend it.
-    Failed,
 }
 
 /// Who invited, as shown to the invitee and to admins.
@@ -99,11 +67,12 @@ pub struct InvitationView {
 }
 
 impl InvitationRow {
-    fn view(&self) -> Result<InvitationView, AppError> {
+    /// The view (its role parsed strictly).
+    pub fn view(&self) -> Result<InvitationView, AppError> {
         Ok(InvitationView {
             id: self.id.clone(),
             email: self.email.clone(),
-            role: role(&self.role)?,
+            role: stored_role(&self.role)?,
             status: self.status.clone(),
             expires_at: rfc3339(self.expires_at),
             invited_by: Inviter { id: self.invited_by.clone(), name: self.inviter_name.clone() },
@@ -112,167 +81,82 @@ impl InvitationRow {
     }
 }
 
-fn role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| AppError::Internal(format!("unknown role {raw}")))
-}
-
-/// Parses a role given by a client.
-pub fn parse_role_field(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| {
-        AppError::field(crate::domain::FieldError::new("role", "invalid_role", "must be owner, admin or member"))
-    })
-}
-
 fn rate_limited(retry_after: i64, what: &str) -> AppError {
     AppError::RateLimited { retry_after: retry_after.max(1), detail: what.to_owned() }
 }
 
-/// What an invitation is to: an org or a workspace. One mechanism; the SQL
-/// differs only in the target column and its members table.
-#[derive(Debug, Clone, Copy)]
-pub enum Target<'a> {
-    /// `invitations.org_id`.
-    Org(&'a str),
-    /// `invitations.workspace_id`.
-    Workspace(&'a str),
+/// The caller where they manage invitations (admin+). Workspace
+/// invitations need a direct role (`policy::decide`: grant admins never
+/// manage seats); an API key sees no workspace (404).
+async fn inviter(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<Standing, AppError> {
+    if matches!((tenant, who), (Tenant::Workspace(_), Principal::ApiKey(_))) {
+        return Err(AppError::NotFound);
+    }
+    members::standing(deps, who, tenant, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await
 }
 
-struct TargetSql {
-    expire: &'static str,
-    insert: &'static str,
-    limits: &'static str,
-    list: &'static str,
-    revoke: &'static str,
-    resend: &'static str,
+fn event<'a>(
+    tenant: Tenant<'a>,
+    actor: &'a Actor,
+    action: &'static str,
+    id: &'a str,
+    data: serde_json::Value,
+) -> Event<'a> {
+    Event::in_tenant(tenant, actor, action, "invitation", id, data)
 }
 
-impl<'a> Target<'a> {
-    fn id(self) -> &'a str {
-        match self {
-            Target::Org(id) | Target::Workspace(id) => id,
-        }
-    }
-    fn org_id(self) -> Option<&'a str> {
-        match self {
-            Target::Org(id) => Some(id),
-            Target::Workspace(_) => None,
-        }
-    }
-    fn workspace_id(self) -> Option<&'a str> {
-        match self {
-            Target::Workspace(id) => Some(id),
-            Target::Org(_) => None,
-        }
-    }
-    fn sql(self) -> TargetSql {
-        match self {
-            Target::Org(_) => TargetSql {
-                expire: sql::EXPIRE_STALE_INVITATION,
-                insert: sql::INSERT_ORG_INVITATION,
-                limits: sql::ORG_INVITATION_LIMITS,
-                list: sql::LIST_ORG_INVITATIONS,
-                revoke: sql::REVOKE_ORG_INVITATION,
-                resend: sql::RESEND_ORG_INVITATION,
-            },
-            Target::Workspace(_) => TargetSql {
-                expire: sql::EXPIRE_STALE_WS_INVITATION,
-                insert: sql::INSERT_WS_INVITATION,
-                limits: sql::WS_INVITATION_LIMITS,
-                list: sql::LIST_WS_INVITATIONS,
-                revoke: sql::REVOKE_WS_INVITATION,
-                resend: sql::RESEND_WS_INVITATION,
-            },
-        }
-    }
-    fn event<'b>(self, actor: &'b Actor, action: &'static str, id: &'b str, data: serde_json::Value) -> Event<'b>
-    where
-        'a: 'b,
-    {
-        Event {
-            org_id: self.org_id(),
-            workspace_id: self.workspace_id(),
-            actor,
-            action,
-            target_kind: "invitation",
-            target_id: id,
-            data,
-        }
-    }
-}
-
-/// The caller's role and audit identity where they invite (admin+).
-async fn inviter(deps: &Deps, who: &Principal, target: Target<'_>) -> Result<(Role, Actor), AppError> {
-    match target {
-        Target::Org(org_id) => {
-            let a = orgs::access(deps, who, org_id, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await?;
-            Ok((a.role, a.actor))
-        }
-        Target::Workspace(ws_id) => {
-            let Principal::User(u) = who else { return Err(AppError::NotFound) };
-            let a = super::workspaces::access(deps, u, ws_id, policy::WorkspaceAction::Invite).await?;
-            Ok((a.role, a.actor))
-        }
-    }
-}
-
-/// Invites `email` with `role` to the target and emails the link through the queue.
+/// Invites `email` with `role` to the tenant and emails the link through the queue.
 pub async fn create_invitation(
     deps: &Deps,
     who: &Principal,
-    target: Target<'_>,
+    tenant: Tenant<'_>,
     raw_email: &str,
     role: Role,
 ) -> Result<InvitationView, AppError> {
     let email = Email::parse(raw_email)?;
-    let (actor_role, actor) = inviter(deps, who, target).await?;
+    let me = inviter(deps, who, tenant).await?;
     // Nobody invites themself: an invitation must never be a way to a seat
     // or a role the inviter does not already have.
     if who.user().is_ok_and(|u| u.user.email == email.as_str()) {
         return Err(AppError::coded(403, "cannot_invite_self", "you cannot invite yourself"));
     }
-    if !policy::may_invite(actor_role, role) {
+    if !policy::may_invite(me.role, role) {
         return Err(AppError::Forbidden);
     }
-    orgs::key_may_grant(who, role)?;
-    let org_id = target.id();
-    let q = target.sql();
+    members::may_hand_out(who, me.role, role)?;
+    let q = invitation_sql(tenant.kind());
     let now = deps.now();
     let id = deps.new_id(IdKind::Invitation)?;
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, &id, &nonce).digest();
     let event =
-        target.event(&actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
-    let result = deps
-        .db
-        .batch(vec![
-            stmt!(q.expire, org_id, email.as_str(), now),
-            stmt!(
-                q.insert,
-                &id,
-                org_id,
-                email.as_str(),
-                role.as_str(),
-                digest,
-                &nonce,
-                who.user().ok().map(|u| u.user.id.clone()),
-                now,
-                now + INVITATION_SECONDS,
-                MAX_PENDING,
-                DAILY_SENDS
-            ),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::RECORD_INVITATION_SEND, &id, now),
-        ])
-        .await;
-    let outs = match result {
-        Ok(outs) => outs,
+        event(tenant, &me.actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
+    let mut batch = Batch::new();
+    batch.add(q.expire_stale(tenant.id(), email.as_str(), now));
+    let inserted = batch.write(q.insert(&NewInvitation {
+        id: &id,
+        tenant_id: tenant.id(),
+        email: email.as_str(),
+        role,
+        token_hash: &digest,
+        nonce: &nonce,
+        invited_by: me.person.as_deref(),
+        now,
+        expires_at: now + INVITATION_SECONDS,
+        max_pending: MAX_PENDING,
+        daily_sends: DAILY_SENDS,
+    }));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(sql::record_invitation_send(&id, now));
+    let results = match batch.run(deps.db.as_ref()).await {
+        Ok(results) => results,
         Err(DbError::Unique(_)) => {
             return Err(AppError::coded(409, "invitation_exists", "a pending invitation for this address exists"))
         }
         Err(e) => return Err(e.into()),
     };
-    if outs.get(1).map_or(0, |o| o.changes) == 0 {
-        return Err(refused_invitation(deps, target, email.as_str(), now).await);
+    if results.changed(inserted) == 0 {
+        return Err(refused_invitation(deps, tenant, email.as_str(), now).await);
     }
     deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.clone(), nonce }).await;
     Ok(InvitationView {
@@ -290,17 +174,10 @@ pub async fn create_invitation(
 }
 
 /// Why the guarded insert wrote nothing: a member already, or a limit.
-async fn refused_invitation(deps: &Deps, target: Target<'_>, email: &str, now: i64) -> AppError {
-    #[derive(Deserialize)]
-    struct Limits {
-        members: i64,
-        pending: i64,
-        oldest_counted: Option<i64>,
-        sent_today: i64,
-    }
-    let limits: Result<Option<Limits>, AppError> =
-        async { Ok(deps.db.run(stmt!(target.sql().limits, target.id(), email, now, DAILY_SENDS)).await?.first()?) }
-            .await;
+async fn refused_invitation(deps: &Deps, tenant: Tenant<'_>, email: &str, now: i64) -> AppError {
+    let q = invitation_sql(tenant.kind());
+    let limits: Result<Option<InvitationLimits>, AppError> =
+        async { Ok(deps.db.run(q.limits(tenant.id(), email, now, DAILY_SENDS)).await?.first()?) }.await;
     match limits {
         Ok(Some(l)) if l.members > 0 => AppError::coded(409, "already_member", "that address is already a member"),
         Ok(Some(l)) if l.pending >= MAX_PENDING => {
@@ -315,11 +192,11 @@ async fn refused_invitation(deps: &Deps, target: Target<'_>, email: &str, now: i
     }
 }
 
-/// The target's invitations, newest first, optionally by status.
+/// The tenant's invitations, newest first, optionally by status.
 pub async fn list_invitations(
     deps: &Deps,
     who: &Principal,
-    target: Target<'_>,
+    tenant: Tenant<'_>,
     status: Option<&str>,
     page: &PageRequest,
 ) -> Result<(Vec<InvitationView>, Option<String>), AppError> {
@@ -332,48 +209,55 @@ pub async fn list_invitations(
             )));
         }
     }
-    inviter(deps, who, target).await?;
+    inviter(deps, who, tenant).await?;
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<InvitationRow> =
-        deps.db.run(stmt!(target.sql().list, target.id(), deps.now(), status, k, id, limit)).await?.decode()?;
+    let stmt = invitation_sql(tenant.kind()).list(tenant.id(), deps.now(), status, k, id, limit);
+    let rows: Vec<InvitationRow> = deps.db.run(stmt).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     Ok((rows.iter().map(InvitationRow::view).collect::<Result<_, _>>()?, next))
 }
 
-async fn invitation_of(deps: &Deps, target: Target<'_>, id: &str) -> Result<InvitationRow, AppError> {
+/// One of the tenant's invitations; another tenant's is 404.
+async fn invitation_of(deps: &Deps, tenant: Tenant<'_>, id: &str) -> Result<InvitationRow, AppError> {
     if !looks_like(IdKind::Invitation, id) {
         return Err(AppError::NotFound);
     }
     let row: Option<InvitationRow> = deps.db.run(stmt!(sql::INVITATION_VIEW, id, deps.now())).await?.first()?;
-    row.filter(|r| r.org_id.as_deref() == target.org_id() && r.workspace_id.as_deref() == target.workspace_id())
-        .ok_or(AppError::NotFound)
+    row.filter(|r| r.is_in(tenant)).ok_or(AppError::NotFound)
+}
+
+/// The caller's standing and the invitation, if the caller may manage an
+/// invitation of that role (only owners touch invitations to owner).
+async fn managed(
+    deps: &Deps,
+    who: &Principal,
+    tenant: Tenant<'_>,
+    id: &str,
+) -> Result<(Standing, InvitationRow), AppError> {
+    let me = inviter(deps, who, tenant).await?;
+    let row = invitation_of(deps, tenant, id).await?;
+    if !policy::may_invite(me.role, stored_role(&row.role)?) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((me, row))
 }
 
 /// Revokes a pending invitation: its link stops working.
-pub async fn revoke_invitation(deps: &Deps, who: &Principal, target: Target<'_>, id: &str) -> Result<(), AppError> {
-    let (actor_role, actor) = inviter(deps, who, target).await?;
-    let row = invitation_of(deps, target, id).await?;
-    if !policy::may_invite(actor_role, role(&row.role)?) {
-        return Err(AppError::Forbidden);
-    }
-    let event = target.event(&actor, "invitation.revoked", id, json!({ "email": row.email }));
-    let outs = deps
-        .db
-        .batch(vec![stmt!(target.sql().revoke, id, target.id(), deps.now()), event.stmt_if_changed(deps)?])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+pub async fn revoke_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
+    let (me, row) = managed(deps, who, tenant, id).await?;
+    let event = event(tenant, &me.actor, "invitation.revoked", id, json!({ "email": row.email }));
+    let mut batch = Batch::new();
+    let revoked = batch.write(invitation_sql(tenant.kind()).revoke(id, tenant.id(), deps.now()));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(revoked) == 0 {
         return Err(AppError::coded(409, "invitation_not_pending", "only a pending invitation can be revoked"));
     }
     Ok(())
 }
 
 /// Sends the invitation again with a new token and expiry; the old link dies.
-pub async fn resend_invitation(deps: &Deps, who: &Principal, target: Target<'_>, id: &str) -> Result<(), AppError> {
-    let (actor_role, actor) = inviter(deps, who, target).await?;
-    let row = invitation_of(deps, target, id).await?;
-    if !policy::may_invite(actor_role, role(&row.role)?) {
-        return Err(AppError::Forbidden);
-    }
+pub async fn resend_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
+    let (me, row) = managed(deps, who, tenant, id).await?;
     if !matches!(row.status.as_str(), "pending" | "expired") {
         return Err(AppError::coded(
             409,
@@ -384,17 +268,21 @@ pub async fn resend_invitation(deps: &Deps, who: &Principal, target: Target<'_>,
     let now = deps.now();
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, id, &nonce).digest();
-    let event = target.event(&actor, "invitation.resent", id, json!({ "email": row.email }));
-    let outs = deps
-        .db
-        .batch(vec![
-            stmt!(target.sql().resend, id, target.id(), digest, &nonce, now + INVITATION_SECONDS, now, DAILY_SENDS),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::RECORD_INVITATION_SEND, id, now),
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(refused_invitation(deps, target, "", now).await);
+    let event = event(tenant, &me.actor, "invitation.resent", id, json!({ "email": row.email }));
+    let mut batch = Batch::new();
+    let resent = batch.write(invitation_sql(tenant.kind()).resend(&Resend {
+        id,
+        tenant_id: tenant.id(),
+        token_hash: &digest,
+        nonce: &nonce,
+        expires_at: now + INVITATION_SECONDS,
+        now,
+        daily_sends: DAILY_SENDS,
+    }));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(sql::record_invitation_send(id, now));
+    if batch.run(deps.db.as_ref()).await?.changed(resent) == 0 {
+        return Err(refused_invitation(deps, tenant, "", now).await);
     }
     deps.enqueue_logged(&Job::Invitation { job_id: deps.new_id(IdKind::Job)?, invitation_id: id.to_owned(), nonce })
         .await;
@@ -451,7 +339,7 @@ pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, 
     Ok(InvitationPreview {
         org: row.org_id.as_ref().map(|_| json!({ "name": row.org_name, "slug": row.org_slug })),
         workspace: row.workspace_id.as_ref().map(|_| json!({ "name": row.workspace_name })),
-        role: role(&row.role)?,
+        role: stored_role(&row.role)?,
         email: row.email.clone(),
         invited_by: json!({ "name": row.inviter_name }),
         expires_at: rfc3339(row.expires_at),
@@ -511,7 +399,7 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
     Ok(Accepted {
         org: row.org_id.as_ref().map(|id| json!({ "id": id, "name": row.org_name, "slug": row.org_slug })),
         workspace: row.workspace_id.as_ref().map(|id| json!({ "id": id, "name": row.workspace_name })),
-        role: role(&row.role)?,
+        role: stored_role(&row.role)?,
     })
 }
 

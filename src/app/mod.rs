@@ -5,14 +5,17 @@ use crate::store::Db;
 use async_trait::async_trait;
 use std::rc::Rc;
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod auth;
 pub mod authorize;
 pub mod client_limit;
 pub mod config;
 pub mod error;
 pub mod invitations;
+pub mod members;
 pub mod orgs;
 pub mod page;
 pub mod sessions;

@@ -1,38 +1,25 @@
 //! Organizations and their members. Every operation starts with [`access`]:
 //! the org is read together with the caller's membership (one query), and the
 //! policy table decides.
-use super::audit::{Actor, Event};
+pub use super::access::TwoFactorPolicy;
+use super::audit::{self, Actor, AuditEventView, Event};
+use super::auth::{Principal, UserPrincipal};
 use super::error::collect_fields;
+use super::members::stored_role;
 use super::page::PageRequest;
-use super::sessions::{Principal, UserPrincipal};
-use super::{random, AppError, Deps};
+use super::{access, random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Decision, KeyDecision, Permission, Refusal, Role};
+use crate::domain::policy::{Facts, Permission, Role, Subject, Via};
 use crate::domain::slug::Slug;
+use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::stmt;
+pub use crate::store::sql::OrgRow;
 use crate::store::{sql, DbError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
-
-/// An org row with the caller's role.
-#[derive(Debug, Clone, Deserialize)]
-pub struct OrgRow {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Slug.
-    pub slug: String,
-    /// 0/1.
-    pub require_2fa: i64,
-    /// Creation.
-    pub created_at: i64,
-    /// The caller's role.
-    pub role: String,
-}
 
 /// An org as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -59,13 +46,10 @@ impl OrgRow {
             slug: self.slug.clone(),
             require_2fa: self.require_2fa != 0,
             created_at: rfc3339(self.created_at),
-            role: Role::parse(&self.role),
+            // An API key's org row carries no role.
+            role: if self.role.is_empty() { None } else { Some(stored_role(&self.role)?) },
         })
     }
-}
-
-fn parse_role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| AppError::Internal(format!("unknown role in database: {raw}")))
 }
 
 /// The caller inside an org: the org and their role.
@@ -79,15 +63,6 @@ pub struct OrgAccess {
     pub role: Role,
     /// The audit actor.
     pub actor: Actor,
-}
-
-/// Whether the org's 2FA policy applies to this operation (leaving never needs it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TwoFactorPolicy {
-    /// Enforce `require_2fa`.
-    Enforce,
-    /// Allow regardless (leaving the org).
-    Exempt,
 }
 
 /// Loads the org as `who` sees it and checks `permission`. Another tenant's
@@ -110,32 +85,21 @@ pub async fn access(
             if key.org.id != org_id {
                 return Err(AppError::NotFound);
             }
-            return match policy::authorize_key(&key.scopes, permission) {
-                KeyDecision::Allow => Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() }),
-                KeyDecision::UserRequired => Err(AppError::UserRequired),
-                KeyDecision::MissingScope => Err(AppError::coded(
-                    403,
-                    "insufficient_scope",
-                    format!("this API key lacks the {} scope", permission.as_str()),
-                )),
-            };
+            access::check(key.subject(), permission, &Facts::direct(TenantKind::Org))?;
+            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() });
         }
     };
     let org: Option<OrgRow> = deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &who.user.id)).await?.first()?;
     let org = org.ok_or(AppError::NotFound)?;
-    let role = parse_role(&org.role)?;
-    if two_factor == TwoFactorPolicy::Enforce && org.require_2fa != 0 && who.user.totp_enabled == 0 {
-        return Err(AppError::coded(
-            403,
-            "two_factor_required",
-            "this organization requires two-factor authentication",
-        ));
-    }
-    match policy::authorize(Some(role), permission) {
-        Decision::Allow => Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id) }),
-        Decision::Deny => Err(AppError::Forbidden),
-        Decision::Hidden => Err(AppError::NotFound),
-    }
+    let role = stored_role(&org.role)?;
+    let facts = Facts {
+        tenant: TenantKind::Org,
+        via: Via::Direct,
+        require_2fa: two_factor.requires(org.require_2fa != 0),
+        has_2fa: who.user.totp_enabled != 0,
+    };
+    access::check(Subject::Role(role), permission, &facts)?;
+    Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id) })
 }
 
 fn require_verified(who: &UserPrincipal) -> Result<(), AppError> {
@@ -243,12 +207,11 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
     };
     let needed = if patch.require_2fa.is_some() { Permission::OrgDelete } else { Permission::OrgWrite };
     let access = access(deps, who, org_id, needed, TwoFactorPolicy::Enforce).await?;
-    if patch.require_2fa.is_some() && who.user()?.user.totp_enabled == 0 {
-        return Err(AppError::coded(
-            403,
-            "two_factor_required",
-            "turn on two-factor authentication before requiring it",
-        ));
+    if patch.require_2fa.is_some() {
+        // Setting the 2FA rule is the owner's, who must have 2FA on themself.
+        let facts =
+            Facts { require_2fa: true, has_2fa: who.user()?.user.totp_enabled != 0, ..Facts::direct(TenantKind::Org) };
+        access::check(Subject::Role(access.role), needed, &facts)?;
     }
     let event = Event {
         org_id: Some(org_id),
@@ -294,241 +257,13 @@ pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<()
     Ok(())
 }
 
-/// A member as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MemberView {
-    /// `usr_…`
-    pub user_id: String,
-    /// Email.
-    pub email: String,
-    /// Name.
-    pub name: String,
-    /// Role in the org.
-    pub role: Role,
-    /// RFC 3339.
-    pub joined_at: String,
-    /// Whether they have 2FA on (so admins see who a 2FA requirement affects).
-    pub totp_enabled: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct MemberRow {
-    user_id: String,
-    email: String,
-    name: String,
-    role: String,
-    joined_at: i64,
-    totp_enabled: i64,
-}
-
-impl MemberRow {
-    fn view(&self) -> Result<MemberView, AppError> {
-        Ok(MemberView {
-            user_id: self.user_id.clone(),
-            email: self.email.clone(),
-            name: self.name.clone(),
-            role: parse_role(&self.role)?,
-            joined_at: rfc3339(self.joined_at),
-            totp_enabled: self.totp_enabled != 0,
-        })
-    }
-}
-
-/// The org's members, oldest first.
-pub async fn list_members(
+/// The org's audit log, newest first (admin+, or a key with `audit:read`).
+pub async fn audit_log(
     deps: &Deps,
     who: &Principal,
     org_id: &str,
     page: &PageRequest,
-) -> Result<(Vec<MemberView>, Option<String>), AppError> {
-    access(deps, who, org_id, Permission::MembersRead, TwoFactorPolicy::Enforce).await?;
-    let (k, id, limit) = page.sql_params();
-    let rows: Vec<MemberRow> = deps.db.run(stmt!(sql::LIST_MEMBERS, org_id, k, id, limit)).await?.decode()?;
-    let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
-    Ok((rows.iter().map(MemberRow::view).collect::<Result<_, _>>()?, next))
-}
-
-async fn member(deps: &Deps, org_id: &str, user_id: &str) -> Result<Option<MemberRow>, AppError> {
-    if !looks_like(IdKind::User, user_id) {
-        return Ok(None);
-    }
-    Ok(deps.db.run(stmt!(sql::MEMBER, org_id, user_id)).await?.first()?)
-}
-
-fn refusal(r: Refusal) -> AppError {
-    match r {
-        Refusal::Forbidden => AppError::Forbidden,
-        Refusal::CannotRemoveOwner => {
-            AppError::coded(409, "cannot_remove_owner", "an owner cannot be removed; demote them first")
-        }
-    }
-}
-
-/// An API key hands out only roles within its own scopes.
-pub fn key_may_grant(who: &Principal, role: Role) -> Result<(), AppError> {
-    match who {
-        Principal::ApiKey(k) if !policy::role_within(role, &k.scopes) => Err(AppError::coded(
-            403,
-            "insufficient_scope",
-            format!("this API key cannot grant the {} role: its scopes do not cover it", role.as_str()),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn last_owner() -> AppError {
-    AppError::coded(409, "last_owner", "an organization must keep at least one owner")
-}
-
-/// Changes a member's role, within the policy, never leaving the org ownerless.
-pub async fn change_role(
-    deps: &Deps,
-    who: &Principal,
-    org_id: &str,
-    user_id: &str,
-    new_role: Role,
-) -> Result<MemberView, AppError> {
-    let access = access(deps, who, org_id, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
-    let target = member(deps, org_id, user_id).await?.ok_or(AppError::NotFound)?;
-    let current = parse_role(&target.role)?;
-    let is_self = who.user().is_ok_and(|u| u.user.id == user_id);
-    policy::may_change_role(access.role, is_self, current, new_role).map_err(refusal)?;
-    key_may_grant(who, new_role)?;
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "member.role_changed",
-        target_kind: "user",
-        target_id: user_id,
-        data: json!({ "from": current.as_str(), "to": new_role.as_str() }),
-    };
-    let mut outs = deps
-        .db
-        .batch(vec![
-            // The caller's own role is re-checked in the same statement.
-            stmt!(
-                sql::CHANGE_ROLE,
-                org_id,
-                user_id,
-                new_role.as_str(),
-                current.as_str(),
-                who.user().ok().map(|u| u.user.id.clone()),
-                access.role.as_str()
-            ),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::MEMBER, org_id, user_id),
-        ])
-        .await?;
-    let after: Option<MemberRow> = outs.pop().unwrap_or_default().first()?;
-    let changed = outs.first().map_or(0, |o| o.changes);
-    match after {
-        Some(row) if changed == 1 => row.view(),
-        Some(row) if row.role == current.as_str() && current == Role::Owner => Err(last_owner()),
-        Some(row) if row.role == new_role.as_str() => row.view(),
-        Some(_) => Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again")),
-        None => Err(AppError::NotFound),
-    }
-}
-
-/// Removes a member (`user_id` = caller: leaves).
-pub async fn remove_member(deps: &Deps, who: &Principal, org_id: &str, user_id: &str) -> Result<(), AppError> {
-    let leaving = user_id == "me" || who.user().is_ok_and(|u| u.user.id == user_id);
-    if leaving {
-        return leave(deps, who.user()?, org_id).await;
-    }
-    let access = access(deps, who, org_id, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
-    let target = member(deps, org_id, user_id).await?.ok_or(AppError::NotFound)?;
-    let role = parse_role(&target.role)?;
-    policy::may_remove(access.role, role).map_err(refusal)?;
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "member.removed",
-        target_kind: "user",
-        target_id: user_id,
-        data: json!({ "email": target.email, "role": role.as_str() }),
-    };
-    let outs = deps
-        .db
-        .batch(vec![
-            stmt!(
-                sql::REMOVE_MEMBER,
-                org_id,
-                user_id,
-                role.as_str(),
-                who.user().ok().map(|u| u.user.id.clone()),
-                access.role.as_str()
-            ),
-            event.stmt_if_changed(deps)?,
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));
-    }
-    Ok(())
-}
-
-async fn leave(deps: &Deps, who: &UserPrincipal, org_id: &str) -> Result<(), AppError> {
-    let access =
-        access(deps, &Principal::User(who.clone()), org_id, Permission::OrgRead, TwoFactorPolicy::Exempt).await?;
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "member.left",
-        target_kind: "user",
-        target_id: &who.user.id,
-        data: json!({ "email": who.user.email, "role": access.role.as_str() }),
-    };
-    let outs = deps.db.batch(vec![stmt!(sql::LEAVE_ORG, org_id, &who.user.id), event.stmt_if_changed(deps)?]).await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(last_owner());
-    }
-    Ok(())
-}
-
-/// Makes `user_id` an owner and the caller an admin, atomically.
-/// A person-only action (`org:delete`): an API key gets 403 `user_required`
-/// from [`access`], whatever its scopes.
-pub async fn transfer_ownership(
-    deps: &Deps,
-    who: &Principal,
-    org_id: &str,
-    user_id: &str,
-) -> Result<MemberView, AppError> {
-    let access = access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
-    let who = who.user()?;
-    if user_id == who.user.id {
-        return Err(AppError::field(crate::domain::FieldError::new(
-            "user_id",
-            "self_transfer",
-            "must be another member",
-        )));
-    }
-    member(deps, org_id, user_id).await?.ok_or(AppError::NotFound)?;
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &access.actor,
-        action: "org.ownership_transferred",
-        target_kind: "user",
-        target_id: user_id,
-        data: json!({ "from": who.user.id, "to": user_id }),
-    };
-    let mut outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::TRANSFER_PROMOTE, org_id, user_id, &who.user.id),
-            stmt!(sql::TRANSFER_DEMOTE, org_id, &who.user.id),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::MEMBER, org_id, user_id),
-        ])
-        .await?;
-    let target: Option<MemberRow> = outs.pop().unwrap_or_default().first()?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));
-    }
-    target.ok_or(AppError::NotFound)?.view()
+) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
+    access(deps, who, org_id, Permission::AuditRead, TwoFactorPolicy::Enforce).await?;
+    audit::list_events(deps, Tenant::Org(org_id), page).await
 }

@@ -1,5 +1,6 @@
 //! Sessions: issuing access and refresh tokens, rotation with reuse
 //! detection, the per-request session check, logout and the session list.
+use super::auth::UserPrincipal;
 use super::page::PageRequest;
 use super::{random, AppError, Deps};
 use crate::domain::ids::IdKind;
@@ -7,7 +8,7 @@ use crate::domain::session::ACCESS_TOKEN_SECONDS;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql;
+use crate::store::sql::{self, UserRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,32 +30,6 @@ pub struct UserView {
     pub totp_enabled: bool,
     /// RFC 3339.
     pub created_at: String,
-}
-
-/// A user row.
-#[derive(Debug, Clone, Deserialize)]
-pub struct UserRow {
-    /// Id.
-    pub id: String,
-    /// Email.
-    pub email: String,
-    /// Name.
-    pub name: String,
-    /// argon2id PHC string, if the account has a password.
-    #[serde(default)]
-    pub password_hash: Option<String>,
-    /// When the email was verified.
-    pub email_verified_at: Option<i64>,
-    /// Consecutive failed logins.
-    #[serde(default)]
-    pub failed_logins: i64,
-    /// Back-off end.
-    #[serde(default)]
-    pub locked_until: Option<i64>,
-    /// 2FA flag (0/1).
-    pub totp_enabled: i64,
-    /// Creation time.
-    pub created_at: i64,
 }
 
 impl UserRow {
@@ -84,42 +59,6 @@ pub struct SessionIssued {
     pub refresh_token: String,
     /// The signed-in user.
     pub user: UserView,
-}
-
-/// Who is calling, resolved from the `Authorization` header.
-#[derive(Debug, Clone)]
-pub enum Principal {
-    /// A person with a live session.
-    User(UserPrincipal),
-    /// An API key, acting in its org with its scopes.
-    ApiKey(super::api_keys::KeyPrincipal),
-}
-
-/// A signed-in person.
-#[derive(Debug, Clone)]
-pub struct UserPrincipal {
-    /// The user.
-    pub user: UserRow,
-    /// The session the access token names.
-    pub session_id: String,
-}
-
-impl Principal {
-    /// The signed-in person; API keys get 403 on routes for people.
-    pub fn user(&self) -> Result<&UserPrincipal, AppError> {
-        match self {
-            Principal::User(u) => Ok(u),
-            Principal::ApiKey(_) => Err(AppError::UserRequired),
-        }
-    }
-
-    /// Who to record in the audit log.
-    pub fn actor(&self) -> super::audit::Actor {
-        match self {
-            Principal::User(u) => super::audit::Actor::user(&u.user.id),
-            Principal::ApiKey(k) => k.actor(),
-        }
-    }
 }
 
 /// Opens a session for `user` and issues its first token pair.
@@ -186,56 +125,6 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
         .await?;
     let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidRefreshToken)?;
     issue(deps, user, &session_id, next)
-}
-
-/// Resolves a bearer credential: an `lk_` API key, or an access token whose
-/// signature and claims verify and whose session is live (one query either way).
-pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppError> {
-    Ok(authenticate_with(deps, bearer, None).await?.0)
-}
-
-/// Who a statement riding along with authentication is about.
-#[derive(Debug, Clone, Copy)]
-pub enum Subject<'a> {
-    /// The user id from a verified access token.
-    User(&'a str),
-    /// The SHA-256 of a well-formed API key.
-    KeyDigest(&'a str),
-}
-
-/// Builds a statement to run in the same batch as the credential check.
-pub type RideAlong<'a> = &'a dyn Fn(Subject<'_>) -> Option<crate::store::Stmt>;
-
-/// [`authenticate`], with one more statement in the same round trip (a D1
-/// batch), built from the verified subject; returns its outcome too. This is
-/// how `POST /v1/authorize` answers in one round trip.
-pub async fn authenticate_with(
-    deps: &Deps,
-    bearer: &str,
-    extra: Option<RideAlong<'_>>,
-) -> Result<(Principal, Option<crate::store::Outcome>), AppError> {
-    if bearer.starts_with(crate::domain::api_key::PREFIX) {
-        let key_extra = extra.map(|f| move |digest: &str| f(Subject::KeyDigest(digest)));
-        let (key, out) = super::api_keys::authenticate_with(
-            deps,
-            bearer,
-            key_extra.as_ref().map(|f| f as super::api_keys::RideAlong<'_>),
-        )
-        .await?;
-        return Ok((Principal::ApiKey(key), out));
-    }
-    let now = deps.now();
-    let claims = deps.config.keys.verify(bearer, now).map_err(|_| AppError::Unauthenticated)?;
-    let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
-    let (user, out): (Option<UserRow>, _) = match extra.and_then(|f| f(Subject::User(&claims.sub))) {
-        None => (deps.db.run(check).await?.first()?, None),
-        Some(more) => {
-            let mut outs = deps.db.batch(vec![check, more]).await?.into_iter();
-            (outs.next().unwrap_or_default().first()?, outs.next())
-        }
-    };
-    let user = user.ok_or(AppError::Unauthenticated)?;
-    Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.

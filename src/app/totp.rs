@@ -2,12 +2,14 @@
 //! recovery codes, disabling, regeneration, and the second step of a login.
 //! A time step is accepted once (guarded UPDATE on `last_step`), so a code
 //! cannot succeed twice, even from parallel requests.
-use super::sessions::{create_session, SessionIssued, UserPrincipal, UserRow};
+use super::auth::UserPrincipal;
+use super::sessions::{create_session, SessionIssued};
 use super::{random, AppError, Deps};
 use crate::domain::time::MINUTE;
 use crate::domain::token::{self, Secret};
 use crate::domain::totp::{self, RecoveryCode, TotpSecret};
 use crate::stmt;
+use crate::store::sql::UserRow;
 use crate::store::{sql, DbError, Stmt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

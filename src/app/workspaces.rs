@@ -2,21 +2,23 @@
 //! links. A person's workspace role is derived on every request (one query)
 //! from their direct membership and the grants to their orgs, so revoking a
 //! grant or leaving the org acts on the very next request.
-use super::api_keys::KeyPrincipal;
+use super::access::{self, TwoFactorPolicy};
 use super::audit::{Actor, Event};
-use super::orgs::{self, MemberView, TwoFactorPolicy};
+use super::auth::{KeyPrincipal, Principal, UserPrincipal};
+use super::members::stored_role;
+use super::orgs;
 use super::page::PageRequest;
-use super::sessions::{Principal, UserPrincipal};
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Decision, Permission, Refusal, Role, WorkspaceAction, WorkspaceVia};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict, Via, WorkspaceAction};
+use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::{sql, DbError, Outcome};
+use crate::store::{sql, DbError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -26,8 +28,9 @@ pub const INSTALL_LINK_SECONDS: i64 = 7 * DAY;
 /// Longest install link lifetime (30 days).
 pub const MAX_INSTALL_LINK_SECONDS: i64 = 30 * DAY;
 
+/// A workspace as one person sees it ([`sql::WORKSPACE_FOR_USER`]).
 #[derive(Debug, Clone, Deserialize)]
-struct WorkspaceRow {
+pub struct WorkspaceRow {
     id: String,
     name: String,
     plan: String,
@@ -43,36 +46,27 @@ struct WorkspaceRow {
 }
 
 impl WorkspaceRow {
-    /// The caller's effective role and its source, or why there is none:
-    /// hidden (404), or reachable only through an org that requires 2FA.
-    fn effective(&self) -> Result<(Role, WorkspaceVia), NoAccess> {
-        match policy::effective_workspace_role(role_of(&self.direct_role), self.via_org_id.is_some()) {
-            Some(found) => Ok(found),
-            None if self.needs_2fa_org.is_some() => Err(NoAccess::TwoFactorRequired),
-            None => Err(NoAccess::Hidden),
-        }
+    /// The caller's own membership role (parsed strictly).
+    fn direct(&self) -> Result<Option<Role>, AppError> {
+        self.direct_role.as_deref().map(stored_role).transpose()
+    }
+
+    /// The subject of the caller's decisions here (their effective role:
+    /// direct, or admin through a grant) and the facts: how access was
+    /// obtained and, where an org whose grant would reach them requires 2FA
+    /// they lack, that requirement. None: hidden (404).
+    fn standing(&self, has_2fa: bool) -> Result<Option<(Role, Facts)>, AppError> {
+        let facts = |via, require_2fa| Facts { tenant: TenantKind::Workspace, via, require_2fa, has_2fa };
+        Ok(match policy::effective_workspace_role(self.direct()?, self.via_org_id.is_some()) {
+            Some((role, via)) => Some((role, facts(via, false))),
+            None if self.needs_2fa_org.is_some() => Some((Role::Admin, facts(Via::Grant, true))),
+            None => None,
+        })
     }
 
     fn needs_2fa_org(&self) -> Value {
         self.needs_2fa_org.as_deref().and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or(Value::Null)
     }
-}
-
-/// Why a person has no role in a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NoAccess {
-    /// Not theirs to see (404).
-    Hidden,
-    /// Only an org's grant reaches them, and that org requires 2FA they lack (403).
-    TwoFactorRequired,
-}
-
-fn two_factor_required() -> AppError {
-    AppError::coded(
-        403,
-        "two_factor_required",
-        "your access comes through an organization that requires two-factor authentication",
-    )
 }
 
 /// A workspace as the API shows it.
@@ -99,8 +93,8 @@ pub struct WorkspaceAccess {
     row: WorkspaceRow,
     /// Effective role.
     pub role: Role,
-    /// Where it comes from.
-    pub via: WorkspaceVia,
+    /// Where it comes from, and the rest of what decisions here depend on.
+    pub facts: Facts,
     /// The audit actor.
     pub actor: Actor,
 }
@@ -113,90 +107,82 @@ impl WorkspaceAccess {
             name: self.row.name.clone(),
             role: Some(self.role),
             plan: self.row.plan.clone(),
-            billing_email: if self.role == Role::Owner { self.row.billing_email.clone() } else { None },
+            billing_email: match policy::decide(Subject::Role(self.role), Permission::BillingManage, &self.facts) {
+                Verdict::Allow => self.row.billing_email.clone(),
+                _ => None,
+            },
             created_at: rfc3339(self.row.created_at),
         }
     }
 
     /// The org a grant came through, if that is how the caller is here.
     pub fn via_org(&self) -> Option<Value> {
-        match self.via {
-            WorkspaceVia::Grant => Some(json!({ "id": self.row.via_org_id, "name": self.row.via_org_name })),
-            WorkspaceVia::Direct => None,
+        match self.facts.via {
+            Via::Grant => Some(json!({ "id": self.row.via_org_id, "name": self.row.via_org_name })),
+            Via::Direct => None,
         }
+    }
+
+    /// The caller's own membership role (None: here only through a grant).
+    pub fn direct_role(&self) -> Result<Option<Role>, AppError> {
+        self.row.direct()
     }
 }
 
-fn role_of(raw: &Option<String>) -> Option<Role> {
-    raw.as_deref().and_then(Role::parse)
-}
-
-/// Loads the workspace as the person sees it and checks the action: not
-/// visible is 404, visible without the permission 403.
+/// Loads the workspace as the person sees it and decides `permission`:
+/// not visible is 404, visible without the permission 403.
 pub async fn access(
     deps: &Deps,
     who: &UserPrincipal,
     ws_id: &str,
-    action: WorkspaceAction,
+    permission: Permission,
 ) -> Result<WorkspaceAccess, AppError> {
     if !looks_like(IdKind::Workspace, ws_id) {
         return Err(AppError::NotFound);
     }
     let row: Option<WorkspaceRow> = deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &who.user.id)).await?.first()?;
     let row = row.ok_or(AppError::NotFound)?;
-    let (role, via) = row.effective().map_err(|no| match no {
-        NoAccess::Hidden => AppError::NotFound,
-        NoAccess::TwoFactorRequired => two_factor_required(),
-    })?;
-    match policy::authorize_workspace(role, via, action.permission()) {
-        Decision::Allow => Ok(WorkspaceAccess { row, role, via, actor: Actor::user(&who.user.id) }),
-        Decision::Deny => Err(AppError::Forbidden),
-        Decision::Hidden => Err(AppError::NotFound),
-    }
+    let (role, facts) = row.standing(who.user.totp_enabled != 0)?.ok_or(AppError::NotFound)?;
+    access::check(Subject::Role(role), permission, &facts)?;
+    Ok(WorkspaceAccess { row, role, facts, actor: Actor::user(&who.user.id) })
 }
 
 /// The workspace decision for a person, from the [`sql::WORKSPACE_FOR_USER`]
 /// row read in the same round trip as their session (`POST /v1/authorize`).
-pub fn decide_for_user(row: Outcome, ws_id: &str, permission: Permission) -> Result<(bool, Option<Value>), AppError> {
-    let row: Option<WorkspaceRow> = row.first()?;
-    let Some(row) = row else { return Ok((false, None)) };
-    let (role, via) = match row.effective() {
-        Ok(found) => found,
-        Err(NoAccess::Hidden) => return Ok((false, None)),
-        Err(NoAccess::TwoFactorRequired) => {
-            let via = json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": Role::Admin.as_str(),
-                              "org": row.needs_2fa_org(), "requires": "two_factor" });
-            return Ok((false, Some(via)));
-        }
-    };
-    let allowed = policy::authorize_workspace(role, via, permission) == Decision::Allow;
-    let via = match via {
-        WorkspaceVia::Direct => json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() }),
-        WorkspaceVia::Grant => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
-                                       "org": { "id": row.via_org_id, "name": row.via_org_name } }),
-    };
-    Ok((allowed, Some(via)))
-}
-
-/// The workspace decision for an API key: in a workspace granted to its org
-/// (the [`sql::GRANT_OF_KEY`] row), with its scopes, within admin.
-pub fn decide_for_key(
-    row: Outcome,
-    key: &KeyPrincipal,
+pub fn decide_for_user(
+    row: Option<WorkspaceRow>,
+    who: &UserPrincipal,
     ws_id: &str,
     permission: Permission,
 ) -> Result<(bool, Option<Value>), AppError> {
-    let granted: Option<Value> = row.first()?;
-    if granted.is_none() {
-        return Ok((false, None));
+    let Some(row) = row else { return Ok((false, None)) };
+    let Some((role, facts)) = row.standing(who.user.totp_enabled != 0)? else { return Ok((false, None)) };
+    let verdict = policy::decide(Subject::Role(role), permission, &facts);
+    let via = match (verdict, facts.via) {
+        (Verdict::TwoFactorRequired, _) => {
+            json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
+                    "org": row.needs_2fa_org(), "requires": "two_factor" })
+        }
+        (_, Via::Direct) => json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() }),
+        (_, Via::Grant) => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
+                                   "org": { "id": row.via_org_id, "name": row.via_org_name } }),
+    };
+    Ok((verdict == Verdict::Allow, Some(via)))
+}
+
+/// The workspace decision for an API key: in a workspace granted to its org
+/// (`granted`, from [`sql::GRANT_OF_KEY`]), with its scopes, within admin.
+pub fn decide_for_key(granted: bool, key: &KeyPrincipal, ws_id: &str, permission: Permission) -> (bool, Option<Value>) {
+    if !granted {
+        return (false, None);
     }
-    let allowed = policy::authorize_key(&key.scopes, permission) == policy::KeyDecision::Allow
-        && policy::authorize_workspace(Role::Admin, WorkspaceVia::Grant, permission) == Decision::Allow;
-    Ok((
+    let facts = Facts { tenant: TenantKind::Workspace, via: Via::Grant, require_2fa: false, has_2fa: false };
+    let allowed = policy::decide(key.subject(), permission, &facts) == Verdict::Allow;
+    (
         allowed,
         Some(json!({ "kind": "api_key", "key_id": key.key_id, "workspace_id": ws_id,
-                              "via_org": { "id": key.org.id, "name": key.org.name } })),
-    ))
+                     "via_org": { "id": key.org.id, "name": key.org.name } })),
+    )
 }
 
 /// Creates a workspace; the creator (the customer) is its owner.
@@ -241,29 +227,27 @@ pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<Wo
     let mut outs = outs.into_iter();
     let mine: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
     let shared: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
-    let view = |row: WorkspaceRow| {
-        let role = policy::effective_workspace_role(role_of(&row.direct_role), row.via_org_id.is_some());
-        WorkspaceAccess {
-            row,
-            role: role.map_or(Role::Member, |r| r.0),
-            via: role.map_or(WorkspaceVia::Direct, |r| r.1),
-            actor: Actor::user(&who.user.id),
-        }
+    let has_2fa = who.user.totp_enabled != 0;
+    let view = |row: WorkspaceRow| -> Result<Option<WorkspaceAccess>, AppError> {
+        let Some((role, facts)) = row.standing(has_2fa)? else { return Ok(None) };
+        Ok(Some(WorkspaceAccess { row, role, facts, actor: Actor::user(&who.user.id) }))
     };
-    let mine = mine.into_iter().map(|r| view(r).view()).collect();
-    let shared = shared
-        .into_iter()
-        .map(|r| {
-            let a = view(r);
-            json!({ "workspace": a.view(), "via_org": a.via_org(), "role": "admin" })
-        })
-        .collect();
-    Ok((mine, shared))
+    let mut views = Vec::new();
+    for row in mine {
+        views.extend(view(row)?.map(|a| a.view()));
+    }
+    let mut shared_views = Vec::new();
+    for row in shared {
+        if let Some(a) = view(row)? {
+            shared_views.push(json!({ "workspace": a.view(), "via_org": a.via_org(), "role": "admin" }));
+        }
+    }
+    Ok((views, shared_views))
 }
 
 /// One workspace.
 pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Value, AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Read).await?;
+    let a = access(deps, who, ws_id, WorkspaceAction::Read.permission()).await?;
     let mut v = serde_json::to_value(a.view()).map_err(|e| AppError::Internal(e.to_string()))?;
     v["via_org"] = a.via_org().unwrap_or(Value::Null);
     Ok(v)
@@ -277,7 +261,7 @@ pub async fn update_workspace(
     raw_name: &str,
 ) -> Result<WorkspaceView, AppError> {
     let name = DisplayName::parse("name", raw_name)?;
-    let mut a = access(deps, who, ws_id, WorkspaceAction::Update).await?;
+    let mut a = access(deps, who, ws_id, WorkspaceAction::Update.permission()).await?;
     let event = ws_event(&a, "workspace.updated", "workspace", ws_id, json!({ "name": name.as_str() }));
     deps.db.batch(vec![stmt!(sql::UPDATE_WORKSPACE, ws_id, name.as_str(), deps.now()), event.stmt(deps)?]).await?;
     a.row.name = name.as_str().to_owned();
@@ -304,7 +288,7 @@ fn ws_event<'a>(
 
 /// Deletes the workspace and everything of it (owner only).
 pub async fn delete_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<(), AppError> {
-    access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     deps.db
         .batch(vec![
             stmt!(sql::DELETE_WORKSPACE_INVITATIONS, ws_id),
@@ -330,148 +314,12 @@ pub async fn update_billing(
         e.field = "billing_email";
         AppError::field(e)
     })?;
-    let mut a = access(deps, who, ws_id, WorkspaceAction::Billing).await?;
+    let mut a = access(deps, who, ws_id, WorkspaceAction::Billing.permission()).await?;
     let event = ws_event(&a, "workspace.billing_updated", "workspace", ws_id, json!({ "plan": plan }));
     deps.db.batch(vec![stmt!(sql::UPDATE_BILLING, ws_id, plan, email.as_str(), deps.now()), event.stmt(deps)?]).await?;
     a.row.plan = plan.to_owned();
     a.row.billing_email = Some(email.as_str().to_owned());
     Ok(a.view())
-}
-
-#[derive(Debug, Deserialize)]
-struct MemberRow {
-    user_id: String,
-    email: String,
-    name: String,
-    role: String,
-    joined_at: i64,
-    totp_enabled: i64,
-}
-
-impl MemberRow {
-    fn view(&self) -> MemberView {
-        MemberView {
-            user_id: self.user_id.clone(),
-            email: self.email.clone(),
-            name: self.name.clone(),
-            role: Role::parse(&self.role).unwrap_or(Role::Member),
-            joined_at: rfc3339(self.joined_at),
-            totp_enabled: self.totp_enabled != 0,
-        }
-    }
-}
-
-/// Direct members (grant admins are listed under grants).
-pub async fn list_members(
-    deps: &Deps,
-    who: &UserPrincipal,
-    ws_id: &str,
-    page: &PageRequest,
-) -> Result<(Vec<MemberView>, Option<String>), AppError> {
-    access(deps, who, ws_id, WorkspaceAction::Read).await?;
-    let (k, id, limit) = page.sql_params();
-    let rows: Vec<MemberRow> = deps.db.run(stmt!(sql::LIST_WORKSPACE_MEMBERS, ws_id, k, id, limit)).await?.decode()?;
-    let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
-    Ok((rows.iter().map(MemberRow::view).collect(), next))
-}
-
-async fn member(deps: &Deps, ws_id: &str, user_id: &str) -> Result<MemberRow, AppError> {
-    if !looks_like(IdKind::User, user_id) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<MemberRow> = deps.db.run(stmt!(sql::WORKSPACE_MEMBER, ws_id, user_id)).await?.first()?;
-    row.ok_or(AppError::NotFound)
-}
-
-fn refusal(r: Refusal) -> AppError {
-    match r {
-        Refusal::Forbidden => AppError::Forbidden,
-        Refusal::CannotRemoveOwner => {
-            AppError::coded(409, "cannot_remove_owner", "an owner cannot be removed; demote them first")
-        }
-    }
-}
-
-/// Changes a direct member's role, with the org rules.
-pub async fn change_role(
-    deps: &Deps,
-    who: &UserPrincipal,
-    ws_id: &str,
-    user_id: &str,
-    new: Role,
-) -> Result<MemberView, AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::ManageMembers).await?;
-    let target = member(deps, ws_id, user_id).await?;
-    let current = Role::parse(&target.role).unwrap_or(Role::Member);
-    policy::may_change_role(a.role, user_id == who.user.id, current, new).map_err(refusal)?;
-    let event =
-        ws_event(&a, "member.role_changed", "user", user_id, json!({ "from": current.as_str(), "to": new.as_str() }));
-    let mut outs = deps
-        .db
-        .batch(vec![
-            // The caller's own direct role is re-checked in the same statement.
-            stmt!(
-                sql::CHANGE_WORKSPACE_ROLE,
-                ws_id,
-                user_id,
-                new.as_str(),
-                current.as_str(),
-                &who.user.id,
-                a.role.as_str()
-            ),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::WORKSPACE_MEMBER, ws_id, user_id),
-        ])
-        .await?;
-    let after: Option<MemberRow> = outs.pop().unwrap_or_default().first()?;
-    let changed = outs.first().map_or(0, |o| o.changes);
-    match after {
-        Some(row) if changed == 1 => Ok(row.view()),
-        Some(row) if row.role == current.as_str() && current == Role::Owner => {
-            Err(AppError::coded(409, "last_owner", "a workspace must keep its owner"))
-        }
-        Some(_) => Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again")),
-        None => Err(AppError::NotFound),
-    }
-}
-
-/// Removes a direct member (`me`: leave).
-pub async fn remove_member(deps: &Deps, who: &UserPrincipal, ws_id: &str, user_id: &str) -> Result<(), AppError> {
-    if user_id == "me" || user_id == who.user.id {
-        let a = access(deps, who, ws_id, WorkspaceAction::Read).await?;
-        if a.row.direct_role.is_none() {
-            return Err(AppError::coded(
-                409,
-                "access_through_grant",
-                "you are not a member of this workspace: your access comes through your organization's grant; \
-                 leave the organization, or ask the workspace owner to revoke the grant",
-            ));
-        }
-        let event = ws_event(&a, "member.left", "user", &who.user.id, json!({}));
-        let outs =
-            deps.db.batch(vec![stmt!(sql::LEAVE_WORKSPACE, ws_id, &who.user.id), event.stmt_if_changed(deps)?]).await?;
-        if outs.first().map_or(0, |o| o.changes) == 0 {
-            return Err(AppError::coded(409, "last_owner", "a workspace must keep its owner; delete it instead"));
-        }
-        return Ok(());
-    }
-    let a = access(deps, who, ws_id, WorkspaceAction::ManageMembers).await?;
-    let target = member(deps, ws_id, user_id).await?;
-    let role = Role::parse(&target.role).unwrap_or(Role::Member);
-    policy::may_remove(a.role, role).map_err(refusal)?;
-    let event = ws_event(&a, "member.removed", "user", user_id, json!({ "email": target.email }));
-    let outs = deps
-        .db
-        .batch(vec![
-            // The caller's own direct role is re-checked in the same statement.
-            stmt!(sql::REMOVE_WORKSPACE_MEMBER, ws_id, user_id, role.as_str(), &who.user.id, a.role.as_str()),
-            event.stmt_if_changed(deps)?,
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
-        return Err(AppError::coded(409, "conflict", "the membership changed meanwhile; try again"));
-    }
-    Ok(())
 }
 
 /// A grant as the API shows it.
@@ -529,7 +377,7 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
 
 /// Grants an org (by slug) admin access to the workspace (owner only).
 pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     let org: Option<orgs::OrgRow> = deps.db.run(stmt!(sql::ORG_BY_SLUG, slug.trim())).await?.first()?;
     let org = org.ok_or_else(|| AppError::coded(404, "org_not_found", "no organization has this slug"))?;
     insert_grant(deps, &a, &org, "settings").await
@@ -537,7 +385,7 @@ pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &
 
 /// The workspace's grants (admin+).
 pub async fn list_grants(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Vec<GrantView>, AppError> {
-    access(deps, who, ws_id, WorkspaceAction::ReadGrants).await?;
+    access(deps, who, ws_id, WorkspaceAction::ReadGrants.permission()).await?;
     let rows: Vec<GrantRow> = deps.db.run(stmt!(sql::LIST_GRANTS, ws_id)).await?.decode()?;
     Ok(rows.iter().map(GrantRow::view).collect())
 }
@@ -606,7 +454,7 @@ async fn end_grant(
 
 /// Revokes an org's access (owner only): its members lose it on their next request.
 pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked").await
 }
 
@@ -778,7 +626,7 @@ pub async fn accept_install_link(
     ws_id: &str,
 ) -> Result<GrantView, AppError> {
     let row = live_link(deps, raw_token).await?;
-    let a = access(deps, who, ws_id, WorkspaceAction::Own).await?;
+    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     let org = orgs::OrgRow {
         id: row.org_id,
         name: row.org_name,
@@ -797,6 +645,6 @@ pub async fn audit_log(
     ws_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<super::audit::AuditEventView>, Option<String>), AppError> {
-    access(deps, who, ws_id, WorkspaceAction::Own).await?;
-    super::audit::list_events(deps, super::audit::Log::Workspace(ws_id), page).await
+    access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
+    super::audit::list_events(deps, Tenant::Workspace(ws_id), page).await
 }

@@ -8,6 +8,7 @@ pub mod password;
 pub mod policy;
 pub mod session;
 pub mod slug;
+pub mod tenant;
 pub mod time;
 pub mod token;
 pub mod totp;

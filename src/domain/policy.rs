@@ -1,6 +1,7 @@
 //! Roles, permissions and the one table between them. Every authorization
-//! decision of the service goes through [`authorize`]; handlers never compare
-//! roles themselves.
+//! decision of the service goes through [`decide`]; nothing else compares
+//! roles or looks at scopes.
+use super::tenant::TenantKind;
 use serde::{Deserialize, Serialize};
 
 /// A role in an organization or a workspace. Ordered: owner > admin > member.
@@ -176,47 +177,109 @@ pub fn key_may_hold(permission: Permission) -> bool {
     !person_only(permission)
 }
 
-/// The outcome of an API key's authorization check.
+/// Who is asking: a member with a role (effective, in a workspace), or an
+/// API key with its scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyDecision {
+pub enum Subject<'a> {
+    /// A person, by their role in the tenant.
+    Role(Role),
+    /// An API key, by its scopes (it acts in its own org, and in the
+    /// workspaces granted to that org).
+    Key(&'a [Permission]),
+}
+
+/// How the subject's access to the tenant was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Their own membership of the tenant (or a key in its own org).
+    Direct,
+    /// A workspace's grant to an org the person belongs to (or the key's org).
+    Grant,
+}
+
+/// What else the decision depends on, read from the current rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// Org or workspace.
+    pub tenant: TenantKind,
+    /// How access was obtained.
+    pub via: Via,
+    /// The org whose membership is the source of access requires 2FA (an
+    /// org's `require_2fa`, also on the workspaces it reaches through a
+    /// grant; or an action that needs 2FA of its own, such as requiring it).
+    pub require_2fa: bool,
+    /// The person has 2FA on.
+    pub has_2fa: bool,
+}
+
+impl Facts {
+    /// Direct access, no 2FA requirement.
+    pub fn direct(tenant: TenantKind) -> Self {
+        Facts { tenant, via: Via::Direct, require_2fa: false, has_2fa: false }
+    }
+}
+
+/// The answer of [`decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
     /// Go ahead.
     Allow,
+    /// Not with this role, or not through a grant (403 `forbidden`).
+    Forbidden,
+    /// The org requires 2FA and the person has none (403 `two_factor_required`).
+    TwoFactorRequired,
     /// Only a signed-in person may do this (403 `user_required`).
     UserRequired,
     /// The key lacks the scope (403 `insufficient_scope`).
     MissingScope,
 }
 
-/// Decides whether an API key with `scopes` may do `permission` (in its own
-/// org: tenancy is checked before). Person-only permissions are refused even
-/// to a key whose scopes name them (keys created before the rule).
-pub fn authorize_key(scopes: &[Permission], permission: Permission) -> KeyDecision {
-    if person_only(permission) {
-        KeyDecision::UserRequired
-    } else if scopes.contains(&permission) {
-        KeyDecision::Allow
-    } else {
-        KeyDecision::MissingScope
+/// THE decision: may `subject` do `permission` in a tenant, given `facts`?
+/// Tenancy (whether the subject can see the tenant at all: 404) is settled
+/// before, by the query that finds the subject's role.
+///
+/// - People: the org's `require_2fa` first (where its membership is the
+///   source of access), then access through a grant never manages direct
+///   seats ([`needs_direct_workspace_role`]), then the role table
+///   ([`role_grants`]; owner-only permissions are the owner's alone).
+/// - Keys: person-only permissions never ([`person_only`]), whatever the
+///   scopes; through a grant, never direct seats and at most what an admin
+///   may; otherwise exactly their scopes. An org's 2FA rule binds people, not keys.
+pub fn decide(subject: Subject<'_>, permission: Permission, facts: &Facts) -> Verdict {
+    let through_grant = facts.via == Via::Grant;
+    let seats = through_grant && facts.tenant == TenantKind::Workspace && needs_direct_workspace_role(permission);
+    match subject {
+        Subject::Role(role) => {
+            if facts.require_2fa && !facts.has_2fa {
+                Verdict::TwoFactorRequired
+            } else if seats || !role_grants(role, permission) {
+                Verdict::Forbidden
+            } else {
+                Verdict::Allow
+            }
+        }
+        Subject::Key(scopes) => {
+            if person_only(permission) {
+                Verdict::UserRequired
+            } else if seats || (through_grant && !role_grants(Role::Admin, permission)) {
+                Verdict::Forbidden
+            } else if scopes.contains(&permission) {
+                Verdict::Allow
+            } else {
+                Verdict::MissingScope
+            }
+        }
     }
 }
 
-/// The outcome of an authorization check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Go ahead.
-    Allow,
-    /// The caller can see the object but may not do this (403).
-    Deny,
-    /// The caller cannot see the object (404: existence does not leak).
-    Hidden,
-}
-
-/// Decides whether a caller with `role` (None: not a member) may do `permission`.
-pub fn authorize(role: Option<Role>, permission: Permission) -> Decision {
-    match role {
-        None => Decision::Hidden,
-        Some(r) if role_grants(r, permission) => Decision::Allow,
-        Some(_) => Decision::Deny,
+/// Whether `subject` may hand `role` to someone (by invitation or role
+/// change), as far as its own powers go: a person within the membership
+/// rules ([`may_invite`], [`may_change_role`]); a key only a role it could
+/// act as itself (every permission of `role` among its scopes).
+pub fn may_hand_out(subject: Subject<'_>, role: Role) -> bool {
+    match subject {
+        Subject::Role(_) => true,
+        Subject::Key(scopes) => role_within(role, scopes),
     }
 }
 
@@ -265,24 +328,15 @@ pub fn may_invite(actor: Role, role: Role) -> bool {
     role_grants(actor, Permission::InvitationsWrite) && (role != Role::Owner || actor == Role::Owner)
 }
 
-/// Where a workspace role comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkspaceVia {
-    /// The person's own membership of the workspace.
-    Direct,
-    /// A grant to an org the person belongs to.
-    Grant,
-}
-
 /// The effective workspace role of a person: their direct role, raised to
 /// `admin` while a grant to one of their orgs lasts. Derived on every
 /// request from the current rows; nothing is copied.
-pub fn effective_workspace_role(direct: Option<Role>, via_grant: bool) -> Option<(Role, WorkspaceVia)> {
+pub fn effective_workspace_role(direct: Option<Role>, via_grant: bool) -> Option<(Role, Via)> {
     match (direct, via_grant) {
-        (Some(Role::Owner), _) => Some((Role::Owner, WorkspaceVia::Direct)),
-        (Some(Role::Admin), _) => Some((Role::Admin, WorkspaceVia::Direct)),
-        (Some(Role::Member), true) | (None, true) => Some((Role::Admin, WorkspaceVia::Grant)),
-        (Some(Role::Member), false) => Some((Role::Member, WorkspaceVia::Direct)),
+        (Some(Role::Owner), _) => Some((Role::Owner, Via::Direct)),
+        (Some(Role::Admin), _) => Some((Role::Admin, Via::Direct)),
+        (Some(Role::Member), true) | (None, true) => Some((Role::Admin, Via::Grant)),
+        (Some(Role::Member), false) => Some((Role::Member, Via::Direct)),
         (None, false) => None,
     }
 }
@@ -334,16 +388,6 @@ pub fn needs_direct_workspace_role(permission: Permission) -> bool {
     matches!(permission, Permission::MembersWrite | Permission::InvitationsWrite)
 }
 
-/// Decides `permission` on a workspace for a caller whose effective role is
-/// `role`, obtained `via` their own membership or a grant: the role table,
-/// plus [`needs_direct_workspace_role`].
-pub fn authorize_workspace(role: Role, via: WorkspaceVia, permission: Permission) -> Decision {
-    if via == WorkspaceVia::Grant && needs_direct_workspace_role(permission) {
-        return Decision::Deny;
-    }
-    authorize(Some(role), permission)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,17 +397,21 @@ mod tests {
     fn effective_workspace_roles_as_a_table() {
         use Role::*;
         let cases = [
-            (Some(Owner), true, Some((Owner, WorkspaceVia::Direct)), "the customer stays owner"),
-            (Some(Owner), false, Some((Owner, WorkspaceVia::Direct)), "owner"),
-            (Some(Admin), true, Some((Admin, WorkspaceVia::Direct)), "direct admin"),
-            (Some(Member), true, Some((Admin, WorkspaceVia::Grant)), "a grant raises a member to admin"),
-            (Some(Member), false, Some((Member, WorkspaceVia::Direct)), "member"),
-            (None, true, Some((Admin, WorkspaceVia::Grant)), "org member through a grant"),
+            (Some(Owner), true, Some((Owner, Via::Direct)), "the customer stays owner"),
+            (Some(Owner), false, Some((Owner, Via::Direct)), "owner"),
+            (Some(Admin), true, Some((Admin, Via::Direct)), "direct admin"),
+            (Some(Member), true, Some((Admin, Via::Grant)), "a grant raises a member to admin"),
+            (Some(Member), false, Some((Member, Via::Direct)), "member"),
+            (None, true, Some((Admin, Via::Grant)), "org member through a grant"),
             (None, false, None, "stranger: hidden"),
         ];
         for (direct, grant, expected, why) in cases {
             assert_eq!(effective_workspace_role(direct, grant), expected, "{why}");
         }
+    }
+
+    fn ws(via: Via) -> Facts {
+        Facts { tenant: TenantKind::Workspace, via, require_2fa: false, has_2fa: false }
     }
 
     #[test]
@@ -372,14 +420,14 @@ mod tests {
         let all = [Read, Update, ManageMembers, Invite, ReadGrants, Own, Billing];
         for action in all {
             let p = action.permission();
-            let through_grant = authorize_workspace(Role::Admin, WorkspaceVia::Grant, p);
-            let direct_admin = authorize_workspace(Role::Admin, WorkspaceVia::Direct, p);
+            let through_grant = decide(Subject::Role(Role::Admin), p, &ws(Via::Grant));
+            let direct_admin = decide(Subject::Role(Role::Admin), p, &ws(Via::Direct));
             let expected_grant =
-                if matches!(action, Read | Update | ReadGrants) { Decision::Allow } else { Decision::Deny };
+                if matches!(action, Read | Update | ReadGrants) { Verdict::Allow } else { Verdict::Forbidden };
             assert_eq!(through_grant, expected_grant, "grant admin, {action:?}");
-            let expected_direct = if matches!(action, Own | Billing) { Decision::Deny } else { Decision::Allow };
+            let expected_direct = if matches!(action, Own | Billing) { Verdict::Forbidden } else { Verdict::Allow };
             assert_eq!(direct_admin, expected_direct, "direct admin, {action:?}");
-            assert_eq!(authorize_workspace(Role::Owner, WorkspaceVia::Direct, p), Decision::Allow, "owner, {action:?}");
+            assert_eq!(decide(Subject::Role(Role::Owner), p, &ws(Via::Direct)), Verdict::Allow, "owner, {action:?}");
         }
     }
 
@@ -428,24 +476,25 @@ mod tests {
     #[test]
     fn a_key_never_acts_as_a_person_whatever_its_scopes() {
         let all = Permission::ALL;
+        let org = Facts::direct(TenantKind::Org);
         let cases = [
-            (&all[..], OrgDelete, KeyDecision::UserRequired, "a legacy key naming org:delete"),
-            (&all[..], BillingManage, KeyDecision::UserRequired, "a legacy key naming billing:manage"),
-            (&[][..], OrgDelete, KeyDecision::UserRequired, "person-only before scope"),
-            (&all[..], MembersWrite, KeyDecision::Allow, "an ordinary scope"),
-            (&[OrgRead][..], MembersWrite, KeyDecision::MissingScope, "a missing scope"),
+            (&all[..], OrgDelete, Verdict::UserRequired, "a legacy key naming org:delete"),
+            (&all[..], BillingManage, Verdict::UserRequired, "a legacy key naming billing:manage"),
+            (&[][..], OrgDelete, Verdict::UserRequired, "person-only before scope"),
+            (&all[..], MembersWrite, Verdict::Allow, "an ordinary scope"),
+            (&[OrgRead][..], MembersWrite, Verdict::MissingScope, "a missing scope"),
         ];
         for (scopes, permission, expected, why) in cases {
-            assert_eq!(authorize_key(scopes, permission), expected, "{why}");
+            assert_eq!(decide(Subject::Key(scopes), permission, &org), expected, "{why}");
         }
     }
 
     #[test]
-    fn strangers_are_hidden_and_members_denied() {
-        assert_eq!(authorize(None, OrgRead), Decision::Hidden);
-        assert_eq!(authorize(Some(Role::Member), OrgWrite), Decision::Deny);
-        assert_eq!(authorize(Some(Role::Member), AuditRead), Decision::Deny);
-        assert_eq!(authorize(Some(Role::Admin), AuditRead), Decision::Allow);
+    fn members_are_denied_what_their_role_lacks() {
+        let org = Facts::direct(TenantKind::Org);
+        assert_eq!(decide(Subject::Role(Role::Member), OrgWrite, &org), Verdict::Forbidden);
+        assert_eq!(decide(Subject::Role(Role::Member), AuditRead, &org), Verdict::Forbidden);
+        assert_eq!(decide(Subject::Role(Role::Admin), AuditRead, &org), Verdict::Allow);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Extractors: the JSON body with our errors, the bearer principal, paging.
 use super::Request;
+use crate::app::auth::{self, Principal, UserPrincipal};
 use crate::app::page::PageRequest;
-use crate::app::sessions::{self, Principal, UserPrincipal};
 use crate::app::{AppError, Deps};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
@@ -48,7 +48,7 @@ pub fn bearer(req: &Request) -> Option<&str> {
 /// The caller (a person or an API key), or 401.
 pub async fn principal(deps: &Deps, req: &Request) -> Result<Principal, AppError> {
     let token = bearer(req).ok_or(AppError::Unauthenticated)?;
-    sessions::authenticate(deps, token).await
+    auth::authenticate(deps, token).await
 }
 
 /// The signed-in person, or 401 (403 for an API key).

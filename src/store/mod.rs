@@ -95,6 +95,92 @@ fn decode_row<T: DeserializeOwned>(row: Row) -> Result<T, DbError> {
     serde_json::from_value(serde_json::Value::Object(row)).map_err(|e| DbError::Decode(e.to_string()))
 }
 
+/// A D1 batch (one transaction) whose results are read by typed handles,
+/// never by position: [`Batch::write`] gives a [`Written`] whose row count
+/// [`Results::changed`] reads; [`Batch::read`] a [`Read<T>`] whose rows
+/// [`Results::first`] or [`Results::all`] decode.
+#[derive(Debug, Default)]
+pub struct Batch {
+    stmts: Vec<Stmt>,
+}
+
+/// The handle of a write in a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Written(usize);
+
+/// The handle of a statement whose rows are `T`s.
+#[derive(Debug)]
+pub struct Read<T>(usize, std::marker::PhantomData<fn() -> T>);
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a statement whose outcome nobody reads (an audit row, a guard).
+    pub fn add(&mut self, stmt: Stmt) {
+        self.stmts.push(stmt);
+    }
+
+    /// Adds a write whose changed-row count will be read.
+    pub fn write(&mut self, stmt: Stmt) -> Written {
+        self.stmts.push(stmt);
+        Written(self.stmts.len() - 1)
+    }
+
+    /// Adds a statement whose rows will be read as `T`.
+    pub fn read<T: DeserializeOwned>(&mut self, stmt: Stmt) -> Read<T> {
+        self.stmts.push(stmt);
+        Read(self.stmts.len() - 1, std::marker::PhantomData)
+    }
+
+    /// Runs the batch in one transaction.
+    pub async fn run(self, db: &dyn Db) -> Result<Results, DbError> {
+        let expected = self.stmts.len();
+        let outs = db.batch(self.stmts).await?;
+        if outs.len() != expected {
+            return Err(DbError::Other(format!("batch of {expected} answered {} results", outs.len())));
+        }
+        Ok(Results(outs.into_iter().map(Some).collect()))
+    }
+}
+
+/// The outcomes of a [`Batch`], read through its handles.
+#[derive(Debug)]
+pub struct Results(Vec<Option<Outcome>>);
+
+impl Results {
+    /// Rows changed by the write.
+    pub fn changed(&self, w: Written) -> u64 {
+        self.0.get(w.0).and_then(Option::as_ref).map_or(0, |o| o.changes)
+    }
+
+    fn take(&mut self, index: usize) -> Result<Outcome, DbError> {
+        self.0
+            .get_mut(index)
+            .and_then(Option::take)
+            .ok_or_else(|| DbError::Other(format!("batch result {index} read twice")))
+    }
+
+    /// The first row of a read, if any.
+    pub fn first<T: DeserializeOwned>(&mut self, r: Read<T>) -> Result<Option<T>, DbError> {
+        self.take(r.0)?.first()
+    }
+
+    /// Every row of a read.
+    pub fn all<T: DeserializeOwned>(&mut self, r: Read<T>) -> Result<Vec<T>, DbError> {
+        self.take(r.0)?.decode()
+    }
+}
+
+impl Outcome {
+    /// Whether a write changed a row.
+    pub fn changed_any(&self) -> bool {
+        self.changes > 0
+    }
+}
+
 /// Database failures.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

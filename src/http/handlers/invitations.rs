@@ -1,7 +1,8 @@
 //! Invitations: the admin side under an org, and the invitee side by token.
 use super::{Problem, TokenBody};
-use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView, Target};
+use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView};
 use crate::app::{AppError, Deps};
+use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
@@ -34,14 +35,14 @@ pub struct InvitationList {
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
 pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    create(deps, req, Target::Org(org_id)).await
+    create(deps, req, Tenant::Org(org_id)).await
 }
 
-async fn create(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Response, AppError> {
+async fn create(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: CreateInvitationBody = json(req)?;
-    let role = invitations::parse_role_field(&body.role)?;
-    Ok(Response::json(201, &invitations::create_invitation(deps, &who, target, &body.email, role).await?))
+    let role = crate::app::members::role_field(&body.role)?;
+    Ok(Response::json(201, &invitations::create_invitation(deps, &who, tenant, &body.email, role).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.
@@ -50,14 +51,14 @@ async fn create(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Respon
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    list(deps, req, Target::Org(org_id)).await
+    list(deps, req, Tenant::Org(org_id)).await
 }
 
-async fn list(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Response, AppError> {
+async fn list(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let page = extract::page(req)?;
     let status = req.query_param("status");
-    let (data, next_cursor) = invitations::list_invitations(deps, &who, target, status.as_deref(), &page).await?;
+    let (data, next_cursor) = invitations::list_invitations(deps, &who, tenant, status.as_deref(), &page).await?;
     Ok(Response::json(200, &InvitationList { data, next_cursor }))
 }
 
@@ -66,12 +67,12 @@ async fn list(deps: &Deps, req: &Request, target: Target<'_>) -> Result<Response
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    revoke(deps, req, Target::Org(org_id), id).await
+    revoke(deps, req, Tenant::Org(org_id), id).await
 }
 
-async fn revoke(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Result<Response, AppError> {
+async fn revoke(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    invitations::revoke_invitation(deps, &who, target, id).await?;
+    invitations::revoke_invitation(deps, &who, tenant, id).await?;
     Ok(Response::empty(204))
 }
 
@@ -80,12 +81,12 @@ async fn revoke(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Res
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies")))]
 pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    resend(deps, req, Target::Org(org_id), id).await
+    resend(deps, req, Tenant::Org(org_id), id).await
 }
 
-async fn resend(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Result<Response, AppError> {
+async fn resend(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    invitations::resend_invitation(deps, &who, target, id).await?;
+    invitations::resend_invitation(deps, &who, tenant, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
 }
 
@@ -96,7 +97,7 @@ async fn resend(deps: &Deps, req: &Request, target: Target<'_>, id: &str) -> Res
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
 pub async fn create_workspace_invitation(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    create(deps, req, Target::Workspace(ws_id)).await
+    create(deps, req, Tenant::Workspace(ws_id)).await
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
@@ -104,7 +105,7 @@ pub async fn create_workspace_invitation(deps: &Deps, req: &Request, ws_id: &str
     params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_workspace_invitations(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    list(deps, req, Target::Workspace(ws_id)).await
+    list(deps, req, Tenant::Workspace(ws_id)).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
@@ -116,7 +117,7 @@ pub async fn revoke_workspace_invitation(
     ws_id: &str,
     id: &str,
 ) -> Result<Response, AppError> {
-    revoke(deps, req, Target::Workspace(ws_id), id).await
+    revoke(deps, req, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
@@ -128,7 +129,7 @@ pub async fn resend_workspace_invitation(
     ws_id: &str,
     id: &str,
 ) -> Result<Response, AppError> {
-    resend(deps, req, Target::Workspace(ws_id), id).await
+    resend(deps, req, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/invitations/preview`.

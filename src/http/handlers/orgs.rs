@@ -1,9 +1,11 @@
 //! Organizations, members, ownership transfer and the audit log.
 use super::Problem;
-use crate::app::audit::{self, AuditEventView};
-use crate::app::orgs::{self, MemberView, OrgPatch, OrgView};
+use crate::app::audit::AuditEventView;
+use crate::app::members::{self, MemberView};
+use crate::app::orgs::{self, OrgPatch, OrgView};
 use crate::app::{AppError, Deps};
 use crate::domain::policy::Role;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
@@ -107,7 +109,7 @@ pub struct MemberList {
     responses((status = 200, body = MemberList)))]
 pub async fn list_members(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    let (data, next_cursor) = orgs::list_members(deps, &who, org_id, &extract::page(req)?).await?;
+    let (data, next_cursor) = members::list_members(deps, &who, Tenant::Org(org_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -127,8 +129,8 @@ pub struct RoleBody {
 pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: RoleBody = json(req)?;
-    let role = crate::app::invitations::parse_role_field(&body.role)?;
-    Ok(Response::json(200, &orgs::change_role(deps, &who, org_id, user_id, role).await?))
+    let role = members::role_field(&body.role)?;
+    Ok(Response::json(200, &members::change_role(deps, &who, Tenant::Org(org_id), user_id, role).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
@@ -138,7 +140,7 @@ pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
 pub async fn remove_member(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    orgs::remove_member(deps, &who, org_id, user_id).await?;
+    members::remove_member(deps, &who, Tenant::Org(org_id), user_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -158,7 +160,7 @@ pub struct TransferBody {
 pub async fn transfer_ownership(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: TransferBody = json(req)?;
-    Ok(Response::json(200, &orgs::transfer_ownership(deps, &who, org_id, &body.user_id).await?))
+    Ok(Response::json(200, &members::transfer_ownership(deps, &who, org_id, &body.user_id).await?))
 }
 
 /// A page of audit events.
@@ -177,9 +179,7 @@ pub struct AuditList {
 pub async fn org_audit_log(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let page = extract::page(req)?;
-    orgs::access(deps, &who, org_id, crate::domain::policy::Permission::AuditRead, orgs::TwoFactorPolicy::Enforce)
-        .await?;
-    let (data, next_cursor) = audit::list_events(deps, audit::Log::Org(org_id), &page).await?;
+    let (data, next_cursor) = orgs::audit_log(deps, &who, org_id, &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 

@@ -1,8 +1,10 @@
 //! Workspaces, their members, grants, install links and managed workspaces.
 use super::Problem;
-use crate::app::orgs::MemberView;
+use crate::app::auth::Principal;
+use crate::app::members::{self, MemberView};
 use crate::app::workspaces::{self as ws, CreatedInstallLink, GrantView, WorkspaceView};
 use crate::app::{AppError, Deps};
+use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
 use serde::Deserialize;
@@ -115,7 +117,8 @@ pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<R
     responses((status = 200, description = "Direct members `{data: [{user_id,email,name,role,joined_at}], next_cursor}`")))]
 pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
-    let (data, next) = ws::list_members(deps, &who, ws_id, &extract::page(req)?).await?;
+    let (data, next) =
+        members::list_members(deps, &Principal::User(who), Tenant::Workspace(ws_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &j!({ "data": data, "next_cursor": next })))
 }
 
@@ -128,8 +131,9 @@ pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Res
 pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: super::orgs::RoleBody = json(req)?;
-    let role = crate::app::invitations::parse_role_field(&body.role)?;
-    Ok(Response::json(200, &ws::change_role(deps, &who, ws_id, user_id, role).await?))
+    let role = members::role_field(&body.role)?;
+    let who = Principal::User(who);
+    Ok(Response::json(200, &members::change_role(deps, &who, Tenant::Workspace(ws_id), user_id, role).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
@@ -140,7 +144,7 @@ pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str)
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
 pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
-    ws::remove_member(deps, &who, ws_id, user_id).await?;
+    members::remove_member(deps, &Principal::User(who), Tenant::Workspace(ws_id), user_id).await?;
     Ok(Response::empty(204))
 }
 

@@ -1,4 +1,31 @@
 //! Users and their single-use email tokens (verification, password reset).
+use serde::Deserialize;
+
+/// A user row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserRow {
+    /// Id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// argon2id PHC string, if the account has a password.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// When the email was verified.
+    pub email_verified_at: Option<i64>,
+    /// Consecutive failed logins.
+    #[serde(default)]
+    pub failed_logins: i64,
+    /// Back-off end.
+    #[serde(default)]
+    pub locked_until: Option<i64>,
+    /// 2FA flag (0/1).
+    pub totp_enabled: i64,
+    /// Creation time.
+    pub created_at: i64,
+}
 
 pub const INSERT_USER: &str =
     "INSERT INTO users (id, email, name, password_hash, email_verified_at, created_at, updated_at) \

@@ -1,4 +1,220 @@
-//! Invitations, to an org or a workspace (one table; target `org_id` or `workspace_id`).
+//! Invitations, to an org or a workspace (one table; target `org_id` or
+//! `workspace_id`): the row type, the statements both tenants share, and one
+//! table of the target-specific statements per tenant ([`ORG_INVITATIONS`],
+//! [`WORKSPACE_INVITATIONS`]) whose binders fix every parameter's place.
+use crate::domain::policy::Role;
+use crate::domain::tenant::{Tenant, TenantKind};
+use crate::stmt;
+use crate::store::Stmt;
+use serde::{Deserialize, Serialize};
+
+/// Where the email of an invitation's current link is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Queued or being retried (the queue backs off for hours before it gives up).
+    #[default]
+    Pending,
+    /// The mail API accepted it.
+    Sent,
+    /// The queue gave up on it (a permanent refusal or retries exhausted), and
+    /// no later send has been delivered yet: resend it.
+    Failed,
+}
+
+/// An invitation with its inviter's and target's names.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvitationRow {
+    /// `inv_…`
+    pub id: String,
+    /// The org it is to, or…
+    pub org_id: Option<String>,
+    /// …the workspace.
+    pub workspace_id: Option<String>,
+    /// The invited address.
+    pub email: String,
+    /// As stored (parse strictly).
+    pub role: String,
+    /// `pending` (unexpired), `expired`, `accepted`, `revoked` or `declined`.
+    pub status: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds (the page key).
+    pub created_at: i64,
+    /// Who sent it (null once that account is gone, or for an API key).
+    pub invited_by: Option<String>,
+    /// Their name.
+    pub inviter_name: Option<String>,
+    /// The org's name…
+    pub org_name: Option<String>,
+    /// …and slug.
+    pub org_slug: Option<String>,
+    /// The workspace's name.
+    #[serde(default)]
+    pub workspace_name: Option<String>,
+    /// Lists only.
+    #[serde(default)]
+    pub delivery: Delivery,
+}
+
+impl InvitationRow {
+    /// Whether it belongs to `tenant`.
+    pub fn is_in(&self, tenant: Tenant<'_>) -> bool {
+        self.org_id.as_deref() == tenant.org_id() && self.workspace_id.as_deref() == tenant.workspace_id()
+    }
+}
+
+/// What [`InvitationSql::limits`] reads: why a guarded insert or resend wrote nothing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvitationLimits {
+    /// The address's memberships of the tenant (0 or 1).
+    pub members: i64,
+    /// Pending, unexpired invitations of the tenant.
+    pub pending: i64,
+    /// The oldest send counted against the daily allowance.
+    pub oldest_counted: Option<i64>,
+    /// Sends in the last 24 hours.
+    pub sent_today: i64,
+}
+
+/// The target-specific invitation statements of one tenant kind.
+#[derive(Debug)]
+pub struct InvitationSql {
+    expire_sql: &'static str,
+    insert_sql: &'static str,
+    limits_sql: &'static str,
+    list_sql: &'static str,
+    revoke_sql: &'static str,
+    resend_sql: &'static str,
+}
+
+/// Org invitations.
+pub const ORG_INVITATIONS: InvitationSql = InvitationSql {
+    expire_sql: EXPIRE_STALE_INVITATION,
+    insert_sql: INSERT_ORG_INVITATION,
+    limits_sql: ORG_INVITATION_LIMITS,
+    list_sql: LIST_ORG_INVITATIONS,
+    revoke_sql: REVOKE_ORG_INVITATION,
+    resend_sql: RESEND_ORG_INVITATION,
+};
+
+/// Workspace invitations.
+pub const WORKSPACE_INVITATIONS: InvitationSql = InvitationSql {
+    expire_sql: EXPIRE_STALE_WS_INVITATION,
+    insert_sql: INSERT_WS_INVITATION,
+    limits_sql: WS_INVITATION_LIMITS,
+    list_sql: LIST_WS_INVITATIONS,
+    revoke_sql: REVOKE_WS_INVITATION,
+    resend_sql: RESEND_WS_INVITATION,
+};
+
+/// The table of `kind`.
+pub fn invitation_sql(kind: TenantKind) -> &'static InvitationSql {
+    match kind {
+        TenantKind::Org => &ORG_INVITATIONS,
+        TenantKind::Workspace => &WORKSPACE_INVITATIONS,
+    }
+}
+
+/// A new invitation, guarded in one statement: the address is no member,
+/// and the tenant is within its pending and daily-send limits.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInvitation<'a> {
+    /// `inv_…`
+    pub id: &'a str,
+    /// The tenant.
+    pub tenant_id: &'a str,
+    /// Normalised address.
+    pub email: &'a str,
+    /// The role it grants.
+    pub role: Role,
+    /// SHA-256 of the derived token.
+    pub token_hash: &'a str,
+    /// The send nonce the token is derived from.
+    pub nonce: &'a str,
+    /// The inviting person (None: an API key).
+    pub invited_by: Option<&'a str>,
+    /// Now.
+    pub now: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Pending invitations a tenant may have.
+    pub max_pending: i64,
+    /// Sends a tenant may make in 24 hours.
+    pub daily_sends: i64,
+}
+
+/// A resend: a new token and expiry, within the daily allowance.
+#[derive(Debug, Clone, Copy)]
+pub struct Resend<'a> {
+    /// `inv_…`
+    pub id: &'a str,
+    /// The tenant.
+    pub tenant_id: &'a str,
+    /// SHA-256 of the new token.
+    pub token_hash: &'a str,
+    /// The new nonce.
+    pub nonce: &'a str,
+    /// New expiry.
+    pub expires_at: i64,
+    /// Now.
+    pub now: i64,
+    /// Sends a tenant may make in 24 hours.
+    pub daily_sends: i64,
+}
+
+impl InvitationSql {
+    /// Marks a stale pending invitation of the address expired (so a new one may be made).
+    pub fn expire_stale(&self, tenant_id: &str, email: &str, now: i64) -> Stmt {
+        stmt!(self.expire_sql, tenant_id, email, now)
+    }
+
+    /// The guarded insert.
+    pub fn insert(&self, n: &NewInvitation<'_>) -> Stmt {
+        stmt!(
+            self.insert_sql,
+            n.id,
+            n.tenant_id,
+            n.email,
+            n.role.as_str(),
+            n.token_hash,
+            n.nonce,
+            n.invited_by,
+            n.now,
+            n.expires_at,
+            n.max_pending,
+            n.daily_sends
+        )
+    }
+
+    /// [`InvitationLimits`] of the tenant for `email` (empty: none).
+    pub fn limits(&self, tenant_id: &str, email: &str, now: i64, daily_sends: i64) -> Stmt {
+        stmt!(self.limits_sql, tenant_id, email, now, daily_sends)
+    }
+
+    /// A page of [`InvitationRow`]s, newest first, optionally by status.
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        now: i64,
+        status: Option<&str>,
+        before: Option<i64>,
+        before_id: Option<String>,
+        limit: i64,
+    ) -> Stmt {
+        stmt!(self.list_sql, tenant_id, now, status, before, before_id, limit)
+    }
+
+    /// Revokes a pending invitation of the tenant.
+    pub fn revoke(&self, id: &str, tenant_id: &str, now: i64) -> Stmt {
+        stmt!(self.revoke_sql, id, tenant_id, now)
+    }
+
+    /// The guarded resend.
+    pub fn resend(&self, r: &Resend<'_>) -> Stmt {
+        stmt!(self.resend_sql, r.id, r.tenant_id, r.token_hash, r.nonce, r.expires_at, r.now, r.daily_sends)
+    }
+}
 
 pub const EXPIRE_STALE_INVITATION: &str = "UPDATE invitations SET status = 'expired', closed_at = ?3 \
      WHERE org_id = ?1 AND email = ?2 AND status = 'pending' AND expires_at <= ?3";
@@ -105,3 +321,9 @@ pub const RESEND_WS_INVITATION: &str =
 pub const WS_MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO workspace_members (workspace_id, user_id, role, joined_at) \
      SELECT workspace_id, accepted_by, role, accepted_at FROM invitations \
      WHERE token_hash = ?1 AND status = 'accepted' AND accepted_by = ?2 AND accepted_at = ?3 AND workspace_id IS NOT NULL";
+
+/// Counts a send (or resend) of invitation `id` at `now` against its
+/// tenant's daily allowance, if the batch's write before it happened.
+pub fn record_invitation_send(id: &str, now: i64) -> Stmt {
+    stmt!(RECORD_INVITATION_SEND, id, now)
+}

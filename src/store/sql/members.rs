@@ -1,4 +1,126 @@
-//! Memberships of both tenants (org and workspace).
+//! Memberships of both tenants (org and workspace): one row type, and one
+//! table of statements per tenant ([`ORG_MEMBERS`], [`WORKSPACE_MEMBERS`])
+//! whose binders fix every parameter's place.
+use crate::domain::policy::Role;
+use crate::domain::tenant::TenantKind;
+use crate::stmt;
+use crate::store::Stmt;
+use serde::Deserialize;
+
+/// A member with their account, as both tenants' queries return it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberRow {
+    /// `usr_…`
+    pub user_id: String,
+    /// Their address.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// As stored; parse with `Role::parse` (an unknown one is an internal error).
+    pub role: String,
+    /// Unix seconds.
+    pub joined_at: i64,
+    /// 0/1.
+    pub totp_enabled: i64,
+}
+
+/// The membership statements of one tenant kind. Every field is a literal
+/// from this file; the binders below put the parameters in their places.
+#[derive(Debug)]
+pub struct MemberSql {
+    insert_sql: &'static str,
+    list_sql: &'static str,
+    get_sql: &'static str,
+    change_role_sql: &'static str,
+    remove_sql: &'static str,
+    leave_sql: &'static str,
+}
+
+/// Org memberships.
+pub const ORG_MEMBERS: MemberSql = MemberSql {
+    insert_sql: INSERT_MEMBER,
+    list_sql: LIST_MEMBERS,
+    get_sql: MEMBER,
+    change_role_sql: CHANGE_ROLE,
+    remove_sql: REMOVE_MEMBER,
+    leave_sql: LEAVE_ORG,
+};
+
+/// Direct workspace memberships (grant admins are not rows: they are derived).
+pub const WORKSPACE_MEMBERS: MemberSql = MemberSql {
+    insert_sql: INSERT_WORKSPACE_MEMBER,
+    list_sql: LIST_WORKSPACE_MEMBERS,
+    get_sql: WORKSPACE_MEMBER,
+    change_role_sql: CHANGE_WORKSPACE_ROLE,
+    remove_sql: REMOVE_WORKSPACE_MEMBER,
+    leave_sql: LEAVE_WORKSPACE,
+};
+
+/// The table of `kind`.
+pub fn member_sql(kind: TenantKind) -> &'static MemberSql {
+    match kind {
+        TenantKind::Org => &ORG_MEMBERS,
+        TenantKind::Workspace => &WORKSPACE_MEMBERS,
+    }
+}
+
+/// A guarded role change: the target still has `current`, the tenant keeps
+/// an owner, and the caller still has the role the decision was made with.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleChange<'a> {
+    /// The tenant.
+    pub tenant_id: &'a str,
+    /// The member whose role changes.
+    pub user_id: &'a str,
+    /// Their role when the decision was made.
+    pub current: Role,
+    /// The new role.
+    pub new: Role,
+    /// The acting person (None: an API key, in its org).
+    pub caller: Option<&'a str>,
+    /// The caller's role the decision was made with.
+    pub caller_role: Role,
+}
+
+impl MemberSql {
+    /// A new membership.
+    pub fn insert(&self, tenant_id: &str, user_id: &str, role: Role, joined_at: i64) -> Stmt {
+        stmt!(self.insert_sql, tenant_id, user_id, role.as_str(), joined_at)
+    }
+
+    /// A page of members, oldest first, after the `(joined_at, user_id)` key.
+    pub fn list(&self, tenant_id: &str, after: Option<i64>, after_id: Option<String>, limit: i64) -> Stmt {
+        stmt!(self.list_sql, tenant_id, after, after_id, limit)
+    }
+
+    /// One member ([`MemberRow`]).
+    pub fn get(&self, tenant_id: &str, user_id: &str) -> Stmt {
+        stmt!(self.get_sql, tenant_id, user_id)
+    }
+
+    /// The guarded role change.
+    pub fn change_role(&self, c: &RoleChange<'_>) -> Stmt {
+        stmt!(
+            self.change_role_sql,
+            c.tenant_id,
+            c.user_id,
+            c.new.as_str(),
+            c.current.as_str(),
+            c.caller,
+            c.caller_role.as_str()
+        )
+    }
+
+    /// Removes a non-owner whose role is still `role`, if the caller still has `caller_role`.
+    pub fn remove(&self, tenant_id: &str, user_id: &str, role: Role, caller: Option<&str>, caller_role: Role) -> Stmt {
+        stmt!(self.remove_sql, tenant_id, user_id, role.as_str(), caller, caller_role.as_str())
+    }
+
+    /// Leaves, unless that would leave the tenant without an owner.
+    pub fn leave(&self, tenant_id: &str, user_id: &str) -> Stmt {
+        stmt!(self.leave_sql, tenant_id, user_id)
+    }
+}
 
 pub const INSERT_MEMBER: &str = "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub const LIST_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
@@ -23,7 +145,6 @@ pub const REMOVE_MEMBER: &str =
 /// Leaves: an owner may go only while another owner stays.
 pub const LEAVE_ORG: &str = "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
-pub const COUNT_OWNERS: &str = "SELECT COUNT(*) AS n FROM org_members WHERE org_id = ?1 AND role = 'owner'";
 /// Transfer, step 1: the target (a member) becomes owner, if the caller is an owner.
 pub const TRANSFER_PROMOTE: &str = "UPDATE org_members SET role = 'owner' WHERE org_id = ?1 AND user_id = ?2 \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?3 AND role = 'owner')";
@@ -53,3 +174,10 @@ pub const REMOVE_WORKSPACE_MEMBER: &str =
        AND EXISTS (SELECT 1 FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?4 AND role = ?5)";
 pub const LEAVE_WORKSPACE: &str = "DELETE FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?1 AND role = 'owner') > 1)";
+
+/// Ownership transfer (orgs): the target becomes owner if the caller
+/// (`from`) is one; then, in the same batch, the caller becomes admin if an
+/// owner remains.
+pub fn transfer_ownership(org_id: &str, to: &str, from: &str) -> (Stmt, Stmt) {
+    (stmt!(TRANSFER_PROMOTE, org_id, to, from), stmt!(TRANSFER_DEMOTE, org_id, from))
+}

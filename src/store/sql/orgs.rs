@@ -1,4 +1,22 @@
 //! Organizations.
+use serde::Deserialize;
+
+/// An org row with the caller's role.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrgRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// 0/1.
+    pub require_2fa: i64,
+    /// Creation.
+    pub created_at: i64,
+    /// The caller's role.
+    pub role: String,
+}
 
 pub const INSERT_ORG: &str = "INSERT INTO orgs (id, name, slug, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)";
 /// The caller's view of one org: the org with the caller's role, or no row.

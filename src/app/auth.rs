@@ -1,0 +1,192 @@
+//! Authentication: a bearer credential (a session's access token or an
+//! `lk_` API key) becomes a [`Principal`], in one database read. Nothing here
+//! decides what the principal may do: that is `policy::decide`, through the
+//! use cases.
+use super::audit::Actor;
+use super::{AppError, Deps};
+use crate::domain::api_key::{ApiKey, KeyFormatError};
+use crate::domain::policy::{Permission, Subject};
+use crate::stmt;
+use crate::store::sql::{self, OrgRow, UserRow};
+use crate::store::{Outcome, Stmt};
+use serde::Deserialize;
+
+/// Who is calling, resolved from the `Authorization` header.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A person with a live session.
+    User(UserPrincipal),
+    /// An API key, acting in its org with its scopes.
+    ApiKey(KeyPrincipal),
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct UserPrincipal {
+    /// The user.
+    pub user: UserRow,
+    /// The session the access token names.
+    pub session_id: String,
+}
+
+impl Principal {
+    /// The signed-in person; API keys get 403 on routes for people.
+    pub fn user(&self) -> Result<&UserPrincipal, AppError> {
+        match self {
+            Principal::User(u) => Ok(u),
+            Principal::ApiKey(_) => Err(AppError::UserRequired),
+        }
+    }
+
+    /// Who to record in the audit log.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User(u) => Actor::user(&u.user.id),
+            Principal::ApiKey(k) => k.actor(),
+        }
+    }
+}
+
+/// A verified key acting in its org.
+#[derive(Debug, Clone)]
+pub struct KeyPrincipal {
+    /// `key_…`
+    pub key_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its org (read in the same query as the key).
+    pub org: OrgRow,
+    /// What it may do.
+    pub scopes: Vec<Permission>,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+}
+
+impl KeyPrincipal {
+    /// The audit actor.
+    pub fn actor(&self) -> Actor {
+        Actor { kind: "api_key", id: self.key_id.clone() }
+    }
+}
+
+fn invalid() -> AppError {
+    AppError::coded(401, "invalid_api_key", "the API key is malformed, unknown, revoked or expired")
+}
+
+/// Builds a statement to ride along with a key lookup, from the key's digest.
+type KeyRideAlong<'a> = &'a dyn Fn(&str) -> Option<Stmt>;
+
+/// Resolves a presented `lk_…` key. The checksum is checked before any read;
+/// then one query finds the live key with its org, and `extra` (built from
+/// the key's digest) rides along in the same round trip (a D1 batch).
+async fn authenticate_key(
+    deps: &Deps,
+    presented: &str,
+    extra: Option<KeyRideAlong<'_>>,
+) -> Result<(KeyPrincipal, Option<Outcome>), AppError> {
+    let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
+        let _ = e; // malformed and bad checksum answer alike
+        invalid()
+    })?;
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        org_id: String,
+        name: String,
+        scopes: String,
+        expires_at: Option<i64>,
+        last_used_at: Option<i64>,
+        org_name: String,
+        org_slug: String,
+        org_require_2fa: i64,
+        org_created_at: i64,
+    }
+    let now = deps.now();
+    let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
+    let (row, extra_out): (Option<Row>, _) = match extra.and_then(|f| f(&key.digest())) {
+        None => (deps.db.run(lookup).await?.first()?, None),
+        Some(more) => {
+            let mut outs = deps.db.batch(vec![lookup, more]).await?.into_iter();
+            (outs.next().unwrap_or_default().first()?, outs.next())
+        }
+    };
+    let row = row.ok_or_else(invalid)?;
+    if !deps.limiter.allow(&row.id).await {
+        return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
+    }
+    if row.last_used_at.is_none_or(|t| t <= now - 60) {
+        deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
+    }
+    let principal = KeyPrincipal {
+        key_id: row.id,
+        name: row.name,
+        scopes: scopes_of(&row.scopes),
+        expires_at: row.expires_at,
+        org: OrgRow {
+            id: row.org_id,
+            name: row.org_name,
+            slug: row.org_slug,
+            require_2fa: row.org_require_2fa,
+            created_at: row.org_created_at,
+            role: String::new(),
+        },
+    };
+    Ok((principal, extra_out))
+}
+
+/// Parses stored scopes (names that are no permission any more are dropped).
+pub fn scopes_of(raw: &str) -> Vec<Permission> {
+    raw.split_whitespace().filter_map(Permission::parse).collect()
+}
+
+impl KeyPrincipal {
+    /// The key as the subject of a decision.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject::Key(&self.scopes)
+    }
+}
+
+/// Resolves a bearer credential: an `lk_` API key, or an access token whose
+/// signature and claims verify and whose session is live (one query either way).
+pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppError> {
+    Ok(authenticate_with(deps, bearer, None).await?.0)
+}
+
+/// Who a statement riding along with authentication is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Verified<'a> {
+    /// The user id from a verified access token.
+    User(&'a str),
+    /// The SHA-256 of a well-formed API key.
+    KeyDigest(&'a str),
+}
+
+/// Builds a statement to run in the same batch as the credential check.
+pub type RideAlong<'a> = &'a dyn Fn(Verified<'_>) -> Option<Stmt>;
+
+/// [`authenticate`], with one more statement in the same round trip (a D1
+/// batch), built from the verified subject; returns its outcome too. This is
+/// how `POST /v1/authorize` answers in one round trip.
+pub async fn authenticate_with(
+    deps: &Deps,
+    bearer: &str,
+    extra: Option<RideAlong<'_>>,
+) -> Result<(Principal, Option<Outcome>), AppError> {
+    if bearer.starts_with(crate::domain::api_key::PREFIX) {
+        let key_extra = extra.map(|f| move |digest: &str| f(Verified::KeyDigest(digest)));
+        let (key, out) = authenticate_key(deps, bearer, key_extra.as_ref().map(|f| f as KeyRideAlong<'_>)).await?;
+        return Ok((Principal::ApiKey(key), out));
+    }
+    let now = deps.now();
+    let claims = deps.config.keys.verify(bearer, now).map_err(|_| AppError::Unauthenticated)?;
+    let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
+    let (user, out): (Option<UserRow>, _) = match extra.and_then(|f| f(Verified::User(&claims.sub))) {
+        None => (deps.db.run(check).await?.first()?, None),
+        Some(more) => {
+            let mut outs = deps.db.batch(vec![check, more]).await?.into_iter();
+            (outs.next().unwrap_or_default().first()?, outs.next())
+        }
+    };
+    let user = user.ok_or(AppError::Unauthenticated)?;
+    Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
+}
