@@ -2,6 +2,7 @@
 //! failure limit, password change and reset, and the profile.
 use super::auth::UserPrincipal;
 use super::error::collect_fields;
+use super::messages::Job;
 use super::sessions::{create_session, SessionIssued, UserView};
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
@@ -10,7 +11,6 @@ use crate::domain::name::DisplayName;
 use crate::domain::password::{self, Password};
 use crate::domain::time::{DAY, HOUR};
 use crate::domain::token::{self, Secret};
-use crate::jobs::Job;
 use crate::stmt;
 use crate::store::sql::UserRow;
 use crate::store::{sql, DbError};
@@ -57,34 +57,14 @@ pub struct SignupInput<'a> {
     pub name: &'a str,
 }
 
-/// Token purposes, as stored and as mixed into derivation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
-    /// Email verification.
-    VerifyEmail,
-    /// Password reset.
-    PasswordReset,
-}
+pub use crate::domain::token::{email_token, TokenPurpose};
 
-impl TokenPurpose {
-    /// The stored label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenPurpose::VerifyEmail => "verify_email",
-            TokenPurpose::PasswordReset => "password_reset",
-        }
+/// How long a link of `purpose` lives.
+fn lifetime(purpose: TokenPurpose) -> i64 {
+    match purpose {
+        TokenPurpose::VerifyEmail => VERIFY_EMAIL_SECONDS,
+        TokenPurpose::PasswordReset => PASSWORD_RESET_SECONDS,
     }
-    fn lifetime(self) -> i64 {
-        match self {
-            TokenPurpose::VerifyEmail => VERIFY_EMAIL_SECONDS,
-            TokenPurpose::PasswordReset => PASSWORD_RESET_SECONDS,
-        }
-    }
-}
-
-/// The emailed token of an `email_tokens` row (see [`token::derive`]).
-pub fn email_token(deps_secret: &[u8], purpose: TokenPurpose, row_id: &str) -> Secret {
-    token::derive(deps_secret, purpose.as_str(), row_id)
 }
 
 fn hash_password(deps: &Deps, password: &str) -> Result<String, AppError> {
@@ -120,7 +100,7 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
                 purpose.as_str(),
                 digest,
                 now,
-                now + purpose.lifetime(),
+                now + lifetime(purpose),
                 &phc,
                 name.as_str()
             ),
@@ -182,7 +162,7 @@ async fn send_token_email(
             purpose.as_str(),
             digest,
             now,
-            now + purpose.lifetime(),
+            now + lifetime(purpose),
             email.as_str(),
             unverified_only,
             EMAILS_PER_HOUR,

@@ -1,8 +1,8 @@
 //! The decision endpoint other services call before acting: may this
 //! principal do this, here? It answers with the reason (`via`), in one D1
 //! round trip: the target is read in the same batch as the credential.
+use super::access::stored_role;
 use super::auth::{self, Principal, Verified};
-use super::members::stored_role;
 use super::workspaces::{self, WorkspaceRow};
 use super::{AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};

@@ -1,6 +1,13 @@
 //! Configuration, read once per request from the Worker's vars and secrets.
 use crate::domain::session::{KeySet, SigningKey, VerifyingKey};
 
+/// The longest delay Cloudflare Queues accept for a retry: 12 hours.
+pub const MAIL_RETRY_MAX_DELAY_SECONDS: u32 = 43_200;
+
+/// The default base delay (`MAIL_RETRY_BASE_SECONDS`): the first retry comes
+/// after 3 to 5 seconds, which rides out a blip without hammering the API.
+pub const MAIL_RETRY_DEFAULT_BASE_SECONDS: u32 = 5;
+
 /// Which mail transport the queue consumer uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailerKind {
@@ -37,7 +44,7 @@ pub struct Config {
     /// `TOTP_ENCRYPTION_KEY`: AES-256-GCM key for TOTP secrets at rest.
     pub totp_key: [u8; 32],
     /// `MAIL_RETRY_BASE_SECONDS` (optional): the first step of the queue's
-    /// retry backoff ([`crate::jobs::retry`]); runtime tests shorten it.
+    /// retry backoff (`jobs::retry`); runtime tests shorten it.
     pub mail_retry_base_seconds: u32,
 }
 
@@ -82,15 +89,12 @@ impl Config {
             totp_key: crate::domain::totp::parse_encryption_key(&need("TOTP_ENCRYPTION_KEY")?)
                 .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY must be 64 hex characters".into()))?,
             mail_retry_base_seconds: match get("MAIL_RETRY_BASE_SECONDS").filter(|v| !v.trim().is_empty()) {
-                None => crate::jobs::retry::DEFAULT_BASE_SECONDS,
-                Some(raw) => raw
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=crate::jobs::retry::MAX_DELAY_SECONDS).contains(s))
-                    .ok_or_else(|| {
-                        ConfigError("MAIL_RETRY_BASE_SECONDS must be a whole number from 1 to 43200".into())
-                    })?,
+                None => MAIL_RETRY_DEFAULT_BASE_SECONDS,
+                Some(raw) => {
+                    raw.trim().parse().ok().filter(|s| (1..=MAIL_RETRY_MAX_DELAY_SECONDS).contains(s)).ok_or_else(
+                        || ConfigError("MAIL_RETRY_BASE_SECONDS must be a whole number from 1 to 43200".into()),
+                    )?
+                }
             },
         })
     }

@@ -1,10 +1,12 @@
 //! Invitations by email: create, list, revoke, resend, preview, accept,
 //! decline, and sign-up with an invitation. One mechanism for org and
 //! workspace targets (`invitations.org_id` or `.workspace_id`).
+use super::access::stored_role;
 use super::access::TwoFactorPolicy;
 use super::audit::{Actor, Event};
 use super::auth::{Principal, UserPrincipal};
-use super::members::{self, stored_role, Standing};
+use super::members::{self, Standing};
+use super::messages::Job;
 use super::page::PageRequest;
 use super::sessions::{create_session, SessionIssued};
 use super::{AppError, Deps};
@@ -16,7 +18,6 @@ use crate::domain::policy::{self, Permission, Role};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
-use crate::jobs::Job;
 use crate::stmt;
 pub use crate::store::sql::Delivery;
 use crate::store::sql::{self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, UserRow};
@@ -32,10 +33,7 @@ pub const MAX_PENDING: i64 = 100;
 /// Invitation emails (sends and resends) an org may send in 24 hours.
 pub const DAILY_SENDS: i64 = 200;
 
-/// The emailed token of an invitation: derived from its id and current send nonce.
-pub fn invitation_token(secret: &[u8], invitation_id: &str, nonce: &str) -> Secret {
-    token::derive(secret, "invitation", &format!("{invitation_id}:{nonce}"))
-}
+pub use crate::domain::token::invitation_token;
 
 /// Who invited, as shown to the invitee and to admins.
 #[derive(Debug, Clone, Serialize, ToSchema)]

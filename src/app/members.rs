@@ -6,6 +6,7 @@
 //! reaches only through a grant) and what only an org has (API keys acting
 //! as admins, ownership transfer) is named where it applies.
 use super::access::TwoFactorPolicy;
+pub use super::access::{role_field, stored_role};
 use super::audit::{Actor, Event};
 use super::auth::Principal;
 use super::page::PageRequest;
@@ -36,18 +37,6 @@ pub struct MemberView {
     pub joined_at: String,
     /// Whether they have 2FA on (so admins see who a 2FA requirement affects).
     pub totp_enabled: bool,
-}
-
-/// A role read from the database. An unknown one is our bug: an internal
-/// error, never a guess.
-pub fn stored_role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| AppError::Internal(format!("unknown role in database: {raw}")))
-}
-
-/// A role given by a client: an unknown one is 422 (field `role`).
-pub fn role_field(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw)
-        .ok_or_else(|| AppError::field(FieldError::new("role", "invalid_role", "must be owner, admin or member")))
 }
 
 impl MemberRow {

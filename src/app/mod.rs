@@ -1,8 +1,8 @@
 //! Use cases: one function per operation, over the ports below. Handlers in
 //! `http` call these; nothing here knows about HTTP or the Worker.
-use crate::jobs::Job;
 use crate::store::Db;
 use async_trait::async_trait;
+use messages::Job;
 use std::rc::Rc;
 
 pub mod access;
@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod invitations;
 pub mod members;
+pub mod messages;
 pub mod orgs;
 pub mod page;
 pub mod sessions;

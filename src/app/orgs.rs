@@ -1,11 +1,11 @@
 //! Organizations and their members. Every operation starts with [`access`]:
 //! the org is read together with the caller's membership (one query), and the
 //! policy table decides.
+use super::access::stored_role;
 pub use super::access::TwoFactorPolicy;
 use super::audit::{self, Actor, AuditEventView, Event};
 use super::auth::{Principal, UserPrincipal};
 use super::error::collect_fields;
-use super::members::stored_role;
 use super::page::PageRequest;
 use super::{access, random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};

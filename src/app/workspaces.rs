@@ -2,10 +2,10 @@
 //! links. A person's workspace role is derived on every request (one query)
 //! from their direct membership and the grants to their orgs, so revoking a
 //! grant or leaving the org acts on the very next request.
+use super::access::stored_role;
 use super::access::{self, TwoFactorPolicy};
 use super::audit::{Actor, Event};
 use super::auth::{KeyPrincipal, Principal, UserPrincipal};
-use super::members::stored_role;
 use super::orgs;
 use super::page::PageRequest;
 use super::{random, AppError, Deps};

@@ -393,6 +393,203 @@ mod tests {
     use super::*;
     use Permission::*;
 
+    /// The documented rules (API.md "Permissions and decisions", SECURITY.md
+    /// "Authorization", README "Security rules"), one row a permission:
+    /// which roles have it, whether only a person may exercise it, and
+    /// whether on a workspace it needs a direct role (it manages seats that
+    /// would outlive a grant). Written out by hand: the matrix test below
+    /// derives its expectations from this table, never from `decide`.
+    const DOCUMENTED: [(Permission, [bool; 3], bool, bool); 18] = [
+        //  permission          member admin  owner   person-only  direct seat only
+        (OrgRead, [true, true, true], false, false),
+        (OrgWrite, [false, true, true], false, false),
+        (OrgDelete, [false, false, true], true, false),
+        (BillingManage, [false, false, true], true, false),
+        (MembersRead, [true, true, true], false, false),
+        (MembersWrite, [false, true, true], false, true),
+        (InvitationsWrite, [false, true, true], false, true),
+        (ApiKeysWrite, [false, true, true], false, false),
+        (AuditRead, [false, true, true], false, false),
+        (WorkspacesRead, [true, true, true], false, false),
+        (WorkspacesWrite, [false, true, true], false, false),
+        (ProjectsRead, [true, true, true], false, false),
+        (ProjectsWrite, [false, true, true], false, false),
+        (AppsRead, [true, true, true], false, false),
+        (AppsDeploy, [true, true, true], false, false),
+        (DatabasesRead, [true, true, true], false, false),
+        (DatabasesWrite, [false, true, true], false, false),
+        (NotificationsWrite, [false, true, true], false, false),
+    ];
+
+    fn documented(p: Permission) -> ([bool; 3], bool, bool) {
+        DOCUMENTED
+            .iter()
+            .find(|row| row.0 == p)
+            .map(|row| (row.1, row.2, row.3))
+            .expect("every permission is documented")
+    }
+
+    fn role_column(role: Role) -> usize {
+        match role {
+            Role::Member => 0,
+            Role::Admin => 1,
+            Role::Owner => 2,
+        }
+    }
+
+    /// The expected answer, rule by rule, as the documents state them.
+    fn expected(subject: Subject<'_>, p: Permission, facts: &Facts) -> Verdict {
+        let (roles, person_only, direct_seat_only) = documented(p);
+        let through_grant = facts.tenant == TenantKind::Workspace && facts.via == Via::Grant;
+        match subject {
+            Subject::Role(role) => {
+                // "An org's require_2fa holds wherever its membership is the source of access."
+                if facts.require_2fa && !facts.has_2fa {
+                    return Verdict::TwoFactorRequired;
+                }
+                // "Managing a workspace's direct members and invitations needs a direct role."
+                if through_grant && direct_seat_only {
+                    return Verdict::Forbidden;
+                }
+                if roles[role_column(role)] {
+                    Verdict::Allow
+                } else {
+                    Verdict::Forbidden
+                }
+            }
+            Subject::Key(scopes) => {
+                // "API keys never perform person-only actions", whatever their scopes.
+                if person_only {
+                    return Verdict::UserRequired;
+                }
+                // Keys reach workspaces only through their org's grant: as an
+                // admin at most, never managing seats.
+                if through_grant && (direct_seat_only || !roles[role_column(Role::Admin)]) {
+                    return Verdict::Forbidden;
+                }
+                // "An API key acts with its scopes"; an org's 2FA rule binds people.
+                if scopes.contains(&p) {
+                    Verdict::Allow
+                } else {
+                    Verdict::MissingScope
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_decision_matrix_subject_permission_facts_tenant() {
+        let all = Permission::ALL;
+        let some: &[Permission] = &[OrgRead, MembersWrite, AppsDeploy, OrgDelete];
+        let subjects = [
+            Subject::Role(Role::Owner),
+            Subject::Role(Role::Admin),
+            Subject::Role(Role::Member),
+            Subject::Key(&all),
+            Subject::Key(some),
+            Subject::Key(&[]),
+        ];
+        // Orgs are reached directly; workspaces directly or through a grant.
+        let ways =
+            [(TenantKind::Org, Via::Direct), (TenantKind::Workspace, Via::Direct), (TenantKind::Workspace, Via::Grant)];
+        let two_factor = [(false, false), (false, true), (true, false), (true, true)];
+        let mut cases = 0;
+        let mut seen = std::collections::HashSet::new();
+        for subject in subjects {
+            for p in Permission::ALL {
+                for (tenant, via) in ways {
+                    for (require_2fa, has_2fa) in two_factor {
+                        let facts = Facts { tenant, via, require_2fa, has_2fa };
+                        let want = expected(subject, p, &facts);
+                        assert_eq!(decide(subject, p, &facts), want, "{subject:?} {} {facts:?}", p.as_str());
+                        seen.insert(format!("{want:?}"));
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 6 * 18 * 3 * 4);
+        // The matrix reaches every answer, so no rule is untested.
+        assert_eq!(seen.len(), 5, "{seen:?}");
+    }
+
+    #[test]
+    fn the_documented_table_is_the_role_table() {
+        for (p, roles, person, _) in DOCUMENTED {
+            for role in [Role::Member, Role::Admin, Role::Owner] {
+                assert_eq!(role_grants(role, p), roles[role_column(role)], "{role:?} {}", p.as_str());
+            }
+            assert_eq!(person_only(p), person, "{}", p.as_str());
+            assert_eq!(needs_direct_workspace_role(p), DOCUMENTED.iter().any(|r| r.0 == p && r.3));
+        }
+    }
+
+    #[test]
+    fn decisions_attacked_from_other_angles() {
+        let ws = |via, require_2fa, has_2fa| Facts { tenant: TenantKind::Workspace, via, require_2fa, has_2fa };
+        let cases: [(Subject<'_>, Permission, Facts, Verdict, &str); 8] = [
+            (
+                Subject::Role(Role::Admin),
+                MembersWrite,
+                ws(Via::Grant, false, true),
+                Verdict::Forbidden,
+                "a grant admin never changes seats",
+            ),
+            (
+                Subject::Role(Role::Admin),
+                InvitationsWrite,
+                ws(Via::Grant, false, true),
+                Verdict::Forbidden,
+                "a grant admin never invites",
+            ),
+            (
+                Subject::Role(Role::Admin),
+                WorkspacesWrite,
+                ws(Via::Grant, false, false),
+                Verdict::Allow,
+                "a grant admin renames",
+            ),
+            (
+                Subject::Role(Role::Owner),
+                MembersRead,
+                ws(Via::Grant, true, false),
+                Verdict::TwoFactorRequired,
+                "2FA is checked before anything else",
+            ),
+            (
+                Subject::Role(Role::Owner),
+                OrgDelete,
+                Facts { require_2fa: true, has_2fa: false, ..Facts::direct(TenantKind::Org) },
+                Verdict::TwoFactorRequired,
+                "even the owner needs 2FA where the org requires it",
+            ),
+            (
+                Subject::Key(&Permission::ALL),
+                BillingManage,
+                ws(Via::Grant, false, false),
+                Verdict::UserRequired,
+                "a key never bills, even naming the scope",
+            ),
+            (
+                Subject::Key(&Permission::ALL),
+                MembersWrite,
+                ws(Via::Grant, false, false),
+                Verdict::Forbidden,
+                "an org's key never changes a workspace's seats",
+            ),
+            (
+                Subject::Key(&[OrgRead]),
+                OrgRead,
+                Facts { require_2fa: true, has_2fa: false, ..Facts::direct(TenantKind::Org) },
+                Verdict::Allow,
+                "a key is not held to a person's 2FA",
+            ),
+        ];
+        for (subject, p, facts, want, why) in cases {
+            assert_eq!(decide(subject, p, &facts), want, "{why}");
+        }
+    }
+
     #[test]
     fn effective_workspace_roles_as_a_table() {
         use Role::*;

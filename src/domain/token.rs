@@ -103,3 +103,33 @@ mod tests {
         assert!(!plausible("abc def ghi jkl mno pqr"));
     }
 }
+
+/// Purposes of the `email_tokens` rows, as stored and as mixed into derivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Email verification.
+    VerifyEmail,
+    /// Password reset.
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    /// The stored label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// The emailed token of an `email_tokens` row (see [`derive`]): the app
+/// stores its digest, the queue consumer rebuilds it from the row id.
+pub fn email_token(secret: &[u8], purpose: TokenPurpose, row_id: &str) -> Secret {
+    derive(secret, purpose.as_str(), row_id)
+}
+
+/// The emailed token of an invitation: derived from its id and current send nonce.
+pub fn invitation_token(secret: &[u8], invitation_id: &str, nonce: &str) -> Secret {
+    derive(secret, "invitation", &format!("{invitation_id}:{nonce}"))
+}

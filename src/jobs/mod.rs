@@ -1,12 +1,13 @@
 //! Queue messages and their consumer. Messages carry ids; the consumer reads
 //! what it needs, renders the email, sends it with the job id as idempotency
 //! key and records a sent-marker, so a duplicate delivery sends nothing twice.
-use crate::app::accounts::{email_token, TokenPurpose};
+pub use crate::app::messages::Job;
 use crate::app::{Clock, Config};
+use crate::domain::token::{email_token, invitation_token, TokenPurpose};
 use crate::stmt;
 use crate::store::{sql, Db, DbError};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub mod dead_letter;
 pub mod mail;
@@ -14,64 +15,6 @@ pub mod retry;
 
 pub use dead_letter::{record_dead_letter, record_unreadable, DeadLetter};
 pub use mail::OutgoingEmail;
-
-/// A queued job. Small, versionless JSON: `{"kind": "...", ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Job {
-    /// Email the link of an `email_tokens` row (verification or reset).
-    EmailToken {
-        /// Idempotency key.
-        job_id: String,
-        /// The row; the token is derived from it.
-        token_id: String,
-    },
-    /// Email an invitation link. Skipped if the invitation was resent since (its nonce changed).
-    Invitation {
-        /// Idempotency key.
-        job_id: String,
-        /// The invitation.
-        invitation_id: String,
-        /// The send nonce the link is derived from.
-        nonce: String,
-    },
-    /// Tell an account holder that someone tried to sign up with their address.
-    AccountExists {
-        /// Idempotency key (one per account per hour).
-        job_id: String,
-        /// The account.
-        user_id: String,
-    },
-}
-
-impl Job {
-    /// The idempotency key.
-    pub fn id(&self) -> &str {
-        match self {
-            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } | Job::Invitation { job_id, .. } => {
-                job_id
-            }
-        }
-    }
-
-    /// The `kind` tag, as stored with a failed delivery.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Job::EmailToken { .. } => "email_token",
-            Job::Invitation { .. } => "invitation",
-            Job::AccountExists { .. } => "account_exists",
-        }
-    }
-
-    /// The row the email is about: the token, invitation or account id.
-    pub fn subject_id(&self) -> &str {
-        match self {
-            Job::EmailToken { token_id, .. } => token_id,
-            Job::Invitation { invitation_id, .. } => invitation_id,
-            Job::AccountExists { user_id, .. } => user_id,
-        }
-    }
-}
 
 /// Why sending failed.
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +169,7 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             else {
                 return Ok(None); // accepted, revoked, expired or resent since
             };
-            let token = crate::app::invitations::invitation_token(&config.token_secret, &row.id, &row.send_nonce);
+            let token = invitation_token(&config.token_secret, &row.id, &row.send_nonce);
             Ok(Some(mail::invitation(
                 config,
                 &row.email,

@@ -11,12 +11,9 @@
 //! them in the same second.
 use crate::app::{random, Rng};
 
-/// The longest delay Cloudflare Queues accept for a retry: 12 hours.
-pub const MAX_DELAY_SECONDS: u32 = 43_200;
-
-/// The default base delay (`MAIL_RETRY_BASE_SECONDS`): the first retry comes
-/// after 3 to 5 seconds, which rides out a blip without hammering the API.
-pub const DEFAULT_BASE_SECONDS: u32 = 5;
+pub use crate::app::config::{
+    MAIL_RETRY_DEFAULT_BASE_SECONDS as DEFAULT_BASE_SECONDS, MAIL_RETRY_MAX_DELAY_SECONDS as MAX_DELAY_SECONDS,
+};
 
 /// `max_retries` of both consumers in `wrangler.toml` (a test keeps them in
 /// step). With the default base, 14 retries wait at least 40,958 s (11.4 h)

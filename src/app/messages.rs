@@ -1,0 +1,63 @@
+//! Queue messages: what the use cases enqueue (through [`super::Outbox`])
+//! and `jobs` consumes. They live here, with the producer, so that `app`
+//! never imports `jobs`: the consumer depends on the use-case layer's ports
+//! and messages, never the other way round.
+use serde::{Deserialize, Serialize};
+
+/// A queued job. Small, versionless JSON: `{"kind": "...", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Email the link of an `email_tokens` row (verification or reset).
+    EmailToken {
+        /// Idempotency key.
+        job_id: String,
+        /// The row; the token is derived from it.
+        token_id: String,
+    },
+    /// Email an invitation link. Skipped if the invitation was resent since (its nonce changed).
+    Invitation {
+        /// Idempotency key.
+        job_id: String,
+        /// The invitation.
+        invitation_id: String,
+        /// The send nonce the link is derived from.
+        nonce: String,
+    },
+    /// Tell an account holder that someone tried to sign up with their address.
+    AccountExists {
+        /// Idempotency key (one per account per hour).
+        job_id: String,
+        /// The account.
+        user_id: String,
+    },
+}
+
+impl Job {
+    /// The idempotency key.
+    pub fn id(&self) -> &str {
+        match self {
+            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } | Job::Invitation { job_id, .. } => {
+                job_id
+            }
+        }
+    }
+
+    /// The `kind` tag, as stored with a failed delivery.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::EmailToken { .. } => "email_token",
+            Job::Invitation { .. } => "invitation",
+            Job::AccountExists { .. } => "account_exists",
+        }
+    }
+
+    /// The row the email is about: the token, invitation or account id.
+    pub fn subject_id(&self) -> &str {
+        match self {
+            Job::EmailToken { token_id, .. } => token_id,
+            Job::Invitation { invitation_id, .. } => invitation_id,
+            Job::AccountExists { user_id, .. } => user_id,
+        }
+    }
+}
