@@ -13,7 +13,7 @@ use crate::domain::time::{DAY, HOUR};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
 use crate::store::sql::UserRow;
-use crate::store::{sql, DbError};
+use crate::store::{sql, Batch, DbError};
 use serde::Deserialize;
 
 /// Verification links live 24 hours.
@@ -277,25 +277,21 @@ pub async fn verify_email(
     }
     let matched = claim.candidates()?.into_iter().find(|c| password::verify(password, &c.hash));
     let Some(signup) = matched else { return Err(password_mismatch()) };
-    let result = deps
-        .db
-        .batch(vec![
-            stmt!(sql::CONSUME_VERIFY_TOKEN, &claim.token_id, now),
-            stmt!(sql::GUARD_CHANGED),
-            stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &signup.hash, now, signup.name),
-            stmt!(sql::END_EMAIL_TOKENS, &claim.user_id, now),
-            // The inbox is proven and the password chosen: any login back-off ends.
-            stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)),
-            stmt!(sql::USER_BY_ID, &claim.user_id),
-        ])
-        .await;
-    let mut outs = match result {
-        Ok(outs) => outs,
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::CONSUME_VERIFY_TOKEN, &claim.token_id, now));
+    batch.add(stmt!(sql::GUARD_CHANGED));
+    batch.add(stmt!(sql::VERIFY_ACCOUNT, &claim.user_id, &signup.hash, now, signup.name));
+    batch.add(stmt!(sql::END_EMAIL_TOKENS, &claim.user_id, now));
+    // The inbox is proven and the password chosen: any login back-off ends.
+    batch.add(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &claim.user_id));
+    let mut results = match batch.run(deps.db.as_ref()).await {
+        Ok(results) => results,
         // Another request verified the account (or spent this link) first.
         Err(DbError::Guard(_)) => return Err(AppError::InvalidToken),
         Err(e) => return Err(e.into()),
     };
-    let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidToken)?;
+    let user: UserRow = results.first(user)?.ok_or(AppError::InvalidToken)?;
     // An emailed link never skips the second factor.
     if user.totp_enabled != 0 {
         let mfa_token = super::totp::issue_mfa_token(deps, &user, user_agent).await?;
@@ -323,11 +319,6 @@ fn login_key(raw_email: &str) -> String {
     token::sha256_hex(raw_email.trim().to_lowercase().as_bytes())
 }
 
-#[derive(Deserialize)]
-struct FailureState {
-    locked_until: Option<i64>,
-}
-
 /// Logs in. Unknown email and wrong password answer alike and cost the same
 /// argon2 verification. Every attempt is counted per address (hashed)
 /// before the password is checked, with or without an account, in the same
@@ -347,26 +338,24 @@ pub async fn login(
     let now = deps.now();
     let key = login_key(raw_email);
     let normalised = raw_email.trim().to_lowercase();
-    let mut outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::FORGET_LOGIN_FAILURES, now - LOGIN_FAILURE_MEMORY_SECONDS),
-            stmt!(
-                sql::RESERVE_LOGIN_FAILURE,
-                &key,
-                now,
-                LOGIN_FAILURE_LIMIT,
-                LOCK_BASE_SECONDS,
-                LOCK_MAX_SECONDS,
-                LOGIN_DECAY_SECONDS
-            ),
-            stmt!(sql::LOGIN_FAILURE_STATE, &key),
-            stmt!(sql::USER_BY_EMAIL, normalised),
-        ])
-        .await?;
-    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
-    let state: Option<FailureState> = outs.pop().unwrap_or_default().first()?;
-    if outs.get(1).is_none_or(|reserved| reserved.rows.is_empty()) {
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::FORGET_LOGIN_FAILURES, now - LOGIN_FAILURE_MEMORY_SECONDS));
+    let reserved = batch.read::<sql::Reserved>(sql::reserve_login_failure(
+        &key,
+        now,
+        &sql::Backoff {
+            limit: LOGIN_FAILURE_LIMIT,
+            base_seconds: LOCK_BASE_SECONDS,
+            max_seconds: LOCK_MAX_SECONDS,
+            decay_seconds: LOGIN_DECAY_SECONDS,
+        },
+    ));
+    let state = batch.read::<sql::FailureState>(stmt!(sql::LOGIN_FAILURE_STATE, &key));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_EMAIL, normalised));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let user = results.first(user)?;
+    let state = results.first(state)?;
+    if results.first(reserved)?.is_none() {
         let retry_after = state.and_then(|s| s.locked_until).map_or(LOCK_BASE_SECONDS, |until| (until - now).max(1));
         return Err(AppError::TooManyAttempts { retry_after });
     }
@@ -408,17 +397,13 @@ pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: 
     let phc = hash_password(deps, password.expose())?;
     let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
-    let mut outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::RESET_PASSWORD, &user_id, phc, now),
-            stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now),
-            stmt!(sql::END_EMAIL_TOKENS, &user_id, now),
-            stmt!(sql::USER_BY_ID, &user_id),
-        ])
-        .await?;
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::RESET_PASSWORD, &user_id, phc, now));
+    batch.add(stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now));
+    batch.add(stmt!(sql::END_EMAIL_TOKENS, &user_id, now));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &user_id));
     // The inbox is proven and the password new: the login back-off ends too.
-    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
+    let user = batch.run(deps.db.as_ref()).await?.first(user)?;
     if let Some(user) = user {
         deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&user.email))).await?;
     }

@@ -15,7 +15,7 @@ use crate::domain::tenant::TenantKind;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql;
+use crate::store::{sql, Batch};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -284,15 +284,11 @@ pub async fn rotate_api_key(
         target_id: id,
         data: json!({ "new_key_id": new_id, "grace_period_seconds": grace }),
     };
-    let outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), &user.user.id, now, id),
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+    let mut batch = Batch::new();
+    let rotated = batch.write(stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), &user.user.id, now, id));
+    if batch.run(deps.db.as_ref()).await?.changed(rotated) == 0 {
         return Err(AppError::coded(
             409,
             "api_key_not_active",

@@ -8,7 +8,7 @@ use crate::domain::api_key::{ApiKey, KeyFormatError};
 use crate::domain::policy::{Permission, Subject};
 use crate::stmt;
 use crate::store::sql::{self, OrgRow, UserRow};
-use crate::store::{Outcome, Stmt};
+use crate::store::{Batch, Outcome, Stmt};
 use serde::Deserialize;
 
 /// Who is calling, resolved from the `Authorization` header.
@@ -103,13 +103,8 @@ async fn authenticate_key(
     }
     let now = deps.now();
     let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
-    let (row, extra_out): (Option<Row>, _) = match extra.and_then(|f| f(&key.digest())) {
-        None => (deps.db.run(lookup).await?.first()?, None),
-        Some(more) => {
-            let mut outs = deps.db.batch(vec![lookup, more]).await?.into_iter();
-            (outs.next().unwrap_or_default().first()?, outs.next())
-        }
-    };
+    let (row, extra_out): (Option<Row>, _) =
+        with_ride_along(deps, lookup, extra.and_then(|f| f(&key.digest()))).await?;
     let row = row.ok_or_else(invalid)?;
     if !deps.limiter.allow(&row.id).await {
         return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
@@ -180,13 +175,23 @@ pub async fn authenticate_with(
     let now = deps.now();
     let claims = deps.config.keys.verify(bearer, now).map_err(|_| AppError::Unauthenticated)?;
     let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
-    let (user, out): (Option<UserRow>, _) = match extra.and_then(|f| f(Verified::User(&claims.sub))) {
-        None => (deps.db.run(check).await?.first()?, None),
-        Some(more) => {
-            let mut outs = deps.db.batch(vec![check, more]).await?.into_iter();
-            (outs.next().unwrap_or_default().first()?, outs.next())
-        }
-    };
+    let (user, out): (Option<UserRow>, _) =
+        with_ride_along(deps, check, extra.and_then(|f| f(Verified::User(&claims.sub)))).await?;
     let user = user.ok_or(AppError::Unauthenticated)?;
     Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
+}
+
+/// Runs the credential check `check` (its first row is a `T`), with `extra`
+/// in the same batch if there is one, and returns both outcomes.
+async fn with_ride_along<T: serde::de::DeserializeOwned>(
+    deps: &Deps,
+    check: Stmt,
+    extra: Option<Stmt>,
+) -> Result<(Option<T>, Option<Outcome>), AppError> {
+    let Some(extra) = extra else { return Ok((deps.db.run(check).await?.first()?, None)) };
+    let mut batch = Batch::new();
+    let checked = batch.read::<T>(check);
+    let extra = batch.read::<serde_json::Value>(extra);
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    Ok((results.first(checked)?, Some(results.outcome(extra)?)))
 }

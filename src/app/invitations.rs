@@ -380,16 +380,12 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
         target_id: &row.id,
         data: json!({ "email": row.email, "role": row.role }),
     };
-    let outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::MEMBER_FROM_INVITATION, &digest, &who.user.id, now),
-            stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &who.user.id, now),
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+    let mut batch = Batch::new();
+    let accepted = batch.write(stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(stmt!(sql::MEMBER_FROM_INVITATION, &digest, &who.user.id, now));
+    batch.add(stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &who.user.id, now));
+    if batch.run(deps.db.as_ref()).await?.changed(accepted) == 0 {
         // Someone (perhaps a parallel request of ours) got there first, or it just expired.
         let again = by_token(deps, raw_token).await?;
         return Err(unavailable(if again.status == "pending" { "expired" } else { &again.status }));
@@ -422,9 +418,10 @@ pub async fn decline(deps: &Deps, raw_token: &str) -> Result<(), AppError> {
         target_id: &row.id,
         data: json!({ "email": row.email }),
     };
-    let outs =
-        deps.db.batch(vec![stmt!(sql::DECLINE_INVITATION, &digest, deps.now()), event.stmt_if_changed(deps)?]).await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+    let mut batch = Batch::new();
+    let declined = batch.write(stmt!(sql::DECLINE_INVITATION, &digest, deps.now()));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(declined) == 0 {
         return Err(unavailable("expired"));
     }
     Ok(())
@@ -473,19 +470,15 @@ pub async fn signup_with_invitation(
         target_id: &row.id,
         data: json!({ "email": row.email, "role": row.role, "signup": true }),
     };
-    let result = deps
-        .db
-        .batch(vec![
-            stmt!(sql::INSERT_USER_FROM_INVITATION, &user_id, email.as_str(), name.as_str(), phc, now, &digest),
-            stmt!(sql::ACCEPT_INVITATION, &digest, now, &user_id, email.as_str()),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::MEMBER_FROM_INVITATION, &digest, &user_id, now),
-            stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &user_id, now),
-            stmt!(sql::USER_BY_ID, &user_id),
-        ])
-        .await;
-    let mut outs = match result {
-        Ok(outs) => outs,
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::INSERT_USER_FROM_INVITATION, &user_id, email.as_str(), name.as_str(), phc, now, &digest));
+    batch.add(stmt!(sql::ACCEPT_INVITATION, &digest, now, &user_id, email.as_str()));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(stmt!(sql::MEMBER_FROM_INVITATION, &digest, &user_id, now));
+    batch.add(stmt!(sql::WS_MEMBER_FROM_INVITATION, &digest, &user_id, now));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &user_id));
+    let mut results = match batch.run(deps.db.as_ref()).await {
+        Ok(results) => results,
         Err(DbError::Unique(_)) => {
             return Err(AppError::coded(
                 409,
@@ -495,8 +488,7 @@ pub async fn signup_with_invitation(
         }
         Err(e) => return Err(e.into()),
     };
-    let user: Option<UserRow> = outs.pop().unwrap_or_default().first()?;
-    let Some(user) = user else {
+    let Some(user) = results.first(user)? else {
         return Err(unavailable("expired"));
     };
     create_session(deps, user, user_agent).await

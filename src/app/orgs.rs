@@ -16,7 +16,7 @@ use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::stmt;
 pub use crate::store::sql::OrgRow;
-use crate::store::{sql, DbError};
+use crate::store::{sql, Batch, DbError};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -146,7 +146,7 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
             .db
             .batch(vec![
                 stmt!(sql::INSERT_ORG, &org_id, name.as_str(), slug.as_str(), now),
-                stmt!(sql::INSERT_MEMBER, &org_id, &who.user.id, "owner", now),
+                sql::ORG_MEMBERS.insert(&org_id, &who.user.id, Role::Owner, now),
                 event.stmt(deps)?,
             ])
             .await;
@@ -223,24 +223,20 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
         data: json!({ "name": name.as_ref().map(|n| n.as_str()), "slug": slug.as_ref().map(|s| s.as_str()),
                       "require_2fa": patch.require_2fa }),
     };
-    let result = deps
-        .db
-        .batch(vec![
-            stmt!(
-                sql::UPDATE_ORG,
-                org_id,
-                name.as_ref().map(|n| n.as_str()),
-                slug.as_ref().map(|s| s.as_str()),
-                patch.require_2fa,
-                deps.now()
-            ),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::ORG_BY_ID, org_id),
-        ])
-        .await;
-    match result {
-        Ok(mut outs) => {
-            let mut org: OrgRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::NotFound)?;
+    let mut batch = Batch::new();
+    batch.add(stmt!(
+        sql::UPDATE_ORG,
+        org_id,
+        name.as_ref().map(|n| n.as_str()),
+        slug.as_ref().map(|s| s.as_str()),
+        patch.require_2fa,
+        deps.now()
+    ));
+    batch.add(event.stmt_if_changed(deps)?);
+    let updated = batch.read::<OrgRow>(stmt!(sql::ORG_BY_ID, org_id));
+    match batch.run(deps.db.as_ref()).await {
+        Ok(mut results) => {
+            let mut org = results.first(updated)?.ok_or(AppError::NotFound)?;
             org.role = access.org.role.clone();
             org.view()
         }

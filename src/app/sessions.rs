@@ -9,6 +9,7 @@ use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
 use crate::store::sql::{self, UserRow};
+use crate::store::Batch;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -115,15 +116,11 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
         return Err(AppError::InvalidRefreshToken);
     };
     let next = Secret::random(random(deps.rng.as_ref())?);
-    let mut outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::INSERT_REFRESH_TOKEN, next.digest(), &session_id, now),
-            stmt!(sql::TOUCH_SESSION, &session_id, now),
-            stmt!(sql::USER_OF_SESSION, &session_id),
-        ])
-        .await?;
-    let user: UserRow = outs.pop().unwrap_or_default().first()?.ok_or(AppError::InvalidRefreshToken)?;
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::INSERT_REFRESH_TOKEN, next.digest(), &session_id, now));
+    batch.add(stmt!(sql::TOUCH_SESSION, &session_id, now));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_OF_SESSION, &session_id));
+    let user = batch.run(deps.db.as_ref()).await?.first(user)?.ok_or(AppError::InvalidRefreshToken)?;
     issue(deps, user, &session_id, next)
 }
 

@@ -92,7 +92,7 @@ async fn accept_code(
     code: &str,
     confirmed_only: bool,
     then: Vec<Stmt>,
-) -> Result<Vec<crate::store::Outcome>, AppError> {
+) -> Result<(), AppError> {
     let now = deps.now();
     let cred = credential(deps, user_id).await?.ok_or_else(invalid_otp)?;
     if confirmed_only && cred.confirmed_at.is_none() {
@@ -126,7 +126,7 @@ async fn accept_code(
     let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only), stmt!(sql::GUARD_CHANGED)];
     stmts.extend(then);
     match deps.db.batch(stmts).await {
-        Ok(outs) => Ok(outs),
+        Ok(_) => Ok(()),
         Err(DbError::Guard(_)) => Err(invalid_otp()),
         Err(e) => Err(e.into()),
     }
@@ -217,8 +217,10 @@ pub async fn login_mfa(
     let consume = stmt!(sql::CONSUME_MFA_TOKEN_IF_CHANGED, &digest, now, MFA_TOKEN_ATTEMPTS);
     let accepted = match (code, recovery_code) {
         (Some(code), None) => {
-            let outs = accept_code(deps, &live.user_id, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
-            outs.get(2).map_or(0, |o| o.changes) == 1
+            // The guard after the consume rolls everything back unless the
+            // token was spent by this request: success means it was.
+            accept_code(deps, &live.user_id, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
+            true
         }
         (None, Some(recovery)) => {
             let result = deps

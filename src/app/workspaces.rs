@@ -18,7 +18,7 @@ use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::{sql, DbError};
+use crate::store::{sql, Batch, DbError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -206,7 +206,7 @@ pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) 
     deps.db
         .batch(vec![
             stmt!(sql::INSERT_WORKSPACE, &id, name.as_str(), now),
-            stmt!(sql::INSERT_WORKSPACE_MEMBER, &id, &who.user.id, "owner", now),
+            sql::WORKSPACE_MEMBERS.insert(&id, &who.user.id, Role::Owner, now),
             event.stmt(deps)?,
         ])
         .await?;
@@ -222,11 +222,11 @@ pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) 
 
 /// Mine (direct) and shared with me (through my orgs' grants).
 pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<WorkspaceView>, Vec<Value>), AppError> {
-    let outs =
-        deps.db.batch(vec![stmt!(sql::MY_WORKSPACES, &who.user.id), stmt!(sql::SHARED_WITH_ME, &who.user.id)]).await?;
-    let mut outs = outs.into_iter();
-    let mine: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
-    let shared: Vec<WorkspaceRow> = outs.next().unwrap_or_default().decode()?;
+    let mut batch = Batch::new();
+    let mine = batch.read::<WorkspaceRow>(stmt!(sql::MY_WORKSPACES, &who.user.id));
+    let shared = batch.read::<WorkspaceRow>(stmt!(sql::SHARED_WITH_ME, &who.user.id));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let (mine, shared) = (results.all(mine)?, results.all(shared)?);
     let has_2fa = who.user.totp_enabled != 0;
     let view = |row: WorkspaceRow| -> Result<Option<WorkspaceAccess>, AppError> {
         let Some((role, facts)) = row.standing(has_2fa)? else { return Ok(None) };
@@ -438,15 +438,11 @@ async fn end_grant(
         target_id: ws_id,
         data,
     };
-    let outs = deps
-        .db
-        .batch(vec![
-            stmt!(sql::DELETE_GRANT, ws_id, org_id),
-            event.stmt_if_changed(deps)?,
-            stmt!(sql::REVOKE_INVITATIONS_THROUGH_GRANT, ws_id, org_id, deps.now()),
-        ])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+    let mut batch = Batch::new();
+    let ended = batch.write(stmt!(sql::DELETE_GRANT, ws_id, org_id));
+    batch.add(event.stmt_if_changed(deps)?);
+    batch.add(stmt!(sql::REVOKE_INVITATIONS_THROUGH_GRANT, ws_id, org_id, deps.now()));
+    if batch.run(deps.db.as_ref()).await?.changed(ended) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())
@@ -577,11 +573,10 @@ pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id:
         target_id: id,
         data: json!({}),
     };
-    let outs = deps
-        .db
-        .batch(vec![stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, deps.now()), event.stmt_if_changed(deps)?])
-        .await?;
-    if outs.first().map_or(0, |o| o.changes) == 0 {
+    let mut batch = Batch::new();
+    let revoked = batch.write(stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, deps.now()));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(revoked) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())

@@ -168,6 +168,12 @@ impl Results {
         self.take(r.0)?.first()
     }
 
+    /// The raw outcome of a read, for a caller that decodes it later
+    /// (a statement riding along with authentication).
+    pub fn outcome<T>(&mut self, r: Read<T>) -> Result<Outcome, DbError> {
+        self.take(r.0)
+    }
+
     /// Every row of a read.
     pub fn all<T: DeserializeOwned>(&mut self, r: Read<T>) -> Result<Vec<T>, DbError> {
         self.take(r.0)?.decode()

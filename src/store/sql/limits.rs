@@ -1,4 +1,40 @@
 //! Attempt limits: login and second-factor failure counters.
+use crate::stmt;
+use crate::store::Stmt;
+use serde::Deserialize;
+
+/// What [`RESERVE_LOGIN_FAILURE`] returns when it counted the attempt (no
+/// row: the address is backing off).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Reserved {
+    /// The count, this attempt included.
+    pub failures: i64,
+}
+
+/// [`LOGIN_FAILURE_STATE`]'s row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FailureState {
+    /// The end of the current back-off, if any.
+    pub locked_until: Option<i64>,
+}
+
+/// The shape of a login back-off.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Failures (after decay) that start a back-off.
+    pub limit: i64,
+    /// The first back-off, doubled for each further failure.
+    pub base_seconds: i64,
+    /// The longest back-off.
+    pub max_seconds: i64,
+    /// Each this many quiet seconds forgive one failure.
+    pub decay_seconds: i64,
+}
+
+/// Counts a login attempt for `email_hash` (see [`RESERVE_LOGIN_FAILURE`]).
+pub fn reserve_login_failure(email_hash: &str, now: i64, b: &Backoff) -> Stmt {
+    stmt!(RESERVE_LOGIN_FAILURE, email_hash, now, b.limit, b.base_seconds, b.max_seconds, b.decay_seconds)
+}
 
 // Both counters leak: `MAX(0, count - quiet / ?decay)` is the count once every
 // `?decay` seconds since the last counted attempt have forgiven one failure.
