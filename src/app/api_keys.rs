@@ -15,8 +15,9 @@ use crate::domain::tenant::TenantKind;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
+use crate::store::sql::ApiKeyRow;
 use crate::store::{sql, Batch};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -67,24 +68,7 @@ pub struct CreatedApiKey {
     pub created_at: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct KeyRow {
-    id: String,
-    #[allow(dead_code)]
-    org_id: String,
-    name: String,
-    start: String,
-    scopes: String,
-    created_by: Option<String>,
-    created_at: i64,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-    last_used_at: Option<i64>,
-    #[allow(dead_code)]
-    rotated_to: Option<String>,
-}
-
-impl KeyRow {
+impl ApiKeyRow {
     fn view(&self) -> ApiKeyView {
         ApiKeyView {
             id: self.id.clone(),
@@ -216,16 +200,16 @@ pub async fn list_api_keys(
     person(who)?;
     orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<KeyRow> = deps.db.run(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit)).await?.decode()?;
+    let rows: Vec<ApiKeyRow> = deps.db.run(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    Ok((rows.iter().map(KeyRow::view).collect(), next))
+    Ok((rows.iter().map(ApiKeyRow::view).collect(), next))
 }
 
-async fn key_in_org(deps: &Deps, org_id: &str, id: &str) -> Result<KeyRow, AppError> {
+async fn key_in_org(deps: &Deps, org_id: &str, id: &str) -> Result<ApiKeyRow, AppError> {
     if !looks_like(IdKind::ApiKey, id) {
         return Err(AppError::NotFound);
     }
-    let row: Option<KeyRow> = deps.db.run(stmt!(sql::API_KEY_IN_ORG, id, org_id)).await?.first()?;
+    let row: Option<ApiKeyRow> = deps.db.run(stmt!(sql::API_KEY_IN_ORG, id, org_id)).await?.first()?;
     row.ok_or(AppError::NotFound)
 }
 

@@ -5,8 +5,9 @@ use crate::domain::ids::IdKind;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::stmt;
+use crate::store::sql::AuditRow;
 use crate::store::{sql, Stmt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Who did something.
@@ -123,24 +124,12 @@ pub async fn list_events(
     log: Tenant<'_>,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
-    #[derive(Deserialize)]
-    struct Row {
-        seq: i64,
-        id: String,
-        actor_kind: String,
-        actor_id: String,
-        action: String,
-        target_kind: String,
-        target_id: String,
-        data: String,
-        occurred_at: i64,
-    }
     let (sql, id) = match log {
         Tenant::Org(id) => (sql::LIST_ORG_AUDIT, id),
         Tenant::Workspace(id) => (sql::LIST_WORKSPACE_AUDIT, id),
     };
     let after = page.after.as_ref().map(|(k, _)| *k);
-    let rows: Vec<Row> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;
+    let rows: Vec<AuditRow> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
     let views = rows
         .into_iter()

@@ -7,9 +7,8 @@ use super::{AppError, Deps};
 use crate::domain::api_key::{ApiKey, KeyFormatError};
 use crate::domain::policy::{Permission, Subject};
 use crate::stmt;
-use crate::store::sql::{self, OrgRow, UserRow};
+use crate::store::sql::{self, LiveKeyRow, OrgRow, UserRow};
 use crate::store::{Batch, Outcome, Stmt};
-use serde::Deserialize;
 
 /// Who is calling, resolved from the `Authorization` header.
 #[derive(Debug, Clone)]
@@ -88,22 +87,9 @@ async fn authenticate_key(
         let _ = e; // malformed and bad checksum answer alike
         invalid()
     })?;
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        org_id: String,
-        name: String,
-        scopes: String,
-        expires_at: Option<i64>,
-        last_used_at: Option<i64>,
-        org_name: String,
-        org_slug: String,
-        org_require_2fa: i64,
-        org_created_at: i64,
-    }
     let now = deps.now();
     let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
-    let (row, extra_out): (Option<Row>, _) =
+    let (row, extra_out): (Option<LiveKeyRow>, _) =
         with_ride_along(deps, lookup, extra.and_then(|f| f(&key.digest()))).await?;
     let row = row.ok_or_else(invalid)?;
     if !deps.limiter.allow(&row.id).await {

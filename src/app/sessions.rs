@@ -8,7 +8,7 @@ use crate::domain::session::ACCESS_TOKEN_SECONDS;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql::{self, UserRow};
+use crate::store::sql::{self, SessionRow, UserRow};
 use crate::store::Batch;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -153,16 +153,8 @@ pub async fn list_sessions(
     who: &UserPrincipal,
     page: &PageRequest,
 ) -> Result<(Vec<SessionView>, Option<String>), AppError> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        created_at: i64,
-        last_used_at: i64,
-        expires_at: i64,
-        user_agent: Option<String>,
-    }
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<Row> =
+    let rows: Vec<SessionRow> =
         deps.db.run(stmt!(sql::LIST_SESSIONS, &who.user.id, deps.now(), k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let views = rows

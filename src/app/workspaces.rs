@@ -18,6 +18,8 @@ use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
+pub use crate::store::sql::WorkspaceRow;
+use crate::store::sql::{GrantRow, GrantSides, InstallLinkRow};
 use crate::store::{sql, Batch, DbError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -27,23 +29,6 @@ use utoipa::ToSchema;
 pub const INSTALL_LINK_SECONDS: i64 = 7 * DAY;
 /// Longest install link lifetime (30 days).
 pub const MAX_INSTALL_LINK_SECONDS: i64 = 30 * DAY;
-
-/// A workspace as one person sees it ([`sql::WORKSPACE_FOR_USER`]).
-#[derive(Debug, Clone, Deserialize)]
-pub struct WorkspaceRow {
-    id: String,
-    name: String,
-    plan: String,
-    billing_email: Option<String>,
-    created_at: i64,
-    direct_role: Option<String>,
-    via_org_id: Option<String>,
-    via_org_name: Option<String>,
-    /// `{id, name}` of an org whose grant reaches the person but whose
-    /// `require_2fa` they do not meet (JSON, from [`sql::WORKSPACE_FOR_USER`]).
-    #[serde(default)]
-    needs_2fa_org: Option<String>,
-}
 
 impl WorkspaceRow {
     /// The caller's own membership role (parsed strictly).
@@ -333,14 +318,6 @@ pub struct GrantView {
     pub granted_at: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct GrantRow {
-    id: String,
-    name: String,
-    slug: String,
-    granted_at: i64,
-}
-
 impl GrantRow {
     fn view(&self) -> GrantView {
         GrantView {
@@ -396,15 +373,6 @@ fn grant_sides(org_id: &str, org_name: &str, org_slug: &str, ws_id: &str, ws_nam
     extra["org"] = json!({ "id": org_id, "name": org_name, "slug": org_slug });
     extra["workspace"] = json!({ "id": ws_id, "name": ws_name });
     extra
-}
-
-#[derive(Debug, Deserialize)]
-struct GrantSides {
-    org_id: String,
-    org_name: String,
-    org_slug: String,
-    workspace_id: String,
-    workspace_name: String,
 }
 
 /// Ends a grant: the row goes, the invitations sent through it die, and one
@@ -582,21 +550,12 @@ pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id:
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-struct LinkRow {
-    org_id: String,
-    expires_at: i64,
-    revoked_at: Option<i64>,
-    org_name: String,
-    org_slug: String,
-}
-
-async fn live_link(deps: &Deps, raw_token: &str) -> Result<LinkRow, AppError> {
+async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppError> {
     let unknown = || AppError::coded(404, "install_link_not_found", "no install link has this token");
     if !token::plausible(raw_token) {
         return Err(unknown());
     }
-    let row: Option<LinkRow> =
+    let row: Option<InstallLinkRow> =
         deps.db.run(stmt!(sql::INSTALL_LINK_BY_TOKEN, Secret::from_client(raw_token).digest())).await?.first()?;
     let row = row.ok_or_else(unknown)?;
     if row.revoked_at.is_some() || row.expires_at <= deps.now() {

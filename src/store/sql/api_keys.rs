@@ -1,5 +1,7 @@
 //! API keys.
 
+use serde::Deserialize;
+
 /// The whole check of a presented key, and its org: one round trip.
 pub const LIVE_API_KEY: &str = "SELECT k.id, k.org_id, k.name, k.scopes, k.expires_at, k.last_used_at, \
        o.name AS org_name, o.slug AS org_slug, o.require_2fa AS org_require_2fa, o.created_at AS org_created_at \
@@ -29,3 +31,55 @@ pub const ROTATE_API_KEY: &str = "UPDATE api_keys SET revoked_at = ?4, rotated_t
 pub const INSERT_ROTATED_API_KEY: &str =
     "INSERT INTO api_keys (id, org_id, name, key_hash, start, scopes, created_by, created_at, expires_at) \
      SELECT ?1, org_id, name, ?2, ?3, scopes, ?4, ?5, expires_at FROM api_keys WHERE id = ?6 AND rotated_to = ?1";
+
+/// An API key as lists show it ([`LIST_API_KEYS`], [`API_KEY_IN_ORG`]).
+#[derive(Debug, Deserialize)]
+pub struct ApiKeyRow {
+    /// `id`.
+    pub id: String,
+    /// `org_id`.
+    pub org_id: String,
+    /// `name`.
+    pub name: String,
+    /// `start`.
+    pub start: String,
+    /// `scopes`.
+    pub scopes: String,
+    /// `created_by`.
+    pub created_by: Option<String>,
+    /// `created_at`.
+    pub created_at: i64,
+    /// `expires_at`.
+    pub expires_at: Option<i64>,
+    /// `revoked_at`.
+    pub revoked_at: Option<i64>,
+    /// `last_used_at`.
+    pub last_used_at: Option<i64>,
+    /// `rotated_to`.
+    pub rotated_to: Option<String>,
+}
+
+/// A live key with its org ([`LIVE_API_KEY`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LiveKeyRow {
+    /// `id`.
+    pub id: String,
+    /// `org_id`.
+    pub org_id: String,
+    /// `name`.
+    pub name: String,
+    /// `scopes`.
+    pub scopes: String,
+    /// `expires_at`.
+    pub expires_at: Option<i64>,
+    /// `last_used_at`.
+    pub last_used_at: Option<i64>,
+    /// `org_name`.
+    pub org_name: String,
+    /// `org_slug`.
+    pub org_slug: String,
+    /// `org_require_2fa`.
+    pub org_require_2fa: i64,
+    /// `org_created_at`.
+    pub org_created_at: i64,
+}

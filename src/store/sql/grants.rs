@@ -1,5 +1,7 @@
 //! Workspace grants to organizations, and install links.
 
+use serde::Deserialize;
+
 pub const INSERT_GRANT: &str =
     "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)";
 pub const LIST_GRANTS: &str =
@@ -34,3 +36,46 @@ pub const REVOKE_INSTALL_LINK: &str =
 pub const INSTALL_LINK_BY_TOKEN: &str =
     "SELECT l.id, l.org_id, l.expires_at, l.revoked_at, o.name AS org_name, o.slug AS org_slug \
      FROM install_links l JOIN orgs o ON o.id = l.org_id WHERE l.token_hash = ?1";
+
+/// A grant with its org ([`LIST_GRANTS`]).
+#[derive(Debug, Deserialize)]
+pub struct GrantRow {
+    /// `id`.
+    pub id: String,
+    /// `name`.
+    pub name: String,
+    /// `slug`.
+    pub slug: String,
+    /// `granted_at`.
+    pub granted_at: i64,
+}
+
+/// Both sides of a grant, named ([`GRANT_BOTH_SIDES`]).
+#[derive(Debug, Deserialize)]
+pub struct GrantSides {
+    /// `org_id`.
+    pub org_id: String,
+    /// `org_name`.
+    pub org_name: String,
+    /// `org_slug`.
+    pub org_slug: String,
+    /// `workspace_id`.
+    pub workspace_id: String,
+    /// `workspace_name`.
+    pub workspace_name: String,
+}
+
+/// An install link with its org ([`INSTALL_LINK_BY_TOKEN`]).
+#[derive(Debug, Deserialize)]
+pub struct InstallLinkRow {
+    /// `org_id`.
+    pub org_id: String,
+    /// `expires_at`.
+    pub expires_at: i64,
+    /// `revoked_at`.
+    pub revoked_at: Option<i64>,
+    /// `org_name`.
+    pub org_name: String,
+    /// `org_slug`.
+    pub org_slug: String,
+}

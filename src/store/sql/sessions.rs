@@ -1,5 +1,7 @@
 //! Sessions and refresh tokens, and the per-request session check.
 
+use serde::Deserialize;
+
 pub const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent) \
      VALUES (?1, ?2, ?3, ?3, ?4, ?5)";
@@ -31,3 +33,18 @@ pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at
      WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
        AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4)) \
      ORDER BY created_at DESC, id DESC LIMIT ?5";
+
+/// A live session ([`LIST_SESSIONS`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionRow {
+    /// `id`.
+    pub id: String,
+    /// `created_at`.
+    pub created_at: i64,
+    /// `last_used_at`.
+    pub last_used_at: i64,
+    /// `expires_at`.
+    pub expires_at: i64,
+    /// `user_agent`.
+    pub user_agent: Option<String>,
+}

@@ -1,5 +1,7 @@
 //! Customer workspaces.
 
+use serde::Deserialize;
+
 pub const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)";
 /// A workspace as `?2` sees it: their direct role, the first org through
 /// which a grant reaches them, and the first org whose grant would reach them
@@ -37,3 +39,28 @@ pub const UPDATE_BILLING: &str = "UPDATE workspaces SET plan = ?2, billing_email
 pub const DELETE_WORKSPACE_INVITATIONS: &str = "DELETE FROM invitations WHERE workspace_id = ?1";
 pub const DELETE_WORKSPACE_AUDIT: &str = "DELETE FROM audit_events WHERE workspace_id = ?1 AND org_id IS NULL";
 pub const DELETE_WORKSPACE: &str = "DELETE FROM workspaces WHERE id = ?1";
+
+/// A workspace as one person sees it ([`sql::WORKSPACE_FOR_USER`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkspaceRow {
+    /// `id`.
+    pub id: String,
+    /// `name`.
+    pub name: String,
+    /// `plan`.
+    pub plan: String,
+    /// `billing_email`.
+    pub billing_email: Option<String>,
+    /// `created_at`.
+    pub created_at: i64,
+    /// `direct_role`.
+    pub direct_role: Option<String>,
+    /// `via_org_id`.
+    pub via_org_id: Option<String>,
+    /// `via_org_name`.
+    pub via_org_name: Option<String>,
+    /// `{id, name}` of an org whose grant reaches the person but whose
+    /// `require_2fa` they do not meet (JSON, from [`sql::WORKSPACE_FOR_USER`]).
+    #[serde(default)]
+    pub needs_2fa_org: Option<String>,
+}
