@@ -371,15 +371,8 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
     let now = deps.now();
     let digest = Secret::from_client(raw_token).digest();
     let actor = Actor::user(&who.user.id);
-    let event = Event {
-        org_id: row.org_id.as_deref(),
-        workspace_id: row.workspace_id.as_deref(),
-        actor: &actor,
-        action: "invitation.accepted",
-        target_kind: "invitation",
-        target_id: &row.id,
-        data: json!({ "email": row.email, "role": row.role }),
-    };
+    let event =
+        event(row.tenant()?, &actor, "invitation.accepted", &row.id, json!({ "email": row.email, "role": row.role }));
     let mut batch = Batch::new();
     let accepted = batch.write(stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email));
     batch.add(event.stmt_if_changed(deps)?);
@@ -409,15 +402,7 @@ pub async fn decline(deps: &Deps, raw_token: &str) -> Result<(), AppError> {
     }
     let digest = Secret::from_client(raw_token).digest();
     let actor = Actor { kind: "user", id: "anonymous".into() };
-    let event = Event {
-        org_id: row.org_id.as_deref(),
-        workspace_id: row.workspace_id.as_deref(),
-        actor: &actor,
-        action: "invitation.declined",
-        target_kind: "invitation",
-        target_id: &row.id,
-        data: json!({ "email": row.email }),
-    };
+    let event = event(row.tenant()?, &actor, "invitation.declined", &row.id, json!({ "email": row.email }));
     let mut batch = Batch::new();
     let declined = batch.write(stmt!(sql::DECLINE_INVITATION, &digest, deps.now()));
     batch.add(event.stmt_if_changed(deps)?);
@@ -461,15 +446,13 @@ pub async fn signup_with_invitation(
     let user_id = deps.new_id(IdKind::User)?;
     let digest = Secret::from_client(raw_token).digest();
     let actor = Actor::user(&user_id);
-    let event = Event {
-        org_id: row.org_id.as_deref(),
-        workspace_id: row.workspace_id.as_deref(),
-        actor: &actor,
-        action: "invitation.accepted",
-        target_kind: "invitation",
-        target_id: &row.id,
-        data: json!({ "email": row.email, "role": row.role, "signup": true }),
-    };
+    let event = event(
+        row.tenant()?,
+        &actor,
+        "invitation.accepted",
+        &row.id,
+        json!({ "email": row.email, "role": row.role, "signup": true }),
+    );
     let mut batch = Batch::new();
     batch.add(stmt!(sql::INSERT_USER_FROM_INVITATION, &user_id, email.as_str(), name.as_str(), phc, now, &digest));
     batch.add(stmt!(sql::ACCEPT_INVITATION, &digest, now, &user_id, email.as_str()));

@@ -58,6 +58,16 @@ pub struct InvitationRow {
 }
 
 impl InvitationRow {
+    /// The tenant it invites to (exactly one of `org_id`, `workspace_id`: a
+    /// CHECK in the schema; anything else is an internal error).
+    pub fn tenant(&self) -> Result<Tenant<'_>, crate::store::DbError> {
+        match (self.org_id.as_deref(), self.workspace_id.as_deref()) {
+            (Some(org), None) => Ok(Tenant::Org(org)),
+            (None, Some(ws)) => Ok(Tenant::Workspace(ws)),
+            _ => Err(crate::store::DbError::Decode(format!("invitation {} has no single target", self.id))),
+        }
+    }
+
     /// Whether it belongs to `tenant`.
     pub fn is_in(&self, tenant: Tenant<'_>) -> bool {
         self.org_id.as_deref() == tenant.org_id() && self.workspace_id.as_deref() == tenant.workspace_id()
