@@ -12,9 +12,8 @@ use crate::domain::password::{self, Password};
 use crate::domain::time::{DAY, HOUR};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql::UserRow;
+use crate::store::sql::{ClaimableSignup, ConsumedEmailToken, UserRow, VerifyClaim};
 use crate::store::{sql, Batch, DbError};
-use serde::Deserialize;
 
 /// Verification links live 24 hours.
 pub const VERIFY_EMAIL_SECONDS: i64 = DAY;
@@ -185,38 +184,14 @@ pub async fn resend_verification(deps: &Deps, raw_email: &str) -> Result<(), App
     }
 }
 
-/// A consumed single-use token: its user.
-#[derive(Deserialize)]
-struct Consumed {
-    user_id: String,
-}
-
-async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<Consumed, AppError> {
+async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<ConsumedEmailToken, AppError> {
     if !token::plausible(raw_token) {
         return Err(AppError::InvalidToken);
     }
     let digest = Secret::from_client(raw_token).digest();
-    let row: Option<Consumed> =
+    let row: Option<ConsumedEmailToken> =
         deps.db.run(stmt!(sql::CONSUME_EMAIL_TOKEN, deps.now(), digest, purpose.as_str())).await?.first()?;
     row.ok_or(AppError::InvalidToken)
-}
-
-/// A live verification link and the sign-ups it can be claimed with.
-#[derive(Deserialize)]
-struct VerifyClaim {
-    token_id: String,
-    user_id: String,
-    email: String,
-    bound_hash: Option<String>,
-    bound_name: Option<String>,
-    claimable_signups: Option<String>,
-}
-
-/// A sign-up a verification can claim: the password chosen and the name.
-#[derive(Deserialize)]
-struct ClaimableSignup {
-    hash: String,
-    name: Option<String>,
 }
 
 impl VerifyClaim {

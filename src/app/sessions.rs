@@ -8,9 +8,9 @@ use crate::domain::session::ACCESS_TOKEN_SECONDS;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql::{self, SessionRow, UserRow};
+use crate::store::sql::{self, ConsumedRefresh, RefreshTokenState, SessionRow, UserRow};
 use crate::store::Batch;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Refresh tokens, and so sessions, end 30 days after sign-in, rotation or not.
@@ -98,19 +98,12 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
     }
     let now = deps.now();
     let digest = Secret::from_client(presented).digest();
-    #[derive(Deserialize)]
-    struct Consumed {
-        session_id: String,
-    }
-    let consumed: Option<Consumed> = deps.db.run(stmt!(sql::CONSUME_REFRESH_TOKEN, now, &digest)).await?.first()?;
-    let Some(Consumed { session_id }) = consumed else {
-        #[derive(Deserialize)]
-        struct Known {
-            session_id: String,
-            used_at: Option<i64>,
-        }
-        let known: Option<Known> = deps.db.run(stmt!(sql::REFRESH_TOKEN_SESSION, &digest)).await?.first()?;
-        if let Some(Known { session_id, used_at: Some(_) }) = known {
+    let consumed: Option<ConsumedRefresh> =
+        deps.db.run(stmt!(sql::CONSUME_REFRESH_TOKEN, now, &digest)).await?.first()?;
+    let Some(ConsumedRefresh { session_id }) = consumed else {
+        let known: Option<RefreshTokenState> =
+            deps.db.run(stmt!(sql::REFRESH_TOKEN_SESSION, &digest)).await?.first()?;
+        if let Some(RefreshTokenState { session_id, used_at: Some(_) }) = known {
             deps.db.run(stmt!(sql::REVOKE_SESSION, &session_id, now)).await?;
         }
         return Err(AppError::InvalidRefreshToken);

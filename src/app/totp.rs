@@ -9,9 +9,9 @@ use crate::domain::time::MINUTE;
 use crate::domain::token::{self, Secret};
 use crate::domain::totp::{self, RecoveryCode, TotpSecret};
 use crate::stmt;
-use crate::store::sql::UserRow;
+use crate::store::sql::{MfaTokenUser, TotpCredential, UserRow};
 use crate::store::{sql, DbError, Stmt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 /// MFA tokens live 5 minutes.
@@ -49,16 +49,6 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Credential {
-    secret_enc: String,
-    confirmed_at: Option<i64>,
-    last_step: Option<i64>,
-    #[allow(dead_code)]
-    failed_attempts: i64,
-    locked_until: Option<i64>,
-}
-
 fn key(deps: &Deps) -> &[u8; 32] {
     &deps.config.totp_key
 }
@@ -79,7 +69,7 @@ pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppErr
     Ok(Enrolment { secret: secret.base32(), otpauth_uri: uri, qr_svg })
 }
 
-async fn credential(deps: &Deps, user_id: &str) -> Result<Option<Credential>, AppError> {
+async fn credential(deps: &Deps, user_id: &str) -> Result<Option<TotpCredential>, AppError> {
     Ok(deps.db.run(stmt!(sql::TOTP_CREDENTIAL, user_id)).await?.first()?)
 }
 
@@ -199,16 +189,12 @@ pub async fn login_mfa(
     }
     let now = deps.now();
     let digest = Secret::from_client(raw_token).digest();
-    #[derive(Deserialize)]
-    struct Live {
-        user_id: String,
-    }
     // Count the attempt before checking the code (one guarded statement), so
     // parallel guesses cannot exceed the limit.
-    let reserved: Option<Live> =
+    let reserved: Option<MfaTokenUser> =
         deps.db.run(stmt!(sql::RESERVE_MFA_ATTEMPT, &digest, now, MFA_TOKEN_ATTEMPTS)).await?.first()?;
     let Some(live) = reserved else {
-        let exists: Option<Live> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
+        let exists: Option<MfaTokenUser> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
         return Err(match exists {
             Some(_) => AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS },
             None => AppError::InvalidToken,

@@ -19,9 +19,9 @@ use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
 pub use crate::store::sql::WorkspaceRow;
-use crate::store::sql::{GrantRow, GrantSides, InstallLinkRow};
+use crate::store::sql::{GrantRow, GrantSides, InstallLinkListRow, InstallLinkRow, ManagedWorkspaceRow};
 use crate::store::{sql, Batch, DbError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -425,15 +425,7 @@ pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id:
 /// Workspaces granted to the org (org member+).
 pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
     orgs::access(deps, who, org_id, Permission::WorkspacesRead, TwoFactorPolicy::Enforce).await?;
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        name: String,
-        plan: String,
-        created_at: i64,
-        granted_at: i64,
-    }
-    let rows: Vec<Row> = deps.db.run(stmt!(sql::MANAGED_WORKSPACES, org_id)).await?.decode()?;
+    let rows: Vec<ManagedWorkspaceRow> = deps.db.run(stmt!(sql::MANAGED_WORKSPACES, org_id)).await?.decode()?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -503,16 +495,8 @@ pub async fn create_install_link(
 /// The org's install links (never their tokens).
 pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
     orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        created_by: Option<String>,
-        created_at: i64,
-        expires_at: i64,
-        revoked_at: Option<i64>,
-    }
     let now = deps.now();
-    let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_INSTALL_LINKS, org_id)).await?.decode()?;
+    let rows: Vec<InstallLinkListRow> = deps.db.run(stmt!(sql::LIST_INSTALL_LINKS, org_id)).await?.decode()?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -89,3 +89,36 @@ pub const VERIFY_ACCOUNT: &str = "UPDATE users SET password_hash = ?2, name = CO
 pub const END_EMAIL_TOKENS: &str = "UPDATE email_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
 pub const EMAIL_TOKEN_FOR_MAIL: &str = "SELECT t.id, t.purpose, t.expires_at, t.used_at, u.email, u.name \
      FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?1";
+
+/// A consumed single-use token: its user ([`CONSUME_EMAIL_TOKEN`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsumedEmailToken {
+    /// `user_id`.
+    pub user_id: String,
+}
+
+/// A live verification link and the sign-ups it can be claimed with ([`VERIFY_TOKEN_CLAIM`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifyClaim {
+    /// `token_id`.
+    pub token_id: String,
+    /// `user_id`.
+    pub user_id: String,
+    /// `email`.
+    pub email: String,
+    /// `bound_hash`.
+    pub bound_hash: Option<String>,
+    /// `bound_name`.
+    pub bound_name: Option<String>,
+    /// `claimable_signups`.
+    pub claimable_signups: Option<String>,
+}
+
+/// A sign-up a verification can claim: the password chosen and the name.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClaimableSignup {
+    /// `hash`.
+    pub hash: String,
+    /// `name`.
+    pub name: Option<String>,
+}

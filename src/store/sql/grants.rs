@@ -79,3 +79,33 @@ pub struct InstallLinkRow {
     /// `org_slug`.
     pub org_slug: String,
 }
+
+/// A workspace granted to an org ([`MANAGED_WORKSPACES`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManagedWorkspaceRow {
+    /// `id`.
+    pub id: String,
+    /// `name`.
+    pub name: String,
+    /// `plan`.
+    pub plan: String,
+    /// `created_at`.
+    pub created_at: i64,
+    /// `granted_at`.
+    pub granted_at: i64,
+}
+
+/// An install link as lists show it ([`LIST_INSTALL_LINKS`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InstallLinkListRow {
+    /// `id`.
+    pub id: String,
+    /// `created_by`.
+    pub created_by: Option<String>,
+    /// `created_at`.
+    pub created_at: i64,
+    /// `expires_at`.
+    pub expires_at: i64,
+    /// `revoked_at`.
+    pub revoked_at: Option<i64>,
+}

@@ -48,3 +48,19 @@ pub struct SessionRow {
     /// `user_agent`.
     pub user_agent: Option<String>,
 }
+
+/// A rotated refresh token's session ([`CONSUME_REFRESH_TOKEN`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsumedRefresh {
+    /// `session_id`.
+    pub session_id: String,
+}
+
+/// A refresh token's session and whether it was used ([`REFRESH_TOKEN_SESSION`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefreshTokenState {
+    /// `session_id`.
+    pub session_id: String,
+    /// `used_at`.
+    pub used_at: Option<i64>,
+}

@@ -1,5 +1,7 @@
 //! Two-factor authentication: TOTP credentials, recovery codes, MFA tokens.
 
+use serde::Deserialize;
+
 /// A new pending enrolment replaces an older pending one, never a confirmed one.
 pub const UPSERT_PENDING_TOTP: &str =
     "INSERT INTO totp_credentials (user_id, secret_enc, created_at) VALUES (?1, ?2, ?3) \
@@ -33,3 +35,25 @@ pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = 
 /// Counts an attempt on an MFA token before the code is checked (at most `?3`).
 pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id";
+
+/// A TOTP credential ([`TOTP_CREDENTIAL`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TotpCredential {
+    /// `secret_enc`.
+    pub secret_enc: String,
+    /// `confirmed_at`.
+    pub confirmed_at: Option<i64>,
+    /// `last_step`.
+    pub last_step: Option<i64>,
+    /// `failed_attempts`.
+    pub failed_attempts: i64,
+    /// `locked_until`.
+    pub locked_until: Option<i64>,
+}
+
+/// The user of a live MFA token ([`RESERVE_MFA_ATTEMPT`], [`LIVE_MFA_TOKEN`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MfaTokenUser {
+    /// `user_id`.
+    pub user_id: String,
+}
