@@ -18,7 +18,7 @@ pub const API_KEY_IN_ORG: &str =
      FROM api_keys WHERE id = ?1 AND org_id = ?2";
 pub const LIST_API_KEYS: &str =
     "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to \
-     FROM api_keys WHERE org_id = ?1 AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+     FROM api_keys WHERE org_id = ?1 AND (created_at, id) < (COALESCE(?2, 9223372036854775807), COALESCE(?3, '')) \
      ORDER BY created_at DESC, id DESC LIMIT ?4";
 /// Revokes now (also cuts a rotation's grace period short).
 pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = ?3 \

@@ -13,11 +13,11 @@ pub const INSERT_AUDIT_IF_CHANGED: &str = "INSERT INTO audit_events \
 /// Newest first by insertion order (rowid), which also orders events of one second.
 pub const LIST_ORG_AUDIT: &str =
     "SELECT rowid AS seq, id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at \
-     FROM audit_events WHERE org_id = ?1 AND (?2 IS NULL OR rowid < ?2) \
+     FROM audit_events WHERE org_id = ?1 AND rowid < COALESCE(?2, 9223372036854775807) \
      ORDER BY rowid DESC LIMIT ?3";
 pub const LIST_WORKSPACE_AUDIT: &str =
     "SELECT rowid AS seq, id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at \
-     FROM audit_events WHERE workspace_id = ?1 AND (?2 IS NULL OR rowid < ?2) \
+     FROM audit_events WHERE workspace_id = ?1 AND rowid < COALESCE(?2, 9223372036854775807) \
      ORDER BY rowid DESC LIMIT ?3";
 
 /// An audit event ([`LIST_ORG_AUDIT`], [`LIST_WORKSPACE_AUDIT`]).

@@ -6,7 +6,7 @@ pub const INSERT_GRANT: &str =
     "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)";
 pub const LIST_GRANTS: &str =
     "SELECT o.id, o.name, o.slug, g.granted_at FROM workspace_grants g JOIN orgs o ON o.id = g.org_id \
-     WHERE g.workspace_id = ?1 ORDER BY g.granted_at, o.id LIMIT 100";
+     WHERE g.workspace_id = ?1 ORDER BY g.granted_at, g.org_id LIMIT 100";
 pub const DELETE_GRANT: &str = "DELETE FROM workspace_grants WHERE workspace_id = ?1 AND org_id = ?2";
 /// A grant with both sides named (for the audit entries of its end).
 pub const GRANT_BOTH_SIDES: &str = "SELECT o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
@@ -21,7 +21,7 @@ pub const REVOKE_INVITATIONS_THROUGH_GRANT: &str = "UPDATE invitations SET statu
        AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = ?1 \
                        AND d.user_id = invitations.invited_by AND d.role IN ('owner', 'admin'))";
 pub const MANAGED_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.created_at, g.granted_at FROM workspace_grants g \
-     JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, w.id LIMIT 100";
+     JOIN workspaces w ON w.id = g.workspace_id WHERE g.org_id = ?1 ORDER BY g.granted_at DESC, g.workspace_id LIMIT 100";
 /// Whether the workspace is granted to the org of the key with this digest.
 pub const GRANT_OF_KEY: &str = "SELECT g.workspace_id FROM workspace_grants g JOIN api_keys k ON k.org_id = g.org_id \
      WHERE g.workspace_id = ?1 AND k.key_hash = ?2";

@@ -268,7 +268,7 @@ pub const LIST_ORG_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
      WHERE i.org_id = ?1 \
        AND (?3 IS NULL OR (CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END) = ?3) \
-       AND (?4 IS NULL OR i.created_at < ?4 OR (i.created_at = ?4 AND i.id < ?5)) \
+       AND (i.created_at, i.id) < (COALESCE(?4, 9223372036854775807), COALESCE(?5, '')) \
      ORDER BY i.created_at DESC, i.id DESC LIMIT ?6";
 pub const REVOKE_ORG_INVITATION: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
      WHERE id = ?1 AND org_id = ?2 AND status = 'pending'";
@@ -320,7 +320,7 @@ pub const LIST_WS_INVITATIONS: &str = "SELECT i.id, i.org_id, i.workspace_id, i.
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by \
      WHERE i.workspace_id = ?1 \
        AND (?3 IS NULL OR (CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END) = ?3) \
-       AND (?4 IS NULL OR i.created_at < ?4 OR (i.created_at = ?4 AND i.id < ?5)) \
+       AND (i.created_at, i.id) < (COALESCE(?4, 9223372036854775807), COALESCE(?5, '')) \
      ORDER BY i.created_at DESC, i.id DESC LIMIT ?6";
 pub const REVOKE_WS_INVITATION: &str = "UPDATE invitations SET status = 'revoked', closed_at = ?3 \
      WHERE id = ?1 AND workspace_id = ?2 AND status = 'pending'";

@@ -125,7 +125,7 @@ impl MemberSql {
 pub const INSERT_MEMBER: &str = "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub const LIST_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 \
-       AND (?2 IS NULL OR m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3)) \
+       AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
 pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND m.user_id = ?2";
@@ -156,7 +156,7 @@ pub const INSERT_WORKSPACE_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
 pub const LIST_WORKSPACE_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 \
-       AND (?2 IS NULL OR m.joined_at > ?2 OR (m.joined_at = ?2 AND m.user_id > ?3)) \
+       AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
 pub const WORKSPACE_MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 AND m.user_id = ?2";

@@ -10,7 +10,7 @@ pub const INSERT_REFRESH_TOKEN: &str =
 /// Rotates a refresh token: marks it used if it is unused and its session live.
 pub const CONSUME_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND used_at IS NULL \
-       AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1) \
+       AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.expires_at > ?1) \
      RETURNING session_id";
 pub const REFRESH_TOKEN_SESSION: &str = "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = ?1";
 pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1";
@@ -31,7 +31,7 @@ pub const REVOKE_OTHER_SESSIONS: &str =
 /// Live sessions, newest first, keyset-paginated on (created_at, id).
 pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions \
      WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
-       AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4)) \
+       AND (created_at, id) < (COALESCE(?3, 9223372036854775807), COALESCE(?4, '')) \
      ORDER BY created_at DESC, id DESC LIMIT ?5";
 
 /// A live session ([`LIST_SESSIONS`]).
