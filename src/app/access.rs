@@ -3,6 +3,7 @@
 //! tenant, or an API key's scopes) and the facts is the tenants' business
 //! (`orgs::access`, `workspaces::access`, `authorize`); deciding is here.
 use super::AppError;
+use super::ErrorCode;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict};
 use crate::domain::tenant::TenantKind;
 use crate::domain::FieldError;
@@ -38,12 +39,12 @@ fn refusal(verdict: Verdict, permission: Permission, tenant: TenantKind) -> AppE
     match verdict {
         Verdict::Allow | Verdict::Forbidden => AppError::Forbidden,
         Verdict::UserRequired => AppError::UserRequired,
-        Verdict::MissingScope => {
-            AppError::coded(403, "insufficient_scope", format!("this API key lacks the {} scope", permission.as_str()))
-        }
-        Verdict::TwoFactorRequired => AppError::coded(
-            403,
-            "two_factor_required",
+        Verdict::MissingScope => AppError::refused(
+            ErrorCode::InsufficientScope,
+            format!("this API key lacks the {} scope", permission.as_str()),
+        ),
+        Verdict::TwoFactorRequired => AppError::refused(
+            ErrorCode::TwoFactorRequired,
             match tenant {
                 TenantKind::Org => "this organization requires two-factor authentication: turn it on first",
                 TenantKind::Workspace => {
@@ -57,7 +58,7 @@ fn refusal(verdict: Verdict, permission: Permission, tenant: TenantKind) -> AppE
 /// A role read from the database. An unknown one is our bug: an internal
 /// error, never a guess.
 pub fn stored_role(raw: &str) -> Result<Role, AppError> {
-    Role::parse(raw).ok_or_else(|| AppError::Internal(format!("unknown role in database: {raw}")))
+    Role::parse(raw).ok_or_else(|| AppError::internal(format!("unknown role in database: {raw}")))
 }
 
 /// A role given by a client: an unknown one is 422 (field `role`).
@@ -90,9 +91,9 @@ mod tests {
     fn refusals_map_to_their_codes() {
         let org = Facts { require_2fa: true, has_2fa: false, ..Facts::direct(TenantKind::Org) };
         let err = check(Subject::Role(Role::Owner), Permission::OrgRead, &org);
-        assert!(matches!(err, Err(AppError::Coded { status: 403, code: "two_factor_required", .. })), "{err:?}");
+        assert!(matches!(err, Err(AppError::Refused { code: ErrorCode::TwoFactorRequired, .. })), "{err:?}");
         let err = check(Subject::Key(&[]), Permission::OrgRead, &Facts::direct(TenantKind::Org));
-        assert!(matches!(err, Err(AppError::Coded { status: 403, code: "insufficient_scope", .. })), "{err:?}");
+        assert!(matches!(err, Err(AppError::Refused { code: ErrorCode::InsufficientScope, .. })), "{err:?}");
         let err = check(Subject::Key(&Permission::ALL), Permission::OrgDelete, &Facts::direct(TenantKind::Org));
         assert!(matches!(err, Err(AppError::UserRequired)), "{err:?}");
         let err = check(Subject::Role(Role::Member), Permission::OrgWrite, &Facts::direct(TenantKind::Org));

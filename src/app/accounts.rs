@@ -4,6 +4,7 @@ use super::auth::UserPrincipal;
 use super::error::collect_fields;
 use super::messages::Job;
 use super::sessions::{create_session, SessionIssued, UserView};
+use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::IdKind;
@@ -68,7 +69,7 @@ fn lifetime(purpose: TokenPurpose) -> i64 {
 
 fn hash_password(deps: &Deps, password: &str) -> Result<String, AppError> {
     let salt: [u8; 16] = random(deps.rng.as_ref())?;
-    password::hash(password, &salt).map_err(|e| AppError::Internal(e.to_string()))
+    password::hash(password, &salt).map_err(|e| AppError::internal_from("hashing a password", e))
 }
 
 /// Signs up. The answer is the same whether or not the email has an account
@@ -80,7 +81,7 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
     let name = DisplayName::parse("name", input.name);
     collect_fields([email.as_ref().err().cloned(), password.as_ref().err().cloned(), name.as_ref().err().cloned()])?;
     let (Ok(email), Ok(password), Ok(name)) = (email, password, name) else {
-        return Err(AppError::Internal("unreachable: fields checked above".into()));
+        return Err(AppError::internal("unreachable: fields checked above"));
     };
     let phc = hash_password(deps, password.expose())?;
     let now = deps.now();
@@ -202,14 +203,13 @@ impl VerifyClaim {
             return Ok(vec![ClaimableSignup { hash: hash.clone(), name: self.bound_name.clone() }]);
         }
         let raw = self.claimable_signups.as_deref().unwrap_or("[]");
-        serde_json::from_str(raw).map_err(|e| AppError::Internal(format!("claimable sign-ups: {e}")))
+        serde_json::from_str(raw).map_err(|e| AppError::internal_from("reading claimable sign-ups", e))
     }
 }
 
 fn password_mismatch() -> AppError {
-    AppError::coded(
-        401,
-        "password_mismatch",
+    AppError::refused(
+        ErrorCode::PasswordMismatch,
         "password: this is not the password chosen when signing up with this address",
     )
 }

@@ -6,6 +6,7 @@ use super::audit::Event;
 use super::auth::{scopes_of, Principal};
 use super::orgs;
 use super::page::PageRequest;
+use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
@@ -88,7 +89,7 @@ impl ApiKeyRow {
 fn person(who: &Principal) -> Result<&super::auth::UserPrincipal, AppError> {
     match who {
         Principal::User(u) => Ok(u),
-        Principal::ApiKey(_) => Err(AppError::coded(403, "forbidden", "API keys cannot manage API keys")),
+        Principal::ApiKey(_) => Err(AppError::refused(ErrorCode::Forbidden, "API keys cannot manage API keys")),
     }
 }
 
@@ -109,9 +110,8 @@ fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
             return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
         }
         if access::check(Subject::Role(role), p, &Facts::direct(TenantKind::Org)).is_err() {
-            return Err(AppError::coded(
-                403,
-                "scope_exceeds_role",
+            return Err(AppError::refused(
+                ErrorCode::ScopeExceedsRole,
                 format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
             ));
         }
@@ -128,7 +128,7 @@ fn scopes_text(scopes: &[Permission]) -> String {
 
 fn new_key(deps: &Deps) -> Result<ApiKey, AppError> {
     let bytes: [u8; 64] = random(deps.rng.as_ref())?;
-    ApiKey::generate(&bytes).ok_or_else(|| AppError::Internal("key generation drew too few usable bytes".into()))
+    ApiKey::generate(&bytes).ok_or_else(|| AppError::internal("key generation drew too few usable bytes"))
 }
 
 /// Creates a key in the org (admin+, signed in with a session).
@@ -273,9 +273,8 @@ pub async fn rotate_api_key(
     batch.add(event.stmt_if_changed(deps)?);
     batch.add(stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), &user.user.id, now, id));
     if batch.run(deps.db.as_ref()).await?.changed(rotated) == 0 {
-        return Err(AppError::coded(
-            409,
-            "api_key_not_active",
+        return Err(AppError::refused(
+            ErrorCode::ApiKeyNotActive,
             "only a live key that was not rotated before can be rotated",
         ));
     }
@@ -315,6 +314,6 @@ pub fn current(who: &Principal) -> Result<CurrentKey, AppError> {
             scopes: k.scopes.clone(),
             expires_at: k.expires_at.map(rfc3339),
         }),
-        Principal::User(_) => Err(AppError::coded(400, "api_key_required", "call this with an API key")),
+        Principal::User(_) => Err(AppError::refused(ErrorCode::ApiKeyRequired, "call this with an API key")),
     }
 }

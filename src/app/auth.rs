@@ -3,6 +3,7 @@
 //! decides what the principal may do: that is `policy::decide`, through the
 //! use cases.
 use super::audit::Actor;
+use super::ErrorCode;
 use super::{AppError, Deps};
 use crate::domain::api_key::{ApiKey, KeyFormatError};
 use crate::domain::policy::{Permission, Subject};
@@ -69,7 +70,7 @@ impl KeyPrincipal {
 }
 
 fn invalid() -> AppError {
-    AppError::coded(401, "invalid_api_key", "the API key is malformed, unknown, revoked or expired")
+    AppError::refused(ErrorCode::InvalidApiKey, "the API key is malformed, unknown, revoked or expired")
 }
 
 /// Builds a statement to ride along with a key lookup, from the key's digest.

@@ -1,50 +1,316 @@
-//! The one error type of the use cases; `http::error` maps it to problem+json once.
+//! The one error type of the use cases; `http::error` maps it to problem+json
+//! (status, title, headers) once. Nothing here knows HTTP: a refusal names its
+//! [`ErrorCode`], a closed set, and `http` decides what status it answers.
 use crate::domain::FieldError;
 use crate::store::DbError;
+use std::borrow::Cow;
+
+/// Every stable `code` a problem+json answer can carry: clients switch on it,
+/// so a code never changes its spelling. Adding one does not compile until
+/// `http::error` gives it a status and a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON, or not the JSON the route takes.
+    InvalidJson,
+    /// Field rules broken; `errors` lists them.
+    ValidationFailed,
+    /// The password is on the list of common passwords.
+    PasswordTooCommon,
+    /// The body is over 64 KiB.
+    PayloadTooLarge,
+    /// No usable credentials.
+    Unauthenticated,
+    /// Unknown email or wrong password.
+    InvalidCredentials,
+    /// A single-use or refresh token that is unknown, used or expired.
+    InvalidToken,
+    /// The account's email is not verified yet.
+    EmailNotVerified,
+    /// Visible but not permitted.
+    Forbidden,
+    /// Not there, or not the caller's to see.
+    NotFound,
+    /// The path exists with other methods.
+    MethodNotAllowed,
+    /// Too many failed attempts (logins, second factors).
+    TooManyAttempts,
+    /// A limit was reached.
+    RateLimited,
+    /// A person-only action (or a route for people) tried with an API key.
+    UserRequired,
+    /// An API key asked for with a person-only scope.
+    ScopeNotAllowedForKeys,
+    /// An API key in a query string.
+    ApiKeyInUrl,
+    /// A failure of ours.
+    InternalError,
+    /// Not the password of the sign-up an emailed link belongs to.
+    PasswordMismatch,
+    /// The org (or the org a workspace is reached through) requires 2FA.
+    TwoFactorRequired,
+    /// An owner is never removed while an owner.
+    CannotRemoveOwner,
+    /// The org or workspace would be left without an owner.
+    LastOwner,
+    /// The row changed between reading and writing; try again.
+    Conflict,
+    /// Leaving a workspace reached only through an org's grant.
+    AccessThroughGrant,
+    /// The org already has a grant on this workspace.
+    GrantExists,
+    /// No organization has this slug.
+    OrgNotFound,
+    /// No install link has this token.
+    InstallLinkNotFound,
+    /// The install link was revoked or has expired.
+    InstallLinkUnavailable,
+    /// A malformed, unknown, revoked or expired API key.
+    InvalidApiKey,
+    /// A scope beyond the caller's role.
+    ScopeExceedsRole,
+    /// Rotating a key that is not live or was rotated before.
+    ApiKeyNotActive,
+    /// A route for API keys called with a session.
+    ApiKeyRequired,
+    /// Nobody invites themself.
+    CannotInviteSelf,
+    /// A pending invitation for this address exists.
+    InvitationExists,
+    /// The address is already a member.
+    AlreadyMember,
+    /// Only a pending (or, to resend, expired) invitation.
+    InvitationNotPending,
+    /// No invitation has this token.
+    InvitationNotFound,
+    /// The invitation was accepted already.
+    InvitationAlreadyAccepted,
+    /// The invitation was revoked.
+    InvitationRevoked,
+    /// The invitation was declined.
+    InvitationDeclined,
+    /// The invitation has expired.
+    InvitationExpired,
+    /// The invitation is for another address.
+    InvitationEmailMismatch,
+    /// Signing up with an invitation for an address that has an account.
+    AccountExists,
+    /// An API key lacks the scope.
+    InsufficientScope,
+    /// The slug belongs to another organization.
+    SlugTaken,
+    /// A wrong, reused or stale one-time code.
+    InvalidOtp,
+    /// Two-factor authentication is on already.
+    TotpAlreadyEnabled,
+    /// OAuth (API.md; not built yet): unknown or unconfigured provider.
+    ProviderNotFound,
+    /// OAuth (API.md; not built yet): `redirect_uri` not on the allow-list.
+    InvalidRedirectUri,
+    /// OAuth (API.md; not built yet): bad or replayed `state`.
+    InvalidState,
+    /// OAuth (API.md; not built yet): the last way to sign in.
+    LastLoginMethod,
+    /// OAuth (API.md; not built yet): needs a recent sign-in.
+    ReauthenticationRequired,
+    /// OAuth (API.md; not built yet): linked to someone else.
+    IdentityInUse,
+    /// Notification channels (API.md; not built yet): a URL that breaks the outgoing rules.
+    InvalidWebhookUrl,
+}
+
+impl ErrorCode {
+    /// The stable snake_case string clients see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::PasswordTooCommon => "password_too_common",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::EmailNotVerified => "email_not_verified",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UserRequired => "user_required",
+            ErrorCode::ScopeNotAllowedForKeys => "scope_not_allowed_for_keys",
+            ErrorCode::ApiKeyInUrl => "api_key_in_url",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::PasswordMismatch => "password_mismatch",
+            ErrorCode::TwoFactorRequired => "two_factor_required",
+            ErrorCode::CannotRemoveOwner => "cannot_remove_owner",
+            ErrorCode::LastOwner => "last_owner",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::AccessThroughGrant => "access_through_grant",
+            ErrorCode::GrantExists => "grant_exists",
+            ErrorCode::OrgNotFound => "org_not_found",
+            ErrorCode::InstallLinkNotFound => "install_link_not_found",
+            ErrorCode::InstallLinkUnavailable => "install_link_unavailable",
+            ErrorCode::InvalidApiKey => "invalid_api_key",
+            ErrorCode::ScopeExceedsRole => "scope_exceeds_role",
+            ErrorCode::ApiKeyNotActive => "api_key_not_active",
+            ErrorCode::ApiKeyRequired => "api_key_required",
+            ErrorCode::CannotInviteSelf => "cannot_invite_self",
+            ErrorCode::InvitationExists => "invitation_exists",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::InvitationNotPending => "invitation_not_pending",
+            ErrorCode::InvitationNotFound => "invitation_not_found",
+            ErrorCode::InvitationAlreadyAccepted => "invitation_already_accepted",
+            ErrorCode::InvitationRevoked => "invitation_revoked",
+            ErrorCode::InvitationDeclined => "invitation_declined",
+            ErrorCode::InvitationExpired => "invitation_expired",
+            ErrorCode::InvitationEmailMismatch => "invitation_email_mismatch",
+            ErrorCode::AccountExists => "account_exists",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::SlugTaken => "slug_taken",
+            ErrorCode::InvalidOtp => "invalid_otp",
+            ErrorCode::TotpAlreadyEnabled => "totp_already_enabled",
+            ErrorCode::ProviderNotFound => "provider_not_found",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::LastLoginMethod => "last_login_method",
+            ErrorCode::ReauthenticationRequired => "reauthentication_required",
+            ErrorCode::IdentityInUse => "identity_in_use",
+            ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
+        }
+    }
+
+    /// Every code, for tests and the document.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidJson,
+        ErrorCode::ValidationFailed,
+        ErrorCode::PasswordTooCommon,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::Unauthenticated,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::InvalidToken,
+        ErrorCode::EmailNotVerified,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::RateLimited,
+        ErrorCode::UserRequired,
+        ErrorCode::ScopeNotAllowedForKeys,
+        ErrorCode::ApiKeyInUrl,
+        ErrorCode::InternalError,
+        ErrorCode::PasswordMismatch,
+        ErrorCode::TwoFactorRequired,
+        ErrorCode::CannotRemoveOwner,
+        ErrorCode::LastOwner,
+        ErrorCode::Conflict,
+        ErrorCode::AccessThroughGrant,
+        ErrorCode::GrantExists,
+        ErrorCode::OrgNotFound,
+        ErrorCode::InstallLinkNotFound,
+        ErrorCode::InstallLinkUnavailable,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::ScopeExceedsRole,
+        ErrorCode::ApiKeyNotActive,
+        ErrorCode::ApiKeyRequired,
+        ErrorCode::CannotInviteSelf,
+        ErrorCode::InvitationExists,
+        ErrorCode::AlreadyMember,
+        ErrorCode::InvitationNotPending,
+        ErrorCode::InvitationNotFound,
+        ErrorCode::InvitationAlreadyAccepted,
+        ErrorCode::InvitationRevoked,
+        ErrorCode::InvitationDeclined,
+        ErrorCode::InvitationExpired,
+        ErrorCode::InvitationEmailMismatch,
+        ErrorCode::AccountExists,
+        ErrorCode::InsufficientScope,
+        ErrorCode::SlugTaken,
+        ErrorCode::InvalidOtp,
+        ErrorCode::TotpAlreadyEnabled,
+        ErrorCode::ProviderNotFound,
+        ErrorCode::InvalidRedirectUri,
+        ErrorCode::InvalidState,
+        ErrorCode::LastLoginMethod,
+        ErrorCode::ReauthenticationRequired,
+        ErrorCode::IdentityInUse,
+        ErrorCode::InvalidWebhookUrl,
+    ];
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of ours: what we were doing, and the error that stopped it.
+/// Logged with its whole cause chain, never echoed to the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct Internal {
+    context: Cow<'static, str>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Internal {
+    /// The context and every cause, outermost first: `a: b: c`.
+    pub fn chain(&self) -> String {
+        let mut out = self.context.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+}
 
 /// Why an operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Field rules broken (422 `validation_failed`, or `password_too_common`).
+    /// Field rules broken (`validation_failed`, or `password_too_common`).
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// The body is not JSON (400 `invalid_json`).
+    /// The body is not JSON (`invalid_json`).
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
-    /// The body is over 64 KiB (413).
+    /// The body is over 64 KiB.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// No usable credentials (401 `unauthenticated`).
+    /// No usable credentials (`unauthenticated`).
     #[error("authentication required")]
     Unauthenticated,
-    /// Unknown email or wrong password (401 `invalid_credentials`).
+    /// Unknown email or wrong password (`invalid_credentials`).
     #[error("invalid credentials")]
     InvalidCredentials,
-    /// A single-use token that is unknown, used or expired (400 `invalid_token`).
+    /// An emailed single-use token that is unknown, used or expired (`invalid_token`).
     #[error("invalid token")]
     InvalidToken,
-    /// A refresh token that is unknown, used or expired (401 `invalid_token`).
+    /// A refresh token that is unknown, used or expired (`invalid_token`,
+    /// but a credential failure, unlike [`AppError::InvalidToken`]).
     #[error("invalid refresh token")]
     InvalidRefreshToken,
-    /// The account's email is not verified yet (403).
+    /// The account's email is not verified yet.
     #[error("email not verified")]
     EmailNotVerified,
-    /// Visible but not permitted (403 `forbidden`).
+    /// Visible but not permitted (`forbidden`).
     #[error("forbidden")]
     Forbidden,
-    /// Not there, or not the caller's to see (404 `not_found`).
+    /// Not there, or not the caller's to see (`not_found`).
     #[error("not found")]
     NotFound,
-    /// The path exists with other methods (405).
+    /// The path exists with other methods.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// Too many failed logins (429 `too_many_attempts`).
+    /// Too many failed attempts (`too_many_attempts`).
     #[error("too many attempts")]
     TooManyAttempts {
         /// Seconds until the next attempt may succeed.
         retry_after: i64,
     },
-    /// A limit was reached (429 `rate_limited`).
+    /// A limit was reached (`rate_limited`).
     #[error("rate limited: {detail}")]
     RateLimited {
         /// Seconds until it is worth trying again.
@@ -53,10 +319,10 @@ pub enum AppError {
         detail: String,
     },
     /// A person-only action (or a route for people) tried with an API key
-    /// (403 `user_required`).
+    /// (`user_required`).
     #[error("this needs a signed-in person, not an API key")]
     UserRequired,
-    /// An API key asked for with a person-only scope (422 `scope_not_allowed_for_keys`).
+    /// An API key asked for with a person-only scope (`scope_not_allowed_for_keys`).
     #[error(
         "API keys cannot hold the {scope} scope: only a signed-in person deletes organizations and manages billing"
     )]
@@ -64,22 +330,20 @@ pub enum AppError {
         /// The refused scope.
         scope: &'static str,
     },
-    /// An API key in a query string (400 `api_key_in_url`).
+    /// An API key in a query string (`api_key_in_url`).
     #[error("API key in URL")]
     ApiKeyInUrl,
-    /// Any other contract error with its own status and code (409s, 410s, …).
+    /// Any other refusal of the contract, by its code (409s, 410s, …).
     #[error("{code}: {detail}")]
-    Coded {
-        /// HTTP status.
-        status: u16,
-        /// Stable code.
-        code: &'static str,
+    Refused {
+        /// Stable code; `http::error` gives it its status.
+        code: ErrorCode,
         /// Human-readable detail.
-        detail: String,
+        detail: Cow<'static, str>,
     },
-    /// A failure of ours: logged with context, never echoed (500).
+    /// A failure of ours: logged with its cause chain, never echoed.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Internal),
 }
 
 impl AppError {
@@ -88,15 +352,54 @@ impl AppError {
         AppError::Validation(vec![e])
     }
 
-    /// A contract error with its own status and code.
-    pub fn coded(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
-        AppError::Coded { status, code, detail: detail.into() }
+    /// A refusal with its stable code and a detail for people.
+    pub fn refused(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Refused { code, detail: detail.into() }
+    }
+
+    /// A failure of ours with no underlying error (a broken invariant).
+    pub fn internal(context: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Internal(Internal { context: context.into(), source: None })
+    }
+
+    /// A failure of ours caused by `source`, with what we were doing.
+    pub fn internal_from(
+        context: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Internal(Internal { context: context.into(), source: Some(Box::new(source)) })
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Validation(fields) if fields.iter().any(|f| f.code == crate::domain::password::TOO_COMMON) => {
+                ErrorCode::PasswordTooCommon
+            }
+            AppError::Validation(_) => ErrorCode::ValidationFailed,
+            AppError::InvalidJson(_) => ErrorCode::InvalidJson,
+            AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AppError::InvalidToken | AppError::InvalidRefreshToken => ErrorCode::InvalidToken,
+            AppError::EmailNotVerified => ErrorCode::EmailNotVerified,
+            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            AppError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::UserRequired => ErrorCode::UserRequired,
+            AppError::ScopeNotAllowedForKeys { .. } => ErrorCode::ScopeNotAllowedForKeys,
+            AppError::ApiKeyInUrl => ErrorCode::ApiKeyInUrl,
+            AppError::Refused { code, .. } => *code,
+            AppError::Internal(_) => ErrorCode::InternalError,
+        }
     }
 }
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::internal_from("data access", e)
     }
 }
 
@@ -113,5 +416,27 @@ pub fn collect_fields<const N: usize>(results: [Option<FieldError>; N]) -> Resul
         Ok(())
     } else {
         Err(AppError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_serializes_as_its_string() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} listed twice");
+            assert_eq!(serde_json::to_value(code).ok(), Some(serde_json::Value::from(code.as_str())));
+        }
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_chain() {
+        let e = AppError::internal_from("loading the member", DbError::Other("disk I/O".into()));
+        let AppError::Internal(inner) = &e else { panic!("not internal: {e:?}") };
+        assert_eq!(inner.chain(), "loading the member: database: disk I/O");
+        assert_eq!(e.code(), ErrorCode::InternalError);
     }
 }

@@ -9,6 +9,7 @@ use super::members::{self, Standing};
 use super::messages::Job;
 use super::page::PageRequest;
 use super::sessions::{create_session, SessionIssued};
+use super::ErrorCode;
 use super::{AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
@@ -116,7 +117,7 @@ pub async fn create_invitation(
     // Nobody invites themself: an invitation must never be a way to a seat
     // or a role the inviter does not already have.
     if who.user().is_ok_and(|u| u.user.email == email.as_str()) {
-        return Err(AppError::coded(403, "cannot_invite_self", "you cannot invite yourself"));
+        return Err(AppError::refused(ErrorCode::CannotInviteSelf, "you cannot invite yourself"));
     }
     if !policy::may_invite(me.role, role) {
         return Err(AppError::Forbidden);
@@ -149,7 +150,7 @@ pub async fn create_invitation(
     let results = match batch.run(deps.db.as_ref()).await {
         Ok(results) => results,
         Err(DbError::Unique(_)) => {
-            return Err(AppError::coded(409, "invitation_exists", "a pending invitation for this address exists"))
+            return Err(AppError::refused(ErrorCode::InvitationExists, "a pending invitation for this address exists"))
         }
         Err(e) => return Err(e.into()),
     };
@@ -177,7 +178,7 @@ async fn refused_invitation(deps: &Deps, tenant: Tenant<'_>, email: &str, now: i
     let limits: Result<Option<InvitationLimits>, AppError> =
         async { Ok(deps.db.run(q.limits(tenant.id(), email, now, DAILY_SENDS)).await?.first()?) }.await;
     match limits {
-        Ok(Some(l)) if l.members > 0 => AppError::coded(409, "already_member", "that address is already a member"),
+        Ok(Some(l)) if l.members > 0 => AppError::refused(ErrorCode::AlreadyMember, "that address is already a member"),
         Ok(Some(l)) if l.pending >= MAX_PENDING => {
             rate_limited(3600, "the organization has 100 pending invitations; revoke some first")
         }
@@ -185,7 +186,7 @@ async fn refused_invitation(deps: &Deps, tenant: Tenant<'_>, email: &str, now: i
             l.oldest_counted.map_or(3600, |t| t + DAY - now),
             "the organization sent its daily allowance of invitation emails",
         ),
-        Ok(_) => AppError::coded(409, "conflict", "the invitation could not be created; try again"),
+        Ok(_) => AppError::refused(ErrorCode::Conflict, "the invitation could not be created; try again"),
         Err(e) => e,
     }
 }
@@ -248,7 +249,7 @@ pub async fn revoke_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>,
     let revoked = batch.write(invitation_sql(tenant.kind()).revoke(id, tenant.id(), deps.now()));
     batch.add(event.stmt_if_changed(deps)?);
     if batch.run(deps.db.as_ref()).await?.changed(revoked) == 0 {
-        return Err(AppError::coded(409, "invitation_not_pending", "only a pending invitation can be revoked"));
+        return Err(AppError::refused(ErrorCode::InvitationNotPending, "only a pending invitation can be revoked"));
     }
     Ok(())
 }
@@ -257,9 +258,8 @@ pub async fn revoke_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>,
 pub async fn resend_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
     let (me, row) = managed(deps, who, tenant, id).await?;
     if !matches!(row.status.as_str(), "pending" | "expired") {
-        return Err(AppError::coded(
-            409,
-            "invitation_not_pending",
+        return Err(AppError::refused(
+            ErrorCode::InvitationNotPending,
             "only a pending or expired invitation can be resent",
         ));
     }
@@ -315,16 +315,16 @@ async fn by_token(deps: &Deps, raw_token: &str) -> Result<InvitationRow, AppErro
 }
 
 fn not_found() -> AppError {
-    AppError::coded(404, "invitation_not_found", "no invitation has this link; it may have been resent")
+    AppError::refused(ErrorCode::InvitationNotFound, "no invitation has this link; it may have been resent")
 }
 
 /// The error for an invitation that is not pending.
 fn unavailable(status: &str) -> AppError {
     match status {
-        "accepted" => AppError::coded(409, "invitation_already_accepted", "this invitation was already accepted"),
-        "revoked" => AppError::coded(410, "invitation_revoked", "this invitation was revoked"),
-        "declined" => AppError::coded(410, "invitation_declined", "this invitation was declined"),
-        _ => AppError::coded(410, "invitation_expired", "this invitation has expired; ask for a new one"),
+        "accepted" => AppError::refused(ErrorCode::InvitationAlreadyAccepted, "this invitation was already accepted"),
+        "revoked" => AppError::refused(ErrorCode::InvitationRevoked, "this invitation was revoked"),
+        "declined" => AppError::refused(ErrorCode::InvitationDeclined, "this invitation was declined"),
+        _ => AppError::refused(ErrorCode::InvitationExpired, "this invitation has expired; ask for a new one"),
     }
 }
 
@@ -391,7 +391,7 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
 }
 
 fn mismatch() -> AppError {
-    AppError::coded(403, "invitation_email_mismatch", "this invitation is for another email address")
+    AppError::refused(ErrorCode::InvitationEmailMismatch, "this invitation is for another email address")
 }
 
 /// Declines an invitation (anyone holding the link).
@@ -431,7 +431,7 @@ pub async fn signup_with_invitation(
         name.as_ref().err().cloned(),
     ])?;
     let (Ok(email), Ok(password), Ok(name)) = (email, password, name) else {
-        return Err(AppError::Internal("unreachable: fields checked above".into()));
+        return Err(AppError::internal("unreachable: fields checked above"));
     };
     let row = by_token(deps, raw_token).await?;
     if row.email != email.as_str() {
@@ -441,7 +441,7 @@ pub async fn signup_with_invitation(
         return Err(unavailable(&row.status));
     }
     let salt: [u8; 16] = super::random(deps.rng.as_ref())?;
-    let phc = password::hash(password.expose(), &salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    let phc = password::hash(password.expose(), &salt).map_err(|e| AppError::internal_from("hashing a password", e))?;
     let now = deps.now();
     let user_id = deps.new_id(IdKind::User)?;
     let digest = Secret::from_client(raw_token).digest();
@@ -463,9 +463,8 @@ pub async fn signup_with_invitation(
     let mut results = match batch.run(deps.db.as_ref()).await {
         Ok(results) => results,
         Err(DbError::Unique(_)) => {
-            return Err(AppError::coded(
-                409,
-                "account_exists",
+            return Err(AppError::refused(
+                ErrorCode::AccountExists,
                 "an account with this email exists; sign in to accept the invitation",
             ))
         }

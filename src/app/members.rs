@@ -10,6 +10,7 @@ pub use super::access::{role_field, stored_role};
 use super::audit::{Actor, Event};
 use super::auth::Principal;
 use super::page::PageRequest;
+use super::ErrorCode;
 use super::{orgs, workspaces, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::policy::{self, Permission, Refusal, Role, Subject};
@@ -97,19 +98,18 @@ fn refusal(r: Refusal) -> AppError {
     match r {
         Refusal::Forbidden => AppError::Forbidden,
         Refusal::CannotRemoveOwner => {
-            AppError::coded(409, "cannot_remove_owner", "an owner cannot be removed; demote them first")
+            AppError::refused(ErrorCode::CannotRemoveOwner, "an owner cannot be removed; demote them first")
         }
     }
 }
 
 fn conflict() -> AppError {
-    AppError::coded(409, "conflict", "the membership changed meanwhile; try again")
+    AppError::refused(ErrorCode::Conflict, "the membership changed meanwhile; try again")
 }
 
 fn last_owner(kind: TenantKind) -> AppError {
-    AppError::coded(
-        409,
-        "last_owner",
+    AppError::refused(
+        ErrorCode::LastOwner,
         match kind {
             TenantKind::Org => "an organization must keep at least one owner",
             TenantKind::Workspace => "a workspace must keep its owner; delete it instead",
@@ -127,9 +127,8 @@ pub fn may_hand_out(who: &Principal, caller_role: Role, role: Role) -> Result<()
     if policy::may_hand_out(subject, role) {
         Ok(())
     } else {
-        Err(AppError::coded(
-            403,
-            "insufficient_scope",
+        Err(AppError::refused(
+            ErrorCode::InsufficientScope,
             format!("this API key cannot grant the {} role: its scopes do not cover it", role.as_str()),
         ))
     }
@@ -247,9 +246,8 @@ async fn leave(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<(), A
     let person = who.user()?;
     let me = standing(deps, who, tenant, Permission::MembersRead, TwoFactorPolicy::Exempt).await?;
     let Some(role) = me.direct else {
-        return Err(AppError::coded(
-            409,
-            "access_through_grant",
+        return Err(AppError::refused(
+            ErrorCode::AccessThroughGrant,
             "you are not a member of this workspace: your access comes through your organization's grant; \
              leave the organization, or ask the workspace owner to revoke the grant",
         ));

@@ -24,7 +24,7 @@ pub mod totp;
 pub mod workspaces;
 
 pub use config::Config;
-pub use error::AppError;
+pub use error::{AppError, ErrorCode};
 
 /// The time source. Unix seconds; `SystemTime` panics on wasm, so the Worker
 /// passes `Date.now()` and tests pass a clock they can move.
@@ -51,7 +51,7 @@ pub struct SystemRng;
 
 impl Rng for SystemRng {
     fn fill(&self, buf: &mut [u8]) -> Result<(), AppError> {
-        getrandom::fill(buf).map_err(|e| AppError::Internal(format!("CSPRNG unavailable: {e}")))
+        getrandom::fill(buf).map_err(|e| AppError::internal_from("CSPRNG unavailable", e))
     }
 }
 

@@ -7,6 +7,7 @@ use super::audit::{self, Actor, AuditEventView, Event};
 use super::auth::{Principal, UserPrincipal};
 use super::error::collect_fields;
 use super::page::PageRequest;
+use super::ErrorCode;
 use super::{access, random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
@@ -121,7 +122,7 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
     let given = slug.map(Slug::parse).transpose();
     collect_fields([name.as_ref().err().cloned(), given.as_ref().err().cloned()])?;
     let (Ok(name), Ok(given)) = (name, given) else {
-        return Err(AppError::Internal("unreachable: fields checked above".into()));
+        return Err(AppError::internal("unreachable: fields checked above"));
     };
     let now = deps.now();
     let actor = Actor::user(&who.user.id);
@@ -162,11 +163,11 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
                 })
             }
             Err(DbError::Unique(_)) if given.is_none() => continue,
-            Err(DbError::Unique(_)) => return Err(AppError::coded(409, "slug_taken", "that slug is taken")),
+            Err(DbError::Unique(_)) => return Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::coded(409, "slug_taken", "could not find a free slug; give one"))
+    Err(AppError::refused(ErrorCode::SlugTaken, "could not find a free slug; give one"))
 }
 
 /// Orgs I belong to, with my role.
@@ -203,7 +204,7 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
     let slug = patch.slug.map(Slug::parse).transpose();
     collect_fields([name.as_ref().err().cloned(), slug.as_ref().err().cloned()])?;
     let (Ok(name), Ok(slug)) = (name, slug) else {
-        return Err(AppError::Internal("unreachable: fields checked above".into()));
+        return Err(AppError::internal("unreachable: fields checked above"));
     };
     let needed = if patch.require_2fa.is_some() { Permission::OrgDelete } else { Permission::OrgWrite };
     let access = access(deps, who, org_id, needed, TwoFactorPolicy::Enforce).await?;
@@ -240,7 +241,7 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
             org.role = access.org.role.clone();
             org.view()
         }
-        Err(DbError::Unique(_)) => Err(AppError::coded(409, "slug_taken", "that slug is taken")),
+        Err(DbError::Unique(_)) => Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),
         Err(e) => Err(e.into()),
     }
 }

@@ -78,8 +78,11 @@ pub async fn create_session(deps: &Deps, user: UserRow, user_agent: Option<&str>
 }
 
 fn issue(deps: &Deps, user: UserRow, session_id: &str, refresh: Secret) -> Result<SessionIssued, AppError> {
-    let access_token =
-        deps.config.keys.issue(&user.id, session_id, deps.now()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let access_token = deps
+        .config
+        .keys
+        .issue(&user.id, session_id, deps.now())
+        .map_err(|e| AppError::internal_from("signing an access token", e))?;
     Ok(SessionIssued {
         access_token,
         token_type: "Bearer",

@@ -4,6 +4,7 @@
 //! cannot succeed twice, even from parallel requests.
 use super::auth::UserPrincipal;
 use super::sessions::{create_session, SessionIssued};
+use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::time::MINUTE;
 use crate::domain::token::{self, Secret};
@@ -28,7 +29,7 @@ pub const ACCOUNT_LOCK_SECONDS: i64 = 15 * MINUTE;
 pub const ACCOUNT_DECAY_SECONDS: i64 = 15 * MINUTE;
 
 fn invalid_otp() -> AppError {
-    AppError::coded(401, "invalid_otp", "the code is wrong, was already used, or is too old")
+    AppError::refused(ErrorCode::InvalidOtp, "the code is wrong, was already used, or is too old")
 }
 
 /// What enrolment shows: scan the QR code or type the secret.
@@ -56,16 +57,16 @@ fn key(deps: &Deps) -> &[u8; 32] {
 /// Starts (or restarts) enrolment: a fresh secret, pending until confirmed.
 pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppError> {
     if who.user.totp_enabled != 0 {
-        return Err(AppError::coded(409, "totp_already_enabled", "two-factor authentication is already on"));
+        return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
     }
     let secret = TotpSecret::random(random(deps.rng.as_ref())?);
     let stored = totp::encrypt_secret(key(deps), random(deps.rng.as_ref())?, &secret);
     let out = deps.db.run(stmt!(sql::UPSERT_PENDING_TOTP, &who.user.id, stored, deps.now())).await?;
     if out.changes == 0 {
-        return Err(AppError::coded(409, "totp_already_enabled", "two-factor authentication is already on"));
+        return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
     }
     let uri = totp::otpauth_uri(&secret, &who.user.email);
-    let qr_svg = totp::qr_svg(&uri).map_err(|e| AppError::Internal(e.to_string()))?;
+    let qr_svg = totp::qr_svg(&uri).map_err(|e| AppError::internal_from("rendering the enrolment QR code", e))?;
     Ok(Enrolment { secret: secret.base32(), otpauth_uri: uri, qr_svg })
 }
 
@@ -106,7 +107,7 @@ async fn accept_code(
         return Err(AppError::TooManyAttempts { retry_after });
     }
     let secret = totp::decrypt_secret(key(deps), &cred.secret_enc)
-        .map_err(|_| AppError::Internal(format!("TOTP secret of {user_id} does not decrypt")))?;
+        .map_err(|_| AppError::internal(format!("TOTP secret of {user_id} does not decrypt")))?;
     let Some(step) = totp::verify(&secret, code, now, cred.last_step) else {
         return Err(invalid_otp());
     };

@@ -8,6 +8,7 @@ use super::audit::{Actor, Event};
 use super::auth::{KeyPrincipal, Principal, UserPrincipal};
 use super::orgs;
 use super::page::PageRequest;
+use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
@@ -233,7 +234,7 @@ pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<Wo
 /// One workspace.
 pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Value, AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Read.permission()).await?;
-    let mut v = serde_json::to_value(a.view()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut v = serde_json::to_value(a.view()).map_err(|e| AppError::internal_from("workspace view", e))?;
     v["via_org"] = a.via_org().unwrap_or(Value::Null);
     Ok(v)
 }
@@ -347,7 +348,9 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
             role: Role::Admin,
             granted_at: rfc3339(now),
         }),
-        Err(DbError::Unique(_)) => Err(AppError::coded(409, "grant_exists", "this organization already has access")),
+        Err(DbError::Unique(_)) => {
+            Err(AppError::refused(ErrorCode::GrantExists, "this organization already has access"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -356,7 +359,7 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
 pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     let org: Option<orgs::OrgRow> = deps.db.run(stmt!(sql::ORG_BY_SLUG, slug.trim())).await?.first()?;
-    let org = org.ok_or_else(|| AppError::coded(404, "org_not_found", "no organization has this slug"))?;
+    let org = org.ok_or_else(|| AppError::refused(ErrorCode::OrgNotFound, "no organization has this slug"))?;
     insert_grant(deps, &a, &org, "settings").await
 }
 
@@ -535,7 +538,7 @@ pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id:
 }
 
 async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppError> {
-    let unknown = || AppError::coded(404, "install_link_not_found", "no install link has this token");
+    let unknown = || AppError::refused(ErrorCode::InstallLinkNotFound, "no install link has this token");
     if !token::plausible(raw_token) {
         return Err(unknown());
     }
@@ -543,7 +546,10 @@ async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppEr
         deps.db.run(stmt!(sql::INSTALL_LINK_BY_TOKEN, Secret::from_client(raw_token).digest())).await?.first()?;
     let row = row.ok_or_else(unknown)?;
     if row.revoked_at.is_some() || row.expires_at <= deps.now() {
-        return Err(AppError::coded(410, "install_link_unavailable", "this install link was revoked or has expired"));
+        return Err(AppError::refused(
+            ErrorCode::InstallLinkUnavailable,
+            "this install link was revoked or has expired",
+        ));
     }
     Ok(row)
 }

@@ -2,6 +2,9 @@
 use super::FieldError;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
+/// The field code of a common password; the whole answer then carries the
+/// problem code `password_too_common` instead of `validation_failed`.
+pub const TOO_COMMON: &str = "password_too_common";
 /// Fewest code points accepted (NIST SP 800-63B-4 §3.1.1.2).
 pub const MIN_CHARS: usize = 8;
 /// Most code points accepted; longer input is refused, never truncated.
@@ -41,11 +44,7 @@ impl Password {
             return Err(FieldError::new(field, "too_long", "must be at most 128 characters"));
         }
         if is_common(raw) {
-            return Err(FieldError::new(
-                field,
-                "password_too_common",
-                "is one of the most common passwords; choose another",
-            ));
+            return Err(FieldError::new(field, TOO_COMMON, "is one of the most common passwords; choose another"));
         }
         Ok(Self(raw.to_owned()))
     }

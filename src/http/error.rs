@@ -1,69 +1,193 @@
-//! [`AppError`] → RFC 9457 problem+json, in one place.
+//! [`AppError`] → RFC 9457 problem+json, in one place: the only code that
+//! knows which HTTP status an [`ErrorCode`] answers.
 use super::Response;
-use crate::app::{log_error, AppError};
-use serde_json::json;
+use crate::app::{log_error, AppError, ErrorCode};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document (`application/problem+json`); `code` is stable.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `about:blank`.
+    #[schema(example = "about:blank")]
+    pub r#type: &'static str,
+    /// Short summary of the code.
+    pub title: &'static str,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// Human-readable explanation.
+    pub detail: String,
+    /// Stable machine-readable code clients switch on.
+    pub code: ErrorCode,
+    /// The broken field rules (`validation_failed`, `password_too_common` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// One broken field rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The request field, e.g. `email`.
+    pub field: &'static str,
+    /// A machine-readable code for the rule, e.g. `invalid_email`.
+    pub code: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+/// The HTTP status and title of a code. Exhaustive: a new code does not
+/// compile until it has both.
+pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
+    use ErrorCode as C;
+    match code {
+        C::InvalidJson => (400, "Malformed JSON"),
+        C::ValidationFailed => (422, "Validation failed"),
+        C::PasswordTooCommon => (422, "Password too common"),
+        C::PayloadTooLarge => (413, "Payload too large"),
+        C::Unauthenticated => (401, "Authentication required"),
+        C::InvalidCredentials => (401, "Invalid email or password"),
+        C::InvalidToken => (400, "Invalid or expired token"),
+        C::EmailNotVerified => (403, "Email not verified"),
+        C::Forbidden => (403, "Forbidden"),
+        C::NotFound => (404, "Not found"),
+        C::MethodNotAllowed => (405, "Method not allowed"),
+        C::TooManyAttempts => (429, "Too many attempts"),
+        C::RateLimited => (429, "Rate limited"),
+        C::UserRequired => (403, "A person is required"),
+        C::ScopeNotAllowedForKeys => (422, "Scope not allowed for API keys"),
+        C::ApiKeyInUrl => (400, "API key in URL"),
+        C::InternalError => (500, "Internal error"),
+        C::PasswordMismatch => (401, "Password mismatch"),
+        C::TwoFactorRequired => (403, "Two-factor authentication required"),
+        C::CannotRemoveOwner => (409, "Cannot remove an owner"),
+        C::LastOwner => (409, "Last owner"),
+        C::Conflict => (409, "Conflict"),
+        C::AccessThroughGrant => (409, "Access through a grant"),
+        C::GrantExists => (409, "Grant exists"),
+        C::OrgNotFound => (404, "Organization not found"),
+        C::InstallLinkNotFound => (404, "Install link not found"),
+        C::InstallLinkUnavailable => (410, "Install link unavailable"),
+        C::InvalidApiKey => (401, "Invalid API key"),
+        C::ScopeExceedsRole => (403, "Scope exceeds role"),
+        C::ApiKeyNotActive => (409, "API key not active"),
+        C::ApiKeyRequired => (400, "API key required"),
+        C::CannotInviteSelf => (403, "Cannot invite yourself"),
+        C::InvitationExists => (409, "Invitation exists"),
+        C::AlreadyMember => (409, "Already a member"),
+        C::InvitationNotPending => (409, "Invitation not pending"),
+        C::InvitationNotFound => (404, "Invitation not found"),
+        C::InvitationAlreadyAccepted => (409, "Invitation already accepted"),
+        C::InvitationRevoked => (410, "Invitation revoked"),
+        C::InvitationDeclined => (410, "Invitation declined"),
+        C::InvitationExpired => (410, "Invitation expired"),
+        C::InvitationEmailMismatch => (403, "Invitation email mismatch"),
+        C::AccountExists => (409, "Account exists"),
+        C::InsufficientScope => (403, "Insufficient scope"),
+        C::SlugTaken => (409, "Slug taken"),
+        C::InvalidOtp => (401, "Invalid one-time code"),
+        C::TotpAlreadyEnabled => (409, "Two-factor authentication already on"),
+        C::ProviderNotFound => (404, "Provider not found"),
+        C::InvalidRedirectUri => (400, "Invalid redirect URI"),
+        C::InvalidState => (400, "Invalid state"),
+        C::LastLoginMethod => (409, "Last login method"),
+        C::ReauthenticationRequired => (403, "Reauthentication required"),
+        C::IdentityInUse => (409, "Identity in use"),
+        C::InvalidWebhookUrl => (422, "Invalid webhook URL"),
+    }
+}
 
 /// Status, stable code and title of an error.
-pub fn classify(e: &AppError) -> (u16, &'static str, &'static str) {
-    match e {
-        AppError::Validation(fields) if fields.iter().any(|f| f.code == "password_too_common") => {
-            (422, "password_too_common", "Password too common")
-        }
-        AppError::Validation(_) => (422, "validation_failed", "Validation failed"),
-        AppError::InvalidJson(_) => (400, "invalid_json", "Malformed JSON"),
-        AppError::PayloadTooLarge => (413, "payload_too_large", "Payload too large"),
-        AppError::Unauthenticated => (401, "unauthenticated", "Authentication required"),
-        AppError::InvalidCredentials => (401, "invalid_credentials", "Invalid email or password"),
-        AppError::InvalidToken => (400, "invalid_token", "Invalid or expired token"),
-        AppError::InvalidRefreshToken => (401, "invalid_token", "Invalid or expired refresh token"),
-        AppError::EmailNotVerified => (403, "email_not_verified", "Email not verified"),
-        AppError::Forbidden => (403, "forbidden", "Forbidden"),
-        AppError::NotFound => (404, "not_found", "Not found"),
-        AppError::MethodNotAllowed => (405, "method_not_allowed", "Method not allowed"),
-        AppError::TooManyAttempts { .. } => (429, "too_many_attempts", "Too many attempts"),
-        AppError::RateLimited { .. } => (429, "rate_limited", "Rate limited"),
-        AppError::ApiKeyInUrl => (400, "api_key_in_url", "API key in URL"),
-        AppError::UserRequired => (403, "user_required", "A person is required"),
-        AppError::ScopeNotAllowedForKeys { .. } => {
-            (422, "scope_not_allowed_for_keys", "Scope not allowed for API keys")
-        }
-        AppError::Coded { status, code, .. } => (*status, code, "Request refused"),
-        AppError::Internal(_) => (500, "internal_error", "Internal error"),
-    }
+pub fn classify(e: &AppError) -> (u16, ErrorCode, &'static str) {
+    let code = e.code();
+    let (status, title) = match e {
+        // The one code with two statuses: a refresh token is a credential (401),
+        // an emailed link's token is input (400).
+        AppError::InvalidRefreshToken => (401, "Invalid or expired refresh token"),
+        _ => status_and_title(code),
+    };
+    (status, code, title)
 }
 
 /// The problem+json response for `e`.
 pub fn problem(e: &AppError) -> Response {
     let (status, code, title) = classify(e);
     let detail = match e {
-        AppError::Internal(context) => {
-            log_error(context);
+        AppError::Internal(internal) => {
+            log_error(&internal.chain());
             "Something went wrong on our side. It has been logged.".to_owned()
         }
         AppError::Validation(fields) => {
             fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
         }
         AppError::InvalidJson(why) => format!("The body is not valid JSON: {why}"),
-        AppError::Coded { detail, .. } | AppError::RateLimited { detail, .. } => detail.clone(),
+        AppError::Refused { detail, .. } => detail.to_string(),
+        AppError::RateLimited { detail, .. } => detail.clone(),
         other => other.to_string(),
     };
-    let mut body = json!({ "type": "about:blank", "title": title, "status": status, "detail": detail, "code": code });
-    if let AppError::Validation(fields) = e {
-        body["errors"] =
-            fields.iter().map(|f| json!({ "field": f.field, "code": f.code, "message": f.message })).collect();
-    }
+    let errors = match e {
+        AppError::Validation(fields) => Some(
+            fields.iter().map(|f| FieldProblem { field: f.field, code: f.code, message: f.message.clone() }).collect(),
+        ),
+        _ => None,
+    };
+    let body = Problem { r#type: "about:blank", title, status, detail, code, errors };
     let mut response = Response::json(status, &body);
     response.headers = vec![("content-type".into(), "application/problem+json".into())];
     match e {
         AppError::Unauthenticated | AppError::InvalidRefreshToken => {
             response = response.with_header("www-authenticate", "Bearer error=\"invalid_token\"");
         }
-        AppError::InvalidCredentials => response = response.with_header("www-authenticate", "Bearer"),
-        AppError::Coded { status: 401, .. } => response = response.with_header("www-authenticate", "Bearer"),
         AppError::TooManyAttempts { retry_after } | AppError::RateLimited { retry_after, .. } => {
             response = response.with_header("retry-after", retry_after.max(&1).to_string());
         }
+        _ if status == 401 => response = response.with_header("www-authenticate", "Bearer"),
         _ => {}
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_answers_an_error_status() {
+        for code in ErrorCode::ALL {
+            let (status, title) = status_and_title(*code);
+            assert!((400..=599).contains(&status), "{code}: {status}");
+            assert!(!title.is_empty(), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_401_carries_www_authenticate_and_every_429_retry_after() {
+        let cases = [
+            AppError::Unauthenticated,
+            AppError::InvalidCredentials,
+            AppError::InvalidRefreshToken,
+            AppError::refused(ErrorCode::InvalidOtp, "wrong"),
+            AppError::refused(ErrorCode::PasswordMismatch, "wrong"),
+            AppError::TooManyAttempts { retry_after: 30 },
+            AppError::RateLimited { retry_after: 0, detail: "limit".into() },
+        ];
+        for e in cases {
+            let r = problem(&e);
+            assert_eq!(r.header("content-type"), Some("application/problem+json"), "{e}");
+            match r.status {
+                401 => assert!(r.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{e}"),
+                429 => assert!(r.header("retry-after").is_some_and(|v| v.parse::<i64>().is_ok_and(|s| s >= 1)), "{e}"),
+                other => panic!("{e}: unexpected {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_internal_error_is_never_echoed() {
+        let e = AppError::internal_from("reading secrets", crate::store::DbError::Other("token=hunter2".into()));
+        let r = problem(&e);
+        assert_eq!(r.status, 500);
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(!body.contains("hunter2") && !body.contains("reading secrets"), "{body}");
+        assert!(body.contains("\"code\":\"internal_error\""), "{body}");
+    }
 }

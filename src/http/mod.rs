@@ -65,7 +65,7 @@ impl Response {
     pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Self { status, headers: vec![("content-type".into(), "application/json".into())], body },
-            Err(e) => error::problem(&AppError::Internal(format!("serialize: {e}"))),
+            Err(e) => error::problem(&AppError::internal_from("serializing a response", e)),
         }
     }
 

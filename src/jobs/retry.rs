@@ -135,7 +135,7 @@ mod tests {
     struct BrokenRng;
     impl Rng for BrokenRng {
         fn fill(&self, _: &mut [u8]) -> Result<(), AppError> {
-            Err(AppError::Internal("no randomness".into()))
+            Err(AppError::internal("no randomness"))
         }
     }
 

@@ -25,21 +25,7 @@ pub struct StatusBody {
     pub status: &'static str,
 }
 
-/// An RFC 9457 problem document; `code` is stable.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// `about:blank`.
-    #[schema(example = "about:blank")]
-    pub r#type: String,
-    /// Short summary.
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// Human-readable explanation.
-    pub detail: String,
-    /// Stable machine-readable code, e.g. `invalid_credentials`.
-    pub code: String,
-}
+pub use super::error::{FieldProblem, Problem};
 
 /// `GET /health`: one D1 query.
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = StatusBody)))]
