@@ -10,6 +10,7 @@ use aes_gcm::aead::Aead;
 use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use qrcode::render::svg;
 use qrcode::types::QrError;
 use qrcode::QrCode;
@@ -35,13 +36,13 @@ pub const RECOVERY_CODES: usize = 10;
 
 /// AES-GCM authentication tag length, appended to the ciphertext.
 const TAG_BYTES: usize = 16;
-/// RFC 4648 base32, the alphabet authenticator apps expect for secrets.
-const RFC4648_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-/// Crockford's base32 alphabet, lowercase: digits then letters without
-/// `i`, `l`, `o` and `u`, so no two symbols look alike when read aloud or
-/// copied by hand. Input normalisation folds the look-alikes back
-/// (`o` → `0`, `i`/`l` → `1`), as Crockford's decoding rule does.
-const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// RFC 4648 base32 without padding, the alphabet authenticator apps expect
+/// for secrets.
+const SECRET_BASE32: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
+/// Percent-encoding of everything but RFC 3986 unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`), so the result is safe in a URI path or query
+/// whatever the input contains.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 /// Characters per hyphen-separated group of a displayed recovery code.
 const RECOVERY_GROUP: usize = 4;
 
@@ -89,7 +90,7 @@ impl TotpSecret {
     /// RFC 4648 base32 without padding (20 bytes → exactly 32 characters),
     /// for users who type the secret into their app instead of scanning.
     pub fn base32(&self) -> String {
-        base32_encode(&self.0, RFC4648_ALPHABET)
+        base32::encode(SECRET_BASE32, &self.0)
     }
 }
 
@@ -100,7 +101,7 @@ impl TotpSecret {
 pub fn otpauth_uri(secret: &TotpSecret, account_email: &str) -> String {
     format!(
         "otpauth://totp/{ISSUER}:{}?secret={}&issuer={ISSUER}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
-        percent_encode(account_email),
+        utf8_percent_encode(account_email, NOT_UNRESERVED),
         secret.base32()
     )
 }
@@ -228,7 +229,11 @@ impl std::fmt::Debug for RecoveryCode {
 impl RecoveryCode {
     /// A code from [`RECOVERY_CODE_BYTES`] CSPRNG bytes supplied by the caller.
     pub fn random(bytes: [u8; RECOVERY_CODE_BYTES]) -> Self {
-        let symbols = base32_encode(&bytes, RECOVERY_ALPHABET);
+        // Crockford's base32, lowercase: digits then letters without `i`,
+        // `l`, `o` and `u`, so no two symbols look alike when read aloud or
+        // copied by hand. Normalisation folds the look-alikes back (`o` → `0`,
+        // `i`/`l` → `1`), as Crockford's decoding rule does.
+        let symbols = base32::encode(base32::Alphabet::Crockford, &bytes).to_ascii_lowercase();
         let mut code = String::with_capacity(symbols.len() + symbols.len() / RECOVERY_GROUP);
         for (i, c) in symbols.chars().enumerate() {
             if i > 0 && i % RECOVERY_GROUP == 0 {
@@ -267,42 +272,6 @@ pub fn recovery_code_digest(code: &str) -> String {
         })
         .collect();
     hex::encode(Sha256::digest(normalised.as_bytes()))
-}
-
-/// Base32 of `bytes` in `alphabet`, most significant bits first, no padding.
-fn base32_encode(bytes: &[u8], alphabet: &[u8; 32]) -> String {
-    let mut out = String::with_capacity((bytes.len() * 8).div_ceil(5));
-    // Bits not yet emitted sit in the low `pending` bits of `buffer`; fewer
-    // than 5 remain between bytes, so 16 bits never overflow meaningfully.
-    let mut buffer: u16 = 0;
-    let mut pending: u32 = 0;
-    for &byte in bytes {
-        buffer = (buffer << 8) | u16::from(byte);
-        pending += 8;
-        while pending >= 5 {
-            pending -= 5;
-            out.push(char::from(alphabet[usize::from((buffer >> pending) & 0x1f)]));
-        }
-    }
-    if pending > 0 {
-        // The last symbol's missing low bits are zeros (RFC 4648 section 6).
-        out.push(char::from(alphabet[usize::from((buffer << (5 - pending)) & 0x1f)]));
-    }
-    out
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so the
-/// result is safe in a URI path or query whatever the input contains.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -346,10 +315,87 @@ mod tests {
             ("foobar", "MZXW6YTBOI"),
         ];
         for (input, expected) in cases {
-            assert_eq!(base32_encode(input.as_bytes(), RFC4648_ALPHABET), expected);
+            assert_eq!(base32::encode(SECRET_BASE32, input.as_bytes()), expected);
         }
         assert_eq!(rfc_secret().base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         assert_eq!(TotpSecret::random([0xff; SECRET_BYTES]).base32(), "7".repeat(32));
+    }
+
+    // The hand-written encoders the crates replaced, kept as oracles: the
+    // crates must answer exactly what they did for every input.
+    const PREVIOUS_RFC4648_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const PREVIOUS_RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+    fn previous_base32(bytes: &[u8], alphabet: &[u8; 32]) -> String {
+        let mut out = String::new();
+        let (mut buffer, mut pending) = (0u16, 0u32);
+        for &byte in bytes {
+            buffer = (buffer << 8) | u16::from(byte);
+            pending += 8;
+            while pending >= 5 {
+                pending -= 5;
+                out.push(char::from(alphabet[usize::from((buffer >> pending) & 0x1f)]));
+            }
+        }
+        if pending > 0 {
+            out.push(char::from(alphabet[usize::from((buffer << (5 - pending)) & 0x1f)]));
+        }
+        out
+    }
+
+    fn previous_percent_encode(text: &str) -> String {
+        let mut out = String::new();
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_crates_answer_what_the_hand_written_encoders_did_at_the_edges() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base32::encode(SECRET_BASE32, &all), previous_base32(&all, PREVIOUS_RFC4648_ALPHABET));
+        let crockford = base32::encode(base32::Alphabet::Crockford, &all).to_ascii_lowercase();
+        assert_eq!(crockford, previous_base32(&all, PREVIOUS_RECOVERY_ALPHABET));
+        let every_char: String = (0u32..0x800).filter_map(char::from_u32).collect();
+        assert_eq!(
+            utf8_percent_encode(&every_char, NOT_UNRESERVED).to_string(),
+            previous_percent_encode(&every_char)
+        );
+        // RFC 3986 unreserved characters pass, `+` and `@` (the emails that
+        // broke apps) and `*` (which form encoding leaves alone) do not.
+        assert_eq!(utf8_percent_encode("aZ09-._~+@* ", NOT_UNRESERVED).to_string(), "aZ09-._~%2B%40%2A%20");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base32_of_any_bytes_is_what_it_was(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            proptest::prop_assert_eq!(
+                base32::encode(SECRET_BASE32, &bytes),
+                previous_base32(&bytes, PREVIOUS_RFC4648_ALPHABET)
+            );
+            proptest::prop_assert_eq!(
+                base32::encode(base32::Alphabet::Crockford, &bytes).to_ascii_lowercase(),
+                previous_base32(&bytes, PREVIOUS_RECOVERY_ALPHABET)
+            );
+            let secret: [u8; SECRET_BYTES] = std::array::from_fn(|i| bytes.get(i).copied().unwrap_or(0));
+            proptest::prop_assert_eq!(
+                TotpSecret::random(secret).base32(),
+                previous_base32(&secret, PREVIOUS_RFC4648_ALPHABET)
+            );
+        }
+
+        #[test]
+        fn percent_encoding_of_any_text_is_what_it_was(text in "\\PC*") {
+            proptest::prop_assert_eq!(
+                utf8_percent_encode(&text, NOT_UNRESERVED).to_string(),
+                previous_percent_encode(&text)
+            );
+        }
     }
 
     #[test]
@@ -525,7 +571,7 @@ mod tests {
                 if i % 5 == 4 {
                     assert_eq!(c, '-', "{text}");
                 } else {
-                    assert!(RECOVERY_ALPHABET.contains(&(c as u8)), "{text}");
+                    assert!(PREVIOUS_RECOVERY_ALPHABET.contains(&(c as u8)), "{text}");
                     assert!(!matches!(c, 'i' | 'l' | 'o' | 'u'), "{text}");
                 }
             }
