@@ -7,8 +7,6 @@ use serde_json::json;
 use std::time::Duration;
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
-
 fn token_of(resp: &Resp, field: &str) -> String {
     resp.json()[field].as_str().unwrap_or_else(|| panic!("{field} in {}", resp.body)).to_owned()
 }

@@ -5,19 +5,9 @@ mod support;
 use serde_json::{json, Value};
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
-
 fn owner_with_org(w: &Worker, email: &str, org: &str) -> (String, String) {
-    assert_eq!(
-        w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "Owner"})).status,
-        202
-    );
-    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    let session = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).json();
-    let bearer = session["access_token"].as_str().unwrap().to_owned();
-    let created = w.post("/v1/orgs", Some(&bearer), json!({"name": org}));
-    assert_eq!(created.status, 201, "{}", created.body);
-    (bearer, created.json()["id"].as_str().unwrap().to_owned())
+    let owner = w.api().verified(email);
+    (owner.token(), w.api().create_org(&owner, org).expect(201).id())
 }
 
 fn d1_calls(r: &Resp) -> String {

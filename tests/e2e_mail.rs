@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
 const WAIT: Duration = Duration::from_secs(40);
 
 fn start(stub: &MailStub) -> Worker {
@@ -47,15 +46,12 @@ fn owner(w: &Worker, stub: &MailStub) -> String {
 }
 
 fn create_org(w: &Worker, bearer: &str) -> String {
-    let r = w.post("/v1/orgs", Some(bearer), json!({"name": "Acme"}));
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["id"].as_str().unwrap().to_owned()
+    w.api().create_org(bearer, "Acme").expect(201).id()
 }
 
 fn invitation(w: &Worker, bearer: &str, org: &str, id: &str) -> Value {
-    let r = w.get(&format!("/v1/orgs/{org}/invitations"), Some(bearer));
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["data"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap()
+    let r = w.api().invitations(bearer, Tenant::Org(org)).expect(200);
+    r.body["data"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap()
 }
 
 /// Polls the invitation list until the invitation's delivery is `want`.
@@ -78,13 +74,7 @@ fn a_mail_api_outage_is_ridden_out_with_backoff_and_one_email_arrives() {
     let w = start(&stub);
     let bearer = owner(&w, &stub);
     let org = create_org(&w, &bearer);
-    let r = w.post(
-        &format!("/v1/orgs/{org}/invitations"),
-        Some(&bearer),
-        json!({"email": "new@example.com", "role": "member"}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let id = w.api().invite(&bearer, Tenant::Org(&org), "new@example.com", "member").expect(201).id();
 
     // Each delivery attempt, timed as it arrives.
     let mut arrivals = Vec::new();
@@ -126,14 +116,9 @@ fn a_refused_invitation_lists_as_failed_and_a_resend_delivers_it() {
     let w = start(&stub);
     let bearer = owner(&w, &stub);
     let org = create_org(&w, &bearer);
-    let r = w.post(
-        &format!("/v1/orgs/{org}/invitations"),
-        Some(&bearer),
-        json!({"email": "new@example.com", "role": "admin"}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.json()["delivery"], "pending");
-    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let r = w.api().invite(&bearer, Tenant::Org(&org), "new@example.com", "admin").expect(201);
+    assert_eq!(r.body["delivery"], "pending");
+    let id = r.id();
 
     let refused = Instant::now();
     wait_for_delivery(&w, &bearer, &org, &id, "failed");

@@ -5,29 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
 const WRONG: &str = "wrong password here";
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn verified(w: &Worker, email: &str) -> Value {
-    let r = w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"}));
-    assert_eq!(r.status, 202, "{}", r.body);
-    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    let s = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
-    assert_eq!(s.status, 200, "{}", s.body);
-    s.json()
-}
-
-fn bearer(s: &Value) -> String {
-    s["access_token"].as_str().unwrap().to_owned()
 }
 
 fn code_of(r: &Resp) -> String {
@@ -55,7 +41,7 @@ fn observable(r: &Resp) -> (u16, String, Vec<(String, String)>, Option<i64>) {
 #[test]
 fn an_unknown_email_and_a_locked_account_answer_alike_at_every_attempt_count() {
     let w = Worker::start();
-    verified(&w, "victim@example.com");
+    w.api().verified("victim@example.com");
     let login =
         |email: &str, password: &str| w.post("/v1/auth/login", None, json!({"email": email, "password": password}));
     for attempt in 1..=13 {
@@ -91,11 +77,11 @@ fn wrong_code(secret: &str) -> String {
 
 /// A verified user with 2FA on; returns the secret.
 fn enrolled(w: &Worker, email: &str) -> String {
-    let s = verified(w, email);
-    let e = w.post("/v1/me/totp", Some(&bearer(&s)), json!({}));
+    let s = w.api().verified(email).session;
+    let e = w.post("/v1/me/totp", Some(&access(&s)), json!({}));
     assert_eq!(e.status, 200, "{}", e.body);
     let secret = e.json()["secret"].as_str().unwrap().to_owned();
-    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": totp_code(&secret, now())}));
+    let c = w.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": totp_code(&secret, now())}));
     assert_eq!(c.status, 200, "{}", c.body);
     secret
 }
@@ -162,8 +148,8 @@ fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel(
 #[test]
 fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
     let w = Worker::start();
-    let owner = verified(&w, "owner@example.com");
-    let ob = bearer(&owner);
+    let owner = w.api().verified("owner@example.com").session;
+    let ob = access(&owner);
     let org = w.post("/v1/orgs", Some(&ob), json!({"name": "Acme"})).json()["id"].as_str().unwrap().to_owned();
     let ws = w.post("/v1/workspaces", Some(&ob), json!({"name": "Shop"})).json()["id"].as_str().unwrap().to_owned();
     let keys = format!("/v1/orgs/{org}/api-keys");
@@ -218,18 +204,19 @@ fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
     assert_eq!(w.delete(&format!("/v1/orgs/{org}"), Some(&ob)).status, 204, "the owner may");
 }
 
-const IP_LIMITER_LINE: &str = "simple = { limit = 100, period = 60 }";
-
 /// A Worker whose per-IP limit is 5 a minute; `on` sets `IP_RATE_LIMIT=on`.
 fn low_ip_limit_worker(on: bool) -> Worker {
     let vars = if on { vec![("IP_RATE_LIMIT".to_string(), "on".to_string())] } else { Vec::new() };
-    Worker::start_configured(WorkerOptions { vars }, |toml| {
-        let (head, tail) = toml.split_once("name = \"IP_LIMITER\"").expect("IP_LIMITER binding in wrangler.toml");
-        assert!(tail.contains(IP_LIMITER_LINE), "IP_LIMITER's limit line changed");
-        format!(
-            "{head}name = \"IP_LIMITER\"{}",
-            tail.replacen(IP_LIMITER_LINE, "simple = { limit = 5, period = 60 }", 1)
-        )
+    Worker::start_configured(WorkerOptions { vars }, |doc| {
+        let limiters = doc["ratelimits"].as_array_of_tables_mut().expect("[[ratelimits]] in wrangler.toml");
+        let ip = limiters
+            .iter_mut()
+            .find(|t| t.get("name").and_then(|n| n.as_str()) == Some("IP_LIMITER"))
+            .expect("IP_LIMITER binding in wrangler.toml");
+        let limit = &mut ip["simple"]["limit"];
+        assert_eq!(limit.as_integer(), Some(100), "IP_LIMITER's limit changed");
+        *limit = toml_edit::value(5);
+        assert_eq!(ip["simple"]["period"].as_integer(), Some(60), "IP_LIMITER's period changed");
     })
 }
 

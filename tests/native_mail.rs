@@ -31,39 +31,33 @@ impl Mailer for RefusingMailer {
     }
 }
 
-struct Fixture {
-    app: TestApp,
-    owner: Value,
-    org: String,
+/// "Acme" and its owner.
+fn fixture() -> Fixture<TestApp> {
+    Fixture::new(TestApp::new()).org_with("Acme", &[])
 }
 
-fn fixture() -> Fixture {
-    let app = TestApp::new();
-    let owner = app.verified_user("owner@example.com");
-    let org = app.create_org(&owner, "Acme")["id"].as_str().unwrap().to_owned();
-    Fixture { app, owner, org }
+/// The mail pipeline of a fixture: invitations, their queued jobs, the consumer.
+trait Mail {
+    fn invite(&self, email: &str) -> (String, Job);
+    fn resend(&self, id: &str) -> Job;
+    fn take_job(&self) -> Job;
+    fn delivery(&self, id: &str) -> String;
+    fn process(&self, job: &Job, mailer: &dyn Mailer) -> Disposition;
+    fn deliver(&self, job: &Job);
+    fn dead_letter(&self, letter: &DeadLetter) -> Disposition;
+    fn failures(&self) -> Vec<Value>;
 }
 
-impl Fixture {
+impl Mail for Fixture<TestApp> {
     /// Invites `email`; returns the invitation's id and its queued job (not delivered).
     fn invite(&self, email: &str) -> (String, Job) {
-        let created = self
-            .app
-            .post(
-                &format!("/v1/orgs/{}/invitations", self.org),
-                Some(&access(&self.owner)),
-                json!({"email": email, "role": "member"}),
-            )
-            .expect(201)
-            .body;
+        let created = self.api().invite(self.owner(), self.tenant(), email, "member").expect(201).body;
         assert_eq!(created["delivery"], "pending", "just created: its email is queued");
         (created["id"].as_str().unwrap().to_owned(), self.take_job())
     }
 
     fn resend(&self, id: &str) -> Job {
-        self.app
-            .post(&format!("/v1/orgs/{}/invitations/{id}/resend", self.org), Some(&access(&self.owner)), json!({}))
-            .expect(202);
+        self.api().resend_invitation(self.owner(), self.tenant(), id).expect(202);
         self.take_job()
     }
 
@@ -75,7 +69,7 @@ impl Fixture {
     }
 
     fn delivery(&self, id: &str) -> String {
-        let list = self.app.get(&format!("/v1/orgs/{}/invitations", self.org), Some(&access(&self.owner))).expect(200);
+        let list = self.api().invitations(self.owner(), self.tenant()).expect(200);
         let inv = list.body["data"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap();
         inv["delivery"].as_str().unwrap().to_owned()
     }
@@ -223,47 +217,34 @@ fn other_lost_emails_and_unreadable_dead_letters_are_recorded_too() {
 #[test]
 fn workspace_invitations_show_their_delivery_too() {
     let f = fixture();
-    let ws = f.app.post("/v1/workspaces", Some(&access(&f.owner)), json!({"name": "Shop"})).expect(201).body["id"]
+    let ws = f.app.post("/v1/workspaces", Some(&access(f.owner())), json!({"name": "Shop"})).expect(201).body["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let path = format!("/v1/workspaces/{ws}/invitations");
     let created = f
         .app
-        .post(&path, Some(&access(&f.owner)), json!({"email": "ws@example.com", "role": "member"}))
+        .post(&path, Some(&access(f.owner())), json!({"email": "ws@example.com", "role": "member"}))
         .expect(201)
         .body;
     assert_eq!(created["delivery"], "pending");
     let job = f.take_job();
     let delivery = || {
-        let list = f.app.get(&path, Some(&access(&f.owner))).expect(200).body;
+        let list = f.app.get(&path, Some(&access(f.owner()))).expect(200).body;
         list["data"][0]["delivery"].as_str().unwrap().to_owned()
     };
     assert_eq!(f.dead_letter(&DeadLetter::Rejected { job, reason: "422".into() }), Disposition::Ack);
     assert_eq!(delivery(), "failed");
     f.app
-        .post(&format!("{path}/{}/resend", created["id"].as_str().unwrap()), Some(&access(&f.owner)), json!({}))
+        .post(&format!("{path}/{}/resend", created["id"].as_str().unwrap()), Some(&access(f.owner())), json!({}))
         .expect(202);
     f.deliver(&f.take_job());
     assert_eq!(delivery(), "sent");
 }
 
 fn config_with(retry_base: Option<&str>) -> Result<Config, String> {
-    let mut vars = vec![
-        ("ENVIRONMENT", "development"),
-        ("MAILER", "dev"),
-        ("APP_URL", "http://app.test"),
-        ("MAIL_FROM", "Latchkey <no-reply@app.test>"),
-        ("JWT_SIGNING_KEY", "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
-        ("JWT_ISSUER", "http://app.test"),
-        ("JWT_AUDIENCE", "latchkey"),
-        ("TOKEN_SECRET", "native-test-token-secret-0123456789abcdef"),
-        ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
-    ];
-    if let Some(v) = retry_base {
-        vars.push(("MAIL_RETRY_BASE_SECONDS", v));
-    }
-    Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).map_err(|e| e.to_string())
+    let extra: Vec<(&str, &str)> = retry_base.map(|v| ("MAIL_RETRY_BASE_SECONDS", v)).into_iter().collect();
+    try_config_with(&extra)
 }
 
 #[test]

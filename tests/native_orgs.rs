@@ -5,27 +5,13 @@ mod testapp;
 use serde_json::{json, Value};
 use testapp::*;
 
-struct Org {
-    app: TestApp,
-    id: String,
-    owner: Value,
-    admin: Value,
-    member: Value,
-    stranger: Value,
+/// "Acme, Inc." with an owner, an admin and a member, and a stranger.
+fn org() -> Fixture<TestApp> {
+    Fixture::new(TestApp::new()).org_with("Acme, Inc.", &["admin", "member"]).with_stranger()
 }
 
-fn org() -> Org {
-    let app = TestApp::new();
-    let owner = app.verified_user("owner@example.com");
-    let id = app.create_org(&owner, "Acme, Inc.")["id"].as_str().unwrap().to_owned();
-    let admin = app.join(&id, &owner, "admin@example.com", "admin");
-    let member = app.join(&id, &owner, "member@example.com", "member");
-    let stranger = app.verified_user("stranger@example.com");
-    Org { app, id, owner, admin, member, stranger }
-}
-
-fn uid(s: &Value) -> String {
-    TestApp::user_id(s)
+fn uid(s: &impl Session) -> String {
+    user_id(s)
 }
 
 #[test]
@@ -53,12 +39,12 @@ fn creating_an_org_makes_me_its_owner_with_a_derived_slug() {
 #[test]
 fn another_tenants_org_is_404_and_anonymous_is_401() {
     let o = org();
-    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.stranger))).expect_problem(404, "not_found");
-    o.app.get(&format!("/v1/orgs/{}", o.id), None).expect_problem(401, "unauthenticated");
+    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.stranger()))).expect_problem(404, "not_found");
+    o.app.get(&format!("/v1/orgs/{}", o.org), None).expect_problem(401, "unauthenticated");
     o.app
-        .get("/v1/orgs/org_00000000000000000000000000000000", Some(&access(&o.owner)))
+        .get("/v1/orgs/org_00000000000000000000000000000000", Some(&access(o.owner())))
         .expect_problem(404, "not_found");
-    o.app.get("/v1/orgs/garbage", Some(&access(&o.owner))).expect_problem(404, "not_found");
+    o.app.get("/v1/orgs/garbage", Some(&access(o.owner()))).expect_problem(404, "not_found");
 }
 
 /// Every org route × owner, admin, member, stranger, anonymous.
@@ -88,15 +74,15 @@ fn the_org_route_matrix() {
         for (i, who) in ["owner", "admin", "member", "stranger", "anonymous"].iter().enumerate() {
             let o = org();
             let path = template
-                .replace("{org}", &o.id)
-                .replace("{member}", &uid(&o.member))
-                .replace("{admin}", &uid(&o.admin));
-            let body: Value = serde_json::from_str(&body.to_string().replace("{member}", &uid(&o.member))).unwrap();
+                .replace("{org}", &o.org)
+                .replace("{member}", &uid(o.member()))
+                .replace("{admin}", &uid(o.admin()));
+            let body: Value = serde_json::from_str(&body.to_string().replace("{member}", &uid(o.member()))).unwrap();
             let token = match *who {
-                "owner" => Some(access(&o.owner)),
-                "admin" => Some(access(&o.admin)),
-                "member" => Some(access(&o.member)),
-                "stranger" => Some(access(&o.stranger)),
+                "owner" => Some(access(o.owner())),
+                "admin" => Some(access(o.admin())),
+                "member" => Some(access(o.member())),
+                "stranger" => Some(access(o.stranger())),
                 _ => None,
             };
             let r = o.app.call(method, &path, token.as_deref(), if body.is_null() { None } else { Some(body) });
@@ -108,25 +94,25 @@ fn the_org_route_matrix() {
 #[test]
 fn an_org_never_loses_its_last_owner() {
     let o = org();
-    let me = uid(&o.owner);
+    let me = uid(o.owner());
     o.app
-        .patch(&format!("/v1/orgs/{}/members/{me}", o.id), Some(&access(&o.owner)), json!({"role": "admin"}))
+        .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
         .expect_problem(409, "last_owner");
-    o.app.delete(&format!("/v1/orgs/{}/members/me", o.id), Some(&access(&o.owner))).expect_problem(409, "last_owner");
+    o.app.delete(&format!("/v1/orgs/{}/members/me", o.org), Some(&access(o.owner()))).expect_problem(409, "last_owner");
     // With a second owner, the first may step down or leave.
     o.app
         .patch(
-            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
-            Some(&access(&o.owner)),
+            &format!("/v1/orgs/{}/members/{}", o.org, uid(o.admin())),
+            Some(&access(o.owner())),
             json!({"role": "owner"}),
         )
         .expect(200);
     o.app
-        .patch(&format!("/v1/orgs/{}/members/{me}", o.id), Some(&access(&o.owner)), json!({"role": "admin"}))
+        .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
         .expect(200);
     let admin_now = o.app.patch(
-        &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
-        Some(&access(&o.owner)),
+        &format!("/v1/orgs/{}/members/{}", o.org, uid(o.admin())),
+        Some(&access(o.owner())),
         json!({"role": "member"}),
     );
     admin_now.expect_problem(403, "forbidden");
@@ -135,53 +121,36 @@ fn an_org_never_loses_its_last_owner() {
 #[test]
 fn owners_are_never_removed_while_owners() {
     let o = org();
-    o.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)),
-            Some(&access(&o.owner)),
-            json!({"role": "owner"}),
-        )
-        .expect(200);
-    o.app
-        .delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.admin)), Some(&access(&o.owner)))
-        .expect_problem(409, "cannot_remove_owner");
+    o.api().change_role(o.owner(), o.tenant(), &o.admin().id(), "owner").expect(200);
+    o.api().remove_member(o.owner(), o.tenant(), &o.admin().id()).expect_problem(409, "cannot_remove_owner");
     // An admin trying it: 403.
     let o = org();
-    o.app
-        .delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.owner)), Some(&access(&o.admin)))
-        .expect_problem(403, "forbidden");
+    o.api().remove_member(o.admin(), o.tenant(), &o.owner().id()).expect_problem(403, "forbidden");
 }
 
 #[test]
 fn admins_move_people_only_between_admin_and_member() {
     let o = org();
-    let path = |s: &Value| format!("/v1/orgs/{}/members/{}", o.id, uid(s));
-    o.app.patch(&path(&o.member), Some(&access(&o.admin)), json!({"role": "admin"})).expect(200);
-    o.app.patch(&path(&o.member), Some(&access(&o.admin)), json!({"role": "owner"})).expect_problem(403, "forbidden");
-    o.app.patch(&path(&o.owner), Some(&access(&o.admin)), json!({"role": "member"})).expect_problem(403, "forbidden");
+    let (api, org) = (o.api(), o.tenant());
+    api.change_role(o.admin(), org, &o.member().id(), "admin").expect(200);
+    api.change_role(o.admin(), org, &o.member().id(), "owner").expect_problem(403, "forbidden");
+    api.change_role(o.admin(), org, &o.owner().id(), "member").expect_problem(403, "forbidden");
     // Nobody raises their own role.
-    o.app.patch(&path(&o.admin), Some(&access(&o.admin)), json!({"role": "owner"})).expect_problem(403, "forbidden");
-    o.app.patch(&path(&o.member), Some(&access(&o.member)), json!({"role": "owner"})).expect_problem(403, "forbidden");
-    o.app
-        .patch(&path(&o.member), Some(&access(&o.owner)), json!({"role": "boss"}))
-        .expect_problem(422, "validation_failed");
-    o.app
-        .patch(
-            &format!("/v1/orgs/{}/members/usr_00000000000000000000000000000000", o.id),
-            Some(&access(&o.owner)),
-            json!({"role": "admin"}),
-        )
-        .expect_problem(404, "not_found");
+    api.change_role(o.admin(), org, &o.admin().id(), "owner").expect_problem(403, "forbidden");
+    api.change_role(o.member(), org, &o.member().id(), "owner").expect_problem(403, "forbidden");
+    api.change_role(o.owner(), org, &o.member().id(), "boss").expect_problem(422, "validation_failed");
+    api.change_role(o.owner(), org, "usr_00000000000000000000000000000000", "admin").expect_problem(404, "not_found");
 }
 
 #[test]
 fn removal_ends_access_at_once_and_members_can_leave() {
     let o = org();
-    o.app.delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)), Some(&access(&o.admin))).expect(204);
-    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.member))).expect_problem(404, "not_found");
-    o.app.delete(&format!("/v1/orgs/{}/members/me", o.id), Some(&access(&o.admin))).expect(204);
-    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.admin))).expect(404);
-    let members = o.app.get(&format!("/v1/orgs/{}/members", o.id), Some(&access(&o.owner))).expect(200).body;
+    let (api, org) = (o.api(), o.tenant());
+    api.remove_member(o.admin(), org, &o.member().id()).expect(204);
+    api.org(o.member(), &o.org).expect_problem(404, "not_found");
+    api.remove_member(o.admin(), org, "me").expect(204);
+    api.org(o.admin(), &o.org).expect(404);
+    let members = api.members(o.owner(), org).expect(200).body;
     assert_eq!(members["data"].as_array().unwrap().len(), 1);
     assert_eq!(members["data"][0]["totp_enabled"], false);
 }
@@ -189,43 +158,30 @@ fn removal_ends_access_at_once_and_members_can_leave() {
 #[test]
 fn ownership_transfer_swaps_roles_atomically() {
     let o = org();
-    let r = o
-        .app
-        .post(
-            &format!("/v1/orgs/{}/ownership-transfer", o.id),
-            Some(&access(&o.owner)),
-            json!({"user_id": uid(&o.member)}),
-        )
-        .expect(200);
+    let r = o.api().transfer_ownership(o.owner(), &o.org, &o.member().id()).expect(200);
     assert_eq!(r.body["role"], "owner");
-    let me = o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(200).body;
+    let me = o.api().org(o.owner(), &o.org).expect(200).body;
     assert_eq!(me["role"], "admin");
-    o.app
-        .post(
-            &format!("/v1/orgs/{}/ownership-transfer", o.id),
-            Some(&access(&o.member)),
-            json!({"user_id": uid(&o.stranger)}),
-        )
-        .expect_problem(404, "not_found");
+    o.api().transfer_ownership(o.member(), &o.org, &o.stranger().id()).expect_problem(404, "not_found");
 }
 
 #[test]
 fn require_2fa_needs_an_owner_with_2fa() {
     let o = org();
     o.app
-        .patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner)), json!({"require_2fa": true}))
+        .patch(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner())), json!({"require_2fa": true}))
         .expect_problem(403, "two_factor_required");
     o.app
-        .patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.admin)), json!({"require_2fa": true}))
+        .patch(&format!("/v1/orgs/{}", o.org), Some(&access(o.admin())), json!({"require_2fa": true}))
         .expect_problem(403, "forbidden");
 }
 
 #[test]
 fn deleting_an_org_takes_everything_with_it() {
     let o = org();
-    o.app.delete(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(204);
-    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner))).expect(404);
-    let list = o.app.get("/v1/orgs", Some(&access(&o.member))).expect(200).body;
+    o.app.delete(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(204);
+    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(404);
+    let list = o.app.get("/v1/orgs", Some(&access(o.member()))).expect(200).body;
     assert!(list["data"].as_array().unwrap().is_empty());
 }
 
@@ -235,8 +191,8 @@ fn invitation_accept_flow_and_every_error_code() {
     let inv = o
         .app
         .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.admin)),
+            &format!("/v1/orgs/{}/invitations", o.org),
+            Some(&access(o.admin())),
             json!({"email": "Stranger@Example.com", "role": "admin"}),
         )
         .expect(201)
@@ -245,7 +201,7 @@ fn invitation_accept_flow_and_every_error_code() {
         (inv["status"].as_str(), inv["email"].as_str(), inv["role"].as_str()),
         (Some("pending"), Some("stranger@example.com"), Some("admin"))
     );
-    assert_eq!(inv["invited_by"]["id"], uid(&o.admin));
+    assert_eq!(inv["invited_by"]["id"], uid(o.admin()));
     let token = o.app.token_from_email("stranger@example.com", "/invite");
 
     let preview = o.app.post("/v1/invitations/preview", None, json!({"token": token})).expect(200).body;
@@ -255,17 +211,17 @@ fn invitation_accept_flow_and_every_error_code() {
 
     // Someone else signed in cannot take it.
     o.app
-        .post("/v1/invitations/accept", Some(&access(&o.member)), json!({"token": token}))
+        .post("/v1/invitations/accept", Some(&access(o.member())), json!({"token": token}))
         .expect_problem(403, "invitation_email_mismatch");
-    let r = o.app.post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token})).expect(200);
+    let r = o.app.post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": token})).expect(200);
     assert_eq!(r.body["role"], "admin");
-    assert_eq!(r.body["org"]["id"], o.id.as_str());
-    o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&o.stranger))).expect(200);
+    assert_eq!(r.body["org"]["id"], o.org.as_str());
+    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.stranger()))).expect(200);
     o.app
-        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
+        .post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": token}))
         .expect_problem(409, "invitation_already_accepted");
     o.app
-        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": "A".repeat(43)}))
+        .post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": "A".repeat(43)}))
         .expect_problem(404, "invitation_not_found");
     o.app.post("/v1/invitations/accept", None, json!({"token": token})).expect_problem(401, "unauthenticated");
 }
@@ -273,115 +229,75 @@ fn invitation_accept_flow_and_every_error_code() {
 #[test]
 fn invitations_expire_after_7_days_and_resend_revives_with_a_new_link() {
     let o = org();
-    let inv = o
-        .app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.owner)),
-            json!({"email": "stranger@example.com", "role": "member"}),
-        )
-        .expect(201)
-        .body;
+    let api = o.api();
+    let id = api.invite(o.owner(), o.tenant(), "stranger@example.com", "member").expect(201).id();
     let old = o.app.token_from_email("stranger@example.com", "/invite");
     o.app.advance(7 * 24 * 3600 + 1);
     // Access tokens expired during the week: sign in again.
-    let owner = o.app.login("owner@example.com", PASSWORD).expect(200).body;
-    let stranger = o.app.login("stranger@example.com", PASSWORD).expect(200).body;
-    o.app
-        .post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": old}))
-        .expect_problem(410, "invitation_expired");
+    let owner = api.login("owner@example.com", PASSWORD).expect(200).body;
+    let stranger = api.login("stranger@example.com", PASSWORD).expect(200).body;
+    api.accept_invitation(&stranger, &old).expect_problem(410, "invitation_expired");
     let list =
-        o.app.get(&format!("/v1/orgs/{}/invitations?status=expired", o.id), Some(&access(&owner))).expect(200).body;
+        o.app.get(&format!("/v1/orgs/{}/invitations?status=expired", o.org), Some(&access(&owner))).expect(200).body;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    let id = inv["id"].as_str().unwrap();
-    o.app.post(&format!("/v1/orgs/{}/invitations/{id}/resend", o.id), Some(&access(&owner)), json!({})).expect(202);
+    api.resend_invitation(&owner, o.tenant(), &id).expect(202);
     let new = o.app.token_from_email("stranger@example.com", "/invite");
     assert_ne!(old, new);
-    o.app
-        .post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": old}))
-        .expect_problem(404, "invitation_not_found");
-    o.app.post("/v1/invitations/accept", Some(&access(&stranger)), json!({"token": new})).expect(200);
+    api.accept_invitation(&stranger, &old).expect_problem(404, "invitation_not_found");
+    api.accept_invitation(&stranger, &new).expect(200);
 }
 
 #[test]
 fn revoked_and_declined_invitations_are_gone() {
     let o = org();
-    let inv = o
-        .app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.owner)),
-            json!({"email": "stranger@example.com", "role": "member"}),
-        )
-        .expect(201)
-        .body;
+    let api = o.api();
+    let id = api.invite(o.owner(), o.tenant(), "stranger@example.com", "member").expect(201).id();
     let token = o.app.token_from_email("stranger@example.com", "/invite");
-    let id = inv["id"].as_str().unwrap();
-    o.app.delete(&format!("/v1/orgs/{}/invitations/{id}", o.id), Some(&access(&o.admin))).expect(204);
-    o.app
-        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
-        .expect_problem(410, "invitation_revoked");
-    o.app.post("/v1/invitations/preview", None, json!({"token": token})).expect_problem(410, "invitation_revoked");
+    api.revoke_invitation(o.admin(), o.tenant(), &id).expect(204);
+    api.accept_invitation(o.stranger(), &token).expect_problem(410, "invitation_revoked");
+    api.preview_invitation(&token).expect_problem(410, "invitation_revoked");
 
-    o.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.owner)),
-            json!({"email": "stranger@example.com", "role": "member"}),
-        )
-        .expect(201);
+    api.invite(o.owner(), o.tenant(), "stranger@example.com", "member").expect(201);
     let token = o.app.token_from_email("stranger@example.com", "/invite");
     o.app.post("/v1/invitations/decline", None, json!({"token": token})).expect(204);
-    o.app
-        .post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token}))
-        .expect_problem(410, "invitation_declined");
-    let statuses: Vec<String> =
-        o.app.get(&format!("/v1/orgs/{}/invitations", o.id), Some(&access(&o.owner))).expect(200).body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["status"].as_str().unwrap().to_owned())
-            .collect();
+    api.accept_invitation(o.stranger(), &token).expect_problem(410, "invitation_declined");
+    let statuses: Vec<String> = api.invitations(o.owner(), o.tenant()).expect(200).body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_owned())
+        .collect();
     assert!(statuses.contains(&"revoked".to_owned()) && statuses.contains(&"declined".to_owned()), "{statuses:?}");
 }
 
 #[test]
 fn invitation_conflicts_and_role_limits() {
     let o = org();
-    let path = format!("/v1/orgs/{}/invitations", o.id);
-    o.app
-        .post(&path, Some(&access(&o.owner)), json!({"email": "member@example.com", "role": "member"}))
-        .expect_problem(409, "already_member");
-    o.app.post(&path, Some(&access(&o.owner)), json!({"email": "x@example.com", "role": "member"})).expect(201);
-    o.app
-        .post(&path, Some(&access(&o.owner)), json!({"email": "X@example.com", "role": "admin"}))
-        .expect_problem(409, "invitation_exists");
-    o.app
-        .post(&path, Some(&access(&o.admin)), json!({"email": "y@example.com", "role": "owner"}))
-        .expect_problem(403, "forbidden");
-    o.app.post(&path, Some(&access(&o.owner)), json!({"email": "y@example.com", "role": "owner"})).expect(201);
-    o.app
-        .post(&path, Some(&access(&o.owner)), json!({"email": "nope", "role": "member"}))
-        .expect_problem(422, "validation_failed");
-    o.app
-        .post(&path, Some(&access(&o.owner)), json!({"email": "z@example.com", "role": "god"}))
-        .expect_problem(422, "validation_failed");
-    o.app.get(&format!("{path}?status=weird"), Some(&access(&o.owner))).expect_problem(422, "validation_failed");
+    let (api, org) = (o.api(), o.tenant());
+    api.invite(o.owner(), org, "member@example.com", "member").expect_problem(409, "already_member");
+    api.invite(o.owner(), org, "x@example.com", "member").expect(201);
+    api.invite(o.owner(), org, "X@example.com", "admin").expect_problem(409, "invitation_exists");
+    api.invite(o.admin(), org, "y@example.com", "owner").expect_problem(403, "forbidden");
+    api.invite(o.owner(), org, "y@example.com", "owner").expect(201);
+    api.invite(o.owner(), org, "nope", "member").expect_problem(422, "validation_failed");
+    api.invite(o.owner(), org, "z@example.com", "god").expect_problem(422, "validation_failed");
+    let path = format!("/v1/orgs/{}/invitations", o.org);
+    o.app.get(&format!("{path}?status=weird"), Some(&access(o.owner()))).expect_problem(422, "validation_failed");
 }
 
 #[test]
 fn at_most_100_pending_invitations() {
     let o = org();
-    let path = format!("/v1/orgs/{}/invitations", o.id);
+    let path = format!("/v1/orgs/{}/invitations", o.org);
     // Two already used by the fixture (accepted, so not pending).
     for i in 0..100 {
         o.app
-            .post(&path, Some(&access(&o.owner)), json!({"email": format!("p{i}@example.com"), "role": "member"}))
+            .post(&path, Some(&access(o.owner())), json!({"email": format!("p{i}@example.com"), "role": "member"}))
             .expect(201);
     }
     let r = o
         .app
-        .post(&path, Some(&access(&o.owner)), json!({"email": "one-more@example.com", "role": "member"}))
+        .post(&path, Some(&access(o.owner())), json!({"email": "one-more@example.com", "role": "member"}))
         .expect_problem(429, "rate_limited");
     assert!(r.header("retry-after").is_some());
 }
@@ -389,82 +305,39 @@ fn at_most_100_pending_invitations() {
 #[test]
 fn signup_with_an_invitation_creates_a_verified_member_and_a_session() {
     let o = org();
-    o.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.owner)),
-            json!({"email": "new@example.com", "role": "member"}),
-        )
-        .expect(201);
-    let token = o.app.token_from_email("new@example.com", "/invite");
+    let api = o.api();
+    let token = api.invitation_token(o.owner(), o.tenant(), "new@example.com", "member");
     // Another address with the token: nothing is created.
-    o.app
-        .post(
-            "/v1/auth/signup",
-            None,
-            json!({"email": "other@example.com", "password": PASSWORD, "name": "O", "invitation_token": token}),
-        )
-        .expect_problem(403, "invitation_email_mismatch");
-    o.app.login("other@example.com", PASSWORD).expect_problem(401, "invalid_credentials");
+    api.signup_invited("other@example.com", PASSWORD, "O", &token).expect_problem(403, "invitation_email_mismatch");
+    api.login("other@example.com", PASSWORD).expect_problem(401, "invalid_credentials");
 
-    let s = o
-        .app
-        .post(
-            "/v1/auth/signup",
-            None,
-            json!({"email": "New@example.com", "password": PASSWORD, "name": "N", "invitation_token": token}),
-        )
-        .expect(201)
-        .body;
+    let s = api.signup_invited("New@example.com", PASSWORD, "N", &token).expect(201).body;
     assert_eq!(s["user"]["email_verified"], true);
-    let org = o.app.get(&format!("/v1/orgs/{}", o.id), Some(&access(&s))).expect(200).body;
+    let org = api.org(&s, &o.org).expect(200).body;
     assert_eq!(org["role"], "member");
-    o.app.login("new@example.com", PASSWORD).expect(200);
+    api.login("new@example.com", PASSWORD).expect(200);
     // The token is spent.
-    o.app
-        .post(
-            "/v1/auth/signup",
-            None,
-            json!({"email": "new@example.com", "password": PASSWORD, "name": "N", "invitation_token": token}),
-        )
-        .expect_problem(409, "invitation_already_accepted");
+    api.signup_invited("new@example.com", PASSWORD, "N", &token).expect_problem(409, "invitation_already_accepted");
 }
 
 #[test]
 fn signup_with_an_invitation_for_an_existing_account_asks_to_sign_in() {
     let o = org();
-    o.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.id),
-            Some(&access(&o.owner)),
-            json!({"email": "stranger@example.com", "role": "member"}),
-        )
-        .expect(201);
-    let token = o.app.token_from_email("stranger@example.com", "/invite");
-    o.app
-        .post(
-            "/v1/auth/signup",
-            None,
-            json!({"email": "stranger@example.com", "password": PASSWORD, "name": "S", "invitation_token": token}),
-        )
-        .expect_problem(409, "account_exists");
+    let api = o.api();
+    let token = api.invitation_token(o.owner(), o.tenant(), "stranger@example.com", "member");
+    api.signup_invited("stranger@example.com", PASSWORD, "S", &token).expect_problem(409, "account_exists");
     // Nothing was consumed.
-    o.app.post("/v1/invitations/accept", Some(&access(&o.stranger)), json!({"token": token})).expect(200);
+    api.accept_invitation(o.stranger(), &token).expect(200);
 }
 
 #[test]
 fn the_audit_log_records_changes_newest_first() {
     let o = org();
-    o.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)),
-            Some(&access(&o.owner)),
-            json!({"role": "admin"}),
-        )
-        .expect(200);
-    o.app.delete(&format!("/v1/orgs/{}/members/{}", o.id, uid(&o.member)), Some(&access(&o.owner))).expect(204);
-    o.app.patch(&format!("/v1/orgs/{}", o.id), Some(&access(&o.owner)), json!({"name": "Acme 2"})).expect(200);
-    let log = o.app.get(&format!("/v1/orgs/{}/audit-log", o.id), Some(&access(&o.admin))).expect(200).body;
+    let api = o.api();
+    api.change_role(o.owner(), o.tenant(), &o.member().id(), "admin").expect(200);
+    api.remove_member(o.owner(), o.tenant(), &o.member().id()).expect(204);
+    api.update_org(o.owner(), &o.org, json!({"name": "Acme 2"})).expect(200);
+    let log = api.audit_log(o.admin(), o.tenant()).expect(200).body;
     let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
@@ -480,25 +353,25 @@ fn the_audit_log_records_changes_newest_first() {
         ]
     );
     let first = &log["data"][0];
-    assert_eq!(first["actor"], json!({"kind": "user", "id": uid(&o.owner)}));
+    assert_eq!(first["actor"], json!({"kind": "user", "id": uid(o.owner())}));
     assert_eq!(first["target"]["kind"], "org");
-    let page = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=3", o.id), Some(&access(&o.admin))).expect(200).body;
+    let page = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=3", o.org), Some(&access(o.admin()))).expect(200).body;
     let cursor = page["next_cursor"].as_str().unwrap();
     let next = o
         .app
-        .get(&format!("/v1/orgs/{}/audit-log?limit=3&cursor={cursor}", o.id), Some(&access(&o.admin)))
+        .get(&format!("/v1/orgs/{}/audit-log?limit=3&cursor={cursor}", o.org), Some(&access(o.admin())))
         .expect(200)
         .body;
     assert_eq!(next["data"][0]["action"], "invitation.accepted");
     // A refused change writes nothing.
     o.app
         .patch(
-            &format!("/v1/orgs/{}/members/{}", o.id, uid(&o.owner)),
-            Some(&access(&o.owner)),
+            &format!("/v1/orgs/{}/members/{}", o.org, uid(o.owner())),
+            Some(&access(o.owner())),
             json!({"role": "admin"}),
         )
         .expect_problem(409, "last_owner");
-    let again = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=1", o.id), Some(&access(&o.admin))).expect(200).body;
+    let again = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=1", o.org), Some(&access(o.admin()))).expect(200).body;
     assert_eq!(again["data"][0]["action"], "org.updated");
 }
 

@@ -52,16 +52,7 @@ fn world() -> World {
 }
 
 fn ws_join(app: &TestApp, ws: &str, by: &Value, email: &str, role: &str) -> Value {
-    app.post(&format!("/v1/workspaces/{ws}/invitations"), Some(&s(by)), json!({"email": email, "role": role}))
-        .expect(201);
-    let token = app.token_from_email(email, "/invite");
-    app.post(
-        "/v1/auth/signup",
-        None,
-        json!({"email": email, "password": PASSWORD, "name": role, "invitation_token": token}),
-    )
-    .expect(201)
-    .body
+    app.api().join(by, Tenant::Workspace(ws), email, role).session
 }
 
 #[test]

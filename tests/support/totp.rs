@@ -5,16 +5,8 @@
 /// The RFC 6238 code of a base32 secret at `at`, computed independently of the service.
 pub fn totp_code(secret_b32: &str, at: i64) -> String {
     use hmac::{Hmac, Mac};
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut secret) = (0u64, 0, Vec::new());
-    for c in secret_b32.bytes() {
-        bits = (bits << 5) | A.iter().position(|&x| x == c).unwrap() as u64;
-        n += 5;
-        if n >= 8 {
-            secret.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
+    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret_b32)
+        .unwrap_or_else(|| panic!("not RFC 4648 base32: {secret_b32:?}"));
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).unwrap();
     mac.update(&((at / 30) as u64).to_be_bytes());
     let h = mac.finalize().into_bytes();

@@ -7,7 +7,7 @@ use latchkey::app::{AppError, Clock, Config, Deps, Outbox, SystemRng};
 use latchkey::http::{self, Request};
 use latchkey::jobs::{self, DevMailer, Disposition, Job};
 use latchkey::store::sqlite::SqliteDb;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -42,7 +42,9 @@ mod totp;
 #[allow(unused_imports)] // not every test binary needs 2FA codes
 pub use totp::totp_code;
 
-pub const PASSWORD: &str = "correct horse battery staple";
+#[path = "../client/mod.rs"]
+mod client;
+pub use client::*;
 
 pub fn config() -> Config {
     config_with(&[])
@@ -50,6 +52,11 @@ pub fn config() -> Config {
 
 /// The test configuration with some variables added or overridden.
 pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    try_config_with(extra).expect("test config")
+}
+
+/// [`config_with`], or why the configuration is refused.
+pub fn try_config_with(extra: &[(&str, &str)]) -> Result<Config, String> {
     let base = [
         ("ENVIRONMENT", "development"),
         ("MAILER", "dev"),
@@ -62,36 +69,11 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
         ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
     ];
     let get = |k: &str| extra.iter().chain(base.iter()).find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
-    Config::from_env(get).expect("test config")
+    Config::from_env(get).map_err(|e| e.to_string())
 }
 
-/// An HTTP answer.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Value,
-    pub raw: String,
-}
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or("")
-    }
-    #[track_caller]
-    pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.raw);
-        self
-    }
-    #[track_caller]
-    pub fn expect_problem(self, status: u16, code: &str) -> Self {
-        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.raw);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
-        self
-    }
-}
+/// An HTTP answer (the shared [`Reply`]).
+pub type Resp = Reply;
 
 pub struct TestApp {
     pub deps: Deps,
@@ -156,9 +138,7 @@ impl TestApp {
         if !deferred.is_empty() {
             pollster::block_on(latchkey::store::Db::batch(self.db.as_ref(), deferred)).expect("deferred writes");
         }
-        let raw = String::from_utf8_lossy(&res.body).into_owned();
-        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
-        Resp { status: res.status, headers: res.headers, body, raw }
+        Reply::new(res.status, res.headers, String::from_utf8_lossy(&res.body).into_owned())
     }
 
     pub fn call(&self, method: &str, path_and_query: &str, bearer: Option<&str>, body: Option<Value>) -> Resp {
@@ -209,7 +189,7 @@ impl TestApp {
     /// Delivers pending mail, then reads the dev sink for `to`.
     pub fn emails_to(&self, to: &str) -> Vec<Value> {
         self.deliver_emails();
-        let r = self.get(&format!("/v1/dev/emails?to={}", to.replace('+', "%2B")), None).expect(200);
+        let r = self.get(&format!("/v1/dev/emails?to={}", url_encode(to)), None).expect(200);
         r.body["data"].as_array().cloned().unwrap_or_default()
     }
 
@@ -221,33 +201,30 @@ impl TestApp {
     }
 
     pub fn signup(&self, email: &str) -> Resp {
-        self.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "Test Person"}))
+        self.api().signup(email, PASSWORD, NAME)
     }
 
     /// Signs up, verifies through the emailed link; returns the session body.
     pub fn verified_user(&self, email: &str) -> Value {
-        self.signup(email).expect(202);
-        let token = self.token_from_email(email, "/verify-email");
-        self.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200).body
+        self.api().verified(email).session
     }
 
     pub fn login(&self, email: &str, password: &str) -> Resp {
-        self.post("/v1/auth/login", None, json!({"email": email, "password": password}))
+        self.api().login(email, password)
     }
 }
 
-pub fn extract_token(text: &str, path: &str) -> String {
-    let marker = format!("{path}#token=");
-    let start = text.find(&marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
-}
+impl Transport for TestApp {
+    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        TestApp::call(self, method, path, bearer, body)
+    }
 
-pub fn access(session: &Value) -> String {
-    session["access_token"].as_str().expect("access_token").to_owned()
-}
-
-pub fn refresh(session: &Value) -> String {
-    session["refresh_token"].as_str().expect("refresh_token").to_owned()
+    /// Runs the queue consumer first: what the Worker's queue does by itself.
+    fn emails(&self, to: &str, at_least: usize) -> Vec<Value> {
+        let emails = self.emails_to(to);
+        assert!(emails.len() >= at_least, "{at_least} email(s) to {to} expected, {} sent", emails.len());
+        emails
+    }
 }
 
 /// Keeps `AppError` referenced for tests that match on it.
@@ -255,29 +232,16 @@ pub fn _unused(_: AppError) {}
 
 impl TestApp {
     /// Creates an org as `session`'s user.
-    pub fn create_org(&self, session: &Value, name: &str) -> Value {
-        self.post("/v1/orgs", Some(&access(session)), json!({"name": name})).expect(201).body
+    pub fn create_org(&self, session: &impl Session, name: &str) -> Value {
+        self.api().create_org(session.session(), name).expect(201).body
     }
 
     /// Invites `email` with `role`, and has them sign up through the invitation. Returns their session.
-    pub fn join(&self, org_id: &str, inviter: &Value, email: &str, role: &str) -> Value {
-        self.post(
-            &format!("/v1/orgs/{org_id}/invitations"),
-            Some(&access(inviter)),
-            json!({"email": email, "role": role}),
-        )
-        .expect(201);
-        let token = self.token_from_email(email, "/invite");
-        self.post(
-            "/v1/auth/signup",
-            None,
-            json!({"email": email, "password": PASSWORD, "name": format!("{role} person"), "invitation_token": token}),
-        )
-        .expect(201)
-        .body
+    pub fn join(&self, org_id: &str, inviter: &impl Session, email: &str, role: &str) -> Value {
+        self.api().join(inviter.session(), Tenant::Org(org_id), email, role).session
     }
 
-    pub fn user_id(session: &Value) -> String {
-        session["user"]["id"].as_str().unwrap().to_owned()
+    pub fn user_id(session: &impl Session) -> String {
+        user_id(session)
     }
 }
