@@ -362,10 +362,7 @@ mod tests {
         let crockford = base32::encode(base32::Alphabet::Crockford, &all).to_ascii_lowercase();
         assert_eq!(crockford, previous_base32(&all, PREVIOUS_RECOVERY_ALPHABET));
         let every_char: String = (0u32..0x800).filter_map(char::from_u32).collect();
-        assert_eq!(
-            utf8_percent_encode(&every_char, NOT_UNRESERVED).to_string(),
-            previous_percent_encode(&every_char)
-        );
+        assert_eq!(utf8_percent_encode(&every_char, NOT_UNRESERVED).to_string(), previous_percent_encode(&every_char));
         // RFC 3986 unreserved characters pass, `+` and `@` (the emails that
         // broke apps) and `*` (which form encoding leaves alone) do not.
         assert_eq!(utf8_percent_encode("aZ09-._~+@* ", NOT_UNRESERVED).to_string(), "aZ09-._~%2B%40%2A%20");
