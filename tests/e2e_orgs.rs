@@ -53,8 +53,7 @@ fn invite_by_email_through_the_queue_then_sign_up_with_it() {
 fn ten_parallel_accepts_of_one_invitation_make_one_membership() {
     let w = Worker::start();
     let owner = w.api().verified("owner@example.com").session;
-    let org_id =
-        w.post("/v1/orgs", Some(&access(&owner)), json!({"name": "Race"})).json()["id"].as_str().unwrap().to_owned();
+    let org_id = w.api().create_org(&owner, "Race").id();
     let invitee = w.api().verified("invitee@example.com").session;
     let token = invite(&w, &org_id, &owner, "invitee@example.com", "member");
 
@@ -77,8 +76,7 @@ fn ten_parallel_accepts_of_one_invitation_make_one_membership() {
 fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
     let w = Worker::start();
     let a = w.api().verified("a@example.com").session;
-    let org_id =
-        w.post("/v1/orgs", Some(&access(&a)), json!({"name": "Duel"})).json()["id"].as_str().unwrap().to_owned();
+    let org_id = w.api().create_org(&a, "Duel").id();
     let b = w.api().verified("b@example.com").session;
     let token = invite(&w, &org_id, &a, "b@example.com", "owner");
     assert_eq!(w.post("/v1/invitations/accept", Some(&access(&b)), json!({"token": token})).status, 200);
@@ -115,8 +113,7 @@ fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
 fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
     let w = Worker::start();
     let owner = w.api().verified("owner@example.com").session;
-    let org_id =
-        w.post("/v1/orgs", Some(&access(&owner)), json!({"name": "Acme"})).json()["id"].as_str().unwrap().to_owned();
+    let org_id = w.api().create_org(&owner, "Acme").id();
     let token = invite(&w, &org_id, &owner, "browser@example.com", "member");
 
     let said = browser("invite.mjs", &[&w.url(&format!("/invite#token={token}")), "signup"], "signup");

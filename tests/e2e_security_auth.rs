@@ -7,14 +7,10 @@ mod support;
 
 use serde_json::json;
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
+use support::unix_now as now;
 use support::*;
 
 const WRONG: &str = "wrong password here";
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 fn code_of(r: &Resp) -> String {
     r.json()["code"].as_str().unwrap_or("").to_owned()
@@ -77,19 +73,11 @@ fn wrong_code(secret: &str) -> String {
 
 /// A verified user with 2FA on; returns the secret.
 fn enrolled(w: &Worker, email: &str) -> String {
-    let s = w.api().verified(email).session;
-    let e = w.post("/v1/me/totp", Some(&access(&s)), json!({}));
-    assert_eq!(e.status, 200, "{}", e.body);
-    let secret = e.json()["secret"].as_str().unwrap().to_owned();
-    let c = w.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": totp_code(&secret, now())}));
-    assert_eq!(c.status, 200, "{}", c.body);
-    secret
+    w.api().verified_with_2fa(email).secret
 }
 
 fn mfa_token(w: &Worker, email: &str) -> String {
-    let r = w.post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["mfa_token"].as_str().unwrap().to_owned()
+    w.api().mfa_token(email)
 }
 
 fn second_step(w: &Worker, token: &str, code: &str) -> Resp {

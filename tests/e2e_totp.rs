@@ -14,10 +14,7 @@ fn next_step() {
 }
 
 fn mfa_token(w: &Worker, email: &str) -> String {
-    let r = w.post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["mfa_required"], true, "{}", r.body);
-    r.json()["mfa_token"].as_str().unwrap().to_owned()
+    w.api().mfa_token(email)
 }
 
 #[test]
@@ -80,8 +77,7 @@ fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolm
         w.post("/v1/me/totp/confirm", Some(&access(&owner)), json!({"code": code(&osecret, now())})).status,
         200
     );
-    let org =
-        w.post("/v1/orgs", Some(&access(&owner)), json!({"name": "Strict"})).json()["id"].as_str().unwrap().to_owned();
+    let org = w.api().create_org(&owner, "Strict").id();
 
     let member = w.api().verified("m@example.com").session;
     let inv = w.post(

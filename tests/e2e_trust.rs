@@ -42,11 +42,6 @@ fn verified(w: &Worker, email: &str) -> (String, String) {
     (person.token(), person.id())
 }
 
-fn id(r: &Resp) -> String {
-    assert!(r.status == 201 || r.status == 200, "{}", r.body);
-    r.json()["id"].as_str().unwrap().to_owned()
-}
-
 /// Invites `email` to `path` (an org or workspace invitations URL) and accepts
 /// it as `bearer` (the invitee, signed in); returns the accept answer.
 fn invite_and_accept(w: &Worker, path: &str, inviter: &str, email: &str, role: &str, invitee: &str) -> Resp {
@@ -136,20 +131,35 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
     assert_eq!(login(&w, "v4@example.com", "a brand new passphrase").status, 200);
 }
 
+/// A customer's workspace "Shop" granted to the org "Vendor" (slug `vendor`),
+/// whose owner signs in as `owner_email`, with M (`m@example.com`), who had
+/// an account already, accepting an invitation to it as a member.
+struct Granted {
+    customer: String,
+    ws: String,
+    owner: String,
+    org: String,
+    m: String,
+    m_id: String,
+}
+
+fn granted(w: &Worker, owner_email: &str) -> Granted {
+    let api = w.api();
+    let (customer, _) = verified(w, "customer@example.com");
+    let ws = api.create_workspace(&customer, "Shop").id();
+    let (owner, _) = verified(w, owner_email);
+    let org = api.create_org_with_slug(&owner, "Vendor", "vendor").id();
+    let (m, m_id) = verified(w, "m@example.com");
+    let r = invite_and_accept(w, &format!("/v1/orgs/{org}/invitations"), &owner, "m@example.com", "member", &m);
+    assert_eq!(r.status, 200, "{}", r.body);
+    api.grant(&customer, &ws, "vendor").expect(201);
+    Granted { customer, ws, owner, org, m, m_id }
+}
+
 #[test]
 fn access_through_a_grant_never_becomes_a_seat_and_grant_events_name_both_sides() {
     let w = Worker::start();
-    let (customer, _) = verified(&w, "customer@example.com");
-    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
-    let (vendor, _) = verified(&w, "vendor@example.com");
-    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Vendor", "slug": "vendor"})));
-    let (m, m_id) = verified(&w, "m@example.com");
-    let r = invite_and_accept(&w, &format!("/v1/orgs/{org}/invitations"), &vendor, "m@example.com", "member", &m);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
-        201
-    );
+    let Granted { customer, ws, owner: vendor, org, m, m_id } = granted(&w, "vendor@example.com");
     assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).json()["role"], "admin");
 
     // The reviewed attack: M invites their own address as admin, to accept after the grant ends.
@@ -241,17 +251,7 @@ fn access_through_a_grant_never_becomes_a_seat_and_grant_events_name_both_sides(
 #[test]
 fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_recheck_the_caller() {
     let w = Worker::start();
-    let (customer, _) = verified(&w, "customer@example.com");
-    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
-    let (owner, _) = verified(&w, "owner@example.com");
-    let org = id(&w.post("/v1/orgs", Some(&owner), json!({"name": "Vendor", "slug": "vendor"})));
-    let (m, _) = verified(&w, "m@example.com");
-    let r = invite_and_accept(&w, &format!("/v1/orgs/{org}/invitations"), &owner, "m@example.com", "member", &m);
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
-        201
-    );
+    let Granted { customer, ws, owner, org, m, .. } = granted(&w, "owner@example.com");
     assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).status, 200);
 
     // The owner turns on 2FA and requires it of the org.

@@ -5,18 +5,13 @@ mod support;
 use serde_json::{json, Value};
 use support::*;
 
-fn id(r: &Resp) -> String {
-    assert!(r.status == 201 || r.status == 200, "{}", r.body);
-    r.json()["id"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once() {
     let w = Worker::start();
     let customer = w.api().verified("customer@example.com").token();
-    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Shop"})));
+    let ws = w.api().create_workspace(&customer, "Shop").id();
     let vendor = w.api().verified("vendor@example.com").token();
-    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Vendor", "slug": "vendor"})));
+    let org = w.api().create_org_with_slug(&vendor, "Vendor", "vendor").id();
     // A vendor engineer joins the org through an emailed invitation.
     let inv = w.post(
         &format!("/v1/orgs/{org}/invitations"),
@@ -84,12 +79,12 @@ fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once()
 fn a_customer_approves_an_install_link_in_the_browser() {
     let w = Worker::start();
     let vendor = w.api().verified("vendor@example.com").token();
-    let org = id(&w.post("/v1/orgs", Some(&vendor), json!({"name": "Acme Deploy"})));
+    let org = w.api().create_org(&vendor, "Acme Deploy").id();
     let link = w.post(&format!("/v1/orgs/{org}/install-links"), Some(&vendor), json!({}));
     assert_eq!(link.status, 201, "{}", link.body);
     let token = link.json()["token"].as_str().unwrap().to_owned();
     let customer = w.api().verified("customer@example.com").token();
-    let ws = id(&w.post("/v1/workspaces", Some(&customer), json!({"name": "Storefront"})));
+    let ws = w.api().create_workspace(&customer, "Storefront").id();
 
     let url = w.url(&format!("/install#token={token}"));
     let said = browser("install.mjs", &[&url, "customer@example.com", PASSWORD], "install");

@@ -20,55 +20,66 @@ fn key(v: &Value) -> String {
     v["key"].as_str().unwrap().to_owned()
 }
 
+/// The scopes of the member role plus `invitations:write`: a key holding
+/// them may invite members.
+const MEMBER_SCOPES: [&str; 8] = [
+    "org:read",
+    "members:read",
+    "workspaces:read",
+    "projects:read",
+    "apps:read",
+    "apps:deploy",
+    "databases:read",
+    "invitations:write",
+];
+
 #[test]
 fn a_key_is_shown_once_and_acts_with_its_scopes_in_its_org() {
     let f = fixture();
+    let api = f.api();
     let created = create_key(&f, f.admin(), &["org:read", "members:read"]);
     let k = key(&created);
     assert!(k.starts_with("lk_") && k.len() == 41, "{k}");
     assert_eq!(created["start"].as_str().unwrap(), &k[..9]);
 
-    let org = f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200).body;
+    let org = api.org(&k, &f.org).expect(200).body;
     assert_eq!(org["name"], "Acme");
     assert_eq!(org["role"], Value::Null, "a key has scopes, not a role");
-    f.app.get(&format!("/v1/orgs/{}/members", f.org), Some(&k)).expect(200);
-    f.app.get(&format!("/v1/orgs/{}/audit-log", f.org), Some(&k)).expect_problem(403, "insufficient_scope");
+    api.members(&k, f.tenant()).expect(200);
+    api.audit_log(&k, f.tenant()).expect_problem(403, "insufficient_scope");
 
     // Lists never show the key or its hash.
-    let list = f.app.get(&format!("/v1/orgs/{}/api-keys", f.org), Some(&access(f.owner()))).expect(200);
+    let list = api.keys(f.owner(), &f.org).expect(200);
     assert!(!list.raw.contains(&k[9..]), "the key leaked into the list");
     assert_eq!(list.body["data"][0]["scopes"], json!(["org:read", "members:read"]));
-    let current = f.app.get("/v1/api-keys/current", Some(&k)).expect(200).body;
+    let current = api.current_key(&k).expect(200).body;
     assert_eq!((current["org_id"].as_str(), current["name"].as_str()), (Some(f.org.as_str()), Some("CI/CD pipeline")));
-    f.app.get("/v1/api-keys/current", Some(&access(f.owner()))).expect_problem(400, "api_key_required");
+    api.current_key(f.owner()).expect_problem(400, "api_key_required");
 }
 
 #[test]
 fn another_orgs_id_with_a_key_is_404() {
     let f = fixture();
-    let other = f.app.create_org(f.owner(), "Other")["id"].as_str().unwrap().to_owned();
+    let other = f.api().create_org(f.owner(), "Other").expect(201).id();
     let k = key(&create_key(&f, f.owner(), &["org:read"]));
-    f.app.get(&format!("/v1/orgs/{other}"), Some(&k)).expect_problem(404, "not_found");
+    f.api().org(&k, &other).expect_problem(404, "not_found");
 }
 
 #[test]
 fn malformed_bad_checksum_revoked_and_expired_keys_are_401() {
     let f = fixture();
+    let api = f.api();
     let k = key(&create_key(&f, f.owner(), &["org:read"]));
-    let path = format!("/v1/orgs/{}", f.org);
     let mut typo: Vec<char> = k.chars().collect();
     typo[10] = if typo[10] == 'a' { 'b' } else { 'a' };
     let typo: String = typo.into_iter().collect();
     for bad in ["lk_", "lk_short", &typo, &format!("{k}x")] {
-        let r = f.app.get(&path, Some(bad)).expect_problem(401, "invalid_api_key");
+        let r = api.org(bad, &f.org).expect_problem(401, "invalid_api_key");
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     }
-    let id = f.app.get(&format!("/v1/orgs/{}/api-keys", f.org), Some(&access(f.owner()))).body["data"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    f.app.delete(&format!("/v1/orgs/{}/api-keys/{id}", f.org), Some(&access(f.owner()))).expect(204);
-    f.app.get(&path, Some(&k)).expect_problem(401, "invalid_api_key");
+    let id = api.keys(f.owner(), &f.org).body["data"][0]["id"].as_str().unwrap().to_owned();
+    api.revoke_key(f.owner(), &f.org, &id).expect(204);
+    api.org(&k, &f.org).expect_problem(401, "invalid_api_key");
 
     let expiring = key(&f
         .app
@@ -79,36 +90,32 @@ fn malformed_bad_checksum_revoked_and_expired_keys_are_401() {
         )
         .expect(201)
         .body);
-    f.app.get(&path, Some(&expiring)).expect(200);
+    api.org(&expiring, &f.org).expect(200);
     f.app.advance(24 * 3600 + 1);
-    f.app.get(&path, Some(&expiring)).expect_problem(401, "invalid_api_key");
+    api.org(&expiring, &f.org).expect_problem(401, "invalid_api_key");
 }
 
 #[test]
 fn scopes_never_exceed_the_creators_role() {
     let f = fixture();
-    let path = format!("/v1/orgs/{}/api-keys", f.org);
+    let api = f.api();
     // The owner-only permissions are person-only: no key holds them, whoever asks.
     for by in [f.admin(), f.owner()] {
         for scope in ["billing:manage", "org:delete"] {
-            f.app
-                .post(&path, Some(&access(by)), json!({"name": "x", "scopes": ["org:read", scope]}))
-                .expect_problem(422, "scope_not_allowed_for_keys");
+            api.create_key(by, &f.org, "x", &["org:read", scope]).expect_problem(422, "scope_not_allowed_for_keys");
         }
     }
-    f.app.post(&path, Some(&access(f.admin())), json!({"name": "x", "scopes": ["members:write"]})).expect(201);
+    api.create_key(f.admin(), &f.org, "x", &["members:write"]).expect(201);
     // Members cannot create keys at all.
+    api.create_key(f.member(), &f.org, "x", &["org:read"]).expect_problem(403, "forbidden");
+    api.create_key(f.owner(), &f.org, "x", &["org:everything"]).expect_problem(422, "validation_failed");
+    api.create_key(f.owner(), &f.org, "x", &[]).expect_problem(422, "validation_failed");
     f.app
-        .post(&path, Some(&access(f.member())), json!({"name": "x", "scopes": ["org:read"]}))
-        .expect_problem(403, "forbidden");
-    f.app
-        .post(&path, Some(&access(f.owner())), json!({"name": "x", "scopes": ["org:everything"]}))
-        .expect_problem(422, "validation_failed");
-    f.app
-        .post(&path, Some(&access(f.owner())), json!({"name": "x", "scopes": []}))
-        .expect_problem(422, "validation_failed");
-    f.app
-        .post(&path, Some(&access(f.owner())), json!({"name": "x", "scopes": ["org:read"], "expires_in_days": 0}))
+        .post(
+            &format!("/v1/orgs/{}/api-keys", f.org),
+            Some(&access(f.owner())),
+            json!({"name": "x", "scopes": ["org:read"], "expires_in_days": 0}),
+        )
         .expect_problem(422, "validation_failed");
 }
 
@@ -116,88 +123,49 @@ fn scopes_never_exceed_the_creators_role() {
 fn keys_never_manage_keys() {
     let f = fixture();
     let k = key(&create_key(&f, f.owner(), &["api_keys:write", "org:read"]));
-    f.app
-        .post(&format!("/v1/orgs/{}/api-keys", f.org), Some(&k), json!({"name": "x", "scopes": ["org:read"]}))
-        .expect_problem(403, "forbidden");
-    f.app.get(&format!("/v1/orgs/{}/api-keys", f.org), Some(&k)).expect_problem(403, "forbidden");
+    f.api().create_key(&k, &f.org, "x", &["org:read"]).expect_problem(403, "forbidden");
+    f.api().keys(&k, &f.org).expect_problem(403, "forbidden");
 }
 
 #[test]
 fn keys_outlive_their_creator_and_audit_events_name_the_key() {
     let f = fixture();
+    let api = f.api();
     // Scopes that cover the member role, so the key may invite members.
-    let scopes = [
-        "org:read",
-        "members:read",
-        "workspaces:read",
-        "projects:read",
-        "apps:read",
-        "apps:deploy",
-        "databases:read",
-        "invitations:write",
-    ];
-    let created = create_key(&f, f.admin(), &scopes);
+    let created = create_key(&f, f.admin(), &MEMBER_SCOPES);
     let k = key(&created);
-    f.app.delete(&format!("/v1/orgs/{}/members/me", f.org), Some(&access(f.admin()))).expect(204);
-    f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
-    let inv = f
-        .app
-        .post(
-            &format!("/v1/orgs/{}/invitations", f.org),
-            Some(&k),
-            json!({"email": "ci@example.com", "role": "member"}),
-        )
-        .expect(201)
-        .body;
+    api.remove_member(f.admin(), f.tenant(), "me").expect(204);
+    api.org(&k, &f.org).expect(200);
+    let inv = api.invite(&k, f.tenant(), "ci@example.com", "member").expect(201).body;
     assert_eq!(inv["invited_by"]["name"], "CI/CD pipeline");
-    let log = f.app.get(&format!("/v1/orgs/{}/audit-log", f.org), Some(&access(f.owner()))).expect(200).body;
+    let log = api.audit_log(f.owner(), f.tenant()).expect(200).body;
     assert_eq!(log["data"][0]["action"], "invitation.created");
     assert_eq!(log["data"][0]["actor"], json!({"kind": "api_key", "id": created["id"]}));
     // A key cannot create owners even with members:write.
     let mk = key(&create_key(&f, f.owner(), &["members:write"]));
-    f.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", f.org, TestApp::user_id(f.member())),
-            Some(&mk),
-            json!({"role": "owner"}),
-        )
-        .expect_problem(403, "forbidden");
+    api.change_role(&mk, f.tenant(), &f.member().id(), "owner").expect_problem(403, "forbidden");
 }
 
 #[test]
 fn rotation_keeps_scopes_and_the_old_key_works_through_the_grace_period() {
     let f = fixture();
+    let api = f.api();
     let old = create_key(&f, f.admin(), &["org:read"]);
     let id = old["id"].as_str().unwrap();
-    let rotate = format!("/v1/orgs/{}/api-keys/{id}/rotate", f.org);
-    f.app
-        .post(&rotate, Some(&access(f.admin())), json!({"grace_period_seconds": 86401}))
-        .expect_problem(422, "validation_failed");
-    let new = f.app.post(&rotate, Some(&access(f.admin())), json!({"grace_period_seconds": 60})).expect(201).body;
+    api.rotate_key(f.admin(), &f.org, id, 86401).expect_problem(422, "validation_failed");
+    let new = api.rotate_key(f.admin(), &f.org, id, 60).expect(201).body;
     assert_eq!(new["scopes"], json!(["org:read"]));
-    let path = format!("/v1/orgs/{}", f.org);
-    f.app.get(&path, Some(&key(&old))).expect(200);
-    f.app.get(&path, Some(&key(&new))).expect(200);
+    api.org(&key(&old), &f.org).expect(200);
+    api.org(&key(&new), &f.org).expect(200);
     f.app.advance(60);
-    f.app.get(&path, Some(&key(&old))).expect_problem(401, "invalid_api_key");
-    f.app.get(&path, Some(&key(&new))).expect(200);
-    f.app
-        .post(&rotate, Some(&access(f.admin())), json!({"grace_period_seconds": 0}))
-        .expect_problem(409, "api_key_not_active");
+    api.org(&key(&old), &f.org).expect_problem(401, "invalid_api_key");
+    api.org(&key(&new), &f.org).expect(200);
+    api.rotate_key(f.admin(), &f.org, id, 0).expect_problem(409, "api_key_not_active");
 
     // Grace 0: the old key stops at once.
-    let new_id = new["id"].as_str().unwrap();
-    let newer = f
-        .app
-        .post(
-            &format!("/v1/orgs/{}/api-keys/{new_id}/rotate", f.org),
-            Some(&access(f.owner())),
-            json!({"grace_period_seconds": 0}),
-        )
-        .expect(201)
-        .body;
-    f.app.get(&path, Some(&key(&new))).expect_problem(401, "invalid_api_key");
-    f.app.get(&path, Some(&key(&newer))).expect(200);
+    let newer = api.rotate_key(f.owner(), &f.org, new["id"].as_str().unwrap(), 0).expect(201).body;
+    api.org(&key(&new), &f.org).expect_problem(401, "invalid_api_key");
+    api.org(&key(&newer), &f.org).expect(200);
 }
 
 #[test]
@@ -213,36 +181,28 @@ fn rotation_never_carries_a_person_only_scope() {
     ))
     .unwrap();
     for by in [f.owner(), f.admin()] {
-        f.app
-            .post(
-                &format!("/v1/orgs/{}/api-keys/{id}/rotate", f.org),
-                Some(&access(by)),
-                json!({"grace_period_seconds": 0}),
-            )
-            .expect_problem(422, "scope_not_allowed_for_keys");
+        f.api().rotate_key(by, &f.org, id, 0).expect_problem(422, "scope_not_allowed_for_keys");
     }
 }
 
 #[test]
 fn last_used_at_is_written_after_the_response_at_most_once_a_minute() {
     let f = fixture();
+    let api = f.api();
     let created = create_key(&f, f.owner(), &["org:read"]);
     let k = key(&created);
-    let get = |app: &TestApp| {
-        app.get(&format!("/v1/orgs/{}/api-keys/{}", f.org, created["id"].as_str().unwrap()), Some(&access(f.owner())))
-            .expect(200)
-            .body
-    };
-    assert_eq!(get(&f.app)["last_used_at"], Value::Null);
-    f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
-    let first = get(&f.app)["last_used_at"].clone();
+    let last_used =
+        || api.key(f.owner(), &f.org, created["id"].as_str().unwrap()).expect(200).body["last_used_at"].clone();
+    assert_eq!(last_used(), Value::Null);
+    api.org(&k, &f.org).expect(200);
+    let first = last_used();
     assert!(first.is_string());
     f.app.advance(30);
-    f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
-    assert_eq!(get(&f.app)["last_used_at"], first, "not again within a minute");
+    api.org(&k, &f.org).expect(200);
+    assert_eq!(last_used(), first, "not again within a minute");
     f.app.advance(31);
-    f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
-    assert_ne!(get(&f.app)["last_used_at"], first);
+    api.org(&k, &f.org).expect(200);
+    assert_ne!(last_used(), first);
 }
 
 #[test]
@@ -251,9 +211,9 @@ fn over_the_per_key_limit_is_429_not_401() {
     f.app.limiter.limit.set(3);
     let k = key(&create_key(&f, f.owner(), &["org:read"]));
     for _ in 0..3 {
-        f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect(200);
+        f.api().org(&k, &f.org).expect(200);
     }
-    let r = f.app.get(&format!("/v1/orgs/{}", f.org), Some(&k)).expect_problem(429, "rate_limited");
+    let r = f.api().org(&k, &f.org).expect_problem(429, "rate_limited");
     assert_eq!(r.header("retry-after"), Some("60"));
 }
 
@@ -261,42 +221,37 @@ fn over_the_per_key_limit_is_429_not_401() {
 fn keys_are_refused_on_routes_for_people() {
     let f = fixture();
     let k = key(&create_key(&f, f.owner(), &["org:read"]));
-    f.app.get("/v1/me", Some(&k)).expect_problem(403, "user_required");
-    f.app.post("/v1/orgs", Some(&k), json!({"name": "x"})).expect_problem(403, "user_required");
+    f.api().me(&k).expect_problem(403, "user_required");
+    f.api().create_org(&k, "x").expect_problem(403, "user_required");
 }
 
 #[test]
 fn authorize_explains_decisions_for_people_and_keys() {
     let f = fixture();
-    let ask = |bearer: &str, body: Value| f.app.post("/v1/authorize", Some(bearer), body);
-    let r = ask(&access(f.member()), json!({"permission": "apps:deploy", "org_id": f.org})).expect(200).body;
+    let api = f.api();
+    let r = api.authorize(f.member(), "apps:deploy", &f.org).expect(200).body;
     assert_eq!(r, json!({"allowed": true, "via": {"kind": "org_role", "org_id": f.org, "role": "member"}}));
-    let r = ask(&access(f.member()), json!({"permission": "audit:read", "org_id": f.org})).expect(200).body;
+    let r = api.authorize(f.member(), "audit:read", &f.org).expect(200).body;
     assert_eq!((r["allowed"].as_bool(), r["via"]["role"].as_str()), (Some(false), Some("member")));
-    let r = ask(&access(f.owner()), json!({"permission": "billing:manage", "org_id": f.org})).expect(200).body;
+    let r = api.authorize(f.owner(), "billing:manage", &f.org).expect(200).body;
     assert_eq!(r["allowed"], true);
-    let r = ask(&access(f.admin()), json!({"permission": "billing:manage", "org_id": f.org})).expect(200).body;
+    let r = api.authorize(f.admin(), "billing:manage", &f.org).expect(200).body;
     assert_eq!(r["allowed"], false);
 
-    let stranger = f.app.verified_user("stranger@example.com");
-    let hidden = ask(&access(&stranger), json!({"permission": "org:read", "org_id": f.org})).expect(200).body;
-    let missing =
-        ask(&access(&stranger), json!({"permission": "org:read", "org_id": "org_00000000000000000000000000000000"}))
-            .expect(200)
-            .body;
+    let stranger = api.verified("stranger@example.com");
+    let hidden = api.authorize(&stranger, "org:read", &f.org).expect(200).body;
+    let missing = api.authorize(&stranger, "org:read", "org_00000000000000000000000000000000").expect(200).body;
     assert_eq!(hidden, json!({"allowed": false, "via": null}));
     assert_eq!(hidden, missing, "an invisible org and a missing one answer alike");
 
     let k = key(&create_key(&f, f.owner(), &["apps:deploy"]));
-    let r = ask(&k, json!({"permission": "apps:deploy", "org_id": f.org})).expect(200).body;
+    let r = api.authorize(&k, "apps:deploy", &f.org).expect(200).body;
     assert_eq!((r["allowed"].as_bool(), r["via"]["kind"].as_str()), (Some(true), Some("api_key")));
-    let r = ask(&k, json!({"permission": "members:write", "org_id": f.org})).expect(200).body;
+    let r = api.authorize(&k, "members:write", &f.org).expect(200).body;
     assert_eq!(r["allowed"], false);
-    ask(&k, json!({"permission": "org:fly", "org_id": f.org})).expect_problem(422, "validation_failed");
-    ask(&k, json!({"permission": "org:read"})).expect_problem(422, "validation_failed");
-    let ws = ask(&k, json!({"permission": "org:read", "workspace_id": "ws_00000000000000000000000000000000"}))
-        .expect(200)
-        .body;
+    api.authorize(&k, "org:fly", &f.org).expect_problem(422, "validation_failed");
+    f.app.post("/v1/authorize", Some(&k), json!({"permission": "org:read"})).expect_problem(422, "validation_failed");
+    let ws = api.authorize_in_workspace(&k, "org:read", "ws_00000000000000000000000000000000").expect(200).body;
     assert_eq!(ws, json!({"allowed": false, "via": null}));
     f.app
         .post("/v1/authorize", None, json!({"permission": "org:read", "org_id": f.org}))
@@ -306,45 +261,12 @@ fn authorize_explains_decisions_for_people_and_keys() {
 #[test]
 fn a_key_hands_out_only_roles_its_scopes_cover() {
     let f = fixture();
+    let api = f.api();
     let k = key(&create_key(&f, f.owner(), &["invitations:write", "members:write", "org:read"]));
-    f.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", f.org),
-            Some(&k),
-            json!({"email": "evil@example.com", "role": "admin"}),
-        )
-        .expect_problem(403, "insufficient_scope");
-    f.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", f.org, TestApp::user_id(f.member())),
-            Some(&k),
-            json!({"role": "admin"}),
-        )
-        .expect_problem(403, "insufficient_scope");
-    f.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", f.org),
-            Some(&k),
-            json!({"email": "ok@example.com", "role": "member"}),
-        )
-        .expect_problem(403, "insufficient_scope");
+    api.invite(&k, f.tenant(), "evil@example.com", "admin").expect_problem(403, "insufficient_scope");
+    api.change_role(&k, f.tenant(), &f.member().id(), "admin").expect_problem(403, "insufficient_scope");
+    api.invite(&k, f.tenant(), "ok@example.com", "member").expect_problem(403, "insufficient_scope");
     // A key whose scopes cover the member role may invite members.
-    let member_scopes = [
-        "org:read",
-        "members:read",
-        "workspaces:read",
-        "projects:read",
-        "apps:read",
-        "apps:deploy",
-        "databases:read",
-        "invitations:write",
-    ];
-    let k2 = key(&create_key(&f, f.owner(), &member_scopes));
-    f.app
-        .post(
-            &format!("/v1/orgs/{}/invitations", f.org),
-            Some(&k2),
-            json!({"email": "ok@example.com", "role": "member"}),
-        )
-        .expect(201);
+    let k2 = key(&create_key(&f, f.owner(), &MEMBER_SCOPES));
+    api.invite(&k2, f.tenant(), "ok@example.com", "member").expect(201);
 }

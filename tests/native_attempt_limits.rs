@@ -115,21 +115,17 @@ fn a_password_reset_ends_the_login_back_off() {
 // ---- second factor: 5 wrong codes per account ----
 
 fn enrolled(app: &TestApp, email: &str) -> (Value, String) {
-    let s = app.verified_user(email);
-    let secret =
-        app.post("/v1/me/totp", Some(&access(&s)), json!({})).expect(200).body["secret"].as_str().unwrap().to_owned();
-    app.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": totp_code(&secret, app.clock_now())}))
-        .expect(200);
+    let two_factor = app.api().verified_with_2fa(email);
     app.advance(30);
-    (s, secret)
+    (two_factor.person.session, two_factor.secret)
 }
 
 fn mfa(app: &TestApp, email: &str) -> String {
-    app.login(email, PASSWORD).expect(200).body["mfa_token"].as_str().unwrap().to_owned()
+    app.api().mfa_token(email)
 }
 
 fn second_step(app: &TestApp, token: &str, code: &str) -> Resp {
-    app.post("/v1/auth/login/mfa", None, json!({"mfa_token": token, "code": code}))
+    app.api().login_mfa(token, code)
 }
 
 #[test]
@@ -278,13 +274,8 @@ fn keys_cannot_be_created_with_a_person_only_scope() {
 // ---- the coarse per-client-IP limit ----
 
 fn from_ip(app: &TestApp, path: &str, ip: &str, body: Value) -> Resp {
-    app.request(latchkey::http::Request {
-        method: "POST".into(),
-        path: path.into(),
-        query: String::new(),
-        headers: vec![("cf-connecting-ip".into(), ip.into()), ("content-type".into(), "application/json".into())],
-        body: serde_json::to_vec(&body).unwrap(),
-    })
+    let body = serde_json::to_vec(&body).unwrap();
+    app.send("POST", path, None, &[("cf-connecting-ip", ip), ("content-type", "application/json")], &body)
 }
 
 #[test]

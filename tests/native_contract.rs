@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod testapp;
 
-use latchkey::http::Request;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use testapp::*;
@@ -53,17 +52,7 @@ const WRONG_SHAPE: &[(&[u8], &str)] = &[
 ];
 
 fn send(app: &TestApp, method: &str, path: &str, bearer: Option<&str>, body: &[u8]) -> Resp {
-    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-    if let Some(b) = bearer {
-        headers.push(("authorization".into(), format!("Bearer {b}")));
-    }
-    app.request(Request {
-        method: method.into(),
-        path: path.into(),
-        headers,
-        body: body.to_vec(),
-        ..Default::default()
-    })
+    app.send(method, path, bearer, &[("content-type", "application/json")], body)
 }
 
 /// Routes with a JSON body: public ones, and ones behind a session (which
@@ -88,41 +77,33 @@ fn routes(app: &TestApp) -> Vec<(&'static str, String, Option<String>)> {
     ]
 }
 
-#[test]
-fn malformed_json_is_400_invalid_json_on_every_route_whatever_its_shape() {
+/// Sends every body of `cases` to every route of [`routes`] and hands each
+/// answer to `check` with what was sent, for the failure message.
+fn on_every_route(cases: &[(&[u8], &str)], check: impl Fn(Resp, &str)) {
     let app = TestApp::new();
     for (method, path, bearer) in routes(&app) {
-        for (body, why) in MALFORMED {
-            let r = send(&app, method, &path, bearer.as_deref(), body);
-            assert_eq!(
-                (r.status, r.code()),
-                (400, "invalid_json"),
-                "{method} {path} with {why} ({:?}): {}",
-                String::from_utf8_lossy(body),
-                r.raw
-            );
-            assert_eq!(r.header("content-type"), Some("application/problem+json"), "{method} {path}: {why}");
-            assert_eq!(r.body["status"], 400, "{method} {path}: {why}");
+        for (body, why) in cases {
+            let sent = format!("{method} {path} with {why} ({:?})", String::from_utf8_lossy(body));
+            check(send(&app, method, &path, bearer.as_deref(), body), &sent);
         }
     }
 }
 
 #[test]
+fn malformed_json_is_400_invalid_json_on_every_route_whatever_its_shape() {
+    on_every_route(MALFORMED, |r, sent| {
+        assert_eq!((r.status, r.code()), (400, "invalid_json"), "{sent}: {}", r.raw);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{sent}");
+        assert_eq!(r.body["status"], 400, "{sent}");
+    });
+}
+
+#[test]
 fn well_formed_json_of_the_wrong_shape_is_still_422() {
-    let app = TestApp::new();
-    for (method, path, bearer) in routes(&app) {
-        for (body, why) in WRONG_SHAPE {
-            let r = send(&app, method, &path, bearer.as_deref(), body);
-            assert_eq!(
-                (r.status, r.code()),
-                (422, "validation_failed"),
-                "{method} {path} with {why} ({}): {}",
-                String::from_utf8_lossy(body),
-                r.raw
-            );
-            assert_eq!(r.body["errors"][0]["field"], "body", "{method} {path}: {why}");
-        }
-    }
+    on_every_route(WRONG_SHAPE, |r, sent| {
+        assert_eq!((r.status, r.code()), (422, "validation_failed"), "{sent}: {}", r.raw);
+        assert_eq!(r.body["errors"][0]["field"], "body", "{sent}");
+    });
 }
 
 #[test]

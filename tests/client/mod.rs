@@ -9,6 +9,9 @@
 //! this file with `#[path = "../client/mod.rs"] mod client;`.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+mod totp;
+pub use totp::totp_code;
+
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
@@ -77,6 +80,9 @@ pub trait Transport {
     /// Every email sent to `to` so far, oldest first, once at least
     /// `at_least` have arrived (each is `{to, subject, text, html, sent_at}`).
     fn emails(&self, to: &str, at_least: usize) -> Vec<Value>;
+
+    /// Unix seconds on the service's clock (for TOTP codes).
+    fn now(&self) -> i64;
 
     /// The typed client over this transport.
     fn api(&self) -> Api<'_>
@@ -201,6 +207,15 @@ pub fn refresh(session: &(impl Session + ?Sized)) -> String {
 /// The user id of a session body or a [`Person`].
 pub fn user_id(session: &(impl Session + ?Sized)) -> String {
     session.session()["user"]["id"].as_str().expect("user id").to_owned()
+}
+
+/// A person with 2FA on, from [`Api::verified_with_2fa`].
+#[derive(Debug, Clone)]
+pub struct TwoFactor {
+    pub person: Person,
+    /// The TOTP secret, base32.
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
 }
 
 /// Where members, invitations and audit logs live: an org or a workspace.
@@ -497,6 +512,34 @@ impl Api<'_> {
         self.signup(email, PASSWORD, name).expect(202);
         let token = self.emailed_token(email, "/verify-email", before + 1);
         Person::from_session(email, self.verify_email(&token, PASSWORD).expect(200).body)
+    }
+
+    /// [`Api::verified`], then 2FA: enrols (an `otpauth://` URI and a QR
+    /// code), confirms with the current code, gets 10 recovery codes.
+    pub fn verified_with_2fa(&self, email: &str) -> TwoFactor {
+        let person = self.verified(email);
+        let e = self.enrol_totp(&person).expect(200).body;
+        let secret = e["secret"].as_str().expect("secret").to_owned();
+        assert!(e["otpauth_uri"].as_str().unwrap_or("").starts_with("otpauth://totp/Latchkey:"), "{e}");
+        assert!(e["qr_svg"].as_str().unwrap_or("").contains("<svg"), "{e}");
+        let code = totp_code(&secret, self.0.now());
+        let r = self.confirm_totp(&person, &code).expect(200).body;
+        let recovery_codes: Vec<String> = r["recovery_codes"]
+            .as_array()
+            .expect("recovery codes")
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(recovery_codes.len(), 10);
+        TwoFactor { person, secret, recovery_codes }
+    }
+
+    /// Signs in with [`PASSWORD`] as someone with 2FA: the MFA token (and no session yet).
+    pub fn mfa_token(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD).expect(200).body;
+        assert_eq!(r["mfa_required"], true, "{r}");
+        assert!(r.get("access_token").is_none(), "{r}");
+        r["mfa_token"].as_str().expect("mfa_token").to_owned()
     }
 
     /// Invites `email` to `tenant` as `role` and returns the emailed token.

@@ -37,7 +37,6 @@ use toml_edit::{DocumentMut, Item, TableLike};
 
 #[path = "../client/mod.rs"]
 mod client;
-mod totp;
 pub use client::*;
 
 /// How long to wait for `GET /health` to answer 200 after starting wrangler.
@@ -560,6 +559,11 @@ impl Transport for Worker {
     fn emails(&self, to: &str, at_least: usize) -> Vec<Value> {
         self.wait_for_emails(to, at_least)
     }
+
+    /// The test process's clock: the Worker shares it.
+    fn now(&self) -> i64 {
+        unix_now()
+    }
 }
 
 impl Drop for Worker {
@@ -785,6 +789,3 @@ pub fn browser_asked(
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
-
-#[allow(unused_imports)] // not every test binary needs 2FA codes
-pub use totp::totp_code;

@@ -37,10 +37,6 @@ impl Outbox for MemoryOutbox {
 }
 
 pub const START: i64 = 1_795_000_000;
-#[path = "../support/totp.rs"]
-mod totp;
-#[allow(unused_imports)] // not every test binary needs 2FA codes
-pub use totp::totp_code;
 
 #[path = "../client/mod.rs"]
 mod client;
@@ -142,8 +138,22 @@ impl TestApp {
     }
 
     pub fn call(&self, method: &str, path_and_query: &str, bearer: Option<&str>, body: Option<Value>) -> Resp {
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        self.send(method, path_and_query, bearer, &[("user-agent", "native-test")], &body)
+    }
+
+    /// Sends any request: `bearer` becomes `Authorization: Bearer …`, the
+    /// body goes as given (malformed JSON included).
+    pub fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        let mut headers = vec![("user-agent".to_string(), "native-test".to_string())];
+        let mut headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if let Some(b) = bearer {
             headers.push(("authorization".into(), format!("Bearer {b}")));
         }
@@ -152,7 +162,7 @@ impl TestApp {
             path: path.into(),
             query: query.into(),
             headers,
-            body: body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default(),
+            body: body.to_vec(),
         })
     }
 
@@ -224,6 +234,10 @@ impl Transport for TestApp {
         let emails = self.emails_to(to);
         assert!(emails.len() >= at_least, "{at_least} email(s) to {to} expected, {} sent", emails.len());
         emails
+    }
+
+    fn now(&self) -> i64 {
+        self.clock_now()
     }
 }
 

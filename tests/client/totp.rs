@@ -1,5 +1,6 @@
 //! RFC 6238 codes computed independently of the service, for the native
-//! (tests/testapp) and runtime (tests/support) harnesses alike.
+//! (tests/testapp) and runtime (tests/support) harnesses alike, through
+//! tests/client (and the browser scenario of the settings page asks for it).
 #![allow(clippy::unwrap_used)]
 
 /// The RFC 6238 code of a base32 secret at `at`, computed independently of the service.
