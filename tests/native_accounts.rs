@@ -27,15 +27,14 @@ fn signup_then_verify_then_login_then_me() {
     assert!(emails[0]["html"].as_str().unwrap().contains("http://app.test/verify-email#token="));
     let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
 
-    let session =
-        app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200).body;
+    let session = app.api().verify_email(&token, PASSWORD).expect(200).body;
     assert_eq!(session["token_type"], "Bearer");
     assert_eq!(session["expires_in"], 900);
     assert_eq!(session["user"]["email"], "ada@example.com");
     assert_eq!(session["user"]["email_verified"], true);
 
     let login = app.login("ADA@example.com", PASSWORD).expect(200).body;
-    let me = app.get("/v1/me", Some(&access(&login))).expect(200).body;
+    let me = app.api().me(&login).expect(200).body;
     assert_eq!(me["email"], "ada@example.com");
     assert_eq!(me["name"], "Test Person");
     assert_eq!(me["totp_enabled"], false);
@@ -48,9 +47,8 @@ fn a_verification_link_works_once() {
     let app = TestApp::new();
     app.signup("once@example.com").expect(202);
     let token = app.token_from_email("once@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
-        .expect_problem(400, "invalid_token");
+    app.api().verify_email(&token, PASSWORD).expect(200);
+    app.api().verify_email(&token, PASSWORD).expect_problem(400, "invalid_token");
 }
 
 #[test]
@@ -59,16 +57,14 @@ fn an_expired_verification_link_is_refused() {
     app.signup("late@example.com").expect(202);
     let token = app.token_from_email("late@example.com", "/verify-email");
     app.advance(24 * 3600 + 1);
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
-        .expect_problem(400, "invalid_token");
+    app.api().verify_email(&token, PASSWORD).expect_problem(400, "invalid_token");
 }
 
 #[test]
 fn unknown_and_malformed_tokens_are_invalid_token() {
     let app = TestApp::new();
     for token in ["", "x", "not a token at all!", &"A".repeat(43), &"é".repeat(50)] {
-        app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}))
-            .expect_problem(400, "invalid_token");
+        app.api().verify_email(token, PASSWORD).expect_problem(400, "invalid_token");
     }
 }
 
@@ -77,7 +73,7 @@ fn signup_for_an_existing_email_answers_the_same_and_creates_nothing() {
     let app = TestApp::new();
     let first = app.signup("dup@example.com").expect(202);
     let token = app.token_from_email("dup@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
+    app.api().verify_email(&token, PASSWORD).expect(200);
 
     let again = app.post(
         "/v1/auth/signup",
@@ -204,14 +200,14 @@ fn the_lock_is_per_account() {
 fn refresh_rotates_and_reuse_revokes_the_session() {
     let app = TestApp::new();
     let s0 = app.verified_user("rot@example.com");
-    let s1 = app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s0)})).expect(200).body;
+    let s1 = app.api().refresh(&refresh(&s0)).expect(200).body;
     assert_ne!(refresh(&s1), refresh(&s0));
-    app.get("/v1/me", Some(&access(&s1))).expect(200);
+    app.api().me(&s1).expect(200);
 
     // The rotated-out token comes back: theft. The whole session dies.
-    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s0)})).expect_problem(401, "invalid_token");
-    app.get("/v1/me", Some(&access(&s1))).expect_problem(401, "unauthenticated");
-    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s1)})).expect_problem(401, "invalid_token");
+    app.api().refresh(&refresh(&s0)).expect_problem(401, "invalid_token");
+    app.api().me(&s1).expect_problem(401, "unauthenticated");
+    app.api().refresh(&refresh(&s1)).expect_problem(401, "invalid_token");
 }
 
 #[test]
@@ -221,10 +217,10 @@ fn refresh_tokens_end_30_days_after_sign_in() {
     let mut token = refresh(&s);
     for _ in 0..3 {
         app.advance(9 * 24 * 3600);
-        token = refresh(&app.post("/v1/auth/token", None, json!({"refresh_token": token})).expect(200).body);
+        token = refresh(&app.api().refresh(&token).expect(200).body);
     }
     app.advance(3 * 24 * 3600 + 1);
-    app.post("/v1/auth/token", None, json!({"refresh_token": token})).expect_problem(401, "invalid_token");
+    app.api().refresh(&token).expect_problem(401, "invalid_token");
 }
 
 #[test]
@@ -232,9 +228,9 @@ fn access_tokens_expire_after_15_minutes() {
     let app = TestApp::new();
     let s = app.verified_user("exp@example.com");
     app.advance(15 * 60 - 1);
-    app.get("/v1/me", Some(&access(&s))).expect(200);
+    app.api().me(&s).expect(200);
     app.advance(2);
-    let r = app.get("/v1/me", Some(&access(&s))).expect_problem(401, "unauthenticated");
+    let r = app.api().me(&s).expect_problem(401, "unauthenticated");
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
 }
 
@@ -242,9 +238,9 @@ fn access_tokens_expire_after_15_minutes() {
 fn logout_stops_the_access_token_at_once() {
     let app = TestApp::new();
     let s = app.verified_user("out@example.com");
-    app.post("/v1/auth/logout", Some(&access(&s)), json!({})).expect(204);
-    app.get("/v1/me", Some(&access(&s))).expect_problem(401, "unauthenticated");
-    app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&s)})).expect_problem(401, "invalid_token");
+    app.api().logout(&s).expect(204);
+    app.api().me(&s).expect_problem(401, "unauthenticated");
+    app.api().refresh(&refresh(&s)).expect_problem(401, "invalid_token");
 }
 
 #[test]
@@ -261,20 +257,12 @@ fn password_change_revokes_other_sessions_but_not_this_one() {
     let app = TestApp::new();
     let a = app.verified_user("pw@example.com");
     let b = app.login("pw@example.com", PASSWORD).expect(200).body;
-    app.post(
-        "/v1/me/password",
-        Some(&access(&b)),
-        json!({"current_password": "nope nope nope", "new_password": "a brand new passphrase"}),
-    )
-    .expect_problem(401, "invalid_credentials");
-    app.post(
-        "/v1/me/password",
-        Some(&access(&b)),
-        json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
-    )
-    .expect(204);
-    app.get("/v1/me", Some(&access(&b))).expect(200);
-    app.get("/v1/me", Some(&access(&a))).expect_problem(401, "unauthenticated");
+    app.api()
+        .change_password(&b, "nope nope nope", "a brand new passphrase")
+        .expect_problem(401, "invalid_credentials");
+    app.api().change_password(&b, PASSWORD, "a brand new passphrase").expect(204);
+    app.api().me(&b).expect(200);
+    app.api().me(&a).expect_problem(401, "unauthenticated");
     app.login("pw@example.com", PASSWORD).expect(401);
     app.login("pw@example.com", "a brand new passphrase").expect(200);
 }
@@ -283,43 +271,27 @@ fn password_change_revokes_other_sessions_but_not_this_one() {
 fn password_reset_sets_the_password_and_revokes_every_session() {
     let app = TestApp::new();
     let s = app.verified_user("reset@example.com");
-    app.post("/v1/auth/password-reset", None, json!({"email": "reset@example.com"})).expect(202);
-    app.post("/v1/auth/password-reset", None, json!({"email": "nobody@example.com"})).expect(202);
+    app.api().request_password_reset("reset@example.com").expect(202);
+    app.api().request_password_reset("nobody@example.com").expect(202);
     assert!(app.emails_to("nobody@example.com").is_empty());
     let token = app.token_from_email("reset@example.com", "/reset-password");
 
     // A refused password does not burn the link.
-    app.post("/v1/auth/password-reset/confirm", None, json!({"token": token, "new_password": "password1"}))
-        .expect_problem(422, "password_too_common");
-    app.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": token, "new_password": "my new long passphrase"}),
-    )
-    .expect(204);
-    app.get("/v1/me", Some(&access(&s))).expect(401);
+    app.api().confirm_password_reset(&token, "password1").expect_problem(422, "password_too_common");
+    app.api().confirm_password_reset(&token, "my new long passphrase").expect(204);
+    app.api().me(&s).expect(401);
     app.login("reset@example.com", "my new long passphrase").expect(200);
-    app.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": token, "new_password": "another passphrase here"}),
-    )
-    .expect_problem(400, "invalid_token");
+    app.api().confirm_password_reset(&token, "another passphrase here").expect_problem(400, "invalid_token");
 }
 
 #[test]
 fn reset_links_expire_after_an_hour() {
     let app = TestApp::new();
     app.verified_user("hour@example.com");
-    app.post("/v1/auth/password-reset", None, json!({"email": "hour@example.com"})).expect(202);
+    app.api().request_password_reset("hour@example.com").expect(202);
     let token = app.token_from_email("hour@example.com", "/reset-password");
     app.advance(3601);
-    app.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": token, "new_password": "my new long passphrase"}),
-    )
-    .expect_problem(400, "invalid_token");
+    app.api().confirm_password_reset(&token, "my new long passphrase").expect_problem(400, "invalid_token");
 }
 
 #[test]
@@ -327,14 +299,14 @@ fn resend_verification_sends_at_most_five_an_hour() {
     let app = TestApp::new();
     app.signup("many@example.com").expect(202); // 1
     for _ in 0..6 {
-        app.post("/v1/auth/resend-verification", None, json!({"email": "many@example.com"})).expect(202);
+        app.api().resend_verification("many@example.com").expect(202);
     }
     assert_eq!(app.emails_to("many@example.com").len(), 5);
     app.advance(3601);
-    app.post("/v1/auth/resend-verification", None, json!({"email": "many@example.com"})).expect(202);
+    app.api().resend_verification("many@example.com").expect(202);
     assert_eq!(app.emails_to("many@example.com").len(), 6);
     // Unknown addresses get the same answer and no email.
-    app.post("/v1/auth/resend-verification", None, json!({"email": "ghost@example.com"})).expect(202);
+    app.api().resend_verification("ghost@example.com").expect(202);
     assert!(app.emails_to("ghost@example.com").is_empty());
 }
 
@@ -345,9 +317,9 @@ fn a_failed_enqueue_loses_nothing_the_link_can_be_resent() {
     app.signup("q@example.com").expect(202);
     app.outbox.fail.set(false);
     assert!(app.emails_to("q@example.com").is_empty());
-    app.post("/v1/auth/resend-verification", None, json!({"email": "q@example.com"})).expect(202);
+    app.api().resend_verification("q@example.com").expect(202);
     let token = app.token_from_email("q@example.com", "/verify-email");
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).expect(200);
+    app.api().verify_email(&token, PASSWORD).expect(200);
 }
 
 #[test]
@@ -365,12 +337,12 @@ fn a_duplicate_delivery_sends_one_email() {
 fn profile_can_be_renamed_within_limits() {
     let app = TestApp::new();
     let s = app.verified_user("name@example.com");
-    let r = app.patch("/v1/me", Some(&access(&s)), json!({"name": "  Grace Hopper "})).expect(200);
+    let r = app.api().rename_me(&s, "  Grace Hopper ").expect(200);
     assert_eq!(r.body["name"], "Grace Hopper");
-    app.patch("/v1/me", Some(&access(&s)), json!({"name": ""})).expect_problem(422, "validation_failed");
+    app.api().rename_me(&s, "").expect_problem(422, "validation_failed");
     app.patch("/v1/me", Some(&access(&s)), json!({"name": "x", "email": "evil@example.com"}))
         .expect_problem(422, "validation_failed");
-    app.patch("/v1/me", Some(&access(&s)), json!({"name": "x".repeat(101)})).expect_problem(422, "validation_failed");
+    app.api().rename_me(&s, &"x".repeat(101)).expect_problem(422, "validation_failed");
 }
 
 #[test]
@@ -379,7 +351,7 @@ fn sessions_are_listed_with_the_current_flagged_and_can_be_revoked() {
     let a = app.verified_user("ses@example.com");
     app.advance(1);
     let b = app.login("ses@example.com", PASSWORD).expect(200).body;
-    let list = app.get("/v1/me/sessions", Some(&access(&b))).expect(200).body;
+    let list = app.api().sessions(&b).expect(200).body;
     let data = list["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
     assert_eq!(data[0]["current"], true, "newest first, and it is this one");
@@ -397,7 +369,7 @@ fn sessions_are_listed_with_the_current_flagged_and_can_be_revoked() {
 
     let a_id = data[1]["id"].as_str().unwrap();
     app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect(204);
-    app.get("/v1/me", Some(&access(&a))).expect(401);
+    app.api().me(&a).expect(401);
     app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
 }
 
@@ -406,10 +378,10 @@ fn another_users_session_is_404() {
     let app = TestApp::new();
     let a = app.verified_user("one@example.com");
     let b = app.verified_user("two@example.com");
-    let list = app.get("/v1/me/sessions", Some(&access(&a))).expect(200).body;
+    let list = app.api().sessions(&a).expect(200).body;
     let a_id = list["data"][0]["id"].as_str().unwrap();
     app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
-    app.get("/v1/me", Some(&access(&a))).expect(200);
+    app.api().me(&a).expect(200);
 }
 
 #[test]
@@ -466,7 +438,7 @@ fn signup_as(app: &TestApp, email: &str, password: &str) {
 }
 
 fn verify(app: &TestApp, token: &str, password: &str) -> testapp::Resp {
-    app.post("/v1/auth/verify-email", None, json!({"token": token, "password": password}))
+    app.api().verify_email(token, password)
 }
 
 /// The newest link to `/verify-email` emailed to `to`, and all of them.
@@ -515,7 +487,7 @@ fn a_resend_link_verifies_only_with_a_password_chosen_at_signup() {
         let app = TestApp::new();
         signup_as(&app, "v@example.com", first);
         signup_as(&app, "v@example.com", second);
-        app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
+        app.api().resend_verification("v@example.com").expect(202);
         let resent = links(&app, "v@example.com").pop().unwrap();
         verify(&app, &resent, "a password nobody chose").expect_problem(401, "password_mismatch");
         let missing = app.post("/v1/auth/verify-email", None, json!({"token": resent})).expect(422).body;
@@ -530,20 +502,15 @@ fn a_resend_link_verifies_only_with_a_password_chosen_at_signup() {
 fn verifying_ends_every_other_link_and_a_verified_account_gets_no_session_from_a_link() {
     let app = TestApp::new();
     signup_as(&app, "v@example.com", PASSWORD);
-    app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
-    app.post("/v1/auth/password-reset", None, json!({"email": "v@example.com"})).expect(202);
+    app.api().resend_verification("v@example.com").expect(202);
+    app.api().request_password_reset("v@example.com").expect(202);
     let verify_links = links(&app, "v@example.com");
     let reset = app.token_from_email("v@example.com", "/reset-password");
     verify(&app, &verify_links[0], PASSWORD).expect(200);
     // The resend's link is dead: no second session from an emailed link.
     verify(&app, &verify_links[1], PASSWORD).expect_problem(400, "invalid_token");
     // The reset link sent before verification is dead too.
-    app.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": reset, "new_password": "another long passphrase"}),
-    )
-    .expect_problem(400, "invalid_token");
+    app.api().confirm_password_reset(&reset, "another long passphrase").expect_problem(400, "invalid_token");
     app.login("v@example.com", PASSWORD).expect(200);
 }
 
@@ -552,37 +519,30 @@ fn resetting_or_changing_the_password_ends_every_other_emailed_link() {
     let app = TestApp::new();
     signup_as(&app, "r@example.com", PASSWORD);
     // Two reset links; the account is unverified and has a pending verification link.
-    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    app.api().request_password_reset("r@example.com").expect(202);
     let first_reset = app.token_from_email("r@example.com", "/reset-password");
-    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    app.api().request_password_reset("r@example.com").expect(202);
     let second_reset = app.token_from_email("r@example.com", "/reset-password");
     let verify_link = links(&app, "r@example.com")[0].clone();
     let new = "a brand new passphrase";
-    app.post("/v1/auth/password-reset/confirm", None, json!({"token": second_reset, "new_password": new})).expect(204);
-    app.post("/v1/auth/password-reset/confirm", None, json!({"token": first_reset, "new_password": ATTACKER}))
-        .expect_problem(400, "invalid_token");
+    app.api().confirm_password_reset(&second_reset, new).expect(204);
+    app.api().confirm_password_reset(&first_reset, ATTACKER).expect_problem(400, "invalid_token");
     verify(&app, &verify_link, PASSWORD).expect_problem(400, "invalid_token");
     let session = app.login("r@example.com", new).expect(200).body;
 
     // A reset link requested before a password change dies with the change.
-    app.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).expect(202);
+    app.api().request_password_reset("r@example.com").expect(202);
     let reset = app.token_from_email("r@example.com", "/reset-password");
-    app.post(
-        "/v1/me/password",
-        Some(&access(&session)),
-        json!({"current_password": new, "new_password": "yet another passphrase"}),
-    )
-    .expect(204);
-    app.post("/v1/auth/password-reset/confirm", None, json!({"token": reset, "new_password": ATTACKER}))
-        .expect_problem(400, "invalid_token");
+    app.api().change_password(&session, new, "yet another passphrase").expect(204);
+    app.api().confirm_password_reset(&reset, ATTACKER).expect_problem(400, "invalid_token");
     app.login("r@example.com", "yet another passphrase").expect(200);
 }
 
 #[test]
 fn resend_and_reset_answer_202_even_for_malformed_addresses() {
     let app = TestApp::new();
-    app.post("/v1/auth/resend-verification", None, json!({"email": "not an address"})).expect(202);
-    app.post("/v1/auth/password-reset", None, json!({"email": "@@"})).expect(202);
+    app.api().resend_verification("not an address").expect(202);
+    app.api().request_password_reset("@@").expect(202);
 }
 
 #[test]
@@ -607,12 +567,12 @@ fn the_verifier_gets_the_name_of_their_own_signup_not_a_strangers() {
         app.post("/v1/auth/signup", None, json!({"email": "v@example.com", "password": PASSWORD, "name": "Me"}))
             .expect(202);
         if resend {
-            app.post("/v1/auth/resend-verification", None, json!({"email": "v@example.com"})).expect(202);
+            app.api().resend_verification("v@example.com").expect(202);
         }
         let link = links(&app, "v@example.com").pop().unwrap();
         let session = verify(&app, &link, PASSWORD).expect(200).body;
         assert_eq!(session["user"]["name"], "Me", "resend: {resend}");
-        let me = app.get("/v1/me", Some(&access(&session))).expect(200).body;
+        let me = app.api().me(&session).expect(200).body;
         assert_eq!(me["name"], "Me", "resend: {resend}");
     }
 }

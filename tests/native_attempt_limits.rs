@@ -104,11 +104,10 @@ fn a_password_reset_ends_the_login_back_off() {
         app.login("reset@example.com", WRONG).expect(401);
     }
     app.login("reset@example.com", PASSWORD).expect(429);
-    app.post("/v1/auth/password-reset", None, json!({"email": "reset@example.com"})).expect(202);
+    app.api().request_password_reset("reset@example.com").expect(202);
     let token = app.token_from_email("reset@example.com", "/reset-password");
     let new_password = "a brand new passphrase";
-    app.post("/v1/auth/password-reset/confirm", None, json!({"token": token, "new_password": new_password}))
-        .expect(204);
+    app.api().confirm_password_reset(&token, new_password).expect(204);
     app.login("reset@example.com", new_password).expect(200);
 }
 
@@ -193,10 +192,7 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
     let owner = app.verified_user("owner@example.com");
     let org = app.create_org(&owner, "Acme")["id"].as_str().unwrap().to_owned();
     let admin = app.join(&org, &owner, "admin@example.com", "admin");
-    let ws = app.post("/v1/workspaces", Some(&access(&owner)), json!({"name": "Shop"})).expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ws = app.api().create_workspace(&owner, "Shop").expect(201).body["id"].as_str().unwrap().to_owned();
     let keys = format!("/v1/orgs/{org}/api-keys");
     let scopes = key_scopes();
     assert_eq!(scopes.len(), 16);
@@ -217,7 +213,7 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
     )
     .expect_problem(403, "user_required");
     // Nothing happened.
-    let members = app.get(&format!("/v1/orgs/{org}/members"), Some(&access(&owner))).expect(200).body;
+    let members = app.api().members(&owner, Tenant::Org(&org)).expect(200).body;
     let owners: Vec<&Value> = members["data"].as_array().unwrap().iter().filter(|m| m["role"] == "owner").collect();
     assert_eq!(owners.len(), 1);
     assert_eq!(owners[0]["email"], "owner@example.com");
@@ -252,7 +248,7 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
     assert_eq!(r.body["allowed"], true);
 
     // The person does it.
-    app.delete(&format!("/v1/orgs/{org}"), Some(&access(&owner))).expect(204);
+    app.api().delete_org(&owner, &org).expect(204);
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn a_refused_invitation_shows_failed_until_a_resend_is_delivered() {
     assert_ne!(f.failures()[0]["resolved_at"], Value::Null);
     // And the delivered link works.
     let token = f.app.token_from_email("typo@example.com", "/invite");
-    f.app.post("/v1/invitations/preview", None, json!({"token": token})).expect(200);
+    f.app.api().preview_invitation(&token).expect(200);
 }
 
 #[test]
@@ -217,10 +217,7 @@ fn other_lost_emails_and_unreadable_dead_letters_are_recorded_too() {
 #[test]
 fn workspace_invitations_show_their_delivery_too() {
     let f = fixture();
-    let ws = f.app.post("/v1/workspaces", Some(&access(f.owner())), json!({"name": "Shop"})).expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ws = f.app.api().create_workspace(f.owner(), "Shop").expect(201).body["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/workspaces/{ws}/invitations");
     let created = f
         .app

@@ -25,13 +25,11 @@ fn creating_an_org_makes_me_its_owner_with_a_derived_slug() {
     // The same name again gets a suffixed slug; a given slug that is taken is 409.
     let again = app.create_org(&me, "Acme, Inc.");
     assert!(again["slug"].as_str().unwrap().starts_with("acme-inc-"));
-    app.post("/v1/orgs", Some(&access(&me)), json!({"name": "X", "slug": "acme-inc"}))
-        .expect_problem(409, "slug_taken");
+    app.api().create_org_with_slug(&me, "X", "acme-inc").expect_problem(409, "slug_taken");
     for bad in ["ab", "-acme", "acme-", "ac--me", "Acme", &"a".repeat(41)] {
-        app.post("/v1/orgs", Some(&access(&me)), json!({"name": "X", "slug": bad}))
-            .expect_problem(422, "validation_failed");
+        app.api().create_org_with_slug(&me, "X", bad).expect_problem(422, "validation_failed");
     }
-    let list = app.get("/v1/orgs", Some(&access(&me))).expect(200).body;
+    let list = app.api().orgs(&me).expect(200).body;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     assert_eq!(list["data"][0]["role"], "owner");
 }
@@ -181,7 +179,7 @@ fn deleting_an_org_takes_everything_with_it() {
     let o = org();
     o.app.delete(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(204);
     o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(404);
-    let list = o.app.get("/v1/orgs", Some(&access(o.member()))).expect(200).body;
+    let list = o.app.api().orgs(o.member()).expect(200).body;
     assert!(list["data"].as_array().unwrap().is_empty());
 }
 
@@ -204,25 +202,19 @@ fn invitation_accept_flow_and_every_error_code() {
     assert_eq!(inv["invited_by"]["id"], uid(o.admin()));
     let token = o.app.token_from_email("stranger@example.com", "/invite");
 
-    let preview = o.app.post("/v1/invitations/preview", None, json!({"token": token})).expect(200).body;
+    let preview = o.app.api().preview_invitation(&token).expect(200).body;
     assert_eq!(preview["org"], json!({"name": "Acme, Inc.", "slug": "acme-inc"}));
     assert_eq!(preview["role"], "admin");
     assert_eq!(preview["invited_by"]["name"], "admin person");
 
     // Someone else signed in cannot take it.
-    o.app
-        .post("/v1/invitations/accept", Some(&access(o.member())), json!({"token": token}))
-        .expect_problem(403, "invitation_email_mismatch");
-    let r = o.app.post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": token})).expect(200);
+    o.app.api().accept_invitation(o.member(), &token).expect_problem(403, "invitation_email_mismatch");
+    let r = o.app.api().accept_invitation(o.stranger(), &token).expect(200);
     assert_eq!(r.body["role"], "admin");
     assert_eq!(r.body["org"]["id"], o.org.as_str());
     o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.stranger()))).expect(200);
-    o.app
-        .post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": token}))
-        .expect_problem(409, "invitation_already_accepted");
-    o.app
-        .post("/v1/invitations/accept", Some(&access(o.stranger())), json!({"token": "A".repeat(43)}))
-        .expect_problem(404, "invitation_not_found");
+    o.app.api().accept_invitation(o.stranger(), &token).expect_problem(409, "invitation_already_accepted");
+    o.app.api().accept_invitation(o.stranger(), &"A".repeat(43)).expect_problem(404, "invitation_not_found");
     o.app.post("/v1/invitations/accept", None, json!({"token": token})).expect_problem(401, "unauthenticated");
 }
 

@@ -293,7 +293,7 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
         .expect(201)
         .body;
     let token = w.app.token_from_email("stranger@example.com", "/invite");
-    let preview = w.app.post("/v1/invitations/preview", None, json!({"token": token})).expect(200).body;
+    let preview = w.app.api().preview_invitation(&token).expect(200).body;
     assert_eq!(preview["workspace"]["name"], "Shop");
     let accepted =
         w.app.post("/v1/invitations/accept", Some(&s(&w.stranger)), json!({"token": token})).expect(200).body;
