@@ -5,105 +5,80 @@ mod testapp;
 use serde_json::{json, Value};
 use testapp::*;
 
-struct World {
-    app: TestApp,
-    ws: String,
-    org: String,
-    customer: Value,
-    vendor_owner: Value,
-    vendor_member: Value,
-    ws_admin: Value,
-    ws_member: Value,
-    other_org_member: Value,
-    stranger: Value,
-}
+type World = Fixture<TestApp>;
 
-fn s(v: &Value) -> String {
+fn s(v: &impl Session) -> String {
     access(v)
 }
 
-/// A customer's workspace granted to a vendor org, with direct members too.
+/// A customer's workspace "Shop" granted to the vendor org, with direct
+/// members too, a member of another org, and a stranger.
 fn world() -> World {
-    let app = TestApp::new();
-    let customer = app.verified_user("customer@example.com");
-    let ws = app.post("/v1/workspaces", Some(&s(&customer)), json!({"name": "Shop"})).expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let vendor_owner = app.verified_user("vendor@example.com");
-    let org =
-        app.post("/v1/orgs", Some(&s(&vendor_owner)), json!({"name": "Vendor", "slug": "vendor"})).expect(201).body
-            ["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let vendor_member = app.join(&org, &vendor_owner, "vm@example.com", "member");
-    app.post(&format!("/v1/workspaces/{ws}/grants"), Some(&s(&customer)), json!({"org_slug": "vendor"})).expect(201);
-    let ws_admin = ws_join(&app, &ws, &customer, "wsadmin@example.com", "admin");
-    let ws_member = ws_join(&app, &ws, &customer, "wsmember@example.com", "member");
-    let other_owner = app.verified_user("other@example.com");
-    let other = app.post("/v1/orgs", Some(&s(&other_owner)), json!({"name": "Other"})).expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other_org_member = app.join(&other, &other_owner, "om@example.com", "member");
-    let stranger = app.verified_user("stranger@example.com");
-    World { app, ws, org, customer, vendor_owner, vendor_member, ws_admin, ws_member, other_org_member, stranger }
+    let w = Fixture::new(TestApp::new())
+        .workspace_of("customer", "Shop")
+        .org_owned_by("vendor", "Vendor", Some("vendor"))
+        .join_org("vm", "member")
+        .grant_to_org("vendor")
+        .join_workspace("wsadmin", "admin")
+        .join_workspace("wsmember", "member");
+    let api = w.api();
+    let other_owner = api.verified("other@example.com");
+    let other = api.create_org(&other_owner, "Other").expect(201).id();
+    let other_org_member = api.join(&other_owner, Tenant::Org(&other), "om@example.com", "member");
+    w.with_person("other_org_member", other_org_member).with_stranger()
 }
 
-fn ws_join(app: &TestApp, ws: &str, by: &Value, email: &str, role: &str) -> Value {
-    app.api().join(by, Tenant::Workspace(ws), email, role).session
+fn ws_join(app: &TestApp, ws: &str, by: &impl Session, email: &str, role: &str) -> Value {
+    app.api().join(by.session(), Tenant::Workspace(ws), email, role).session
 }
 
 #[test]
 fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete() {
     let w = world();
-    let list = w.app.get("/v1/workspaces", Some(&s(&w.vendor_member))).expect(200).body;
+    let list = w.app.api().workspaces(w.who("vm")).expect(200).body;
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
     let shared = &list["shared_with_me"][0];
     assert_eq!(shared["workspace"]["id"], w.ws.as_str());
     assert_eq!(shared["via_org"], json!({"id": w.org, "name": "Vendor"}));
     assert_eq!(shared["role"], "admin");
 
-    let got = w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect(200).body;
+    let got = w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(200).body;
     assert_eq!(got["role"], "admin");
-    w.app.patch(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member)), json!({"name": "Shop 2"})).expect(200);
+    w.app.patch(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm"))), json!({"name": "Shop 2"})).expect(200);
     // Direct seats are the customer's: a grant admin changes none of them.
     w.app
         .patch(
-            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(&w.ws_member)),
-            Some(&s(&w.vendor_member)),
+            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.who("wsmember"))),
+            Some(&s(w.who("vm"))),
             json!({"role": "admin"}),
         )
         .expect_problem(403, "forbidden");
     w.app
         .delete(
-            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(&w.ws_member)),
-            Some(&s(&w.vendor_member)),
+            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.who("wsmember"))),
+            Some(&s(w.who("vm"))),
         )
         .expect_problem(403, "forbidden");
     w.app
         .call(
             "PUT",
             &format!("/v1/workspaces/{}/billing", w.ws),
-            Some(&s(&w.vendor_member)),
+            Some(&s(w.who("vm"))),
             Some(json!({"plan": "pro", "billing_email": "x@example.com"})),
         )
         .expect_problem(403, "forbidden");
-    w.app.delete(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect_problem(403, "forbidden");
+    w.app.delete(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect_problem(403, "forbidden");
     w.app
-        .delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(&w.vendor_member)))
+        .delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.who("vm"))))
         .expect_problem(403, "forbidden");
-    w.app
-        .get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(&w.vendor_member)))
-        .expect_problem(403, "forbidden");
+    w.app.get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(w.who("vm")))).expect_problem(403, "forbidden");
     // The customer keeps billing.
     let b = w
         .app
         .call(
             "PUT",
             &format!("/v1/workspaces/{}/billing", w.ws),
-            Some(&s(&w.customer)),
+            Some(&s(w.customer())),
             Some(json!({"plan": "pro", "billing_email": "Billing@Shop.com"})),
         )
         .expect(200)
@@ -115,14 +90,14 @@ fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete
 fn revoking_the_grant_or_leaving_the_org_ends_access_on_the_next_request() {
     let w = world();
     let path = format!("/v1/workspaces/{}", w.ws);
-    w.app.get(&path, Some(&s(&w.vendor_member))).expect(200);
-    w.app.delete(&format!("/v1/orgs/{}/members/me", w.org), Some(&s(&w.vendor_member))).expect(204);
-    w.app.get(&path, Some(&s(&w.vendor_member))).expect_problem(404, "not_found");
+    w.app.get(&path, Some(&s(w.who("vm")))).expect(200);
+    w.app.delete(&format!("/v1/orgs/{}/members/me", w.org), Some(&s(w.who("vm")))).expect(204);
+    w.app.get(&path, Some(&s(w.who("vm")))).expect_problem(404, "not_found");
 
-    w.app.get(&path, Some(&s(&w.vendor_owner))).expect(200);
-    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(&w.customer))).expect(204);
-    w.app.get(&path, Some(&s(&w.vendor_owner))).expect_problem(404, "not_found");
-    let list = w.app.get("/v1/workspaces", Some(&s(&w.vendor_owner))).expect(200).body;
+    w.app.get(&path, Some(&s(w.who("vendor")))).expect(200);
+    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.customer()))).expect(204);
+    w.app.get(&path, Some(&s(w.who("vendor")))).expect_problem(404, "not_found");
+    let list = w.app.api().workspaces(w.who("vendor")).expect(200).body;
     assert!(list["shared_with_me"].as_array().unwrap().is_empty());
 }
 
@@ -154,12 +129,12 @@ fn the_workspace_route_matrix() {
     for (method, template, body, expected) in rows {
         let w = world();
         let who = [
-            Some(s(&w.customer)),
-            Some(s(&w.ws_admin)),
-            Some(s(&w.vendor_member)),
-            Some(s(&w.ws_member)),
-            Some(s(&w.other_org_member)),
-            Some(s(&w.stranger)),
+            Some(s(w.customer())),
+            Some(s(w.who("wsadmin"))),
+            Some(s(w.who("vm"))),
+            Some(s(w.who("wsmember"))),
+            Some(s(w.who("other_org_member"))),
+            Some(s(w.stranger())),
             None,
         ];
         let names = ["owner", "ws admin", "grant admin", "ws member", "other org", "stranger", "anonymous"];
@@ -180,7 +155,7 @@ fn install_links_grant_access_when_the_workspace_owner_approves() {
     let app = TestApp::new();
     let vendor = app.verified_user("vendor@example.com");
     let org = app.create_org(&vendor, "Vendor")["id"].as_str().unwrap().to_owned();
-    let link = app.post(&format!("/v1/orgs/{org}/install-links"), Some(&s(&vendor)), json!({})).expect(201).body;
+    let link = app.api().create_install_link(&vendor, &org).expect(201).body;
     let token = link["token"].as_str().unwrap().to_owned();
     assert!(link["url"].as_str().unwrap().ends_with(&format!("/install#token={token}")));
     let preview = app.post("/v1/install-links/preview", None, json!({"token": token})).expect(200).body;
@@ -189,26 +164,20 @@ fn install_links_grant_access_when_the_workspace_owner_approves() {
     // Many customers can use the same link.
     for email in ["c1@example.com", "c2@example.com"] {
         let c = app.verified_user(email);
-        let ws = app.post("/v1/workspaces", Some(&s(&c)), json!({"name": email})).expect(201).body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let ws = app.api().create_workspace(&c, email).expect(201).body["id"].as_str().unwrap().to_owned();
         let g = app
             .post("/v1/install-links/accept", Some(&s(&c)), json!({"token": token, "workspace_id": ws}))
             .expect(201)
             .body;
         assert_eq!((g["org"]["id"].as_str(), g["role"].as_str()), (Some(org.as_str()), Some("admin")));
-        app.get(&format!("/v1/workspaces/{ws}"), Some(&s(&vendor))).expect(200);
+        app.api().workspace(&vendor, &ws).expect(200);
     }
-    let managed = app.get(&format!("/v1/orgs/{org}/managed-workspaces"), Some(&s(&vendor))).expect(200).body;
+    let managed = app.api().managed_workspaces(&vendor, &org).expect(200).body;
     assert_eq!(managed["data"].as_array().unwrap().len(), 2);
 
     // Only the workspace's owner can approve; another's workspace is 404.
     let c3 = app.verified_user("c3@example.com");
-    let ws3 = app.post("/v1/workspaces", Some(&s(&c3)), json!({"name": "Three"})).expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ws3 = app.api().create_workspace(&c3, "Three").expect(201).body["id"].as_str().unwrap().to_owned();
     let admin3 = ws_join(&app, &ws3, &c3, "admin3@example.com", "admin");
     app.post("/v1/install-links/accept", Some(&s(&admin3)), json!({"token": token, "workspace_id": ws3}))
         .expect_problem(403, "forbidden");
@@ -229,11 +198,7 @@ fn install_links_expire_after_7_days_by_default() {
     let app = TestApp::new();
     let vendor = app.verified_user("vendor@example.com");
     let org = app.create_org(&vendor, "Vendor")["id"].as_str().unwrap().to_owned();
-    let token = app.post(&format!("/v1/orgs/{org}/install-links"), Some(&s(&vendor)), json!({})).expect(201).body
-        ["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.api().create_install_link(&vendor, &org).expect(201).body["token"].as_str().unwrap().to_owned();
     app.advance(7 * 24 * 3600 + 1);
     app.post("/v1/install-links/preview", None, json!({"token": token}))
         .expect_problem(410, "install_link_unavailable");
@@ -243,14 +208,14 @@ fn install_links_expire_after_7_days_by_default() {
 fn the_org_can_give_access_back_and_both_audit_logs_record_grants() {
     let w = world();
     w.app
-        .delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(&w.vendor_member)))
+        .delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(w.who("vm"))))
         .expect_problem(403, "forbidden");
-    w.app.delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(&w.vendor_owner))).expect(204);
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect(404);
-    let ws_log = w.app.get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(&w.customer))).expect(200).body;
+    w.app.delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(w.who("vendor")))).expect(204);
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(404);
+    let ws_log = w.app.get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(w.customer()))).expect(200).body;
     let actions: Vec<&str> = ws_log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"grant.relinquished") && actions.contains(&"grant.created"), "{actions:?}");
-    let org_log = w.app.get(&format!("/v1/orgs/{}/audit-log", w.org), Some(&s(&w.vendor_owner))).expect(200).body;
+    let org_log = w.app.get(&format!("/v1/orgs/{}/audit-log", w.org), Some(&s(w.who("vendor")))).expect(200).body;
     let actions: Vec<&str> =
         org_log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions[0], "grant.relinquished", "{actions:?}");
@@ -260,18 +225,16 @@ fn the_org_can_give_access_back_and_both_audit_logs_record_grants() {
 #[test]
 fn authorize_explains_workspace_decisions() {
     let w = world();
-    let ask = |v: &Value, perm: &str| {
-        w.app.post("/v1/authorize", Some(&s(v)), json!({"permission": perm, "workspace_id": w.ws})).expect(200).body
-    };
-    let r = ask(&w.vendor_member, "workspaces:write");
+    let ask = |who: &Person, perm: &str| w.api().authorize_in_workspace(who, perm, &w.ws).expect(200).body;
+    let r = ask(w.who("vm"), "workspaces:write");
     assert_eq!(r["allowed"], true);
     assert_eq!(r["via"]["kind"], "workspace_grant");
     assert_eq!(r["via"]["org"]["id"], w.org.as_str());
-    assert_eq!(ask(&w.vendor_member, "billing:manage")["allowed"], false);
-    let r = ask(&w.customer, "billing:manage");
+    assert_eq!(ask(w.who("vm"), "billing:manage")["allowed"], false);
+    let r = ask(w.customer(), "billing:manage");
     assert_eq!((r["allowed"].as_bool(), r["via"]["kind"].as_str()), (Some(true), Some("workspace_role")));
-    assert_eq!(ask(&w.stranger, "workspaces:read"), json!({"allowed": false, "via": null}));
-    assert_eq!(ask(&w.other_org_member, "workspaces:read"), json!({"allowed": false, "via": null}));
+    assert_eq!(ask(w.stranger(), "workspaces:read"), json!({"allowed": false, "via": null}));
+    assert_eq!(ask(w.who("other_org_member"), "workspaces:read"), json!({"allowed": false, "via": null}));
 }
 
 #[test]
@@ -279,7 +242,7 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
     let w = world();
     let list = w
         .app
-        .get(&format!("/v1/workspaces/{}/invitations?status=accepted", w.ws), Some(&s(&w.customer)))
+        .get(&format!("/v1/workspaces/{}/invitations?status=accepted", w.ws), Some(&s(w.customer())))
         .expect(200)
         .body;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
@@ -287,7 +250,7 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
         .app
         .post(
             &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(&w.customer)),
+            Some(&s(w.customer())),
             json!({"email": "stranger@example.com", "role": "member"}),
         )
         .expect(201)
@@ -295,18 +258,20 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
     let token = w.app.token_from_email("stranger@example.com", "/invite");
     let preview = w.app.api().preview_invitation(&token).expect(200).body;
     assert_eq!(preview["workspace"]["name"], "Shop");
-    let accepted =
-        w.app.post("/v1/invitations/accept", Some(&s(&w.stranger)), json!({"token": token})).expect(200).body;
+    let accepted = w.app.api().accept_invitation(w.stranger(), &token).expect(200).body;
     assert_eq!(accepted["workspace"]["id"], w.ws.as_str());
     assert_eq!(accepted["role"], "member");
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.stranger))).expect(200);
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.stranger()))).expect(200);
     let _ = r;
     // Members: the owner cannot be removed; admins never touch the owner.
     w.app
-        .delete(&format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(&w.customer)), Some(&s(&w.ws_admin)))
+        .delete(
+            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.customer())),
+            Some(&s(w.who("wsadmin"))),
+        )
         .expect_problem(403, "forbidden");
     w.app
-        .delete(&format!("/v1/workspaces/{}/members/me", w.ws), Some(&s(&w.customer)))
+        .delete(&format!("/v1/workspaces/{}/members/me", w.ws), Some(&s(w.customer())))
         .expect_problem(409, "last_owner");
 }
 
@@ -314,7 +279,7 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
 fn invitations_sent_through_a_grant_die_with_it() {
     let w = world();
     // An invitation a grant admin sent under the old rule (seeded directly: the API refuses it now).
-    let vm = TestApp::user_id(&w.vendor_member);
+    let vm = TestApp::user_id(w.who("vm"));
     let insert = latchkey::stmt!(
         "INSERT INTO invitations (id, workspace_id, email, role, token_hash, send_nonce, invited_by, created_at, \
          expires_at, last_sent_at) VALUES ('inv_legacy', ?1, 'seat@example.com', 'admin', 'h', 'n', ?2, 1, ?3, 1)",
@@ -327,12 +292,12 @@ fn invitations_sent_through_a_grant_die_with_it() {
     w.app
         .post(
             &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(&w.customer)),
+            Some(&s(w.customer())),
             json!({"email": "kept@example.com", "role": "member"}),
         )
         .expect(201);
-    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(&w.customer))).expect(204);
-    let list = w.app.get(&format!("/v1/workspaces/{}/invitations", w.ws), Some(&s(&w.customer))).expect(200).body;
+    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.customer()))).expect(204);
+    let list = w.app.get(&format!("/v1/workspaces/{}/invitations", w.ws), Some(&s(w.customer()))).expect(200).body;
     let status = |email: &str| {
         list["data"].as_array().unwrap().iter().find(|i| i["email"] == email).map(|i| i["status"].clone())
     };
@@ -344,12 +309,12 @@ fn invitations_sent_through_a_grant_die_with_it() {
 fn leaving_a_workspace_reached_through_a_grant_says_so() {
     let w = world();
     let path = format!("/v1/workspaces/{}/members/me", w.ws);
-    w.app.delete(&path, Some(&s(&w.vendor_member))).expect_problem(409, "access_through_grant");
+    w.app.delete(&path, Some(&s(w.who("vm")))).expect_problem(409, "access_through_grant");
     // Still there through the grant: nothing changed.
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.vendor_member))).expect(200);
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(200);
     // A direct member leaves for real.
-    w.app.delete(&path, Some(&s(&w.ws_member))).expect(204);
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(&w.ws_member))).expect_problem(404, "not_found");
+    w.app.delete(&path, Some(&s(w.who("wsmember")))).expect(204);
+    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("wsmember")))).expect_problem(404, "not_found");
 }
 
 #[test]
@@ -357,14 +322,14 @@ fn nobody_invites_themself_to_an_org_or_a_workspace() {
     let w = world();
     let r = w.app.post(
         &format!("/v1/orgs/{}/invitations", w.org),
-        Some(&s(&w.vendor_owner)),
+        Some(&s(w.who("vendor"))),
         json!({"email": "VENDOR@example.com", "role": "admin"}),
     );
     r.expect_problem(403, "cannot_invite_self");
     w.app
         .post(
             &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(&w.ws_admin)),
+            Some(&s(w.who("wsadmin"))),
             json!({"email": "wsadmin@example.com", "role": "owner"}),
         )
         .expect_problem(403, "cannot_invite_self");

@@ -565,12 +565,18 @@ impl Api<'_> {
 /// The people, org, workspace and key a test starts from, built step by step:
 ///
 /// ```ignore
-/// let f = Fixture::new(TestApp::new()).org_with("Acme", &["admin", "member"]).stranger();
-/// f.api().change_role(f.admin(), f.tenant(), &f.member().id(), "admin").expect(200);
+/// let f = Fixture::new(TestApp::new())
+///     .org_owned_by("vendor", "Vendor", Some("vendor"))   // vendor@example.com creates it
+///     .join_org("admin", "admin")                           // admin@example.com, invited, signs up
+///     .workspace_with_grant("vendor")                       // customer@example.com's "Shop", granted
+///     .join_workspace("seat", "member")                     // a direct seat in the workspace
+///     .key_with_scopes(&["org:read"])                       // the org's key, created by its owner
+///     .with_stranger();                                     // stranger@example.com, in nothing
+/// f.api().change_role(f.owner(), f.tenant(), &f.who("admin").id(), "member").expect(200);
 /// ```
 ///
-/// `org_with` signs up `owner@example.com`, who creates the org, and one
-/// `{role}@example.com` per role, who joins through an emailed invitation.
+/// `org_with(name, roles)` is the common case: `owner@example.com` creates
+/// the org and one `{role}@example.com` per role joins it.
 pub struct Fixture<T: Transport> {
     pub app: T,
     /// The org's id (`""` before [`Fixture::org_with`]).
@@ -582,6 +588,9 @@ pub struct Fixture<T: Transport> {
     /// The key as created (`id`, `key`, `scopes`, …).
     pub key_body: Value,
     people: Vec<(String, Person)>,
+    /// The labels of the org's owner and of the workspace's (the customer).
+    org_owner: String,
+    ws_owner: String,
 }
 
 impl<T: Transport> Fixture<T> {
@@ -593,6 +602,8 @@ impl<T: Transport> Fixture<T> {
             key: String::new(),
             key_body: Value::Null,
             people: Vec::new(),
+            org_owner: String::new(),
+            ws_owner: String::new(),
         }
     }
 
@@ -615,36 +626,43 @@ impl<T: Transport> Fixture<T> {
     /// An org called `name` created by `owner@example.com`, with one member
     /// `{role}@example.com` per entry of `roles`, joined by invitation.
     pub fn org_with(self, name: &str, roles: &[&str]) -> Self {
-        self.org_by("owner", None, name, roles)
-    }
-
-    /// [`Fixture::org_with`] with a given slug.
-    pub fn org_with_slug(self, name: &str, slug: &str, roles: &[&str]) -> Self {
-        self.org_by("owner", Some(slug), name, roles)
-    }
-
-    fn org_by(mut self, owner: &str, slug: Option<&str>, name: &str, roles: &[&str]) -> Self {
-        let api = Api(&self.app);
-        let owner_person = api.verified(&format!("{owner}@example.com"));
-        let created = match slug {
-            Some(slug) => api.create_org_with_slug(&owner_person, name, slug),
-            None => api.create_org(&owner_person, name),
-        };
-        let org = created.expect(201).id();
-        let mut joined = Vec::new();
+        let mut f = self.org_owned_by("owner", name, None);
         for role in roles {
-            let email = format!("{role}@example.com");
-            joined.push((role.to_string(), api.join(&owner_person, Tenant::Org(&org), &email, role)));
+            f = f.join_org(role, role);
         }
-        self.org = org;
-        self.people.push((owner.to_owned(), owner_person));
-        self.people.extend(joined);
-        self
+        f
+    }
+
+    /// An org called `name` (with `slug`, if given) created by
+    /// `{owner}@example.com`, whom the fixture calls `owner`.
+    pub fn org_owned_by(mut self, owner: &str, name: &str, slug: Option<&str>) -> Self {
+        let api = Api(&self.app);
+        let person = api.verified(&format!("{owner}@example.com"));
+        let created = match slug {
+            Some(slug) => api.create_org_with_slug(&person, name, slug),
+            None => api.create_org(&person, name),
+        };
+        self.org = created.expect(201).id();
+        self.org_owner = owner.to_owned();
+        self.with_person(owner, person)
+    }
+
+    /// `{label}@example.com` joins the org as `role`: invited by its owner,
+    /// signed up through the emailed invitation.
+    pub fn join_org(self, label: &str, role: &str) -> Self {
+        let owner = self.who(&self.org_owner).clone();
+        let person = self.api().join(&owner, self.tenant(), &format!("{label}@example.com"), role);
+        self.with_person(label, person)
     }
 
     /// A verified person with no org, `{label}@example.com`.
-    pub fn person(mut self, label: &str) -> Self {
+    pub fn person(self, label: &str) -> Self {
         let person = self.api().verified(&format!("{label}@example.com"));
+        self.with_person(label, person)
+    }
+
+    /// Adds someone made outside the builder under `label`.
+    pub fn with_person(mut self, label: &str, person: Person) -> Self {
         self.people.push((label.to_owned(), person));
         self
     }
@@ -654,20 +672,38 @@ impl<T: Transport> Fixture<T> {
         self.person("stranger")
     }
 
-    /// A workspace "Shop" of `customer@example.com`, granted to the org
-    /// (which needs a slug: see [`Fixture::org_with_slug`]).
-    pub fn workspace_with_grant(mut self, org_slug: &str) -> Self {
-        let customer = self.api().verified("customer@example.com");
-        let ws = self.api().create_workspace(&customer, "Shop").expect(201).id();
-        self.api().grant(&customer, &ws, org_slug).expect(201);
-        self.ws = ws;
-        self.people.push(("customer".to_owned(), customer));
+    /// A workspace called `name` of `{customer}@example.com`, the fixture's
+    /// [`Fixture::customer`].
+    pub fn workspace_of(mut self, customer: &str, name: &str) -> Self {
+        let person = self.api().verified(&format!("{customer}@example.com"));
+        self.ws = self.api().create_workspace(&person, name).expect(201).id();
+        self.ws_owner = customer.to_owned();
+        self.with_person(customer, person)
+    }
+
+    /// The customer grants the workspace to the org with `org_slug`.
+    pub fn grant_to_org(self, org_slug: &str) -> Self {
+        self.api().grant(self.customer(), &self.ws, org_slug).expect(201);
         self
     }
 
-    /// An API key of the org named "CI/CD pipeline", created by the owner.
+    /// A workspace "Shop" of `customer@example.com`, granted to the org
+    /// (which needs a slug: see [`Fixture::org_owned_by`]).
+    pub fn workspace_with_grant(self, org_slug: &str) -> Self {
+        self.workspace_of("customer", "Shop").grant_to_org(org_slug)
+    }
+
+    /// `{label}@example.com` takes a direct seat in the workspace as `role`:
+    /// invited by the customer, signed up through the emailed invitation.
+    pub fn join_workspace(self, label: &str, role: &str) -> Self {
+        let person = self.api().join(self.customer(), self.workspace(), &format!("{label}@example.com"), role);
+        self.with_person(label, person)
+    }
+
+    /// An API key of the org named "CI/CD pipeline", created by the org's owner.
     pub fn key_with_scopes(mut self, scopes: &[&str]) -> Self {
-        let body = self.api().create_key(self.owner(), &self.org, "CI/CD pipeline", scopes).expect(201).body;
+        let owner = self.owner().clone();
+        let body = self.api().create_key(&owner, &self.org, "CI/CD pipeline", scopes).expect(201).body;
         self.key = body["key"].as_str().expect("key shown once").to_owned();
         self.key_body = body;
         self
@@ -682,9 +718,10 @@ impl<T: Transport> Fixture<T> {
             .map(|(_, p)| p)
             .unwrap_or_else(|| panic!("the fixture has no {label:?}"))
     }
+    /// The org's owner.
     #[track_caller]
     pub fn owner(&self) -> &Person {
-        self.who("owner")
+        self.who(&self.org_owner)
     }
     #[track_caller]
     pub fn admin(&self) -> &Person {
@@ -698,8 +735,9 @@ impl<T: Transport> Fixture<T> {
     pub fn stranger(&self) -> &Person {
         self.who("stranger")
     }
+    /// The workspace's owner.
     #[track_caller]
     pub fn customer(&self) -> &Person {
-        self.who("customer")
+        self.who(&self.ws_owner)
     }
 }
