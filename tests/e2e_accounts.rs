@@ -8,23 +8,23 @@ use std::time::Duration;
 use support::*;
 
 fn token_of(resp: &Resp, field: &str) -> String {
-    resp.json()[field].as_str().unwrap_or_else(|| panic!("{field} in {}", resp.body)).to_owned()
+    resp.json()[field].as_str().unwrap_or_else(|| panic!("{field} in {}", resp.raw)).to_owned()
 }
 
 #[test]
 fn signup_verify_login_me_refresh_logout_through_the_real_queue() {
     let w = Worker::start();
 
-    let health = w.get("/health", None);
-    assert_eq!(health.status, 200, "{}", health.body);
+    let health = w.api().health();
+    assert_eq!(health.status, 200, "{}", health.raw);
     let timing = health.header("server-timing").expect("Server-Timing in development");
     assert!(timing.starts_with("d1;desc=\"1 call\""), "{timing}");
 
-    let r = w.post("/v1/auth/signup", None, json!({"email": "Ada@Example.com", "password": PASSWORD, "name": "Ada"}));
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().signup("Ada@Example.com", PASSWORD, "Ada");
+    assert_eq!(r.status, 202, "{}", r.raw);
     assert_eq!(r.json(), json!({"status": "verification_email_sent"}));
 
-    let r = w.post("/v1/auth/login", None, json!({"email": "ada@example.com", "password": PASSWORD}));
+    let r = w.api().login("ada@example.com", PASSWORD);
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("email_not_verified")));
 
     // The email goes app → EMAILS queue → consumer → dev mailer (D1) → sink.
@@ -32,37 +32,37 @@ fn signup_verify_login_me_refresh_logout_through_the_real_queue() {
     assert_eq!(emails[0]["subject"], "Verify your email address");
     let token = extract_token(emails[0]["text"].as_str().unwrap(), "/verify-email");
 
-    let verified = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
-    assert_eq!(verified.status, 200, "{}", verified.body);
+    let verified = w.api().verify_email(&token, PASSWORD);
+    assert_eq!(verified.status, 200, "{}", verified.raw);
     assert_eq!(verified.json()["user"]["email_verified"], true);
-    let again = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
+    let again = w.api().verify_email(&token, PASSWORD);
     assert_eq!((again.status, again.json()["code"].as_str()), (400, Some("invalid_token")));
 
-    let login = w.post("/v1/auth/login", None, json!({"email": "ADA@example.com", "password": PASSWORD}));
-    assert_eq!(login.status, 200, "{}", login.body);
+    let login = w.api().login("ADA@example.com", PASSWORD);
+    assert_eq!(login.status, 200, "{}", login.raw);
     let access = token_of(&login, "access_token");
     let refresh = token_of(&login, "refresh_token");
 
-    let me = w.get("/v1/me", Some(&access));
-    assert_eq!(me.status, 200, "{}", me.body);
+    let me = w.api().me(&access);
+    assert_eq!(me.status, 200, "{}", me.raw);
     assert_eq!(me.json()["email"], "ada@example.com");
     let timing = me.header("server-timing").unwrap();
     assert!(timing.starts_with("d1;desc=\"1 call\""), "an authenticated read costs one D1 round trip: {timing}");
 
-    let rotated = w.post("/v1/auth/token", None, json!({"refresh_token": refresh}));
-    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let rotated = w.api().refresh(&refresh);
+    assert_eq!(rotated.status, 200, "{}", rotated.raw);
     let access2 = token_of(&rotated, "access_token");
-    assert_eq!(w.get("/v1/me", Some(&access2)).status, 200);
+    assert_eq!(w.api().me(&access2).status, 200);
 
-    let reuse = w.post("/v1/auth/token", None, json!({"refresh_token": refresh}));
+    let reuse = w.api().refresh(&refresh);
     assert_eq!((reuse.status, reuse.json()["code"].as_str()), (401, Some("invalid_token")));
-    assert_eq!(w.get("/v1/me", Some(&access2)).status, 401, "reuse revoked the whole session");
+    assert_eq!(w.api().me(&access2).status, 401, "reuse revoked the whole session");
 
-    let login = w.post("/v1/auth/login", None, json!({"email": "ada@example.com", "password": PASSWORD}));
+    let login = w.api().login("ada@example.com", PASSWORD);
     let access3 = token_of(&login, "access_token");
-    let out = w.post("/v1/auth/logout", Some(&access3), json!({}));
-    assert_eq!(out.status, 204, "{}", out.body);
-    let after = w.get("/v1/me", Some(&access3));
+    let out = w.api().logout(&access3);
+    assert_eq!(out.status, 204, "{}", out.raw);
+    let after = w.api().me(&access3);
     assert_eq!(after.status, 401);
     assert!(after.header("www-authenticate").unwrap_or("").starts_with("Bearer"));
 }
@@ -79,25 +79,21 @@ fn bad_input_is_never_a_500_in_workerd() {
     ];
     for (method, path, body, status, code) in cases {
         let r = w.send(method, path, None, &[("content-type", "application/json")], Some(&body));
-        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert_eq!(r.status, status, "{method} {path}: {}", r.raw);
         assert_eq!(r.json()["code"], code);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
     // Password reset through the queue, and its link.
-    let signup = w.post("/v1/auth/signup", None, json!({"email": "r@example.com", "password": PASSWORD, "name": "R"}));
+    let signup = w.api().signup("r@example.com", PASSWORD, "R");
     assert_eq!(signup.status, 202);
     let verify = extract_token(w.wait_for_emails("r@example.com", 1)[0]["text"].as_str().unwrap(), "/verify-email");
-    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": verify, "password": PASSWORD})).status, 200);
-    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "r@example.com"})).status, 202);
+    assert_eq!(w.api().verify_email(&verify, PASSWORD).status, 200);
+    assert_eq!(w.api().request_password_reset("r@example.com").status, 202);
     let emails = w.wait_for_emails("r@example.com", 2);
     let reset = extract_token(emails[1]["text"].as_str().unwrap(), "/reset-password");
-    let r = w.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": reset, "new_password": "a whole new passphrase"}),
-    );
-    assert_eq!(r.status, 204, "{}", r.body);
-    let login = w.post("/v1/auth/login", None, json!({"email": "r@example.com", "password": "a whole new passphrase"}));
+    let r = w.api().confirm_password_reset(&reset, "a whole new passphrase");
+    assert_eq!(r.status, 204, "{}", r.raw);
+    let login = w.api().login("r@example.com", "a whole new passphrase");
     assert_eq!(login.status, 200);
 }
 
@@ -107,8 +103,8 @@ fn http_mailer_posts_resend_compatible_json_retries_a_503_and_delivers_once() {
     let w = Worker::start_with(WorkerOptions {
         vars: vec![("MAILER".into(), "http".into()), ("MAIL_API_URL".into(), stub.url())],
     });
-    let r = w.post("/v1/auth/signup", None, json!({"email": "mail@example.com", "password": PASSWORD, "name": "Mae"}));
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().signup("mail@example.com", PASSWORD, "Mae");
+    assert_eq!(r.status, 202, "{}", r.raw);
 
     let requests = stub.wait_for_requests(2, Duration::from_secs(30));
     assert_eq!(requests[0].status_answered, 503);
@@ -134,7 +130,7 @@ fn http_mailer_posts_resend_compatible_json_retries_a_503_and_delivers_once() {
 
     // The emailed link works against the Worker.
     let token = extract_token(requests[1].body["text"].as_str().unwrap(), "/verify-email");
-    assert_eq!(w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).status, 200);
+    assert_eq!(w.api().verify_email(&token, PASSWORD).status, 200);
 }
 
 #[test]

@@ -20,12 +20,8 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
     let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
     let (_, other_org) = owner_with_org(&w, "other@example.com", "Other");
 
-    let created = w.post(
-        &format!("/v1/orgs/{org}/api-keys"),
-        Some(&owner),
-        json!({"name": "CI/CD pipeline", "scopes": ["org:read", "members:read"]}),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
+    let created = w.api().create_key(&owner, &org, "CI/CD pipeline", &["org:read", "members:read"]);
+    assert_eq!(created.status, 201, "{}", created.raw);
     let created: Value = created.json();
     let key = created["key"].as_str().unwrap().to_owned();
 
@@ -39,12 +35,12 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
     assert_eq!(org_body["name"], "Acme");
 
     // One D1 round trip for a key-authenticated read, nothing written on the way.
-    let r = w.get(&format!("/v1/orgs/{org}"), Some(&key));
+    let r = w.api().org(&key, &org);
     assert_eq!(r.status, 200);
     assert!(d1_calls(&r).starts_with("d1;desc=\"1 call\""), "{}", d1_calls(&r));
-    let r = w.get(&format!("/v1/orgs/{other_org}"), Some(&key));
+    let r = w.api().org(&key, &other_org);
     assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("not_found")));
-    let r = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&key));
+    let r = w.api().audit_log(&key, Tenant::Org(&org));
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("insufficient_scope")));
     let r = w.get(&format!("/v1/orgs/{org}?token={key}"), None);
     assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("api_key_in_url")));
@@ -53,7 +49,7 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
     let id = created["id"].as_str().unwrap();
     let mut used = Value::Null;
     for _ in 0..20 {
-        used = w.get(&format!("/v1/orgs/{org}/api-keys/{id}"), Some(&owner)).json()["last_used_at"].clone();
+        used = w.api().key(&owner, &org, id).json()["last_used_at"].clone();
         if used.is_string() {
             break;
         }
@@ -62,35 +58,33 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
     assert!(used.is_string(), "last_used_at was never written");
 
     // Rotate with a 60 s grace: both work; with 0: the old one stops at once.
-    let rotated =
-        w.post(&format!("/v1/orgs/{org}/api-keys/{id}/rotate"), Some(&owner), json!({"grace_period_seconds": 60}));
-    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let rotated = w.api().rotate_key(&owner, &org, id, 60);
+    assert_eq!(rotated.status, 201, "{}", rotated.raw);
     let key2 = rotated.json()["key"].as_str().unwrap().to_owned();
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key)).status, 200, "old key inside its grace period");
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key2)).status, 200);
+    assert_eq!(w.api().org(&key, &org).status, 200, "old key inside its grace period");
+    assert_eq!(w.api().org(&key2, &org).status, 200);
     let id2 = rotated.json()["id"].as_str().unwrap().to_owned();
-    let rotated =
-        w.post(&format!("/v1/orgs/{org}/api-keys/{id2}/rotate"), Some(&owner), json!({"grace_period_seconds": 0}));
+    let rotated = w.api().rotate_key(&owner, &org, &id2, 0);
     let key3 = rotated.json()["key"].as_str().unwrap().to_owned();
-    let r = w.get(&format!("/v1/orgs/{org}"), Some(&key2));
+    let r = w.api().org(&key2, &org);
     assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("invalid_api_key")));
     assert!(r.header("www-authenticate").is_some());
 
     // Revoke: the next request fails.
     let id3 = rotated.json()["id"].as_str().unwrap().to_owned();
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key3)).status, 200);
-    assert_eq!(w.delete(&format!("/v1/orgs/{org}/api-keys/{id3}"), Some(&owner)).status, 204);
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key3)).status, 401);
+    assert_eq!(w.api().org(&key3, &org).status, 200);
+    assert_eq!(w.api().revoke_key(&owner, &org, &id3).status, 204);
+    assert_eq!(w.api().org(&key3, &org).status, 401);
 
     // A typo is refused before any database read.
     let mut typo = key3.clone();
     typo.replace_range(5..6, if &key3[5..6] == "a" { "b" } else { "a" });
-    let r = w.get(&format!("/v1/orgs/{org}"), Some(&typo));
+    let r = w.api().org(&typo, &org);
     assert_eq!(r.status, 401);
     assert!(d1_calls(&r).starts_with("d1;desc=\"0 calls\""), "{}", d1_calls(&r));
 
     // The audit log names the actions.
-    let log = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&owner)).json();
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).json();
     let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..4], ["api_key.revoked", "api_key.rotated", "api_key.rotated", "api_key.created"]);
 }
@@ -99,20 +93,16 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
 fn authorize_with_a_key_costs_one_round_trip() {
     let w = Worker::start();
     let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
-    let created = w.post(
-        &format!("/v1/orgs/{org}/api-keys"),
-        Some(&owner),
-        json!({"name": "deployer", "scopes": ["apps:deploy"]}),
-    );
+    let created = w.api().create_key(&owner, &org, "deployer", &["apps:deploy"]);
     let key = created.json()["key"].as_str().unwrap().to_owned();
-    let r = w.post("/v1/authorize", Some(&key), json!({"permission": "apps:deploy", "org_id": org}));
-    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.api().authorize(&key, "apps:deploy", &org);
+    assert_eq!(r.status, 200, "{}", r.raw);
     assert_eq!(r.json()["allowed"], true);
     assert_eq!(r.json()["via"]["kind"], "api_key");
     assert!(d1_calls(&r).starts_with("d1;desc=\"1 call\""), "{}", d1_calls(&r));
-    let r = w.post("/v1/authorize", Some(&key), json!({"permission": "members:write", "org_id": org}));
+    let r = w.api().authorize(&key, "members:write", &org);
     assert_eq!(r.json()["allowed"], false);
-    let r = w.post("/v1/authorize", Some(&owner), json!({"permission": "billing:manage", "org_id": org}));
+    let r = w.api().authorize(&owner, "billing:manage", &org);
     assert_eq!(r.json(), json!({"allowed": true, "via": {"kind": "org_role", "org_id": org, "role": "owner"}}));
 }
 
@@ -123,8 +113,7 @@ fn over_the_rate_limit_a_key_gets_429_with_retry_after_never_401() {
     // window even when the burst straddles a minute boundary.
     let w = Worker::start();
     let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
-    let created =
-        w.post(&format!("/v1/orgs/{org}/api-keys"), Some(&owner), json!({"name": "busy", "scopes": ["org:read"]}));
+    let created = w.api().create_key(&owner, &org, "busy", &["org:read"]);
     let key = created.json()["key"].as_str().unwrap().to_owned();
     let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
@@ -133,7 +122,7 @@ fn over_the_rate_limit_a_key_gets_429_with_retry_after_never_401() {
                 s.spawn(move || {
                     (0..330)
                         .map(|_| {
-                            let r = w.get(&format!("/v1/orgs/{org}"), Some(key));
+                            let r = w.api().org(key, org);
                             (r.status, r.header("retry-after").map(str::to_owned))
                         })
                         .collect::<Vec<_>>()

@@ -26,12 +26,12 @@ fn malformed_json_is_400_even_when_the_part_read_is_wrongly_shaped() {
     ];
     for (path, body, why) in cases {
         let r = post_raw(&w, path, body);
-        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_json")), "{path} with {why}: {}", r.body);
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_json")), "{path} with {why}: {}", r.raw);
         assert_eq!(r.header("content-type"), Some("application/problem+json"), "{path}: {why}");
     }
     // Well-formed but wrongly shaped stays 422.
     let r = post_raw(&w, "/v1/auth/login", br#"{"email": "a@example.com", "name": "x"}"#);
-    assert_eq!((r.status, r.json()["code"].as_str()), (422, Some("validation_failed")), "{}", r.body);
+    assert_eq!((r.status, r.json()["code"].as_str()), (422, Some("validation_failed")), "{}", r.raw);
 }
 
 /// Runs openapi-spec-validator (OpenAPI 3.1 rules, every error) over `file`:
@@ -52,12 +52,12 @@ fn validate_openapi(file: &Path) -> (bool, String) {
 fn the_served_openapi_document_passes_an_openapi_3_1_validator() {
     let w = Worker::start();
     let r = w.get("/openapi.json", None);
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.raw);
     let doc: Value = r.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let dir = tempfile::tempdir().unwrap();
     let served: PathBuf = dir.path().join("openapi.json");
-    std::fs::write(&served, &r.body).unwrap();
+    std::fs::write(&served, &r.raw).unwrap();
 
     let (ok, output) = validate_openapi(&served);
     assert!(ok, "openapi-spec-validator refused the served /openapi.json:\n{output}");

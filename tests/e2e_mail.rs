@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -35,13 +35,13 @@ fn requests_to(stub: &MailStub, email: &str) -> Vec<StubRequest> {
 /// Signs up and verifies through the link the stub received (the stub's
 /// first scripted status must be a 200 for this email). Returns the bearer.
 fn owner(w: &Worker, stub: &MailStub) -> String {
-    let r = w.post("/v1/auth/signup", None, json!({"email": "owner@example.com", "password": PASSWORD, "name": "O"}));
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().signup("owner@example.com", PASSWORD, "O");
+    assert_eq!(r.status, 202, "{}", r.raw);
     let first = &stub.wait_for_requests(1, WAIT)[0];
     assert_eq!((to(first).as_str(), first.status_answered), ("owner@example.com", 200));
     let token = extract_token(first.body["text"].as_str().unwrap(), "/verify-email");
-    let r = w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD}));
-    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.api().verify_email(&token, PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.raw);
     r.json()["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -105,8 +105,8 @@ fn a_mail_api_outage_is_ridden_out_with_backoff_and_one_email_arrives() {
 
     // The delivered link works.
     let token = extract_token(attempts[4].body["text"].as_str().unwrap(), "/invite");
-    let preview = w.post("/v1/invitations/preview", None, json!({"token": token}));
-    assert_eq!(preview.status, 200, "{}", preview.body);
+    let preview = w.api().preview_invitation(&token);
+    assert_eq!(preview.status, 200, "{}", preview.raw);
 }
 
 #[test]
@@ -130,13 +130,13 @@ fn a_refused_invitation_lists_as_failed_and_a_resend_delivers_it() {
     assert_eq!(invitation(&w, &bearer, &org, &id)["delivery"], "failed", "it stays failed");
 
     // The mail API has recovered: a resend delivers it and clears the failure.
-    let r = w.post(&format!("/v1/orgs/{org}/invitations/{id}/resend"), Some(&bearer), json!({}));
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().resend_invitation(&bearer, Tenant::Org(&org), &id);
+    assert_eq!(r.status, 202, "{}", r.raw);
     wait_for_delivery(&w, &bearer, &org, &id, "sent");
     let attempts = requests_to(&stub, "new@example.com");
     let statuses: Vec<u16> = attempts.iter().map(|r| r.status_answered).collect();
     assert_eq!(statuses, [422, 200]);
     let token = extract_token(attempts[1].body["text"].as_str().unwrap(), "/invite");
-    let preview = w.post("/v1/invitations/preview", None, json!({"token": token}));
-    assert_eq!((preview.status, preview.json()["role"].as_str()), (200, Some("admin")), "{}", preview.body);
+    let preview = w.api().preview_invitation(&token);
+    assert_eq!((preview.status, preview.json()["role"].as_str()), (200, Some("admin")), "{}", preview.raw);
 }

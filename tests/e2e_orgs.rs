@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::thread;
 use support::*;
 
@@ -16,37 +16,33 @@ fn invite(w: &Worker, org: &str, by: &Value, email: &str, role: &str) -> String 
 fn invite_by_email_through_the_queue_then_sign_up_with_it() {
     let w = Worker::start();
     let owner = w.api().verified("owner@example.com").session;
-    let org = w.post("/v1/orgs", Some(&access(&owner)), json!({"name": "Acme"}));
-    assert_eq!(org.status, 201, "{}", org.body);
+    let org = w.api().create_org(&owner, "Acme");
+    assert_eq!(org.status, 201, "{}", org.raw);
     let org_id = org.json()["id"].as_str().unwrap().to_owned();
 
     let token = invite(&w, &org_id, &owner, "new@example.com", "admin");
     let email = &w.wait_for_emails("new@example.com", 1)[0];
     assert!(email["subject"].as_str().unwrap().contains("Acme"));
-    let preview = w.post("/v1/invitations/preview", None, json!({"token": token}));
-    assert_eq!(preview.status, 200, "{}", preview.body);
+    let preview = w.api().preview_invitation(&token);
+    assert_eq!(preview.status, 200, "{}", preview.raw);
     assert_eq!(preview.json()["org"]["name"], "Acme");
 
-    let signup = w.post(
-        "/v1/auth/signup",
-        None,
-        json!({"email": "new@example.com", "password": PASSWORD, "name": "New", "invitation_token": token}),
-    );
-    assert_eq!(signup.status, 201, "{}", signup.body);
+    let signup = w.api().signup_invited("new@example.com", PASSWORD, "New", &token);
+    assert_eq!(signup.status, 201, "{}", signup.raw);
     let new = signup.json();
-    let me = w.get(&format!("/v1/orgs/{org_id}"), Some(&access(&new)));
+    let me = w.api().org(&new, &org_id);
     assert_eq!((me.status, me.json()["role"].as_str()), (200, Some("admin")));
 
     // Audit rows written with `changes()` guards inside D1 batches.
-    let log = w.get(&format!("/v1/orgs/{org_id}/audit-log"), Some(&access(&owner)));
+    let log = w.api().audit_log(&owner, Tenant::Org(&org_id));
     let actions: Vec<String> =
         log.json()["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
     assert_eq!(actions, ["invitation.accepted", "invitation.created", "org.created"]);
 
     // Removal acts on the very next request.
     let uid = new["user"]["id"].as_str().unwrap();
-    assert_eq!(w.delete(&format!("/v1/orgs/{org_id}/members/{uid}"), Some(&access(&owner))).status, 204);
-    assert_eq!(w.get(&format!("/v1/orgs/{org_id}"), Some(&access(&new))).status, 404);
+    assert_eq!(w.api().remove_member(&owner, Tenant::Org(&org_id), uid).status, 204);
+    assert_eq!(w.api().org(&new, &org_id).status, 404);
 }
 
 #[test]
@@ -58,16 +54,12 @@ fn ten_parallel_accepts_of_one_invitation_make_one_membership() {
     let token = invite(&w, &org_id, &owner, "invitee@example.com", "member");
 
     let statuses: Vec<u16> = thread::scope(|s| {
-        let handles: Vec<_> = (0..10)
-            .map(|_| {
-                s.spawn(|| w.post("/v1/invitations/accept", Some(&access(&invitee)), json!({"token": token})).status)
-            })
-            .collect();
+        let handles: Vec<_> = (0..10).map(|_| s.spawn(|| w.api().accept_invitation(&invitee, &token).status)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 200 || s == 409), "losers see invitation_already_accepted: {statuses:?}");
-    let members = w.get(&format!("/v1/orgs/{org_id}/members"), Some(&access(&owner))).json();
+    let members = w.api().members(&owner, Tenant::Org(&org_id)).json();
     let data = members["data"].as_array().unwrap();
     assert_eq!(data.len(), 2, "{data:?}");
 }
@@ -79,33 +71,27 @@ fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
     let org_id = w.api().create_org(&a, "Duel").id();
     let b = w.api().verified("b@example.com").session;
     let token = invite(&w, &org_id, &a, "b@example.com", "owner");
-    assert_eq!(w.post("/v1/invitations/accept", Some(&access(&b)), json!({"token": token})).status, 200);
+    assert_eq!(w.api().accept_invitation(&b, &token).status, 200);
     let a_id = a["user"]["id"].as_str().unwrap().to_owned();
     let b_id = b["user"]["id"].as_str().unwrap().to_owned();
 
     for round in 0..3 {
         let (ra, rb) = thread::scope(|s| {
-            let x = s.spawn(|| {
-                w.patch(&format!("/v1/orgs/{org_id}/members/{b_id}"), Some(&access(&a)), json!({"role": "admin"}))
-            });
-            let y = s.spawn(|| {
-                w.patch(&format!("/v1/orgs/{org_id}/members/{a_id}"), Some(&access(&b)), json!({"role": "admin"}))
-            });
+            let x = s.spawn(|| w.api().change_role(&a, Tenant::Org(&org_id), &b_id, "admin"));
+            let y = s.spawn(|| w.api().change_role(&b, Tenant::Org(&org_id), &a_id, "admin"));
             (x.join().unwrap(), y.join().unwrap())
         });
-        let members =
-            w.get(&format!("/v1/orgs/{org_id}/members"), Some(&access(if ra.status == 200 { &a } else { &b }))).json();
+        let members = w.api().members(if ra.status == 200 { &a } else { &b }, Tenant::Org(&org_id)).json();
         let owners = members["data"].as_array().unwrap().iter().filter(|m| m["role"] == "owner").count();
-        assert_eq!(owners, 1, "round {round}: {} / {}", ra.body, rb.body);
+        assert_eq!(owners, 1, "round {round}: {} / {}", ra.raw, rb.raw);
         let codes: Vec<u16> = vec![ra.status, rb.status];
         assert!(codes.contains(&200), "{codes:?}");
         // The loser was refused: by the last-owner guard (409), or, if the winner's demotion of it landed first, as a non-owner (403).
-        assert!(codes.iter().any(|&c| c == 409 || c == 403), "{codes:?}: {} / {}", ra.body, rb.body);
+        assert!(codes.iter().any(|&c| c == 409 || c == 403), "{codes:?}: {} / {}", ra.raw, rb.raw);
         // Restore two owners for the next round.
         let (winner, loser_id) = if ra.status == 200 { (&a, &b_id) } else { (&b, &a_id) };
-        let r =
-            w.patch(&format!("/v1/orgs/{org_id}/members/{loser_id}"), Some(&access(winner)), json!({"role": "owner"}));
-        assert_eq!(r.status, 200, "{}", r.body);
+        let r = w.api().change_role(winner, Tenant::Org(&org_id), loser_id, "owner");
+        assert_eq!(r.status, 200, "{}", r.raw);
     }
 }
 
@@ -118,18 +104,14 @@ fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
 
     let said = browser("invite.mjs", &[&w.url(&format!("/invite#token={token}")), "signup"], "signup");
     assert!(said.contains("You joined Acme as member"), "{said}");
-    let members = w.get(&format!("/v1/orgs/{org_id}/members"), Some(&access(&owner))).json();
+    let members = w.api().members(&owner, Tenant::Org(&org_id)).json();
     let emails: Vec<&str> = members["data"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
     assert!(emails.contains(&"browser@example.com"), "{emails:?}");
 
     // A revoked link says so.
-    let r = w.post(
-        &format!("/v1/orgs/{org_id}/invitations"),
-        Some(&access(&owner)),
-        json!({"email": "late@example.com", "role": "member"}),
-    );
+    let r = w.api().invite(&owner, Tenant::Org(&org_id), "late@example.com", "member");
     let id = r.json()["id"].as_str().unwrap().to_owned();
     let late = extract_token(w.wait_for_emails("late@example.com", 1)[0]["text"].as_str().unwrap(), "/invite");
-    assert_eq!(w.delete(&format!("/v1/orgs/{org_id}/invitations/{id}"), Some(&access(&owner))).status, 204);
+    assert_eq!(w.api().revoke_invitation(&owner, Tenant::Org(&org_id), &id).status, 204);
     browser("invite.mjs", &[&w.url(&format!("/invite#token={late}")), "revoked"], "revoked");
 }

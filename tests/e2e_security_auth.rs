@@ -31,15 +31,14 @@ fn observable(r: &Resp) -> (u16, String, Vec<(String, String)>, Option<i64>) {
         })
         .collect();
     headers.sort();
-    (r.status, r.body.clone(), headers, r.header("retry-after").map(|v| v.parse().unwrap()))
+    (r.status, r.raw.clone(), headers, r.header("retry-after").map(|v| v.parse().unwrap()))
 }
 
 #[test]
 fn an_unknown_email_and_a_locked_account_answer_alike_at_every_attempt_count() {
     let w = Worker::start();
     w.api().verified("victim@example.com");
-    let login =
-        |email: &str, password: &str| w.post("/v1/auth/login", None, json!({"email": email, "password": password}));
+    let login = |email: &str, password: &str| w.api().login(email, password);
     for attempt in 1..=13 {
         let known = login("victim@example.com", WRONG);
         let unknown = login("nobody@example.com", WRONG);
@@ -81,7 +80,7 @@ fn mfa_token(w: &Worker, email: &str) -> String {
 }
 
 fn second_step(w: &Worker, token: &str, code: &str) -> Resp {
-    w.post("/v1/auth/login/mfa", None, json!({"mfa_token": token, "code": code}))
+    w.api().login_mfa(token, code)
 }
 
 #[test]
@@ -94,12 +93,12 @@ fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel(
         let t = mfa_token(&w, "guess@example.com");
         for _ in 0..per_token {
             let r = second_step(&w, &t, &wrong_code(&secret));
-            assert_eq!((r.status, code_of(&r)), (401, "invalid_otp".into()), "{}", r.body);
+            assert_eq!((r.status, code_of(&r)), (401, "invalid_otp".into()), "{}", r.raw);
         }
     }
     let t = mfa_token(&w, "guess@example.com");
     let r = second_step(&w, &t, &totp_code(&secret, now()));
-    assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()), "even the right code: {}", r.body);
+    assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()), "even the right code: {}", r.raw);
     let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((850..=900).contains(&retry), "15-minute lock, got {retry}");
 
@@ -138,14 +137,14 @@ fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
     let w = Worker::start();
     let owner = w.api().verified("owner@example.com").session;
     let ob = access(&owner);
-    let org = w.post("/v1/orgs", Some(&ob), json!({"name": "Acme"})).json()["id"].as_str().unwrap().to_owned();
-    let ws = w.post("/v1/workspaces", Some(&ob), json!({"name": "Shop"})).json()["id"].as_str().unwrap().to_owned();
+    let org = w.api().create_org(&ob, "Acme").json()["id"].as_str().unwrap().to_owned();
+    let ws = w.api().create_workspace(&ob, "Shop").json()["id"].as_str().unwrap().to_owned();
     let keys = format!("/v1/orgs/{org}/api-keys");
 
     // Person-only scopes are refused at creation.
     for scopes in [json!(["org:delete"]), json!(["billing:manage"]), json!(["org:read", "org:delete"])] {
         let r = w.post(&keys, Some(&ob), json!({"name": "x", "scopes": scopes}));
-        assert_eq!((r.status, code_of(&r)), (422, "scope_not_allowed_for_keys".into()), "{}", r.body);
+        assert_eq!((r.status, code_of(&r)), (422, "scope_not_allowed_for_keys".into()), "{}", r.raw);
     }
     let every = [
         "org:read",
@@ -166,30 +165,26 @@ fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
         "notifications:write",
     ];
     let created = w.post(&keys, Some(&ob), json!({"name": "all", "scopes": every}));
-    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.status, 201, "{}", created.raw);
     let key = created.json()["key"].as_str().unwrap().to_owned();
     let owner_id = owner["user"]["id"].as_str().unwrap().to_owned();
 
     let attacks = [
-        w.delete(&format!("/v1/orgs/{org}"), Some(&key)),
-        w.post(&format!("/v1/orgs/{org}/ownership-transfer"), Some(&key), json!({"user_id": owner_id})),
-        w.put(
-            &format!("/v1/workspaces/{ws}/billing"),
-            Some(&key),
-            json!({"plan": "enterprise", "billing_email": "evil@example.com"}),
-        ),
+        w.api().delete_org(&key, &org),
+        w.api().transfer_ownership(&key, &org, &owner_id),
+        w.api().update_billing(&key, &ws, "enterprise", "evil@example.com"),
     ];
     for r in &attacks {
-        assert_eq!((r.status, code_of(r)), (403, "user_required".into()), "{}", r.body);
+        assert_eq!((r.status, code_of(r)), (403, "user_required".into()), "{}", r.raw);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
     // Nothing changed; the key itself works where it may.
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&key)).status, 200);
-    let ws_now = w.get(&format!("/v1/workspaces/{ws}"), Some(&ob)).json();
+    assert_eq!(w.api().org(&key, &org).status, 200);
+    let ws_now = w.api().workspace(&ob, &ws).json();
     assert_ne!(ws_now["plan"], "enterprise", "{ws_now}");
-    let decision = w.post("/v1/authorize", Some(&key), json!({"permission": "org:delete", "org_id": org})).json();
+    let decision = w.api().authorize(&key, "org:delete", &org).json();
     assert_eq!(decision["allowed"], false);
-    assert_eq!(w.delete(&format!("/v1/orgs/{org}"), Some(&ob)).status, 204, "the owner may");
+    assert_eq!(w.api().delete_org(&ob, &org).status, 204, "the owner may");
 }
 
 /// A Worker whose per-IP limit is 5 a minute; `on` sets `IP_RATE_LIMIT=on`.
@@ -247,7 +242,7 @@ fn the_per_ip_limit_answers_429_when_turned_on_and_stays_off_in_development() {
     // Another client has its own bucket (wrangler dev passes CF-Connecting-IP
     // through; 127.0.0.1 without it), and other routes are not behind it.
     let other = limited_route(&on, "198.51.100.1", 0);
-    assert_eq!(other.status, 401, "{}", other.body);
+    assert_eq!(other.status, 401, "{}", other.raw);
     assert_eq!(on.post("/v1/auth/resend-verification", None, json!({"email": "y@example.com"})).status, 202);
 
     // ENVIRONMENT=development without IP_RATE_LIMIT=on: never limited.

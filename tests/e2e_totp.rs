@@ -21,30 +21,30 @@ fn mfa_token(w: &Worker, email: &str) -> String {
 fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes() {
     let w = Worker::start();
     let s = w.api().verified("mfa@example.com").session;
-    let e = w.post("/v1/me/totp", Some(&access(&s)), json!({}));
-    assert_eq!(e.status, 200, "{}", e.body);
+    let e = w.api().enrol_totp(&s);
+    assert_eq!(e.status, 200, "{}", e.raw);
     let secret = e.json()["secret"].as_str().unwrap().to_owned();
     assert!(e.json()["qr_svg"].as_str().unwrap().contains("<svg"));
-    let c = w.post("/v1/me/totp/confirm", Some(&access(&s)), json!({"code": code(&secret, now())}));
-    assert_eq!(c.status, 200, "{}", c.body);
+    let c = w.api().confirm_totp(&s, &code(&secret, now()));
+    assert_eq!(c.status, 200, "{}", c.raw);
     let recovery: Vec<String> =
         c.json()["recovery_codes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     assert_eq!(recovery.len(), 10);
-    assert_eq!(w.post("/v1/auth/logout", Some(&access(&s)), json!({})).status, 204);
+    assert_eq!(w.api().logout(&s).status, 204);
 
     next_step();
     let fresh = code(&secret, now());
     let t = mfa_token(&w, "mfa@example.com");
-    let ok = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": fresh}));
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    let ok = w.api().login_mfa(&t, &fresh);
+    assert_eq!(ok.status, 200, "{}", ok.raw);
     let t = mfa_token(&w, "mfa@example.com");
-    let replay = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": fresh}));
+    let replay = w.api().login_mfa(&t, &fresh);
     assert_eq!((replay.status, replay.json()["code"].as_str()), (401, Some("invalid_otp")));
 
-    let rc = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "recovery_code": recovery[3]}));
-    assert_eq!(rc.status, 200, "{}", rc.body);
+    let rc = w.api().login_recovery(&t, &recovery[3]);
+    assert_eq!(rc.status, 200, "{}", rc.raw);
     let t = mfa_token(&w, "mfa@example.com");
-    let again = w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "recovery_code": recovery[3]}));
+    let again = w.api().login_recovery(&t, &recovery[3]);
     assert_eq!((again.status, again.json()["code"].as_str()), (401, Some("invalid_otp")));
 
     // Ten parallel submissions of one valid code (each with its own MFA token): one session.
@@ -57,7 +57,7 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
             .map(|t| {
                 let one = one.clone();
                 let w = &w;
-                sc.spawn(move || w.post("/v1/auth/login/mfa", None, json!({"mfa_token": t, "code": one})).status)
+                sc.spawn(move || w.api().login_mfa(t, &one).status)
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
@@ -71,37 +71,27 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
 fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolment() {
     let w = Worker::start();
     let owner = w.api().verified("owner@example.com").session;
-    let e = w.post("/v1/me/totp", Some(&access(&owner)), json!({})).json();
+    let e = w.api().enrol_totp(&owner).json();
     let osecret = e["secret"].as_str().unwrap().to_owned();
-    assert_eq!(
-        w.post("/v1/me/totp/confirm", Some(&access(&owner)), json!({"code": code(&osecret, now())})).status,
-        200
-    );
+    assert_eq!(w.api().confirm_totp(&owner, &code(&osecret, now())).status, 200);
     let org = w.api().create_org(&owner, "Strict").id();
 
     let member = w.api().verified("m@example.com").session;
-    let inv = w.post(
-        &format!("/v1/orgs/{org}/invitations"),
-        Some(&access(&owner)),
-        json!({"email": "m@example.com", "role": "member"}),
-    );
+    let inv = w.api().invite(&owner, Tenant::Org(&org), "m@example.com", "member");
     assert_eq!(inv.status, 201);
     let emails = w.wait_for_emails("m@example.com", 2);
     let token = extract_token(emails[1]["text"].as_str().unwrap(), "/invite");
-    assert_eq!(w.post("/v1/invitations/accept", Some(&access(&member)), json!({"token": token})).status, 200);
+    assert_eq!(w.api().accept_invitation(&member, &token).status, 200);
 
     let r = w.patch(&format!("/v1/orgs/{org}"), Some(&access(&owner)), json!({"require_2fa": true}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    let r = w.get(&format!("/v1/orgs/{org}"), Some(&access(&member)));
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let r = w.api().org(&member, &org);
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("two_factor_required")));
 
-    let e = w.post("/v1/me/totp", Some(&access(&member)), json!({})).json();
+    let e = w.api().enrol_totp(&member).json();
     let msecret = e["secret"].as_str().unwrap().to_owned();
-    assert_eq!(
-        w.post("/v1/me/totp/confirm", Some(&access(&member)), json!({"code": code(&msecret, now())})).status,
-        200
-    );
-    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&access(&member))).status, 200);
+    assert_eq!(w.api().confirm_totp(&member, &code(&msecret, now())).status, 200);
+    assert_eq!(w.api().org(&member, &org).status, 200);
 }
 
 #[test]
@@ -115,6 +105,6 @@ fn a_person_sets_up_2fa_on_the_settings_page() {
     });
     assert!(said.contains("recovery codes: 10"), "{said}");
     // The account now needs the second factor.
-    let r = w.post("/v1/auth/login", None, json!({"email": "page@example.com", "password": PASSWORD}));
-    assert_eq!(r.json()["mfa_required"], true, "{}", r.body);
+    let r = w.api().login("page@example.com", PASSWORD);
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.raw);
 }

@@ -11,8 +11,8 @@ use support::*;
 const ATTACKER: &str = "attacker passphrase 42";
 
 fn signup(w: &Worker, email: &str, password: &str) {
-    let r = w.post("/v1/auth/signup", None, json!({"email": email, "password": password, "name": email}));
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().signup(email, password, email);
+    assert_eq!(r.status, 202, "{}", r.raw);
 }
 
 /// Every verification link emailed to `to` so far, oldest first (waits for `n`).
@@ -26,11 +26,11 @@ fn verify_links(w: &Worker, to: &str, n: usize) -> Vec<String> {
 }
 
 fn verify(w: &Worker, token: &str, password: &str) -> Resp {
-    w.post("/v1/auth/verify-email", None, json!({"token": token, "password": password}))
+    w.api().verify_email(token, password)
 }
 
 fn login(w: &Worker, email: &str, password: &str) -> Resp {
-    w.post("/v1/auth/login", None, json!({"email": email, "password": password}))
+    w.api().login(email, password)
 }
 
 fn code_of(r: &Resp) -> (u16, String) {
@@ -47,10 +47,10 @@ fn verified(w: &Worker, email: &str) -> (String, String) {
 fn invite_and_accept(w: &Worker, path: &str, inviter: &str, email: &str, role: &str, invitee: &str) -> Resp {
     let before = w.wait_for_emails(email, 0).len();
     let r = w.post(path, Some(inviter), json!({"email": email, "role": role}));
-    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.status, 201, "{}", r.raw);
     let emails = w.wait_for_emails(email, before + 1);
     let token = extract_token(emails.last().unwrap()["text"].as_str().unwrap(), "/invite");
-    w.post("/v1/invitations/accept", Some(invitee), json!({"token": token}))
+    w.api().accept_invitation(invitee, &token)
 }
 
 #[test]
@@ -74,18 +74,14 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
     // Attacker first, victim second.
     signup(&w, "v2@example.com", ATTACKER);
     verify_links(&w, "v2@example.com", 1);
-    let r = w.post(
-        "/v1/auth/signup",
-        None,
-        json!({"email": "v2@example.com", "password": PASSWORD, "name": "v2@example.com#2"}),
-    );
-    assert_eq!(r.status, 202, "{}", r.body);
+    let r = w.api().signup("v2@example.com", PASSWORD, "v2@example.com#2");
+    assert_eq!(r.status, 202, "{}", r.raw);
     let links = verify_links(&w, "v2@example.com", 2);
     assert_eq!(code_of(&verify(&w, &links[0], PASSWORD)), (401, "password_mismatch".into()));
     let session = verify(&w, &links[1], PASSWORD);
-    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.status, 200, "{}", session.raw);
     // Nor does the stranger's name stay: the verifier's sign-up sets it.
-    assert_eq!(session.json()["user"]["name"], "v2@example.com#2", "{}", session.body);
+    assert_eq!(session.json()["user"]["name"], "v2@example.com#2", "{}", session.raw);
     assert_eq!(code_of(&login(&w, "v2@example.com", ATTACKER)), (401, "invalid_credentials".into()));
     assert_eq!(login(&w, "v2@example.com", PASSWORD).status, 200);
 
@@ -94,7 +90,7 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
     signup(&w, "v3@example.com", ATTACKER);
     signup(&w, "v3@example.com", PASSWORD);
     verify_links(&w, "v3@example.com", 2);
-    assert_eq!(w.post("/v1/auth/resend-verification", None, json!({"email": "v3@example.com"})).status, 202);
+    assert_eq!(w.api().resend_verification("v3@example.com").status, 202);
     let resent = verify_links(&w, "v3@example.com", 3).pop().unwrap();
     assert_eq!(code_of(&verify(&w, &resent, "not a password anyone chose")), (401, "password_mismatch".into()));
     let missing = w.post("/v1/auth/verify-email", None, json!({"token": resent}));
@@ -105,8 +101,8 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
     // Leftover links: a reset requested before verification dies with it, and
     // one requested before a reset dies with that reset.
     signup(&w, "v4@example.com", PASSWORD);
-    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "v4@example.com"})).status, 202);
-    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "v4@example.com"})).status, 202);
+    assert_eq!(w.api().request_password_reset("v4@example.com").status, 202);
+    assert_eq!(w.api().request_password_reset("v4@example.com").status, 202);
     let emails = w.wait_for_emails("v4@example.com", 3);
     let resets: Vec<String> = emails
         .iter()
@@ -116,13 +112,9 @@ fn pre_account_takeover_fails_in_both_orders_through_resend_and_leftover_links()
         .collect();
     assert_eq!(resets.len(), 2);
     let link = verify_links(&w, "v4@example.com", 3).remove(0);
-    let r = w.post(
-        "/v1/auth/password-reset/confirm",
-        None,
-        json!({"token": resets[1], "new_password": "a brand new passphrase"}),
-    );
-    assert_eq!(r.status, 204, "{}", r.body);
-    let r = w.post("/v1/auth/password-reset/confirm", None, json!({"token": resets[0], "new_password": ATTACKER}));
+    let r = w.api().confirm_password_reset(&resets[1], "a brand new passphrase");
+    assert_eq!(r.status, 204, "{}", r.raw);
+    let r = w.api().confirm_password_reset(&resets[0], ATTACKER);
     assert_eq!(code_of(&r), (400, "invalid_token".into()));
     // The verification link of an account that is verified now gives no session.
     let r = verify(&w, &link, PASSWORD);
@@ -151,7 +143,7 @@ fn granted(w: &Worker, owner_email: &str) -> Granted {
     let org = api.create_org_with_slug(&owner, "Vendor", "vendor").id();
     let (m, m_id) = verified(w, "m@example.com");
     let r = invite_and_accept(w, &format!("/v1/orgs/{org}/invitations"), &owner, "m@example.com", "member", &m);
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.raw);
     api.grant(&customer, &ws, "vendor").expect(201);
     Granted { customer, ws, owner, org, m, m_id }
 }
@@ -160,73 +152,51 @@ fn granted(w: &Worker, owner_email: &str) -> Granted {
 fn access_through_a_grant_never_becomes_a_seat_and_grant_events_name_both_sides() {
     let w = Worker::start();
     let Granted { customer, ws, owner: vendor, org, m, m_id } = granted(&w, "vendor@example.com");
-    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).json()["role"], "admin");
+    assert_eq!(w.api().workspace(&m, &ws).json()["role"], "admin");
 
     // The reviewed attack: M invites their own address as admin, to accept after the grant ends.
-    let r = w.post(
-        &format!("/v1/workspaces/{ws}/invitations"),
-        Some(&m),
-        json!({"email": "m@example.com", "role": "admin"}),
-    );
-    assert_eq!(r.status, 403, "{}", r.body);
+    let r = w.api().invite(&m, Tenant::Workspace(&ws), "m@example.com", "admin");
+    assert_eq!(r.status, 403, "{}", r.raw);
     // Nor anyone else, nor any change to the customer's own seats.
-    let r = w.post(
-        &format!("/v1/workspaces/{ws}/invitations"),
-        Some(&m),
-        json!({"email": "friend@example.com", "role": "member"}),
-    );
+    let r = w.api().invite(&m, Tenant::Workspace(&ws), "friend@example.com", "member");
     assert_eq!(code_of(&r), (403, "forbidden".into()));
-    assert_eq!(w.get(&format!("/v1/workspaces/{ws}/invitations"), Some(&m)).status, 403);
+    assert_eq!(w.api().invitations(&m, Tenant::Workspace(&ws)).status, 403);
     // Leaving a workspace one is not a member of says what happened.
-    assert_eq!(
-        code_of(&w.delete(&format!("/v1/workspaces/{ws}/members/me"), Some(&m))),
-        (409, "access_through_grant".into())
-    );
+    assert_eq!(code_of(&w.api().remove_member(&m, Tenant::Workspace(&ws), "me")), (409, "access_through_grant".into()));
 
     // The customer seats M directly as a member: the grant still raises M to admin,
     // but M's own seat stays a member's, and M cannot raise it by any path.
     let r =
         invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, "m@example.com", "member", &m);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let r = w.patch(&format!("/v1/workspaces/{ws}/members/{m_id}"), Some(&m), json!({"role": "admin"}));
-    assert_eq!(r.status, 403, "{}", r.body);
-    let r = w.post(
-        &format!("/v1/workspaces/{ws}/invitations"),
-        Some(&m),
-        json!({"email": "m@example.com", "role": "admin"}),
-    );
-    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let r = w.api().change_role(&m, Tenant::Workspace(&ws), &m_id, "admin");
+    assert_eq!(r.status, 403, "{}", r.raw);
+    let r = w.api().invite(&m, Tenant::Workspace(&ws), "m@example.com", "admin");
+    assert_eq!(r.status, 403, "{}", r.raw);
 
     // The grant ends: M is back to the seat the customer gave, nothing more.
-    assert_eq!(w.delete(&format!("/v1/workspaces/{ws}/grants/{org}"), Some(&customer)).status, 204);
-    let r = w.get(&format!("/v1/workspaces/{ws}"), Some(&m));
-    assert_eq!((r.status, r.json()["role"].as_str()), (200, Some("member")), "{}", r.body);
-    let r = w.post("/v1/authorize", Some(&m), json!({"permission": "members:write", "workspace_id": ws}));
-    assert_eq!(r.json()["allowed"], false, "{}", r.body);
+    assert_eq!(w.api().revoke_grant(&customer, &ws, &org).status, 204);
+    let r = w.api().workspace(&m, &ws);
+    assert_eq!((r.status, r.json()["role"].as_str()), (200, Some("member")), "{}", r.raw);
+    let r = w.api().authorize_in_workspace(&m, "members:write", &ws);
+    assert_eq!(r.json()["allowed"], false, "{}", r.raw);
     // The vendor's owner, who never had a seat, has nothing at all.
-    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&vendor)).status, 404);
+    assert_eq!(w.api().workspace(&vendor, &ws).status, 404);
 
     // A direct admin cannot invite themself as owner, nor promote themself.
     let (a, a_id) = verified(&w, "a@example.com");
     let r = invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, "a@example.com", "admin", &a);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let r = w.post(
-        &format!("/v1/workspaces/{ws}/invitations"),
-        Some(&a),
-        json!({"email": "a@example.com", "role": "owner"}),
-    );
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let r = w.api().invite(&a, Tenant::Workspace(&ws), "a@example.com", "owner");
     assert_eq!(code_of(&r), (403, "cannot_invite_self".into()));
-    let r = w.patch(&format!("/v1/workspaces/{ws}/members/{a_id}"), Some(&a), json!({"role": "owner"}));
-    assert_eq!(r.status, 403, "{}", r.body);
+    let r = w.api().change_role(&a, Tenant::Workspace(&ws), &a_id, "owner");
+    assert_eq!(r.status, 403, "{}", r.raw);
 
     // Grant events carry both sides, in both logs, for create, revoke and relinquish.
-    assert_eq!(
-        w.post(&format!("/v1/workspaces/{ws}/grants"), Some(&customer), json!({"org_slug": "vendor"})).status,
-        201
-    );
-    assert_eq!(w.delete(&format!("/v1/orgs/{org}/managed-workspaces/{ws}"), Some(&vendor)).status, 204);
-    let ws_log = w.get(&format!("/v1/workspaces/{ws}/audit-log"), Some(&customer)).json();
-    let org_log = w.get(&format!("/v1/orgs/{org}/audit-log"), Some(&vendor)).json();
+    assert_eq!(w.api().grant(&customer, &ws, "vendor").status, 201);
+    assert_eq!(w.api().relinquish(&vendor, &org, &ws).status, 204);
+    let ws_log = w.api().audit_log(&customer, Tenant::Workspace(&ws)).json();
+    let org_log = w.api().audit_log(&vendor, Tenant::Org(&org)).json();
     for (name, log) in [("workspace", &ws_log), ("org", &org_log)] {
         let grants: Vec<&Value> = log["data"]
             .as_array()
@@ -252,27 +222,27 @@ fn access_through_a_grant_never_becomes_a_seat_and_grant_events_name_both_sides(
 fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_recheck_the_caller() {
     let w = Worker::start();
     let Granted { customer, ws, owner, org, m, .. } = granted(&w, "owner@example.com");
-    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&m)).status, 200);
+    assert_eq!(w.api().workspace(&m, &ws).status, 200);
 
     // The owner turns on 2FA and requires it of the org.
-    let e = w.post("/v1/me/totp", Some(&owner), json!({}));
+    let e = w.api().enrol_totp(&owner);
     let secret = e.json()["secret"].as_str().unwrap().to_owned();
-    let c = w.post("/v1/me/totp/confirm", Some(&owner), json!({"code": totp_code(&secret, unix_now())}));
-    assert_eq!(c.status, 200, "{}", c.body);
+    let c = w.api().confirm_totp(&owner, &totp_code(&secret, unix_now()));
+    assert_eq!(c.status, 200, "{}", c.raw);
     let r = w.patch(&format!("/v1/orgs/{org}"), Some(&owner), json!({"require_2fa": true}));
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.raw);
 
     // M, without 2FA, is refused on the org and on the workspace it manages, alike.
-    assert_eq!(code_of(&w.get(&format!("/v1/orgs/{org}"), Some(&m))), (403, "two_factor_required".into()));
-    assert_eq!(code_of(&w.get(&format!("/v1/workspaces/{ws}"), Some(&m))), (403, "two_factor_required".into()));
-    let r = w.post("/v1/authorize", Some(&m), json!({"permission": "workspaces:read", "workspace_id": ws}));
-    assert_eq!(r.json()["allowed"], false, "{}", r.body);
-    assert_eq!(r.json()["via"]["requires"], "two_factor", "{}", r.body);
-    assert_eq!(r.json()["via"]["org"]["id"], org.as_str(), "{}", r.body);
+    assert_eq!(code_of(&w.api().org(&m, &org)), (403, "two_factor_required".into()));
+    assert_eq!(code_of(&w.api().workspace(&m, &ws)), (403, "two_factor_required".into()));
+    let r = w.api().authorize_in_workspace(&m, "workspaces:read", &ws);
+    assert_eq!(r.json()["allowed"], false, "{}", r.raw);
+    assert_eq!(r.json()["via"]["requires"], "two_factor", "{}", r.raw);
+    assert_eq!(r.json()["via"]["org"]["id"], org.as_str(), "{}", r.raw);
     // The owner, who has 2FA, keeps access.
-    let r = w.post("/v1/authorize", Some(&owner), json!({"permission": "workspaces:read", "workspace_id": ws}));
-    assert_eq!(r.json()["allowed"], true, "{}", r.body);
-    assert_eq!(w.get(&format!("/v1/workspaces/{ws}"), Some(&owner)).status, 200);
+    let r = w.api().authorize_in_workspace(&owner, "workspaces:read", &ws);
+    assert_eq!(r.json()["allowed"], true, "{}", r.raw);
+    assert_eq!(w.api().workspace(&owner, &ws).status, 200);
 
     // Two direct admins demote each other at the same moment: the caller's own
     // role is re-checked inside each statement, so never both succeed.
@@ -280,22 +250,18 @@ fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_r
     for email in ["x@example.com", "y@example.com"] {
         let (b, uid) = verified(&w, email);
         let r = invite_and_accept(&w, &format!("/v1/workspaces/{ws}/invitations"), &customer, email, "admin", &b);
-        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.status, 200, "{}", r.raw);
         admins.push((b, uid));
     }
     for round in 0..6 {
         let (x, y) = (&admins[0], &admins[1]);
         let (rx, ry) = thread::scope(|s| {
-            let a = s.spawn(|| {
-                w.patch(&format!("/v1/workspaces/{ws}/members/{}", y.1), Some(&x.0), json!({"role": "member"}))
-            });
-            let b = s.spawn(|| {
-                w.patch(&format!("/v1/workspaces/{ws}/members/{}", x.1), Some(&y.0), json!({"role": "member"}))
-            });
+            let a = s.spawn(|| w.api().change_role(&x.0, Tenant::Workspace(&ws), &y.1, "member"));
+            let b = s.spawn(|| w.api().change_role(&y.0, Tenant::Workspace(&ws), &x.1, "member"));
             (a.join().unwrap(), b.join().unwrap())
         });
-        assert!(rx.status < 500 && ry.status < 500, "round {round}: {} / {}", rx.body, ry.body);
-        let members = w.get(&format!("/v1/workspaces/{ws}/members"), Some(&customer)).json();
+        assert!(rx.status < 500 && ry.status < 500, "round {round}: {} / {}", rx.raw, ry.raw);
+        let members = w.api().members(&customer, Tenant::Workspace(&ws)).json();
         let demoted = members["data"]
             .as_array()
             .unwrap()
@@ -305,8 +271,8 @@ fn an_orgs_2fa_rule_holds_on_its_granted_workspaces_and_workspace_role_changes_r
         assert!(demoted <= 1, "round {round}: both admins demoted each other: {rx:?} {ry:?}");
         assert!(!(rx.status == 200 && ry.status == 200), "round {round}: both succeeded");
         for (_, uid) in &admins {
-            let r = w.patch(&format!("/v1/workspaces/{ws}/members/{uid}"), Some(&customer), json!({"role": "admin"}));
-            assert_eq!(r.status, 200, "{}", r.body);
+            let r = w.api().change_role(&customer, Tenant::Workspace(&ws), uid, "admin");
+            assert_eq!(r.status, 200, "{}", r.raw);
         }
     }
 }

@@ -8,7 +8,7 @@ use testapp::*;
 #[test]
 fn health_touches_the_database() {
     let app = TestApp::new();
-    let r = app.get("/health", None).expect(200);
+    let r = app.api().health().expect(200);
     assert_eq!(r.body, json!({"status": "ok"}));
 }
 
@@ -75,11 +75,7 @@ fn signup_for_an_existing_email_answers_the_same_and_creates_nothing() {
     let token = app.token_from_email("dup@example.com", "/verify-email");
     app.api().verify_email(&token, PASSWORD).expect(200);
 
-    let again = app.post(
-        "/v1/auth/signup",
-        None,
-        json!({"email": "DUP@example.com", "password": "another good passphrase", "name": "Mallory"}),
-    );
+    let again = app.api().signup("DUP@example.com", "another good passphrase", "Mallory");
     assert_eq!((again.status, &again.body), (first.status, &first.body));
     // The holder is told, and the original password still works.
     let emails = app.emails_to("dup@example.com");
@@ -107,11 +103,9 @@ fn signup_field_rules_are_422_with_per_field_detail() {
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["email", "password", "name"]);
 
-    app.post("/v1/auth/signup", None, json!({"email": "a@example.com", "password": "Password123", "name": "A"}))
-        .expect_problem(422, "password_too_common");
+    app.api().signup("a@example.com", "Password123", "A").expect_problem(422, "password_too_common");
     let long = "x".repeat(129);
-    app.post("/v1/auth/signup", None, json!({"email": "a@example.com", "password": long, "name": "A"}))
-        .expect_problem(422, "validation_failed");
+    app.api().signup("a@example.com", &long, "A").expect_problem(422, "validation_failed");
 }
 
 #[test]
@@ -247,7 +241,7 @@ fn logout_stops_the_access_token_at_once() {
 fn garbage_bearer_tokens_are_401() {
     let app = TestApp::new();
     for bearer in ["x", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", &"A".repeat(5000)] {
-        app.get("/v1/me", Some(bearer)).expect_problem(401, "unauthenticated");
+        app.api().me(bearer).expect_problem(401, "unauthenticated");
     }
     app.get("/v1/me", None).expect_problem(401, "unauthenticated");
 }
@@ -368,9 +362,9 @@ fn sessions_are_listed_with_the_current_flagged_and_can_be_revoked() {
     app.get("/v1/me/sessions?limit=101", Some(&access(&b))).expect_problem(422, "validation_failed");
 
     let a_id = data[1]["id"].as_str().unwrap();
-    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect(204);
+    app.api().revoke_session(&b, a_id).expect(204);
     app.api().me(&a).expect(401);
-    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
+    app.api().revoke_session(&b, a_id).expect_problem(404, "not_found");
 }
 
 #[test]
@@ -380,7 +374,7 @@ fn another_users_session_is_404() {
     let b = app.verified_user("two@example.com");
     let list = app.api().sessions(&a).expect(200).body;
     let a_id = list["data"][0]["id"].as_str().unwrap();
-    app.delete(&format!("/v1/me/sessions/{a_id}"), Some(&access(&b))).expect_problem(404, "not_found");
+    app.api().revoke_session(&b, a_id).expect_problem(404, "not_found");
     app.api().me(&a).expect(200);
 }
 
@@ -434,7 +428,7 @@ fn pages_read_the_token_from_the_fragment_and_are_locked_down() {
 const ATTACKER: &str = "attacker passphrase";
 
 fn signup_as(app: &TestApp, email: &str, password: &str) {
-    app.post("/v1/auth/signup", None, json!({"email": email, "password": password, "name": "Someone"})).expect(202);
+    app.api().signup(email, password, "Someone").expect(202);
 }
 
 fn verify(app: &TestApp, token: &str, password: &str) -> testapp::Resp {
@@ -562,10 +556,8 @@ fn verifying_ends_a_back_off_that_someone_else_ran_up_on_the_address() {
 fn the_verifier_gets_the_name_of_their_own_signup_not_a_strangers() {
     for resend in [false, true] {
         let app = TestApp::new();
-        app.post("/v1/auth/signup", None, json!({"email": "v@example.com", "password": ATTACKER, "name": "Mallory"}))
-            .expect(202);
-        app.post("/v1/auth/signup", None, json!({"email": "v@example.com", "password": PASSWORD, "name": "Me"}))
-            .expect(202);
+        app.api().signup("v@example.com", ATTACKER, "Mallory").expect(202);
+        app.api().signup("v@example.com", PASSWORD, "Me").expect(202);
         if resend {
             app.api().resend_verification("v@example.com").expect(202);
         }

@@ -202,16 +202,9 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
         .to_owned();
     let admin_id = TestApp::user_id(&admin);
 
-    app.delete(&format!("/v1/orgs/{org}"), Some(&key)).expect_problem(403, "user_required");
-    app.post(&format!("/v1/orgs/{org}/ownership-transfer"), Some(&key), json!({"user_id": admin_id}))
-        .expect_problem(403, "user_required");
-    app.call(
-        "PUT",
-        &format!("/v1/workspaces/{ws}/billing"),
-        Some(&key),
-        Some(json!({"plan": "pro", "billing_email": "b@example.com"})),
-    )
-    .expect_problem(403, "user_required");
+    app.api().delete_org(&key, &org).expect_problem(403, "user_required");
+    app.api().transfer_ownership(&key, &org, &admin_id).expect_problem(403, "user_required");
+    app.api().update_billing(&key, &ws, "pro", "b@example.com").expect_problem(403, "user_required");
     // Nothing happened.
     let members = app.api().members(&owner, Tenant::Org(&org)).expect(200).body;
     let owners: Vec<&Value> = members["data"].as_array().unwrap().iter().filter(|m| m["role"] == "owner").collect();
@@ -230,7 +223,7 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.delete(&format!("/v1/orgs/{org}"), Some(&other_key)).expect_problem(404, "not_found");
+    app.api().delete_org(&other_key, &org).expect_problem(404, "not_found");
 
     // A key row naming org:delete (created before the rule) is refused just the same,
     // and the decision endpoint says no.
@@ -239,12 +232,12 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
         latchkey::stmt!("UPDATE api_keys SET scopes = scopes || ' org:delete billing:manage'"),
     ))
     .unwrap();
-    app.delete(&format!("/v1/orgs/{org}"), Some(&key)).expect_problem(403, "user_required");
+    app.api().delete_org(&key, &org).expect_problem(403, "user_required");
     for permission in ["org:delete", "billing:manage"] {
-        let r = app.post("/v1/authorize", Some(&key), json!({"permission": permission, "org_id": org})).expect(200);
+        let r = app.api().authorize(&key, permission, &org).expect(200);
         assert_eq!(r.body["allowed"], false, "{permission}");
     }
-    let r = app.post("/v1/authorize", Some(&key), json!({"permission": "members:write", "org_id": org})).expect(200);
+    let r = app.api().authorize(&key, "members:write", &org).expect(200);
     assert_eq!(r.body["allowed"], true);
 
     // The person does it.

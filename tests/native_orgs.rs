@@ -37,7 +37,7 @@ fn creating_an_org_makes_me_its_owner_with_a_derived_slug() {
 #[test]
 fn another_tenants_org_is_404_and_anonymous_is_401() {
     let o = org();
-    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.stranger()))).expect_problem(404, "not_found");
+    o.app.api().org(o.stranger(), &o.org).expect_problem(404, "not_found");
     o.app.get(&format!("/v1/orgs/{}", o.org), None).expect_problem(401, "unauthenticated");
     o.app
         .get("/v1/orgs/org_00000000000000000000000000000000", Some(&access(o.owner())))
@@ -96,7 +96,7 @@ fn an_org_never_loses_its_last_owner() {
     o.app
         .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
         .expect_problem(409, "last_owner");
-    o.app.delete(&format!("/v1/orgs/{}/members/me", o.org), Some(&access(o.owner()))).expect_problem(409, "last_owner");
+    o.app.api().remove_member(o.owner(), Tenant::Org(&o.org), "me").expect_problem(409, "last_owner");
     // With a second owner, the first may step down or leave.
     o.app
         .patch(
@@ -108,11 +108,7 @@ fn an_org_never_loses_its_last_owner() {
     o.app
         .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
         .expect(200);
-    let admin_now = o.app.patch(
-        &format!("/v1/orgs/{}/members/{}", o.org, uid(o.admin())),
-        Some(&access(o.owner())),
-        json!({"role": "member"}),
-    );
+    let admin_now = o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &uid(o.admin()), "member");
     admin_now.expect_problem(403, "forbidden");
 }
 
@@ -177,8 +173,8 @@ fn require_2fa_needs_an_owner_with_2fa() {
 #[test]
 fn deleting_an_org_takes_everything_with_it() {
     let o = org();
-    o.app.delete(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(204);
-    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.owner()))).expect(404);
+    o.app.api().delete_org(o.owner(), &o.org).expect(204);
+    o.app.api().org(o.owner(), &o.org).expect(404);
     let list = o.app.api().orgs(o.member()).expect(200).body;
     assert!(list["data"].as_array().unwrap().is_empty());
 }
@@ -212,7 +208,7 @@ fn invitation_accept_flow_and_every_error_code() {
     let r = o.app.api().accept_invitation(o.stranger(), &token).expect(200);
     assert_eq!(r.body["role"], "admin");
     assert_eq!(r.body["org"]["id"], o.org.as_str());
-    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&access(o.stranger()))).expect(200);
+    o.app.api().org(o.stranger(), &o.org).expect(200);
     o.app.api().accept_invitation(o.stranger(), &token).expect_problem(409, "invitation_already_accepted");
     o.app.api().accept_invitation(o.stranger(), &"A".repeat(43)).expect_problem(404, "invitation_not_found");
     o.app.post("/v1/invitations/accept", None, json!({"token": token})).expect_problem(401, "unauthenticated");

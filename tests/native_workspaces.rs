@@ -42,9 +42,9 @@ fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete
     assert_eq!(shared["via_org"], json!({"id": w.org, "name": "Vendor"}));
     assert_eq!(shared["role"], "admin");
 
-    let got = w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(200).body;
+    let got = w.app.api().workspace(w.who("vm"), &w.ws).expect(200).body;
     assert_eq!(got["role"], "admin");
-    w.app.patch(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm"))), json!({"name": "Shop 2"})).expect(200);
+    w.app.api().rename_workspace(w.who("vm"), &w.ws, "Shop 2").expect(200);
     // Direct seats are the customer's: a grant admin changes none of them.
     w.app
         .patch(
@@ -67,11 +67,11 @@ fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete
             Some(json!({"plan": "pro", "billing_email": "x@example.com"})),
         )
         .expect_problem(403, "forbidden");
-    w.app.delete(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect_problem(403, "forbidden");
+    w.app.api().delete_workspace(w.who("vm"), &w.ws).expect_problem(403, "forbidden");
     w.app
         .delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.who("vm"))))
         .expect_problem(403, "forbidden");
-    w.app.get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(w.who("vm")))).expect_problem(403, "forbidden");
+    w.app.api().audit_log(w.who("vm"), Tenant::Workspace(&w.ws)).expect_problem(403, "forbidden");
     // The customer keeps billing.
     let b = w
         .app
@@ -91,11 +91,11 @@ fn revoking_the_grant_or_leaving_the_org_ends_access_on_the_next_request() {
     let w = world();
     let path = format!("/v1/workspaces/{}", w.ws);
     w.app.get(&path, Some(&s(w.who("vm")))).expect(200);
-    w.app.delete(&format!("/v1/orgs/{}/members/me", w.org), Some(&s(w.who("vm")))).expect(204);
+    w.app.api().remove_member(w.who("vm"), Tenant::Org(&w.org), "me").expect(204);
     w.app.get(&path, Some(&s(w.who("vm")))).expect_problem(404, "not_found");
 
     w.app.get(&path, Some(&s(w.who("vendor")))).expect(200);
-    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.customer()))).expect(204);
+    w.app.api().revoke_grant(w.customer(), &w.ws, &w.org).expect(204);
     w.app.get(&path, Some(&s(w.who("vendor")))).expect_problem(404, "not_found");
     let list = w.app.api().workspaces(w.who("vendor")).expect(200).body;
     assert!(list["shared_with_me"].as_array().unwrap().is_empty());
@@ -179,18 +179,15 @@ fn install_links_grant_access_when_the_workspace_owner_approves() {
     let c3 = app.verified_user("c3@example.com");
     let ws3 = app.api().create_workspace(&c3, "Three").expect(201).body["id"].as_str().unwrap().to_owned();
     let admin3 = ws_join(&app, &ws3, &c3, "admin3@example.com", "admin");
-    app.post("/v1/install-links/accept", Some(&s(&admin3)), json!({"token": token, "workspace_id": ws3}))
-        .expect_problem(403, "forbidden");
-    app.post("/v1/install-links/accept", Some(&s(&vendor)), json!({"token": token, "workspace_id": ws3}))
-        .expect_problem(404, "not_found");
+    app.api().accept_install_link(&admin3, &token, &ws3).expect_problem(403, "forbidden");
+    app.api().accept_install_link(&vendor, &token, &ws3).expect_problem(404, "not_found");
 
     // Revoked links are unavailable.
     let id = link["id"].as_str().unwrap();
-    app.delete(&format!("/v1/orgs/{org}/install-links/{id}"), Some(&s(&vendor))).expect(204);
+    app.api().revoke_install_link(&vendor, &org, id).expect(204);
     app.post("/v1/install-links/preview", None, json!({"token": token}))
         .expect_problem(410, "install_link_unavailable");
-    app.post("/v1/install-links/accept", Some(&s(&c3)), json!({"token": token, "workspace_id": ws3}))
-        .expect_problem(410, "install_link_unavailable");
+    app.api().accept_install_link(&c3, &token, &ws3).expect_problem(410, "install_link_unavailable");
 }
 
 #[test]
@@ -210,12 +207,12 @@ fn the_org_can_give_access_back_and_both_audit_logs_record_grants() {
     w.app
         .delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(w.who("vm"))))
         .expect_problem(403, "forbidden");
-    w.app.delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(w.who("vendor")))).expect(204);
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(404);
-    let ws_log = w.app.get(&format!("/v1/workspaces/{}/audit-log", w.ws), Some(&s(w.customer()))).expect(200).body;
+    w.app.api().relinquish(w.who("vendor"), &w.org, &w.ws).expect(204);
+    w.app.api().workspace(w.who("vm"), &w.ws).expect(404);
+    let ws_log = w.app.api().audit_log(w.customer(), Tenant::Workspace(&w.ws)).expect(200).body;
     let actions: Vec<&str> = ws_log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"grant.relinquished") && actions.contains(&"grant.created"), "{actions:?}");
-    let org_log = w.app.get(&format!("/v1/orgs/{}/audit-log", w.org), Some(&s(w.who("vendor")))).expect(200).body;
+    let org_log = w.app.api().audit_log(w.who("vendor"), Tenant::Org(&w.org)).expect(200).body;
     let actions: Vec<&str> =
         org_log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions[0], "grant.relinquished", "{actions:?}");
@@ -261,7 +258,7 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
     let accepted = w.app.api().accept_invitation(w.stranger(), &token).expect(200).body;
     assert_eq!(accepted["workspace"]["id"], w.ws.as_str());
     assert_eq!(accepted["role"], "member");
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.stranger()))).expect(200);
+    w.app.api().workspace(w.stranger(), &w.ws).expect(200);
     let _ = r;
     // Members: the owner cannot be removed; admins never touch the owner.
     w.app
@@ -296,8 +293,8 @@ fn invitations_sent_through_a_grant_die_with_it() {
             json!({"email": "kept@example.com", "role": "member"}),
         )
         .expect(201);
-    w.app.delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.customer()))).expect(204);
-    let list = w.app.get(&format!("/v1/workspaces/{}/invitations", w.ws), Some(&s(w.customer()))).expect(200).body;
+    w.app.api().revoke_grant(w.customer(), &w.ws, &w.org).expect(204);
+    let list = w.app.api().invitations(w.customer(), Tenant::Workspace(&w.ws)).expect(200).body;
     let status = |email: &str| {
         list["data"].as_array().unwrap().iter().find(|i| i["email"] == email).map(|i| i["status"].clone())
     };
@@ -311,20 +308,16 @@ fn leaving_a_workspace_reached_through_a_grant_says_so() {
     let path = format!("/v1/workspaces/{}/members/me", w.ws);
     w.app.delete(&path, Some(&s(w.who("vm")))).expect_problem(409, "access_through_grant");
     // Still there through the grant: nothing changed.
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("vm")))).expect(200);
+    w.app.api().workspace(w.who("vm"), &w.ws).expect(200);
     // A direct member leaves for real.
     w.app.delete(&path, Some(&s(w.who("wsmember")))).expect(204);
-    w.app.get(&format!("/v1/workspaces/{}", w.ws), Some(&s(w.who("wsmember")))).expect_problem(404, "not_found");
+    w.app.api().workspace(w.who("wsmember"), &w.ws).expect_problem(404, "not_found");
 }
 
 #[test]
 fn nobody_invites_themself_to_an_org_or_a_workspace() {
     let w = world();
-    let r = w.app.post(
-        &format!("/v1/orgs/{}/invitations", w.org),
-        Some(&s(w.who("vendor"))),
-        json!({"email": "VENDOR@example.com", "role": "admin"}),
-    );
+    let r = w.app.api().invite(w.who("vendor"), Tenant::Org(&w.org), "VENDOR@example.com", "admin");
     r.expect_problem(403, "cannot_invite_self");
     w.app
         .post(

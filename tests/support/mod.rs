@@ -293,42 +293,25 @@ fn run_logged(mut cmd: Command, log: &Path, what: &str, timeout: Duration) {
 // HTTP responses
 // ---------------------------------------------------------------------------
 
-/// An HTTP response of any status (non-2xx are not errors here).
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    /// Header names are lower-case; a repeated header appears once per value.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
+/// An HTTP response of any status: the shared [`Reply`] (`raw` is the body
+/// as sent, `body` the same parsed as JSON, `Null` when it is not JSON).
+pub type Resp = Reply;
 
-impl Resp {
-    fn from_ureq(resp: ureq::Response) -> Resp {
-        let status = resp.status();
-        let mut headers = Vec::new();
-        for name in resp.headers_names() {
-            for value in resp.all(&name) {
-                headers.push((name.to_ascii_lowercase(), value.to_string()));
-            }
+/// A [`Resp`] from ureq's answer.
+fn from_ureq(resp: ureq::Response) -> Resp {
+    let status = resp.status();
+    let mut headers = Vec::new();
+    for name in resp.headers_names() {
+        for value in resp.all(&name) {
+            headers.push((name.to_ascii_lowercase(), value.to_string()));
         }
-        let mut bytes = Vec::new();
-        // A 204 has no body; ureq 2 would wait for one and report EOF.
-        if status != 204 && status != 304 {
-            resp.into_reader().read_to_end(&mut bytes).expect("read HTTP response body");
-        }
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
-
-    /// The body parsed as JSON; panics with the status and body if it is not.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("response body is not JSON ({e}); status {}, body:\n{}", self.status, self.body))
+    let mut bytes = Vec::new();
+    // A 204 has no body; ureq 2 would wait for one and report EOF.
+    if status != 204 && status != 304 {
+        resp.into_reader().read_to_end(&mut bytes).expect("read HTTP response body");
     }
-
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
+    Reply::new(status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn http_agent(timeout: Duration) -> ureq::Agent {
@@ -508,7 +491,7 @@ impl Worker {
             None => req.call(),
         };
         match result {
-            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Resp::from_ureq(resp),
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => from_ureq(resp),
             Err(e) => panic!("{method} {url} failed: {e}; wrangler log tail:\n{}", self.log_tail()),
         }
     }
@@ -524,11 +507,11 @@ impl Worker {
             let seen = if resp.status == 200 {
                 match resp.json().get("data").and_then(Value::as_array) {
                     Some(list) if list.len() >= n => return list.clone(),
-                    Some(list) => format!("{} email(s): {}", list.len(), resp.body),
-                    None => format!("no data array: {}", resp.body),
+                    Some(list) => format!("{} email(s): {}", list.len(), resp.raw),
+                    None => format!("no data array: {}", resp.raw),
                 }
             } else {
-                format!("status {}: {}", resp.status, resp.body)
+                format!("status {}: {}", resp.status, resp.raw)
             };
             if Instant::now() >= deadline {
                 panic!(
@@ -548,11 +531,10 @@ impl Worker {
 
 impl Transport for Worker {
     fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
-        let resp = match body {
+        match body {
             Some(body) => self.send_json(method, path, bearer, body),
             None => self.send(method, path, bearer, &[], None),
-        };
-        Reply::new(resp.status, resp.headers, resp.body)
+        }
     }
 
     /// Polls the dev mail sink: the queue consumer delivers on its own.
