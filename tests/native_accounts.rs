@@ -97,9 +97,7 @@ fn signup_again_while_unverified_sends_a_fresh_link() {
 #[test]
 fn signup_field_rules_are_422_with_per_field_detail() {
     let app = TestApp::new();
-    let r = app
-        .post("/v1/auth/signup", None, json!({"email": "nope", "password": "short", "name": " "}))
-        .expect_problem(422, "validation_failed");
+    let r = app.api().signup("nope", "short", " ").expect_problem(422, "validation_failed");
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["email", "password", "name"]);
 

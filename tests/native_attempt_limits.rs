@@ -212,17 +212,8 @@ fn an_api_key_with_every_scope_never_deletes_bills_or_transfers() {
     assert_eq!(owners[0]["email"], "owner@example.com");
     // Another org's key still learns nothing about this one.
     let other = app.create_org(&admin, "Other")["id"].as_str().unwrap().to_owned();
-    let other_key = app
-        .post(
-            &format!("/v1/orgs/{other}/api-keys"),
-            Some(&access(&admin)),
-            json!({"name": "o", "scopes": ["org:read"]}),
-        )
-        .expect(201)
-        .body["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_key =
+        app.api().create_key(&admin, &other, "o", &["org:read"]).expect(201).body["key"].as_str().unwrap().to_owned();
     app.api().delete_org(&other_key, &org).expect_problem(404, "not_found");
 
     // A key row naming org:delete (created before the rule) is refused just the same,

@@ -93,21 +93,11 @@ fn the_org_route_matrix() {
 fn an_org_never_loses_its_last_owner() {
     let o = org();
     let me = uid(o.owner());
-    o.app
-        .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
-        .expect_problem(409, "last_owner");
+    o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &me, "admin").expect_problem(409, "last_owner");
     o.app.api().remove_member(o.owner(), Tenant::Org(&o.org), "me").expect_problem(409, "last_owner");
     // With a second owner, the first may step down or leave.
-    o.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", o.org, uid(o.admin())),
-            Some(&access(o.owner())),
-            json!({"role": "owner"}),
-        )
-        .expect(200);
-    o.app
-        .patch(&format!("/v1/orgs/{}/members/{me}", o.org), Some(&access(o.owner())), json!({"role": "admin"}))
-        .expect(200);
+    o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &uid(o.admin()), "owner").expect(200);
+    o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &me, "admin").expect(200);
     let admin_now = o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &uid(o.admin()), "member");
     admin_now.expect_problem(403, "forbidden");
 }
@@ -182,15 +172,7 @@ fn deleting_an_org_takes_everything_with_it() {
 #[test]
 fn invitation_accept_flow_and_every_error_code() {
     let o = org();
-    let inv = o
-        .app
-        .post(
-            &format!("/v1/orgs/{}/invitations", o.org),
-            Some(&access(o.admin())),
-            json!({"email": "Stranger@Example.com", "role": "admin"}),
-        )
-        .expect(201)
-        .body;
+    let inv = o.app.api().invite(o.admin(), Tenant::Org(&o.org), "Stranger@Example.com", "admin").expect(201).body;
     assert_eq!(
         (inv["status"].as_str(), inv["email"].as_str(), inv["role"].as_str()),
         (Some("pending"), Some("stranger@example.com"), Some("admin"))
@@ -352,13 +334,7 @@ fn the_audit_log_records_changes_newest_first() {
         .body;
     assert_eq!(next["data"][0]["action"], "invitation.accepted");
     // A refused change writes nothing.
-    o.app
-        .patch(
-            &format!("/v1/orgs/{}/members/{}", o.org, uid(o.owner())),
-            Some(&access(o.owner())),
-            json!({"role": "admin"}),
-        )
-        .expect_problem(409, "last_owner");
+    o.app.api().change_role(o.owner(), Tenant::Org(&o.org), &uid(o.owner()), "admin").expect_problem(409, "last_owner");
     let again = o.app.get(&format!("/v1/orgs/{}/audit-log?limit=1", o.org), Some(&access(o.admin()))).expect(200).body;
     assert_eq!(again["data"][0]["action"], "org.updated");
 }

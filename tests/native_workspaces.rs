@@ -47,42 +47,19 @@ fn grant_admins_see_it_shared_with_them_and_manage_but_never_seat_bill_or_delete
     w.app.api().rename_workspace(w.who("vm"), &w.ws, "Shop 2").expect(200);
     // Direct seats are the customer's: a grant admin changes none of them.
     w.app
-        .patch(
-            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.who("wsmember"))),
-            Some(&s(w.who("vm"))),
-            json!({"role": "admin"}),
-        )
+        .api()
+        .change_role(w.who("vm"), Tenant::Workspace(&w.ws), &TestApp::user_id(w.who("wsmember")), "admin")
         .expect_problem(403, "forbidden");
     w.app
-        .delete(
-            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.who("wsmember"))),
-            Some(&s(w.who("vm"))),
-        )
+        .api()
+        .remove_member(w.who("vm"), Tenant::Workspace(&w.ws), &TestApp::user_id(w.who("wsmember")))
         .expect_problem(403, "forbidden");
-    w.app
-        .call(
-            "PUT",
-            &format!("/v1/workspaces/{}/billing", w.ws),
-            Some(&s(w.who("vm"))),
-            Some(json!({"plan": "pro", "billing_email": "x@example.com"})),
-        )
-        .expect_problem(403, "forbidden");
+    w.app.api().update_billing(w.who("vm"), &w.ws, "pro", "x@example.com").expect_problem(403, "forbidden");
     w.app.api().delete_workspace(w.who("vm"), &w.ws).expect_problem(403, "forbidden");
-    w.app
-        .delete(&format!("/v1/workspaces/{}/grants/{}", w.ws, w.org), Some(&s(w.who("vm"))))
-        .expect_problem(403, "forbidden");
+    w.app.api().revoke_grant(w.who("vm"), &w.ws, &w.org).expect_problem(403, "forbidden");
     w.app.api().audit_log(w.who("vm"), Tenant::Workspace(&w.ws)).expect_problem(403, "forbidden");
     // The customer keeps billing.
-    let b = w
-        .app
-        .call(
-            "PUT",
-            &format!("/v1/workspaces/{}/billing", w.ws),
-            Some(&s(w.customer())),
-            Some(json!({"plan": "pro", "billing_email": "Billing@Shop.com"})),
-        )
-        .expect(200)
-        .body;
+    let b = w.app.api().update_billing(w.customer(), &w.ws, "pro", "Billing@Shop.com").expect(200).body;
     assert_eq!((b["plan"].as_str(), b["billing_email"].as_str()), (Some("pro"), Some("billing@shop.com")));
 }
 
@@ -165,10 +142,7 @@ fn install_links_grant_access_when_the_workspace_owner_approves() {
     for email in ["c1@example.com", "c2@example.com"] {
         let c = app.verified_user(email);
         let ws = app.api().create_workspace(&c, email).expect(201).body["id"].as_str().unwrap().to_owned();
-        let g = app
-            .post("/v1/install-links/accept", Some(&s(&c)), json!({"token": token, "workspace_id": ws}))
-            .expect(201)
-            .body;
+        let g = app.api().accept_install_link(&c, &token, &ws).expect(201).body;
         assert_eq!((g["org"]["id"].as_str(), g["role"].as_str()), (Some(org.as_str()), Some("admin")));
         app.api().workspace(&vendor, &ws).expect(200);
     }
@@ -204,9 +178,7 @@ fn install_links_expire_after_7_days_by_default() {
 #[test]
 fn the_org_can_give_access_back_and_both_audit_logs_record_grants() {
     let w = world();
-    w.app
-        .delete(&format!("/v1/orgs/{}/managed-workspaces/{}", w.org, w.ws), Some(&s(w.who("vm"))))
-        .expect_problem(403, "forbidden");
+    w.app.api().relinquish(w.who("vm"), &w.org, &w.ws).expect_problem(403, "forbidden");
     w.app.api().relinquish(w.who("vendor"), &w.org, &w.ws).expect(204);
     w.app.api().workspace(w.who("vm"), &w.ws).expect(404);
     let ws_log = w.app.api().audit_log(w.customer(), Tenant::Workspace(&w.ws)).expect(200).body;
@@ -243,15 +215,8 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
         .expect(200)
         .body;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
-    let r = w
-        .app
-        .post(
-            &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(w.customer())),
-            json!({"email": "stranger@example.com", "role": "member"}),
-        )
-        .expect(201)
-        .body;
+    let r =
+        w.app.api().invite(w.customer(), Tenant::Workspace(&w.ws), "stranger@example.com", "member").expect(201).body;
     let token = w.app.token_from_email("stranger@example.com", "/invite");
     let preview = w.app.api().preview_invitation(&token).expect(200).body;
     assert_eq!(preview["workspace"]["name"], "Shop");
@@ -262,14 +227,10 @@ fn workspace_invitations_reuse_the_invitation_machinery() {
     let _ = r;
     // Members: the owner cannot be removed; admins never touch the owner.
     w.app
-        .delete(
-            &format!("/v1/workspaces/{}/members/{}", w.ws, TestApp::user_id(w.customer())),
-            Some(&s(w.who("wsadmin"))),
-        )
+        .api()
+        .remove_member(w.who("wsadmin"), Tenant::Workspace(&w.ws), &TestApp::user_id(w.customer()))
         .expect_problem(403, "forbidden");
-    w.app
-        .delete(&format!("/v1/workspaces/{}/members/me", w.ws), Some(&s(w.customer())))
-        .expect_problem(409, "last_owner");
+    w.app.api().remove_member(w.customer(), Tenant::Workspace(&w.ws), "me").expect_problem(409, "last_owner");
 }
 
 #[test]
@@ -286,13 +247,7 @@ fn invitations_sent_through_a_grant_die_with_it() {
     );
     pollster::block_on(latchkey::store::Db::run(w.app.db.as_ref(), insert)).unwrap();
     // And one the customer sent, which stays.
-    w.app
-        .post(
-            &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(w.customer())),
-            json!({"email": "kept@example.com", "role": "member"}),
-        )
-        .expect(201);
+    w.app.api().invite(w.customer(), Tenant::Workspace(&w.ws), "kept@example.com", "member").expect(201);
     w.app.api().revoke_grant(w.customer(), &w.ws, &w.org).expect(204);
     let list = w.app.api().invitations(w.customer(), Tenant::Workspace(&w.ws)).expect(200).body;
     let status = |email: &str| {
@@ -320,10 +275,7 @@ fn nobody_invites_themself_to_an_org_or_a_workspace() {
     let r = w.app.api().invite(w.who("vendor"), Tenant::Org(&w.org), "VENDOR@example.com", "admin");
     r.expect_problem(403, "cannot_invite_self");
     w.app
-        .post(
-            &format!("/v1/workspaces/{}/invitations", w.ws),
-            Some(&s(w.who("wsadmin"))),
-            json!({"email": "wsadmin@example.com", "role": "owner"}),
-        )
+        .api()
+        .invite(w.who("wsadmin"), Tenant::Workspace(&w.ws), "wsadmin@example.com", "owner")
         .expect_problem(403, "cannot_invite_self");
 }
