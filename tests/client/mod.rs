@@ -82,6 +82,8 @@ impl Reply {
 /// Carries requests to the service and reads the emails it sent.
 pub trait Transport {
     /// Sends one request; `body` goes as JSON, `bearer` as `Authorization: Bearer …`.
+    /// The raw helpers below (`get`, `post`, …) are for what the typed client
+    /// does not say: malformed input, query strings, route matrices.
     fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply;
 
     /// Every email sent to `to` so far, oldest first, once at least
@@ -90,6 +92,22 @@ pub trait Transport {
 
     /// Unix seconds on the service's clock (for TOTP codes).
     fn now(&self) -> i64;
+
+    fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.call("GET", path, bearer, None)
+    }
+    fn delete(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.call("DELETE", path, bearer, None)
+    }
+    fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Reply {
+        self.call("POST", path, bearer, Some(body))
+    }
+    fn patch(&self, path: &str, bearer: Option<&str>, body: Value) -> Reply {
+        self.call("PATCH", path, bearer, Some(body))
+    }
+    fn put(&self, path: &str, bearer: Option<&str>, body: Value) -> Reply {
+        self.call("PUT", path, bearer, Some(body))
+    }
 
     /// The typed client over this transport.
     fn api(&self) -> Api<'_>

@@ -442,26 +442,6 @@ impl Worker {
         self.dir.as_ref().expect("temp dir").path()
     }
 
-    pub fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
-        self.send("GET", path, bearer, &[], None)
-    }
-
-    pub fn delete(&self, path: &str, bearer: Option<&str>) -> Resp {
-        self.send("DELETE", path, bearer, &[], None)
-    }
-
-    pub fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        self.send_json("POST", path, bearer, body)
-    }
-
-    pub fn patch(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        self.send_json("PATCH", path, bearer, body)
-    }
-
-    pub fn put(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        self.send_json("PUT", path, bearer, body)
-    }
-
     fn send_json(&self, method: &str, path: &str, bearer: Option<&str>, body: Value) -> Resp {
         let bytes = serde_json::to_vec(&body).expect("serialize JSON request body");
         self.send(method, path, bearer, &[("Content-Type", "application/json")], Some(&bytes))

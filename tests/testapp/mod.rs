@@ -166,19 +166,6 @@ impl TestApp {
         })
     }
 
-    pub fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
-        self.call("GET", path, bearer, None)
-    }
-    pub fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        self.call("POST", path, bearer, Some(body))
-    }
-    pub fn patch(&self, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        self.call("PATCH", path, bearer, Some(body))
-    }
-    pub fn delete(&self, path: &str, bearer: Option<&str>) -> Resp {
-        self.call("DELETE", path, bearer, None)
-    }
-
     /// Runs the queue consumer over every enqueued job (with the dev mailer).
     pub fn deliver_emails(&self) -> Vec<Disposition> {
         let jobs: Vec<Job> = self.outbox.jobs.borrow_mut().drain(..).collect();
