@@ -121,10 +121,10 @@ fn scopes_never_exceed_the_creators_role() {
 
 #[test]
 fn keys_never_manage_keys() {
-    let f = fixture();
-    let k = key(&create_key(&f, f.owner(), &["api_keys:write", "org:read"]));
-    f.api().create_key(&k, &f.org, "x", &["org:read"]).expect_problem(403, "forbidden");
-    f.api().keys(&k, &f.org).expect_problem(403, "forbidden");
+    let f = fixture().key_with_scopes(&["api_keys:write", "org:read"]);
+    let k = &f.key;
+    f.api().create_key(k, &f.org, "x", &["org:read"]).expect_problem(403, "forbidden");
+    f.api().keys(k, &f.org).expect_problem(403, "forbidden");
 }
 
 #[test]
@@ -219,10 +219,10 @@ fn over_the_per_key_limit_is_429_not_401() {
 
 #[test]
 fn keys_are_refused_on_routes_for_people() {
-    let f = fixture();
-    let k = key(&create_key(&f, f.owner(), &["org:read"]));
-    f.api().me(&k).expect_problem(403, "user_required");
-    f.api().create_org(&k, "x").expect_problem(403, "user_required");
+    let f = fixture().key_with_scopes(&["org:read"]);
+    let k = &f.key;
+    f.api().me(k).expect_problem(403, "user_required");
+    f.api().create_org(k, "x").expect_problem(403, "user_required");
 }
 
 #[test]

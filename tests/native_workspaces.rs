@@ -279,3 +279,33 @@ fn nobody_invites_themself_to_an_org_or_a_workspace() {
         .invite(w.who("wsadmin"), Tenant::Workspace(&w.ws), "wsadmin@example.com", "owner")
         .expect_problem(403, "cannot_invite_self");
 }
+
+/// The shared fixture builder gives everyone the access it says it does, and
+/// nothing more: what every test built on it relies on.
+#[test]
+fn the_fixture_builder_makes_the_roles_it_names() {
+    let f = Fixture::new(TestApp::new())
+        .org_owned_by("vendor", "Vendor", Some("vendor"))
+        .join_org("admin", "admin")
+        .workspace_with_grant("vendor")
+        .join_workspace("seat", "member")
+        .key_with_scopes(&["org:read"])
+        .with_stranger();
+    let api = f.api();
+    assert_eq!(f.owner().email, "vendor@example.com");
+    assert_eq!(api.org(f.owner(), &f.org).expect(200).body["role"], "owner");
+    assert_eq!(api.org(f.who("admin"), &f.org).expect(200).body["role"], "admin");
+    assert_eq!(api.workspace(f.customer(), &f.ws).expect(200).body["role"], "owner");
+    assert_eq!(api.workspace(f.who("seat"), &f.ws).expect(200).body["role"], "member");
+    // The grant makes the org's people admins of the workspace.
+    assert_eq!(api.workspace(f.who("admin"), &f.ws).expect(200).body["role"], "admin");
+    let grants = api.grants(f.customer(), &f.ws).expect(200).body;
+    assert_eq!(grants["data"].as_array().unwrap().len(), 1, "{grants}");
+    // The key acts in the org with its scopes, created by the owner.
+    assert_eq!(f.key_body["scopes"], json!(["org:read"]));
+    api.org(&f.key, &f.org).expect(200);
+    api.members(&f.key, f.tenant()).expect_problem(403, "insufficient_scope");
+    // The stranger sees neither.
+    api.org(f.stranger(), &f.org).expect_problem(404, "not_found");
+    api.workspace(f.stranger(), &f.ws).expect_problem(404, "not_found");
+}
