@@ -16,14 +16,6 @@ run() { # name, then wrk arguments → "name|req/s|p50|p99|non-2xx"
   echo "$name|$(awk '/Requests\/sec/ {print $2}' <<<"$out")|$(awk '$1=="50%" {print $2}' <<<"$out")|$(awk '$1=="99%" {print $2}' <<<"$out")|$(awk '/Non-2xx/ {print $5}' <<<"$out" | grep . || echo 0)"
 }
 timing() { curl -s -o /dev/null -D - "$@" | awk -F': ' 'tolower($1)=="server-timing" {print $2}' | tr -d '\r'; }
-post_script() { # file, bearer
-  cat > "$1" <<LUA
-wrk.method = "POST"
-wrk.body = '{"permission":"org:read","org_id":"$ORG"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $2"
-LUA
-}
 post_script "$WORK/authorize-key.lua" "$KEY"
 post_script "$WORK/authorize-session.lua" "$SESSION"
 AUTHZ=(-X POST -H 'Content-Type: application/json' -d "{\"permission\":\"org:read\",\"org_id\":\"$ORG\"}")

@@ -9,12 +9,7 @@ DURATION="${BENCH_SECONDS:-10}"
 command -v wrk >/dev/null || { echo "==> installing wrk (Debian)"; apt-get install -y -qq wrk >/dev/null; }
 # shellcheck source=scripts/lib/worker.sh
 WITH_NAMES=1 source scripts/lib/worker.sh
-cat > "$WORK/authorize.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"permission":"org:read","org_id":"$ORG"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $KEY"
-LUA
+post_script "$WORK/authorize.lua" "$KEY"
 mkdir -p target/profile
 taskset -c 1 wrk -t1 -c4 -d2s -H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG" >/dev/null  # warm up
 echo "==> GET /v1/orgs/{id} with an API key"

@@ -77,3 +77,12 @@ if [ "${BENCH_SCALE:-small}" = large ]; then
   python3 "$ROOT/scripts/seed_large.py" "$DB_FILE" "$ORG"
   start_worker
 fi
+
+post_script() { # file, bearer: a wrk script asking POST /v1/authorize about the org
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.body = '{"permission":"org:read","org_id":"$ORG"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+LUA
+}
