@@ -109,13 +109,24 @@ pub struct AuditEventView {
     /// e.g. `member.removed`.
     pub action: String,
     /// Who.
-    pub actor: serde_json::Value,
+    pub actor: ActorView,
     /// What.
     pub target: Target,
-    /// Details.
-    pub data: serde_json::Value,
+    /// Details; open-ended by design: each `action` has its own keys (old and
+    /// new role, email, the org and workspace of a grant, …).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Map<String, serde_json::Value>,
     /// RFC 3339.
     pub occurred_at: String,
+}
+
+/// Who did it: `{kind: "user" | "api_key", id}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActorView {
+    /// `user` or `api_key`.
+    pub kind: String,
+    /// `usr_…` or `key_…`.
+    pub id: String,
 }
 
 /// A log, newest first (the caller has checked access).
@@ -136,9 +147,9 @@ pub async fn list_events(
         .map(|r| AuditEventView {
             id: r.id,
             action: r.action,
-            actor: serde_json::json!({ "kind": r.actor_kind, "id": r.actor_id }),
+            actor: ActorView { kind: r.actor_kind, id: r.actor_id },
             target: Target { kind: r.target_kind, id: r.target_id },
-            data: serde_json::from_str(&r.data).unwrap_or(serde_json::Value::Null),
+            data: serde_json::from_str(&r.data).unwrap_or_default(),
             occurred_at: rfc3339(r.occurred_at),
         })
         .collect();

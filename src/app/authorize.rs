@@ -6,25 +6,85 @@ use super::auth::{self, Principal, Verified};
 use super::workspaces::{self, WorkspaceRow};
 use super::{AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{self, Facts, Permission, Subject, Verdict, Via};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{self, OrgRow};
 use crate::store::Stmt;
 use serde::Serialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
+
+pub use super::workspaces::OrgRef;
 
 /// The answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Decision {
     /// Whether the principal may.
     pub allowed: bool,
-    /// What decided: `{kind: "org_role", org_id, role}`, `{kind: "workspace_role", workspace_id, role}`,
-    /// `{kind: "workspace_grant", workspace_id, role, org}` or `{kind: "api_key", key_id, …}`;
-    /// null when the target is not visible to the caller (as if it did not exist).
-    pub via: Option<Value>,
+    /// What decided; null when the target is not visible to the caller (as
+    /// if it did not exist).
+    pub via: Option<Via>,
+}
+
+/// What a decision rested on, by `kind`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Via {
+    /// The person's role in the org.
+    OrgRole {
+        /// `org_…`
+        org_id: String,
+        /// Their role.
+        role: Role,
+        /// Set when the role is held but a requirement is not met (then `allowed` is false).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requires: Option<Requirement>,
+    },
+    /// The person's direct role in the workspace.
+    WorkspaceRole {
+        /// `ws_…`
+        workspace_id: String,
+        /// Their role.
+        role: Role,
+    },
+    /// Admin of the workspace through an org's grant.
+    WorkspaceGrant {
+        /// `ws_…`
+        workspace_id: String,
+        /// Always `admin`.
+        role: Role,
+        /// The org whose grant reaches the person.
+        org: OrgRef,
+        /// Set when that org requires 2FA the person lacks (then `allowed` is false).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requires: Option<Requirement>,
+    },
+    /// An API key's scopes.
+    ApiKey {
+        /// `key_…`
+        key_id: String,
+        /// The key's org (org targets).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        org_id: Option<String>,
+        /// The key's scopes (org targets).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scopes: Option<Vec<Permission>>,
+        /// The workspace (workspace targets).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        workspace_id: Option<String>,
+        /// The key's org, whose grant reaches the workspace (workspace targets).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via_org: Option<OrgRef>,
+    },
+}
+
+/// A requirement the caller does not meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    /// Two-factor authentication on the caller's account.
+    TwoFactor,
 }
 
 const HIDDEN: Decision = Decision { allowed: false, via: None };
@@ -67,16 +127,16 @@ pub async fn authorize(
             let role = stored_role(&org.role)?;
             let facts = Facts {
                 tenant: TenantKind::Org,
-                via: Via::Direct,
+                via: policy::Via::Direct,
                 require_2fa: org.require_2fa != 0,
                 has_2fa: u.user.totp_enabled != 0,
             };
             let verdict = policy::decide(Subject::Role(role), permission, &facts);
-            let mut via = json!({ "kind": "org_role", "org_id": org_id, "role": role.as_str() });
-            if verdict == Verdict::TwoFactorRequired {
-                via["requires"] = json!("two_factor");
-            }
-            Ok(Decision { allowed: verdict == Verdict::Allow, via: Some(via) })
+            let requires = (verdict == Verdict::TwoFactorRequired).then_some(Requirement::TwoFactor);
+            Ok(Decision {
+                allowed: verdict == Verdict::Allow,
+                via: Some(Via::OrgRole { org_id: org_id.to_owned(), role, requires }),
+            })
         }
         (Tenant::Org(org_id), Principal::ApiKey(k), _) => {
             if k.org.id != org_id {
@@ -84,8 +144,13 @@ pub async fn authorize(
             }
             Ok(Decision {
                 allowed: policy::decide(k.subject(), permission, &Facts::direct(TenantKind::Org)) == Verdict::Allow,
-                via: Some(json!({ "kind": "api_key", "key_id": k.key_id, "org_id": k.org.id,
-                                  "scopes": k.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>() })),
+                via: Some(Via::ApiKey {
+                    key_id: k.key_id.clone(),
+                    org_id: Some(k.org.id.clone()),
+                    scopes: Some(k.scopes.clone()),
+                    workspace_id: None,
+                    via_org: None,
+                }),
             })
         }
         (Tenant::Workspace(ws_id), Principal::User(u), Some(row)) => {
@@ -94,7 +159,7 @@ pub async fn authorize(
             Ok(Decision { allowed, via })
         }
         (Tenant::Workspace(ws_id), Principal::ApiKey(k), Some(row)) => {
-            let granted: Option<Value> = row.first()?;
+            let granted: Option<serde_json::Value> = row.first()?;
             let (allowed, via) = workspaces::decide_for_key(granted.is_some(), k, ws_id, permission);
             Ok(Decision { allowed, via })
         }

@@ -287,20 +287,27 @@ pub async fn resend_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>,
     Ok(())
 }
 
+/// Something shown by its name alone (an inviter, a workspace).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NameOnly {
+    /// Name (null once an inviter's account is gone).
+    pub name: Option<String>,
+}
+
 /// What the holder of a link sees before accepting.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvitationPreview {
-    /// `{name, slug}` of the org (null for a workspace invitation).
-    pub org: Option<serde_json::Value>,
-    /// `{name}` of the workspace (absent for an org invitation).
+    /// The org (null for a workspace invitation).
+    pub org: Option<super::workspaces::OrgName>,
+    /// The workspace (absent for an org invitation).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workspace: Option<serde_json::Value>,
+    pub workspace: Option<NameOnly>,
     /// The role it grants.
     pub role: Role,
     /// The invited address.
     pub email: String,
-    /// `{name}` of the inviter.
-    pub invited_by: serde_json::Value,
+    /// The inviter.
+    pub invited_by: NameOnly,
     /// RFC 3339.
     pub expires_at: String,
 }
@@ -335,11 +342,14 @@ pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, 
         return Err(unavailable(&row.status));
     }
     Ok(InvitationPreview {
-        org: row.org_id.as_ref().map(|_| json!({ "name": row.org_name, "slug": row.org_slug })),
-        workspace: row.workspace_id.as_ref().map(|_| json!({ "name": row.workspace_name })),
+        org: row.org_id.as_ref().map(|_| super::workspaces::OrgName {
+            name: row.org_name.clone().unwrap_or_default(),
+            slug: row.org_slug.clone().unwrap_or_default(),
+        }),
+        workspace: row.workspace_id.as_ref().map(|_| NameOnly { name: row.workspace_name.clone() }),
         role: stored_role(&row.role)?,
         email: row.email.clone(),
-        invited_by: json!({ "name": row.inviter_name }),
+        invited_by: NameOnly { name: row.inviter_name.clone() },
         expires_at: rfc3339(row.expires_at),
     })
 }
@@ -347,13 +357,22 @@ pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, 
 /// What accepting gives.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Accepted {
-    /// The org joined.
-    pub org: Option<serde_json::Value>,
-    /// The workspace joined.
+    /// The org joined (null for a workspace invitation).
+    pub org: Option<super::workspaces::OrgSummary>,
+    /// The workspace joined (absent for an org invitation).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workspace: Option<serde_json::Value>,
+    pub workspace: Option<WorkspaceRef>,
     /// The role.
     pub role: Role,
+}
+
+/// A workspace, by id and name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkspaceRef {
+    /// `ws_…`
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
 }
 
 /// Accepts an invitation for the signed-in person whose verified email it names.
@@ -384,8 +403,15 @@ pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result
         return Err(unavailable(if again.status == "pending" { "expired" } else { &again.status }));
     }
     Ok(Accepted {
-        org: row.org_id.as_ref().map(|id| json!({ "id": id, "name": row.org_name, "slug": row.org_slug })),
-        workspace: row.workspace_id.as_ref().map(|id| json!({ "id": id, "name": row.workspace_name })),
+        org: row.org_id.as_ref().map(|id| super::workspaces::OrgSummary {
+            id: id.clone(),
+            name: row.org_name.clone().unwrap_or_default(),
+            slug: row.org_slug.clone().unwrap_or_default(),
+        }),
+        workspace: row
+            .workspace_id
+            .as_ref()
+            .map(|id| WorkspaceRef { id: id.clone(), name: row.workspace_name.clone() }),
         role: stored_role(&row.role)?,
     })
 }

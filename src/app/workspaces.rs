@@ -6,6 +6,7 @@ use super::access::stored_role;
 use super::access::{self, TwoFactorPolicy};
 use super::audit::{Actor, Event};
 use super::auth::{KeyPrincipal, Principal, UserPrincipal};
+use super::authorize::{self, Requirement};
 use super::orgs;
 use super::page::PageRequest;
 use super::ErrorCode;
@@ -22,7 +23,7 @@ use crate::stmt;
 pub use crate::store::sql::WorkspaceRow;
 use crate::store::sql::{GrantRow, GrantSides, InstallLinkListRow, InstallLinkRow, ManagedWorkspaceRow};
 use crate::store::{sql, Batch, DbError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -50,9 +51,36 @@ impl WorkspaceRow {
         })
     }
 
-    fn needs_2fa_org(&self) -> Value {
-        self.needs_2fa_org.as_deref().and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or(Value::Null)
+    /// The org whose `require_2fa` the person does not meet.
+    fn needs_2fa_org(&self) -> Result<OrgRef, AppError> {
+        let raw = self.needs_2fa_org.as_deref().unwrap_or_default();
+        serde_json::from_str(raw).map_err(|e| AppError::internal_from("reading needs_2fa_org", e))
     }
+
+    /// The org whose grant reaches the person (grant access only).
+    fn via_org(&self) -> OrgRef {
+        OrgRef { id: self.via_org_id.clone().unwrap_or_default(), name: self.via_org_name.clone().unwrap_or_default() }
+    }
+}
+
+/// An organization, by id and name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrgRef {
+    /// `org_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// An organization, by id, name and slug.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgSummary {
+    /// `org_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
 }
 
 /// A workspace as the API shows it.
@@ -102,9 +130,9 @@ impl WorkspaceAccess {
     }
 
     /// The org a grant came through, if that is how the caller is here.
-    pub fn via_org(&self) -> Option<Value> {
+    pub fn via_org(&self) -> Option<OrgRef> {
         match self.facts.via {
-            Via::Grant => Some(json!({ "id": self.row.via_org_id, "name": self.row.via_org_name })),
+            Via::Grant => Some(self.row.via_org()),
             Via::Direct => None,
         }
     }
@@ -140,25 +168,32 @@ pub fn decide_for_user(
     who: &UserPrincipal,
     ws_id: &str,
     permission: Permission,
-) -> Result<(bool, Option<Value>), AppError> {
+) -> Result<(bool, Option<authorize::Via>), AppError> {
     let Some(row) = row else { return Ok((false, None)) };
     let Some((role, facts)) = row.standing(who.user.totp_enabled != 0)? else { return Ok((false, None)) };
     let verdict = policy::decide(Subject::Role(role), permission, &facts);
+    let workspace_id = ws_id.to_owned();
     let via = match (verdict, facts.via) {
-        (Verdict::TwoFactorRequired, _) => {
-            json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
-                    "org": row.needs_2fa_org(), "requires": "two_factor" })
-        }
-        (_, Via::Direct) => json!({ "kind": "workspace_role", "workspace_id": ws_id, "role": role.as_str() }),
-        (_, Via::Grant) => json!({ "kind": "workspace_grant", "workspace_id": ws_id, "role": role.as_str(),
-                                   "org": { "id": row.via_org_id, "name": row.via_org_name } }),
+        (Verdict::TwoFactorRequired, _) => authorize::Via::WorkspaceGrant {
+            workspace_id,
+            role,
+            org: row.needs_2fa_org()?,
+            requires: Some(Requirement::TwoFactor),
+        },
+        (_, Via::Direct) => authorize::Via::WorkspaceRole { workspace_id, role },
+        (_, Via::Grant) => authorize::Via::WorkspaceGrant { workspace_id, role, org: row.via_org(), requires: None },
     };
     Ok((verdict == Verdict::Allow, Some(via)))
 }
 
 /// The workspace decision for an API key: in a workspace granted to its org
 /// (`granted`, from [`sql::GRANT_OF_KEY`]), with its scopes, within admin.
-pub fn decide_for_key(granted: bool, key: &KeyPrincipal, ws_id: &str, permission: Permission) -> (bool, Option<Value>) {
+pub fn decide_for_key(
+    granted: bool,
+    key: &KeyPrincipal,
+    ws_id: &str,
+    permission: Permission,
+) -> (bool, Option<authorize::Via>) {
     if !granted {
         return (false, None);
     }
@@ -166,8 +201,13 @@ pub fn decide_for_key(granted: bool, key: &KeyPrincipal, ws_id: &str, permission
     let allowed = policy::decide(key.subject(), permission, &facts) == Verdict::Allow;
     (
         allowed,
-        Some(json!({ "kind": "api_key", "key_id": key.key_id, "workspace_id": ws_id,
-                     "via_org": { "id": key.org.id, "name": key.org.name } })),
+        Some(authorize::Via::ApiKey {
+            key_id: key.key_id.clone(),
+            org_id: None,
+            scopes: None,
+            workspace_id: Some(ws_id.to_owned()),
+            via_org: Some(OrgRef { id: key.org.id.clone(), name: key.org.name.clone() }),
+        }),
     )
 }
 
@@ -206,8 +246,22 @@ pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) 
     })
 }
 
+/// A workspace one of my orgs was granted.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SharedWorkspace {
+    /// The workspace, with my role there.
+    pub workspace: WorkspaceView,
+    /// The org whose grant reaches me.
+    pub via_org: Option<OrgRef>,
+    /// Always `admin`.
+    pub role: Role,
+}
+
 /// Mine (direct) and shared with me (through my orgs' grants).
-pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<WorkspaceView>, Vec<Value>), AppError> {
+pub async fn list_workspaces(
+    deps: &Deps,
+    who: &UserPrincipal,
+) -> Result<(Vec<WorkspaceView>, Vec<SharedWorkspace>), AppError> {
     let mut batch = Batch::new();
     let mine = batch.read::<WorkspaceRow>(stmt!(sql::MY_WORKSPACES, &who.user.id));
     let shared = batch.read::<WorkspaceRow>(stmt!(sql::SHARED_WITH_ME, &who.user.id));
@@ -225,18 +279,26 @@ pub async fn list_workspaces(deps: &Deps, who: &UserPrincipal) -> Result<(Vec<Wo
     let mut shared_views = Vec::new();
     for row in shared {
         if let Some(a) = view(row)? {
-            shared_views.push(json!({ "workspace": a.view(), "via_org": a.via_org(), "role": "admin" }));
+            shared_views.push(SharedWorkspace { workspace: a.view(), via_org: a.via_org(), role: Role::Admin });
         }
     }
     Ok((views, shared_views))
 }
 
+/// One workspace, and how the caller reaches it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkspaceDetail {
+    /// The workspace.
+    #[serde(flatten)]
+    pub workspace: WorkspaceView,
+    /// The org whose grant reaches the caller; null for a direct member.
+    pub via_org: Option<OrgRef>,
+}
+
 /// One workspace.
-pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Value, AppError> {
+pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<WorkspaceDetail, AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Read.permission()).await?;
-    let mut v = serde_json::to_value(a.view()).map_err(|e| AppError::internal_from("workspace view", e))?;
-    v["via_org"] = a.via_org().unwrap_or(Value::Null);
-    Ok(v)
+    Ok(WorkspaceDetail { workspace: a.view(), via_org: a.via_org() })
 }
 
 /// Renames (admin+, grant admins included).
@@ -311,8 +373,8 @@ pub async fn update_billing(
 /// A grant as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GrantView {
-    /// `{id, name, slug}` of the org.
-    pub org: Value,
+    /// The org.
+    pub org: OrgSummary,
     /// Always `admin`.
     pub role: Role,
     /// RFC 3339.
@@ -322,7 +384,7 @@ pub struct GrantView {
 impl GrantRow {
     fn view(&self) -> GrantView {
         GrantView {
-            org: json!({ "id": self.id, "name": self.name, "slug": self.slug }),
+            org: OrgSummary { id: self.id.clone(), name: self.name.clone(), slug: self.slug.clone() },
             role: Role::Admin,
             granted_at: rfc3339(self.granted_at),
         }
@@ -344,7 +406,7 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
         deps.db.batch(vec![stmt!(sql::INSERT_GRANT, &a.row.id, &org.id, &a.actor.id, now), event.stmt(deps)?]).await;
     match result {
         Ok(_) => Ok(GrantView {
-            org: json!({ "id": org.id, "name": org.name, "slug": org.slug }),
+            org: OrgSummary { id: org.id.clone(), name: org.name.clone(), slug: org.slug.clone() },
             role: Role::Admin,
             granted_at: rfc3339(now),
         }),
@@ -425,15 +487,40 @@ pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id:
     end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked").await
 }
 
+/// A workspace as the org that manages it sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ManagedWorkspace {
+    /// The workspace.
+    pub workspace: ManagedWorkspaceInfo,
+    /// Always `admin`: the org's members' role there.
+    pub role: Role,
+    /// RFC 3339.
+    pub granted_at: String,
+}
+
+/// The workspace part of [`ManagedWorkspace`].
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ManagedWorkspaceInfo {
+    /// `ws_…`
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `free`, `pro` or `enterprise`.
+    pub plan: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// Workspaces granted to the org (org member+).
-pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
+pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<ManagedWorkspace>, AppError> {
     orgs::access(deps, who, org_id, Permission::WorkspacesRead, TwoFactorPolicy::Enforce).await?;
     let rows: Vec<ManagedWorkspaceRow> = deps.db.run(stmt!(sql::MANAGED_WORKSPACES, org_id)).await?.decode()?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            json!({ "workspace": { "id": r.id, "name": r.name, "plan": r.plan, "created_at": rfc3339(r.created_at) },
-                         "role": "admin", "granted_at": rfc3339(r.granted_at) })
+        .map(|r| ManagedWorkspace {
+            workspace: ManagedWorkspaceInfo { id: r.id, name: r.name, plan: r.plan, created_at: rfc3339(r.created_at) },
+            role: Role::Admin,
+            granted_at: rfc3339(r.granted_at),
         })
         .collect())
 }
@@ -495,8 +582,37 @@ pub async fn create_install_link(
     })
 }
 
+/// An install link as listed (never its token).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstallLinkView {
+    /// `inl_…`
+    pub id: String,
+    /// The user who created it (null once they are gone).
+    pub created_by: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// RFC 3339, or null.
+    pub revoked_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: InstallLinkStatus,
+}
+
+/// Whether an install link still works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallLinkStatus {
+    /// Usable.
+    Active,
+    /// Past its expiry.
+    Expired,
+    /// Revoked.
+    Revoked,
+}
+
 /// The org's install links (never their tokens).
-pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<Value>, AppError> {
+pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<InstallLinkView>, AppError> {
     orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
     let now = deps.now();
     let rows: Vec<InstallLinkListRow> = deps.db.run(stmt!(sql::LIST_INSTALL_LINKS, org_id)).await?.decode()?;
@@ -504,14 +620,20 @@ pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> R
         .into_iter()
         .map(|r| {
             let status = if r.revoked_at.is_some() {
-                "revoked"
+                InstallLinkStatus::Revoked
             } else if r.expires_at <= now {
-                "expired"
+                InstallLinkStatus::Expired
             } else {
-                "active"
+                InstallLinkStatus::Active
             };
-            json!({ "id": r.id, "created_by": r.created_by, "created_at": rfc3339(r.created_at),
-                    "expires_at": rfc3339(r.expires_at), "revoked_at": r.revoked_at.map(rfc3339), "status": status })
+            InstallLinkView {
+                id: r.id,
+                created_by: r.created_by,
+                created_at: rfc3339(r.created_at),
+                expires_at: rfc3339(r.expires_at),
+                revoked_at: r.revoked_at.map(rfc3339),
+                status,
+            }
         })
         .collect())
 }
@@ -554,12 +676,34 @@ async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppEr
     Ok(row)
 }
 
+/// An organization, by name and slug (what a link's holder is shown).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgName {
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+}
+
+/// What an install link offers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstallLinkPreview {
+    /// The org asking for access.
+    pub org: OrgName,
+    /// Always `admin`: the role its members get.
+    pub role: Role,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
 /// What the link offers.
-pub async fn preview_install_link(deps: &Deps, raw_token: &str) -> Result<Value, AppError> {
+pub async fn preview_install_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkPreview, AppError> {
     let row = live_link(deps, raw_token).await?;
-    Ok(
-        json!({ "org": { "name": row.org_name, "slug": row.org_slug }, "role": "admin", "expires_at": rfc3339(row.expires_at) }),
-    )
+    Ok(InstallLinkPreview {
+        org: OrgName { name: row.org_name, slug: row.org_slug },
+        role: Role::Admin,
+        expires_at: rfc3339(row.expires_at),
+    })
 }
 
 /// The workspace owner approves the link for one of their workspaces.

@@ -171,19 +171,45 @@ impl KeySet {
     }
 
     /// The JSON Web Key Set (RFC 7517/8037) of every key that verifies our tokens.
-    pub fn jwks(&self) -> serde_json::Value {
-        let jwk = |kid: &str, public: &PublicKey| {
-            serde_json::json!({
-                "kty": "OKP", "crv": "Ed25519", "alg": ALG, "use": "sig",
-                "kid": kid, "x": URL_SAFE_NO_PAD.encode(public.as_ref()),
-            })
+    pub fn jwks(&self) -> Jwks {
+        let jwk = |kid: &str, public: &PublicKey| Jwk {
+            kty: "OKP",
+            crv: "Ed25519",
+            alg: ALG,
+            r#use: "sig",
+            kid: kid.to_owned(),
+            x: URL_SAFE_NO_PAD.encode(public.as_ref()),
         };
         let mut keys = vec![jwk(&self.current.kid, &self.current.public)];
         if let Some(prev) = &self.previous {
             keys.push(jwk(&prev.kid, &prev.public));
         }
-        serde_json::json!({ "keys": keys })
+        Jwks { keys }
     }
+}
+
+/// A JSON Web Key Set (RFC 7517) of the keys that verify access tokens.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Jwks {
+    /// The current key, then the previous one during a rotation.
+    pub keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key (RFC 8037).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `OKP`.
+    pub kty: &'static str,
+    /// `Ed25519`.
+    pub crv: &'static str,
+    /// `EdDSA`.
+    pub alg: &'static str,
+    /// `sig`.
+    pub r#use: &'static str,
+    /// Key id, as in the tokens' `kid` header.
+    pub kid: String,
+    /// The public key, base64url without padding.
+    pub x: String,
 }
 
 #[cfg(test)]
@@ -227,7 +253,7 @@ mod tests {
             "latchkey",
         );
         assert!(rotated.verify(&t, 1_000).is_ok());
-        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(rotated.jwks().keys.len(), 2);
     }
 
     #[test]

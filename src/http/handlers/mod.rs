@@ -15,7 +15,6 @@ use crate::app::{AppError, Deps};
 use crate::stmt;
 use crate::store::sql;
 use serde::{Deserialize, Serialize};
-use serde_json::json as j;
 use utoipa::ToSchema;
 
 /// `{"status": "..."}`
@@ -35,7 +34,7 @@ pub async fn health(deps: &Deps) -> Result<Response, AppError> {
 }
 
 /// `GET /openapi.json`.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
 pub fn openapi() -> Response {
     Response {
         status: 200,
@@ -45,7 +44,7 @@ pub fn openapi() -> Response {
 }
 
 /// `GET /.well-known/jwks.json`.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, body = crate::domain::session::Jwks, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
 pub fn jwks(deps: &Deps) -> Response {
     Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300")
 }
@@ -115,7 +114,7 @@ pub struct VerifyEmailBody {
 
 /// `POST /v1/auth/verify-email`.
 #[utoipa::path(post, path = "/v1/auth/verify-email", tag = "accounts", request_body = VerifyEmailBody,
-    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
+    responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired, or the account is already verified (no session)"),
               (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
               (status = 422, body = Problem, description = "validation_failed: `password` missing; nothing changed")))]
@@ -125,12 +124,29 @@ pub async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, AppErr
     Ok(login_response(outcome))
 }
 
+/// The first step of a login with two-factor authentication on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always true.
+    pub mfa_required: bool,
+    /// For `POST /v1/auth/login/mfa`; lives 5 minutes.
+    pub mfa_token: String,
+}
+
+/// A sign-in's answer: a session, or the second step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    /// Signed in.
+    Session(SessionIssued),
+    /// Two-factor authentication is on: send a code with the token.
+    MfaRequired(MfaRequired),
+}
+
 fn login_response(outcome: LoginOutcome) -> Response {
     match outcome {
         LoginOutcome::Session(session) => Response::json(200, &session),
-        LoginOutcome::MfaRequired { mfa_token } => {
-            Response::json(200, &j!({ "mfa_required": true, "mfa_token": mfa_token }))
-        }
+        LoginOutcome::MfaRequired { mfa_token } => Response::json(200, &MfaRequired { mfa_required: true, mfa_token }),
     }
 }
 
@@ -163,7 +179,7 @@ pub struct LoginBody {
 
 /// `POST /v1/auth/login`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = LoginBody,
-    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
+    responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 10 failures for this address (with or without an account; 30 s doubling to 15 min; each 15 quiet minutes forgive one failure; a success resets), or the coarse per-client-IP limit")))]
@@ -304,10 +320,34 @@ pub async fn revoke_session(deps: &Deps, req: &Request, id: &str) -> Result<Resp
     Ok(Response::empty(204))
 }
 
+/// An email the development mail sink kept.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DevEmail {
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// RFC 3339.
+    pub sent_at: String,
+}
+
+/// The emails sent to one address, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DevEmailList {
+    /// The emails.
+    pub data: Vec<DevEmail>,
+    /// Always null.
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /v1/dev/emails?to=`: the development mail sink; 404 outside development.
 #[utoipa::path(get, path = "/v1/dev/emails", tag = "development",
     params(("to" = String, Query, description = "Recipient address")),
-    responses((status = 200, description = "`{data: [{to, subject, text, html, sent_at}]}`"), (status = 404, description = "Outside ENVIRONMENT=development")))]
+    responses((status = 200, body = DevEmailList), (status = 404, body = Problem, description = "Outside ENVIRONMENT=development")))]
 pub async fn dev_emails(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     if !deps.config.development {
         return Err(AppError::NotFound);
@@ -322,12 +362,15 @@ pub async fn dev_emails(deps: &Deps, req: &Request) -> Result<Response, AppError
         sent_at: i64,
     }
     let rows: Vec<Row> = deps.db.run(stmt!(sql::LIST_DEV_EMAILS, to)).await?.decode()?;
-    let data: Vec<_> = rows
+    let data = rows
         .into_iter()
-        .map(|r| {
-            j!({ "to": r.recipient, "subject": r.subject, "text": r.text_body, "html": r.html_body,
-                      "sent_at": crate::domain::time::rfc3339(r.sent_at) })
+        .map(|r| DevEmail {
+            to: r.recipient,
+            subject: r.subject,
+            text: r.text_body,
+            html: r.html_body,
+            sent_at: crate::domain::time::rfc3339(r.sent_at),
         })
         .collect();
-    Ok(Response::json(200, &j!({ "data": data, "next_cursor": null })))
+    Ok(Response::json(200, &DevEmailList { data, next_cursor: None }))
 }

