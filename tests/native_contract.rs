@@ -150,3 +150,57 @@ fn the_operation_id_check_catches_a_duplicate() {
     let ids = operation_ids(&doc);
     assert_eq!(ids["list_members"], ["GET /v1/orgs/{org_id}/members", "GET /v1/workspaces/{ws_id}/members"]);
 }
+
+/// A concrete path for a route pattern (ids that exist nowhere).
+fn concrete(path: &str) -> String {
+    path.replace("{org_id}", "org_0000000000000000000000")
+        .replace("{ws_id}", "ws_0000000000000000000000")
+        .replace("{user_id}", "usr_0000000000000000000000")
+        .replace("{id}", "x_0000000000000000000000")
+}
+
+#[test]
+fn the_route_table_says_truly_who_may_call_each_route() {
+    use latchkey::http::routes::{Auth, ROUTES};
+    let app = TestApp::new();
+    let owner = app.verified_user("owner@example.com");
+    let org = app.create_org(&owner, "Acme");
+    let key = app
+        .post(
+            &format!("/v1/orgs/{}/api-keys", org["id"].as_str().unwrap()),
+            Some(&access(&owner)),
+            serde_json::json!({"name": "ci", "scopes": ["org:read"]}),
+        )
+        .expect(201)
+        .body["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for route in ROUTES {
+        let path = concrete(route.path);
+        let body = (route.method != "GET").then(|| serde_json::json!({}));
+        let anonymous = app.call(route.method, &path, None, body.clone());
+        if route.auth.required() {
+            assert_eq!((anonymous.status, anonymous.code()), (401, "unauthenticated"), "{route:?} without credentials");
+        } else {
+            assert_ne!(anonymous.status, 401, "{route:?} is public but asked for credentials: {:?}", anonymous.body);
+        }
+        let with_key = app.call(route.method, &path, Some(&key), body);
+        match route.auth {
+            Auth::Person => assert_eq!(
+                (with_key.status, with_key.code()),
+                (403, "user_required"),
+                "{route:?} is for people: an API key must not pass"
+            ),
+            Auth::Principal | Auth::ApiKey => assert!(
+                ![401, 403].contains(&with_key.status)
+                    || with_key.code() == "insufficient_scope"
+                    || with_key.code() == "forbidden",
+                "{route:?} takes API keys, got {} {:?}",
+                with_key.status,
+                with_key.body
+            ),
+            Auth::Public => {}
+        }
+    }
+}

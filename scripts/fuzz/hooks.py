@@ -149,6 +149,8 @@ def real_id(path, name):
 def map_path_parameters(ctx, path_parameters):
     # Most cases get the real ids; one in four keeps what was generated, so
     # unknown and malformed ids stay covered.
+    if not path_parameters:
+        return path_parameters
     path = ctx.operation.path
     out = dict(path_parameters)
     for name, value in path_parameters.items():

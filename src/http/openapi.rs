@@ -1,62 +1,46 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations by
-//! utoipa. The Worker serves the generated JSON, committed as
-//! `openapi.json` beside this file, so the generator's code stays out of the
-//! wasm bundle (about a fifth of it); the native test
-//! `openapi_json_is_generated_from_the_code` fails when the file differs from
-//! what the code generates (regenerate with `UPDATE_OPENAPI=1 cargo test`).
+//! The OpenAPI 3.1 document, generated from the route table
+//! ([`super::routes::ROUTES`]): each route's `#[utoipa::path]` operation, its
+//! security from the route's [`Auth`](super::routes::Auth), and the answers
+//! every route shares (problem+json 400, 401, 403, 404, 413, 422, 429). The
+//! Worker serves the generated JSON, committed as `openapi.json` beside this
+//! file, so the generator's code stays out of the wasm bundle (about a fifth
+//! of it); the native test `openapi_json_is_generated_from_the_code` fails
+//! when the file differs from what the code generates (regenerate with
+//! `UPDATE_OPENAPI=1 cargo test --test native_orgs openapi`).
 
 /// The document, as served.
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
+/// The media type of every error answer (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 #[cfg(not(target_arch = "wasm32"))]
-pub use generate::document;
+pub use generate::{document, operation_of};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod generate {
     use super::super::handlers as h;
-    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    use super::super::routes::{Limit, Route, ROUTES};
+    use super::PROBLEM_JSON;
+    use utoipa::openapi::path::{Operation, PathItem};
+    use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
     use utoipa::{Modify, OpenApi};
 
     #[derive(OpenApi)]
     #[openapi(
-    info(title = "Latchkey", version = "1.0.0",
-         description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 problem+json with a stable `code`."),
-    paths(
-        h::health, h::openapi, h::jwks,
-        super::super::pages::verify_email, super::super::pages::reset_password,
-        h::signup, h::verify_email, h::resend_verification, h::login, h::refresh_token, h::logout,
-        h::request_password_reset, h::confirm_password_reset,
-        h::get_me, h::update_me, h::change_password, h::list_sessions, h::revoke_session,
-        h::dev_emails, super::super::pages::invite,
-        h::orgs::create_org, h::orgs::list_orgs, h::orgs::get_org, h::orgs::update_org, h::orgs::delete_org,
-        h::orgs::list_members, h::orgs::change_role, h::orgs::remove_member, h::orgs::transfer_ownership,
-        h::orgs::org_audit_log,
-        h::invitations::create_invitation, h::invitations::list_invitations, h::invitations::revoke_invitation,
-        h::invitations::resend_invitation, h::invitations::preview_invitation, h::invitations::accept_invitation,
-        h::invitations::decline_invitation,
-        h::api_keys::create_api_key, h::api_keys::list_api_keys, h::api_keys::get_api_key, h::api_keys::revoke_api_key,
-        h::api_keys::rotate_api_key, h::api_keys::current_api_key,
-        h::totp::login_mfa, h::totp::enrol, h::totp::confirm, h::totp::disable, h::totp::regenerate_recovery_codes,
-        super::super::pages::security, h::authorize::authorize,
-        h::workspaces::create_workspace, h::workspaces::list_workspaces, h::workspaces::get_workspace,
-        h::workspaces::update_workspace, h::workspaces::delete_workspace, h::workspaces::update_billing,
-        h::workspaces::list_members, h::workspaces::change_role, h::workspaces::remove_member,
-        h::invitations::create_workspace_invitation, h::invitations::list_workspace_invitations,
-        h::invitations::revoke_workspace_invitation, h::invitations::resend_workspace_invitation,
-        h::workspaces::create_grant, h::workspaces::list_grants, h::workspaces::revoke_grant, h::workspaces::audit_log,
-        h::workspaces::create_install_link, h::workspaces::list_install_links, h::workspaces::revoke_install_link,
-        h::workspaces::preview_install_link, h::workspaces::accept_install_link,
-        h::workspaces::managed_workspaces, h::workspaces::relinquish, super::super::pages::install,
-    ),
-    components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission)),
-    modifiers(&Bearer),
-)]
-    struct ApiDoc;
+        info(title = "Latchkey", version = "1.0.0",
+             description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 `application/problem+json` with a stable `code` (the `ErrorCode` schema lists them all)."),
+        components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission)),
+        modifiers(&Bearer),
+    )]
+    struct Base;
 
     struct Bearer;
 
     impl Modify for Bearer {
-        fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        fn modify(&self, openapi: &mut Document) {
             let components = openapi.components.get_or_insert_with(Default::default);
             components.add_security_scheme(
                 "bearer",
@@ -70,8 +54,96 @@ mod generate {
         }
     }
 
-    /// The document generated from the code (native builds only).
-    pub fn document() -> utoipa::openapi::OpenApi {
-        ApiDoc::openapi()
+    /// The operation of `method` in a path item.
+    pub fn operation_of<'a>(item: &'a mut PathItem, method: &str) -> Option<&'a mut Operation> {
+        match method {
+            "GET" => item.get.as_mut(),
+            "POST" => item.post.as_mut(),
+            "PUT" => item.put.as_mut(),
+            "PATCH" => item.patch.as_mut(),
+            "DELETE" => item.delete.as_mut(),
+            _ => None,
+        }
+    }
+
+    fn problem(description: &str) -> Response {
+        ResponseBuilder::new()
+            .description(description)
+            .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+            .build()
+    }
+
+    /// The answers a route gives whatever its handler does, by status.
+    fn shared_answers(route: &Route, op: &Operation) -> Vec<(&'static str, &'static str)> {
+        let mut answers = vec![
+            ("400", "invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string"),
+            ("413", "payload_too_large: the body is over 64 KiB"),
+        ];
+        if route.auth.required() {
+            answers.push(("401", "unauthenticated (no or a dead access token) or invalid_api_key"));
+            answers.push((
+                "403",
+                "forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), \
+                 email_not_verified, two_factor_required or insufficient_scope",
+            ));
+        }
+        if route.path.contains('{') {
+            answers.push(("404", "not_found: not there, or not the caller's to see"));
+        }
+        if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+            answers.push(("422", "validation_failed (per-field `errors`)"));
+        }
+        if route.auth.required() {
+            answers.push(("429", "rate_limited: the API key's request limit (600 a minute), with Retry-After"));
+        }
+        if route.limit == Limit::Client {
+            answers.push(("429", "too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After"));
+        }
+        answers
+    }
+
+    /// Every error answer is problem+json, whatever the annotation said.
+    fn problems_as_problem_json(op: &mut Operation) {
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else { continue };
+            if !status.starts_with('4') && !status.starts_with('5') {
+                continue;
+            }
+            let content = response.content.shift_remove("application/json");
+            let content =
+                content.unwrap_or_else(|| ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build());
+            response.content.insert(PROBLEM_JSON.to_owned(), content);
+        }
+    }
+
+    /// The document generated from the route table (native builds only).
+    pub fn document() -> Document {
+        let mut doc = Base::openapi();
+        for route in ROUTES {
+            doc.merge((route.doc)());
+        }
+        for route in ROUTES {
+            let Some(op) = doc.paths.paths.get_mut(route.path).and_then(|item| operation_of(item, route.method)) else {
+                continue; // the completeness test names it
+            };
+            op.security = route.auth.required().then(|| vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+            // The route's own annotation wins; shared answers fill the gaps.
+            let mut added: Vec<&str> = Vec::new();
+            for (status, description) in shared_answers(route, op) {
+                match op.responses.responses.get_mut(status) {
+                    None => {
+                        op.responses.responses.insert(status.to_owned(), RefOr::T(problem(description)));
+                        added.push(status);
+                    }
+                    // Two shared answers with one status (429): both descriptions.
+                    Some(RefOr::T(existing)) if added.contains(&status) => {
+                        existing.description = format!("{}; {description}", existing.description);
+                    }
+                    Some(_) => {}
+                }
+            }
+            problems_as_problem_json(op);
+        }
+        doc
     }
 }

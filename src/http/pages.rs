@@ -1,7 +1,8 @@
 //! Small HTML pages where a person must act (opened from an email link).
 //! Tokens travel in the URL fragment, which browsers never send to a server;
 //! the script reads it, wipes it from the address bar and posts it to the API.
-use super::Response;
+use super::{Request, Response};
+use crate::app::{AppError, Deps};
 
 const CSS: &str = include_str!("assets/pages.css");
 const SCRIPT: &str = include_str!("assets/pages.js");
@@ -22,40 +23,48 @@ fn page(title: &str, name: &str, body: &str) -> Response {
 
 /// `GET /verify-email#token=…`
 #[utoipa::path(get, path = "/verify-email", operation_id = "verify_email_page", tag = "pages", responses((status = 200, content_type = "text/html", description = "Verifies the address from the link's `#token=` fragment and the password chosen at sign-up")))]
-pub fn verify_email() -> Response {
-    page(
+pub async fn verify_email(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        page(
         "Verify your email",
         "verify-email",
         "<p id=\"lead\">Checking your link…</p>\
          <form id=\"verify\" hidden><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required></label><button>Verify</button></form>",
     )
+    })
 }
 
 /// `GET /reset-password#token=…`
 #[utoipa::path(get, path = "/reset-password", tag = "pages", responses((status = 200, content_type = "text/html", description = "Asks for a reset link, or sets a new password from the link's `#token=` fragment")))]
-pub fn reset_password() -> Response {
-    page(
+pub async fn reset_password(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        page(
         "Reset your password",
         "reset-password",
         "<form id=\"request\" hidden><label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label><button>Email me a link</button></form>\
          <form id=\"confirm\" hidden><label>New password <input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"128\" required></label><button>Set password</button></form>",
     )
+    })
 }
 
 /// `GET /assets/pages.js`
-pub fn script() -> Response {
-    Response {
-        status: 200,
-        headers: vec![("content-type".into(), "text/javascript; charset=utf-8".into())],
-        body: SCRIPT.as_bytes().to_vec(),
-    }
-    .with_header("cache-control", "public, max-age=300")
+#[utoipa::path(get, path = "/assets/pages.js", tag = "pages", responses((status = 200, content_type = "text/javascript", description = "The script of the pages above")))]
+pub async fn script(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        Response {
+            status: 200,
+            headers: vec![("content-type".into(), "text/javascript; charset=utf-8".into())],
+            body: SCRIPT.as_bytes().to_vec(),
+        }
+        .with_header("cache-control", "public, max-age=300")
+    })
 }
 
 /// `GET /invite#token=…`
 #[utoipa::path(get, path = "/invite", tag = "pages", responses((status = 200, content_type = "text/html", description = "Shows the invitation from the link's `#token=` fragment; sign in or sign up, then accept or decline")))]
-pub fn invite() -> Response {
-    page(
+pub async fn invite(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        page(
         "You're invited",
         "invite",
         "<p id=\"lead\">Loading your invitation…</p>\
@@ -71,12 +80,14 @@ pub fn invite() -> Response {
              <button>Sign in</button></form>\
          </div>",
     )
+    })
 }
 
 /// `GET /settings/security`
 #[utoipa::path(get, path = "/settings/security", tag = "pages", responses((status = 200, content_type = "text/html", description = "Two-factor set-up: QR code, confirmation, recovery codes")))]
-pub fn security() -> Response {
-    page(
+pub async fn security(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        page(
         "Security",
         "security",
         "<form id=\"signin\" hidden><p>Sign in to manage two-factor authentication.</p>\
@@ -92,12 +103,14 @@ pub fn security() -> Response {
          <div id=\"codes\" hidden><p>Two-factor authentication is on. Save these recovery codes: each works once, and they are shown only now.</p>\
            <pre id=\"code-list\"></pre><button id=\"copy\" class=\"secondary\">Copy</button><a id=\"download\" download=\"latchkey-recovery-codes.txt\">Download as text</a></div>",
     )
+    })
 }
 
 /// `GET /install#token=…`
 #[utoipa::path(get, path = "/install", tag = "pages", responses((status = 200, content_type = "text/html", description = "A signed-in customer picks one of their workspaces and approves the organization's access")))]
-pub fn install() -> Response {
-    page(
+pub async fn install(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok({
+        page(
         "Grant access",
         "install",
         "<p id=\"lead\">Loading…</p>\
@@ -108,4 +121,5 @@ pub fn install() -> Response {
          <form id=\"approve\" hidden><label>Workspace <select name=\"workspace_id\" id=\"workspaces\"></select></label>\
            <button>Approve access</button></form>",
     )
+    })
 }

@@ -28,25 +28,25 @@ pub use super::error::{FieldProblem, Problem};
 
 /// `GET /health`: one D1 query.
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = StatusBody)))]
-pub async fn health(deps: &Deps) -> Result<Response, AppError> {
+pub async fn health(deps: &Deps, _: &Request) -> Result<Response, AppError> {
     deps.db.run(stmt!(sql::HEALTH)).await?;
     Ok(Response::json(200, &StatusBody { status: "ok" }))
 }
 
 /// `GET /openapi.json`.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
-pub fn openapi() -> Response {
-    Response {
+pub async fn openapi(_: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok(Response {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
         body: super::openapi::DOCUMENT.as_bytes().to_vec(),
-    }
+    })
 }
 
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, body = crate::domain::session::Jwks, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
-pub fn jwks(deps: &Deps) -> Response {
-    Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300")
+pub async fn jwks(deps: &Deps, _: &Request) -> Result<Response, AppError> {
+    Ok(Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300"))
 }
 
 /// Sign-up body.
