@@ -9,7 +9,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := $(ROOT)/node_modules/.bin/wrangler
 
-.PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size clean
+.PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size fuzz clean
 
 all: test
 
@@ -40,6 +40,13 @@ test-native: setup
 test-runtime: build
 	@bash scripts/setup-browser.sh
 	cargo test --test 'e2e_*'
+
+# Schemathesis against the built Worker (its own wrangler dev, fresh state), or
+# against `make dev`'s with FUZZ_URL=http://127.0.0.1:8787: every answer must be
+# documented (status, content type, schema) and none a server error.
+# FUZZ_EXAMPLES cases per operation and phase (default 100: over 10 000 in all).
+fuzz: build
+	@bash scripts/fuzz.sh
 
 # A benchmark, not a test: key-authenticated read vs the /health floor, in one run.
 bench: build

