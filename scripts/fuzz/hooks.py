@@ -20,9 +20,10 @@ import schemathesis
 
 BASE = os.environ["FUZZ_BASE"].rstrip("/")
 PASSWORD = "fuzzing owner passphrase 1"
-RUN = str(int(time.time() * 1000))
-OWNER = f"owner-{RUN}@fuzz.example.com"
-MEMBER = f"member-{RUN}@fuzz.example.com"
+
+
+class SeedError(RuntimeError):
+    """The seed could not be (re)built: reported as an error, never swallowed."""
 
 
 def call(method, path, body=None, token=None):
@@ -44,7 +45,7 @@ def call(method, path, body=None, token=None):
 def must(expected, answer, what):
     status, body = answer
     if status != expected:
-        raise SystemExit(f"fuzz seed: {what}: expected {expected}, got {status}: {body}")
+        raise SeedError(f"fuzz seed: {what}: expected {expected}, got {status}: {body}")
     return body
 
 
@@ -58,19 +59,14 @@ def emailed_token(address, page):
                 if found:
                     return found.group(1)
         time.sleep(0.2)
-    raise SystemExit(f"fuzz seed: no {page} email reached {address}")
+    raise SeedError(f"fuzz seed: no {page} email reached {address}")
 
 
 def person(address, name):
-    """Signs up and verifies `address`; returns its access token."""
+    """Signs up and verifies `address`; returns its session."""
     must(202, call("POST", "/v1/auth/signup", {"email": address, "password": PASSWORD, "name": name}), "sign-up")
     token = emailed_token(address, "/verify-email")
-    session = must(200, call("POST", "/v1/auth/verify-email", {"token": token, "password": PASSWORD}), "verify")
-    return session["access_token"]
-
-
-def login(address):
-    return must(200, call("POST", "/v1/auth/login", {"email": address, "password": PASSWORD}), "login")["access_token"]
+    return must(200, call("POST", "/v1/auth/verify-email", {"token": token, "password": PASSWORD}), "verify")
 
 
 def new_org(token):
@@ -84,23 +80,29 @@ def new_workspace(token, org_slug):
 
 
 def seed():
-    owner = person(OWNER, "Fuzz Owner")
-    member = person(MEMBER, "Fuzz Member")
+    run = f"{time.time_ns()}"
+    owner_address, member_address = f"owner-{run}@fuzz.example.com", f"member-{run}@fuzz.example.com"
+    owner_session = person(owner_address, "Fuzz Owner")
+    owner = owner_session["access_token"]
+    member = person(member_address, "Fuzz Member")["access_token"]
     me = must(200, call("GET", "/v1/me", token=owner), "me")
     org = new_org(owner)
-    must(201, call("POST", f"/v1/orgs/{org['id']}/invitations", {"email": MEMBER, "role": "member"}, owner), "invite")
-    invite_token = emailed_token(MEMBER, "/invite")
+    must(201, call("POST", f"/v1/orgs/{org['id']}/invitations", {"email": member_address, "role": "member"}, owner), "invite")
+    invite_token = emailed_token(member_address, "/invite")
     must(200, call("POST", "/v1/invitations/accept", {"token": invite_token}, member), "accept")
     member_id = must(200, call("GET", "/v1/me", token=member), "member me")["id"]
     invitation = must(
         201,
-        call("POST", f"/v1/orgs/{org['id']}/invitations", {"email": f"pending-{RUN}@fuzz.example.com", "role": "admin"}, owner),
+        call("POST", f"/v1/orgs/{org['id']}/invitations", {"email": f"pending-{run}@fuzz.example.com", "role": "admin"}, owner),
         "pending invitation",
     )
     key = must(201, call("POST", f"/v1/orgs/{org['id']}/api-keys", {"name": "fuzz", "scopes": ["org:read"]}, owner), "key")
     link = must(201, call("POST", f"/v1/orgs/{org['id']}/install-links", {}, owner), "install link")
     sessions = must(200, call("GET", "/v1/me/sessions", token=owner), "sessions")
     return {
+        "owner": owner_address,
+        "access": owner,
+        "refresh": owner_session["refresh_token"],
         "owner_id": me["id"],
         "member_id": member_id,
         "org_id": org["id"],
@@ -116,13 +118,29 @@ def seed():
 STATE = seed()
 
 
+def fresh_access():
+    """A live access token of the owner. Generated requests may end the
+    session (logout, revoking sessions, replaying a refresh token they saw)
+    and, having seen the owner's address in an answer, lock its password
+    sign-in with wrong guesses (429); so: refresh, else sign in, else seed a
+    new owner, org and ids."""
+    status, body = call("POST", "/v1/auth/token", {"refresh_token": STATE["refresh"]})
+    if status != 200:
+        status, body = call("POST", "/v1/auth/login", {"email": STATE["owner"], "password": PASSWORD})
+    if status == 200 and "access_token" in body:
+        STATE["access"], STATE["refresh"] = body["access_token"], body["refresh_token"]
+    else:
+        STATE.update(seed())
+    return STATE["access"]
+
+
 @schemathesis.auth(refresh_interval=300)
 class OwnerSession:
     """A fresh owner session every 5 minutes (access tokens live 15), and at
-    once after a 401 (a generated logout ends the session)."""
+    once after a 401."""
 
     def get(self, case, ctx):
-        return login(OWNER)
+        return fresh_access()
 
     def set(self, case, data, ctx):
         case.headers = case.headers or {}
@@ -166,7 +184,7 @@ def map_path_parameters(ctx, path_parameters):
 def after_call(ctx, case, response):
     # Keep the seeded org and workspace alive: a generated DELETE may succeed.
     if case.method == "DELETE" and response.status_code == 204:
-        token = login(OWNER)
+        token = fresh_access()
         if case.operation.path == "/v1/orgs/{org_id}" and case.path_parameters.get("org_id") == STATE["org_id"]:
             org = new_org(token)
             STATE["org_id"], STATE["org_slug"] = org["id"], org["slug"]

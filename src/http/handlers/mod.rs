@@ -70,7 +70,9 @@ pub struct SignupBody {
     responses((status = 202, body = StatusBody, description = "Same answer whether or not the email has an account"),
               (status = 201, body = SessionIssued, description = "With a valid invitation_token for this address: verified account, membership and session"),
               (status = 403, body = Problem, description = "invitation_email_mismatch: nothing created"),
-              (status = 409, body = Problem, description = "account_exists (with an invitation_token only): sign in to accept"),
+              (status = 404, body = Problem, description = "invitation_not_found (with an invitation_token only)"),
+              (status = 409, body = Problem, description = "account_exists (with an invitation_token only): sign in to accept; invitation_already_accepted"),
+              (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined (with an invitation_token only)"),
               (status = 422, body = Problem, description = "validation_failed or password_too_common"),
               (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
 pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
