@@ -147,7 +147,7 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, 
     responses((status = 200, body = Accepted), (status = 403, body = Problem, description = "invitation_email_mismatch"),
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
-              (status = 410, body = Problem, description = "invitation_expired or invitation_revoked")))]
+              (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
 pub async fn accept_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: TokenBody = json(req)?;
@@ -156,7 +156,9 @@ pub async fn accept_invitation(deps: &Deps, req: &Request) -> Result<Response, A
 
 /// `POST /v1/invitations/decline`.
 #[utoipa::path(post, path = "/v1/invitations/decline", tag = "invitations", request_body = TokenBody,
-    responses((status = 204, description = "Declined"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Declined"), (status = 404, body = Problem, description = "invitation_not_found"),
+              (status = 409, body = Problem, description = "invitation_already_accepted"),
+              (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
 pub async fn decline_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: TokenBody = json(req)?;
     invitations::decline(deps, &body.token).await?;

@@ -268,7 +268,9 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response
 /// `POST /v1/install-links/accept`.
 #[utoipa::path(post, path = "/v1/install-links/accept", tag = "grants", security(("bearer" = [])), request_body = AcceptInstallBody,
     responses((status = 201, body = GrantView), (status = 403, body = Problem, description = "A workspace admin who is not its owner"),
-              (status = 404, body = Problem), (status = 410, body = Problem, description = "install_link_unavailable")))]
+              (status = 404, body = Problem, description = "not_found (the workspace) or install_link_not_found"),
+              (status = 409, body = Problem, description = "grant_exists: the org already has access"),
+              (status = 410, body = Problem, description = "install_link_unavailable")))]
 pub async fn accept_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: AcceptInstallBody = json(req)?;
