@@ -65,7 +65,7 @@ async fn list(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response
 /// `DELETE /v1/orgs/{org_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
-    responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     revoke(deps, req, Tenant::Org(org_id), id).await
 }
@@ -79,7 +79,7 @@ async fn revoke(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Res
 /// `POST /v1/orgs/{org_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
-    responses((status = 202, description = "New token and expiry; the old link dies")))]
+    responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     resend(deps, req, Tenant::Org(org_id), id).await
 }
@@ -110,7 +110,7 @@ pub async fn list_workspace_invitations(deps: &Deps, req: &Request, ws_id: &str)
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
+    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_workspace_invitation(
     deps: &Deps,
     req: &Request,
@@ -122,7 +122,7 @@ pub async fn revoke_workspace_invitation(
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry")))]
+    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_workspace_invitation(
     deps: &Deps,
     req: &Request,
