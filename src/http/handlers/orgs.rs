@@ -156,7 +156,8 @@ pub struct TransferBody {
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = TransferBody,
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
-              (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership")))]
+              (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
+              (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
 pub async fn transfer_ownership(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let body: TransferBody = json(req)?;
