@@ -27,7 +27,8 @@ fn a_short_fuzz_finds_every_answer_documented_and_no_server_error() {
         .find_map(|l| l.trim().split_once(" generated").and_then(|(n, _)| n.trim().parse().ok()))
         .unwrap_or_else(|| panic!("no case count in the output:\n{tail}"));
     assert!(generated >= 200, "only {generated} cases:\n{tail}");
-    let operations = latchkey::http::routes::ROUTES.len();
+    // Every route but `GET /openapi.json`, which schemathesis does not fuzz (it is the schema).
+    let operations = latchkey::http::routes::ROUTES.len() - 1;
     assert!(
         text.contains(&format!("{operations} selected / {operations} total")),
         "not every route was fuzzed:\n{tail}"
