@@ -46,6 +46,8 @@ pub struct Config {
     /// `MAIL_RETRY_BASE_SECONDS` (optional): the first step of the queue's
     /// retry backoff (`jobs::retry`); runtime tests shorten it.
     pub mail_retry_base_seconds: u32,
+    /// `OAUTH_*`: sign-in providers and the redirect allow-list.
+    pub oauth: crate::domain::oauth::OAuthSettings,
 }
 
 /// A missing or malformed setting.
@@ -78,10 +80,13 @@ impl Config {
         if token_secret.len() < 32 {
             return Err(ConfigError("TOKEN_SECRET must be at least 32 characters".into()));
         }
+        let app_url = need("APP_URL")?.trim_end_matches('/').to_owned();
+        let oauth = crate::domain::oauth::OAuthSettings::from_env(&get, development, &app_url).map_err(ConfigError)?;
         Ok(Self {
+            oauth,
             development,
             ip_rate_limit,
-            app_url: need("APP_URL")?.trim_end_matches('/').to_owned(),
+            app_url,
             mail_from: need("MAIL_FROM")?,
             mailer,
             keys: KeySet::new(current, previous, &issuer, &audience),

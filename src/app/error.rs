@@ -103,18 +103,24 @@ pub enum ErrorCode {
     InvalidOtp,
     /// Two-factor authentication is on already.
     TotpAlreadyEnabled,
-    /// OAuth (API.md; not built yet): unknown or unconfigured provider.
+    /// OAuth: unknown or unconfigured provider.
     ProviderNotFound,
-    /// OAuth (API.md; not built yet): `redirect_uri` not on the allow-list.
+    /// OAuth: `redirect_uri` not on the allow-list.
     InvalidRedirectUri,
-    /// OAuth (API.md; not built yet): bad or replayed `state`.
+    /// OAuth: bad or replayed `state`.
     InvalidState,
-    /// OAuth (API.md; not built yet): the last way to sign in.
+    /// OAuth: the last way to sign in.
     LastLoginMethod,
-    /// OAuth (API.md; not built yet): needs a recent sign-in.
+    /// OAuth: needs a recent sign-in.
     ReauthenticationRequired,
-    /// OAuth (API.md; not built yet): linked to someone else.
+    /// OAuth: linked to someone else.
     IdentityInUse,
+    /// OAuth: an account holds the address, and the provider has not verified it.
+    EmailTaken,
+    /// OAuth: the provider gave no address it has verified.
+    ProviderEmailUnverified,
+    /// OAuth: another account of this provider is linked already.
+    ProviderAlreadyLinked,
     /// Notification channels (API.md; not built yet): a URL that breaks the outgoing rules.
     InvalidWebhookUrl,
 }
@@ -175,6 +181,9 @@ impl ErrorCode {
             ErrorCode::LastLoginMethod => "last_login_method",
             ErrorCode::ReauthenticationRequired => "reauthentication_required",
             ErrorCode::IdentityInUse => "identity_in_use",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::ProviderEmailUnverified => "provider_email_unverified",
+            ErrorCode::ProviderAlreadyLinked => "provider_already_linked",
             ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
         }
     }
@@ -233,6 +242,9 @@ impl ErrorCode {
         ErrorCode::LastLoginMethod,
         ErrorCode::ReauthenticationRequired,
         ErrorCode::IdentityInUse,
+        ErrorCode::EmailTaken,
+        ErrorCode::ProviderEmailUnverified,
+        ErrorCode::ProviderAlreadyLinked,
         ErrorCode::InvalidWebhookUrl,
     ];
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod invitations;
 pub mod members;
 pub mod messages;
+pub mod oauth;
 pub mod orgs;
 pub mod page;
 pub mod sessions;
@@ -97,6 +98,8 @@ pub struct Deps {
     pub limiter: Rc<dyn RateLimiter>,
     /// Per-client-IP limit on the sign-in routes (see [`client_limit`]).
     pub ip_limiter: Rc<dyn RateLimiter>,
+    /// Outgoing HTTP to sign-in providers (never follows redirects, times out).
+    pub http: Rc<dyn oauth::HttpClient>,
     /// Writes that may wait until the response is sent (`ctx.wait_until`).
     pub deferred: Rc<std::cell::RefCell<Vec<crate::store::Stmt>>>,
 }

@@ -64,13 +64,27 @@ pub struct SessionIssued {
 
 /// Opens a session for `user` and issues its first token pair.
 pub async fn create_session(deps: &Deps, user: UserRow, user_agent: Option<&str>) -> Result<SessionIssued, AppError> {
+    create_session_via(deps, user, user_agent, METHOD_PASSWORD).await
+}
+
+/// How a session began when it was not through a provider.
+pub const METHOD_PASSWORD: &str = "password";
+
+/// [`create_session`], recording how the person signed in (`password`,
+/// `oauth:github`, …) for the session list.
+pub async fn create_session_via(
+    deps: &Deps,
+    user: UserRow,
+    user_agent: Option<&str>,
+    method: &str,
+) -> Result<SessionIssued, AppError> {
     let now = deps.now();
     let session_id = deps.new_id(IdKind::Session)?;
     let refresh = Secret::random(random(deps.rng.as_ref())?);
     let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
     deps.db
         .batch(vec![
-            stmt!(sql::INSERT_SESSION, &session_id, &user.id, now, now + SESSION_SECONDS, ua),
+            stmt!(sql::INSERT_SESSION, &session_id, &user.id, now, now + SESSION_SECONDS, ua, method),
             stmt!(sql::INSERT_REFRESH_TOKEN, refresh.digest(), &session_id, now),
         ])
         .await?;
@@ -141,6 +155,8 @@ pub struct SessionView {
     pub user_agent: Option<String>,
     /// Whether this is the session making the request.
     pub current: bool,
+    /// How it signed in: `password` (including emailed links) or `oauth:<provider>`.
+    pub method: String,
 }
 
 /// Lists my live sessions, newest first.
@@ -162,6 +178,7 @@ pub async fn list_sessions(
             last_used_at: rfc3339(r.last_used_at),
             expires_at: rfc3339(r.expires_at),
             user_agent: r.user_agent,
+            method: r.method,
         })
         .collect();
     Ok((views, next))

@@ -3,14 +3,14 @@
 //! A time step is accepted once (guarded UPDATE on `last_step`), so a code
 //! cannot succeed twice, even from parallel requests.
 use super::auth::UserPrincipal;
-use super::sessions::{create_session, SessionIssued};
+use super::sessions::{create_session_via, SessionIssued, METHOD_PASSWORD};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::time::MINUTE;
 use crate::domain::token::{self, Secret};
 use crate::domain::totp::{self, RecoveryCode, TotpSecret};
 use crate::stmt;
-use crate::store::sql::{MfaTokenUser, TotpCredential, UserRow};
+use crate::store::sql::{MfaTokenUser, ReservedMfaToken, TotpCredential, UserRow};
 use crate::store::{sql, DbError, Stmt};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -170,10 +170,23 @@ pub async fn regenerate_recovery_codes(
 
 /// The first step of a login with 2FA on: a single-use token for the second.
 pub async fn issue_mfa_token(deps: &Deps, user: &UserRow, user_agent: Option<&str>) -> Result<String, AppError> {
+    issue_mfa_token_via(deps, user, user_agent, METHOD_PASSWORD).await
+}
+
+/// [`issue_mfa_token`] for a first step other than a password (`oauth:<provider>`);
+/// the session the second step opens records it.
+pub async fn issue_mfa_token_via(
+    deps: &Deps,
+    user: &UserRow,
+    user_agent: Option<&str>,
+    method: &str,
+) -> Result<String, AppError> {
     let token = Secret::random(random(deps.rng.as_ref())?);
     let now = deps.now();
     let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
-    deps.db.run(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua)).await?;
+    deps.db
+        .run(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua, method))
+        .await?;
     Ok(token.expose().to_owned())
 }
 
@@ -192,7 +205,7 @@ pub async fn login_mfa(
     let digest = Secret::from_client(raw_token).digest();
     // Count the attempt before checking the code (one guarded statement), so
     // parallel guesses cannot exceed the limit.
-    let reserved: Option<MfaTokenUser> =
+    let reserved: Option<ReservedMfaToken> =
         deps.db.run(stmt!(sql::RESERVE_MFA_ATTEMPT, &digest, now, MFA_TOKEN_ATTEMPTS)).await?.first()?;
     let Some(live) = reserved else {
         let exists: Option<MfaTokenUser> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
@@ -237,5 +250,5 @@ pub async fn login_mfa(
         return Err(AppError::InvalidToken);
     }
     let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_ID, &live.user_id)).await?.first()?;
-    create_session(deps, user.ok_or(AppError::InvalidToken)?, user_agent).await
+    create_session_via(deps, user.ok_or(AppError::InvalidToken)?, user_agent, &live.method).await
 }

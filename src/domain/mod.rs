@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod email;
 pub mod ids;
 pub mod name;
+pub mod oauth;
 pub mod password;
 pub mod policy;
 pub mod session;

@@ -92,6 +92,9 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::LastLoginMethod => (409, "Last login method"),
         C::ReauthenticationRequired => (403, "Reauthentication required"),
         C::IdentityInUse => (409, "Identity in use"),
+        C::EmailTaken => (409, "Email taken"),
+        C::ProviderEmailUnverified => (403, "Provider email unverified"),
+        C::ProviderAlreadyLinked => (409, "Provider already linked"),
         C::InvalidWebhookUrl => (422, "Invalid webhook URL"),
     }
 }

@@ -3,7 +3,7 @@
 //! document (each entry's `#[utoipa::path]` operation, plus the answers every
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
-use super::handlers::{self as h, api_keys as keys, invitations as inv, orgs, totp, workspaces as ws};
+use super::handlers::{self as h, api_keys as keys, invitations as inv, oauth, orgs, totp, workspaces as ws};
 use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::future::Future;
@@ -179,6 +179,14 @@ routes! {
     GET "/v1/orgs/{org_id}/managed-workspaces" [Principal] => ws::managed_workspaces(org_id);
     DELETE "/v1/orgs/{org_id}/managed-workspaces/{ws_id}" [Principal] => ws::relinquish(org_id, ws_id);
     GET "/install" [Public] => pages::install();
+    GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
+    GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
+    GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
+    POST "/v1/auth/oauth/complete" [Public] => oauth::complete();
+    GET "/v1/me/identities" [Person] => oauth::list_identities();
+    POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
+    DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);
+    GET "/v1/me/audit-log" [Person] => oauth::user_audit_log();
 }
 
 type Methods = Vec<&'static Route>;
@@ -242,10 +250,13 @@ mod tests {
                 .replace("{id}", "x")
                 .replace("{org_id}", "o")
                 .replace("{user_id}", "u")
-                .replace("{ws_id}", "w");
+                .replace("{ws_id}", "w")
+                .replace("{provider}", "github");
             let (found, params) = resolve(route.method, &concrete).unwrap();
             assert!(std::ptr::eq(found, route), "{route:?} resolved to {found:?}");
-            for (name, value) in [("id", "x"), ("org_id", "o"), ("user_id", "u"), ("ws_id", "w")] {
+            for (name, value) in
+                [("id", "x"), ("org_id", "o"), ("user_id", "u"), ("ws_id", "w"), ("provider", "github")]
+            {
                 if route.path.contains(&format!("{{{name}}}")) {
                     assert_eq!(params.get(name), value, "{route:?}");
                 }

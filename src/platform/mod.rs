@@ -10,6 +10,7 @@ use wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 mod d1;
+mod http;
 mod mailer;
 mod outbox;
 
@@ -94,6 +95,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         config,
         limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
         ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
+        http: Rc::new(http::FetchClient),
         deferred: Rc::default(),
     };
     let request = read_request(&mut req).await?;

@@ -36,6 +36,35 @@ impl Outbox for MemoryOutbox {
     }
 }
 
+/// Outgoing HTTP for native tests (the OAuth fake provider): blocking, no
+/// redirects followed, 10 s timeout, like the Worker's fetch.
+pub struct BlockingHttp;
+#[async_trait(?Send)]
+impl latchkey::app::oauth::HttpClient for BlockingHttp {
+    async fn send(
+        &self,
+        req: latchkey::app::oauth::OutgoingRequest,
+    ) -> Result<latchkey::app::oauth::OutgoingResponse, String> {
+        let agent = ureq::AgentBuilder::new().redirects(0).timeout(std::time::Duration::from_secs(10)).build();
+        let mut call = agent.request(req.method, &req.url);
+        for (k, v) in &req.headers {
+            call = call.set(k, v);
+        }
+        let result = match &req.body {
+            Some(body) => call.send_string(body),
+            None => call.call(),
+        };
+        let resp = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = resp.status();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).map_err(|e| e.to_string())?;
+        Ok(latchkey::app::oauth::OutgoingResponse { status, body })
+    }
+}
+
 pub const START: i64 = 1_795_000_000;
 
 #[path = "../client/mod.rs"]
@@ -114,6 +143,7 @@ impl TestApp {
             config: Rc::new(config),
             limiter: limiter.clone(),
             ip_limiter: ip_limiter.clone(),
+            http: Rc::new(BlockingHttp),
             deferred: Rc::default(),
         };
         Self { deps, clock, outbox, db, limiter, ip_limiter }
@@ -140,6 +170,21 @@ impl TestApp {
     pub fn call(&self, method: &str, path_and_query: &str, bearer: Option<&str>, body: Option<Value>) -> Resp {
         let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
         self.send(method, path_and_query, bearer, &[("user-agent", "native-test")], &body)
+    }
+
+    /// [`TestApp::call`] with extra headers (e.g. `cookie`).
+    pub fn call_with(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        let mut headers = vec![("user-agent", "native-test")];
+        headers.extend_from_slice(extra);
+        self.send(method, path_and_query, bearer, &headers, &body)
     }
 
     /// Sends any request: `bearer` becomes `Authorization: Bearer …`, the

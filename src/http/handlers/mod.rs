@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod authorize;
 pub mod invitations;
+pub mod oauth;
 pub mod orgs;
 pub mod totp;
 pub mod workspaces;
@@ -145,7 +146,7 @@ pub enum LoginAnswer {
     MfaRequired(MfaRequired),
 }
 
-fn login_response(outcome: LoginOutcome) -> Response {
+pub(crate) fn login_response(outcome: LoginOutcome) -> Response {
     match outcome {
         LoginOutcome::Session(session) => Response::json(200, &session),
         LoginOutcome::MfaRequired { mfa_token } => Response::json(200, &MfaRequired { mfa_required: true, mfa_token }),

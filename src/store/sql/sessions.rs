@@ -2,9 +2,10 @@
 
 use serde::Deserialize;
 
+/// `?6`: how it began (`password`, `oauth:github`, …), shown in the session list.
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent) \
-     VALUES (?1, ?2, ?3, ?3, ?4, ?5)";
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, method) \
+     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)";
 pub const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)";
 /// Rotates a refresh token: marks it used if it is unused and its session live.
@@ -29,7 +30,7 @@ pub const REVOKE_ALL_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2 WHERE
 pub const REVOKE_OTHER_SESSIONS: &str =
     "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at IS NULL";
 /// Live sessions, newest first, keyset-paginated on (created_at, id).
-pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions \
+pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent, method FROM sessions \
      WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
        AND (created_at, id) < (COALESCE(?3, 9223372036854775807), COALESCE(?4, '')) \
      ORDER BY created_at DESC, id DESC LIMIT ?5";
@@ -47,6 +48,8 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// `user_agent`.
     pub user_agent: Option<String>,
+    /// `method`: `password` or `oauth:<provider>`.
+    pub method: String,
 }
 
 /// A rotated refresh token's session ([`CONSUME_REFRESH_TOKEN`]).

@@ -24,8 +24,11 @@ pub const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?1, ?2, ?3)";
 pub const USE_RECOVERY_CODE: &str =
     "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL";
-pub const INSERT_MFA_TOKEN: &str = "INSERT INTO mfa_tokens (token_hash, user_id, created_at, expires_at, user_agent) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
+/// `?6`: how the first step went (`password`, `oauth:github`, …); the session
+/// the second step opens records it.
+pub const INSERT_MFA_TOKEN: &str =
+    "INSERT INTO mfa_tokens (token_hash, user_id, created_at, expires_at, user_agent, method) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 pub const LIVE_MFA_TOKEN: &str = "SELECT user_id, failed_attempts FROM mfa_tokens \
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2";
 /// Spends the MFA token, in the same batch and only right after the statement
@@ -34,7 +37,7 @@ pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = 
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts <= ?3 AND changes() > 0";
 /// Counts an attempt on an MFA token before the code is checked (at most `?3`).
 pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
-     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id";
+     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id, method";
 
 /// A TOTP credential ([`TOTP_CREDENTIAL`]).
 #[derive(Debug, Clone, Deserialize)]
@@ -51,9 +54,18 @@ pub struct TotpCredential {
     pub locked_until: Option<i64>,
 }
 
-/// The user of a live MFA token ([`RESERVE_MFA_ATTEMPT`], [`LIVE_MFA_TOKEN`]).
+/// The user of a live MFA token ([`LIVE_MFA_TOKEN`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct MfaTokenUser {
     /// `user_id`.
     pub user_id: String,
+}
+
+/// An MFA token whose attempt was counted ([`RESERVE_MFA_ATTEMPT`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReservedMfaToken {
+    /// `user_id`.
+    pub user_id: String,
+    /// `method`: how the first step went.
+    pub method: String,
 }

@@ -1,0 +1,734 @@
+//! Sign-in with GitHub, Google and GitLab: the authorization-code flow with
+//! PKCE, the browser-bound `state`, the provider calls (behind
+//! [`HttpClient`]), resolving an identity to an account, the single-use login
+//! code, and linking and unlinking from settings.
+//!
+//! Resolution rules (SECURITY.md, "OAuth"): a linked identity signs in as its
+//! user; otherwise only a provider-*verified* address links, to the verified
+//! account holding it, or claims the unverified one (its pending password,
+//! links, second factor and sessions are wiped first: pre-account takeover);
+//! a verified address nobody holds makes a new account. An unverified or
+//! missing provider address never links and never makes an account. The
+//! login code leads to a session or, with 2FA on, to the same second step as
+//! a password login.
+use super::accounts::LoginOutcome;
+use super::audit::{Actor, ActorView, AuditEventView, Event, Target};
+use super::auth::UserPrincipal;
+use super::page::PageRequest;
+use super::sessions::create_session_via;
+use super::{log_error, random, AppError, Deps, ErrorCode};
+use crate::domain::ids::IdKind;
+use crate::domain::name::DisplayName;
+use crate::domain::oauth::{self, FlowSecrets, Provider, ProviderError, ProviderIdentity, ProviderSettings};
+use crate::domain::time::{rfc3339, MINUTE};
+use crate::domain::token::{self, Secret};
+use crate::stmt;
+use crate::store::sql::{
+    self, AuditRow, IdentityRow, LinkedProviderRow, LoginCodeRow, OAuthFlowRow, SessionSignedInRow, UserRow,
+};
+use crate::store::{Batch, DbError, Stmt};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An outgoing HTTP request to a provider.
+#[derive(Debug, Clone)]
+pub struct OutgoingRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers to send.
+    pub headers: Vec<(&'static str, String)>,
+    /// Form body, for POST.
+    pub body: Option<String>,
+}
+
+/// A provider's answer (redirects are answers too: they are never followed).
+#[derive(Debug, Clone)]
+pub struct OutgoingResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body, cut at [`MAX_RESPONSE_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// Outgoing HTTP. Implementations never follow redirects and give up after
+/// [`FETCH_TIMEOUT_MS`] (workerd's `fetch` with `redirect: "manual"` and an
+/// abort signal in the Worker; a blocking client in native tests).
+#[async_trait(?Send)]
+pub trait HttpClient {
+    /// Sends `req`; `Err` for transport failures and timeouts.
+    async fn send(&self, req: OutgoingRequest) -> Result<OutgoingResponse, String>;
+}
+
+/// Refuses every call (for deployments and tests without OAuth).
+pub struct NoHttp;
+
+#[async_trait(?Send)]
+impl HttpClient for NoHttp {
+    async fn send(&self, _req: OutgoingRequest) -> Result<OutgoingResponse, String> {
+        Err("outgoing HTTP is not available".into())
+    }
+}
+
+/// How long a provider call may take.
+pub const FETCH_TIMEOUT_MS: u32 = 10_000;
+/// Larger provider answers are cut (and then fail to parse).
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// GitHub's API refuses calls without a `User-Agent`.
+pub const USER_AGENT: &str = "Latchkey (+https://github.com/latchkey)";
+/// Linking from settings needs a sign-in this recent.
+pub const RECENT_SIGN_IN_SECONDS: i64 = 10 * MINUTE;
+
+fn provider_not_found() -> AppError {
+    AppError::refused(ErrorCode::ProviderNotFound, "no such sign-in provider is configured")
+}
+
+fn invalid_state() -> AppError {
+    AppError::refused(
+        ErrorCode::InvalidState,
+        "this sign-in attempt is unknown, was already used, expired, or was started in another browser; start again",
+    )
+}
+
+fn identity_in_use() -> AppError {
+    AppError::refused(ErrorCode::IdentityInUse, "this provider account is already linked to another Latchkey account")
+}
+
+/// The configured provider named by a path segment, or 404 `provider_not_found`.
+pub fn provider_settings<'a>(deps: &'a Deps, raw: &str) -> Result<&'a ProviderSettings, AppError> {
+    Provider::parse(raw).and_then(|p| deps.config.oauth.provider(p)).ok_or_else(provider_not_found)
+}
+
+/// Our callback for `provider`: one path per provider (RFC 9700 §4.4 mix-up defence).
+pub fn callback_url(deps: &Deps, provider: Provider) -> String {
+    format!("{}/v1/auth/oauth/{}/callback", deps.config.app_url, provider.as_str())
+}
+
+/// Whether the service is served over https (the cookie is then `__Host-` and Secure).
+pub fn secure(deps: &Deps) -> bool {
+    deps.config.app_url.starts_with("https://")
+}
+
+/// A configured provider, as the pages show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderView {
+    /// `github`, `google` or `gitlab`.
+    pub provider: &'static str,
+    /// `GitHub`, `Google`, `GitLab`.
+    pub name: &'static str,
+}
+
+/// The configured providers.
+pub fn list_providers(deps: &Deps) -> Vec<ProviderView> {
+    deps.config
+        .oauth
+        .providers
+        .iter()
+        .map(|p| ProviderView { provider: p.provider.as_str(), name: p.provider.display_name() })
+        .collect()
+}
+
+/// A started flow: where to send the browser, and the cookie binding it.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The provider's authorization URL.
+    pub authorize_url: String,
+    /// `Set-Cookie` value.
+    pub cookie: String,
+}
+
+/// Starts a flow: checks `redirect_uri` against the allow-list (exactly),
+/// stores the digests of a fresh `state` and of a fresh browser secret (the
+/// cookie), and builds the provider URL with PKCE S256 (and `nonce` for OIDC).
+pub async fn start(
+    deps: &Deps,
+    raw_provider: &str,
+    redirect_uri: Option<&str>,
+    link_user_id: Option<&str>,
+) -> Result<Started, AppError> {
+    let settings = provider_settings(deps, raw_provider)?;
+    let redirect_uri = redirect_uri.unwrap_or_default();
+    if !deps.config.oauth.allows_redirect(redirect_uri) {
+        return Err(AppError::refused(ErrorCode::InvalidRedirectUri, "redirect_uri is not on the allow-list"));
+    }
+    let now = deps.now();
+    let state = Secret::random(random(deps.rng.as_ref())?);
+    let browser = Secret::random(random(deps.rng.as_ref())?);
+    deps.db
+        .batch(vec![
+            stmt!(sql::FORGET_OAUTH_STATES, now),
+            stmt!(sql::FORGET_LOGIN_CODES, now),
+            stmt!(
+                sql::INSERT_OAUTH_STATE,
+                state.digest(),
+                browser.digest(),
+                settings.provider.as_str(),
+                redirect_uri,
+                link_user_id,
+                now,
+                now + oauth::FLOW_SECONDS
+            ),
+        ])
+        .await?;
+    let flow = FlowSecrets::derive(&deps.config.token_secret, state.expose(), browser.expose());
+    Ok(Started {
+        authorize_url: oauth::authorize_url(settings, &callback_url(deps, settings.provider), state.expose(), &flow),
+        cookie: oauth::flow_cookie(browser.expose(), secure(deps)),
+    })
+}
+
+/// What the provider's redirect back carried.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackParams {
+    /// `code`.
+    pub code: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `error` (e.g. `access_denied`).
+    pub error: Option<String>,
+}
+
+/// Finishes the provider's side: consumes the flow (this browser's, this
+/// provider's, once), exchanges the code with the PKCE verifier, learns who
+/// signed in, and returns where to send the browser: the allowed
+/// `redirect_uri` with `#login_code=…`, or with `#error=…` when the provider
+/// refused. A bad, replayed or foreign `state`, or a missing cookie, is 400
+/// `invalid_state` (no redirect: the redirect URI is unknown then).
+pub async fn callback(
+    deps: &Deps,
+    raw_provider: &str,
+    params: &CallbackParams,
+    cookie: Option<&str>,
+) -> Result<String, AppError> {
+    let settings = provider_settings(deps, raw_provider)?;
+    let (Some(state), Some(browser)) = (params.state.as_deref(), cookie) else {
+        return Err(invalid_state());
+    };
+    if !token::plausible(state) || !token::plausible(browser) {
+        return Err(invalid_state());
+    }
+    let now = deps.now();
+    let flow: Option<OAuthFlowRow> = deps
+        .db
+        .run(stmt!(
+            sql::CONSUME_OAUTH_STATE,
+            Secret::from_client(state).digest(),
+            Secret::from_client(browser).digest(),
+            settings.provider.as_str(),
+            now
+        ))
+        .await?
+        .first()?;
+    let flow = flow.ok_or_else(invalid_state)?;
+    let fail = |code: &str| format!("{}#error={code}", flow.redirect_uri);
+    if let Some(error) = &params.error {
+        // The person declined, or the provider refused the request.
+        let code = if error == "access_denied" { "access_denied" } else { "provider_error" };
+        return Ok(fail(code));
+    }
+    let Some(code) = params.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return Ok(fail("provider_error"));
+    };
+    let secrets = FlowSecrets::derive(&deps.config.token_secret, state, browser);
+    let identity = match fetch_identity(deps, settings, code, &secrets).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            log_error(&format!("oauth {}: {e}", settings.provider.as_str()));
+            return Ok(fail("provider_error"));
+        }
+    };
+    let login_code = Secret::random(random(deps.rng.as_ref())?);
+    deps.db
+        .run(stmt!(
+            sql::INSERT_LOGIN_CODE,
+            login_code.digest(),
+            identity.provider.as_str(),
+            &identity.issuer,
+            &identity.subject,
+            identity.email.clone(),
+            identity.email_verified,
+            identity.name.clone(),
+            flow.link_user_id,
+            now,
+            now + oauth::LOGIN_CODE_SECONDS
+        ))
+        .await?;
+    Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
+}
+
+async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, ProviderError> {
+    let url = req.url.clone();
+    let response = deps.http.send(req).await.map_err(ProviderError::Unreachable)?;
+    if (300..400).contains(&response.status) {
+        return Err(ProviderError::Unreachable(format!(
+            "{url} answered a redirect ({}); not followed",
+            response.status
+        )));
+    }
+    Ok(response)
+}
+
+fn get_json(url: String, access_token: &Secret) -> OutgoingRequest {
+    OutgoingRequest {
+        method: "GET",
+        url,
+        headers: vec![
+            ("accept", "application/json".into()),
+            ("authorization", format!("Bearer {}", access_token.expose())),
+            ("user-agent", USER_AGENT.into()),
+        ],
+        body: None,
+    }
+}
+
+fn ok_body(response: OutgoingResponse, what: &str) -> Result<Vec<u8>, ProviderError> {
+    if (200..300).contains(&response.status) {
+        Ok(response.body)
+    } else {
+        Err(ProviderError::Refused(format!("{what} answered HTTP {}", response.status)))
+    }
+}
+
+/// The provider calls: the code exchange, then GitHub's `/user` and
+/// `/user/emails`, Google's ID token, or GitLab's ID token and userinfo.
+/// The access token is used here and dropped: nothing stores it.
+async fn fetch_identity(
+    deps: &Deps,
+    settings: &ProviderSettings,
+    code: &str,
+    secrets: &FlowSecrets,
+) -> Result<ProviderIdentity, ProviderError> {
+    let callback = callback_url(deps, settings.provider);
+    let exchange = OutgoingRequest {
+        method: "POST",
+        url: settings.token_url.clone(),
+        headers: vec![
+            ("accept", "application/json".into()),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("user-agent", USER_AGENT.into()),
+        ],
+        body: Some(oauth::token_request_body(settings, code, &callback, secrets.verifier.expose())),
+    };
+    let answer = call(deps, exchange).await?;
+    let tokens = oauth::parse_token_answer(answer.status, &answer.body)?;
+    match settings.provider {
+        Provider::GitHub => {
+            let user = call(deps, get_json(format!("{}/user", settings.api_url), &tokens.access_token)).await?;
+            let user = ok_body(user, "GitHub /user")?;
+            let emails =
+                call(deps, get_json(format!("{}/user/emails", settings.api_url), &tokens.access_token)).await?;
+            let emails = ok_body(emails, "GitHub /user/emails")?;
+            oauth::github_identity(settings, &user, &emails)
+        }
+        Provider::Google => {
+            let raw = tokens.id_token.ok_or_else(|| ProviderError::Malformed("no id_token".into()))?;
+            let claims = oauth::check_id_token(&raw, settings, secrets.nonce.expose(), deps.now())?;
+            Ok(oauth::oidc_identity(settings, claims))
+        }
+        Provider::GitLab => {
+            let raw = tokens.id_token.ok_or_else(|| ProviderError::Malformed("no id_token".into()))?;
+            let claims = oauth::check_id_token(&raw, settings, secrets.nonce.expose(), deps.now())?;
+            let info = call(deps, get_json(settings.api_url.clone(), &tokens.access_token)).await?;
+            oauth::gitlab_identity(settings, claims, &ok_body(info, "GitLab userinfo")?)
+        }
+    }
+}
+
+/// A linked provider, as `GET /v1/me/identities` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IdentityView {
+    /// `github`, `google` or `gitlab`.
+    pub provider: String,
+    /// The provider's issuer (the GitLab instance, for GitLab).
+    pub issuer: String,
+    /// The address the provider last gave, if any.
+    pub email: Option<String>,
+    /// RFC 3339.
+    pub linked_at: String,
+    /// RFC 3339, last sign-in through it.
+    pub last_used_at: Option<String>,
+}
+
+/// What a login code leads to.
+#[derive(Debug)]
+pub enum Completed {
+    /// A sign-in: a session, or the second step.
+    Login(LoginOutcome),
+    /// A link from settings.
+    Linked(IdentityView),
+}
+
+fn code_identity(row: &LoginCodeRow) -> Result<ProviderIdentity, AppError> {
+    Ok(ProviderIdentity {
+        provider: Provider::parse(&row.provider)
+            .ok_or_else(|| AppError::internal(format!("login code for provider {}", row.provider)))?,
+        issuer: row.issuer.clone(),
+        subject: row.subject.clone(),
+        email: row.email.clone(),
+        email_verified: row.email_verified != 0,
+        name: row.name.clone(),
+    })
+}
+
+/// Exchanges a login code (single use, 60 seconds). A sign-in code gives a
+/// session or, with 2FA on, `mfa_required`; a link code (from
+/// `POST /v1/me/identities/{provider}`) links the identity to the signed-in
+/// person who started it and needs that person's session (`who`).
+pub async fn complete(
+    deps: &Deps,
+    raw_code: &str,
+    who: Option<&UserPrincipal>,
+    user_agent: Option<&str>,
+) -> Result<Completed, AppError> {
+    if !token::plausible(raw_code) {
+        return Err(AppError::InvalidToken);
+    }
+    let now = deps.now();
+    let row: Option<LoginCodeRow> =
+        deps.db.run(stmt!(sql::CONSUME_LOGIN_CODE, Secret::from_client(raw_code).digest(), now)).await?.first()?;
+    let row = row.ok_or(AppError::InvalidToken)?;
+    let identity = code_identity(&row)?;
+    if let Some(link_user) = &row.link_user_id {
+        // A link code only finishes in the session of the person who asked for it.
+        let who = who.filter(|w| &w.user.id == link_user).ok_or(AppError::InvalidToken)?;
+        return Ok(Completed::Linked(link(deps, who, &identity).await?));
+    }
+    let (user, event) = resolve(deps, &identity).await?;
+    let method = format!("oauth:{}", identity.provider.as_str());
+    let mut writes = vec![stmt!(
+        sql::TOUCH_IDENTITY,
+        identity.provider.as_str(),
+        &identity.issuer,
+        &identity.subject,
+        now,
+        identity.email.clone()
+    )];
+    let mfa_required = user.totp_enabled != 0;
+    writes.push(
+        user_event(&user.id,
+            "oauth.signed_in",
+            serde_json::json!({ "provider": identity.provider.as_str(), "mfa_required": mfa_required, "account": event }),
+        )
+        .stmt(deps)?,
+    );
+    deps.db.batch(writes).await?;
+    // OAuth never bypasses the second factor: the same step as a password login.
+    if mfa_required {
+        let mfa_token = super::totp::issue_mfa_token_via(deps, &user, user_agent, &method).await?;
+        return Ok(Completed::Login(LoginOutcome::MfaRequired { mfa_token }));
+    }
+    let session = create_session_via(deps, user, user_agent, &method).await?;
+    Ok(Completed::Login(LoginOutcome::Session(Box::new(session))))
+}
+
+/// An event of a person's own security log (an audit row about the user,
+/// outside any org or workspace).
+fn user_event<'a>(user_id: &'a str, action: &'static str, data: serde_json::Value) -> UserEvent<'a> {
+    UserEvent { user_id, action, data }
+}
+
+struct UserEvent<'a> {
+    user_id: &'a str,
+    action: &'static str,
+    data: serde_json::Value,
+}
+
+impl UserEvent<'_> {
+    fn event(&self) -> (Actor, serde_json::Value) {
+        (Actor::user(self.user_id), self.data.clone())
+    }
+
+    fn stmt(&self, deps: &Deps) -> Result<Stmt, AppError> {
+        let (actor, data) = self.event();
+        let event = Event {
+            org_id: None,
+            workspace_id: None,
+            actor: &actor,
+            action: self.action,
+            target_kind: "user",
+            target_id: self.user_id,
+            data,
+        };
+        event.stmt(deps)
+    }
+
+    fn stmt_if_changed(&self, deps: &Deps) -> Result<Stmt, AppError> {
+        let (actor, data) = self.event();
+        let event = Event {
+            org_id: None,
+            workspace_id: None,
+            actor: &actor,
+            action: self.action,
+            target_kind: "user",
+            target_id: self.user_id,
+            data,
+        };
+        event.stmt_if_changed(deps)
+    }
+}
+
+fn provider_email_unverified() -> AppError {
+    AppError::refused(
+        ErrorCode::ProviderEmailUnverified,
+        "the provider did not give an address it has verified; verify it there, or sign up with email and link the provider from settings",
+    )
+}
+
+/// Finds or makes the account an identity signs in to (see the module
+/// comment). Returns the user and what happened (`existing`, `linked`,
+/// `claimed`, `created`).
+async fn resolve(deps: &Deps, id: &ProviderIdentity) -> Result<(UserRow, &'static str), AppError> {
+    // A claim can lose a race with a verification; the second pass links instead.
+    for _ in 0..2 {
+        let known: Option<UserRow> =
+            deps.db.run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject)).await?.first()?;
+        if let Some(user) = known {
+            return Ok((user, "existing"));
+        }
+        let holder: Option<UserRow> = match &id.email {
+            Some(email) => deps.db.run(stmt!(sql::USER_BY_EMAIL, email)).await?.first()?,
+            None => None,
+        };
+        let email = match (&id.email, id.email_verified) {
+            (Some(email), true) => email,
+            _ if holder.is_some() => {
+                return Err(AppError::refused(
+                    ErrorCode::EmailTaken,
+                    "an account already uses this address, and the provider has not verified it: sign in to that account and link the provider from settings",
+                ))
+            }
+            _ => return Err(provider_email_unverified()),
+        };
+        let now = deps.now();
+        let insert_identity = |user_id: &str, sql: &'static str| {
+            stmt!(sql, id.provider.as_str(), &id.issuer, &id.subject, user_id, email, now)
+        };
+        let linked = |user_id: &str, how: &str| -> Result<Stmt, AppError> {
+            let data = serde_json::json!({ "provider": id.provider.as_str(), "issuer": id.issuer, "via": how });
+            user_event(user_id, "identity.linked", data).stmt(deps)
+        };
+        let (stmts, user_id, outcome) = match holder {
+            Some(user) if user.email_verified_at.is_some() => (
+                vec![
+                    insert_identity(&user.id, sql::INSERT_IDENTITY_FOR_VERIFIED),
+                    stmt!(sql::GUARD_CHANGED),
+                    linked(&user.id, "verified_email")?,
+                ],
+                user.id,
+                "linked",
+            ),
+            Some(user) => {
+                // The provider-verified owner of the address claims the account:
+                // whatever a stranger's pending sign-up left (password, links,
+                // sessions, second factor) goes before the identity is linked.
+                let claimed = user_event(
+                    &user.id,
+                    "account.claimed",
+                    serde_json::json!({ "provider": id.provider.as_str(), "reason": "provider_verified_email" }),
+                );
+                (
+                    vec![
+                        stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &user.id, now, valid_name(id)),
+                        stmt!(sql::GUARD_CHANGED),
+                        stmt!(sql::END_EMAIL_TOKENS, &user.id, now),
+                        stmt!(sql::REVOKE_ALL_SESSIONS, &user.id, now),
+                        stmt!(sql::END_MFA_TOKENS_OF_USER, &user.id, now),
+                        stmt!(sql::DELETE_RECOVERY_CODES, &user.id),
+                        stmt!(sql::DELETE_TOTP, &user.id),
+                        claimed.stmt(deps)?,
+                        insert_identity(&user.id, sql::INSERT_IDENTITY),
+                        linked(&user.id, "claimed_unverified_account")?,
+                    ],
+                    user.id,
+                    "claimed",
+                )
+            }
+            None => {
+                let user_id = deps.new_id(IdKind::User)?;
+                let name = valid_name(id).unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
+                (
+                    vec![
+                        stmt!(sql::INSERT_OAUTH_USER, &user_id, email, name, now),
+                        insert_identity(&user_id, sql::INSERT_IDENTITY),
+                        linked(&user_id, "new_account")?,
+                    ],
+                    user_id,
+                    "created",
+                )
+            }
+        };
+        let mut batch = Batch::new();
+        for stmt in stmts {
+            batch.add(stmt);
+        }
+        let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &user_id));
+        match batch.run(deps.db.as_ref()).await {
+            Ok(mut results) => {
+                let user = results.first(user)?.ok_or(AppError::InvalidToken)?;
+                return Ok((user, outcome));
+            }
+            // Lost a race (the account got verified, or the same identity or
+            // address was just taken): look again.
+            Err(DbError::Guard(_)) | Err(DbError::Unique(_)) => {
+                let again: Option<UserRow> = deps
+                    .db
+                    .run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject))
+                    .await?
+                    .first()?;
+                if again.is_none() && outcome == "linked" {
+                    // The verified account already has another account of this provider.
+                    return Err(AppError::refused(
+                        ErrorCode::ProviderAlreadyLinked,
+                        "the account with this address already has another account of this provider linked",
+                    ));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::refused(ErrorCode::Conflict, "the account changed while signing in; try again"))
+}
+
+fn valid_name(id: &ProviderIdentity) -> Option<String> {
+    id.name.as_deref().and_then(|n| DisplayName::parse("name", n).ok()).map(|n| n.as_str().to_owned())
+}
+
+async fn link(deps: &Deps, who: &UserPrincipal, id: &ProviderIdentity) -> Result<IdentityView, AppError> {
+    let known: Option<UserRow> =
+        deps.db.run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject)).await?.first()?;
+    match known {
+        Some(user) if user.id == who.user.id => {}
+        Some(_) => return Err(identity_in_use()),
+        None => {
+            let now = deps.now();
+            let event = user_event(
+                &who.user.id,
+                "identity.linked",
+                serde_json::json!({ "provider": id.provider.as_str(), "issuer": id.issuer, "via": "settings" }),
+            );
+            let result = deps
+                .db
+                .batch(vec![
+                    stmt!(
+                        sql::INSERT_IDENTITY,
+                        id.provider.as_str(),
+                        &id.issuer,
+                        &id.subject,
+                        &who.user.id,
+                        id.email.clone(),
+                        now
+                    ),
+                    event.stmt(deps)?,
+                ])
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(DbError::Unique(_)) => {
+                    let known: Option<UserRow> = deps
+                        .db
+                        .run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject))
+                        .await?
+                        .first()?;
+                    return Err(match known {
+                        Some(user) if user.id != who.user.id => identity_in_use(),
+                        _ => AppError::refused(
+                            ErrorCode::ProviderAlreadyLinked,
+                            "another account of this provider is linked already; unlink it first",
+                        ),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    list_identities(deps, who)
+        .await?
+        .into_iter()
+        .find(|v| v.provider == id.provider.as_str())
+        .ok_or_else(|| AppError::internal("linked identity not found"))
+}
+
+/// Starts linking a provider from settings: needs a session that signed in
+/// within the last 10 minutes (403 `reauthentication_required`).
+pub async fn begin_link(
+    deps: &Deps,
+    who: &UserPrincipal,
+    raw_provider: &str,
+    redirect_uri: &str,
+) -> Result<Started, AppError> {
+    provider_settings(deps, raw_provider)?;
+    let signed_in: Option<SessionSignedInRow> =
+        deps.db.run(stmt!(sql::SESSION_SIGNED_IN_AT, &who.session_id, &who.user.id)).await?.first()?;
+    let recent = signed_in.is_some_and(|s| deps.now() - s.created_at <= RECENT_SIGN_IN_SECONDS);
+    if !recent {
+        return Err(AppError::refused(
+            ErrorCode::ReauthenticationRequired,
+            "linking a provider needs a sign-in within the last 10 minutes: sign in again",
+        ));
+    }
+    start(deps, raw_provider, Some(redirect_uri), Some(&who.user.id)).await
+}
+
+/// My linked providers.
+pub async fn list_identities(deps: &Deps, who: &UserPrincipal) -> Result<Vec<IdentityView>, AppError> {
+    let rows: Vec<IdentityRow> = deps.db.run(stmt!(sql::LIST_IDENTITIES, &who.user.id)).await?.decode()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IdentityView {
+            provider: r.provider,
+            issuer: r.issuer,
+            email: r.email,
+            linked_at: rfc3339(r.created_at),
+            last_used_at: r.last_used_at.map(rfc3339),
+        })
+        .collect())
+}
+
+/// Unlinks a provider, unless it is my last way to sign in (409
+/// `last_login_method`: set a password through the reset flow first).
+pub async fn unlink(deps: &Deps, who: &UserPrincipal, raw_provider: &str) -> Result<(), AppError> {
+    let provider = Provider::parse(raw_provider).ok_or(AppError::NotFound)?;
+    let audit = user_event(&who.user.id, "identity.unlinked", serde_json::json!({ "provider": provider.as_str() }));
+    let mut batch = Batch::new();
+    let deleted = batch.write(stmt!(sql::DELETE_IDENTITY_UNLESS_LAST, &who.user.id, provider.as_str()));
+    batch.add(audit.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(deleted) == 1 {
+        return Ok(());
+    }
+    let linked: Option<LinkedProviderRow> =
+        deps.db.run(stmt!(sql::IDENTITY_OF_USER, &who.user.id, provider.as_str())).await?.first()?;
+    if linked.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Err(AppError::refused(
+        ErrorCode::LastLoginMethod,
+        "this is your only way to sign in: set a password (through a password reset) or link another provider first",
+    ))
+}
+
+/// My security log: provider sign-ins, links, unlinks and claims, newest first.
+pub async fn list_user_events(
+    deps: &Deps,
+    who: &UserPrincipal,
+    page: &PageRequest,
+) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
+    let after = page.after.as_ref().map(|(k, _)| *k);
+    let rows: Vec<AuditRow> =
+        deps.db.run(stmt!(sql::LIST_USER_AUDIT, &who.user.id, after, page.limit + 1)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
+    Ok((
+        rows.into_iter()
+            .map(|r| AuditEventView {
+                id: r.id,
+                action: r.action,
+                actor: ActorView { kind: r.actor_kind, id: r.actor_id },
+                target: Target { kind: r.target_kind, id: r.target_id },
+                data: serde_json::from_str(&r.data).unwrap_or_default(),
+                occurred_at: rfc3339(r.occurred_at),
+            })
+            .collect(),
+        next,
+    ))
+}
