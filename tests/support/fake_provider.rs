@@ -22,7 +22,6 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -314,7 +313,9 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
         },
         ("POST", "/github/login/oauth/access_token") => {
             let answer = match redeem(state, "github", &form) {
-                Ok(grant) => json!({"access_token": issue("github", &grant), "token_type": "bearer", "scope": "read:user,user:email"}),
+                Ok(grant) => {
+                    json!({"access_token": issue("github", &grant), "token_type": "bearer", "scope": "read:user,user:email"})
+                }
                 // GitHub: errors with HTTP 200.
                 Err(e) => json!({"error": e, "error_description": "The code passed is incorrect or expired.",
                                  "error_uri": "https://docs.github.com/apps/troubleshooting"}),
@@ -323,20 +324,34 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
                 json_answer(200, answer)
             } else {
                 let form: String = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(answer.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())))
+                    .extend_pairs(
+                        answer
+                            .as_object()
+                            .unwrap()
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())),
+                    )
                     .finish();
                 (200, form, "application/x-www-form-urlencoded", Vec::new())
             }
         }
         ("GET", "/github/api/user" | "/github/api/user/emails") => {
             if header("user-agent").is_none_or(str::is_empty) {
-                return (403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header".into(), "text/plain", Vec::new());
+                return (
+                    403,
+                    "Request forbidden by administrative rules. Please make sure your request has a User-Agent header"
+                        .into(),
+                    "text/plain",
+                    Vec::new(),
+                );
             }
             let Some(user) = bearer_user(state, headers, "github") else {
                 return json_answer(401, json!({"message": "Bad credentials"}));
             };
             if path.ends_with("/emails") {
-                let mut list = vec![json!({"email": format!("unverified-spare-{}@example.com", user.id), "primary": false, "verified": false, "visibility": null})];
+                let mut list = vec![
+                    json!({"email": format!("unverified-spare-{}@example.com", user.id), "primary": false, "verified": false, "visibility": null}),
+                ];
                 if let Some(email) = &user.email {
                     list.push(json!({"email": email, "primary": true, "verified": user.verified_bool(), "visibility": "private"}));
                 }
@@ -368,8 +383,11 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
                     if let Some(email) = &grant.user.email {
                         claims["email"] = json!(email);
                     }
-                    json_answer(200, json!({"access_token": issue(provider, &grant), "token_type": "Bearer",
-                        "expires_in": 3599, "scope": "openid email profile", "id_token": jwt(&claims)}))
+                    json_answer(
+                        200,
+                        json!({"access_token": issue(provider, &grant), "token_type": "Bearer",
+                        "expires_in": 3599, "scope": "openid email profile", "id_token": jwt(&claims)}),
+                    )
                 }
                 Err("invalid_client") => json_answer(401, json!({"error": "invalid_client"})),
                 Err(_) => json_answer(400, json!({"error": "invalid_grant", "error_description": "Bad Request"})),
@@ -406,7 +424,7 @@ fn serve(server: &tiny_http::Server, state: &State, port: u16) {
             .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
             .collect();
         let mut body = String::new();
-        let _ = req.as_reader().read_to_string(&mut body);
+        let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
         let method = req.method().to_string();
         let url = req.url().to_string();
         state.seen.lock().unwrap().push(Seen {

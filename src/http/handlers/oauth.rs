@@ -18,7 +18,7 @@ pub struct ProviderList {
 }
 
 /// `GET /v1/auth/oauth/providers`.
-#[utoipa::path(get, path = "/v1/auth/oauth/providers", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/providers", operation_id = "oauth_providers", tag = "oauth",
     responses((status = 200, body = ProviderList, description = "The providers this deployment is configured for (pages show a button for each)")))]
 pub async fn list_providers(deps: &Deps, _: &Request) -> Result<Response, AppError> {
     Ok(Response::json(200, &ProviderList { data: oauth::list_providers(deps) }))
@@ -29,7 +29,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
-#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", operation_id = "oauth_authorize", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
            ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own pages (`{APP_URL}/settings/security`, `{APP_URL}/sign-in`)")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
@@ -42,7 +42,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Result<Res
 }
 
 /// `GET /v1/auth/oauth/{provider}/callback?code=&state=`.
-#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", operation_id = "oauth_callback", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
            ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
@@ -76,7 +76,7 @@ pub struct LinkedBody {
 }
 
 /// `POST /v1/auth/oauth/complete`.
-#[utoipa::path(post, path = "/v1/auth/oauth/complete", tag = "oauth", request_body = CompleteBody,
+#[utoipa::path(post, path = "/v1/auth/oauth/complete", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
     responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on (finish with POST /v1/auth/login/mfa). For a code from POST /v1/me/identities/{provider} (sent with that person's bearer token): `{linked}`"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, or a link code without its person's session"),
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),

@@ -1,0 +1,415 @@
+//! OAuth sign-in over the real router and SQLite, against the fake
+//! GitHub/Google/GitLab served on a loopback port (tests/support/fake_provider.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+#[path = "support/fake_provider.rs"]
+mod fake_provider;
+mod testapp;
+
+use fake_provider::{FakeProvider, FakeUser};
+use serde_json::{json, Value};
+use testapp::*;
+
+const PAGE: &str = "http://app.test/settings/security";
+const OTHER_APP: &str = "https://other.example/oauth-done";
+
+fn app_with(fake: &FakeProvider) -> TestApp {
+    let mut vars = fake.worker_vars();
+    vars.push(("OAUTH_REDIRECT_URIS".into(), OTHER_APP.into()));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    TestApp::with_config(config_with(&refs))
+}
+
+/// A started flow: the provider URL and the browser's cookie (`name=value`).
+struct Flow {
+    authorize_url: String,
+    cookie: String,
+}
+
+fn cookie_of(r: &Resp) -> String {
+    let set = r.header("set-cookie").unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers));
+    set.split(';').next().unwrap().to_owned()
+}
+
+fn start(app: &TestApp, provider: &str) -> Flow {
+    let r = app.get(&format!("/v1/auth/oauth/{provider}/authorize?redirect_uri={}", enc(PAGE)), None).expect(302);
+    Flow { authorize_url: r.header("location").unwrap().to_owned(), cookie: cookie_of(&r) }
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The provider's redirect back to us, as the browser follows it.
+fn callback(app: &TestApp, callback_url: &str, cookie: Option<&str>) -> Resp {
+    let path = callback_url.strip_prefix("http://app.test").expect("our callback URL");
+    let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("cookie", c)]).unwrap_or_default();
+    app.call_with("GET", path, None, None, &headers)
+}
+
+fn fragment(location: &str, key: &str) -> Option<String> {
+    let (_, frag) = location.split_once('#')?;
+    form_urlencoded::parse(frag.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+}
+
+/// Runs a whole flow at `provider` as its current fake user; returns the login code.
+fn login_code(app: &TestApp, fake: &FakeProvider, provider: &str) -> String {
+    let flow = start(app, provider);
+    let back = callback(app, &fake.approve(&flow.authorize_url), Some(&flow.cookie)).expect(302);
+    let location = back.header("location").unwrap();
+    assert!(location.starts_with(&format!("{PAGE}#")), "{location}");
+    fragment(location, "login_code").unwrap_or_else(|| panic!("no login code: {location}"))
+}
+
+fn complete(app: &TestApp, code: &str) -> Resp {
+    app.post("/v1/auth/oauth/complete", None, json!({ "login_code": code }))
+}
+
+fn sign_in(app: &TestApp, fake: &FakeProvider, provider: &str) -> Value {
+    let code = login_code(app, fake, provider);
+    complete(app, &code).expect(200).body
+}
+
+fn events(app: &TestApp, session: &Value) -> Vec<String> {
+    let r = app.get("/v1/me/audit-log", Some(&access(session))).expect(200);
+    r.body["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn each_provider_signs_up_a_new_verified_passwordless_account_and_signs_in_again() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    for (provider, id) in [("github", "501"), ("google", "g-501"), ("gitlab", "601")] {
+        let email = format!("new-{provider}@example.com");
+        fake.sign_in(provider, FakeUser::verified(id, &email));
+        let first = sign_in(&app, &fake, provider);
+        assert_eq!(first["user"]["email"], email.as_str());
+        assert_eq!(first["user"]["email_verified"], true);
+        let again = sign_in(&app, &fake, provider);
+        assert_eq!(again["user"]["id"], first["user"]["id"], "{provider}: same identity, same user");
+        // No password was made up: password login fails.
+        app.login(&email, PASSWORD).expect_problem(401, "invalid_credentials");
+        let sessions = app.get("/v1/me/sessions", Some(&access(&again))).expect(200).body;
+        let methods: Vec<&str> =
+            sessions["data"].as_array().unwrap().iter().map(|s| s["method"].as_str().unwrap()).collect();
+        assert_eq!(methods, vec![format!("oauth:{provider}"); 2], "{provider}");
+        let ids = app.get("/v1/me/identities", Some(&access(&again))).expect(200).body;
+        assert_eq!(ids["data"][0]["provider"], provider);
+        assert_eq!(events(&app, &again), ["oauth.signed_in", "oauth.signed_in", "identity.linked"]);
+    }
+}
+
+#[test]
+fn a_provider_verified_email_links_to_the_verified_account_with_it() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let existing = app.verified_user("ada@example.com");
+    fake.sign_in("gitlab", FakeUser::verified("77", "Ada@Example.com"));
+    let session = sign_in(&app, &fake, "gitlab");
+    assert_eq!(session["user"]["id"], existing["user"]["id"]);
+    // The password still works: linking changed nothing else.
+    app.login("ada@example.com", PASSWORD).expect(200);
+    let log = app.get("/v1/me/audit-log", Some(&access(&session))).expect(200).body;
+    let linked = log["data"].as_array().unwrap().iter().find(|e| e["action"] == "identity.linked").unwrap().clone();
+    assert_eq!(linked["data"]["via"], "verified_email");
+}
+
+#[test]
+fn an_unverified_provider_email_never_links_nor_makes_an_account() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let existing = app.verified_user("grace@example.com");
+    // GitHub: primary address not verified (the unverified secondary is always there too).
+    fake.sign_in("github", FakeUser::unverified("900", "grace@example.com"));
+    complete(&app, &login_code(&app, &fake, "github")).expect_problem(409, "email_taken");
+    // Google sends "false" as a string.
+    fake.sign_in(
+        "google",
+        FakeUser { email_verified: json!("false"), ..FakeUser::verified("g-900", "grace@example.com") },
+    );
+    complete(&app, &login_code(&app, &fake, "google")).expect_problem(409, "email_taken");
+    // An address nobody holds: still no account from an unverified address.
+    fake.sign_in(
+        "google",
+        FakeUser { email_verified: json!("false"), ..FakeUser::verified("g-901", "fresh@example.com") },
+    );
+    complete(&app, &login_code(&app, &fake, "google")).expect_problem(403, "provider_email_unverified");
+    app.login("fresh@example.com", PASSWORD).expect_problem(401, "invalid_credentials");
+    // No address at all.
+    fake.sign_in("gitlab", FakeUser { email: None, ..FakeUser::verified("902", "x@example.com") });
+    complete(&app, &login_code(&app, &fake, "gitlab")).expect_problem(403, "provider_email_unverified");
+    let ids = app.get("/v1/me/identities", Some(&access(&existing))).expect(200).body;
+    assert_eq!(ids["data"], json!([]), "nothing was linked to the existing account");
+}
+
+#[test]
+fn the_provider_verified_owner_claims_an_attackers_unverified_signup() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    // The attacker pre-registers the victim's address with their own password.
+    app.post(
+        "/v1/auth/signup",
+        None,
+        json!({"email": "victim@example.com", "password": "attacker password 1", "name": "Mallory"}),
+    )
+    .expect(202);
+    let attacker_link = app.token_from_email("victim@example.com", "/verify-email");
+    // The real owner signs in with Google, which has verified the address.
+    fake.sign_in("google", FakeUser::verified("g-victim", "victim@example.com"));
+    let session = sign_in(&app, &fake, "google");
+    assert_eq!(session["user"]["email_verified"], true);
+    assert_eq!(session["user"]["name"], "Fake g-victim", "the attacker's chosen name is gone too");
+    // The attacker's password and verification link are dead.
+    app.login("victim@example.com", "attacker password 1").expect_problem(401, "invalid_credentials");
+    app.post("/v1/auth/verify-email", None, json!({"token": attacker_link, "password": "attacker password 1"}))
+        .expect_problem(400, "invalid_token");
+    assert!(events(&app, &session).contains(&"account.claimed".to_owned()));
+}
+
+#[test]
+fn state_is_single_use_bound_to_the_browser_and_to_the_provider() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let flow = start(&app, "github");
+    let back = fake.approve(&flow.authorize_url);
+    // No cookie, or another browser's cookie: refused, and the flow survives for its own browser.
+    callback(&app, &back, None).expect_problem(400, "invalid_state");
+    let other = start(&app, "github");
+    callback(&app, &back, Some(&other.cookie)).expect_problem(400, "invalid_state");
+    // Mix-up: the same state on another provider's callback.
+    let foreign = back.replace("/oauth/github/callback", "/oauth/google/callback");
+    callback(&app, &foreign, Some(&flow.cookie)).expect_problem(400, "invalid_state");
+    // Its own browser: once.
+    callback(&app, &back, Some(&flow.cookie)).expect(302);
+    callback(&app, &back, Some(&flow.cookie)).expect_problem(400, "invalid_state");
+    // Made-up state.
+    let forged = format!("http://app.test/v1/auth/oauth/github/callback?code=x&state={}", "A".repeat(43));
+    callback(&app, &forged, Some(&flow.cookie)).expect_problem(400, "invalid_state");
+}
+
+#[test]
+fn a_flow_expires_after_ten_minutes() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let flow = start(&app, "gitlab");
+    let back = fake.approve(&flow.authorize_url);
+    app.advance(10 * 60 + 1);
+    callback(&app, &back, Some(&flow.cookie)).expect_problem(400, "invalid_state");
+}
+
+#[test]
+fn the_flow_cookie_is_httponly_lax_and_secure_host_only_over_https() {
+    let fake = FakeProvider::start();
+    let mut vars = fake.worker_vars();
+    vars.push(("APP_URL".into(), "https://id.example".into()));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = TestApp::with_config(config_with(&refs));
+    let r = app
+        .get(
+            &format!("/v1/auth/oauth/google/authorize?redirect_uri={}", enc("https://id.example/settings/security")),
+            None,
+        )
+        .expect(302);
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("__Host-latchkey_oauth="), "{cookie}");
+    for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=600"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let location = r.header("location").unwrap();
+    assert!(
+        location.contains("redirect_uri=https%3A%2F%2Fid.example%2Fv1%2Fauth%2Foauth%2Fgoogle%2Fcallback"),
+        "{location}"
+    );
+}
+
+#[test]
+fn a_wrong_nonce_in_the_id_token_signs_nobody_in() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    fake.send_wrong_nonce(true);
+    for provider in ["google", "gitlab"] {
+        let flow = start(&app, provider);
+        let back = callback(&app, &fake.approve(&flow.authorize_url), Some(&flow.cookie)).expect(302);
+        let location = back.header("location").unwrap();
+        assert_eq!(fragment(location, "error").as_deref(), Some("provider_error"), "{location}");
+        assert_eq!(fragment(location, "login_code"), None);
+    }
+}
+
+#[test]
+fn github_errors_sent_with_http_200_and_redirects_from_providers_sign_nobody_in() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    // A code GitHub does not know: HTTP 200 {"error": "bad_verification_code"}.
+    let flow = start(&app, "github");
+    let back = fake.approve(&flow.authorize_url);
+    let (url, _) = back.split_once("code=").unwrap();
+    let state = fragment(&format!("#{}", back.split_once('?').unwrap().1), "state").unwrap();
+    let forged = format!("{url}code=not-a-code&state={state}");
+    let r = callback(&app, &forged, Some(&flow.cookie)).expect(302);
+    assert_eq!(fragment(r.header("location").unwrap(), "error").as_deref(), Some("provider_error"));
+    // The person declines at the provider.
+    let flow = start(&app, "github");
+    let back = fake.approve(&flow.authorize_url);
+    let state = fragment(&format!("#{}", back.split_once('?').unwrap().1), "state").unwrap();
+    let denied = format!("http://app.test/v1/auth/oauth/github/callback?error=access_denied&state={state}");
+    let r = callback(&app, &denied, Some(&flow.cookie)).expect(302);
+    assert_eq!(fragment(r.header("location").unwrap(), "error").as_deref(), Some("access_denied"));
+    // A token endpoint that redirects is not followed.
+    fake.redirect_token_endpoint(true);
+    let flow = start(&app, "google");
+    let r = callback(&app, &fake.approve(&flow.authorize_url), Some(&flow.cookie)).expect(302);
+    assert_eq!(fragment(r.header("location").unwrap(), "error").as_deref(), Some("provider_error"));
+    assert!(!fake.seen().iter().any(|s| s.path == "/elsewhere"), "the redirect was followed");
+    // Every GitHub API call carried a User-Agent (GitHub refuses calls without one).
+    assert!(fake
+        .seen()
+        .iter()
+        .filter(|s| s.path.starts_with("/github/"))
+        .all(|s| s.headers.iter().any(|(k, _)| k == "user-agent")));
+}
+
+#[test]
+fn redirect_uris_off_the_list_and_unconfigured_providers_are_refused() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    for bad in [
+        "https://evil.example/cb",
+        "http://app.test/settings/security/",
+        "http://app.test/",
+        "https://other.example/oauth-done?x=1",
+    ] {
+        app.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", enc(bad)), None)
+            .expect_problem(400, "invalid_redirect_uri");
+    }
+    app.get("/v1/auth/oauth/github/authorize", None).expect_problem(400, "invalid_redirect_uri");
+    // OAUTH_REDIRECT_URIS entries are allowed exactly.
+    app.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", enc(OTHER_APP)), None).expect(302);
+    app.get(&format!("/v1/auth/oauth/facebook/authorize?redirect_uri={}", enc(PAGE)), None)
+        .expect_problem(404, "provider_not_found");
+    let bare = TestApp::new();
+    bare.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", enc(PAGE)), None)
+        .expect_problem(404, "provider_not_found");
+    bare.get("/v1/auth/oauth/github/callback?code=a&state=b", None).expect_problem(404, "provider_not_found");
+    assert_eq!(bare.get("/v1/auth/oauth/providers", None).expect(200).body["data"], json!([]));
+    assert_eq!(app.get("/v1/auth/oauth/providers", None).expect(200).body["data"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn login_codes_are_single_use_and_live_sixty_seconds() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let code = login_code(&app, &fake, "github");
+    complete(&app, &code).expect(200);
+    complete(&app, &code).expect_problem(400, "invalid_token");
+    let late = login_code(&app, &fake, "github");
+    app.advance(61);
+    complete(&app, &late).expect_problem(400, "invalid_token");
+    complete(&app, "x").expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn oauth_never_bypasses_two_factor() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let session = app.verified_user("two@example.com");
+    let enrol = app.post("/v1/me/totp", Some(&access(&session)), json!({})).expect(200).body;
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    app.post("/v1/me/totp/confirm", Some(&access(&session)), json!({"code": totp_code(&secret, app.clock_now())}))
+        .expect(200);
+    fake.sign_in("github", FakeUser::verified("4242", "two@example.com"));
+    let answer = sign_in(&app, &fake, "github");
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(answer.get("access_token").is_none());
+    app.advance(30);
+    let done = app
+        .post(
+            "/v1/auth/login/mfa",
+            None,
+            json!({"mfa_token": answer["mfa_token"], "code": totp_code(&secret, app.clock_now())}),
+        )
+        .expect(200)
+        .body;
+    let sessions = app.get("/v1/me/sessions", Some(&access(&done))).expect(200).body;
+    let current = sessions["data"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap().clone();
+    assert_eq!(current["method"], "oauth:github");
+}
+
+#[test]
+fn the_last_way_to_sign_in_cannot_be_unlinked_until_a_password_is_set_by_reset() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    fake.sign_in("gitlab", FakeUser::verified("3131", "solo@example.com"));
+    let session = sign_in(&app, &fake, "gitlab");
+    app.delete("/v1/me/identities/gitlab", Some(&access(&session))).expect_problem(409, "last_login_method");
+    app.delete("/v1/me/identities/github", Some(&access(&session))).expect_problem(404, "not_found");
+    // An OAuth-only account manages 2FA without a password it never had.
+    app.post("/v1/me/totp", Some(&access(&session)), json!({})).expect(200);
+    // …and sets a password through the reset flow.
+    app.post("/v1/auth/password-reset", None, json!({"email": "solo@example.com"})).expect(202);
+    let token = app.token_from_email("solo@example.com", "/reset-password");
+    app.post("/v1/auth/password-reset/confirm", None, json!({"token": token, "new_password": "a brand new password"}))
+        .expect(204);
+    let session = app.login("solo@example.com", "a brand new password").expect(200).body;
+    app.delete("/v1/me/identities/gitlab", Some(&access(&session))).expect(204);
+    assert_eq!(app.get("/v1/me/identities", Some(&access(&session))).expect(200).body["data"], json!([]));
+    assert_eq!(events(&app, &session)[0], "identity.unlinked");
+}
+
+#[test]
+fn two_identities_and_no_password_one_may_go_but_not_both() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    fake.sign_in("github", FakeUser::verified("7070", "pair@example.com"));
+    fake.sign_in("google", FakeUser::verified("g-7070", "pair@example.com"));
+    sign_in(&app, &fake, "github");
+    let session = sign_in(&app, &fake, "google");
+    assert_eq!(
+        app.get("/v1/me/identities", Some(&access(&session))).expect(200).body["data"].as_array().unwrap().len(),
+        2
+    );
+    app.delete("/v1/me/identities/github", Some(&access(&session))).expect(204);
+    app.delete("/v1/me/identities/google", Some(&access(&session))).expect_problem(409, "last_login_method");
+}
+
+fn begin_link(app: &TestApp, session: &Value, provider: &str) -> Resp {
+    app.post(&format!("/v1/me/identities/{provider}"), Some(&access(session)), json!({"redirect_uri": PAGE}))
+}
+
+/// Runs a link flow started by `session`; returns the login code.
+fn link_code(app: &TestApp, fake: &FakeProvider, session: &Value, provider: &str) -> String {
+    let r = begin_link(app, session, provider).expect(200);
+    let cookie = cookie_of(&r);
+    let back = callback(app, &fake.approve(r.body["authorize_url"].as_str().unwrap()), Some(&cookie)).expect(302);
+    fragment(back.header("location").unwrap(), "login_code").unwrap()
+}
+
+#[test]
+fn linking_from_settings_needs_a_recent_sign_in_and_an_identity_nobody_else_has() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let me = app.verified_user("linker@example.com");
+    fake.sign_in("github", FakeUser::verified("8080", "someone-else@example.com"));
+    let code = link_code(&app, &fake, &me, "github");
+    // The code finishes only in the session of the person who started the link.
+    complete(&app, &code).expect_problem(400, "invalid_token");
+    let code = link_code(&app, &fake, &me, "github");
+    let linked = app.post("/v1/auth/oauth/complete", Some(&access(&me)), json!({"login_code": code})).expect(200).body;
+    assert_eq!(linked["linked"]["provider"], "github");
+    // Signing in with that GitHub account now reaches me (linked by id, not by its email).
+    let session = sign_in(&app, &fake, "github");
+    assert_eq!(session["user"]["id"], me["user"]["id"]);
+    // Someone else linking the same GitHub account: 409.
+    let other = app.verified_user("other@example.com");
+    let code = link_code(&app, &fake, &other, "github");
+    app.post("/v1/auth/oauth/complete", Some(&access(&other)), json!({"login_code": code}))
+        .expect_problem(409, "identity_in_use");
+    // Eleven minutes after signing in: sign in again first.
+    app.advance(11 * 60);
+    let refreshed = app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&other)})).expect(200).body;
+    begin_link(&app, &refreshed, "google").expect_problem(403, "reauthentication_required");
+    begin_link(&app, &refreshed, "nope").expect_problem(404, "provider_not_found");
+    let fresh = app.login("other@example.com", PASSWORD).expect(200).body;
+    begin_link(&app, &fresh, "google").expect(200);
+    app.post("/v1/me/identities/google", Some(&access(&fresh)), json!({"redirect_uri": "https://evil.example/"}))
+        .expect_problem(400, "invalid_redirect_uri");
+}
