@@ -9,6 +9,14 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 WRANGLER := $(ROOT)/node_modules/.bin/wrangler
 
+# Every OAUTH_* variable in make's environment (or command line) goes to the
+# Worker as `wrangler dev --var KEY:VALUE`, e.g.
+#   OAUTH_GITHUB_CLIENT_ID=… OAUTH_GITHUB_CLIENT_SECRET=… \
+#   OAUTH_GITHUB_AUTHORIZE_URL=http://127.0.0.1:9000/login/oauth/authorize make dev
+# (endpoint overrides are honoured only with ENVIRONMENT=development, which .dev.vars sets).
+squote = '$(subst ','\'',$(1))'
+OAUTH_VARS := $(foreach v,$(sort $(filter OAUTH_%,$(.VARIABLES))),--var $(call squote,$(v):$($(v))))
+
 .PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size fuzz clean
 
 all: test
@@ -21,7 +29,7 @@ build: setup
 
 dev: setup
 	CI=true $(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false $(OAUTH_VARS)
 
 lint: setup
 	cargo fmt --check

@@ -84,7 +84,7 @@ pub async fn invite(_: &Deps, _: &Request) -> Result<Response, AppError> {
 }
 
 /// `GET /settings/security`
-#[utoipa::path(get, path = "/settings/security", tag = "pages", responses((status = 200, content_type = "text/html", description = "Two-factor set-up: QR code, confirmation, recovery codes")))]
+#[utoipa::path(get, path = "/settings/security", tag = "pages", responses((status = 200, content_type = "text/html", description = "Sign in (password, or \"Continue with\" each configured provider: the page finishes `#login_code=`), two-factor set-up (QR code, confirmation, recovery codes), and linked sign-in providers")))]
 pub async fn security(_: &Deps, _: &Request) -> Result<Response, AppError> {
     Ok({
         page(
@@ -94,8 +94,10 @@ pub async fn security(_: &Deps, _: &Request) -> Result<Response, AppError> {
            <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
            <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
            <label id=\"mfa-row\" hidden>Code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\
-           <button>Sign in</button></form>\
+           <button>Sign in</button>\
+           <div id=\"oauth-buttons\" class=\"oauth\"></div></form>\
          <div id=\"setup\" hidden><p id=\"lead\"></p><button id=\"start\">Set up two-factor authentication</button></div>\
+         <div id=\"identities\" hidden><h2>Sign-in methods</h2><ul id=\"identity-list\"></ul><div id=\"link-buttons\" class=\"oauth\"></div></div>\
          <div id=\"enrol\" hidden><p>Scan this code with your authenticator app, or type the key.</p>\
            <img id=\"qr\" alt=\"QR code for your authenticator app\" width=\"200\" height=\"200\">\
            <p>Key: <code id=\"secret\"></code></p>\

@@ -4,6 +4,8 @@
   "use strict";
   var fragment = new URLSearchParams(location.hash.slice(1));
   var token = fragment.get("token");
+  // The OAuth callback returns here with a single-use login code (or an error) in the fragment.
+  var loginCode = fragment.get("login_code"), oauthError = fragment.get("error");
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   var statusEl = document.getElementById("status");
   function say(text, kind) { statusEl.textContent = text; statusEl.className = kind || ""; }
@@ -20,6 +22,30 @@
   }
   function problem(res) { return (res.data && res.data.detail) || ("Request failed (" + res.status + ")"); }
   function remember(session) { try { sessionStorage.setItem("latchkey.session", JSON.stringify(session)); } catch (e) { /* storage off */ } }
+  function providers() {
+    return api("GET", "/v1/auth/oauth/providers").then(function (r) { return r.ok ? r.data.data : []; });
+  }
+  // "Continue with …" links for the configured providers; the provider sends the browser back to this page.
+  function oauthButtons(container) {
+    providers().then(function (list) {
+      list.forEach(function (p) {
+        var a = document.createElement("a");
+        a.href = "/v1/auth/oauth/" + p.provider + "/authorize?redirect_uri=" + encodeURIComponent(location.origin + location.pathname);
+        a.textContent = "Continue with " + p.name;
+        a.id = "continue-" + p.provider;
+        container.appendChild(a);
+      });
+    });
+  }
+  var oauthMessages = {
+    access_denied: "You did not approve the sign-in at the provider.",
+    provider_error: "The provider did not confirm who you are. Try again.",
+    email_taken: "An account already uses this address, and the provider has not verified it. Sign in with your password, then link the provider below.",
+    provider_email_unverified: "The provider has not verified your email address. Verify it there, or sign up with email.",
+    identity_in_use: "That provider account is already linked to another Latchkey account.",
+    provider_already_linked: "Another account of that provider is already linked.",
+    invalid_token: "That sign-in took too long or was already used. Try again."
+  };
   function formValues(form) { var out = {}; new FormData(form).forEach(function (v, k) { out[k] = v; }); return out; }
 
   var pages = {
@@ -184,19 +210,67 @@
         });
       });
     }
+    function identities(session) {
+      var box = document.getElementById("identities"), list = document.getElementById("identity-list");
+      var buttons = document.getElementById("link-buttons");
+      api("GET", "/v1/me/identities", null, session.access_token).then(function (r) {
+        if (!r.ok) return;
+        box.hidden = false; list.textContent = ""; buttons.textContent = "";
+        var linked = {};
+        r.data.data.forEach(function (i) {
+          linked[i.provider] = true;
+          var li = document.createElement("li");
+          li.textContent = i.provider + (i.email ? " (" + i.email + ")" : "") + " ";
+          var remove = document.createElement("button");
+          remove.className = "secondary"; remove.textContent = "Unlink";
+          remove.onclick = function () {
+            api("DELETE", "/v1/me/identities/" + i.provider, null, session.access_token).then(function (d) {
+              if (d.ok) { say("Unlinked", "ok"); identities(session); }
+              else say(d.data && d.data.code === "last_login_method" ? "This is your only way to sign in: set a password (reset it by email) first." : problem(d), "error");
+            });
+          };
+          li.appendChild(remove); list.appendChild(li);
+        });
+        providers().then(function (all) {
+          all.filter(function (p) { return !linked[p.provider]; }).forEach(function (p) {
+            var b = document.createElement("button");
+            b.className = "secondary"; b.textContent = "Link " + p.name; b.id = "link-" + p.provider;
+            b.onclick = function () {
+              api("POST", "/v1/me/identities/" + p.provider, { redirect_uri: location.origin + location.pathname }, session.access_token).then(function (d) {
+                if (d.ok) location.assign(d.data.authorize_url);
+                else say(d.data && d.data.code === "reauthentication_required" ? "For your safety, sign out and sign in again to link a provider." : problem(d), "error");
+              });
+            };
+            buttons.appendChild(b);
+          });
+        });
+      });
+    }
+    function signedIn(r) {
+      if (r.ok && r.data.mfa_required) {
+        mfaToken = r.data.mfa_token; signin.hidden = false;
+        document.getElementById("mfa-row").hidden = false; say("Enter the code from your app", "");
+      } else if (r.ok && r.data.access_token) { remember(r.data); manage(r.data); identities(r.data); }
+      else { signin.hidden = false; say((r.data && oauthMessages[r.data.code]) || problem(r), "error"); }
+    }
     signin.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var v = formValues(signin);
-      var done = function (r) {
-        if (r.ok && r.data.mfa_required) { mfaToken = r.data.mfa_token; document.getElementById("mfa-row").hidden = false; say("Enter the code from your app", ""); }
-        else if (r.ok) { remember(r.data); manage(r.data); }
-        else say(problem(r), "error");
-      };
-      if (mfaToken) api("POST", "/v1/auth/login/mfa", { mfa_token: mfaToken, code: v.code }).then(done);
-      else api("POST", "/v1/auth/login", { email: v.email, password: v.password }).then(done);
+      if (mfaToken) api("POST", "/v1/auth/login/mfa", { mfa_token: mfaToken, code: v.code }).then(signedIn);
+      else api("POST", "/v1/auth/login", { email: v.email, password: v.password }).then(signedIn);
     });
+    oauthButtons(document.getElementById("oauth-buttons"));
     var session = stored();
-    if (session && session.access_token) manage(session); else signin.hidden = false;
+    if (loginCode) {
+      // Back from the provider: exchange the code (with my session, in case this finishes a link).
+      api("POST", "/v1/auth/oauth/complete", { login_code: loginCode }, session && session.access_token).then(function (r) {
+        if (r.ok && r.data.linked) { say("Linked " + r.data.linked.provider, "ok"); manage(session); identities(session); }
+        else signedIn(r);
+      });
+      return;
+    }
+    if (oauthError) say(oauthMessages[oauthError] || "Sign-in with the provider did not complete.", "error");
+    if (session && session.access_token) { manage(session); identities(session); } else signin.hidden = false;
   };
 
   pages.install = function () {

