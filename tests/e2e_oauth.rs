@@ -168,10 +168,25 @@ fn replayed_or_foreign_state_and_a_missing_cookie_are_refused() {
     assert_eq!(problem(&callback(&w, &back, Some(&other.cookie))), (400, "invalid_state".into()), "foreign cookie");
     let mixed = back.replace("/google/callback", "/gitlab/callback");
     assert_eq!(problem(&callback(&w, &mixed, Some(&flow.cookie))), (400, "invalid_state".into()), "other provider");
-    let ok = callback(&w, &back, Some(&flow.cookie));
-    assert_eq!(ok.status, 302, "{}", ok.body);
-    assert!(ok.header("set-cookie").unwrap().contains("Max-Age=0"), "the flow cookie is cleared");
+    // Four parallel callbacks with the right cookie: the state is spent once.
+    let answers: Vec<Resp> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..4).map(|_| s.spawn(|| callback(&w, &back, Some(&flow.cookie)))).collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let ok: Vec<&Resp> = answers.iter().filter(|r| r.status == 302).collect();
+    assert_eq!(ok.len(), 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(answers.iter().filter(|r| r.status != 302).all(|r| problem(r) == (400, "invalid_state".into())));
+    assert!(ok[0].header("set-cookie").unwrap().contains("Max-Age=0"), "the flow cookie is cleared");
     assert_eq!(problem(&callback(&w, &back, Some(&flow.cookie))), (400, "invalid_state".into()), "replay");
+    // The login code, too, works once, even in parallel.
+    let code = fragment(ok[0].header("location").unwrap(), "login_code").unwrap();
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..4).map(|_| s.spawn(|| complete(&w, &code).status)).collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let mut sorted = answers.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 400, 400, 400], "{answers:?}");
 }
 
 #[test]

@@ -131,7 +131,7 @@ pub struct OAuthSettings {
 
 /// Pages of the service itself that may receive a login code (always allowed,
 /// under `APP_URL`).
-pub const CONSOLE_REDIRECT_PATHS: &[&str] = &["/settings/security"];
+pub const CONSOLE_REDIRECT_PATHS: &[&str] = &["/settings/security", "/invite", "/install"];
 
 impl OAuthSettings {
     /// Reads `OAUTH_*` through `get`. Endpoint overrides are honoured only in

@@ -321,6 +321,28 @@
     });
   };
 
-  var run = pages[document.body.getAttribute("data-page")];
+  var name = document.body.getAttribute("data-page");
+  // Invitation and install pages: "Continue with …" leaves for the provider and
+  // comes back with a login code instead of the page's own token, which waits
+  // in sessionStorage meanwhile.
+  if (name === "invite" || name === "install") {
+    if (loginCode) {
+      var pending = null;
+      try { pending = sessionStorage.getItem("latchkey.oauth_return"); sessionStorage.removeItem("latchkey.oauth_return"); } catch (e) { pending = null; }
+      api("POST", "/v1/auth/oauth/complete", { login_code: loginCode }).then(function (r) {
+        if (r.ok && r.data.access_token) { remember(r.data); history.replaceState(null, "", location.pathname + (pending ? "#token=" + pending : "")); location.reload(); }
+        else if (r.ok && r.data.mfa_required) say("Your account uses two-factor authentication: sign in on the security page first, then open your link again.", "error");
+        else say((r.data && oauthMessages[r.data.code]) || problem(r), "error");
+      });
+      return;
+    }
+    if (oauthError) say(oauthMessages[oauthError] || "Sign-in with the provider did not complete.", "error");
+    var holder = document.getElementById(name === "invite" ? "auth" : "signin");
+    var box = document.createElement("div");
+    box.className = "oauth"; box.id = "oauth-buttons";
+    box.addEventListener("click", function () { try { if (token) sessionStorage.setItem("latchkey.oauth_return", token); } catch (e) { /* storage off */ } });
+    if (holder) { holder.appendChild(box); oauthButtons(box); }
+  }
+  var run = pages[name];
   if (run) run();
 })();
