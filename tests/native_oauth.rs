@@ -413,3 +413,46 @@ fn linking_from_settings_needs_a_recent_sign_in_and_an_identity_nobody_else_has(
     app.post("/v1/me/identities/google", Some(&access(&fresh)), json!({"redirect_uri": "https://evil.example/"}))
         .expect_problem(400, "invalid_redirect_uri");
 }
+
+#[test]
+fn identities_are_keyed_by_issuer_so_two_gitlab_instances_never_collide() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    // Someone linked subject 2001 of gitlab.com…
+    let a = app.verified_user("on-gitlab-com@example.com");
+    let insert = latchkey::store::Stmt {
+        sql: "INSERT INTO oauth_identities (provider, issuer, subject, user_id, created_at) VALUES ('gitlab', 'https://gitlab.com', '2001', ?1, 0)",
+        params: vec![latchkey::store::Value::Text(TestApp::user_id(&a))],
+    };
+    pollster::block_on(latchkey::store::Db::run(app.db.as_ref(), insert)).unwrap();
+    // …and subject 2001 of this (self-managed) instance is someone else.
+    fake.sign_in("gitlab", FakeUser::verified("2001", "on-self-managed@example.com"));
+    let b = sign_in(&app, &fake, "gitlab");
+    assert_ne!(b["user"]["id"], a["user"]["id"]);
+    assert_eq!(b["user"]["email"], "on-self-managed@example.com");
+    let ids = app.get("/v1/me/identities", Some(&access(&b))).expect(200).body;
+    assert_eq!(ids["data"][0]["issuer"], format!("{}/gitlab", fake.base()));
+}
+
+#[test]
+fn make_dev_forwards_every_oauth_variable_to_the_worker() {
+    let out = std::process::Command::new("make")
+        .args(["-n", "dev"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("OAUTH_GITHUB_CLIENT_ID", "Iv1.abc")
+        .env("OAUTH_REDIRECT_URIS", "https://a.example/x,https://b.example/y")
+        .env("OAUTH_GITHUB_AUTHORIZE_URL", "http://127.0.0.1:9000/login/oauth/authorize")
+        .env("NOT_OAUTH_SECRET", "must-not-leak")
+        .output()
+        .expect("run make -n dev");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let dev = printed.lines().find(|l| l.contains("wrangler dev")).unwrap_or_else(|| panic!("{printed}"));
+    for expected in [
+        "--var 'OAUTH_GITHUB_CLIENT_ID:Iv1.abc'",
+        "--var 'OAUTH_REDIRECT_URIS:https://a.example/x,https://b.example/y'",
+        "--var 'OAUTH_GITHUB_AUTHORIZE_URL:http://127.0.0.1:9000/login/oauth/authorize'",
+    ] {
+        assert!(dev.contains(expected), "{expected} missing from: {dev}");
+    }
+    assert!(!dev.contains("must-not-leak"), "{dev}");
+}
