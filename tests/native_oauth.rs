@@ -456,3 +456,19 @@ fn make_dev_forwards_every_oauth_variable_to_the_worker() {
     }
     assert!(!dev.contains("must-not-leak"), "{dev}");
 }
+
+#[test]
+fn the_oauth_start_and_callback_are_behind_the_per_ip_limit() {
+    let fake = FakeProvider::start();
+    let mut vars = fake.worker_vars();
+    vars.push(("IP_RATE_LIMIT".into(), "on".into()));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = TestApp::with_config(config_with(&refs));
+    app.ip_limiter.limit.set(1);
+    let path = format!("/v1/auth/oauth/github/authorize?redirect_uri={}", enc(PAGE));
+    let from = [("cf-connecting-ip", "203.0.113.9")];
+    app.call_with("GET", &path, None, None, &from).expect(302);
+    app.call_with("GET", &path, None, None, &from).expect_problem(429, "too_many_attempts");
+    app.call_with("GET", "/v1/auth/oauth/github/callback?code=a&state=b", None, None, &from)
+        .expect_problem(429, "too_many_attempts");
+}
