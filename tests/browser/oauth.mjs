@@ -1,11 +1,45 @@
-// Drives Debian's Chromium through "Continue with GitHub": the sign-in page
-// lists the configured providers, the fake GitHub's approval page sends the
-// browser back through the Worker's callback, and the page exchanges the
-// login code from the fragment for a session.
-// Usage: node oauth.mjs <page url> <expected email> <screenshot.png>
+// Drives Debian's Chromium through "Continue with GitHub": the page lists the
+// configured providers, the fake GitHub's approval page sends the browser
+// back through the Worker's callback, and the page exchanges the login code
+// from the fragment for a session.
+// Usage: node oauth.mjs <page url> <expected email> <screenshot.png> [install]
+// With "install", the page is an install link (/install#token=…): its token
+// must survive the round trip through the provider, then the person approves.
 import { chromium } from "playwright-core";
 
-const [url, email, shot] = process.argv.slice(2);
+const [url, email, shot, mode] = process.argv.slice(2);
+
+async function approveAtGitHub(page) {
+  await page.click("#continue-github", { timeout: 10000 });
+  await page.locator("#approve").waitFor({ timeout: 10000 });
+  if (!page.url().includes("/github/login/oauth/authorize")) throw new Error("not at the provider: " + page.url());
+  await page.click("#approve");
+}
+
+async function signIn(page) {
+  await page.goto(url);
+  await approveAtGitHub(page);
+  // Back on the sign-in page, signed in.
+  await page.locator("#lead").filter({ hasText: email }).waitFor({ timeout: 15000 });
+  if (page.url().includes("login_code")) throw new Error("the login code stayed in the address bar: " + page.url());
+  await page.locator("#identity-list").filter({ hasText: "github" }).waitFor({ timeout: 10000 });
+  const session = await page.evaluate(() => sessionStorage.getItem("latchkey.session"));
+  if (!session || !JSON.parse(session).access_token) throw new Error("no session");
+  return "signed in as " + JSON.parse(session).user.email;
+}
+
+async function install(page) {
+  await page.goto(url);
+  const lead = page.locator("#lead");
+  await lead.filter({ hasText: "asks for admin access" }).waitFor({ timeout: 10000 });
+  await approveAtGitHub(page);
+  // Back on the install page, signed in, the link's token restored.
+  await page.locator("#approve").waitFor({ state: "visible", timeout: 15000 });
+  await page.click("#approve button");
+  await lead.filter({ hasText: "now has admin access" }).waitFor({ timeout: 10000 });
+  if (/token=|login_code/.test(page.url())) throw new Error("a secret stayed in the address bar: " + page.url());
+  return "ok: " + (await lead.textContent());
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -17,21 +51,10 @@ try {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(url);
-  await page.click("#continue-github", { timeout: 10000 });
-  // At the provider.
-  await page.locator("#approve").waitFor({ timeout: 10000 });
-  if (!page.url().includes("/github/login/oauth/authorize")) throw new Error("not at the provider: " + page.url());
-  await page.click("#approve");
-  // Back on the sign-in page, signed in.
-  await page.locator("#lead").filter({ hasText: email }).waitFor({ timeout: 15000 });
-  if (page.url().includes("login_code")) throw new Error("the login code stayed in the address bar: " + page.url());
-  await page.locator("#identity-list").filter({ hasText: "github" }).waitFor({ timeout: 10000 });
-  const session = await page.evaluate(() => sessionStorage.getItem("latchkey.session"));
-  if (!session || !JSON.parse(session).access_token) throw new Error("no session");
+  const said = mode === "install" ? await install(page) : await signIn(page);
   if (errors.length) throw new Error("page errors: " + errors.join("; "));
   if (shot) await page.screenshot({ path: shot });
-  console.log("signed in as " + JSON.parse(session).user.email);
+  console.log(said);
 } catch (e) {
   failed = e;
 } finally {
