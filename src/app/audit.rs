@@ -142,16 +142,17 @@ pub async fn list_events(
     let after = page.after.as_ref().map(|(k, _)| *k);
     let rows: Vec<AuditRow> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
-    let views = rows
-        .into_iter()
-        .map(|r| AuditEventView {
-            id: r.id,
-            action: r.action,
-            actor: ActorView { kind: r.actor_kind, id: r.actor_id },
-            target: Target { kind: r.target_kind, id: r.target_id },
-            data: serde_json::from_str(&r.data).unwrap_or_default(),
-            occurred_at: rfc3339(r.occurred_at),
-        })
-        .collect();
-    Ok((views, next))
+    Ok((rows.into_iter().map(event_view).collect(), next))
+}
+
+/// An audit row as the API shows it (every log: org, workspace, a person's own).
+pub fn event_view(r: AuditRow) -> AuditEventView {
+    AuditEventView {
+        id: r.id,
+        action: r.action,
+        actor: ActorView { kind: r.actor_kind, id: r.actor_id },
+        target: Target { kind: r.target_kind, id: r.target_id },
+        data: serde_json::from_str(&r.data).unwrap_or_default(),
+        occurred_at: rfc3339(r.occurred_at),
+    }
 }

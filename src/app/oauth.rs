@@ -12,7 +12,7 @@
 //! login code leads to a session or, with 2FA on, to the same second step as
 //! a password login.
 use super::accounts::LoginOutcome;
-use super::audit::{Actor, ActorView, AuditEventView, Event, Target};
+use super::audit::{Actor, AuditEventView, Event};
 use super::auth::UserPrincipal;
 use super::page::PageRequest;
 use super::sessions::create_session_via;
@@ -718,17 +718,5 @@ pub async fn list_user_events(
     let rows: Vec<AuditRow> =
         deps.db.run(stmt!(sql::LIST_USER_AUDIT, &who.user.id, after, page.limit + 1)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
-    Ok((
-        rows.into_iter()
-            .map(|r| AuditEventView {
-                id: r.id,
-                action: r.action,
-                actor: ActorView { kind: r.actor_kind, id: r.actor_id },
-                target: Target { kind: r.target_kind, id: r.target_id },
-                data: serde_json::from_str(&r.data).unwrap_or_default(),
-                occurred_at: rfc3339(r.occurred_at),
-            })
-            .collect(),
-        next,
-    ))
+    Ok((rows.into_iter().map(super::audit::event_view).collect(), next))
 }
