@@ -436,36 +436,26 @@ struct UserEvent<'a> {
 }
 
 impl UserEvent<'_> {
-    fn event(&self) -> (Actor, serde_json::Value) {
-        (Actor::user(self.user_id), self.data.clone())
+    /// Builds the audit event (about the user, outside any tenant) and hands it to `write`.
+    fn with_event<R>(&self, write: impl FnOnce(&Event<'_>) -> R) -> R {
+        let actor = Actor::user(self.user_id);
+        write(&Event {
+            org_id: None,
+            workspace_id: None,
+            actor: &actor,
+            action: self.action,
+            target_kind: "user",
+            target_id: self.user_id,
+            data: self.data.clone(),
+        })
     }
 
     fn stmt(&self, deps: &Deps) -> Result<Stmt, AppError> {
-        let (actor, data) = self.event();
-        let event = Event {
-            org_id: None,
-            workspace_id: None,
-            actor: &actor,
-            action: self.action,
-            target_kind: "user",
-            target_id: self.user_id,
-            data,
-        };
-        event.stmt(deps)
+        self.with_event(|e| e.stmt(deps))
     }
 
     fn stmt_if_changed(&self, deps: &Deps) -> Result<Stmt, AppError> {
-        let (actor, data) = self.event();
-        let event = Event {
-            org_id: None,
-            workspace_id: None,
-            actor: &actor,
-            action: self.action,
-            target_kind: "user",
-            target_id: self.user_id,
-            data,
-        };
-        event.stmt_if_changed(deps)
+        self.with_event(|e| e.stmt_if_changed(deps))
     }
 }
 
