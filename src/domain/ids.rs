@@ -23,6 +23,12 @@ pub enum IdKind {
     Job,
     /// An install link.
     InstallLink,
+    /// A notification channel (outgoing webhook).
+    Channel,
+    /// An outgoing webhook message to one channel.
+    Delivery,
+    /// A notification event (what a delivery says).
+    NotificationEvent,
 }
 
 impl IdKind {
@@ -39,6 +45,9 @@ impl IdKind {
             IdKind::EmailToken => "etk_",
             IdKind::Job => "job_",
             IdKind::InstallLink => "inl_",
+            IdKind::Channel => "nch_",
+            IdKind::Delivery => "dlv_",
+            IdKind::NotificationEvent => "ntf_",
         }
     }
 }

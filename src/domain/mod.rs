@@ -13,6 +13,7 @@ pub mod tenant;
 pub mod time;
 pub mod token;
 pub mod totp;
+pub mod webhook;
 
 /// A rule broken by one field of a request, reported in a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -181,34 +181,48 @@ pub fn parse_encryption_key(hex_key: &str) -> Result<[u8; 32], TotpError> {
 /// (12 + 20 + 16 bytes → 64 characters). The nonce travels with the
 /// ciphertext so decryption needs only the key.
 pub fn encrypt_secret(key: &[u8; 32], nonce: [u8; NONCE_BYTES], secret: &TotpSecret) -> String {
+    seal(key, nonce, &secret.0)
+}
+
+/// Decrypts what [`encrypt_secret`] produced. Any malformation, tampering
+/// (the GCM tag covers every byte) or wrong key is [`TotpError::Decrypt`].
+pub fn decrypt_secret(key: &[u8; 32], stored: &str) -> Result<TotpSecret, TotpError> {
+    let plaintext = open(key, stored)?;
+    let bytes: [u8; SECRET_BYTES] = plaintext.as_slice().try_into().map_err(|_| TotpError::Decrypt)?;
+    Ok(TotpSecret(bytes))
+}
+
+/// Seals any secret for storage under the Worker-secret key (TOTP secrets,
+/// webhook signing secrets): AES-256-GCM with the caller's fresh random
+/// `nonce` (never reuse one under the same key), as base64url without
+/// padding of `nonce || ciphertext || tag`.
+pub fn seal(key: &[u8; 32], nonce: [u8; NONCE_BYTES], plaintext: &[u8]) -> String {
     let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    match cipher.encrypt(&Nonce::from(nonce), secret.0.as_slice()) {
+    match cipher.encrypt(&Nonce::from(nonce), plaintext) {
         Ok(ciphertext) => {
             let mut blob = Vec::with_capacity(NONCE_BYTES + ciphertext.len());
             blob.extend_from_slice(&nonce);
             blob.extend_from_slice(&ciphertext);
             URL_SAFE_NO_PAD.encode(blob)
         }
-        // AES-GCM refuses only plaintexts over 64 GiB; ours is 20 bytes. Were
-        // it ever to fail, an empty string is refused by `decrypt_secret`,
-        // so the failure cannot turn into a usable or guessable secret.
+        // AES-GCM refuses only plaintexts over 64 GiB. Were it ever to fail,
+        // an empty string is refused by `open`, so the failure cannot turn
+        // into a usable or guessable secret.
         Err(_) => String::new(),
     }
 }
 
-/// Decrypts what [`encrypt_secret`] produced. Any malformation, tampering
-/// (the GCM tag covers every byte) or wrong key is [`TotpError::Decrypt`].
-pub fn decrypt_secret(key: &[u8; 32], stored: &str) -> Result<TotpSecret, TotpError> {
+/// Opens what [`seal`] produced: malformed, tampered with or another key is
+/// [`TotpError::Decrypt`].
+pub fn open(key: &[u8; 32], stored: &str) -> Result<Vec<u8>, TotpError> {
     let blob = URL_SAFE_NO_PAD.decode(stored).map_err(|_| TotpError::Decrypt)?;
-    if blob.len() != NONCE_BYTES + SECRET_BYTES + TAG_BYTES {
+    if blob.len() < NONCE_BYTES + TAG_BYTES {
         return Err(TotpError::Decrypt);
     }
     let (nonce, ciphertext) = blob.split_at(NONCE_BYTES);
     let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| TotpError::Decrypt)?;
     let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    let plaintext = cipher.decrypt(&Nonce::from(nonce), ciphertext).map_err(|_| TotpError::Decrypt)?;
-    let bytes: [u8; SECRET_BYTES] = plaintext.as_slice().try_into().map_err(|_| TotpError::Decrypt)?;
-    Ok(TotpSecret(bytes))
+    cipher.decrypt(&Nonce::from(nonce), ciphertext).map_err(|_| TotpError::Decrypt)
 }
 
 /// A single-use recovery code, shown to its owner once and stored only as

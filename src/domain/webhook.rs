@@ -1,0 +1,509 @@
+//! Notification channels as Standard Webhooks (<https://www.standardwebhooks.com>):
+//! the event types, which audited action stands for which event, the URL
+//! rules against server-side request forgery, signing secrets, signatures,
+//! the payload and the retry schedule.
+//!
+//! Pure: random bytes, the time and the configuration come in as arguments.
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use url::{Host, Url};
+
+/// Every event type a channel may subscribe to, with what it means.
+pub const EVENT_TYPES: &[(&str, &str)] = &[
+    ("member.added", "Someone joined the organization (an invitation was accepted)."),
+    ("member.role_changed", "A member's role changed (ownership transfers included)."),
+    ("member.removed", "A member was removed or left."),
+    ("invitation.created", "An invitation was sent."),
+    ("invitation.accepted", "An invitation was accepted."),
+    ("invitation.revoked", "An invitation was revoked."),
+    ("invitation.expired", "An invitation expired unanswered (recorded by the scheduled sweep)."),
+    ("api_key.created", "An API key was created."),
+    ("api_key.rotated", "An API key was rotated."),
+    ("api_key.revoked", "An API key was revoked."),
+    ("grant.created", "A customer workspace granted the organization access."),
+    ("grant.revoked", "A customer workspace revoked the organization's access."),
+    ("grant.relinquished", "The organization gave up its access to a customer workspace."),
+    ("org.updated", "The organization's name, slug or settings changed."),
+    ("org.deleted", "The organization was deleted (its last event)."),
+    ("ping", "A test message (POST …/notification-channels/{id}/test); only to that channel."),
+];
+
+/// Whether `raw` is a known event type.
+pub fn is_event_type(raw: &str) -> bool {
+    EVENT_TYPES.iter().any(|(t, _)| *t == raw)
+}
+
+/// The event types an audited action stands for (the one mapping from the
+/// audit log to notifications). Most actions are their own event; joining
+/// through an invitation is two (the invitation and the new member); leaving
+/// is a removal; an ownership transfer changes two roles.
+pub fn event_types_for(action: &str) -> &'static [&'static str] {
+    match action {
+        "invitation.accepted" => &["invitation.accepted", "member.added"],
+        "member.left" => &["member.removed"],
+        "org.ownership_transferred" => &["member.role_changed"],
+        "member.role_changed" => &["member.role_changed"],
+        "member.removed" => &["member.removed"],
+        "invitation.created" => &["invitation.created"],
+        "invitation.revoked" => &["invitation.revoked"],
+        "invitation.expired" => &["invitation.expired"],
+        "api_key.created" => &["api_key.created"],
+        "api_key.rotated" => &["api_key.rotated"],
+        "api_key.revoked" => &["api_key.revoked"],
+        "grant.created" => &["grant.created"],
+        "grant.revoked" => &["grant.revoked"],
+        "grant.relinquished" => &["grant.relinquished"],
+        "org.updated" => &["org.updated"],
+        "org.deleted" => &["org.deleted"],
+        _ => &[],
+    }
+}
+
+/// [`event_types_for`] as the JSON array stored with the audit row, or
+/// `None` when the action notifies nobody.
+pub fn event_types_column(action: &str) -> Option<String> {
+    let types = event_types_for(action);
+    (!types.is_empty()).then(|| serde_json::Value::from(types.to_vec()).to_string())
+}
+
+/// Why a webhook URL is refused (the 422 `invalid_webhook_url` detail).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not an absolute URL.
+    #[error("not an absolute URL")]
+    Malformed,
+    /// Longer than [`MAX_URL_LEN`].
+    #[error("longer than 2048 characters")]
+    TooLong,
+    /// Not `https` (or `http` to loopback in development).
+    #[error("only https URLs are allowed")]
+    Scheme,
+    /// Carries `user:password@`.
+    #[error("credentials in the URL are not allowed")]
+    Userinfo,
+    /// An IP address in any notation.
+    #[error("IP addresses are not allowed; use a host name")]
+    IpLiteral,
+    /// `localhost`, `*.local`, `*.internal`, a single label, or this service.
+    #[error("internal or reserved host names are not allowed")]
+    InternalHost,
+}
+
+/// Longest URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// What the URL rules depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlPolicy<'a> {
+    /// `ENVIRONMENT=development`: plain http to loopback is allowed (local receivers).
+    pub development: bool,
+    /// Our own host (from `APP_URL`), never a target.
+    pub own_host: Option<&'a str>,
+}
+
+/// A webhook target that passed [`check_url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    /// The normalised URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+const LOOPBACK_NAMES: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
+
+/// Checks a webhook URL against SECURITY.md's outgoing rules: `https` only
+/// (plain `http` to loopback in development only), host names only (no IP
+/// literal in any notation: WHATWG parsing turns `0x7f.1`, `2130706433`,
+/// `0177.0.0.1` and partial dotted forms into IPv4 addresses, which are then
+/// refused, and a last label that is numeric is refused too), no userinfo,
+/// no internal names. Checked on create and update and again before each send.
+pub fn check_url(raw: &str, policy: UrlPolicy<'_>) -> Result<WebhookUrl, UrlError> {
+    if raw.len() > MAX_URL_LEN {
+        return Err(UrlError::TooLong);
+    }
+    let url = Url::parse(raw.trim()).map_err(|e| match e {
+        url::ParseError::InvalidIpv4Address | url::ParseError::InvalidIpv6Address => UrlError::IpLiteral,
+        _ => UrlError::Malformed,
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlError::Userinfo);
+    }
+    let loopback = url.host_str().is_some_and(|h| LOOPBACK_NAMES.contains(&h));
+    match url.scheme() {
+        "https" => {}
+        "http" if policy.development && loopback => return Ok(WebhookUrl(url.into())),
+        _ => return Err(UrlError::Scheme),
+    }
+    let host = match url.host() {
+        Some(Host::Domain(d)) => d.to_ascii_lowercase(),
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => return Err(UrlError::IpLiteral),
+        None => return Err(UrlError::Malformed),
+    };
+    let host = host.trim_end_matches('.');
+    let last = host.rsplit('.').next().unwrap_or("");
+    // A numeric last label (WHATWG would have made it an IPv4 address) or
+    // a hex one that some resolvers read as a number: never a public name.
+    if last.is_empty() || last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x") {
+        return Err(UrlError::IpLiteral);
+    }
+    if host.contains(':') || host.contains('[') {
+        return Err(UrlError::IpLiteral);
+    }
+    let internal = !host.contains('.')
+        || host == "localhost"
+        || [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"].iter().any(|s| host.ends_with(s))
+        || policy.own_host.is_some_and(|own| {
+            let own = own.trim_end_matches('.').to_ascii_lowercase();
+            host == own || host.ends_with(&format!(".{own}"))
+        });
+    if internal {
+        return Err(UrlError::InternalHost);
+    }
+    Ok(WebhookUrl(url.into()))
+}
+
+/// The host of `APP_URL`, for [`UrlPolicy::own_host`].
+pub fn host_of(app_url: &str) -> Option<String> {
+    Url::parse(app_url).ok()?.host_str().map(str::to_owned)
+}
+
+/// The Standard Webhooks secret prefix.
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Random bytes in a new signing secret (the spec allows 24 to 64).
+pub const SECRET_BYTES: usize = 32;
+
+/// A signing secret: `whsec_` + base64 of 24..=64 random bytes. Its
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(Vec<u8>);
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret(…)")
+    }
+}
+
+impl SigningSecret {
+    /// A new secret from fresh random bytes.
+    pub fn random(bytes: [u8; SECRET_BYTES]) -> Self {
+        Self(bytes.to_vec())
+    }
+
+    /// The raw key bytes (what is sealed at rest and what HMAC uses).
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        (24..=64).contains(&bytes.len()).then_some(Self(bytes))
+    }
+
+    /// Parses `whsec_<base64>`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::from_bytes(STANDARD.decode(raw.strip_prefix(SECRET_PREFIX)?).ok()?)
+    }
+
+    /// The raw key.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// `whsec_…`, shown to the channel's owner once.
+    pub fn expose(&self) -> String {
+        format!("{SECRET_PREFIX}{}", STANDARD.encode(&self.0))
+    }
+
+    /// `v1,<base64 HMAC-SHA256(id.timestamp.body)>`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new(); // HMAC takes keys of any length; unreachable
+        };
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body.as_bytes());
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// The `webhook-signature` header: one signature per live secret,
+/// space-separated (the current one first, then the one in its rotation grace).
+pub fn signature_header(secrets: &[&SigningSecret], id: &str, timestamp: i64, body: &str) -> String {
+    secrets.iter().map(|s| s.sign(id, timestamp, body)).collect::<Vec<_>>().join(" ")
+}
+
+/// Largest payload sent; larger `details` are replaced by a marker.
+pub const MAX_PAYLOAD_BYTES: usize = 20 * 1024;
+
+/// What happened, as the payload tells it.
+#[derive(Debug, Clone)]
+pub struct EventFacts<'a> {
+    /// The event type.
+    pub event_type: &'a str,
+    /// Unix seconds.
+    pub occurred_at: i64,
+    /// `org_…`.
+    pub org_id: &'a str,
+    /// `user`, `api_key` or `system`.
+    pub actor_kind: &'a str,
+    /// Its id.
+    pub actor_id: &'a str,
+    /// e.g. `member`.
+    pub target_kind: &'a str,
+    /// Its id.
+    pub target_id: &'a str,
+    /// The audit row's details (JSON object text).
+    pub details: &'a str,
+}
+
+/// The body: `{"type", "timestamp", "data": {"org_id", "actor", "target",
+/// "details"}}`, under [`MAX_PAYLOAD_BYTES`]. Deterministic, so every retry
+/// sends the same bytes.
+pub fn payload(e: &EventFacts<'_>) -> String {
+    let details: serde_json::Value =
+        serde_json::from_str(e.details).unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
+    let build = |details: serde_json::Value| {
+        serde_json::json!({
+            "type": e.event_type,
+            "timestamp": crate::domain::time::rfc3339(e.occurred_at),
+            "data": {
+                "org_id": e.org_id,
+                "actor": {"kind": e.actor_kind, "id": e.actor_id},
+                "target": {"kind": e.target_kind, "id": e.target_id},
+                "details": details,
+            }
+        })
+        .to_string()
+    };
+    let full = build(details);
+    if full.len() <= MAX_PAYLOAD_BYTES {
+        return full;
+    }
+    build(serde_json::json!({"truncated": true}))
+}
+
+/// The longest delay Cloudflare Queues accept: 12 hours.
+pub const MAX_DELAY_SECONDS: u32 = 43_200;
+
+/// The default retry schedule (seconds after each failed attempt):
+/// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 28 hours in all.
+pub const DEFAULT_SCHEDULE: &[u32] = &[5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/// Parses `WEBHOOK_RETRY_SCHEDULE`: comma-separated seconds, 1..=43200
+/// each (Queues cap a delay at 12 h), 1..=20 steps.
+pub fn parse_schedule(raw: &str) -> Option<Vec<u32>> {
+    let steps: Option<Vec<u32>> = raw
+        .split(',')
+        .map(|s| s.trim().parse::<u32>().ok().filter(|v| (1..=MAX_DELAY_SECONDS).contains(v)))
+        .collect();
+    steps.filter(|s| (1..=20).contains(&s.len()))
+}
+
+/// Channels failing for this long without a success are disabled.
+pub const DISABLE_AFTER_FAILING_SECONDS: i64 = 5 * 24 * 3600;
+
+/// How an answer counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx.
+    Delivered,
+    /// 410 Gone: the receiver asks us to stop; the channel is disabled.
+    Gone,
+    /// Anything else (3xx included: redirects are never followed), or no answer.
+    Failed,
+}
+
+/// Classifies a status code (`None`: no answer).
+pub fn outcome(status: Option<u16>) -> Outcome {
+    match status {
+        Some(200..=299) => Outcome::Delivered,
+        Some(410) => Outcome::Gone,
+        _ => Outcome::Failed,
+    }
+}
+
+/// `Retry-After` in seconds (delta-seconds only; an HTTP date is ignored),
+/// capped at 12 h.
+pub fn retry_after_seconds(raw: Option<&str>) -> Option<u32> {
+    let v: u64 = raw?.trim().parse().ok()?;
+    Some(v.min(u64::from(MAX_DELAY_SECONDS)) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PROD: UrlPolicy<'static> = UrlPolicy { development: false, own_host: Some("latchkey.example.com") };
+    const DEV: UrlPolicy<'static> = UrlPolicy { development: true, own_host: Some("latchkey.example.com") };
+
+    #[test]
+    fn the_specifications_own_test_vector_signs_the_same() {
+        // libraries/rust/src/lib.rs of github.com/standard-webhooks/standard-webhooks.
+        let secret = SigningSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        assert_eq!(
+            secret.sign(
+                "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+                1649367553,
+                r#"{"email":"test@example.com","username":"test_user"}"#
+            ),
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
+    }
+
+    #[test]
+    fn two_live_secrets_give_two_space_separated_signatures() {
+        let a = SigningSecret::random([1; SECRET_BYTES]);
+        let b = SigningSecret::random([2; SECRET_BYTES]);
+        let header = signature_header(&[&a, &b], "dlv_1", 10, "{}");
+        let parts: Vec<&str> = header.split(' ').collect();
+        assert_eq!(parts, [a.sign("dlv_1", 10, "{}"), b.sign("dlv_1", 10, "{}")]);
+        assert_ne!(parts[0], parts[1]);
+        assert_eq!(signature_header(&[&a], "dlv_1", 10, "{}"), parts[0]);
+    }
+
+    #[test]
+    fn secrets_are_whsec_base64_of_24_to_64_bytes_and_never_debug_printed() {
+        let s = SigningSecret::random([7; SECRET_BYTES]);
+        assert!(s.expose().starts_with("whsec_"));
+        assert_eq!(SigningSecret::parse(&s.expose()), Some(s.clone()));
+        assert!(!format!("{s:?}").contains(&s.expose()[6..]));
+        assert!(SigningSecret::from_bytes(vec![0; 23]).is_none());
+        assert!(SigningSecret::from_bytes(vec![0; 65]).is_none());
+        assert!(SigningSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_none(), "prefix required");
+    }
+
+    #[test]
+    fn urls_follow_the_outgoing_rules() {
+        let cases: &[(&str, UrlPolicy, Result<(), UrlError>, &str)] = &[
+            ("https://hooks.example.org/in", PROD, Ok(()), "a public https host"),
+            ("https://hooks.example.org:8443/x?y=1", PROD, Ok(()), "ports and queries are fine"),
+            ("http://hooks.example.org/in", PROD, Err(UrlError::Scheme), "plain http"),
+            ("http://hooks.example.org/in", DEV, Err(UrlError::Scheme), "plain http to a public host, even in dev"),
+            ("http://127.0.0.1:9000/in", DEV, Ok(()), "loopback http in development"),
+            ("http://127.0.0.1:9000/in", PROD, Err(UrlError::Scheme), "loopback http in production"),
+            ("https://127.0.0.1/in", DEV, Err(UrlError::IpLiteral), "https to an IP, even in dev"),
+            ("ftp://hooks.example.org/", PROD, Err(UrlError::Scheme), "other schemes"),
+            ("https://user:pw@hooks.example.org/", PROD, Err(UrlError::Userinfo), "userinfo"),
+            ("https://user@hooks.example.org/", PROD, Err(UrlError::Userinfo), "a user name alone"),
+            ("https://localhost/", PROD, Err(UrlError::InternalHost), "localhost"),
+            ("https://LOCALHOST./", PROD, Err(UrlError::InternalHost), "localhost, trailing dot and case"),
+            ("https://a.localhost/", PROD, Err(UrlError::InternalHost), "*.localhost"),
+            ("https://printer.local/", PROD, Err(UrlError::InternalHost), "mDNS"),
+            ("https://metadata.google.internal/", PROD, Err(UrlError::InternalHost), "*.internal"),
+            ("https://intranet/", PROD, Err(UrlError::InternalHost), "a single label"),
+            ("https://latchkey.example.com/x", PROD, Err(UrlError::InternalHost), "our own host"),
+            ("https://api.latchkey.example.com/x", PROD, Err(UrlError::InternalHost), "under our own host"),
+            ("https://[::1]/", PROD, Err(UrlError::IpLiteral), "IPv6 loopback"),
+            ("https://[::ffff:169.254.169.254]/", PROD, Err(UrlError::IpLiteral), "IPv4-mapped metadata address"),
+            ("https://169.254.169.254/", PROD, Err(UrlError::IpLiteral), "cloud metadata"),
+            ("https://2130706433/", PROD, Err(UrlError::IpLiteral), "decimal"),
+            ("https://0x7f000001/", PROD, Err(UrlError::IpLiteral), "hex"),
+            ("https://0177.0.0.1/", PROD, Err(UrlError::IpLiteral), "octal"),
+            ("https://127.1/", PROD, Err(UrlError::IpLiteral), "dotted partial"),
+            ("https://foo.0x10/", PROD, Err(UrlError::IpLiteral), "hex last label"),
+            ("not a url", PROD, Err(UrlError::Malformed), "garbage"),
+            ("/relative", PROD, Err(UrlError::Malformed), "relative"),
+        ];
+        for (raw, policy, want, why) in cases {
+            assert_eq!(check_url(raw, *policy).map(|_| ()), *want, "{why}: {raw}");
+        }
+        let long = format!("https://example.org/{}", "a".repeat(MAX_URL_LEN));
+        assert_eq!(check_url(&long, PROD), Err(UrlError::TooLong));
+    }
+
+    fn encodings(ip: u32) -> Vec<String> {
+        let [a, b, c, d] = ip.to_be_bytes();
+        vec![
+            format!("{a}.{b}.{c}.{d}"),
+            format!("{ip}"),
+            format!("0x{ip:x}"),
+            format!("0X{ip:08X}"),
+            format!("0{ip:o}"),
+            format!("0{a:o}.0{b:o}.0{c:o}.0{d:o}"),
+            format!("0x{a:x}.0x{b:x}.0x{c:x}.0x{d:x}"),
+            format!("{a}.{}", u32::from_be_bytes([0, b, c, d])),
+            format!("{a}.{b}.{}", u32::from(u16::from_be_bytes([c, d]))),
+            format!("[::ffff:{a}.{b}.{c}.{d}]"),
+            format!("[::ffff:{:x}:{:x}]", u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d])),
+            format!("[::{a}.{b}.{c}.{d}]"),
+            format!("[64:ff9b::{a}.{b}.{c}.{d}]"),
+            format!("[2001:db8::{:x}]", u16::from_be_bytes([c, d])),
+            format!("{a}.{b}.{c}.{d}."),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_ip_encoding_is_accepted(ip in any::<u32>(), port in proptest::option::of(1u16..)) {
+            for host in encodings(ip) {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                for policy in [PROD, DEV] {
+                    let raw = format!("https://{host}{port}/hook");
+                    prop_assert!(check_url(&raw, policy).is_err(), "{} accepted", raw);
+                }
+                let raw = format!("http://{host}/hook");
+                prop_assert!(check_url(&raw, PROD).is_err(), "{} accepted", raw);
+            }
+        }
+    }
+
+    #[test]
+    fn every_mapped_event_type_is_a_known_one_and_ping_is_never_audited() {
+        for action in ["invitation.accepted", "member.left", "org.ownership_transferred", "org.deleted", "grant.revoked"] {
+            assert!(!event_types_for(action).is_empty(), "{action}");
+            assert!(event_types_for(action).iter().all(|t| is_event_type(t)), "{action}");
+        }
+        for (t, _) in EVENT_TYPES {
+            let produced = EVENT_TYPES.iter().chain([("member.left", ""), ("org.ownership_transferred", "")].iter())
+                .any(|(action, _)| event_types_for(action).contains(t));
+            assert_eq!(produced, *t != "ping", "{t}: some audited action produces it, except ping");
+        }
+        assert_eq!(event_types_for("invitation.accepted"), ["invitation.accepted", "member.added"]);
+        assert_eq!(event_types_column("notification_channel.created"), None);
+        assert_eq!(event_types_column("member.left").as_deref(), Some(r#"["member.removed"]"#));
+    }
+
+    #[test]
+    fn the_payload_names_org_actor_and_target_and_stays_under_20_kb() {
+        let facts = EventFacts {
+            event_type: "member.removed",
+            occurred_at: 1_700_000_000,
+            org_id: "org_1",
+            actor_kind: "api_key",
+            actor_id: "key_1",
+            target_kind: "member",
+            target_id: "usr_1",
+            details: r#"{"role":"member"}"#,
+        };
+        let body: serde_json::Value = serde_json::from_str(&payload(&facts)).unwrap();
+        assert_eq!(body["type"], "member.removed");
+        assert_eq!(body["timestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(body["data"]["org_id"], "org_1");
+        assert_eq!(body["data"]["actor"], serde_json::json!({"kind": "api_key", "id": "key_1"}));
+        assert_eq!(body["data"]["target"], serde_json::json!({"kind": "member", "id": "usr_1"}));
+        assert_eq!(body["data"]["details"]["role"], "member");
+        let huge = format!(r#"{{"x":"{}"}}"#, "a".repeat(30_000));
+        let big = payload(&EventFacts { details: &huge, ..facts });
+        assert!(big.len() < MAX_PAYLOAD_BYTES);
+        assert!(big.contains("truncated"));
+    }
+
+    #[test]
+    fn schedules_and_answers() {
+        assert_eq!(parse_schedule("1, 2,3"), Some(vec![1, 2, 3]));
+        for bad in ["", "0", "1,x", "43201", "-1"] {
+            assert_eq!(parse_schedule(bad), None, "{bad:?}");
+        }
+        assert_eq!(outcome(Some(204)), Outcome::Delivered);
+        assert_eq!(outcome(Some(410)), Outcome::Gone);
+        for s in [Some(301), Some(302), Some(404), Some(500), None] {
+            assert_eq!(outcome(s), Outcome::Failed, "{s:?}");
+        }
+        assert_eq!(retry_after_seconds(Some(" 120 ")), Some(120));
+        assert_eq!(retry_after_seconds(Some("999999")), Some(43_200));
+        assert_eq!(retry_after_seconds(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+}
