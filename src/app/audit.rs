@@ -4,6 +4,7 @@ use super::{AppError, Deps};
 use crate::domain::ids::IdKind;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
+use crate::domain::webhook;
 use crate::stmt;
 use crate::store::sql::AuditRow;
 use crate::store::{sql, Stmt};
@@ -85,9 +86,17 @@ impl<'a> Event<'a> {
     }
 
     fn build(&self, deps: &Deps, sql: &'static str) -> Result<Stmt, AppError> {
+        let id = deps.new_id(IdKind::Event)?;
+        // The notification events this change stands for, fanned out to the
+        // org's channels by the audit table's trigger in this same statement
+        // (migration 0013); the deliveries are enqueued after the batch.
+        let event_types = self.org_id.and_then(|_| webhook::event_types_column(self.action));
+        if event_types.is_some() {
+            deps.notified.borrow_mut().push(id.clone());
+        }
         Ok(stmt!(
             sql,
-            deps.new_id(IdKind::Event)?,
+            id,
             self.org_id,
             self.workspace_id,
             self.actor.kind,
@@ -96,7 +105,8 @@ impl<'a> Event<'a> {
             self.target_kind,
             self.target_id,
             self.data.to_string(),
-            deps.now()
+            deps.now(),
+            event_types
         ))
     }
 }

@@ -46,6 +46,10 @@ pub struct Config {
     /// `MAIL_RETRY_BASE_SECONDS` (optional): the first step of the queue's
     /// retry backoff (`jobs::retry`); runtime tests shorten it.
     pub mail_retry_base_seconds: u32,
+    /// `WEBHOOK_RETRY_SCHEDULE` (optional): seconds before each retry of a
+    /// failed webhook delivery, comma-separated (default 5 s, 5 min, 30 min,
+    /// 2 h, 5 h, 10 h, 10 h); runtime tests shorten it.
+    pub webhook_retry_schedule: Vec<u32>,
     /// `OAUTH_*`: sign-in providers and the redirect allow-list.
     pub oauth: crate::domain::oauth::OAuthSettings,
 }
@@ -82,7 +86,14 @@ impl Config {
         }
         let app_url = need("APP_URL")?.trim_end_matches('/').to_owned();
         let oauth = crate::domain::oauth::OAuthSettings::from_env(&get, development, &app_url).map_err(ConfigError)?;
+        let webhook_retry_schedule = match get("WEBHOOK_RETRY_SCHEDULE").filter(|v| !v.trim().is_empty()) {
+            None => crate::domain::webhook::DEFAULT_SCHEDULE.to_vec(),
+            Some(raw) => crate::domain::webhook::parse_schedule(&raw).ok_or_else(|| {
+                ConfigError("WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated seconds, each 1 to 43200".into())
+            })?,
+        };
         Ok(Self {
+            webhook_retry_schedule,
             oauth,
             development,
             ip_rate_limit,

@@ -31,15 +31,25 @@ pub enum Job {
         /// The account.
         user_id: String,
     },
+    /// Tell an org admin that a notification channel was disabled (410, or 5 days failing).
+    ChannelDisabled {
+        /// Idempotency key.
+        job_id: String,
+        /// The admin.
+        user_id: String,
+        /// The channel.
+        channel_id: String,
+    },
 }
 
 impl Job {
     /// The idempotency key.
     pub fn id(&self) -> &str {
         match self {
-            Job::EmailToken { job_id, .. } | Job::AccountExists { job_id, .. } | Job::Invitation { job_id, .. } => {
-                job_id
-            }
+            Job::EmailToken { job_id, .. }
+            | Job::AccountExists { job_id, .. }
+            | Job::Invitation { job_id, .. }
+            | Job::ChannelDisabled { job_id, .. } => job_id,
         }
     }
 
@@ -49,6 +59,7 @@ impl Job {
             Job::EmailToken { .. } => "email_token",
             Job::Invitation { .. } => "invitation",
             Job::AccountExists { .. } => "account_exists",
+            Job::ChannelDisabled { .. } => "channel_disabled",
         }
     }
 
@@ -58,6 +69,7 @@ impl Job {
             Job::EmailToken { token_id, .. } => token_id,
             Job::Invitation { invitation_id, .. } => invitation_id,
             Job::AccountExists { user_id, .. } => user_id,
+            Job::ChannelDisabled { channel_id, .. } => channel_id,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod invitations;
 pub mod members;
 pub mod messages;
+pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod page;
@@ -62,6 +63,9 @@ pub trait Outbox {
     /// Enqueues `job`. Callers have written their rows first, so a failed
     /// enqueue loses nothing: the email can be requested again.
     async fn enqueue(&self, job: &Job) -> Result<(), String>;
+    /// Enqueues a webhook delivery (the webhook queue; the message is its id),
+    /// to be consumed after `delay_seconds`.
+    async fn enqueue_webhook(&self, delivery_id: &str, delay_seconds: u32) -> Result<(), String>;
 }
 
 /// A per-key request-rate limit (the Workers Rate Limiting binding in production).
@@ -102,6 +106,9 @@ pub struct Deps {
     pub http: Rc<dyn oauth::HttpClient>,
     /// Writes that may wait until the response is sent (`ctx.wait_until`).
     pub deferred: Rc<std::cell::RefCell<Vec<crate::store::Stmt>>>,
+    /// Audit rows written by this request that notify channels: after the
+    /// response their deliveries are enqueued ([`notifications::enqueue_recorded`]).
+    pub notified: Rc<std::cell::RefCell<Vec<String>>>,
 }
 
 impl Deps {

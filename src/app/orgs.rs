@@ -249,8 +249,19 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
 /// Deletes the org and everything of it (members, invitations, audit) in one statement (cascades).
 /// Person-only (`org:delete`): an API key gets 403 `user_required`, whatever its scopes.
 pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<(), AppError> {
-    access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
-    deps.db.run(stmt!(sql::DELETE_ORG, org_id)).await?;
+    let a = access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+    // The org's last event: its notification rows outlive it (no foreign key
+    // to orgs), so `org.deleted` still reaches its channels.
+    let event = Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor: &a.actor,
+        action: "org.deleted",
+        target_kind: "org",
+        target_id: org_id,
+        data: json!({ "name": a.org.name, "slug": a.org.slug }),
+    };
+    deps.db.batch(vec![event.stmt(deps)?, stmt!(sql::DELETE_ORG, org_id)]).await?;
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 //! document (each entry's `#[utoipa::path]` operation, plus the answers every
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
-use super::handlers::{self as h, api_keys as keys, invitations as inv, oauth, orgs, totp, workspaces as ws};
+use super::handlers::{
+    self as h, api_keys as keys, invitations as inv, notifications as notify, oauth, orgs, totp, workspaces as ws,
+};
 use super::{pages, Request, Response};
 use crate::app::{AppError, Deps};
 use std::future::Future;
@@ -187,6 +189,16 @@ routes! {
     POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
     DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);
     GET "/v1/me/audit-log" [Person] => oauth::user_audit_log();
+    GET "/v1/notification-event-types" [Principal] => notify::list_event_types();
+    POST "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::create_channel(org_id);
+    GET "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::list_channels(org_id);
+    GET "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::get_channel(org_id, id);
+    PATCH "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::update_channel(org_id, id);
+    DELETE "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::delete_channel(org_id, id);
+    POST "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret" [Principal] => notify::rotate_secret(org_id, id);
+    POST "/v1/orgs/{org_id}/notification-channels/{id}/test" [Principal] => notify::test_channel(org_id, id);
+    GET "/v1/orgs/{org_id}/notification-channels/{id}/deliveries" [Principal] => notify::list_deliveries(org_id, id);
+    POST "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry" [Principal] => notify::retry_delivery(org_id, id);
 }
 
 type Methods = Vec<&'static Route>;

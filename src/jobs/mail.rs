@@ -80,6 +80,24 @@ pub fn account_exists(config: &Config, to: &str, name: &str) -> OutgoingEmail {
     )
 }
 
+/// The notice to an org admin that a notification channel was turned off.
+pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason: &str) -> OutgoingEmail {
+    let why = if reason == "gone" {
+        "its receiver answered 410 Gone"
+    } else {
+        "its deliveries have failed for 5 days"
+    };
+    let line = format!("The notification channel for {url} was disabled because {why}.");
+    let settings = format!("{}/settings", config.app_url);
+    layout(
+        to,
+        "A notification channel was disabled",
+        name,
+        &[&line, "Fix the receiver, then enable the channel again; failed deliveries can be retried."],
+        Some(("Open settings", &settings)),
+    )
+}
+
 /// The invitation email.
 pub fn invitation(config: &Config, to: &str, inviter: &str, target: &str, role: &str, token: &str) -> OutgoingEmail {
     let url = format!("{}/invite#token={token}", config.app_url);

@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub mod dead_letter;
 pub mod mail;
 pub mod retry;
+pub mod webhooks;
 
 pub use dead_letter::{record_dead_letter, record_unreadable, DeadLetter};
 pub use mail::OutgoingEmail;
@@ -187,6 +188,20 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             }
             let row: Option<Row> = db.run(stmt!(sql::USER_BY_ID, user_id)).await?.first()?;
             Ok(row.map(|r| mail::account_exists(config, &r.email, &r.name)))
+        }
+        Job::ChannelDisabled { user_id, channel_id, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                email: String,
+                name: String,
+                url: String,
+                disabled_reason: Option<String>,
+            }
+            let row: Option<Row> =
+                db.run(stmt!(sql::CHANNEL_DISABLED_FOR_MAIL, channel_id, user_id)).await?.first()?;
+            Ok(row.map(|r| {
+                mail::channel_disabled(config, &r.email, &r.name, &r.url, r.disabled_reason.as_deref().unwrap_or(""))
+            }))
         }
     }
 }

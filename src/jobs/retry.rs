@@ -35,6 +35,14 @@ pub fn retry_delay_seconds(base_seconds: u32, attempt: u32, random: u32) -> u32 
     } else {
         (u64::from(base_seconds.max(1)) << doublings).min(u64::from(MAX_DELAY_SECONDS))
     };
+    jittered(step, random)
+}
+
+/// "Equal jitter" over one step (capped at [`MAX_DELAY_SECONDS`]): the
+/// first half fixed, the second half picked by `random` (uniform over
+/// `u32`); at least 1 s. Shared by the email backoff and the webhook schedule.
+pub fn jittered(step: u64, random: u32) -> u32 {
+    let step = step.clamp(1, u64::from(MAX_DELAY_SECONDS));
     let fixed = step.div_ceil(2);
     let jitter = (step - fixed) * u64::from(random) / u64::from(u32::MAX);
     // `fixed + jitter <= step <= MAX_DELAY_SECONDS`, so this always fits.

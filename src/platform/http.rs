@@ -64,3 +64,48 @@ impl HttpClient for FetchClient {
         }
     }
 }
+
+/// Webhook deliveries: `fetch` with `redirect: "manual"` and a 15 s abort.
+pub struct WebhookFetch;
+
+async fn post_webhook(
+    req: crate::jobs::webhooks::WebhookRequest,
+    controller: &AbortController,
+) -> Result<crate::jobs::webhooks::WebhookResponse, String> {
+    let started = js_sys::Date::now();
+    let headers = Headers::new();
+    for (name, value) in &req.headers {
+        headers.set(name, value).map_err(|e| e.to_string())?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    init.with_body(Some(req.body.into()));
+    let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
+    let mut response =
+        Fetch::Request(request).send_with_signal(&controller.signal()).await.map_err(|e| e.to_string())?;
+    let status = response.status_code();
+    let retry_after = response.headers().get("retry-after").ok().flatten();
+    let mut body = response.bytes().await.unwrap_or_default();
+    body.truncate(crate::jobs::webhooks::RESPONSE_EXCERPT_BYTES);
+    let latency_ms = (js_sys::Date::now() - started).max(0.0) as i64;
+    Ok(crate::jobs::webhooks::WebhookResponse { status, retry_after, body, latency_ms })
+}
+
+#[async_trait(?Send)]
+impl crate::jobs::webhooks::WebhookSender for WebhookFetch {
+    async fn post(
+        &self,
+        req: crate::jobs::webhooks::WebhookRequest,
+    ) -> Result<crate::jobs::webhooks::WebhookResponse, String> {
+        let timeout_ms = crate::jobs::webhooks::TIMEOUT_MS;
+        let controller = AbortController::default();
+        let timeout = Delay::from(Duration::from_millis(u64::from(timeout_ms)));
+        match first(post_webhook(req, &controller), timeout).await {
+            Ok(result) => result,
+            Err(()) => {
+                controller.abort();
+                Err(format!("no answer within {timeout_ms} ms"))
+            }
+        }
+    }
+}

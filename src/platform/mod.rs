@@ -91,15 +91,22 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         db: db.clone(),
         clock: Rc::new(JsClock),
         rng: Rc::new(SystemRng),
-        outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?)),
+        outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?, env.queue("WEBHOOKS").ok())),
         config,
         limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
         ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
         http: Rc::new(http::FetchClient),
         deferred: Rc::default(),
+        notified: Rc::default(),
     };
     let request = read_request(&mut req).await?;
     let mut response = crate::http::handle(&deps, request).await;
+    if !deps.notified.borrow().is_empty() {
+        // The change and its events are committed; hand the deliveries to
+        // the webhook queue after the response (the sweep covers a failure).
+        let deps = deps.clone();
+        ctx.wait_until(async move { crate::app::notifications::enqueue_recorded(&deps).await });
+    }
     let deferred = deps.take_deferred();
     if !deferred.is_empty() {
         // Bookkeeping after the response: the request path stays read-only.
@@ -162,6 +169,9 @@ fn write_response(response: crate::http::Response) -> worker::Result<worker::Res
 /// The dead-letter queue of `latchkey-emails` (wrangler.toml): its batches are
 /// recorded, not sent.
 const DEAD_LETTER_QUEUE: &str = "latchkey-emails-dlq";
+/// Webhook deliveries (one message per attempt) and their dead letters (crashes).
+const WEBHOOK_QUEUE: &str = "latchkey-webhooks";
+const WEBHOOK_DEAD_LETTER_QUEUE: &str = "latchkey-webhooks-dlq";
 
 /// The queue entry point, written out instead of `#[event(queue)]`: workers-rs
 /// 0.8.7's `Message` does not expose `attempts`, which the backoff needs, and
@@ -215,6 +225,9 @@ async fn queue(raw: worker::worker_sys::MessageBatch, env: Env, _ctx: Context) -
     let base = config.as_ref().map_or(jobs::retry::DEFAULT_BASE_SECONDS, |c| c.mail_retry_base_seconds);
     let db = D1Db::new(env.d1("DB")?);
     let clock = JsClock;
+    if batch.queue() == WEBHOOK_QUEUE || batch.queue() == WEBHOOK_DEAD_LETTER_QUEUE {
+        return webhook_queue(batch, &env, &db, config, &attempts, base).await;
+    }
     if batch.queue() == DEAD_LETTER_QUEUE {
         for message in batch.messages()? {
             let outcome = match serde_json::from_value::<DeadLetter>(message.body().clone()) {
@@ -306,5 +319,98 @@ async fn give_up<T: serde::Serialize>(
             log_error(&format!("moving message {} to the dead-letter queue failed: {e}", message.id()));
             retry_later(message, attempts, base_seconds);
         }
+    }
+}
+
+fn delivery_id_of(message: &Message<serde_json::Value>) -> Option<String> {
+    serde_json::from_value::<outbox::WebhookMessage>(message.body().clone()).ok().map(|m| m.delivery_id)
+}
+
+/// The webhook queue (deliveries) and its dead-letter queue (crashes, recorded).
+async fn webhook_queue(
+    batch: MessageBatch<serde_json::Value>,
+    env: &Env,
+    db: &D1Db,
+    config: Result<Rc<Config>, String>,
+    attempts: &HashMap<String, u32>,
+    base: u32,
+) -> worker::Result<()> {
+    let clock = JsClock;
+    if batch.queue() == WEBHOOK_DEAD_LETTER_QUEUE {
+        for message in batch.messages()? {
+            let delivery = delivery_id_of(&message).unwrap_or_default();
+            log_error(&format!("webhook delivery {delivery} crashed past its retries"));
+            match jobs::webhooks::record_dead_letter(&message.id(), &delivery, "retries exhausted", db, clock.now())
+                .await
+            {
+                Ok(()) => message.ack(),
+                Err(e) => {
+                    log_error(&e);
+                    retry_later(&message, attempts, base);
+                }
+            }
+        }
+        return Ok(());
+    }
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            log_error(&e);
+            for message in batch.messages()? {
+                retry_later(&message, attempts, base);
+            }
+            return Ok(());
+        }
+    };
+    let (development, own_host) = crate::app::notifications::url_policy(&config);
+    let settings = jobs::webhooks::WebhookSettings {
+        key: &config.totp_key,
+        schedule: &config.webhook_retry_schedule,
+        development,
+        own_host: own_host.as_deref(),
+    };
+    let outbox = outbox::QueueOutbox::new(env.queue("EMAILS")?, env.queue("WEBHOOKS").ok());
+    for message in batch.messages()? {
+        let Some(delivery_id) = delivery_id_of(&message) else {
+            log_error(&format!("unreadable webhook message {}", message.id()));
+            message.ack();
+            continue;
+        };
+        let (next, disabled) =
+            jobs::webhooks::deliver(&delivery_id, db, &http::WebhookFetch, &clock, &SystemRng, &settings).await;
+        if let Some(d) = disabled {
+            crate::app::notifications::tell_admins_disabled(db, &outbox, &SystemRng, &d).await;
+        }
+        match next {
+            jobs::webhooks::Next::Ack => message.ack(),
+            jobs::webhooks::Next::Later(delay) => {
+                if let Err(e) = crate::app::Outbox::enqueue_webhook(&outbox, &delivery_id, delay).await {
+                    // Still pending in D1 with its due time: the sweep resends it.
+                    log_error(&format!("re-enqueue of delivery {delivery_id} failed: {e}"));
+                }
+                message.ack();
+            }
+            jobs::webhooks::Next::Crash(why) => {
+                log_error(&format!("webhook delivery {delivery_id} crashed: {why}"));
+                retry_later(&message, attempts, base);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Cron Trigger: records expired invitations' events and enqueues due
+/// deliveries the queue does not hold (a failed enqueue loses nothing).
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    console_error_panic_hook::set_once();
+    let (Ok(d1), Ok(emails)) = (env.d1("DB"), env.queue("EMAILS")) else {
+        log_error("sweep: bindings missing");
+        return;
+    };
+    let db = D1Db::new(d1);
+    let outbox = outbox::QueueOutbox::new(emails, env.queue("WEBHOOKS").ok());
+    if let Err(e) = crate::app::notifications::sweep(&db, &outbox, JsClock.now()).await {
+        log_error(&format!("sweep failed: {e}"));
     }
 }

@@ -24,6 +24,10 @@ impl Clock for ManualClock {
 pub struct MemoryOutbox {
     pub jobs: RefCell<Vec<Job>>,
     pub fail: Cell<bool>,
+    /// Webhook deliveries enqueued: (delivery id, due at, by the test clock).
+    pub webhooks: RefCell<Vec<(String, u32)>>,
+    /// Makes the webhook queue refuse messages (a queue outage).
+    pub fail_webhooks: Cell<bool>,
 }
 #[async_trait(?Send)]
 impl Outbox for MemoryOutbox {
@@ -32,6 +36,13 @@ impl Outbox for MemoryOutbox {
             return Err("queue unavailable".into());
         }
         self.jobs.borrow_mut().push(job.clone());
+        Ok(())
+    }
+    async fn enqueue_webhook(&self, delivery_id: &str, delay_seconds: u32) -> Result<(), String> {
+        if self.fail_webhooks.get() {
+            return Err("webhook queue unavailable".into());
+        }
+        self.webhooks.borrow_mut().push((delivery_id.to_owned(), delay_seconds));
         Ok(())
     }
 }
@@ -145,6 +156,7 @@ impl TestApp {
             ip_limiter: ip_limiter.clone(),
             http: Rc::new(BlockingHttp),
             deferred: Rc::default(),
+            notified: Rc::default(),
         };
         Self { deps, clock, outbox, db, limiter, ip_limiter }
     }
@@ -164,6 +176,8 @@ impl TestApp {
         if !deferred.is_empty() {
             pollster::block_on(latchkey::store::Db::batch(self.db.as_ref(), deferred)).expect("deferred writes");
         }
+        // The Worker enqueues the request's webhook deliveries in ctx.wait_until too.
+        pollster::block_on(latchkey::app::notifications::enqueue_recorded(&self.deps));
         Reply::new(res.status, res.headers, String::from_utf8_lossy(&res.body).into_owned())
     }
 
@@ -226,6 +240,59 @@ impl TestApp {
                 ))
             })
             .collect()
+    }
+
+    /// Runs the webhook consumer over every enqueued delivery message whose
+    /// delay has passed (`delay == 0` or the test advanced past it is the
+    /// test's business: every message is consumed now, as the queue would
+    /// once its delay passed). Returns what each message came to.
+    pub fn deliver_webhooks(
+        &self,
+        sender: &dyn jobs::webhooks::WebhookSender,
+    ) -> Vec<(jobs::webhooks::Next, Option<jobs::webhooks::Disabled>)> {
+        let messages: Vec<(String, u32)> = self.outbox.webhooks.borrow_mut().drain(..).collect();
+        let config = &self.deps.config;
+        let (development, own) = latchkey::app::notifications::url_policy(config);
+        let settings = jobs::webhooks::WebhookSettings {
+            key: &config.totp_key,
+            schedule: &config.webhook_retry_schedule,
+            development,
+            own_host: own.as_deref(),
+        };
+        let mut out = Vec::new();
+        for (id, _) in messages {
+            let result = pollster::block_on(jobs::webhooks::deliver(
+                &id,
+                self.db.as_ref(),
+                sender,
+                self.clock.as_ref(),
+                &SystemRng,
+                &settings,
+            ));
+            if let Some(d) = &result.1 {
+                pollster::block_on(latchkey::app::notifications::tell_admins_disabled(
+                    self.db.as_ref(),
+                    self.outbox.as_ref(),
+                    &SystemRng,
+                    d,
+                ));
+            }
+            if let jobs::webhooks::Next::Later(delay) = result.0 {
+                self.outbox.webhooks.borrow_mut().push((id.clone(), delay));
+            }
+            out.push(result);
+        }
+        out
+    }
+
+    /// The scheduled sweep, as the Cron Trigger runs it.
+    pub fn sweep(&self) -> usize {
+        pollster::block_on(latchkey::app::notifications::sweep(
+            self.db.as_ref(),
+            self.outbox.as_ref(),
+            self.clock_now(),
+        ))
+        .expect("sweep")
     }
 
     /// Delivers pending mail, then reads the dev sink for `to`.

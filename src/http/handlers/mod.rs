@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod authorize;
 pub mod invitations;
+pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod totp;

@@ -3,13 +3,13 @@
 use serde::Deserialize;
 
 pub const INSERT_AUDIT: &str = "INSERT INTO audit_events \
-       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at, event_types) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 /// An audit row written only if the statement before it in the batch changed
 /// something: `changes()` is per connection and a D1 batch is one connection.
 pub const INSERT_AUDIT_IF_CHANGED: &str = "INSERT INTO audit_events \
-       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE changes() > 0";
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at, event_types) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE changes() > 0";
 /// Newest first by insertion order (rowid), which also orders events of one second.
 pub const LIST_ORG_AUDIT: &str =
     "SELECT rowid AS seq, id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at \

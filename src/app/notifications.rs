@@ -1,0 +1,534 @@
+//! Notification channels: an org's outgoing webhooks (Standard Webhooks).
+//!
+//! Events are recorded by the audit rows of the changes themselves (see
+//! [`super::audit::Event`] and migration 0013's trigger), in the same batch;
+//! this module manages channels, lists deliveries, and hands deliveries to
+//! the webhook queue: right after the request that recorded them
+//! ([`enqueue_recorded`]) and, for any the queue did not take, from the
+//! scheduled sweep ([`sweep`]).
+//!
+//! Reading and changing channels both need `notifications:write` (owners and
+//! admins; keys with that scope): a channel's URL often embeds a receiver's
+//! token, and delivery logs quote receivers' answers, so `org:read` (every
+//! member) is not enough to see them.
+use super::access::TwoFactorPolicy;
+use super::audit::{Actor, Event};
+use super::auth::Principal;
+use super::page::PageRequest;
+use super::{log_error, orgs, random, AppError, Deps, ErrorCode};
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::policy::Permission;
+use crate::domain::time::rfc3339;
+use crate::domain::totp;
+use crate::domain::webhook::{self, SigningSecret, UrlPolicy, WebhookUrl};
+use crate::domain::FieldError;
+use crate::stmt;
+use crate::store::sql::{self, ChannelRow, DeliveryRow, IdRow};
+use crate::store::{Batch, Db};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// Longest rotation grace.
+pub const MAX_GRACE_SECONDS: i64 = 86_400;
+/// Most event types one channel subscribes to (all of them).
+const MAX_EVENT_TYPES: usize = 32;
+/// Longest description.
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Deliveries one sweep hands to the queue.
+const SWEEP_BATCH: i64 = 100;
+
+/// An event type.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventTypeView {
+    /// e.g. `member.added`.
+    pub name: &'static str,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// Every event type.
+pub fn event_types() -> Vec<EventTypeView> {
+    webhook::EVENT_TYPES.iter().map(|(name, description)| EventTypeView { name, description }).collect()
+}
+
+/// A channel as the API shows it (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelView {
+    /// `nch_…`
+    pub id: String,
+    /// The receiver.
+    pub url: String,
+    /// Free text.
+    pub description: String,
+    /// Subscribed event types.
+    pub event_types: Vec<String>,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+    /// Why it is off: `manual`, `gone` (the receiver answered 410) or
+    /// `failing` (5 days without a successful delivery).
+    pub disabled_reason: Option<String>,
+    /// Until when the previous secret also signs (RFC 3339), during a rotation.
+    pub previous_secret_expires_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A new channel, or a rotated secret: the only answers with the secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelWithSecret {
+    /// The channel.
+    #[serde(flatten)]
+    pub channel: ChannelView,
+    /// `whsec_…`: shown in this answer only.
+    pub secret: String,
+}
+
+/// One delivery (attempts so far and the last one's outcome).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `dlv_…`, also the `webhook-id` header.
+    pub id: String,
+    /// The event type.
+    pub event_type: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due (pending only), RFC 3339.
+    pub next_attempt_at: Option<String>,
+    /// The last answer's status code (none: no answer).
+    pub last_status_code: Option<i64>,
+    /// The last attempt's duration in milliseconds.
+    pub last_latency_ms: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The first 256 bytes of the last answer.
+    pub last_response: Option<String>,
+    /// RFC 3339.
+    pub last_attempt_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+fn view(r: &ChannelRow, now: i64) -> ChannelView {
+    ChannelView {
+        id: r.id.clone(),
+        url: r.url.clone(),
+        description: r.description.clone(),
+        event_types: serde_json::from_str(&r.event_types).unwrap_or_default(),
+        enabled: r.enabled != 0,
+        disabled_reason: r.disabled_reason.clone(),
+        previous_secret_expires_at: r.previous_expires_at.filter(|t| *t > now).map(rfc3339),
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+    }
+}
+
+fn delivery_view(r: DeliveryRow) -> DeliveryView {
+    DeliveryView {
+        id: r.id,
+        event_type: r.event_type,
+        status: r.status,
+        attempts: r.attempts,
+        next_attempt_at: r.next_attempt_at.map(rfc3339),
+        last_status_code: r.last_status_code,
+        last_latency_ms: r.last_latency_ms,
+        last_error: r.last_error,
+        last_response: r.last_response,
+        last_attempt_at: r.last_attempt_at.map(rfc3339),
+        created_at: rfc3339(r.created_at),
+    }
+}
+
+/// The URL rules as this deployment applies them.
+pub fn url_policy(config: &super::Config) -> (bool, Option<String>) {
+    (config.development, webhook::host_of(&config.app_url))
+}
+
+fn checked_url(deps: &Deps, raw: &str) -> Result<WebhookUrl, AppError> {
+    let (development, own) = url_policy(&deps.config);
+    webhook::check_url(raw, UrlPolicy { development, own_host: own.as_deref() })
+        .map_err(|e| AppError::refused(ErrorCode::InvalidWebhookUrl, format!("url: {e}")))
+}
+
+fn checked_event_types(raw: &[String]) -> Result<String, AppError> {
+    let bad = || {
+        AppError::field(FieldError::new(
+            "event_types",
+            "invalid_event_types",
+            "must list 1 or more distinct event types from GET /v1/notification-event-types",
+        ))
+    };
+    if raw.is_empty() || raw.len() > MAX_EVENT_TYPES || !raw.iter().all(|t| webhook::is_event_type(t)) {
+        return Err(bad());
+    }
+    let mut sorted: Vec<&String> = raw.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != raw.len() {
+        return Err(bad());
+    }
+    Ok(serde_json::Value::from(raw.to_vec()).to_string())
+}
+
+fn checked_description(raw: &str) -> Result<&str, AppError> {
+    if raw.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(AppError::field(FieldError::new("description", "too_long", "at most 200 characters")));
+    }
+    Ok(raw.trim())
+}
+
+fn seal(deps: &Deps, secret: &SigningSecret) -> Result<String, AppError> {
+    Ok(totp::seal(&deps.config.totp_key, random(deps.rng.as_ref())?, secret.bytes()))
+}
+
+fn new_secret(deps: &Deps) -> Result<SigningSecret, AppError> {
+    Ok(SigningSecret::random(random(deps.rng.as_ref())?))
+}
+
+async fn access(deps: &Deps, who: &Principal, org_id: &str) -> Result<Actor, AppError> {
+    Ok(orgs::access(deps, who, org_id, Permission::NotificationsWrite, TwoFactorPolicy::Enforce).await?.actor)
+}
+
+async fn channel(deps: &Deps, org_id: &str, id: &str) -> Result<ChannelRow, AppError> {
+    if !looks_like(IdKind::Channel, id) {
+        return Err(AppError::NotFound);
+    }
+    deps.db.run(stmt!(sql::CHANNEL_IN_ORG, id, org_id)).await?.first()?.ok_or(AppError::NotFound)
+}
+
+fn audit<'a>(org_id: &'a str, actor: &'a Actor, action: &'static str, id: &'a str, data: serde_json::Value) -> Event<'a> {
+    Event {
+        org_id: Some(org_id),
+        workspace_id: None,
+        actor,
+        action,
+        target_kind: "notification_channel",
+        target_id: id,
+        data,
+    }
+}
+
+/// What a new channel is.
+#[derive(Debug, Clone)]
+pub struct NewChannel<'a> {
+    /// The receiver.
+    pub url: &'a str,
+    /// Free text.
+    pub description: &'a str,
+    /// Subscribed event types.
+    pub event_types: &'a [String],
+}
+
+/// Creates a channel; the answer carries its secret, once.
+pub async fn create_channel(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    new: NewChannel<'_>,
+) -> Result<ChannelWithSecret, AppError> {
+    let actor = access(deps, who, org_id).await?;
+    let url = checked_url(deps, new.url)?;
+    let types = checked_event_types(new.event_types)?;
+    let description = checked_description(new.description)?;
+    let secret = new_secret(deps)?;
+    let id = deps.new_id(IdKind::Channel)?;
+    let now = deps.now();
+    let event = audit(org_id, &actor, "notification_channel.created", &id, json!({"url": url.as_str(), "event_types": new.event_types}));
+    let mut batch = Batch::new();
+    batch.add(stmt!(
+        sql::INSERT_CHANNEL,
+        &id,
+        org_id,
+        url.as_str(),
+        description,
+        types,
+        seal(deps, &secret)?,
+        actor.kind,
+        &actor.id,
+        now
+    ));
+    batch.add(event.stmt(deps)?);
+    let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, &id, org_id));
+    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or_else(|| AppError::internal("channel vanished"))?;
+    Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
+}
+
+/// The org's channels, newest first.
+pub async fn list_channels(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<ChannelView>, Option<String>), AppError> {
+    access(deps, who, org_id).await?;
+    let (k, id, limit) = page.sql_params();
+    let rows: Vec<ChannelRow> = deps.db.run(stmt!(sql::LIST_CHANNELS, org_id, k, id, limit)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
+    let now = deps.now();
+    Ok((rows.iter().map(|r| view(r, now)).collect(), next))
+}
+
+/// One channel.
+pub async fn get_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<ChannelView, AppError> {
+    access(deps, who, org_id).await?;
+    Ok(view(&channel(deps, org_id, id).await?, deps.now()))
+}
+
+/// A change: only what is given changes.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelChange<'a> {
+    /// New receiver.
+    pub url: Option<&'a str>,
+    /// New description.
+    pub description: Option<&'a str>,
+    /// New subscription.
+    pub event_types: Option<&'a [String]>,
+    /// On or off.
+    pub enabled: Option<bool>,
+}
+
+/// Changes a channel.
+pub async fn update_channel(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    id: &str,
+    change: ChannelChange<'_>,
+) -> Result<ChannelView, AppError> {
+    let actor = access(deps, who, org_id).await?;
+    channel(deps, org_id, id).await?;
+    let url = change.url.map(|u| checked_url(deps, u)).transpose()?;
+    let types = change.event_types.map(checked_event_types).transpose()?;
+    let description = change.description.map(checked_description).transpose()?;
+    let now = deps.now();
+    let data = json!({
+        "url": url.as_ref().map(WebhookUrl::as_str),
+        "description": description,
+        "event_types": change.event_types,
+        "enabled": change.enabled,
+    });
+    let action = match change.enabled {
+        Some(false) => "notification_channel.disabled",
+        Some(true) => "notification_channel.enabled",
+        None => "notification_channel.updated",
+    };
+    let event = audit(org_id, &actor, action, id, data);
+    let mut batch = Batch::new();
+    batch.add(stmt!(
+        sql::UPDATE_CHANNEL,
+        id,
+        org_id,
+        url.as_ref().map(WebhookUrl::as_str),
+        description,
+        types,
+        change.enabled,
+        now
+    ));
+    batch.add(event.stmt_if_changed(deps)?);
+    let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
+    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;
+    Ok(view(&row, now))
+}
+
+/// Deletes a channel and its deliveries.
+pub async fn delete_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
+    let actor = access(deps, who, org_id).await?;
+    if !looks_like(IdKind::Channel, id) {
+        return Err(AppError::NotFound);
+    }
+    let event = audit(org_id, &actor, "notification_channel.deleted", id, json!({}));
+    let mut batch = Batch::new();
+    let deleted = batch.write(stmt!(sql::DELETE_CHANNEL, id, org_id));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(deleted) == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// A new secret; the old one keeps signing for `grace_seconds` (0..=86400).
+pub async fn rotate_secret(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    id: &str,
+    grace_seconds: i64,
+) -> Result<ChannelWithSecret, AppError> {
+    let actor = access(deps, who, org_id).await?;
+    if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
+        return Err(AppError::field(FieldError::new(
+            "grace_period_seconds",
+            "out_of_range",
+            "must be an integer from 0 to 86400",
+        )));
+    }
+    channel(deps, org_id, id).await?;
+    let now = deps.now();
+    let secret = new_secret(deps)?;
+    let until = (grace_seconds > 0).then_some(now + grace_seconds);
+    let event = audit(org_id, &actor, "notification_channel.secret_rotated", id, json!({"grace_period_seconds": grace_seconds}));
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, seal(deps, &secret)?, until, now));
+    batch.add(event.stmt_if_changed(deps)?);
+    let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
+    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;
+    Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
+}
+
+/// Sends a `ping` to one channel (it must be enabled).
+pub async fn test_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
+    let actor = access(deps, who, org_id).await?;
+    let row = channel(deps, org_id, id).await?;
+    if row.enabled == 0 {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
+    }
+    let now = deps.now();
+    let audit_id = deps.new_id(IdKind::Event)?;
+    let event_id = deps.new_id(IdKind::NotificationEvent)?;
+    let delivery_id = deps.new_id(IdKind::Delivery)?;
+    let event = audit(org_id, &actor, "notification_channel.tested", id, json!({"delivery_id": delivery_id}));
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::INSERT_PING_EVENT, &event_id, &audit_id, org_id, actor.kind, &actor.id, id, now));
+    let inserted = batch.write(stmt!(sql::INSERT_PING_DELIVERY, &delivery_id, &event_id, id, now));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(inserted) == 0 {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
+    }
+    enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &[delivery_id], now).await;
+    Ok(())
+}
+
+/// Delivery statuses a list may filter on.
+pub const DELIVERY_STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
+
+/// A channel's deliveries, newest first, optionally of one status.
+pub async fn list_deliveries(
+    deps: &Deps,
+    who: &Principal,
+    org_id: &str,
+    id: &str,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<(Vec<DeliveryView>, Option<String>), AppError> {
+    access(deps, who, org_id).await?;
+    if let Some(s) = status {
+        if !DELIVERY_STATUSES.contains(&s) {
+            return Err(AppError::field(FieldError::new(
+                "status",
+                "invalid_status",
+                "must be pending, succeeded or failed",
+            )));
+        }
+    }
+    channel(deps, org_id, id).await?;
+    let (k, after, limit) = page.sql_params();
+    let rows: Vec<DeliveryRow> =
+        deps.db.run(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit)).await?.decode()?;
+    let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
+    Ok((rows.into_iter().map(delivery_view).collect(), next))
+}
+
+/// Sends a delivery again now (its channel must be enabled).
+pub async fn retry_delivery(deps: &Deps, who: &Principal, org_id: &str, delivery_id: &str) -> Result<(), AppError> {
+    let actor = access(deps, who, org_id).await?;
+    if !looks_like(IdKind::Delivery, delivery_id) {
+        return Err(AppError::NotFound);
+    }
+    #[derive(serde::Deserialize)]
+    struct Row {
+        channel_id: String,
+    }
+    let row: Row =
+        deps.db.run(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)).await?.first()?.ok_or(AppError::NotFound)?;
+    let now = deps.now();
+    let event = Event {
+        target_kind: "notification_delivery",
+        target_id: delivery_id,
+        ..audit(org_id, &actor, "notification_delivery.retried", &row.channel_id, json!({"channel_id": row.channel_id}))
+    };
+    let mut batch = Batch::new();
+    let retried = batch.write(stmt!(sql::RETRY_DELIVERY, delivery_id, org_id, now));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(retried) == 0 {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
+    }
+    enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &[delivery_id.to_owned()], now).await;
+    Ok(())
+}
+
+/// Hands deliveries to the webhook queue, marking each enqueued. A refused
+/// enqueue is logged and left for the sweep.
+pub async fn enqueue(db: &dyn Db, outbox: &dyn super::Outbox, ids: &[String], now: i64) {
+    for id in ids {
+        match outbox.enqueue_webhook(id, 0).await {
+            Ok(()) => {
+                if let Err(e) = db.run(stmt!(sql::MARK_ENQUEUED, id, now)).await {
+                    log_error(&format!("marking delivery {id} enqueued: {e}"));
+                }
+            }
+            Err(e) => log_error(&format!("enqueue of delivery {id} failed, the sweep will retry: {e}")),
+        }
+    }
+}
+
+/// After a request: enqueues the deliveries its audit rows fanned out.
+pub async fn enqueue_recorded(deps: &Deps) {
+    let recorded = std::mem::take(&mut *deps.notified.borrow_mut());
+    if recorded.is_empty() {
+        return;
+    }
+    let ids = serde_json::Value::from(recorded).to_string();
+    match deps.db.run(stmt!(sql::DELIVERIES_OF_AUDIT, ids)).await.and_then(|o| o.decode::<IdRow>()) {
+        Ok(rows) => {
+            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &ids, deps.now()).await;
+        }
+        Err(e) => log_error(&format!("reading new deliveries (the sweep will enqueue them): {e}")),
+    }
+}
+
+/// The scheduled sweep: records `invitation.expired` for org invitations
+/// that expired, enqueues due deliveries the queue does not hold, and
+/// removes the channels of deleted orgs once nothing is pending for them.
+pub async fn sweep(db: &dyn Db, outbox: &dyn super::Outbox, now: i64) -> Result<usize, AppError> {
+    db.batch(vec![stmt!(sql::RECORD_EXPIRED_INVITATIONS, now), stmt!(sql::MARK_EXPIRY_RECORDED, now)]).await?;
+    let due: Vec<IdRow> = db.run(stmt!(sql::DUE_DELIVERIES, now, SWEEP_BATCH)).await?.decode()?;
+    let ids: Vec<String> = due.into_iter().map(|r| r.id).collect();
+    enqueue(db, outbox, &ids, now).await;
+    db.run(stmt!(sql::DELETE_ORPHAN_CHANNELS)).await?;
+    Ok(ids.len())
+}
+
+/// Emails the org's owners and admins (through the mail queue) that the
+/// consumer disabled a channel. Logged, not failed: the channel shows
+/// `disabled_reason` either way.
+pub async fn tell_admins_disabled(
+    db: &dyn Db,
+    outbox: &dyn super::Outbox,
+    rng: &dyn super::Rng,
+    disabled: &crate::jobs::webhooks::Disabled,
+) {
+    #[derive(serde::Deserialize)]
+    struct Admin {
+        user_id: String,
+    }
+    let admins: Vec<Admin> = match db.run(stmt!(sql::ORG_ADMIN_IDS, &disabled.org_id)).await.and_then(|o| o.decode()) {
+        Ok(a) => a,
+        Err(e) => return log_error(&format!("reading admins for a disabled channel: {e}")),
+    };
+    for admin in admins {
+        let Ok(bytes) = random::<16>(rng) else { return log_error("no randomness for a job id") };
+        let job = super::messages::Job::ChannelDisabled {
+            job_id: crate::domain::ids::new_id(IdKind::Job, bytes),
+            user_id: admin.user_id,
+            channel_id: disabled.channel_id.clone(),
+        };
+        if let Err(e) = outbox.enqueue(&job).await {
+            log_error(&format!("enqueue of {} failed: {e}", job.id()));
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Notification channels (outgoing webhooks, Standard Webhooks): channels,
+//! secret rotation, test pings, delivery logs and manual retries.
+use super::Problem;
+use crate::app::notifications::{
+    self as n, ChannelChange, ChannelView, ChannelWithSecret, DeliveryView, EventTypeView, NewChannel,
+};
+use crate::app::{AppError, Deps};
+use crate::http::extract::{self, json};
+use crate::http::{Request, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// New channel.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannelBody {
+    /// The receiver: `https` only, a host name (no IP literal in any notation), no
+    /// credentials, no internal names (`localhost`, `*.local`, `*.internal`, single
+    /// labels, this service's host). Otherwise 422 `invalid_webhook_url`.
+    pub url: String,
+    /// Free text, at most 200 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// 1 or more distinct types from `GET /v1/notification-event-types`.
+    pub event_types: Vec<String>,
+}
+
+/// A change; absent fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannelBody {
+    /// New receiver (same rules as on creation).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New subscription.
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    /// On or off; turning on clears `disabled_reason` and the failure streak.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// Rotation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretBody {
+    /// 0..86400: how long the old secret keeps signing too (both signatures
+    /// are sent, space-separated, in `webhook-signature`).
+    pub grace_period_seconds: i64,
+}
+
+/// The event types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypeList {
+    /// Every type a channel may subscribe to.
+    pub data: Vec<EventTypeView>,
+}
+
+/// A page of channels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelList {
+    /// Newest first; never a secret.
+    pub data: Vec<ChannelView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    /// Newest first.
+    pub data: Vec<DeliveryView>,
+    /// Next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/notification-event-types`.
+#[utoipa::path(get, path = "/v1/notification-event-types", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = EventTypeList, description = "Payloads are `{type, timestamp, data: {org_id, actor: {kind, id}, target: {kind, id}, details}}`, under 20 KB; `webhook-id` is the delivery id, stable across retries")))]
+pub async fn list_event_types(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    extract::principal(deps, req).await?;
+    Ok(Response::json(200, &EventTypeList { data: n::event_types() }))
+}
+
+/// `POST /v1/orgs/{org_id}/notification-channels`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body = CreateChannelBody,
+    responses((status = 201, body = ChannelWithSecret, description = "`secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted"),
+              (status = 403, body = Problem, description = "forbidden: needs `notifications:write` (owners and admins; keys with that scope)"),
+              (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
+pub async fn create_channel(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let body: CreateChannelBody = json(req)?;
+    let new = NewChannel {
+        url: &body.url,
+        description: body.description.as_deref().unwrap_or(""),
+        event_types: &body.event_types,
+    };
+    Ok(Response::json(201, &n::create_channel(deps, &who, org_id, new).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/notification-channels`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
+pub async fn list_channels(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let (data, next_cursor) = n::list_channels(deps, &who, org_id, &extract::page(req)?).await?;
+    Ok(Response::json(200, &ChannelList { data, next_cursor }))
+}
+
+/// `GET /v1/orgs/{org_id}/notification-channels/{id}`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ChannelView)))]
+pub async fn get_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    Ok(Response::json(200, &n::get_channel(deps, &who, org_id, id).await?))
+}
+
+/// `PATCH /v1/orgs/{org_id}/notification-channels/{id}`.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body = UpdateChannelBody,
+    responses((status = 200, body = ChannelView),
+              (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
+pub async fn update_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let body: UpdateChannelBody = json(req)?;
+    let change = ChannelChange {
+        url: body.url.as_deref(),
+        description: body.description.as_deref(),
+        event_types: body.event_types.as_deref(),
+        enabled: body.enabled,
+    };
+    Ok(Response::json(200, &n::update_channel(deps, &who, org_id, id, change).await?))
+}
+
+/// `DELETE /v1/orgs/{org_id}/notification-channels/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Deleted with its deliveries")))]
+pub async fn delete_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    n::delete_channel(deps, &who, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/orgs/{org_id}/notification-channels/{id}/rotate-secret`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateSecretBody,
+    responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
+              (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
+pub async fn rotate_secret(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let body: RotateSecretBody = json(req)?;
+    Ok(Response::json(200, &n::rotate_secret(deps, &who, org_id, id, body.grace_period_seconds).await?))
+}
+
+/// `POST /v1/orgs/{org_id}/notification-channels/{id}/test`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/test", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 202, description = "A `ping` event is delivered to this channel only"),
+              (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
+pub async fn test_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    n::test_channel(deps, &who, org_id, id).await?;
+    Ok(Response::empty(202))
+}
+
+/// `GET /v1/orgs/{org_id}/notification-channels/{id}/deliveries`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<String>, Query, description = "pending, succeeded or failed"),
+           ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = DeliveryList, description = "Attempts, the last status code, latency, error and a response excerpt, the next attempt")))]
+pub async fn list_deliveries(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    let status = req.query_param("status");
+    let (data, next_cursor) =
+        n::list_deliveries(deps, &who, org_id, id, status.as_deref(), &extract::page(req)?).await?;
+    Ok(Response::json(200, &DeliveryList { data, next_cursor }))
+}
+
+/// `POST /v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", tag = "notifications", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path, description = "The delivery (`dlv_…`)")),
+    responses((status = 202, description = "Sent again now (the same `webhook-id`)"),
+              (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
+pub async fn retry_delivery(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
+    let who = extract::principal(deps, req).await?;
+    n::retry_delivery(deps, &who, org_id, id).await?;
+    Ok(Response::empty(202))
+}

@@ -1,0 +1,257 @@
+//! The webhook queue's consumer: one message per delivery attempt, keyed by
+//! the delivery id (idempotent: a claim in D1 lets one consumer send a due
+//! delivery once; a stale or duplicate message is acked without sending).
+//!
+//! A failed delivery is not a failed message: its next attempt is scheduled
+//! in D1 (attempts counted there) and sent as a new, delayed message, so the
+//! queue's own retries and its dead-letter queue are left for crashes (D1
+//! unreachable, a secret that does not decrypt).
+use super::retry::jittered;
+use crate::app::{random, Clock, Rng};
+use crate::domain::totp;
+use crate::domain::webhook::{self, EventFacts, Outcome, SigningSecret, UrlPolicy};
+use crate::stmt;
+use crate::store::sql::{self, SendRow};
+use crate::store::{Batch, Db};
+use async_trait::async_trait;
+
+/// No answer within this long is a failed attempt (the body included).
+pub const TIMEOUT_MS: u32 = 15_000;
+/// How much of an answer is kept in the delivery log.
+pub const RESPONSE_EXCERPT_BYTES: usize = 256;
+
+/// One POST to a receiver.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    /// The channel's URL (checked again just before).
+    pub url: String,
+    /// `content-type`, `webhook-id`, `webhook-timestamp`, `webhook-signature`, `user-agent`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON payload.
+    pub body: String,
+}
+
+/// A receiver's answer (a redirect is an answer: never followed).
+#[derive(Debug, Clone)]
+pub struct WebhookResponse {
+    /// Status code.
+    pub status: u16,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
+    /// The first bytes of the body.
+    pub body: Vec<u8>,
+    /// How long it took.
+    pub latency_ms: i64,
+}
+
+/// Posts webhooks: never follows redirects, gives up after [`TIMEOUT_MS`].
+#[async_trait(?Send)]
+pub trait WebhookSender {
+    /// Sends `req`; `Err` for no answer (transport failure, timeout).
+    async fn post(&self, req: WebhookRequest) -> Result<WebhookResponse, String>;
+}
+
+/// What the consumer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings<'a> {
+    /// The sealing key (`TOTP_ENCRYPTION_KEY`).
+    pub key: &'a [u8; 32],
+    /// Seconds to wait after attempt 1, 2, … (`WEBHOOK_RETRY_SCHEDULE`).
+    pub schedule: &'a [u32],
+    /// Development: http to loopback allowed.
+    pub development: bool,
+    /// Our host, never a target.
+    pub own_host: Option<&'a str>,
+}
+
+/// What to do with the message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Done (sent, failed for good, or nothing to do).
+    Ack,
+    /// Ack, and enqueue a new message for the delivery after this many seconds.
+    Later(u32),
+    /// A crash: retry the message (after `max_retries`, the dead-letter queue).
+    Crash(String),
+}
+
+/// What a disable means for the org's admins: the channel and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    /// The org.
+    pub org_id: String,
+    /// The channel.
+    pub channel_id: String,
+    /// Its URL.
+    pub url: String,
+    /// `gone` or `failing`.
+    pub reason: &'static str,
+}
+
+/// Processes one message for `delivery_id`. Returns what to do with the
+/// message and, when this attempt disabled the channel, what to tell admins.
+pub async fn deliver(
+    delivery_id: &str,
+    db: &dyn Db,
+    sender: &dyn WebhookSender,
+    clock: &dyn Clock,
+    rng: &dyn Rng,
+    settings: &WebhookSettings<'_>,
+) -> (Next, Option<Disabled>) {
+    match deliver_inner(delivery_id, db, sender, clock, rng, settings).await {
+        Ok(out) => out,
+        Err(e) => (Next::Crash(e), None),
+    }
+}
+
+async fn deliver_inner(
+    delivery_id: &str,
+    db: &dyn Db,
+    sender: &dyn WebhookSender,
+    clock: &dyn Clock,
+    rng: &dyn Rng,
+    settings: &WebhookSettings<'_>,
+) -> Result<(Next, Option<Disabled>), String> {
+    let now = clock.now();
+    let mut batch = Batch::new();
+    let claimed = batch.write(stmt!(sql::CLAIM_DELIVERY, delivery_id, now));
+    let row = batch.read::<SendRow>(stmt!(sql::DELIVERY_FOR_SEND, delivery_id));
+    let mut results = batch.run(db).await.map_err(|e| e.to_string())?;
+    let claimed = results.changed(claimed) > 0;
+    let Some(row) = results.first(row).map_err(|e| e.to_string())? else {
+        return Ok((Next::Ack, None)); // deleted with its channel
+    };
+    if !claimed {
+        // Not due yet (an early duplicate): come back when it is; anything
+        // else (done, or another consumer holds it) needs nothing from us.
+        return Ok(match row.next_attempt_at {
+            Some(due) if row.status == "pending" && due > now + 1 => {
+                (Next::Later(u32::try_from(due - now).unwrap_or(webhook::MAX_DELAY_SECONDS)), None)
+            }
+            _ => (Next::Ack, None),
+        });
+    }
+    if row.enabled == 0 {
+        db.run(stmt!(sql::ABANDON_DELIVERY, delivery_id, "channel disabled")).await.map_err(|e| e.to_string())?;
+        return Ok((Next::Ack, None));
+    }
+    let secrets = secrets(&row, settings.key, now)?;
+    let policy = UrlPolicy { development: settings.development, own_host: settings.own_host };
+    let answer = match webhook::check_url(&row.url, policy) {
+        Err(e) => Err(format!("url refused: {e}")),
+        Ok(url) => {
+            let body = webhook::payload(&EventFacts {
+                event_type: &row.event_type,
+                occurred_at: row.occurred_at,
+                org_id: &row.org_id,
+                actor_kind: &row.actor_kind,
+                actor_id: &row.actor_id,
+                target_kind: &row.target_kind,
+                target_id: &row.target_id,
+                details: &row.data,
+            });
+            let live: Vec<&SigningSecret> = secrets.iter().collect();
+            let signature = webhook::signature_header(&live, delivery_id, now, &body);
+            let headers = vec![
+                ("content-type", "application/json".to_owned()),
+                ("user-agent", "Latchkey-Webhooks/1".to_owned()),
+                ("webhook-id", delivery_id.to_owned()),
+                ("webhook-timestamp", now.to_string()),
+                ("webhook-signature", signature),
+            ];
+            sender.post(WebhookRequest { url: url.as_str().to_owned(), headers, body }).await
+        }
+    };
+    let (status, latency, error, excerpt, retry_after) = match &answer {
+        Ok(r) => (
+            Some(r.status),
+            Some(r.latency_ms),
+            None,
+            Some(String::from_utf8_lossy(&r.body[..r.body.len().min(RESPONSE_EXCERPT_BYTES)]).into_owned()),
+            webhook::retry_after_seconds(r.retry_after.as_deref()),
+        ),
+        Err(e) => (None, None, Some(e.chars().take(500).collect::<String>()), None, None),
+    };
+    let outcome = webhook::outcome(status);
+    let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+    let next_delay = match outcome {
+        Outcome::Failed => settings.schedule.get((attempts - 1) as usize).map(|step| {
+            let random = random::<4>(rng).map_or(u32::MAX / 2, u32::from_le_bytes);
+            jittered(u64::from(*step), random).max(retry_after.unwrap_or(0)).min(webhook::MAX_DELAY_SECONDS)
+        }),
+        _ => None,
+    };
+    let final_status = match (outcome, next_delay) {
+        (Outcome::Delivered, _) => "succeeded",
+        (_, Some(_)) => "pending",
+        (_, None) => "failed",
+    };
+    let error = error.or_else(|| (outcome != Outcome::Delivered).then(|| format!("answered {}", status.unwrap_or(0))));
+    let mut batch = Batch::new();
+    batch.add(stmt!(
+        sql::RECORD_ATTEMPT,
+        delivery_id,
+        now,
+        final_status,
+        next_delay.map(|d| now + i64::from(d)),
+        status.map(i64::from),
+        latency,
+        error,
+        excerpt
+    ));
+    let failing_for = now - row.failing_since.unwrap_or(now);
+    let disable = match outcome {
+        Outcome::Delivered => {
+            batch.add(stmt!(sql::CHANNEL_SUCCEEDED, &row.channel_id));
+            None
+        }
+        Outcome::Gone => Some("gone"),
+        Outcome::Failed => {
+            batch.add(stmt!(sql::CHANNEL_FAILED, &row.channel_id, now));
+            (failing_for >= webhook::DISABLE_AFTER_FAILING_SECONDS).then_some("failing")
+        }
+    };
+    let disabled = disable.map(|reason| {
+        let w = batch.write(stmt!(sql::DISABLE_CHANNEL, &row.channel_id, reason, now));
+        batch.add(stmt!(sql::AUDIT_CHANNEL_DISABLED_BY_SYSTEM, &row.channel_id, reason, now));
+        (w, reason)
+    });
+    let results = batch.run(db).await.map_err(|e| e.to_string())?;
+    let disabled = disabled.filter(|(w, _)| results.changed(*w) > 0).map(|(_, reason)| Disabled {
+        org_id: row.org_id.clone(),
+        channel_id: row.channel_id.clone(),
+        url: row.url.clone(),
+        reason,
+    });
+    let next = match next_delay {
+        Some(d) if disabled.is_none() => Next::Later(d),
+        _ => Next::Ack,
+    };
+    Ok((next, disabled))
+}
+
+/// The live secrets: the current one, and the previous one during its grace.
+fn secrets(row: &SendRow, key: &[u8; 32], now: i64) -> Result<Vec<SigningSecret>, String> {
+    let open = |sealed: &str| {
+        totp::open(key, sealed)
+            .ok()
+            .and_then(SigningSecret::from_bytes)
+            .ok_or_else(|| format!("channel {}: the signing secret does not decrypt", row.channel_id))
+    };
+    let mut out = vec![open(&row.secret)?];
+    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_expires_at) {
+        if until > now {
+            out.push(open(previous)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records a message the webhook dead-letter queue received (a crash that
+/// outlasted the queue's retries). The delivery stays pending in D1: once
+/// overdue, the sweep enqueues it again.
+pub async fn record_dead_letter(message_id: &str, delivery_id: &str, reason: &str, db: &dyn Db, now: i64) -> Result<(), String> {
+    let reason: String = reason.chars().take(500).collect();
+    db.run(stmt!(sql::RECORD_WEBHOOK_DEAD_LETTER, message_id, delivery_id, reason, now)).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
