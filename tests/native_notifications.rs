@@ -144,7 +144,8 @@ fn members_keys_without_the_scope_and_other_tenants_are_refused() {
     f.app.get(&theirs, Some(&access(f.stranger()))).expect_problem(404, "not_found");
     f.app.patch(&theirs, Some(&access(f.stranger())), json!({"enabled": false})).expect_problem(404, "not_found");
     f.app.delete(&theirs, Some(&access(f.stranger()))).expect_problem(404, "not_found");
-    f.app.post(&format!("{theirs}/rotate-secret"), Some(&access(f.stranger())), json!({"grace_period_seconds": 0}))
+    f.app
+        .post(&format!("{theirs}/rotate-secret"), Some(&access(f.stranger())), json!({"grace_period_seconds": 0}))
         .expect_problem(404, "not_found");
     f.app.get(&one, Some(&access(f.owner()))).expect(200);
     // A key without notifications:write: 403 insufficient_scope; with it: works.
@@ -152,7 +153,8 @@ fn members_keys_without_the_scope_and_other_tenants_are_refused() {
     let weak = weak.as_str().unwrap();
     create(&f, weak, &["ping"]).expect_problem(403, "insufficient_scope");
     f.app.get(&channels_path(&f.org), Some(weak)).expect_problem(403, "insufficient_scope");
-    let strong = f.api().create_key(f.owner(), &f.org, "hooks", &["notifications:write"]).expect(201).body["key"].clone();
+    let strong =
+        f.api().create_key(f.owner(), &f.org, "hooks", &["notifications:write"]).expect(201).body["key"].clone();
     let strong = strong.as_str().unwrap();
     let made = create(&f, strong, &["ping"]).expect(201).body;
     f.app.get(&channels_path(&f.org), Some(strong)).expect(200);
@@ -256,10 +258,14 @@ fn a_failed_delivery_is_retried_on_the_schedule_with_the_same_id_then_succeeds()
     assert_eq!(seen[0].body, seen[1].body, "the same bytes");
     let list = f.app.get(&format!("{}/{id}/deliveries", channels_path(&f.org)), Some(&access(f.owner()))).expect(200);
     let d = &list.body["data"][0];
-    assert_eq!((d["status"].as_str(), d["attempts"].as_i64(), d["last_status_code"].as_i64()), (Some("succeeded"), Some(2), Some(200)));
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64(), d["last_status_code"].as_i64()),
+        (Some("succeeded"), Some(2), Some(200))
+    );
     assert_eq!(d["last_response"], "thanks");
     assert_eq!(d["id"].as_str(), Some(header(&seen[0], "webhook-id")));
-    let failed = f.app.get(&format!("{}/{id}/deliveries?status=failed", channels_path(&f.org)), Some(&access(f.owner())));
+    let failed =
+        f.app.get(&format!("{}/{id}/deliveries?status=failed", channels_path(&f.org)), Some(&access(f.owner())));
     assert_eq!(failed.expect(200).body["data"], json!([]));
     f.app
         .get(&format!("{}/{id}/deliveries?status=bogus", channels_path(&f.org)), Some(&access(f.owner())))
@@ -286,7 +292,8 @@ fn exhausting_the_schedule_fails_the_delivery_and_a_manual_retry_sends_it_again(
     let retry = format!("{}/deliveries/{dlv}/retry", channels_path(&f.org));
     // Not from another org, nor by a member.
     let other = f.api().create_org(f.member(), "Other").expect(201).id();
-    f.app.post(&format!("{}/deliveries/{dlv}/retry", channels_path(&other)), Some(&access(f.member())), json!({}))
+    f.app
+        .post(&format!("{}/deliveries/{dlv}/retry", channels_path(&other)), Some(&access(f.member())), json!({}))
         .expect_problem(404, "not_found");
     f.app.post(&retry, Some(&access(f.member())), json!({})).expect_problem(403, "forbidden");
     f.app.post(&retry, Some(&access(f.admin())), json!({})).expect(202);
@@ -314,9 +321,17 @@ fn a_410_disables_the_channel_and_emails_the_admins() {
     // Disabled: no fan-out, no ping.
     f.api().update_org(f.owner(), &f.org, json!({"name": "Acme 3"})).expect(200);
     assert!(f.app.outbox.webhooks.borrow().is_empty());
-    f.app.post(&format!("{}/{id}/test", channels_path(&f.org)), Some(&access(f.owner())), json!({})).expect_problem(409, "conflict");
+    f.app
+        .post(&format!("{}/{id}/test", channels_path(&f.org)), Some(&access(f.owner())), json!({}))
+        .expect_problem(409, "conflict");
     let log = f.api().audit_log(f.owner(), f.tenant()).expect(200).body;
-    let e = log["data"].as_array().unwrap().iter().find(|e| e["action"] == "notification_channel.disabled").unwrap().clone();
+    let e = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "notification_channel.disabled")
+        .unwrap()
+        .clone();
     assert_eq!(e["actor"]["kind"], "system");
 }
 
@@ -356,7 +371,8 @@ fn rotation_signs_with_both_secrets_during_the_grace_then_only_the_new_one() {
             .post(&format!("{path}/rotate-secret"), Some(&access(f.owner())), json!({"grace_period_seconds": bad}))
             .expect_problem(422, "validation_failed");
     }
-    f.app.post(&format!("{path}/rotate-secret"), Some(&access(f.member())), json!({"grace_period_seconds": 60}))
+    f.app
+        .post(&format!("{path}/rotate-secret"), Some(&access(f.member())), json!({"grace_period_seconds": 60}))
         .expect_problem(403, "forbidden");
     let rotated =
         f.app.post(&format!("{path}/rotate-secret"), Some(&access(f.owner())), json!({"grace_period_seconds": 3600}));
@@ -381,7 +397,7 @@ fn rotation_signs_with_both_secrets_during_the_grace_then_only_the_new_one() {
     assert_eq!(verifies_with(&seen[1], old), (1, false), "the old secret stopped after its grace");
     let log = f.api().audit_log(key["key"].as_str().unwrap(), f.tenant());
     let log = log.expect(200).body;
-    
+
     assert!(log["data"].as_array().unwrap().iter().any(|e| e["action"] == "notification_channel.secret_rotated"));
 }
 

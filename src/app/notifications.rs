@@ -200,7 +200,13 @@ async fn channel(deps: &Deps, org_id: &str, id: &str) -> Result<ChannelRow, AppE
     deps.db.run(stmt!(sql::CHANNEL_IN_ORG, id, org_id)).await?.first()?.ok_or(AppError::NotFound)
 }
 
-fn audit<'a>(org_id: &'a str, actor: &'a Actor, action: &'static str, id: &'a str, data: serde_json::Value) -> Event<'a> {
+fn audit<'a>(
+    org_id: &'a str,
+    actor: &'a Actor,
+    action: &'static str,
+    id: &'a str,
+    data: serde_json::Value,
+) -> Event<'a> {
     Event {
         org_id: Some(org_id),
         workspace_id: None,
@@ -237,7 +243,13 @@ pub async fn create_channel(
     let secret = new_secret(deps)?;
     let id = deps.new_id(IdKind::Channel)?;
     let now = deps.now();
-    let event = audit(org_id, &actor, "notification_channel.created", &id, json!({"url": url.as_str(), "event_types": new.event_types}));
+    let event = audit(
+        org_id,
+        &actor,
+        "notification_channel.created",
+        &id,
+        json!({"url": url.as_str(), "event_types": new.event_types}),
+    );
     let mut batch = Batch::new();
     batch.add(stmt!(
         sql::INSERT_CHANNEL,
@@ -370,7 +382,13 @@ pub async fn rotate_secret(
     let now = deps.now();
     let secret = new_secret(deps)?;
     let until = (grace_seconds > 0).then_some(now + grace_seconds);
-    let event = audit(org_id, &actor, "notification_channel.secret_rotated", id, json!({"grace_period_seconds": grace_seconds}));
+    let event = audit(
+        org_id,
+        &actor,
+        "notification_channel.secret_rotated",
+        id,
+        json!({"grace_period_seconds": grace_seconds}),
+    );
     let mut batch = Batch::new();
     batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, seal(deps, &secret)?, until, now));
     batch.add(event.stmt_if_changed(deps)?);

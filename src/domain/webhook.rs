@@ -294,10 +294,8 @@ pub const DEFAULT_SCHEDULE: &[u32] = &[5, 300, 1800, 7200, 18000, 36000, 36000];
 /// Parses `WEBHOOK_RETRY_SCHEDULE`: comma-separated seconds, 1..=43200
 /// each (Queues cap a delay at 12 h), 1..=20 steps.
 pub fn parse_schedule(raw: &str) -> Option<Vec<u32>> {
-    let steps: Option<Vec<u32>> = raw
-        .split(',')
-        .map(|s| s.trim().parse::<u32>().ok().filter(|v| (1..=MAX_DELAY_SECONDS).contains(v)))
-        .collect();
+    let steps: Option<Vec<u32>> =
+        raw.split(',').map(|s| s.trim().parse::<u32>().ok().filter(|v| (1..=MAX_DELAY_SECONDS).contains(v))).collect();
     steps.filter(|s| (1..=20).contains(&s.len()))
 }
 
@@ -452,12 +450,16 @@ mod tests {
 
     #[test]
     fn every_mapped_event_type_is_a_known_one_and_ping_is_never_audited() {
-        for action in ["invitation.accepted", "member.left", "org.ownership_transferred", "org.deleted", "grant.revoked"] {
+        for action in
+            ["invitation.accepted", "member.left", "org.ownership_transferred", "org.deleted", "grant.revoked"]
+        {
             assert!(!event_types_for(action).is_empty(), "{action}");
             assert!(event_types_for(action).iter().all(|t| is_event_type(t)), "{action}");
         }
         for (t, _) in EVENT_TYPES {
-            let produced = EVENT_TYPES.iter().chain([("member.left", ""), ("org.ownership_transferred", "")].iter())
+            let produced = EVENT_TYPES
+                .iter()
+                .chain([("member.left", ""), ("org.ownership_transferred", "")].iter())
                 .any(|(action, _)| event_types_for(action).contains(t));
             assert_eq!(produced, *t != "ping", "{t}: some audited action produces it, except ping");
         }

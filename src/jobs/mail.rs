@@ -82,11 +82,7 @@ pub fn account_exists(config: &Config, to: &str, name: &str) -> OutgoingEmail {
 
 /// The notice to an org admin that a notification channel was turned off.
 pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason: &str) -> OutgoingEmail {
-    let why = if reason == "gone" {
-        "its receiver answered 410 Gone"
-    } else {
-        "its deliveries have failed for 5 days"
-    };
+    let why = if reason == "gone" { "its receiver answered 410 Gone" } else { "its deliveries have failed for 5 days" };
     let line = format!("The notification channel for {url} was disabled because {why}.");
     let settings = format!("{}/settings", config.app_url);
     layout(

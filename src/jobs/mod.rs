@@ -197,8 +197,7 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
                 url: String,
                 disabled_reason: Option<String>,
             }
-            let row: Option<Row> =
-                db.run(stmt!(sql::CHANNEL_DISABLED_FOR_MAIL, channel_id, user_id)).await?.first()?;
+            let row: Option<Row> = db.run(stmt!(sql::CHANNEL_DISABLED_FOR_MAIL, channel_id, user_id)).await?.first()?;
             Ok(row.map(|r| {
                 mail::channel_disabled(config, &r.email, &r.name, &r.url, r.disabled_reason.as_deref().unwrap_or(""))
             }))

@@ -130,7 +130,10 @@ mod tests {
             .filter_map(|l| l.trim().strip_prefix("max_retries"))
             .filter_map(|rest| rest.trim().strip_prefix('=')?.trim().parse().ok())
             .collect();
-        assert_eq!(retries, [MAX_RETRIES, MAX_RETRIES], "the emails queue and its dead-letter queue");
+        // The emails queue and its dead-letter queue, then the webhook queue
+        // and its dead-letter queue (whose retries are for crashes, with this
+        // same backoff).
+        assert_eq!(retries, [MAX_RETRIES; 4]);
     }
 
     struct FixedRng(u8);

@@ -250,8 +250,16 @@ fn secrets(row: &SendRow, key: &[u8; 32], now: i64) -> Result<Vec<SigningSecret>
 /// Records a message the webhook dead-letter queue received (a crash that
 /// outlasted the queue's retries). The delivery stays pending in D1: once
 /// overdue, the sweep enqueues it again.
-pub async fn record_dead_letter(message_id: &str, delivery_id: &str, reason: &str, db: &dyn Db, now: i64) -> Result<(), String> {
+pub async fn record_dead_letter(
+    message_id: &str,
+    delivery_id: &str,
+    reason: &str,
+    db: &dyn Db,
+    now: i64,
+) -> Result<(), String> {
     let reason: String = reason.chars().take(500).collect();
-    db.run(stmt!(sql::RECORD_WEBHOOK_DEAD_LETTER, message_id, delivery_id, reason, now)).await.map_err(|e| e.to_string())?;
+    db.run(stmt!(sql::RECORD_WEBHOOK_DEAD_LETTER, message_id, delivery_id, reason, now))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -387,7 +387,7 @@ impl Worker {
             .args(["--inspector-port", &inspector_port.to_string()])
             .arg("--persist-to")
             .arg(&state)
-            .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+            .args(["--show-interactive-dev-session=false", "--log-level", "info", "--test-scheduled"])
             .stdout(log.try_clone().expect("clone log file handle"))
             .stderr(log);
         let child = dev.spawn().expect("spawn wrangler dev");

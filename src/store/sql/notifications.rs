@@ -76,7 +76,8 @@ pub const CHANNEL_SUCCEEDED: &str = "UPDATE notification_channels SET failing_si
 pub const CHANNEL_FAILED: &str =
     "UPDATE notification_channels SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1";
 /// Disables a channel that is on (`?2`: gone or failing).
-pub const DISABLE_CHANNEL: &str = "UPDATE notification_channels SET enabled = 0, disabled_reason = ?2, updated_at = ?3 \
+pub const DISABLE_CHANNEL: &str =
+    "UPDATE notification_channels SET enabled = 0, disabled_reason = ?2, updated_at = ?3 \
      WHERE id = ?1 AND enabled = 1";
 /// A delivery whose channel was disabled or deleted meanwhile ends here.
 pub const ABANDON_DELIVERY: &str = "UPDATE notification_deliveries SET status = 'failed', next_attempt_at = NULL, \
@@ -101,8 +102,7 @@ pub const DELETE_ORPHAN_CHANNELS: &str = "DELETE FROM notification_channels \
 pub const RECORD_WEBHOOK_DEAD_LETTER: &str = "INSERT INTO notification_dead_letters \
        (message_id, delivery_id, reason, recorded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (message_id) DO NOTHING";
 /// Admins and owners of an org (the disable email).
-pub const ORG_ADMIN_IDS: &str =
-    "SELECT user_id FROM org_members WHERE org_id = ?1 AND role IN ('owner', 'admin')";
+pub const ORG_ADMIN_IDS: &str = "SELECT user_id FROM org_members WHERE org_id = ?1 AND role IN ('owner', 'admin')";
 
 /// A channel row.
 #[derive(Debug, Clone, Deserialize)]
