@@ -14,7 +14,8 @@ ALTER TABLE audit_events ADD COLUMN event_types TEXT;
 -- No foreign key to orgs: `org.deleted` must still reach the org's channels
 -- after the org row is gone. Listing and changing channels go through the
 -- org's access check first, so a deleted org's channels are unreachable; the
--- scheduled sweep removes them once nothing is pending.
+-- org's deletion marks them `orphaned_at` and the scheduled sweep removes
+-- them once nothing is pending.
 CREATE TABLE notification_channels (
   id                   TEXT PRIMARY KEY,
   org_id               TEXT NOT NULL,
@@ -27,12 +28,14 @@ CREATE TABLE notification_channels (
   previous_secret      TEXT,                        -- sealed; signs too until previous_expires_at
   previous_expires_at  INTEGER,
   failing_since        INTEGER,                     -- first failed attempt since the last success
+  orphaned_at          INTEGER,                     -- its org was deleted (the sweep removes it)
   created_by_kind      TEXT NOT NULL,
   created_by           TEXT NOT NULL,
   created_at           INTEGER NOT NULL,
   updated_at           INTEGER NOT NULL
 );
-CREATE INDEX notification_channels_by_org ON notification_channels (org_id);
+CREATE INDEX notification_channels_by_org ON notification_channels (org_id, created_at, id);
+CREATE INDEX notification_channels_orphaned ON notification_channels (orphaned_at) WHERE orphaned_at IS NOT NULL;
 
 -- What happened, copied from the audit row (which goes with its org).
 CREATE TABLE notification_events (
@@ -66,7 +69,7 @@ CREATE TABLE notification_deliveries (
   last_attempt_at  INTEGER,
   created_at       INTEGER NOT NULL
 );
-CREATE INDEX notification_deliveries_by_channel ON notification_deliveries (channel_id);
+CREATE INDEX notification_deliveries_by_channel ON notification_deliveries (channel_id, created_at, id);
 CREATE INDEX notification_deliveries_by_event ON notification_deliveries (event_id);
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at) WHERE status = 'pending';
 

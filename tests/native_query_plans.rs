@@ -11,6 +11,10 @@ use std::path::Path;
 const ALLOWED: &[(&str, &str)] = &[
     ("mail::LIST_DEV_EMAILS", "the development mail sink: off (404) in production"),
     (
+        "notifications::DELIVERIES_OF_AUDIT",
+        "walks the JSON array of one request's own audit ids (a handful), each event found by index",
+    ),
+    (
         "orgs::ORGS_OF_USER",
         "one person's orgs, found by index, sorted by the org's creation: bounded by their memberships",
     ),

@@ -517,7 +517,7 @@ pub async fn sweep(db: &dyn Db, outbox: &dyn super::Outbox, now: i64) -> Result<
     let due: Vec<IdRow> = db.run(stmt!(sql::DUE_DELIVERIES, now, SWEEP_BATCH)).await?.decode()?;
     let ids: Vec<String> = due.into_iter().map(|r| r.id).collect();
     enqueue(db, outbox, &ids, now).await;
-    db.run(stmt!(sql::DELETE_ORPHAN_CHANNELS)).await?;
+    db.run(stmt!(sql::DELETE_ORPHAN_CHANNELS, now)).await?;
     Ok(ids.len())
 }
 

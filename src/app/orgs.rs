@@ -261,7 +261,13 @@ pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<()
         target_id: org_id,
         data: json!({ "name": a.org.name, "slug": a.org.slug }),
     };
-    deps.db.batch(vec![event.stmt(deps)?, stmt!(sql::DELETE_ORG, org_id)]).await?;
+    deps.db
+        .batch(vec![
+            event.stmt(deps)?,
+            stmt!(sql::MARK_CHANNELS_ORPHANED, org_id, deps.now()),
+            stmt!(sql::DELETE_ORG, org_id),
+        ])
+        .await?;
     Ok(())
 }
 

@@ -94,9 +94,11 @@ pub const MARK_EXPIRY_RECORDED: &str = "UPDATE invitations SET expiry_recorded =
      WHERE org_id IS NOT NULL AND status = 'pending' AND expires_at <= ?1 AND expiry_recorded = 0 \
        AND EXISTS (SELECT 1 FROM audit_events AS a WHERE a.target_kind = 'invitation' \
                    AND a.target_id = invitations.id AND a.action = 'invitation.expired')";
+/// With the org's deletion (after its `org.deleted` row): its channels are orphans.
+pub const MARK_CHANNELS_ORPHANED: &str = "UPDATE notification_channels SET orphaned_at = ?2 WHERE org_id = ?1";
 /// Channels of deleted orgs, once nothing is pending for them.
 pub const DELETE_ORPHAN_CHANNELS: &str = "DELETE FROM notification_channels \
-     WHERE org_id NOT IN (SELECT id FROM orgs) \
+     WHERE orphaned_at IS NOT NULL AND orphaned_at <= ?1 \
        AND NOT EXISTS (SELECT 1 FROM notification_deliveries AS d WHERE d.channel_id = notification_channels.id \
                        AND d.status = 'pending')";
 pub const RECORD_WEBHOOK_DEAD_LETTER: &str = "INSERT INTO notification_dead_letters \
