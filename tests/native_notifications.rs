@@ -449,3 +449,48 @@ fn channels_are_updated_and_deleted_with_audit_rows() {
         assert!(actions.contains(&a), "{a}: {actions:?}");
     }
 }
+
+#[test]
+fn an_org_has_at_most_20_channels() {
+    let f = fixture();
+    for _ in 0..20 {
+        create_ok(&f, &["ping"]);
+    }
+    create(&f, &access(f.owner()), &["ping"]).expect_problem(409, "conflict");
+    let list = f.app.get(&format!("{}?limit=100", channels_path(&f.org)), Some(&access(f.owner()))).expect(200);
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 20);
+    // Paging: 20 channels in pages of 15.
+    let first = f.app.get(&format!("{}?limit=15", channels_path(&f.org)), Some(&access(f.owner()))).expect(200).body;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = f.app.get(&format!("{}?limit=15&cursor={cursor}", channels_path(&f.org)), Some(&access(f.owner())));
+    assert_eq!(rest.expect(200).body["data"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn a_duplicated_message_sends_once_and_a_claimed_delivery_is_not_sent_twice() {
+    let f = fixture();
+    create_ok(&f, &["org.updated"]);
+    f.api().update_org(f.owner(), &f.org, json!({"name": "Acme 2"})).expect(200);
+    let id = f.app.outbox.webhooks.borrow()[0].0.clone();
+    // The queue delivers at least once: the same message three times.
+    f.app.outbox.webhooks.borrow_mut().extend([(id.clone(), 0), (id.clone(), 0)]);
+    let receiver = Receiver::answering(&[]);
+    let results = f.app.deliver_webhooks(&receiver);
+    assert_eq!(results.len(), 3);
+    assert_eq!(receiver.seen.borrow().len(), 1, "sent once");
+    // A manual retry while another consumer holds the claim cannot double-send either:
+    // the claim is one guarded UPDATE (status, due time and claim in its WHERE).
+    pollster::block_on(latchkey::store::Db::run(
+        f.app.db.as_ref(),
+        latchkey::stmt!(
+            "UPDATE notification_deliveries SET status = 'pending', next_attempt_at = ?1, claimed_until = ?2",
+            f.app.clock_now(),
+            f.app.clock_now() + 60
+        ),
+    ))
+    .unwrap();
+    f.app.outbox.webhooks.borrow_mut().push((id, 0));
+    let results = f.app.deliver_webhooks(&receiver);
+    assert_eq!(results[0].0, Next::Ack);
+    assert_eq!(receiver.seen.borrow().len(), 1, "held by another consumer: not sent");
+}

@@ -35,6 +35,8 @@ pub const MAX_GRACE_SECONDS: i64 = 86_400;
 const MAX_EVENT_TYPES: usize = 32;
 /// Longest description.
 const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Channels an org may have: each change fans out to each of them.
+pub const MAX_CHANNELS_PER_ORG: i64 = 20;
 /// Deliveries one sweep hands to the queue.
 const SWEEP_BATCH: i64 = 100;
 
@@ -261,11 +263,17 @@ pub async fn create_channel(
         seal(deps, &secret)?,
         actor.kind,
         &actor.id,
-        now
+        now,
+        MAX_CHANNELS_PER_ORG
     ));
-    batch.add(event.stmt(deps)?);
+    batch.add(event.stmt_if_changed(deps)?);
     let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, &id, org_id));
-    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or_else(|| AppError::internal("channel vanished"))?;
+    let Some(row) = batch.run(deps.db.as_ref()).await?.first(row)? else {
+        return Err(AppError::refused(
+            ErrorCode::Conflict,
+            format!("an organization has at most {MAX_CHANNELS_PER_ORG} notification channels; delete one first"),
+        ));
+    };
     Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
 }
 

@@ -174,8 +174,15 @@ async fn deliver_inner(
     };
     let outcome = webhook::outcome(status);
     let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
-    let next_delay = match outcome {
-        Outcome::Failed => settings.schedule.get((attempts - 1) as usize).map(|step| {
+    let failing_for = now - row.failing_since.unwrap_or(now);
+    let disable = match outcome {
+        Outcome::Delivered => None,
+        Outcome::Gone => Some("gone"),
+        Outcome::Failed => (failing_for >= webhook::DISABLE_AFTER_FAILING_SECONDS).then_some("failing"),
+    };
+    // No retry on a channel this attempt turns off.
+    let next_delay = match (outcome, disable) {
+        (Outcome::Failed, None) => settings.schedule.get((attempts - 1) as usize).map(|step| {
             let random = random::<4>(rng).map_or(u32::MAX / 2, u32::from_le_bytes);
             jittered(u64::from(*step), random).max(retry_after.unwrap_or(0)).min(webhook::MAX_DELAY_SECONDS)
         }),
@@ -199,18 +206,10 @@ async fn deliver_inner(
         error,
         excerpt
     ));
-    let failing_for = now - row.failing_since.unwrap_or(now);
-    let disable = match outcome {
-        Outcome::Delivered => {
-            batch.add(stmt!(sql::CHANNEL_SUCCEEDED, &row.channel_id));
-            None
-        }
-        Outcome::Gone => Some("gone"),
-        Outcome::Failed => {
-            batch.add(stmt!(sql::CHANNEL_FAILED, &row.channel_id, now));
-            (failing_for >= webhook::DISABLE_AFTER_FAILING_SECONDS).then_some("failing")
-        }
-    };
+    match outcome {
+        Outcome::Delivered => batch.add(stmt!(sql::CHANNEL_SUCCEEDED, &row.channel_id)),
+        Outcome::Gone | Outcome::Failed => batch.add(stmt!(sql::CHANNEL_FAILED, &row.channel_id, now)),
+    }
     let disabled = disable.map(|reason| {
         let w = batch.write(stmt!(sql::DISABLE_CHANNEL, &row.channel_id, reason, now));
         batch.add(stmt!(sql::AUDIT_CHANNEL_DISABLED_BY_SYSTEM, &row.channel_id, reason, now));

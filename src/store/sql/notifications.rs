@@ -1,9 +1,12 @@
 //! Notification channels, their events and deliveries (migration 0013).
 use serde::Deserialize;
 
+/// A new channel, unless the org has `?10` already (one guarded statement:
+/// parallel creations cannot pass the limit together).
 pub const INSERT_CHANNEL: &str = "INSERT INTO notification_channels \
        (id, org_id, url, description, event_types, secret, created_by_kind, created_by, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9 \
+     WHERE (SELECT COUNT(*) FROM notification_channels WHERE org_id = ?2 AND orphaned_at IS NULL) < ?10";
 pub const LIST_CHANNELS: &str = "SELECT id, org_id, url, description, event_types, enabled, disabled_reason, \
        previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret \
      FROM notification_channels WHERE org_id = ?1 \
