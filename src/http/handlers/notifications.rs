@@ -90,6 +90,7 @@ pub async fn list_event_types(deps: &Deps, req: &Request) -> Result<Response, Ap
     params(("org_id" = String, Path)), request_body = CreateChannelBody,
     responses((status = 201, body = ChannelWithSecret, description = "`secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted"),
               (status = 403, body = Problem, description = "forbidden: needs `notifications:write` (owners and admins; keys with that scope)"),
+              (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
 pub async fn create_channel(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
