@@ -494,3 +494,32 @@ fn a_duplicated_message_sends_once_and_a_claimed_delivery_is_not_sent_twice() {
     assert_eq!(results[0].0, Next::Ack);
     assert_eq!(receiver.seen.borrow().len(), 1, "held by another consumer: not sent");
 }
+
+#[test]
+fn a_crashed_delivery_is_recorded_once_from_the_dead_letter_queue_and_the_sweep_resends_it() {
+    let f = fixture();
+    create_ok(&f, &["org.updated"]);
+    f.api().update_org(f.owner(), &f.org, json!({"name": "Acme 2"})).expect(200);
+    // The message crashed past the queue's retries: it never reached the consumer.
+    let (id, _) = f.app.outbox.webhooks.borrow_mut().pop().unwrap();
+    let db = f.app.db.as_ref();
+    for _ in 0..2 {
+        // At least once: the dead-letter consumer may see it twice.
+        pollster::block_on(latchkey::jobs::webhooks::record_dead_letter("msg-1", &id, "retries exhausted", db, 1))
+            .unwrap();
+    }
+    let rows = pollster::block_on(latchkey::store::Db::run(
+        db,
+        latchkey::stmt!("SELECT delivery_id, reason FROM notification_dead_letters"),
+    ))
+    .unwrap();
+    assert_eq!(rows.rows.len(), 1);
+    assert_eq!(rows.rows[0]["delivery_id"], id.as_str());
+    // Still pending in D1: once overdue, the sweep hands it to the queue again.
+    assert_eq!(f.app.sweep(), 0, "enqueued and not yet overdue");
+    f.app.advance(301);
+    assert_eq!(f.app.sweep(), 1);
+    let receiver = Receiver::answering(&[]);
+    f.app.deliver_webhooks(&receiver);
+    assert_eq!(receiver.seen.borrow().len(), 1);
+}
