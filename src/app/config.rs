@@ -60,6 +60,12 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// Whether the service is served over https (its cookies are then
+    /// `__Host-` and `Secure`).
+    pub fn https(&self) -> bool {
+        self.app_url.starts_with("https://")
+    }
+
     /// Reads the configuration through `get` (a var or secret by name).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let need = |name: &str| -> Result<String, ConfigError> {

@@ -123,6 +123,8 @@ pub enum ErrorCode {
     ProviderAlreadyLinked,
     /// Notification channels (API.md; not built yet): a URL that breaks the outgoing rules.
     InvalidWebhookUrl,
+    /// Browser mode (`X-Latchkey-Client: browser`) without our own `Origin`: refused, nothing done.
+    CsrfRejected,
 }
 
 impl ErrorCode {
@@ -185,6 +187,7 @@ impl ErrorCode {
             ErrorCode::ProviderEmailUnverified => "provider_email_unverified",
             ErrorCode::ProviderAlreadyLinked => "provider_already_linked",
             ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
+            ErrorCode::CsrfRejected => "csrf_rejected",
         }
     }
 
@@ -246,6 +249,7 @@ impl ErrorCode {
         ErrorCode::ProviderEmailUnverified,
         ErrorCode::ProviderAlreadyLinked,
         ErrorCode::InvalidWebhookUrl,
+        ErrorCode::CsrfRejected,
     ];
 }
 

@@ -108,7 +108,7 @@ pub fn callback_url(deps: &Deps, provider: Provider) -> String {
 
 /// Whether the service is served over https (the cookie is then `__Host-` and Secure).
 pub fn secure(deps: &Deps) -> bool {
-    deps.config.app_url.starts_with("https://")
+    deps.config.https()
 }
 
 /// A configured provider, as the pages show it.

@@ -3,6 +3,7 @@
 use super::auth::UserPrincipal;
 use super::page::PageRequest;
 use super::{random, AppError, Deps};
+use crate::domain::browser::{self, HostCookie, SameSite};
 use crate::domain::ids::IdKind;
 use crate::domain::session::ACCESS_TOKEN_SECONDS;
 use crate::domain::time::{rfc3339, DAY};
@@ -56,8 +57,11 @@ pub struct SessionIssued {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Single-use; rotate with `POST /v1/auth/token`.
-    pub refresh_token: String,
+    /// Single-use; rotate with `POST /v1/auth/token`. Absent in browser mode
+    /// (`X-Latchkey-Client: browser`): there it travels only in the HttpOnly
+    /// refresh cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// The signed-in user.
     pub user: UserView,
 }
@@ -101,7 +105,7 @@ fn issue(deps: &Deps, user: UserRow, session_id: &str, refresh: Secret) -> Resul
         access_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
-        refresh_token: refresh.expose().to_owned(),
+        refresh_token: Some(refresh.expose().to_owned()),
         user: user.view(),
     })
 }
@@ -137,6 +141,69 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
 /// Ends the caller's session: its access and refresh tokens stop working at once.
 pub async fn logout(deps: &Deps, who: &UserPrincipal) -> Result<(), AppError> {
     deps.db.run(stmt!(sql::REVOKE_SESSION, &who.session_id, deps.now())).await?;
+    Ok(())
+}
+
+/// How a client holds its refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// In the JSON body (API clients, the CLI): as it always was.
+    Body,
+    /// In the HttpOnly refresh cookie (the console: `X-Latchkey-Client: browser`).
+    Cookie,
+}
+
+/// The refresh cookie: `__Host-latchkey_refresh` over https (Secure,
+/// HttpOnly, SameSite=Strict, Path=/), `latchkey_refresh` over plain-http
+/// development. `__Host-` forces `Path=/`, so the browser sends it with every
+/// request to us; only `POST /v1/auth/token` and `POST /v1/auth/logout` read it.
+pub fn refresh_cookie(deps: &Deps) -> HostCookie {
+    HostCookie { base: browser::REFRESH_COOKIE, secure: deps.config.https(), same_site: SameSite::Strict }
+}
+
+/// How long the refresh cookie is kept: a session's whole life (its absolute
+/// end is enforced here, whatever the browser keeps).
+pub const REFRESH_COOKIE_SECONDS: i64 = SESSION_SECONDS;
+
+/// The CSRF defence of the cookie mode. A request that asks for it
+/// (`client` is the `X-Latchkey-Client` header) must carry our own origin:
+/// the custom header cannot be sent cross-site without a CORS preflight
+/// (never granted), and `Origin` names the page that sent it. Anything else
+/// is refused before anything happens. Without the header the request is an
+/// ordinary JSON client's, and no cookie is read or set.
+pub fn delivery(deps: &Deps, client: Option<&str>, origin: Option<&str>) -> Result<Delivery, AppError> {
+    let Some(client) = client else {
+        return Ok(Delivery::Body);
+    };
+    if !client.trim().eq_ignore_ascii_case(browser::CLIENT_BROWSER) {
+        return Err(AppError::Validation(vec![crate::domain::FieldError::new(
+            "X-Latchkey-Client",
+            "invalid_client",
+            "must be `browser` (or absent)",
+        )]));
+    }
+    if !browser::same_origin(&deps.config.app_url, origin) {
+        return Err(AppError::refused(
+            crate::app::ErrorCode::CsrfRejected,
+            "a browser-mode request must come from this service's own origin (Origin header)",
+        ));
+    }
+    Ok(Delivery::Cookie)
+}
+
+/// Browser-mode logout: ends the session the refresh cookie belongs to (the
+/// access token may have expired long ago: a reload after a while) and the
+/// bearer's session, if any. Neither present is not an error: the browser is
+/// signed out either way, and the cookie is cleared.
+pub async fn logout_browser(deps: &Deps, who: Option<&UserPrincipal>, cookie: Option<&str>) -> Result<(), AppError> {
+    let now = deps.now();
+    if let Some(who) = who {
+        deps.db.run(stmt!(sql::REVOKE_SESSION, &who.session_id, now)).await?;
+    }
+    if let Some(presented) = cookie.filter(|t| token::plausible(t)) {
+        let digest = Secret::from_client(presented).digest();
+        deps.db.run(stmt!(sql::REVOKE_SESSION_OF_REFRESH_TOKEN, &digest, now)).await?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Pure domain: types that parse and rules that decide. No I/O, no async,
 //! no clock: times come in as arguments (unix seconds).
 pub mod api_key;
+pub mod browser;
 pub mod email;
 pub mod ids;
 pub mod name;

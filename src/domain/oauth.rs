@@ -2,6 +2,7 @@
 //! settings, PKCE (RFC 7636, S256), the browser-binding cookie, the exact
 //! redirect-URI allow-list, ID token claim checks and the shapes of each
 //! provider's answers. No I/O here: `app::oauth` drives the flow.
+use super::browser::{HostCookie, SameSite};
 use super::token::{self, Secret};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -265,15 +266,11 @@ impl FlowSecrets {
     }
 }
 
-/// The flow cookie's name: `__Host-` over https (Secure, host-only, path /).
-/// Browsers refuse `__Host-` cookies without `Secure`, which plain-http
-/// development cannot set, so there it drops the prefix.
-pub fn flow_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-latchkey_oauth"
-    } else {
-        "latchkey_oauth"
-    }
+/// The flow cookie: host-only (`__Host-latchkey_oauth` over https, see
+/// [`HostCookie`]), SameSite=Lax because the provider's redirect back is a
+/// top-level GET from another site.
+pub fn flow_cookie_jar(secure: bool) -> HostCookie {
+    HostCookie { base: "latchkey_oauth", secure, same_site: SameSite::Lax }
 }
 
 /// How long a flow (state, cookie) lives.
@@ -281,25 +278,9 @@ pub const FLOW_SECONDS: i64 = 10 * 60;
 /// How long a login code lives.
 pub const LOGIN_CODE_SECONDS: i64 = 60;
 
-/// The `Set-Cookie` value binding a flow to this browser: HttpOnly,
-/// SameSite=Lax (the provider's redirect back is a top-level GET from
-/// another site), 10 minutes, Secure over https.
+/// The `Set-Cookie` value binding a flow to this browser for 10 minutes.
 pub fn flow_cookie(value: &str, secure: bool) -> String {
-    let name = flow_cookie_name(secure);
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; Max-Age={FLOW_SECONDS}; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// The `Set-Cookie` value that removes the flow cookie.
-pub fn clear_flow_cookie(secure: bool) -> String {
-    let name = flow_cookie_name(secure);
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// A cookie's value from a `Cookie` header.
-pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.trim())
+    flow_cookie_jar(secure).set(value, FLOW_SECONDS)
 }
 
 /// The provider URL the browser is sent to.
@@ -723,8 +704,8 @@ mod tests {
         }
         assert!(!c.contains("Domain"));
         assert!(!flow_cookie("v", false).contains("Secure"));
-        assert_eq!(cookie_value("a=1; latchkey_oauth=xyz; b=2", "latchkey_oauth"), Some("xyz"));
-        assert_eq!(cookie_value("a=1", "latchkey_oauth"), None);
+        assert_eq!(flow_cookie_jar(false).read("a=1; latchkey_oauth=xyz; b=2"), Some("xyz"));
+        assert_eq!(flow_cookie_jar(true).read("a=1; latchkey_oauth=xyz"), None);
     }
 
     #[test]

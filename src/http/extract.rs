@@ -2,7 +2,9 @@
 use super::Request;
 use crate::app::auth::{self, Principal, UserPrincipal};
 use crate::app::page::PageRequest;
+use crate::app::sessions::{self, Delivery};
 use crate::app::{AppError, Deps};
+use crate::domain::browser::{HostCookie, CLIENT_HEADER};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 
@@ -71,4 +73,17 @@ pub fn user_agent(req: &Request) -> Option<&str> {
 /// The client's IP address as Cloudflare reports it (`CF-Connecting-IP`).
 pub fn client_ip(req: &Request) -> Option<&str> {
     req.header("cf-connecting-ip")
+}
+
+/// Where this request wants its session's refresh token: the body (no
+/// `X-Latchkey-Client` header, as always) or the cookie (`browser`, with our
+/// own `Origin`, else 403 `csrf_rejected`).
+pub fn delivery(deps: &Deps, req: &Request) -> Result<Delivery, AppError> {
+    sessions::delivery(deps, req.header(CLIENT_HEADER), req.header("origin"))
+}
+
+/// A cookie of ours from the `Cookie` header. Read by the routes that own it
+/// only: a cookie is never a credential anywhere else.
+pub fn cookie<'a>(req: &'a Request, jar: &HostCookie) -> Option<&'a str> {
+    req.header("cookie").and_then(|h| jar.read(h))
 }

@@ -22,9 +22,12 @@ mod generate {
     use super::super::handlers as h;
     use super::super::routes::{Limit, Route, ROUTES};
     use super::PROBLEM_JSON;
-    use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
     use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::Required;
     use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
     use utoipa::{Modify, OpenApi};
 
@@ -143,8 +146,54 @@ mod generate {
                     Some(_) => {}
                 }
             }
+            if route.browser {
+                browser_mode(op, route.path == "/v1/auth/token");
+            }
             problems_as_problem_json(op);
         }
         doc
+    }
+
+    const CSRF: &str = "csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` \
+        (APP_URL's origin); nothing was done";
+
+    /// The cookie mode of a session route: the opt-in header, the CSRF
+    /// refusal, and the refresh cookie its answers set.
+    fn browser_mode(op: &mut Operation, clears_on_401: bool) {
+        let header = ParameterBuilder::new()
+            .name("X-Latchkey-Client")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "`browser` (the console): cookie mode. The request must also carry `Origin` equal to this \
+                 service's own origin (else 403 csrf_rejected). Session answers then omit `refresh_token` and \
+                 set it as the HttpOnly cookie `__Host-latchkey_refresh` (Path=/; Secure; SameSite=Strict; \
+                 Max-Age 30 days; `latchkey_refresh` without Secure when APP_URL is plain http). Only \
+                 POST /v1/auth/token and POST /v1/auth/logout read that cookie. Absent: JSON client, no \
+                 cookie read or set. Any other value: 422 validation_failed.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["browser"]))))
+            .build();
+        op.parameters.get_or_insert_with(Vec::new).push(header);
+        match op.responses.responses.get_mut("403") {
+            Some(RefOr::T(existing)) => existing.description = format!("{}; {CSRF}", existing.description),
+            _ => {
+                op.responses.responses.insert("403".to_owned(), RefOr::T(problem(CSRF)));
+            }
+        }
+        let cookie = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "Browser mode only: the refresh cookie (`__Host-latchkey_refresh=…; Path=/; Max-Age=2592000; \
+                 HttpOnly; SameSite=Strict; Secure`), rotated on every session answer, cleared (`Max-Age=0`) \
+                 by logout and by a failed refresh",
+            ))
+            .build();
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else { continue };
+            if status.starts_with('2') || (clears_on_401 && status == "401") {
+                response.headers.insert("Set-Cookie".to_owned(), cookie.clone());
+            }
+        }
     }
 }

@@ -59,6 +59,10 @@ pub struct Route {
     pub auth: Auth,
     /// Limits before the handler.
     pub limit: Limit,
+    /// A session route with a browser (cookie) mode: `X-Latchkey-Client:
+    /// browser` is CSRF-checked before the handler, and the answer may set
+    /// the refresh cookie.
+    pub browser: bool,
     /// The handler.
     pub handler: Handler,
     /// The operation its `#[utoipa::path]` annotation documents (native builds
@@ -77,20 +81,36 @@ macro_rules! limit {
     () => {
         Limit::None
     };
-    (client_limit) => {
+    (client_limit $($rest:ident)*) => {
         Limit::Client
+    };
+    ($other:ident $($rest:ident)*) => {
+        limit!($($rest)*)
+    };
+}
+
+macro_rules! browser {
+    () => {
+        false
+    };
+    (browser_session $($rest:ident)*) => {
+        true
+    };
+    ($other:ident $($rest:ident)*) => {
+        browser!($($rest)*)
     };
 }
 
 macro_rules! routes {
-    ($( $method:ident $path:literal [$auth:ident $(, $flag:ident)?] => $($seg:ident)::+ ( $($param:ident),* ); )*) => {
+    ($( $method:ident $path:literal [$auth:ident $(, $flag:ident)*] => $($seg:ident)::+ ( $($param:ident),* ); )*) => {
         /// Every route of the service.
         pub static ROUTES: &[Route] = &[$(
             Route {
                 method: stringify!($method),
                 path: $path,
                 auth: Auth::$auth,
-                limit: limit!($($flag)?),
+                limit: limit!($($flag)*),
+                browser: browser!($($flag)*),
                 handler: |deps, req, _p| Box::pin($($seg)::+(deps, req $(, _p.get(stringify!($param)))*)),
                 #[cfg(not(target_arch = "wasm32"))]
                 doc: || {
@@ -111,12 +131,12 @@ routes! {
     GET "/verify-email" [Public] => pages::verify_email();
     GET "/reset-password" [Public] => pages::reset_password();
     GET "/assets/pages.js" [Public] => pages::script();
-    POST "/v1/auth/signup" [Public, client_limit] => h::signup();
-    POST "/v1/auth/verify-email" [Public] => h::verify_email();
+    POST "/v1/auth/signup" [Public, client_limit, browser_session] => h::signup();
+    POST "/v1/auth/verify-email" [Public, browser_session] => h::verify_email();
     POST "/v1/auth/resend-verification" [Public] => h::resend_verification();
-    POST "/v1/auth/login" [Public, client_limit] => h::login();
-    POST "/v1/auth/token" [Public] => h::refresh_token();
-    POST "/v1/auth/logout" [Person] => h::logout();
+    POST "/v1/auth/login" [Public, client_limit, browser_session] => h::login();
+    POST "/v1/auth/token" [Public, browser_session] => h::refresh_token();
+    POST "/v1/auth/logout" [Person, browser_session] => h::logout();
     POST "/v1/auth/password-reset" [Public, client_limit] => h::request_password_reset();
     POST "/v1/auth/password-reset/confirm" [Public] => h::confirm_password_reset();
     GET "/v1/me" [Person] => h::get_me();
@@ -149,7 +169,7 @@ routes! {
     DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(org_id, id);
     POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(org_id, id);
     GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
-    POST "/v1/auth/login/mfa" [Public, client_limit] => totp::login_mfa();
+    POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();
     DELETE "/v1/me/totp" [Person] => totp::disable();
@@ -184,7 +204,7 @@ routes! {
     GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
     GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
     GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
-    POST "/v1/auth/oauth/complete" [Public] => oauth::complete();
+    POST "/v1/auth/oauth/complete" [Public, browser_session] => oauth::complete();
     GET "/v1/me/identities" [Person] => oauth::list_identities();
     POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
     DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);
@@ -244,6 +264,10 @@ pub fn resolve(method: &str, path: &str) -> Result<(&'static Route, Params), App
 /// Routes a request to its handler.
 pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let (route, params) = resolve(&req.method, &req.path)?;
+    // CSRF first: a refused cross-site request does nothing, not even count.
+    if route.browser {
+        super::extract::delivery(deps, req)?;
+    }
     if route.limit == Limit::Client {
         crate::app::client_limit::check(deps, super::extract::client_ip(req)).await?;
     }
@@ -274,6 +298,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_cookie_mode_is_on_the_session_routes_only() {
+        let browser: Vec<String> = ROUTES.iter().filter(|r| r.browser).map(|r| format!("{r:?}")).collect();
+        assert_eq!(
+            browser,
+            [
+                "POST /v1/auth/signup",
+                "POST /v1/auth/verify-email",
+                "POST /v1/auth/login",
+                "POST /v1/auth/token",
+                "POST /v1/auth/logout",
+                "POST /v1/auth/login/mfa",
+                "POST /v1/auth/oauth/complete",
+            ]
+        );
     }
 
     #[test]

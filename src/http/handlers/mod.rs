@@ -12,7 +12,7 @@ pub mod workspaces;
 use super::extract::{self, json};
 use super::{Request, Response};
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
-use crate::app::sessions::{self, SessionIssued, SessionView, UserView};
+use crate::app::sessions::{self, Delivery, SessionIssued, SessionView, UserView};
 use crate::app::{AppError, Deps};
 use crate::stmt;
 use crate::store::sql;
@@ -78,6 +78,7 @@ pub struct SignupBody {
               (status = 422, body = Problem, description = "validation_failed or password_too_common"),
               (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
 pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let delivery = extract::delivery(deps, req)?;
     let body: SignupBody = json(req)?;
     if let Some(token) = &body.invitation_token {
         let session = crate::app::invitations::signup_with_invitation(
@@ -89,7 +90,7 @@ pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
             extract::user_agent(req),
         )
         .await?;
-        return Ok(Response::json(201, &session));
+        return Ok(session_response(deps, delivery, 201, session));
     }
     let input = SignupInput { email: &body.email, password: &body.password, name: &body.name };
     accounts::signup(deps, input).await?;
@@ -123,9 +124,10 @@ pub struct VerifyEmailBody {
               (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
               (status = 422, body = Problem, description = "validation_failed: `password` missing; nothing changed")))]
 pub async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let delivery = extract::delivery(deps, req)?;
     let body: VerifyEmailBody = json(req)?;
     let outcome = accounts::verify_email(deps, &body.token, body.password.as_deref(), extract::user_agent(req)).await?;
-    Ok(login_response(outcome))
+    Ok(login_response(deps, delivery, outcome))
 }
 
 /// The first step of a login with two-factor authentication on.
@@ -147,10 +149,23 @@ pub enum LoginAnswer {
     MfaRequired(MfaRequired),
 }
 
-pub(crate) fn login_response(outcome: LoginOutcome) -> Response {
+pub(crate) fn login_response(deps: &Deps, delivery: Delivery, outcome: LoginOutcome) -> Response {
     match outcome {
-        LoginOutcome::Session(session) => Response::json(200, &session),
+        LoginOutcome::Session(session) => session_response(deps, delivery, 200, *session),
         LoginOutcome::MfaRequired { mfa_token } => Response::json(200, &MfaRequired { mfa_required: true, mfa_token }),
+    }
+}
+
+/// A new session as the client asked for it: the JSON as always, or (browser
+/// mode) the JSON without `refresh_token`, which is set as the cookie instead.
+pub(crate) fn session_response(deps: &Deps, delivery: Delivery, status: u16, mut session: SessionIssued) -> Response {
+    match (delivery, session.refresh_token.take()) {
+        (Delivery::Cookie, Some(refresh)) => Response::json(status, &session)
+            .with_header("set-cookie", sessions::refresh_cookie(deps).set(&refresh, sessions::REFRESH_COOKIE_SECONDS)),
+        (_, refresh) => {
+            session.refresh_token = refresh;
+            Response::json(status, &session)
+        }
     }
 }
 
@@ -188,8 +203,10 @@ pub struct LoginBody {
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 10 failures for this address (with or without an account; 30 s doubling to 15 min; each 15 quiet minutes forgive one failure; a success resets), or the coarse per-client-IP limit")))]
 pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let delivery = extract::delivery(deps, req)?;
     let body: LoginBody = json(req)?;
-    Ok(login_response(accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await?))
+    let outcome = accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await?;
+    Ok(login_response(deps, delivery, outcome))
 }
 
 /// Refresh body.
@@ -202,20 +219,50 @@ pub struct RefreshBody {
 
 /// `POST /v1/auth/token`.
 #[utoipa::path(post, path = "/v1/auth/token", tag = "accounts", request_body = RefreshBody,
-    responses((status = 200, body = SessionIssued, description = "A new pair; the presented refresh token is spent"),
-              (status = 401, body = Problem, description = "invalid_token; a reused token also revokes its session")))]
+    responses((status = 200, body = SessionIssued, description = "A new pair; the presented refresh token is spent. Browser mode (`X-Latchkey-Client: browser`): no body needed, the refresh token is the cookie, and the rotated one is set as the cookie"),
+              (status = 401, body = Problem, description = "invalid_token; a reused token also revokes its session. Browser mode: also for a missing cookie, and the cookie is cleared")))]
 pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let body: RefreshBody = json(req)?;
-    Ok(Response::json(200, &sessions::refresh(deps, &body.refresh_token).await?))
+    match extract::delivery(deps, req)? {
+        Delivery::Body => {
+            let body: RefreshBody = json(req)?;
+            Ok(Response::json(200, &sessions::refresh(deps, &body.refresh_token).await?))
+        }
+        // The body, if any, is ignored: the token is the cookie, and a failure clears it.
+        Delivery::Cookie => {
+            let jar = sessions::refresh_cookie(deps);
+            let refreshed = match extract::cookie(req, &jar) {
+                Some(presented) => sessions::refresh(deps, presented).await,
+                None => Err(AppError::InvalidRefreshToken),
+            };
+            Ok(match refreshed {
+                Ok(session) => session_response(deps, Delivery::Cookie, 200, session),
+                Err(e) => super::error::problem(&e).with_header("set-cookie", jar.clear()),
+            })
+        }
+    }
 }
 
 /// `POST /v1/auth/logout`.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
-    responses((status = 204, description = "The session's tokens stop working at once")))]
+    responses((status = 204, description = "The session's tokens stop working at once. Browser mode (`X-Latchkey-Client: browser`): the bearer token is optional (it may have expired); the session named by the refresh cookie and the bearer's session, if any, are revoked, and the cookie is cleared; 204 even when neither was presented")))]
 pub async fn logout(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    sessions::logout(deps, &who).await?;
-    Ok(Response::empty(204))
+    match extract::delivery(deps, req)? {
+        Delivery::Body => {
+            let who = extract::user(deps, req).await?;
+            sessions::logout(deps, &who).await?;
+            Ok(Response::empty(204))
+        }
+        Delivery::Cookie => {
+            // An expired access token must not stop a sign-out: the cookie suffices.
+            let who = match extract::bearer(req) {
+                Some(_) => extract::user(deps, req).await.ok(),
+                None => None,
+            };
+            let jar = sessions::refresh_cookie(deps);
+            sessions::logout_browser(deps, who.as_ref(), extract::cookie(req, &jar)).await?;
+            Ok(Response::empty(204).with_header("set-cookie", jar.clear()))
+        }
+    }
 }
 
 /// `POST /v1/auth/password-reset`.

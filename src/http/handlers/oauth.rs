@@ -4,7 +4,7 @@ use crate::app::audit::AuditEventView;
 use crate::app::oauth::{self, CallbackParams, Completed, IdentityView, ProviderView};
 use crate::app::sessions::SessionIssued;
 use crate::app::{AppError, Deps};
-use crate::domain::oauth::{clear_flow_cookie, cookie_value, flow_cookie_name};
+use crate::domain::oauth::flow_cookie_jar;
 use crate::http::extract::{self, json};
 use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
@@ -54,10 +54,9 @@ pub async fn callback(deps: &Deps, req: &Request, provider: &str) -> Result<Resp
         state: req.query_param("state"),
         error: req.query_param("error"),
     };
-    let secure = oauth::secure(deps);
-    let cookie = req.header("cookie").and_then(|h| cookie_value(h, flow_cookie_name(secure)));
-    let location = oauth::callback(deps, provider, &params, cookie).await?;
-    Ok(redirect(&location).with_header("set-cookie", clear_flow_cookie(secure)))
+    let jar = flow_cookie_jar(oauth::secure(deps));
+    let location = oauth::callback(deps, provider, &params, extract::cookie(req, &jar)).await?;
+    Ok(redirect(&location).with_header("set-cookie", jar.clear()))
 }
 
 /// The login code from the callback's fragment.
@@ -82,6 +81,7 @@ pub struct LinkedBody {
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
 pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let delivery = extract::delivery(deps, req)?;
     let body: CompleteBody = json(req)?;
     // Only a link code needs the caller; a stale token must not spoil a sign-in.
     let who = match extract::bearer(req) {
@@ -89,7 +89,7 @@ pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         None => None,
     };
     match oauth::complete(deps, &body.login_code, who.as_ref(), extract::user_agent(req)).await? {
-        Completed::Login(outcome) => Ok(super::login_response(outcome)),
+        Completed::Login(outcome) => Ok(super::login_response(deps, delivery, outcome)),
         Completed::Linked(linked) => Ok(Response::json(200, &LinkedBody { linked })),
     }
 }

@@ -36,6 +36,7 @@ pub struct LoginMfaBody {
               (status = 401, body = Problem, description = "invalid_otp: wrong, reused or stale code"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 5 wrong codes on the account across all its MFA tokens (15 min; each 15 quiet minutes forgive one; a right code resets), 5 on this token, or the coarse per-client-IP limit")))]
 pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let delivery = extract::delivery(deps, req)?;
     let body: LoginMfaBody = json(req)?;
     let session = totp::login_mfa(
         deps,
@@ -45,7 +46,7 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError>
         extract::user_agent(req),
     )
     .await?;
-    Ok(Response::json(200, &session))
+    Ok(super::session_response(deps, delivery, 200, session))
 }
 
 /// `POST /v1/me/totp`.

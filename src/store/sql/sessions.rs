@@ -24,6 +24,9 @@ pub const LIVE_SESSION_USER: &str = "SELECT u.id, u.email, u.name, u.email_verif
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
 pub const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
+/// Browser logout: ends the session a refresh token (used or not) belongs to, in one statement.
+pub const REVOKE_SESSION_OF_REFRESH_TOKEN: &str = "UPDATE sessions SET revoked_at = ?2 \
+     WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = ?1) AND revoked_at IS NULL";
 pub const REVOKE_OWN_SESSION: &str =
     "UPDATE sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3";
 pub const REVOKE_ALL_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL";
