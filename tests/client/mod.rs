@@ -9,6 +9,7 @@
 //! this file with `#[path = "../client/mod.rs"] mod client;`.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod browser;
 mod totp;
 pub use totp::totp_code;
 
@@ -92,6 +93,20 @@ pub trait Transport {
 
     /// Unix seconds on the service's clock (for TOTP codes).
     fn now(&self) -> i64;
+
+    /// [`Transport::call`] with extra request headers (`Origin`, `Cookie`,
+    /// `X-Latchkey-Client`, …).
+    fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply;
+
+    /// The service's own origin (its APP_URL's), as a browser sends it in `Origin`.
+    fn origin(&self) -> String;
 
     fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
         self.call("GET", path, bearer, None)

@@ -526,6 +526,27 @@ impl Transport for Worker {
     fn now(&self) -> i64 {
         unix_now()
     }
+
+    fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("serialize JSON request body"));
+        let mut all = headers.to_vec();
+        if bytes.is_some() {
+            all.push(("Content-Type", "application/json"));
+        }
+        self.send(method, path, bearer, &all, bytes.as_deref())
+    }
+
+    /// APP_URL of the test Worker (see `dev_vars`).
+    fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 impl Drop for Worker {

@@ -338,6 +338,21 @@ impl Transport for TestApp {
     fn now(&self) -> i64 {
         self.clock_now()
     }
+
+    fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        self.call_with(method, path, bearer, body, headers)
+    }
+
+    fn origin(&self) -> String {
+        self.deps.config.app_url.clone()
+    }
 }
 
 /// Keeps `AppError` referenced for tests that match on it.
