@@ -15,7 +15,7 @@ fn rotation_and_a_reused_cookie_revokes_the_family() {
 
 #[test]
 fn without_our_origin_browser_mode_is_refused_and_nothing_happens() {
-    browser::csrf(&TestApp::new(), "csrf@example.com");
+    browser::csrf(&TestApp::new(), "csrf@example.com", true);
 }
 
 #[test]
