@@ -234,10 +234,14 @@ pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppEr
                 Some(presented) => sessions::refresh(deps, presented).await,
                 None => Err(AppError::InvalidRefreshToken),
             };
-            Ok(match refreshed {
-                Ok(session) => session_response(deps, Delivery::Cookie, 200, session),
-                Err(e) => super::error::problem(&e).with_header("set-cookie", jar.clear()),
-            })
+            match refreshed {
+                Ok(session) => Ok(session_response(deps, Delivery::Cookie, 200, session)),
+                // A dead cookie goes; a failure of ours keeps it for the next try.
+                Err(e @ AppError::InvalidRefreshToken) => {
+                    Ok(super::error::problem(&e).with_header("set-cookie", jar.clear()))
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 }
