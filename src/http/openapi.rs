@@ -181,6 +181,9 @@ mod generate {
                 op.responses.responses.insert("403".to_owned(), RefOr::T(problem(CSRF)));
             }
         }
+        op.responses.responses.entry("422".to_owned()).or_insert_with(|| {
+            RefOr::T(problem("validation_failed: `X-Latchkey-Client` with a value other than `browser`"))
+        });
         let cookie = HeaderBuilder::new()
             .schema(ObjectBuilder::new().schema_type(Type::String))
             .description(Some(
