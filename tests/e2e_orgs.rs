@@ -32,6 +32,9 @@ fn invite_by_email_through_the_queue_then_sign_up_with_it() {
     let new = signup.json();
     let me = w.api().org(&new, &org_id);
     assert_eq!((me.status, me.json()["role"].as_str()), (200, Some("admin")));
+    // One D1 round trip: the membership row rides in the session check's batch.
+    let timing = me.header("server-timing").unwrap_or("").to_owned();
+    assert!(timing.starts_with("d1;desc=\"1 call\""), "{timing}");
 
     // Audit rows written with `changes()` guards inside D1 batches.
     let log = w.api().audit_log(&owner, Tenant::Org(&org_id));
@@ -42,7 +45,14 @@ fn invite_by_email_through_the_queue_then_sign_up_with_it() {
     // Removal acts on the very next request.
     let uid = new["user"]["id"].as_str().unwrap();
     assert_eq!(w.api().remove_member(&owner, Tenant::Org(&org_id), uid).status, 204);
-    assert_eq!(w.api().org(&new, &org_id).status, 404);
+    let gone = w.api().org(&new, &org_id);
+    assert_eq!((gone.status, gone.json()["code"].as_str()), (404, Some("not_found")), "{}", gone.raw);
+    assert!(gone.header("server-timing").unwrap_or("").starts_with("d1;desc=\"1 call\""));
+    // A signed-out session reads nothing of the org, whatever rode along.
+    assert_eq!(w.api().logout(&new).status, 204);
+    assert_eq!(w.api().org(&owner, &org_id).status, 200);
+    let out = w.api().org(&new, &org_id);
+    assert_eq!((out.status, out.json()["code"].as_str()), (401, Some("unauthenticated")), "{}", out.raw);
 }
 
 #[test]

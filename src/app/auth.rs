@@ -89,11 +89,20 @@ async fn authenticate_key(
         invalid()
     })?;
     let now = deps.now();
-    let lookup = stmt!(sql::LIVE_API_KEY, key.digest(), now);
-    let (row, extra_out): (Option<LiveKeyRow>, _) =
-        with_ride_along(deps, lookup, extra.and_then(|f| f(&key.digest()))).await?;
+    let digest = key.digest();
+    let lookup = stmt!(sql::LIVE_API_KEY, &digest, now);
+    // The per-key limit is asked alongside the lookup, keyed by the digest
+    // (one per key, like its id, and known before the read), so its call
+    // adds no latency. Its answer counts only for a key that exists: an
+    // unknown key is 401 whatever the limiter says.
+    let (looked_up, allowed) = futures_util::future::join(
+        with_ride_along::<LiveKeyRow>(deps, lookup, extra.and_then(|f| f(&digest))),
+        deps.limiter.allow(&digest),
+    )
+    .await;
+    let (row, extra_out) = looked_up?;
     let row = row.ok_or_else(invalid)?;
-    if !deps.limiter.allow(&row.id).await {
+    if !allowed {
         return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
     }
     if row.last_used_at.is_none_or(|t| t <= now - 60) {

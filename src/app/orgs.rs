@@ -4,7 +4,7 @@
 use super::access::stored_role;
 pub use super::access::TwoFactorPolicy;
 use super::audit::{self, Actor, AuditEventView, Event};
-use super::auth::{Principal, UserPrincipal};
+use super::auth::{self, Principal, UserPrincipal, Verified};
 use super::error::collect_fields;
 use super::page::PageRequest;
 use super::ErrorCode;
@@ -79,9 +79,26 @@ pub async fn access(
     if !looks_like(IdKind::Org, org_id) {
         return Err(AppError::NotFound);
     }
+    let org = match who {
+        Principal::User(u) => deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &u.user.id)).await?.first()?,
+        // The key's org came with the key (same query): no further read.
+        Principal::ApiKey(_) => None,
+    };
+    decide_access(who, org_id, permission, two_factor, org)
+}
+
+/// [`access`]'s decision, given what it reads: `org` is the org with the
+/// person's role (`ORG_FOR_USER`; `None` when they are no member or it does
+/// not exist); an API key's org came with the key.
+fn decide_access(
+    who: &Principal,
+    org_id: &str,
+    permission: Permission,
+    two_factor: TwoFactorPolicy,
+    org: Option<OrgRow>,
+) -> Result<OrgAccess, AppError> {
     let who = match who {
         Principal::User(u) => u,
-        // The key's org came with the key (same query): no further read.
         Principal::ApiKey(key) => {
             if key.org.id != org_id {
                 return Err(AppError::NotFound);
@@ -90,7 +107,6 @@ pub async fn access(
             return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() });
         }
     };
-    let org: Option<OrgRow> = deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &who.user.id)).await?.first()?;
     let org = org.ok_or(AppError::NotFound)?;
     let role = stored_role(&org.role)?;
     let facts = Facts {
@@ -182,9 +198,24 @@ pub async fn list_orgs(
     Ok((rows.iter().map(OrgRow::view).collect::<Result<_, _>>()?, next))
 }
 
-/// One org.
-pub async fn get_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<OrgView, AppError> {
-    access(deps, who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce).await?.org.view()
+/// One org, for a bearer credential, in one round trip: a person's
+/// membership row rides along with the session check (one D1 batch, as
+/// `POST /v1/authorize` does); an API key's org comes with the key.
+pub async fn get_org(deps: &Deps, bearer: &str, org_id: &str) -> Result<OrgView, AppError> {
+    let valid_id = looks_like(IdKind::Org, org_id);
+    let extra = |verified: Verified<'_>| match verified {
+        Verified::User(user_id) if valid_id => Some(stmt!(sql::ORG_FOR_USER, org_id, user_id)),
+        _ => None,
+    };
+    let (who, row) = auth::authenticate_with(deps, bearer, Some(&extra)).await?;
+    if !valid_id {
+        return Err(AppError::NotFound);
+    }
+    let org = match (&who, row) {
+        (Principal::User(_), Some(row)) => row.first()?,
+        _ => None,
+    };
+    decide_access(&who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce, org)?.org.view()
 }
 
 /// A settings change.

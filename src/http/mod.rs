@@ -49,6 +49,21 @@ impl Request {
     }
 }
 
+/// Path and raw query of an already-serialized WHATWG URL (what workerd's
+/// `request.url` gives), without a URL parser: a special scheme's
+/// serialization always has a path after the host, and `?` and `#` within
+/// the path are always percent-encoded, so the first `/` after `://` begins
+/// the path and the first `?` ends it. The path stays percent-encoded, as a
+/// URL parser would leave it.
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let rest = &rest[rest.find('/').unwrap_or(rest.len())..];
+    let rest = &rest[..rest.find('#').unwrap_or(rest.len())];
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (if path.is_empty() { "/" } else { path }, query)
+}
+
 /// An HTTP response.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -111,4 +126,25 @@ fn guard(req: &Request) -> Result<(), AppError> {
         return Err(AppError::ApiKeyInUrl);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_url;
+
+    #[test]
+    fn split_url_gives_what_a_url_parser_gives_for_serialized_urls() {
+        for (url, path, query) in [
+            ("https://h.example/v1/orgs/org_1", "/v1/orgs/org_1", ""),
+            ("http://127.0.0.1:8787/v1/orgs?limit=2&cursor=a%3Fb", "/v1/orgs", "limit=2&cursor=a%3Fb"),
+            ("http://127.0.0.1:8787/", "/", ""),
+            ("http://127.0.0.1:8787", "/", ""),
+            ("http://h/a%2Fb?x=1?y#frag", "/a%2Fb", "x=1?y"),
+            ("http://h/p?", "/p", ""),
+            ("http://user:pw@h:1/p/q?lk_x=1", "/p/q", "lk_x=1"),
+            ("http://h/p#f?x", "/p", ""),
+        ] {
+            assert_eq!(split_url(url), (path, query), "{url}");
+        }
+    }
 }
