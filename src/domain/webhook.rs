@@ -402,6 +402,9 @@ mod tests {
             ("https://0177.0.0.1/", PROD, Err(UrlError::IpLiteral), "octal"),
             ("https://127.1/", PROD, Err(UrlError::IpLiteral), "dotted partial"),
             ("https://foo.0x10/", PROD, Err(UrlError::IpLiteral), "hex last label"),
+            ("https://xn--bcher-kva.example/in", PROD, Ok(()), "an IDN in its ASCII (xn--) form"),
+            ("https://bücher.example/in", PROD, Err(UrlError::Malformed), "an IDN in Unicode: give its xn-- form"),
+            ("https://１２７.０.０.１/", PROD, Err(UrlError::Malformed), "fullwidth digits never become an address"),
             ("not a url", PROD, Err(UrlError::Malformed), "garbage"),
             ("/relative", PROD, Err(UrlError::Malformed), "relative"),
         ];
