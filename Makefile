@@ -1,4 +1,4 @@
-# Latchkey: `make dev` serves the API locally; `make test` runs every test.
+# Latchkey: `make dev` serves the console and the API locally; `make test` runs every test.
 # Both install whatever is missing first (scripts/setup.sh).
 SHELL := /bin/bash
 PORT ?= 8787
@@ -26,6 +26,7 @@ setup:
 
 build: setup
 	@sh scripts/build-wasm.sh
+	@sh scripts/build-console.sh
 
 dev: setup
 	CI=true $(WRANGLER) d1 migrations apply DB --local
@@ -66,6 +67,7 @@ profile: build
 
 size: build
 	$(WRANGLER) deploy --dry-run --outdir dist
+	@sh scripts/console-size.sh
 
 clean:
 	rm -rf build dist target/wasm32-unknown-unknown .wrangler

@@ -1,0 +1,73 @@
+// The one way the console talks to the Worker: JSON over fetch, same origin,
+// the public /v1 API only. Failures become ApiError, which carries the
+// problem+json `code`, `detail` and per-field `errors` the forms show.
+import { session } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && problem.detail) || `Request failed (${status})`);
+    this.status = status;
+    this.code = (problem && problem.code) || "network_error";
+    // { field: message } for validation_failed and password_too_common.
+    this.fields = {};
+    for (const f of (problem && problem.errors) || []) this.fields[f.field] = f.message;
+  }
+}
+
+// Sends one request. `auth` (default true) adds the in-memory access token
+// and, when it has expired, refreshes once through the cookie and retries.
+// `browser` marks the session routes' cookie mode (X-Latchkey-Client).
+export async function api(method, path, body, { auth = true, browser = false } = {}) {
+  const send = async () => {
+    const headers = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (browser) headers["x-latchkey-client"] = "browser";
+    const token = auth ? session.accessToken() : null;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, { detail: "Latchkey could not be reached. Check your connection and try again.", code: "network_error" });
+    }
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    return { res, data, token };
+  };
+  let { res, data, token } = await send();
+  if (res.status === 401 && auth && token) {
+    // The access token expired (or was revoked): one refresh, one retry.
+    if (await session.refresh()) ({ res, data } = await send());
+    if (res.status === 401) session.expired();
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// Every page of a collection, following next_cursor (bounded, for lists a
+// screen shows whole).
+export async function all(path, max = 10) {
+  const out = [];
+  let cursor = null;
+  for (let i = 0; i < max; i++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api("GET", path + sep + "limit=100" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    out.push(...page.data);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+export const enc = encodeURIComponent;

@@ -1,0 +1,202 @@
+// Where emailed and shared links land: /invite#token=… and /install#token=….
+// The token is read from the fragment (never sent to a server by the
+// browser) and wiped from the address bar at once (router.takeFragment).
+import { api } from "../api.js";
+import { session } from "../session.js";
+import { state, loadNav } from "../state.js";
+import { navigate } from "../router.js";
+import { h, screen, form, action, statusLine } from "../ui.js";
+import { signInBox, signedIn, completeOAuth, providerMessage } from "./auth.js";
+
+const PENDING = "latchkey.link_return";
+
+// "Continue with …" leaves for the provider, which can only return to the
+// bare /invite or /install: the link's token (an invitation or install token,
+// never a session credential) waits in sessionStorage for that round trip
+// only, and is removed as soon as the page reads it back.
+function keepForOAuth(token) {
+  return () => {
+    try {
+      sessionStorage.setItem(PENDING, token);
+    } catch {
+      // Storage off: the person opens the link again after signing in.
+    }
+  };
+}
+
+async function tokenAndReturn(ctx) {
+  let token = ctx.fragment.get("token");
+  const code = ctx.fragment.get("login_code");
+  const err = ctx.fragment.get("error");
+  let note = err ? providerMessage(err) : null;
+  if (code || err) {
+    try {
+      token = sessionStorage.getItem(PENDING);
+      sessionStorage.removeItem(PENDING);
+    } catch {
+      token = null;
+    }
+  }
+  if (code) {
+    try {
+      const data = await completeOAuth(code);
+      if (data.access_token) await signedIn(data);
+      else if (data.mfa_required) note = "Your account uses two-factor authentication: sign in with your password and code below.";
+    } catch (e) {
+      note = providerMessage(e.code);
+    }
+  }
+  return { token, note };
+}
+
+const INVITE_ERRORS = {
+  invitation_expired: "This invitation has expired. Ask the person who invited you to send a new one.",
+  invitation_revoked: "This invitation was revoked.",
+  invitation_declined: "This invitation was declined.",
+  invitation_already_accepted: "This invitation was already accepted. Sign in to see the organization.",
+  invitation_not_found: "This invitation link is not valid. It may have been replaced by a newer email.",
+  invitation_email_mismatch: "This invitation is for another email address. Sign in with that address.",
+};
+const explain = (e) => INVITE_ERRORS[e.code] || e.message;
+
+export async function invite(_, ctx) {
+  const { token, note } = await tokenAndReturn(ctx);
+  const lead = h("p", { id: "lead" });
+  const status = statusLine();
+  if (note) status.textContent = note;
+  if (!token) {
+    lead.textContent = "This link is incomplete. Open the link from your email again.";
+    return screen("You're invited", lead, status);
+  }
+  let inv;
+  try {
+    inv = await api("POST", "/v1/invitations/preview", { token }, { auth: false });
+  } catch (e) {
+    lead.textContent = explain(e);
+    return screen("You're invited", lead, h("p", { class: "alt" }, h("a", { href: "/" }, "Go to the console")));
+  }
+  const target = inv.org ? inv.org.name : inv.workspace ? inv.workspace.name : "a workspace";
+  lead.textContent = `${inv.invited_by.name || "Someone"} invited ${inv.email} to join ${target} as ${inv.role}.`;
+  const body = h("div", { id: "invite-actions" });
+
+  const joined = async (answer) => {
+    await loadNav().catch(() => {});
+    body.replaceChildren();
+    const name = answer.org ? answer.org.name : answer.workspace ? answer.workspace.name : target;
+    lead.textContent = `You joined ${name} as ${answer.role}.`;
+    const orgId = answer.org?.id || state.orgs.find((o) => inv.org && o.slug === inv.org.slug)?.id;
+    const wsId = answer.workspace?.id;
+    const href = orgId ? `/orgs/${orgId}/team` : wsId ? `/workspaces/${wsId}` : "/";
+    body.append(h("a", { href, class: "button primary", id: "open-joined" }, `Open ${name}`));
+  };
+  const decline = action("Decline", async () => {
+    await api("POST", "/v1/invitations/decline", { token }, { auth: false });
+    body.replaceChildren();
+    lead.textContent = "You declined the invitation.";
+  }, { id: "decline" });
+
+  const me = session.user();
+  if (session.signedIn() && me && me.email === inv.email) {
+    body.append(h("div", { class: "actions" }, action("Accept", async () => {
+      try {
+        await joined(await api("POST", "/v1/invitations/accept", { token }));
+      } catch (e) {
+        throw new Error(explain(e));
+      }
+    }, { id: "accept", class: "primary" }), decline));
+  } else if (session.signedIn() && me) {
+    body.append(h("p", {}, `You are signed in as ${me.email}, but this invitation is for ${inv.email}.`),
+      action("Sign out", async () => {
+        await session.signOut();
+        navigate("/invite", { replace: true });
+      }));
+  } else {
+    // Invitation sign-up: the account is created verified (the link proved the inbox).
+    const signup = form({
+      id: "signup",
+      fields: [
+        { name: "name", label: "Name", autocomplete: "name", required: true, maxlength: 100 },
+        { name: "password", label: "Password", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: true },
+      ],
+      submit: "Sign up and join",
+      onSubmit: async (v) => {
+        let data;
+        try {
+          data = await api("POST", "/v1/auth/signup", { email: inv.email, password: v.password, name: v.name, invitation_token: token }, { auth: false, browser: true });
+        } catch (e) {
+          if (e.code === "account_exists") throw new Error("You already have an account: sign in below.");
+          throw new Error(explain(e));
+        }
+        if (!data || !data.access_token) throw new Error("This invitation could not be used to sign up. Sign in below instead.");
+        session.start(data);
+        await joined({ org: null, workspace: null, role: inv.role });
+      },
+    });
+    const signin = signInBox({
+      email: inv.email,
+      returnTo: "/invite",
+      onLeave: keepForOAuth(token),
+      done: async () => {
+        try {
+          await joined(await api("POST", "/v1/invitations/accept", { token }));
+        } catch (e) {
+          status.textContent = explain(e);
+        }
+      },
+    });
+    body.append(h("h2", {}, "New to Latchkey? Create your account"), signup,
+      h("h2", {}, `Have an account? Sign in as ${inv.email}`), signin, h("p", { class: "alt" }, decline));
+  }
+  return screen("You're invited", lead, status, body);
+}
+
+export async function install(_, ctx) {
+  const { token, note } = await tokenAndReturn(ctx);
+  const lead = h("p", { id: "lead" });
+  const status = statusLine();
+  if (note) status.textContent = note;
+  if (!token) {
+    lead.textContent = "This link is incomplete. Open the link you were given again.";
+    return screen("Grant access", lead, status);
+  }
+  let preview;
+  try {
+    preview = await api("POST", "/v1/install-links/preview", { token }, { auth: false });
+  } catch (e) {
+    lead.textContent = e.code === "install_link_unavailable" ? "This install link was revoked or has expired. Ask for a new one." : e.message;
+    return screen("Grant access", lead);
+  }
+  const org = preview.org;
+  lead.textContent = `${org.name} asks for admin access to one of your workspaces. You keep billing and deletion, and can revoke the access at any time.`;
+  const body = h("div");
+  const choose = async () => {
+    if (!state.loaded) await loadNav().catch(() => {});
+    const owned = state.workspaces.filter((w) => w.role === "owner");
+    if (!owned.length) {
+      body.replaceChildren(h("p", {}, "You own no workspace to grant yet. ", h("a", { href: "/workspaces/new" }, "Create a workspace"), ", then open this link again."));
+      return;
+    }
+    body.replaceChildren(form({
+      id: "approve",
+      fields: [{ name: "workspace_id", label: "Workspace", type: "select", options: owned.map((w) => [w.id, w.name]) }],
+      submit: "Approve access",
+      onSubmit: async (v) => {
+        try {
+          await api("POST", "/v1/install-links/accept", { token, workspace_id: v.workspace_id });
+        } catch (e) {
+          if (e.code === "grant_exists") throw new Error(`${org.name} already has access to that workspace.`);
+          throw e;
+        }
+        const ws = owned.find((w) => w.id === v.workspace_id);
+        lead.textContent = `${org.name} now has admin access to ${ws.name}.`;
+        body.replaceChildren(h("a", { href: `/workspaces/${ws.id}`, class: "button primary" }, `Open ${ws.name}`));
+      },
+    }));
+  };
+  if (session.signedIn()) await choose();
+  else {
+    body.append(h("p", {}, "Sign in to choose a workspace."),
+      signInBox({ returnTo: "/install", onLeave: keepForOAuth(token), done: choose }));
+  }
+  return screen("Grant access", lead, status, body);
+}

@@ -1,0 +1,115 @@
+// Create organization, and Organization Settings → General: name and slug,
+// "require 2FA" (with who does not have it yet), ownership transfer, delete.
+import { api, all, enc } from "../api.js";
+import { state, loadNav, atLeast } from "../state.js";
+import { navigate } from "../router.js";
+import { h, screen, section, form, toast, confirm, busy, empty } from "../ui.js";
+
+export function createOrg() {
+  return screen("Create organization",
+    h("p", {}, "An organization holds your team, its API keys and the workspaces customers share with you."),
+    form({
+      id: "create-org",
+      fields: [
+        { name: "name", label: "Name", required: true, maxlength: 100, autocomplete: "organization" },
+        { name: "slug", label: "Slug (optional)", hint: "3-40 of a-z, 0-9 and single hyphens; customers grant access by it. Left empty, one is made from the name." },
+      ],
+      submit: "Create organization",
+      onSubmit: async (v) => {
+        const body = { name: v.name };
+        if (v.slug.trim()) body.slug = v.slug.trim();
+        const org = await api("POST", "/v1/orgs", body);
+        await loadNav();
+        toast(`${org.name} created`);
+        navigate(`/orgs/${org.id}/team`);
+      },
+    }));
+}
+
+export async function general({ org: id }) {
+  const org = await api("GET", `/v1/orgs/${enc(id)}`);
+  const role = org.role;
+  const parts = [];
+  if (atLeast(role, "admin")) {
+    parts.push(section("Name and slug", form({
+      id: "org-general",
+      fields: [
+        { name: "name", label: "Name", value: org.name, required: true, maxlength: 100 },
+        { name: "slug", label: "Slug", value: org.slug, required: true, hint: "Customers grant your organization access to a workspace by this slug." },
+      ],
+      submit: "Save",
+      onSubmit: async (v) => {
+        await api("PATCH", `/v1/orgs/${enc(id)}`, { name: v.name, slug: v.slug });
+        await loadNav();
+        toast("Saved");
+      },
+    })));
+  } else {
+    parts.push(section("Organization", h("p", {}, `${org.name} (${org.slug}). You are a ${role}: admins and owners change these settings.`)));
+  }
+
+  const members = await all(`/v1/orgs/${enc(id)}/members`);
+  const without = members.filter((m) => !m.totp_enabled);
+  const twoFa = h("div");
+  twoFa.append(h("p", {}, org.require_2fa
+    ? "Members must have two-factor authentication on to use this organization."
+    : "Members may use this organization without two-factor authentication."));
+  twoFa.append(without.length
+    ? h("div", {}, h("h3", {}, "Members without two-factor authentication"), h("ul", { id: "without-2fa" }, without.map((m) => h("li", {}, `${m.name} (${m.email})`))))
+    : h("p", {}, "Every member has two-factor authentication on."));
+  if (role === "owner") {
+    const b = h("button", { type: "button", class: org.require_2fa ? "secondary" : "primary", id: "toggle-2fa" },
+      org.require_2fa ? "Stop requiring 2FA" : "Require 2FA");
+    b.addEventListener("click", async () => {
+      const on = !org.require_2fa;
+      if (on && without.length && !(await confirm({ title: "Require 2FA?", body: `${without.length} member(s) will be refused until they turn on two-factor authentication.`, confirm: "Require 2FA" }))) return;
+      await busy(b, async () => {
+        try {
+          await api("PATCH", `/v1/orgs/${enc(id)}`, { require_2fa: on });
+          toast(on ? "2FA is now required" : "2FA is no longer required");
+          navigate(location.pathname, { replace: true });
+        } catch (e) {
+          toast(e.code === "two_factor_required" ? "Turn on two-factor authentication for yourself first (Account Settings → Security)." : e.message, "error");
+        }
+      });
+    });
+    twoFa.append(b);
+  }
+  parts.push(section("Require two-factor authentication", twoFa));
+
+  if (role === "owner") {
+    const others = members.filter((m) => m.user_id !== state.me?.id);
+    parts.push(section("Transfer ownership", others.length
+      ? form({
+          id: "transfer",
+          fields: [{ name: "user_id", label: "New owner", type: "select", options: others.map((m) => [m.user_id, `${m.name} (${m.email})`]) }],
+          submit: "Transfer ownership",
+          danger: true,
+          onSubmit: async (v) => {
+            const who = others.find((m) => m.user_id === v.user_id);
+            if (!(await confirm({ title: "Transfer ownership?", body: `${who.name} becomes an owner and you become an admin.`, confirm: "Transfer ownership" }))) return;
+            await api("POST", `/v1/orgs/${enc(id)}/ownership-transfer`, { user_id: v.user_id });
+            await loadNav();
+            toast("Ownership transferred");
+            navigate(location.pathname, { replace: true });
+          },
+        })
+      : empty("Invite a teammate first: ownership goes to a member.", h("a", { href: `/orgs/${id}/team` }, "Go to Team"))));
+    const del = h("button", { type: "button", class: "danger", id: "delete-org" }, "Delete organization");
+    del.addEventListener("click", async () => {
+      if (!(await confirm({ title: `Delete ${org.name}?`, body: "Members lose access, API keys stop working and shared workspaces are released. This cannot be undone.", confirm: "Delete organization", typed: org.slug }))) return;
+      await busy(del, async () => {
+        await api("DELETE", `/v1/orgs/${enc(id)}`);
+        await loadNav();
+        toast(`${org.name} deleted`);
+        navigate("/", { replace: true });
+      }).catch((e) => toast(e.message, "error"));
+    });
+    parts.push(section("Delete organization", h("p", {}, "Deleting is permanent."), del));
+  }
+  // Notification channels (outgoing webhooks) get their own screen next to
+  // this one: see ORG_SCREENS in shell.js.
+  return screen("Organization Settings", h("p", { class: "lead" }, `General settings of ${org.name}`), ...parts);
+}
+
+
