@@ -130,9 +130,9 @@ pub struct OAuthSettings {
     pub redirect_uris: Vec<String>,
 }
 
-/// Pages of the service itself that may receive a login code (always allowed,
+/// Console screens that may receive a login code (always allowed,
 /// under `APP_URL`).
-pub const CONSOLE_REDIRECT_PATHS: &[&str] = &["/settings/security", "/invite", "/install"];
+pub const CONSOLE_REDIRECT_PATHS: &[&str] = &["/signin", "/settings/security", "/invite", "/install"];
 
 impl OAuthSettings {
     /// Reads `OAUTH_*` through `get`. Endpoint overrides are honoured only in

@@ -11,7 +11,6 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod openapi;
-pub mod pages;
 pub mod routes;
 
 /// Largest request body accepted (64 KiB).

@@ -6,7 +6,7 @@
 use super::handlers::{
     self as h, api_keys as keys, invitations as inv, notifications as notify, oauth, orgs, totp, workspaces as ws,
 };
-use super::{pages, Request, Response};
+use super::{Request, Response};
 use crate::app::{AppError, Deps};
 use std::future::Future;
 use std::pin::Pin;
@@ -128,9 +128,6 @@ routes! {
     GET "/health" [Public] => h::health();
     GET "/openapi.json" [Public] => h::openapi();
     GET "/.well-known/jwks.json" [Public] => h::jwks();
-    GET "/verify-email" [Public] => pages::verify_email();
-    GET "/reset-password" [Public] => pages::reset_password();
-    GET "/assets/pages.js" [Public] => pages::script();
     POST "/v1/auth/signup" [Public, client_limit, browser_session] => h::signup();
     POST "/v1/auth/verify-email" [Public, browser_session] => h::verify_email();
     POST "/v1/auth/resend-verification" [Public] => h::resend_verification();
@@ -145,7 +142,6 @@ routes! {
     GET "/v1/me/sessions" [Person] => h::list_sessions();
     DELETE "/v1/me/sessions/{id}" [Person] => h::revoke_session(id);
     GET "/v1/dev/emails" [Public] => h::dev_emails();
-    GET "/invite" [Public] => pages::invite();
     POST "/v1/orgs" [Person] => orgs::create_org();
     GET "/v1/orgs" [Person] => orgs::list_orgs();
     GET "/v1/orgs/{org_id}" [Principal] => orgs::get_org(org_id);
@@ -174,7 +170,6 @@ routes! {
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();
     DELETE "/v1/me/totp" [Person] => totp::disable();
     POST "/v1/me/recovery-codes" [Person] => totp::regenerate_recovery_codes();
-    GET "/settings/security" [Public] => pages::security();
     POST "/v1/authorize" [Principal] => h::authorize::authorize();
     POST "/v1/workspaces" [Person] => ws::create_workspace();
     GET "/v1/workspaces" [Person] => ws::list_workspaces();
@@ -200,7 +195,6 @@ routes! {
     POST "/v1/install-links/accept" [Person] => ws::accept_install_link();
     GET "/v1/orgs/{org_id}/managed-workspaces" [Principal] => ws::managed_workspaces(org_id);
     DELETE "/v1/orgs/{org_id}/managed-workspaces/{ws_id}" [Principal] => ws::relinquish(org_id, ws_id);
-    GET "/install" [Public] => pages::install();
     GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
     GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
     GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);

@@ -31,7 +31,7 @@ fn redirect(location: &str) -> Response {
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", operation_id = "oauth_authorize", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
-           ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own pages `{APP_URL}/settings/security`, `{APP_URL}/invite`, `{APP_URL}/install`")),
+           ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own screens `{APP_URL}/signin`, `{APP_URL}/settings/security`, `{APP_URL}/invite`, `{APP_URL}/install`")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
               (status = 400, body = Problem, description = "invalid_redirect_uri: not on the allow-list (exact match)"),
               (status = 404, body = Problem, description = "provider_not_found: unknown or unconfigured provider")))]
