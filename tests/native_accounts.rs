@@ -410,19 +410,6 @@ fn jwks_publishes_the_signing_key() {
     assert_eq!(header["typ"], "at+jwt");
 }
 
-#[test]
-fn pages_read_the_token_from_the_fragment_and_are_locked_down() {
-    let app = TestApp::new();
-    for path in ["/verify-email", "/reset-password"] {
-        let r = app.get(path, None).expect(200);
-        assert!(r.header("content-type").unwrap().starts_with("text/html"));
-        assert!(r.header("content-security-policy").unwrap().contains("script-src 'self'"));
-        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
-    }
-    let js = app.get("/assets/pages.js", None).expect(200);
-    assert!(js.raw.contains("location.hash"));
-}
-
 const ATTACKER: &str = "attacker passphrase";
 
 fn signup_as(app: &TestApp, email: &str, password: &str) {

@@ -8,17 +8,20 @@ use std::path::Path;
 use support::*;
 
 /// The string-editing rewrite `test_config` had before `toml_edit`, kept as
-/// the oracle: drop `[build]`, make `main` and `migrations_dir` absolute.
+/// the oracle: drop `[build]`, make `main` and `migrations_dir` absolute (and,
+/// since the console, `[assets] directory`, relative to the root).
 fn previous_test_config(toml_text: &str, root: &Path) -> String {
     let quoted = |p: &Path| format!("\"{}\"", p.to_str().unwrap().replace('\\', "\\\\").replace('"', "\\\""));
     let (main, migrations) = (quoted(&root.join("build/worker/shim.mjs")), quoted(&root.join("migrations")));
     let (mut out, mut in_table, mut in_build, mut saw_main) = (Vec::new(), false, false, false);
+    let mut in_assets = false;
     for line in toml_text.lines() {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
             in_table = true;
             let name = trimmed.trim_start_matches('[').split(']').next().unwrap_or("").trim();
             in_build = name == "build" || name.starts_with("build.");
+            in_assets = name == "assets";
         }
         if in_build && !(trimmed.is_empty() || trimmed.starts_with('#')) {
             continue;
@@ -32,6 +35,10 @@ fn previous_test_config(toml_text: &str, root: &Path) -> String {
                 out.push(format!("main = {main}"));
             }
             Some("migrations_dir") => out.push(format!("migrations_dir = {migrations}")),
+            Some("directory") if in_assets => {
+                let dir = trimmed.split_once('=').map(|(_, v)| v.trim().trim_matches('"')).unwrap_or("");
+                out.push(format!("directory = {}", quoted(&root.join(dir))));
+            }
             _ => out.push(line.to_string()),
         }
     }
@@ -58,6 +65,13 @@ fn the_test_config_means_what_the_string_edits_made_of_the_real_wrangler_toml() 
     assert!(doc.get("build").is_none(), "{new}");
     assert_eq!(doc["main"].as_str(), root.join("build/worker/shim.mjs").to_str());
     assert_eq!(doc["d1_databases"][0]["migrations_dir"].as_str(), root.join("migrations").to_str());
+    // The console's static assets come from the build, and the API still
+    // reaches the Worker first.
+    assert_eq!(doc["assets"]["directory"].as_str(), root.join("build/console").to_str());
+    assert_eq!(doc["assets"]["not_found_handling"].as_str(), Some("single-page-application"));
+    let first: Vec<&str> =
+        doc["assets"]["run_worker_first"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(first, ["/v1/*", "/health", "/openapi.json", "/.well-known/*"]);
     // Comments outside [build] survive.
     assert!(new.contains("# Per-API-key request limit"), "{new}");
 }

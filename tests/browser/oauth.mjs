@@ -23,9 +23,12 @@ async function signIn(page) {
   await page.locator("#lead").filter({ hasText: email }).waitFor({ timeout: 15000 });
   if (page.url().includes("login_code")) throw new Error("the login code stayed in the address bar: " + page.url());
   await page.locator("#identity-list").filter({ hasText: "github" }).waitFor({ timeout: 10000 });
-  const session = await page.evaluate(() => sessionStorage.getItem("latchkey.session"));
-  if (!session || !JSON.parse(session).access_token) throw new Error("no session");
-  return "signed in as " + JSON.parse(session).user.email;
+  // Signed in, with nothing a script could steal: the access token lives in
+  // the console's memory, the refresh token in an HttpOnly cookie.
+  const stored = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, c: document.cookie }));
+  if (/eyJ|refresh|access_token/.test(stored)) throw new Error("a token is readable by scripts: " + stored);
+  const lead = await page.textContent("#lead");
+  return "signed in as " + lead.match(/for (\S+)\.$/)[1];
 }
 
 async function install(page) {

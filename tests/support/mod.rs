@@ -84,13 +84,18 @@ pub struct WorkerOptions {
 /// survive) for a test instance living in a temp dir: drops the `[build]`
 /// table (with any `[build.*]` sub-table), and makes the top-level `main` and
 /// every `migrations_dir`, wherever it sits, absolute paths
-/// (`<root>/build/worker/shim.mjs` and `<root>/migrations`). A missing
-/// top-level `main` is added. Everything else is kept as it was.
+/// (`<root>/build/worker/shim.mjs` and `<root>/migrations`), and so is the
+/// console's `[assets] directory` (kept relative to the root, e.g.
+/// `<root>/build/console`). A missing top-level `main` is added. Everything
+/// else is kept as it was.
 pub fn test_config(toml_text: &str, root: &Path) -> DocumentMut {
     let mut doc: DocumentMut = toml_text.parse().unwrap_or_else(|e| panic!("wrangler.toml does not parse: {e}"));
     doc.remove("build");
     doc["main"] = toml_edit::value(path_str(&root.join("build/worker/shim.mjs")));
     set_every(doc.as_table_mut(), "migrations_dir", &path_str(&root.join("migrations")));
+    if let Some(dir) = doc.get("assets").and_then(|a| a.get("directory")).and_then(|d| d.as_str()).map(str::to_owned) {
+        doc["assets"]["directory"] = toml_edit::value(path_str(&root.join(dir)));
+    }
     doc
 }
 

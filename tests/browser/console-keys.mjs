@@ -1,0 +1,53 @@
+// Seed flow 2 in the console: Organization Settings → API Keys → Create Key,
+// copy it (the clipboard holds exactly the key shown once), the test calls
+// the API with it, then Revoke, and the test's next call is refused.
+// Usage: node console-keys.mjs <base url> <email> <password> <org id>
+// Asks "key: <key>" (the test answers what the API said to it), then
+// "revoked: <key>" (likewise).
+import { walkthrough, screen, signIn, press, confirmDialog, ask, assertNoStoredToken } from "./lib.mjs";
+
+const [base, email, password, org] = process.argv.slice(2);
+
+await walkthrough(async ({ person }) => {
+  const page = await person("owner");
+  await signIn(page, base, email, password);
+  await page.getByRole("heading", { name: "Team" }).waitFor();
+  await page.locator("#sidebar").getByRole("link", { name: "API Keys" }).click();
+  await page.getByRole("heading", { name: "API Keys", level: 1 }).waitFor();
+  await page.locator(".empty").filter({ hasText: "No API keys yet" }).waitFor();
+  await screen(page, "api-keys");
+  if (!page.url().endsWith(`/orgs/${org}/api-keys`)) throw new Error("not the org's keys: " + page.url());
+
+  await page.fill("#create-key input[name=name]", "CI deploys");
+  await page.selectOption("#create-key select[name=preset]", "read");
+  await page.check("#scope-apps-deploy");
+  if ((await page.inputValue("#create-key select[name=preset]")) !== "custom") throw new Error("picking a scope did not switch to Custom");
+  await press(page, "Create Key");
+  await page.locator("#new-key").waitFor();
+  const key = (await page.textContent("#new-key")).trim();
+  if (!key.startsWith("lk_")) throw new Error("not a key: " + key);
+  const curl = await page.textContent("#curl-example");
+  if (!curl.includes(`Bearer ${key}`) || !curl.includes(`${base}/v1/api-keys/current`)) throw new Error("curl example: " + curl);
+  await press(page, "Copy key");
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  if (copied !== key) throw new Error("the clipboard holds " + copied);
+  await screen(page, "api-key-created");
+  await assertNoStoredToken(page);
+
+  const answer = await ask("key: " + key);
+  if (answer !== "200") throw new Error("the new key was refused: " + answer);
+
+  // Listed with its prefix and scopes, never the key itself.
+  const row = page.getByRole("row").filter({ hasText: "CI deploys" });
+  await row.filter({ hasText: "apps:deploy" }).waitFor();
+  if ((await row.textContent()).includes(key)) throw new Error("the list shows the whole key");
+  await press(page, "Done");
+  await page.getByRole("button", { name: "Revoke CI deploys" }).click();
+  await confirmDialog(page, "Revoke");
+  await page.getByRole("row").filter({ hasText: "CI deploys" }).filter({ hasText: "Revoked" }).waitFor();
+  if (await page.getByRole("button", { name: "Revoke CI deploys" }).count()) throw new Error("a revoked key can still be revoked");
+
+  const after = await ask("revoked: " + key);
+  if (after !== "401 invalid_api_key") throw new Error("the revoked key still answered: " + after);
+  return "key created, used, revoked and refused";
+});

@@ -1,0 +1,116 @@
+//! The console (console/, served by Workers Static Assets) against the built
+//! Worker: its entry page and headers, and the four seed flows walked through
+//! in Chromium (tests/browser/console-*.mjs), one Worker for all of them.
+//! Every screen on the way passes axe-core (no serious or critical
+//! violation) and is photographed into target/console-screens/.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+mod support;
+
+use support::*;
+
+/// A browser navigation (what the SPA fallback answers with the console).
+fn navigate(w: &Worker, path: &str) -> Resp {
+    w.send("GET", path, None, &[("Sec-Fetch-Mode", "navigate"), ("Accept", "text/html")], None)
+}
+
+#[test]
+fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
+    let w = Worker::start();
+    // The old email links and any console path get the console's entry page.
+    for path in ["/", "/verify-email", "/reset-password", "/invite", "/install", "/settings/security", "/orgs/x/team"] {
+        let r = navigate(&w, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.raw);
+        assert!(r.header("content-type").unwrap().starts_with("text/html"), "{path}");
+        assert!(r.raw.contains("<script type=\"module\" src=\"/assets/app.js\">"), "{path}: {}", r.raw);
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    }
+    let js = w.get("/assets/app.js", None);
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").unwrap().contains("javascript"), "{:?}", js.header("content-type"));
+    assert!(js.header("content-security-policy").is_some());
+    // The API is the Worker's, navigation or not: JSON, never the console.
+    for path in ["/health", "/openapi.json", "/.well-known/jwks.json"] {
+        let r = navigate(&w, path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("content-type").unwrap().contains("json"), "{path}: {:?}", r.header("content-type"));
+    }
+    let r = navigate(&w, "/v1/no-such-route");
+    assert_eq!(r.status, 404);
+    assert!(r.header("content-type").unwrap().contains("problem+json"), "{:?}", r.header("content-type"));
+    // The old Rust-served page script is gone (whatever answers is not it).
+    let old = w.get("/assets/pages.js", None);
+    assert!(!old.header("content-type").unwrap_or_default().contains("javascript"), "{}", old.raw);
+    assert!(!old.raw.contains("sessionStorage"), "{}", old.raw);
+}
+
+#[test]
+fn the_seed_flows_walk_through_the_console_in_a_browser() {
+    let w = Worker::start();
+    let base = w.url("");
+
+    // 1. Sign up → verify → create org → invite a teammate, who joins in a
+    //    browser of their own → change their role → remove them.
+    let said = browser("console-team.mjs", &[&base, "owner@example.com", "mate@example.com", PASSWORD], "console-team");
+    let org = said.lines().find_map(|l| l.strip_prefix("org: ")).expect("the org id").to_owned();
+    let owner =
+        Person::from_session("owner@example.com", w.api().login("owner@example.com", PASSWORD).expect(200).body);
+    let members = w.api().members(&owner, Tenant::Org(&org)).expect(200).body;
+    let emails: Vec<&str> = members["data"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["owner@example.com"], "the teammate was removed: {members}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for done in ["org.created", "invitation.created", "member.role_changed", "member.removed"] {
+        assert!(actions.contains(&done), "{done} missing from {actions:?}");
+    }
+
+    // 2. Create an API key, copy it, call the API with it, revoke it, refused.
+    let mut used = None;
+    browser_asked("console-keys.mjs", &[&base, "owner@example.com", PASSWORD, &org], "console-keys", |line| {
+        if let Some(key) = line.strip_prefix("key: ") {
+            let r = w.api().current_key(key);
+            assert_eq!(r.json()["org_id"].as_str(), Some(org.as_str()), "{}", r.raw);
+            used = Some(key.to_owned());
+            return Some(r.status.to_string());
+        }
+        line.strip_prefix("revoked: ").map(|key| {
+            let r = w.api().current_key(key);
+            format!("{} {}", r.status, r.json()["code"].as_str().unwrap_or(""))
+        })
+    });
+    assert_eq!(w.api().current_key(used.expect("the key was shown").as_str()).status, 401);
+
+    // 4. (before 3, which turns the owner's 2FA on) A customer grants the org
+    //    access to a workspace; a member sees it under "Shared With Me"; the
+    //    customer revokes it; it disappears.
+    w.api().invite(&owner, Tenant::Org(&org), "member@example.com", "member").expect(201);
+    let token = w.api().emailed_token("member@example.com", "/invite", 1);
+    let member = w.api().signup_invited("member@example.com", PASSWORD, "Mia Member", &token).expect(201).body;
+    let customer = w.api().verified("customer@example.com");
+    let ws = w.api().create_workspace(&customer, "Storefront").id();
+    browser(
+        "console-shared.mjs",
+        &[&base, "customer@example.com", "member@example.com", PASSWORD, &ws, "acme"],
+        "console-shared",
+    );
+    let list = w.api().workspaces(&member).expect(200).body;
+    assert_eq!(list["shared_with_me"].as_array().map(Vec::len), Some(0), "{list}");
+    assert_eq!(w.api().grants(&customer, &ws).expect(200).body["data"].as_array().map(Vec::len), Some(0));
+
+    // 3. Enable 2FA from the QR code's secret, sign out, sign in with a code.
+    let mut secret = String::new();
+    let said = browser_asked("console-2fa.mjs", &[&base, "owner@example.com", PASSWORD], "console-2fa", |line| {
+        if let Some(s) = line.strip_prefix("totp secret: ") {
+            secret = s.to_owned();
+            return Some(totp_code(s, unix_now()));
+        }
+        // The next step's code: the one just used is never accepted twice.
+        (line == "next code").then(|| totp_code(&secret, unix_now() + 30))
+    });
+    assert!(said.contains("2fa on; signed in with a code"), "{said}");
+    let r = w.api().login("owner@example.com", PASSWORD).expect(200);
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.raw);
+}
