@@ -29,6 +29,7 @@ build: setup
 	@sh scripts/build-console.sh
 
 dev: setup
+	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false $(OAUTH_VARS)
 

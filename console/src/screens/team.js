@@ -34,8 +34,8 @@ export async function membersPanel({ base, role, kind, name, manage = true }) {
       roleControl(m),
       kind === "org" ? (m.totp_enabled ? badge("On", "ok") : badge("Off", "warn")) : null,
       memberActions(m),
-    ].filter((c, i) => kind === "org" || i !== 3));
-    const heads = kind === "org" ? ["Name", "Email", "Role", "2FA", "Actions"] : ["Name", "Email", "Role", "Actions"];
+    ].filter((c, i) => (kind === "org" || i !== 3) && (manage || i !== 4)));
+    const heads = ["Name", "Email", "Role", kind === "org" && "2FA", manage && "Actions"].filter(Boolean);
     const parts = [section("Members", table("Members", heads, rows))];
     if (isAdmin) {
       const roles = role === "owner" ? ["member", "admin", "owner"] : ["member", "admin"];

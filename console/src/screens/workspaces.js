@@ -45,8 +45,7 @@ export async function workspace({ ws: id }) {
       },
     })));
   }
-  parts.push(h("div", { class: "ws-members" }, h("h2", { class: "group" }, "Members"),
-    await membersPanel({ base, role: ws.role, kind: "workspace", name: ws.name, manage: !ws.via_org })));
+  parts.push(await membersPanel({ base, role: ws.role, kind: "workspace", name: ws.name, manage: !ws.via_org }));
   if (admin) parts.push(await access(base, ws, owner));
   if (owner) {
     parts.push(section("Billing", form({
@@ -71,6 +70,7 @@ export async function workspace({ ws: id }) {
         navigate("/", { replace: true });
       }).catch((e) => toast(e.message, "error"));
     });
+    parts.push(await activity(base));
     parts.push(section("Delete workspace", h("p", {}, "Only you, the owner, can delete it."), del));
   }
   return screen(ws.name, ...parts);
@@ -95,7 +95,9 @@ async function access(base, ws, owner) {
       : empty(owner ? "No organization has access. Grant one below by its slug, or approve an install link it sent you." : "No organization has access."));
   }
   await draw();
-  const parts = [h("p", {}, "Organizations with access act as admins here. You keep billing and deletion."), box];
+  const parts = [h("p", {}, owner
+    ? "Organizations with access act as admins here. You keep billing and deletion, and can revoke their access at any time."
+    : "Organizations with access act as admins here. The owner keeps billing and deletion."), box];
   if (owner) {
     parts.push(h("h3", {}, "Grant an organization access"), form({
       id: "grant",
@@ -134,4 +136,12 @@ async function access(base, ws, owner) {
     }));
   }
   return section("Access", ...parts);
+}
+
+// The owner's view of who did what here: grants and member changes.
+async function activity(base) {
+  const page = await api("GET", `${base}/audit-log?limit=20`);
+  return section("Activity", page.data.length
+    ? table("Workspace activity", ["When", "Action", "Actor"], page.data.map((e) => [when(e.occurred_at), h("code", {}, e.action), `${e.actor.kind} ${e.actor.id || ""}`]))
+    : empty("Nothing has happened here yet."));
 }
