@@ -49,12 +49,23 @@ await walkthrough(async ({ person }) => {
   const org = owner.url().match(/\/orgs\/(org_[^/]+)\/team/)[1];
   await assertNoStoredToken(owner);
 
-  // A reload keeps the person signed in (the refresh cookie), on the same screen.
-  if (!process.env.SKIP_RELOAD) {
+  // A reload keeps the person signed in (the refresh cookie), on the same
+  // screen. Two tabs reloading at the same moment both stay signed in: their
+  // refreshes take turns (navigator.locks), so the rotating cookie is never
+  // presented twice (which would end the session as a stolen token's reuse).
   await owner.reload();
   await owner.getByRole("heading", { name: "Team" }).waitFor();
   await owner.locator("#sidebar").getByText("Organization Settings").waitFor();
+  const tab = await owner.context().newPage();
+  await tab.goto(owner.url());
+  await tab.getByRole("heading", { name: "Team" }).waitFor();
+  for (let i = 0; i < 2; i++) {
+    await Promise.all([owner.reload(), tab.reload()]);
+    await Promise.all([owner, tab].map((p) => p.getByRole("heading", { name: "Team" }).waitFor()));
   }
+  await tab.close();
+  await owner.reload();
+  await owner.getByRole("heading", { name: "Team" }).waitFor();
 
   // Organization Settings → Team → Invite Member.
   await owner.locator("#sidebar").getByRole("link", { name: "Team" }).click();
