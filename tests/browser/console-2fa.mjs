@@ -46,6 +46,8 @@ await walkthrough(async ({ person }) => {
   await page.getByRole("heading", { name: "Team" }).waitFor();
   await page.locator("#sidebar").getByRole("link", { name: "Security" }).click();
   await page.locator("#lead").filter({ hasText: "is on" }).waitFor();
+  await page.getByRole("button", { name: "Sign out everywhere" }).waitFor();
+  await screen(page, "security-2fa-on");
   await assertNoStoredToken(page);
   return "2fa on; signed in with a code";
 });

@@ -1,7 +1,7 @@
-// Drives Debian's Chromium through /install: the customer signs in, picks
+// Drives Debian's Chromium through the console's /install (axe-checked): the customer signs in, picks
 // their workspace and approves the organization's access.
 // Usage: node install.mjs <install url with #token=...> <email> <password> <screenshot.png>
-import { assertTokenGone, run, submit, waitForText, waitVisible } from "./lib.mjs";
+import { assertTokenGone, run, screen, submit, waitForText, waitVisible } from "./lib.mjs";
 
 const [url, email, password, shot] = process.argv.slice(2);
 await run(shot, async (page) => {
@@ -10,6 +10,7 @@ await run(shot, async (page) => {
   assertTokenGone(page);
   await submit(page, "#signin", { email, password });
   await waitVisible(page, "#approve");
+  await screen(page, "install");
   await page.click("#approve button");
   await waitForText(page, "#lead", "now has admin access");
   return "ok: " + (await page.textContent("#lead"));

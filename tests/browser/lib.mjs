@@ -3,6 +3,7 @@
 // the exit status the Rust test reads (tests/support: `browser`).
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
+import { mkdirSync, readFileSync } from "node:fs";
 
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
               "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -82,9 +83,6 @@ let axeSource = null;
 // fresh browser context (its own cookies: a separate person) and its page,
 // with clipboard access and script errors recorded. Failing scenarios exit 1.
 export async function walkthrough(scenario) {
-  const { mkdirSync, readFileSync } = await import("node:fs");
-  mkdirSync(SHOTS, { recursive: true });
-  axeSource ??= readFileSync(new URL("../../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
   const errors = [];
   let failed = null;
@@ -117,6 +115,10 @@ export async function walkthrough(scenario) {
 // the run. Then a full-page screenshot `{name}.png`. axe is evaluated through
 // the DevTools protocol, so the console's CSP stays as strict as in use.
 export async function screen(page, name) {
+  if (axeSource === null) {
+    mkdirSync(SHOTS, { recursive: true });
+    axeSource = readFileSync(new URL("../../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+  }
   await page.waitForLoadState("networkidle").catch(() => {});
   await page.evaluate(axeSource);
   const bad = await page.evaluate(async () => {

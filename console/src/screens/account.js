@@ -170,7 +170,7 @@ async function sessions() {
             await api("DELETE", `/v1/me/sessions/${enc(s.id)}`);
             toast("Session signed out");
             await draw();
-          }),
+          }, { "aria-label": `Sign out the session signed in ${when(s.created_at)}` }),
     ])),
     h("p", {}, dangerAction("Sign out everywhere", { title: "Sign out everywhere?", body: "Every session, this one included, ends now.", confirm: "Sign out everywhere" }, async () => {
       for (const s of list.filter((x) => !x.current)) await api("DELETE", `/v1/me/sessions/${enc(s.id)}`);
