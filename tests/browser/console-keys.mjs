@@ -42,7 +42,21 @@ await walkthrough(async ({ person }) => {
   await row.filter({ hasText: "apps:deploy" }).waitFor();
   if ((await row.textContent()).includes(key)) throw new Error("the list shows the whole key");
   await press(page, "Done");
-  await page.getByRole("button", { name: "Revoke CI deploys" }).click();
+  // From the keyboard: the confirm dialog takes focus (on Cancel), Escape
+  // closes it without revoking and gives focus back; focus is visible.
+  await page.getByRole("button", { name: "Rotate CI deploys" }).focus();
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => [document.activeElement.getAttribute("aria-label"), getComputedStyle(document.activeElement).outlineStyle]);
+  if (focused[0] !== "Revoke CI deploys") throw new Error("Tab did not reach Revoke: " + focused[0]);
+  if (focused[1] === "none") throw new Error("no visible focus on a focused button");
+  await page.keyboard.press("Enter");
+  await page.locator("dialog[open]").waitFor();
+  if ((await page.evaluate(() => document.activeElement.textContent)) !== "Cancel") throw new Error("the dialog did not take focus");
+  await page.keyboard.press("Escape");
+  await page.locator("dialog[open]").waitFor({ state: "detached" });
+  if ((await page.evaluate(() => document.activeElement.getAttribute("aria-label"))) !== "Revoke CI deploys") throw new Error("focus did not come back");
+  await page.getByRole("row").filter({ hasText: "CI deploys" }).filter({ hasText: "Active" }).waitFor();
+  await page.keyboard.press("Enter");
   await confirmDialog(page, "Revoke");
   await page.getByRole("row").filter({ hasText: "CI deploys" }).filter({ hasText: "Revoked" }).waitFor();
   if (await page.getByRole("button", { name: "Revoke CI deploys" }).count()) throw new Error("a revoked key can still be revoked");
