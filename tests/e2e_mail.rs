@@ -129,9 +129,14 @@ fn a_refused_invitation_lists_as_failed_and_a_resend_delivers_it() {
     assert_eq!(statuses, [422]);
     assert_eq!(invitation(&w, &bearer, &org, &id)["delivery"], "failed", "it stays failed");
 
-    // The mail API has recovered: a resend delivers it and clears the failure.
-    let r = w.api().resend_invitation(&bearer, Tenant::Org(&org), &id);
-    assert_eq!(r.status, 202, "{}", r.raw);
+    // The mail API has recovered: the owner sees the failure in the console's
+    // Team screen and resends from there, which delivers it and clears it.
+    let said = browser(
+        "console-failed-invite.mjs",
+        &[&w.url(""), "owner@example.com", PASSWORD, "new@example.com"],
+        "console-failed-invite",
+    );
+    assert!(said.contains("resent from the console"), "{said}");
     wait_for_delivery(&w, &bearer, &org, &id, "sent");
     let attempts = requests_to(&stub, "new@example.com");
     let statuses: Vec<u16> = attempts.iter().map(|r| r.status_answered).collect();
