@@ -46,10 +46,13 @@ export async function api(method, path, body, { auth = true, browser = false } =
     return { res, data, token };
   };
   let { res, data, token } = await send();
-  if (res.status === 401 && auth && token) {
-    // The access token expired (or was revoked): one refresh, one retry.
+  // The access token expired or its session ended (`unauthenticated`; other
+  // 401s, e.g. a wrong current password or 2FA code, are answers to show):
+  // one refresh through the cookie, one retry, else signed out.
+  const stale = (r, d) => r.status === 401 && d && d.code === "unauthenticated";
+  if (stale(res, data) && auth && token) {
     if (await session.refresh()) ({ res, data } = await send());
-    if (res.status === 401) session.expired();
+    if (stale(res, data)) session.expired();
   }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;

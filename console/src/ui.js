@@ -185,15 +185,16 @@ export function confirm({ title, body, confirm: yes = "Confirm", typed = null })
     const ok = h("button", { type: "button", class: "danger", disabled: !!typed }, yes);
     const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
     const titleId = nextId("dialog-title");
-    let input = null;
+    let typedField = null;
+    let typedInput = null;
     if (typed) {
       const inputId = nextId("typed");
-      input = h("input", { id: inputId, autocomplete: "off", spellcheck: "false" });
-      input.addEventListener("input", () => (ok.disabled = input.value !== typed));
-      input = h("div", { class: "field" }, h("label", { for: inputId }, `Type ${typed} to confirm`), input);
+      typedInput = h("input", { id: inputId, autocomplete: "off", spellcheck: "false" });
+      typedInput.addEventListener("input", () => (ok.disabled = typedInput.value !== typed));
+      typedField = h("div", { class: "field" }, h("label", { for: inputId }, `Type ${typed} to confirm`), typedInput);
     }
     const dialog = h("dialog", { "aria-labelledby": titleId, class: "confirm" },
-      h("h2", { id: titleId }, title), body && h("p", {}, body), input, h("div", { class: "actions" }, ok, cancel));
+      h("h2", { id: titleId }, title), body && h("p", {}, body), typedField, h("div", { class: "actions" }, ok, cancel));
     const done = (answer) => {
       dialog.close();
       dialog.remove();
@@ -208,7 +209,7 @@ export function confirm({ title, body, confirm: yes = "Confirm", typed = null })
     });
     document.body.append(dialog);
     dialog.showModal();
-    (input ? input.querySelector("input") : cancel).focus();
+    (typedInput || cancel).focus();
   });
 }
 

@@ -6,7 +6,7 @@ import { api, all, enc } from "../api.js";
 import { session } from "../session.js";
 import { state, loadNav } from "../state.js";
 import { navigate } from "../router.js";
-import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, badge, statusLine } from "../ui.js";
+import { h, screen, section, form, toast, dangerAction, action, table, when, copyButton, badge, statusLine, confirm } from "../ui.js";
 import { signInBox, signedIn, completeOAuth, providerMessage } from "./auth.js";
 
 export async function profile() {
@@ -144,6 +144,7 @@ function twoFactor(me) {
         submit: "Disable 2FA",
         danger: true,
         onSubmit: async (v) => {
+          if (!(await confirm({ title: "Turn off two-factor authentication?", body: "Signing in will need only your password. Organizations that require 2FA will refuse you.", confirm: "Disable 2FA" }))) return;
           await api("DELETE", "/v1/me/totp", { code: v.code.trim() });
           toast("Two-factor authentication is off");
           draw({ ...user, totp_enabled: false });

@@ -4,7 +4,7 @@
 // and expiry; Revoke; rotate with a grace period.
 import { api, all, enc } from "../api.js";
 import { atLeast } from "../state.js";
-import { h, screen, section, form, toast, dangerAction, table, empty, when, copyButton, busy, badge } from "../ui.js";
+import { h, screen, section, form, toast, dangerAction, table, empty, when, copyButton, busy, badge, confirm } from "../ui.js";
 
 // What each role holds (API.md "Permissions and decisions"). Only to offer
 // choices: the Worker refuses a scope beyond the creator's role itself
@@ -116,14 +116,19 @@ export async function apiKeys({ org: id }) {
 
   function rotateControl(k) {
     const gid = `grace-${k.id}`;
-    const grace = h("select", { id: gid }, [["0", "No grace period"], ["3600", "Old key works 1 hour"], ["86400", "Old key works 24 hours"]].map(([v, t]) => h("option", { value: v }, t)));
+    const graceSel = h("select", { id: gid }, [["0", "No grace period"], ["3600", "Old key works 1 hour"], ["86400", "Old key works 24 hours"]].map(([v, t]) => h("option", { value: v }, t)));
     const b = h("button", { type: "button", class: "secondary", "aria-label": `Rotate ${k.name}` }, "Rotate");
-    b.addEventListener("click", () => busy(b, async () => {
-      const created = await api("POST", `${base}/${enc(k.id)}/rotate`, { grace_period_seconds: Number(grace.value) });
-      showKey(created, `The new key for “${k.name}”`);
-      await draw();
-    }).catch((e) => toast(e.message, "error")));
-    return h("span", { class: "rotate" }, h("label", { for: gid, class: "visually-hidden" }, `Grace period for rotating ${k.name}`), grace, b);
+    b.addEventListener("click", async () => {
+      const grace = Number(graceSel.value);
+      const fate = grace ? `keeps working for ${grace >= 86400 ? "24 hours" : "1 hour"}` : "stops working at once";
+      if (!(await confirm({ title: `Rotate “${k.name}”?`, body: `A new key with the same scopes is made; the old one ${fate}.`, confirm: "Rotate" }))) return;
+      await busy(b, async () => {
+        const created = await api("POST", `${base}/${enc(k.id)}/rotate`, { grace_period_seconds: grace });
+        showKey(created, `The new key for “${k.name}”`);
+        await draw();
+      }).catch((e) => toast(e.message, "error"));
+    });
+    return h("span", { class: "rotate" }, h("label", { for: gid, class: "visually-hidden" }, `Grace period for rotating ${k.name}`), graceSel, b);
   }
 
   await draw();
