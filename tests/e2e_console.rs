@@ -1,6 +1,7 @@
 //! The console (console/, served by Workers Static Assets) against the built
 //! Worker: its entry page and headers, and the four seed flows walked through
-//! in Chromium (tests/browser/console-*.mjs), one Worker for all of them.
+//! in Chromium (tests/browser/console-*.mjs), one Worker for all of them,
+//! with the console's other actions between them.
 //! Every screen on the way passes axe-core (no serious or critical
 //! violation) and is photographed into target/console-screens/.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
@@ -82,6 +83,16 @@ fn the_seed_flows_walk_through_the_console_in_a_browser() {
         })
     });
     assert_eq!(w.api().current_key(used.expect("the key was shown").as_str()).status, 401);
+
+    // The other Organization Settings, workspace and account actions (rotate,
+    // install links, billing, filters, profile, deleting with typed names).
+    let said = browser("console-settings.mjs", &[&base, "owner@example.com", PASSWORD], "console-settings");
+    assert!(said.contains("settings done"), "{said}");
+    let orgs = w.api().orgs(&owner).expect(200).body;
+    let names: Vec<&str> = orgs["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Acme"], "the scratch org was deleted: {orgs}");
+    assert_eq!(w.api().workspaces(&owner).expect(200).body["data"].as_array().map(Vec::len), Some(0));
+    assert_eq!(w.api().me(&owner).expect(200).body["name"], "Olivia O.");
 
     // 4. (before 3, which turns the owner's 2FA on) A customer grants the org
     //    access to a workspace; a member sees it under "Shared With Me"; the
