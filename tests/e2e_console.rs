@@ -109,6 +109,8 @@ fn the_seed_flows_walk_through_the_console_in_a_browser() {
     );
     let list = w.api().workspaces(&member).expect(200).body;
     assert_eq!(list["shared_with_me"].as_array().map(Vec::len), Some(0), "{list}");
+    let members = w.api().members(&owner, Tenant::Org(&org)).expect(200).body;
+    assert_eq!(members["data"].as_array().map(Vec::len), Some(1), "the member left: {members}");
     assert_eq!(w.api().grants(&customer, &ws).expect(200).body["data"].as_array().map(Vec::len), Some(0));
 
     // 3. Enable 2FA from the QR code's secret, sign out, sign in with a code.

@@ -2,7 +2,7 @@
 // workspace (Access → Grant access, by the org's slug); the org's member sees
 // it in the sidebar under "Shared With Me", opens it and sees what a grant
 // admin may do (no billing, no deletion); the customer revokes the access
-// and it disappears from the member's sidebar.
+// and it disappears from the member's sidebar. Then the member leaves the org.
 // Usage: node console-shared.mjs <base url> <customer email> <member email> <password> <workspace id> <org slug>
 import { walkthrough, screen, signIn, press, confirmDialog } from "./lib.mjs";
 
@@ -47,5 +47,11 @@ await walkthrough(async ({ person }) => {
   await member.getByRole("heading", { name: "Team" }).waitFor();
   await member.locator("#shared-with-me").waitFor({ state: "detached" });
   await member.locator("#shared-empty").waitFor();
-  return "shared, seen, revoked, gone";
+
+  // The member leaves the org (Team → Leave, confirmed) and has none left.
+  await member.getByRole("button", { name: "Leave", exact: true }).click();
+  await confirmDialog(member, "Leave");
+  await member.getByRole("heading", { name: "Welcome to Latchkey" }).waitFor();
+  if (await member.locator("#org-switch").count()) throw new Error("the org is still in the switcher");
+  return "shared, seen, revoked, gone; left";
 });
