@@ -88,7 +88,9 @@ async function render() {
   try {
     node = await m.view(m.params, ctx);
   } catch (e) {
-    node = screen("Something went wrong", h("p", { class: "form-error", role: "alert" }, e.message || String(e)));
+    node = e && e.status === 404
+      ? screen("Not found", empty("This does not exist, or you no longer have access to it.", h("a", { href: "/" }, "Go to the console")))
+      : screen("Something went wrong", h("p", { class: "form-error", role: "alert" }, e.message || String(e)));
   }
   if (seq !== renders || !(node instanceof Node)) return;
   main.replaceChildren(node);

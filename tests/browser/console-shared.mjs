@@ -43,6 +43,8 @@ await walkthrough(async ({ person }) => {
   await customer.locator(".empty").filter({ hasText: "No organization has access" }).waitFor();
 
   // The member's next visit finds it gone, and the sidebar follows.
+  await member.reload();
+  await member.getByRole("heading", { name: "Not found", level: 1 }).waitFor();
   await member.locator("#sidebar").getByRole("link", { name: "Team" }).click();
   await member.getByRole("heading", { name: "Team" }).waitFor();
   await member.locator("#shared-with-me").waitFor({ state: "detached" });
