@@ -42,6 +42,9 @@ fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
     let r = navigate(&w, "/v1/no-such-route");
     assert_eq!(r.status, 404);
     assert!(r.header("content-type").unwrap().contains("problem+json"), "{:?}", r.header("content-type"));
+    // The headers file configures; it is not served as a file.
+    let r = w.get("/_headers", None);
+    assert!(!r.raw.contains("Content-Security-Policy:"), "{}", r.raw);
     // The old Rust-served page script is gone (whatever answers is not it).
     let old = w.get("/assets/pages.js", None);
     assert!(!old.header("content-type").unwrap_or_default().contains("javascript"), "{}", old.raw);
