@@ -8,6 +8,10 @@ export class ApiError extends Error {
     super((problem && problem.detail) || `Request failed (${status})`);
     this.status = status;
     this.code = (problem && problem.code) || "network_error";
+    if (this.code === "csrf_rejected") {
+      // The Worker accepts browser sessions only from its own address (APP_URL).
+      this.message = "Signing in works only at this service's own address. Open the console at the address its emails link to.";
+    }
     // { field: message } for validation_failed and password_too_common.
     this.fields = {};
     for (const f of (problem && problem.errors) || []) this.fields[f.field] = f.message;

@@ -3,13 +3,18 @@
 // codes; sign out (the session ends on the server); sign in again with a code.
 // Usage: node console-2fa.mjs <base url> <email> <password>
 // Asks "totp secret: <base32>" for the current code, then "next code" for
-// a code of the following step (a code is accepted once).
+// a code of the following step (a code is accepted once), then "fresh code"
+// for one newer than that.
 import { walkthrough, screen, signIn, press, ask, assertNoStoredToken } from "./lib.mjs";
 
 const [base, email, password] = process.argv.slice(2);
 
 await walkthrough(async ({ person }) => {
   const page = await person("owner");
+  // At another address than the service's own (localhost for 127.0.0.1),
+  // the Worker refuses a browser session (CSRF defence) and the screen says why.
+  await signIn(page, base.replace("127.0.0.1", "localhost"), email, password);
+  await page.locator("#signin .form-error").filter({ hasText: "own address" }).waitFor();
   await signIn(page, base, email, password);
   await page.getByRole("heading", { name: "Team" }).waitFor();
   await page.locator("#sidebar").getByRole("link", { name: "Security" }).click();
@@ -49,5 +54,12 @@ await walkthrough(async ({ person }) => {
   await page.getByRole("button", { name: "Sign out everywhere" }).waitFor();
   await screen(page, "security-2fa-on");
   await assertNoStoredToken(page);
-  return "2fa on; signed in with a code";
+
+  // New recovery codes (with a fresh code): the old ones die.
+  await page.fill("#regenerate input[name=code]", await ask("fresh code"));
+  await press(page, "Regenerate recovery codes");
+  await page.locator("#code-list").waitFor();
+  const fresh = (await page.textContent("#code-list")).trim().split("\n");
+  if (fresh.length !== 10 || fresh.some((c) => codes.includes(c))) throw new Error("recovery codes not renewed: " + fresh);
+  return "2fa on; signed in with a code; codes renewed";
 });
