@@ -70,8 +70,10 @@ export const session = {
         const data = await api("POST", "/v1/auth/token", undefined, { auth: false, browser: true });
         adopt(data);
         return true;
-      } catch {
-        drop();
+      } catch (e) {
+        // A dead cookie (401) ends the session here too; a failure of ours or
+        // of the network leaves things as they were (the next call retries).
+        if (e.status === 401 || e.status === 403) drop();
         return false;
       }
     }).finally(() => {
