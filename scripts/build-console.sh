@@ -13,3 +13,5 @@ mkdir -p "$OUT/assets"
   --legal-comments=none --log-level=warning --outfile="$OUT/assets/app.js"
 "$ESBUILD" console/src/styles.css --bundle --minify --log-level=warning --outfile="$OUT/assets/app.css"
 cp console/index.html console/_headers "$OUT/"
+# The OpenAPI document is a static file too: served from here, not from the wasm.
+cp src/http/openapi.json "$OUT/openapi.json"
