@@ -34,11 +34,12 @@ if [ -z "${FUZZ_URL:-}" ]; then
   INSPECTOR="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   # The repository's configuration without its [build] step (the wasm is built),
   # with absolute paths, beside a development .dev.vars.
-  awk -v main="$ROOT/build/worker/shim.mjs" -v mig="$ROOT/migrations" '
+  awk -v main="$ROOT/build/worker/shim.mjs" -v mig="$ROOT/migrations" -v assets="$ROOT/build/console" '
     /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
     in_build && !/^[[:space:]]*(#|$)/ { next }
     /^main[[:space:]]*=/ { print "main = \"" main "\""; next }
     /^migrations_dir[[:space:]]*=/ { print "migrations_dir = \"" mig "\""; next }
+    /^directory[[:space:]]*=/ { print "directory = \"" assets "\""; next }
     { print }' wrangler.toml > "$WORK/wrangler.toml"
   [ -f .dev.vars ] || bash scripts/setup.sh
   grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"

@@ -12,6 +12,7 @@ INSPECT="$(free_port)"
 # The per-key rate limit is lifted: a benchmark measures the check, not the 429s.
 sed -e '/^\[build\]/,/^command/d' -e "s#^main = .*#main = \"$ROOT/build/worker/shim.mjs\"#" \
     -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
+    -e "s#^directory = \"build/console\"#directory = \"$ROOT/build/console\"#" \
     -e "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" wrangler.toml > "$WORK/wrangler.toml"
 rand_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 cat > "$WORK/.dev.vars" <<VARS
