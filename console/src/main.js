@@ -12,6 +12,7 @@ import * as team from "./screens/team.js";
 import * as keys from "./screens/keys.js";
 import * as installs from "./screens/installs.js";
 import * as audit from "./screens/audit.js";
+import * as notifications from "./screens/notifications.js";
 import * as workspaces from "./screens/workspaces.js";
 import * as account from "./screens/account.js";
 
@@ -32,7 +33,7 @@ route("/orgs/:org/team", team.team);
 route("/orgs/:org/api-keys", keys.apiKeys);
 route("/orgs/:org/install-links", installs.installLinks);
 route("/orgs/:org/audit-log", audit.auditLog);
-// route("/orgs/:org/notification-channels", notifications.channels);  ← next screen (see shell.js ORG_SCREENS)
+route("/orgs/:org/notification-channels", notifications.channels);
 route("/workspaces/new", workspaces.createWorkspace);
 route("/workspaces/:ws", workspaces.workspace);
 route("/account", account.profile);

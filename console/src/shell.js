@@ -9,14 +9,14 @@ import { navigate } from "./router.js";
 let built = null;
 let currentOrg = null;
 
-// The screens of Organization Settings, in sidebar order. A new screen (e.g.
-// "Notification channels", whose API is on its way) is one line here plus a
-// route in main.js and a module in screens/.
+// The screens of Organization Settings, in sidebar order. A new screen is one
+// line here plus a route in main.js and a module in screens/.
 export const ORG_SCREENS = [
   ["settings", "General"],
   ["team", "Team"],
   ["api-keys", "API Keys"],
   ["install-links", "Install links"],
+  ["notification-channels", "Notification channels"],
   ["audit-log", "Audit log"],
 ];
 

@@ -107,8 +107,6 @@ export async function general({ org: id }) {
     });
     parts.push(section("Delete organization", h("p", {}, "Deleting is permanent."), del));
   }
-  // Notification channels (outgoing webhooks) get their own screen next to
-  // this one: see ORG_SCREENS in shell.js.
   return screen("Organization Settings", h("p", { class: "lead" }, `General settings of ${org.name}`), ...parts);
 }
 

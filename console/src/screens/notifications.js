@@ -1,0 +1,177 @@
+// Organization Settings → Notification channels (outgoing webhooks): Add
+// channel (URL, description, event types from the API's own list), the
+// signing secret shown once after creating and after Rotate secret; the list
+// with Enable/Disable, Send test event and Delete; and a channel's
+// deliveries (status, status code, attempts, last error, next attempt) with
+// Retry on failed ones. Reading channels needs notifications:write, so only
+// admins and owners see this screen; a 403 from the API says so too.
+import { api, all, enc } from "../api.js";
+import { atLeast } from "../state.js";
+import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, busy, badge, confirm } from "../ui.js";
+
+const ADMINS_ONLY = "Only admins and owners manage notification channels. Ask one of them to add a channel for you.";
+const DAY = 86400;
+
+export async function channels({ org: id }) {
+  const org = await api("GET", `/v1/orgs/${enc(id)}`);
+  if (!atLeast(org.role, "admin")) return screen("Notification channels", empty(ADMINS_ONLY));
+  const base = `/v1/orgs/${enc(id)}/notification-channels`;
+  let types;
+  try {
+    types = (await api("GET", "/v1/notification-event-types")).data;
+  } catch (e) {
+    if (e.status === 403) return screen("Notification channels", empty(ADMINS_ONLY));
+    throw e;
+  }
+  const reveal = h("div", { id: "secret-reveal" });
+  const list = h("div", { id: "channel-list" });
+  const deliveries = h("div", { id: "deliveries" });
+  let shown = null; // the channel whose deliveries are open
+
+  function showSecret(ch, title) {
+    reveal.replaceChildren(h("div", { class: "card reveal", role: "region", "aria-label": title },
+      h("h2", { tabindex: "-1" }, title),
+      h("p", {}, "Copy the signing secret now: it is shown only once. Your receiver verifies each delivery's webhook-signature header with it."),
+      h("div", { class: "secret-row" }, h("code", { id: "new-secret" }, ch.secret), copyButton(ch.secret, "Copy secret")),
+      ch.previous_secret_expires_at ? h("p", {}, `Until ${when(ch.previous_secret_expires_at)} deliveries are signed with the old secret too.`) : null,
+      h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => reveal.replaceChildren() }, "Done"))));
+    reveal.querySelector("h2").focus();
+  }
+
+  const boxes = types.map((t) => {
+    const cid = `event-${t.name.replace(/[^a-z_]/g, "-")}`;
+    const input = h("input", { type: "checkbox", id: cid, value: t.name, name: "event" });
+    return { t, input, node: h("div", { class: "check" }, input, h("label", { for: cid }, h("code", {}, t.name), ` ${t.description}`)) };
+  });
+  const eventsError = h("p", { id: "events-error", class: "field-error", hidden: true });
+  const createForm = form({
+    id: "create-channel",
+    fields: [
+      { name: "url", label: "URL", type: "url", required: true, placeholder: "https://example.com/webhooks/latchkey", hint: "Where events are posted: https, a public host name." },
+      { name: "description", label: "Description (optional)", maxlength: 200 },
+    ],
+    extra: h("fieldset", { class: "scopes", "aria-describedby": "events-error" }, h("legend", {}, "Events"), boxes.map((b) => b.node), eventsError),
+    submit: "Add channel",
+    onSubmit: async (v) => {
+      eventsError.hidden = true;
+      const event_types = boxes.filter((b) => b.input.checked).map((b) => b.t.name);
+      if (!event_types.length) {
+        eventsError.textContent = "Pick at least one event.";
+        eventsError.hidden = false;
+        boxes[0]?.input.focus();
+        return;
+      }
+      const body = { url: v.url.trim(), event_types };
+      if (v.description.trim()) body.description = v.description.trim();
+      let created;
+      try {
+        created = await api("POST", base, body);
+      } catch (e) {
+        if (e.code === "invalid_webhook_url" && createForm.fieldError("url", e.message)) return;
+        if (e.fields && e.fields.event_types) {
+          eventsError.textContent = e.fields.event_types;
+          eventsError.hidden = false;
+          return;
+        }
+        throw e;
+      }
+      createForm.reset();
+      showSecret(created, `The signing secret of ${created.url}`);
+      await draw();
+    },
+  });
+
+  async function draw() {
+    let rows;
+    try {
+      rows = await all(base);
+    } catch (e) {
+      if (e.status === 403) {
+        list.replaceChildren(empty(ADMINS_ONLY));
+        return;
+      }
+      throw e;
+    }
+    list.replaceChildren(section("Channels", rows.length
+      ? table("Notification channels", ["URL", "Description", "Events", "Status", "Created", "Actions"], rows.map((c) => [
+          h("code", { class: "url" }, c.url),
+          c.description || "—",
+          h("span", { class: "scopes-list" }, c.event_types.join(", ")),
+          c.enabled ? badge("Enabled", "ok") : badge(c.disabled_reason && c.disabled_reason !== "manual" ? `Disabled (${c.disabled_reason})` : "Disabled"),
+          when(c.created_at),
+          h("div", { class: "row-actions" },
+            action(c.enabled ? "Disable" : "Enable", async () => {
+              await api("PATCH", `${base}/${enc(c.id)}`, { enabled: !c.enabled });
+              toast(`${c.url} ${c.enabled ? "disabled" : "enabled"}`);
+              await draw();
+            }, { "aria-label": `${c.enabled ? "Disable" : "Enable"} ${c.url}` }),
+            action("Send test event", async () => {
+              await api("POST", `${base}/${enc(c.id)}/test`);
+              toast("Test event queued");
+              await openDeliveries(c);
+            }, { "aria-label": `Send test event to ${c.url}`, disabled: !c.enabled }),
+            action("Deliveries", () => openDeliveries(c), { "aria-label": `Deliveries to ${c.url}` }),
+            rotateControl(c),
+            dangerAction("Delete", { title: `Delete the channel to ${c.url}?`, body: "No more events are sent to it; its pending deliveries are dropped.", confirm: "Delete" }, async () => {
+              await api("DELETE", `${base}/${enc(c.id)}`);
+              toast(`${c.url} deleted`);
+              if (shown && shown.id === c.id) {
+                shown = null;
+                deliveries.replaceChildren();
+              }
+              await draw();
+            }, { "aria-label": `Delete ${c.url}` })),
+        ]))
+      : empty("No notification channels yet. Add channel above sends this organization's events to a URL of yours.")));
+  }
+
+  function rotateControl(c) {
+    const gid = `grace-${c.id}`;
+    const grace = h("input", { type: "number", id: gid, min: "0", max: String(DAY), step: "1", value: String(DAY), inputmode: "numeric", class: "grace" });
+    const b = h("button", { type: "button", class: "secondary", "aria-label": `Rotate secret of ${c.url}` }, "Rotate secret");
+    b.addEventListener("click", async () => {
+      const seconds = Number(grace.value);
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > DAY) {
+        toast(`The grace period is 0 to ${DAY} seconds.`, "error");
+        grace.focus();
+        return;
+      }
+      const fate = seconds ? `keeps signing for ${seconds} seconds` : "stops signing at once";
+      if (!(await confirm({ title: `Rotate the secret of ${c.url}?`, body: `A new secret is made; the old one ${fate}.`, confirm: "Rotate secret" }))) return;
+      await busy(b, async () => {
+        const rotated = await api("POST", `${base}/${enc(c.id)}/rotate-secret`, { grace_period_seconds: seconds });
+        showSecret(rotated, `The new signing secret of ${c.url}`);
+        await draw();
+      }).catch((e) => toast(e.message, "error"));
+    });
+    return h("span", { class: "rotate" }, h("label", { for: gid }, "Grace (s)"), grace, b);
+  }
+
+  async function openDeliveries(c) {
+    shown = c;
+    const rows = await all(`${base}/${enc(c.id)}/deliveries`, 1);
+    const refresh = action("Refresh", () => openDeliveries(c));
+    deliveries.replaceChildren(section(`Deliveries to ${c.url}`, refresh, rows.length
+      ? table(`Deliveries to ${c.url}`, ["Event", "Status", "Status code", "Attempts", "Last error", "Next attempt", "Created", ""], rows.map((d) => [
+          h("code", {}, d.event_type),
+          badge(d.status, d.status === "succeeded" ? "ok" : d.status === "failed" ? "danger" : "warn"),
+          d.last_status_code ?? "—",
+          String(d.attempts),
+          d.last_error || "—",
+          d.next_attempt_at ? when(d.next_attempt_at) : "—",
+          when(d.created_at),
+          d.status === "failed"
+            ? action("Retry", async () => {
+                await api("POST", `${base}/deliveries/${enc(d.id)}/retry`);
+                toast("Sent again");
+                await openDeliveries(c);
+              }, { "aria-label": `Retry delivery ${d.id}` })
+            : "",
+        ]))
+      : empty("No deliveries yet. Send test event posts a ping to this channel.")));
+  }
+
+  await draw();
+  return screen("Notification channels", h("p", { class: "lead" }, `Channels receive ${org.name}'s events as signed webhooks.`),
+    reveal, section("Add channel", createForm), list, deliveries);
+}
