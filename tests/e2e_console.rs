@@ -87,6 +87,28 @@ fn the_seed_flows_walk_through_the_console_in_a_browser() {
     });
     assert_eq!(w.api().current_key(used.expect("the key was shown").as_str()).status, 401);
 
+    // Notification channels: add one to a loopback URL (development allows
+    // plain http there; nothing listens, so the delivery fails or waits),
+    // the secret once, a test event and its delivery, rotate, disable, delete.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let receiver = format!("http://127.0.0.1:{port}/hook");
+    let said =
+        browser("console-channels.mjs", &[&base, "owner@example.com", PASSWORD, &org, &receiver], "console-channels");
+    assert!(said.contains("channels done"), "{said}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for done in [
+        "notification_channel.created",
+        "notification_channel.tested",
+        "notification_channel.secret_rotated",
+        "notification_channel.disabled",
+        "notification_channel.deleted",
+    ] {
+        assert!(actions.contains(&done), "{done} missing from {actions:?}");
+    }
+    let left = w.get(&format!("/v1/orgs/{org}/notification-channels"), Some(&owner.bearer())).expect(200).body;
+    assert_eq!(left["data"].as_array().map(Vec::len), Some(0), "the channel was deleted: {left}");
+
     // The other Organization Settings, workspace and account actions (rotate,
     // install links, billing, filters, profile, deleting with typed names).
     let said = browser("console-settings.mjs", &[&base, "owner@example.com", PASSWORD], "console-settings");
