@@ -50,6 +50,14 @@ await walkthrough(async ({ person }) => {
   await member.locator("#shared-with-me").waitFor({ state: "detached" });
   await member.locator("#shared-empty").waitFor();
 
+  // Notification channels are for admins and owners: a member is told so.
+  await member.locator("#sidebar").getByRole("link", { name: "Notification channels" }).click();
+  await member.getByRole("heading", { name: "Notification channels", level: 1 }).waitFor();
+  await member.locator(".empty").filter({ hasText: "Only admins and owners manage notification channels" }).waitFor();
+  if (await member.locator("#create-channel").count()) throw new Error("a member is offered Add channel");
+  await member.locator("#sidebar").getByRole("link", { name: "Team" }).click();
+  await member.getByRole("heading", { name: "Team" }).waitFor();
+
   // The member leaves the org (Team → Leave, confirmed) and has none left.
   await member.getByRole("button", { name: "Leave", exact: true }).click();
   await confirmDialog(member, "Leave");
