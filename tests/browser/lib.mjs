@@ -14,15 +14,25 @@ export const TIMEOUT = 10000;
 // (the message goes to stderr, the exit status is 1). A screenshot of the
 // final page goes to `shot` when given.
 export async function run(shot, scenario) {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
-  let failed = null;
-  try {
+  await inBrowser(async (browser, errors) => {
     const page = await browser.newPage();
-    const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     const said = await scenario(page);
+    if (shot && !errors.length) await page.screenshot({ path: shot });
+    return said;
+  });
+}
+
+// Launches Chromium, runs `body(browser, errors)` and prints what it returns.
+// Errors the pages recorded in `errors`, or anything `body` throws, fail the
+// run: the message (with its stack) goes to stderr and the exit status is 1.
+async function inBrowser(body) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
+  const errors = [];
+  let failed = null;
+  try {
+    const said = await body(browser, errors);
     if (errors.length) throw new Error("page errors: " + errors.join("; "));
-    if (shot) await page.screenshot({ path: shot });
     console.log(said);
   } catch (e) {
     failed = e;
@@ -31,7 +41,7 @@ export async function run(shot, scenario) {
     stdin?.close();
   }
   if (failed) {
-    console.error(String(failed));
+    console.error(String(failed && failed.stack ? failed.stack : failed));
     process.exit(1);
   }
 }
@@ -83,32 +93,18 @@ let axeSource = null;
 // fresh browser context (its own cookies: a separate person) and its page,
 // with clipboard access and script errors recorded. Failing scenarios exit 1.
 export async function walkthrough(scenario) {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
-  const errors = [];
-  let failed = null;
-  const person = async (name, viewport = { width: 1280, height: 860 }) => {
-    const context = await browser.newContext({ viewport });
-    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on("pageerror", (e) => errors.push(`${name}: ${e}`));
-    page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && errors.push(`${name} console: ${m.text()}`));
-    return page;
-  };
-  try {
-    const said = await scenario({ person });
-    if (errors.length) throw new Error("page errors: " + errors.join("; "));
-    console.log(said);
-  } catch (e) {
-    failed = e;
-  } finally {
-    await browser.close();
-    stdin?.close();
-  }
-  if (failed) {
-    console.error(String(failed && failed.stack ? failed.stack : failed));
-    process.exit(1);
-  }
+  await inBrowser(async (browser, errors) => {
+    const person = async (name, viewport = { width: 1280, height: 860 }) => {
+      const context = await browser.newContext({ viewport });
+      await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+      const page = await context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      page.on("pageerror", (e) => errors.push(`${name}: ${e}`));
+      page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && errors.push(`${name} console: ${m.text()}`));
+      return page;
+    };
+    return scenario({ person });
+  });
 }
 
 // axe-core on the page as it is now: any serious or critical violation fails
