@@ -165,8 +165,25 @@ fn dev_vars(port: u16, overrides: &[(String, String)]) -> String {
     vars.iter().map(|(k, v)| format!("{k}={}\n", dotenv_value(v))).collect()
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1.
+/// A TCP port that was free a moment ago on 127.0.0.1, chosen below the
+/// kernel's ephemeral range (32768+ here) so that the outgoing connections and
+/// `:0` listeners of other Workers starting at the same time (workerd's own
+/// loopback sockets) cannot be handed it before `wrangler dev` binds it.
+/// Each process starts at a different point of the range, so test binaries
+/// running side by side do not probe the same ports in the same order.
 fn free_port() -> u16 {
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = std::process::id().wrapping_mul(7919)
+        ^ SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed) as u32;
+        let port = (LOW + (seed.wrapping_add(step.wrapping_mul(37))) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .expect("bind 127.0.0.1:0 to find a free port")
         .local_addr()
@@ -367,13 +384,12 @@ impl Worker {
         let config = dir.path().join("wrangler.toml");
         let state = dir.path().join("state");
         let log_path = dir.path().join("wrangler-dev.log");
-        let port = free_port();
-        let inspector_port = free_port();
-
         let mut doc = test_config(&toml_text, &root);
         edit(&mut doc);
         fs::write(&config, doc.to_string()).expect("write test wrangler.toml");
-        fs::write(dir.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
+        // Migrations do not depend on the port; the .dev.vars written here is
+        // rewritten below with the port actually used.
+        fs::write(dir.path().join(".dev.vars"), dev_vars(0, &opts.vars)).expect("write .dev.vars");
 
         let mut migrate = wrangler(&root, dir.path());
         migrate
@@ -383,50 +399,68 @@ impl Worker {
             .arg(&state);
         run_logged(migrate, &dir.path().join("migrate.log"), "wrangler d1 migrations apply", MIGRATE_TIMEOUT);
 
-        let log = fs::File::create(&log_path).expect("create wrangler dev log file");
-        let mut dev = wrangler(&root, dir.path());
-        dev.arg("dev")
-            .arg("--config")
-            .arg(&config)
-            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &inspector_port.to_string()])
-            .arg("--persist-to")
-            .arg(&state)
-            .args(["--show-interactive-dev-session=false", "--log-level", "info", "--test-scheduled"])
-            .stdout(log.try_clone().expect("clone log file handle"))
-            .stderr(log);
-        let child = dev.spawn().expect("spawn wrangler dev");
-
-        let mut worker = Worker { child, port, dir: Some(dir), log_path, agent: http_agent(REQUEST_TIMEOUT) };
-        worker.wait_healthy();
-        worker
+        // A port can still be taken between the probe and wrangler's bind (by
+        // anything else on the machine); then wrangler exits with "Address
+        // already in use" and the start is retried on fresh ports.
+        let mut dir = Some(dir);
+        for attempt in 1..=3 {
+            let tmp = dir.take().expect("temp dir");
+            let port = free_port();
+            let inspector_port = free_port();
+            fs::write(tmp.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
+            let log = fs::File::create(&log_path).expect("create wrangler dev log file");
+            let mut dev = wrangler(&root, tmp.path());
+            dev.arg("dev")
+                .arg("--config")
+                .arg(&config)
+                .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--inspector-port", &inspector_port.to_string()])
+                .arg("--persist-to")
+                .arg(&state)
+                .args(["--show-interactive-dev-session=false", "--log-level", "info", "--test-scheduled"])
+                .stdout(log.try_clone().expect("clone log file handle"))
+                .stderr(log);
+            let child = dev.spawn().expect("spawn wrangler dev");
+            let mut worker =
+                Worker { child, port, dir: Some(tmp), log_path: log_path.clone(), agent: http_agent(REQUEST_TIMEOUT) };
+            match worker.wait_healthy() {
+                Ok(()) => return worker,
+                Err(why) if attempt < 3 && worker.log_tail().contains("Address already in use") => {
+                    eprintln!("wrangler dev could not bind port {port} or {inspector_port}; retrying ({why})");
+                    stop_group(&mut worker.child, Duration::from_secs(5));
+                    dir = worker.dir.take();
+                }
+                Err(why) => panic!("{why}"),
+            }
+        }
+        unreachable!("the last attempt either returns or panics")
     }
 
-    fn wait_healthy(&mut self) {
+    fn wait_healthy(&mut self) -> Result<(), String> {
         let probe = http_agent(Duration::from_secs(2));
         let url = self.url("/health");
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut last: String;
         loop {
             match probe.get(&url).call() {
-                Ok(resp) if resp.status() == 200 => return,
+                Ok(resp) if resp.status() == 200 => return Ok(()),
                 Ok(resp) => last = format!("status {}", resp.status()),
                 Err(ureq::Error::Status(code, _)) => last = format!("status {code}"),
                 Err(e) => last = format!("{e}"),
             }
             if has_exited(&self.child) {
-                panic!(
+                return Err(format!(
                     "wrangler dev exited before /health answered 200 (last: {last}); set LATCHKEY_KEEP_E2E=1 to keep {}; log tail:\n{}",
                     self.dir().display(),
                     self.log_tail()
-                );
+                ));
             }
             if Instant::now() >= deadline {
-                panic!(
+                return Err(format!(
                     "wrangler dev: /health did not answer 200 within {STARTUP_TIMEOUT:?} (last: {last}); set LATCHKEY_KEEP_E2E=1 to keep {}; log tail:\n{}",
                     self.dir().display(),
                     self.log_tail()
-                );
+                ));
             }
             thread::sleep(Duration::from_millis(100));
         }
