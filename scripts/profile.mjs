@@ -76,3 +76,4 @@ console.log("busy time by origin:");
 console.log("top functions by self time (share of busy time):");
 [...self.entries()].filter(([k]) => k !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, 30)
   .forEach(([k, t]) => console.log(`${(100 * t / busy).toFixed(1).padStart(6)} %  ${(t / 1e3).toFixed(1).padStart(8)} ms  ${k}`));
+process.exit(0); // the inspector proxy does not always finish the close handshake

@@ -18,6 +18,9 @@ node scripts/profile.mjs "$INSPECT" target/profile/org-read-key.cpuprofile -- \
 echo "==> POST /v1/authorize with an API key"
 node scripts/profile.mjs "$INSPECT" target/profile/authorize-key.cpuprofile -- \
   taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" -s "$WORK/authorize.lua" "$BASE/v1/authorize"
+echo "==> GET /v1/me with a session's access token"
+node scripts/profile.mjs "$INSPECT" target/profile/me-session.cpuprofile -- \
+  taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" -H "Authorization: Bearer $SESSION" "$BASE/v1/me"
 echo "==> GET /health (the floor, for comparison)"
 node scripts/profile.mjs "$INSPECT" target/profile/health.cpuprofile -- \
   taskset -c 1 wrk -t1 -c16 -d"${DURATION}s" "$BASE/health"

@@ -104,6 +104,8 @@ pub struct Deps {
     pub ip_limiter: Rc<dyn RateLimiter>,
     /// Outgoing HTTP to sign-in providers (never follows redirects, times out).
     pub http: Rc<dyn oauth::HttpClient>,
+    /// Access tokens already verified in this isolate (kept across requests).
+    pub tokens: Rc<auth::VerifiedTokens>,
     /// Writes that may wait until the response is sent (`ctx.wait_until`).
     pub deferred: Rc<std::cell::RefCell<Vec<crate::store::Stmt>>>,
     /// Audit rows written by this request that notify channels: after the

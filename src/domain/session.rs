@@ -140,6 +140,14 @@ impl KeySet {
 
     /// Verifies an access token: pinned algorithm, known `kid`, `typ`, signature, `exp`, `iss`, `aud`.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        self.verify_signature(token)?.at(now)
+    }
+
+    /// Everything [`KeySet::verify`] checks except the clock: pinned
+    /// algorithm, known `kid`, `typ`, signature, an `exp` present, `iss`,
+    /// `aud`. The answer depends only on the token's bytes and these keys,
+    /// so it may be remembered; [`SignedToken::at`] does the rest.
+    pub fn verify_signature(&self, token: &str) -> Result<SignedToken, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
         if untrusted.algorithm() != ALG {
             return Err(TokenError::Invalid);
@@ -160,14 +168,11 @@ impl KeySet {
         let verified =
             Ed25519.validator::<AccessClaims>(public).validate(&untrusted).map_err(|_| TokenError::Invalid)?;
         let claims = verified.claims();
-        if claims.expiration.is_none() {
-            return Err(TokenError::Invalid);
-        }
-        claims.validate_expiration(&time_options(now)).map_err(|_| TokenError::Expired)?;
+        let expires_at = claims.expiration.ok_or(TokenError::Invalid)?.timestamp();
         if claims.custom.iss != self.issuer || claims.custom.aud != self.audience {
             return Err(TokenError::WrongAudience);
         }
-        Ok(claims.custom.clone())
+        Ok(SignedToken { claims: claims.custom.clone(), expires_at })
     }
 
     /// The JSON Web Key Set (RFC 7517/8037) of every key that verifies our tokens.
@@ -185,6 +190,27 @@ impl KeySet {
             keys.push(jwk(&prev.kid, &prev.public));
         }
         Jwks { keys }
+    }
+}
+
+/// An access token whose signature and claims verified ([`KeySet::verify_signature`]):
+/// only the clock is left to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedToken {
+    /// Its claims.
+    pub claims: AccessClaims,
+    /// `exp`, in unix seconds.
+    pub expires_at: i64,
+}
+
+impl SignedToken {
+    /// The claims, if the token has not expired at `now` (valid through its
+    /// `exp` second, as jwt-compact's check with no leeway).
+    pub fn at(&self, now: i64) -> Result<AccessClaims, TokenError> {
+        if now > self.expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(self.claims.clone())
     }
 }
 
@@ -229,7 +255,11 @@ mod tests {
         let t = k.issue("usr_1", "ses_1", 1_000).unwrap();
         let c = k.verify(&t, 1_000 + ACCESS_TOKEN_SECONDS - 1).unwrap();
         assert_eq!((c.sub.as_str(), c.sid.as_str()), ("usr_1", "ses_1"));
+        assert!(k.verify(&t, 1_000 + ACCESS_TOKEN_SECONDS).is_ok(), "valid through its exp second");
         assert_eq!(k.verify(&t, 1_000 + ACCESS_TOKEN_SECONDS + 1), Err(TokenError::Expired));
+        let signed = k.verify_signature(&t).unwrap();
+        assert_eq!(signed.expires_at, 1_000 + ACCESS_TOKEN_SECONDS);
+        assert_eq!(signed.at(1_000 + ACCESS_TOKEN_SECONDS + 1), Err(TokenError::Expired));
     }
 
     #[test]

@@ -36,6 +36,8 @@ thread_local! {
     /// from its seed, on every request would only burn CPU. A failed parse
     /// is not kept: the next request tries again.
     static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
+    /// Access tokens verified in this isolate (see `VerifiedTokens`).
+    static TOKENS: Rc<crate::app::auth::VerifiedTokens> = Rc::default();
 }
 
 fn config(env: &Env) -> Result<Rc<Config>, String> {
@@ -96,6 +98,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
         ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
         http: Rc::new(http::FetchClient),
+        tokens: TOKENS.with(Rc::clone),
         deferred: Rc::default(),
         notified: Rc::default(),
     };

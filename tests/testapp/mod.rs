@@ -155,6 +155,7 @@ impl TestApp {
             limiter: limiter.clone(),
             ip_limiter: ip_limiter.clone(),
             http: Rc::new(BlockingHttp),
+            tokens: Rc::default(),
             deferred: Rc::default(),
             notified: Rc::default(),
         };
