@@ -7,7 +7,8 @@ use crate::store::Counted;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use worker::{event, Context, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
+use worker::worker_sys::web_sys;
+use worker::{event, wasm_bindgen_futures, Context, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 mod d1;
 mod http;
@@ -55,13 +56,15 @@ fn config(env: &Env) -> Result<Rc<Config>, String> {
     })
 }
 
-fn misconfigured(why: &str) -> worker::Result<worker::Response> {
+fn misconfigured(why: &str) -> worker::Result<web_sys::Response> {
     log_error(why);
     let body = serde_json::json!({"type": "about:blank", "title": "Service misconfigured", "status": 503,
         "detail": "The service is not configured; the operator has been told.", "code": "service_unavailable"});
-    let mut response = worker::Response::from_json(&body)?.with_status(503);
-    response.headers_mut().set("content-type", "application/problem+json")?;
-    Ok(response)
+    write_response(crate::http::Response {
+        status: 503,
+        headers: vec![("content-type".into(), "application/problem+json".into())],
+        body: body.to_string().into_bytes(),
+    })
 }
 
 /// A rate-limiting binding (`KEY_LIMITER` per API key, `IP_LIMITER` per
@@ -80,8 +83,13 @@ impl RateLimiter for BindingLimiter {
     }
 }
 
+/// The fetch entry point. It takes and returns the raw `web_sys` types:
+/// `worker::Request::from` reads `request.cf` on every request (a getter
+/// that builds an object; we use none of it), and [`read_request`] and
+/// [`write_response`] cross between JS and wasm a few times per request
+/// instead of a few times per header.
 #[event(fetch)]
-async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     console_error_panic_hook::set_once();
     let config = match config(&env) {
         Ok(c) => c,
@@ -102,7 +110,7 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
         deferred: Rc::default(),
         notified: Rc::default(),
     };
-    let request = read_request(&mut req).await?;
+    let request = read_request(&req).await?;
     let mut response = crate::http::handle(&deps, request).await;
     if !deps.notified.borrow().is_empty() {
         // The change and its events are committed; hand the deliveries to
@@ -141,41 +149,50 @@ async fn fetch(mut req: worker::Request, env: Env, ctx: Context) -> worker::Resu
     write_response(response)
 }
 
-async fn read_request(req: &mut worker::Request) -> worker::Result<crate::http::Request> {
+async fn read_request(req: &web_sys::Request) -> worker::Result<crate::http::Request> {
     // The serialized URL, split without the `url` crate (a parser and its
     // IDNA tables in the bundle, and a second parse of what workerd parsed).
-    let url = req.inner().url();
+    let url = req.url();
     let (path, query) = crate::http::split_url(&url);
-    let mut headers = Vec::new();
-    for (k, v) in req.headers().entries() {
-        headers.push((k.to_ascii_lowercase(), v));
-    }
-    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+    // Every header in one crossing: `JSON.stringify(Object.fromEntries(headers))`.
+    // Headers iterate with lower-case names, repeated ones already joined.
+    let entries = js_sys::Object::from_entries(&req.headers())?;
+    let text = String::from(js_sys::JSON::stringify(&entries)?);
+    let headers: Vec<(String, String)> = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&text)
+        .map_err(|e| worker::Error::RustError(format!("request headers: {e}")))?
+        .into_iter()
+        .collect();
+    let declared: Option<usize> = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok());
     // Refuse a declared oversize body without reading it; `handle` answers 413.
-    let body = match declared {
-        Some(n) if n > crate::http::MAX_BODY_BYTES => vec![0; crate::http::MAX_BODY_BYTES + 1],
-        _ => req.bytes().await.unwrap_or_default(),
+    // A request without a body (most GETs) awaits nothing.
+    let body = match (declared, req.body()) {
+        (Some(n), _) if n > crate::http::MAX_BODY_BYTES => vec![0; crate::http::MAX_BODY_BYTES + 1],
+        (_, None) => Vec::new(),
+        (_, Some(_)) => match req.array_buffer() {
+            Ok(promise) => match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+                Err(_) => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        },
     };
-    Ok(crate::http::Request {
-        method: req.method().to_string(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        headers,
-        body,
-    })
+    Ok(crate::http::Request { method: req.method(), path: path.to_owned(), query: query.to_owned(), headers, body })
 }
 
-fn write_response(response: crate::http::Response) -> worker::Result<worker::Response> {
-    let headers = worker::Headers::new();
-    for (k, v) in &response.headers {
-        headers.append(k, v)?;
-    }
-    let out = if response.body.is_empty() {
-        worker::Response::empty()?
+fn write_response(response: crate::http::Response) -> worker::Result<web_sys::Response> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status);
+    // All headers in one crossing: `[[name, value], …]` as JSON, parsed by V8.
+    let pairs = serde_json::to_string(&response.headers)
+        .map_err(|e| worker::Error::RustError(format!("response headers: {e}")))?;
+    init.set_headers(&js_sys::JSON::parse(&pairs)?);
+    let mut body = response.body;
+    let out = if body.is_empty() {
+        web_sys::Response::new_with_opt_str_and_init(None, &init)?
     } else {
-        worker::Response::from_bytes(response.body)?
+        web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)?
     };
-    Ok(out.with_status(response.status).with_headers(headers))
+    Ok(out)
 }
 
 /// The dead-letter queue of `latchkey-emails` (wrangler.toml): its batches are
