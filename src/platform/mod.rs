@@ -71,14 +71,15 @@ fn misconfigured(why: &str) -> worker::Result<web_sys::Response> {
 /// client IP on the sign-in routes). If the binding is
 /// missing or fails, requests are allowed: the limit protects capacity, and
 /// failing closed would turn a platform hiccup into an outage.
-struct BindingLimiter(Option<worker::RateLimiter>);
+/// The binding is looked up when asked (most routes ask neither).
+struct BindingLimiter(Env, &'static str);
 
 #[async_trait::async_trait(?Send)]
 impl RateLimiter for BindingLimiter {
     async fn allow(&self, key: &str) -> bool {
-        match &self.0 {
-            Some(limiter) => limiter.limit(key.to_owned()).await.map(|o| o.success).unwrap_or(true),
-            None => true,
+        match self.0.rate_limiter(self.1) {
+            Ok(limiter) => limiter.limit(key.to_owned()).await.map(|o| o.success).unwrap_or(true),
+            Err(_) => true,
         }
     }
 }
@@ -101,10 +102,10 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
         db: db.clone(),
         clock: Rc::new(JsClock),
         rng: Rc::new(SystemRng),
-        outbox: Rc::new(outbox::QueueOutbox::new(env.queue("EMAILS")?, env.queue("WEBHOOKS").ok())),
+        outbox: Rc::new(outbox::QueueOutbox::new(&env)),
         config,
-        limiter: Rc::new(BindingLimiter(env.rate_limiter("KEY_LIMITER").ok())),
-        ip_limiter: Rc::new(BindingLimiter(env.rate_limiter("IP_LIMITER").ok())),
+        limiter: Rc::new(BindingLimiter(env.clone(), "KEY_LIMITER")),
+        ip_limiter: Rc::new(BindingLimiter(env.clone(), "IP_LIMITER")),
         http: Rc::new(http::FetchClient),
         tokens: TOKENS.with(Rc::clone),
         deferred: Rc::default(),
@@ -398,7 +399,7 @@ async fn webhook_queue(
         development,
         own_host: own_host.as_deref(),
     };
-    let outbox = outbox::QueueOutbox::new(env.queue("EMAILS")?, env.queue("WEBHOOKS").ok());
+    let outbox = outbox::QueueOutbox::new(env);
     for message in batch.messages()? {
         let Some(delivery_id) = delivery_id_of(&message) else {
             log_error(&format!("unreadable webhook message {}", message.id()));
@@ -433,12 +434,12 @@ async fn webhook_queue(
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     console_error_panic_hook::set_once();
-    let (Ok(d1), Ok(emails)) = (env.d1("DB"), env.queue("EMAILS")) else {
-        log_error("sweep: bindings missing");
+    let Ok(d1) = env.d1("DB") else {
+        log_error("sweep: the DB binding is missing");
         return;
     };
     let db = D1Db::new(d1);
-    let outbox = outbox::QueueOutbox::new(emails, env.queue("WEBHOOKS").ok());
+    let outbox = outbox::QueueOutbox::new(&env);
     if let Err(e) = crate::app::notifications::sweep(&db, &outbox, JsClock.now()).await {
         log_error(&format!("sweep failed: {e}"));
     }

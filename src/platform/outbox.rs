@@ -6,15 +6,15 @@ use worker::MessageBuilder;
 
 /// The producer bindings.
 pub struct QueueOutbox {
-    emails: worker::Queue,
-    webhooks: Option<worker::Queue>,
+    env: worker::Env,
 }
 
 impl QueueOutbox {
-    /// Wraps the bindings (a deployment without `WEBHOOKS` enqueues no
-    /// deliveries; they stay pending in D1).
-    pub fn new(emails: worker::Queue, webhooks: Option<worker::Queue>) -> Self {
-        Self { emails, webhooks }
+    /// The `EMAILS` and `WEBHOOKS` queues of `env`, looked up when a message
+    /// is sent (most requests send none). A deployment without `WEBHOOKS`
+    /// enqueues no deliveries; they stay pending in D1.
+    pub fn new(env: &worker::Env) -> Self {
+        Self { env: env.clone() }
     }
 }
 
@@ -28,11 +28,12 @@ pub struct WebhookMessage {
 #[async_trait(?Send)]
 impl Outbox for QueueOutbox {
     async fn enqueue(&self, job: &Job) -> Result<(), String> {
-        self.emails.send(job).await.map_err(|e| e.to_string())
+        let emails = self.env.queue("EMAILS").map_err(|e| e.to_string())?;
+        emails.send(job).await.map_err(|e| e.to_string())
     }
 
     async fn enqueue_webhook(&self, delivery_id: &str, delay_seconds: u32) -> Result<(), String> {
-        let queue = self.webhooks.as_ref().ok_or("no WEBHOOKS binding")?;
+        let queue = self.env.queue("WEBHOOKS").map_err(|_| "no WEBHOOKS binding")?;
         let message = WebhookMessage { delivery_id: delivery_id.to_owned() };
         let mut builder = MessageBuilder::new(message);
         if delay_seconds > 0 {
