@@ -71,14 +71,30 @@ fn misconfigured(why: &str) -> worker::Result<web_sys::Response> {
 /// client IP on the sign-in routes). If the binding is
 /// missing or fails, requests are allowed: the limit protects capacity, and
 /// failing closed would turn a platform hiccup into an outage.
-/// The binding is looked up when asked (most routes ask neither).
+/// The binding is looked up when asked (most routes ask neither), and
+/// called directly: `{key}` built and `success` read with two property
+/// accesses, where `worker::RateLimiter::limit` goes through
+/// serde_wasm_bindgen both ways.
 struct BindingLimiter(Env, &'static str);
 
 #[async_trait::async_trait(?Send)]
 impl RateLimiter for BindingLimiter {
     async fn allow(&self, key: &str) -> bool {
-        match self.0.rate_limiter(self.1) {
-            Ok(limiter) => limiter.limit(key.to_owned()).await.map(|o| o.success).unwrap_or(true),
+        use js_sys::Reflect;
+        use wasm_bindgen::JsCast;
+        let binding = match Reflect::get(self.0.as_ref(), &JsValue::from_str(self.1)) {
+            Ok(b) if b.is_object() => b.unchecked_into::<worker::worker_sys::RateLimiter>(),
+            _ => return true,
+        };
+        let options = js_sys::Object::new();
+        if Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).is_err() {
+            return true;
+        }
+        let Ok(promise) = binding.limit(options) else { return true };
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(outcome) => {
+                Reflect::get(&outcome, &JsValue::from_str("success")).ok().and_then(|s| s.as_bool()).unwrap_or(true)
+            }
             Err(_) => true,
         }
     }
