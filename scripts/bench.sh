@@ -32,11 +32,6 @@ post_script "$WORK/authorize-key.lua" "$KEY"
 post_script "$WORK/authorize-session.lua" "$SESSION"
 AUTHZ=(-X POST -H 'Content-Type: application/json' -d "{\"permission\":\"org:read\",\"org_id\":\"$ORG\"}")
 
-echo "warming up…"
-taskset -c 1 wrk -t1 -c4 -d2s "$BASE/health" >/dev/null
-taskset -c 1 wrk -t1 -c4 -d2s -H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG" >/dev/null
-taskset -c 1 wrk -t1 -c4 -d2s -H "Authorization: Bearer $SESSION" "$BASE/v1/me" >/dev/null
-
 ROWS=() TIMES=()
 measure() { # name, timing curl args (as one string array name), wrk args...
   local name="$1" tvar="$2"; shift 2
@@ -44,12 +39,48 @@ measure() { # name, timing curl args (as one string array name), wrk args...
   ROWS+=("$(run "$name" "$@")")
   TIMES+=("$(timing "${targs[@]}")")
 }
-T_H=("$BASE/health");                                                   measure "GET /health" T_H "$BASE/health"
-T_KO=(-H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG");            measure "GET /v1/orgs/{id} (API key)" T_KO -H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG"
-T_KA=("${AUTHZ[@]}" -H "Authorization: Bearer $KEY" "$BASE/v1/authorize"); measure "POST /v1/authorize (API key)" T_KA -s "$WORK/authorize-key.lua" "$BASE/v1/authorize"
-T_SA=("${AUTHZ[@]}" -H "Authorization: Bearer $SESSION" "$BASE/v1/authorize"); measure "POST /v1/authorize (session)" T_SA -s "$WORK/authorize-session.lua" "$BASE/v1/authorize"
-T_SM=(-H "Authorization: Bearer $SESSION" "$BASE/v1/me");               measure "GET /v1/me (session)" T_SM -H "Authorization: Bearer $SESSION" "$BASE/v1/me"
-T_SO=(-H "Authorization: Bearer $SESSION" "$BASE/v1/orgs/$ORG");        measure "GET /v1/orgs/{id} (session)" T_SO -H "Authorization: Bearer $SESSION" "$BASE/v1/orgs/$ORG"
+T_H=("$BASE/health")
+T_KO=(-H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG")
+T_KA=("${AUTHZ[@]}" -H "Authorization: Bearer $KEY" "$BASE/v1/authorize")
+T_SA=("${AUTHZ[@]}" -H "Authorization: Bearer $SESSION" "$BASE/v1/authorize")
+T_SM=(-H "Authorization: Bearer $SESSION" "$BASE/v1/me")
+T_SO=(-H "Authorization: Bearer $SESSION" "$BASE/v1/orgs/$ORG")
+# Every route a few seconds at full load first: V8 compiles wasm with its
+# baseline compiler and tiers hot functions up while it runs, so without
+# this the first route measured pays for the warm-up of all.
+warm() {
+  local w=(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d3s)
+  "${w[@]}" "$BASE/health" >/dev/null
+  "${w[@]}" -H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG" >/dev/null
+  "${w[@]}" -s "$WORK/authorize-key.lua" "$BASE/v1/authorize" >/dev/null
+  "${w[@]}" -s "$WORK/authorize-session.lua" "$BASE/v1/authorize" >/dev/null
+  "${w[@]}" -H "Authorization: Bearer $SESSION" "$BASE/v1/me" >/dev/null
+  "${w[@]}" -H "Authorization: Bearer $SESSION" "$BASE/v1/orgs/$ORG" >/dev/null
+}
+# One round: /health, then each route followed by /health again. A route's
+# share of the floor is taken against the /health runs just before and just
+# after it: this machine's throughput drifts by 10-20 % over a minute, which
+# swamps the differences measured when the floor is taken only at the ends.
+# BENCH_ROUNDS rounds (default 2) are averaged.
+round() {
+  local prefix="$1"
+  measure "${prefix}GET /health" T_H "$BASE/health"
+  measure "${prefix}GET /v1/orgs/{id} (API key)" T_KO -H "Authorization: Bearer $KEY" "$BASE/v1/orgs/$ORG"
+  measure "${prefix}GET /health" T_H "$BASE/health"
+  measure "${prefix}POST /v1/authorize (API key)" T_KA -s "$WORK/authorize-key.lua" "$BASE/v1/authorize"
+  measure "${prefix}GET /health" T_H "$BASE/health"
+  if [ -z "$prefix" ]; then
+    measure "POST /v1/authorize (session)" T_SA -s "$WORK/authorize-session.lua" "$BASE/v1/authorize"
+    measure "GET /health" T_H "$BASE/health"
+    measure "GET /v1/me (session)" T_SM -H "Authorization: Bearer $SESSION" "$BASE/v1/me"
+    measure "GET /health" T_H "$BASE/health"
+    measure "GET /v1/orgs/{id} (session)" T_SO -H "Authorization: Bearer $SESSION" "$BASE/v1/orgs/$ORG"
+    measure "GET /health" T_H "$BASE/health"
+  fi
+}
+echo "warming up…"
+warm
+for _ in $(seq 1 "${BENCH_ROUNDS:-2}"); do round ""; done
 if [ "${BENCH_SCALE:-small}" = large ]; then
   # Page 1 and page 1 000 of the 10 000-member org's members (10 a page) and
   # audit log (100 a page), the later cursor found by walking the pages.
@@ -69,10 +100,30 @@ PY
   M="$BASE/v1/orgs/$ORG/members?limit=10"; L="$BASE/v1/orgs/$ORG/audit-log?limit=100"
   T_M1=(-H "Authorization: Bearer $SESSION" "$M");                     measure "members, page 1" T_M1 -H "Authorization: Bearer $SESSION" "$M"
   T_M2=(-H "Authorization: Bearer $SESSION" "$M&cursor=$MEMBERS_1000"); measure "members, page 1000" T_M2 -H "Authorization: Bearer $SESSION" "$M&cursor=$MEMBERS_1000"
+  measure "GET /health" T_H "$BASE/health"
   T_L1=(-H "Authorization: Bearer $SESSION" "$L");                     measure "audit log, page 1" T_L1 -H "Authorization: Bearer $SESSION" "$L"
   T_L2=(-H "Authorization: Bearer $SESSION" "$L&cursor=$AUDIT_1000");  measure "audit log, page 1000" T_L2 -H "Authorization: Bearer $SESSION" "$L&cursor=$AUDIT_1000"
+  measure "GET /health" T_H "$BASE/health"
 fi
-measure "GET /health (again)" T_H "$BASE/health"
+
+# The key routes once more with the KEY_LIMITER binding removed (the Worker
+# then allows every key): under wrangler dev each limit() call is a fetch to
+# miniflare's rate-limit Durable Object, a second local round trip that the
+# deployed binding does not make. These rows show that share; they are not
+# held to the goals, and /health is measured again around them.
+if [ "${BENCH_WITHOUT_LIMITER:-1}" = 1 ]; then
+  stop_worker
+  python3 - "$WORK/wrangler.toml" <<'PY'
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+text = re.sub(r'\[\[ratelimits\]\]\s*\nname = "KEY_LIMITER"[^\[]*', "", text)
+open(path, "w").write(text)
+PY
+  start_worker
+  warm
+  for _ in $(seq 1 "${BENCH_ROUNDS:-2}"); do round "(no limiter) "; done
+fi
 
 # argon2id in workerd vs natively: sequential sign-ins (one hash each) less
 # their D1 time, less the same for /health (the request's own overhead).
@@ -97,29 +148,50 @@ PY
 cargo build -q --example argon2_native
 ARGON_NATIVE="$(taskset -c 0 target/debug/examples/argon2_native 15)"
 
-python3 - "$CONNECTIONS" "$DURATION" "${BENCH_SCALE:-small}" "${#ROWS[@]}" "${ROWS[@]}" "${TIMES[@]}" <<'PY'
+python3 - "$CONNECTIONS" "$DURATION" "${BENCH_SCALE:-small}" "${BENCH_ROUNDS:-2}" "${#ROWS[@]}" "${ROWS[@]}" "${TIMES[@]}" <<'PY'
 import sys
 def ms(v):
     return float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
-conns, secs, scale, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-rows = [a.split("|") for a in sys.argv[5:5 + n]]
-times = sys.argv[5 + n:5 + 2 * n]
-floor = (float(rows[0][1]) + float(rows[-1][1])) / 2
-floor_p99 = (ms(rows[0][3]) + ms(rows[-1][3])) / 2
-print(f"\n{conns} connections, {secs} s each, data: {scale}; server on core 0, wrk on core 1")
-print(f"/health floor (mean of the first and last run): {floor:.0f} req/s, p99 {floor_p99:.1f} ms\n")
-floor_cpu = (float(rows[0][5]) + float(rows[-1][5])) / 2
-print(f"{'route':32} {'req/s':>7} {'p50':>8} {'p99':>8} {'non2xx':>6} {'floor':>6} {'p99×':>5} {'CPU':>5} {'+CPU':>5}  D1 (Server-Timing)")
+conns, secs, scale, rounds, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+raw = [a.split("|") for a in sys.argv[6:6 + n]]
+times = sys.argv[6 + n:6 + 2 * n]
+# Each run of a route is set against the /health runs of the same Worker just
+# before and after it; the runs of one name are then averaged.
+def health_of(name):
+    return "(no limiter) GET /health" if name.startswith("(no limiter)") else "GET /health"
+def neighbours(j):
+    h = health_of(raw[j][0])
+    before = [i for i in range(j - 1, -1, -1) if raw[i][0] == h][:1]
+    after = [i for i in range(j + 1, len(raw)) if raw[i][0] == h][:1]
+    return before + after
+names, runs, timing = [], {}, {}
+for j, (r, t) in enumerate(zip(raw, times)):
+    rps, p50, p99, non2xx, cpu = float(r[1]), ms(r[2]), ms(r[3]), int(r[4]), float(r[5])
+    near = neighbours(j) if not r[0].endswith("GET /health") else [j]
+    f_rps = sum(float(raw[i][1]) for i in near) / len(near)
+    f_p99 = sum(ms(raw[i][3]) for i in near) / len(near)
+    f_cpu = sum(float(raw[i][5]) for i in near) / len(near)
+    if r[0] not in runs: names.append(r[0]); runs[r[0]] = []
+    runs[r[0]].append((rps, p50, p99, non2xx, cpu, rps / f_rps, p99 / f_p99, cpu - f_cpu))
+    timing[r[0]] = t
+mean = lambda xs: sum(xs) / len(xs)
+floor = [x[0] for x in runs["GET /health"]]
+print(f"\n{conns} connections, {secs} s a run, {rounds} rounds, data: {scale}; server on core 0, wrk on core 1")
+print(f"/health floor: {mean(floor):.0f} req/s (mean of {len(floor)} runs, {min(floor):.0f}–{max(floor):.0f})\n")
+print(f"{'route':42} {'req/s':>7} {'p50':>8} {'p99':>8} {'non2xx':>6} {'floor':>6} {'p99×':>5} {'CPU':>5} {'+CPU':>5}  D1 (Server-Timing)")
 failed = []
-for row, t in zip(rows, times):
-    share, p99x = float(row[1]) / floor, ms(row[3]) / floor_p99
-    health = row[0].startswith("GET /health") or "page" in row[0]
-    ok = health or (share >= 0.9 and p99x <= 1.5)
-    if not ok: failed.append(row[0])
-    cpu = float(row[5])
-    print(f"{row[0]:32} {float(row[1]):7.0f} {row[2]:>8} {row[3]:>8} {row[4]:>6} {share:6.0%} {p99x:5.2f} {cpu:5.2f} {cpu - floor_cpu:+5.2f}  {t}{'' if ok else '  ← below goal'}")
-print("\nCPU: workerd's CPU time (user + system, every thread: the isolate, D1's SQLite, the local")
-print("rate limiter) per request, in ms; +CPU: beyond /health's, i.e. beyond the D1 call (goal ≤ 0.5 ms for a key check)")
+for name in names:
+    v = runs[name]
+    rps, p50, p99, cpu, share, p99x, extra = (mean([x[i] for x in v]) for i in (0, 1, 2, 4, 5, 6, 7))
+    non2xx = sum(x[3] for x in v)
+    info = name.endswith("GET /health") or "page" in name or name.startswith("(no limiter)")
+    ok = info or (share >= 0.9 and p99x <= 1.5)
+    if not ok: failed.append(name)
+    print(f"{name:42} {rps:7.0f} {p50:6.1f}ms {p99:6.1f}ms {non2xx:>6} {share:6.0%} {p99x:5.2f} {cpu:5.2f} {extra:+5.2f}  {timing[name]}{'' if ok else '  ← below goal'}")
+print("\nfloor, p99×, +CPU: against the /health runs just before and after each run of the route.")
+print("CPU: workerd's CPU time per request in ms (user + system, all its threads: the isolate, D1's")
+print("SQLite, the local rate limiter); +CPU: beyond /health's, i.e. beyond the D1 call (goal ≤ 0.5 ms")
+print("for a key check). (no limiter): the same Worker without its KEY_LIMITER binding; not held to the goals.")
 print("goals: ≥ 90 % of the floor and p99 ≤ 1.5× for every one-round-trip route")
 print("all met" if not failed else "not met: " + ", ".join(failed))
 PY
