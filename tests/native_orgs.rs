@@ -45,6 +45,27 @@ fn another_tenants_org_is_404_and_anonymous_is_401() {
     o.app.get("/v1/orgs/garbage", Some(&access(o.owner()))).expect_problem(404, "not_found");
 }
 
+/// `GET /v1/orgs/{id}` and `POST /v1/authorize` read the caller's membership
+/// in the session check's own row: the org never answers for a session that
+/// is not live, and each org answers with the caller's own role in it.
+#[test]
+fn the_org_comes_with_the_session_check_only_for_a_live_session_and_its_own_role() {
+    let o = org();
+    let api = o.api();
+    let other = o.app.create_org(o.member(), "Member's own");
+    let other_id = other["id"].as_str().unwrap();
+    assert_eq!(api.org(o.member(), &o.org).expect(200).body["role"], "member");
+    assert_eq!(api.org(o.member(), other_id).expect(200).body["role"], "owner");
+    assert_eq!(api.authorize(o.member(), "members:write", other_id).expect(200).body["allowed"], true);
+    assert_eq!(api.authorize(o.member(), "members:write", &o.org).expect(200).body["allowed"], false);
+    assert_eq!(api.authorize(o.admin(), "org:read", other_id).expect(200).body["via"], Value::Null);
+    // The same token, already verified once, after its session ends: 401, no org.
+    let token = access(o.member());
+    api.logout(o.member()).expect(204);
+    o.app.get(&format!("/v1/orgs/{}", o.org), Some(&token)).expect_problem(401, "unauthenticated");
+    o.app.get(&format!("/v1/orgs/{other_id}"), Some(&token)).expect_problem(401, "unauthenticated");
+}
+
 /// Every org route × owner, admin, member, stranger, anonymous.
 #[test]
 fn the_org_route_matrix() {
