@@ -1,7 +1,8 @@
 //! The console (console/, served by Workers Static Assets) against the built
 //! Worker: its entry page and headers, and the four seed flows walked through
 //! in Chromium (tests/browser/console-*.mjs), one Worker for all of them,
-//! with the console's other actions between them.
+//! with the console's other actions between them; and, with a Worker of its
+//! own, signing out sessions and transferring ownership.
 //! Every screen on the way passes axe-core (no serious or critical
 //! violation) and is photographed into target/console-screens/.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
@@ -165,4 +166,43 @@ fn the_seed_flows_walk_through_the_console_in_a_browser() {
     assert!(said.contains("2fa on; signed in with a code; codes renewed"), "{said}");
     let r = w.api().login("owner@example.com", PASSWORD).expect(200);
     assert_eq!(r.json()["mfa_required"], true, "{}", r.raw);
+}
+
+/// Account Settings → Security → Sessions (sign out one session, then every
+/// one) and Organization Settings → General → Transfer ownership, in the
+/// browser; the API then shows the sessions ended and the roles swapped.
+#[test]
+fn sessions_are_signed_out_and_ownership_is_transferred_in_the_console() {
+    let w = Worker::start();
+    let base = w.url("");
+    let owner = w.api().verified("olga@example.com");
+    let org = w.api().create_org(&owner, "Globex").expect(201).body["id"].as_str().unwrap().to_owned();
+    w.api().invite(&owner, Tenant::Org(&org), "ahmed@example.com", "admin").expect(201);
+    let token = w.api().emailed_token("ahmed@example.com", "/invite", 1);
+    let heir = Person::from_session(
+        "ahmed@example.com",
+        w.api().signup_invited("ahmed@example.com", PASSWORD, "Ahmed Admin", &token).expect(201).body,
+    );
+
+    let said = browser(
+        "console-sessions.mjs",
+        &[&base, "olga@example.com", PASSWORD, "ahmed@example.com"],
+        "console-sessions",
+    );
+    assert!(said.contains("the other browser is signed out") && said.contains("sessions done"), "{said}");
+    // The session the test signed in with was one of those signed out.
+    w.api().me(&owner).expect_problem(401, "unauthenticated");
+    let roles: Vec<(String, String)> = w.api().members(&heir, Tenant::Org(&org)).expect(200).body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap().to_owned(), m["role"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(roles.contains(&("ahmed@example.com".into(), "owner".into())), "{roles:?}");
+    assert!(roles.contains(&("olga@example.com".into(), "admin".into())), "{roles:?}");
+    let olga = Person::from_session("olga@example.com", w.api().login("olga@example.com", PASSWORD).expect(200).body);
+    let sessions = w.get("/v1/me/sessions", Some(&olga.bearer())).expect(200).body;
+    assert_eq!(sessions["data"].as_array().map(Vec::len), Some(1), "only the sign-in just made is live: {sessions}");
+    let log = w.api().audit_log(&heir, Tenant::Org(&org)).expect(200).body;
+    assert!(log["data"].as_array().unwrap().iter().any(|e| e["action"] == "org.ownership_transferred"), "{log}");
 }
