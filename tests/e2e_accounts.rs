@@ -147,3 +147,18 @@ fn dev_mail_sink_is_404_outside_development() {
     assert_eq!((r.status, r.json()["code"].as_str()), (404, Some("not_found")));
     assert!(r.header("server-timing").is_none(), "no timing details outside development");
 }
+
+/// "Forgot your password?" in the console, end to end: the emailed link
+/// (through the real queue) sets a new password once, and every session the
+/// account had is over.
+#[test]
+fn a_person_resets_their_password_in_the_browser() {
+    let w = Worker::start();
+    let before = w.api().verified("reset@example.com");
+    let new_password = "a brand new passphrase";
+    let said = browser("reset.mjs", &[&w.url(""), "reset@example.com", new_password], "reset");
+    assert!(said.contains("reset done"), "{said}");
+    w.api().me(&before).expect_problem(401, "unauthenticated");
+    assert_eq!(w.api().login("reset@example.com", PASSWORD).status, 401, "the old password is gone");
+    w.api().login("reset@example.com", new_password).expect(200);
+}

@@ -124,4 +124,16 @@ fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
     let late = extract_token(w.wait_for_emails("late@example.com", 1)[0]["text"].as_str().unwrap(), "/invite");
     assert_eq!(w.api().revoke_invitation(&owner, Tenant::Org(&org_id), &id).status, 204);
     browser("invite.mjs", &[&w.url(&format!("/invite#token={late}")), "revoked"], "revoked");
+
+    // Declining from the link, without an account: the invitation is listed
+    // as declined, the link says so, and it signs nobody up.
+    let no = invite(&w, &org_id, &owner, "no@example.com", "admin");
+    let said = browser("invite.mjs", &[&w.url(&format!("/invite#token={no}")), "decline"], "decline");
+    assert!(said.contains("You declined"), "{said}");
+    let list = w.api().invitations(&owner, Tenant::Org(&org_id)).expect(200).body;
+    let declined = list["data"].as_array().unwrap().iter().find(|i| i["email"] == "no@example.com");
+    assert_eq!(declined.map(|i| i["status"].clone()), Some(serde_json::json!("declined")), "{list}");
+    browser("invite.mjs", &[&w.url(&format!("/invite#token={no}")), "declined"], "declined");
+    let r = w.api().signup_invited("no@example.com", PASSWORD, "No", &no);
+    assert_ne!(r.status, 201, "a declined invitation signs nobody up: {}", r.raw);
 }

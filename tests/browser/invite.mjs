@@ -2,6 +2,8 @@
 // Usage: node invite.mjs <invite url with #token=...> <scenario> <screenshot.png>
 //   scenario "signup":  sees the org and role, creates an account, joins.
 //   scenario "revoked": sees that the invitation was revoked.
+//   scenario "decline": sees the org, declines without an account.
+//   scenario "declined": sees that the invitation was declined.
 // Exits non-zero with a message when the page does not behave.
 import { assertTokenGone, run, submit, waitForText } from "./lib.mjs";
 
@@ -17,6 +19,13 @@ await run(shot, async (page) => {
     await waitForText(page, "#lead", "You joined");
   } else if (scenario === "revoked") {
     await waitForText(page, "#lead", "revoked");
+  } else if (scenario === "decline") {
+    await waitForText(page, "#lead", "invited");
+    assertTokenGone(page);
+    await page.click("#decline");
+    await waitForText(page, "#lead", "You declined");
+  } else if (scenario === "declined") {
+    await waitForText(page, "#lead", "declined");
   } else {
     throw new Error("unknown scenario " + scenario);
   }

@@ -1,0 +1,32 @@
+// Drives Debian's Chromium through the console's password reset: "Forgot
+// your password?" from the sign-in screen, the emailed link (from the
+// development mail sink), a new password, the same link refused a second
+// time, then a sign-in with the new password.
+// Usage: node reset.mjs <base url> <email> <new password>
+import { assertTokenGone, emailedLink, run, submit, waitForText } from "./lib.mjs";
+
+const [base, email, password] = process.argv.slice(2);
+await run(null, async (page) => {
+  await page.goto(base + "/signin");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await submit(page, "#request", { email });
+  await waitForText(page, "#lead", "on its way");
+  const link = await emailedLink(base, email, "/reset-password");
+  // Opened as from a mail client: a new load, not a change of the fragment.
+  await page.goto("about:blank");
+  await page.goto(link);
+  await page.locator("#confirm").waitFor();
+  assertTokenGone(page);
+  await submit(page, "#confirm", { new_password: password });
+  await waitForText(page, "#lead", "Your password is set");
+  // The link works once.
+  await page.goto("about:blank");
+  await page.goto(link);
+  await page.locator("#confirm").waitFor();
+  await submit(page, "#confirm", { new_password: password + " again" });
+  await waitForText(page, "#confirm .form-error", "already used");
+  await page.goto(base + "/signin");
+  await submit(page, "#signin", { email, password });
+  await page.locator("#sidebar").getByRole("button", { name: "Sign out", exact: true }).waitFor();
+  return "reset done";
+});
