@@ -108,3 +108,37 @@ fn a_person_sets_up_2fa_on_the_settings_page() {
     let r = w.api().login("page@example.com", PASSWORD);
     assert_eq!(r.json()["mfa_required"], true, "{}", r.raw);
 }
+
+/// Turning 2FA off in the console: a wrong code is refused, a fresh one turns
+/// it off, and the next sign-in needs only the password.
+#[test]
+fn a_person_turns_2fa_off_in_the_console_with_a_fresh_code() {
+    let w = Worker::start();
+    let two = w.api().verified_with_2fa("off@example.com");
+    let mut step = now() / 30;
+    let said =
+        browser_asked("console-2fa-off.mjs", &[&w.url(""), "off@example.com", PASSWORD], "console-2fa-off", |line| {
+            match line {
+                // Enrolment used the current step; each later code must be of a later step.
+                "sign-in code" => {
+                    step += 1;
+                    Some(code(&two.secret, step * 30))
+                }
+                "fresh code" => {
+                    while now() / 30 < step {
+                        thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    step += 1;
+                    Some(code(&two.secret, step * 30))
+                }
+                _ => None,
+            }
+        });
+    assert!(said.contains("a wrong code is refused") && said.contains("2fa off"), "{said}");
+    let r = w.api().login("off@example.com", PASSWORD).expect(200);
+    assert!(
+        r.json()["access_token"].is_string() && r.json().get("mfa_required").is_none_or(|m| m != true),
+        "{}",
+        r.raw
+    );
+}
