@@ -146,6 +146,13 @@ pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppErr
     Ok(authenticate_with(deps, bearer, None).await?.0)
 }
 
+/// The claims of an access token that verifies at `now` (through the
+/// isolate's memo of verified signatures); anything else is 401. The session
+/// they name is the caller's to check in D1.
+fn access_claims(deps: &Deps, bearer: &str, now: i64) -> Result<AccessClaims, AppError> {
+    deps.tokens.verify(&deps.config.keys, bearer, now).map_err(|_| AppError::Unauthenticated)
+}
+
 /// Who a statement riding along with authentication is about.
 #[derive(Debug, Clone, Copy)]
 pub enum Verified<'a> {
@@ -172,7 +179,7 @@ pub async fn authenticate_with(
         return Ok((Principal::ApiKey(key), out));
     }
     let now = deps.now();
-    let claims = deps.tokens.verify(&deps.config.keys, bearer, now).map_err(|_| AppError::Unauthenticated)?;
+    let claims = access_claims(deps, bearer, now)?;
     let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
     let (user, out): (Option<UserRow>, _) =
         with_ride_along(deps, check, extra.and_then(|f| f(Verified::User(&claims.sub)))).await?;
@@ -224,7 +231,7 @@ pub async fn authenticate_for_org(
         return Ok((Principal::ApiKey(key), None));
     }
     let now = deps.now();
-    let claims = deps.tokens.verify(&deps.config.keys, bearer, now).map_err(|_| AppError::Unauthenticated)?;
+    let claims = access_claims(deps, bearer, now)?;
     let check = stmt!(sql::LIVE_SESSION_USER_AND_ORG, &claims.sid, &claims.sub, now, org_id);
     let row: UserAndOrgRow = deps.db.run(check).await?.first()?.ok_or(AppError::Unauthenticated)?;
     let (user, org) = row.split();
