@@ -187,57 +187,6 @@ pub async fn authenticate_with(
     Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
 }
 
-/// A live session's user with their membership of one org (`org_*` NULL
-/// when they are not a member), from [`sql::LIVE_SESSION_USER_AND_ORG`].
-#[derive(serde::Deserialize)]
-struct UserAndOrgRow {
-    #[serde(flatten)]
-    user: UserRow,
-    org_id: Option<String>,
-    org_name: Option<String>,
-    org_slug: Option<String>,
-    org_require_2fa: Option<i64>,
-    org_created_at: Option<i64>,
-    org_role: Option<String>,
-}
-
-impl UserAndOrgRow {
-    fn split(self) -> (UserRow, Option<OrgRow>) {
-        let org =
-            match (self.org_id, self.org_name, self.org_slug, self.org_require_2fa, self.org_created_at, self.org_role)
-            {
-                (Some(id), Some(name), Some(slug), Some(require_2fa), Some(created_at), Some(role)) => {
-                    Some(OrgRow { id, name, slug, require_2fa, created_at, role })
-                }
-                _ => None,
-            };
-        (self.user, org)
-    }
-}
-
-/// [`authenticate`] for a request about the org `org_id`, in one statement:
-/// for a person, their membership row in it (their view of the org, or
-/// `None` when they are not a member) comes in the session check's own row;
-/// an API key's org comes with the key (and `None` is returned: the caller
-/// compares ids). `org_id` `None` (an id that cannot exist) reads no org.
-pub async fn authenticate_for_org(
-    deps: &Deps,
-    bearer: &str,
-    org_id: Option<&str>,
-) -> Result<(Principal, Option<OrgRow>), AppError> {
-    let Some(org_id) = org_id else { return Ok((authenticate(deps, bearer).await?, None)) };
-    if bearer.starts_with(crate::domain::api_key::PREFIX) {
-        let (key, _) = authenticate_key(deps, bearer, None).await?;
-        return Ok((Principal::ApiKey(key), None));
-    }
-    let now = deps.now();
-    let claims = access_claims(deps, bearer, now)?;
-    let check = stmt!(sql::LIVE_SESSION_USER_AND_ORG, &claims.sid, &claims.sub, now, org_id);
-    let row: UserAndOrgRow = deps.db.run(check).await?.first()?.ok_or(AppError::Unauthenticated)?;
-    let (user, org) = row.split();
-    Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), org))
-}
-
 /// Runs the credential check `check` (its first row is a `T`), with `extra`
 /// in the same batch if there is one, and returns both outcomes.
 async fn with_ride_along<T: serde::de::DeserializeOwned>(

@@ -106,15 +106,10 @@ pub async fn authorize(
             return Err(e);
         }
     };
-    if let Tenant::Org(org_id) = target {
-        // The caller's membership row comes in the session check's own row.
-        let (who, org) =
-            auth::authenticate_for_org(deps, bearer, looks_like(IdKind::Org, org_id).then_some(org_id)).await?;
-        return org_decision(org_id, &who, org, permission);
-    }
-    // The workspace's row rides along with the credential check (one batch).
+    // The target's row rides along with the credential check (one batch).
     let extra = |verified: Verified<'_>| -> Option<Stmt> {
         match (target, verified) {
+            (Tenant::Org(o), Verified::User(u)) if looks_like(IdKind::Org, o) => Some(stmt!(sql::ORG_FOR_USER, o, u)),
             (Tenant::Workspace(w), Verified::User(u)) if looks_like(IdKind::Workspace, w) => {
                 Some(stmt!(sql::WORKSPACE_FOR_USER, w, u))
             }
@@ -126,32 +121,8 @@ pub async fn authorize(
     };
     let (who, row) = auth::authenticate_with(deps, bearer, Some(&extra)).await?;
     match (target, &who, row) {
-        (Tenant::Workspace(ws_id), Principal::User(u), Some(row)) => {
-            let row: Option<WorkspaceRow> = row.first()?;
-            let (allowed, via) = workspaces::decide_for_user(row, u, ws_id, permission)?;
-            Ok(Decision { allowed, via })
-        }
-        (Tenant::Workspace(ws_id), Principal::ApiKey(k), Some(row)) => {
-            let granted: Option<serde_json::Value> = row.first()?;
-            let (allowed, via) = workspaces::decide_for_key(granted.is_some(), k, ws_id, permission);
-            Ok(Decision { allowed, via })
-        }
-        // An id that cannot exist: nothing was read for it.
-        _ => Ok(HIDDEN),
-    }
-}
-
-/// The decision on an org: a person by their role in it (`org` is their
-/// membership row, `None` when they are not a member), a key by its scopes
-/// in its own org. An org the caller cannot see is hidden.
-fn org_decision(
-    org_id: &str,
-    who: &Principal,
-    org: Option<OrgRow>,
-    permission: Permission,
-) -> Result<Decision, AppError> {
-    match who {
-        Principal::User(u) => {
+        (Tenant::Org(org_id), Principal::User(u), Some(row)) => {
+            let org: Option<OrgRow> = row.first()?;
             let Some(org) = org else { return Ok(HIDDEN) };
             let role = stored_role(&org.role)?;
             let facts = Facts {
@@ -167,7 +138,7 @@ fn org_decision(
                 via: Some(Via::OrgRole { org_id: org_id.to_owned(), role, requires }),
             })
         }
-        Principal::ApiKey(k) => {
+        (Tenant::Org(org_id), Principal::ApiKey(k), _) => {
             if k.org.id != org_id {
                 return Ok(HIDDEN);
             }
@@ -182,6 +153,18 @@ fn org_decision(
                 }),
             })
         }
+        (Tenant::Workspace(ws_id), Principal::User(u), Some(row)) => {
+            let row: Option<WorkspaceRow> = row.first()?;
+            let (allowed, via) = workspaces::decide_for_user(row, u, ws_id, permission)?;
+            Ok(Decision { allowed, via })
+        }
+        (Tenant::Workspace(ws_id), Principal::ApiKey(k), Some(row)) => {
+            let granted: Option<serde_json::Value> = row.first()?;
+            let (allowed, via) = workspaces::decide_for_key(granted.is_some(), k, ws_id, permission);
+            Ok(Decision { allowed, via })
+        }
+        // An id that cannot exist: nothing was read for it.
+        _ => Ok(HIDDEN),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::access::stored_role;
 pub use super::access::TwoFactorPolicy;
 use super::audit::{self, Actor, AuditEventView, Event};
-use super::auth::{self, Principal, UserPrincipal};
+use super::auth::{self, Principal, UserPrincipal, Verified};
 use super::error::collect_fields;
 use super::page::PageRequest;
 use super::ErrorCode;
@@ -198,15 +198,23 @@ pub async fn list_orgs(
     Ok((rows.iter().map(OrgRow::view).collect::<Result<_, _>>()?, next))
 }
 
-/// One org, for a bearer credential, in one statement: a person's
-/// membership row comes in the session check's own row
-/// ([`auth::authenticate_for_org`]); an API key's org comes with the key.
+/// One org, for a bearer credential, in one round trip: a person's
+/// membership row rides along with the session check (one D1 batch, as
+/// `POST /v1/authorize` does); an API key's org comes with the key.
 pub async fn get_org(deps: &Deps, bearer: &str, org_id: &str) -> Result<OrgView, AppError> {
     let valid_id = looks_like(IdKind::Org, org_id);
-    let (who, org) = auth::authenticate_for_org(deps, bearer, valid_id.then_some(org_id)).await?;
+    let extra = |verified: Verified<'_>| match verified {
+        Verified::User(user_id) if valid_id => Some(stmt!(sql::ORG_FOR_USER, org_id, user_id)),
+        _ => None,
+    };
+    let (who, row) = auth::authenticate_with(deps, bearer, Some(&extra)).await?;
     if !valid_id {
         return Err(AppError::NotFound);
     }
+    let org = match (&who, row) {
+        (Principal::User(_), Some(row)) => row.first()?,
+        _ => None,
+    };
     decide_access(&who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce, org)?.org.view()
 }
 

@@ -23,17 +23,6 @@ pub const USER_OF_SESSION: &str =
 pub const LIVE_SESSION_USER: &str = "SELECT u.id, u.email, u.name, u.email_verified_at, u.totp_enabled, u.created_at \
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
-/// [`LIVE_SESSION_USER`] with the caller's membership of org `?4` in the same
-/// row (`org_*` columns, NULL when not a member): one statement where a
-/// batch of two used to be, for the routes about one org.
-pub const LIVE_SESSION_USER_AND_ORG: &str =
-    "SELECT u.id, u.email, u.name, u.email_verified_at, u.totp_enabled, u.created_at, \
-       o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.require_2fa AS org_require_2fa, \
-       o.created_at AS org_created_at, m.role AS org_role \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     LEFT JOIN org_members m ON m.org_id = ?4 AND m.user_id = u.id \
-     LEFT JOIN orgs o ON o.id = m.org_id \
-     WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
 pub const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
 /// Browser logout: ends the session a refresh token (used or not) belongs to, in one statement.
 pub const REVOKE_SESSION_OF_REFRESH_TOKEN: &str = "UPDATE sessions SET revoked_at = ?2 \
