@@ -51,17 +51,33 @@ fn fragment(location: &str, key: &str) -> Option<String> {
     form_urlencoded::parse(frag.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
 }
 
+/// A login code and the flow cookie of the browser that ran its flow.
+struct Code {
+    code: String,
+    cookie: String,
+}
+
 /// Runs a whole flow at `provider` as its current fake user; returns the login code.
-fn login_code(app: &TestApp, fake: &FakeProvider, provider: &str) -> String {
+fn login_code(app: &TestApp, fake: &FakeProvider, provider: &str) -> Code {
     let flow = start(app, provider);
     let back = callback(app, &fake.approve(&flow.authorize_url), Some(&flow.cookie)).expect(302);
     let location = back.header("location").unwrap();
     assert!(location.starts_with(&format!("{PAGE}#")), "{location}");
-    fragment(location, "login_code").unwrap_or_else(|| panic!("no login code: {location}"))
+    // The flow cookie stays in the browser until the code is redeemed.
+    assert_eq!(back.header("set-cookie"), None, "the callback must not clear the flow cookie");
+    let code = fragment(location, "login_code").unwrap_or_else(|| panic!("no login code: {location}"));
+    Code { code, cookie: flow.cookie }
 }
 
-fn complete(app: &TestApp, code: &str) -> Resp {
-    app.post("/v1/auth/oauth/complete", None, json!({ "login_code": code }))
+/// Redeems `code` from a browser holding `cookie` (none: another browser), as `bearer`.
+fn redeem(app: &TestApp, code: &str, cookie: Option<&str>, bearer: Option<&str>) -> Resp {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("cookie", c)]).unwrap_or_default();
+    app.call_with("POST", "/v1/auth/oauth/complete", bearer, Some(json!({ "login_code": code })), &headers)
+}
+
+/// Redeems `code` in the browser that ran its flow.
+fn complete(app: &TestApp, code: &Code) -> Resp {
+    redeem(app, &code.code, Some(&code.cookie), None)
 }
 
 fn sign_in(app: &TestApp, fake: &FakeProvider, provider: &str) -> Value {
@@ -120,13 +136,14 @@ fn an_unverified_provider_email_never_links_nor_makes_an_account() {
     let existing = app.verified_user("grace@example.com");
     // GitHub: primary address not verified (the unverified secondary is always there too).
     fake.sign_in("github", FakeUser::unverified("900", "grace@example.com"));
-    complete(&app, &login_code(&app, &fake, "github")).expect_problem(409, "email_taken");
+    // One answer whether or not an account holds the address (no account probe).
+    complete(&app, &login_code(&app, &fake, "github")).expect_problem(403, "provider_email_unverified");
     // Google sends "false" as a string.
     fake.sign_in(
         "google",
         FakeUser { email_verified: json!("false"), ..FakeUser::verified("g-900", "grace@example.com") },
     );
-    complete(&app, &login_code(&app, &fake, "google")).expect_problem(409, "email_taken");
+    complete(&app, &login_code(&app, &fake, "google")).expect_problem(403, "provider_email_unverified");
     // An address nobody holds: still no account from an unverified address.
     fake.sign_in(
         "google",
@@ -304,7 +321,7 @@ fn login_codes_are_single_use_and_live_sixty_seconds() {
     let late = login_code(&app, &fake, "github");
     app.advance(61);
     complete(&app, &late).expect_problem(400, "invalid_token");
-    complete(&app, "x").expect_problem(400, "invalid_token");
+    redeem(&app, "x", Some(&late.cookie), None).expect_problem(400, "invalid_token");
 }
 
 #[test]
@@ -376,11 +393,16 @@ fn begin_link(app: &TestApp, session: &Value, provider: &str) -> Resp {
 }
 
 /// Runs a link flow started by `session`; returns the login code.
-fn link_code(app: &TestApp, fake: &FakeProvider, session: &Value, provider: &str) -> String {
+fn link_code(app: &TestApp, fake: &FakeProvider, session: &Value, provider: &str) -> Code {
     let r = begin_link(app, session, provider).expect(200);
     let cookie = cookie_of(&r);
     let back = callback(app, &fake.approve(r.body["authorize_url"].as_str().unwrap()), Some(&cookie)).expect(302);
-    fragment(back.header("location").unwrap(), "login_code").unwrap()
+    Code { code: fragment(back.header("location").unwrap(), "login_code").unwrap(), cookie }
+}
+
+/// Redeems a link code in its browser, as `session`.
+fn complete_as(app: &TestApp, session: &Value, code: &Code) -> Resp {
+    redeem(app, &code.code, Some(&code.cookie), Some(&access(session)))
 }
 
 #[test]
@@ -393,7 +415,7 @@ fn linking_from_settings_needs_a_recent_sign_in_and_an_identity_nobody_else_has(
     // The code finishes only in the session of the person who started the link.
     complete(&app, &code).expect_problem(400, "invalid_token");
     let code = link_code(&app, &fake, &me, "github");
-    let linked = app.post("/v1/auth/oauth/complete", Some(&access(&me)), json!({"login_code": code})).expect(200).body;
+    let linked = complete_as(&app, &me, &code).expect(200).body;
     assert_eq!(linked["linked"]["provider"], "github");
     // Signing in with that GitHub account now reaches me (linked by id, not by its email).
     let session = sign_in(&app, &fake, "github");
@@ -401,8 +423,7 @@ fn linking_from_settings_needs_a_recent_sign_in_and_an_identity_nobody_else_has(
     // Someone else linking the same GitHub account: 409.
     let other = app.verified_user("other@example.com");
     let code = link_code(&app, &fake, &other, "github");
-    app.post("/v1/auth/oauth/complete", Some(&access(&other)), json!({"login_code": code}))
-        .expect_problem(409, "identity_in_use");
+    complete_as(&app, &other, &code).expect_problem(409, "identity_in_use");
     // Eleven minutes after signing in: sign in again first.
     app.advance(11 * 60);
     let refreshed = app.post("/v1/auth/token", None, json!({"refresh_token": refresh(&other)})).expect(200).body;
@@ -471,4 +492,139 @@ fn the_oauth_start_and_callback_are_behind_the_per_ip_limit() {
     app.call_with("GET", &path, None, None, &from).expect_problem(429, "too_many_attempts");
     app.call_with("GET", "/v1/auth/oauth/github/callback?code=a&state=b", None, None, &from)
         .expect_problem(429, "too_many_attempts");
+}
+
+/// The login-CSRF attack: an attacker runs a flow with their own provider
+/// account, keeps the callback's `#login_code=`, and plants it in a victim's
+/// browser. Without the flow cookie of the attacker's browser it is refused,
+/// and refusing it spends nothing.
+#[test]
+fn a_planted_login_code_is_refused_in_another_browser_and_spends_nothing() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let victim = app.verified_user("victim@example.com");
+    fake.sign_in("github", FakeUser::verified("6660", "attacker@example.com"));
+    let planted = login_code(&app, &fake, "github");
+    // Anonymous victim browser: no flow cookie at all.
+    redeem(&app, &planted.code, None, None).expect_problem(400, "invalid_token");
+    // A victim browser with a flow of its own (another cookie), signed in.
+    let own = start(&app, "google");
+    redeem(&app, &planted.code, Some(&own.cookie), Some(&access(&victim))).expect_problem(400, "invalid_token");
+    app.post("/v1/auth/oauth/inspect", None, json!({"login_code": planted.code})).expect_problem(400, "invalid_token");
+    // The victim is still the victim.
+    let me = app.get("/v1/me", Some(&access(&victim))).expect(200).body;
+    assert_eq!(me["email"], "victim@example.com");
+    // The code was not spent: its own browser still redeems it, once, and the
+    // answer clears the flow cookie.
+    let r = complete(&app, &planted).expect(200);
+    assert_eq!(r.body["user"]["email"], "attacker@example.com");
+    let cleared = r.header("set-cookie").unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers));
+    assert!(cleared.starts_with("latchkey_oauth=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    complete(&app, &planted).expect_problem(400, "invalid_token");
+}
+
+#[test]
+fn inspecting_a_login_code_names_the_account_without_spending_it() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let peek = |c: &Code| {
+        app.call_with(
+            "POST",
+            "/v1/auth/oauth/inspect",
+            None,
+            Some(json!({"login_code": c.code})),
+            &[("cookie", c.cookie.as_str())],
+        )
+    };
+    // A new identity: the account it would make, by the provider's address.
+    fake.sign_in("gitlab", FakeUser::verified("4242", "newcomer@example.com"));
+    let code = login_code(&app, &fake, "gitlab");
+    let seen = peek(&code).expect(200).body;
+    assert_eq!(seen, json!({"kind": "sign_in", "provider": "gitlab", "account_email": "newcomer@example.com"}));
+    // Still redeemable after the look; then the look fails too.
+    complete(&app, &code).expect(200);
+    peek(&code).expect_problem(400, "invalid_token");
+    // A link code says so; once linked, a sign-in code names the account, not the provider's address.
+    let me = app.verified_user("inspect@example.com");
+    fake.sign_in("github", FakeUser::verified("4243", "octo@example.com"));
+    let link = link_code(&app, &fake, &me, "github");
+    assert_eq!(peek(&link).expect(200).body["kind"], "link");
+    complete_as(&app, &me, &link).expect(200);
+    let again = login_code(&app, &fake, "github");
+    assert_eq!(peek(&again).expect(200).body["account_email"], "inspect@example.com");
+}
+
+fn subjects(app: &TestApp, to: &str) -> Vec<String> {
+    app.emails_to(to).iter().map(|m| m["subject"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+#[test]
+fn every_link_and_auto_link_emails_the_person() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let me = app.verified_user("told@example.com");
+    let before = subjects(&app, "told@example.com").len();
+    // Auto-link through a provider-verified address.
+    fake.sign_in("gitlab", FakeUser::verified("7001", "told@example.com"));
+    sign_in(&app, &fake, "gitlab");
+    // Link from settings.
+    fake.sign_in("github", FakeUser::verified("7002", "octo@example.com"));
+    complete_as(&app, &me, &link_code(&app, &fake, &me, "github")).expect(200);
+    let got = subjects(&app, "told@example.com");
+    assert_eq!(
+        got[before..],
+        ["GitLab was linked to your Latchkey account", "GitHub was linked to your Latchkey account"]
+    );
+    let last = app.emails_to("told@example.com").last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(last.contains("octo@example.com") && last.contains("/reset-password"), "{last}");
+    // Signing in again through a linked provider is no new link: no email.
+    sign_in(&app, &fake, "gitlab");
+    assert_eq!(subjects(&app, "told@example.com").len(), got.len());
+}
+
+/// A thief with a fresh session links their own GitHub; the victim resets the
+/// password ("signs out everywhere"): the thief's way back in is gone too,
+/// while an older link, or one the person keeps on the reset screen, stays.
+#[test]
+fn a_password_reset_unlinks_what_was_linked_in_the_week_before_unless_kept() {
+    let fake = FakeProvider::start();
+    let app = app_with(&fake);
+    let victim = app.verified_user("victim2@example.com");
+    // An old link of the victim's own (8 days before the reset).
+    fake.sign_in("gitlab", FakeUser::verified("8001", "victim2@example.com"));
+    sign_in(&app, &fake, "gitlab");
+    app.advance(8 * 24 * 3600);
+    let fresh = app.login("victim2@example.com", PASSWORD).expect(200).body;
+    // The thief, holding that fresh session, links their GitHub; so does Google (the victim's, kept).
+    fake.sign_in("github", FakeUser::verified("8002", "thief@example.com"));
+    complete_as(&app, &fresh, &link_code(&app, &fake, &fresh, "github")).expect(200);
+    fake.sign_in("google", FakeUser::verified("g-8003", "victim2@example.com"));
+    complete_as(&app, &fresh, &link_code(&app, &fake, &fresh, "google")).expect(200);
+    app.api().request_password_reset("victim2@example.com").expect(202);
+    let token = app.token_from_email("victim2@example.com", "/reset-password");
+    let preview = app.post("/v1/auth/password-reset/preview", None, json!({"token": token})).expect(200).body;
+    let recent: Vec<&str> =
+        preview["recent_identities"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap()).collect();
+    assert_eq!(recent, ["github", "google"]);
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "a brand new passphrase", "keep_identities": ["nope"]}),
+    )
+    .expect_problem(422, "validation_failed");
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "new_password": "a brand new passphrase", "keep_identities": ["google"]}),
+    )
+    .expect(204);
+    let s = app.login("victim2@example.com", "a brand new passphrase").expect(200).body;
+    let ids = app.get("/v1/me/identities", Some(&access(&s))).expect(200).body;
+    let linked: Vec<&str> = ids["data"].as_array().unwrap().iter().map(|i| i["provider"].as_str().unwrap()).collect();
+    assert_eq!(linked, ["gitlab", "google"]);
+    // The thief's GitHub no longer reaches the victim.
+    fake.sign_in("github", FakeUser::verified("8002", "thief@example.com"));
+    let thief = sign_in(&app, &fake, "github");
+    assert_ne!(thief["user"]["id"], victim["user"]["id"]);
+    assert_eq!(thief["user"]["email"], "thief@example.com");
 }

@@ -9,12 +9,16 @@ use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
+use crate::domain::oauth::Provider;
 use crate::domain::password::{self, Password};
-use crate::domain::time::{DAY, HOUR};
+use crate::domain::time::{rfc3339, DAY, HOUR};
 use crate::domain::token::{self, Secret};
+use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::{ClaimableSignup, ConsumedEmailToken, UserRow, VerifyClaim};
+use crate::store::sql::{ClaimableSignup, ConsumedEmailToken, IdentityRow, UserRow, VerifyClaim};
 use crate::store::{sql, Batch, DbError};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Verification links live 24 hours.
 pub const VERIFY_EMAIL_SECONDS: i64 = DAY;
@@ -364,18 +368,73 @@ pub async fn request_password_reset(deps: &Deps, raw_email: &str) -> Result<(), 
     }
 }
 
-/// Sets a new password from a reset link, revokes every session and ends
-/// every other verification and reset link.
-pub async fn confirm_password_reset(deps: &Deps, raw_token: &str, new_password: &str) -> Result<(), AppError> {
-    // Check the password first: a refused password must not burn the link.
+/// How far back a password reset looks for sign-in methods to end: someone
+/// holding a fresh session (10 minutes) could have linked their own provider.
+pub const RESET_UNLINKS_WITHIN: i64 = 7 * DAY;
+
+/// What a reset link's screen shows before the new password is set.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResetPreview {
+    /// Providers linked in the 7 days before now: the reset unlinks them
+    /// unless the person keeps them (`keep_identities`).
+    pub recent_identities: Vec<RecentIdentity>,
+}
+
+/// A recently linked provider.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecentIdentity {
+    /// `github`, `google` or `gitlab`.
+    pub provider: String,
+    /// The address the provider last gave, if any.
+    pub email: Option<String>,
+    /// RFC 3339.
+    pub linked_at: String,
+}
+
+/// Reads a live reset link without spending it: the providers a reset would unlink.
+pub async fn preview_password_reset(deps: &Deps, raw_token: &str) -> Result<ResetPreview, AppError> {
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let now = deps.now();
+    let row: Option<ConsumedEmailToken> =
+        deps.db.run(stmt!(sql::PEEK_EMAIL_TOKEN, now, digest, TokenPurpose::PasswordReset.as_str())).await?.first()?;
+    let user_id = row.ok_or(AppError::InvalidToken)?.user_id;
+    let rows: Vec<IdentityRow> =
+        deps.db.run(stmt!(sql::RECENT_IDENTITIES, &user_id, now - RESET_UNLINKS_WITHIN)).await?.decode()?;
+    Ok(ResetPreview {
+        recent_identities: rows
+            .into_iter()
+            .map(|r| RecentIdentity { provider: r.provider, email: r.email, linked_at: rfc3339(r.created_at) })
+            .collect(),
+    })
+}
+
+/// Sets a new password from a reset link, revokes every session, ends every
+/// other verification and reset link, and unlinks the providers linked in the
+/// 7 days before (a thief's way back in) but those in `keep_identities`.
+pub async fn confirm_password_reset(
+    deps: &Deps,
+    raw_token: &str,
+    new_password: &str,
+    keep_identities: &[String],
+) -> Result<(), AppError> {
+    // Check the input first: a refused password must not burn the link.
     let password = Password::parse("new_password", new_password)?;
+    if let Some(bad) = keep_identities.iter().find(|p| Provider::parse(p).is_none()) {
+        let message = format!("unknown provider {bad:?}: github, google or gitlab");
+        return Err(AppError::field(FieldError::new("keep_identities", "invalid_provider", message)));
+    }
     let phc = hash_password(deps, password.expose())?;
     let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
+    let keep = serde_json::to_string(keep_identities).map_err(|e| AppError::internal_from("keep list", e))?;
     let mut batch = Batch::new();
     batch.add(stmt!(sql::RESET_PASSWORD, &user_id, phc, now));
     batch.add(stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now));
     batch.add(stmt!(sql::END_EMAIL_TOKENS, &user_id, now));
+    batch.add(stmt!(sql::DELETE_RECENT_IDENTITIES, &user_id, now - RESET_UNLINKS_WITHIN, keep));
     let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &user_id));
     // The inbox is proven and the password new: the login back-off ends too.
     let user = batch.run(deps.db.as_ref()).await?.first(user)?;

@@ -31,6 +31,16 @@ pub enum Job {
         /// The account.
         user_id: String,
     },
+    /// Tell a person that a provider was linked to their account (from
+    /// settings, or automatically through a provider-verified address).
+    IdentityLinked {
+        /// Idempotency key.
+        job_id: String,
+        /// The person.
+        user_id: String,
+        /// `github`, `google` or `gitlab`.
+        provider: String,
+    },
     /// Tell an org admin that a notification channel was disabled (410, or 5 days failing).
     ChannelDisabled {
         /// Idempotency key.
@@ -49,7 +59,8 @@ impl Job {
             Job::EmailToken { job_id, .. }
             | Job::AccountExists { job_id, .. }
             | Job::Invitation { job_id, .. }
-            | Job::ChannelDisabled { job_id, .. } => job_id,
+            | Job::ChannelDisabled { job_id, .. }
+            | Job::IdentityLinked { job_id, .. } => job_id,
         }
     }
 
@@ -60,6 +71,7 @@ impl Job {
             Job::Invitation { .. } => "invitation",
             Job::AccountExists { .. } => "account_exists",
             Job::ChannelDisabled { .. } => "channel_disabled",
+            Job::IdentityLinked { .. } => "identity_linked",
         }
     }
 
@@ -70,6 +82,7 @@ impl Job {
             Job::Invitation { invitation_id, .. } => invitation_id,
             Job::AccountExists { user_id, .. } => user_id,
             Job::ChannelDisabled { channel_id, .. } => channel_id,
+            Job::IdentityLinked { user_id, .. } => user_id,
         }
     }
 }

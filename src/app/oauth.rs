@@ -14,6 +14,7 @@
 use super::accounts::LoginOutcome;
 use super::audit::{Actor, AuditEventView, Event};
 use super::auth::UserPrincipal;
+use super::messages::Job;
 use super::page::PageRequest;
 use super::sessions::create_session_via;
 use super::{log_error, random, AppError, Deps, ErrorCode};
@@ -252,7 +253,8 @@ pub async fn callback(
             identity.name.clone(),
             flow.link_user_id,
             now,
-            now + oauth::LOGIN_CODE_SECONDS
+            now + oauth::LOGIN_CODE_SECONDS,
+            Secret::from_client(browser).digest()
         ))
         .await?;
     Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
@@ -372,22 +374,65 @@ fn code_identity(row: &LoginCodeRow) -> Result<ProviderIdentity, AppError> {
     })
 }
 
-/// Exchanges a login code (single use, 60 seconds). A sign-in code gives a
-/// session or, with 2FA on, `mfa_required`; a link code (from
-/// `POST /v1/me/identities/{provider}`) links the identity to the signed-in
-/// person who started it and needs that person's session (`who`).
+/// The digests that find a login code: the code's and its browser's (the
+/// flow cookie). No cookie, or an implausible value, finds nothing.
+fn code_keys(raw_code: &str, browser: Option<&str>) -> Result<(String, String), AppError> {
+    match browser {
+        Some(browser) if token::plausible(raw_code) && token::plausible(browser) => {
+            Ok((Secret::from_client(raw_code).digest(), Secret::from_client(browser).digest()))
+        }
+        _ => Err(AppError::InvalidToken),
+    }
+}
+
+/// What a login code would do, as a page asks before redeeming it while
+/// someone is signed in (login CSRF): sign in (to which account) or link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LoginCodeView {
+    /// `sign_in` or `link`.
+    pub kind: &'static str,
+    /// `github`, `google` or `gitlab`.
+    pub provider: &'static str,
+    /// The account it signs in to: the linked account's address, else the
+    /// address the provider gave (the account it would make or link), if any.
+    pub account_email: Option<String>,
+}
+
+/// Reads a live login code of this browser without spending it.
+pub async fn inspect(deps: &Deps, raw_code: &str, browser: Option<&str>) -> Result<LoginCodeView, AppError> {
+    let (code, browser) = code_keys(raw_code, browser)?;
+    let row: Option<LoginCodeRow> =
+        deps.db.run(stmt!(sql::PEEK_LOGIN_CODE, code, deps.now(), browser)).await?.first()?;
+    let row = row.ok_or(AppError::InvalidToken)?;
+    let identity = code_identity(&row)?;
+    let known: Option<UserRow> = deps
+        .db
+        .run(stmt!(sql::USER_BY_IDENTITY, identity.provider.as_str(), &identity.issuer, &identity.subject))
+        .await?
+        .first()?;
+    Ok(LoginCodeView {
+        kind: if row.link_user_id.is_some() { "link" } else { "sign_in" },
+        provider: identity.provider.as_str(),
+        account_email: known.map(|u| u.email).or(identity.email),
+    })
+}
+
+/// Exchanges a login code (single use, 60 seconds) in the browser that ran
+/// its flow (`browser`, the flow cookie: a code planted in another browser is
+/// refused and spends nothing). A sign-in code gives a session or, with 2FA
+/// on, `mfa_required`; a link code (from `POST /v1/me/identities/{provider}`)
+/// links the identity to the signed-in person who started it and needs that
+/// person's session (`who`).
 pub async fn complete(
     deps: &Deps,
     raw_code: &str,
+    browser: Option<&str>,
     who: Option<&UserPrincipal>,
     user_agent: Option<&str>,
 ) -> Result<Completed, AppError> {
-    if !token::plausible(raw_code) {
-        return Err(AppError::InvalidToken);
-    }
+    let (code, browser) = code_keys(raw_code, browser)?;
     let now = deps.now();
-    let row: Option<LoginCodeRow> =
-        deps.db.run(stmt!(sql::CONSUME_LOGIN_CODE, Secret::from_client(raw_code).digest(), now)).await?.first()?;
+    let row: Option<LoginCodeRow> = deps.db.run(stmt!(sql::CONSUME_LOGIN_CODE, code, now, browser)).await?.first()?;
     let row = row.ok_or(AppError::InvalidToken)?;
     let identity = code_identity(&row)?;
     if let Some(link_user) = &row.link_user_id {
@@ -396,6 +441,10 @@ pub async fn complete(
         return Ok(Completed::Linked(link(deps, who, &identity).await?));
     }
     let (user, event) = resolve(deps, &identity).await?;
+    if matches!(event, "linked" | "claimed") {
+        // An existing account gained a way in: tell its owner.
+        notify_linked(deps, &user.id, identity.provider).await?;
+    }
     let method = format!("oauth:{}", identity.provider.as_str());
     let mut writes = vec![stmt!(
         sql::TOUCH_IDENTITY,
@@ -462,7 +511,7 @@ impl UserEvent<'_> {
 fn provider_email_unverified() -> AppError {
     AppError::refused(
         ErrorCode::ProviderEmailUnverified,
-        "the provider did not give an address it has verified; verify it there, or sign up with email and link the provider from settings",
+        "the provider did not give an address it has verified: verify it there, or sign in (or sign up) with email and link the provider from settings",
     )
 }
 
@@ -477,20 +526,13 @@ async fn resolve(deps: &Deps, id: &ProviderIdentity) -> Result<(UserRow, &'stati
         if let Some(user) = known {
             return Ok((user, "existing"));
         }
-        let holder: Option<UserRow> = match &id.email {
-            Some(email) => deps.db.run(stmt!(sql::USER_BY_EMAIL, email)).await?.first()?,
-            None => None,
-        };
+        // One answer whether or not an account holds the address: a refusal
+        // must not tell a provider-account holder who has an account here.
         let email = match (&id.email, id.email_verified) {
             (Some(email), true) => email,
-            _ if holder.is_some() => {
-                return Err(AppError::refused(
-                    ErrorCode::EmailTaken,
-                    "an account already uses this address, and the provider has not verified it: sign in to that account and link the provider from settings",
-                ))
-            }
             _ => return Err(provider_email_unverified()),
         };
+        let holder: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email)).await?.first()?;
         let now = deps.now();
         let insert_identity = |user_id: &str, sql: &'static str| {
             stmt!(sql, id.provider.as_str(), &id.issuer, &id.subject, user_id, email, now)
@@ -585,6 +627,18 @@ fn valid_name(id: &ProviderIdentity) -> Option<String> {
     id.name.as_deref().and_then(|n| DisplayName::parse("name", n).ok()).map(|n| n.as_str().to_owned())
 }
 
+/// Emails the person that `provider` now signs in to their account (the row
+/// is written first; a lost email is logged, the link stands).
+async fn notify_linked(deps: &Deps, user_id: &str, provider: Provider) -> Result<(), AppError> {
+    let job = Job::IdentityLinked {
+        job_id: deps.new_id(IdKind::Job)?,
+        user_id: user_id.to_owned(),
+        provider: provider.as_str().to_owned(),
+    };
+    deps.enqueue_logged(&job).await;
+    Ok(())
+}
+
 async fn link(deps: &Deps, who: &UserPrincipal, id: &ProviderIdentity) -> Result<IdentityView, AppError> {
     let known: Option<UserRow> =
         deps.db.run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject)).await?.first()?;
@@ -614,7 +668,7 @@ async fn link(deps: &Deps, who: &UserPrincipal, id: &ProviderIdentity) -> Result
                 ])
                 .await;
             match result {
-                Ok(_) => {}
+                Ok(_) => notify_linked(deps, &who.user.id, id.provider).await?,
                 Err(DbError::Unique(_)) => {
                     let known: Option<UserRow> = deps
                         .db

@@ -136,6 +136,7 @@ routes! {
     POST "/v1/auth/logout" [Person, browser_session] => h::logout();
     POST "/v1/auth/password-reset" [Public, client_limit] => h::request_password_reset();
     POST "/v1/auth/password-reset/confirm" [Public] => h::confirm_password_reset();
+    POST "/v1/auth/password-reset/preview" [Public, client_limit] => h::preview_password_reset();
     GET "/v1/me" [Person] => h::get_me();
     PATCH "/v1/me" [Person] => h::update_me();
     POST "/v1/me/password" [Person] => h::change_password();
@@ -199,6 +200,7 @@ routes! {
     GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
     GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
     POST "/v1/auth/oauth/complete" [Public, browser_session] => oauth::complete();
+    POST "/v1/auth/oauth/inspect" [Public] => oauth::inspect();
     GET "/v1/me/identities" [Person] => oauth::list_identities();
     POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
     DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);

@@ -80,6 +80,23 @@ pub fn account_exists(config: &Config, to: &str, name: &str) -> OutgoingEmail {
     )
 }
 
+/// The notice that a sign-in provider was linked to the account: a thief
+/// holding a fresh session could have done it, and a reset undoes it.
+pub fn identity_linked(config: &Config, to: &str, name: &str, provider: &str, account: Option<&str>) -> OutgoingEmail {
+    let provider = crate::domain::oauth::Provider::parse(provider).map_or(provider, |p| p.display_name());
+    let which = account.map(|a| format!(" {a}")).unwrap_or_default();
+    let line = format!("The {provider} account{which} was linked to your Latchkey account: it can now sign you in.");
+    let url = format!("{}/reset-password", config.app_url);
+    layout(
+        to,
+        &format!("{provider} was linked to your Latchkey account"),
+        name,
+        &[&line,
+          "If this wasn't you, reset your password now: a reset signs out every session and removes sign-in methods linked in the 7 days before it, unless you keep them."],
+        Some(("Reset password", &url)),
+    )
+}
+
 /// The notice to an org admin that a notification channel was turned off.
 pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason: &str) -> OutgoingEmail {
     let why = if reason == "gone" { "its receiver answered 410 Gone" } else { "its deliveries have failed for 5 days" };

@@ -189,6 +189,16 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             let row: Option<Row> = db.run(stmt!(sql::USER_BY_ID, user_id)).await?.first()?;
             Ok(row.map(|r| mail::account_exists(config, &r.email, &r.name)))
         }
+        Job::IdentityLinked { user_id, provider, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                email: String,
+                name: String,
+                identity_email: Option<String>,
+            }
+            let row: Option<Row> = db.run(stmt!(sql::IDENTITY_FOR_MAIL, user_id, provider)).await?.first()?;
+            Ok(row.map(|r| mail::identity_linked(config, &r.email, &r.name, provider, r.identity_email.as_deref())))
+        }
         Job::ChannelDisabled { user_id, channel_id, .. } => {
             #[derive(Deserialize)]
             struct Row {

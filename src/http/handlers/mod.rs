@@ -294,16 +294,37 @@ pub struct ResetConfirmBody {
     pub token: String,
     /// The new password.
     pub new_password: String,
+    /// Providers linked in the 7 days before the reset that stay linked
+    /// (`github`, `google`, `gitlab`); every other recent link ends.
+    #[serde(default)]
+    pub keep_identities: Vec<String>,
 }
 
 /// `POST /v1/auth/password-reset/confirm`.
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "accounts", request_body = ResetConfirmBody,
-    responses((status = 204, description = "Password set; every session revoked"),
+    responses((status = 204, description = "Password set; every session revoked; providers linked in the 7 days before are unlinked unless listed in `keep_identities` (someone holding a stolen fresh session could have linked their own)"),
               (status = 400, body = Problem, description = "invalid_token"), (status = 422, body = Problem)))]
 pub async fn confirm_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let body: ResetConfirmBody = json(req)?;
-    accounts::confirm_password_reset(deps, &body.token, &body.new_password).await?;
+    accounts::confirm_password_reset(deps, &body.token, &body.new_password, &body.keep_identities).await?;
     Ok(Response::empty(204))
+}
+
+/// A reset link to look at.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPreviewBody {
+    /// The token from the link.
+    pub token: String,
+}
+
+/// `POST /v1/auth/password-reset/preview`.
+#[utoipa::path(post, path = "/v1/auth/password-reset/preview", tag = "accounts", request_body = ResetPreviewBody,
+    responses((status = 200, body = accounts::ResetPreview, description = "The providers linked in the last 7 days, which the reset unlinks unless kept; the link is not spent"),
+              (status = 400, body = Problem, description = "invalid_token")))]
+pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: ResetPreviewBody = json(req)?;
+    Ok(Response::json(200, &accounts::preview_password_reset(deps, &body.token).await?))
 }
 
 /// `GET /v1/me`.

@@ -1,7 +1,7 @@
 //! Sign-in with GitHub, Google and GitLab, and linked identities.
 use super::Problem;
 use crate::app::audit::AuditEventView;
-use crate::app::oauth::{self, CallbackParams, Completed, IdentityView, ProviderView};
+use crate::app::oauth::{self, CallbackParams, Completed, IdentityView, LoginCodeView, ProviderView};
 use crate::app::sessions::SessionIssued;
 use crate::app::{AppError, Deps};
 use crate::domain::oauth::flow_cookie_jar;
@@ -45,7 +45,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Result<Res
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", operation_id = "oauth_callback", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
            ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
-    responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
+    responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. The flow cookie stays until POST /v1/auth/oauth/complete, which redeems the code only with it. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, or no flow cookie from this browser"),
               (status = 404, body = Problem, description = "provider_not_found")))]
 pub async fn callback(deps: &Deps, req: &Request, provider: &str) -> Result<Response, AppError> {
@@ -56,7 +56,8 @@ pub async fn callback(deps: &Deps, req: &Request, provider: &str) -> Result<Resp
     };
     let jar = flow_cookie_jar(oauth::secure(deps));
     let location = oauth::callback(deps, provider, &params, extract::cookie(req, &jar)).await?;
-    Ok(redirect(&location).with_header("set-cookie", jar.clear()))
+    // The flow cookie stays: the login code is redeemed only with it (complete clears it).
+    Ok(redirect(&location))
 }
 
 /// The login code from the callback's fragment.
@@ -76,8 +77,8 @@ pub struct LinkedBody {
 
 /// `POST /v1/auth/oauth/complete`.
 #[utoipa::path(post, path = "/v1/auth/oauth/complete", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
-    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on (finish with POST /v1/auth/login/mfa). For a code from POST /v1/me/identities/{provider} (sent with that person's bearer token): `{linked}`"),
-              (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, or a link code without its person's session"),
+    responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on (finish with POST /v1/auth/login/mfa). For a code from POST /v1/me/identities/{provider} (sent with that person's bearer token): `{linked}`. Only the browser that ran the flow can redeem its code: the flow cookie must come along, and this answer clears it"),
+              (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, a code sent without the flow cookie of the browser that ran its flow (a code planted in another browser is refused and stays unspent), or a link code without its person's session"),
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
 pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> {
@@ -88,10 +89,23 @@ pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> 
         Some(_) => extract::user(deps, req).await.ok(),
         None => None,
     };
-    match oauth::complete(deps, &body.login_code, who.as_ref(), extract::user_agent(req)).await? {
-        Completed::Login(outcome) => Ok(super::login_response(deps, delivery, outcome)),
-        Completed::Linked(linked) => Ok(Response::json(200, &LinkedBody { linked })),
-    }
+    let jar = flow_cookie_jar(oauth::secure(deps));
+    let browser = extract::cookie(req, &jar);
+    let done = match oauth::complete(deps, &body.login_code, browser, who.as_ref(), extract::user_agent(req)).await? {
+        Completed::Login(outcome) => super::login_response(deps, delivery, outcome),
+        Completed::Linked(linked) => Response::json(200, &LinkedBody { linked }),
+    };
+    Ok(done.with_header("set-cookie", jar.clear()))
+}
+
+/// `POST /v1/auth/oauth/inspect`.
+#[utoipa::path(post, path = "/v1/auth/oauth/inspect", operation_id = "oauth_inspect", tag = "oauth", request_body = CompleteBody,
+    responses((status = 200, body = LoginCodeView, description = "What the code would do (sign in to which account, or link), read without spending it. A page asks this before redeeming a sign-in code while someone is already signed in, and asks the person. Needs the flow cookie of the browser that ran the flow"),
+              (status = 400, body = Problem, description = "invalid_token: unknown, used or expired login code, or not this browser's (no flow cookie, or another flow's)")))]
+pub async fn inspect(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+    let body: CompleteBody = json(req)?;
+    let jar = flow_cookie_jar(oauth::secure(deps));
+    Ok(Response::json(200, &oauth::inspect(deps, &body.login_code, extract::cookie(req, &jar)).await?))
 }
 
 /// Linked providers.

@@ -61,6 +61,9 @@ pub const INSERT_EMAIL_TOKEN: &str =
 /// Consumes a token: only one caller can ever see its row come back.
 pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id, password_hash";
+/// A live token's user, read without spending it.
+pub const PEEK_EMAIL_TOKEN: &str = "SELECT user_id FROM email_tokens \
+     WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1";
 /// A live verification link of a still unverified account, with the
 /// sign-ups it can be claimed with: its own (`bound_hash`, `bound_name`), or for
 /// a resend (NULL) the newest `?4` sign-ups of the last `?3` seconds, as a JSON

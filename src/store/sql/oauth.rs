@@ -16,12 +16,19 @@ pub const CONSUME_OAUTH_STATE: &str = "UPDATE oauth_states SET used_at = ?4 \
      WHERE state_hash = ?1 AND browser_hash = ?2 AND provider = ?3 AND used_at IS NULL AND expires_at > ?4 \
      RETURNING redirect_uri, link_user_id";
 pub const INSERT_LOGIN_CODE: &str = "INSERT INTO oauth_login_codes \
-       (code_hash, provider, issuer, subject, email, email_verified, name, link_user_id, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-/// Consumes a login code once, within its 60 seconds.
+       (code_hash, provider, issuer, subject, email, email_verified, name, link_user_id, created_at, expires_at, \
+        browser_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+/// Consumes a login code once, within its 60 seconds, in the browser that ran
+/// its flow (`?3`, the flow cookie's digest). Any other browser spends nothing.
 pub const CONSUME_LOGIN_CODE: &str = "UPDATE oauth_login_codes SET used_at = ?2 \
-     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2 \
+     WHERE code_hash = ?1 AND browser_hash = ?3 AND used_at IS NULL AND expires_at > ?2 \
      RETURNING provider, issuer, subject, email, email_verified, name, link_user_id";
+/// What a live login code would do, read without spending it (same browser rule
+/// as [`CONSUME_LOGIN_CODE`]).
+pub const PEEK_LOGIN_CODE: &str = "SELECT provider, issuer, subject, email, email_verified, name, link_user_id \
+     FROM oauth_login_codes \
+     WHERE code_hash = ?1 AND browser_hash = ?3 AND used_at IS NULL AND expires_at > ?2";
 
 // ---- identities ----
 /// The user a provider identity signs in as (a [`super::UserRow`]).
@@ -54,6 +61,21 @@ pub const END_MFA_TOKENS_OF_USER: &str = "UPDATE mfa_tokens SET used_at = ?2 WHE
 /// A person's linked providers, oldest link first.
 pub const LIST_IDENTITIES: &str = "SELECT provider, issuer, email, created_at, last_used_at FROM oauth_identities \
      WHERE user_id = ?1 ORDER BY created_at, provider";
+/// A person's providers linked after `?2` (a password reset's look-back) to
+/// the account as it already was, oldest first. The identity an account was
+/// made with (linked in the same instant) is its origin, not an addition.
+pub const RECENT_IDENTITIES: &str = "SELECT provider, issuer, email, created_at, last_used_at FROM oauth_identities \
+     WHERE user_id = ?1 AND created_at > ?2 AND created_at > (SELECT created_at FROM users WHERE id = ?1) \
+     ORDER BY created_at, provider";
+/// A password reset ends the ways in linked after `?2` (a thief's, perhaps),
+/// as [`RECENT_IDENTITIES`] lists them, but the providers in the JSON array
+/// `?3` that the person chose to keep.
+pub const DELETE_RECENT_IDENTITIES: &str = "DELETE FROM oauth_identities WHERE user_id = ?1 AND created_at > ?2 \
+       AND created_at > (SELECT created_at FROM users WHERE id = ?1) \
+       AND provider NOT IN (SELECT value FROM json_each(?3))";
+/// The address a linked provider last gave (for the "linked" email).
+pub const IDENTITY_FOR_MAIL: &str = "SELECT u.email, u.name, i.email AS identity_email \
+     FROM users u LEFT JOIN oauth_identities i ON i.user_id = u.id AND i.provider = ?2 WHERE u.id = ?1";
 pub const IDENTITY_OF_USER: &str = "SELECT provider FROM oauth_identities WHERE user_id = ?1 AND provider = ?2";
 /// Unlinks, unless it is the last way to sign in: no password and no other
 /// identity. One statement, so two unlinks at once cannot both pass.
