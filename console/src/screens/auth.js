@@ -4,16 +4,16 @@ import { api, ApiError, enc } from "../api.js";
 import { session } from "../session.js";
 import { loadNav } from "../state.js";
 import { navigate } from "../router.js";
-import { h, screen, form, toast, action } from "../ui.js";
+import { h, screen, form, toast, action, confirm } from "../ui.js";
 
 const PROVIDER_ERRORS = {
   access_denied: "You did not approve the sign-in at the provider.",
   provider_error: "The provider did not confirm who you are. Try again.",
-  email_taken: "An account already uses this address, and the provider has not verified it. Sign in with your password, then link the provider under Account Settings → Security.",
-  provider_email_unverified: "The provider has not verified your email address. Verify it there, or sign up with email.",
+  provider_email_unverified: "The provider has not verified your email address. Verify it there, or sign in (or sign up) with email and link the provider under Account Settings → Security.",
   identity_in_use: "That provider account is already linked to another Latchkey account.",
   provider_already_linked: "Another account of that provider is already linked.",
-  invalid_token: "That sign-in took too long or was already used. Try again.",
+  invalid_token: "That sign-in link was not started in this browser, took too long or was already used. Nothing changed; to sign in with a provider, start from this page.",
+  oauth_switch_declined: "You stayed signed in as yourself.",
   invalid_state: "That sign-in took too long or was already used. Try again.",
 };
 
@@ -102,7 +102,24 @@ export function signInBox({ email = null, done, returnTo = "/signin", onLeave = 
 
 // Back from a provider with #login_code=: exchange it (with my session when
 // this finishes linking a provider to my account). Resolves to the answer.
-export function completeOAuth(code) {
+// While someone is signed in, a sign-in code is never exchanged on its own
+// (login CSRF: a link can carry someone else's code): the page names the
+// account it would switch to and asks first. Declining throws
+// ApiError code "oauth_switch_declined", and nothing changed.
+export async function completeOAuth(code) {
+  if (session.signedIn()) {
+    const what = await api("POST", "/v1/auth/oauth/inspect", { login_code: code }, { auth: false });
+    if (what.kind !== "link") {
+      const me = session.user()?.email || "your current account";
+      const target = what.account_email || "another account";
+      const yes = await confirm({
+        title: `Switch to ${target}?`,
+        body: `You are signed in as ${me}. This sign-in link would sign this browser in as ${target} instead. Continue only if you started this sign-in yourself.`,
+        confirm: `Sign in as ${target}`,
+      });
+      if (!yes) throw new ApiError(0, { code: "oauth_switch_declined", detail: "Kept the current account." });
+    }
+  }
   return api("POST", "/v1/auth/oauth/complete", { login_code: code }, { browser: true });
 }
 
