@@ -4,7 +4,7 @@ import { api, ApiError, enc } from "../api.js";
 import { session } from "../session.js";
 import { loadNav } from "../state.js";
 import { navigate } from "../router.js";
-import { h, screen, form, toast, action, confirm } from "../ui.js";
+import { h, screen, form, toast, action, confirm, when } from "../ui.js";
 
 const PROVIDER_ERRORS = {
   access_denied: "You did not approve the sign-in at the provider.",
@@ -280,14 +280,39 @@ export function resetPassword(_, ctx) {
     });
     return screen("Reset your password", lead, f, h("p", { class: "alt" }, h("a", { href: "/signin" }, "Back to sign in")));
   }
-  lead.textContent = "Choose a new password.";
+  return resetWithToken(token, lead);
+}
+
+const PROVIDER_NAMES = { github: "GitHub", google: "Google", gitlab: "GitLab" };
+
+// The reset link's screen. Sign-in methods linked in the 7 days before the
+// reset end with it (someone holding a stolen session could have linked their
+// own), unless the person ticks them here: unticked is the safe default.
+async function resetWithToken(token, lead) {
+  let recent = [];
+  try {
+    recent = (await api("POST", "/v1/auth/password-reset/preview", { token }, { auth: false })).recent_identities;
+  } catch (e) {
+    if (e.code === "invalid_token") {
+      lead.textContent = "This link has expired or was already used. Ask for a new one.";
+      return screen("Reset your password", lead, h("p", { class: "alt" }, h("a", { href: "/reset-password" }, "Send a new link")));
+    }
+  }
+  lead.textContent = "Choose a new password. Every session will be signed out.";
+  const keep = recent.map((i) => ({
+    name: `keep_${i.provider}`,
+    type: "checkbox",
+    label: `Keep ${PROVIDER_NAMES[i.provider] || i.provider}${i.email ? ` (${i.email})` : ""}, linked ${when(i.linked_at)}`,
+    hint: "Linked in the last 7 days. If you did not link it yourself, leave it unticked: the reset removes it.",
+  }));
   const f = form({
     id: "confirm",
-    fields: [{ name: "new_password", label: "New password", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: true }],
+    fields: [{ name: "new_password", label: "New password", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: true }, ...keep],
     submit: "Set password",
     onSubmit: async (v) => {
+      const keepIdentities = recent.map((i) => i.provider).filter((p) => v[`keep_${p}`]);
       try {
-        await api("POST", "/v1/auth/password-reset/confirm", { token, new_password: v.new_password }, { auth: false });
+        await api("POST", "/v1/auth/password-reset/confirm", { token, new_password: v.new_password, keep_identities: keepIdentities }, { auth: false });
       } catch (e) {
         if (e.code === "invalid_token") throw new Error("This link has expired or was already used. Ask for a new one.");
         throw e;
