@@ -12,6 +12,9 @@ export function h(tag, attrs, ...children) {
     if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
     else if (k === "dataset") Object.assign(el.dataset, v);
+    // `selected` and `checked` are the markup's attributes: the default a
+    // form's reset() goes back to, not only the current state.
+    else if ((k === "selected" || k === "checked") && v === true) el.setAttribute(k, "");
     else if (k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
@@ -51,6 +54,7 @@ export function statusLine() {
 // onSubmit(values, form) may throw ApiError: its field errors appear under
 // their fields (aria-invalid + aria-describedby), anything else above the
 // button (role=alert). The button is disabled and says so while it runs.
+// Every field's `value`/`checked` is its default: reset() keeps it.
 export function form({ fields, submit, onSubmit, id, secondary, danger, extra }) {
   const errors = {};
   const general = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -87,7 +91,7 @@ function field(f, errors) {
     control = h("input", {
       ...common,
       type: f.type || "text",
-      value: f.value,
+      value: f.value === undefined || f.value === null ? null : String(f.value),
       placeholder: f.placeholder,
       minlength: f.minlength,
       maxlength: f.maxlength,
