@@ -4,7 +4,7 @@
 // removes them. Every screen on the way gets an axe check and a screenshot.
 // Usage: node console-team.mjs <base url> <owner email> <teammate email> <password>
 // Prints "org: <id>" and "teammate removed".
-import { walkthrough, screen, emailedLink, press, confirmDialog, assertNoStoredToken, assertTokenGone, TIMEOUT } from "./lib.mjs";
+import { walkthrough, screen, emailedLink, press, confirmDialog, assertNoStoredToken, assertTokenGone, toastSays, TIMEOUT } from "./lib.mjs";
 
 const [base, ownerEmail, mateEmail, password] = process.argv.slice(2);
 
@@ -35,9 +35,11 @@ await walkthrough(async ({ person }) => {
   await screen(owner, "verify-email");
   await owner.fill("#verify input[name=password]", password);
   await press(owner, "Verify");
-  await owner.locator("#lead").filter({ hasText: "is verified" }).waitFor();
-  await owner.getByRole("link", { name: "Continue to the console" }).click();
+  // Verified: straight into the console (no "Continue" step), a toast says so.
   await owner.getByRole("heading", { name: "Welcome to Latchkey" }).waitFor();
+  await toastSays(owner, `Your email ${ownerEmail} is verified`);
+  if (new URL(owner.url()).pathname !== "/") throw new Error("verified, but not at the console's root: " + owner.url());
+  if (await owner.getByText("Continue to the console").count()) throw new Error("an extra step after verifying");
   await screen(owner, "welcome");
   await owner.locator("main").getByRole("link", { name: "Create organization" }).click();
   await owner.getByRole("heading", { name: "Create organization" }).waitFor();

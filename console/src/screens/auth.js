@@ -238,9 +238,10 @@ export function verifyEmail(_, ctx) {
         lead.after(h("a", { href: "/signin", class: "button primary" }, "Sign in"));
         return;
       }
+      // Verified and signed in: straight into the console, which a toast tells.
       await signedIn(data);
-      lead.textContent = `Your email ${data.user.email} is verified. You are signed in.`;
-      lead.after(h("a", { href: "/", class: "button primary", id: "continue" }, "Continue to the console"));
+      await navigate("/", { replace: true });
+      toast(`Your email ${data.user.email} is verified. You are signed in.`);
     },
   });
   return screen("Verify your email", lead, f);
