@@ -48,18 +48,20 @@ export function statusLine() {
   return h("p", { class: "status", role: "status" });
 }
 
-// form({ fields, submit, onSubmit }) → <form>. Fields:
+// form({ fields, submit, onSubmit, labelledBy? }) → <form>; `labelledBy` is
+// the id of the heading that names it (a page with two forms, e.g. sign up
+// and sign in, tells them apart by name). Fields:
 //   { name, label, type?, required?, options?: [[value, text]], value?, hint?,
 //     autocomplete?, placeholder?, min?, max?, pattern?, inputmode?, checked? }
 // onSubmit(values, form) may throw ApiError: its field errors appear under
 // their fields (aria-invalid + aria-describedby), anything else above the
 // button (role=alert). The button is disabled and says so while it runs.
 // Every field's `value`/`checked` is its default: reset() keeps it.
-export function form({ fields, submit, onSubmit, id, secondary, danger, extra }) {
+export function form({ fields, submit, onSubmit, id, labelledBy, secondary, danger, extra }) {
   const errors = {};
   const general = h("p", { class: "form-error", role: "alert", hidden: true });
   const button = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit);
-  const el = h("form", { id, novalidate: false }, fields.map((f) => field(f, errors)), extra, general, h("div", { class: "actions" }, button, secondary));
+  const el = h("form", { id, "aria-labelledby": labelledBy, novalidate: false }, fields.map((f) => field(f, errors)), extra, general, h("div", { class: "actions" }, button, secondary));
   el.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     clearErrors(el, errors, general);
