@@ -12,6 +12,9 @@ export function h(tag, attrs, ...children) {
     if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
     else if (k === "dataset") Object.assign(el.dataset, v);
+    // `selected` and `checked` are the markup's attributes: the default a
+    // form's reset() goes back to, not only the current state.
+    else if ((k === "selected" || k === "checked") && v === true) el.setAttribute(k, "");
     else if (k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
@@ -45,17 +48,20 @@ export function statusLine() {
   return h("p", { class: "status", role: "status" });
 }
 
-// form({ fields, submit, onSubmit }) → <form>. Fields:
+// form({ fields, submit, onSubmit, labelledBy? }) → <form>; `labelledBy` is
+// the id of the heading that names it (a page with two forms, e.g. sign up
+// and sign in, tells them apart by name). Fields:
 //   { name, label, type?, required?, options?: [[value, text]], value?, hint?,
 //     autocomplete?, placeholder?, min?, max?, pattern?, inputmode?, checked? }
 // onSubmit(values, form) may throw ApiError: its field errors appear under
 // their fields (aria-invalid + aria-describedby), anything else above the
 // button (role=alert). The button is disabled and says so while it runs.
-export function form({ fields, submit, onSubmit, id, secondary, danger, extra }) {
+// Every field's `value`/`checked` is its default: reset() keeps it.
+export function form({ fields, submit, onSubmit, id, labelledBy, secondary, danger, extra }) {
   const errors = {};
   const general = h("p", { class: "form-error", role: "alert", hidden: true });
   const button = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit);
-  const el = h("form", { id, novalidate: false }, fields.map((f) => field(f, errors)), extra, general, h("div", { class: "actions" }, button, secondary));
+  const el = h("form", { id, "aria-labelledby": labelledBy, novalidate: false }, fields.map((f) => field(f, errors)), extra, general, h("div", { class: "actions" }, button, secondary));
   el.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     clearErrors(el, errors, general);
@@ -87,7 +93,7 @@ function field(f, errors) {
     control = h("input", {
       ...common,
       type: f.type || "text",
-      value: f.value,
+      value: f.value === undefined || f.value === null ? null : String(f.value),
       placeholder: f.placeholder,
       minlength: f.minlength,
       maxlength: f.maxlength,

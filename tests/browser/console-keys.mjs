@@ -18,6 +18,9 @@ await walkthrough(async ({ person }) => {
   await screen(page, "api-keys");
   if (!page.url().endsWith(`/orgs/${org}/api-keys`)) throw new Error("not the org's keys: " + page.url());
 
+  const expires = page.locator("#create-key select[name=expires]");
+  const expiresShows = () => expires.evaluate((s) => s.selectedOptions[0].textContent);
+  if ((await expiresShows()) !== "In 90 days") throw new Error("Expires starts at " + (await expiresShows()));
   await page.fill("#create-key input[name=name]", "CI deploys");
   await page.selectOption("#create-key select[name=preset]", "read");
   await page.check("#scope-apps-deploy");
@@ -31,6 +34,9 @@ await walkthrough(async ({ person }) => {
   await press(page, "Copy key");
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   if (copied !== key) throw new Error("the clipboard holds " + copied);
+  // The form is ready for the next key with its defaults, not the first options.
+  if ((await expiresShows()) !== "In 90 days") throw new Error("after Create, Expires shows " + (await expiresShows()));
+  if ((await page.inputValue("#create-key select[name=preset]")) !== "read") throw new Error("after Create, the preset is not Read only");
   await screen(page, "api-key-created");
   await assertNoStoredToken(page);
 

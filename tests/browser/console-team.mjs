@@ -4,7 +4,7 @@
 // removes them. Every screen on the way gets an axe check and a screenshot.
 // Usage: node console-team.mjs <base url> <owner email> <teammate email> <password>
 // Prints "org: <id>" and "teammate removed".
-import { walkthrough, screen, emailedLink, press, confirmDialog, assertNoStoredToken, assertTokenGone, TIMEOUT } from "./lib.mjs";
+import { walkthrough, screen, emailedLink, press, confirmDialog, assertNoStoredToken, assertTokenGone, toastSays, TIMEOUT } from "./lib.mjs";
 
 const [base, ownerEmail, mateEmail, password] = process.argv.slice(2);
 
@@ -35,9 +35,11 @@ await walkthrough(async ({ person }) => {
   await screen(owner, "verify-email");
   await owner.fill("#verify input[name=password]", password);
   await press(owner, "Verify");
-  await owner.locator("#lead").filter({ hasText: "is verified" }).waitFor();
-  await owner.getByRole("link", { name: "Continue to the console" }).click();
+  // Verified: straight into the console (no "Continue" step), a toast says so.
   await owner.getByRole("heading", { name: "Welcome to Latchkey" }).waitFor();
+  await toastSays(owner, `Your email ${ownerEmail} is verified`);
+  if (new URL(owner.url()).pathname !== "/") throw new Error("verified, but not at the console's root: " + owner.url());
+  if (await owner.getByText("Continue to the console").count()) throw new Error("an extra step after verifying");
   await screen(owner, "welcome");
   await owner.locator("main").getByRole("link", { name: "Create organization" }).click();
   await owner.getByRole("heading", { name: "Create organization" }).waitFor();
@@ -84,12 +86,21 @@ await walkthrough(async ({ person }) => {
   if (!/Acme/.test(lead) || !/as member/.test(lead)) throw new Error("invitation preview: " + lead);
   assertTokenGone(mate);
   await screen(mate, "invitation");
-  await mate.fill("#signup input[name=name]", "Tom Teammate");
-  await mate.fill("#signup input[name=password]", password);
+  // Two forms, told apart by name (a screen reader lists them by it), and
+  // no two fields with one label.
+  const signUpForm = mate.getByRole("form", { name: "Create your account", exact: true });
+  const signInForm = mate.getByRole("form", { name: "Sign in instead", exact: true });
+  if ((await signUpForm.count()) !== 1 || (await signInForm.count()) !== 1) throw new Error("the invitation's forms are not named apart");
+  if ((await mate.getByRole("form").count()) !== 2) throw new Error("an unnamed form on the invitation page");
+  const labels = await mate.locator("main label").allTextContents();
+  if (new Set(labels).size !== labels.length) throw new Error("fields share a label: " + labels.join(", "));
+  await signUpForm.getByLabel("Name", { exact: true }).fill("Tom Teammate");
+  await signUpForm.getByLabel("Choose a password", { exact: true }).fill(password);
   await press(mate, "Sign up and join");
-  await mate.locator("#lead").filter({ hasText: "You joined Acme as member" }).waitFor();
-  await mate.getByRole("link", { name: "Open Acme" }).click();
+  // Signed up: straight into the organization, a toast says so.
   await mate.getByRole("heading", { name: "Team" }).waitFor();
+  await toastSays(mate, "You joined Acme as member");
+  if (new URL(mate.url()).pathname !== `/orgs/${org}/team`) throw new Error("joined, but not in the org: " + mate.url());
   await mate.locator("#org-switch").filter({ hasText: "Acme" }).waitFor();
   await mate.getByRole("row").filter({ hasText: ownerEmail }).waitFor();
   await assertNoStoredToken(mate);

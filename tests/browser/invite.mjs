@@ -1,11 +1,12 @@
 // Drives Debian's Chromium through the /invite page like a person would.
 // Usage: node invite.mjs <invite url with #token=...> <scenario> <screenshot.png>
-//   scenario "signup":  sees the org and role, creates an account, joins.
+//   scenario "signup":  sees the org and role, creates an account, lands in
+//                       the org's Team screen; prints the toast ("You joined …").
 //   scenario "revoked": sees that the invitation was revoked.
 //   scenario "decline": sees the org, declines without an account.
 //   scenario "declined": sees that the invitation was declined.
 // Exits non-zero with a message when the page does not behave.
-import { assertTokenGone, run, submit, waitForText } from "./lib.mjs";
+import { assertTokenGone, run, submit, toastSays, waitForText, TIMEOUT } from "./lib.mjs";
 
 const [url, scenario, shot] = process.argv.slice(2);
 await run(shot, async (page) => {
@@ -16,7 +17,10 @@ await run(shot, async (page) => {
     if (!/Acme/.test(text) || !/as member/.test(text)) throw new Error("preview text: " + text);
     assertTokenGone(page);
     await submit(page, "#signup", { name: "Browser Person", password: "correct horse battery staple" });
-    await waitForText(page, "#lead", "You joined");
+    await page.getByRole("heading", { name: "Team", level: 1 }).waitFor({ timeout: TIMEOUT });
+    const said = await toastSays(page, "You joined");
+    if (!/^\/orgs\/[^/]+\/team$/.test(new URL(page.url()).pathname)) throw new Error("joined, but not in the org: " + page.url());
+    return "ok: " + said;
   } else if (scenario === "revoked") {
     await waitForText(page, "#lead", "revoked");
   } else if (scenario === "decline") {

@@ -160,6 +160,13 @@ export async function press(page, name, scope = null) {
   await root.getByRole("button", { name, exact: true }).first().click();
 }
 
+// Waits for a toast saying `text` (a string or a RegExp); resolves to its text.
+export async function toastSays(page, text) {
+  const t = page.locator("#toasts .toast").filter({ hasText: text }).first();
+  await t.waitFor({ timeout: TIMEOUT });
+  return (await t.textContent()).trim();
+}
+
 // Answers the open confirm dialog with its `name` button.
 export async function confirmDialog(page, name) {
   const dialog = page.locator("dialog[open]");

@@ -34,13 +34,15 @@ export async function signedIn(data) {
 // The sign-in form with its second step. `email` fixes the address (an
 // invitation's); `done(session)` runs once signed in. `returnTo` is the page
 // providers send the browser back to (it must be one the Worker allows).
-export function signInBox({ email = null, done, returnTo = "/signin", onLeave = null }) {
+// `labelledBy` names the form by a heading (pages with another form).
+export function signInBox({ email = null, done, returnTo = "/signin", onLeave = null, labelledBy = null }) {
   const box = h("div", { class: "signin" });
   const fields = [];
   if (!email) fields.push({ name: "email", label: "Email", type: "email", autocomplete: "email", required: true });
   fields.push({ name: "password", label: "Password", type: "password", autocomplete: "current-password", required: true });
   const passwordForm = form({
     id: "signin",
+    labelledBy,
     fields,
     submit: "Sign in",
     onSubmit: async (v) => {
@@ -255,9 +257,10 @@ export function verifyEmail(_, ctx) {
         lead.after(h("a", { href: "/signin", class: "button primary" }, "Sign in"));
         return;
       }
+      // Verified and signed in: straight into the console, which a toast tells.
       await signedIn(data);
-      lead.textContent = `Your email ${data.user.email} is verified. You are signed in.`;
-      lead.after(h("a", { href: "/", class: "button primary", id: "continue" }, "Continue to the console"));
+      await navigate("/", { replace: true });
+      toast(`Your email ${data.user.email} is verified. You are signed in.`);
     },
   });
   return screen("Verify your email", lead, f);

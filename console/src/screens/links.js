@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { session } from "../session.js";
 import { state, loadNav } from "../state.js";
 import { navigate } from "../router.js";
-import { h, screen, form, action, statusLine } from "../ui.js";
+import { h, screen, form, action, statusLine, toast } from "../ui.js";
 import { signInBox, signedIn, completeOAuth, providerMessage } from "./auth.js";
 
 const PENDING = "latchkey.link_return";
@@ -79,15 +79,14 @@ export async function invite(_, ctx) {
   lead.textContent = `${inv.invited_by.name || "Someone"} invited ${inv.email} to join ${target} as ${inv.role}.`;
   const body = h("div", { id: "invite-actions" });
 
+  // Joined: straight into the organization (or workspace), which a toast names.
   const joined = async (answer) => {
     await loadNav().catch(() => {});
-    body.replaceChildren();
     const name = answer.org ? answer.org.name : answer.workspace ? answer.workspace.name : target;
-    lead.textContent = `You joined ${name} as ${answer.role}.`;
     const orgId = answer.org?.id || state.orgs.find((o) => inv.org && o.slug === inv.org.slug)?.id;
-    const wsId = answer.workspace?.id;
-    const href = orgId ? `/orgs/${orgId}/team` : wsId ? `/workspaces/${wsId}` : "/";
-    body.append(h("a", { href, class: "button primary", id: "open-joined" }, `Open ${name}`));
+    const wsId = answer.workspace?.id || (inv.workspace && state.workspaces.find((w) => w.name === inv.workspace.name)?.id);
+    await navigate(orgId ? `/orgs/${orgId}/team` : wsId ? `/workspaces/${wsId}` : "/", { replace: true });
+    toast(`You joined ${name} as ${answer.role}.`);
   };
   const decline = action("Decline", async () => {
     await api("POST", "/v1/invitations/decline", { token }, { auth: false });
@@ -112,11 +111,14 @@ export async function invite(_, ctx) {
       }));
   } else {
     // Invitation sign-up: the account is created verified (the link proved the inbox).
+    // Two forms on one page: each is named by its heading, and the new
+    // password is labelled apart from the existing one.
     const signup = form({
       id: "signup",
+      labelledBy: "signup-title",
       fields: [
         { name: "name", label: "Name", autocomplete: "name", required: true, maxlength: 100 },
-        { name: "password", label: "Password", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: true },
+        { name: "password", label: "Choose a password", type: "password", autocomplete: "new-password", minlength: 8, maxlength: 128, required: true, hint: "At least 8 characters. Common passwords are refused." },
       ],
       submit: "Sign up and join",
       onSubmit: async (v) => {
@@ -134,6 +136,7 @@ export async function invite(_, ctx) {
     });
     const signin = signInBox({
       email: inv.email,
+      labelledBy: "signin-title",
       returnTo: "/invite",
       onLeave: keepForOAuth(token),
       done: async () => {
@@ -144,8 +147,9 @@ export async function invite(_, ctx) {
         }
       },
     });
-    body.append(h("h2", {}, "New to Latchkey? Create your account"), signup,
-      h("h2", {}, `Have an account? Sign in as ${inv.email}`), signin, h("p", { class: "alt" }, decline));
+    body.append(h("h2", { id: "signup-title" }, "Create your account"), h("p", {}, `New to Latchkey? Your account will use ${inv.email}.`), signup,
+      h("h2", { id: "signin-title" }, "Sign in instead"), h("p", {}, `Already have an account? Sign in as ${inv.email}.`), signin,
+      h("p", { class: "alt" }, decline));
   }
   return screen("You're invited", lead, status, body);
 }
