@@ -38,18 +38,23 @@ lint: setup
 	cargo clippy --lib --tests -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
-# Native tests (SQLite, manual clock) and runtime tests (the built Worker under
-# wrangler dev). The wasm is built once here and shared by every runtime test.
+# One test binary per layer: unit tests (--lib), the native layer (SQLite,
+# manual clock) and the runtime layer (the built Worker under wrangler dev).
+# The wasm is built once here and shared by every runtime test. The runtime
+# tests mostly wait (workerd, the queue, Chromium), so they run E2E_THREADS
+# at a time.
+E2E_THREADS ?= 3
 test: setup lint build
 	@bash scripts/setup-browser.sh
-	cargo test --no-fail-fast
+	cargo test --no-fail-fast --lib --test native
+	cargo test --no-fail-fast --test e2e -- --test-threads=$(E2E_THREADS)
 
 test-native: setup
-	cargo test --lib --test 'native_*'
+	cargo test --lib --test native
 
 test-runtime: build
 	@bash scripts/setup-browser.sh
-	cargo test --test 'e2e_*'
+	cargo test --test e2e -- --test-threads=$(E2E_THREADS)
 
 # Schemathesis against the built Worker (its own wrangler dev, fresh state), or
 # against `make dev`'s with FUZZ_URL=http://127.0.0.1:8787: every answer must be

@@ -1,7 +1,7 @@
 //! Runtime tests: the built Worker in workerd (wrangler dev) with local D1 and
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 //! the real queue consumer. Needs `make build` first (`make test` does it).
-mod support;
+use crate::support;
 
 use serde_json::json;
 use std::time::Duration;

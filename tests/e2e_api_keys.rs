@@ -1,6 +1,6 @@
 //! Runtime tests of API keys against the built Worker (workerd + local D1).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::*;

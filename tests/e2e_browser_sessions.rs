@@ -3,7 +3,7 @@
 //! Origin as workerd hands them over), and two refreshes with one cookie at
 //! the same time. Needs `make build` first (`make test` does it).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use std::sync::Barrier;
 use support::browser::{self, access, assert_browser_session, assert_clears, set_cookies, Browser, CLIENT};

@@ -6,7 +6,7 @@
 //! Every screen on the way passes axe-core (no serious or critical
 //! violation) and is photographed into target/console-screens/.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use support::*;
 

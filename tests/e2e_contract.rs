@@ -3,7 +3,7 @@
 //! document that a real OpenAPI 3.1 validator (openapi-spec-validator,
 //! installed into `.tools/venv` by `scripts/setup.sh`) accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

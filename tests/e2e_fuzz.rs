@@ -3,7 +3,7 @@
 //! every answer's status code, content type and body must be the ones
 //! /openapi.json declares, and none may be a server error.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use std::process::Command;
 use support::*;

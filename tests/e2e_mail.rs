@@ -5,7 +5,7 @@
 //!
 //! `MAIL_RETRY_BASE_SECONDS=1`: retries after 1, 1–2, 2–4, 4–8 s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //!
 //! `WEBHOOK_RETRY_SCHEDULE=1,1,1`: retries after about a second.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};

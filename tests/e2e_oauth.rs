@@ -2,9 +2,8 @@
 //! under `wrangler dev`, its `OAUTH_*` vars pointing at the fake provider
 //! this test serves on a loopback port (real fetches from workerd, real D1).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-#[path = "support/fake_provider.rs"]
-mod fake_provider;
-mod support;
+use crate::fake_provider;
+use crate::support;
 
 use fake_provider::{FakeProvider, FakeUser};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! wrangler dev, invitation emails through the real queue consumer, and
 //! concurrency against real D1.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::thread;

@@ -3,7 +3,7 @@
 //! through the lockout, TOTP guessing across fresh MFA tokens and in
 //! parallel, API keys doing an owner's work, and the per-IP limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::json;
 use std::thread;

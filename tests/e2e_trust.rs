@@ -2,7 +2,7 @@
 //! built Worker (workerd, local D1, the real queue consumer): each rule is
 //! tried in the other order, by the other tenant, and by two requests at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::thread;

@@ -1,6 +1,6 @@
 //! Runtime tests of workspaces, grants and install links against the built Worker.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

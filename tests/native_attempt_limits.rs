@@ -1,7 +1,7 @@
 //! Attempt limits and person-only actions (security review, issue 9 items
 //! 6-8), through the real router over SQLite with a manual clock.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use serde_json::{json, Value};
 use testapp::*;

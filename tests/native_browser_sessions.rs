@@ -3,7 +3,7 @@
 //! injected clock and configuration can show (an expired access token, the
 //! https cookie).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use testapp::browser::{self, access, assert_browser_session, assert_clears, set_cookies, Browser, CLIENT};
 use testapp::*;

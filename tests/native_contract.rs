@@ -2,7 +2,7 @@
 //! `invalid_json` before any shape rule is looked at, and the OpenAPI
 //! document names each operation once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

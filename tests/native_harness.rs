@@ -2,7 +2,7 @@
 //! `toml_edit` rewrite of `wrangler.toml` for runtime tests, the
 //! percent-encoding of query components, and the one RFC 6238 code helper.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::*;

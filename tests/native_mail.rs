@@ -2,7 +2,7 @@
 //! consumer: retry or give up, record what was lost, show it on invitations,
 //! clear it when a resend is delivered. Real router over SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use async_trait::async_trait;
 use latchkey::app::Config;

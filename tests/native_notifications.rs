@@ -3,7 +3,7 @@
 //! and the queue consumer against a scripted receiver whose every request is
 //! checked with the `standardwebhooks` crate (an independent implementation).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use async_trait::async_trait;
 use latchkey::jobs::webhooks::{Next, WebhookRequest, WebhookResponse, WebhookSender};

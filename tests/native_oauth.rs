@@ -1,9 +1,8 @@
 //! OAuth sign-in over the real router and SQLite, against the fake
 //! GitHub/Google/GitLab served on a loopback port (tests/support/fake_provider.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-#[path = "support/fake_provider.rs"]
-mod fake_provider;
-mod testapp;
+use crate::fake_provider;
+use crate::testapp;
 
 use fake_provider::{FakeProvider, FakeUser};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Organizations, members, invitations and the audit log, through the real router over SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use serde_json::{json, Value};
 use testapp::*;
@@ -382,6 +382,6 @@ fn openapi_json_is_generated_from_the_code() {
     }
     assert!(
         latchkey::http::openapi::DOCUMENT == generated,
-        "src/http/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test native_orgs openapi` and commit it"
+        "src/http/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test native orgs::openapi` and commit it"
     );
 }

@@ -1,6 +1,6 @@
 //! Two-factor authentication, through the real router over SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod testapp;
+use crate::testapp;
 
 use serde_json::{json, Value};
 use testapp::*;

@@ -429,7 +429,8 @@ pub async fn confirm_password_reset(
     let phc = hash_password(deps, password.expose())?;
     let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
     let now = deps.now();
-    let keep = serde_json::to_string(keep_identities).map_err(|e| AppError::internal_from("keep list", e))?;
+    // Provider names are parsed above, so none holds a comma.
+    let keep = format!(",{},", keep_identities.join(","));
     let mut batch = Batch::new();
     batch.add(stmt!(sql::RESET_PASSWORD, &user_id, phc, now));
     batch.add(stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now));

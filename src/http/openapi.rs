@@ -7,7 +7,7 @@
 //! generator's code (about a fifth of the bundle) nor the document (350 KB)
 //! is in the wasm; the native test `openapi_json_is_generated_from_the_code` fails
 //! when the file differs from what the code generates (regenerate with
-//! `UPDATE_OPENAPI=1 cargo test --test native_orgs openapi`).
+//! `UPDATE_OPENAPI=1 cargo test --test native orgs::openapi`).
 
 /// The document, as served (native builds: the Worker's copy is an asset).
 #[cfg(not(target_arch = "wasm32"))]

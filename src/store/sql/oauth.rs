@@ -68,11 +68,11 @@ pub const RECENT_IDENTITIES: &str = "SELECT provider, issuer, email, created_at,
      WHERE user_id = ?1 AND created_at > ?2 AND created_at > (SELECT created_at FROM users WHERE id = ?1) \
      ORDER BY created_at, provider";
 /// A password reset ends the ways in linked after `?2` (a thief's, perhaps),
-/// as [`RECENT_IDENTITIES`] lists them, but the providers in the JSON array
-/// `?3` that the person chose to keep.
+/// as [`RECENT_IDENTITIES`] lists them, but the providers the person chose to
+/// keep: `?3` is `,github,google,` (comma-wrapped names; `,` for none).
 pub const DELETE_RECENT_IDENTITIES: &str = "DELETE FROM oauth_identities WHERE user_id = ?1 AND created_at > ?2 \
        AND created_at > (SELECT created_at FROM users WHERE id = ?1) \
-       AND provider NOT IN (SELECT value FROM json_each(?3))";
+       AND instr(?3, ',' || provider || ',') = 0";
 /// The address a linked provider last gave (for the "linked" email).
 pub const IDENTITY_FOR_MAIL: &str = "SELECT u.email, u.name, i.email AS identity_email \
      FROM users u LEFT JOIN oauth_identities i ON i.user_id = u.id AND i.provider = ?2 WHERE u.id = ?1";

@@ -1,0 +1,38 @@
+//! The runtime layer in one test binary: the built Worker under `wrangler dev`
+//! (workerd, local D1, local Queues, the real queue consumer), driven over HTTP
+//! and, for the console, through Chromium (tests/support). One module per
+//! area; a new `tests/e2e_*.rs` file must be listed here.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+#[path = "support/fake_provider.rs"]
+mod fake_provider;
+mod support;
+
+#[path = "e2e_accounts.rs"]
+mod accounts;
+#[path = "e2e_api_keys.rs"]
+mod api_keys;
+#[path = "e2e_browser_sessions.rs"]
+mod browser_sessions;
+#[path = "e2e_console.rs"]
+mod console;
+#[path = "e2e_contract.rs"]
+mod contract;
+#[path = "e2e_fuzz.rs"]
+mod fuzz;
+#[path = "e2e_mail.rs"]
+mod mail;
+#[path = "e2e_notifications.rs"]
+mod notifications;
+#[path = "e2e_oauth.rs"]
+mod oauth;
+#[path = "e2e_orgs.rs"]
+mod orgs;
+#[path = "e2e_security_auth.rs"]
+mod security_auth;
+#[path = "e2e_totp.rs"]
+mod totp;
+#[path = "e2e_trust.rs"]
+mod trust;
+#[path = "e2e_workspaces.rs"]
+mod workspaces;

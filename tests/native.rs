@@ -1,0 +1,40 @@
+//! The native layer in one test binary: the real router over SQLite with every
+//! migration, a fake mailer and a manual clock (tests/testapp). One module per
+//! area; a new `tests/native_*.rs` file must be listed here (`every_test_file_is_in_a_layer`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+#[path = "support/fake_provider.rs"]
+mod fake_provider;
+#[path = "layers.rs"]
+mod layers;
+mod support;
+mod testapp;
+
+#[path = "native_accounts.rs"]
+mod accounts;
+#[path = "native_api_keys.rs"]
+mod api_keys;
+#[path = "native_attempt_limits.rs"]
+mod attempt_limits;
+#[path = "native_browser_sessions.rs"]
+mod browser_sessions;
+#[path = "native_contract.rs"]
+mod contract;
+#[path = "native_harness.rs"]
+mod harness;
+#[path = "native_mail.rs"]
+mod mail;
+#[path = "native_notifications.rs"]
+mod notifications;
+#[path = "native_oauth.rs"]
+mod oauth;
+#[path = "native_orgs.rs"]
+mod orgs;
+#[path = "native_query_plans.rs"]
+mod query_plans;
+#[path = "native_store.rs"]
+mod store;
+#[path = "native_totp.rs"]
+mod totp;
+#[path = "native_workspaces.rs"]
+mod workspaces;
