@@ -6,6 +6,7 @@
 
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
+mod client;
 mod support;
 
 #[path = "e2e_accounts.rs"]

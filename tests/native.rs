@@ -7,6 +7,7 @@
 mod fake_provider;
 #[path = "layers.rs"]
 mod layers;
+mod client;
 mod support;
 mod testapp;
 

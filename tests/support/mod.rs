@@ -35,8 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use toml_edit::{DocumentMut, Item, TableLike};
 
-#[path = "../client/mod.rs"]
-mod client;
+use crate::client;
 pub use client::*;
 
 /// How long to wait for `GET /health` to answer 200 after starting wrangler.

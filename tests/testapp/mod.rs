@@ -78,8 +78,7 @@ impl latchkey::app::oauth::HttpClient for BlockingHttp {
 
 pub const START: i64 = 1_795_000_000;
 
-#[path = "../client/mod.rs"]
-mod client;
+use crate::client;
 pub use client::*;
 
 pub fn config() -> Config {
