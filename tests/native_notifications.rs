@@ -620,6 +620,24 @@ fn a_notifications_only_key_cannot_subscribe_retarget_or_replay_what_it_may_not_
         (ch["url"].as_str(), ch["event_types"].clone()),
         (Some(HOOK), json!(["invitation.created", "api_key.created"]))
     );
+    // A URL change is judged on the types the channel carries as read; the
+    // UPDATE holds only while they are still those (a change meanwhile wins).
+    let stale = pollster::block_on(latchkey::store::Db::run(
+        f.app.db.as_ref(),
+        latchkey::stmt!(
+            latchkey::store::sql::UPDATE_CHANNEL,
+            owners["id"].as_str().unwrap(),
+            f.org.as_str(),
+            mine,
+            None::<&str>,
+            None::<&str>,
+            None::<bool>,
+            f.app.clock_now(),
+            r#"["ping"]"#
+        ),
+    ))
+    .unwrap();
+    assert_eq!(stale.changes, 0, "judged on other types: nothing changes");
     // Nothing it cannot read is at stake in a description or an on/off switch.
     f.app.patch(&one, Some(key), json!({"description": "renamed"})).expect(200);
     // An invitation is delivered to the owner's URL only.

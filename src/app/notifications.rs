@@ -413,6 +413,7 @@ pub async fn update_channel(
     let types = change.event_types.map(checked_event_types).transpose()?;
     // A new receiver, or a new subscription: only for what the changer may
     // read (all the types the channel will carry).
+    let retargeted_types = (url.is_some() && change.event_types.is_none()).then_some(current.event_types.as_str());
     if url.is_some() || change.event_types.is_some() {
         let kept: Vec<String>;
         let carried = match change.event_types {
@@ -440,7 +441,10 @@ pub async fn update_channel(
     };
     let event = audit(org_id, &actor, action, id, data);
     let mut batch = Batch::new();
-    batch.add(stmt!(
+    // A new URL for the types checked above only: if someone changed them
+    // meanwhile, nothing changes (409; the caller tries again and is judged
+    // on the new ones).
+    let updated = batch.write(stmt!(
         sql::UPDATE_CHANNEL,
         id,
         org_id,
@@ -448,11 +452,17 @@ pub async fn update_channel(
         description,
         types,
         change.enabled,
-        now
+        now,
+        retargeted_types
     ));
     batch.add(event.stmt_if_changed(deps)?);
     let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
-    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let changed = results.changed(updated) > 0;
+    let row = results.first(row)?.ok_or(AppError::NotFound)?;
+    if !changed {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel changed meanwhile; try again"));
+    }
     Ok(view(&row, now))
 }
 

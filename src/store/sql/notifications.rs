@@ -16,7 +16,8 @@ pub const CHANNEL_IN_ORG: &str = "SELECT id, org_id, url, description, event_typ
        previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret \
      FROM notification_channels WHERE id = ?1 AND org_id = ?2";
 /// Changes what is given (NULL keeps). Enabling clears the reason and the
-/// failure streak; disabling by hand records `manual`.
+/// failure streak; disabling by hand records `manual`. `?8`: the event types
+/// a new URL was allowed for (NULL: no condition); changed meanwhile, nothing changes.
 pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET \
        url = COALESCE(?3, url), description = COALESCE(?4, description), \
        event_types = COALESCE(?5, event_types), \
@@ -24,7 +25,7 @@ pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET \
        disabled_reason = CASE WHEN ?6 = 1 THEN NULL WHEN ?6 = 0 AND enabled = 1 THEN 'manual' ELSE disabled_reason END, \
        failing_since = CASE WHEN ?6 = 1 THEN NULL ELSE failing_since END, \
        updated_at = ?7 \
-     WHERE id = ?1 AND org_id = ?2";
+     WHERE id = ?1 AND org_id = ?2 AND (?8 IS NULL OR event_types = ?8)";
 pub const DELETE_CHANNEL: &str = "DELETE FROM notification_channels WHERE id = ?1 AND org_id = ?2";
 /// The new secret signs from now on; the old one too until `?4` (NULL: not at all).
 pub const ROTATE_CHANNEL_SECRET: &str = "UPDATE notification_channels SET \
