@@ -130,6 +130,7 @@ pub async fn get_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> 
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = UpdateChannelBody,
     responses((status = 200, body = ChannelView),
               (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
+              (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
 pub async fn update_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
