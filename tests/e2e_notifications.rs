@@ -4,7 +4,10 @@
 //! implementation). Each event type is produced by its real action and
 //! arrives once; a 500 is retried with the same `webhook-id` and succeeds; a
 //! 410 disables the channel and emails the admins; during a rotation's grace
-//! both secrets verify. One Worker for the whole file.
+//! both secrets verify; each delivery lists its attempts; a key with only
+//! `notifications:write` cannot subscribe to, retarget or replay what it may
+//! not read; the audit log keeps a URL's scheme and host; ports, rebinding
+//! domains and workers.dev hosts are refused. One Worker for the whole file.
 //!
 //! `WEBHOOK_RETRY_SCHEDULE=1,1,1`: retries after about a second.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
@@ -145,13 +148,22 @@ fn webhooks_are_signed_retried_disabled_and_rotated_in_workerd() {
     let owner = access(f.owner());
 
     // Plain http to a loopback receiver is allowed in development only; an IP
-    // in any other notation never.
-    w.post(
-        &format!("/v1/orgs/{org}/notification-channels"),
-        Some(&owner),
-        json!({"url": "https://0x7f.1/", "event_types": ["ping"]}),
-    )
-    .expect_problem(422, "invalid_webhook_url");
+    // in any other notation never; nor another port, a rebinding domain or a
+    // workers.dev host.
+    for bad in [
+        "https://0x7f.1/",
+        "https://hooks.example.org:8443/in",
+        "https://127.0.0.1.nip.io/in",
+        "https://10-0-0-1.sslip.io/in",
+        "https://someone.workers.dev/in",
+    ] {
+        w.post(
+            &format!("/v1/orgs/{org}/notification-channels"),
+            Some(&owner),
+            json!({"url": bad, "event_types": ["ping"]}),
+        )
+        .expect_problem(422, "invalid_webhook_url");
+    }
 
     // 1. Every event type from its real action, once each, all verified.
     let all: Vec<&str> = vec![
@@ -222,8 +234,22 @@ fn webhooks_are_signed_retried_disabled_and_rotated_in_workerd() {
     assert!(hits.iter().all(|h| h.verifies(&secret_b)));
     wait_until("the success to be recorded", || {
         let d = deliveries(w, &owner, &org, &b);
-        d.len() == 1 && d[0]["status"] == "succeeded" && d[0]["attempts"] == 2 && d[0]["last_status_code"] == 200
+        d.len() == 1 && d[0]["status"] == "succeeded" && d[0]["attempt_count"] == 2 && d[0]["last_status_code"] == 200
     });
+    // Both attempts are listed: the 500 is not hidden by the 200.
+    let d = deliveries(w, &owner, &org, &b).remove(0);
+    let attempts = d["attempts"].as_array().unwrap();
+    let listed: Vec<(i64, i64)> =
+        attempts.iter().map(|a| (a["number"].as_i64().unwrap(), a["status_code"].as_i64().unwrap())).collect();
+    assert_eq!(listed, [(1, 500), (2, 200)], "{d:#}");
+    assert_eq!((attempts[0]["error"].as_str(), attempts[1]["error"].as_str()), (Some("answered 500"), None));
+    for a in attempts {
+        assert_eq!(a["response"], "ok", "{a}");
+        assert!(a["latency_ms"].as_i64().is_some_and(|ms| ms >= 0), "{a}");
+        assert!(a["attempted_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{a}");
+    }
+    assert!(attempts[0]["attempted_at"].as_str() <= attempts[1]["attempted_at"].as_str());
+    let delivered = d["id"].as_str().unwrap().to_owned();
     w.post(&format!("/v1/orgs/{org}/notification-channels/{b}/test"), Some(&owner), json!({})).expect(202);
     receiver.wait("/b", 3);
     wait_until("the channel to be disabled", || {
@@ -250,20 +276,54 @@ fn webhooks_are_signed_retried_disabled_and_rotated_in_workerd() {
     assert!(hit.verifies(&old) && hit.verifies(&new));
     assert!(!hit.verifies("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"), "not just any secret");
 
-    // 4. The audit log shows channels, rotations and the disable.
+    // 4. The audit log shows channels, rotations and the disable, and of a
+    // channel's URL only its scheme and host.
     let log = api.audit_log(&owner, Tenant::Org(&org)).expect(200).body;
     let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for a in ["notification_channel.created", "notification_channel.secret_rotated", "notification_channel.disabled"] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
+    for e in log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "notification_channel.created") {
+        assert_eq!(e["data"]["url"], "http://127.0.0.1", "no port, path or query: {e}");
+    }
 
-    // 5. The Cron Trigger's sweep runs in workerd (D1 accepts its statements).
+    // 5. A key with only notifications:write (403 at members) cannot get
+    // their data by a channel of its own, by retargeting one, or by replay.
+    let key = api.create_key(&owner, &org, "hooks", &["notifications:write"]).expect(201).body;
+    let key = key["key"].as_str().unwrap();
+    api.members(key, Tenant::Org(&org)).expect_problem(403, "insufficient_scope");
+    let attacker = receiver.url("/attacker");
+    let channels = format!("/v1/orgs/{org}/notification-channels");
+    w.post(&channels, Some(key), json!({"url": attacker, "event_types": ["invitation.created"]}))
+        .expect_problem(403, "insufficient_scope");
+    w.post(&channels, Some(key), json!({"url": attacker, "event_types": ["api_key.created"]}))
+        .expect_problem(403, "forbidden");
+    let a = w.get(&channels, Some(key)).expect(200).body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["url"] == receiver.url("/a"))
+        .expect("channel /a")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.patch(&format!("{channels}/{a}"), Some(key), json!({"url": attacker})).expect_problem(403, "insufficient_scope");
+    assert_eq!(w.get(&format!("{channels}/{a}"), Some(key)).expect(200).body["url"], receiver.url("/a").as_str());
+    w.post(&format!("{channels}/deliveries/{delivered}/retry"), Some(key), json!({}))
+        .expect_problem(409, "delivery_not_failed");
+    api.invite(&owner, Tenant::Org(&org), "later@example.com", "member").expect(201);
+    receiver.wait("/a", expected + 2); // api_key.created (the key above), invitation.created
+    thread::sleep(Duration::from_secs(2));
+    assert!(receiver.hits("/attacker").is_empty(), "nothing reached the key's URL");
+    assert_eq!(receiver.hits("/b").len(), 3, "the delivered ping was not replayed");
+
+    // 6. The Cron Trigger's sweep runs in workerd (D1 accepts its statements).
     let r = w.get("/__scheduled?cron=*+*+*+*+*", None);
     assert_eq!(r.status, 200, "{}", r.raw);
     thread::sleep(Duration::from_millis(500));
     assert!(!w.log_tail().contains("sweep failed"), "{}", w.log_tail());
 
-    // 6. org.deleted is the org's last event, delivered after the org is gone.
+    // 7. org.deleted is the org's last event, delivered after the org is gone.
     let doomed = api.create_org(&owner, "Doomed").expect(201).id();
     let (_, secret_d) = channel(w, &owner, &doomed, &receiver.url("/d"), &["org.deleted"]);
     api.delete_org(&owner, &doomed).expect(204);

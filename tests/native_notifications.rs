@@ -123,6 +123,19 @@ fn the_event_types_are_listed_for_anyone_signed_in() {
     ] {
         assert!(names.contains(&t), "{t}");
     }
+    let of = |name: &str| r.body["data"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(
+        (of("invitation.created")["requires"].as_str(), of("invitation.created")["person_only"].as_bool()),
+        (Some("invitations:write"), Some(false))
+    );
+    assert_eq!(
+        (of("api_key.created")["requires"].as_str(), of("api_key.created")["person_only"].as_bool()),
+        (Some("api_keys:write"), Some(true))
+    );
+    assert_eq!(
+        (of("ping")["requires"].clone(), of("member.added")["requires"].as_str()),
+        (Value::Null, Some("members:read"))
+    );
     f.app.get("/v1/notification-event-types", None).expect_problem(401, "unauthenticated");
 }
 
@@ -182,6 +195,13 @@ fn urls_breaking_the_outgoing_rules_are_422_invalid_webhook_url() {
         "https://intranet/x",
         "http://app.test/x",
         "https://app.test/x",
+        "https://hooks.app.test/x",
+        "https://hooks.example.org:8443/x",
+        "https://127.0.0.1.nip.io/x",
+        "https://10-0-0-1.sslip.io/x",
+        "https://app.localtest.me/x",
+        "https://app.lvh.me/x",
+        "https://latchkey.someone.workers.dev/x",
         "not a url",
     ] {
         let r = f.app.post(&channels_path(&f.org), Some(&owner), json!({"url": bad, "event_types": ["ping"]}));
@@ -259,10 +279,23 @@ fn a_failed_delivery_is_retried_on_the_schedule_with_the_same_id_then_succeeds()
     let list = f.app.get(&format!("{}/{id}/deliveries", channels_path(&f.org)), Some(&access(f.owner()))).expect(200);
     let d = &list.body["data"][0];
     assert_eq!(
-        (d["status"].as_str(), d["attempts"].as_i64(), d["last_status_code"].as_i64()),
+        (d["status"].as_str(), d["attempt_count"].as_i64(), d["last_status_code"].as_i64()),
         (Some("succeeded"), Some(2), Some(200))
     );
     assert_eq!(d["last_response"], "thanks");
+    // Both attempts are listed, oldest first: the 500 is not hidden by the 200.
+    let attempts = d["attempts"].as_array().unwrap();
+    let codes: Vec<i64> = attempts.iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [500, 200]);
+    assert_eq!(attempts[0]["number"], 1);
+    assert_eq!(attempts[0]["error"], "answered 500");
+    assert_eq!(attempts[1]["error"], Value::Null);
+    for a in attempts {
+        assert_eq!((a["latency_ms"].as_i64(), a["response"].as_str()), (Some(3), Some("thanks")));
+    }
+    let (t0, t1) = (attempts[0]["attempted_at"].as_str().unwrap(), attempts[1]["attempted_at"].as_str().unwrap());
+    assert!(t0 < t1, "{t0} then {t1}");
+    assert_eq!(d["last_attempt_at"].as_str(), Some(t1));
     assert_eq!(d["id"].as_str(), Some(header(&seen[0], "webhook-id")));
     let failed =
         f.app.get(&format!("{}/{id}/deliveries?status=failed", channels_path(&f.org)), Some(&access(f.owner())));
@@ -287,7 +320,10 @@ fn exhausting_the_schedule_fails_the_delivery_and_a_manual_retry_sends_it_again(
     assert_eq!(receiver.seen.borrow().len(), 3, "first try and two retries");
     let list = f.app.get(&format!("{}/{id}/deliveries?status=failed", channels_path(&f.org)), Some(&access(f.owner())));
     let d = list.expect(200).body["data"][0].clone();
-    assert_eq!((d["attempts"].as_i64(), d["last_status_code"].as_i64()), (Some(3), Some(502)));
+    assert_eq!((d["attempt_count"].as_i64(), d["last_status_code"].as_i64()), (Some(3), Some(502)));
+    let codes: Vec<i64> =
+        d["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [500, 503, 502]);
     let dlv = d["id"].as_str().unwrap();
     let retry = format!("{}/deliveries/{dlv}/retry", channels_path(&f.org));
     // Not from another org, nor by a member.
@@ -297,8 +333,20 @@ fn exhausting_the_schedule_fails_the_delivery_and_a_manual_retry_sends_it_again(
         .expect_problem(404, "not_found");
     f.app.post(&retry, Some(&access(f.member())), json!({})).expect_problem(403, "forbidden");
     f.app.post(&retry, Some(&access(f.admin())), json!({})).expect(202);
+    // Pending again: not retried twice.
+    f.app.post(&retry, Some(&access(f.admin())), json!({})).expect_problem(409, "delivery_not_failed");
     f.app.deliver_webhooks(&receiver);
     assert_eq!(receiver.seen.borrow().len(), 4);
+    // Delivered: never replayed (a retry is for failures, not history).
+    f.app.post(&retry, Some(&access(f.admin())), json!({})).expect_problem(409, "delivery_not_failed");
+    f.app.deliver_webhooks(&receiver);
+    assert_eq!(receiver.seen.borrow().len(), 4, "nothing replayed");
+    let list = f.app.get(&format!("{}/{id}/deliveries", channels_path(&f.org)), Some(&access(f.owner())));
+    let d = list.expect(200).body["data"][0].clone();
+    let codes: Vec<i64> =
+        d["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [500, 503, 502, 200], "the manual retry's attempt follows the scheduled ones");
+    assert_eq!(d["attempts"][3]["number"], 4);
     let log = f.api().audit_log(f.owner(), f.tenant()).expect(200).body;
     assert!(log["data"].as_array().unwrap().iter().any(|e| e["action"] == "notification_delivery.retried"));
 }
@@ -522,4 +570,187 @@ fn a_crashed_delivery_is_recorded_once_from_the_dead_letter_queue_and_the_sweep_
     let receiver = Receiver::answering(&[]);
     f.app.deliver_webhooks(&receiver);
     assert_eq!(receiver.seen.borrow().len(), 1);
+}
+
+/// Issue 19, item 3: a key with only `notifications:write` is refused 403 at
+/// members and the audit log; it must not get their data through a channel
+/// of its own, by retargeting someone else's, or by replaying history.
+#[test]
+fn a_notifications_only_key_cannot_subscribe_retarget_or_replay_what_it_may_not_read() {
+    let f = fixture();
+    let key = f.api().create_key(f.owner(), &f.org, "hooks", &["notifications:write"]).expect(201).body;
+    let key = key["key"].as_str().unwrap();
+    f.api().members(key, f.tenant()).expect_problem(403, "insufficient_scope");
+    let mine = "https://attacker.example.net/in";
+    let post = |types: Value| f.app.post(&channels_path(&f.org), Some(key), json!({"url": mine, "event_types": types}));
+    post(json!(["invitation.created"])).expect_problem(403, "insufficient_scope");
+    post(json!(["ping", "member.added"])).expect_problem(403, "insufficient_scope");
+    post(json!(["org.updated"])).expect_problem(403, "insufficient_scope");
+    let r = post(json!(["api_key.created"])).expect_problem(403, "forbidden");
+    assert!(r.body["detail"].as_str().unwrap().contains("API keys never read API keys"), "{}", r.raw);
+    // Even a key holding every other scope: keys never read keys.
+    let all = f
+        .api()
+        .create_key(
+            f.owner(),
+            &f.org,
+            "all",
+            &["notifications:write", "members:read", "invitations:write", "api_keys:write", "org:read"],
+        )
+        .expect(201)
+        .body;
+    let all = all["key"].as_str().unwrap();
+    let post_all =
+        |types: Value| f.app.post(&channels_path(&f.org), Some(all), json!({"url": mine, "event_types": types}));
+    post_all(json!(["api_key.created"])).expect_problem(403, "forbidden");
+    post_all(json!(["invitation.created", "member.added"])).expect(201);
+    // What it may read, it may subscribe to.
+    post(json!(["ping"])).expect(201);
+
+    // The owner's channel carries invitations: the key may not point it elsewhere.
+    let owners = create_ok(&f, &["invitation.created", "api_key.created"]);
+    let one = format!("{}/{}", channels_path(&f.org), owners["id"].as_str().unwrap());
+    f.app.patch(&one, Some(key), json!({"url": mine})).expect_problem(403, "insufficient_scope");
+    f.app.patch(&one, Some(all), json!({"url": mine})).expect_problem(403, "forbidden");
+    f.app
+        .patch(&one, Some(key), json!({"url": mine, "event_types": ["member.removed"]}))
+        .expect_problem(403, "insufficient_scope");
+    let ch = f.app.get(&one, Some(key)).expect(200).body;
+    assert_eq!(
+        (ch["url"].as_str(), ch["event_types"].clone()),
+        (Some(HOOK), json!(["invitation.created", "api_key.created"]))
+    );
+    // A URL change is judged on the types the channel carries as read; the
+    // UPDATE holds only while they are still those (a change meanwhile wins).
+    let stale = pollster::block_on(latchkey::store::Db::run(
+        f.app.db.as_ref(),
+        latchkey::stmt!(
+            latchkey::store::sql::UPDATE_CHANNEL,
+            owners["id"].as_str().unwrap(),
+            f.org.as_str(),
+            mine,
+            None::<&str>,
+            None::<&str>,
+            None::<bool>,
+            f.app.clock_now(),
+            r#"["ping"]"#
+        ),
+    ))
+    .unwrap();
+    assert_eq!(stale.changes, 0, "judged on other types: nothing changes");
+    // Nothing it cannot read is at stake in a description or an on/off switch.
+    f.app.patch(&one, Some(key), json!({"description": "renamed"})).expect(200);
+    // An invitation is delivered to the owner's URL only.
+    f.api().invite(f.owner(), f.tenant(), "new@example.com", "member").expect(201);
+    let receiver = Receiver::answering(&[]);
+    f.app.deliver_webhooks(&receiver);
+    let seen = receiver.seen.borrow();
+    let mut to: Vec<&str> =
+        seen.iter().filter(|r| r.body.contains("invitation.created")).map(|r| r.url.as_str()).collect();
+    to.sort();
+    assert_eq!(to, [mine, HOOK], "the owner's channel, and the channel of the key that may read invitations");
+    drop(seen);
+
+    // Retrying a delivered delivery replays nothing: 409 delivery_not_failed.
+    let list = f.app.get(&format!("{one}/deliveries"), Some(key)).expect(200).body;
+    let dlv = list["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list["data"][0]["status"], "succeeded");
+    let retry = format!("{}/deliveries/{dlv}/retry", channels_path(&f.org));
+    f.app.post(&retry, Some(key), json!({})).expect_problem(409, "delivery_not_failed");
+    f.app.post(&retry, Some(&access(f.owner())), json!({})).expect_problem(409, "delivery_not_failed");
+    assert!(f.app.deliver_webhooks(&receiver).is_empty());
+    assert_eq!(receiver.seen.borrow().len(), 2, "nothing was sent again");
+    // The refusals wrote nothing to the audit log.
+    let log = f.api().audit_log(f.owner(), f.tenant()).expect(200).body;
+    let retried =
+        log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "notification_delivery.retried").count();
+    assert_eq!(retried, 0);
+}
+
+/// Issue 19, item 4: `notification_channel.created|updated` keep a URL's
+/// scheme and host only: its path and query (a Slack-style token) never reach
+/// whoever reads the audit log.
+#[test]
+fn the_audit_log_keeps_a_channel_urls_scheme_and_host_only() {
+    let f = fixture();
+    let secret_url = "https://hooks.example.org/services/T0001/B0002/s3cretTokenXYZ?sig=abc123";
+    let made = f
+        .app
+        .post(&channels_path(&f.org), Some(&access(f.owner())), json!({"url": secret_url, "event_types": ["ping"]}))
+        .expect(201)
+        .body;
+    assert_eq!(made["url"], secret_url, "the channel itself keeps its URL");
+    let one = format!("{}/{}", channels_path(&f.org), made["id"].as_str().unwrap());
+    let other = "https://other.example.net/hook/another-s3cret?k=v";
+    f.app.patch(&one, Some(&access(f.owner())), json!({"url": other})).expect(200);
+    f.app.patch(&one, Some(&access(f.owner())), json!({"url": secret_url, "enabled": false})).expect(200);
+    let auditor = f.api().create_key(f.owner(), &f.org, "auditor", &["audit:read"]).expect(201).body;
+    let log = f.api().audit_log(auditor["key"].as_str().unwrap(), f.tenant()).expect(200);
+    for leak in ["s3cret", "services/T0001", "sig=abc123", "/hook/", "k=v"] {
+        assert!(!log.raw.contains(leak), "{leak} is in the audit log: {}", log.raw);
+    }
+    let urls: Vec<(String, String)> = log.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"]["kind"] == "notification_channel")
+        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["data"]["url"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            ("notification_channel.disabled".to_owned(), "https://hooks.example.org".to_owned()),
+            ("notification_channel.updated".to_owned(), "https://other.example.net".to_owned()),
+            ("notification_channel.created".to_owned(), "https://hooks.example.org".to_owned()),
+        ]
+    );
+}
+
+/// Migration 0014 takes the path and query out of the URLs that audit rows
+/// written before the rule quote.
+#[test]
+fn migration_0014_scrubs_urls_from_older_audit_rows() {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let (before, after): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|f| f.file_name().unwrap().to_str().unwrap() < "0014");
+    for f in &before {
+        db.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    db.execute_batch("PRAGMA foreign_keys = OFF;").unwrap(); // audit rows of an org not made here
+    let rows = [
+        (
+            "notification_channel.created",
+            r#"{"url":"https://hooks.slack.com/services/T/B/s3cret","event_types":["ping"]}"#,
+        ),
+        ("notification_channel.updated", r#"{"url":"https://h.example.org:8443/x?token=s3cret","enabled":null}"#),
+        ("notification_channel.disabled", r#"{"url":"http://127.0.0.1:9000/s3cret","enabled":false}"#),
+        ("notification_channel.updated", r#"{"url":null,"description":"s3cret stays: not a URL"}"#),
+        ("member.added", r#"{"url":"https://keep.example.org/not-a-channel"}"#),
+    ];
+    for (i, (action, data)) in rows.iter().enumerate() {
+        db.execute(
+            "INSERT INTO audit_events (id, org_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
+             VALUES (?1, 'org_1', 'user', 'usr_1', ?2, 'notification_channel', 'nch_1', ?3, 1)",
+            rusqlite::params![format!("evt_{i}"), action, data],
+        )
+        .unwrap();
+    }
+    for f in &after {
+        db.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    let mut stmt = db.prepare("SELECT json_extract(data, '$.url') FROM audit_events ORDER BY id").unwrap();
+    let urls: Vec<Option<String>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(
+        urls,
+        [
+            Some("https://hooks.slack.com".to_owned()),
+            Some("https://h.example.org".to_owned()),
+            Some("http://127.0.0.1".to_owned()),
+            None,
+            Some("https://keep.example.org/not-a-channel".to_owned()),
+        ]
+    );
 }

@@ -121,8 +121,10 @@ pub enum ErrorCode {
     ProviderEmailUnverified,
     /// OAuth: another account of this provider is linked already.
     ProviderAlreadyLinked,
-    /// Notification channels (API.md; not built yet): a URL that breaks the outgoing rules.
+    /// Notification channels: a URL that breaks the outgoing rules.
     InvalidWebhookUrl,
+    /// Notification channels: retrying a delivery that has not failed (delivered, or pending on its schedule).
+    DeliveryNotFailed,
     /// Browser mode (`X-Latchkey-Client: browser`) without our own `Origin`: refused, nothing done.
     CsrfRejected,
 }
@@ -187,6 +189,7 @@ impl ErrorCode {
             ErrorCode::ProviderEmailUnverified => "provider_email_unverified",
             ErrorCode::ProviderAlreadyLinked => "provider_already_linked",
             ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
+            ErrorCode::DeliveryNotFailed => "delivery_not_failed",
             ErrorCode::CsrfRejected => "csrf_rejected",
         }
     }
@@ -249,6 +252,7 @@ impl ErrorCode {
         ErrorCode::ProviderEmailUnverified,
         ErrorCode::ProviderAlreadyLinked,
         ErrorCode::InvalidWebhookUrl,
+        ErrorCode::DeliveryNotFailed,
         ErrorCode::CsrfRejected,
     ];
 }

@@ -17,13 +17,13 @@ use super::auth::Principal;
 use super::page::PageRequest;
 use super::{log_error, orgs, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::Permission;
+use crate::domain::policy::{Permission, Role, Subject, Verdict};
 use crate::domain::time::rfc3339;
 use crate::domain::totp;
-use crate::domain::webhook::{self, SigningSecret, UrlPolicy, WebhookUrl};
+use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::{self, ChannelRow, DeliveryRow, IdRow};
+use crate::store::sql::{self, AttemptRow, ChannelRow, DeliveryRow, IdRow};
 use crate::store::{Batch, Db};
 use serde::Serialize;
 use serde_json::json;
@@ -37,6 +37,8 @@ const MAX_EVENT_TYPES: usize = 32;
 const MAX_DESCRIPTION_CHARS: usize = 200;
 /// Channels an org may have: each change fans out to each of them.
 pub const MAX_CHANNELS_PER_ORG: i64 = 20;
+/// Attempts listed per delivery (the latest).
+pub const LISTED_ATTEMPTS: i64 = 20;
 /// Deliveries one sweep hands to the queue.
 const SWEEP_BATCH: i64 = 100;
 
@@ -47,11 +49,28 @@ pub struct EventTypeView {
     pub name: &'static str,
     /// What it means.
     pub description: &'static str,
+    /// The permission reading its data takes, which whoever creates a channel
+    /// for it (or changes such a channel's URL or types) must hold: a
+    /// person by role, an API key by scope (`null`: none beyond
+    /// `notifications:write`).
+    pub requires: Option<&'static str>,
+    /// Only a person may subscribe a channel to it (API keys never read API keys).
+    pub person_only: bool,
 }
 
 /// Every event type.
 pub fn event_types() -> Vec<EventTypeView> {
-    webhook::EVENT_TYPES.iter().map(|(name, description)| EventTypeView { name, description }).collect()
+    webhook::EVENT_TYPES
+        .iter()
+        .map(|(name, reads, description)| {
+            let (requires, person_only) = match reads {
+                Reads::Nothing => (None, false),
+                Reads::Permission(p) => (Some(p.as_str()), false),
+                Reads::PersonWith(p) => (Some(p.as_str()), true),
+            };
+            EventTypeView { name, description, requires, person_only }
+        })
+        .collect()
 }
 
 /// A channel as the API shows it (never its secret).
@@ -88,7 +107,24 @@ pub struct ChannelWithSecret {
     pub secret: String,
 }
 
-/// One delivery (attempts so far and the last one's outcome).
+/// One attempt to deliver.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptView {
+    /// 1 for the first attempt, counting on across manual retries.
+    pub number: i64,
+    /// When it was made, RFC 3339.
+    pub attempted_at: String,
+    /// The answer's status code (none: no answer).
+    pub status_code: Option<i64>,
+    /// How long it took, in milliseconds (none: no answer).
+    pub latency_ms: Option<i64>,
+    /// Why it failed (none: delivered).
+    pub error: Option<String>,
+    /// The first 256 bytes of the answer.
+    pub response: Option<String>,
+}
+
+/// One delivery: its attempts, oldest first, and the last one's outcome.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryView {
     /// `dlv_…`, also the `webhook-id` header.
@@ -97,8 +133,10 @@ pub struct DeliveryView {
     pub event_type: String,
     /// `pending`, `succeeded` or `failed`.
     pub status: String,
-    /// Attempts made.
-    pub attempts: i64,
+    /// Attempts made (all of them; `attempts` lists the latest 20).
+    pub attempt_count: i64,
+    /// The attempts, oldest first (the latest 20 when there were more).
+    pub attempts: Vec<AttemptView>,
     /// When the next attempt is due (pending only), RFC 3339.
     pub next_attempt_at: Option<String>,
     /// The last answer's status code (none: no answer).
@@ -129,12 +167,27 @@ fn view(r: &ChannelRow, now: i64) -> ChannelView {
     }
 }
 
-fn delivery_view(r: DeliveryRow) -> DeliveryView {
-    DeliveryView {
+fn delivery_view(r: DeliveryRow) -> Result<DeliveryView, AppError> {
+    let mut log: Vec<AttemptRow> = serde_json::from_str(&r.attempt_log)
+        .map_err(|e| AppError::internal_from("a delivery's attempts as listed", e))?;
+    log.sort_by_key(|a| a.number);
+    let attempts = log
+        .into_iter()
+        .map(|a| AttemptView {
+            number: a.number,
+            attempted_at: rfc3339(a.attempted_at),
+            status_code: a.status_code,
+            latency_ms: a.latency_ms,
+            error: a.error,
+            response: a.response,
+        })
+        .collect();
+    Ok(DeliveryView {
         id: r.id,
         event_type: r.event_type,
         status: r.status,
-        attempts: r.attempts,
+        attempt_count: r.attempts,
+        attempts,
         next_attempt_at: r.next_attempt_at.map(rfc3339),
         last_status_code: r.last_status_code,
         last_latency_ms: r.last_latency_ms,
@@ -142,7 +195,7 @@ fn delivery_view(r: DeliveryRow) -> DeliveryView {
         last_response: r.last_response,
         last_attempt_at: r.last_attempt_at.map(rfc3339),
         created_at: rfc3339(r.created_at),
-    }
+    })
 }
 
 /// The URL rules as this deployment applies them.
@@ -191,8 +244,40 @@ fn new_secret(deps: &Deps) -> Result<SigningSecret, AppError> {
     Ok(SigningSecret::random(random(deps.rng.as_ref())?))
 }
 
+async fn manager(deps: &Deps, who: &Principal, org_id: &str) -> Result<orgs::OrgAccess, AppError> {
+    orgs::access(deps, who, org_id, Permission::NotificationsWrite, TwoFactorPolicy::Enforce).await
+}
+
 async fn access(deps: &Deps, who: &Principal, org_id: &str) -> Result<Actor, AppError> {
-    Ok(orgs::access(deps, who, org_id, Permission::NotificationsWrite, TwoFactorPolicy::Enforce).await?.actor)
+    Ok(manager(deps, who, org_id).await?.actor)
+}
+
+/// Refuses event types whose data `who` may not read (SECURITY.md: a channel
+/// receives only what its creator may read). `role` is the person's role in
+/// the org, from [`orgs::access`]; a key is judged by its scopes.
+fn readable(who: &Principal, role: Role, types: &[String]) -> Result<(), AppError> {
+    let subject = match who {
+        Principal::User(_) => Subject::Role(role),
+        Principal::ApiKey(key) => key.subject(),
+    };
+    for t in types {
+        let needs = match webhook::reads(t) {
+            Some(Reads::Permission(p) | Reads::PersonWith(p)) => p.as_str(),
+            Some(Reads::Nothing) | None => "",
+        };
+        let refused = |code: ErrorCode, why: &str| {
+            Err(AppError::refused(code, format!("event_types: {t} carries data only {needs} may read; {why}")))
+        };
+        match webhook::may_read(subject, t) {
+            Verdict::Allow => {}
+            Verdict::MissingScope => return refused(ErrorCode::InsufficientScope, "this API key lacks that scope"),
+            Verdict::UserRequired => return refused(ErrorCode::Forbidden, "API keys never read API keys"),
+            Verdict::Forbidden | Verdict::TwoFactorRequired => {
+                return refused(ErrorCode::Forbidden, "your role lacks it")
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn channel(deps: &Deps, org_id: &str, id: &str) -> Result<ChannelRow, AppError> {
@@ -238,9 +323,11 @@ pub async fn create_channel(
     org_id: &str,
     new: NewChannel<'_>,
 ) -> Result<ChannelWithSecret, AppError> {
-    let actor = access(deps, who, org_id).await?;
+    let a = manager(deps, who, org_id).await?;
+    let actor = a.actor;
     let url = checked_url(deps, new.url)?;
     let types = checked_event_types(new.event_types)?;
+    readable(who, a.role, new.event_types)?;
     let description = checked_description(new.description)?;
     let secret = new_secret(deps)?;
     let id = deps.new_id(IdKind::Channel)?;
@@ -250,7 +337,7 @@ pub async fn create_channel(
         &actor,
         "notification_channel.created",
         &id,
-        json!({"url": url.as_str(), "event_types": new.event_types}),
+        json!({"url": webhook::audit_origin(&url), "event_types": new.event_types}),
     );
     let mut batch = Batch::new();
     batch.add(stmt!(
@@ -319,14 +406,30 @@ pub async fn update_channel(
     id: &str,
     change: ChannelChange<'_>,
 ) -> Result<ChannelView, AppError> {
-    let actor = access(deps, who, org_id).await?;
-    channel(deps, org_id, id).await?;
+    let a = manager(deps, who, org_id).await?;
+    let actor = a.actor;
+    let current = channel(deps, org_id, id).await?;
     let url = change.url.map(|u| checked_url(deps, u)).transpose()?;
     let types = change.event_types.map(checked_event_types).transpose()?;
+    // A new receiver, or a new subscription: only for what the changer may
+    // read (all the types the channel will carry).
+    let retargeted_types = (url.is_some() && change.event_types.is_none()).then_some(current.event_types.as_str());
+    if url.is_some() || change.event_types.is_some() {
+        let kept: Vec<String>;
+        let carried = match change.event_types {
+            Some(t) => t,
+            None => {
+                kept = serde_json::from_str(&current.event_types)
+                    .map_err(|e| AppError::internal_from("a channel's stored event types", e))?;
+                &kept
+            }
+        };
+        readable(who, a.role, carried)?;
+    }
     let description = change.description.map(checked_description).transpose()?;
     let now = deps.now();
     let data = json!({
-        "url": url.as_ref().map(WebhookUrl::as_str),
+        "url": url.as_ref().map(webhook::audit_origin),
         "description": description,
         "event_types": change.event_types,
         "enabled": change.enabled,
@@ -338,7 +441,10 @@ pub async fn update_channel(
     };
     let event = audit(org_id, &actor, action, id, data);
     let mut batch = Batch::new();
-    batch.add(stmt!(
+    // A new URL for the types checked above only: if someone changed them
+    // meanwhile, nothing changes (409; the caller tries again and is judged
+    // on the new ones).
+    let updated = batch.write(stmt!(
         sql::UPDATE_CHANNEL,
         id,
         org_id,
@@ -346,11 +452,17 @@ pub async fn update_channel(
         description,
         types,
         change.enabled,
-        now
+        now,
+        retargeted_types
     ));
     batch.add(event.stmt_if_changed(deps)?);
     let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
-    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let changed = results.changed(updated) > 0;
+    let row = results.first(row)?.ok_or(AppError::NotFound)?;
+    if !changed {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel changed meanwhile; try again"));
+    }
     Ok(view(&row, now))
 }
 
@@ -453,12 +565,14 @@ pub async fn list_deliveries(
     channel(deps, org_id, id).await?;
     let (k, after, limit) = page.sql_params();
     let rows: Vec<DeliveryRow> =
-        deps.db.run(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit)).await?.decode()?;
+        deps.db.run(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit, LISTED_ATTEMPTS)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    Ok((rows.into_iter().map(delivery_view).collect(), next))
+    Ok((rows.into_iter().map(delivery_view).collect::<Result<_, _>>()?, next))
 }
 
-/// Sends a delivery again now (its channel must be enabled).
+/// Sends a failed delivery again now (its channel must be enabled). Only a
+/// failed one: replaying delivered history is not a retry (409
+/// `delivery_not_failed`; a pending one is retried on its schedule).
 pub async fn retry_delivery(deps: &Deps, who: &Principal, org_id: &str, delivery_id: &str) -> Result<(), AppError> {
     let actor = access(deps, who, org_id).await?;
     if !looks_like(IdKind::Delivery, delivery_id) {
@@ -467,9 +581,23 @@ pub async fn retry_delivery(deps: &Deps, who: &Principal, org_id: &str, delivery
     #[derive(serde::Deserialize)]
     struct Row {
         channel_id: String,
+        status: String,
+        enabled: i64,
     }
     let row: Row =
         deps.db.run(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)).await?.first()?.ok_or(AppError::NotFound)?;
+    let not_failed = || {
+        AppError::refused(
+            ErrorCode::DeliveryNotFailed,
+            "only a failed delivery is retried: a delivered one is never sent again, a pending one is on its schedule",
+        )
+    };
+    if row.status != "failed" {
+        return Err(not_failed());
+    }
+    if row.enabled == 0 {
+        return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
+    }
     let now = deps.now();
     let event = Event {
         target_kind: "notification_delivery",
@@ -480,7 +608,8 @@ pub async fn retry_delivery(deps: &Deps, who: &Principal, org_id: &str, delivery
     let retried = batch.write(stmt!(sql::RETRY_DELIVERY, delivery_id, org_id, now));
     batch.add(event.stmt_if_changed(deps)?);
     if batch.run(deps.db.as_ref()).await?.changed(retried) == 0 {
-        return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
+        // Changed meanwhile: retried by someone else, or the channel turned off.
+        return Err(not_failed());
     }
     enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &[delivery_id.to_owned()], now).await;
     Ok(())

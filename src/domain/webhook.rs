@@ -4,35 +4,100 @@
 //! the payload and the retry schedule.
 //!
 //! Pure: random bytes, the time and the configuration come in as arguments.
+use super::policy::{decide, Facts, Permission, Subject, Verdict};
+use super::tenant::TenantKind;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use url::{Host, Url};
 
-/// Every event type a channel may subscribe to, with what it means.
-pub const EVENT_TYPES: &[(&str, &str)] = &[
-    ("member.added", "Someone joined the organization (an invitation was accepted)."),
-    ("member.role_changed", "A member's role changed (ownership transfers included)."),
-    ("member.removed", "A member was removed or left."),
-    ("invitation.created", "An invitation was sent."),
-    ("invitation.accepted", "An invitation was accepted."),
-    ("invitation.revoked", "An invitation was revoked."),
-    ("invitation.expired", "An invitation expired unanswered (recorded by the scheduled sweep)."),
-    ("api_key.created", "An API key was created."),
-    ("api_key.rotated", "An API key was rotated."),
-    ("api_key.revoked", "An API key was revoked."),
-    ("grant.created", "A customer workspace granted the organization access."),
-    ("grant.revoked", "A customer workspace revoked the organization's access."),
-    ("grant.relinquished", "The organization gave up its access to a customer workspace."),
-    ("org.updated", "The organization's name, slug or settings changed."),
-    ("org.deleted", "The organization was deleted (its last event)."),
-    ("ping", "A test message (POST …/notification-channels/{id}/test); only to that channel."),
+/// What reading an event type's data takes: the permission the API's own
+/// read of that data needs (the one policy table decides it for the caller).
+/// A channel subscribes only to types its creator may read, and changing its
+/// URL or types needs the same, so `notifications:write` alone never opens a
+/// way around `members:read`, `invitations:write` or the person-only key list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Nothing beyond managing the channel (`ping`).
+    Nothing,
+    /// This permission: a person by role, an API key by scope.
+    Permission(Permission),
+    /// This permission, held by a person: API keys never read API keys.
+    PersonWith(Permission),
+}
+
+/// Every event type a channel may subscribe to: its name, what reading its
+/// data takes ([`Reads`], the same as reading that data through the API:
+/// members `members:read`; invitations `invitations:write`, which lists
+/// them; API keys a person with `api_keys:write`; the workspaces granted to
+/// the org `workspaces:read`; the org itself `org:read`), and what it means.
+pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
+    (
+        "member.added",
+        Reads::Permission(Permission::MembersRead),
+        "Someone joined the organization (an invitation was accepted).",
+    ),
+    (
+        "member.role_changed",
+        Reads::Permission(Permission::MembersRead),
+        "A member's role changed (ownership transfers included).",
+    ),
+    ("member.removed", Reads::Permission(Permission::MembersRead), "A member was removed or left."),
+    ("invitation.created", Reads::Permission(Permission::InvitationsWrite), "An invitation was sent."),
+    ("invitation.accepted", Reads::Permission(Permission::InvitationsWrite), "An invitation was accepted."),
+    ("invitation.revoked", Reads::Permission(Permission::InvitationsWrite), "An invitation was revoked."),
+    (
+        "invitation.expired",
+        Reads::Permission(Permission::InvitationsWrite),
+        "An invitation expired unanswered (recorded by the scheduled sweep).",
+    ),
+    ("api_key.created", Reads::PersonWith(Permission::ApiKeysWrite), "An API key was created."),
+    ("api_key.rotated", Reads::PersonWith(Permission::ApiKeysWrite), "An API key was rotated."),
+    ("api_key.revoked", Reads::PersonWith(Permission::ApiKeysWrite), "An API key was revoked."),
+    (
+        "grant.created",
+        Reads::Permission(Permission::WorkspacesRead),
+        "A customer workspace granted the organization access.",
+    ),
+    (
+        "grant.revoked",
+        Reads::Permission(Permission::WorkspacesRead),
+        "A customer workspace revoked the organization's access.",
+    ),
+    (
+        "grant.relinquished",
+        Reads::Permission(Permission::WorkspacesRead),
+        "The organization gave up its access to a customer workspace.",
+    ),
+    ("org.updated", Reads::Permission(Permission::OrgRead), "The organization's name, slug or settings changed."),
+    ("org.deleted", Reads::Permission(Permission::OrgRead), "The organization was deleted (its last event)."),
+    ("ping", Reads::Nothing, "A test message (POST …/notification-channels/{id}/test); only to that channel."),
 ];
 
 /// Whether `raw` is a known event type.
 pub fn is_event_type(raw: &str) -> bool {
-    EVENT_TYPES.iter().any(|(t, _)| *t == raw)
+    EVENT_TYPES.iter().any(|(t, _, _)| *t == raw)
+}
+
+/// What reading `event_type`'s data takes (`None`: not an event type).
+pub fn reads(event_type: &str) -> Option<Reads> {
+    EVENT_TYPES.iter().find(|(t, _, _)| *t == event_type).map(|(_, r, _)| *r)
+}
+
+/// Whether `subject` may read `event_type`'s data, by the one policy table
+/// (in the org itself: its 2FA rule was applied by the caller's access check).
+pub fn may_read(subject: Subject<'_>, event_type: &str) -> Verdict {
+    let facts = Facts::direct(TenantKind::Org);
+    match reads(event_type) {
+        None => Verdict::Forbidden,
+        Some(Reads::Nothing) => Verdict::Allow,
+        Some(Reads::Permission(p)) => decide(subject, p, &facts),
+        Some(Reads::PersonWith(p)) => match subject {
+            Subject::Key(_) => Verdict::UserRequired,
+            Subject::Role(_) => decide(subject, p, &facts),
+        },
+    }
 }
 
 /// The event types an audited action stands for (the one mapping from the
@@ -86,9 +151,54 @@ pub enum UrlError {
     /// An IP address in any notation.
     #[error("IP addresses are not allowed; use a host name")]
     IpLiteral,
-    /// `localhost`, `*.local`, `*.internal`, a single label, or this service.
+    /// `localhost`, `*.local`, `*.internal`, a single label.
     #[error("internal or reserved host names are not allowed")]
     InternalHost,
+    /// A port other than 443 (in development also 80, and any on loopback).
+    #[error("only the default https port (443) is allowed")]
+    Port,
+    /// A wildcard-DNS or rebinding service ([`REBINDING_DOMAINS`]): its names
+    /// resolve to whatever address the name spells, loopback and private ones included.
+    #[error("wildcard-DNS and rebinding domains (nip.io, sslip.io, …) are not allowed")]
+    RebindingDomain,
+    /// This service's own host (from `APP_URL`) or a `*.workers.dev` host.
+    #[error("this service's own hosts and *.workers.dev are not allowed")]
+    OwnHost,
+}
+
+/// Domains whose names resolve to an address chosen by whoever writes the
+/// name (`127.0.0.1.nip.io`, `10-0-0-1.sslip.io`, `make-1.2.3.4-rebind-…-rr.1u.ms`)
+/// or always to loopback (`*.localtest.me`, `*.lvh.me`), and tunnels into
+/// someone's own machine (`localhost.run`): refused with all their subdomains,
+/// whatever address they resolve to today. Not a complete list of what can
+/// point at a private address (any domain can); the network's own refusal of
+/// private destinations is the guarantee (README, "Notification channels").
+pub const REBINDING_DOMAINS: &[&str] = &[
+    "nip.io",
+    "sslip.io",
+    "xip.io",
+    "xip.name",
+    "traefik.me",
+    "localtest.me",
+    "lvh.me",
+    "vcap.me",
+    "fuf.me",
+    "lacolhost.com",
+    "local.gd",
+    "localhost.run",
+    "lhr.life",
+    "lhr.rocks",
+    "1u.ms",
+    "rbndr.us",
+];
+
+/// Our platform's shared hosts: a Worker's `*.workers.dev` name (ours or
+/// anyone's) is never a receiver.
+pub const PLATFORM_DOMAINS: &[&str] = &["workers.dev"];
+
+/// Whether `host` is `domain` or one of its subdomains.
+fn under(host: &str, domain: &str) -> bool {
+    host == domain || host.strip_suffix(domain).is_some_and(|rest| rest.ends_with('.'))
 }
 
 /// Longest URL accepted.
@@ -121,7 +231,10 @@ const LOOPBACK_NAMES: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
 /// literal in any notation: WHATWG parsing turns `0x7f.1`, `2130706433`,
 /// `0177.0.0.1` and partial dotted forms into IPv4 addresses, which are then
 /// refused, and a last label that is numeric is refused too), no userinfo,
-/// no internal names. Checked on create and update and again before each send.
+/// port 443 only (in development also 80), no internal names, no
+/// wildcard-DNS or rebinding domains ([`REBINDING_DOMAINS`]), not this
+/// service's own host nor `*.workers.dev`. Checked on create and update and
+/// again before each send.
 pub fn check_url(raw: &str, policy: UrlPolicy<'_>) -> Result<WebhookUrl, UrlError> {
     if raw.len() > MAX_URL_LEN {
         return Err(UrlError::TooLong);
@@ -136,6 +249,7 @@ pub fn check_url(raw: &str, policy: UrlPolicy<'_>) -> Result<WebhookUrl, UrlErro
     let loopback = url.host_str().is_some_and(|h| LOOPBACK_NAMES.contains(&h));
     match url.scheme() {
         "https" => {}
+        // A local receiver on any port: development only.
         "http" if policy.development && loopback => return Ok(WebhookUrl(url.into())),
         _ => return Err(UrlError::Scheme),
     }
@@ -154,17 +268,36 @@ pub fn check_url(raw: &str, policy: UrlPolicy<'_>) -> Result<WebhookUrl, UrlErro
     if host.contains(':') || host.contains('[') {
         return Err(UrlError::IpLiteral);
     }
+    // `port()` is `None` for the scheme's default (443).
+    match url.port() {
+        None => {}
+        Some(80) if policy.development => {}
+        Some(_) => return Err(UrlError::Port),
+    }
     let internal = !host.contains('.')
         || host == "localhost"
-        || [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"].iter().any(|s| host.ends_with(s))
-        || policy.own_host.is_some_and(|own| {
-            let own = own.trim_end_matches('.').to_ascii_lowercase();
-            host == own || host.ends_with(&format!(".{own}"))
-        });
+        || [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"].iter().any(|s| host.ends_with(s));
     if internal {
         return Err(UrlError::InternalHost);
     }
+    if REBINDING_DOMAINS.iter().any(|d| under(host, d)) {
+        return Err(UrlError::RebindingDomain);
+    }
+    let own = policy.own_host.map(|own| own.trim_end_matches('.').to_ascii_lowercase());
+    if PLATFORM_DOMAINS.iter().any(|d| under(host, d)) || own.is_some_and(|own| under(host, &own)) {
+        return Err(UrlError::OwnHost);
+    }
     Ok(WebhookUrl(url.into()))
+}
+
+/// What the audit log keeps of a channel's URL: its scheme and host only
+/// (`https://hooks.slack.com`). Paths and queries often carry the receiver's
+/// token (Slack-style URLs), and `audit:read` is not `notifications:write`.
+pub fn audit_origin(url: &WebhookUrl) -> String {
+    match Url::parse(&url.0) {
+        Ok(u) => format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()),
+        Err(_) => String::new(), // a WebhookUrl parsed once already; unreachable
+    }
 }
 
 /// The host of `APP_URL`, for [`UrlPolicy::own_host`].
@@ -377,7 +510,33 @@ mod tests {
     fn urls_follow_the_outgoing_rules() {
         let cases: &[(&str, UrlPolicy, Result<(), UrlError>, &str)] = &[
             ("https://hooks.example.org/in", PROD, Ok(()), "a public https host"),
-            ("https://hooks.example.org:8443/x?y=1", PROD, Ok(()), "ports and queries are fine"),
+            ("https://hooks.example.org/x?y=1", PROD, Ok(()), "queries are fine"),
+            ("https://hooks.example.org:443/x", PROD, Ok(()), "the default port, spelled out"),
+            ("https://hooks.example.org:8443/x", PROD, Err(UrlError::Port), "another port"),
+            ("https://hooks.example.org:8443/x", DEV, Err(UrlError::Port), "another port, even in dev"),
+            ("https://hooks.example.org:80/x", PROD, Err(UrlError::Port), "port 80 in production"),
+            ("https://hooks.example.org:80/x", DEV, Ok(()), "port 80 in development"),
+            ("https://hooks.example.org:22/x", PROD, Err(UrlError::Port), "ssh"),
+            ("https://hooks.example.org:6379/x", DEV, Err(UrlError::Port), "redis"),
+            ("http://localhost:6379/x", DEV, Ok(()), "loopback in development: any port"),
+            ("http://localhost:6379/x", PROD, Err(UrlError::Scheme), "loopback in production: never"),
+            ("https://127.0.0.1.nip.io/x", PROD, Err(UrlError::RebindingDomain), "nip.io"),
+            ("https://127.0.0.1.nip.io/x", DEV, Err(UrlError::RebindingDomain), "nip.io, even in dev"),
+            ("https://10-0-0-1.sslip.io/x", PROD, Err(UrlError::RebindingDomain), "sslip.io"),
+            ("https://NIP.IO./x", PROD, Err(UrlError::RebindingDomain), "the apex, case and trailing dot"),
+            ("https://a.b.localtest.me/x", PROD, Err(UrlError::RebindingDomain), "localtest.me"),
+            ("https://app.lvh.me/x", PROD, Err(UrlError::RebindingDomain), "lvh.me"),
+            ("https://x.xip.io/x", PROD, Err(UrlError::RebindingDomain), "xip.io"),
+            ("https://127-0-0-1.traefik.me/x", PROD, Err(UrlError::RebindingDomain), "traefik.me"),
+            ("https://abc.localhost.run/x", PROD, Err(UrlError::RebindingDomain), "localhost.run"),
+            ("https://make-1.2.3.4-rebind-169.254.169.254-rr.1u.ms/x", PROD, Err(UrlError::RebindingDomain), "1u.ms"),
+            ("https://7f000001.c0a80001.rbndr.us/x", PROD, Err(UrlError::RebindingDomain), "rbndr.us"),
+            ("https://notnip.io/x", PROD, Ok(()), "a name that merely ends like one"),
+            ("https://nip.io.example.org/x", PROD, Ok(()), "a name that merely starts like one"),
+            ("https://latchkey.workers.dev/x", PROD, Err(UrlError::OwnHost), "a workers.dev host"),
+            ("https://api.someone.workers.dev/x", PROD, Err(UrlError::OwnHost), "anyone's workers.dev host"),
+            ("https://workers.dev/x", PROD, Err(UrlError::OwnHost), "workers.dev itself"),
+            ("https://myworkers.dev/x", PROD, Ok(()), "not under workers.dev"),
             ("http://hooks.example.org/in", PROD, Err(UrlError::Scheme), "plain http"),
             ("http://hooks.example.org/in", DEV, Err(UrlError::Scheme), "plain http to a public host, even in dev"),
             ("http://127.0.0.1:9000/in", DEV, Ok(()), "loopback http in development"),
@@ -392,8 +551,10 @@ mod tests {
             ("https://printer.local/", PROD, Err(UrlError::InternalHost), "mDNS"),
             ("https://metadata.google.internal/", PROD, Err(UrlError::InternalHost), "*.internal"),
             ("https://intranet/", PROD, Err(UrlError::InternalHost), "a single label"),
-            ("https://latchkey.example.com/x", PROD, Err(UrlError::InternalHost), "our own host"),
-            ("https://api.latchkey.example.com/x", PROD, Err(UrlError::InternalHost), "under our own host"),
+            ("https://latchkey.example.com/x", PROD, Err(UrlError::OwnHost), "our own host"),
+            ("https://LATCHKEY.example.com./x", PROD, Err(UrlError::OwnHost), "our own host, case and trailing dot"),
+            ("https://api.latchkey.example.com/x", PROD, Err(UrlError::OwnHost), "under our own host"),
+            ("https://notlatchkey.example.com/x", PROD, Ok(()), "merely ending like our host"),
             ("https://[::1]/", PROD, Err(UrlError::IpLiteral), "IPv6 loopback"),
             ("https://[::ffff:169.254.169.254]/", PROD, Err(UrlError::IpLiteral), "IPv4-mapped metadata address"),
             ("https://169.254.169.254/", PROD, Err(UrlError::IpLiteral), "cloud metadata"),
@@ -413,6 +574,44 @@ mod tests {
         }
         let long = format!("https://example.org/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(check_url(&long, PROD), Err(UrlError::TooLong));
+    }
+
+    #[test]
+    fn the_audit_log_keeps_a_urls_scheme_and_host_only() {
+        for (raw, want) in [
+            ("https://hooks.slack.com/services/T000/B000/XXXXsecret", "https://hooks.slack.com"),
+            ("https://hooks.example.org/in?token=s3cret#frag", "https://hooks.example.org"),
+            ("https://hooks.example.org:443/in", "https://hooks.example.org"),
+            ("https://hooks.example.org", "https://hooks.example.org"),
+        ] {
+            assert_eq!(audit_origin(&check_url(raw, PROD).unwrap()), want, "{raw}");
+        }
+        let dev = check_url("http://127.0.0.1:9000/secret/path?k=v", DEV).unwrap();
+        assert_eq!(audit_origin(&dev), "http://127.0.0.1");
+    }
+
+    #[test]
+    fn every_event_type_says_what_reading_it_takes_and_a_notifications_only_key_reads_none_but_ping() {
+        use crate::domain::policy::{Permission as P, Role};
+        let only_notifications = Subject::Key(&[P::NotificationsWrite]);
+        for (t, _, _) in EVENT_TYPES {
+            let want = if *t == "ping" { Verdict::Allow } else { Verdict::MissingScope };
+            let want = if t.starts_with("api_key.") { Verdict::UserRequired } else { want };
+            assert_eq!(may_read(only_notifications, t), want, "{t}");
+            // Owners and admins (who manage channels) read them all.
+            assert_eq!(may_read(Subject::Role(Role::Admin), t), Verdict::Allow, "{t}");
+            assert_eq!(may_read(Subject::Role(Role::Owner), t), Verdict::Allow, "{t}");
+        }
+        assert_eq!(may_read(Subject::Key(&[P::MembersRead]), "member.added"), Verdict::Allow);
+        assert_eq!(may_read(Subject::Key(&[P::MembersRead]), "invitation.created"), Verdict::MissingScope);
+        assert_eq!(may_read(Subject::Key(&[P::InvitationsWrite]), "invitation.created"), Verdict::Allow);
+        assert_eq!(may_read(Subject::Key(&P::ALL), "api_key.created"), Verdict::UserRequired, "keys never read keys");
+        assert_eq!(may_read(Subject::Key(&[P::OrgRead]), "org.updated"), Verdict::Allow);
+        assert_eq!(may_read(Subject::Key(&[P::WorkspacesRead]), "grant.created"), Verdict::Allow);
+        // A member (who cannot manage channels anyway) would not read invitations or keys.
+        assert_eq!(may_read(Subject::Role(Role::Member), "invitation.created"), Verdict::Forbidden);
+        assert_eq!(may_read(Subject::Role(Role::Member), "api_key.created"), Verdict::Forbidden);
+        assert_eq!(may_read(Subject::Role(Role::Owner), "no.such.type"), Verdict::Forbidden);
     }
 
     fn encodings(ip: u32) -> Vec<String> {
@@ -459,11 +658,12 @@ mod tests {
             assert!(!event_types_for(action).is_empty(), "{action}");
             assert!(event_types_for(action).iter().all(|t| is_event_type(t)), "{action}");
         }
-        for (t, _) in EVENT_TYPES {
+        for (t, _, _) in EVENT_TYPES {
             let produced = EVENT_TYPES
                 .iter()
-                .chain([("member.left", ""), ("org.ownership_transferred", "")].iter())
-                .any(|(action, _)| event_types_for(action).contains(t));
+                .map(|(action, _, _)| *action)
+                .chain(["member.left", "org.ownership_transferred"])
+                .any(|action| event_types_for(action).contains(t));
             assert_eq!(produced, *t != "ping", "{t}: some audited action produces it, except ping");
         }
         assert_eq!(event_types_for("invitation.accepted"), ["invitation.accepted", "member.added"]);

@@ -96,6 +96,7 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::ProviderEmailUnverified => (403, "Provider email unverified"),
         C::ProviderAlreadyLinked => (409, "Provider already linked"),
         C::InvalidWebhookUrl => (422, "Invalid webhook URL"),
+        C::DeliveryNotFailed => (409, "Delivery not failed"),
         C::CsrfRejected => (403, "Cross-site request refused"),
     }
 }

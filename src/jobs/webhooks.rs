@@ -203,9 +203,12 @@ async fn deliver_inner(
         next_delay.map(|d| now + i64::from(d)),
         status.map(i64::from),
         latency,
-        error,
-        excerpt
+        error.as_deref(),
+        excerpt.as_deref()
     ));
+    // The attempt itself, for the delivery's list of attempts (after the
+    // line above: its number is the new attempt count).
+    batch.add(stmt!(sql::INSERT_ATTEMPT, delivery_id, now, status.map(i64::from), latency, error, excerpt));
     match outcome {
         Outcome::Delivered => batch.add(stmt!(sql::CHANNEL_SUCCEEDED, &row.channel_id)),
         Outcome::Gone | Outcome::Failed => batch.add(stmt!(sql::CHANNEL_FAILED, &row.channel_id, now)),

@@ -1,7 +1,7 @@
 // Organization Settings → Notification channels: add a channel (an event is
 // required, an internal URL is refused under its field), the signing secret
-// shown once, a test event and its delivery row, a secret rotation (a new
-// secret, once), disable, delete.
+// shown once, a test event and its delivery row with its attempts listed
+// under it, a secret rotation (a new secret, once), disable, delete.
 // Usage: node console-channels.mjs <base url> <email> <password> <org id> <receiver url>
 import { walkthrough, screen, signIn, press, confirmDialog, assertNoStoredToken } from "./lib.mjs";
 
@@ -55,6 +55,17 @@ await walkthrough(async ({ person }) => {
   await delivery.waitFor();
   const status = (await delivery.locator(".badge").textContent()).trim();
   if (!["pending", "succeeded", "failed"].includes(status)) throw new Error("delivery status: " + status);
+  // Its attempts are listed under it once the first is made (nothing
+  // listens at the receiver: "no answer", with the error).
+  const attempt = () => delivery.locator("li.attempt");
+  for (let i = 0; i < 40 && !(await attempt().count()); i++) {
+    await page.waitForTimeout(500);
+    await deliveries.getByRole("button", { name: "Refresh", exact: true }).click();
+    await deliveries.getByRole("heading", { name: `Deliveries to ${receiver}` }).waitFor();
+  }
+  const first = (await attempt().first().textContent()).trim();
+  if (!first.includes("no answer")) throw new Error("the first attempt: " + first);
+  if (!(await delivery.locator("details.attempts[open] summary").isVisible())) throw new Error("the attempts are not shown under the delivery");
   await screen(page, "notification-deliveries");
 
   // Rotate: a new secret, shown once, different from the first.

@@ -2,8 +2,9 @@
 // channel (URL, description, event types from the API's own list), the
 // signing secret shown once after creating and after Rotate secret; the list
 // with Enable/Disable, Send test event and Delete; and a channel's
-// deliveries (status, status code, attempts, last error, next attempt) with
-// Retry on failed ones. Reading channels needs notifications:write, so only
+// deliveries (status, status code, last error, next attempt) with, under
+// each, its attempts (time, status code, latency, error, the answer's first
+// bytes), and Retry on failed ones. Reading channels needs notifications:write, so only
 // admins and owners see this screen; a 403 from the API says so too.
 import { api, all, enc } from "../api.js";
 import { atLeast } from "../state.js";
@@ -156,7 +157,7 @@ export async function channels({ org: id }) {
           h("code", {}, d.event_type),
           badge(d.status, d.status === "succeeded" ? "ok" : d.status === "failed" ? "danger" : "warn"),
           d.last_status_code ?? "—",
-          String(d.attempts),
+          attemptList(d),
           d.last_error || "—",
           d.next_attempt_at ? when(d.next_attempt_at) : "—",
           when(d.created_at),
@@ -169,6 +170,25 @@ export async function channels({ org: id }) {
             : "",
         ]))
       : empty("No deliveries yet. Send test event posts a ping to this channel.")));
+  }
+
+  // A delivery's attempts, oldest first, open under it: a 500 that a retry
+  // turned into a 200 stays visible.
+  function attemptList(d) {
+    if (!d.attempts.length) return "0";
+    const at = (iso) => {
+      const t = new Date(iso);
+      return isNaN(t) ? iso : t.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    };
+    return h("details", { class: "attempts", open: true },
+      h("summary", { "aria-label": `${d.attempt_count} attempts of delivery ${d.id}` }, String(d.attempt_count)),
+      h("ol", { "aria-label": `Attempts of delivery ${d.id}` }, d.attempts.map((a) => h("li", { value: String(a.number), class: "attempt" },
+        h("span", { class: "attempt-time" }, at(a.attempted_at)), " · ",
+        h("span", { class: "attempt-status" }, a.status_code === null ? "no answer" : String(a.status_code)),
+        a.latency_ms === null ? null : ` · ${a.latency_ms} ms`,
+        a.error ? h("span", { class: "attempt-error" }, ` · ${a.error}`) : null,
+        a.response ? h("div", { class: "details" }, "Answer: ", h("code", {}, a.response)) : null))),
+      d.attempt_count > d.attempts.length ? h("p", { class: "details" }, `The latest ${d.attempts.length} of ${d.attempt_count} attempts.`) : null);
   }
 
   await draw();

@@ -14,14 +14,17 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelBody {
-    /// The receiver: `https` only, a host name (no IP literal in any notation), no
-    /// credentials, no internal names (`localhost`, `*.local`, `*.internal`, single
-    /// labels, this service's host). Otherwise 422 `invalid_webhook_url`.
+    /// The receiver: `https` only, port 443, a host name (no IP literal in any
+    /// notation), no credentials, no internal names (`localhost`, `*.local`,
+    /// `*.internal`, single labels), no wildcard-DNS or rebinding domains
+    /// (`nip.io`, `sslip.io`, `localtest.me`, `lvh.me`, …), not this service's
+    /// own host nor `*.workers.dev`. Otherwise 422 `invalid_webhook_url`.
     pub url: String,
     /// Free text, at most 200 characters.
     #[serde(default)]
     pub description: Option<String>,
-    /// 1 or more distinct types from `GET /v1/notification-event-types`.
+    /// 1 or more distinct types from `GET /v1/notification-event-types`, each
+    /// one whose data the caller may read (its `requires`; 403 otherwise).
     pub event_types: Vec<String>,
 }
 
@@ -29,7 +32,8 @@ pub struct CreateChannelBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChannelBody {
-    /// New receiver (same rules as on creation).
+    /// New receiver (same rules as on creation). Changing it, or
+    /// `event_types`, needs the right to read every type the channel will carry.
     #[serde(default)]
     pub url: Option<String>,
     /// New description.
@@ -89,7 +93,7 @@ pub async fn list_event_types(deps: &Deps, req: &Request) -> Result<Response, Ap
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateChannelBody,
     responses((status = 201, body = ChannelWithSecret, description = "`secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted"),
-              (status = 403, body = Problem, description = "forbidden: needs `notifications:write` (owners and admins; keys with that scope)"),
+              (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
 pub async fn create_channel(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
@@ -125,6 +129,8 @@ pub async fn get_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> 
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = UpdateChannelBody,
     responses((status = 200, body = ChannelView),
+              (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
+              (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
 pub async fn update_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
@@ -174,7 +180,7 @@ pub async fn test_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) ->
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<String>, Query, description = "pending, succeeded or failed"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = DeliveryList, description = "Attempts, the last status code, latency, error and a response excerpt, the next attempt")))]
+    responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
 pub async fn list_deliveries(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     let status = req.query_param("status");
@@ -186,8 +192,8 @@ pub async fn list_deliveries(deps: &Deps, req: &Request, org_id: &str, id: &str)
 /// `POST /v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path, description = "The delivery (`dlv_…`)")),
-    responses((status = 202, description = "Sent again now (the same `webhook-id`)"),
-              (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
+    responses((status = 202, description = "A failed delivery is sent again now (the same `webhook-id`)"),
+              (status = 409, body = Problem, description = "delivery_not_failed: only failed deliveries are retried (a delivered one is never replayed); conflict: the channel is disabled")))]
 pub async fn retry_delivery(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     n::retry_delivery(deps, &who, org_id, id).await?;

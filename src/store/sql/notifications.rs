@@ -16,7 +16,8 @@ pub const CHANNEL_IN_ORG: &str = "SELECT id, org_id, url, description, event_typ
        previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret \
      FROM notification_channels WHERE id = ?1 AND org_id = ?2";
 /// Changes what is given (NULL keeps). Enabling clears the reason and the
-/// failure streak; disabling by hand records `manual`.
+/// failure streak; disabling by hand records `manual`. `?8`: the event types
+/// a new URL was allowed for (NULL: no condition); changed meanwhile, nothing changes.
 pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET \
        url = COALESCE(?3, url), description = COALESCE(?4, description), \
        event_types = COALESCE(?5, event_types), \
@@ -24,7 +25,7 @@ pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET \
        disabled_reason = CASE WHEN ?6 = 1 THEN NULL WHEN ?6 = 0 AND enabled = 1 THEN 'manual' ELSE disabled_reason END, \
        failing_since = CASE WHEN ?6 = 1 THEN NULL ELSE failing_since END, \
        updated_at = ?7 \
-     WHERE id = ?1 AND org_id = ?2";
+     WHERE id = ?1 AND org_id = ?2 AND (?8 IS NULL OR event_types = ?8)";
 pub const DELETE_CHANNEL: &str = "DELETE FROM notification_channels WHERE id = ?1 AND org_id = ?2";
 /// The new secret signs from now on; the old one too until `?4` (NULL: not at all).
 pub const ROTATE_CHANNEL_SECRET: &str = "UPDATE notification_channels SET \
@@ -37,17 +38,23 @@ pub const INSERT_PING_EVENT: &str = "INSERT INTO notification_events \
 pub const INSERT_PING_DELIVERY: &str = "INSERT INTO notification_deliveries \
        (id, event_id, channel_id, status, attempts, next_attempt_at, created_at) \
      SELECT ?1, ?2, id, 'pending', 0, ?4, ?4 FROM notification_channels WHERE id = ?3 AND enabled = 1";
+/// A page of a channel's deliveries, each with its latest `?6` attempts (a JSON array).
 pub const LIST_DELIVERIES: &str = "SELECT d.id, e.type AS event_type, d.status, d.attempts, d.next_attempt_at, \
-       d.last_status_code, d.last_latency_ms, d.last_error, d.last_response, d.last_attempt_at, d.created_at \
+       d.last_status_code, d.last_latency_ms, d.last_error, d.last_response, d.last_attempt_at, d.created_at, \
+       (SELECT json_group_array(json_object('number', a.number, 'attempted_at', a.attempted_at, \
+                 'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error, 'response', a.response)) \
+        FROM notification_attempts AS a WHERE a.delivery_id = d.id AND a.number > d.attempts - ?6) AS attempt_log \
      FROM notification_deliveries AS d JOIN notification_events AS e ON e.id = d.event_id \
      WHERE d.channel_id = ?1 AND (?2 IS NULL OR d.status = ?2) \
        AND (d.created_at, d.id) < (COALESCE(?3, 9223372036854775807), COALESCE(?4, '')) \
      ORDER BY d.created_at DESC, d.id DESC LIMIT ?5";
-/// A manual retry: due now, whatever it was.
+/// A manual retry: a failed delivery (only: a delivered one is never
+/// replayed) on an enabled channel is due now.
 pub const RETRY_DELIVERY: &str = "UPDATE notification_deliveries SET status = 'pending', next_attempt_at = ?3, \
        enqueued_at = NULL, claimed_until = NULL \
-     WHERE id = ?1 AND channel_id IN (SELECT id FROM notification_channels WHERE org_id = ?2 AND enabled = 1)";
-pub const DELIVERY_CHANNEL: &str = "SELECT d.channel_id FROM notification_deliveries AS d \
+     WHERE id = ?1 AND status = 'failed' \
+       AND channel_id IN (SELECT id FROM notification_channels WHERE org_id = ?2 AND enabled = 1)";
+pub const DELIVERY_CHANNEL: &str = "SELECT d.channel_id, d.status, c.enabled FROM notification_deliveries AS d \
      JOIN notification_channels AS c ON c.id = d.channel_id WHERE d.id = ?1 AND c.org_id = ?2";
 /// Deliveries just fanned out from these audit rows (a JSON array), not yet enqueued.
 pub const DELIVERIES_OF_AUDIT: &str = "SELECT d.id FROM notification_deliveries AS d \
@@ -60,6 +67,11 @@ pub const DUE_DELIVERIES: &str = "SELECT id FROM notification_deliveries \
        AND (enqueued_at IS NULL OR next_attempt_at <= ?1 - 300) \
      ORDER BY next_attempt_at LIMIT ?2";
 pub const MARK_ENQUEUED: &str = "UPDATE notification_deliveries SET enqueued_at = ?2 WHERE id = ?1";
+/// The attempt just recorded by [`RECORD_ATTEMPT`] (in the same batch, after
+/// it: `number` is the delivery's new attempt count).
+pub const INSERT_ATTEMPT: &str = "INSERT INTO notification_attempts \
+       (delivery_id, number, attempted_at, status_code, latency_ms, error, response) \
+     SELECT id, attempts, ?2, ?3, ?4, ?5, ?6 FROM notification_deliveries WHERE id = ?1";
 /// Takes a due delivery for one send (a minute), so parallel messages for it send once.
 pub const CLAIM_DELIVERY: &str = "UPDATE notification_deliveries SET claimed_until = ?2 + 60 \
      WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2 + 1 \
@@ -141,6 +153,19 @@ pub struct DeliveryRow {
     pub last_response: Option<String>,
     pub last_attempt_at: Option<i64>,
     pub created_at: i64,
+    /// JSON array of [`AttemptRow`]s.
+    pub attempt_log: String,
+}
+
+/// One attempt of a delivery, from [`LIST_DELIVERIES`]' `attempt_log`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttemptRow {
+    pub number: i64,
+    pub attempted_at: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: Option<i64>,
+    pub error: Option<String>,
+    pub response: Option<String>,
 }
 
 /// [`DELIVERY_FOR_SEND`].
