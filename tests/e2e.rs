@@ -4,9 +4,9 @@
 //! area; a new `tests/e2e_*.rs` file must be listed here.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod client;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
-mod client;
 mod support;
 
 #[path = "e2e_accounts.rs"]

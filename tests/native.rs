@@ -3,11 +3,11 @@
 //! area; a new `tests/native_*.rs` file must be listed here (`every_test_file_is_in_a_layer`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod client;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 #[path = "layers.rs"]
 mod layers;
-mod client;
 mod support;
 mod testapp;
 
