@@ -33,6 +33,8 @@ mod oauth;
 mod orgs;
 #[path = "native_query_plans.rs"]
 mod query_plans;
+#[path = "native_round_trips.rs"]
+mod round_trips;
 #[path = "native_store.rs"]
 mod store;
 #[path = "native_totp.rs"]

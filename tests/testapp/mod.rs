@@ -7,6 +7,7 @@ use latchkey::app::{AppError, Clock, Config, Deps, Outbox, SystemRng};
 use latchkey::http::{self, Request};
 use latchkey::jobs::{self, DevMailer, Disposition, Job};
 use latchkey::store::sqlite::SqliteDb;
+use latchkey::store::{Counted, Db, DbError, Outcome, Stmt};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -76,6 +77,38 @@ impl latchkey::app::oauth::HttpClient for BlockingHttp {
     }
 }
 
+/// The harness's SQLite as the router sees it: the same connection as
+/// [`TestApp::db`], behind [`Counted`] (the Worker's `Server-Timing` counter),
+/// so a test can read how many round trips a request made.
+pub struct SharedDb {
+    db: Rc<SqliteDb>,
+    /// One line per round trip since the last request began: its statements' heads.
+    log: Rc<RefCell<Vec<String>>>,
+}
+impl SharedDb {
+    fn note(&self, stmts: &[&Stmt]) {
+        let heads: Vec<String> =
+            stmts.iter().map(|s| s.sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")).collect();
+        self.log.borrow_mut().push(heads.join(" | "));
+    }
+}
+#[async_trait(?Send)]
+impl Db for SharedDb {
+    async fn run(&self, stmt: Stmt) -> Result<Outcome, DbError> {
+        self.note(&[&stmt]);
+        self.db.run(stmt).await
+    }
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<Vec<Outcome>, DbError> {
+        self.note(&stmts.iter().collect::<Vec<_>>());
+        self.db.batch(stmts).await
+    }
+}
+
+/// No timing natively: only the count matters.
+fn no_time() -> f64 {
+    0.0
+}
+
 pub const START: i64 = 1_795_000_000;
 
 use crate::client;
@@ -118,6 +151,11 @@ pub struct TestApp {
     pub limiter: Rc<CountingLimiter>,
     /// The per-client-IP limit of the sign-in routes (on with `IP_RATE_LIMIT=on`).
     pub ip_limiter: Rc<CountingLimiter>,
+    /// Every round trip the router made to the database.
+    pub counted: Rc<Counted<SharedDb>>,
+    /// The round trips of the last request (see [`TestApp::last_round_trips`]).
+    last_trips: Cell<u32>,
+    trip_log: Rc<RefCell<Vec<String>>>,
 }
 
 /// Allows `limit` requests per key, like the rate-limiting binding within one period.
@@ -145,8 +183,10 @@ impl TestApp {
         let db = Rc::new(SqliteDb::migrated().expect("migrations apply"));
         let limiter = Rc::new(CountingLimiter { limit: Cell::new(u32::MAX), seen: RefCell::new(Vec::new()) });
         let ip_limiter = Rc::new(CountingLimiter { limit: Cell::new(u32::MAX), seen: RefCell::new(Vec::new()) });
+        let trip_log: Rc<RefCell<Vec<String>>> = Rc::default();
+        let counted = Rc::new(Counted::with_timer(SharedDb { db: db.clone(), log: trip_log.clone() }, no_time));
         let deps = Deps {
-            db: db.clone(),
+            db: counted.clone(),
             clock: clock.clone(),
             rng: Rc::new(SystemRng),
             outbox: outbox.clone(),
@@ -158,7 +198,7 @@ impl TestApp {
             deferred: Rc::default(),
             notified: Rc::default(),
         };
-        Self { deps, clock, outbox, db, limiter, ip_limiter }
+        Self { deps, clock, outbox, db, limiter, ip_limiter, counted, last_trips: Cell::new(0), trip_log }
     }
 
     pub fn clock_now(&self) -> i64 {
@@ -169,8 +209,25 @@ impl TestApp {
         self.clock.0.set(self.clock.0.get() + seconds);
     }
 
+    /// The database round trips the last request made before its answer,
+    /// as the Worker's `Server-Timing` counts them: what runs after the
+    /// response (deferred bookkeeping, webhook enqueueing) is not counted.
+    pub fn last_round_trips(&self) -> u32 {
+        self.last_trips.get()
+    }
+
+    /// What each round trip of the last request ran (the first words of
+    /// each statement), to say why a route makes the round trips it makes.
+    pub fn last_round_trip_sql(&self) -> Vec<String> {
+        // The log also holds what ran after the answer (webhook enqueueing).
+        self.trip_log.borrow().iter().take(self.last_trips.get() as usize).cloned().collect()
+    }
+
     pub fn request(&self, req: Request) -> Resp {
+        self.trip_log.borrow_mut().clear();
+        let before = self.counted.calls();
         let res = pollster::block_on(http::handle(&self.deps, req));
+        self.last_trips.set(self.counted.calls() - before);
         // What the Worker runs in ctx.wait_until, after the response.
         let deferred = self.deps.take_deferred();
         if !deferred.is_empty() {

@@ -1,0 +1,494 @@
+//! D1 round trips per route: the route walk of issue 20. One app with real
+//! data (an org with owner, admin and member, invitations, API keys, a
+//! customer's workspace granted to the org, install links, a notification
+//! channel with a failed delivery, a second session, 2FA, OAuth against the
+//! fake provider), then every route of the route table called once with real
+//! ids and a valid body, as a caller it lets through, and its round trips
+//! counted the way the Worker's `Server-Timing` counts them.
+//!
+//! [`ALLOWED`] is a ratchet: a route may not make more round trips than its
+//! row says. Lower a row when a change lowers the route; never raise one
+//! without saying why in its reason. Run with
+//! `cargo test --test native round_trips -- --nocapture` to see the table.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+use crate::fake_provider::{FakeProvider, FakeUser};
+use crate::testapp::*;
+
+use async_trait::async_trait;
+use latchkey::http::routes::{self, ROUTES};
+use latchkey::jobs::webhooks::{WebhookRequest, WebhookResponse, WebhookSender};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+
+type Fixture = crate::testapp::Fixture<TestApp>;
+
+/// Method, path pattern, allowed round trips, and why a route needs more than one.
+#[rustfmt::skip] // one route a line
+const ALLOWED: &[(&str, &str, u32, &str)] = &[
+    ("GET", "/health", 1, ""),
+    ("GET", "/openapi.json", 0, ""),
+    ("GET", "/.well-known/jwks.json", 0, ""),
+    ("GET", "/v1/dev/emails", 1, ""),
+    // accounts
+    ("POST", "/v1/auth/signup", 1, ""),
+    ("POST", "/v1/auth/verify-email", 3, "token read, password hash, then the verification write and the session write as two batches"),
+    ("POST", "/v1/auth/resend-verification", 1, ""),
+    ("POST", "/v1/auth/login", 3, "failure counter (with the user read), password hash, counter reset, then the session write"),
+    ("POST", "/v1/auth/token", 2, "refresh token spent first (single use), then the new token and session touch"),
+    ("POST", "/v1/auth/logout", 2, "session read, then the session revocation"),
+    ("POST", "/v1/auth/password-reset", 1, ""),
+    ("POST", "/v1/auth/password-reset/confirm", 3, "token spent, password hash, then the reset batch and the failure-counter reset"),
+    ("POST", "/v1/auth/password-reset/preview", 2, "token read, then the recently linked providers"),
+    ("GET", "/v1/me", 1, ""),
+    ("PATCH", "/v1/me", 2, "session read, then the update"),
+    ("POST", "/v1/me/password", 3, "session read, user read, password hash, then the write"),
+    ("GET", "/v1/me/sessions", 2, "session read, then the list"),
+    ("DELETE", "/v1/me/sessions/{id}", 2, "session read, then the revocation"),
+    // two-factor
+    ("POST", "/v1/auth/login/mfa", 6, "MFA token counter, credential read, attempt counter, step+token spend, user read, session write"),
+    ("POST", "/v1/me/totp", 2, "session read, then the credential write"),
+    ("POST", "/v1/me/totp/confirm", 4, "session read, credential read, code check (attempt counter), then the confirm batch"),
+    ("DELETE", "/v1/me/totp", 4, "session read, credential read, attempt counter, then the disable batch"),
+    ("POST", "/v1/me/recovery-codes", 4, "session read, credential read, attempt counter, then the new codes"),
+    // orgs
+    ("POST", "/v1/orgs", 2, "session read, then the create batch"),
+    ("GET", "/v1/orgs", 2, "session read, then the list"),
+    ("GET", "/v1/orgs/{org_id}", 1, ""),
+    ("PATCH", "/v1/orgs/{org_id}", 3, "session read, org access check, then the write batch"),
+    ("DELETE", "/v1/orgs/{org_id}", 3, "session read, org access check, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/members", 3, "session read, org access check, then the read"),
+    ("PATCH", "/v1/orgs/{org_id}/members/{user_id}", 4, "session read, org access check, target read, then the write batch"),
+    ("DELETE", "/v1/orgs/{org_id}/members/{user_id}", 4, "session read, org access check, target read, then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/ownership-transfer", 4, "session read, org access check, target read, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/audit-log", 3, "session read, org access check, then the read"),
+    // org invitations
+    ("POST", "/v1/orgs/{org_id}/invitations", 3, "session read, org access check, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/invitations", 3, "session read, org access check, then the read"),
+    ("DELETE", "/v1/orgs/{org_id}/invitations/{id}", 4, "session read, org access check, target read, then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/invitations/{id}/resend", 4, "session read, org access check, target read, then the write batch"),
+    ("POST", "/v1/invitations/preview", 1, ""),
+    ("POST", "/v1/invitations/accept", 3, "session read, invitation read, then the accept batch"),
+    ("POST", "/v1/invitations/decline", 2, "invitation read, then the decline batch"),
+    // API keys
+    ("POST", "/v1/orgs/{org_id}/api-keys", 3, "session read, org access check, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/api-keys", 3, "session read, org access check, then the read"),
+    ("GET", "/v1/orgs/{org_id}/api-keys/{id}", 3, "session read, org access check, then the read"),
+    ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", 4, "session read, org access check, target read, then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", 4, "session read, org access check, target read, then the write batch"),
+    ("GET", "/v1/api-keys/current", 1, ""),
+    ("POST", "/v1/authorize", 1, ""),
+    // workspaces
+    ("POST", "/v1/workspaces", 2, "session read, then the create batch"),
+    ("GET", "/v1/workspaces", 2, "session read, then the lists"),
+    ("GET", "/v1/workspaces/{ws_id}", 2, "session read, then the workspace and access read"),
+    ("PATCH", "/v1/workspaces/{ws_id}", 3, "session read, workspace access check, then the write batch"),
+    ("DELETE", "/v1/workspaces/{ws_id}", 3, "session read, workspace access check, then the write batch"),
+    ("PUT", "/v1/workspaces/{ws_id}/billing", 3, "session read, workspace access check, then the write batch"),
+    ("GET", "/v1/workspaces/{ws_id}/members", 3, "session read, workspace access check, then the read"),
+    ("PATCH", "/v1/workspaces/{ws_id}/members/{user_id}", 4, "session read, workspace access check, target read, then the write batch"),
+    ("DELETE", "/v1/workspaces/{ws_id}/members/{user_id}", 4, "session read, workspace access check, target read, then the write batch"),
+    ("POST", "/v1/workspaces/{ws_id}/invitations", 3, "session read, workspace access check, then the write batch"),
+    ("GET", "/v1/workspaces/{ws_id}/invitations", 3, "session read, workspace access check, then the read"),
+    ("DELETE", "/v1/workspaces/{ws_id}/invitations/{id}", 4, "session read, workspace access check, target read, then the write batch"),
+    ("POST", "/v1/workspaces/{ws_id}/invitations/{id}/resend", 4, "session read, workspace access check, target read, then the write batch"),
+    ("POST", "/v1/workspaces/{ws_id}/grants", 4, "session read, workspace access check, org read by slug, then the write batch"),
+    ("GET", "/v1/workspaces/{ws_id}/grants", 3, "session read, workspace access check, then the read"),
+    ("DELETE", "/v1/workspaces/{ws_id}/grants/{org_id}", 4, "session read, workspace access check, grant read, then the write batch"),
+    ("GET", "/v1/workspaces/{ws_id}/audit-log", 3, "session read, workspace access check, then the read"),
+    // install links and managed workspaces
+    ("POST", "/v1/orgs/{org_id}/install-links", 3, "session read, org access check, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/install-links", 3, "session read, org access check, then the read"),
+    ("DELETE", "/v1/orgs/{org_id}/install-links/{id}", 3, "session read, org access check, then the write batch"),
+    ("POST", "/v1/install-links/preview", 1, ""),
+    ("POST", "/v1/install-links/accept", 4, "session read, link read, workspace access check, then the grant batch"),
+    ("GET", "/v1/orgs/{org_id}/managed-workspaces", 3, "session read, org access check, then the read"),
+    ("DELETE", "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", 4, "session read, org access check, grant read, then the write batch"),
+    // OAuth
+    ("GET", "/v1/auth/oauth/providers", 0, ""),
+    ("GET", "/v1/auth/oauth/{provider}/authorize", 1, ""),
+    ("GET", "/v1/auth/oauth/{provider}/callback", 2, "state spent before the provider calls, login code written after them"),
+    ("POST", "/v1/auth/oauth/complete", 6, "code spent, identity lookup, user read by email, account write, identity touch, session write"),
+    ("POST", "/v1/auth/oauth/inspect", 2, "login code read, then the account it names"),
+    ("GET", "/v1/me/identities", 2, "session read, then the list"),
+    ("POST", "/v1/me/identities/{provider}", 3, "session read, sign-in age read, then the flow state write"),
+    ("DELETE", "/v1/me/identities/{provider}", 2, "session read, then the unlink batch"),
+    ("GET", "/v1/me/audit-log", 2, "session read, then the read"),
+    // notification channels
+    ("GET", "/v1/notification-event-types", 1, ""),
+    ("POST", "/v1/orgs/{org_id}/notification-channels", 3, "session read, org access check, then the write batch"),
+    ("GET", "/v1/orgs/{org_id}/notification-channels", 3, "session read, org access check, then the read"),
+    ("GET", "/v1/orgs/{org_id}/notification-channels/{id}", 3, "session read, org access check, then the read"),
+    ("PATCH", "/v1/orgs/{org_id}/notification-channels/{id}", 4, "session read, org access check, channel read, then the write batch"),
+    ("DELETE", "/v1/orgs/{org_id}/notification-channels/{id}", 3, "session read, org access check, then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", 4, "session read, org access check, channel read, then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/test", 5, "session read, org access check, channel read, ping batch, then marked enqueued"),
+    ("GET", "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", 4, "session read, org access check, channel read, then the deliveries read"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 5, "session read, org access check, delivery read, retry batch, then marked enqueued"),
+];
+
+/// One measured call.
+struct Measured {
+    method: &'static str,
+    path: &'static str,
+    status: u16,
+    trips: u32,
+    /// What each round trip ran.
+    sql: Vec<String>,
+}
+
+/// Calls routes and records, per route, what each call cost.
+struct Walk<'a> {
+    app: &'a TestApp,
+    seen: RefCell<Vec<Measured>>,
+}
+
+impl Walk<'_> {
+    /// Calls `method path` as `bearer` and records its round trips under the
+    /// route the router resolves it to. The answer must be a success: 2xx,
+    /// or 302 for the OAuth redirects (a browser navigation, not an error).
+    #[track_caller]
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let bare = path.split_once('?').map_or(path, |(p, _)| p);
+        let (route, _) = routes::resolve(method, bare).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
+        let r = self.app.call_with(method, path, bearer, body, headers);
+        let trips = self.app.last_round_trips();
+        let redirect = r.status == 302 && route.path.starts_with("/v1/auth/oauth/");
+        assert!((200..300).contains(&r.status) || redirect, "{method} {path}: {} {}", r.status, r.raw);
+        self.seen.borrow_mut().push(Measured {
+            method: route.method,
+            path: route.path,
+            status: r.status,
+            trips,
+            sql: self.app.last_round_trip_sql(),
+        });
+        r
+    }
+    #[track_caller]
+    fn get(&self, path: &str, who: &str) -> Reply {
+        self.call("GET", path, Some(who), None, &[])
+    }
+    #[track_caller]
+    fn public(&self, method: &str, path: &str, body: Value) -> Reply {
+        self.call(method, path, None, Some(body), &[])
+    }
+    #[track_caller]
+    fn send(&self, method: &str, path: &str, who: &str, body: Value) -> Reply {
+        self.call(method, path, Some(who), Some(body), &[])
+    }
+    #[track_caller]
+    fn delete(&self, path: &str, who: &str) -> Reply {
+        self.call("DELETE", path, Some(who), None, &[])
+    }
+}
+
+/// A webhook receiver that is down: every delivery fails.
+struct Down;
+#[async_trait(?Send)]
+impl WebhookSender for Down {
+    async fn post(&self, _req: WebhookRequest) -> Result<WebhookResponse, String> {
+        Ok(WebhookResponse { status: 500, retry_after: None, body: Vec::new(), latency_ms: 1 })
+    }
+}
+
+const PAGE: &str = "http://app.test/settings/security";
+const HOOK: &str = "https://hooks.example.org/latchkey";
+
+fn enc(s: &str) -> String {
+    url_encode(s)
+}
+
+fn fragment(location: &str, key: &str) -> String {
+    let (_, frag) = location.split_once('#').unwrap_or_else(|| panic!("no fragment: {location}"));
+    form_urlencoded::parse(frag.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {key} in {location}"))
+}
+
+fn cookie_of(r: &Reply) -> String {
+    r.header("set-cookie").unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers)).split(';').next().unwrap().into()
+}
+
+/// The path of our own OAuth callback URL the fake provider redirects to.
+fn local(url: &str) -> &str {
+    url.strip_prefix("http://app.test").unwrap_or_else(|| panic!("not our URL: {url}"))
+}
+
+#[test]
+fn every_route_stays_within_its_round_trip_budget() {
+    let fake = FakeProvider::start();
+    let mut vars = fake.worker_vars();
+    vars.push(("WEBHOOK_RETRY_SCHEDULE".into(), "1,1".into()));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let f = Fixture::new(TestApp::with_config(config_with(&refs)))
+        .org_owned_by("owner", "Vendor", Some("vendor"))
+        .join_org("admin", "admin")
+        .join_org("member", "member")
+        .join_org("leaver", "member")
+        .workspace_with_grant("vendor")
+        .join_workspace("seat", "member")
+        .key_with_scopes(&["org:read"])
+        .person("joiner")
+        .person("resetter")
+        .person("changer")
+        .with_stranger();
+    let app = &f.app;
+    let api = f.api();
+    let w = Walk { app, seen: RefCell::new(Vec::new()) };
+    let owner = access(f.owner());
+    let customer = access(f.customer());
+    let org = f.org.clone();
+    let ws = f.ws.clone();
+
+    // --- meta ---
+    w.call("GET", "/health", None, None, &[]);
+    w.call("GET", "/openapi.json", None, None, &[]);
+    w.call("GET", "/.well-known/jwks.json", None, None, &[]);
+    w.call("GET", &format!("/v1/dev/emails?to={}", enc(&f.owner().email)), None, None, &[]);
+
+    // --- accounts ---
+    let walker = "walker@example.com";
+    w.public("POST", "/v1/auth/signup", json!({"email": walker, "password": PASSWORD, "name": "Walker"}));
+    w.public("POST", "/v1/auth/resend-verification", json!({"email": walker}));
+    let token = app.token_from_email(walker, "/verify-email");
+    w.public("POST", "/v1/auth/verify-email", json!({"token": token, "password": PASSWORD}));
+    // The owner signs in a second time: the session revoked below.
+    let second = w.public("POST", "/v1/auth/login", json!({"email": f.owner().email, "password": PASSWORD})).body;
+    w.public("POST", "/v1/auth/token", json!({"refresh_token": refresh(f.stranger())}));
+    let leaving = api.login(&f.stranger().email, PASSWORD).expect(200).body;
+    w.send("POST", "/v1/auth/logout", &access(&leaving), json!({}));
+    let resetter = &f.who("resetter").email;
+    w.public("POST", "/v1/auth/password-reset", json!({"email": resetter}));
+    let token = app.token_from_email(resetter, "/reset-password");
+    w.public("POST", "/v1/auth/password-reset/preview", json!({"token": token}));
+    w.public("POST", "/v1/auth/password-reset/confirm", json!({"token": token, "new_password": "a new horse battery"}));
+    w.get("/v1/me", &owner);
+    w.send("PATCH", "/v1/me", &owner, json!({"name": "Owner"}));
+    w.send(
+        "POST",
+        "/v1/me/password",
+        &access(f.who("changer")),
+        json!({"current_password": PASSWORD, "new_password": "another horse battery"}),
+    );
+    let sessions = w.get("/v1/me/sessions", &owner).body;
+    let other = sessions["data"].as_array().unwrap().iter().find(|s| s["current"] == false).expect("a second session");
+    assert_ne!(access(&second), owner);
+    w.delete(&format!("/v1/me/sessions/{}", other["id"].as_str().unwrap()), &owner);
+
+    // --- two-factor: enrol, confirm, sign in with a code, new recovery codes, disable ---
+    let tf = api.verified("twofactor@example.com");
+    let secret = w.send("POST", "/v1/me/totp", &access(&tf), json!({})).body["secret"].as_str().unwrap().to_owned();
+    let code = |app: &TestApp| {
+        app.advance(30); // a code is good once: the next step's
+        totp_code(&secret, app.clock_now())
+    };
+    w.send("POST", "/v1/me/totp/confirm", &access(&tf), json!({"code": code(app)}));
+    let mfa = api.mfa_token(&tf.email);
+    let tf_session = w.public("POST", "/v1/auth/login/mfa", json!({"mfa_token": mfa, "code": code(app)})).body;
+    let tf_token = access(&tf_session);
+    w.send("POST", "/v1/me/recovery-codes", &tf_token, json!({"code": code(app)}));
+    w.call("DELETE", "/v1/me/totp", Some(&tf_token), Some(json!({"code": code(app)})), &[]);
+
+    // --- orgs ---
+    let scratch = w.send("POST", "/v1/orgs", &owner, json!({"name": "Scratch"})).id();
+    let heir = api.join(f.owner(), Tenant::Org(&scratch), "heir@example.com", "admin");
+    w.get("/v1/orgs", &owner);
+    w.get(&format!("/v1/orgs/{org}"), &owner);
+    w.send("PATCH", &format!("/v1/orgs/{org}"), &owner, json!({"name": "Vendor Inc"}));
+    w.get(&format!("/v1/orgs/{org}/members"), &owner);
+    let leaver = f.who("leaver").id();
+    w.send("PATCH", &format!("/v1/orgs/{org}/members/{leaver}"), &owner, json!({"role": "admin"}));
+    w.delete(&format!("/v1/orgs/{org}/members/{leaver}"), &owner);
+    w.send("POST", &format!("/v1/orgs/{scratch}/ownership-transfer"), &owner, json!({"user_id": heir.id()}));
+    w.get(&format!("/v1/orgs/{org}/audit-log"), &owner);
+
+    // --- org invitations ---
+    let inv = w
+        .send(
+            "POST",
+            &format!("/v1/orgs/{org}/invitations"),
+            &owner,
+            json!({"email": "invitee@example.com", "role": "member"}),
+        )
+        .id();
+    w.get(&format!("/v1/orgs/{org}/invitations"), &owner);
+    w.send("POST", &format!("/v1/orgs/{org}/invitations/{inv}/resend"), &owner, json!({}));
+    w.delete(&format!("/v1/orgs/{org}/invitations/{inv}"), &owner);
+    let joiner = f.who("joiner");
+    let token = api.invitation_token(f.owner(), f.tenant(), &joiner.email, "member");
+    w.public("POST", "/v1/invitations/preview", json!({"token": token}));
+    w.send("POST", "/v1/invitations/accept", &access(joiner), json!({"token": token}));
+    let token = api.invitation_token(f.owner(), f.tenant(), "decliner@example.com", "member");
+    w.public("POST", "/v1/invitations/decline", json!({"token": token}));
+
+    // --- API keys and decisions ---
+    let keys = format!("/v1/orgs/{org}/api-keys");
+    let key = w.send("POST", &keys, &owner, json!({"name": "deploy", "scopes": ["org:read"]})).id();
+    w.get(&keys, &owner);
+    w.get(&format!("{keys}/{key}"), &owner);
+    w.send("POST", &format!("{keys}/{key}/rotate"), &owner, json!({"grace_period_seconds": 60}));
+    w.delete(&format!("{keys}/{key}"), &owner);
+    w.get("/v1/api-keys/current", &f.key);
+    w.send("POST", "/v1/authorize", &owner, json!({"permission": "org:read", "org_id": org}));
+
+    // --- workspaces ---
+    let spare = w.send("POST", "/v1/workspaces", &customer, json!({"name": "Spare"})).id();
+    w.get("/v1/workspaces", &customer);
+    w.get(&format!("/v1/workspaces/{ws}"), &customer);
+    w.send("PATCH", &format!("/v1/workspaces/{ws}"), &customer, json!({"name": "Shop 2"}));
+    w.call(
+        "PUT",
+        &format!("/v1/workspaces/{ws}/billing"),
+        Some(&customer),
+        Some(json!({"plan": "pro", "billing_email": "billing@shop.example"})),
+        &[],
+    );
+    w.get(&format!("/v1/workspaces/{ws}/members"), &customer);
+    let seat = f.who("seat").id();
+    w.send("PATCH", &format!("/v1/workspaces/{ws}/members/{seat}"), &customer, json!({"role": "admin"}));
+    w.delete(&format!("/v1/workspaces/{ws}/members/{seat}"), &customer);
+    let invs = format!("/v1/workspaces/{ws}/invitations");
+    let inv = w.send("POST", &invs, &customer, json!({"email": "wsinvitee@example.com", "role": "member"})).id();
+    w.get(&invs, &customer);
+    w.send("POST", &format!("{invs}/{inv}/resend"), &customer, json!({}));
+    w.delete(&format!("{invs}/{inv}"), &customer);
+    w.send("POST", &format!("/v1/workspaces/{spare}/grants"), &customer, json!({"org_slug": "vendor"}));
+    w.get(&format!("/v1/workspaces/{spare}/grants"), &customer);
+    w.delete(&format!("/v1/workspaces/{spare}/grants/{org}"), &customer);
+    w.get(&format!("/v1/workspaces/{ws}/audit-log"), &customer);
+
+    // --- install links and managed workspaces ---
+    let links = format!("/v1/orgs/{org}/install-links");
+    let link = w.send("POST", &links, &owner, json!({})).body;
+    let spare_link = api.create_install_link(f.owner(), &org).expect(201).id();
+    w.get(&links, &owner);
+    let token = link["token"].as_str().unwrap();
+    w.public("POST", "/v1/install-links/preview", json!({"token": token}));
+    let third = api.create_workspace(f.customer(), "Third").expect(201).id();
+    w.send("POST", "/v1/install-links/accept", &customer, json!({"token": token, "workspace_id": third}));
+    w.delete(&format!("{links}/{spare_link}"), &owner);
+    w.get(&format!("/v1/orgs/{org}/managed-workspaces"), &owner);
+    w.delete(&format!("/v1/orgs/{org}/managed-workspaces/{third}"), &owner);
+
+    // --- OAuth: a new person signs in with Google; the owner links and unlinks GitHub ---
+    w.call("GET", "/v1/auth/oauth/providers", None, None, &[]);
+    fake.sign_in("google", FakeUser::verified("g-1", "oauth-person@example.com"));
+    let start = w.call("GET", &format!("/v1/auth/oauth/google/authorize?redirect_uri={}", enc(PAGE)), None, None, &[]);
+    let cookie = cookie_of(&start);
+    let approved = fake.approve(start.header("location").unwrap());
+    let back = w.call("GET", local(&approved), None, None, &[("cookie", &cookie)]);
+    let login_code = fragment(back.header("location").unwrap(), "login_code");
+    let with_cookie = [("cookie", cookie.as_str())];
+    w.call("POST", "/v1/auth/oauth/inspect", None, Some(json!({"login_code": login_code})), &with_cookie);
+    w.call("POST", "/v1/auth/oauth/complete", None, Some(json!({"login_code": login_code})), &with_cookie);
+    w.get("/v1/me/identities", &owner);
+    fake.sign_in("github", FakeUser::verified("9001", "octo@example.com"));
+    let fresh = access(&api.login(&f.owner().email, PASSWORD).expect(200).body);
+    let link = w.send("POST", "/v1/me/identities/github", &fresh, json!({"redirect_uri": PAGE}));
+    let cookie = cookie_of(&link);
+    let approved = fake.approve(link.body["authorize_url"].as_str().unwrap());
+    let back = app.call_with("GET", local(&approved), None, None, &[("cookie", &cookie)]).expect(302);
+    let code = fragment(back.header("location").unwrap(), "login_code");
+    app.call_with(
+        "POST",
+        "/v1/auth/oauth/complete",
+        Some(&fresh),
+        Some(json!({"login_code": code})),
+        &[("cookie", &cookie)],
+    )
+    .expect(200);
+    w.delete("/v1/me/identities/github", &fresh);
+    w.get("/v1/me/audit-log", &owner);
+
+    // --- notification channels, one with a failed delivery ---
+    let channels = format!("/v1/orgs/{org}/notification-channels");
+    let body = json!({"url": HOOK, "description": "deploys", "event_types": ["org.updated"]});
+    let channel = app.post(&channels, Some(&owner), body.clone()).expect(201).id();
+    api.update_org(f.owner(), &org, json!({"name": "Vendor again"})).expect(200);
+    for _ in 0..3 {
+        app.deliver_webhooks(&Down);
+        app.advance(1);
+    }
+    let failed = app.get(&format!("{channels}/{channel}/deliveries?status=failed"), Some(&owner)).expect(200).body;
+    let delivery = failed["data"][0]["id"].as_str().expect("a failed delivery").to_owned();
+    w.get("/v1/notification-event-types", &owner);
+    let spare_channel = w.send("POST", &channels, &owner, body).id();
+    w.get(&channels, &owner);
+    w.get(&format!("{channels}/{channel}"), &owner);
+    w.send("PATCH", &format!("{channels}/{channel}"), &owner, json!({"description": "releases"}));
+    w.send("POST", &format!("{channels}/{channel}/rotate-secret"), &owner, json!({"grace_period_seconds": 0}));
+    w.send("POST", &format!("{channels}/{channel}/test"), &owner, json!({}));
+    w.get(&format!("{channels}/{channel}/deliveries"), &owner);
+    w.send("POST", &format!("{channels}/deliveries/{delivery}/retry"), &owner, json!({}));
+    w.delete(&format!("{channels}/{spare_channel}"), &owner);
+
+    // --- last, what deletes ---
+    w.delete(&format!("/v1/workspaces/{spare}"), &customer);
+    w.delete(&format!("/v1/orgs/{scratch}"), &access(&heir));
+
+    check(&w.seen.into_inner());
+}
+
+/// Every route measured once and listed once; none above its row.
+fn check(seen: &[Measured]) {
+    let key = |m: &str, p: &str| format!("{m} {p}");
+    let mut problems = Vec::new();
+    for route in ROUTES {
+        let rows = ALLOWED.iter().filter(|(m, p, _, _)| *m == route.method && *p == route.path).count();
+        if rows != 1 {
+            problems.push(format!("{}: {rows} rows in ALLOWED (one expected)", key(route.method, route.path)));
+        }
+        let calls = seen.iter().filter(|s| s.method == route.method && s.path == route.path).count();
+        if calls != 1 {
+            problems
+                .push(format!("{}: called {calls} times by the walk (once expected)", key(route.method, route.path)));
+        }
+    }
+    for (m, p, allowed, why) in ALLOWED {
+        if !ROUTES.iter().any(|r| r.method == *m && r.path == *p) {
+            problems.push(format!("{}: a row in ALLOWED for no route", key(m, p)));
+        }
+        if *allowed > 1 && why.is_empty() {
+            problems.push(format!("{}: {allowed} round trips allowed without a reason", key(m, p)));
+        }
+    }
+    let mut table = String::from("D1 round trips per route (measured / allowed, status):\n");
+    let mut histogram = std::collections::BTreeMap::<u32, usize>::new();
+    for s in seen {
+        let allowed = ALLOWED.iter().find(|(m, p, _, _)| *m == s.method && *p == s.path).map(|r| r.2);
+        *histogram.entry(s.trips).or_default() += 1;
+        let flag = match allowed {
+            Some(a) if s.trips > a => {
+                let trips: Vec<String> = s.sql.iter().enumerate().map(|(i, q)| format!("    {}. {q}", i + 1)).collect();
+                problems.push(format!(
+                    "{}: {} round trips, {a} allowed:\n{}",
+                    key(s.method, s.path),
+                    s.trips,
+                    trips.join("\n")
+                ));
+                "  OVER BUDGET"
+            }
+            Some(a) if s.trips < a => "  (lower: tighten the row)",
+            _ => "",
+        };
+        let allowed = allowed.map_or("-".to_owned(), |a| a.to_string());
+        table.push_str(&format!(
+            "  {:<70} {:>2} / {:>2}  {}{flag}\n",
+            key(s.method, s.path),
+            s.trips,
+            allowed,
+            s.status
+        ));
+    }
+    let spread: Vec<String> = histogram.iter().map(|(t, n)| format!("{n} at {t}")).collect();
+    table.push_str(&format!("  {} routes: {}\n", seen.len(), spread.join(", ")));
+    println!("{table}");
+    assert!(problems.is_empty(), "round-trip budget:\n  {}", problems.join("\n  "));
+}
