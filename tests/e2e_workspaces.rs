@@ -78,3 +78,79 @@ fn a_customer_approves_an_install_link_in_the_browser() {
     assert_eq!(managed["data"][0]["workspace"]["id"], ws.as_str());
     assert_eq!(w.api().workspace(&vendor, &ws).status, 200);
 }
+
+#[test]
+fn shared_with_me_names_only_the_id_of_a_workspace_that_the_orgs_2fa_rule_hides() {
+    let w = Worker::start();
+    let api = w.api();
+    let owner = api.verified("owner@example.com").token();
+    let secret = api.enrol_totp(&owner).json()["secret"].as_str().unwrap().to_owned();
+    assert_eq!(api.confirm_totp(&owner, &totp_code(&secret, unix_now())).status, 200);
+    let org = api.create_org_with_slug(&owner, "Strict", "strict").id();
+    let inv = api.invite(&owner, Tenant::Org(&org), "eng@example.com", "member");
+    assert_eq!(inv.status, 201, "{}", inv.raw);
+    let token = extract_token(w.wait_for_emails("eng@example.com", 1)[0]["text"].as_str().unwrap(), "/invite");
+    let eng = api.signup_invited("eng@example.com", PASSWORD, "Eng", &token);
+    assert_eq!(eng.status, 201, "{}", eng.raw);
+    let eng = eng.json()["access_token"].as_str().unwrap().to_owned();
+    let customer = api.verified("customer@example.com").token();
+    let ws = api.create_workspace(&customer, "Secret Project").id();
+    assert_eq!(api.grant(&customer, &ws, "strict").status, 201);
+    let r = api.update_org(&owner, &org, serde_json::json!({"require_2fa": true}));
+    assert_eq!(r.status, 200, "{}", r.raw);
+
+    let r = api.workspace(&eng, &ws);
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("two_factor_required")), "{}", r.raw);
+    let list = api.workspaces(&eng).json();
+    assert_eq!(
+        list["shared_with_me"],
+        serde_json::json!([{"id": ws, "org": {"id": org, "name": "Strict"}, "requires": "two_factor"}])
+    );
+    assert!(!list.to_string().contains("Secret Project"), "{list}");
+    // The owner, with 2FA, sees the workspace whole.
+    let list = api.workspaces(&owner).json();
+    assert_eq!(list["shared_with_me"][0]["workspace"]["name"], "Secret Project", "{list}");
+}
+
+#[test]
+fn a_grant_spam_loop_by_slug_gets_429_and_a_relinquished_workspace_is_refused_but_install_links_work() {
+    let w = Worker::start();
+    let api = w.api();
+    let vendor = api.verified("vendor@example.com").token();
+    let org = api.create_org_with_slug(&vendor, "Vendor", "vendor").id();
+    let stranger = api.verified("stranger@example.com").token();
+    let ws = api.create_workspace(&stranger, "URGENT: re-verify at evil.example").id();
+
+    // Grant and revoke in a loop: the sixth grant within the hour is refused.
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..8 {
+        let r = api.grant(&stranger, &ws, "vendor");
+        statuses.push(r.status);
+        if r.status != 201 {
+            last = Some(r);
+            break;
+        }
+        assert_eq!(api.revoke_grant(&stranger, &ws, &org).status, 204);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 429]);
+    let r = last.unwrap();
+    assert_eq!(r.json()["code"], "rate_limited", "{}", r.raw);
+    let retry: i64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((3500..=3600).contains(&retry), "{retry}");
+    let log = api.audit_log(&vendor, Tenant::Org(&org)).json();
+    let created = log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "grant.created").count();
+    assert_eq!(created, 5, "{log}");
+
+    // The org gives another workspace back: grants by slug from it are
+    // refused from then on, while the org's install link still works.
+    let other = api.create_workspace(&stranger, "Other").id();
+    assert_eq!(api.grant(&stranger, &other, "vendor").status, 201);
+    assert_eq!(api.relinquish(&vendor, &org, &other).status, 204);
+    let r = api.grant(&stranger, &other, "vendor");
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("grant_refused")), "{}", r.raw);
+    let link = api.create_install_link(&vendor, &org).json();
+    let r = api.accept_install_link(&stranger, link["token"].as_str().unwrap(), &other);
+    assert_eq!(r.status, 201, "{}", r.raw);
+    assert_eq!(api.workspace(&vendor, &other).status, 200);
+}

@@ -309,3 +309,140 @@ fn the_fixture_builder_makes_the_roles_it_names() {
     api.org(f.stranger(), &f.org).expect_problem(404, "not_found");
     api.workspace(f.stranger(), &f.ws).expect_problem(404, "not_found");
 }
+
+#[test]
+fn shared_with_me_names_a_workspace_only_by_id_while_its_orgs_2fa_rule_hides_it() {
+    let app = TestApp::new();
+    let TwoFactor { person: owner, .. } = app.api().verified_with_2fa("owner@example.com");
+    let org = app.api().create_org_with_slug(&owner, "Strict", "strict").expect(201).id();
+    let member = app.api().join(&owner, Tenant::Org(&org), "m@example.com", "member");
+    let customer = app.api().verified("customer@example.com");
+    let ws = app.api().create_workspace(&customer, "Secret Project").expect(201).id();
+    app.api().grant(&customer, &ws, "strict").expect(201);
+    app.api().update_billing(&customer, &ws, "enterprise", "ap@customer.example").expect(200);
+    app.api().update_org(&owner, &org, json!({"require_2fa": true})).expect(200);
+
+    // Opening it is refused, and the list shows no more than that refusal says.
+    app.api().workspace(&member, &ws).expect_problem(403, "two_factor_required");
+    let list = app.api().workspaces(&member).expect(200).body;
+    assert_eq!(
+        list["shared_with_me"],
+        json!([{"id": ws, "org": {"id": org, "name": "Strict"}, "requires": "two_factor"}]),
+        "no name, plan or role"
+    );
+    let raw = list.to_string();
+    for hidden in ["Secret Project", "enterprise", "admin"] {
+        assert!(!raw.contains(hidden), "{hidden} leaks: {raw}");
+    }
+    // The owner, who has 2FA, sees it whole.
+    let list = app.api().workspaces(&owner).expect(200).body;
+    assert_eq!(list["shared_with_me"][0]["workspace"]["name"], "Secret Project");
+    assert_eq!(list["shared_with_me"][0]["role"], "admin");
+
+    // With 2FA on, the member sees it whole too.
+    let secret = app.api().enrol_totp(&member).expect(200).body["secret"].as_str().unwrap().to_owned();
+    app.api().confirm_totp(&member, &totp_code(&secret, app.clock_now())).expect(200);
+    let list = app.api().workspaces(&member).expect(200).body;
+    assert_eq!(list["shared_with_me"][0]["workspace"]["id"], ws.as_str());
+    assert_eq!(list["shared_with_me"][0]["via_org"]["name"], "Strict");
+}
+
+#[test]
+fn an_org_that_does_not_require_2fa_opens_the_workspace_even_when_another_granted_org_does() {
+    let app = TestApp::new();
+    let TwoFactor { person: owner, .. } = app.api().verified_with_2fa("owner@example.com");
+    let strict = app.api().create_org_with_slug(&owner, "Strict", "strict").expect(201).id();
+    let member = app.api().join(&owner, Tenant::Org(&strict), "m@example.com", "member");
+    let relaxed = app.api().create_org_with_slug(&member, "Relaxed", "relaxed").expect(201).id();
+    app.api().update_org(&owner, &strict, json!({"require_2fa": true})).expect(200);
+    let customer = app.api().verified("customer@example.com");
+    let ws = app.api().create_workspace(&customer, "Shop").expect(201).id();
+    app.api().grant(&customer, &ws, "strict").expect(201);
+    app.api().grant(&customer, &ws, "relaxed").expect(201);
+    app.api().workspace(&member, &ws).expect(200);
+    let list = app.api().workspaces(&member).expect(200).body;
+    assert_eq!(list["shared_with_me"][0]["workspace"]["name"], "Shop");
+    assert_eq!(list["shared_with_me"][0]["via_org"]["id"], relaxed.as_str());
+}
+
+/// A verified stranger's workspace, and the target org "Vendor" (slug `vendor`).
+fn spam_world() -> (TestApp, Person, String, Person, String) {
+    let app = TestApp::new();
+    let vendor = app.api().verified("vendor@example.com");
+    let org = app.api().create_org_with_slug(&vendor, "Vendor", "vendor").expect(201).id();
+    let stranger = app.api().verified("stranger@example.com");
+    let ws = app.api().create_workspace(&stranger, "URGENT: re-verify at evil.example").expect(201).id();
+    (app, vendor, org, stranger, ws)
+}
+
+#[test]
+fn a_grant_and_revoke_loop_is_cut_off_with_retry_after_and_the_window_reopens() {
+    let (app, vendor, org, stranger, ws) = spam_world();
+    let mut refused = None;
+    for cycle in 0..20 {
+        let r = app.api().grant(&stranger, &ws, "vendor");
+        if r.status == 429 {
+            refused = Some((cycle, r));
+            break;
+        }
+        r.expect(201);
+        app.api().revoke_grant(&stranger, &ws, &org).expect(204);
+        app.advance(60);
+    }
+    let (cycle, r) = refused.expect("the loop was never cut off");
+    assert_eq!(cycle, 5, "five grants an hour per workspace");
+    assert_eq!(r.code(), "rate_limited");
+    // The first grant (at t0) leaves the hour at t0 + 3600; it is now t0 + 300.
+    assert_eq!(r.header("retry-after"), Some("3300"), "{:?}", r.headers);
+    // The org saw five grants and five revocations, no more.
+    let log = app.api().audit_log(&vendor, Tenant::Org(&org)).expect(200).body;
+    let grants = log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "grant.created").count();
+    assert_eq!(grants, 5);
+    // Still refused one second before the hour is over, and then room again.
+    app.advance(3300 - 1);
+    let stranger = app.login("stranger@example.com", PASSWORD).expect(200).body;
+    app.api().grant(&stranger, &ws, "vendor").expect_problem(429, "rate_limited");
+    app.advance(1);
+    app.api().grant(&stranger, &ws, "vendor").expect(201);
+}
+
+#[test]
+fn grants_by_slug_to_one_org_are_limited_across_workspaces_but_its_install_links_are_not() {
+    let (app, vendor, org, stranger, _) = spam_world();
+    let mut workspaces = Vec::new();
+    for i in 0..21 {
+        let ws = app.api().create_workspace(&stranger, &format!("Spam {i}")).expect(201).id();
+        workspaces.push(ws);
+    }
+    for ws in &workspaces[..20] {
+        app.api().grant(&stranger, ws, "vendor").expect(201);
+    }
+    let r = app.api().grant(&stranger, &workspaces[20], "vendor").expect_problem(429, "rate_limited");
+    assert_eq!(r.header("retry-after"), Some("3600"));
+    // A customer the org invited is not blocked by the flood.
+    let token = app.api().create_install_link(&vendor, &org).expect(201).body["token"].as_str().unwrap().to_owned();
+    let customer = app.api().verified("customer@example.com");
+    let ws = app.api().create_workspace(&customer, "Shop").expect(201).id();
+    app.api().accept_install_link(&customer, &token, &ws).expect(201);
+}
+
+#[test]
+fn an_org_that_relinquished_a_workspace_refuses_its_grants_by_slug_until_its_install_link_is_used() {
+    let (app, vendor, org, stranger, ws) = spam_world();
+    app.api().grant(&stranger, &ws, "vendor").expect(201);
+    app.api().relinquish(&vendor, &org, &ws).expect(204);
+    let r = app.api().grant(&stranger, &ws, "vendor").expect_problem(403, "grant_refused");
+    assert!(r.body["detail"].as_str().unwrap().contains("install link"), "{}", r.raw);
+    app.advance(2 * 3600);
+    let stranger = app.login("stranger@example.com", PASSWORD).expect(200).body;
+    let vendor = app.login("vendor@example.com", PASSWORD).expect(200).body;
+    app.api().grant(&stranger, &ws, "vendor").expect_problem(403, "grant_refused");
+    // Other workspaces, and other orgs, are not affected.
+    let other = app.api().create_workspace(&stranger, "Other").expect(201).id();
+    app.api().grant(&stranger, &other, "vendor").expect(201);
+    // The org asks again with an install link: that works, and lifts the refusal.
+    let token = app.api().create_install_link(&vendor, &org).expect(201).body["token"].as_str().unwrap().to_owned();
+    app.api().accept_install_link(&stranger, &token, &ws).expect(201);
+    app.api().revoke_grant(&stranger, &ws, &org).expect(204);
+    app.api().grant(&stranger, &ws, "vendor").expect(201);
+}

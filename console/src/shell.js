@@ -85,8 +85,12 @@ function drawNav() {
     h("a", { href: "/workspaces/new", class: "new" }, "New workspace"),
     h("h3", {}, "Shared With Me"),
     state.shared.length
-      ? h("ul", { id: "shared-with-me" }, state.shared.map((s) =>
-          link(`/workspaces/${s.workspace.id}`, s.workspace.name, s.via_org ? h("span", { class: "via" }, ` via ${s.via_org.name}`) : null)))
+      ? h("ul", { id: "shared-with-me" }, state.shared.map((s) => s.requires === "two_factor"
+          // Granted to an org that requires 2FA the person lacks: the API
+          // names the workspace by id only, and opening it needs 2FA first.
+          ? h("li", { class: "locked" }, h("a", { href: "/settings/security" }, "Turn on two-factor authentication to open"),
+              h("span", { class: "via" }, ` a workspace shared via ${s.org.name}`))
+          : link(`/workspaces/${s.workspace.id}`, s.workspace.name, s.via_org ? h("span", { class: "via" }, ` via ${s.via_org.name}`) : null)))
       : h("p", { class: "hint", id: "shared-empty" }, "Workspaces a customer shares with your organization appear here."),
     h("h2", {}, "Account Settings"),
     h("ul", {}, link("/account", "Profile"), link("/settings/security", "Security")));

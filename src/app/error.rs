@@ -61,6 +61,9 @@ pub enum ErrorCode {
     GrantExists,
     /// No organization has this slug.
     OrgNotFound,
+    /// The org gave this workspace's access back and takes it again only
+    /// through one of its install links.
+    GrantRefused,
     /// No install link has this token.
     InstallLinkNotFound,
     /// The install link was revoked or has expired.
@@ -158,6 +161,7 @@ impl ErrorCode {
             ErrorCode::AccessThroughGrant => "access_through_grant",
             ErrorCode::GrantExists => "grant_exists",
             ErrorCode::OrgNotFound => "org_not_found",
+            ErrorCode::GrantRefused => "grant_refused",
             ErrorCode::InstallLinkNotFound => "install_link_not_found",
             ErrorCode::InstallLinkUnavailable => "install_link_unavailable",
             ErrorCode::InvalidApiKey => "invalid_api_key",
@@ -221,6 +225,7 @@ impl ErrorCode {
         ErrorCode::AccessThroughGrant,
         ErrorCode::GrantExists,
         ErrorCode::OrgNotFound,
+        ErrorCode::GrantRefused,
         ErrorCode::InstallLinkNotFound,
         ErrorCode::InstallLinkUnavailable,
         ErrorCode::InvalidApiKey,

@@ -16,12 +16,12 @@ use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict, Via, WorkspaceAction};
 use crate::domain::tenant::{Tenant, TenantKind};
-use crate::domain::time::{rfc3339, DAY};
+use crate::domain::time::{rfc3339, DAY, HOUR};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
 pub use crate::store::sql::WorkspaceRow;
-use crate::store::sql::{GrantRow, GrantSides, InstallLinkListRow, InstallLinkRow, ManagedWorkspaceRow};
+use crate::store::sql::{GrantLimits, GrantRow, GrantSides, InstallLinkListRow, InstallLinkRow, ManagedWorkspaceRow};
 use crate::store::{sql, Batch, DbError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -31,6 +31,16 @@ use utoipa::ToSchema;
 pub const INSTALL_LINK_SECONDS: i64 = 7 * DAY;
 /// Longest install link lifetime (30 days).
 pub const MAX_INSTALL_LINK_SECONDS: i64 = 30 * DAY;
+/// The window over which grants are counted (an hour).
+pub const GRANT_WINDOW_SECONDS: i64 = HOUR;
+/// Grants one workspace may create per window, by slug or install link: a
+/// customer sets up a few vendors, a loop of grant and revoke is spam (each
+/// one writes the org's audit log and fires its `grant.*` webhooks).
+pub const GRANTS_PER_WORKSPACE: i64 = 5;
+/// Grants by slug (unasked) one org may receive per window from all
+/// workspaces together. Grants through the org's own install links do not
+/// count: a flood by slug never blocks the customers the org invited.
+pub const SLUG_GRANTS_PER_ORG: i64 = 20;
 
 impl WorkspaceRow {
     /// The caller's own membership role (parsed strictly).
@@ -257,11 +267,35 @@ pub struct SharedWorkspace {
     pub role: Role,
 }
 
+/// A workspace granted only to orgs whose `require_2fa` I do not meet: named
+/// by id alone (opening it is 403 `two_factor_required`, so its name, plan
+/// and my role there are not shown either).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LockedSharedWorkspace {
+    /// `ws_…`
+    pub id: String,
+    /// The org that requires two-factor authentication.
+    pub org: OrgRef,
+    /// Always `two_factor`: what opening it needs.
+    pub requires: Requirement,
+}
+
+/// One entry of "Shared With Me": the workspace, or (without the second
+/// factor its org requires) only its id and what opening it needs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SharedEntry {
+    /// Reachable now.
+    Open(SharedWorkspace),
+    /// Needs two-factor authentication first.
+    Locked(LockedSharedWorkspace),
+}
+
 /// Mine (direct) and shared with me (through my orgs' grants).
 pub async fn list_workspaces(
     deps: &Deps,
     who: &UserPrincipal,
-) -> Result<(Vec<WorkspaceView>, Vec<SharedWorkspace>), AppError> {
+) -> Result<(Vec<WorkspaceView>, Vec<SharedEntry>), AppError> {
     let mut batch = Batch::new();
     let mine = batch.read::<WorkspaceRow>(stmt!(sql::MY_WORKSPACES, &who.user.id));
     let shared = batch.read::<WorkspaceRow>(stmt!(sql::SHARED_WITH_ME, &who.user.id));
@@ -278,9 +312,21 @@ pub async fn list_workspaces(
     }
     let mut shared_views = Vec::new();
     for row in shared {
-        if let Some(a) = view(row)? {
-            shared_views.push(SharedWorkspace { workspace: a.view(), via_org: a.via_org(), role: Role::Admin });
-        }
+        let Some(a) = view(row)? else { continue };
+        // The same decision as opening it: what `two_factor_required` hides
+        // there is not listed here.
+        let entry = match policy::decide(Subject::Role(a.role), WorkspaceAction::Read.permission(), &a.facts) {
+            Verdict::Allow => {
+                SharedEntry::Open(SharedWorkspace { workspace: a.view(), via_org: a.via_org(), role: a.role })
+            }
+            Verdict::TwoFactorRequired => SharedEntry::Locked(LockedSharedWorkspace {
+                id: a.row.id.clone(),
+                org: a.row.needs_2fa_org()?,
+                requires: Requirement::TwoFactor,
+            }),
+            _ => continue,
+        };
+        shared_views.push(entry);
     }
     Ok((views, shared_views))
 }
@@ -391,8 +437,25 @@ impl GrantRow {
     }
 }
 
-async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how: &str) -> Result<GrantView, AppError> {
+/// How a grant is made: by the org's slug (unasked), or by accepting one of
+/// the org's install links (the org asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrantHow {
+    Slug,
+    InstallLink,
+}
+
+async fn insert_grant(
+    deps: &Deps,
+    a: &WorkspaceAccess,
+    org: &orgs::OrgRow,
+    how: GrantHow,
+) -> Result<GrantView, AppError> {
     let now = deps.now();
+    let (via, by_slug) = match how {
+        GrantHow::Slug => ("settings", 1),
+        GrantHow::InstallLink => ("install_link", 0),
+    };
     let event = Event {
         org_id: Some(&org.id),
         workspace_id: Some(&a.row.id),
@@ -400,16 +463,35 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
         action: "grant.created",
         target_kind: "workspace",
         target_id: &a.row.id,
-        data: grant_sides(&org.id, &org.name, &org.slug, &a.row.id, &a.row.name, json!({ "via": how })),
+        data: grant_sides(&org.id, &org.name, &org.slug, &a.row.id, &a.row.name, json!({ "via": via })),
     };
-    let result =
-        deps.db.batch(vec![stmt!(sql::INSERT_GRANT, &a.row.id, &org.id, &a.actor.id, now), event.stmt(deps)?]).await;
-    match result {
-        Ok(_) => Ok(GrantView {
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::PRUNE_GRANT_CHANGES, &a.row.id, now - GRANT_WINDOW_SECONDS));
+    let inserted = batch.write(stmt!(
+        sql::INSERT_GRANT,
+        &a.row.id,
+        &org.id,
+        &a.actor.id,
+        now,
+        GRANTS_PER_WORKSPACE,
+        SLUG_GRANTS_PER_ORG,
+        GRANT_WINDOW_SECONDS,
+        by_slug
+    ));
+    // Both only if the grant was written (each checks `changes()` of the
+    // statement just before it).
+    batch.add(stmt!(sql::LOG_GRANT_IF_CHANGED, &a.row.id, &org.id, by_slug, now));
+    batch.add(event.stmt_if_changed(deps)?);
+    if how == GrantHow::InstallLink {
+        batch.add(stmt!(sql::LIFT_GRANT_REFUSAL, &org.id, &a.row.id));
+    }
+    match batch.run(deps.db.as_ref()).await {
+        Ok(results) if results.changed(inserted) > 0 => Ok(GrantView {
             org: OrgSummary { id: org.id.clone(), name: org.name.clone(), slug: org.slug.clone() },
             role: Role::Admin,
             granted_at: rfc3339(now),
         }),
+        Ok(_) => Err(refused_grant(deps, &a.row.id, &org.id, now).await),
         Err(DbError::Unique(_)) => {
             Err(AppError::refused(ErrorCode::GrantExists, "this organization already has access"))
         }
@@ -417,12 +499,53 @@ async fn insert_grant(deps: &Deps, a: &WorkspaceAccess, org: &orgs::OrgRow, how:
     }
 }
 
-/// Grants an org (by slug) admin access to the workspace (owner only).
+/// Why the guarded grant wrote nothing: the org's refusal, or a limit (429
+/// with the seconds until the window has room again).
+async fn refused_grant(deps: &Deps, ws_id: &str, org_id: &str, now: i64) -> AppError {
+    let limits: Result<Option<GrantLimits>, AppError> = async {
+        Ok(deps
+            .db
+            .run(stmt!(
+                sql::GRANT_LIMITS,
+                ws_id,
+                org_id,
+                now,
+                GRANT_WINDOW_SECONDS,
+                GRANTS_PER_WORKSPACE,
+                SLUG_GRANTS_PER_ORG
+            ))
+            .await?
+            .first()?)
+    }
+    .await;
+    let retry = |oldest: Option<i64>| (oldest.map_or(GRANT_WINDOW_SECONDS, |t| t + GRANT_WINDOW_SECONDS - now)).max(1);
+    match limits {
+        Ok(Some(l)) if l.workspace_grants >= GRANTS_PER_WORKSPACE => AppError::RateLimited {
+            retry_after: retry(l.workspace_oldest),
+            detail: format!("this workspace made {GRANTS_PER_WORKSPACE} grants within the hour; try again later"),
+        },
+        Ok(Some(l)) if l.refused != 0 => AppError::refused(
+            ErrorCode::GrantRefused,
+            "this organization gave this workspace's access back; it can ask again with an install link",
+        ),
+        Ok(Some(l)) if l.org_grants >= SLUG_GRANTS_PER_ORG => AppError::RateLimited {
+            retry_after: retry(l.org_oldest),
+            detail: "this organization received too many grants by slug within the hour; try again later, \
+                     or ask it for an install link"
+                .into(),
+        },
+        Ok(_) => AppError::refused(ErrorCode::Conflict, "the grant could not be created; try again"),
+        Err(e) => e,
+    }
+}
+
+/// Grants an org (by slug) admin access to the workspace (owner only),
+/// within the limits, unless the org relinquished this workspace before.
 pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     let org: Option<orgs::OrgRow> = deps.db.run(stmt!(sql::ORG_BY_SLUG, slug.trim())).await?.first()?;
     let org = org.ok_or_else(|| AppError::refused(ErrorCode::OrgNotFound, "no organization has this slug"))?;
-    insert_grant(deps, &a, &org, "settings").await
+    insert_grant(deps, &a, &org, GrantHow::Slug).await
 }
 
 /// The workspace's grants (admin+).
@@ -448,6 +571,7 @@ async fn end_grant(
     ws_id: &str,
     org_id: &str,
     action: &'static str,
+    then: Option<crate::store::Stmt>,
 ) -> Result<(), AppError> {
     if !looks_like(IdKind::Org, org_id) || !looks_like(IdKind::Workspace, ws_id) {
         return Err(AppError::NotFound);
@@ -475,6 +599,9 @@ async fn end_grant(
     let ended = batch.write(stmt!(sql::DELETE_GRANT, ws_id, org_id));
     batch.add(event.stmt_if_changed(deps)?);
     batch.add(stmt!(sql::REVOKE_INVITATIONS_THROUGH_GRANT, ws_id, org_id, deps.now()));
+    if let Some(stmt) = then {
+        batch.add(stmt);
+    }
     if batch.run(deps.db.as_ref()).await?.changed(ended) == 0 {
         return Err(AppError::NotFound);
     }
@@ -484,7 +611,7 @@ async fn end_grant(
 /// Revokes an org's access (owner only): its members lose it on their next request.
 pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
-    end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked").await
+    end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked", None).await
 }
 
 /// A workspace as the org that manages it sees it.
@@ -525,10 +652,13 @@ pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> R
         .collect())
 }
 
-/// The org gives a workspace's access back (org admin+).
+/// The org gives a workspace's access back (org admin+), and from then on
+/// refuses the workspace's grants by slug (an install link of the org's
+/// still works, and lifts the refusal).
 pub async fn relinquish(deps: &Deps, who: &Principal, org_id: &str, ws_id: &str) -> Result<(), AppError> {
     let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
-    end_grant(deps, &a.actor, ws_id, org_id, "grant.relinquished").await
+    let refuse = stmt!(sql::REFUSE_GRANTS, org_id, ws_id, deps.now());
+    end_grant(deps, &a.actor, ws_id, org_id, "grant.relinquished", Some(refuse)).await
 }
 
 /// A new install link: the only answer with its token.
@@ -723,7 +853,7 @@ pub async fn accept_install_link(
         created_at: 0,
         role: String::new(),
     };
-    insert_grant(deps, &a, &org, "install_link").await
+    insert_grant(deps, &a, &org, GrantHow::InstallLink).await
 }
 
 /// The workspace's audit log (owner only).

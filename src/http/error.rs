@@ -65,6 +65,7 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::AccessThroughGrant => (409, "Access through a grant"),
         C::GrantExists => (409, "Grant exists"),
         C::OrgNotFound => (404, "Organization not found"),
+        C::GrantRefused => (403, "Grant refused"),
         C::InstallLinkNotFound => (404, "Install link not found"),
         C::InstallLinkUnavailable => (410, "Install link unavailable"),
         C::InvalidApiKey => (401, "Invalid API key"),

@@ -4,7 +4,7 @@ use super::Problem;
 use crate::app::auth::Principal;
 use crate::app::members::{self, MemberView};
 use crate::app::workspaces::{
-    self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedWorkspace,
+    self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedEntry,
     WorkspaceDetail, WorkspaceView,
 };
 use crate::app::{AppError, Deps};
@@ -19,8 +19,11 @@ use utoipa::ToSchema;
 pub struct WorkspaceList {
     /// Workspaces I am a direct member of, with my role.
     pub data: Vec<WorkspaceView>,
-    /// Workspaces granted to one of my orgs.
-    pub shared_with_me: Vec<SharedWorkspace>,
+    /// Workspaces granted to one of my orgs. One granted only to orgs whose
+    /// `require_2fa` I do not meet is listed as `{id, org, requires:
+    /// "two_factor"}` without its name, plan or my role (opening it is 403
+    /// `two_factor_required`).
+    pub shared_with_me: Vec<SharedEntry>,
     /// Always null: the lists are complete.
     pub next_cursor: Option<String>,
 }
@@ -191,8 +194,10 @@ pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &st
 
 /// `POST /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
-    request_body = GrantBody, responses((status = 201, body = GrantView), (status = 403, body = Problem),
-    (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists")))]
+    request_body = GrantBody, responses((status = 201, body = GrantView),
+    (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
+    (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
+    (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour, 20 grants by slug per org an hour")))]
 pub async fn create_grant(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: GrantBody = json(req)?;
@@ -270,7 +275,8 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response
     responses((status = 201, body = GrantView), (status = 403, body = Problem, description = "A workspace admin who is not its owner"),
               (status = 404, body = Problem, description = "not_found (the workspace) or install_link_not_found"),
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
-              (status = 410, body = Problem, description = "install_link_unavailable")))]
+              (status = 410, body = Problem, description = "install_link_unavailable"),
+              (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour")))]
 pub async fn accept_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let who = extract::user(deps, req).await?;
     let body: AcceptInstallBody = json(req)?;
@@ -288,7 +294,7 @@ pub async fn managed_workspaces(deps: &Deps, req: &Request, org_id: &str) -> Res
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", tag = "grants", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back")))]
+    params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
 pub async fn relinquish(deps: &Deps, req: &Request, org_id: &str, ws_id: &str) -> Result<Response, AppError> {
     let who = extract::principal(deps, req).await?;
     ws::relinquish(deps, &who, org_id, ws_id).await?;

@@ -2,8 +2,36 @@
 
 use serde::Deserialize;
 
-pub const INSERT_GRANT: &str =
-    "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)";
+/// A grant, written only within the limits (one guarded statement, so
+/// parallel requests cannot pass them together): fewer than `?5` grants of
+/// the workspace in the last `?7` seconds and, by slug (`?8` = 1), fewer than
+/// `?6` grants by slug to the org, and no refusal of the org's.
+pub const INSERT_GRANT: &str = "INSERT INTO workspace_grants (workspace_id, org_id, granted_by, granted_at) \
+     SELECT ?1, ?2, ?3, ?4 \
+     WHERE (SELECT COUNT(*) FROM grant_changes WHERE workspace_id = ?1 AND changed_at > ?4 - ?7) < ?5 \
+       AND (?8 = 0 OR ((SELECT COUNT(*) FROM grant_changes WHERE org_id = ?2 AND by_slug = 1 AND changed_at > ?4 - ?7) < ?6 \
+         AND NOT EXISTS (SELECT 1 FROM grant_refusals WHERE org_id = ?2 AND workspace_id = ?1)))";
+/// Right after [`INSERT_GRANT`]: counts the grant if it was written.
+pub const LOG_GRANT_IF_CHANGED: &str = "INSERT INTO grant_changes (workspace_id, org_id, by_slug, changed_at) \
+     SELECT ?1, ?2, ?3, ?4 WHERE changes() > 0";
+/// Why [`INSERT_GRANT`] wrote nothing: the counts in the window, when the
+/// oldest of the last `?5` (workspace) or `?6` (org) leaves it, and a refusal.
+pub const GRANT_LIMITS: &str = "SELECT \
+       (SELECT COUNT(*) FROM grant_changes WHERE workspace_id = ?1 AND changed_at > ?3 - ?4) AS workspace_grants, \
+       (SELECT MIN(changed_at) FROM (SELECT changed_at FROM grant_changes WHERE workspace_id = ?1 \
+          AND changed_at > ?3 - ?4 ORDER BY changed_at DESC LIMIT ?5)) AS workspace_oldest, \
+       (SELECT COUNT(*) FROM grant_changes WHERE org_id = ?2 AND by_slug = 1 AND changed_at > ?3 - ?4) AS org_grants, \
+       (SELECT MIN(changed_at) FROM (SELECT changed_at FROM grant_changes WHERE org_id = ?2 AND by_slug = 1 \
+          AND changed_at > ?3 - ?4 ORDER BY changed_at DESC LIMIT ?6)) AS org_oldest, \
+       EXISTS (SELECT 1 FROM grant_refusals WHERE org_id = ?2 AND workspace_id = ?1) AS refused";
+/// The org relinquished the workspace: its grants by slug are refused.
+pub const REFUSE_GRANTS: &str = "INSERT INTO grant_refusals (org_id, workspace_id, created_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (org_id, workspace_id) DO NOTHING";
+/// The org asked again (one of its install links was accepted).
+pub const LIFT_GRANT_REFUSAL: &str = "DELETE FROM grant_refusals WHERE org_id = ?1 AND workspace_id = ?2";
+/// The workspace's grants that left every window (run with each new grant,
+/// so the log stays as small as the windows).
+pub const PRUNE_GRANT_CHANGES: &str = "DELETE FROM grant_changes WHERE workspace_id = ?1 AND changed_at <= ?2";
 pub const LIST_GRANTS: &str =
     "SELECT o.id, o.name, o.slug, g.granted_at FROM workspace_grants g JOIN orgs o ON o.id = g.org_id \
      WHERE g.workspace_id = ?1 ORDER BY g.granted_at, g.org_id LIMIT 100";
@@ -48,6 +76,21 @@ pub struct GrantRow {
     pub slug: String,
     /// `granted_at`.
     pub granted_at: i64,
+}
+
+/// Why a grant was not written ([`GRANT_LIMITS`]).
+#[derive(Debug, Deserialize)]
+pub struct GrantLimits {
+    /// Grants of the workspace in the window.
+    pub workspace_grants: i64,
+    /// When the oldest counted one was made.
+    pub workspace_oldest: Option<i64>,
+    /// Grants by slug to the org in the window.
+    pub org_grants: i64,
+    /// When the oldest counted one was made.
+    pub org_oldest: Option<i64>,
+    /// The org refuses grants by slug from the workspace.
+    pub refused: i64,
 }
 
 /// Both sides of a grant, named ([`GRANT_BOTH_SIDES`]).

@@ -27,13 +27,29 @@ pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w
        NULL AS via_org_id, NULL AS via_org_name \
      FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1 \
      ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
-/// Workspaces reached through my orgs' grants (and not directly), with the org.
+/// Workspaces reached through my orgs' grants (and not directly), each with
+/// the first org whose grant reaches me and, where only orgs whose
+/// `require_2fa` I do not meet would, the first such org (the list then
+/// names the workspace by id only).
 pub const SHARED_WITH_ME: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, NULL AS direct_role, \
-       o.id AS via_org_id, o.name AS via_org_name \
-     FROM org_members m JOIN workspace_grants g ON g.org_id = m.org_id JOIN workspaces w ON w.id = g.workspace_id \
-       JOIN orgs o ON o.id = g.org_id \
-     WHERE m.user_id = ?1 AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = w.id AND d.user_id = ?1) \
-     GROUP BY w.id ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
+       (SELECT o.id FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
+       (SELECT o.name FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name, \
+       (SELECT json_object('id', o.id, 'name', o.name) FROM workspace_grants g \
+          JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
+          JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
+          WHERE g.workspace_id = w.id AND o.require_2fa <> 0 AND u.totp_enabled = 0 \
+          ORDER BY g.granted_at, o.id LIMIT 1) AS needs_2fa_org \
+     FROM workspaces w \
+     WHERE w.id IN (SELECT g.workspace_id FROM org_members m JOIN workspace_grants g ON g.org_id = m.org_id \
+         WHERE m.user_id = ?1) \
+       AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = w.id AND d.user_id = ?1) \
+     ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
 pub const UPDATE_WORKSPACE: &str = "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1";
 pub const UPDATE_BILLING: &str = "UPDATE workspaces SET plan = ?2, billing_email = ?3, updated_at = ?4 WHERE id = ?1";
 pub const DELETE_WORKSPACE_INVITATIONS: &str = "DELETE FROM invitations WHERE workspace_id = ?1";
