@@ -35,6 +35,8 @@ mod orgs;
 mod query_plans;
 #[path = "native_round_trips.rs"]
 mod round_trips;
+#[path = "native_sealed.rs"]
+mod sealed;
 #[path = "native_store.rs"]
 mod store;
 #[path = "native_totp.rs"]

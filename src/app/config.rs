@@ -41,8 +41,11 @@ pub struct Config {
     pub keys: KeySet,
     /// `TOKEN_SECRET`: derives emailed tokens from row ids.
     pub token_secret: Vec<u8>,
-    /// `TOTP_ENCRYPTION_KEY`: AES-256-GCM key for TOTP secrets at rest.
-    pub totp_key: [u8; 32],
+    /// The sealing keys of secrets at rest (TOTP secrets, webhook signing
+    /// secrets; `domain::sealed`): `TOTP_ENCRYPTION_KEY`, and during a
+    /// rotation the optional `TOTP_ENCRYPTION_KEY_PREVIOUS`, which still
+    /// opens what it sealed.
+    pub totp_key: crate::domain::sealed::SealingKeys,
     /// `MAIL_RETRY_BASE_SECONDS` (optional): the first step of the queue's
     /// retry backoff (`jobs::retry`); runtime tests shorten it.
     pub mail_retry_base_seconds: u32,
@@ -52,6 +55,26 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<u32>,
     /// `OAUTH_*`: sign-in providers and the redirect allow-list.
     pub oauth: crate::domain::oauth::OAuthSettings,
+}
+
+/// `TOTP_ENCRYPTION_KEY` and the optional `TOTP_ENCRYPTION_KEY_PREVIOUS`
+/// (empty is unset), both 64 hex characters; the same key twice is refused
+/// (a rotation that rotated nothing).
+fn sealing_keys(current: &str, previous: Option<String>) -> Result<crate::domain::sealed::SealingKeys, ConfigError> {
+    use crate::domain::sealed::{MasterKey, SealingKeys};
+    let current = MasterKey::parse_hex(current)
+        .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY must be 64 hex characters".into()))?;
+    let previous = match previous.filter(|v| !v.trim().is_empty()) {
+        None => None,
+        Some(hex) => Some(
+            MasterKey::parse_hex(&hex)
+                .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY_PREVIOUS must be 64 hex characters".into()))?,
+        ),
+    };
+    if previous.as_ref().is_some_and(|p| p.id() == current.id()) {
+        return Err(ConfigError("TOTP_ENCRYPTION_KEY_PREVIOUS must differ from TOTP_ENCRYPTION_KEY".into()));
+    }
+    Ok(SealingKeys::new(current, previous))
 }
 
 /// A missing or malformed setting.
@@ -108,8 +131,7 @@ impl Config {
             mailer,
             keys: KeySet::new(current, previous, &issuer, &audience),
             token_secret: token_secret.into_bytes(),
-            totp_key: crate::domain::totp::parse_encryption_key(&need("TOTP_ENCRYPTION_KEY")?)
-                .map_err(|_| ConfigError("TOTP_ENCRYPTION_KEY must be 64 hex characters".into()))?,
+            totp_key: sealing_keys(&need("TOTP_ENCRYPTION_KEY")?, get("TOTP_ENCRYPTION_KEY_PREVIOUS"))?,
             mail_retry_base_seconds: match get("MAIL_RETRY_BASE_SECONDS").filter(|v| !v.trim().is_empty()) {
                 None => MAIL_RETRY_DEFAULT_BASE_SECONDS,
                 Some(raw) => {

@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod page;
+pub mod sealing;
 pub mod sessions;
 pub mod totp;
 pub mod workspaces;

@@ -18,8 +18,8 @@ use super::page::PageRequest;
 use super::{log_error, orgs, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::policy::{Permission, Role, Subject, Verdict};
+use crate::domain::sealed::Purpose;
 use crate::domain::time::rfc3339;
-use crate::domain::totp;
 use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
@@ -236,8 +236,8 @@ fn checked_description(raw: &str) -> Result<&str, AppError> {
     Ok(raw.trim())
 }
 
-fn seal(deps: &Deps, secret: &SigningSecret) -> Result<String, AppError> {
-    Ok(totp::seal(&deps.config.totp_key, random(deps.rng.as_ref())?, secret.bytes()))
+fn seal(deps: &Deps, channel_id: &str, secret: &SigningSecret) -> Result<String, AppError> {
+    Ok(deps.config.totp_key.seal(Purpose::WebhookSigningSecret, channel_id, random(deps.rng.as_ref())?, secret.bytes()))
 }
 
 fn new_secret(deps: &Deps) -> Result<SigningSecret, AppError> {
@@ -347,7 +347,7 @@ pub async fn create_channel(
         url.as_str(),
         description,
         types,
-        seal(deps, &secret)?,
+        seal(deps, &id, &secret)?,
         actor.kind,
         &actor.id,
         now,
@@ -510,7 +510,7 @@ pub async fn rotate_secret(
         json!({"grace_period_seconds": grace_seconds}),
     );
     let mut batch = Batch::new();
-    batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, seal(deps, &secret)?, until, now));
+    batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, seal(deps, id, &secret)?, until, now));
     batch.add(event.stmt_if_changed(deps)?);
     let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
     let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;

@@ -50,7 +50,7 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-fn key(deps: &Deps) -> &[u8; 32] {
+fn key(deps: &Deps) -> &crate::domain::sealed::SealingKeys {
     &deps.config.totp_key
 }
 
@@ -60,7 +60,7 @@ pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppErr
         return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
     }
     let secret = TotpSecret::random(random(deps.rng.as_ref())?);
-    let stored = totp::encrypt_secret(key(deps), random(deps.rng.as_ref())?, &secret);
+    let stored = totp::seal_secret(key(deps), &who.user.id, random(deps.rng.as_ref())?, &secret);
     let out = deps.db.run(stmt!(sql::UPSERT_PENDING_TOTP, &who.user.id, stored, deps.now())).await?;
     if out.changes == 0 {
         return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
@@ -106,7 +106,7 @@ async fn accept_code(
         let retry_after = cred.locked_until.map_or(ACCOUNT_LOCK_SECONDS, |until| (until - now).max(1));
         return Err(AppError::TooManyAttempts { retry_after });
     }
-    let secret = totp::decrypt_secret(key(deps), &cred.secret_enc)
+    let (secret, stale) = totp::open_secret(key(deps), user_id, &cred.secret_enc)
         .map_err(|_| AppError::internal(format!("TOTP secret of {user_id} does not decrypt")))?;
     let Some(step) = totp::verify(&secret, code, now, cred.last_step) else {
         return Err(invalid_otp());
@@ -116,6 +116,13 @@ async fn accept_code(
     // then changes nothing at all.
     let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only), stmt!(sql::GUARD_CHANGED)];
     stmts.extend(then);
+    // A secret sealed under the previous key, or before key ids, is sealed
+    // again under the current key in the same transaction (guarded on the
+    // value read: a concurrent re-enrolment is never overwritten).
+    if stale {
+        let fresh = totp::seal_secret(key(deps), user_id, random(deps.rng.as_ref())?, &secret);
+        stmts.push(stmt!(sql::RESEAL_TOTP_SECRET, user_id, fresh, &cred.secret_enc));
+    }
     match deps.db.batch(stmts).await {
         Ok(_) => Ok(()),
         Err(DbError::Guard(_)) => Err(invalid_otp()),

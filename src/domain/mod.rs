@@ -8,6 +8,7 @@ pub mod name;
 pub mod oauth;
 pub mod password;
 pub mod policy;
+pub mod sealed;
 pub mod session;
 pub mod slug;
 pub mod tenant;

@@ -1,15 +1,13 @@
 //! Two-factor authentication: TOTP (RFC 6238: HMAC-SHA-1, 6 digits, 30 s
-//! step), the `otpauth://` enrolment URI and its QR code, encryption of the
-//! TOTP secret at rest (AES-256-GCM), and single-use recovery codes.
+//! step), the `otpauth://` enrolment URI and its QR code, the TOTP secret
+//! sealed at rest (through [`super::sealed`], bound to its user), and
+//! single-use recovery codes.
 //!
 //! Pure: no I/O, no clock, no randomness. Random bytes and the current unix
 //! time come in as arguments, so every rule here is testable with fixed
 //! inputs, and nothing reaches for `SystemTime::now()` (which panics on
 //! wasm32).
-use aes_gcm::aead::Aead;
-use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use super::sealed::{Purpose, SealingKeys};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use qrcode::render::svg;
 use qrcode::types::QrError;
@@ -27,15 +25,13 @@ pub const DIGITS: usize = 6;
 /// Bytes of CSPRNG output for a TOTP secret: 160 bits, the HMAC-SHA-1 output
 /// size recommended by RFC 4226 section 4.
 pub const SECRET_BYTES: usize = 20;
-/// Bytes of CSPRNG output for an AES-GCM nonce; a fresh nonce per encryption.
-pub const NONCE_BYTES: usize = 12;
+/// Bytes of CSPRNG output for the sealing nonce; a fresh nonce per seal.
+pub const NONCE_BYTES: usize = super::sealed::NONCE_BYTES;
 /// Bytes of CSPRNG output for one recovery code: 80 bits (we require ≥ 64).
 pub const RECOVERY_CODE_BYTES: usize = 10;
 /// Recovery codes issued at enrolment.
 pub const RECOVERY_CODES: usize = 10;
 
-/// AES-GCM authentication tag length, appended to the ciphertext.
-const TAG_BYTES: usize = 16;
 /// RFC 4648 base32 without padding, the alphabet authenticator apps expect
 /// for secrets.
 const SECRET_BASE32: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
@@ -49,13 +45,11 @@ const RECOVERY_GROUP: usize = 4;
 /// What can go wrong in this module. None of these carry secret material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TotpError {
-    /// `TOTP_ENCRYPTION_KEY` is not 64 hexadecimal characters.
-    #[error("TOTP_ENCRYPTION_KEY must be exactly 64 hexadecimal characters (32 bytes)")]
-    InvalidEncryptionKey,
-    /// A stored secret is malformed, was tampered with, or was encrypted
-    /// under another key. One variant for all three: callers act the same
-    /// way, and the distinction would only help someone probing the store.
-    #[error("stored TOTP secret cannot be decrypted (malformed, tampered with, or another key)")]
+    /// A stored secret is malformed, was tampered with, was moved from
+    /// another row, or was sealed under a key we do not hold. One variant
+    /// for all: callers act the same way, and the distinction would only
+    /// help someone probing the store.
+    #[error("stored TOTP secret cannot be decrypted (malformed, tampered with, moved, or another key)")]
     Decrypt,
     /// The enrolment URI could not be encoded as a QR code.
     #[error("QR code cannot be rendered: {0}")]
@@ -165,64 +159,20 @@ fn code_for_step(secret: &TotpSecret, step: u64) -> String {
     TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 0, 1, secret.0.to_vec()).generate(step)
 }
 
-/// Parses `TOTP_ENCRYPTION_KEY`: 64 hexadecimal characters (either case),
-/// i.e. 32 bytes for AES-256. Surrounding whitespace is ignored, since
-/// secrets pasted into a configuration often carry a trailing newline.
-pub fn parse_encryption_key(hex_key: &str) -> Result<[u8; 32], TotpError> {
-    let mut key = [0u8; 32];
-    // `decode_to_slice` refuses any length other than twice the output's.
-    hex::decode_to_slice(hex_key.trim(), &mut key).map_err(|_| TotpError::InvalidEncryptionKey)?;
-    Ok(key)
+/// Seals a TOTP secret for `totp_credentials.secret_enc` of `user_id` (see
+/// [`super::sealed`]), with the caller's fresh random `nonce`.
+pub fn seal_secret(keys: &SealingKeys, user_id: &str, nonce: [u8; NONCE_BYTES], secret: &TotpSecret) -> String {
+    keys.seal(Purpose::TotpSecret, user_id, nonce, &secret.0)
 }
 
-/// Encrypts a TOTP secret for storage: AES-256-GCM under `key` with the
-/// caller's fresh random `nonce` (never reuse one under the same key),
-/// returned as base64url without padding of `nonce || ciphertext || tag`
-/// (12 + 20 + 16 bytes → 64 characters). The nonce travels with the
-/// ciphertext so decryption needs only the key.
-pub fn encrypt_secret(key: &[u8; 32], nonce: [u8; NONCE_BYTES], secret: &TotpSecret) -> String {
-    seal(key, nonce, &secret.0)
-}
-
-/// Decrypts what [`encrypt_secret`] produced. Any malformation, tampering
-/// (the GCM tag covers every byte) or wrong key is [`TotpError::Decrypt`].
-pub fn decrypt_secret(key: &[u8; 32], stored: &str) -> Result<TotpSecret, TotpError> {
-    let plaintext = open(key, stored)?;
-    let bytes: [u8; SECRET_BYTES] = plaintext.as_slice().try_into().map_err(|_| TotpError::Decrypt)?;
-    Ok(TotpSecret(bytes))
-}
-
-/// Seals any secret for storage under the Worker-secret key (TOTP secrets,
-/// webhook signing secrets): AES-256-GCM with the caller's fresh random
-/// `nonce` (never reuse one under the same key), as base64url without
-/// padding of `nonce || ciphertext || tag`.
-pub fn seal(key: &[u8; 32], nonce: [u8; NONCE_BYTES], plaintext: &[u8]) -> String {
-    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    match cipher.encrypt(&Nonce::from(nonce), plaintext) {
-        Ok(ciphertext) => {
-            let mut blob = Vec::with_capacity(NONCE_BYTES + ciphertext.len());
-            blob.extend_from_slice(&nonce);
-            blob.extend_from_slice(&ciphertext);
-            URL_SAFE_NO_PAD.encode(blob)
-        }
-        // AES-GCM refuses only plaintexts over 64 GiB. Were it ever to fail,
-        // an empty string is refused by `open`, so the failure cannot turn
-        // into a usable or guessable secret.
-        Err(_) => String::new(),
-    }
-}
-
-/// Opens what [`seal`] produced: malformed, tampered with or another key is
+/// Opens what [`seal_secret`] sealed for `user_id` (or the format before it),
+/// and whether it is stale (to be sealed again under the current key).
+/// Anything that does not open, or opens to another length, is
 /// [`TotpError::Decrypt`].
-pub fn open(key: &[u8; 32], stored: &str) -> Result<Vec<u8>, TotpError> {
-    let blob = URL_SAFE_NO_PAD.decode(stored).map_err(|_| TotpError::Decrypt)?;
-    if blob.len() < NONCE_BYTES + TAG_BYTES {
-        return Err(TotpError::Decrypt);
-    }
-    let (nonce, ciphertext) = blob.split_at(NONCE_BYTES);
-    let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| TotpError::Decrypt)?;
-    let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key));
-    cipher.decrypt(&Nonce::from(nonce), ciphertext).map_err(|_| TotpError::Decrypt)
+pub fn open_secret(keys: &SealingKeys, user_id: &str, stored: &str) -> Result<(TotpSecret, bool), TotpError> {
+    let opened = keys.open(Purpose::TotpSecret, user_id, stored).map_err(|_| TotpError::Decrypt)?;
+    let bytes: [u8; SECRET_BYTES] = opened.plaintext.as_slice().try_into().map_err(|_| TotpError::Decrypt)?;
+    Ok((TotpSecret(bytes), opened.stale))
 }
 
 /// A single-use recovery code, shown to its owner once and stored only as
@@ -528,42 +478,17 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_secrets_round_trip_and_resist_tampering() {
-        let key = [7u8; 32];
+    fn sealed_secrets_round_trip_for_their_user_only() {
+        let keys = SealingKeys::new(super::super::sealed::MasterKey::new([7; 32]), None);
         let secret = TotpSecret::random([42; SECRET_BYTES]);
-        let stored = encrypt_secret(&key, [1; NONCE_BYTES], &secret);
-        assert_eq!(stored.len(), 64);
+        let stored = seal_secret(&keys, "usr_a", [1; NONCE_BYTES], &secret);
         assert!(!stored.contains(&secret.base32()));
-        let blob = URL_SAFE_NO_PAD.decode(&stored).unwrap();
-        assert_eq!(blob.len(), NONCE_BYTES + SECRET_BYTES + TAG_BYTES);
-        assert_eq!(&blob[..NONCE_BYTES], &[1; NONCE_BYTES], "the nonce leads");
-        assert_eq!(decrypt_secret(&key, &stored), Ok(secret.clone()));
-
-        assert_ne!(stored, encrypt_secret(&key, [2; NONCE_BYTES], &secret), "fresh nonce, fresh ciphertext");
-        assert_eq!(decrypt_secret(&[8u8; 32], &stored), Err(TotpError::Decrypt), "wrong key");
-        for i in 0..blob.len() {
-            let mut tampered = blob.clone();
-            tampered[i] ^= 0x01;
-            let tampered = URL_SAFE_NO_PAD.encode(tampered);
-            assert_eq!(decrypt_secret(&key, &tampered), Err(TotpError::Decrypt), "byte {i} flipped");
-        }
-        let garbage = ["", "!!!!", &stored[..63], &stored[..60], &format!("{stored}AAAA"), &format!("{stored}=")];
-        for g in garbage {
-            assert_eq!(decrypt_secret(&key, g), Err(TotpError::Decrypt), "{g:?}");
-        }
-    }
-
-    #[test]
-    fn encryption_key_is_64_hex_characters() {
-        let hex_key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
-        let key = parse_encryption_key(hex_key).unwrap();
-        assert_eq!(key[0], 0x00);
-        assert_eq!(key[1], 0x11);
-        assert_eq!(key[31], 0xff);
-        assert_eq!(parse_encryption_key(&format!("{hex_key}\n")), Ok(key), "a pasted newline is fine");
-        for bad in ["", &hex_key[..62], &format!("{hex_key}00"), &hex_key.replacen('0', "g", 1), &hex_key[..63]] {
-            assert_eq!(parse_encryption_key(bad), Err(TotpError::InvalidEncryptionKey), "{bad:?}");
-        }
+        assert_eq!(open_secret(&keys, "usr_a", &stored), Ok((secret.clone(), false)));
+        assert_ne!(stored, seal_secret(&keys, "usr_a", [2; NONCE_BYTES], &secret), "fresh nonce, fresh ciphertext");
+        assert_eq!(open_secret(&keys, "usr_b", &stored), Err(TotpError::Decrypt), "another user's row");
+        // A sealed value of another length (a webhook secret is 32 bytes) is refused.
+        let long = keys.seal(Purpose::TotpSecret, "usr_a", [3; NONCE_BYTES], &[0; 32]);
+        assert_eq!(open_secret(&keys, "usr_a", &long), Err(TotpError::Decrypt));
     }
 
     #[test]
@@ -638,7 +563,8 @@ mod tests {
         assert_eq!(shown, "RecoveryCode(<redacted>)");
         assert!(!shown.contains(code.expose()));
         // Errors, which end up in logs, carry no secret material either.
-        let err = decrypt_secret(&[0; 32], "AAAA").unwrap_err();
+        let keys = SealingKeys::new(super::super::sealed::MasterKey::new([0; 32]), None);
+        let err = open_secret(&keys, "usr_a", "AAAA").unwrap_err();
         assert!(!format!("{err:?} {err}").contains("AAAA"));
     }
 

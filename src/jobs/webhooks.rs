@@ -8,7 +8,7 @@
 //! unreachable, a secret that does not decrypt).
 use super::retry::jittered;
 use crate::app::{random, Clock, Rng};
-use crate::domain::totp;
+use crate::domain::sealed::{Purpose, SealingKeys};
 use crate::domain::webhook::{self, EventFacts, Outcome, SigningSecret, UrlPolicy};
 use crate::stmt;
 use crate::store::sql::{self, SendRow};
@@ -54,8 +54,8 @@ pub trait WebhookSender {
 /// What the consumer needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct WebhookSettings<'a> {
-    /// The sealing key (`TOTP_ENCRYPTION_KEY`).
-    pub key: &'a [u8; 32],
+    /// The sealing keys (`TOTP_ENCRYPTION_KEY`, `TOTP_ENCRYPTION_KEY_PREVIOUS`).
+    pub key: &'a SealingKeys,
     /// Seconds to wait after attempt 1, 2, … (`WEBHOOK_RETRY_SCHEDULE`).
     pub schedule: &'a [u32],
     /// Development: http to loopback allowed.
@@ -233,10 +233,11 @@ async fn deliver_inner(
 }
 
 /// The live secrets: the current one, and the previous one during its grace.
-fn secrets(row: &SendRow, key: &[u8; 32], now: i64) -> Result<Vec<SigningSecret>, String> {
+fn secrets(row: &SendRow, key: &SealingKeys, now: i64) -> Result<Vec<SigningSecret>, String> {
     let open = |sealed: &str| {
-        totp::open(key, sealed)
+        key.open(Purpose::WebhookSigningSecret, &row.channel_id, sealed)
             .ok()
+            .map(|o| o.plaintext)
             .and_then(SigningSecret::from_bytes)
             .ok_or_else(|| format!("channel {}: the signing secret does not decrypt", row.channel_id))
     };

@@ -459,4 +459,14 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     if let Err(e) = crate::app::notifications::sweep(&db, &outbox, JsClock.now()).await {
         log_error(&format!("sweep failed: {e}"));
     }
+    // While a previous sealing key is configured, secrets at rest are sealed
+    // again under the current one (`app::sealing`).
+    match config(&env) {
+        Ok(c) if c.totp_key.rotating() => match crate::app::sealing::reseal_stale(&db, &c.totp_key, &SystemRng).await {
+            Ok(done) => log_error(&format!("reseal: {} sealed again, {} unreadable", done.resealed, done.unreadable)),
+            Err(e) => log_error(&format!("reseal failed: {e}")),
+        },
+        Ok(_) => {}
+        Err(e) => log_error(&e),
+    }
 }

@@ -15,6 +15,10 @@ pub const TOTP_CREDENTIAL: &str = "SELECT secret_enc, confirmed_at, last_step, f
 pub const ACCEPT_TOTP_STEP: &str =
     "UPDATE totp_credentials SET last_step = ?2, failed_attempts = 0, locked_until = NULL \
      WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2) AND (?3 = 0 OR confirmed_at IS NOT NULL)";
+/// Seals the secret again under the current key (`domain::sealed`), unless
+/// it changed since it was read.
+pub const RESEAL_TOTP_SECRET: &str =
+    "UPDATE totp_credentials SET secret_enc = ?2 WHERE user_id = ?1 AND secret_enc = ?3";
 pub const CONFIRM_TOTP: &str =
     "UPDATE totp_credentials SET confirmed_at = ?2 WHERE user_id = ?1 AND confirmed_at IS NULL";
 pub const SET_TOTP_ENABLED: &str = "UPDATE users SET totp_enabled = ?2, updated_at = ?3 WHERE id = ?1";
