@@ -107,6 +107,9 @@ fn shared_with_me_names_only_the_id_of_a_workspace_that_the_orgs_2fa_rule_hides(
         serde_json::json!([{"id": ws, "org": {"id": org, "name": "Strict"}, "requires": "two_factor"}])
     );
     assert!(!list.to_string().contains("Secret Project"), "{list}");
+    // The console's sidebar shows it the same way, leading to Security.
+    let said = browser("shared-2fa.mjs", &[&w.url(""), "eng@example.com", PASSWORD, "Secret Project"], "shared-2fa");
+    assert!(said.contains("the locked entry leads to Security"), "{said}");
     // The owner, with 2FA, sees the workspace whole.
     let list = api.workspaces(&owner).json();
     assert_eq!(list["shared_with_me"][0]["workspace"]["name"], "Secret Project", "{list}");
