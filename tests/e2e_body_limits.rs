@@ -6,7 +6,7 @@
 //! instead of being read whole (or until the 15 s timeout). After each the
 //! Worker still serves.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::io::{Read, Write};

@@ -8,7 +8,7 @@
 //! against APP_URL), at `localhost` as at `127.0.0.1` (development only),
 //! not from the other run's origin, and emailed links point at the port.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-mod support;
+use crate::support;
 
 use serde_json::json;
 use std::process::Command;
