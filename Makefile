@@ -28,10 +28,13 @@ build: setup
 	@sh scripts/build-wasm.sh
 	@sh scripts/build-console.sh
 
+# APP_URL (the origin sign-in accepts, and the base of emailed links) is the
+# address this run serves on, derived from PORT each time: never kept in
+# .dev.vars, where a run on another port would leave it pointing at a dead one.
 dev: setup
 	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false $(OAUTH_VARS)
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS)
 
 lint: setup
 	cargo fmt --check

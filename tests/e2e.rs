@@ -13,12 +13,16 @@ mod support;
 mod accounts;
 #[path = "e2e_api_keys.rs"]
 mod api_keys;
+#[path = "e2e_body_limits.rs"]
+mod body_limits;
 #[path = "e2e_browser_sessions.rs"]
 mod browser_sessions;
 #[path = "e2e_console.rs"]
 mod console;
 #[path = "e2e_contract.rs"]
 mod contract;
+#[path = "e2e_dev_ports.rs"]
+mod dev_ports;
 #[path = "e2e_fuzz.rs"]
 mod fuzz;
 #[path = "e2e_mail.rs"]

@@ -1,5 +1,6 @@
 //! Runtime tests of the API contract: the built Worker under wrangler dev
-//! answers malformed JSON with 400 `invalid_json`, and serves an OpenAPI
+//! answers malformed JSON with 400 `invalid_json` and a body that is not an
+//! object with 422, and serves an OpenAPI
 //! document that a real OpenAPI 3.1 validator (openapi-spec-validator,
 //! installed into `.tools/venv` by `scripts/setup.sh`) accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
@@ -32,6 +33,24 @@ fn malformed_json_is_400_even_when_the_part_read_is_wrongly_shaped() {
     // Well-formed but wrongly shaped stays 422.
     let r = post_raw(&w, "/v1/auth/login", br#"{"email": "a@example.com", "name": "x"}"#);
     assert_eq!((r.status, r.json()["code"].as_str()), (422, Some("validation_failed")), "{}", r.raw);
+
+    // A body that is not an object, where the route takes one: 422, and
+    // nothing changed or created (the two reported cases: 200 and 201 before).
+    let f = Fixture::new(w).org_with("Acme", &[]);
+    let (w, org, owner) = (&f.app, f.org.clone(), access(f.owner()));
+    let before = w.get(&format!("/v1/orgs/{org}"), Some(&owner)).expect(200).body;
+    for body in [&b"[]"[..], b"null", b"\"Acme\"", b"7", b"[\"Renamed\"]"] {
+        for (method, path) in [("PATCH", format!("/v1/orgs/{org}")), ("POST", format!("/v1/orgs/{org}/install-links"))]
+        {
+            let r = w.send(method, &path, Some(&owner), &[("Content-Type", "application/json")], Some(body));
+            let sent = format!("{method} {path} with {}", String::from_utf8_lossy(body));
+            assert_eq!((r.status, r.json()["code"].as_str()), (422, Some("validation_failed")), "{sent}: {}", r.raw);
+            assert_eq!(r.json()["errors"][0]["field"], "body", "{sent}: {}", r.raw);
+        }
+    }
+    assert_eq!(w.get(&format!("/v1/orgs/{org}"), Some(&owner)).expect(200).body, before);
+    let links = w.get(&format!("/v1/orgs/{org}/install-links"), Some(&owner)).expect(200).body;
+    assert_eq!(links["data"].as_array().map(Vec::len), Some(0), "{links}");
 }
 
 /// Runs openapi-spec-validator (OpenAPI 3.1 rules, every error) over `file`:

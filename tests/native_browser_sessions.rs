@@ -113,3 +113,41 @@ fn over_https_the_cookie_is_host_prefixed_secure_httponly_strict_and_path_root()
     let cleared = &set_cookies(&out)[0];
     assert!(cleared.has("Secure") && cleared.has("HttpOnly") && cleared.has("Path=/"), "{cleared:?}");
 }
+
+#[test]
+fn the_loopback_twin_of_app_url_signs_in_in_development_only() {
+    // `make dev` serves APP_URL=http://127.0.0.1:PORT; the person may type
+    // localhost:PORT. Development accepts that twin (same scheme and port).
+    let app = TestApp::with_config(config_with(&[("APP_URL", "http://127.0.0.1:8787")]));
+    Api(&app).verified("twin@example.com");
+    let login = serde_json::json!({"email": "twin@example.com", "password": PASSWORD});
+    let tab = Browser::new(&app);
+    let sign_in = |origin: &str| {
+        tab.raw("POST", "/v1/auth/login", None, &[CLIENT, ("Origin", origin)], None, Some(login.clone()))
+    };
+    assert_browser_session(&sign_in("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+    let twin = sign_in("http://localhost:8787");
+    assert_eq!(twin.status, 200, "{}", twin.raw);
+    assert_eq!(set_cookies(&twin).len(), 1, "{:?}", twin.headers);
+    // Another port is another service, in development too.
+    for other in ["http://localhost:8788", "http://127.0.0.1:8788", "https://localhost:8787"] {
+        sign_in(other).expect_problem(403, "csrf_rejected");
+    }
+
+    // Production with the same APP_URL: the origin is exact. (The check comes
+    // before the handler: a refused origin is 403, an accepted one reaches
+    // the credentials, here of nobody: 401.)
+    let production = TestApp::with_config(config_with(&[
+        ("APP_URL", "http://127.0.0.1:8787"),
+        ("ENVIRONMENT", "production"),
+        ("MAILER", "http"),
+        ("MAIL_API_URL", "https://mail.example/emails"),
+        ("MAIL_API_KEY", "k"),
+    ]));
+    let tab = Browser::new(&production);
+    let sign_in = |origin: &str| {
+        tab.raw("POST", "/v1/auth/login", None, &[CLIENT, ("Origin", origin)], None, Some(login.clone()))
+    };
+    sign_in("http://127.0.0.1:8787").expect_problem(401, "invalid_credentials");
+    sign_in("http://localhost:8787").expect_problem(403, "csrf_rejected");
+}

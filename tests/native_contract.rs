@@ -193,3 +193,93 @@ fn the_route_table_says_truly_who_may_call_each_route() {
         }
     }
 }
+
+/// Well-formed JSON that is not an object, each with why it is a case.
+/// Every request body of the API is an object; before the check in
+/// `extract::json`, serde's derived structs took the sequence form, so `[]`
+/// passed for a body whose fields all have defaults (PATCH an org: 200).
+const NOT_AN_OBJECT: &[(&[u8], &str)] = &[
+    (b"[]", "an empty array (a complete all-defaults struct in serde's sequence form)"),
+    (b" \n[]", "an empty array after JSON whitespace"),
+    (b"[null]", "an array whose first element fills the first field"),
+    (b"[\"Acme\", \"acme\", false]", "an array that fills every field in order"),
+    (br#""text""#, "a string"),
+    (b"\"{}\"", "a string holding an object"),
+    (b"42", "a number"),
+    (b"-0.5e3", "a number with a fraction and an exponent"),
+    (b"true", "a boolean"),
+    (b"null", "null"),
+];
+
+/// Every route whose operation documents a request body, from the route
+/// table itself, so a new body route is covered without being listed here.
+fn body_routes() -> Vec<&'static latchkey::http::routes::Route> {
+    use latchkey::http::routes::ROUTES;
+    ROUTES
+        .iter()
+        .filter(|route| {
+            let doc = (route.doc)();
+            let mut item = doc.paths.paths[route.path].clone();
+            let op = latchkey::http::openapi::operation_of(&mut item, route.method).expect("documented operation");
+            op.request_body.is_some()
+        })
+        .collect()
+}
+
+#[test]
+fn every_body_route_answers_422_to_json_that_is_not_an_object() {
+    use latchkey::http::routes::Auth;
+    let f = Fixture::new(TestApp::new()).org_with("Acme", &["member"]).workspace_of("customer", "Shop");
+    let (app, owner) = (&f.app, f.owner());
+    let token = access(owner);
+    // The customer's own workspace, so workspace routes reach their body too.
+    let ws_token = access(f.customer());
+    let routes = body_routes();
+    let listed: Vec<String> = routes.iter().map(|r| format!("{r:?}")).collect();
+    for reported in ["PATCH /v1/orgs/{org_id}", "POST /v1/orgs/{org_id}/install-links"] {
+        assert!(listed.iter().any(|r| r == reported), "{reported} takes a body: {listed:?}");
+    }
+    assert!(routes.len() >= 35, "every body route, not a handful: {listed:?}");
+    for route in routes {
+        let path = route
+            .path
+            .replace("{org_id}", &f.org)
+            .replace("{ws_id}", &f.ws)
+            .replace("{user_id}", &f.who("member").id())
+            .replace("{provider}", "github")
+            .replace("{id}", "x_0000000000000000000000");
+        let bearer = match route.auth {
+            Auth::Public => None,
+            Auth::Person | Auth::Principal if route.path.contains("{ws_id}") || route.path == "/v1/workspaces" => {
+                Some(ws_token.as_str())
+            }
+            Auth::Person | Auth::Principal => Some(token.as_str()),
+            Auth::ApiKey => panic!("{route:?}: no key-only route took a body when this test was written"),
+        };
+        for (body, why) in NOT_AN_OBJECT {
+            let r = send(app, route.method, &path, bearer, body);
+            let sent = format!("{route:?} with {why} ({:?})", String::from_utf8_lossy(body));
+            assert_eq!((r.status, r.code()), (422, "validation_failed"), "{sent}: {}", r.raw);
+            assert_eq!(r.header("content-type"), Some("application/problem+json"), "{sent}");
+            assert_eq!(r.body["errors"][0]["field"], "body", "{sent}: {}", r.raw);
+            assert_eq!(r.body["errors"][0]["code"], "invalid_shape", "{sent}: {}", r.raw);
+        }
+    }
+}
+
+#[test]
+fn an_optional_body_is_absent_or_an_object() {
+    // POST install-links takes no body (the default lifetime) or an object;
+    // `[]`, `null` and the like are 422 like everywhere else, not a default.
+    let f = Fixture::new(TestApp::new()).org_with("Acme", &[]);
+    let (app, token) = (&f.app, access(f.owner()));
+    let path = format!("/v1/orgs/{}/install-links", f.org);
+    send(app, "POST", &path, Some(&token), b"").expect(201);
+    send(app, "POST", &path, Some(&token), b"{}").expect(201);
+    for body in [&b"[]"[..], b"null", b"0"] {
+        send(app, "POST", &path, Some(&token), body).expect_problem(422, "validation_failed");
+    }
+    // Nothing was created by a refused body: the two links above only.
+    let links = app.call("GET", &path, Some(&token), None).expect(200).body;
+    assert_eq!(links["data"].as_array().unwrap().len(), 2, "{links}");
+}

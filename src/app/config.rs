@@ -143,3 +143,43 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A production configuration, with `extra` added or overriding.
+    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let base = [
+            ("ENVIRONMENT", "production"),
+            ("MAILER", "http"),
+            ("MAIL_API_URL", "https://api.mail.example/emails"),
+            ("MAIL_API_KEY", "key"),
+            ("APP_URL", "https://app.example"),
+            ("MAIL_FROM", "Latchkey <no-reply@app.example>"),
+            ("JWT_SIGNING_KEY", "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
+            ("JWT_ISSUER", "https://app.example"),
+            ("JWT_AUDIENCE", "latchkey"),
+            ("TOKEN_SECRET", "config-test-token-secret-0123456789abcdef"),
+            ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        ];
+        Config::from_env(|k| extra.iter().chain(base.iter()).find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn a_plain_http_gitlab_instance_stops_a_production_worker_from_starting() {
+        let gitlab = |base| {
+            [("OAUTH_GITLAB_CLIENT_ID", "id"), ("OAUTH_GITLAB_CLIENT_SECRET", "sec"), ("OAUTH_GITLAB_BASE_URL", base)]
+        };
+        let refused =
+            production(&gitlab("http://gitlab.corp.example")).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("OAUTH_GITLAB_BASE_URL") && refused.contains("must be https"), "{refused:?}");
+        let ok = production(&gitlab("https://gitlab.corp.example")).unwrap();
+        let settings = ok.oauth.provider(crate::domain::oauth::Provider::GitLab).unwrap();
+        assert_eq!(settings.token_url, "https://gitlab.corp.example/oauth/token");
+        // The same instance over http is fine for a local provider in development.
+        let mut dev = gitlab("http://127.0.0.1:9000/gitlab").to_vec();
+        dev.extend([("ENVIRONMENT", "development"), ("APP_URL", "http://127.0.0.1:8787")]);
+        assert!(production(&dev).is_ok());
+    }
+}

@@ -168,7 +168,9 @@ pub const REFRESH_COOKIE_SECONDS: i64 = SESSION_SECONDS;
 /// The CSRF defence of the cookie mode. A request that asks for it
 /// (`client` is the `X-Latchkey-Client` header) must carry our own origin:
 /// the custom header cannot be sent cross-site without a CORS preflight
-/// (never granted), and `Origin` names the page that sent it. Anything else
+/// (never granted), and `Origin` names the page that sent it (in
+/// development, `localhost` and `127.0.0.1` are one; see
+/// [`browser::allowed_origin`]). Anything else
 /// is refused before anything happens. Without the header the request is an
 /// ordinary JSON client's, and no cookie is read or set.
 pub fn delivery(deps: &Deps, client: Option<&str>, origin: Option<&str>) -> Result<Delivery, AppError> {
@@ -182,7 +184,7 @@ pub fn delivery(deps: &Deps, client: Option<&str>, origin: Option<&str>) -> Resu
             "must be `browser` (or absent)",
         )]));
     }
-    if !browser::same_origin(&deps.config.app_url, origin) {
+    if !browser::allowed_origin(&deps.config.app_url, deps.config.development, origin) {
         return Err(AppError::refused(
             crate::app::ErrorCode::CsrfRejected,
             "a browser-mode request must come from this service's own origin (Origin header)",

@@ -122,6 +122,33 @@ pub fn same_origin(app_url: &str, origin_header: Option<&str>) -> bool {
     }
 }
 
+/// Whether an `Origin` header may send a browser-mode request: the
+/// service's own origin, and in development also its loopback twin. A
+/// person who ran `make dev` types `localhost:8787` as often as
+/// `127.0.0.1:8787`; both are this machine on the same port, and only a
+/// local process can serve either. Outside development the origin is exact.
+pub fn allowed_origin(app_url: &str, development: bool, origin_header: Option<&str>) -> bool {
+    same_origin(app_url, origin_header)
+        || (development && loopback_twin(app_url).is_some_and(|twin| same_origin(&twin, origin_header)))
+}
+
+/// `http://localhost:P` for `http://127.0.0.1:P` and the other way round
+/// (same scheme and port); `None` for any other host.
+fn loopback_twin(app_url: &str) -> Option<String> {
+    let origin = origin_of(app_url)?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, format!(":{port}")),
+        None => (authority, String::new()),
+    };
+    let twin = match host {
+        "127.0.0.1" => "localhost",
+        "localhost" => "127.0.0.1",
+        _ => return None,
+    };
+    Some(format!("{scheme}://{twin}{port}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +194,36 @@ mod tests {
             assert!(!same_origin(app, bad), "{bad:?}");
         }
         assert!(!same_origin("http://127.0.0.1:8787", Some("http://127.0.0.1:8788")));
+    }
+
+    #[test]
+    fn in_development_both_loopback_names_are_our_origin_on_our_port_only() {
+        for (app, twin) in [
+            ("http://127.0.0.1:8787", "http://localhost:8787"),
+            ("http://localhost:9000/", "http://127.0.0.1:9000"),
+            ("http://127.0.0.1", "http://localhost"),
+        ] {
+            assert!(allowed_origin(app, true, Some(twin)), "{app} {twin}");
+            assert!(allowed_origin(app, true, origin_of(app).as_deref()), "{app}");
+            // Production: exact, whatever the host.
+            assert!(!allowed_origin(app, false, Some(twin)), "{app} {twin} in production");
+            assert!(allowed_origin(app, false, origin_of(app).as_deref()), "{app} in production");
+        }
+        let app = "http://127.0.0.1:8787";
+        for bad in [
+            "http://localhost:8788",
+            "https://localhost:8787",
+            "http://localhost.evil.example:8787",
+            "http://[::1]:8787",
+            "http://127.0.0.2:8787",
+            "http://localhost:8787/x",
+            "null",
+        ] {
+            assert!(!allowed_origin(app, true, Some(bad)), "{bad}");
+        }
+        assert!(!allowed_origin(app, true, None));
+        // A real host has no twin, in development either.
+        assert!(!allowed_origin("https://latchkey.example.com", true, Some("http://localhost")));
+        assert!(!allowed_origin("https://latchkey.example.com", true, Some("https://localhost")));
     }
 }

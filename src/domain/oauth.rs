@@ -189,7 +189,7 @@ impl OAuthSettings {
                 }
                 Provider::GitLab => {
                     let base = match value("OAUTH_GITLAB_BASE_URL") {
-                        Some(url) => checked_url("OAUTH_GITLAB_BASE_URL", &url)?,
+                        Some(url) => gitlab_base_url(&url, development)?,
                         None => GITLAB_BASE_URL.to_owned(),
                     };
                     let base = base.trim_end_matches('/').to_owned();
@@ -238,6 +238,20 @@ fn checked_url(name: &str, url: &str) -> Result<String, String> {
     } else {
         Err(format!("{name}: {url} is not an http(s) URL"))
     }
+}
+
+/// `OAUTH_GITLAB_BASE_URL`: https outside development. GitLab's id token is
+/// taken from its token endpoint without a signature check (the userinfo
+/// call must name the same subject), so the transport is the guarantee: over
+/// plain http anyone on the path could answer with someone else's identity.
+fn gitlab_base_url(url: &str, development: bool) -> Result<String, String> {
+    let url = checked_url("OAUTH_GITLAB_BASE_URL", url)?;
+    if !development && !url.starts_with("https://") {
+        return Err(format!(
+            "OAUTH_GITLAB_BASE_URL: {url} must be https (plain http is accepted only with ENVIRONMENT=development)"
+        ));
+    }
+    Ok(url)
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2):
@@ -672,6 +686,22 @@ mod tests {
         assert_eq!(g.issuer, "https://git.corp.example");
         let default = settings(false, &vars[..2]).unwrap();
         assert_eq!(default.provider(Provider::GitLab).unwrap().issuer, GITLAB_BASE_URL);
+    }
+
+    #[test]
+    fn a_gitlab_base_url_must_be_https_outside_development() {
+        let vars = |base: &'static str| {
+            [("OAUTH_GITLAB_CLIENT_ID", "id"), ("OAUTH_GITLAB_CLIENT_SECRET", "sec"), ("OAUTH_GITLAB_BASE_URL", base)]
+        };
+        for plain in ["http://git.corp.example", "http://127.0.0.1:9000/gitlab"] {
+            let refused = settings(false, &vars(plain)).unwrap_err();
+            assert!(refused.contains("OAUTH_GITLAB_BASE_URL") && refused.contains("https"), "{refused}");
+            // A local provider in development may be plain http.
+            assert_eq!(settings(true, &vars(plain)).unwrap().provider(Provider::GitLab).unwrap().issuer, plain);
+        }
+        assert!(settings(false, &vars("https://git.corp.example")).is_ok());
+        // Not a URL at all stays refused everywhere.
+        assert!(settings(true, &vars("git.corp.example")).is_err());
     }
 
     #[test]

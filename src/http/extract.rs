@@ -8,13 +8,19 @@ use crate::domain::browser::{HostCookie, CLIENT_HEADER};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 
-/// Parses the body as `T`: malformed JSON is 400, wrong shape is 422.
+/// Parses the body, a JSON object, as `T`: malformed JSON is 400, any other
+/// shape (an array, a string, a number, `true`, `null`, or an object with
+/// wrong fields) is 422.
 ///
-/// Syntax is judged on the whole body before shape, so a body that is both
-/// cut short and wrongly shaped is still 400: the typed parse stops at its
-/// first shape error and would never see the truncation. A body that parses
-/// as `T` has been read to its end by serde_json, so the happy path stays one
-/// pass; only a shape error pays for a second, allocation-free syntax pass.
+/// Every request body of the API is an object, and the check is here, once,
+/// because serde's derived structs also accept the sequence form: `[]` is a
+/// complete `UpdateOrgBody` when every field has a default, and `[null]` its
+/// first field. Syntax is judged on the whole body before shape, so a body
+/// that is both cut short and wrongly shaped is still 400: the typed parse
+/// stops at its first shape error and would never see the truncation. A body
+/// that parses as `T` has been read to its end by serde_json, so the happy
+/// path stays one pass; only a shape error pays for a second, allocation-free
+/// syntax pass.
 pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if req.body.is_empty() {
         return Err(AppError::InvalidJson("the body is empty".into()));
@@ -23,17 +29,27 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     // when reading bytes, so check it once here and parse the `str`.
     let text = std::str::from_utf8(&req.body)
         .map_err(|e| AppError::InvalidJson(format!("not UTF-8 (byte {})", e.valid_up_to())))?;
+    let wrong_shape =
+        |why: String| AppError::Validation(vec![crate::domain::FieldError::new("body", "invalid_shape", why)]);
+    if !opens_an_object(text) {
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Err(syntax) => AppError::InvalidJson(syntax.to_string()),
+            Ok(_) => wrong_shape("the body must be a JSON object".into()),
+        });
+    }
     serde_json::from_str(text).map_err(|e| match e.classify() {
         Category::Data => match serde_json::from_str::<IgnoredAny>(text) {
             Err(syntax) => AppError::InvalidJson(syntax.to_string()),
-            Ok(_) => AppError::Validation(vec![crate::domain::FieldError::new(
-                "body",
-                "invalid_shape",
-                strip_position(&e.to_string()),
-            )]),
+            Ok(_) => wrong_shape(strip_position(&e.to_string())),
         },
         Category::Syntax | Category::Eof | Category::Io => AppError::InvalidJson(e.to_string()),
     })
+}
+
+/// Whether the first byte after JSON's own whitespace (RFC 8259 §2: space,
+/// tab, line feed, carriage return; not Unicode's) opens an object.
+fn opens_an_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{')
 }
 
 fn strip_position(message: &str) -> String {

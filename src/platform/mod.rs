@@ -180,16 +180,20 @@ async fn read_request(req: &web_sys::Request) -> worker::Result<crate::http::Req
         .into_iter()
         .collect();
     let declared: Option<usize> = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok());
-    // Refuse a declared oversize body without reading it; `handle` answers 413.
+    // Refuse a declared oversize body without reading it; `handle` answers 413
+    // to anything over the limit. An undeclared (chunked) one is read with a
+    // running count up to one byte past the limit and kept no further (see
+    // `http::Rest::Drain` for what becomes of the rest): a body without end
+    // is refused once it passes 64 KiB, never held.
     // A request without a body (most GETs) awaits nothing.
+    let too_large = || vec![0; crate::http::MAX_BODY_BYTES + 1];
     let body = match (declared, req.body()) {
-        (Some(n), _) if n > crate::http::MAX_BODY_BYTES => vec![0; crate::http::MAX_BODY_BYTES + 1],
+        (Some(n), _) if n > crate::http::MAX_BODY_BYTES => too_large(),
         (_, None) => Vec::new(),
-        (_, Some(_)) => match req.array_buffer() {
-            Ok(promise) => match wasm_bindgen_futures::JsFuture::from(promise).await {
-                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-                Err(_) => Vec::new(),
-            },
+        (_, Some(stream)) => match http::read_capped(&stream, crate::http::MAX_BODY_BYTES + 1, http::Rest::Drain).await
+        {
+            Ok(read) if read.over => too_large(),
+            Ok(read) => read.bytes,
             Err(_) => Vec::new(),
         },
     };

@@ -428,6 +428,23 @@ impl Worker {
     /// [`Worker::start_with`], with `edit` applied to the test copy of
     /// `wrangler.toml` (e.g. a lower `[[ratelimits]]` limit).
     pub fn start_configured(opts: WorkerOptions, edit: impl FnOnce(&mut DocumentMut)) -> Worker {
+        Worker::start_inner(opts, edit, None)
+    }
+
+    /// [`Worker::start_with`], with the `wrangler dev` arguments that choose
+    /// the address (and whatever else that run passes) given by `dev_args`
+    /// for the port, e.g. `make dev`'s own, instead of `--ip 127.0.0.1 --port
+    /// PORT --show-interactive-dev-session=false`. The test config, state
+    /// directory and inspector port are added either way.
+    pub fn start_with_dev_args(opts: WorkerOptions, dev_args: fn(u16) -> Vec<String>) -> Worker {
+        Worker::start_inner(opts, |_| {}, Some(dev_args))
+    }
+
+    fn start_inner(
+        opts: WorkerOptions,
+        edit: impl FnOnce(&mut DocumentMut),
+        dev_args: Option<fn(u16) -> Vec<String>>,
+    ) -> Worker {
         let root = repo_root();
         let shim = root.join("build/worker/shim.mjs");
         assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
@@ -458,14 +475,17 @@ impl Worker {
             fs::write(tmp.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
             let log = fs::File::create(&log_path).expect("create wrangler dev log file");
             let mut dev = wrangler(&root, tmp.path());
-            dev.arg("dev")
-                .arg("--config")
-                .arg(&config)
-                .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--inspector-port", &inspector_port.to_string()])
+            dev.arg("dev").arg("--config").arg(&config);
+            match dev_args {
+                Some(args) => dev.args(args(port)),
+                None => {
+                    dev.args(["--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+                }
+            };
+            dev.args(["--inspector-port", &inspector_port.to_string()])
                 .arg("--persist-to")
                 .arg(&state)
-                .args(["--show-interactive-dev-session=false", "--log-level", "info", "--test-scheduled"])
+                .args(["--log-level", "info", "--test-scheduled"])
                 .stdout(log.try_clone().expect("clone log file handle"))
                 .stderr(log);
             let child = dev.spawn().expect("spawn wrangler dev");

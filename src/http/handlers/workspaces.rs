@@ -81,7 +81,8 @@ pub struct GrantBody {
     pub org_slug: String,
 }
 
-/// A new install link.
+/// A new install link. The body may be left out (no bytes at all: the
+/// default lifetime); when sent, it is an object like every body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallLinkBody {
