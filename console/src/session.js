@@ -1,4 +1,4 @@
-// The browser session (README, "The console's session").
+// The browser session (docs/console.md, "The console's session").
 // The access token lives in this module's memory only: never in localStorage,
 // sessionStorage or a readable cookie. The refresh token is an HttpOnly,
 // SameSite=Strict cookie the Worker sets and reads on POST /v1/auth/token and

@@ -394,7 +394,7 @@ mod tests {
     use Permission::*;
 
     /// The documented rules (API.md "Permissions and decisions", SECURITY.md
-    /// "Authorization", README "Security rules"), one row a permission:
+    /// "Authorization", docs/security.md), one row a permission:
     /// which roles have it, whether only a person may exercise it, and
     /// whether on a workspace it needs a direct role (it manages seats that
     /// would outlive a grant). Written out by hand: the matrix test below

@@ -172,7 +172,7 @@ pub enum UrlError {
 /// someone's own machine (`localhost.run`): refused with all their subdomains,
 /// whatever address they resolve to today. Not a complete list of what can
 /// point at a private address (any domain can); the network's own refusal of
-/// private destinations is the guarantee (README, "Notification channels").
+/// private destinations is the guarantee (docs/api.md, "Notification channels").
 pub const REBINDING_DOMAINS: &[&str] = &[
     "nip.io",
     "sslip.io",
