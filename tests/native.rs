@@ -33,6 +33,8 @@ mod oauth;
 mod orgs;
 #[path = "native_query_plans.rs"]
 mod query_plans;
+#[path = "native_queue.rs"]
+mod queue;
 #[path = "native_round_trips.rs"]
 mod round_trips;
 #[path = "native_sealed.rs"]

@@ -9,6 +9,7 @@ use crate::store::{sql, Db, DbError};
 use async_trait::async_trait;
 use serde::Deserialize;
 
+pub mod consume;
 pub mod dead_letter;
 pub mod mail;
 pub mod retry;

@@ -2,7 +2,7 @@
 //! adapters from `worker::` types to the app's ports.
 use crate::app::config::MailerKind;
 use crate::app::{log_error, Clock, Config, Deps, RateLimiter, SystemRng};
-use crate::jobs::{self, DeadLetter, DevMailer, Disposition, Job, Mailer};
+use crate::jobs::{consume, DevMailer, Mailer};
 use crate::store::Counted;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -216,13 +216,6 @@ fn write_response(response: crate::http::Response) -> worker::Result<web_sys::Re
     Ok(out)
 }
 
-/// The dead-letter queue of `latchkey-emails` (wrangler.toml): its batches are
-/// recorded, not sent.
-const DEAD_LETTER_QUEUE: &str = "latchkey-emails-dlq";
-/// Webhook deliveries (one message per attempt) and their dead letters (crashes).
-const WEBHOOK_QUEUE: &str = "latchkey-webhooks";
-const WEBHOOK_DEAD_LETTER_QUEUE: &str = "latchkey-webhooks-dlq";
-
 /// The queue entry point, written out instead of `#[event(queue)]`: workers-rs
 /// 0.8.7's `Message` does not expose `attempts`, which the backoff needs, and
 /// only the raw batch does. Otherwise the same glue the macro generates.
@@ -260,193 +253,74 @@ fn attempts_by_id(batch: &worker::worker_sys::MessageBatch) -> HashMap<String, u
         .collect()
 }
 
-/// Retries `message` after the backoff delay for its attempt number.
-fn retry_later(message: &Message<serde_json::Value>, attempts: &HashMap<String, u32>, base_seconds: u32) {
-    let attempt = attempts.get(&message.id()).copied().unwrap_or(1);
-    let delay = jobs::retry::next_retry_delay(&SystemRng, base_seconds, attempt);
-    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
-}
-
+/// The queue consumer: the batch's messages go to `jobs::consume`, which
+/// decides what each comes to; this carries the answers out.
 async fn queue(raw: worker::worker_sys::MessageBatch, env: Env, _ctx: Context) -> worker::Result<()> {
     console_error_panic_hook::set_once();
     let attempts = attempts_by_id(&raw);
     let batch = MessageBatch::<serde_json::Value>::from(raw);
+    let messages = batch.messages()?;
+    let incoming: Vec<consume::Incoming> = messages
+        .iter()
+        .map(|m| consume::Incoming {
+            id: m.id(),
+            attempts: attempts.get(&m.id()).copied().unwrap_or(1),
+            body: m.body().clone(),
+        })
+        .collect();
     let config = config(&env);
-    let base = config.as_ref().map_or(jobs::retry::DEFAULT_BASE_SECONDS, |c| c.mail_retry_base_seconds);
     let db = D1Db::new(env.d1("DB")?);
     let clock = JsClock;
-    if batch.queue() == WEBHOOK_QUEUE || batch.queue() == WEBHOOK_DEAD_LETTER_QUEUE {
-        return webhook_queue(batch, &env, &db, config, &attempts, base).await;
-    }
-    if batch.queue() == DEAD_LETTER_QUEUE {
-        for message in batch.messages()? {
-            let outcome = match serde_json::from_value::<DeadLetter>(message.body().clone()) {
-                Ok(letter) => {
-                    log_error(&format!("email {} not delivered: {}", letter.job().id(), letter.reason()));
-                    jobs::record_dead_letter(&letter, &db, &clock).await
-                }
-                Err(e) => jobs::record_unreadable(&message.id(), &format!("unreadable: {e}"), &db, &clock).await,
-            };
-            match outcome {
-                Disposition::Ack => message.ack(),
-                Disposition::Retry(why) | Disposition::Fail(why) => {
-                    log_error(&why);
-                    retry_later(&message, &attempts, base);
-                }
-            }
-        }
-        return Ok(());
-    }
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            // Nothing can be sent; keep every message for a later try (then the dead-letter queue).
-            log_error(&e);
-            for message in batch.messages()? {
-                retry_later(&message, &attempts, base);
-            }
-            return Ok(());
-        }
-    };
     let http_mailer;
     let dev_mailer;
-    let mailer: &dyn Mailer = match &config.mailer {
-        MailerKind::Dev => {
+    let mailer: Option<&dyn Mailer> = match config.as_deref().map(|c| &c.mailer) {
+        Ok(MailerKind::Dev) => {
             dev_mailer = DevMailer { db: &db, clock: &clock };
-            &dev_mailer
+            Some(&dev_mailer)
         }
-        MailerKind::Http { url, api_key } => {
-            http_mailer =
-                mailer::HttpMailer { url: url.clone(), api_key: api_key.clone(), from: config.mail_from.clone() };
-            &http_mailer
+        Ok(MailerKind::Http { url, api_key }) => {
+            let from = config.as_ref().map(|c| c.mail_from.clone()).unwrap_or_default();
+            http_mailer = mailer::HttpMailer { url: url.clone(), api_key: api_key.clone(), from };
+            Some(&http_mailer)
         }
+        Err(_) => None,
     };
+    let outbox = outbox::QueueOutbox::new(&env);
+    let ports = consume::Ports {
+        db: &db,
+        clock: &clock,
+        rng: &SystemRng,
+        config: config.as_deref().map_err(String::as_str),
+        mailer,
+        webhooks: &http::WebhookFetch,
+        outbox: &outbox,
+    };
+    let actions = consume::consume(consume::QueueKind::of(&batch.queue()), &incoming, &ports).await;
     let dead_letters = env.queue("EMAILS_DLQ").ok();
-    for message in batch.messages()? {
-        let job: Job = match serde_json::from_value(message.body().clone()) {
-            Ok(job) => job,
-            Err(e) => {
-                // It will not parse next time either: straight to the dead-letter queue.
-                log_error(&format!("unreadable queue message {}: {e}", message.id()));
-                give_up(&message, message.body(), dead_letters.as_ref(), &attempts, base).await;
-                continue;
-            }
-        };
-        match jobs::process(&job, &db, mailer, &clock, &config).await {
-            Disposition::Ack => message.ack(),
-            Disposition::Retry(why) => {
-                log_error(&format!("job {} not delivered, will retry: {why}", job.id()));
-                retry_later(&message, &attempts, base);
-            }
-            Disposition::Fail(why) => {
-                // Retrying cannot help (e.g. the mail API refused the message):
-                // record it now rather than after hours of retries.
-                log_error(&format!("job {} refused, to the dead-letter queue: {why}", job.id()));
-                let letter = DeadLetter::Rejected { job, reason: why };
-                give_up(&message, &letter, dead_letters.as_ref(), &attempts, base).await;
+    for (message, action) in messages.iter().zip(actions) {
+        match action {
+            consume::Action::Ack => message.ack(),
+            consume::Action::Retry { delay_seconds } => retry_after(message, delay_seconds),
+            consume::Action::DeadLetter { letter, or_retry_after } => {
+                let sent = match &dead_letters {
+                    Some(queue) => queue.send(&letter).await.map_err(|e| e.to_string()),
+                    None => Err("no EMAILS_DLQ binding".to_owned()),
+                };
+                match sent {
+                    Ok(()) => message.ack(),
+                    Err(e) => {
+                        log_error(&format!("moving message {} to the dead-letter queue failed: {e}", message.id()));
+                        retry_after(message, or_retry_after);
+                    }
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Moves `message` to the dead-letter queue as `letter` and acks it. If that
-/// send fails, it is retried instead: after `max_retries` Queues moves it.
-async fn give_up<T: serde::Serialize>(
-    message: &Message<serde_json::Value>,
-    letter: &T,
-    dead_letters: Option<&worker::Queue>,
-    attempts: &HashMap<String, u32>,
-    base_seconds: u32,
-) {
-    let sent = match dead_letters {
-        Some(queue) => queue.send(letter).await.map_err(|e| e.to_string()),
-        None => Err("no EMAILS_DLQ binding".to_owned()),
-    };
-    match sent {
-        Ok(()) => message.ack(),
-        Err(e) => {
-            log_error(&format!("moving message {} to the dead-letter queue failed: {e}", message.id()));
-            retry_later(message, attempts, base_seconds);
-        }
-    }
-}
-
-fn delivery_id_of(message: &Message<serde_json::Value>) -> Option<String> {
-    serde_json::from_value::<outbox::WebhookMessage>(message.body().clone()).ok().map(|m| m.delivery_id)
-}
-
-/// The webhook queue (deliveries) and its dead-letter queue (crashes, recorded).
-async fn webhook_queue(
-    batch: MessageBatch<serde_json::Value>,
-    env: &Env,
-    db: &D1Db,
-    config: Result<Rc<Config>, String>,
-    attempts: &HashMap<String, u32>,
-    base: u32,
-) -> worker::Result<()> {
-    let clock = JsClock;
-    if batch.queue() == WEBHOOK_DEAD_LETTER_QUEUE {
-        for message in batch.messages()? {
-            let delivery = delivery_id_of(&message).unwrap_or_default();
-            log_error(&format!("webhook delivery {delivery} crashed past its retries"));
-            match jobs::webhooks::record_dead_letter(&message.id(), &delivery, "retries exhausted", db, clock.now())
-                .await
-            {
-                Ok(()) => message.ack(),
-                Err(e) => {
-                    log_error(&e);
-                    retry_later(&message, attempts, base);
-                }
-            }
-        }
-        return Ok(());
-    }
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            log_error(&e);
-            for message in batch.messages()? {
-                retry_later(&message, attempts, base);
-            }
-            return Ok(());
-        }
-    };
-    let (development, own_host) = crate::app::notifications::url_policy(&config);
-    let settings = jobs::webhooks::WebhookSettings {
-        key: &config.totp_key,
-        schedule: &config.webhook_retry_schedule,
-        development,
-        own_host: own_host.as_deref(),
-    };
-    let outbox = outbox::QueueOutbox::new(env);
-    for message in batch.messages()? {
-        let Some(delivery_id) = delivery_id_of(&message) else {
-            log_error(&format!("unreadable webhook message {}", message.id()));
-            message.ack();
-            continue;
-        };
-        let (next, disabled) =
-            jobs::webhooks::deliver(&delivery_id, db, &http::WebhookFetch, &clock, &SystemRng, &settings).await;
-        if let Some(d) = disabled {
-            crate::app::notifications::tell_admins_disabled(db, &outbox, &SystemRng, &d).await;
-        }
-        match next {
-            jobs::webhooks::Next::Ack => message.ack(),
-            jobs::webhooks::Next::Later(delay) => {
-                if let Err(e) = crate::app::Outbox::enqueue_webhook(&outbox, &delivery_id, delay).await {
-                    // Still pending in D1 with its due time: the sweep resends it.
-                    log_error(&format!("re-enqueue of delivery {delivery_id} failed: {e}"));
-                }
-                message.ack();
-            }
-            jobs::webhooks::Next::Crash(why) => {
-                log_error(&format!("webhook delivery {delivery_id} crashed: {why}"));
-                retry_later(&message, attempts, base);
-            }
-        }
-    }
-    Ok(())
+fn retry_after(message: &Message<serde_json::Value>, delay_seconds: u32) {
+    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
 }
 
 /// The Cron Trigger: records expired invitations' events and enqueues due
