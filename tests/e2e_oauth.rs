@@ -384,3 +384,48 @@ fn a_planted_sign_in_link_opened_in_the_console_keeps_the_same_person() {
     // The code is still the attacker's to redeem: the victim's page spent nothing.
     assert_eq!(complete(&w, &planted).status, 200);
 }
+
+/// A thief holding a fresh session links their own GitHub: the person is
+/// emailed at once, and the password reset that follows ends that way in
+/// (the provider they keep on the reset screen stays).
+#[test]
+fn a_link_is_emailed_and_a_password_reset_ends_what_a_thief_linked() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    let victim = verified(&w, "victim@example.com");
+    let link = |provider: &str| {
+        let r =
+            w.post(&format!("/v1/me/identities/{provider}"), Some(&bearer(&victim)), json!({"redirect_uri": page(&w)}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let cookie = cookie_of(&r);
+        let back = callback(&w, &fake.approve(r.json()["authorize_url"].as_str().unwrap()), Some(&cookie));
+        let code = fragment(back.header("location").unwrap(), "login_code").unwrap();
+        let done = redeem(&w, &code, Some(&cookie), Some(&bearer(&victim)));
+        assert_eq!(done.status, 200, "{}", done.body);
+    };
+    fake.sign_in("github", FakeUser::verified("701", "thief@example.com"));
+    link("github");
+    fake.sign_in("gitlab", FakeUser::verified("702", "victim@example.com"));
+    link("gitlab");
+    // The verification email, then one per link, through the real queue.
+    let mail = w.wait_for_emails("victim@example.com", 3);
+    let subjects: Vec<&str> = mail.iter().filter_map(|m| m["subject"].as_str()).collect();
+    assert!(subjects.contains(&"GitHub was linked to your Latchkey account"), "{subjects:?}");
+    assert!(subjects.contains(&"GitLab was linked to your Latchkey account"), "{subjects:?}");
+    // The victim resets the password and keeps only GitLab.
+    assert_eq!(w.post("/v1/auth/password-reset", None, json!({"email": "victim@example.com"})).status, 202);
+    let reset = w.wait_for_emails("victim@example.com", 4);
+    let token = extract_token(reset.last().unwrap()["text"].as_str().unwrap(), "/reset-password");
+    let preview = w.post("/v1/auth/password-reset/preview", None, json!({"token": token})).json();
+    let recent: Vec<&str> =
+        preview["recent_identities"].as_array().unwrap().iter().filter_map(|i| i["provider"].as_str()).collect();
+    assert_eq!(recent, ["github", "gitlab"]);
+    let body = json!({"token": token, "new_password": "a brand new passphrase", "keep_identities": ["gitlab"]});
+    assert_eq!(w.post("/v1/auth/password-reset/confirm", None, body).status, 204);
+    // The thief's GitHub now signs in to an account of its own, not the victim's.
+    fake.sign_in("github", FakeUser::verified("701", "thief@example.com"));
+    let thief = sign_in(&w, &fake, "github");
+    assert_ne!(thief["user"]["id"], victim["user"]["id"]);
+    fake.sign_in("gitlab", FakeUser::verified("702", "victim@example.com"));
+    assert_eq!(sign_in(&w, &fake, "gitlab")["user"]["id"], victim["user"]["id"]);
+}
