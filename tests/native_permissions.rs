@@ -165,3 +165,51 @@ fn member_lists_say_what_the_caller_may_do_to_each_member() {
     api.change_role(o.admin(), Tenant::Org(&o.org), &owner_id, "member").expect_problem(403, "forbidden");
     api.remove_member(o.admin(), Tenant::Org(&o.org), &owner_id).expect_problem(403, "forbidden");
 }
+
+/// The console decides nothing by role: no `atLeast`, no comparison of a
+/// role in a condition. It shows and hides by the views' `permissions`,
+/// `invitable_roles`, `assignable_roles` and `removable`.
+#[test]
+fn the_console_keeps_no_role_rules() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console/src");
+    let mut files = vec![root.clone()];
+    let mut offences = Vec::new();
+    let mut seen = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("js") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let compares_role = [
+                "role ===",
+                "role !==",
+                "role ==",
+                "role !=",
+                "=== \"owner\"",
+                "!== \"owner\"",
+                "=== \"admin\"",
+                "!== \"admin\"",
+                "=== \"member\"",
+                "!== \"member\"",
+                "\"owner\" ===",
+                "\"admin\" ===",
+            ]
+            .iter()
+            .any(|p| code.contains(p));
+            // "an" or "a" before a role name in a toast is grammar, not a rule.
+            let grammar = code.contains("to === \"admin\" ? \"an\" : \"a\"");
+            if code.contains("atLeast") || code.contains("rank[") || (compares_role && !grammar) {
+                offences.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(seen > 10, "console/src has its screens ({seen} files)");
+    assert!(offences.is_empty(), "role rules in the console:\n{}", offences.join("\n"));
+}
