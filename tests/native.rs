@@ -31,6 +31,8 @@ mod notifications;
 mod oauth;
 #[path = "native_orgs.rs"]
 mod orgs;
+#[path = "native_permissions.rs"]
+mod permissions;
 #[path = "native_query_plans.rs"]
 mod query_plans;
 #[path = "native_queue.rs"]

@@ -30,8 +30,10 @@ export function org(id) {
   return state.orgs.find((o) => o.id === id) || null;
 }
 
-// Role order: owner > admin > member.
-const rank = { owner: 3, admin: 2, member: 1 };
-export function atLeast(role, min) {
-  return (rank[role] || 0) >= rank[min];
+// Whether the signed-in person may do `permission` in an org or workspace:
+// the Worker lists in each view what its policy table allows the caller
+// there (`permissions`), so the console keeps no rules of its own and only
+// shows and hides by it (the Worker still decides every request).
+export function can(view, permission) {
+  return Array.isArray(view?.permissions) && view.permissions.includes(permission);
 }

@@ -38,6 +38,14 @@ pub struct MemberView {
     pub joined_at: String,
     /// Whether they have 2FA on (so admins see who a 2FA requirement affects).
     pub totp_enabled: bool,
+    /// In a member list: the roles the caller may set this member to (their
+    /// current one included; empty when the caller may change nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignable_roles: Option<Vec<Role>>,
+    /// In a member list: whether the caller may remove this member (leaving
+    /// is not removal: false for the caller themself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removable: Option<bool>,
 }
 
 impl MemberRow {
@@ -50,6 +58,8 @@ impl MemberRow {
             role: stored_role(&self.role)?,
             joined_at: rfc3339(self.joined_at),
             totp_enabled: self.totp_enabled != 0,
+            assignable_roles: None,
+            removable: None,
         })
     }
 }
@@ -67,6 +77,8 @@ pub struct Standing {
     pub actor: Actor,
     /// The acting person (None: an API key).
     pub person: Option<String>,
+    /// Every permission the caller has here (the same facts as the check).
+    pub permissions: Vec<Permission>,
 }
 
 /// Finds the caller in `tenant` and decides `permission` (through
@@ -84,12 +96,24 @@ pub async fn standing(
         Tenant::Org(org_id) => {
             let a = orgs::access(deps, who, org_id, permission, two_factor).await?;
             let person = who.user().ok().map(|u| u.user.id.clone());
-            Ok(Standing { role: a.role, direct: person.as_ref().map(|_| a.role), actor: a.actor, person })
+            Ok(Standing {
+                role: a.role,
+                direct: person.as_ref().map(|_| a.role),
+                actor: a.actor,
+                person,
+                permissions: a.permissions,
+            })
         }
         Tenant::Workspace(ws_id) => {
             let u = who.user()?;
             let a = workspaces::access(deps, u, ws_id, permission).await?;
-            Ok(Standing { role: a.role, direct: a.direct_role()?, actor: a.actor, person: Some(u.user.id.clone()) })
+            Ok(Standing {
+                role: a.role,
+                direct: a.direct_role()?,
+                permissions: a.permissions(),
+                actor: a.actor,
+                person: Some(u.user.id.clone()),
+            })
         }
     }
 }
@@ -142,12 +166,29 @@ pub async fn list_members(
     tenant: Tenant<'_>,
     page: &PageRequest,
 ) -> Result<(Vec<MemberView>, Option<String>), AppError> {
-    standing(deps, who, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce).await?;
+    let me = standing(deps, who, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce).await?;
     let (k, id, limit) = page.sql_params();
     let rows: Vec<MemberRow> =
         deps.db.run(member_sql(tenant.kind()).list(tenant.id(), k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
-    Ok((rows.iter().map(MemberRow::view).collect::<Result<_, _>>()?, next))
+    // What the caller may do to each member, by the same rules as
+    // `change_role` and `remove_member` (clients keep no rules of their own).
+    let manages = me.permissions.contains(&Permission::MembersWrite);
+    let subject = match who {
+        Principal::ApiKey(k) => k.subject(),
+        Principal::User(_) => Subject::Role(me.role),
+    };
+    let views = rows
+        .iter()
+        .map(|row| {
+            let mut view = row.view()?;
+            let is_self = me.person.as_deref() == Some(row.user_id.as_str());
+            view.assignable_roles = Some(policy::assignable_roles(subject, me.role, manages, is_self, view.role));
+            view.removable = Some(manages && !is_self && policy::may_remove(me.role, view.role).is_ok());
+            Ok(view)
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok((views, next))
 }
 
 async fn member(deps: &Deps, tenant: Tenant<'_>, user_id: &str) -> Result<MemberRow, AppError> {

@@ -11,7 +11,7 @@ use super::ErrorCode;
 use super::{access, random, AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{Facts, Permission, Role, Subject, Via};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, Via};
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
@@ -37,11 +37,59 @@ pub struct OrgView {
     pub created_at: String,
     /// The caller's role (null for an API key, which acts with its scopes).
     pub role: Option<Role>,
+    /// What the caller may do here: every permission the policy table
+    /// allows them, with the same facts as the real check (an org that
+    /// requires 2FA they lack: none). Clients show and hide by it.
+    pub permissions: Vec<Permission>,
+    /// The roles the caller may invite someone with (empty without
+    /// `invitations:write`); highest first.
+    pub invitable_roles: Vec<Role>,
+}
+
+/// What the caller may do in `org` ([`policy::permissions_of`] and
+/// [`policy::invitable_roles`]): a person by their role, with the org's 2FA
+/// rule as `two_factor` applies it; an API key by its scopes (acting as
+/// `admin` for the membership rules).
+fn powers(
+    who: &Principal,
+    org: &OrgRow,
+    two_factor: TwoFactorPolicy,
+) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
+    match who {
+        Principal::ApiKey(key) => {
+            let facts = Facts::direct(TenantKind::Org);
+            Ok((
+                policy::permissions_of(key.subject(), &facts),
+                policy::invitable_roles(key.subject(), Role::Admin, &facts),
+            ))
+        }
+        Principal::User(u) => user_powers(u, org, two_factor),
+    }
+}
+
+fn user_powers(
+    who: &UserPrincipal,
+    org: &OrgRow,
+    two_factor: TwoFactorPolicy,
+) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
+    let role = stored_role(&org.role)?;
+    let facts = Facts {
+        tenant: TenantKind::Org,
+        via: Via::Direct,
+        require_2fa: two_factor.requires(org.require_2fa != 0),
+        has_2fa: who.user.totp_enabled != 0,
+    };
+    Ok((
+        policy::permissions_of(Subject::Role(role), &facts),
+        policy::invitable_roles(Subject::Role(role), role, &facts),
+    ))
 }
 
 impl OrgRow {
-    fn view(&self) -> Result<OrgView, AppError> {
+    fn view(&self, (permissions, invitable_roles): (Vec<Permission>, Vec<Role>)) -> Result<OrgView, AppError> {
         Ok(OrgView {
+            permissions,
+            invitable_roles,
             id: self.id.clone(),
             name: self.name.clone(),
             slug: self.slug.clone(),
@@ -64,6 +112,9 @@ pub struct OrgAccess {
     pub role: Role,
     /// The audit actor.
     pub actor: Actor,
+    /// Every permission the caller has here, decided with the same facts
+    /// as the check.
+    pub permissions: Vec<Permission>,
 }
 
 /// Loads the org as `who` sees it and checks `permission`. Another tenant's
@@ -103,8 +154,10 @@ fn decide_access(
             if key.org.id != org_id {
                 return Err(AppError::NotFound);
             }
-            access::check(key.subject(), permission, &Facts::direct(TenantKind::Org))?;
-            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor() });
+            let facts = Facts::direct(TenantKind::Org);
+            access::check(key.subject(), permission, &facts)?;
+            let permissions = policy::permissions_of(key.subject(), &facts);
+            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor(), permissions });
         }
     };
     let org = org.ok_or(AppError::NotFound)?;
@@ -116,7 +169,8 @@ fn decide_access(
         has_2fa: who.user.totp_enabled != 0,
     };
     access::check(Subject::Role(role), permission, &facts)?;
-    Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id) })
+    let permissions = policy::permissions_of(Subject::Role(role), &facts);
+    Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id), permissions })
 }
 
 fn require_verified(who: &UserPrincipal) -> Result<(), AppError> {
@@ -176,6 +230,12 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
                     require_2fa: false,
                     created_at: rfc3339(now),
                     role: Some(Role::Owner),
+                    permissions: policy::permissions_of(Subject::Role(Role::Owner), &Facts::direct(TenantKind::Org)),
+                    invitable_roles: policy::invitable_roles(
+                        Subject::Role(Role::Owner),
+                        Role::Owner,
+                        &Facts::direct(TenantKind::Org),
+                    ),
                 })
             }
             Err(DbError::Unique(_)) if given.is_none() => continue,
@@ -195,7 +255,9 @@ pub async fn list_orgs(
     let (k, id, limit) = page.sql_params();
     let rows: Vec<OrgRow> = deps.db.run(stmt!(sql::ORGS_OF_USER, &who.user.id, k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    Ok((rows.iter().map(OrgRow::view).collect::<Result<_, _>>()?, next))
+    let views =
+        rows.iter().map(|r| r.view(user_powers(who, r, TwoFactorPolicy::Enforce)?)).collect::<Result<_, _>>()?;
+    Ok((views, next))
 }
 
 /// One org, for a bearer credential, in one round trip: a person's
@@ -215,7 +277,8 @@ pub async fn get_org(deps: &Deps, bearer: &str, org_id: &str) -> Result<OrgView,
         (Principal::User(_), Some(row)) => row.first()?,
         _ => None,
     };
-    decide_access(&who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce, org)?.org.view()
+    let org = decide_access(&who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce, org)?.org;
+    org.view(powers(&who, &org, TwoFactorPolicy::Enforce)?)
 }
 
 /// A settings change.
@@ -270,7 +333,7 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
         Ok(mut results) => {
             let mut org = results.first(updated)?.ok_or(AppError::NotFound)?;
             org.role = access.org.role.clone();
-            org.view()
+            org.view(powers(who, &org, TwoFactorPolicy::Enforce)?)
         }
         Err(DbError::Unique(_)) => Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),
         Err(e) => Err(e.into()),

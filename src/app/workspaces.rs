@@ -109,6 +109,13 @@ pub struct WorkspaceView {
     pub billing_email: Option<String>,
     /// RFC 3339.
     pub created_at: String,
+    /// What the caller may do here: every permission the policy table
+    /// allows them, with the same facts as the real check (through a grant:
+    /// never the direct seats). Clients show and hide by it.
+    pub permissions: Vec<Permission>,
+    /// The roles the caller may invite someone with (empty without
+    /// `invitations:write`); highest first.
+    pub invitable_roles: Vec<Role>,
 }
 
 /// The caller inside a workspace.
@@ -136,7 +143,14 @@ impl WorkspaceAccess {
                 _ => None,
             },
             created_at: rfc3339(self.row.created_at),
+            permissions: self.permissions(),
+            invitable_roles: policy::invitable_roles(Subject::Role(self.role), self.role, &self.facts),
         }
+    }
+
+    /// Every permission the caller has here.
+    pub fn permissions(&self) -> Vec<Permission> {
+        policy::permissions_of(Subject::Role(self.role), &self.facts)
     }
 
     /// The org a grant came through, if that is how the caller is here.
@@ -253,6 +267,12 @@ pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) 
         plan: "free".into(),
         billing_email: None,
         created_at: rfc3339(now),
+        permissions: policy::permissions_of(Subject::Role(Role::Owner), &Facts::direct(TenantKind::Workspace)),
+        invitable_roles: policy::invitable_roles(
+            Subject::Role(Role::Owner),
+            Role::Owner,
+            &Facts::direct(TenantKind::Workspace),
+        ),
     })
 }
 

@@ -272,6 +272,46 @@ pub fn decide(subject: Subject<'_>, permission: Permission, facts: &Facts) -> Ve
     }
 }
 
+/// Every role, highest first.
+pub const ROLES: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
+
+/// Every permission [`decide`] allows `subject` given `facts`, in contract
+/// order: what the org and workspace views tell the caller (the console shows
+/// and hides by it, and keeps no rules of its own).
+pub fn permissions_of(subject: Subject<'_>, facts: &Facts) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| decide(subject, *p, facts) == Verdict::Allow).collect()
+}
+
+/// The roles `subject` (acting as `role`: an API key counts as `admin`) may
+/// invite someone with here: none without `invitations:write`, then
+/// [`may_invite`] and [`may_hand_out`]. Highest first.
+pub fn invitable_roles(subject: Subject<'_>, role: Role, facts: &Facts) -> Vec<Role> {
+    if decide(subject, Permission::InvitationsWrite, facts) != Verdict::Allow {
+        return Vec::new();
+    }
+    ROLES.into_iter().filter(|r| may_invite(role, *r) && may_hand_out(subject, *r)).collect()
+}
+
+/// The roles `subject` (acting as `role`) may set a member whose role is
+/// `target` to, its current role included when anything may be changed; none
+/// unless `manages` (`members:write` was allowed). [`may_change_role`] and
+/// [`may_hand_out`]. Highest first.
+pub fn assignable_roles(subject: Subject<'_>, role: Role, manages: bool, is_self: bool, target: Role) -> Vec<Role> {
+    if !manages {
+        return Vec::new();
+    }
+    let roles: Vec<Role> = ROLES
+        .into_iter()
+        .filter(|r| may_change_role(role, is_self, target, *r).is_ok() && may_hand_out(subject, *r))
+        .collect();
+    // Only the current role left means nothing can change.
+    if roles.iter().all(|r| *r == target) {
+        Vec::new()
+    } else {
+        roles
+    }
+}
+
 /// Whether `subject` may hand `role` to someone (by invitation or role
 /// change), as far as its own powers go: a person within the membership
 /// rules ([`may_invite`], [`may_change_role`]); a key only a role it could
@@ -735,5 +775,83 @@ mod tests {
         assert!(!may_invite(Admin, Owner));
         assert!(may_invite(Admin, Admin));
         assert!(!may_invite(Member, Member));
+    }
+    #[test]
+    fn permissions_of_is_exactly_what_decide_allows() {
+        let all = Permission::ALL;
+        let some: &[Permission] = &[OrgRead, MembersWrite, AppsDeploy, OrgDelete];
+        let subjects = [
+            Subject::Role(Role::Owner),
+            Subject::Role(Role::Admin),
+            Subject::Role(Role::Member),
+            Subject::Key(&all),
+            Subject::Key(some),
+            Subject::Key(&[]),
+        ];
+        let ways =
+            [(TenantKind::Org, Via::Direct), (TenantKind::Workspace, Via::Direct), (TenantKind::Workspace, Via::Grant)];
+        for subject in subjects {
+            for (tenant, via) in ways {
+                for (require_2fa, has_2fa) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let facts = Facts { tenant, via, require_2fa, has_2fa };
+                    let want: Vec<Permission> =
+                        all.into_iter().filter(|p| decide(subject, *p, &facts) == Verdict::Allow).collect();
+                    assert_eq!(permissions_of(subject, &facts), want, "{subject:?} {facts:?}");
+                }
+            }
+        }
+        // Spot checks against the documented table.
+        let org = Facts::direct(TenantKind::Org);
+        assert_eq!(permissions_of(Subject::Role(Role::Owner), &org), all.to_vec());
+        assert!(!permissions_of(Subject::Role(Role::Admin), &org).contains(&OrgDelete));
+        let locked = Facts { require_2fa: true, has_2fa: false, ..org };
+        assert!(permissions_of(Subject::Role(Role::Owner), &locked).is_empty());
+    }
+
+    #[test]
+    fn invitable_and_assignable_roles_follow_the_membership_rules() {
+        use Role::*;
+        let org = Facts::direct(TenantKind::Org);
+        let grant = Facts { tenant: TenantKind::Workspace, via: Via::Grant, require_2fa: false, has_2fa: true };
+        for actor in ROLES {
+            let invitable = invitable_roles(Subject::Role(actor), actor, &org);
+            let want: Vec<Role> = if role_grants(actor, InvitationsWrite) {
+                ROLES.into_iter().filter(|r| may_invite(actor, *r)).collect()
+            } else {
+                vec![]
+            };
+            assert_eq!(invitable, want, "{actor:?}");
+            for target in ROLES {
+                for is_self in [false, true] {
+                    let got = assignable_roles(Subject::Role(actor), actor, true, is_self, target);
+                    for r in ROLES {
+                        if r != target {
+                            assert_eq!(
+                                got.contains(&r),
+                                may_change_role(actor, is_self, target, r).is_ok(),
+                                "{actor:?} {target:?} -> {r:?} self {is_self}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(invitable_roles(Subject::Role(Owner), Owner, &org), vec![Owner, Admin, Member]);
+        assert_eq!(invitable_roles(Subject::Role(Admin), Admin, &org), vec![Admin, Member]);
+        assert!(invitable_roles(Subject::Role(Admin), Admin, &grant).is_empty(), "a grant admin never invites");
+        assert!(
+            assignable_roles(Subject::Role(Admin), Admin, true, false, Owner).is_empty(),
+            "admins never touch owners"
+        );
+        assert_eq!(assignable_roles(Subject::Role(Admin), Admin, true, false, Member), vec![Admin, Member]);
+        assert!(
+            assignable_roles(Subject::Role(Owner), Owner, false, false, Member).is_empty(),
+            "without members:write"
+        );
+        let reader: &[Permission] = &[InvitationsWrite, OrgRead, MembersRead];
+        assert!(
+            invitable_roles(Subject::Key(reader), Admin, &org).is_empty(),
+            "a key hands out only roles within its scopes"
+        );
     }
 }

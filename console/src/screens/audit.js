@@ -2,12 +2,12 @@
 // more" follows the cursor), filtered by actor and action. The API pages
 // without filters, so the filters apply to the events loaded so far.
 import { api, enc } from "../api.js";
-import { atLeast } from "../state.js";
+import { can } from "../state.js";
 import { h, screen, table, empty, when, busy } from "../ui.js";
 
 export async function auditLog({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  if (!atLeast(org.role, "admin")) return screen("Audit log", empty("Only admins and owners can read the audit log."));
+  if (!can(org, "audit:read")) return screen("Audit log", empty("Only admins and owners can read the audit log."));
   const events = [];
   let cursor = null;
   const actor = h("input", { id: "filter-actor", type: "search", autocomplete: "off" });

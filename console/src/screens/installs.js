@@ -1,12 +1,12 @@
 // Organization Settings → Install links (create, copy, revoke) and Managed
 // workspaces (those customers granted this org; relinquish).
 import { api, all, enc } from "../api.js";
-import { atLeast, loadNav } from "../state.js";
+import { can, loadNav } from "../state.js";
 import { h, screen, section, form, toast, dangerAction, table, empty, when, copyButton, badge } from "../ui.js";
 
 export async function installLinks({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  const admin = atLeast(org.role, "admin");
+  const admin = can(org, "workspaces:write");
   const base = `/v1/orgs/${enc(id)}`;
   const links = h("div");
   const managed = h("div");

@@ -3,21 +3,14 @@
 // once with Copy and a curl example; the list with prefix, scopes, last use
 // and expiry; Revoke; rotate with a grace period.
 import { api, all, enc } from "../api.js";
-import { atLeast } from "../state.js";
+import { can } from "../state.js";
 import { h, screen, section, form, toast, dangerAction, table, empty, when, copyButton, busy, badge, confirm } from "../ui.js";
 
-// What each role holds (API.md "Permissions and decisions"). Only to offer
-// choices: the Worker refuses a scope beyond the creator's role itself
-// (403 scope_exceeds_role), so a stale copy here cannot grant anything.
-const ALL = ["org:read", "org:write", "org:delete", "billing:manage", "members:read", "members:write", "invitations:write",
-  "api_keys:write", "audit:read", "workspaces:read", "workspaces:write", "projects:read", "projects:write", "apps:read",
-  "apps:deploy", "databases:read", "databases:write", "notifications:write"];
+// The scopes offered are the creator's own permissions in the org, as the
+// Worker lists them in the org view; it refuses a scope beyond the creator's
+// role itself (403 scope_exceeds_role). The "Member" preset is a set of
+// scopes to pick, not a rule.
 const MEMBER = ["org:read", "members:read", "workspaces:read", "projects:read", "apps:read", "apps:deploy", "databases:read"];
-const ROLE_PERMS = {
-  owner: ALL,
-  admin: ALL.filter((p) => p !== "org:delete" && p !== "billing:manage"),
-  member: MEMBER,
-};
 const PRESETS = [
   ["read", "Read only", (mine) => mine.filter((p) => p.endsWith(":read"))],
   ["member", "Member (read, deploy apps)", (mine) => MEMBER.filter((p) => mine.includes(p))],
@@ -27,11 +20,11 @@ const PRESETS = [
 
 export async function apiKeys({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  if (!atLeast(org.role, "admin")) {
+  if (!can(org, "api_keys:write")) {
     return screen("API Keys", empty("Only admins and owners manage API keys. Ask one of them for a key."));
   }
   const base = `/v1/orgs/${enc(id)}/api-keys`;
-  const mine = ROLE_PERMS[org.role] || [];
+  const mine = org.permissions;
   const reveal = h("div", { id: "key-reveal" });
   const list = h("div");
 

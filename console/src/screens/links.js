@@ -3,7 +3,7 @@
 // browser) and wiped from the address bar at once (router.takeFragment).
 import { api } from "../api.js";
 import { session } from "../session.js";
-import { state, loadNav } from "../state.js";
+import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, form, action, statusLine, toast } from "../ui.js";
 import { signInBox, signedIn, completeOAuth, providerMessage } from "./auth.js";
@@ -175,7 +175,7 @@ export async function install(_, ctx) {
   const body = h("div");
   const choose = async () => {
     if (!state.loaded) await loadNav().catch(() => {});
-    const owned = state.workspaces.filter((w) => w.role === "owner");
+    const owned = state.workspaces.filter((w) => can(w, "org:delete"));
     if (!owned.length) {
       body.replaceChildren(h("p", {}, "You own no workspace to grant yet. ", h("a", { href: "/workspaces/new" }, "Create a workspace"), ", then open this link again."));
       return;

@@ -7,7 +7,7 @@
 // bytes), and Retry on failed ones. Reading channels needs notifications:write, so only
 // admins and owners see this screen; a 403 from the API says so too.
 import { api, all, enc } from "../api.js";
-import { atLeast } from "../state.js";
+import { can } from "../state.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, busy, badge, confirm } from "../ui.js";
 
 const ADMINS_ONLY = "Only admins and owners manage notification channels. Ask one of them to add a channel for you.";
@@ -15,7 +15,7 @@ const DAY = 86400;
 
 export async function channels({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  if (!atLeast(org.role, "admin")) return screen("Notification channels", empty(ADMINS_ONLY));
+  if (!can(org, "notifications:write")) return screen("Notification channels", empty(ADMINS_ONLY));
   const base = `/v1/orgs/${enc(id)}/notification-channels`;
   let types;
   try {

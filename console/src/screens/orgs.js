@@ -1,7 +1,7 @@
 // Create organization, and Organization Settings → General: name and slug,
 // "require 2FA" (with who does not have it yet), ownership transfer, delete.
 import { api, all, enc } from "../api.js";
-import { state, loadNav, atLeast } from "../state.js";
+import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, confirm, busy, empty } from "../ui.js";
 
@@ -28,9 +28,8 @@ export function createOrg() {
 
 export async function general({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  const role = org.role;
   const parts = [];
-  if (atLeast(role, "admin")) {
+  if (can(org, "org:write")) {
     parts.push(section("Name and slug", form({
       id: "org-general",
       fields: [
@@ -45,7 +44,7 @@ export async function general({ org: id }) {
       },
     })));
   } else {
-    parts.push(section("Organization", h("p", {}, `${org.name} (${org.slug}). You are a ${role}: admins and owners change these settings.`)));
+    parts.push(section("Organization", h("p", {}, `${org.name} (${org.slug}). You are a ${org.role}: admins and owners change these settings.`)));
   }
 
   const members = await all(`/v1/orgs/${enc(id)}/members`);
@@ -57,7 +56,7 @@ export async function general({ org: id }) {
   twoFa.append(without.length
     ? h("div", {}, h("h3", {}, "Members without two-factor authentication"), h("ul", { id: "without-2fa" }, without.map((m) => h("li", {}, `${m.name} (${m.email})`))))
     : h("p", {}, "Every member has two-factor authentication on."));
-  if (role === "owner") {
+  if (can(org, "org:delete")) {
     const b = h("button", { type: "button", class: org.require_2fa ? "secondary" : "primary", id: "toggle-2fa" },
       org.require_2fa ? "Stop requiring 2FA" : "Require 2FA");
     b.addEventListener("click", async () => {
@@ -77,7 +76,7 @@ export async function general({ org: id }) {
   }
   parts.push(section("Require two-factor authentication", twoFa));
 
-  if (role === "owner") {
+  if (can(org, "org:delete")) {
     const others = members.filter((m) => m.user_id !== state.me?.id);
     parts.push(section("Transfer ownership", others.length
       ? form({

@@ -3,30 +3,33 @@
 // remove, leave; Invite Member; pending invitations with resend, revoke and
 // a visible failed-delivery state.
 import { api, all, enc } from "../api.js";
-import { state, loadNav, atLeast } from "../state.js";
+import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, badge, when } from "../ui.js";
 
 export async function team({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
-  const panel = await membersPanel({ base: `/v1/orgs/${enc(id)}`, role: org.role, kind: "org", name: org.name });
+  const panel = await membersPanel({ base: `/v1/orgs/${enc(id)}`, view: org, kind: "org", name: org.name });
   return screen("Team", h("p", { class: "lead" }, `Members of ${org.name}`), panel);
 }
 
 // The members, Invite Member and pending invitations of an org or workspace.
-// `role` is the signed-in person's role there (decides which controls show;
-// the Worker decides what is allowed).
+// `view` is the org or workspace as the Worker shows it to the signed-in
+// person: its `permissions` and `invitable_roles`, and each member's
+// `assignable_roles` and `removable`, decide which controls show (the
+// Worker decides what is allowed).
 // `manage: false` shows the list only (a workspace's grant admins: its
 // direct seats stay the customer's).
-export async function membersPanel({ base, role, kind, name, manage = true }) {
+export async function membersPanel({ base, view, kind, name, manage = true }) {
   const root = h("div", { class: "members" });
   const me = state.me?.id;
-  const isAdmin = manage && atLeast(role, "admin");
+  const isAdmin = manage && can(view, "members:write");
+  const invites = manage && can(view, "invitations:write");
 
   async function draw() {
     const [members, invitations] = await Promise.all([
       all(`${base}/members`),
-      isAdmin ? all(`${base}/invitations?status=pending`) : Promise.resolve([]),
+      invites ? all(`${base}/invitations?status=pending`) : Promise.resolve([]),
     ]);
     const rows = members.map((m) => [
       h("span", {}, m.name, m.user_id === me ? " (you)" : ""),
@@ -37,8 +40,9 @@ export async function membersPanel({ base, role, kind, name, manage = true }) {
     ].filter((c, i) => (kind === "org" || i !== 3) && (manage || i !== 4)));
     const heads = ["Name", "Email", "Role", kind === "org" && "2FA", manage && "Actions"].filter(Boolean);
     const parts = [section("Members", table("Members", heads, rows))];
-    if (isAdmin) {
-      const roles = role === "owner" ? ["member", "admin", "owner"] : ["member", "admin"];
+    if (invites) {
+      // Lowest first, as before: the Worker lists them highest first.
+      const roles = [...(view.invitable_roles || [])].reverse();
       parts.push(section("Invite Member", form({
         id: "invite-member",
         fields: [
@@ -80,9 +84,8 @@ export async function membersPanel({ base, role, kind, name, manage = true }) {
   }
 
   function roleControl(m) {
-    const canChange = isAdmin && (role === "owner" || m.role !== "owner");
-    if (!canChange || m.user_id === me) return cap(m.role);
-    const options = role === "owner" ? ["owner", "admin", "member"] : ["admin", "member"];
+    const options = isAdmin ? m.assignable_roles || [] : [];
+    if (!options.length || m.user_id === me) return cap(m.role);
     const select = h("select", { "aria-label": `Role of ${m.name}`, class: "role" }, options.map((r) => h("option", { value: r, selected: r === m.role }, cap(r))));
     select.addEventListener("change", async () => {
       const to = select.value;
@@ -114,7 +117,7 @@ export async function membersPanel({ base, role, kind, name, manage = true }) {
         navigate("/", { replace: true });
       }, { id: "leave" });
     }
-    if (!isAdmin || (m.role === "owner")) return "";
+    if (!isAdmin || !m.removable) return "";
     return dangerAction("Remove", { title: `Remove ${m.name}?`, body: `${m.email} loses access to ${name} at once.`, confirm: "Remove" }, async () => {
       await api("DELETE", `${base}/members/${enc(m.user_id)}`);
       toast(`${m.name} was removed`);

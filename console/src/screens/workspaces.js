@@ -3,7 +3,7 @@
 // see and revoke grants, approve an install link), billing and deletion for
 // the owner only. A grant admin sees what they may do and nothing more.
 import { api, all, enc } from "../api.js";
-import { loadNav, atLeast } from "../state.js";
+import { loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, dangerAction, table, empty, when, confirm, busy } from "../ui.js";
 import { membersPanel } from "./team.js";
@@ -27,8 +27,10 @@ export function createWorkspace() {
 export async function workspace({ ws: id }) {
   const base = `/v1/workspaces/${enc(id)}`;
   const ws = await api("GET", base);
-  const owner = ws.role === "owner";
-  const admin = atLeast(ws.role, "admin");
+  // The owner's prerogatives (billing, deletion, granting and revoking
+  // access, the activity log) and an admin's renaming, as the view lists them.
+  const owner = can(ws, "org:delete");
+  const admin = can(ws, "workspaces:write");
   const parts = [];
   const about = [h("p", {}, `Plan: ${ws.plan}. Your role: ${ws.role}.`)];
   if (ws.via_org) about.push(h("p", { id: "via-org" }, `Shared with you through ${ws.via_org.name}: the owner keeps billing and deletion, and can revoke this access.`));
@@ -45,7 +47,7 @@ export async function workspace({ ws: id }) {
       },
     })));
   }
-  parts.push(await membersPanel({ base, role: ws.role, kind: "workspace", name: ws.name, manage: !ws.via_org }));
+  parts.push(await membersPanel({ base, view: ws, kind: "workspace", name: ws.name, manage: !ws.via_org }));
   if (admin) parts.push(await access(base, ws, owner));
   if (owner) {
     parts.push(section("Billing", form({
