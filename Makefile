@@ -36,21 +36,22 @@ dev: setup
 	CI=true $(WRANGLER) d1 migrations apply DB --local
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS)
 
+# The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).
 lint: setup
 	cargo fmt --check
 	cargo clippy --lib --tests -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	CARGO_TARGET_DIR=$${WASM_TARGET_DIR:-$(ROOT)/target/wasm} cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
 # One test binary per layer: unit tests (--lib), the native layer (SQLite,
 # manual clock) and the runtime layer (the built Worker under wrangler dev).
-# The wasm is built once here and shared by every runtime test. The runtime
-# tests mostly wait (workerd, the queue, Chromium), so they run E2E_THREADS
-# at a time.
+# scripts/test.sh runs the lint, the builds and the tests in two lanes (wasm32
+# beside the host); the wasm is built once and shared by every runtime test.
+# The runtime tests mostly wait (workerd, the queue, Chromium), so they run
+# E2E_THREADS at a time.
 E2E_THREADS ?= 3
-test: setup lint build
-	@bash scripts/setup-browser.sh
-	cargo test --no-fail-fast --lib --test native
-	cargo test --no-fail-fast --test e2e -- --test-threads=$(E2E_THREADS)
+export E2E_THREADS
+test: setup
+	@bash scripts/test.sh
 
 test-native: setup
 	cargo test --lib --test native
@@ -79,4 +80,4 @@ size: build
 	@sh scripts/console-size.sh
 
 clean:
-	rm -rf build dist target/wasm32-unknown-unknown .wrangler
+	rm -rf build dist target/wasm target/wasm32-unknown-unknown .wrangler
