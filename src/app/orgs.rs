@@ -67,18 +67,24 @@ fn powers(
     }
 }
 
+/// The facts a person's decisions in `org` rest on: the org's 2FA rule, as
+/// `two_factor` applies it, against whether they have 2FA.
+fn person_facts(who: &UserPrincipal, org: &OrgRow, two_factor: TwoFactorPolicy) -> Facts {
+    Facts {
+        tenant: TenantKind::Org,
+        via: Via::Direct,
+        require_2fa: two_factor.requires(org.require_2fa != 0),
+        has_2fa: who.user.totp_enabled != 0,
+    }
+}
+
 fn user_powers(
     who: &UserPrincipal,
     org: &OrgRow,
     two_factor: TwoFactorPolicy,
 ) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
     let role = stored_role(&org.role)?;
-    let facts = Facts {
-        tenant: TenantKind::Org,
-        via: Via::Direct,
-        require_2fa: two_factor.requires(org.require_2fa != 0),
-        has_2fa: who.user.totp_enabled != 0,
-    };
+    let facts = person_facts(who, org, two_factor);
     Ok((
         policy::permissions_of(Subject::Role(role), &facts),
         policy::invitable_roles(Subject::Role(role), role, &facts),
@@ -162,12 +168,7 @@ fn decide_access(
     };
     let org = org.ok_or(AppError::NotFound)?;
     let role = stored_role(&org.role)?;
-    let facts = Facts {
-        tenant: TenantKind::Org,
-        via: Via::Direct,
-        require_2fa: two_factor.requires(org.require_2fa != 0),
-        has_2fa: who.user.totp_enabled != 0,
-    };
+    let facts = person_facts(who, &org, two_factor);
     access::check(Subject::Role(role), permission, &facts)?;
     let permissions = policy::permissions_of(Subject::Role(role), &facts);
     Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id), permissions })

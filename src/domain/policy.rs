@@ -517,8 +517,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_decision_matrix_subject_permission_facts_tenant() {
+    /// Calls `f` with every subject of the matrix (each role; keys with all,
+    /// some and no scopes) and every set of facts: orgs reached directly,
+    /// workspaces directly or through a grant, each 2FA combination.
+    fn each_subject_and_facts(mut f: impl FnMut(Subject<'_>, Facts)) {
         let all = Permission::ALL;
         let some: &[Permission] = &[OrgRead, MembersWrite, AppsDeploy, OrgDelete];
         let subjects = [
@@ -529,25 +531,29 @@ mod tests {
             Subject::Key(some),
             Subject::Key(&[]),
         ];
-        // Orgs are reached directly; workspaces directly or through a grant.
         let ways =
             [(TenantKind::Org, Via::Direct), (TenantKind::Workspace, Via::Direct), (TenantKind::Workspace, Via::Grant)];
-        let two_factor = [(false, false), (false, true), (true, false), (true, true)];
-        let mut cases = 0;
-        let mut seen = std::collections::HashSet::new();
         for subject in subjects {
-            for p in Permission::ALL {
-                for (tenant, via) in ways {
-                    for (require_2fa, has_2fa) in two_factor {
-                        let facts = Facts { tenant, via, require_2fa, has_2fa };
-                        let want = expected(subject, p, &facts);
-                        assert_eq!(decide(subject, p, &facts), want, "{subject:?} {} {facts:?}", p.as_str());
-                        seen.insert(format!("{want:?}"));
-                        cases += 1;
-                    }
+            for (tenant, via) in ways {
+                for (require_2fa, has_2fa) in [(false, false), (false, true), (true, false), (true, true)] {
+                    f(subject, Facts { tenant, via, require_2fa, has_2fa });
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_decision_matrix_subject_permission_facts_tenant() {
+        let mut cases = 0;
+        let mut seen = std::collections::HashSet::new();
+        each_subject_and_facts(|subject, facts| {
+            for p in Permission::ALL {
+                let want = expected(subject, p, &facts);
+                assert_eq!(decide(subject, p, &facts), want, "{subject:?} {} {facts:?}", p.as_str());
+                seen.insert(format!("{want:?}"));
+                cases += 1;
+            }
+        });
         assert_eq!(cases, 6 * 18 * 3 * 4);
         // The matrix reaches every answer, so no rule is untested.
         assert_eq!(seen.len(), 5, "{seen:?}");
@@ -779,27 +785,11 @@ mod tests {
     #[test]
     fn permissions_of_is_exactly_what_decide_allows() {
         let all = Permission::ALL;
-        let some: &[Permission] = &[OrgRead, MembersWrite, AppsDeploy, OrgDelete];
-        let subjects = [
-            Subject::Role(Role::Owner),
-            Subject::Role(Role::Admin),
-            Subject::Role(Role::Member),
-            Subject::Key(&all),
-            Subject::Key(some),
-            Subject::Key(&[]),
-        ];
-        let ways =
-            [(TenantKind::Org, Via::Direct), (TenantKind::Workspace, Via::Direct), (TenantKind::Workspace, Via::Grant)];
-        for subject in subjects {
-            for (tenant, via) in ways {
-                for (require_2fa, has_2fa) in [(false, false), (false, true), (true, false), (true, true)] {
-                    let facts = Facts { tenant, via, require_2fa, has_2fa };
-                    let want: Vec<Permission> =
-                        all.into_iter().filter(|p| decide(subject, *p, &facts) == Verdict::Allow).collect();
-                    assert_eq!(permissions_of(subject, &facts), want, "{subject:?} {facts:?}");
-                }
-            }
-        }
+        each_subject_and_facts(|subject, facts| {
+            let want: Vec<Permission> =
+                all.into_iter().filter(|p| decide(subject, *p, &facts) == Verdict::Allow).collect();
+            assert_eq!(permissions_of(subject, &facts), want, "{subject:?} {facts:?}");
+        });
         // Spot checks against the documented table.
         let org = Facts::direct(TenantKind::Org);
         assert_eq!(permissions_of(Subject::Role(Role::Owner), &org), all.to_vec());

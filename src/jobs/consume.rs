@@ -112,14 +112,18 @@ pub struct Ports<'a> {
 }
 
 impl Ports<'_> {
-    fn retry(&self, message: &Incoming) -> Action {
+    /// The backoff before `message`'s next delivery.
+    fn retry_delay(&self, message: &Incoming) -> u32 {
         let base = self.config.map_or(DEFAULT_BASE_SECONDS, |c| c.mail_retry_base_seconds);
-        Action::Retry { delay_seconds: next_retry_delay(self.rng, base, message.attempts.max(1)) }
+        next_retry_delay(self.rng, base, message.attempts.max(1))
+    }
+
+    fn retry(&self, message: &Incoming) -> Action {
+        Action::Retry { delay_seconds: self.retry_delay(message) }
     }
 
     fn dead_letter(&self, message: &Incoming, letter: Letter) -> Action {
-        let Action::Retry { delay_seconds } = self.retry(message) else { return Action::Ack };
-        Action::DeadLetter { letter, or_retry_after: delay_seconds }
+        Action::DeadLetter { letter, or_retry_after: self.retry_delay(message) }
     }
 }
 
