@@ -176,7 +176,7 @@ fn the_route_table_says_truly_who_may_call_each_route() {
         }
         let with_key = app.call(route.method, &path, Some(key), body);
         match route.auth {
-            Auth::Person => assert_eq!(
+            Auth::Person | Auth::PersonOrRefreshCookie => assert_eq!(
                 (with_key.status, with_key.code()),
                 (403, "user_required"),
                 "{route:?} is for people: an API key must not pass"
@@ -189,7 +189,7 @@ fn the_route_table_says_truly_who_may_call_each_route() {
                 with_key.status,
                 with_key.body
             ),
-            Auth::Public => {}
+            Auth::Public | Auth::PublicOrPerson => {}
         }
     }
 }
@@ -249,7 +249,8 @@ fn every_body_route_answers_422_to_json_that_is_not_an_object() {
             .replace("{provider}", "github")
             .replace("{id}", "x_0000000000000000000000");
         let bearer = match route.auth {
-            Auth::Public => None,
+            Auth::Public | Auth::PublicOrPerson => None,
+            Auth::PersonOrRefreshCookie => Some(token.as_str()),
             Auth::Person | Auth::Principal if route.path.contains("{ws_id}") || route.path == "/v1/workspaces" => {
                 Some(ws_token.as_str())
             }

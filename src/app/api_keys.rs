@@ -1,10 +1,9 @@
 //! API keys: org-owned, scoped, shown once, revocable, rotatable with a grace
 //! period. Verifying one costs one database read and no write on the request
 //! path (`last_used_at` is written after the response, at most once a minute).
-use super::access::{self, TwoFactorPolicy};
+use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::Event;
 use super::auth::{scopes_of, Principal};
-use super::orgs;
 use super::page::PageRequest;
 use super::ErrorCode;
 use super::{random, AppError, Deps};
@@ -12,12 +11,12 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject};
-use crate::domain::tenant::TenantKind;
+use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::ApiKeyRow;
-use crate::store::{sql, Batch};
+use crate::store::{sql, Batch, Results};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -85,12 +84,35 @@ impl ApiKeyRow {
     }
 }
 
-/// Keys never manage keys; people do, with a session.
-fn person(who: &Principal) -> Result<&super::auth::UserPrincipal, AppError> {
-    match who {
-        Principal::User(u) => Ok(u),
-        Principal::ApiKey(_) => Err(AppError::refused(ErrorCode::Forbidden, "API keys cannot manage API keys")),
+/// The caller where they manage the org's keys, with `batch` riding along
+/// (one round trip). Keys never manage keys; people do, with a session.
+async fn manager(deps: &Deps, who: &Credential, org_id: &str, batch: Batch) -> Result<(Granted, Results), AppError> {
+    let (caller, results) = who.resolve(deps, Some(Tenant::Org(org_id)), batch).await?;
+    if let Principal::ApiKey(_) = caller.principal() {
+        return Err(AppError::refused(ErrorCode::Forbidden, "API keys cannot manage API keys"));
     }
+    Ok((caller.require(Permission::ApiKeysWrite, TwoFactorPolicy::Enforce)?, results))
+}
+
+/// A key of the org, read in the same round trip as the decision.
+async fn manager_and_key(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<(Granted, ApiKeyRow), AppError> {
+    let mut batch = Batch::new();
+    let row = looks_like(IdKind::ApiKey, id).then(|| batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, id, org_id)));
+    let (me, mut results) = manager(deps, who, org_id, batch).await?;
+    let row = match row {
+        Some(r) => results.first(r)?,
+        None => None,
+    };
+    Ok((me, row.ok_or(AppError::NotFound)?))
+}
+
+fn user_id(me: &Granted) -> Result<&str, AppError> {
+    me.person_id().ok_or(AppError::UserRequired)
 }
 
 /// Checks requested scopes: none person-only (`org:delete`, `billing:manage`),
@@ -109,7 +131,7 @@ fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
         if !policy::key_may_hold(p) {
             return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
         }
-        if access::check(Subject::Role(role), p, &Facts::direct(TenantKind::Org)).is_err() {
+        if !policy::permissions_of(Subject::Role(role), &Facts::direct(TenantKind::Org)).contains(&p) {
             return Err(AppError::refused(
                 ErrorCode::ScopeExceedsRole,
                 format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
@@ -134,21 +156,20 @@ fn new_key(deps: &Deps) -> Result<ApiKey, AppError> {
 /// Creates a key in the org (admin+, signed in with a session).
 pub async fn create_api_key(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     raw_name: &str,
     raw_scopes: &[String],
     expires_in_days: Option<i64>,
 ) -> Result<CreatedApiKey, AppError> {
-    let user = person(who)?;
-    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
+    let (access, _) = manager(deps, who, org_id, Batch::new()).await?;
     let name = DisplayName::parse("name", raw_name)?;
     if let Some(d) = expires_in_days {
         if !(1..=MAX_EXPIRY_DAYS).contains(&d) {
             return Err(AppError::field(FieldError::new("expires_in_days", "out_of_range", "must be 1 to 3650")));
         }
     }
-    let scopes = ceiling(access.role, raw_scopes)?;
+    let scopes = ceiling(access.role(), raw_scopes)?;
     let now = deps.now();
     let id = deps.new_id(IdKind::ApiKey)?;
     let key = new_key(deps)?;
@@ -156,7 +177,7 @@ pub async fn create_api_key(
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &access.actor,
+        actor: access.actor(),
         action: "api_key.created",
         target_kind: "api_key",
         target_id: &id,
@@ -172,7 +193,7 @@ pub async fn create_api_key(
                 key.digest(),
                 key.start(),
                 scopes_text(&scopes),
-                &user.user.id,
+                user_id(&access)?,
                 now,
                 expires_at
             ),
@@ -193,42 +214,31 @@ pub async fn create_api_key(
 /// The org's keys, newest first.
 pub async fn list_api_keys(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<ApiKeyView>, Option<String>), AppError> {
-    person(who)?;
-    orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<ApiKeyRow> = deps.db.run(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit)).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows = batch.read::<ApiKeyRow>(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit));
+    let (_, mut results) = manager(deps, who, org_id, batch).await?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     Ok((rows.iter().map(ApiKeyRow::view).collect(), next))
 }
 
-async fn key_in_org(deps: &Deps, org_id: &str, id: &str) -> Result<ApiKeyRow, AppError> {
-    if !looks_like(IdKind::ApiKey, id) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<ApiKeyRow> = deps.db.run(stmt!(sql::API_KEY_IN_ORG, id, org_id)).await?.first()?;
-    row.ok_or(AppError::NotFound)
-}
-
 /// One key.
-pub async fn get_api_key(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<ApiKeyView, AppError> {
-    person(who)?;
-    orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
-    Ok(key_in_org(deps, org_id, id).await?.view())
+pub async fn get_api_key(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<ApiKeyView, AppError> {
+    Ok(manager_and_key(deps, who, org_id, id).await?.1.view())
 }
 
 /// Revokes a key: it fails on its next use.
-pub async fn revoke_api_key(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    person(who)?;
-    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
-    let row = key_in_org(deps, org_id, id).await?;
+pub async fn revoke_api_key(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
+    let (access, row) = manager_and_key(deps, who, org_id, id).await?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &access.actor,
+        actor: access.actor(),
         action: "api_key.revoked",
         target_kind: "api_key",
         target_id: id,
@@ -242,27 +252,25 @@ pub async fn revoke_api_key(deps: &Deps, who: &Principal, org_id: &str, id: &str
 /// rotating person's role today); the old one works `grace` more seconds.
 pub async fn rotate_api_key(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     id: &str,
     grace: i64,
 ) -> Result<CreatedApiKey, AppError> {
-    let user = person(who)?;
     if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
         return Err(AppError::field(FieldError::new("grace_period_seconds", "out_of_range", "must be 0 to 86400")));
     }
-    let access = orgs::access(deps, who, org_id, Permission::ApiKeysWrite, TwoFactorPolicy::Enforce).await?;
-    let old = key_in_org(deps, org_id, id).await?;
+    let (access, old) = manager_and_key(deps, who, org_id, id).await?;
     let scopes = scopes_of(&old.scopes);
     let names: Vec<String> = scopes.iter().map(|p| p.as_str().to_owned()).collect();
-    ceiling(access.role, &names)?;
+    ceiling(access.role(), &names)?;
     let now = deps.now();
     let new_id = deps.new_id(IdKind::ApiKey)?;
     let key = new_key(deps)?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &access.actor,
+        actor: access.actor(),
         action: "api_key.rotated",
         target_kind: "api_key",
         target_id: id,
@@ -271,7 +279,7 @@ pub async fn rotate_api_key(
     let mut batch = Batch::new();
     let rotated = batch.write(stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id));
     batch.add(event.stmt_if_changed(deps)?);
-    batch.add(stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), &user.user.id, now, id));
+    batch.add(stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), user_id(&access)?, now, id));
     if batch.run(deps.db.as_ref()).await?.changed(rotated) == 0 {
         return Err(AppError::refused(
             ErrorCode::ApiKeyNotActive,
@@ -305,8 +313,9 @@ pub struct CurrentKey {
 }
 
 /// `GET /v1/api-keys/current`.
-pub fn current(who: &Principal) -> Result<CurrentKey, AppError> {
-    match who {
+pub async fn current(deps: &Deps, who: &Credential) -> Result<CurrentKey, AppError> {
+    let who = who.principal(deps).await?;
+    match &who {
         Principal::ApiKey(k) => Ok(CurrentKey {
             id: k.key_id.clone(),
             org_id: k.org.id.clone(),

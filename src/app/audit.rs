@@ -1,13 +1,15 @@
 //! The audit log: rows built here, written in the same batch as the change.
+use super::access::{Credential, TwoFactorPolicy};
 use super::page::PageRequest;
 use super::{AppError, Deps};
 use crate::domain::ids::IdKind;
+use crate::domain::policy::Permission;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::domain::webhook;
 use crate::stmt;
 use crate::store::sql::AuditRow;
-use crate::store::{sql, Stmt};
+use crate::store::{sql, Batch, Stmt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -142,7 +144,9 @@ pub struct ActorView {
 /// A log, newest first (the caller has checked access).
 pub async fn list_events(
     deps: &Deps,
+    who: &Credential,
     log: Tenant<'_>,
+    permission: Permission,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
     let (sql, id) = match log {
@@ -150,7 +154,12 @@ pub async fn list_events(
         Tenant::Workspace(id) => (sql::LIST_WORKSPACE_AUDIT, id),
     };
     let after = page.after.as_ref().map(|(k, _)| *k);
-    let rows: Vec<AuditRow> = deps.db.run(stmt!(sql, id, after, page.limit + 1)).await?.decode()?;
+    // The page rides along with the decision (one round trip); it is read
+    // only if the decision allows.
+    let mut batch = Batch::new();
+    let rows = batch.read::<AuditRow>(stmt!(sql, id, after, page.limit + 1));
+    let (_, mut results) = who.require_with(deps, log, permission, TwoFactorPolicy::Enforce, batch).await?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
     Ok((rows.into_iter().map(event_view).collect(), next))
 }

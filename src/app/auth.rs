@@ -1,16 +1,12 @@
-//! Authentication: a bearer credential (a session's access token or an
-//! `lk_` API key) becomes a [`Principal`], in one database read. Nothing here
-//! decides what the principal may do: that is `policy::decide`, through the
-//! use cases.
+//! Who a confirmed credential is ([`Principal`]), and the isolate's memo of
+//! verified access tokens. Reading and confirming credentials is the
+//! resolver's (`access`); deciding what a principal may do is
+//! `Caller::require`'s.
 use super::audit::Actor;
-use super::ErrorCode;
-use super::{AppError, Deps};
-use crate::domain::api_key::{ApiKey, KeyFormatError};
+use super::AppError;
 use crate::domain::policy::{Permission, Subject};
 use crate::domain::session::{AccessClaims, KeySet, SignedToken, TokenError};
-use crate::stmt;
-use crate::store::sql::{self, LiveKeyRow, OrgRow, UserRow};
-use crate::store::{Batch, Outcome, Stmt};
+use crate::store::sql::{OrgRow, UserRow};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -72,62 +68,6 @@ impl KeyPrincipal {
     }
 }
 
-fn invalid() -> AppError {
-    AppError::refused(ErrorCode::InvalidApiKey, "the API key is malformed, unknown, revoked or expired")
-}
-
-/// Builds a statement to ride along with a key lookup, from the key's digest.
-type KeyRideAlong<'a> = &'a dyn Fn(&str) -> Option<Stmt>;
-
-/// Resolves a presented `lk_…` key. The checksum is checked before any read;
-/// then one query finds the live key with its org, and `extra` (built from
-/// the key's digest) rides along in the same round trip (a D1 batch).
-async fn authenticate_key(
-    deps: &Deps,
-    presented: &str,
-    extra: Option<KeyRideAlong<'_>>,
-) -> Result<(KeyPrincipal, Option<Outcome>), AppError> {
-    let key = ApiKey::parse(presented).map_err(|e: KeyFormatError| {
-        let _ = e; // malformed and bad checksum answer alike
-        invalid()
-    })?;
-    let now = deps.now();
-    let digest = key.digest();
-    let lookup = stmt!(sql::LIVE_API_KEY, &digest, now);
-    // The per-key limit is asked alongside the lookup, keyed by the digest
-    // (one per key, like its id, and known before the read), so its call
-    // adds no latency. Its answer counts only for a key that exists: an
-    // unknown key is 401 whatever the limiter says.
-    let (looked_up, allowed) = futures_util::future::join(
-        with_ride_along::<LiveKeyRow>(deps, lookup, extra.and_then(|f| f(&digest))),
-        deps.limiter.allow(&digest),
-    )
-    .await;
-    let (row, extra_out) = looked_up?;
-    let row = row.ok_or_else(invalid)?;
-    if !allowed {
-        return Err(AppError::RateLimited { retry_after: 60, detail: "this API key is over its request rate".into() });
-    }
-    if row.last_used_at.is_none_or(|t| t <= now - 60) {
-        deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
-    }
-    let principal = KeyPrincipal {
-        key_id: row.id,
-        name: row.name,
-        scopes: scopes_of(&row.scopes),
-        expires_at: row.expires_at,
-        org: OrgRow {
-            id: row.org_id,
-            name: row.org_name,
-            slug: row.org_slug,
-            require_2fa: row.org_require_2fa,
-            created_at: row.org_created_at,
-            role: String::new(),
-        },
-    };
-    Ok((principal, extra_out))
-}
-
 /// Parses stored scopes (names that are no permission any more are dropped).
 pub fn scopes_of(raw: &str) -> Vec<Permission> {
     raw.split_whitespace().filter_map(Permission::parse).collect()
@@ -138,68 +78,6 @@ impl KeyPrincipal {
     pub fn subject(&self) -> Subject<'_> {
         Subject::Key(&self.scopes)
     }
-}
-
-/// Resolves a bearer credential: an `lk_` API key, or an access token whose
-/// signature and claims verify and whose session is live (one query either way).
-pub async fn authenticate(deps: &Deps, bearer: &str) -> Result<Principal, AppError> {
-    Ok(authenticate_with(deps, bearer, None).await?.0)
-}
-
-/// The claims of an access token that verifies at `now` (through the
-/// isolate's memo of verified signatures); anything else is 401. The session
-/// they name is the caller's to check in D1.
-fn access_claims(deps: &Deps, bearer: &str, now: i64) -> Result<AccessClaims, AppError> {
-    deps.tokens.verify(&deps.config.keys, bearer, now).map_err(|_| AppError::Unauthenticated)
-}
-
-/// Who a statement riding along with authentication is about.
-#[derive(Debug, Clone, Copy)]
-pub enum Verified<'a> {
-    /// The user id from a verified access token.
-    User(&'a str),
-    /// The SHA-256 of a well-formed API key.
-    KeyDigest(&'a str),
-}
-
-/// Builds a statement to run in the same batch as the credential check.
-pub type RideAlong<'a> = &'a dyn Fn(Verified<'_>) -> Option<Stmt>;
-
-/// [`authenticate`], with one more statement in the same round trip (a D1
-/// batch), built from the verified subject; returns its outcome too. This is
-/// how `POST /v1/authorize` answers in one round trip.
-pub async fn authenticate_with(
-    deps: &Deps,
-    bearer: &str,
-    extra: Option<RideAlong<'_>>,
-) -> Result<(Principal, Option<Outcome>), AppError> {
-    if bearer.starts_with(crate::domain::api_key::PREFIX) {
-        let key_extra = extra.map(|f| move |digest: &str| f(Verified::KeyDigest(digest)));
-        let (key, out) = authenticate_key(deps, bearer, key_extra.as_ref().map(|f| f as KeyRideAlong<'_>)).await?;
-        return Ok((Principal::ApiKey(key), out));
-    }
-    let now = deps.now();
-    let claims = access_claims(deps, bearer, now)?;
-    let check = stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now);
-    let (user, out): (Option<UserRow>, _) =
-        with_ride_along(deps, check, extra.and_then(|f| f(Verified::User(&claims.sub)))).await?;
-    let user = user.ok_or(AppError::Unauthenticated)?;
-    Ok((Principal::User(UserPrincipal { user, session_id: claims.sid }), out))
-}
-
-/// Runs the credential check `check` (its first row is a `T`), with `extra`
-/// in the same batch if there is one, and returns both outcomes.
-async fn with_ride_along<T: serde::de::DeserializeOwned>(
-    deps: &Deps,
-    check: Stmt,
-    extra: Option<Stmt>,
-) -> Result<(Option<T>, Option<Outcome>), AppError> {
-    let Some(extra) = extra else { return Ok((deps.db.run(check).await?.first()?, None)) };
-    let mut batch = Batch::new();
-    let checked = batch.read::<T>(check);
-    let extra = batch.read::<serde_json::Value>(extra);
-    let mut results = batch.run(deps.db.as_ref()).await?;
-    Ok((results.first(checked)?, Some(results.outcome(extra)?)))
 }
 
 /// Access tokens whose signature already verified here, with their claims.

@@ -1,17 +1,12 @@
 //! The decision endpoint other services call before acting: may this
 //! principal do this, here? It answers with the reason (`via`), in one D1
 //! round trip: the target is read in the same batch as the credential.
-use super::access::stored_role;
-use super::auth::{self, Principal, Verified};
-use super::workspaces::{self, WorkspaceRow};
+use super::access::{Credential, Judgement};
 use super::{AppError, Deps};
-use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict};
-use crate::domain::tenant::{Tenant, TenantKind};
+use crate::domain::policy::{Permission, Role, Verdict};
+use crate::domain::tenant::Tenant;
 use crate::domain::FieldError;
-use crate::stmt;
-use crate::store::sql::{self, OrgRow};
-use crate::store::Stmt;
+use crate::store::Batch;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -89,83 +84,58 @@ pub enum Requirement {
 
 const HIDDEN: Decision = Decision { allowed: false, via: None };
 
-/// Decides `permission` on an org or a workspace for the bearer credential.
+/// Decides `permission` on an org or a workspace for the caller: the
+/// resolver (the target read in the same batch as the credential), its
+/// judgement, and a view of what it rested on.
 pub async fn authorize(
     deps: &Deps,
-    bearer: &str,
+    who: &Credential,
     raw_permission: &str,
     org_id: Option<&str>,
     workspace_id: Option<&str>,
 ) -> Result<Decision, AppError> {
-    let parsed = parse(raw_permission, org_id, workspace_id);
-    let (permission, target) = match parsed {
+    let (permission, target) = match parse(raw_permission, org_id, workspace_id) {
         Ok(p) => p,
         Err(e) => {
             // Credentials are checked first: a stranger learns nothing from 422s.
-            auth::authenticate(deps, bearer).await?;
+            who.principal(deps).await?;
             return Err(e);
         }
     };
-    // The target's row rides along with the credential check (one batch).
-    let extra = |verified: Verified<'_>| -> Option<Stmt> {
-        match (target, verified) {
-            (Tenant::Org(o), Verified::User(u)) if looks_like(IdKind::Org, o) => Some(stmt!(sql::ORG_FOR_USER, o, u)),
-            (Tenant::Workspace(w), Verified::User(u)) if looks_like(IdKind::Workspace, w) => {
-                Some(stmt!(sql::WORKSPACE_FOR_USER, w, u))
-            }
-            (Tenant::Workspace(w), Verified::KeyDigest(d)) if looks_like(IdKind::Workspace, w) => {
-                Some(stmt!(sql::GRANT_OF_KEY, w, d))
-            }
-            _ => None,
-        }
-    };
-    let (who, row) = auth::authenticate_with(deps, bearer, Some(&extra)).await?;
-    match (target, &who, row) {
-        (Tenant::Org(org_id), Principal::User(u), Some(row)) => {
-            let org: Option<OrgRow> = row.first()?;
-            let Some(org) = org else { return Ok(HIDDEN) };
-            let role = stored_role(&org.role)?;
-            let facts = Facts {
-                tenant: TenantKind::Org,
-                via: policy::Via::Direct,
-                require_2fa: org.require_2fa != 0,
-                has_2fa: u.user.totp_enabled != 0,
-            };
-            let verdict = policy::decide(Subject::Role(role), permission, &facts);
+    let (caller, _) = who.resolve(deps, Some(target), Batch::new()).await?;
+    Ok(match caller.judge(permission)? {
+        Judgement::Hidden => HIDDEN,
+        Judgement::Role { verdict, role, via_org } => {
             let requires = (verdict == Verdict::TwoFactorRequired).then_some(Requirement::TwoFactor);
-            Ok(Decision {
-                allowed: verdict == Verdict::Allow,
-                via: Some(Via::OrgRole { org_id: org_id.to_owned(), role, requires }),
-            })
+            let via = match (target, via_org) {
+                (Tenant::Org(org_id), _) => Via::OrgRole { org_id: org_id.to_owned(), role, requires },
+                (Tenant::Workspace(ws_id), None) => Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role },
+                (Tenant::Workspace(ws_id), Some(org)) => {
+                    Via::WorkspaceGrant { workspace_id: ws_id.to_owned(), role, org, requires }
+                }
+            };
+            Decision { allowed: verdict == Verdict::Allow, via: Some(via) }
         }
-        (Tenant::Org(org_id), Principal::ApiKey(k), _) => {
-            if k.org.id != org_id {
-                return Ok(HIDDEN);
-            }
-            Ok(Decision {
-                allowed: policy::decide(k.subject(), permission, &Facts::direct(TenantKind::Org)) == Verdict::Allow,
-                via: Some(Via::ApiKey {
-                    key_id: k.key_id.clone(),
-                    org_id: Some(k.org.id.clone()),
-                    scopes: Some(k.scopes.clone()),
+        Judgement::Key { verdict, key } => {
+            let via = match target {
+                Tenant::Org(_) => Via::ApiKey {
+                    key_id: key.key_id,
+                    org_id: Some(key.org.id),
+                    scopes: Some(key.scopes),
                     workspace_id: None,
                     via_org: None,
-                }),
-            })
+                },
+                Tenant::Workspace(ws_id) => Via::ApiKey {
+                    key_id: key.key_id,
+                    org_id: None,
+                    scopes: None,
+                    workspace_id: Some(ws_id.to_owned()),
+                    via_org: Some(OrgRef { id: key.org.id, name: key.org.name }),
+                },
+            };
+            Decision { allowed: verdict == Verdict::Allow, via: Some(via) }
         }
-        (Tenant::Workspace(ws_id), Principal::User(u), Some(row)) => {
-            let row: Option<WorkspaceRow> = row.first()?;
-            let (allowed, via) = workspaces::decide_for_user(row, u, ws_id, permission)?;
-            Ok(Decision { allowed, via })
-        }
-        (Tenant::Workspace(ws_id), Principal::ApiKey(k), Some(row)) => {
-            let granted: Option<serde_json::Value> = row.first()?;
-            let (allowed, via) = workspaces::decide_for_key(granted.is_some(), k, ws_id, permission);
-            Ok(Decision { allowed, via })
-        }
-        // An id that cannot exist: nothing was read for it.
-        _ => Ok(HIDDEN),
-    }
+    })
 }
 
 fn parse<'a>(

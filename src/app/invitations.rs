@@ -1,11 +1,10 @@
 //! Invitations by email: create, list, revoke, resend, preview, accept,
 //! decline, and sign-up with an invitation. One mechanism for org and
 //! workspace targets (`invitations.org_id` or `.workspace_id`).
-use super::access::stored_role;
-use super::access::TwoFactorPolicy;
+use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
 use super::auth::{Principal, UserPrincipal};
-use super::members::{self, Standing};
+use super::members;
 use super::messages::Job;
 use super::page::PageRequest;
 use super::sessions::{create_session, SessionIssued};
@@ -22,7 +21,7 @@ use crate::domain::token::{self, Secret};
 use crate::stmt;
 pub use crate::store::sql::Delivery;
 use crate::store::sql::{self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, UserRow};
-use crate::store::{Batch, DbError};
+use crate::store::{Batch, DbError, Results};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -87,11 +86,17 @@ fn rate_limited(retry_after: i64, what: &str) -> AppError {
 /// The caller where they manage invitations (admin+). Workspace
 /// invitations need a direct role (`policy::decide`: grant admins never
 /// manage seats); an API key sees no workspace (404).
-async fn inviter(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<Standing, AppError> {
-    if matches!((tenant, who), (Tenant::Workspace(_), Principal::ApiKey(_))) {
+/// `batch` rides along with the resolution (one round trip).
+async fn inviter(
+    deps: &Deps,
+    who: &Credential,
+    tenant: Tenant<'_>,
+    batch: Batch,
+) -> Result<(Granted, Results), AppError> {
+    if matches!((tenant, who), (Tenant::Workspace(_), Credential::Key { .. })) {
         return Err(AppError::NotFound);
     }
-    members::standing(deps, who, tenant, Permission::InvitationsWrite, TwoFactorPolicy::Enforce).await
+    who.require_with(deps, tenant, Permission::InvitationsWrite, TwoFactorPolicy::Enforce, batch).await
 }
 
 fn event<'a>(
@@ -107,29 +112,30 @@ fn event<'a>(
 /// Invites `email` with `role` to the tenant and emails the link through the queue.
 pub async fn create_invitation(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     raw_email: &str,
     role: Role,
 ) -> Result<InvitationView, AppError> {
     let email = Email::parse(raw_email)?;
-    let me = inviter(deps, who, tenant).await?;
+    let (me, _) = inviter(deps, who, tenant, Batch::new()).await?;
     // Nobody invites themself: an invitation must never be a way to a seat
     // or a role the inviter does not already have.
-    if who.user().is_ok_and(|u| u.user.email == email.as_str()) {
+    if me.person().is_some_and(|u| u.user.email == email.as_str()) {
         return Err(AppError::refused(ErrorCode::CannotInviteSelf, "you cannot invite yourself"));
     }
-    if !policy::may_invite(me.role, role) {
+    if !policy::may_invite(me.role(), role) {
         return Err(AppError::Forbidden);
     }
-    members::may_hand_out(who, me.role, role)?;
+    members::may_hand_out(&me, role)?;
     let q = invitation_sql(tenant.kind());
     let now = deps.now();
     let id = deps.new_id(IdKind::Invitation)?;
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, &id, &nonce).digest();
+    let actor = me.actor().clone();
     let event =
-        event(tenant, &me.actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
+        event(tenant, &actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
     let mut batch = Batch::new();
     batch.add(q.expire_stale(tenant.id(), email.as_str(), now));
     let inserted = batch.write(q.insert(&NewInvitation {
@@ -139,7 +145,7 @@ pub async fn create_invitation(
         role,
         token_hash: &digest,
         nonce: &nonce,
-        invited_by: me.person.as_deref(),
+        invited_by: me.person_id(),
         now,
         expires_at: now + INVITATION_SECONDS,
         max_pending: MAX_PENDING,
@@ -164,7 +170,7 @@ pub async fn create_invitation(
         role,
         status: "pending".into(),
         expires_at: rfc3339(now + INVITATION_SECONDS),
-        invited_by: match who {
+        invited_by: match me.principal() {
             Principal::User(u) => Inviter { id: Some(u.user.id.clone()), name: Some(u.user.name.clone()) },
             Principal::ApiKey(k) => Inviter { id: None, name: Some(k.name.clone()) },
         },
@@ -194,7 +200,7 @@ async fn refused_invitation(deps: &Deps, tenant: Tenant<'_>, email: &str, now: i
 /// The tenant's invitations, newest first, optionally by status.
 pub async fn list_invitations(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     status: Option<&str>,
     page: &PageRequest,
@@ -208,43 +214,45 @@ pub async fn list_invitations(
             )));
         }
     }
-    inviter(deps, who, tenant).await?;
     let (k, id, limit) = page.sql_params();
-    let stmt = invitation_sql(tenant.kind()).list(tenant.id(), deps.now(), status, k, id, limit);
-    let rows: Vec<InvitationRow> = deps.db.run(stmt).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows =
+        batch.read::<InvitationRow>(invitation_sql(tenant.kind()).list(tenant.id(), deps.now(), status, k, id, limit));
+    let (_, mut results) = inviter(deps, who, tenant, batch).await?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     Ok((rows.iter().map(InvitationRow::view).collect::<Result<_, _>>()?, next))
-}
-
-/// One of the tenant's invitations; another tenant's is 404.
-async fn invitation_of(deps: &Deps, tenant: Tenant<'_>, id: &str) -> Result<InvitationRow, AppError> {
-    if !looks_like(IdKind::Invitation, id) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<InvitationRow> = deps.db.run(stmt!(sql::INVITATION_VIEW, id, deps.now())).await?.first()?;
-    row.filter(|r| r.is_in(tenant)).ok_or(AppError::NotFound)
 }
 
 /// The caller's standing and the invitation, if the caller may manage an
 /// invitation of that role (only owners touch invitations to owner).
 async fn managed(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     id: &str,
-) -> Result<(Standing, InvitationRow), AppError> {
-    let me = inviter(deps, who, tenant).await?;
-    let row = invitation_of(deps, tenant, id).await?;
-    if !policy::may_invite(me.role, stored_role(&row.role)?) {
+) -> Result<(Granted, InvitationRow), AppError> {
+    // The invitation rides along with the resolution; another tenant's is 404.
+    let mut batch = Batch::new();
+    let row = looks_like(IdKind::Invitation, id)
+        .then(|| batch.read::<InvitationRow>(stmt!(sql::INVITATION_VIEW, id, deps.now())));
+    let (me, mut results) = inviter(deps, who, tenant, batch).await?;
+    let row = match row {
+        Some(r) => results.first(r)?,
+        None => None,
+    };
+    let row = row.filter(|r| r.is_in(tenant)).ok_or(AppError::NotFound)?;
+    if !policy::may_invite(me.role(), stored_role(&row.role)?) {
         return Err(AppError::Forbidden);
     }
     Ok((me, row))
 }
 
 /// Revokes a pending invitation: its link stops working.
-pub async fn revoke_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
+pub async fn revoke_invitation(deps: &Deps, who: &Credential, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
     let (me, row) = managed(deps, who, tenant, id).await?;
-    let event = event(tenant, &me.actor, "invitation.revoked", id, json!({ "email": row.email }));
+    let actor = me.actor().clone();
+    let event = event(tenant, &actor, "invitation.revoked", id, json!({ "email": row.email }));
     let mut batch = Batch::new();
     let revoked = batch.write(invitation_sql(tenant.kind()).revoke(id, tenant.id(), deps.now()));
     batch.add(event.stmt_if_changed(deps)?);
@@ -255,7 +263,7 @@ pub async fn revoke_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>,
 }
 
 /// Sends the invitation again with a new token and expiry; the old link dies.
-pub async fn resend_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
+pub async fn resend_invitation(deps: &Deps, who: &Credential, tenant: Tenant<'_>, id: &str) -> Result<(), AppError> {
     let (me, row) = managed(deps, who, tenant, id).await?;
     if !matches!(row.status.as_str(), "pending" | "expired") {
         return Err(AppError::refused(
@@ -266,7 +274,8 @@ pub async fn resend_invitation(deps: &Deps, who: &Principal, tenant: Tenant<'_>,
     let now = deps.now();
     let nonce = deps.new_id(IdKind::Job)?;
     let digest = invitation_token(&deps.config.token_secret, id, &nonce).digest();
-    let event = event(tenant, &me.actor, "invitation.resent", id, json!({ "email": row.email }));
+    let actor = me.actor().clone();
+    let event = event(tenant, &actor, "invitation.resent", id, json!({ "email": row.email }));
     let mut batch = Batch::new();
     let resent = batch.write(invitation_sql(tenant.kind()).resend(&Resend {
         id,

@@ -5,15 +5,14 @@
 //! (grant admins, who never manage direct seats; "leaving" a workspace one
 //! reaches only through a grant) and what only an org has (API keys acting
 //! as admins, ownership transfer) is named where it applies.
-use super::access::TwoFactorPolicy;
 pub use super::access::{role_field, stored_role};
-use super::audit::{Actor, Event};
-use super::auth::Principal;
+use super::access::{Credential, Granted, TwoFactorPolicy};
+use super::audit::Event;
 use super::page::PageRequest;
 use super::ErrorCode;
-use super::{orgs, workspaces, AppError, Deps};
+use super::{AppError, Deps};
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{self, Permission, Refusal, Role, Subject};
+use crate::domain::policy::{self, Permission, Refusal, Role};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::domain::FieldError;
@@ -64,58 +63,25 @@ impl MemberRow {
     }
 }
 
-/// The caller inside a tenant, as the membership rules see them.
-#[derive(Debug, Clone)]
-pub struct Standing {
-    /// The effective role the decision was made with (an API key counts as
-    /// `admin` for the membership rules: it never creates, demotes or
-    /// removes owners; its scopes decide what it may do at all).
-    pub role: Role,
-    /// The caller's own membership role, if they have one (not through a grant, not a key).
-    pub direct: Option<Role>,
-    /// The audit actor.
-    pub actor: Actor,
-    /// The acting person (None: an API key).
-    pub person: Option<String>,
-    /// Every permission the caller has here (the same facts as the check).
-    pub permissions: Vec<Permission>,
-}
-
-/// Finds the caller in `tenant` and decides `permission` (through
-/// `orgs::access` or `workspaces::access`, which ask `policy::decide`).
-/// Not visible: 404; visible without the permission: 403. Workspaces are
-/// for people: an API key gets 403 `user_required`.
-pub async fn standing(
+/// The caller's capability in `tenant` and the member `user_id` there, in
+/// one round trip: the member row rides along with the resolution and is
+/// looked at only once the decision allows. Not there: 404.
+async fn with_target(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     permission: Permission,
-    two_factor: TwoFactorPolicy,
-) -> Result<Standing, AppError> {
-    match tenant {
-        Tenant::Org(org_id) => {
-            let a = orgs::access(deps, who, org_id, permission, two_factor).await?;
-            let person = who.user().ok().map(|u| u.user.id.clone());
-            Ok(Standing {
-                role: a.role,
-                direct: person.as_ref().map(|_| a.role),
-                actor: a.actor,
-                person,
-                permissions: a.permissions,
-            })
-        }
-        Tenant::Workspace(ws_id) => {
-            let u = who.user()?;
-            let a = workspaces::access(deps, u, ws_id, permission).await?;
-            Ok(Standing {
-                role: a.role,
-                direct: a.direct_role()?,
-                permissions: a.permissions(),
-                actor: a.actor,
-                person: Some(u.user.id.clone()),
-            })
-        }
-    }
+    user_id: &str,
+) -> Result<(Granted, MemberRow), AppError> {
+    let mut batch = Batch::new();
+    let target = looks_like(IdKind::User, user_id)
+        .then(|| batch.read::<MemberRow>(member_sql(tenant.kind()).get(tenant.id(), user_id)));
+    let (me, mut results) = who.require_with(deps, tenant, permission, TwoFactorPolicy::Enforce, batch).await?;
+    let row = match target {
+        Some(t) => results.first(t)?,
+        None => None,
+    };
+    Ok((me, row.ok_or(AppError::NotFound)?))
 }
 
 fn refusal(r: Refusal) -> AppError {
@@ -143,12 +109,8 @@ fn last_owner(kind: TenantKind) -> AppError {
 
 /// Whether the caller may hand `role` to someone, as far as its own powers
 /// go: an API key only a role it could act as itself.
-pub fn may_hand_out(who: &Principal, caller_role: Role, role: Role) -> Result<(), AppError> {
-    let subject = match who {
-        Principal::ApiKey(k) => k.subject(),
-        Principal::User(_) => Subject::Role(caller_role),
-    };
-    if policy::may_hand_out(subject, role) {
+pub fn may_hand_out(me: &Granted, role: Role) -> Result<(), AppError> {
+    if policy::may_hand_out(me.subject(), role) {
         Ok(())
     } else {
         Err(AppError::refused(
@@ -162,41 +124,32 @@ pub fn may_hand_out(who: &Principal, caller_role: Role, role: Role) -> Result<()
 /// admins are listed under its grants).
 pub async fn list_members(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     page: &PageRequest,
 ) -> Result<(Vec<MemberView>, Option<String>), AppError> {
-    let me = standing(deps, who, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce).await?;
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<MemberRow> =
-        deps.db.run(member_sql(tenant.kind()).list(tenant.id(), k, id, limit)).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows = batch.read::<MemberRow>(member_sql(tenant.kind()).list(tenant.id(), k, id, limit));
+    let (me, mut results) =
+        who.require_with(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce, batch).await?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
     // What the caller may do to each member, by the same rules as
     // `change_role` and `remove_member` (clients keep no rules of their own).
-    let manages = me.permissions.contains(&Permission::MembersWrite);
-    let subject = match who {
-        Principal::ApiKey(k) => k.subject(),
-        Principal::User(_) => Subject::Role(me.role),
-    };
+    let manages = me.allows(Permission::MembersWrite);
+    let subject = me.subject();
     let views = rows
         .iter()
         .map(|row| {
             let mut view = row.view()?;
-            let is_self = me.person.as_deref() == Some(row.user_id.as_str());
-            view.assignable_roles = Some(policy::assignable_roles(subject, me.role, manages, is_self, view.role));
-            view.removable = Some(manages && !is_self && policy::may_remove(me.role, view.role).is_ok());
+            let is_self = me.person_id() == Some(row.user_id.as_str());
+            view.assignable_roles = Some(policy::assignable_roles(subject, me.role(), manages, is_self, view.role));
+            view.removable = Some(manages && !is_self && policy::may_remove(me.role(), view.role).is_ok());
             Ok(view)
         })
         .collect::<Result<_, AppError>>()?;
     Ok((views, next))
-}
-
-async fn member(deps: &Deps, tenant: Tenant<'_>, user_id: &str) -> Result<MemberRow, AppError> {
-    if !looks_like(IdKind::User, user_id) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<MemberRow> = deps.db.run(member_sql(tenant.kind()).get(tenant.id(), user_id)).await?.first()?;
-    row.ok_or(AppError::NotFound)
 }
 
 /// Changes a member's role within the policy, never leaving the tenant
@@ -205,21 +158,20 @@ async fn member(deps: &Deps, tenant: Tenant<'_>, user_id: &str) -> Result<Member
 /// once: one wins).
 pub async fn change_role(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     tenant: Tenant<'_>,
     user_id: &str,
     new: Role,
 ) -> Result<MemberView, AppError> {
-    let me = standing(deps, who, tenant, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
-    let target = member(deps, tenant, user_id).await?;
+    let (me, target) = with_target(deps, who, tenant, Permission::MembersWrite, user_id).await?;
     let current = stored_role(&target.role)?;
-    let is_self = me.person.as_deref() == Some(user_id);
-    policy::may_change_role(me.role, is_self, current, new).map_err(refusal)?;
-    may_hand_out(who, me.role, new)?;
+    let is_self = me.person_id() == Some(user_id);
+    policy::may_change_role(me.role(), is_self, current, new).map_err(refusal)?;
+    may_hand_out(&me, new)?;
     let q = member_sql(tenant.kind());
     let event = Event::in_tenant(
         tenant,
-        &me.actor,
+        me.actor(),
         "member.role_changed",
         "user",
         user_id,
@@ -231,8 +183,8 @@ pub async fn change_role(
         user_id,
         current,
         new,
-        caller: me.person.as_deref(),
-        caller_role: me.role,
+        caller: me.person_id(),
+        caller_role: me.role(),
     }));
     batch.add(event.stmt_if_changed(deps)?);
     let after = batch.read::<MemberRow>(q.get(tenant.id(), user_id));
@@ -253,26 +205,24 @@ pub async fn change_role(
 }
 
 /// Removes a member; `me` (or the caller's own id) leaves.
-pub async fn remove_member(deps: &Deps, who: &Principal, tenant: Tenant<'_>, user_id: &str) -> Result<(), AppError> {
-    let leaving = user_id == "me" || who.user().is_ok_and(|u| u.user.id == user_id);
+pub async fn remove_member(deps: &Deps, who: &Credential, tenant: Tenant<'_>, user_id: &str) -> Result<(), AppError> {
+    let leaving = user_id == "me" || who.user_id() == Some(user_id);
     if leaving {
         return leave(deps, who, tenant).await;
     }
-    let me = standing(deps, who, tenant, Permission::MembersWrite, TwoFactorPolicy::Enforce).await?;
-    let target = member(deps, tenant, user_id).await?;
+    let (me, target) = with_target(deps, who, tenant, Permission::MembersWrite, user_id).await?;
     let role = stored_role(&target.role)?;
-    policy::may_remove(me.role, role).map_err(refusal)?;
+    policy::may_remove(me.role(), role).map_err(refusal)?;
     let event = Event::in_tenant(
         tenant,
-        &me.actor,
+        me.actor(),
         "member.removed",
         "user",
         user_id,
         json!({ "email": target.email, "role": role.as_str() }),
     );
     let mut batch = Batch::new();
-    let removed =
-        batch.write(member_sql(tenant.kind()).remove(tenant.id(), user_id, role, me.person.as_deref(), me.role));
+    let removed = batch.write(member_sql(tenant.kind()).remove(tenant.id(), user_id, role, me.person_id(), me.role()));
     batch.add(event.stmt_if_changed(deps)?);
     if batch.run(deps.db.as_ref()).await?.changed(removed) == 0 {
         return Err(conflict());
@@ -283,10 +233,10 @@ pub async fn remove_member(deps: &Deps, who: &Principal, tenant: Tenant<'_>, use
 /// Leaves the tenant (never blocked by an org's 2FA rule), unless the caller
 /// is its last owner. Someone who reaches a workspace only through an org's
 /// grant has no seat to leave: 409 `access_through_grant`.
-async fn leave(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<(), AppError> {
-    let person = who.user()?;
-    let me = standing(deps, who, tenant, Permission::MembersRead, TwoFactorPolicy::Exempt).await?;
-    let Some(role) = me.direct else {
+async fn leave(deps: &Deps, who: &Credential, tenant: Tenant<'_>) -> Result<(), AppError> {
+    let me = who.require(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Exempt).await?;
+    let person = me.person().ok_or(AppError::UserRequired)?;
+    let Some(role) = me.direct()? else {
         return Err(AppError::refused(
             ErrorCode::AccessThroughGrant,
             "you are not a member of this workspace: your access comes through your organization's grant; \
@@ -295,7 +245,7 @@ async fn leave(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<(), A
     };
     let event = Event::in_tenant(
         tenant,
-        &me.actor,
+        me.actor(),
         "member.left",
         "user",
         &person.user.id,
@@ -315,20 +265,19 @@ async fn leave(deps: &Deps, who: &Principal, tenant: Tenant<'_>) -> Result<(), A
 /// from `policy::decide`, whatever its scopes.
 pub async fn transfer_ownership(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     user_id: &str,
 ) -> Result<MemberView, AppError> {
     let tenant = Tenant::Org(org_id);
-    let me = standing(deps, who, tenant, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
-    let person = who.user()?;
+    let (me, _) = with_target(deps, who, tenant, Permission::OrgDelete, user_id).await?;
+    let person = me.person().ok_or(AppError::UserRequired)?;
     if user_id == person.user.id {
         return Err(AppError::field(FieldError::new("user_id", "self_transfer", "must be another member")));
     }
-    member(deps, tenant, user_id).await?;
     let event = Event::in_tenant(
         tenant,
-        &me.actor,
+        me.actor(),
         "org.ownership_transferred",
         "user",
         user_id,

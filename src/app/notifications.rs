@@ -11,20 +11,20 @@
 //! admins; keys with that scope): a channel's URL often embeds a receiver's
 //! token, and delivery logs quote receivers' answers, so `org:read` (every
 //! member) is not enough to see them.
-use super::access::TwoFactorPolicy;
+use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
-use super::auth::Principal;
 use super::page::PageRequest;
-use super::{log_error, orgs, random, AppError, Deps, ErrorCode};
+use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{Permission, Role, Subject, Verdict};
+use crate::domain::policy::{Permission, Verdict};
 use crate::domain::sealed::Purpose;
+use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{self, AttemptRow, ChannelRow, DeliveryRow, IdRow};
-use crate::store::{Batch, Db};
+use crate::store::{Batch, Db, Results};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -244,22 +244,44 @@ fn new_secret(deps: &Deps) -> Result<SigningSecret, AppError> {
     Ok(SigningSecret::random(random(deps.rng.as_ref())?))
 }
 
-async fn manager(deps: &Deps, who: &Principal, org_id: &str) -> Result<orgs::OrgAccess, AppError> {
-    orgs::access(deps, who, org_id, Permission::NotificationsWrite, TwoFactorPolicy::Enforce).await
+/// The caller where they manage the org's channels, with `batch` riding
+/// along (one round trip).
+async fn manager_with(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    batch: Batch,
+) -> Result<(Granted, Results), AppError> {
+    who.require_with(deps, Tenant::Org(org_id), Permission::NotificationsWrite, TwoFactorPolicy::Enforce, batch).await
 }
 
-async fn access(deps: &Deps, who: &Principal, org_id: &str) -> Result<Actor, AppError> {
-    Ok(manager(deps, who, org_id).await?.actor)
+async fn manager(deps: &Deps, who: &Credential, org_id: &str) -> Result<Granted, AppError> {
+    Ok(manager_with(deps, who, org_id, Batch::new()).await?.0)
+}
+
+/// The caller and one channel of the org (another org's is 404), read in
+/// the same round trip.
+async fn manager_and_channel(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<(Granted, ChannelRow), AppError> {
+    let mut batch = Batch::new();
+    let row = looks_like(IdKind::Channel, id).then(|| batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)));
+    let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let row = match row {
+        Some(r) => results.first(r)?,
+        None => None,
+    };
+    Ok((me, row.ok_or(AppError::NotFound)?))
 }
 
 /// Refuses event types whose data `who` may not read (SECURITY.md: a channel
 /// receives only what its creator may read). `role` is the person's role in
-/// the org, from [`orgs::access`]; a key is judged by its scopes.
-fn readable(who: &Principal, role: Role, types: &[String]) -> Result<(), AppError> {
-    let subject = match who {
-        Principal::User(_) => Subject::Role(role),
-        Principal::ApiKey(key) => key.subject(),
-    };
+/// the org; a key is judged by its scopes.
+fn readable(me: &Granted, types: &[String]) -> Result<(), AppError> {
+    let subject = me.subject();
     for t in types {
         let needs = match webhook::reads(t) {
             Some(Reads::Permission(p) | Reads::PersonWith(p)) => p.as_str(),
@@ -278,13 +300,6 @@ fn readable(who: &Principal, role: Role, types: &[String]) -> Result<(), AppErro
         }
     }
     Ok(())
-}
-
-async fn channel(deps: &Deps, org_id: &str, id: &str) -> Result<ChannelRow, AppError> {
-    if !looks_like(IdKind::Channel, id) {
-        return Err(AppError::NotFound);
-    }
-    deps.db.run(stmt!(sql::CHANNEL_IN_ORG, id, org_id)).await?.first()?.ok_or(AppError::NotFound)
 }
 
 fn audit<'a>(
@@ -319,15 +334,15 @@ pub struct NewChannel<'a> {
 /// Creates a channel; the answer carries its secret, once.
 pub async fn create_channel(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     new: NewChannel<'_>,
 ) -> Result<ChannelWithSecret, AppError> {
     let a = manager(deps, who, org_id).await?;
-    let actor = a.actor;
+    let actor = a.actor().clone();
     let url = checked_url(deps, new.url)?;
     let types = checked_event_types(new.event_types)?;
-    readable(who, a.role, new.event_types)?;
+    readable(&a, new.event_types)?;
     let description = checked_description(new.description)?;
     let secret = new_secret(deps)?;
     let id = deps.new_id(IdKind::Channel)?;
@@ -367,22 +382,23 @@ pub async fn create_channel(
 /// The org's channels, newest first.
 pub async fn list_channels(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<ChannelView>, Option<String>), AppError> {
-    access(deps, who, org_id).await?;
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<ChannelRow> = deps.db.run(stmt!(sql::LIST_CHANNELS, org_id, k, id, limit)).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows = batch.read::<ChannelRow>(stmt!(sql::LIST_CHANNELS, org_id, k, id, limit));
+    let (_, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let now = deps.now();
     Ok((rows.iter().map(|r| view(r, now)).collect(), next))
 }
 
 /// One channel.
-pub async fn get_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<ChannelView, AppError> {
-    access(deps, who, org_id).await?;
-    Ok(view(&channel(deps, org_id, id).await?, deps.now()))
+pub async fn get_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<ChannelView, AppError> {
+    Ok(view(&manager_and_channel(deps, who, org_id, id).await?.1, deps.now()))
 }
 
 /// A change: only what is given changes.
@@ -401,14 +417,13 @@ pub struct ChannelChange<'a> {
 /// Changes a channel.
 pub async fn update_channel(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     id: &str,
     change: ChannelChange<'_>,
 ) -> Result<ChannelView, AppError> {
-    let a = manager(deps, who, org_id).await?;
-    let actor = a.actor;
-    let current = channel(deps, org_id, id).await?;
+    let (a, current) = manager_and_channel(deps, who, org_id, id).await?;
+    let actor = a.actor().clone();
     let url = change.url.map(|u| checked_url(deps, u)).transpose()?;
     let types = change.event_types.map(checked_event_types).transpose()?;
     // A new receiver, or a new subscription: only for what the changer may
@@ -424,7 +439,7 @@ pub async fn update_channel(
                 &kept
             }
         };
-        readable(who, a.role, carried)?;
+        readable(&a, carried)?;
     }
     let description = change.description.map(checked_description).transpose()?;
     let now = deps.now();
@@ -467,8 +482,8 @@ pub async fn update_channel(
 }
 
 /// Deletes a channel and its deliveries.
-pub async fn delete_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    let actor = access(deps, who, org_id).await?;
+pub async fn delete_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
+    let actor = manager(deps, who, org_id).await?.actor().clone();
     if !looks_like(IdKind::Channel, id) {
         return Err(AppError::NotFound);
     }
@@ -485,12 +500,13 @@ pub async fn delete_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str
 /// A new secret; the old one keeps signing for `grace_seconds` (0..=86400).
 pub async fn rotate_secret(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     id: &str,
     grace_seconds: i64,
 ) -> Result<ChannelWithSecret, AppError> {
-    let actor = access(deps, who, org_id).await?;
+    let (me, _) = manager_and_channel(deps, who, org_id, id).await?;
+    let actor = me.actor().clone();
     if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
         return Err(AppError::field(FieldError::new(
             "grace_period_seconds",
@@ -498,7 +514,6 @@ pub async fn rotate_secret(
             "must be an integer from 0 to 86400",
         )));
     }
-    channel(deps, org_id, id).await?;
     let now = deps.now();
     let secret = new_secret(deps)?;
     let until = (grace_seconds > 0).then_some(now + grace_seconds);
@@ -518,9 +533,9 @@ pub async fn rotate_secret(
 }
 
 /// Sends a `ping` to one channel (it must be enabled).
-pub async fn test_channel(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    let actor = access(deps, who, org_id).await?;
-    let row = channel(deps, org_id, id).await?;
+pub async fn test_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
+    let (me, row) = manager_and_channel(deps, who, org_id, id).await?;
+    let actor = me.actor().clone();
     if row.enabled == 0 {
         return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
     }
@@ -546,13 +561,19 @@ pub const DELIVERY_STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
 /// A channel's deliveries, newest first, optionally of one status.
 pub async fn list_deliveries(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     id: &str,
     status: Option<&str>,
     page: &PageRequest,
 ) -> Result<(Vec<DeliveryView>, Option<String>), AppError> {
-    access(deps, who, org_id).await?;
+    let (k, after, limit) = page.sql_params();
+    // The channel and the page ride along with the decision (one round trip).
+    let mut batch = Batch::new();
+    let channel =
+        looks_like(IdKind::Channel, id).then(|| batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)));
+    let rows = batch.read::<DeliveryRow>(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit, LISTED_ATTEMPTS));
+    let (_, mut results) = manager_with(deps, who, org_id, batch).await?;
     if let Some(s) = status {
         if !DELIVERY_STATUSES.contains(&s) {
             return Err(AppError::field(FieldError::new(
@@ -562,10 +583,12 @@ pub async fn list_deliveries(
             )));
         }
     }
-    channel(deps, org_id, id).await?;
-    let (k, after, limit) = page.sql_params();
-    let rows: Vec<DeliveryRow> =
-        deps.db.run(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit, LISTED_ATTEMPTS)).await?.decode()?;
+    let channel = match channel {
+        Some(c) => results.first(c)?,
+        None => None,
+    };
+    channel.ok_or(AppError::NotFound)?;
+    let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     Ok((rows.into_iter().map(delivery_view).collect::<Result<_, _>>()?, next))
 }
@@ -573,8 +596,8 @@ pub async fn list_deliveries(
 /// Sends a failed delivery again now (its channel must be enabled). Only a
 /// failed one: replaying delivered history is not a retry (409
 /// `delivery_not_failed`; a pending one is retried on its schedule).
-pub async fn retry_delivery(deps: &Deps, who: &Principal, org_id: &str, delivery_id: &str) -> Result<(), AppError> {
-    let actor = access(deps, who, org_id).await?;
+pub async fn retry_delivery(deps: &Deps, who: &Credential, org_id: &str, delivery_id: &str) -> Result<(), AppError> {
+    let actor = manager(deps, who, org_id).await?.actor().clone();
     if !looks_like(IdKind::Delivery, delivery_id) {
         return Err(AppError::NotFound);
     }

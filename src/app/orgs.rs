@@ -1,17 +1,17 @@
-//! Organizations and their members. Every operation starts with [`access`]:
-//! the org is read together with the caller's membership (one query), and the
-//! policy table decides.
-use super::access::stored_role;
+//! Organizations. Every operation on one starts with the resolver
+//! ([`Credential::require`]): the org is read with the caller's membership in
+//! the same batch as the credential check, and the policy table decides.
 pub use super::access::TwoFactorPolicy;
+use super::access::{stored_role, Credential, Granted};
 use super::audit::{self, Actor, AuditEventView, Event};
-use super::auth::{self, Principal, UserPrincipal, Verified};
+use super::auth::UserPrincipal;
 use super::error::collect_fields;
 use super::page::PageRequest;
 use super::ErrorCode;
 use super::{access, random, AppError, Deps};
-use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject, Via};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject};
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
@@ -46,49 +46,15 @@ pub struct OrgView {
     pub invitable_roles: Vec<Role>,
 }
 
-/// What the caller may do in `org` ([`policy::permissions_of`] and
-/// [`policy::invitable_roles`]): a person by their role, with the org's 2FA
-/// rule as `two_factor` applies it; an API key by its scopes (acting as
-/// `admin` for the membership rules).
-fn powers(
-    who: &Principal,
-    org: &OrgRow,
-    two_factor: TwoFactorPolicy,
-) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
-    match who {
-        Principal::ApiKey(key) => {
-            let facts = Facts::direct(TenantKind::Org);
-            Ok((
-                policy::permissions_of(key.subject(), &facts),
-                policy::invitable_roles(key.subject(), Role::Admin, &facts),
-            ))
-        }
-        Principal::User(u) => user_powers(u, org, two_factor),
-    }
+/// What a person may do in an org they belong to (the org list, where no
+/// single tenant is resolved): their role, with the org's 2FA rule, through
+/// a capability like any other decision.
+fn listed_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
+    access::listed_org_powers(who, org)
 }
 
-/// The facts a person's decisions in `org` rest on: the org's 2FA rule, as
-/// `two_factor` applies it, against whether they have 2FA.
-fn person_facts(who: &UserPrincipal, org: &OrgRow, two_factor: TwoFactorPolicy) -> Facts {
-    Facts {
-        tenant: TenantKind::Org,
-        via: Via::Direct,
-        require_2fa: two_factor.requires(org.require_2fa != 0),
-        has_2fa: who.user.totp_enabled != 0,
-    }
-}
-
-fn user_powers(
-    who: &UserPrincipal,
-    org: &OrgRow,
-    two_factor: TwoFactorPolicy,
-) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
-    let role = stored_role(&org.role)?;
-    let facts = person_facts(who, org, two_factor);
-    Ok((
-        policy::permissions_of(Subject::Role(role), &facts),
-        policy::invitable_roles(Subject::Role(role), role, &facts),
-    ))
+fn powers(granted: &Granted) -> (Vec<Permission>, Vec<Role>) {
+    (granted.permissions(), granted.invitable_roles())
 }
 
 impl OrgRow {
@@ -105,73 +71,6 @@ impl OrgRow {
             role: if self.role.is_empty() { None } else { Some(stored_role(&self.role)?) },
         })
     }
-}
-
-/// The caller inside an org: the org and their role.
-#[derive(Debug, Clone)]
-pub struct OrgAccess {
-    /// The org.
-    pub org: OrgRow,
-    /// The caller's role. An API key counts as `admin` for the membership
-    /// rules (it never creates, demotes or removes owners); its scopes decide
-    /// what it may do at all.
-    pub role: Role,
-    /// The audit actor.
-    pub actor: Actor,
-    /// Every permission the caller has here, decided with the same facts
-    /// as the check.
-    pub permissions: Vec<Permission>,
-}
-
-/// Loads the org as `who` sees it and checks `permission`. Another tenant's
-/// org, or one that does not exist, is 404; a visible one without the
-/// permission is 403.
-pub async fn access(
-    deps: &Deps,
-    who: &Principal,
-    org_id: &str,
-    permission: Permission,
-    two_factor: TwoFactorPolicy,
-) -> Result<OrgAccess, AppError> {
-    if !looks_like(IdKind::Org, org_id) {
-        return Err(AppError::NotFound);
-    }
-    let org = match who {
-        Principal::User(u) => deps.db.run(stmt!(sql::ORG_FOR_USER, org_id, &u.user.id)).await?.first()?,
-        // The key's org came with the key (same query): no further read.
-        Principal::ApiKey(_) => None,
-    };
-    decide_access(who, org_id, permission, two_factor, org)
-}
-
-/// [`access`]'s decision, given what it reads: `org` is the org with the
-/// person's role (`ORG_FOR_USER`; `None` when they are no member or it does
-/// not exist); an API key's org came with the key.
-fn decide_access(
-    who: &Principal,
-    org_id: &str,
-    permission: Permission,
-    two_factor: TwoFactorPolicy,
-    org: Option<OrgRow>,
-) -> Result<OrgAccess, AppError> {
-    let who = match who {
-        Principal::User(u) => u,
-        Principal::ApiKey(key) => {
-            if key.org.id != org_id {
-                return Err(AppError::NotFound);
-            }
-            let facts = Facts::direct(TenantKind::Org);
-            access::check(key.subject(), permission, &facts)?;
-            let permissions = policy::permissions_of(key.subject(), &facts);
-            return Ok(OrgAccess { org: key.org.clone(), role: Role::Admin, actor: key.actor(), permissions });
-        }
-    };
-    let org = org.ok_or(AppError::NotFound)?;
-    let role = stored_role(&org.role)?;
-    let facts = person_facts(who, &org, two_factor);
-    access::check(Subject::Role(role), permission, &facts)?;
-    let permissions = policy::permissions_of(Subject::Role(role), &facts);
-    Ok(OrgAccess { org, role, actor: Actor::user(&who.user.id), permissions })
 }
 
 fn require_verified(who: &UserPrincipal) -> Result<(), AppError> {
@@ -256,30 +155,19 @@ pub async fn list_orgs(
     let (k, id, limit) = page.sql_params();
     let rows: Vec<OrgRow> = deps.db.run(stmt!(sql::ORGS_OF_USER, &who.user.id, k, id, limit)).await?.decode()?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    let views =
-        rows.iter().map(|r| r.view(user_powers(who, r, TwoFactorPolicy::Enforce)?)).collect::<Result<_, _>>()?;
+    let views = rows.iter().map(|r| r.view(listed_powers(who, r)?)).collect::<Result<_, _>>()?;
     Ok((views, next))
 }
 
-/// One org, for a bearer credential, in one round trip: a person's
-/// membership row rides along with the session check (one D1 batch, as
-/// `POST /v1/authorize` does); an API key's org comes with the key.
-pub async fn get_org(deps: &Deps, bearer: &str, org_id: &str) -> Result<OrgView, AppError> {
-    let valid_id = looks_like(IdKind::Org, org_id);
-    let extra = |verified: Verified<'_>| match verified {
-        Verified::User(user_id) if valid_id => Some(stmt!(sql::ORG_FOR_USER, org_id, user_id)),
-        _ => None,
-    };
-    let (who, row) = auth::authenticate_with(deps, bearer, Some(&extra)).await?;
-    if !valid_id {
-        return Err(AppError::NotFound);
-    }
-    let org = match (&who, row) {
-        (Principal::User(_), Some(row)) => row.first()?,
-        _ => None,
-    };
-    let org = decide_access(&who, org_id, Permission::OrgRead, TwoFactorPolicy::Enforce, org)?.org;
-    org.view(powers(&who, &org, TwoFactorPolicy::Enforce)?)
+/// One org, in one round trip: the org row rides along with the
+/// credential check.
+pub async fn get_org(deps: &Deps, who: &Credential, org_id: &str) -> Result<OrgView, AppError> {
+    let granted = who.require(deps, Tenant::Org(org_id), Permission::OrgRead, TwoFactorPolicy::Enforce).await?;
+    granted.org().ok_or_else(no_org)?.view(powers(&granted))
+}
+
+fn no_org() -> AppError {
+    AppError::internal("an org capability without its org")
 }
 
 /// A settings change.
@@ -294,7 +182,7 @@ pub struct OrgPatch<'a> {
 }
 
 /// Updates name, slug (admin+) and the 2FA policy (owner, who must have 2FA on).
-pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPatch<'_>) -> Result<OrgView, AppError> {
+pub async fn update_org(deps: &Deps, who: &Credential, org_id: &str, patch: OrgPatch<'_>) -> Result<OrgView, AppError> {
     let name = patch.name.map(|n| DisplayName::parse("name", n)).transpose();
     let slug = patch.slug.map(Slug::parse).transpose();
     collect_fields([name.as_ref().err().cloned(), slug.as_ref().err().cloned()])?;
@@ -302,17 +190,15 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
         return Err(AppError::internal("unreachable: fields checked above"));
     };
     let needed = if patch.require_2fa.is_some() { Permission::OrgDelete } else { Permission::OrgWrite };
-    let access = access(deps, who, org_id, needed, TwoFactorPolicy::Enforce).await?;
+    let access = who.require(deps, Tenant::Org(org_id), needed, TwoFactorPolicy::Enforce).await?;
     if patch.require_2fa.is_some() {
         // Setting the 2FA rule is the owner's, who must have 2FA on themself.
-        let facts =
-            Facts { require_2fa: true, has_2fa: who.user()?.user.totp_enabled != 0, ..Facts::direct(TenantKind::Org) };
-        access::check(Subject::Role(access.role), needed, &facts)?;
+        access.require_with_two_factor(needed)?;
     }
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &access.actor,
+        actor: access.actor(),
         action: "org.updated",
         target_kind: "org",
         target_id: org_id,
@@ -333,8 +219,8 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
     match batch.run(deps.db.as_ref()).await {
         Ok(mut results) => {
             let mut org = results.first(updated)?.ok_or(AppError::NotFound)?;
-            org.role = access.org.role.clone();
-            org.view(powers(who, &org, TwoFactorPolicy::Enforce)?)
+            org.role = access.org().ok_or_else(no_org)?.role.clone();
+            org.view(powers(&access))
         }
         Err(DbError::Unique(_)) => Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),
         Err(e) => Err(e.into()),
@@ -343,18 +229,19 @@ pub async fn update_org(deps: &Deps, who: &Principal, org_id: &str, patch: OrgPa
 
 /// Deletes the org and everything of it (members, invitations, audit) in one statement (cascades).
 /// Person-only (`org:delete`): an API key gets 403 `user_required`, whatever its scopes.
-pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<(), AppError> {
-    let a = access(deps, who, org_id, Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+pub async fn delete_org(deps: &Deps, who: &Credential, org_id: &str) -> Result<(), AppError> {
+    let a = who.require(deps, Tenant::Org(org_id), Permission::OrgDelete, TwoFactorPolicy::Enforce).await?;
+    let org = a.org().ok_or_else(no_org)?;
     // The org's last event: its notification rows outlive it (no foreign key
     // to orgs), so `org.deleted` still reaches its channels.
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &a.actor,
+        actor: a.actor(),
         action: "org.deleted",
         target_kind: "org",
         target_id: org_id,
-        data: json!({ "name": a.org.name, "slug": a.org.slug }),
+        data: json!({ "name": org.name, "slug": org.slug }),
     };
     deps.db
         .batch(vec![
@@ -369,10 +256,9 @@ pub async fn delete_org(deps: &Deps, who: &Principal, org_id: &str) -> Result<()
 /// The org's audit log, newest first (admin+, or a key with `audit:read`).
 pub async fn audit_log(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
-    access(deps, who, org_id, Permission::AuditRead, TwoFactorPolicy::Enforce).await?;
-    audit::list_events(deps, Tenant::Org(org_id), page).await
+    audit::list_events(deps, who, Tenant::Org(org_id), Permission::AuditRead, page).await
 }

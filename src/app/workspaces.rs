@@ -2,11 +2,10 @@
 //! links. A person's workspace role is derived on every request (one query)
 //! from their direct membership and the grants to their orgs, so revoking a
 //! grant or leaving the org acts on the very next request.
-use super::access::stored_role;
-use super::access::{self, TwoFactorPolicy};
+use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
-use super::auth::{KeyPrincipal, Principal, UserPrincipal};
-use super::authorize::{self, Requirement};
+use super::auth::UserPrincipal;
+use super::authorize::Requirement;
 use super::orgs;
 use super::page::PageRequest;
 use super::ErrorCode;
@@ -14,7 +13,7 @@ use super::{random, AppError, Deps};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict, Via, WorkspaceAction};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, Via, WorkspaceAction};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY, HOUR};
 use crate::domain::token::{self, Secret};
@@ -22,7 +21,7 @@ use crate::domain::FieldError;
 use crate::stmt;
 pub use crate::store::sql::WorkspaceRow;
 use crate::store::sql::{GrantLimits, GrantRow, GrantSides, InstallLinkListRow, InstallLinkRow, ManagedWorkspaceRow};
-use crate::store::{sql, Batch, DbError};
+use crate::store::{sql, Batch, DbError, Read, Results};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -44,7 +43,7 @@ pub const SLUG_GRANTS_PER_ORG: i64 = 20;
 
 impl WorkspaceRow {
     /// The caller's own membership role (parsed strictly).
-    fn direct(&self) -> Result<Option<Role>, AppError> {
+    pub(crate) fn direct(&self) -> Result<Option<Role>, AppError> {
         self.direct_role.as_deref().map(stored_role).transpose()
     }
 
@@ -52,7 +51,7 @@ impl WorkspaceRow {
     /// direct, or admin through a grant) and the facts: how access was
     /// obtained and, where an org whose grant would reach them requires 2FA
     /// they lack, that requirement. None: hidden (404).
-    fn standing(&self, has_2fa: bool) -> Result<Option<(Role, Facts)>, AppError> {
+    pub(crate) fn standing(&self, has_2fa: bool) -> Result<Option<(Role, Facts)>, AppError> {
         let facts = |via, require_2fa| Facts { tenant: TenantKind::Workspace, via, require_2fa, has_2fa };
         Ok(match policy::effective_workspace_role(self.direct()?, self.via_org_id.is_some()) {
             Some((role, via)) => Some((role, facts(via, false))),
@@ -62,13 +61,13 @@ impl WorkspaceRow {
     }
 
     /// The org whose `require_2fa` the person does not meet.
-    fn needs_2fa_org(&self) -> Result<OrgRef, AppError> {
+    pub(crate) fn needs_2fa_org(&self) -> Result<OrgRef, AppError> {
         let raw = self.needs_2fa_org.as_deref().unwrap_or_default();
         serde_json::from_str(raw).map_err(|e| AppError::internal_from("reading needs_2fa_org", e))
     }
 
     /// The org whose grant reaches the person (grant access only).
-    fn via_org(&self) -> OrgRef {
+    pub(crate) fn via_org(&self) -> OrgRef {
         OrgRef { id: self.via_org_id.clone().unwrap_or_default(), name: self.via_org_name.clone().unwrap_or_default() }
     }
 }
@@ -131,6 +130,15 @@ pub struct WorkspaceAccess {
 }
 
 impl WorkspaceAccess {
+    /// The workspace side of a capability.
+    fn from_granted(granted: Granted) -> Result<Self, AppError> {
+        let row = granted
+            .workspace()
+            .cloned()
+            .ok_or_else(|| AppError::internal("a workspace capability without its workspace"))?;
+        Ok(WorkspaceAccess { role: granted.role(), facts: *granted.facts(), actor: granted.actor().clone(), row })
+    }
+
     /// The view, with the caller's role.
     pub fn view(&self) -> WorkspaceView {
         WorkspaceView {
@@ -138,10 +146,11 @@ impl WorkspaceAccess {
             name: self.row.name.clone(),
             role: Some(self.role),
             plan: self.row.plan.clone(),
-            billing_email: match policy::decide(Subject::Role(self.role), Permission::BillingManage, &self.facts) {
-                Verdict::Allow => self.row.billing_email.clone(),
-                _ => None,
-            },
+            billing_email: self
+                .permissions()
+                .contains(&Permission::BillingManage)
+                .then(|| self.row.billing_email.clone())
+                .flatten(),
             created_at: rfc3339(self.row.created_at),
             permissions: self.permissions(),
             invitable_roles: policy::invitable_roles(Subject::Role(self.role), self.role, &self.facts),
@@ -167,72 +176,29 @@ impl WorkspaceAccess {
     }
 }
 
-/// Loads the workspace as the person sees it and decides `permission`:
-/// not visible is 404, visible without the permission 403.
-pub async fn access(
+/// The caller in the workspace, where `permission` is theirs (the
+/// resolver decides: not visible is 404, visible without the permission
+/// 403), with `batch` riding along in the same round trip.
+async fn access_with(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
+    ws_id: &str,
+    permission: Permission,
+    batch: Batch,
+) -> Result<(WorkspaceAccess, Results), AppError> {
+    let (granted, results) =
+        who.require_with(deps, Tenant::Workspace(ws_id), permission, TwoFactorPolicy::Enforce, batch).await?;
+    Ok((WorkspaceAccess::from_granted(granted)?, results))
+}
+
+/// [`access_with`] with nothing riding along.
+async fn access(
+    deps: &Deps,
+    who: &Credential,
     ws_id: &str,
     permission: Permission,
 ) -> Result<WorkspaceAccess, AppError> {
-    if !looks_like(IdKind::Workspace, ws_id) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<WorkspaceRow> = deps.db.run(stmt!(sql::WORKSPACE_FOR_USER, ws_id, &who.user.id)).await?.first()?;
-    let row = row.ok_or(AppError::NotFound)?;
-    let (role, facts) = row.standing(who.user.totp_enabled != 0)?.ok_or(AppError::NotFound)?;
-    access::check(Subject::Role(role), permission, &facts)?;
-    Ok(WorkspaceAccess { row, role, facts, actor: Actor::user(&who.user.id) })
-}
-
-/// The workspace decision for a person, from the [`sql::WORKSPACE_FOR_USER`]
-/// row read in the same round trip as their session (`POST /v1/authorize`).
-pub fn decide_for_user(
-    row: Option<WorkspaceRow>,
-    who: &UserPrincipal,
-    ws_id: &str,
-    permission: Permission,
-) -> Result<(bool, Option<authorize::Via>), AppError> {
-    let Some(row) = row else { return Ok((false, None)) };
-    let Some((role, facts)) = row.standing(who.user.totp_enabled != 0)? else { return Ok((false, None)) };
-    let verdict = policy::decide(Subject::Role(role), permission, &facts);
-    let workspace_id = ws_id.to_owned();
-    let via = match (verdict, facts.via) {
-        (Verdict::TwoFactorRequired, _) => authorize::Via::WorkspaceGrant {
-            workspace_id,
-            role,
-            org: row.needs_2fa_org()?,
-            requires: Some(Requirement::TwoFactor),
-        },
-        (_, Via::Direct) => authorize::Via::WorkspaceRole { workspace_id, role },
-        (_, Via::Grant) => authorize::Via::WorkspaceGrant { workspace_id, role, org: row.via_org(), requires: None },
-    };
-    Ok((verdict == Verdict::Allow, Some(via)))
-}
-
-/// The workspace decision for an API key: in a workspace granted to its org
-/// (`granted`, from [`sql::GRANT_OF_KEY`]), with its scopes, within admin.
-pub fn decide_for_key(
-    granted: bool,
-    key: &KeyPrincipal,
-    ws_id: &str,
-    permission: Permission,
-) -> (bool, Option<authorize::Via>) {
-    if !granted {
-        return (false, None);
-    }
-    let facts = Facts { tenant: TenantKind::Workspace, via: Via::Grant, require_2fa: false, has_2fa: false };
-    let allowed = policy::decide(key.subject(), permission, &facts) == Verdict::Allow;
-    (
-        allowed,
-        Some(authorize::Via::ApiKey {
-            key_id: key.key_id.clone(),
-            org_id: None,
-            scopes: None,
-            workspace_id: Some(ws_id.to_owned()),
-            via_org: Some(OrgRef { id: key.org.id.clone(), name: key.org.name.clone() }),
-        }),
-    )
+    Ok(access_with(deps, who, ws_id, permission, Batch::new()).await?.0)
 }
 
 /// Creates a workspace; the creator (the customer) is its owner.
@@ -335,16 +301,16 @@ pub async fn list_workspaces(
         let Some(a) = view(row)? else { continue };
         // The same decision as opening it: what `two_factor_required` hides
         // there is not listed here.
-        let entry = match policy::decide(Subject::Role(a.role), WorkspaceAction::Read.permission(), &a.facts) {
-            Verdict::Allow => {
-                SharedEntry::Open(SharedWorkspace { workspace: a.view(), via_org: a.via_org(), role: a.role })
-            }
-            Verdict::TwoFactorRequired => SharedEntry::Locked(LockedSharedWorkspace {
+        let entry = if a.permissions().contains(&WorkspaceAction::Read.permission()) {
+            SharedEntry::Open(SharedWorkspace { workspace: a.view(), via_org: a.via_org(), role: a.role })
+        } else if a.facts.require_2fa && !a.facts.has_2fa {
+            SharedEntry::Locked(LockedSharedWorkspace {
                 id: a.row.id.clone(),
                 org: a.row.needs_2fa_org()?,
                 requires: Requirement::TwoFactor,
-            }),
-            _ => continue,
+            })
+        } else {
+            continue;
         };
         shared_views.push(entry);
     }
@@ -362,7 +328,7 @@ pub struct WorkspaceDetail {
 }
 
 /// One workspace.
-pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<WorkspaceDetail, AppError> {
+pub async fn get_workspace(deps: &Deps, who: &Credential, ws_id: &str) -> Result<WorkspaceDetail, AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Read.permission()).await?;
     Ok(WorkspaceDetail { workspace: a.view(), via_org: a.via_org() })
 }
@@ -370,7 +336,7 @@ pub async fn get_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Res
 /// Renames (admin+, grant admins included).
 pub async fn update_workspace(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     ws_id: &str,
     raw_name: &str,
 ) -> Result<WorkspaceView, AppError> {
@@ -401,7 +367,7 @@ fn ws_event<'a>(
 }
 
 /// Deletes the workspace and everything of it (owner only).
-pub async fn delete_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<(), AppError> {
+pub async fn delete_workspace(deps: &Deps, who: &Credential, ws_id: &str) -> Result<(), AppError> {
     access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     deps.db
         .batch(vec![
@@ -416,7 +382,7 @@ pub async fn delete_workspace(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> 
 /// Sets plan and billing email (owner only; grant admins get 403).
 pub async fn update_billing(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     ws_id: &str,
     plan: &str,
     raw_email: &str,
@@ -561,17 +527,23 @@ async fn refused_grant(deps: &Deps, ws_id: &str, org_id: &str, now: i64) -> AppE
 
 /// Grants an org (by slug) admin access to the workspace (owner only),
 /// within the limits, unless the org relinquished this workspace before.
-pub async fn create_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
-    let org: Option<orgs::OrgRow> = deps.db.run(stmt!(sql::ORG_BY_SLUG, slug.trim())).await?.first()?;
-    let org = org.ok_or_else(|| AppError::refused(ErrorCode::OrgNotFound, "no organization has this slug"))?;
+pub async fn create_grant(deps: &Deps, who: &Credential, ws_id: &str, slug: &str) -> Result<GrantView, AppError> {
+    // The org rides along with the decision (one round trip).
+    let mut batch = Batch::new();
+    let org = batch.read::<orgs::OrgRow>(stmt!(sql::ORG_BY_SLUG, slug.trim()));
+    let (a, mut results) = access_with(deps, who, ws_id, WorkspaceAction::Own.permission(), batch).await?;
+    let org = results
+        .first(org)?
+        .ok_or_else(|| AppError::refused(ErrorCode::OrgNotFound, "no organization has this slug"))?;
     insert_grant(deps, &a, &org, GrantHow::Slug).await
 }
 
 /// The workspace's grants (admin+).
-pub async fn list_grants(deps: &Deps, who: &UserPrincipal, ws_id: &str) -> Result<Vec<GrantView>, AppError> {
-    access(deps, who, ws_id, WorkspaceAction::ReadGrants.permission()).await?;
-    let rows: Vec<GrantRow> = deps.db.run(stmt!(sql::LIST_GRANTS, ws_id)).await?.decode()?;
+pub async fn list_grants(deps: &Deps, who: &Credential, ws_id: &str) -> Result<Vec<GrantView>, AppError> {
+    let mut batch = Batch::new();
+    let rows = batch.read::<GrantRow>(stmt!(sql::LIST_GRANTS, ws_id));
+    let (_, mut results) = access_with(deps, who, ws_id, WorkspaceAction::ReadGrants.permission(), batch).await?;
+    let rows = results.all(rows)?;
     Ok(rows.iter().map(GrantRow::view).collect())
 }
 
@@ -629,7 +601,7 @@ async fn end_grant(
 }
 
 /// Revokes an org's access (owner only): its members lose it on their next request.
-pub async fn revoke_grant(deps: &Deps, who: &UserPrincipal, ws_id: &str, org_id: &str) -> Result<(), AppError> {
+pub async fn revoke_grant(deps: &Deps, who: &Credential, ws_id: &str, org_id: &str) -> Result<(), AppError> {
     let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
     end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked", None).await
 }
@@ -659,9 +631,17 @@ pub struct ManagedWorkspaceInfo {
 }
 
 /// Workspaces granted to the org (org member+).
-pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<ManagedWorkspace>, AppError> {
-    orgs::access(deps, who, org_id, Permission::WorkspacesRead, TwoFactorPolicy::Enforce).await?;
-    let rows: Vec<ManagedWorkspaceRow> = deps.db.run(stmt!(sql::MANAGED_WORKSPACES, org_id)).await?.decode()?;
+pub async fn managed_workspaces(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+) -> Result<Vec<ManagedWorkspace>, AppError> {
+    let mut batch = Batch::new();
+    let rows = batch.read::<ManagedWorkspaceRow>(stmt!(sql::MANAGED_WORKSPACES, org_id));
+    let (_, mut results) = who
+        .require_with(deps, Tenant::Org(org_id), Permission::WorkspacesRead, TwoFactorPolicy::Enforce, batch)
+        .await?;
+    let rows = results.all(rows)?;
     Ok(rows
         .into_iter()
         .map(|r| ManagedWorkspace {
@@ -675,10 +655,10 @@ pub async fn managed_workspaces(deps: &Deps, who: &Principal, org_id: &str) -> R
 /// The org gives a workspace's access back (org admin+), and from then on
 /// refuses the workspace's grants by slug (an install link of the org's
 /// still works, and lifts the refusal).
-pub async fn relinquish(deps: &Deps, who: &Principal, org_id: &str, ws_id: &str) -> Result<(), AppError> {
-    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+pub async fn relinquish(deps: &Deps, who: &Credential, org_id: &str, ws_id: &str) -> Result<(), AppError> {
+    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
     let refuse = stmt!(sql::REFUSE_GRANTS, org_id, ws_id, deps.now());
-    end_grant(deps, &a.actor, ws_id, org_id, "grant.relinquished", Some(refuse)).await
+    end_grant(deps, a.actor(), ws_id, org_id, "grant.relinquished", Some(refuse)).await
 }
 
 /// A new install link: the only answer with its token.
@@ -697,7 +677,7 @@ pub struct CreatedInstallLink {
 /// Creates an install link (org admin+), reusable until it expires or is revoked.
 pub async fn create_install_link(
     deps: &Deps,
-    who: &Principal,
+    who: &Credential,
     org_id: &str,
     expires_in: Option<i64>,
 ) -> Result<CreatedInstallLink, AppError> {
@@ -705,14 +685,15 @@ pub async fn create_install_link(
     if !(60..=MAX_INSTALL_LINK_SECONDS).contains(&lifetime) {
         return Err(AppError::field(FieldError::new("expires_in_seconds", "out_of_range", "must be 60 to 2592000")));
     }
-    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let actor = a.actor().clone();
     let now = deps.now();
     let id = deps.new_id(IdKind::InstallLink)?;
     let secret = Secret::random(random(deps.rng.as_ref())?);
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &a.actor,
+        actor: &actor,
         action: "install_link.created",
         target_kind: "install_link",
         target_id: &id,
@@ -720,7 +701,7 @@ pub async fn create_install_link(
     };
     deps.db
         .batch(vec![
-            stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &a.actor.id, now, now + lifetime),
+            stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &actor.id, now, now + lifetime),
             event.stmt(deps)?,
         ])
         .await?;
@@ -762,10 +743,14 @@ pub enum InstallLinkStatus {
 }
 
 /// The org's install links (never their tokens).
-pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> Result<Vec<InstallLinkView>, AppError> {
-    orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+pub async fn list_install_links(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<InstallLinkView>, AppError> {
+    let mut batch = Batch::new();
+    let rows = batch.read::<InstallLinkListRow>(stmt!(sql::LIST_INSTALL_LINKS, org_id));
+    let (_, mut results) = who
+        .require_with(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce, batch)
+        .await?;
     let now = deps.now();
-    let rows: Vec<InstallLinkListRow> = deps.db.run(stmt!(sql::LIST_INSTALL_LINKS, org_id)).await?.decode()?;
+    let rows = results.all(rows)?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -789,12 +774,13 @@ pub async fn list_install_links(deps: &Deps, who: &Principal, org_id: &str) -> R
 }
 
 /// Revokes an install link.
-pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id: &str) -> Result<(), AppError> {
-    let a = orgs::access(deps, who, org_id, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+pub async fn revoke_install_link(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
+    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let actor = a.actor().clone();
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
-        actor: &a.actor,
+        actor: &actor,
         action: "install_link.revoked",
         target_kind: "install_link",
         target_id: id,
@@ -810,12 +796,22 @@ pub async fn revoke_install_link(deps: &Deps, who: &Principal, org_id: &str, id:
 }
 
 async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppError> {
+    let mut batch = Batch::new();
+    let read = link_read(&mut batch, raw_token);
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    usable_link(deps, read.map(|r| results.first(r)).transpose()?.flatten())
+}
+
+/// Reads the link a token names (nothing for a token that cannot be one).
+fn link_read(batch: &mut Batch, raw_token: &str) -> Option<Read<InstallLinkRow>> {
+    token::plausible(raw_token).then(|| {
+        batch.read::<InstallLinkRow>(stmt!(sql::INSTALL_LINK_BY_TOKEN, Secret::from_client(raw_token).digest()))
+    })
+}
+
+/// The link, if it is there and still usable.
+fn usable_link(deps: &Deps, row: Option<InstallLinkRow>) -> Result<InstallLinkRow, AppError> {
     let unknown = || AppError::refused(ErrorCode::InstallLinkNotFound, "no install link has this token");
-    if !token::plausible(raw_token) {
-        return Err(unknown());
-    }
-    let row: Option<InstallLinkRow> =
-        deps.db.run(stmt!(sql::INSTALL_LINK_BY_TOKEN, Secret::from_client(raw_token).digest())).await?.first()?;
     let row = row.ok_or_else(unknown)?;
     if row.revoked_at.is_some() || row.expires_at <= deps.now() {
         return Err(AppError::refused(
@@ -859,12 +855,18 @@ pub async fn preview_install_link(deps: &Deps, raw_token: &str) -> Result<Instal
 /// The workspace owner approves the link for one of their workspaces.
 pub async fn accept_install_link(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     raw_token: &str,
     ws_id: &str,
 ) -> Result<GrantView, AppError> {
-    let row = live_link(deps, raw_token).await?;
-    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
+    // The link rides along with the resolution; it is judged first, as a
+    // link that does not work says so whoever holds it.
+    let mut batch = Batch::new();
+    let link = link_read(&mut batch, raw_token);
+    let (caller, mut results) = who.resolve(deps, Some(Tenant::Workspace(ws_id)), batch).await?;
+    let row = usable_link(deps, link.map(|r| results.first(r)).transpose()?.flatten())?;
+    let a =
+        WorkspaceAccess::from_granted(caller.require(WorkspaceAction::Own.permission(), TwoFactorPolicy::Enforce)?)?;
     let org = orgs::OrgRow {
         id: row.org_id,
         name: row.org_name,
@@ -879,10 +881,9 @@ pub async fn accept_install_link(
 /// The workspace's audit log (owner only).
 pub async fn audit_log(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     ws_id: &str,
     page: &PageRequest,
 ) -> Result<(Vec<super::audit::AuditEventView>, Option<String>), AppError> {
-    access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
-    super::audit::list_events(deps, Tenant::Workspace(ws_id), page).await
+    super::audit::list_events(deps, who, Tenant::Workspace(ws_id), WorkspaceAction::Own.permission(), page).await
 }

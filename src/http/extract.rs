@@ -1,6 +1,5 @@
-//! Extractors: the JSON body with our errors, the bearer principal, paging.
+//! Extractors: the JSON body with our errors, the bearer value, paging.
 use super::Request;
-use crate::app::auth::{self, Principal, UserPrincipal};
 use crate::app::page::PageRequest;
 use crate::app::sessions::{self, Delivery};
 use crate::app::{AppError, Deps};
@@ -56,23 +55,12 @@ fn strip_position(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
 }
 
-/// The bearer credential, if the header has one.
+/// The bearer credential, if the header has one (read by dispatch only:
+/// handlers get the [`crate::app::access::Credential`] it makes).
 pub fn bearer(req: &Request) -> Option<&str> {
     let value = req.header("authorization")?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-/// The caller (a person or an API key), or 401.
-pub async fn principal(deps: &Deps, req: &Request) -> Result<Principal, AppError> {
-    let token = bearer(req).ok_or(AppError::Unauthenticated)?;
-    auth::authenticate(deps, token).await
-}
-
-/// The signed-in person, or 401 (403 for an API key).
-pub async fn user(deps: &Deps, req: &Request) -> Result<UserPrincipal, AppError> {
-    let principal = principal(deps, req).await?;
-    Ok(principal.user()?.clone())
 }
 
 /// `?limit=` and `?cursor=`.

@@ -7,12 +7,15 @@ use super::handlers::{
     self as h, api_keys as keys, invitations as inv, notifications as notify, oauth, orgs, totp, workspaces as ws,
 };
 use super::{Request, Response};
-use crate::app::{AppError, Deps};
+use crate::app::access::Credential;
+use crate::app::{AppError, Deps, ErrorCode};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 
-/// Who may call a route: the credential its handler extracts.
+/// Who may call a route. Dispatch reads the credential of every route but
+/// the public ones ([`Credential::from_bearer`]: no database) and hands it
+/// to the handler; the use case confirms it in its first D1 batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
     /// Anyone; tokens, if any, travel in the body.
@@ -23,12 +26,23 @@ pub enum Auth {
     Principal,
     /// An API key; a person's session gets 400 `api_key_required`.
     ApiKey,
+    /// A signed-in person, or (browser sign-out) the refresh cookie alone:
+    /// the handler gets the credential if one verified.
+    PersonOrRefreshCookie,
+    /// Anyone; a signed-in person's credential, if one verified, is handed
+    /// on (a link code is redeemed for the person who asked for it).
+    PublicOrPerson,
 }
 
 impl Auth {
     /// Whether the route needs credentials at all.
     pub fn required(self) -> bool {
-        self != Auth::Public
+        !matches!(self, Auth::Public | Auth::PublicOrPerson)
+    }
+
+    /// Whether the handler takes a credential that may be missing.
+    fn lenient(self) -> bool {
+        matches!(self, Auth::PersonOrRefreshCookie | Auth::PublicOrPerson)
     }
 }
 
@@ -45,8 +59,49 @@ pub enum Limit {
 /// A handler's future (D1 futures are `!Send`, so no `Send` bound).
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Response, AppError>> + 'a>>;
 
-/// A handler, with its path parameters (in path order) taken from [`Params`].
-pub type Handler = for<'a> fn(&'a Deps, &'a Request, &'a Params) -> HandlerFuture<'a>;
+/// A handler, with its path parameters (in path order) taken from
+/// [`Params`], and (on routes that take credentials) the caller's
+/// [`Credential`], read by dispatch.
+pub type Handler = for<'a> fn(&'a Deps, &'a Request, &'a Context) -> HandlerFuture<'a>;
+
+/// What dispatch hands a handler besides the request.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// The path parameters.
+    pub params: Params,
+    /// The bearer credential (routes that take one).
+    pub credential: Option<Credential>,
+}
+
+impl Context {
+    /// The credential dispatch read (every route but the public ones).
+    pub fn credential(&self) -> Result<&Credential, AppError> {
+        self.credential.as_ref().ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Calls a handler: a public route's with the request alone, any other's
+/// with the credential dispatch read too.
+macro_rules! call {
+    (Public, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
+        {
+            let _ = $cx;
+            Box::pin($($f)+($deps, $req $(, $cx.params.get(stringify!($param)))*))
+        }
+    };
+    (PersonOrRefreshCookie, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
+        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $cx.params.get(stringify!($param)))*))
+    };
+    (PublicOrPerson, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
+        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $cx.params.get(stringify!($param)))*))
+    };
+    ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
+        Box::pin(async move {
+            let credential = $cx.credential()?;
+            $($f)+($deps, $req, credential $(, $cx.params.get(stringify!($param)))*).await
+        })
+    };
+}
 
 /// One route.
 #[derive(Clone, Copy)]
@@ -111,7 +166,7 @@ macro_rules! routes {
                 auth: Auth::$auth,
                 limit: limit!($($flag)*),
                 browser: browser!($($flag)*),
-                handler: |deps, req, _p| Box::pin($($seg)::+(deps, req $(, _p.get(stringify!($param)))*)),
+                handler: |deps, req, cx| call!($auth, [$($seg)::+], deps, req, cx, $($param),*),
                 #[cfg(not(target_arch = "wasm32"))]
                 doc: || {
                     #[derive(utoipa::OpenApi)]
@@ -133,7 +188,7 @@ routes! {
     POST "/v1/auth/resend-verification" [Public] => h::resend_verification();
     POST "/v1/auth/login" [Public, client_limit, browser_session] => h::login();
     POST "/v1/auth/token" [Public, browser_session] => h::refresh_token();
-    POST "/v1/auth/logout" [Person, browser_session] => h::logout();
+    POST "/v1/auth/logout" [PersonOrRefreshCookie, browser_session] => h::logout();
     POST "/v1/auth/password-reset" [Public, client_limit] => h::request_password_reset();
     POST "/v1/auth/password-reset/confirm" [Public] => h::confirm_password_reset();
     POST "/v1/auth/password-reset/preview" [Public, client_limit] => h::preview_password_reset();
@@ -199,7 +254,7 @@ routes! {
     GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
     GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
     GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
-    POST "/v1/auth/oauth/complete" [Public, browser_session] => oauth::complete();
+    POST "/v1/auth/oauth/complete" [PublicOrPerson, browser_session] => oauth::complete();
     POST "/v1/auth/oauth/inspect" [Public] => oauth::inspect();
     GET "/v1/me/identities" [Person] => oauth::list_identities();
     POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
@@ -267,7 +322,25 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
     if route.limit == Limit::Client {
         crate::app::client_limit::check(deps, super::extract::client_ip(req)).await?;
     }
-    (route.handler)(deps, req, &params).await
+    let bearer = super::extract::bearer(req);
+    let credential = if route.auth.lenient() {
+        bearer.and_then(|b| Credential::from_bearer(deps, Some(b)).ok())
+    } else if route.auth.required() {
+        let credential = Credential::from_bearer(deps, bearer)?;
+        // The table names the kind of credential: the other kind is refused
+        // here, before the body is read or the database asked.
+        match (route.auth, &credential) {
+            (Auth::Person, Credential::Key { .. }) => return Err(AppError::UserRequired),
+            (Auth::ApiKey, Credential::Session(_)) => {
+                return Err(AppError::refused(ErrorCode::ApiKeyRequired, "call this with an API key"))
+            }
+            _ => {}
+        }
+        Some(credential)
+    } else {
+        None
+    };
+    (route.handler)(deps, req, &Context { params, credential }).await
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `POST /v1/authorize`: the decision endpoint.
 use super::Problem;
+use crate::app::access::Credential;
 use crate::app::authorize::{self, Decision};
 use crate::app::{AppError, Deps};
-use crate::http::extract::{self, json};
+use crate::http::extract::json;
 use crate::http::{Request, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -25,11 +26,10 @@ pub struct AuthorizeBody {
 #[utoipa::path(post, path = "/v1/authorize", tag = "authorization", security(("bearer" = [])), request_body = AuthorizeBody,
     responses((status = 200, body = Decision, description = "One D1 round trip. A target the caller cannot see: allowed false, via null"),
               (status = 422, body = Problem, description = "Unknown permission, or not exactly one target")))]
-pub async fn authorize(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let bearer = extract::bearer(req).ok_or(AppError::Unauthenticated)?;
+pub async fn authorize(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
     let body: AuthorizeBody = json(req)?;
     let decision =
-        authorize::authorize(deps, bearer, &body.permission, body.org_id.as_deref(), body.workspace_id.as_deref())
+        authorize::authorize(deps, cred, &body.permission, body.org_id.as_deref(), body.workspace_id.as_deref())
             .await?;
     Ok(Response::json(200, &decision))
 }

@@ -1,5 +1,6 @@
 //! Invitations: the admin side under an org, and the invitee side by token.
 use super::{Problem, TokenBody};
+use crate::app::access::Credential;
 use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView};
 use crate::app::{AppError, Deps};
 use crate::domain::tenant::Tenant;
@@ -34,15 +35,19 @@ pub struct InvitationList {
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
-pub async fn create_invitation(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    create(deps, req, Tenant::Org(org_id)).await
+pub async fn create_invitation(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
+    create(deps, req, cred, Tenant::Org(org_id)).await
 }
 
-async fn create(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Result<Response, AppError> {
     let body: CreateInvitationBody = json(req)?;
     let role = crate::app::members::role_field(&body.role)?;
-    Ok(Response::json(201, &invitations::create_invitation(deps, &who, tenant, &body.email, role).await?))
+    Ok(Response::json(201, &invitations::create_invitation(deps, cred, tenant, &body.email, role).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.
@@ -50,15 +55,19 @@ async fn create(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Respon
     params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_invitations(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    list(deps, req, Tenant::Org(org_id)).await
+pub async fn list_invitations(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
+    list(deps, req, cred, Tenant::Org(org_id)).await
 }
 
-async fn list(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Result<Response, AppError> {
     let page = extract::page(req)?;
     let status = req.query_param("status");
-    let (data, next_cursor) = invitations::list_invitations(deps, &who, tenant, status.as_deref(), &page).await?;
+    let (data, next_cursor) = invitations::list_invitations(deps, cred, tenant, status.as_deref(), &page).await?;
     Ok(Response::json(200, &InvitationList { data, next_cursor }))
 }
 
@@ -66,13 +75,24 @@ async fn list(deps: &Deps, req: &Request, tenant: Tenant<'_>) -> Result<Response
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    revoke(deps, req, Tenant::Org(org_id), id).await
+pub async fn revoke_invitation(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    revoke(deps, req, cred, Tenant::Org(org_id), id).await
 }
 
-async fn revoke(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    invitations::revoke_invitation(deps, &who, tenant, id).await?;
+async fn revoke(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    tenant: Tenant<'_>,
+    id: &str,
+) -> Result<Response, AppError> {
+    invitations::revoke_invitation(deps, cred, tenant, id).await?;
     Ok(Response::empty(204))
 }
 
@@ -80,13 +100,24 @@ async fn revoke(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Res
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_invitation(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    resend(deps, req, Tenant::Org(org_id), id).await
+pub async fn resend_invitation(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    resend(deps, req, cred, Tenant::Org(org_id), id).await
 }
 
-async fn resend(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    invitations::resend_invitation(deps, &who, tenant, id).await?;
+async fn resend(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    tenant: Tenant<'_>,
+    id: &str,
+) -> Result<Response, AppError> {
+    invitations::resend_invitation(deps, cred, tenant, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
 }
 
@@ -96,16 +127,26 @@ async fn resend(deps: &Deps, req: &Request, tenant: Tenant<'_>, id: &str) -> Res
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
-pub async fn create_workspace_invitation(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    create(deps, req, Tenant::Workspace(ws_id)).await
+pub async fn create_workspace_invitation(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+) -> Result<Response, AppError> {
+    create(deps, req, cred, Tenant::Workspace(ws_id)).await
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_workspace_invitations(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    list(deps, req, Tenant::Workspace(ws_id)).await
+pub async fn list_workspace_invitations(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+) -> Result<Response, AppError> {
+    list(deps, req, cred, Tenant::Workspace(ws_id)).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
@@ -114,10 +155,11 @@ pub async fn list_workspace_invitations(deps: &Deps, req: &Request, ws_id: &str)
 pub async fn revoke_workspace_invitation(
     deps: &Deps,
     req: &Request,
+    cred: &Credential,
     ws_id: &str,
     id: &str,
 ) -> Result<Response, AppError> {
-    revoke(deps, req, Tenant::Workspace(ws_id), id).await
+    revoke(deps, req, cred, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
@@ -126,10 +168,11 @@ pub async fn revoke_workspace_invitation(
 pub async fn resend_workspace_invitation(
     deps: &Deps,
     req: &Request,
+    cred: &Credential,
     ws_id: &str,
     id: &str,
 ) -> Result<Response, AppError> {
-    resend(deps, req, Tenant::Workspace(ws_id), id).await
+    resend(deps, req, cred, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/invitations/preview`.
@@ -148,8 +191,8 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, 
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
-pub async fn accept_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: TokenBody = json(req)?;
     Ok(Response::json(200, &invitations::accept(deps, &who, &body.token).await?))
 }

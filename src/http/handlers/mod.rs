@@ -11,6 +11,7 @@ pub mod totp;
 pub mod workspaces;
 use super::extract::{self, json};
 use super::{Request, Response};
+use crate::app::access::Credential;
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
 use crate::app::sessions::{self, Delivery, SessionIssued, SessionView, UserView};
 use crate::app::{AppError, Deps};
@@ -256,17 +257,18 @@ pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppEr
 /// `POST /v1/auth/logout`.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204, description = "The session's tokens stop working at once. Browser mode (`X-Latchkey-Client: browser`): the bearer token is optional (it may have expired); the session named by the refresh cookie and the bearer's session, if any, are revoked, and the cookie is cleared; 204 even when neither was presented")))]
-pub async fn logout(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Result<Response, AppError> {
     match extract::delivery(deps, req)? {
         Delivery::Body => {
-            let who = extract::user(deps, req).await?;
+            // Without the cookie, the bearer is the session to end: it must verify.
+            let who = cred.ok_or(AppError::Unauthenticated)?.person(deps).await?;
             sessions::logout(deps, &who).await?;
             Ok(Response::empty(204))
         }
         Delivery::Cookie => {
             // An expired access token must not stop a sign-out: the cookie suffices.
-            let who = match extract::bearer(req) {
-                Some(_) => extract::user(deps, req).await.ok(),
+            let who = match cred {
+                Some(c) => c.person(deps).await.ok(),
                 None => None,
             };
             let jar = sessions::refresh_cookie(deps);
@@ -330,8 +332,8 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Result<Respon
 /// `GET /v1/me`.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
-pub async fn get_me(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     Ok(Response::json(200, &accounts::get_me(&who)))
 }
 
@@ -346,8 +348,8 @@ pub struct UpdateMeBody {
 /// `PATCH /v1/me`.
 #[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
-pub async fn update_me(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: UpdateMeBody = json(req)?;
     Ok(Response::json(200, &accounts::update_me(deps, &who, &body.name).await?))
 }
@@ -366,8 +368,8 @@ pub struct ChangePasswordBody {
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
-pub async fn change_password(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: ChangePasswordBody = json(req)?;
     accounts::change_password(deps, &who, &body.current_password, &body.new_password).await?;
     Ok(Response::empty(204))
@@ -386,8 +388,8 @@ pub struct SessionList {
 #[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
-pub async fn list_sessions(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let page = extract::page(req)?;
     let (data, next_cursor) = sessions::list_sessions(deps, &who, &page).await?;
     Ok(Response::json(200, &SessionList { data, next_cursor }))
@@ -397,8 +399,8 @@ pub async fn list_sessions(deps: &Deps, req: &Request) -> Result<Response, AppEr
 #[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
-pub async fn revoke_session(deps: &Deps, req: &Request, id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     sessions::revoke_session(deps, &who, id).await?;
     Ok(Response::empty(204))
 }

@@ -1,6 +1,7 @@
 //! Notification channels (outgoing webhooks, Standard Webhooks): channels,
 //! secret rotation, test pings, delivery logs and manual retries.
 use super::Problem;
+use crate::app::access::Credential;
 use crate::app::notifications::{
     self as n, ChannelChange, ChannelView, ChannelWithSecret, DeliveryView, EventTypeView, NewChannel,
 };
@@ -84,8 +85,9 @@ pub struct DeliveryList {
 /// `GET /v1/notification-event-types`.
 #[utoipa::path(get, path = "/v1/notification-event-types", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = EventTypeList, description = "Payloads are `{type, timestamp, data: {org_id, actor: {kind, id}, target: {kind, id}, details}}`, under 20 KB; `webhook-id` is the delivery id, stable across retries")))]
-pub async fn list_event_types(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    extract::principal(deps, req).await?;
+pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    // Static, but only for a live credential.
+    cred.principal(deps).await?;
     Ok(Response::json(200, &EventTypeList { data: n::event_types() }))
 }
 
@@ -96,33 +98,36 @@ pub async fn list_event_types(deps: &Deps, req: &Request) -> Result<Response, Ap
               (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
-pub async fn create_channel(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
     let body: CreateChannelBody = json(req)?;
     let new = NewChannel {
         url: &body.url,
         description: body.description.as_deref().unwrap_or(""),
         event_types: &body.event_types,
     };
-    Ok(Response::json(201, &n::create_channel(deps, &who, org_id, new).await?))
+    Ok(Response::json(201, &n::create_channel(deps, cred, org_id, new).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/notification-channels`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
-pub async fn list_channels(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    let (data, next_cursor) = n::list_channels(deps, &who, org_id, &extract::page(req)?).await?;
+pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+    let (data, next_cursor) = n::list_channels(deps, cred, org_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &ChannelList { data, next_cursor }))
 }
 
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ChannelView)))]
-pub async fn get_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    Ok(Response::json(200, &n::get_channel(deps, &who, org_id, id).await?))
+pub async fn get_channel(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    Ok(Response::json(200, &n::get_channel(deps, cred, org_id, id).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/notification-channels/{id}`.
@@ -132,8 +137,13 @@ pub async fn get_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> 
               (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
               (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
-pub async fn update_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn update_channel(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
     let body: UpdateChannelBody = json(req)?;
     let change = ChannelChange {
         url: body.url.as_deref(),
@@ -141,16 +151,21 @@ pub async fn update_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) 
         event_types: body.event_types.as_deref(),
         enabled: body.enabled,
     };
-    Ok(Response::json(200, &n::update_channel(deps, &who, org_id, id, change).await?))
+    Ok(Response::json(200, &n::update_channel(deps, cred, org_id, id, change).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/notification-channels/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Deleted with its deliveries")))]
-pub async fn delete_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    n::delete_channel(deps, &who, org_id, id).await?;
+pub async fn delete_channel(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    n::delete_channel(deps, cred, org_id, id).await?;
     Ok(Response::empty(204))
 }
 
@@ -159,10 +174,15 @@ pub async fn delete_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) 
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateSecretBody,
     responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
               (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
-pub async fn rotate_secret(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn rotate_secret(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
     let body: RotateSecretBody = json(req)?;
-    Ok(Response::json(200, &n::rotate_secret(deps, &who, org_id, id, body.grace_period_seconds).await?))
+    Ok(Response::json(200, &n::rotate_secret(deps, cred, org_id, id, body.grace_period_seconds).await?))
 }
 
 /// `POST /v1/orgs/{org_id}/notification-channels/{id}/test`.
@@ -170,9 +190,14 @@ pub async fn rotate_secret(deps: &Deps, req: &Request, org_id: &str, id: &str) -
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "A `ping` event is delivered to this channel only"),
               (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
-pub async fn test_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    n::test_channel(deps, &who, org_id, id).await?;
+pub async fn test_channel(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    n::test_channel(deps, cred, org_id, id).await?;
     Ok(Response::empty(202))
 }
 
@@ -181,11 +206,16 @@ pub async fn test_channel(deps: &Deps, req: &Request, org_id: &str, id: &str) ->
     params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<String>, Query, description = "pending, succeeded or failed"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
-pub async fn list_deliveries(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn list_deliveries(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
     let status = req.query_param("status");
     let (data, next_cursor) =
-        n::list_deliveries(deps, &who, org_id, id, status.as_deref(), &extract::page(req)?).await?;
+        n::list_deliveries(deps, cred, org_id, id, status.as_deref(), &extract::page(req)?).await?;
     Ok(Response::json(200, &DeliveryList { data, next_cursor }))
 }
 
@@ -194,8 +224,13 @@ pub async fn list_deliveries(deps: &Deps, req: &Request, org_id: &str, id: &str)
     params(("org_id" = String, Path), ("id" = String, Path, description = "The delivery (`dlv_…`)")),
     responses((status = 202, description = "A failed delivery is sent again now (the same `webhook-id`)"),
               (status = 409, body = Problem, description = "delivery_not_failed: only failed deliveries are retried (a delivered one is never replayed); conflict: the channel is disabled")))]
-pub async fn retry_delivery(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    n::retry_delivery(deps, &who, org_id, id).await?;
+pub async fn retry_delivery(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    n::retry_delivery(deps, cred, org_id, id).await?;
     Ok(Response::empty(202))
 }

@@ -1,5 +1,6 @@
 //! Sign-in with GitHub, Google and GitLab, and linked identities.
 use super::Problem;
+use crate::app::access::Credential;
 use crate::app::audit::AuditEventView;
 use crate::app::oauth::{self, CallbackParams, Completed, IdentityView, LoginCodeView, ProviderView};
 use crate::app::sessions::SessionIssued;
@@ -81,12 +82,12 @@ pub struct LinkedBody {
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, a code sent without the flow cookie of the browser that ran its flow (a code planted in another browser is refused and stays unspent), or a link code without its person's session"),
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
-pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Result<Response, AppError> {
     let delivery = extract::delivery(deps, req)?;
     let body: CompleteBody = json(req)?;
     // Only a link code needs the caller; a stale token must not spoil a sign-in.
-    let who = match extract::bearer(req) {
-        Some(_) => extract::user(deps, req).await.ok(),
+    let who = match cred {
+        Some(c) => c.person(deps).await.ok(),
         None => None,
     };
     let jar = flow_cookie_jar(oauth::secure(deps));
@@ -120,8 +121,8 @@ pub struct IdentityList {
 /// `GET /v1/me/identities`.
 #[utoipa::path(get, path = "/v1/me/identities", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
-pub async fn list_identities(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, &who).await?, next_cursor: None }))
 }
 
@@ -147,8 +148,13 @@ pub struct AuthorizeUrl {
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 403, body = Problem, description = "reauthentication_required: the session signed in more than 10 minutes ago"),
               (status = 404, body = Problem, description = "provider_not_found")))]
-pub async fn link_identity(deps: &Deps, req: &Request, provider: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn link_identity(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    provider: &str,
+) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: LinkBody = json(req)?;
     let started = oauth::begin_link(deps, &who, provider, &body.redirect_uri).await?;
     Ok(Response::json(200, &AuthorizeUrl { authorize_url: started.authorize_url })
@@ -160,8 +166,13 @@ pub async fn link_identity(deps: &Deps, req: &Request, provider: &str) -> Result
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
-pub async fn unlink_identity(deps: &Deps, req: &Request, provider: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn unlink_identity(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    provider: &str,
+) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     oauth::unlink(deps, &who, provider).await?;
     Ok(Response::empty(204))
 }
@@ -179,8 +190,8 @@ pub struct UserEventList {
 #[utoipa::path(get, path = "/v1/me/audit-log", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
-pub async fn user_audit_log(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let page = extract::page(req)?;
     let (data, next_cursor) = oauth::list_user_events(deps, &who, &page).await?;
     Ok(Response::json(200, &UserEventList { data, next_cursor }))

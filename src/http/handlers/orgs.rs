@@ -1,5 +1,6 @@
 //! Organizations, members, ownership transfer and the audit log.
 use super::Problem;
+use crate::app::access::Credential;
 use crate::app::audit::AuditEventView;
 use crate::app::members::{self, MemberView};
 use crate::app::orgs::{self, OrgPatch, OrgView};
@@ -34,8 +35,8 @@ pub struct OrgList {
 /// `POST /v1/orgs`.
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
-pub async fn create_org(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: CreateOrgBody = json(req)?;
     Ok(Response::json(201, &orgs::create_org(deps, &who, &body.name, body.slug.as_deref()).await?))
 }
@@ -43,8 +44,8 @@ pub async fn create_org(deps: &Deps, req: &Request) -> Result<Response, AppError
 /// `GET /v1/orgs`.
 #[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
-pub async fn list_orgs(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let (data, next_cursor) = orgs::list_orgs(deps, &who, &extract::page(req)?).await?;
     Ok(Response::json(200, &OrgList { data, next_cursor }))
 }
@@ -52,9 +53,8 @@ pub async fn list_orgs(deps: &Deps, req: &Request) -> Result<Response, AppError>
 /// `GET /v1/orgs/{org_id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
-pub async fn get_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let bearer = extract::bearer(req).ok_or(AppError::Unauthenticated)?;
-    Ok(Response::json(200, &orgs::get_org(deps, bearer, org_id).await?))
+pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+    Ok(Response::json(200, &orgs::get_org(deps, cred, org_id).await?))
 }
 
 /// Org settings.
@@ -77,20 +77,18 @@ pub struct UpdateOrgBody {
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
-pub async fn update_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
     let body: UpdateOrgBody = json(req)?;
     let patch = OrgPatch { name: body.name.as_deref(), slug: body.slug.as_deref(), require_2fa: body.require_2fa };
-    Ok(Response::json(200, &orgs::update_org(deps, &who, org_id, patch).await?))
+    Ok(Response::json(200, &orgs::update_org(deps, cred, org_id, patch).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
-pub async fn delete_org(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    orgs::delete_org(deps, &who, org_id).await?;
+pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+    orgs::delete_org(deps, cred, org_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -107,9 +105,8 @@ pub struct MemberList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList)))]
-pub async fn list_members(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    let (data, next_cursor) = members::list_members(deps, &who, Tenant::Org(org_id), &extract::page(req)?).await?;
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+    let (data, next_cursor) = members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -126,11 +123,16 @@ pub struct RoleBody {
     params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = RoleBody,
     responses((status = 200, body = MemberView), (status = 403, body = Problem),
               (status = 409, body = Problem, description = "last_owner")))]
-pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn change_role(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Response, AppError> {
     let body: RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
-    Ok(Response::json(200, &members::change_role(deps, &who, Tenant::Org(org_id), user_id, role).await?))
+    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Org(org_id), user_id, role).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
@@ -138,9 +140,14 @@ pub async fn change_role(deps: &Deps, req: &Request, org_id: &str, user_id: &str
     params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
-pub async fn remove_member(deps: &Deps, req: &Request, org_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    members::remove_member(deps, &who, Tenant::Org(org_id), user_id).await?;
+pub async fn remove_member(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Response, AppError> {
+    members::remove_member(deps, cred, Tenant::Org(org_id), user_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -158,10 +165,14 @@ pub struct TransferBody {
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
               (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
-pub async fn transfer_ownership(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn transfer_ownership(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
     let body: TransferBody = json(req)?;
-    Ok(Response::json(200, &members::transfer_ownership(deps, &who, org_id, &body.user_id).await?))
+    Ok(Response::json(200, &members::transfer_ownership(deps, cred, org_id, &body.user_id).await?))
 }
 
 /// A page of audit events.
@@ -177,10 +188,9 @@ pub struct AuditList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", tag = "audit", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
-pub async fn org_audit_log(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
     let page = extract::page(req)?;
-    let (data, next_cursor) = orgs::audit_log(deps, &who, org_id, &page).await?;
+    let (data, next_cursor) = orgs::audit_log(deps, cred, org_id, &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 

@@ -1,5 +1,6 @@
 //! Two-factor authentication routes.
 use super::Problem;
+use crate::app::access::Credential;
 use crate::app::sessions::SessionIssued;
 use crate::app::totp::{self, Enrolment, RecoveryCodes};
 use crate::app::{AppError, Deps};
@@ -52,8 +53,8 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError>
 /// `POST /v1/me/totp`.
 #[utoipa::path(post, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])),
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
-pub async fn enrol(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     Ok(Response::json(200, &totp::enrol(deps, &who).await?))
 }
 
@@ -61,8 +62,8 @@ pub async fn enrol(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn confirm(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::confirm(deps, &who, &body.code).await?))
 }
@@ -71,8 +72,8 @@ pub async fn confirm(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 #[utoipa::path(delete, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn disable(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
     totp::disable(deps, &who, &body.code).await?;
     Ok(Response::empty(204))
@@ -82,8 +83,8 @@ pub async fn disable(deps: &Deps, req: &Request) -> Result<Response, AppError> {
 #[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, &who, &body.code).await?))
 }

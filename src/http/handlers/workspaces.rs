@@ -1,7 +1,7 @@
 //! Workspaces, their members, grants, install links and managed workspaces.
 use super::orgs::{AuditList, MemberList};
 use super::Problem;
-use crate::app::auth::Principal;
+use crate::app::access::Credential;
 use crate::app::members::{self, MemberView};
 use crate::app::workspaces::{
     self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedEntry,
@@ -104,8 +104,8 @@ pub struct AcceptInstallBody {
 /// `POST /v1/workspaces`.
 #[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
-pub async fn create_workspace(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let body: WorkspaceBody = json(req)?;
     Ok(Response::json(201, &ws::create_workspace(deps, &who, &body.name).await?))
 }
@@ -113,8 +113,8 @@ pub async fn create_workspace(deps: &Deps, req: &Request) -> Result<Response, Ap
 /// `GET /v1/workspaces`.
 #[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceList)))]
-pub async fn list_workspaces(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+    let who = cred.person(deps).await?;
     let (mine, shared) = ws::list_workspaces(deps, &who).await?;
     Ok(Response::json(200, &WorkspaceList { data: mine, shared_with_me: shared, next_cursor: None }))
 }
@@ -124,46 +124,50 @@ pub async fn list_workspaces(deps: &Deps, req: &Request) -> Result<Response, App
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
-pub async fn get_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    Ok(Response::json(200, &ws::get_workspace(deps, &who, ws_id).await?))
+pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+    Ok(Response::json(200, &ws::get_workspace(deps, cred, ws_id).await?))
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
 #[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
-pub async fn update_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn update_workspace(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+) -> Result<Response, AppError> {
     let body: WorkspaceBody = json(req)?;
-    Ok(Response::json(200, &ws::update_workspace(deps, &who, ws_id, &body.name).await?))
+    Ok(Response::json(200, &ws::update_workspace(deps, cred, ws_id, &body.name).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
-pub async fn delete_workspace(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    ws::delete_workspace(deps, &who, ws_id).await?;
+pub async fn delete_workspace(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+) -> Result<Response, AppError> {
+    ws::delete_workspace(deps, cred, ws_id).await?;
     Ok(Response::empty(204))
 }
 
 /// `PUT /v1/workspaces/{ws_id}/billing`.
 #[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
-pub async fn update_billing(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
     let body: BillingBody = json(req)?;
-    Ok(Response::json(200, &ws::update_billing(deps, &who, ws_id, &body.plan, &body.billing_email).await?))
+    Ok(Response::json(200, &ws::update_billing(deps, cred, ws_id, &body.plan, &body.billing_email).await?))
 }
 
 /// `GET /v1/workspaces/{ws_id}/members`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
-pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    let (data, next_cursor) =
-        members::list_members(deps, &Principal::User(who), Tenant::Workspace(ws_id), &extract::page(req)?).await?;
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+    let (data, next_cursor) = members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -173,12 +177,16 @@ pub async fn list_members(deps: &Deps, req: &Request, ws_id: &str) -> Result<Res
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
               (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
-pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn change_role(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+    user_id: &str,
+) -> Result<Response, AppError> {
     let body: super::orgs::RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
-    let who = Principal::User(who);
-    Ok(Response::json(200, &members::change_role(deps, &who, Tenant::Workspace(ws_id), user_id, role).await?))
+    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Workspace(ws_id), user_id, role).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
@@ -187,9 +195,14 @@ pub async fn change_role(deps: &Deps, req: &Request, ws_id: &str, user_id: &str)
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
-pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    members::remove_member(deps, &Principal::User(who), Tenant::Workspace(ws_id), user_id).await?;
+pub async fn remove_member(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+    user_id: &str,
+) -> Result<Response, AppError> {
+    members::remove_member(deps, cred, Tenant::Workspace(ws_id), user_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -199,27 +212,30 @@ pub async fn remove_member(deps: &Deps, req: &Request, ws_id: &str, user_id: &st
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
     (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour, 20 grants by slug per org an hour")))]
-pub async fn create_grant(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
     let body: GrantBody = json(req)?;
-    Ok(Response::json(201, &ws::create_grant(deps, &who, ws_id, &body.org_slug).await?))
+    Ok(Response::json(201, &ws::create_grant(deps, cred, ws_id, &body.org_slug).await?))
 }
 
 /// `GET /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 200, body = GrantList)))]
-pub async fn list_grants(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, &who, ws_id).await?, next_cursor: None }))
+pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+    Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, ws_id).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", tag = "grants", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("org_id" = String, Path)),
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
-pub async fn revoke_grant(deps: &Deps, req: &Request, ws_id: &str, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    ws::revoke_grant(deps, &who, ws_id, org_id).await?;
+pub async fn revoke_grant(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    ws_id: &str,
+    org_id: &str,
+) -> Result<Response, AppError> {
+    ws::revoke_grant(deps, cred, ws_id, org_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -227,39 +243,51 @@ pub async fn revoke_grant(deps: &Deps, req: &Request, ws_id: &str, org_id: &str)
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
-pub async fn audit_log(deps: &Deps, req: &Request, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
-    let (data, next_cursor) = ws::audit_log(deps, &who, ws_id, &extract::page(req)?).await?;
+pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+    let (data, next_cursor) = ws::audit_log(deps, cred, ws_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 
 /// `POST /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
-pub async fn create_install_link(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn create_install_link(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
     let body: InstallLinkBody =
         if req.body.is_empty() { InstallLinkBody { expires_in_seconds: None } } else { json(req)? };
-    Ok(Response::json(201, &ws::create_install_link(deps, &who, org_id, body.expires_in_seconds).await?))
+    Ok(Response::json(201, &ws::create_install_link(deps, cred, org_id, body.expires_in_seconds).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = InstallLinkList)))]
-pub async fn list_install_links(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
+pub async fn list_install_links(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
     Ok(Response::json(
         200,
-        &InstallLinkList { data: ws::list_install_links(deps, &who, org_id).await?, next_cursor: None },
+        &InstallLinkList { data: ws::list_install_links(deps, cred, org_id).await?, next_cursor: None },
     ))
 }
 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
-pub async fn revoke_install_link(deps: &Deps, req: &Request, org_id: &str, id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    ws::revoke_install_link(deps, &who, org_id, id).await?;
+pub async fn revoke_install_link(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    ws::revoke_install_link(deps, cred, org_id, id).await?;
     Ok(Response::empty(204))
 }
 
@@ -278,26 +306,34 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
               (status = 410, body = Problem, description = "install_link_unavailable"),
               (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour")))]
-pub async fn accept_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
-    let who = extract::user(deps, req).await?;
+pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
     let body: AcceptInstallBody = json(req)?;
-    Ok(Response::json(201, &ws::accept_install_link(deps, &who, &body.token, &body.workspace_id).await?))
+    Ok(Response::json(201, &ws::accept_install_link(deps, cred, &body.token, &body.workspace_id).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = ManagedWorkspaceList)))]
-pub async fn managed_workspaces(deps: &Deps, req: &Request, org_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    let data = ws::managed_workspaces(deps, &who, org_id).await?;
+pub async fn managed_workspaces(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+) -> Result<Response, AppError> {
+    let data = ws::managed_workspaces(deps, cred, org_id).await?;
     Ok(Response::json(200, &ManagedWorkspaceList { data, next_cursor: None }))
 }
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
-pub async fn relinquish(deps: &Deps, req: &Request, org_id: &str, ws_id: &str) -> Result<Response, AppError> {
-    let who = extract::principal(deps, req).await?;
-    ws::relinquish(deps, &who, org_id, ws_id).await?;
+pub async fn relinquish(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    ws_id: &str,
+) -> Result<Response, AppError> {
+    ws::relinquish(deps, cred, org_id, ws_id).await?;
     Ok(Response::empty(204))
 }
