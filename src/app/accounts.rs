@@ -1,6 +1,6 @@
 //! Accounts: sign-up with email verification, login with a per-account
 //! failure limit, password change and reset, and the profile.
-use super::auth::UserPrincipal;
+use super::access::Credential;
 use super::error::collect_fields;
 use super::messages::Job;
 use super::sessions::{create_session, SessionIssued, UserView};
@@ -447,14 +447,17 @@ pub async fn confirm_password_reset(
 
 /// Changes my password; every other session and every outstanding
 /// verification and reset link end.
-pub async fn change_password(
-    deps: &Deps,
-    who: &UserPrincipal,
-    current: &str,
-    new_password: &str,
-) -> Result<(), AppError> {
+pub async fn change_password(deps: &Deps, who: &Credential, current: &str, new_password: &str) -> Result<(), AppError> {
+    // The stored hash rides along with the session check; the write waits
+    // for the hash of the new password (a second trip).
+    let mut batch = Batch::new();
+    let user = who.user_id().map(|id| batch.read::<UserRow>(stmt!(sql::USER_BY_ID, id)));
+    let (who, mut results) = who.person_with(deps, batch).await?;
     let password = Password::parse("new_password", new_password)?;
-    let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_ID, &who.user.id)).await?.first()?;
+    let user = match user {
+        Some(u) => results.first(u)?,
+        None => None,
+    };
     let phc = user.and_then(|u| u.password_hash).unwrap_or_else(|| password::DUMMY_HASH.to_owned());
     if current.chars().count() > password::MAX_CHARS || !password::verify(current, &phc) {
         return Err(AppError::InvalidCredentials);
@@ -472,14 +475,19 @@ pub async fn change_password(
 }
 
 /// My profile.
-pub fn get_me(who: &UserPrincipal) -> UserView {
-    who.user.view()
+pub async fn get_me(deps: &Deps, who: &Credential) -> Result<UserView, AppError> {
+    Ok(who.person(deps).await?.user.view())
 }
 
 /// Renames me.
-pub async fn update_me(deps: &Deps, who: &UserPrincipal, raw_name: &str) -> Result<UserView, AppError> {
+pub async fn update_me(deps: &Deps, who: &Credential, raw_name: &str) -> Result<UserView, AppError> {
     let name = DisplayName::parse("name", raw_name)?;
-    let user: Option<UserRow> =
-        deps.db.run(stmt!(sql::UPDATE_USER_NAME, &who.user.id, name.as_str(), deps.now())).await?.first()?;
+    let now = deps.now();
+    let wrote = who
+        .person_write(deps, false, |user_id, batch| {
+            Ok(batch.read::<UserRow>(stmt!(sql::UPDATE_USER_NAME, user_id, name.as_str(), now)))
+        })
+        .await?;
+    let user: Option<UserRow> = wrote.ran?.first(wrote.handles)?;
     user.map(|u| u.view()).ok_or(AppError::NotFound)
 }

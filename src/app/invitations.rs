@@ -3,7 +3,7 @@
 //! workspace targets (`invitations.org_id` or `.workspace_id`).
 use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
-use super::auth::{Principal, UserPrincipal};
+use super::auth::Principal;
 use super::members;
 use super::messages::Job;
 use super::page::PageRequest;
@@ -385,11 +385,25 @@ pub struct WorkspaceRef {
 }
 
 /// Accepts an invitation for the signed-in person whose verified email it names.
-pub async fn accept(deps: &Deps, who: &UserPrincipal, raw_token: &str) -> Result<Accepted, AppError> {
+pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Accepted, AppError> {
+    // The invitation rides along with the session check.
+    let mut batch = Batch::new();
+    let row = token::plausible(raw_token).then(|| {
+        batch.read::<InvitationRow>(stmt!(
+            sql::INVITATION_BY_TOKEN,
+            Secret::from_client(raw_token).digest(),
+            deps.now()
+        ))
+    });
+    let (who, mut results) = who.person_with(deps, batch).await?;
     if who.user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    let row = by_token(deps, raw_token).await?;
+    let row = match row {
+        Some(r) => results.first(r)?,
+        None => None,
+    };
+    let row = row.ok_or_else(not_found)?;
     if row.email != who.user.email {
         return Err(mismatch());
     }

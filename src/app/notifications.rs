@@ -11,7 +11,7 @@
 //! admins; keys with that scope): a channel's URL often embeds a receiver's
 //! token, and delivery logs quote receivers' answers, so `org:read` (every
 //! member) is not enough to see them.
-use super::access::{Credential, Granted, TwoFactorPolicy};
+use super::access::{Credential, Granted, TwoFactorPolicy, Wrote};
 use super::audit::{Actor, Event};
 use super::page::PageRequest;
 use super::{log_error, random, AppError, Deps, ErrorCode};
@@ -259,6 +259,16 @@ async fn manager(deps: &Deps, who: &Credential, org_id: &str) -> Result<Granted,
     Ok(manager_with(deps, who, org_id, Batch::new()).await?.0)
 }
 
+/// A write of the channels' manager in one round trip ([`Credential::require_write`]).
+async fn manager_write<T>(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
+) -> Result<Wrote<Granted, T>, AppError> {
+    who.require_write(deps, Tenant::Org(org_id), Permission::NotificationsWrite, TwoFactorPolicy::Enforce, writes).await
+}
+
 /// The caller and one channel of the org (another org's is 404), read in
 /// the same round trip.
 async fn manager_and_channel(
@@ -483,15 +493,18 @@ pub async fn update_channel(
 
 /// Deletes a channel and its deliveries.
 pub async fn delete_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    let actor = manager(deps, who, org_id).await?.actor().clone();
     if !looks_like(IdKind::Channel, id) {
+        manager(deps, who, org_id).await?;
         return Err(AppError::NotFound);
     }
-    let event = audit(org_id, &actor, "notification_channel.deleted", id, json!({}));
-    let mut batch = Batch::new();
-    let deleted = batch.write(stmt!(sql::DELETE_CHANNEL, id, org_id));
-    batch.add(event.stmt_if_changed(deps)?);
-    if batch.run(deps.db.as_ref()).await?.changed(deleted) == 0 {
+    let wrote = manager_write(deps, who, org_id, |actor, batch| {
+        let event = audit(org_id, actor, "notification_channel.deleted", id, json!({}));
+        let deleted = batch.write(stmt!(sql::DELETE_CHANNEL, id, org_id));
+        batch.add(event.stmt_if_changed(deps)?);
+        Ok(deleted)
+    })
+    .await?;
+    if wrote.ran?.changed(wrote.handles) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())
@@ -505,9 +518,9 @@ pub async fn rotate_secret(
     id: &str,
     grace_seconds: i64,
 ) -> Result<ChannelWithSecret, AppError> {
-    let (me, _) = manager_and_channel(deps, who, org_id, id).await?;
-    let actor = me.actor().clone();
     if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
+        // Credentials and access first: a stranger learns nothing from a 422.
+        manager(deps, who, org_id).await?;
         return Err(AppError::field(FieldError::new(
             "grace_period_seconds",
             "out_of_range",
@@ -516,19 +529,24 @@ pub async fn rotate_secret(
     }
     let now = deps.now();
     let secret = new_secret(deps)?;
+    let sealed = seal(deps, id, &secret)?;
     let until = (grace_seconds > 0).then_some(now + grace_seconds);
-    let event = audit(
-        org_id,
-        &actor,
-        "notification_channel.secret_rotated",
-        id,
-        json!({"grace_period_seconds": grace_seconds}),
-    );
-    let mut batch = Batch::new();
-    batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, seal(deps, id, &secret)?, until, now));
-    batch.add(event.stmt_if_changed(deps)?);
-    let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id));
-    let row = batch.run(deps.db.as_ref()).await?.first(row)?.ok_or(AppError::NotFound)?;
+    // One round trip: the guard, the rotation, its audit row and the read-back
+    // (no row: not this org's channel, 404).
+    let wrote = manager_write(deps, who, org_id, |actor, batch| {
+        let event = audit(
+            org_id,
+            actor,
+            "notification_channel.secret_rotated",
+            id,
+            json!({"grace_period_seconds": grace_seconds}),
+        );
+        batch.add(stmt!(sql::ROTATE_CHANNEL_SECRET, id, org_id, sealed, until, now));
+        batch.add(event.stmt_if_changed(deps)?);
+        Ok(batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)))
+    })
+    .await?;
+    let row = wrote.ran?.first(wrote.handles)?.ok_or(AppError::NotFound)?;
     Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
 }
 

@@ -11,6 +11,7 @@
 //! missing provider address never links and never makes an account. The
 //! login code leads to a session or, with 2FA on, to the same second step as
 //! a password login.
+use super::access::Credential;
 use super::accounts::LoginOutcome;
 use super::audit::{Actor, AuditEventView, Event};
 use super::auth::UserPrincipal;
@@ -687,8 +688,8 @@ async fn link(deps: &Deps, who: &UserPrincipal, id: &ProviderIdentity) -> Result
             }
         }
     }
-    list_identities(deps, who)
-        .await?
+    let rows: Vec<IdentityRow> = deps.db.run(stmt!(sql::LIST_IDENTITIES, &who.user.id)).await?.decode()?;
+    identity_views(rows)
         .into_iter()
         .find(|v| v.provider == id.provider.as_str())
         .ok_or_else(|| AppError::internal("linked identity not found"))
@@ -698,13 +699,24 @@ async fn link(deps: &Deps, who: &UserPrincipal, id: &ProviderIdentity) -> Result
 /// within the last 10 minutes (403 `reauthentication_required`).
 pub async fn begin_link(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     raw_provider: &str,
     redirect_uri: &str,
 ) -> Result<Started, AppError> {
+    // The sign-in age rides along with the session check.
+    let mut batch = Batch::new();
+    let age = match who {
+        Credential::Session(c) => {
+            Some(batch.read::<SessionSignedInRow>(stmt!(sql::SESSION_SIGNED_IN_AT, &c.sid, &c.sub)))
+        }
+        Credential::Key { .. } => None,
+    };
+    let (who, mut results) = who.person_with(deps, batch).await?;
     provider_settings(deps, raw_provider)?;
-    let signed_in: Option<SessionSignedInRow> =
-        deps.db.run(stmt!(sql::SESSION_SIGNED_IN_AT, &who.session_id, &who.user.id)).await?.first()?;
+    let signed_in = match age {
+        Some(a) => results.first(a)?,
+        None => None,
+    };
     let recent = signed_in.is_some_and(|s| deps.now() - s.created_at <= RECENT_SIGN_IN_SECONDS);
     if !recent {
         return Err(AppError::refused(
@@ -716,10 +728,19 @@ pub async fn begin_link(
 }
 
 /// My linked providers.
-pub async fn list_identities(deps: &Deps, who: &UserPrincipal) -> Result<Vec<IdentityView>, AppError> {
-    let rows: Vec<IdentityRow> = deps.db.run(stmt!(sql::LIST_IDENTITIES, &who.user.id)).await?.decode()?;
-    Ok(rows
-        .into_iter()
+pub async fn list_identities(deps: &Deps, who: &Credential) -> Result<Vec<IdentityView>, AppError> {
+    let mut batch = Batch::new();
+    let rows = who.user_id().map(|u| batch.read::<IdentityRow>(stmt!(sql::LIST_IDENTITIES, u)));
+    let (_, mut results) = who.person_with(deps, batch).await?;
+    let rows = match rows {
+        Some(r) => results.all(r)?,
+        None => Vec::new(),
+    };
+    Ok(identity_views(rows))
+}
+
+fn identity_views(rows: Vec<IdentityRow>) -> Vec<IdentityView> {
+    rows.into_iter()
         .map(|r| IdentityView {
             provider: r.provider,
             issuer: r.issuer,
@@ -727,18 +748,27 @@ pub async fn list_identities(deps: &Deps, who: &UserPrincipal) -> Result<Vec<Ide
             linked_at: rfc3339(r.created_at),
             last_used_at: r.last_used_at.map(rfc3339),
         })
-        .collect())
+        .collect()
 }
 
 /// Unlinks a provider, unless it is my last way to sign in (409
 /// `last_login_method`: set a password through the reset flow first).
-pub async fn unlink(deps: &Deps, who: &UserPrincipal, raw_provider: &str) -> Result<(), AppError> {
-    let provider = Provider::parse(raw_provider).ok_or(AppError::NotFound)?;
-    let audit = user_event(&who.user.id, "identity.unlinked", serde_json::json!({ "provider": provider.as_str() }));
-    let mut batch = Batch::new();
-    let deleted = batch.write(stmt!(sql::DELETE_IDENTITY_UNLESS_LAST, &who.user.id, provider.as_str()));
-    batch.add(audit.stmt_if_changed(deps)?);
-    if batch.run(deps.db.as_ref()).await?.changed(deleted) == 1 {
+pub async fn unlink(deps: &Deps, who: &Credential, raw_provider: &str) -> Result<(), AppError> {
+    let Some(provider) = Provider::parse(raw_provider) else {
+        // Credentials first: a stranger learns nothing from a 404.
+        who.person(deps).await?;
+        return Err(AppError::NotFound);
+    };
+    let wrote = who
+        .person_write(deps, false, |user_id, batch| {
+            let audit = user_event(user_id, "identity.unlinked", serde_json::json!({ "provider": provider.as_str() }));
+            let deleted = batch.write(stmt!(sql::DELETE_IDENTITY_UNLESS_LAST, user_id, provider.as_str()));
+            batch.add(audit.stmt_if_changed(deps)?);
+            Ok(deleted)
+        })
+        .await?;
+    let who = wrote.who;
+    if wrote.ran?.changed(wrote.handles) == 1 {
         return Ok(());
     }
     let linked: Option<LinkedProviderRow> =
@@ -755,12 +785,17 @@ pub async fn unlink(deps: &Deps, who: &UserPrincipal, raw_provider: &str) -> Res
 /// My security log: provider sign-ins, links, unlinks and claims, newest first.
 pub async fn list_user_events(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     page: &PageRequest,
 ) -> Result<(Vec<AuditEventView>, Option<String>), AppError> {
     let after = page.after.as_ref().map(|(k, _)| *k);
-    let rows: Vec<AuditRow> =
-        deps.db.run(stmt!(sql::LIST_USER_AUDIT, &who.user.id, after, page.limit + 1)).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows = who.user_id().map(|u| batch.read::<AuditRow>(stmt!(sql::LIST_USER_AUDIT, u, after, page.limit + 1)));
+    let (_, mut results) = who.person_with(deps, batch).await?;
+    let rows = match rows {
+        Some(r) => results.all(r)?,
+        None => Vec::new(),
+    };
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
     Ok((rows.into_iter().map(super::audit::event_view).collect(), next))
 }

@@ -73,21 +73,13 @@ impl OrgRow {
     }
 }
 
-fn require_verified(who: &UserPrincipal) -> Result<(), AppError> {
-    if who.user.email_verified_at.is_none() {
-        return Err(AppError::EmailNotVerified);
-    }
-    Ok(())
-}
-
 fn slug_suffix(deps: &Deps) -> Result<String, AppError> {
     let bytes: [u8; 3] = random(deps.rng.as_ref())?;
     Ok(hex::encode(bytes))
 }
 
 /// Creates an org; the creator becomes its owner.
-pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Option<&str>) -> Result<OrgView, AppError> {
-    require_verified(who)?;
+pub async fn create_org(deps: &Deps, who: &Credential, name: &str, slug: Option<&str>) -> Result<OrgView, AppError> {
     let name = DisplayName::parse("name", name);
     let given = slug.map(Slug::parse).transpose();
     collect_fields([name.as_ref().err().cloned(), given.as_ref().err().cloned()])?;
@@ -95,7 +87,6 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
         return Err(AppError::internal("unreachable: fields checked above"));
     };
     let now = deps.now();
-    let actor = Actor::user(&who.user.id);
     // A derived slug that is taken gets a random suffix; a given one is the caller's choice: 409.
     for attempt in 0..4 {
         let slug = match (&given, attempt) {
@@ -104,24 +95,25 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
             (None, _) => Slug::derive(name.as_str(), Some(&slug_suffix(deps)?)),
         };
         let org_id = deps.new_id(IdKind::Org)?;
-        let event = Event {
-            org_id: Some(&org_id),
-            workspace_id: None,
-            actor: &actor,
-            action: "org.created",
-            target_kind: "org",
-            target_id: &org_id,
-            data: json!({ "name": name.as_str(), "slug": slug.as_str() }),
-        };
-        let result = deps
-            .db
-            .batch(vec![
-                stmt!(sql::INSERT_ORG, &org_id, name.as_str(), slug.as_str(), now),
-                sql::ORG_MEMBERS.insert(&org_id, &who.user.id, Role::Owner, now),
-                event.stmt(deps)?,
-            ])
-            .await;
-        match result {
+        // One round trip: the session (of a verified person) is the guard.
+        let wrote = who
+            .person_write(deps, true, |user_id, batch| {
+                let event = Event {
+                    org_id: Some(&org_id),
+                    workspace_id: None,
+                    actor: &Actor::user(user_id),
+                    action: "org.created",
+                    target_kind: "org",
+                    target_id: &org_id,
+                    data: json!({ "name": name.as_str(), "slug": slug.as_str() }),
+                };
+                batch.add(stmt!(sql::INSERT_ORG, &org_id, name.as_str(), slug.as_str(), now));
+                batch.add(sql::ORG_MEMBERS.insert(&org_id, user_id, Role::Owner, now));
+                batch.add(event.stmt(deps)?);
+                Ok(())
+            })
+            .await?;
+        match wrote.ran {
             Ok(_) => {
                 return Ok(OrgView {
                     id: org_id,
@@ -149,11 +141,18 @@ pub async fn create_org(deps: &Deps, who: &UserPrincipal, name: &str, slug: Opti
 /// Orgs I belong to, with my role.
 pub async fn list_orgs(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     page: &PageRequest,
 ) -> Result<(Vec<OrgView>, Option<String>), AppError> {
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<OrgRow> = deps.db.run(stmt!(sql::ORGS_OF_USER, &who.user.id, k, id, limit)).await?.decode()?;
+    let mut batch = Batch::new();
+    let rows = who.user_id().map(|u| batch.read::<OrgRow>(stmt!(sql::ORGS_OF_USER, u, k, id, limit)));
+    let (who, mut results) = who.person_with(deps, batch).await?;
+    let rows = match rows {
+        Some(r) => results.all(r)?,
+        None => Vec::new(),
+    };
+    let who = &who;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let views = rows.iter().map(|r| r.view(listed_powers(who, r)?)).collect::<Result<_, _>>()?;
     Ok((views, next))
@@ -190,35 +189,34 @@ pub async fn update_org(deps: &Deps, who: &Credential, org_id: &str, patch: OrgP
         return Err(AppError::internal("unreachable: fields checked above"));
     };
     let needed = if patch.require_2fa.is_some() { Permission::OrgDelete } else { Permission::OrgWrite };
-    let access = who.require(deps, Tenant::Org(org_id), needed, TwoFactorPolicy::Enforce).await?;
-    if patch.require_2fa.is_some() {
-        // Setting the 2FA rule is the owner's, who must have 2FA on themself.
-        access.require_with_two_factor(needed)?;
-    }
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: access.actor(),
-        action: "org.updated",
-        target_kind: "org",
-        target_id: org_id,
-        data: json!({ "name": name.as_ref().map(|n| n.as_str()), "slug": slug.as_ref().map(|s| s.as_str()),
-                      "require_2fa": patch.require_2fa }),
+    let (name, slug) = (name.as_ref().map(|n| n.as_str()), slug.as_ref().map(|s| s.as_str()));
+    let now = deps.now();
+    // One round trip for a person: the guard, the update, its audit row and the read-back.
+    let write = |actor: &Actor, batch: &mut Batch| {
+        let event = Event {
+            org_id: Some(org_id),
+            workspace_id: None,
+            actor,
+            action: "org.updated",
+            target_kind: "org",
+            target_id: org_id,
+            data: json!({ "name": name, "slug": slug, "require_2fa": patch.require_2fa }),
+        };
+        batch.add(stmt!(sql::UPDATE_ORG, org_id, name, slug, patch.require_2fa, now));
+        batch.add(event.stmt_if_changed(deps)?);
+        Ok(batch.read::<OrgRow>(stmt!(sql::ORG_BY_ID, org_id)))
     };
-    let mut batch = Batch::new();
-    batch.add(stmt!(
-        sql::UPDATE_ORG,
-        org_id,
-        name.as_ref().map(|n| n.as_str()),
-        slug.as_ref().map(|s| s.as_str()),
-        patch.require_2fa,
-        deps.now()
-    ));
-    batch.add(event.stmt_if_changed(deps)?);
-    let updated = batch.read::<OrgRow>(stmt!(sql::ORG_BY_ID, org_id));
-    match batch.run(deps.db.as_ref()).await {
+    let tenant = Tenant::Org(org_id);
+    let wrote = if patch.require_2fa.is_some() {
+        // Setting the 2FA rule is the owner's, who must have 2FA on themself.
+        who.require_write_with_two_factor(deps, tenant, needed, write).await?
+    } else {
+        who.require_write(deps, tenant, needed, TwoFactorPolicy::Enforce, write).await?
+    };
+    let access = wrote.who;
+    match wrote.ran {
         Ok(mut results) => {
-            let mut org = results.first(updated)?.ok_or(AppError::NotFound)?;
+            let mut org = results.first(wrote.handles)?.ok_or(AppError::NotFound)?;
             org.role = access.org().ok_or_else(no_org)?.role.clone();
             org.view(powers(&access))
         }

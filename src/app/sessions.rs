@@ -1,5 +1,6 @@
 //! Sessions: issuing access and refresh tokens, rotation with reuse
 //! detection, the per-request session check, logout and the session list.
+use super::access::Credential;
 use super::auth::UserPrincipal;
 use super::page::PageRequest;
 use super::{random, AppError, Deps};
@@ -231,12 +232,18 @@ pub struct SessionView {
 /// Lists my live sessions, newest first.
 pub async fn list_sessions(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
     page: &PageRequest,
 ) -> Result<(Vec<SessionView>, Option<String>), AppError> {
     let (k, id, limit) = page.sql_params();
-    let rows: Vec<SessionRow> =
-        deps.db.run(stmt!(sql::LIST_SESSIONS, &who.user.id, deps.now(), k, id, limit)).await?.decode()?;
+    // The page rides along with the session check (one round trip).
+    let mut batch = Batch::new();
+    let rows = who.user_id().map(|u| batch.read::<SessionRow>(stmt!(sql::LIST_SESSIONS, u, deps.now(), k, id, limit)));
+    let (who, mut results) = who.person_with(deps, batch).await?;
+    let rows = match rows {
+        Some(r) => results.all(r)?,
+        None => Vec::new(),
+    };
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let views = rows
         .into_iter()
@@ -254,9 +261,14 @@ pub async fn list_sessions(
 }
 
 /// Revokes one of my sessions; someone else's, or an ended one, is 404.
-pub async fn revoke_session(deps: &Deps, who: &UserPrincipal, session_id: &str) -> Result<(), AppError> {
-    let out = deps.db.run(stmt!(sql::REVOKE_OWN_SESSION, session_id, &who.user.id, deps.now())).await?;
-    if out.changes == 0 {
+pub async fn revoke_session(deps: &Deps, who: &Credential, session_id: &str) -> Result<(), AppError> {
+    let now = deps.now();
+    let wrote = who
+        .person_write(deps, false, |user_id, batch| {
+            Ok(batch.write(stmt!(sql::REVOKE_OWN_SESSION, session_id, user_id, now)))
+        })
+        .await?;
+    if wrote.ran?.changed(wrote.handles) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! recovery codes, disabling, regeneration, and the second step of a login.
 //! A time step is accepted once (guarded UPDATE on `last_step`), so a code
 //! cannot succeed twice, even from parallel requests.
+use super::access::Credential;
 use super::auth::UserPrincipal;
 use super::sessions::{create_session_via, SessionIssued, METHOD_PASSWORD};
 use super::ErrorCode;
@@ -11,7 +12,7 @@ use crate::domain::token::{self, Secret};
 use crate::domain::totp::{self, RecoveryCode, TotpSecret};
 use crate::stmt;
 use crate::store::sql::{MfaTokenUser, ReservedMfaToken, TotpCredential, UserRow};
-use crate::store::{sql, DbError, Stmt};
+use crate::store::{sql, Batch, DbError, Stmt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,14 +56,18 @@ fn key(deps: &Deps) -> &crate::domain::sealed::SealingKeys {
 }
 
 /// Starts (or restarts) enrolment: a fresh secret, pending until confirmed.
-pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppError> {
-    if who.user.totp_enabled != 0 {
-        return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
-    }
+pub async fn enrol(deps: &Deps, who: &Credential) -> Result<Enrolment, AppError> {
     let secret = TotpSecret::random(random(deps.rng.as_ref())?);
-    let stored = totp::seal_secret(key(deps), &who.user.id, random(deps.rng.as_ref())?, &secret);
-    let out = deps.db.run(stmt!(sql::UPSERT_PENDING_TOTP, &who.user.id, stored, deps.now())).await?;
-    if out.changes == 0 {
+    let (sealing, now) = (random(deps.rng.as_ref())?, deps.now());
+    // One round trip: the upsert changes nothing once 2FA is on.
+    let wrote = who
+        .person_write(deps, false, |user_id, batch| {
+            let stored = totp::seal_secret(key(deps), user_id, sealing, &secret);
+            Ok(batch.write(stmt!(sql::UPSERT_PENDING_TOTP, user_id, stored, now)))
+        })
+        .await?;
+    let who = wrote.who;
+    if wrote.ran?.changed(wrote.handles) == 0 {
         return Err(AppError::refused(ErrorCode::TotpAlreadyEnabled, "two-factor authentication is already on"));
     }
     let uri = totp::otpauth_uri(&secret, &who.user.email);
@@ -70,8 +75,16 @@ pub async fn enrol(deps: &Deps, who: &UserPrincipal) -> Result<Enrolment, AppErr
     Ok(Enrolment { secret: secret.base32(), otpauth_uri: uri, qr_svg })
 }
 
-async fn credential(deps: &Deps, user_id: &str) -> Result<Option<TotpCredential>, AppError> {
-    Ok(deps.db.run(stmt!(sql::TOTP_CREDENTIAL, user_id)).await?.first()?)
+/// The person and their TOTP credential, read in the same round trip.
+async fn with_credential(deps: &Deps, who: &Credential) -> Result<(UserPrincipal, Option<TotpCredential>), AppError> {
+    let mut batch = Batch::new();
+    let cred = who.user_id().map(|u| batch.read::<TotpCredential>(stmt!(sql::TOTP_CREDENTIAL, u)));
+    let (who, mut results) = who.person_with(deps, batch).await?;
+    let cred = match cred {
+        Some(c) => results.first(c)?,
+        None => None,
+    };
+    Ok((who, cred))
 }
 
 /// Checks `code` for the user and accepts its time step in `first` (a batch
@@ -80,12 +93,13 @@ async fn credential(deps: &Deps, user_id: &str) -> Result<Option<TotpCredential>
 async fn accept_code(
     deps: &Deps,
     user_id: &str,
+    cred: Option<TotpCredential>,
     code: &str,
     confirmed_only: bool,
     then: Vec<Stmt>,
 ) -> Result<(), AppError> {
     let now = deps.now();
-    let cred = credential(deps, user_id).await?.ok_or_else(invalid_otp)?;
+    let cred = cred.ok_or_else(invalid_otp)?;
     if confirmed_only && cred.confirmed_at.is_none() {
         return Err(invalid_otp());
     }
@@ -143,35 +157,34 @@ fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), App
 }
 
 /// Confirms enrolment with a first code: 2FA is on, and 10 recovery codes are shown once.
-pub async fn confirm(deps: &Deps, who: &UserPrincipal, code: &str) -> Result<RecoveryCodes, AppError> {
+pub async fn confirm(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
+    let (who, cred) = with_credential(deps, who).await?;
     let (codes, mut then) = new_codes(deps, &who.user.id)?;
     let now = deps.now();
     then.insert(0, stmt!(sql::CONFIRM_TOTP, &who.user.id, now));
     then.insert(1, stmt!(sql::SET_TOTP_ENABLED, &who.user.id, true, now));
-    accept_code(deps, &who.user.id, code, false, then).await?;
+    accept_code(deps, &who.user.id, cred, code, false, then).await?;
     Ok(RecoveryCodes { recovery_codes: codes })
 }
 
 /// Turns 2FA off (needs a current code).
-pub async fn disable(deps: &Deps, who: &UserPrincipal, code: &str) -> Result<(), AppError> {
+pub async fn disable(deps: &Deps, who: &Credential, code: &str) -> Result<(), AppError> {
+    let (who, cred) = with_credential(deps, who).await?;
     let now = deps.now();
     let then = vec![
         stmt!(sql::DELETE_RECOVERY_CODES, &who.user.id),
         stmt!(sql::SET_TOTP_ENABLED, &who.user.id, false, now),
         stmt!(sql::DELETE_TOTP, &who.user.id),
     ];
-    accept_code(deps, &who.user.id, code, true, then).await?;
+    accept_code(deps, &who.user.id, cred, code, true, then).await?;
     Ok(())
 }
 
 /// Replaces the recovery codes (needs a current code); the old ones die.
-pub async fn regenerate_recovery_codes(
-    deps: &Deps,
-    who: &UserPrincipal,
-    code: &str,
-) -> Result<RecoveryCodes, AppError> {
+pub async fn regenerate_recovery_codes(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
+    let (who, cred) = with_credential(deps, who).await?;
     let (codes, then) = new_codes(deps, &who.user.id)?;
-    accept_code(deps, &who.user.id, code, true, then).await?;
+    accept_code(deps, &who.user.id, cred, code, true, then).await?;
     Ok(RecoveryCodes { recovery_codes: codes })
 }
 
@@ -226,7 +239,8 @@ pub async fn login_mfa(
         (Some(code), None) => {
             // The guard after the consume rolls everything back unless the
             // token was spent by this request: success means it was.
-            accept_code(deps, &live.user_id, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
+            let cred = deps.db.run(stmt!(sql::TOTP_CREDENTIAL, &live.user_id)).await?.first()?;
+            accept_code(deps, &live.user_id, cred, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
             true
         }
         (None, Some(recovery)) => {

@@ -4,7 +4,6 @@
 //! grant or leaving the org acts on the very next request.
 use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
-use super::auth::UserPrincipal;
 use super::authorize::Requirement;
 use super::orgs;
 use super::page::PageRequest;
@@ -202,30 +201,29 @@ async fn access(
 }
 
 /// Creates a workspace; the creator (the customer) is its owner.
-pub async fn create_workspace(deps: &Deps, who: &UserPrincipal, raw_name: &str) -> Result<WorkspaceView, AppError> {
-    if who.user.email_verified_at.is_none() {
-        return Err(AppError::EmailNotVerified);
-    }
+pub async fn create_workspace(deps: &Deps, who: &Credential, raw_name: &str) -> Result<WorkspaceView, AppError> {
     let name = DisplayName::parse("name", raw_name)?;
     let now = deps.now();
     let id = deps.new_id(IdKind::Workspace)?;
-    let actor = Actor::user(&who.user.id);
-    let event = Event {
-        org_id: None,
-        workspace_id: Some(&id),
-        actor: &actor,
-        action: "workspace.created",
-        target_kind: "workspace",
-        target_id: &id,
-        data: json!({ "name": name.as_str() }),
-    };
-    deps.db
-        .batch(vec![
-            stmt!(sql::INSERT_WORKSPACE, &id, name.as_str(), now),
-            sql::WORKSPACE_MEMBERS.insert(&id, &who.user.id, Role::Owner, now),
-            event.stmt(deps)?,
-        ])
+    // One round trip: the session (of a verified person) is the guard.
+    let wrote = who
+        .person_write(deps, true, |user_id, batch| {
+            let event = Event {
+                org_id: None,
+                workspace_id: Some(&id),
+                actor: &Actor::user(user_id),
+                action: "workspace.created",
+                target_kind: "workspace",
+                target_id: &id,
+                data: json!({ "name": name.as_str() }),
+            };
+            batch.add(stmt!(sql::INSERT_WORKSPACE, &id, name.as_str(), now));
+            batch.add(sql::WORKSPACE_MEMBERS.insert(&id, user_id, Role::Owner, now));
+            batch.add(event.stmt(deps)?);
+            Ok(())
+        })
         .await?;
+    wrote.ran?;
     Ok(WorkspaceView {
         id,
         name: name.as_str().to_owned(),
@@ -280,12 +278,15 @@ pub enum SharedEntry {
 /// Mine (direct) and shared with me (through my orgs' grants).
 pub async fn list_workspaces(
     deps: &Deps,
-    who: &UserPrincipal,
+    who: &Credential,
 ) -> Result<(Vec<WorkspaceView>, Vec<SharedEntry>), AppError> {
+    // Both lists ride along with the session check (one round trip).
+    let user_id = who.user_id().unwrap_or_default();
     let mut batch = Batch::new();
-    let mine = batch.read::<WorkspaceRow>(stmt!(sql::MY_WORKSPACES, &who.user.id));
-    let shared = batch.read::<WorkspaceRow>(stmt!(sql::SHARED_WITH_ME, &who.user.id));
-    let mut results = batch.run(deps.db.as_ref()).await?;
+    let mine = batch.read::<WorkspaceRow>(stmt!(sql::MY_WORKSPACES, user_id));
+    let shared = batch.read::<WorkspaceRow>(stmt!(sql::SHARED_WITH_ME, user_id));
+    let (who, mut results) = who.person_with(deps, batch).await?;
+    let who = &who;
     let (mine, shared) = (results.all(mine)?, results.all(shared)?);
     let has_2fa = who.user.totp_enabled != 0;
     let view = |row: WorkspaceRow| -> Result<Option<WorkspaceAccess>, AppError> {
@@ -341,41 +342,46 @@ pub async fn update_workspace(
     raw_name: &str,
 ) -> Result<WorkspaceView, AppError> {
     let name = DisplayName::parse("name", raw_name)?;
-    let mut a = access(deps, who, ws_id, WorkspaceAction::Update.permission()).await?;
-    let event = ws_event(&a, "workspace.updated", "workspace", ws_id, json!({ "name": name.as_str() }));
-    deps.db.batch(vec![stmt!(sql::UPDATE_WORKSPACE, ws_id, name.as_str(), deps.now()), event.stmt(deps)?]).await?;
+    let now = deps.now();
+    let mut a = workspace_write(deps, who, ws_id, WorkspaceAction::Update, |actor, batch| {
+        batch.add(stmt!(sql::UPDATE_WORKSPACE, ws_id, name.as_str(), now));
+        batch.add(ws_event(actor, ws_id, "workspace.updated", json!({ "name": name.as_str() })).stmt(deps)?);
+        Ok(())
+    })
+    .await?;
     a.row.name = name.as_str().to_owned();
     Ok(a.view())
 }
 
-fn ws_event<'a>(
-    a: &'a WorkspaceAccess,
-    action: &'static str,
-    kind: &'static str,
-    target: &'a str,
-    data: Value,
-) -> Event<'a> {
-    Event {
-        org_id: None,
-        workspace_id: Some(&a.row.id),
-        actor: &a.actor,
-        action,
-        target_kind: kind,
-        target_id: target,
-        data,
-    }
+/// A write of the workspace itself in one round trip for a person
+/// ([`Credential::require_write`]); the caller's view of it as it was.
+async fn workspace_write(
+    deps: &Deps,
+    who: &Credential,
+    ws_id: &str,
+    action: WorkspaceAction,
+    writes: impl FnOnce(&Actor, &mut Batch) -> Result<(), AppError>,
+) -> Result<WorkspaceAccess, AppError> {
+    let tenant = Tenant::Workspace(ws_id);
+    let wrote = who.require_write(deps, tenant, action.permission(), TwoFactorPolicy::Enforce, writes).await?;
+    wrote.ran?;
+    WorkspaceAccess::from_granted(wrote.who)
+}
+
+/// An event of the workspace itself.
+fn ws_event<'a>(actor: &'a Actor, ws_id: &'a str, action: &'static str, data: Value) -> Event<'a> {
+    Event { org_id: None, workspace_id: Some(ws_id), actor, action, target_kind: "workspace", target_id: ws_id, data }
 }
 
 /// Deletes the workspace and everything of it (owner only).
 pub async fn delete_workspace(deps: &Deps, who: &Credential, ws_id: &str) -> Result<(), AppError> {
-    access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
-    deps.db
-        .batch(vec![
-            stmt!(sql::DELETE_WORKSPACE_INVITATIONS, ws_id),
-            stmt!(sql::DELETE_WORKSPACE_AUDIT, ws_id),
-            stmt!(sql::DELETE_WORKSPACE, ws_id),
-        ])
-        .await?;
+    workspace_write(deps, who, ws_id, WorkspaceAction::Own, |_, batch| {
+        batch.add(stmt!(sql::DELETE_WORKSPACE_INVITATIONS, ws_id));
+        batch.add(stmt!(sql::DELETE_WORKSPACE_AUDIT, ws_id));
+        batch.add(stmt!(sql::DELETE_WORKSPACE, ws_id));
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
@@ -394,9 +400,13 @@ pub async fn update_billing(
         e.field = "billing_email";
         AppError::field(e)
     })?;
-    let mut a = access(deps, who, ws_id, WorkspaceAction::Billing.permission()).await?;
-    let event = ws_event(&a, "workspace.billing_updated", "workspace", ws_id, json!({ "plan": plan }));
-    deps.db.batch(vec![stmt!(sql::UPDATE_BILLING, ws_id, plan, email.as_str(), deps.now()), event.stmt(deps)?]).await?;
+    let now = deps.now();
+    let mut a = workspace_write(deps, who, ws_id, WorkspaceAction::Billing, |actor, batch| {
+        batch.add(stmt!(sql::UPDATE_BILLING, ws_id, plan, email.as_str(), now));
+        batch.add(ws_event(actor, ws_id, "workspace.billing_updated", json!({ "plan": plan })).stmt(deps)?);
+        Ok(())
+    })
+    .await?;
     a.row.plan = plan.to_owned();
     a.row.billing_email = Some(email.as_str().to_owned());
     Ok(a.view())
@@ -685,26 +695,41 @@ pub async fn create_install_link(
     if !(60..=MAX_INSTALL_LINK_SECONDS).contains(&lifetime) {
         return Err(AppError::field(FieldError::new("expires_in_seconds", "out_of_range", "must be 60 to 2592000")));
     }
-    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
-    let actor = a.actor().clone();
     let now = deps.now();
     let id = deps.new_id(IdKind::InstallLink)?;
     let secret = Secret::random(random(deps.rng.as_ref())?);
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &actor,
-        action: "install_link.created",
-        target_kind: "install_link",
-        target_id: &id,
-        data: json!({ "expires_at": rfc3339(now + lifetime) }),
-    };
-    deps.db
-        .batch(vec![
-            stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &actor.id, now, now + lifetime),
-            event.stmt(deps)?,
-        ])
+    // One round trip for a person: the guard, the link and its audit row.
+    let wrote = who
+        .require_write(
+            deps,
+            Tenant::Org(org_id),
+            Permission::WorkspacesWrite,
+            TwoFactorPolicy::Enforce,
+            |actor, batch| {
+                let event = Event {
+                    org_id: Some(org_id),
+                    workspace_id: None,
+                    actor,
+                    action: "install_link.created",
+                    target_kind: "install_link",
+                    target_id: &id,
+                    data: json!({ "expires_at": rfc3339(now + lifetime) }),
+                };
+                batch.add(stmt!(
+                    sql::INSERT_INSTALL_LINK,
+                    &id,
+                    org_id,
+                    secret.digest(),
+                    &actor.id,
+                    now,
+                    now + lifetime
+                ));
+                batch.add(event.stmt(deps)?);
+                Ok(())
+            },
+        )
         .await?;
+    wrote.ran?;
     Ok(CreatedInstallLink {
         url: format!("{}/install#token={}", deps.config.app_url, secret.expose()),
         token: secret.expose().to_owned(),
@@ -775,21 +800,30 @@ pub async fn list_install_links(deps: &Deps, who: &Credential, org_id: &str) -> 
 
 /// Revokes an install link.
 pub async fn revoke_install_link(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
-    let actor = a.actor().clone();
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: &actor,
-        action: "install_link.revoked",
-        target_kind: "install_link",
-        target_id: id,
-        data: json!({}),
-    };
-    let mut batch = Batch::new();
-    let revoked = batch.write(stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, deps.now()));
-    batch.add(event.stmt_if_changed(deps)?);
-    if batch.run(deps.db.as_ref()).await?.changed(revoked) == 0 {
+    let now = deps.now();
+    let wrote = who
+        .require_write(
+            deps,
+            Tenant::Org(org_id),
+            Permission::WorkspacesWrite,
+            TwoFactorPolicy::Enforce,
+            |actor, batch| {
+                let event = Event {
+                    org_id: Some(org_id),
+                    workspace_id: None,
+                    actor,
+                    action: "install_link.revoked",
+                    target_kind: "install_link",
+                    target_id: id,
+                    data: json!({}),
+                };
+                let revoked = batch.write(stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, now));
+                batch.add(event.stmt_if_changed(deps)?);
+                Ok(revoked)
+            },
+        )
+        .await?;
+    if wrote.ran?.changed(wrote.handles) == 0 {
         return Err(AppError::NotFound);
     }
     Ok(())
@@ -797,9 +831,9 @@ pub async fn revoke_install_link(deps: &Deps, who: &Credential, org_id: &str, id
 
 async fn live_link(deps: &Deps, raw_token: &str) -> Result<InstallLinkRow, AppError> {
     let mut batch = Batch::new();
-    let read = link_read(&mut batch, raw_token);
-    let mut results = batch.run(deps.db.as_ref()).await?;
-    usable_link(deps, read.map(|r| results.first(r)).transpose()?.flatten())
+    let Some(read) = link_read(&mut batch, raw_token) else { return usable_link(deps, None) };
+    let row = batch.run(deps.db.as_ref()).await?.first(read)?;
+    usable_link(deps, row)
 }
 
 /// Reads the link a token names (nothing for a token that cannot be one).

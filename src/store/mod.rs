@@ -137,6 +137,10 @@ impl Batch {
 
     /// Runs the batch in one transaction.
     pub async fn run(self, db: &dyn Db) -> Result<Results, DbError> {
+        // D1 refuses an empty batch (SQLite would run it): nothing to ask, no trip.
+        if self.stmts.is_empty() {
+            return Ok(Results(Vec::new()));
+        }
         let expected = self.stmts.len();
         let outs = db.batch(self.stmts).await?;
         if outs.len() != expected {

@@ -192,9 +192,8 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, 
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
 pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: TokenBody = json(req)?;
-    Ok(Response::json(200, &invitations::accept(deps, &who, &body.token).await?))
+    Ok(Response::json(200, &invitations::accept(deps, cred, &body.token).await?))
 }
 
 /// `POST /v1/invitations/decline`.

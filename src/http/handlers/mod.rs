@@ -333,8 +333,7 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
 pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    Ok(Response::json(200, &accounts::get_me(&who)))
+    Ok(Response::json(200, &accounts::get_me(deps, cred).await?))
 }
 
 /// Profile update body.
@@ -349,9 +348,8 @@ pub struct UpdateMeBody {
 #[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
 pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: UpdateMeBody = json(req)?;
-    Ok(Response::json(200, &accounts::update_me(deps, &who, &body.name).await?))
+    Ok(Response::json(200, &accounts::update_me(deps, cred, &body.name).await?))
 }
 
 /// Password change body.
@@ -369,9 +367,8 @@ pub struct ChangePasswordBody {
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
 pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: ChangePasswordBody = json(req)?;
-    accounts::change_password(deps, &who, &body.current_password, &body.new_password).await?;
+    accounts::change_password(deps, cred, &body.current_password, &body.new_password).await?;
     Ok(Response::empty(204))
 }
 
@@ -389,9 +386,8 @@ pub struct SessionList {
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let page = extract::page(req)?;
-    let (data, next_cursor) = sessions::list_sessions(deps, &who, &page).await?;
+    let (data, next_cursor) = sessions::list_sessions(deps, cred, &page).await?;
     Ok(Response::json(200, &SessionList { data, next_cursor }))
 }
 
@@ -400,8 +396,7 @@ pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Res
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    sessions::revoke_session(deps, &who, id).await?;
+    sessions::revoke_session(deps, cred, id).await?;
     Ok(Response::empty(204))
 }
 

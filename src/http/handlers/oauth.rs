@@ -122,8 +122,7 @@ pub struct IdentityList {
 #[utoipa::path(get, path = "/v1/me/identities", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
 pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, &who).await?, next_cursor: None }))
+    Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, cred).await?, next_cursor: None }))
 }
 
 /// Where to return after linking.
@@ -154,9 +153,8 @@ pub async fn link_identity(
     cred: &Credential,
     provider: &str,
 ) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: LinkBody = json(req)?;
-    let started = oauth::begin_link(deps, &who, provider, &body.redirect_uri).await?;
+    let started = oauth::begin_link(deps, cred, provider, &body.redirect_uri).await?;
     Ok(Response::json(200, &AuthorizeUrl { authorize_url: started.authorize_url })
         .with_header("set-cookie", started.cookie))
 }
@@ -172,8 +170,7 @@ pub async fn unlink_identity(
     cred: &Credential,
     provider: &str,
 ) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    oauth::unlink(deps, &who, provider).await?;
+    oauth::unlink(deps, cred, provider).await?;
     Ok(Response::empty(204))
 }
 
@@ -191,8 +188,7 @@ pub struct UserEventList {
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
 pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let page = extract::page(req)?;
-    let (data, next_cursor) = oauth::list_user_events(deps, &who, &page).await?;
+    let (data, next_cursor) = oauth::list_user_events(deps, cred, &page).await?;
     Ok(Response::json(200, &UserEventList { data, next_cursor }))
 }

@@ -36,17 +36,15 @@ pub struct OrgList {
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
 pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: CreateOrgBody = json(req)?;
-    Ok(Response::json(201, &orgs::create_org(deps, &who, &body.name, body.slug.as_deref()).await?))
+    Ok(Response::json(201, &orgs::create_org(deps, cred, &body.name, body.slug.as_deref()).await?))
 }
 
 /// `GET /v1/orgs`.
 #[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
 pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    let (data, next_cursor) = orgs::list_orgs(deps, &who, &extract::page(req)?).await?;
+    let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
     Ok(Response::json(200, &OrgList { data, next_cursor }))
 }
 

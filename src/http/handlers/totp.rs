@@ -54,8 +54,7 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError>
 #[utoipa::path(post, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])),
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
 pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    Ok(Response::json(200, &totp::enrol(deps, &who).await?))
+    Ok(Response::json(200, &totp::enrol(deps, cred).await?))
 }
 
 /// `POST /v1/me/totp/confirm`.
@@ -63,9 +62,8 @@ pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Res
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
-    Ok(Response::json(200, &totp::confirm(deps, &who, &body.code).await?))
+    Ok(Response::json(200, &totp::confirm(deps, cred, &body.code).await?))
 }
 
 /// `DELETE /v1/me/totp`.
@@ -73,9 +71,8 @@ pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Result<Re
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
-    totp::disable(deps, &who, &body.code).await?;
+    totp::disable(deps, cred, &body.code).await?;
     Ok(Response::empty(204))
 }
 
@@ -84,7 +81,6 @@ pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Result<Re
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: CodeBody = json(req)?;
-    Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, &who, &body.code).await?))
+    Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, cred, &body.code).await?))
 }

@@ -105,17 +105,15 @@ pub struct AcceptInstallBody {
 #[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
 pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
     let body: WorkspaceBody = json(req)?;
-    Ok(Response::json(201, &ws::create_workspace(deps, &who, &body.name).await?))
+    Ok(Response::json(201, &ws::create_workspace(deps, cred, &body.name).await?))
 }
 
 /// `GET /v1/workspaces`.
 #[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceList)))]
 pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
-    let who = cred.person(deps).await?;
-    let (mine, shared) = ws::list_workspaces(deps, &who).await?;
+    let (mine, shared) = ws::list_workspaces(deps, cred).await?;
     Ok(Response::json(200, &WorkspaceList { data: mine, shared_with_me: shared, next_cursor: None }))
 }
 

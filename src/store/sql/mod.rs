@@ -8,6 +8,7 @@
 //! tenants (org and workspace) come from one table per tenant
 //! ([`members::MemberSql`], [`invitations::InvitationSql`]).
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod sessions;
 pub mod totp;
 pub mod workspaces;
 
+pub use access::*;
 pub use accounts::*;
 pub use api_keys::*;
 pub use audit::*;
