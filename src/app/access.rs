@@ -327,11 +327,11 @@ impl GuardRule {
         let direct = Facts { tenant: kind, via: Via::Direct, require_2fa: false, has_2fa: false };
         let roles = policy::ROLES
             .into_iter()
-            .filter(|r| policy::decide(Subject::Role(*r), permission, &direct) == Verdict::Allow)
+            .filter(|r| verdict(Subject::Role(*r), permission, &direct) == Verdict::Allow)
             .collect();
         let grant = Facts { via: Via::Grant, ..direct };
-        let grant_admin = kind == TenantKind::Workspace
-            && policy::decide(Subject::Role(Role::Admin), permission, &grant) == Verdict::Allow;
+        let grant_admin =
+            kind == TenantKind::Workspace && verdict(Subject::Role(Role::Admin), permission, &grant) == Verdict::Allow;
         Self { roles, grant_admin }
     }
 
@@ -524,7 +524,7 @@ impl Caller {
             Principal::ApiKey(k) => k.subject(),
             Principal::User(_) => Subject::Role(subject_role),
         };
-        match policy::decide(subject, permission, &facts) {
+        match verdict(subject, permission, &facts) {
             Verdict::Allow => Ok(Granted {
                 actor: self.principal.actor(),
                 principal: self.principal.clone(),
@@ -579,28 +579,24 @@ impl Caller {
         Ok(match (&self.principal, &self.place) {
             (_, Place::None | Place::Hidden) => Judgement::Hidden,
             (Principal::ApiKey(k), Place::Org(_)) => Judgement::Key {
-                verdict: policy::decide(k.subject(), permission, &Facts::direct(TenantKind::Org)),
+                verdict: verdict(k.subject(), permission, &Facts::direct(TenantKind::Org)),
                 key: k.clone(),
             },
             (Principal::ApiKey(k), Place::GrantedToKey) => {
                 let facts =
                     Facts { tenant: TenantKind::Workspace, via: Via::Grant, require_2fa: false, has_2fa: false };
-                Judgement::Key { verdict: policy::decide(k.subject(), permission, &facts), key: k.clone() }
+                Judgement::Key { verdict: verdict(k.subject(), permission, &facts), key: k.clone() }
             }
             (Principal::ApiKey(_), Place::Workspace(_)) | (Principal::User(_), Place::GrantedToKey) => {
                 return Err(AppError::internal("a place read for another credential"))
             }
             (Principal::User(_), Place::Org(_)) => {
                 let (role, facts, _) = self.standing(TwoFactorPolicy::Enforce)?;
-                Judgement::Role {
-                    verdict: policy::decide(Subject::Role(role), permission, &facts),
-                    role,
-                    via_org: None,
-                }
+                Judgement::Role { verdict: verdict(Subject::Role(role), permission, &facts), role, via_org: None }
             }
             (Principal::User(u), Place::Workspace(row)) => {
                 let Some((role, facts)) = row.standing(u.user.totp_enabled != 0)? else { return Ok(Judgement::Hidden) };
-                let verdict = policy::decide(Subject::Role(role), permission, &facts);
+                let verdict = verdict(Subject::Role(role), permission, &facts);
                 let via_org = match (verdict, facts.via) {
                     (Verdict::TwoFactorRequired, _) => Some(row.needs_2fa_org()?),
                     (_, Via::Grant) => Some(row.via_org()),
@@ -709,7 +705,7 @@ impl Granted {
     /// authentication: what setting that rule needs of the one who sets it.
     pub fn require_with_two_factor(&self, permission: Permission) -> Result<(), AppError> {
         let facts = Facts { require_2fa: true, ..self.facts };
-        match policy::decide(self.subject(), permission, &facts) {
+        match verdict(self.subject(), permission, &facts) {
             Verdict::Allow => Ok(()),
             refused => Err(refusal(refused, permission, facts.tenant)),
         }
@@ -747,6 +743,13 @@ pub fn listed_org_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permi
         policy::permissions_of(Subject::Role(role), &facts),
         policy::invitable_roles(Subject::Role(role), role, &facts),
     ))
+}
+
+/// The one call of `policy::decide` outside the domain: every decision of
+/// the resolver (what [`Caller::require`] and [`Caller::judge`] decide, the
+/// write guards' rule, a capability's second check) goes through here.
+fn verdict(subject: Subject<'_>, permission: Permission, facts: &Facts) -> Verdict {
+    policy::decide(subject, permission, facts)
 }
 
 /// Whether an org's `require_2fa` applies to this operation.
