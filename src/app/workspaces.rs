@@ -2,7 +2,7 @@
 //! links. A person's workspace role is derived on every request (one query)
 //! from their direct membership and the grants to their orgs, so revoking a
 //! grant or leaving the org acts on the very next request.
-use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
+use super::access::{stored_role, Credential, Granted, TwoFactorPolicy, Wrote};
 use super::audit::{Actor, Event};
 use super::authorize::Requirement;
 use super::orgs;
@@ -699,36 +699,13 @@ pub async fn create_install_link(
     let id = deps.new_id(IdKind::InstallLink)?;
     let secret = Secret::random(random(deps.rng.as_ref())?);
     // One round trip for a person: the guard, the link and its audit row.
-    let wrote = who
-        .require_write(
-            deps,
-            Tenant::Org(org_id),
-            Permission::WorkspacesWrite,
-            TwoFactorPolicy::Enforce,
-            |actor, batch| {
-                let event = Event {
-                    org_id: Some(org_id),
-                    workspace_id: None,
-                    actor,
-                    action: "install_link.created",
-                    target_kind: "install_link",
-                    target_id: &id,
-                    data: json!({ "expires_at": rfc3339(now + lifetime) }),
-                };
-                batch.add(stmt!(
-                    sql::INSERT_INSTALL_LINK,
-                    &id,
-                    org_id,
-                    secret.digest(),
-                    &actor.id,
-                    now,
-                    now + lifetime
-                ));
-                batch.add(event.stmt(deps)?);
-                Ok(())
-            },
-        )
-        .await?;
+    let wrote = links_write(deps, who, org_id, |actor, batch| {
+        batch.add(stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &actor.id, now, now + lifetime));
+        let data = json!({ "expires_at": rfc3339(now + lifetime) });
+        batch.add(link_event(org_id, actor, "install_link.created", &id, data).stmt(deps)?);
+        Ok(())
+    })
+    .await?;
     wrote.ran?;
     Ok(CreatedInstallLink {
         url: format!("{}/install#token={}", deps.config.app_url, secret.expose()),
@@ -798,31 +775,30 @@ pub async fn list_install_links(deps: &Deps, who: &Credential, org_id: &str) -> 
         .collect())
 }
 
+/// A write of the org's install links, in one round trip for a person.
+async fn links_write<T>(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
+) -> Result<Wrote<Granted, T>, AppError> {
+    who.require_write(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce, writes).await
+}
+
+/// An event of an install link, in its org's log.
+fn link_event<'a>(org_id: &'a str, actor: &'a Actor, action: &'static str, id: &'a str, data: Value) -> Event<'a> {
+    Event { org_id: Some(org_id), workspace_id: None, actor, action, target_kind: "install_link", target_id: id, data }
+}
+
 /// Revokes an install link.
 pub async fn revoke_install_link(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
     let now = deps.now();
-    let wrote = who
-        .require_write(
-            deps,
-            Tenant::Org(org_id),
-            Permission::WorkspacesWrite,
-            TwoFactorPolicy::Enforce,
-            |actor, batch| {
-                let event = Event {
-                    org_id: Some(org_id),
-                    workspace_id: None,
-                    actor,
-                    action: "install_link.revoked",
-                    target_kind: "install_link",
-                    target_id: id,
-                    data: json!({}),
-                };
-                let revoked = batch.write(stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, now));
-                batch.add(event.stmt_if_changed(deps)?);
-                Ok(revoked)
-            },
-        )
-        .await?;
+    let wrote = links_write(deps, who, org_id, |actor, batch| {
+        let revoked = batch.write(stmt!(sql::REVOKE_INSTALL_LINK, id, org_id, now));
+        batch.add(link_event(org_id, actor, "install_link.revoked", id, json!({})).stmt_if_changed(deps)?);
+        Ok(revoked)
+    })
+    .await?;
     if wrote.ran?.changed(wrote.handles) == 0 {
         return Err(AppError::NotFound);
     }

@@ -63,6 +63,9 @@ pub fn split_url(url: &str) -> (&str, &str) {
     (if path.is_empty() { "/" } else { path }, query)
 }
 
+/// What a handler answers: a response, or an error that becomes problem+json.
+pub type Answer = Result<Response, crate::app::AppError>;
+
 /// An HTTP response.
 #[derive(Debug, Clone)]
 pub struct Response {

@@ -2,9 +2,9 @@
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::api_keys::{self, ApiKeyView, CreatedApiKey, CurrentKey};
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -45,7 +45,7 @@ pub struct ApiKeyList {
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
               (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "scope_not_allowed_for_keys: `org:delete` and `billing:manage` are person-only; no key holds them")))]
-pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: CreateApiKeyBody = json(req)?;
     let created = api_keys::create_api_key(deps, cred, org_id, &body.name, &body.scopes, body.expires_in_days).await?;
     Ok(Response::json(201, &created))
@@ -55,7 +55,7 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ApiKeyList)))]
-pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = api_keys::list_api_keys(deps, cred, org_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &ApiKeyList { data, next_cursor }))
 }
@@ -63,13 +63,7 @@ pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id
 /// `GET /v1/orgs/{org_id}/api-keys/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ApiKeyView)))]
-pub async fn get_api_key(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org_id, id).await?))
 }
 
@@ -77,13 +71,7 @@ pub async fn get_api_key(
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked: the key fails on its next use")))]
-pub async fn revoke_api_key(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     api_keys::revoke_api_key(deps, cred, org_id, id).await?;
     Ok(Response::empty(204))
 }
@@ -94,13 +82,7 @@ pub async fn revoke_api_key(
     responses((status = 201, body = CreatedApiKey, description = "The new key; the old one works until the grace period ends"),
               (status = 403, body = Problem, description = "scope_exceeds_role"),
               (status = 409, body = Problem, description = "api_key_not_active")))]
-pub async fn rotate_api_key(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let body: RotateBody = json(req)?;
     Ok(Response::json(201, &api_keys::rotate_api_key(deps, cred, org_id, id, body.grace_period_seconds).await?))
 }
@@ -110,6 +92,6 @@ pub async fn rotate_api_key(
     responses((status = 200, body = CurrentKey), (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key"),
               (status = 429, body = Problem, description = "rate_limited")))]
-pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &api_keys::current(deps, cred).await?))
 }

@@ -2,9 +2,9 @@
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::authorize::{self, Decision};
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::http::extract::json;
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -26,7 +26,7 @@ pub struct AuthorizeBody {
 #[utoipa::path(post, path = "/v1/authorize", tag = "authorization", security(("bearer" = [])), request_body = AuthorizeBody,
     responses((status = 200, body = Decision, description = "One D1 round trip. A target the caller cannot see: allowed false, via null"),
               (status = 422, body = Problem, description = "Unknown permission, or not exactly one target")))]
-pub async fn authorize(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn authorize(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: AuthorizeBody = json(req)?;
     let decision =
         authorize::authorize(deps, cred, &body.permission, body.org_id.as_deref(), body.workspace_id.as_deref())

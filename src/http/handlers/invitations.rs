@@ -2,10 +2,10 @@
 use super::{Problem, TokenBody};
 use crate::app::access::Credential;
 use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView};
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,16 +35,11 @@ pub struct InvitationList {
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
-pub async fn create_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn create_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     create(deps, req, cred, Tenant::Org(org_id)).await
 }
 
-async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Result<Response, AppError> {
+async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
     let body: CreateInvitationBody = json(req)?;
     let role = crate::app::members::role_field(&body.role)?;
     Ok(Response::json(201, &invitations::create_invitation(deps, cred, tenant, &body.email, role).await?))
@@ -55,16 +50,11 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
     params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_invitations(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     list(deps, req, cred, Tenant::Org(org_id)).await
 }
 
-async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Result<Response, AppError> {
+async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
     let page = extract::page(req)?;
     let status = req.query_param("status");
     let (data, next_cursor) = invitations::list_invitations(deps, cred, tenant, status.as_deref(), &page).await?;
@@ -75,23 +65,11 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn revoke_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     revoke(deps, req, cred, Tenant::Org(org_id), id).await
 }
 
-async fn revoke(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    tenant: Tenant<'_>,
-    id: &str,
-) -> Result<Response, AppError> {
+async fn revoke(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
     invitations::revoke_invitation(deps, cred, tenant, id).await?;
     Ok(Response::empty(204))
 }
@@ -100,23 +78,11 @@ async fn revoke(
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn resend_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     resend(deps, req, cred, Tenant::Org(org_id), id).await
 }
 
-async fn resend(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    tenant: Tenant<'_>,
-    id: &str,
-) -> Result<Response, AppError> {
+async fn resend(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
     invitations::resend_invitation(deps, cred, tenant, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
 }
@@ -127,12 +93,7 @@ async fn resend(
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
-pub async fn create_workspace_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-) -> Result<Response, AppError> {
+pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     create(deps, req, cred, Tenant::Workspace(ws_id)).await
 }
 
@@ -140,12 +101,7 @@ pub async fn create_workspace_invitation(
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_workspace_invitations(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-) -> Result<Response, AppError> {
+pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     list(deps, req, cred, Tenant::Workspace(ws_id)).await
 }
 
@@ -158,7 +114,7 @@ pub async fn revoke_workspace_invitation(
     cred: &Credential,
     ws_id: &str,
     id: &str,
-) -> Result<Response, AppError> {
+) -> Answer {
     revoke(deps, req, cred, Tenant::Workspace(ws_id), id).await
 }
 
@@ -171,7 +127,7 @@ pub async fn resend_workspace_invitation(
     cred: &Credential,
     ws_id: &str,
     id: &str,
-) -> Result<Response, AppError> {
+) -> Answer {
     resend(deps, req, cred, Tenant::Workspace(ws_id), id).await
 }
 
@@ -180,7 +136,7 @@ pub async fn resend_workspace_invitation(
     responses((status = 200, body = InvitationPreview), (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined"),
               (status = 409, body = Problem, description = "invitation_already_accepted")))]
-pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn preview_invitation(deps: &Deps, req: &Request) -> Answer {
     let body: TokenBody = json(req)?;
     Ok(Response::json(200, &invitations::preview(deps, &body.token).await?))
 }
@@ -191,7 +147,7 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Result<Response, 
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
-pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: TokenBody = json(req)?;
     Ok(Response::json(200, &invitations::accept(deps, cred, &body.token).await?))
 }
@@ -201,7 +157,7 @@ pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) ->
     responses((status = 204, description = "Declined"), (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
-pub async fn decline_invitation(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn decline_invitation(deps: &Deps, req: &Request) -> Answer {
     let body: TokenBody = json(req)?;
     invitations::decline(deps, &body.token).await?;
     Ok(Response::empty(204))

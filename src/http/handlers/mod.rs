@@ -10,7 +10,7 @@ pub mod orgs;
 pub mod totp;
 pub mod workspaces;
 use super::extract::{self, json};
-use super::{Request, Response};
+use super::{Answer, Request, Response};
 use crate::app::access::Credential;
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
 use crate::app::sessions::{self, Delivery, SessionIssued, SessionView, UserView};
@@ -31,7 +31,7 @@ pub use super::error::{FieldProblem, Problem};
 
 /// `GET /health`: one D1 query.
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = StatusBody)))]
-pub async fn health(deps: &Deps, _: &Request) -> Result<Response, AppError> {
+pub async fn health(deps: &Deps, _: &Request) -> Answer {
     deps.db.run(stmt!(sql::HEALTH)).await?;
     Ok(Response::json(200, &StatusBody { status: "ok" }))
 }
@@ -42,7 +42,7 @@ pub async fn health(deps: &Deps, _: &Request) -> Result<Response, AppError> {
 // to the native router and tests.
 /// `GET /openapi.json`.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
-pub async fn openapi(_: &Deps, _: &Request) -> Result<Response, AppError> {
+pub async fn openapi(_: &Deps, _: &Request) -> Answer {
     #[cfg(not(target_arch = "wasm32"))]
     return Ok(Response {
         status: 200,
@@ -55,7 +55,7 @@ pub async fn openapi(_: &Deps, _: &Request) -> Result<Response, AppError> {
 
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, body = crate::domain::session::Jwks, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
-pub async fn jwks(deps: &Deps, _: &Request) -> Result<Response, AppError> {
+pub async fn jwks(deps: &Deps, _: &Request) -> Answer {
     Ok(Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300"))
 }
 
@@ -85,7 +85,7 @@ pub struct SignupBody {
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined (with an invitation_token only)"),
               (status = 422, body = Problem, description = "validation_failed or password_too_common"),
               (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
-pub async fn signup(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn signup(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: SignupBody = json(req)?;
     if let Some(token) = &body.invitation_token {
@@ -131,7 +131,7 @@ pub struct VerifyEmailBody {
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired, or the account is already verified (no session)"),
               (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
               (status = 422, body = Problem, description = "validation_failed: `password` missing; nothing changed")))]
-pub async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn verify_email(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: VerifyEmailBody = json(req)?;
     let outcome = accounts::verify_email(deps, &body.token, body.password.as_deref(), extract::user_agent(req)).await?;
@@ -188,7 +188,7 @@ pub struct EmailBody {
 /// `POST /v1/auth/resend-verification`.
 #[utoipa::path(post, path = "/v1/auth/resend-verification", tag = "accounts", request_body = EmailBody,
     responses((status = 202, body = StatusBody, description = "Always; at most 5 emails an hour per address")))]
-pub async fn resend_verification(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn resend_verification(deps: &Deps, req: &Request) -> Answer {
     let body: EmailBody = json(req)?;
     accounts::resend_verification(deps, &body.email).await?;
     Ok(Response::json(202, &StatusBody { status: "accepted" }))
@@ -210,7 +210,7 @@ pub struct LoginBody {
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 10 failures for this address (with or without an account; 30 s doubling to 15 min; each 15 quiet minutes forgive one failure; a success resets), or the coarse per-client-IP limit")))]
-pub async fn login(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn login(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: LoginBody = json(req)?;
     let outcome = accounts::login(deps, &body.email, &body.password, extract::user_agent(req)).await?;
@@ -229,7 +229,7 @@ pub struct RefreshBody {
 #[utoipa::path(post, path = "/v1/auth/token", tag = "accounts", request_body = RefreshBody,
     responses((status = 200, body = SessionIssued, description = "A new pair; the presented refresh token is spent. Browser mode (`X-Latchkey-Client: browser`): no body needed, the refresh token is the cookie, and the rotated one is set as the cookie"),
               (status = 401, body = Problem, description = "invalid_token; a reused token also revokes its session. Browser mode: also for a missing cookie, and the cookie is cleared")))]
-pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn refresh_token(deps: &Deps, req: &Request) -> Answer {
     match extract::delivery(deps, req)? {
         Delivery::Body => {
             let body: RefreshBody = json(req)?;
@@ -257,7 +257,7 @@ pub async fn refresh_token(deps: &Deps, req: &Request) -> Result<Response, AppEr
 /// `POST /v1/auth/logout`.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204, description = "The session's tokens stop working at once. Browser mode (`X-Latchkey-Client: browser`): the bearer token is optional (it may have expired); the session named by the refresh cookie and the bearer's session, if any, are revoked, and the cookie is cleared; 204 even when neither was presented")))]
-pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Result<Response, AppError> {
+pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     match extract::delivery(deps, req)? {
         Delivery::Body => {
             // Without the cookie, the bearer is the session to end: it must verify.
@@ -282,7 +282,7 @@ pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Re
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "accounts", request_body = EmailBody,
     responses((status = 202, body = StatusBody, description = "Always (within the per-client-IP limit)"),
               (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
-pub async fn request_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn request_password_reset(deps: &Deps, req: &Request) -> Answer {
     let body: EmailBody = json(req)?;
     accounts::request_password_reset(deps, &body.email).await?;
     Ok(Response::json(202, &StatusBody { status: "accepted" }))
@@ -306,7 +306,7 @@ pub struct ResetConfirmBody {
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "accounts", request_body = ResetConfirmBody,
     responses((status = 204, description = "Password set; every session revoked; providers linked in the 7 days before are unlinked unless listed in `keep_identities` (someone holding a stolen fresh session could have linked their own)"),
               (status = 400, body = Problem, description = "invalid_token"), (status = 422, body = Problem)))]
-pub async fn confirm_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn confirm_password_reset(deps: &Deps, req: &Request) -> Answer {
     let body: ResetConfirmBody = json(req)?;
     accounts::confirm_password_reset(deps, &body.token, &body.new_password, &body.keep_identities).await?;
     Ok(Response::empty(204))
@@ -324,7 +324,7 @@ pub struct ResetPreviewBody {
 #[utoipa::path(post, path = "/v1/auth/password-reset/preview", tag = "accounts", request_body = ResetPreviewBody,
     responses((status = 200, body = accounts::ResetPreview, description = "The providers linked in the last 7 days, which the reset unlinks unless kept; the link is not spent"),
               (status = 400, body = Problem, description = "invalid_token")))]
-pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Answer {
     let body: ResetPreviewBody = json(req)?;
     Ok(Response::json(200, &accounts::preview_password_reset(deps, &body.token).await?))
 }
@@ -332,7 +332,7 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Result<Respon
 /// `GET /v1/me`.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
-pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &accounts::get_me(deps, cred).await?))
 }
 
@@ -347,7 +347,7 @@ pub struct UpdateMeBody {
 /// `PATCH /v1/me`.
 #[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
-pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: UpdateMeBody = json(req)?;
     Ok(Response::json(200, &accounts::update_me(deps, cred, &body.name).await?))
 }
@@ -366,7 +366,7 @@ pub struct ChangePasswordBody {
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
-pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: ChangePasswordBody = json(req)?;
     accounts::change_password(deps, cred, &body.current_password, &body.new_password).await?;
     Ok(Response::empty(204))
@@ -385,7 +385,7 @@ pub struct SessionList {
 #[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
-pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = sessions::list_sessions(deps, cred, &page).await?;
     Ok(Response::json(200, &SessionList { data, next_cursor }))
@@ -395,7 +395,7 @@ pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Res
 #[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
-pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Result<Response, AppError> {
+pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {
     sessions::revoke_session(deps, cred, id).await?;
     Ok(Response::empty(204))
 }
@@ -428,7 +428,7 @@ pub struct DevEmailList {
 #[utoipa::path(get, path = "/v1/dev/emails", tag = "development",
     params(("to" = String, Query, description = "Recipient address")),
     responses((status = 200, body = DevEmailList), (status = 404, body = Problem, description = "Outside ENVIRONMENT=development")))]
-pub async fn dev_emails(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn dev_emails(deps: &Deps, req: &Request) -> Answer {
     if !deps.config.development {
         return Err(AppError::NotFound);
     }

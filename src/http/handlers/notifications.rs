@@ -5,9 +5,9 @@ use crate::app::access::Credential;
 use crate::app::notifications::{
     self as n, ChannelChange, ChannelView, ChannelWithSecret, DeliveryView, EventTypeView, NewChannel,
 };
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -85,7 +85,7 @@ pub struct DeliveryList {
 /// `GET /v1/notification-event-types`.
 #[utoipa::path(get, path = "/v1/notification-event-types", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = EventTypeList, description = "Payloads are `{type, timestamp, data: {org_id, actor: {kind, id}, target: {kind, id}, details}}`, under 20 KB; `webhook-id` is the delivery id, stable across retries")))]
-pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     // Static, but only for a live credential.
     cred.principal(deps).await?;
     Ok(Response::json(200, &EventTypeList { data: n::event_types() }))
@@ -98,7 +98,7 @@ pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) ->
               (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
-pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: CreateChannelBody = json(req)?;
     let new = NewChannel {
         url: &body.url,
@@ -112,7 +112,7 @@ pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_i
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
-pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = n::list_channels(deps, cred, org_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &ChannelList { data, next_cursor }))
 }
@@ -120,13 +120,7 @@ pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org_id
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ChannelView)))]
-pub async fn get_channel(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn get_channel(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     Ok(Response::json(200, &n::get_channel(deps, cred, org_id, id).await?))
 }
 
@@ -137,13 +131,7 @@ pub async fn get_channel(
               (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
               (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
-pub async fn update_channel(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn update_channel(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let body: UpdateChannelBody = json(req)?;
     let change = ChannelChange {
         url: body.url.as_deref(),
@@ -158,13 +146,7 @@ pub async fn update_channel(
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Deleted with its deliveries")))]
-pub async fn delete_channel(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     n::delete_channel(deps, cred, org_id, id).await?;
     Ok(Response::empty(204))
 }
@@ -174,13 +156,7 @@ pub async fn delete_channel(
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateSecretBody,
     responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
               (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
-pub async fn rotate_secret(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn rotate_secret(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let body: RotateSecretBody = json(req)?;
     Ok(Response::json(200, &n::rotate_secret(deps, cred, org_id, id, body.grace_period_seconds).await?))
 }
@@ -190,13 +166,7 @@ pub async fn rotate_secret(
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "A `ping` event is delivered to this channel only"),
               (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
-pub async fn test_channel(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     n::test_channel(deps, cred, org_id, id).await?;
     Ok(Response::empty(202))
 }
@@ -206,13 +176,7 @@ pub async fn test_channel(
     params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<String>, Query, description = "pending, succeeded or failed"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
-pub async fn list_deliveries(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let status = req.query_param("status");
     let (data, next_cursor) =
         n::list_deliveries(deps, cred, org_id, id, status.as_deref(), &extract::page(req)?).await?;
@@ -224,13 +188,7 @@ pub async fn list_deliveries(
     params(("org_id" = String, Path), ("id" = String, Path, description = "The delivery (`dlv_…`)")),
     responses((status = 202, description = "A failed delivery is sent again now (the same `webhook-id`)"),
               (status = 409, body = Problem, description = "delivery_not_failed: only failed deliveries are retried (a delivered one is never replayed); conflict: the channel is disabled")))]
-pub async fn retry_delivery(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn retry_delivery(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     n::retry_delivery(deps, cred, org_id, id).await?;
     Ok(Response::empty(202))
 }

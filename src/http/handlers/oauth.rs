@@ -4,10 +4,10 @@ use crate::app::access::Credential;
 use crate::app::audit::AuditEventView;
 use crate::app::oauth::{self, CallbackParams, Completed, IdentityView, LoginCodeView, ProviderView};
 use crate::app::sessions::SessionIssued;
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::domain::oauth::flow_cookie_jar;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,7 +21,7 @@ pub struct ProviderList {
 /// `GET /v1/auth/oauth/providers`.
 #[utoipa::path(get, path = "/v1/auth/oauth/providers", operation_id = "oauth_providers", tag = "oauth",
     responses((status = 200, body = ProviderList, description = "The providers this deployment is configured for (pages show a button for each)")))]
-pub async fn list_providers(deps: &Deps, _: &Request) -> Result<Response, AppError> {
+pub async fn list_providers(deps: &Deps, _: &Request) -> Answer {
     Ok(Response::json(200, &ProviderList { data: oauth::list_providers(deps) }))
 }
 
@@ -36,7 +36,7 @@ fn redirect(location: &str) -> Response {
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
               (status = 400, body = Problem, description = "invalid_redirect_uri: not on the allow-list (exact match)"),
               (status = 404, body = Problem, description = "provider_not_found: unknown or unconfigured provider")))]
-pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Result<Response, AppError> {
+pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Answer {
     let redirect_uri = req.query_param("redirect_uri");
     let started = oauth::start(deps, provider, redirect_uri.as_deref(), None).await?;
     Ok(redirect(&started.authorize_url).with_header("set-cookie", started.cookie))
@@ -49,7 +49,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Result<Res
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. The flow cookie stays until POST /v1/auth/oauth/complete, which redeems the code only with it. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, or no flow cookie from this browser"),
               (status = 404, body = Problem, description = "provider_not_found")))]
-pub async fn callback(deps: &Deps, req: &Request, provider: &str) -> Result<Response, AppError> {
+pub async fn callback(deps: &Deps, req: &Request, provider: &str) -> Answer {
     let params = CallbackParams {
         code: req.query_param("code"),
         state: req.query_param("state"),
@@ -82,7 +82,7 @@ pub struct LinkedBody {
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, a code sent without the flow cookie of the browser that ran its flow (a code planted in another browser is refused and stays unspent), or a link code without its person's session"),
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
-pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Result<Response, AppError> {
+pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: CompleteBody = json(req)?;
     // Only a link code needs the caller; a stale token must not spoil a sign-in.
@@ -103,7 +103,7 @@ pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> 
 #[utoipa::path(post, path = "/v1/auth/oauth/inspect", operation_id = "oauth_inspect", tag = "oauth", request_body = CompleteBody,
     responses((status = 200, body = LoginCodeView, description = "What the code would do (sign in to which account, or link), read without spending it. A page asks this before redeeming a sign-in code while someone is already signed in, and asks the person. Needs the flow cookie of the browser that ran the flow"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired login code, or not this browser's (no flow cookie, or another flow's)")))]
-pub async fn inspect(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn inspect(deps: &Deps, req: &Request) -> Answer {
     let body: CompleteBody = json(req)?;
     let jar = flow_cookie_jar(oauth::secure(deps));
     Ok(Response::json(200, &oauth::inspect(deps, &body.login_code, extract::cookie(req, &jar)).await?))
@@ -121,7 +121,7 @@ pub struct IdentityList {
 /// `GET /v1/me/identities`.
 #[utoipa::path(get, path = "/v1/me/identities", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
-pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, cred).await?, next_cursor: None }))
 }
 
@@ -147,12 +147,7 @@ pub struct AuthorizeUrl {
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 403, body = Problem, description = "reauthentication_required: the session signed in more than 10 minutes ago"),
               (status = 404, body = Problem, description = "provider_not_found")))]
-pub async fn link_identity(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    provider: &str,
-) -> Result<Response, AppError> {
+pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provider: &str) -> Answer {
     let body: LinkBody = json(req)?;
     let started = oauth::begin_link(deps, cred, provider, &body.redirect_uri).await?;
     Ok(Response::json(200, &AuthorizeUrl { authorize_url: started.authorize_url })
@@ -164,12 +159,7 @@ pub async fn link_identity(
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
-pub async fn unlink_identity(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    provider: &str,
-) -> Result<Response, AppError> {
+pub async fn unlink_identity(deps: &Deps, _req: &Request, cred: &Credential, provider: &str) -> Answer {
     oauth::unlink(deps, cred, provider).await?;
     Ok(Response::empty(204))
 }
@@ -187,7 +177,7 @@ pub struct UserEventList {
 #[utoipa::path(get, path = "/v1/me/audit-log", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
-pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = oauth::list_user_events(deps, cred, &page).await?;
     Ok(Response::json(200, &UserEventList { data, next_cursor }))

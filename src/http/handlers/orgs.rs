@@ -4,11 +4,11 @@ use crate::app::access::Credential;
 use crate::app::audit::AuditEventView;
 use crate::app::members::{self, MemberView};
 use crate::app::orgs::{self, OrgPatch, OrgView};
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::domain::policy::Role;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,7 +35,7 @@ pub struct OrgList {
 /// `POST /v1/orgs`.
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
-pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CreateOrgBody = json(req)?;
     Ok(Response::json(201, &orgs::create_org(deps, cred, &body.name, body.slug.as_deref()).await?))
 }
@@ -43,7 +43,7 @@ pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Result
 /// `GET /v1/orgs`.
 #[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
-pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
     Ok(Response::json(200, &OrgList { data, next_cursor }))
 }
@@ -51,7 +51,7 @@ pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Result<
 /// `GET /v1/orgs/{org_id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
-pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(Response::json(200, &orgs::get_org(deps, cred, org_id).await?))
 }
 
@@ -75,7 +75,7 @@ pub struct UpdateOrgBody {
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
-pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: UpdateOrgBody = json(req)?;
     let patch = OrgPatch { name: body.name.as_deref(), slug: body.slug.as_deref(), require_2fa: body.require_2fa };
     Ok(Response::json(200, &orgs::update_org(deps, cred, org_id, patch).await?))
@@ -85,7 +85,7 @@ pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
-pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     orgs::delete_org(deps, cred, org_id).await?;
     Ok(Response::empty(204))
 }
@@ -103,7 +103,7 @@ pub struct MemberList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList)))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
@@ -121,13 +121,7 @@ pub struct RoleBody {
     params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = RoleBody,
     responses((status = 200, body = MemberView), (status = 403, body = Problem),
               (status = 409, body = Problem, description = "last_owner")))]
-pub async fn change_role(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    user_id: &str,
-) -> Result<Response, AppError> {
+pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, user_id: &str) -> Answer {
     let body: RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
     Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Org(org_id), user_id, role).await?))
@@ -138,13 +132,7 @@ pub async fn change_role(
     params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
-pub async fn remove_member(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    user_id: &str,
-) -> Result<Response, AppError> {
+pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, user_id: &str) -> Answer {
     members::remove_member(deps, cred, Tenant::Org(org_id), user_id).await?;
     Ok(Response::empty(204))
 }
@@ -163,12 +151,7 @@ pub struct TransferBody {
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
               (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
-pub async fn transfer_ownership(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn transfer_ownership(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: TransferBody = json(req)?;
     Ok(Response::json(200, &members::transfer_ownership(deps, cred, org_id, &body.user_id).await?))
 }
@@ -186,7 +169,7 @@ pub struct AuditList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", tag = "audit", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
-pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Response, AppError> {
+pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = orgs::audit_log(deps, cred, org_id, &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))

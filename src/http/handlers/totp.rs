@@ -3,9 +3,9 @@ use super::Problem;
 use crate::app::access::Credential;
 use crate::app::sessions::SessionIssued;
 use crate::app::totp::{self, Enrolment, RecoveryCodes};
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -36,7 +36,7 @@ pub struct LoginMfaBody {
     responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token: unknown, used or expired mfa_token"),
               (status = 401, body = Problem, description = "invalid_otp: wrong, reused or stale code"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 5 wrong codes on the account across all its MFA tokens (15 min; each 15 quiet minutes forgive one; a right code resets), 5 on this token, or the coarse per-client-IP limit")))]
-pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn login_mfa(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: LoginMfaBody = json(req)?;
     let session = totp::login_mfa(
@@ -53,7 +53,7 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Result<Response, AppError>
 /// `POST /v1/me/totp`.
 #[utoipa::path(post, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])),
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
-pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &totp::enrol(deps, cred).await?))
 }
 
@@ -61,7 +61,7 @@ pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Res
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::confirm(deps, cred, &body.code).await?))
 }
@@ -70,7 +70,7 @@ pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Result<Re
 #[utoipa::path(delete, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CodeBody = json(req)?;
     totp::disable(deps, cred, &body.code).await?;
     Ok(Response::empty(204))
@@ -80,7 +80,7 @@ pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Result<Re
 #[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, cred, &body.code).await?))
 }

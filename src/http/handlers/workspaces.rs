@@ -7,10 +7,10 @@ use crate::app::workspaces::{
     self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedEntry,
     WorkspaceDetail, WorkspaceView,
 };
-use crate::app::{AppError, Deps};
+use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Request, Response};
+use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -104,7 +104,7 @@ pub struct AcceptInstallBody {
 /// `POST /v1/workspaces`.
 #[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
-pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: WorkspaceBody = json(req)?;
     Ok(Response::json(201, &ws::create_workspace(deps, cred, &body.name).await?))
 }
@@ -112,7 +112,7 @@ pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> 
 /// `GET /v1/workspaces`.
 #[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceList)))]
-pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     let (mine, shared) = ws::list_workspaces(deps, cred).await?;
     Ok(Response::json(200, &WorkspaceList { data: mine, shared_with_me: shared, next_cursor: None }))
 }
@@ -122,19 +122,14 @@ pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> 
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
-pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     Ok(Response::json(200, &ws::get_workspace(deps, cred, ws_id).await?))
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
 #[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
-pub async fn update_workspace(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-) -> Result<Response, AppError> {
+pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let body: WorkspaceBody = json(req)?;
     Ok(Response::json(200, &ws::update_workspace(deps, cred, ws_id, &body.name).await?))
 }
@@ -142,12 +137,7 @@ pub async fn update_workspace(
 /// `DELETE /v1/workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
-pub async fn delete_workspace(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-) -> Result<Response, AppError> {
+pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     ws::delete_workspace(deps, cred, ws_id).await?;
     Ok(Response::empty(204))
 }
@@ -155,7 +145,7 @@ pub async fn delete_workspace(
 /// `PUT /v1/workspaces/{ws_id}/billing`.
 #[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
-pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let body: BillingBody = json(req)?;
     Ok(Response::json(200, &ws::update_billing(deps, cred, ws_id, &body.plan, &body.billing_email).await?))
 }
@@ -164,7 +154,7 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
@@ -175,13 +165,7 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
               (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
-pub async fn change_role(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-    user_id: &str,
-) -> Result<Response, AppError> {
+pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str, user_id: &str) -> Answer {
     let body: super::orgs::RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
     Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Workspace(ws_id), user_id, role).await?))
@@ -193,13 +177,7 @@ pub async fn change_role(
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
-pub async fn remove_member(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-    user_id: &str,
-) -> Result<Response, AppError> {
+pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str, user_id: &str) -> Answer {
     members::remove_member(deps, cred, Tenant::Workspace(ws_id), user_id).await?;
     Ok(Response::empty(204))
 }
@@ -210,7 +188,7 @@ pub async fn remove_member(
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
     (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour, 20 grants by slug per org an hour")))]
-pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let body: GrantBody = json(req)?;
     Ok(Response::json(201, &ws::create_grant(deps, cred, ws_id, &body.org_slug).await?))
 }
@@ -218,7 +196,7 @@ pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
 /// `GET /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 200, body = GrantList)))]
-pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, ws_id).await?, next_cursor: None }))
 }
 
@@ -226,13 +204,7 @@ pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: 
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", tag = "grants", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("org_id" = String, Path)),
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
-pub async fn revoke_grant(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str, org_id: &str) -> Answer {
     ws::revoke_grant(deps, cred, ws_id, org_id).await?;
     Ok(Response::empty(204))
 }
@@ -241,7 +213,7 @@ pub async fn revoke_grant(
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
-pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Result<Response, AppError> {
+pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let (data, next_cursor) = ws::audit_log(deps, cred, ws_id, &extract::page(req)?).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
@@ -249,12 +221,7 @@ pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &st
 /// `POST /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
-pub async fn create_install_link(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: InstallLinkBody =
         if req.body.is_empty() { InstallLinkBody { expires_in_seconds: None } } else { json(req)? };
     Ok(Response::json(201, &ws::create_install_link(deps, cred, org_id, body.expires_in_seconds).await?))
@@ -263,12 +230,7 @@ pub async fn create_install_link(
 /// `GET /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = InstallLinkList)))]
-pub async fn list_install_links(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(Response::json(
         200,
         &InstallLinkList { data: ws::list_install_links(deps, cred, org_id).await?, next_cursor: None },
@@ -278,13 +240,7 @@ pub async fn list_install_links(
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
-pub async fn revoke_install_link(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    id: &str,
-) -> Result<Response, AppError> {
+pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     ws::revoke_install_link(deps, cred, org_id, id).await?;
     Ok(Response::empty(204))
 }
@@ -292,7 +248,7 @@ pub async fn revoke_install_link(
 /// `POST /v1/install-links/preview`.
 #[utoipa::path(post, path = "/v1/install-links/preview", tag = "grants", request_body = super::TokenBody,
     responses((status = 200, body = InstallLinkPreview), (status = 404, body = Problem, description = "install_link_not_found"), (status = 410, body = Problem, description = "install_link_unavailable")))]
-pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response, AppError> {
+pub async fn preview_install_link(deps: &Deps, req: &Request) -> Answer {
     let body: super::TokenBody = json(req)?;
     Ok(Response::json(200, &ws::preview_install_link(deps, &body.token).await?))
 }
@@ -304,7 +260,7 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Result<Response
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
               (status = 410, body = Problem, description = "install_link_unavailable"),
               (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour")))]
-pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
+pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: AcceptInstallBody = json(req)?;
     Ok(Response::json(201, &ws::accept_install_link(deps, cred, &body.token, &body.workspace_id).await?))
 }
@@ -312,12 +268,7 @@ pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = ManagedWorkspaceList)))]
-pub async fn managed_workspaces(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-) -> Result<Response, AppError> {
+pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let data = ws::managed_workspaces(deps, cred, org_id).await?;
     Ok(Response::json(200, &ManagedWorkspaceList { data, next_cursor: None }))
 }
@@ -325,13 +276,7 @@ pub async fn managed_workspaces(
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
-pub async fn relinquish(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org_id: &str,
-    ws_id: &str,
-) -> Result<Response, AppError> {
+pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, ws_id: &str) -> Answer {
     ws::relinquish(deps, cred, org_id, ws_id).await?;
     Ok(Response::empty(204))
 }
