@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::thread;
 use support::*;
 
@@ -136,4 +136,51 @@ fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
     browser("invite.mjs", &[&w.url(&format!("/invite#token={no}")), "declined"], "declined");
     let r = w.api().signup_invited("no@example.com", PASSWORD, "No", &no);
     assert_ne!(r.status, 201, "a declined invitation signs nobody up: {}", r.raw);
+}
+
+/// The resolver in workerd with local D1: each read below is one D1 round
+/// trip (`Server-Timing`), and so is each person's write whose rule the
+/// write guard carries; a refused write costs a second trip (which names
+/// the refusal) and writes nothing.
+#[test]
+fn the_resolvers_routes_make_one_d1_round_trip_in_workerd() {
+    let w = Worker::start();
+    let api = w.api();
+    let owner = api.verified("rt-owner@example.com");
+    let calls = |what: &str, r: Resp, status: u16| -> String {
+        assert_eq!(r.status, status, "{what}: {}", r.raw);
+        let timing = r.header("server-timing").unwrap_or("").to_owned();
+        timing.split(';').nth(1).unwrap_or("").to_owned()
+    };
+    let created = api.create_org(&owner, "Round trips");
+    let org = created.id();
+    assert_eq!(calls("create an org", created, 201), "desc=\"1 call\"");
+    let member = api.join(&owner, Tenant::Org(&org), "rt-member@example.com", "member");
+    let ws = api.create_workspace(&owner, "Shop");
+    let ws_id = ws.id();
+    let one_trip: Vec<(&str, Resp, u16)> = vec![
+        ("create a workspace", ws, 201),
+        ("read the org", api.org(&owner, &org), 200),
+        ("rename the org", api.update_org(&owner, &org, json!({"name": "Renamed"})), 200),
+        ("list members", api.members(&owner, Tenant::Org(&org)), 200),
+        ("read the audit log", api.audit_log(&owner, Tenant::Org(&org)), 200),
+        ("list invitations", api.invitations(&owner, Tenant::Org(&org)), 200),
+        ("list API keys", api.keys(&owner, &org), 200),
+        ("create an install link", api.create_install_link(&owner, &org), 201),
+        ("list orgs", api.orgs(&owner), 200),
+        ("rename me", api.rename_me(&owner, "Renamed Person"), 200),
+        ("list my sessions", api.sessions(&owner), 200),
+        ("list workspaces", api.workspaces(&owner), 200),
+        ("rename the workspace", api.rename_workspace(&owner, &ws_id, "Shop 2"), 200),
+        ("set billing", api.update_billing(&owner, &ws_id, "pro", "billing@example.com"), 200),
+        ("list the workspace's members", api.members(&owner, Tenant::Workspace(&ws_id)), 200),
+    ];
+    for (what, reply, status) in one_trip {
+        assert_eq!(calls(what, reply, status), "desc=\"1 call\"", "{what}");
+    }
+    // A member's rename is refused by the guard; the second trip names the refusal.
+    let refused = api.update_org(&member, &org, json!({"name": "Mine"}));
+    assert_eq!(refused.code(), "forbidden", "{}", refused.raw);
+    assert_eq!(calls("a refused rename", refused, 403), "desc=\"2 calls\"");
+    assert_eq!(api.org(&owner, &org).expect(200).body["name"], "Renamed");
 }
