@@ -70,7 +70,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/invitations/accept", 2, "session with the invitation, then the accept batch"),
     ("POST", "/v1/invitations/decline", 2, "invitation read, then the decline batch"),
     // API keys
-    ("POST", "/v1/orgs/{org_id}/api-keys", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/api-keys", 1, ""),
     ("GET", "/v1/orgs/{org_id}/api-keys", 1, ""),
     ("GET", "/v1/orgs/{org_id}/api-keys/{id}", 1, ""),
     ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
@@ -115,7 +115,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("GET", "/v1/me/audit-log", 1, ""),
     // notification channels
     ("GET", "/v1/notification-event-types", 1, ""),
-    ("POST", "/v1/orgs/{org_id}/notification-channels", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels", 1, ""),
     ("GET", "/v1/orgs/{org_id}/notification-channels", 1, ""),
     ("GET", "/v1/orgs/{org_id}/notification-channels/{id}", 1, ""),
     ("PATCH", "/v1/orgs/{org_id}/notification-channels/{id}", 2, "resolution (credential, membership and the target, one batch), then the write batch"),

@@ -176,7 +176,26 @@ impl Credential {
         two_factor: TwoFactorPolicy,
         writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
     ) -> Result<Wrote<Granted, T>, AppError> {
-        self.write_as(deps, tenant, permission, two_factor, false, writes).await
+        let need = Need { permission, also: &[], two_factor, own_two_factor: false, check: &|_| Ok(()) };
+        self.write_as(deps, tenant, need, writes).await
+    }
+
+    /// [`Credential::require_write`] for a write that also needs each of
+    /// `also` (the guard's roles are those that have them all), where
+    /// `check` names a refusal in the use case's own words (run where the
+    /// write waits for the resolution: an API key's, or a refused guard's
+    /// second trip).
+    pub async fn require_write_checked<T>(
+        &self,
+        deps: &Deps,
+        tenant: Tenant<'_>,
+        permission: Permission,
+        also: &[Permission],
+        check: &dyn Fn(&Granted) -> Result<(), AppError>,
+        writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
+    ) -> Result<Wrote<Granted, T>, AppError> {
+        let need = Need { permission, also, two_factor: TwoFactorPolicy::Enforce, own_two_factor: false, check };
+        self.write_as(deps, tenant, need, writes).await
     }
 
     /// [`Credential::require_write`], where the person must have 2FA on
@@ -188,23 +207,30 @@ impl Credential {
         permission: Permission,
         writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
     ) -> Result<Wrote<Granted, T>, AppError> {
-        self.write_as(deps, tenant, permission, TwoFactorPolicy::Enforce, true, writes).await
+        let need = Need {
+            permission,
+            also: &[],
+            two_factor: TwoFactorPolicy::Enforce,
+            own_two_factor: true,
+            check: &|_| Ok(()),
+        };
+        self.write_as(deps, tenant, need, writes).await
     }
 
     async fn write_as<T>(
         &self,
         deps: &Deps,
         tenant: Tenant<'_>,
-        permission: Permission,
-        two_factor: TwoFactorPolicy,
-        own_two_factor: bool,
+        need: Need<'_>,
         writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
     ) -> Result<Wrote<Granted, T>, AppError> {
+        let Need { permission, also, two_factor, own_two_factor, check } = need;
         let decided = |caller: &Caller| -> Result<Granted, AppError> {
             let granted = caller.require(permission, two_factor)?;
             if own_two_factor {
                 granted.require_with_two_factor(permission)?;
             }
+            check(&granted)?;
             Ok(granted)
         };
         let slow = || async {
@@ -227,7 +253,8 @@ impl Credential {
         let mut batch = Batch::new();
         let live = batch.read::<UserRow>(stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now));
         let place = PlaceRead::session(&mut batch, Some(tenant), &claims.sub);
-        batch.add(GuardRule::of(tenant.kind(), permission).stmt(claims, now, tenant, two_factor, own_two_factor));
+        let rule = GuardRule::of(tenant.kind(), permission, also);
+        batch.add(rule.stmt(claims, now, tenant, two_factor, own_two_factor));
         let handles = writes(&Actor::user(&claims.sub), &mut batch)?;
         match batch.run(deps.db.as_ref()).await {
             Ok(mut results) => {
@@ -296,6 +323,15 @@ impl Credential {
     }
 }
 
+/// What a one-round-trip write needs of its caller.
+struct Need<'a> {
+    permission: Permission,
+    also: &'a [Permission],
+    two_factor: TwoFactorPolicy,
+    own_two_factor: bool,
+    check: &'a dyn Fn(&Granted) -> Result<(), AppError>,
+}
+
 /// What a one-round-trip write did: who wrote, the handles `writes` gave,
 /// and the batch's outcome (a failure of the write itself, such as a
 /// unique violation, for the use case to name).
@@ -323,15 +359,15 @@ struct GuardRule {
 }
 
 impl GuardRule {
-    fn of(kind: TenantKind, permission: Permission) -> Self {
+    /// The rule for `permission` and each of `also` (all of them needed).
+    fn of(kind: TenantKind, permission: Permission, also: &[Permission]) -> Self {
         let direct = Facts { tenant: kind, via: Via::Direct, require_2fa: false, has_2fa: false };
-        let roles = policy::ROLES
-            .into_iter()
-            .filter(|r| verdict(Subject::Role(*r), permission, &direct) == Verdict::Allow)
-            .collect();
         let grant = Facts { via: Via::Grant, ..direct };
-        let grant_admin =
-            kind == TenantKind::Workspace && verdict(Subject::Role(Role::Admin), permission, &grant) == Verdict::Allow;
+        let all = |subject: Subject<'_>, facts: &Facts| {
+            std::iter::once(&permission).chain(also).all(|p| verdict(subject, *p, facts) == Verdict::Allow)
+        };
+        let roles = policy::ROLES.into_iter().filter(|r| all(Subject::Role(*r), &direct)).collect();
+        let grant_admin = kind == TenantKind::Workspace && all(Subject::Role(Role::Admin), &grant);
         Self { roles, grant_admin }
     }
 
@@ -813,7 +849,7 @@ mod tests {
     #[test]
     fn the_write_guards_apply_exactly_the_policy_table() {
         for permission in Permission::ALL {
-            let org = GuardRule::of(TenantKind::Org, permission);
+            let org = GuardRule::of(TenantKind::Org, permission, &[]);
             assert!(!org.grant_admin, "{permission:?}: orgs have no grants");
             for role in policy::ROLES {
                 for (require_2fa, has_2fa, enforce) in [false, true]
@@ -834,7 +870,7 @@ mod tests {
                     );
                 }
             }
-            let ws = GuardRule::of(TenantKind::Workspace, permission);
+            let ws = GuardRule::of(TenantKind::Workspace, permission, &[]);
             for direct in [None, Some(Role::Owner), Some(Role::Admin), Some(Role::Member)] {
                 // `grant`: a grant reaches them through an org whose 2FA rule they meet.
                 for grant in [false, true] {
@@ -849,6 +885,23 @@ mod tests {
                     let seat = matches!(direct, Some(Role::Owner | Role::Admin));
                     let guard = direct.is_some_and(|r| ws.roles.contains(&r)) || (ws.grant_admin && !seat && grant);
                     assert_eq!(guard, policy, "workspace {permission:?} direct={direct:?} grant={grant}");
+                }
+            }
+        }
+    }
+
+    /// A write that needs several permissions (a key's scopes, a channel's
+    /// event types) is guarded by the roles that have them all.
+    #[test]
+    fn a_guard_for_several_permissions_admits_only_roles_that_have_them_all() {
+        let direct = Facts { tenant: TenantKind::Org, via: Via::Direct, require_2fa: false, has_2fa: false };
+        for p in Permission::ALL {
+            for q in Permission::ALL {
+                let rule = GuardRule::of(TenantKind::Org, p, &[q]);
+                for role in policy::ROLES {
+                    let both =
+                        [p, q].iter().all(|x| policy::decide(Subject::Role(role), *x, &direct) == Verdict::Allow);
+                    assert_eq!(rule.roles.contains(&role), both, "{p:?} and {q:?} for {role:?}");
                 }
             }
         }

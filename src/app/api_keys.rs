@@ -115,9 +115,9 @@ fn user_id(me: &Granted) -> Result<&str, AppError> {
     me.person_id().ok_or(AppError::UserRequired)
 }
 
-/// Checks requested scopes: none person-only (`org:delete`, `billing:manage`),
-/// none beyond the person's role.
-fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
+/// Parses requested scopes: 1 to 18 permission names, none person-only
+/// (`org:delete`, `billing:manage`: no role makes them grantable to a key).
+fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
     if raw.is_empty() || raw.len() > Permission::ALL.len() {
         return Err(AppError::field(FieldError::new("scopes", "invalid_scopes", "give 1 to 18 permissions")));
     }
@@ -126,22 +126,26 @@ fn ceiling(role: Role, raw: &[String]) -> Result<Vec<Permission>, AppError> {
         let p = Permission::parse(s).ok_or_else(|| {
             AppError::field(FieldError::new("scopes", "unknown_scope", format!("{s} is not a permission")))
         })?;
-        // Person-only scopes are refused to everyone, before the role check:
-        // no role makes them grantable to a key.
         if !policy::key_may_hold(p) {
             return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
-        }
-        if !policy::permissions_of(Subject::Role(role), &Facts::direct(TenantKind::Org)).contains(&p) {
-            return Err(AppError::refused(
-                ErrorCode::ScopeExceedsRole,
-                format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
-            ));
         }
         if !scopes.contains(&p) {
             scopes.push(p);
         }
     }
     Ok(scopes)
+}
+
+/// Refuses scopes beyond the person's role.
+fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
+    let held = policy::permissions_of(Subject::Role(role), &Facts::direct(TenantKind::Org));
+    match scopes.iter().find(|p| !held.contains(p)) {
+        Some(p) => Err(AppError::refused(
+            ErrorCode::ScopeExceedsRole,
+            format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn scopes_text(scopes: &[Permission]) -> String {
@@ -162,44 +166,58 @@ pub async fn create_api_key(
     raw_scopes: &[String],
     expires_in_days: Option<i64>,
 ) -> Result<CreatedApiKey, AppError> {
-    let (access, _) = manager(deps, who, org_id, Batch::new()).await?;
-    let name = DisplayName::parse("name", raw_name)?;
-    if let Some(d) = expires_in_days {
-        if !(1..=MAX_EXPIRY_DAYS).contains(&d) {
+    let checked = (|| {
+        let name = DisplayName::parse("name", raw_name)?;
+        if expires_in_days.is_some_and(|d| !(1..=MAX_EXPIRY_DAYS).contains(&d)) {
             return Err(AppError::field(FieldError::new("expires_in_days", "out_of_range", "must be 1 to 3650")));
         }
-    }
-    let scopes = ceiling(access.role(), raw_scopes)?;
+        Ok((name, scope_list(raw_scopes)?))
+    })();
+    let (name, scopes) = match (who, checked) {
+        (Credential::Session(_), Ok(checked)) => checked,
+        // Keys never manage keys, and a caller who may not learns nothing
+        // from a 422: the resolution answers first.
+        (_, checked) => {
+            manager(deps, who, org_id, Batch::new()).await?;
+            checked?
+        }
+    };
     let now = deps.now();
     let id = deps.new_id(IdKind::ApiKey)?;
     let key = new_key(deps)?;
     let expires_at = expires_in_days.map(|d| now + d * DAY);
-    let event = Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor: access.actor(),
-        action: "api_key.created",
-        target_kind: "api_key",
-        target_id: &id,
-        data: json!({ "name": name.as_str(), "scopes": scopes_text(&scopes) }),
-    };
-    deps.db
-        .batch(vec![
-            stmt!(
+    // One round trip: the guard admits only roles that hold every scope asked for.
+    let within = |granted: &Granted| within_role(granted.role(), &scopes);
+    let tenant = Tenant::Org(org_id);
+    let wrote = who
+        .require_write_checked(deps, tenant, Permission::ApiKeysWrite, &scopes, &within, |actor, batch| {
+            let event = Event {
+                org_id: Some(org_id),
+                workspace_id: None,
+                actor,
+                action: "api_key.created",
+                target_kind: "api_key",
+                target_id: &id,
+                data: json!({ "name": name.as_str(), "scopes": scopes_text(&scopes) }),
+            };
+            let (digest, start, text) = (key.digest(), key.start(), scopes_text(&scopes));
+            batch.add(stmt!(
                 sql::INSERT_API_KEY,
                 &id,
                 org_id,
                 name.as_str(),
-                key.digest(),
-                key.start(),
-                scopes_text(&scopes),
-                user_id(&access)?,
+                digest,
+                start,
+                text,
+                &actor.id,
                 now,
                 expires_at
-            ),
-            event.stmt(deps)?,
-        ])
+            ));
+            batch.add(event.stmt(deps)?);
+            Ok(())
+        })
         .await?;
+    wrote.ran?;
     Ok(CreatedApiKey {
         id,
         name: name.as_str().to_owned(),
@@ -262,8 +280,11 @@ pub async fn rotate_api_key(
     }
     let (access, old) = manager_and_key(deps, who, org_id, id).await?;
     let scopes = scopes_of(&old.scopes);
-    let names: Vec<String> = scopes.iter().map(|p| p.as_str().to_owned()).collect();
-    ceiling(access.role(), &names)?;
+    // A person-only scope in an old row is never carried into a new key.
+    if let Some(p) = scopes.iter().find(|p| !policy::key_may_hold(**p)) {
+        return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
+    }
+    within_role(access.role(), &scopes)?;
     let now = deps.now();
     let new_id = deps.new_id(IdKind::ApiKey)?;
     let key = new_key(deps)?;

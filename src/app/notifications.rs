@@ -24,7 +24,7 @@ use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{self, AttemptRow, ChannelRow, DeliveryRow, IdRow};
-use crate::store::{Batch, Db, Results};
+use crate::store::{Batch, Db, Read, Results};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -348,45 +348,96 @@ pub async fn create_channel(
     org_id: &str,
     new: NewChannel<'_>,
 ) -> Result<ChannelWithSecret, AppError> {
-    let a = manager(deps, who, org_id).await?;
-    let actor = a.actor().clone();
-    let url = checked_url(deps, new.url)?;
-    let types = checked_event_types(new.event_types)?;
-    readable(&a, new.event_types)?;
-    let description = checked_description(new.description)?;
     let secret = new_secret(deps)?;
     let id = deps.new_id(IdKind::Channel)?;
+    let sealed = seal(deps, &id, &secret)?;
     let now = deps.now();
-    let event = audit(
-        org_id,
-        &actor,
-        "notification_channel.created",
-        &id,
-        json!({"url": webhook::audit_origin(&url), "event_types": new.event_types}),
-    );
-    let mut batch = Batch::new();
-    batch.add(stmt!(
-        sql::INSERT_CHANNEL,
-        &id,
-        org_id,
-        url.as_str(),
-        description,
-        types,
-        seal(deps, &id, &secret)?,
-        actor.kind,
-        &actor.id,
-        now,
-        MAX_CHANNELS_PER_ORG
-    ));
-    batch.add(event.stmt_if_changed(deps)?);
-    let row = batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, &id, org_id));
-    let Some(row) = batch.run(deps.db.as_ref()).await?.first(row)? else {
+    let (url, types) = (checked_url(deps, new.url), checked_event_types(new.event_types));
+    let description = checked_description(new.description);
+    let row = match (who, url, types, description) {
+        // A person's, in one round trip: the guard admits only roles that
+        // have what reading the subscribed types' data takes.
+        (Credential::Session(_), Ok(url), Ok(types), Ok(description)) => {
+            let reads: Vec<Permission> = new
+                .event_types
+                .iter()
+                .filter_map(|t| match webhook::reads(t) {
+                    Some(Reads::Permission(p) | Reads::PersonWith(p)) => Some(p),
+                    Some(Reads::Nothing) | None => None,
+                })
+                .collect();
+            let fields = ChannelFields { id: &id, org_id, url: &url, description, types: &types, sealed, now };
+            let may_read = |granted: &Granted| readable(granted, new.event_types);
+            let write = |actor: &Actor, batch: &mut Batch| fields.insert(deps, actor, new.event_types, batch);
+            let tenant = Tenant::Org(org_id);
+            let wrote = who
+                .require_write_checked(deps, tenant, Permission::NotificationsWrite, &reads, &may_read, write)
+                .await?;
+            wrote.ran?.first(wrote.handles)?
+        }
+        // A key, or input to refuse: the resolution answers first (a caller
+        // who may not learns nothing from a 422), then the write.
+        (_, url, types, description) => {
+            let a = manager(deps, who, org_id).await?;
+            let (url, types) = (url?, types?);
+            readable(&a, new.event_types)?;
+            let fields =
+                ChannelFields { id: &id, org_id, url: &url, description: description?, types: &types, sealed, now };
+            let mut batch = Batch::new();
+            let row = fields.insert(deps, a.actor(), new.event_types, &mut batch)?;
+            batch.run(deps.db.as_ref()).await?.first(row)?
+        }
+    };
+    let Some(row) = row else {
         return Err(AppError::refused(
             ErrorCode::Conflict,
             format!("an organization has at most {MAX_CHANNELS_PER_ORG} notification channels; delete one first"),
         ));
     };
     Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
+}
+
+/// A new channel's row, checked.
+struct ChannelFields<'a> {
+    id: &'a str,
+    org_id: &'a str,
+    url: &'a WebhookUrl,
+    description: &'a str,
+    types: &'a str,
+    sealed: String,
+    now: i64,
+}
+
+impl ChannelFields<'_> {
+    /// The guarded insert (at most [`MAX_CHANNELS_PER_ORG`]), its audit row,
+    /// and the row read back (none: the org is full).
+    fn insert(
+        &self,
+        deps: &Deps,
+        actor: &Actor,
+        event_types: &[String],
+        batch: &mut Batch,
+    ) -> Result<Read<ChannelRow>, AppError> {
+        let (id, org_id, now) = (self.id, self.org_id, self.now);
+        let data = json!({"url": webhook::audit_origin(self.url), "event_types": event_types});
+        let event = audit(org_id, actor, "notification_channel.created", id, data);
+        let (url, kind, max) = (self.url.as_str(), actor.kind, MAX_CHANNELS_PER_ORG);
+        batch.add(stmt!(
+            sql::INSERT_CHANNEL,
+            id,
+            org_id,
+            url,
+            self.description,
+            self.types,
+            &self.sealed,
+            kind,
+            &actor.id,
+            now,
+            max
+        ));
+        batch.add(event.stmt_if_changed(deps)?);
+        Ok(batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)))
+    }
 }
 
 /// The org's channels, newest first.
