@@ -33,7 +33,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/auth/signup", 1, ""),
     ("POST", "/v1/auth/verify-email", 3, "token read, password hash, then the verification write and the session write as two batches"),
     ("POST", "/v1/auth/resend-verification", 1, ""),
-    ("POST", "/v1/auth/login", 3, "failure counter (with the user read), password hash, counter reset, then the session write"),
+    ("POST", "/v1/auth/login", 2, "failure counter with the user, then (after the password hash) the counter reset with the session"),
     ("POST", "/v1/auth/token", 2, "refresh token spent first (single use), then the new token and session touch"),
     ("POST", "/v1/auth/logout", 2, "session read, then the session revocation"),
     ("POST", "/v1/auth/password-reset", 1, ""),
@@ -45,7 +45,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("GET", "/v1/me/sessions", 1, ""),
     ("DELETE", "/v1/me/sessions/{id}", 1, ""),
     // two-factor
-    ("POST", "/v1/auth/login/mfa", 6, "MFA token counter, credential read, attempt counter, step+token spend, user read, session write"),
+    ("POST", "/v1/auth/login/mfa", 2, "attempt counts with the user and credential, then (after the code check) the step, the token spent and the session"),
     ("POST", "/v1/me/totp", 1, ""),
     ("POST", "/v1/me/totp/confirm", 3, "session with the credential, the attempt counter, then (after the code check) the confirm batch"),
     ("DELETE", "/v1/me/totp", 3, "session with the credential, the attempt counter, then (after the code check) the disable batch"),

@@ -3,7 +3,7 @@
 use super::access::Credential;
 use super::error::collect_fields;
 use super::messages::Job;
-use super::sessions::{create_session, SessionIssued, UserView};
+use super::sessions::{create_session, create_session_after, SessionIssued, UserView, METHOD_PASSWORD};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
@@ -348,16 +348,18 @@ pub async fn login(
         deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
         return Err(AppError::EmailNotVerified);
     }
+    // The counter's reset (and a stronger hash) travel with the session or
+    // the MFA token: the second and last round trip.
     let mut writes = vec![stmt!(sql::CLEAR_LOGIN_FAILURES, &key)];
     if password::needs_rehash(&phc) {
         writes.push(stmt!(sql::SET_PASSWORD_HASH, &user.id, hash_password(deps, raw_password)?, now));
     }
-    deps.db.batch(writes).await?;
     if user.totp_enabled != 0 {
-        let mfa_token = super::totp::issue_mfa_token(deps, &user, user_agent).await?;
+        let mfa_token = super::totp::issue_mfa_token_after(deps, writes, &user, user_agent, METHOD_PASSWORD).await?;
         return Ok(LoginOutcome::MfaRequired { mfa_token });
     }
-    Ok(LoginOutcome::Session(Box::new(create_session(deps, user, user_agent).await?)))
+    let session = create_session_after(deps, writes, user, user_agent, METHOD_PASSWORD).await?;
+    Ok(LoginOutcome::Session(Box::new(session)))
 }
 
 /// Emails a reset link if the address has an account (202 always).

@@ -83,17 +83,55 @@ pub async fn create_session_via(
     user_agent: Option<&str>,
     method: &str,
 ) -> Result<SessionIssued, AppError> {
-    let now = deps.now();
-    let session_id = deps.new_id(IdKind::Session)?;
-    let refresh = Secret::random(random(deps.rng.as_ref())?);
-    let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
-    deps.db
-        .batch(vec![
-            stmt!(sql::INSERT_SESSION, &session_id, &user.id, now, now + SESSION_SECONDS, ua, method),
+    create_session_after(deps, Vec::new(), user, user_agent, method).await
+}
+
+/// [`create_session_via`], with `before` (the sign-in's own bookkeeping, such
+/// as clearing its failure counter) in the same batch: one round trip.
+pub async fn create_session_after(
+    deps: &Deps,
+    mut before: Vec<crate::store::Stmt>,
+    user: UserRow,
+    user_agent: Option<&str>,
+    method: &str,
+) -> Result<SessionIssued, AppError> {
+    let (session, rows) = NewSession::rows(deps, &user.id, user_agent, method)?;
+    before.extend(rows);
+    deps.db.batch(before).await?;
+    session.issue(deps, user)
+}
+
+/// A session about to be written by the caller's own batch (a sign-in step
+/// whose guards decide whether it happens), and its tokens once it is.
+#[derive(Debug)]
+pub struct NewSession {
+    session_id: String,
+    refresh: Secret,
+}
+
+impl NewSession {
+    /// The session and the two rows that create it.
+    pub fn rows(
+        deps: &Deps,
+        user_id: &str,
+        user_agent: Option<&str>,
+        method: &str,
+    ) -> Result<(Self, [crate::store::Stmt; 2]), AppError> {
+        let now = deps.now();
+        let session_id = deps.new_id(IdKind::Session)?;
+        let refresh = Secret::random(random(deps.rng.as_ref())?);
+        let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
+        let rows = [
+            stmt!(sql::INSERT_SESSION, &session_id, user_id, now, now + SESSION_SECONDS, ua, method),
             stmt!(sql::INSERT_REFRESH_TOKEN, refresh.digest(), &session_id, now),
-        ])
-        .await?;
-    issue(deps, user, &session_id, refresh)
+        ];
+        Ok((Self { session_id, refresh }, rows))
+    }
+
+    /// The tokens, once the rows are written.
+    pub fn issue(self, deps: &Deps, user: UserRow) -> Result<SessionIssued, AppError> {
+        issue(deps, user, &self.session_id, self.refresh)
+    }
 }
 
 fn issue(deps: &Deps, user: UserRow, session_id: &str, refresh: Secret) -> Result<SessionIssued, AppError> {

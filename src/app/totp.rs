@@ -4,7 +4,7 @@
 //! cannot succeed twice, even from parallel requests.
 use super::access::Credential;
 use super::auth::UserPrincipal;
-use super::sessions::{create_session_via, SessionIssued, METHOD_PASSWORD};
+use super::sessions::{NewSession, SessionIssued, METHOD_PASSWORD};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::time::MINUTE;
@@ -87,9 +87,8 @@ async fn with_credential(deps: &Deps, who: &Credential) -> Result<(UserPrincipal
     Ok((who, cred))
 }
 
-/// Checks `code` for the user and accepts its time step in `first` (a batch
-/// whose first statement is the guarded step update); the rest of the batch
-/// runs in the same transaction. Returns whether the step was accepted.
+/// Checks `code` for the user and accepts its time step in the same batch
+/// as `then`, counting the attempt on the account first (its own trip).
 async fn accept_code(
     deps: &Deps,
     user_id: &str,
@@ -117,31 +116,50 @@ async fn accept_code(
         ))
         .await?;
     if reserved.changes == 0 {
-        let retry_after = cred.locked_until.map_or(ACCOUNT_LOCK_SECONDS, |until| (until - now).max(1));
-        return Err(AppError::TooManyAttempts { retry_after });
+        return Err(locked(&cred, now));
     }
-    let (secret, stale) = totp::open_secret(key(deps), user_id, &cred.secret_enc)
-        .map_err(|_| AppError::internal(format!("TOTP secret of {user_id} does not decrypt")))?;
-    let Some(step) = totp::verify(&secret, code, now, cred.last_step) else {
-        return Err(invalid_otp());
-    };
-    // The guard right after the step update rolls the whole batch back if
-    // another request accepted this step (or a later one) first: a replay
-    // then changes nothing at all.
-    let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only), stmt!(sql::GUARD_CHANGED)];
-    stmts.extend(then);
-    // A secret sealed under the previous key, or before key ids, is sealed
-    // again under the current key in the same transaction (guarded on the
-    // value read: a concurrent re-enrolment is never overwritten).
-    if stale {
-        let fresh = totp::seal_secret(key(deps), user_id, random(deps.rng.as_ref())?, &secret);
-        stmts.push(stmt!(sql::RESEAL_TOTP_SECRET, user_id, fresh, &cred.secret_enc));
-    }
+    let stmts = accepted_step(deps, user_id, &cred, code, confirmed_only, then)?;
     match deps.db.batch(stmts).await {
         Ok(_) => Ok(()),
         Err(DbError::Guard(_)) => Err(invalid_otp()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The account's second factor is locked (too many wrong codes).
+fn locked(cred: &TotpCredential, now: i64) -> AppError {
+    AppError::TooManyAttempts {
+        retry_after: cred.locked_until.map_or(ACCOUNT_LOCK_SECONDS, |until| (until - now).max(1)),
+    }
+}
+
+/// Checks `code` (its attempt already counted) and gives the statements
+/// that accept its time step: the guarded step update, the guard that rolls
+/// the whole batch back if another request accepted this step (or a later
+/// one) first, so a replay changes nothing at all; and, for a secret sealed
+/// under the previous key or before key ids, its sealing under the current
+/// key (guarded on the value read: a concurrent re-enrolment is never
+/// overwritten). `then` goes between the guard and the re-sealing.
+fn accepted_step(
+    deps: &Deps,
+    user_id: &str,
+    cred: &TotpCredential,
+    code: &str,
+    confirmed_only: bool,
+    then: Vec<Stmt>,
+) -> Result<Vec<Stmt>, AppError> {
+    let (secret, stale) = totp::open_secret(key(deps), user_id, &cred.secret_enc)
+        .map_err(|_| AppError::internal(format!("TOTP secret of {user_id} does not decrypt")))?;
+    let Some(step) = totp::verify(&secret, code, deps.now(), cred.last_step) else {
+        return Err(invalid_otp());
+    };
+    let mut stmts = vec![stmt!(sql::ACCEPT_TOTP_STEP, user_id, step, confirmed_only), stmt!(sql::GUARD_CHANGED)];
+    stmts.extend(then);
+    if stale {
+        let fresh = totp::seal_secret(key(deps), user_id, random(deps.rng.as_ref())?, &secret);
+        stmts.push(stmt!(sql::RESEAL_TOTP_SECRET, user_id, fresh, &cred.secret_enc));
+    }
+    Ok(stmts)
 }
 
 fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), AppError> {
@@ -201,16 +219,30 @@ pub async fn issue_mfa_token_via(
     user_agent: Option<&str>,
     method: &str,
 ) -> Result<String, AppError> {
+    issue_mfa_token_after(deps, Vec::new(), user, user_agent, method).await
+}
+
+/// [`issue_mfa_token_via`], with `before` in the same batch: one round trip.
+pub async fn issue_mfa_token_after(
+    deps: &Deps,
+    mut before: Vec<Stmt>,
+    user: &UserRow,
+    user_agent: Option<&str>,
+    method: &str,
+) -> Result<String, AppError> {
     let token = Secret::random(random(deps.rng.as_ref())?);
     let now = deps.now();
     let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
-    deps.db
-        .run(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua, method))
-        .await?;
+    before.push(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua, method));
+    deps.db.batch(before).await?;
     Ok(token.expose().to_owned())
 }
 
 /// The second step: a TOTP code or a recovery code for a live MFA token.
+/// Two round trips: the attempt counts (the token's and, for a code, the
+/// account's) with the user and the credential; then the code's acceptance,
+/// the token spent and the session, guarded so that only this request's
+/// success writes any of it.
 pub async fn login_mfa(
     deps: &Deps,
     raw_token: &str,
@@ -221,44 +253,9 @@ pub async fn login_mfa(
     if !token::plausible(raw_token) {
         return Err(AppError::InvalidToken);
     }
-    let now = deps.now();
-    let digest = Secret::from_client(raw_token).digest();
-    // Count the attempt before checking the code (one guarded statement), so
-    // parallel guesses cannot exceed the limit.
-    let reserved: Option<ReservedMfaToken> =
-        deps.db.run(stmt!(sql::RESERVE_MFA_ATTEMPT, &digest, now, MFA_TOKEN_ATTEMPTS)).await?.first()?;
-    let Some(live) = reserved else {
-        let exists: Option<MfaTokenUser> = deps.db.run(stmt!(sql::LIVE_MFA_TOKEN, &digest, now)).await?.first()?;
-        return Err(match exists {
-            Some(_) => AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS },
-            None => AppError::InvalidToken,
-        });
-    };
-    let consume = stmt!(sql::CONSUME_MFA_TOKEN_IF_CHANGED, &digest, now, MFA_TOKEN_ATTEMPTS);
-    let accepted = match (code, recovery_code) {
-        (Some(code), None) => {
-            // The guard after the consume rolls everything back unless the
-            // token was spent by this request: success means it was.
-            let cred = deps.db.run(stmt!(sql::TOTP_CREDENTIAL, &live.user_id)).await?.first()?;
-            accept_code(deps, &live.user_id, cred, code, true, vec![consume, stmt!(sql::GUARD_CHANGED)]).await?;
-            true
-        }
-        (None, Some(recovery)) => {
-            let result = deps
-                .db
-                .batch(vec![
-                    stmt!(sql::USE_RECOVERY_CODE, &live.user_id, totp::recovery_code_digest(recovery), now),
-                    stmt!(sql::GUARD_CHANGED),
-                    consume,
-                    stmt!(sql::GUARD_CHANGED),
-                ])
-                .await;
-            match result {
-                Ok(_) => true,
-                Err(DbError::Guard(_)) => return Err(invalid_otp()),
-                Err(e) => return Err(e.into()),
-            }
-        }
+    let code = match (code, recovery_code) {
+        (Some(code), None) => Ok(code),
+        (None, Some(recovery)) => Err(recovery),
         _ => {
             return Err(AppError::field(crate::domain::FieldError::new(
                 "code",
@@ -267,9 +264,59 @@ pub async fn login_mfa(
             )))
         }
     };
-    if !accepted {
-        return Err(AppError::InvalidToken);
+    let now = deps.now();
+    let digest = Secret::from_client(raw_token).digest();
+    // Count the attempt before checking the code (guarded statements), so
+    // parallel guesses cannot exceed the token's limit nor the account's.
+    let mut batch = Batch::new();
+    let reserved = batch.read::<ReservedMfaToken>(stmt!(sql::RESERVE_MFA_ATTEMPT, &digest, now, MFA_TOKEN_ATTEMPTS));
+    let account = code.is_ok().then(|| {
+        batch.write(stmt!(
+            sql::RESERVE_TOTP_ATTEMPT_OF_MFA_TOKEN,
+            &digest,
+            now,
+            ACCOUNT_ATTEMPTS,
+            ACCOUNT_LOCK_SECONDS,
+            ACCOUNT_DECAY_SECONDS
+        ))
+    });
+    let live = batch.read::<MfaTokenUser>(stmt!(sql::LIVE_MFA_TOKEN, &digest, now));
+    let cred = batch.read::<TotpCredential>(stmt!(sql::TOTP_CREDENTIAL_OF_MFA_TOKEN, &digest));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_OF_MFA_TOKEN, &digest));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let Some(reserved) = results.first(reserved)? else {
+        return Err(match results.first(live)? {
+            Some(_) => AppError::TooManyAttempts { retry_after: MFA_TOKEN_SECONDS },
+            None => AppError::InvalidToken,
+        });
+    };
+    let user = results.first(user)?.ok_or(AppError::InvalidToken)?;
+    let cred = results.first(cred)?;
+    // The token is spent only right after this request's code or recovery
+    // code was accepted (the guard after it), and the session comes with it.
+    let (session, rows) = NewSession::rows(deps, &user.id, user_agent, &reserved.method)?;
+    let mut then =
+        vec![stmt!(sql::CONSUME_MFA_TOKEN_IF_CHANGED, &digest, now, MFA_TOKEN_ATTEMPTS), stmt!(sql::GUARD_CHANGED)];
+    then.extend(rows);
+    let stmts = match code {
+        Ok(code) => {
+            let cred = cred.ok_or_else(invalid_otp)?;
+            if account.is_some_and(|a| results.changed(a) == 0) {
+                return Err(locked(&cred, now));
+            }
+            accepted_step(deps, &reserved.user_id, &cred, code, true, then)?
+        }
+        Err(recovery) => {
+            let digest = totp::recovery_code_digest(recovery);
+            let mut stmts =
+                vec![stmt!(sql::USE_RECOVERY_CODE, &reserved.user_id, digest, now), stmt!(sql::GUARD_CHANGED)];
+            stmts.extend(then);
+            stmts
+        }
+    };
+    match deps.db.batch(stmts).await {
+        Ok(_) => session.issue(deps, user),
+        Err(DbError::Guard(_)) => Err(invalid_otp()),
+        Err(e) => Err(e.into()),
     }
-    let user: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_ID, &live.user_id)).await?.first()?;
-    create_session_via(deps, user.ok_or(AppError::InvalidToken)?, user_agent, &live.method).await
 }

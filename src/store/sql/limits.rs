@@ -77,3 +77,13 @@ pub const RESERVE_TOTP_ATTEMPT: &str = "UPDATE totp_credentials SET \
        locked_until = CASE WHEN MAX(0, failed_attempts - CAST(MAX(0, ?2 - COALESCE(last_failed_at, ?2)) / ?5 AS INTEGER)) + 1 >= ?3 \
          THEN ?2 + ?4 END \
      WHERE user_id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)";
+/// [`RESERVE_TOTP_ATTEMPT`] for the user of MFA token `?1`, and only right
+/// after the statement before it (that token's own attempt count) changed a
+/// row: the second step counts both in one round trip.
+pub const RESERVE_TOTP_ATTEMPT_OF_MFA_TOKEN: &str = "UPDATE totp_credentials SET \
+       failed_attempts = MAX(0, failed_attempts - CAST(MAX(0, ?2 - COALESCE(last_failed_at, ?2)) / ?5 AS INTEGER)) + 1, \
+       last_failed_at = ?2, \
+       locked_until = CASE WHEN MAX(0, failed_attempts - CAST(MAX(0, ?2 - COALESCE(last_failed_at, ?2)) / ?5 AS INTEGER)) + 1 >= ?3 \
+         THEN ?2 + ?4 END \
+     WHERE user_id = (SELECT user_id FROM mfa_tokens WHERE token_hash = ?1) AND changes() > 0 \
+       AND (locked_until IS NULL OR locked_until <= ?2)";

@@ -43,6 +43,16 @@ pub const CONSUME_MFA_TOKEN_IF_CHANGED: &str = "UPDATE mfa_tokens SET used_at = 
 pub const RESERVE_MFA_ATTEMPT: &str = "UPDATE mfa_tokens SET failed_attempts = failed_attempts + 1 \
      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 AND failed_attempts < ?3 RETURNING user_id, method";
 
+/// The TOTP credential of an MFA token's user (the second step reads it in
+/// the same batch as its attempt count).
+pub const TOTP_CREDENTIAL_OF_MFA_TOKEN: &str =
+    "SELECT c.secret_enc, c.confirmed_at, c.last_step, c.failed_attempts, c.locked_until \
+     FROM mfa_tokens t JOIN totp_credentials c ON c.user_id = t.user_id WHERE t.token_hash = ?1";
+/// The user of an MFA token (the columns of `USER_BY_ID`).
+pub const USER_OF_MFA_TOKEN: &str =
+    "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, u.locked_until, \
+       u.totp_enabled, u.created_at FROM mfa_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1";
+
 /// A TOTP credential ([`TOTP_CREDENTIAL`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TotpCredential {
