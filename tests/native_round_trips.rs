@@ -107,7 +107,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("GET", "/v1/auth/oauth/providers", 0, ""),
     ("GET", "/v1/auth/oauth/{provider}/authorize", 1, ""),
     ("GET", "/v1/auth/oauth/{provider}/callback", 2, "state spent before the provider calls, login code written after them"),
-    ("POST", "/v1/auth/oauth/complete", 6, "code spent, identity lookup, user read by email, account write, identity touch, session write"),
+    ("POST", "/v1/auth/oauth/complete", 3, "a new account: the code spent with the accounts it names, the account written, then its session (a returning identity: 2)"),
     ("POST", "/v1/auth/oauth/inspect", 2, "login code read, then the account it names"),
     ("GET", "/v1/me/identities", 1, ""),
     ("POST", "/v1/me/identities/{provider}", 2, "session with its sign-in age, then the flow state write"),
@@ -388,6 +388,23 @@ fn every_route_stays_within_its_round_trip_budget() {
     let with_cookie = [("cookie", cookie.as_str())];
     w.call("POST", "/v1/auth/oauth/inspect", None, Some(json!({"login_code": login_code})), &with_cookie);
     w.call("POST", "/v1/auth/oauth/complete", None, Some(json!({"login_code": login_code})), &with_cookie);
+    // The same person again: a returning identity signs in in two round trips
+    // (the code spent with the account read, then the session).
+    let start =
+        app.call_with("GET", &format!("/v1/auth/oauth/google/authorize?redirect_uri={}", enc(PAGE)), None, None, &[]);
+    let cookie = cookie_of(&start);
+    let approved = fake.approve(start.header("location").unwrap());
+    let back = app.call_with("GET", local(&approved), None, None, &[("cookie", &cookie)]).expect(302);
+    let login_code = fragment(back.header("location").unwrap(), "login_code");
+    let again = app.call_with(
+        "POST",
+        "/v1/auth/oauth/complete",
+        None,
+        Some(json!({"login_code": login_code})),
+        &[("cookie", &cookie)],
+    );
+    assert_eq!(again.status, 200, "{}", again.raw);
+    assert_eq!(app.last_round_trips(), 2, "a returning identity's sign-in: {:?}", app.last_round_trip_sql());
     w.get("/v1/me/identities", &owner);
     fake.sign_in("github", FakeUser::verified("9001", "octo@example.com"));
     let fresh = access(&api.login(&f.owner().email, PASSWORD).expect(200).body);

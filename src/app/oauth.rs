@@ -17,7 +17,7 @@ use super::audit::{Actor, AuditEventView, Event};
 use super::auth::UserPrincipal;
 use super::messages::Job;
 use super::page::PageRequest;
-use super::sessions::create_session_via;
+use super::sessions::create_session_after;
 use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
@@ -428,20 +428,32 @@ pub async fn complete(
     deps: &Deps,
     raw_code: &str,
     browser: Option<&str>,
-    who: Option<&UserPrincipal>,
+    who: Option<&Credential>,
     user_agent: Option<&str>,
 ) -> Result<Completed, AppError> {
     let (code, browser) = code_keys(raw_code, browser)?;
     let now = deps.now();
-    let row: Option<LoginCodeRow> = deps.db.run(stmt!(sql::CONSUME_LOGIN_CODE, code, now, browser)).await?.first()?;
-    let row = row.ok_or(AppError::InvalidToken)?;
+    // The code is spent, and the accounts its identity and address name are
+    // read, in one batch.
+    let mut batch = Batch::new();
+    let row = batch.read::<LoginCodeRow>(stmt!(sql::CONSUME_LOGIN_CODE, &code, now, browser));
+    let known = batch.read::<UserRow>(stmt!(sql::USER_BY_LOGIN_CODE, &code));
+    let holder = batch.read::<UserRow>(stmt!(sql::HOLDER_OF_LOGIN_CODE_EMAIL, &code));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let row = results.first(row)?.ok_or(AppError::InvalidToken)?;
     let identity = code_identity(&row)?;
     if let Some(link_user) = &row.link_user_id {
-        // A link code only finishes in the session of the person who asked for it.
+        // A link code only finishes in the session of the person who asked
+        // for it (a stale or absent session: refused, the code spent).
+        let who = match who {
+            Some(c) => c.person(deps).await.ok(),
+            None => None,
+        };
         let who = who.filter(|w| &w.user.id == link_user).ok_or(AppError::InvalidToken)?;
-        return Ok(Completed::Linked(link(deps, who, &identity).await?));
+        return Ok(Completed::Linked(link(deps, &who, &identity).await?));
     }
-    let (user, event) = resolve(deps, &identity).await?;
+    let read = Prefetched { known: results.first(known)?, holder: results.first(holder)? };
+    let (user, event) = resolve(deps, &identity, Some(read)).await?;
     if matches!(event, "linked" | "claimed") {
         // An existing account gained a way in: tell its owner.
         notify_linked(deps, &user.id, identity.provider).await?;
@@ -463,13 +475,13 @@ pub async fn complete(
         )
         .stmt(deps)?,
     );
-    deps.db.batch(writes).await?;
-    // OAuth never bypasses the second factor: the same step as a password login.
+    // OAuth never bypasses the second factor: the same step as a password
+    // login. The identity's touch and the event travel with it.
     if mfa_required {
-        let mfa_token = super::totp::issue_mfa_token_via(deps, &user, user_agent, &method).await?;
+        let mfa_token = super::totp::issue_mfa_token_after(deps, writes, &user, user_agent, &method).await?;
         return Ok(Completed::Login(LoginOutcome::MfaRequired { mfa_token }));
     }
-    let session = create_session_via(deps, user, user_agent, &method).await?;
+    let session = create_session_after(deps, writes, user, user_agent, &method).await?;
     Ok(Completed::Login(LoginOutcome::Session(Box::new(session))))
 }
 
@@ -519,11 +531,22 @@ fn provider_email_unverified() -> AppError {
 /// Finds or makes the account an identity signs in to (see the module
 /// comment). Returns the user and what happened (`existing`, `linked`,
 /// `claimed`, `created`).
-async fn resolve(deps: &Deps, id: &ProviderIdentity) -> Result<(UserRow, &'static str), AppError> {
+async fn resolve(
+    deps: &Deps,
+    id: &ProviderIdentity,
+    mut read: Option<Prefetched>,
+) -> Result<(UserRow, &'static str), AppError> {
     // A claim can lose a race with a verification; the second pass links instead.
     for _ in 0..2 {
-        let known: Option<UserRow> =
-            deps.db.run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject)).await?.first()?;
+        let first = read.take();
+        let known: Option<UserRow> = match &first {
+            Some(r) => r.known.clone(),
+            None => deps
+                .db
+                .run(stmt!(sql::USER_BY_IDENTITY, id.provider.as_str(), &id.issuer, &id.subject))
+                .await?
+                .first()?,
+        };
         if let Some(user) = known {
             return Ok((user, "existing"));
         }
@@ -533,7 +556,10 @@ async fn resolve(deps: &Deps, id: &ProviderIdentity) -> Result<(UserRow, &'stati
             (Some(email), true) => email,
             _ => return Err(provider_email_unverified()),
         };
-        let holder: Option<UserRow> = deps.db.run(stmt!(sql::USER_BY_EMAIL, email)).await?.first()?;
+        let holder: Option<UserRow> = match first {
+            Some(r) => r.holder,
+            None => deps.db.run(stmt!(sql::USER_BY_EMAIL, email)).await?.first()?,
+        };
         let now = deps.now();
         let insert_identity = |user_id: &str, sql: &'static str| {
             stmt!(sql, id.provider.as_str(), &id.issuer, &id.subject, user_id, email, now)
@@ -622,6 +648,13 @@ async fn resolve(deps: &Deps, id: &ProviderIdentity) -> Result<(UserRow, &'stati
         }
     }
     Err(AppError::refused(ErrorCode::Conflict, "the account changed while signing in; try again"))
+}
+
+/// What the batch that spent the login code read: the account its identity
+/// signs in as, and the one holding its address.
+struct Prefetched {
+    known: Option<UserRow>,
+    holder: Option<UserRow>,
 }
 
 fn valid_name(id: &ProviderIdentity) -> Option<String> {

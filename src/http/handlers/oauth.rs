@@ -85,14 +85,11 @@ pub struct LinkedBody {
 pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: CompleteBody = json(req)?;
-    // Only a link code needs the caller; a stale token must not spoil a sign-in.
-    let who = match cred {
-        Some(c) => c.person(deps).await.ok(),
-        None => None,
-    };
+    // Only a link code needs the caller (resolved then); a stale token must
+    // not spoil a sign-in.
     let jar = flow_cookie_jar(oauth::secure(deps));
     let browser = extract::cookie(req, &jar);
-    let done = match oauth::complete(deps, &body.login_code, browser, who.as_ref(), extract::user_agent(req)).await? {
+    let done = match oauth::complete(deps, &body.login_code, browser, cred, extract::user_agent(req)).await? {
         Completed::Login(outcome) => super::login_response(deps, delivery, outcome),
         Completed::Linked(linked) => Response::json(200, &LinkedBody { linked }),
     };

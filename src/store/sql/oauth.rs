@@ -30,6 +30,21 @@ pub const PEEK_LOGIN_CODE: &str = "SELECT provider, issuer, subject, email, emai
      FROM oauth_login_codes \
      WHERE code_hash = ?1 AND browser_hash = ?3 AND used_at IS NULL AND expires_at > ?2";
 
+/// The user a login code's identity signs in as, read in the same batch as
+/// the code is spent (a [`super::UserRow`]).
+pub const USER_BY_LOGIN_CODE: &str =
+    "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, u.locked_until, \
+       u.totp_enabled, u.created_at \
+     FROM oauth_login_codes c \
+     JOIN oauth_identities i ON i.provider = c.provider AND i.issuer = c.issuer AND i.subject = c.subject \
+     JOIN users u ON u.id = i.user_id WHERE c.code_hash = ?1";
+/// The account holding a login code's email address, read in the same batch
+/// (used only when the provider verified the address).
+pub const HOLDER_OF_LOGIN_CODE_EMAIL: &str =
+    "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, u.locked_until, \
+       u.totp_enabled, u.created_at \
+     FROM oauth_login_codes c JOIN users u ON u.email = c.email WHERE c.code_hash = ?1";
+
 // ---- identities ----
 /// The user a provider identity signs in as (a [`super::UserRow`]).
 pub const USER_BY_IDENTITY: &str =
