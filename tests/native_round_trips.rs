@@ -35,7 +35,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/auth/resend-verification", 1, ""),
     ("POST", "/v1/auth/login", 2, "failure counter with the user, then (after the password hash) the counter reset with the session"),
     ("POST", "/v1/auth/token", 2, "refresh token spent first (single use), then the new token and session touch"),
-    ("POST", "/v1/auth/logout", 2, "session read, then the session revocation"),
+    ("POST", "/v1/auth/logout", 1, ""),
     ("POST", "/v1/auth/password-reset", 1, ""),
     ("POST", "/v1/auth/password-reset/confirm", 3, "token spent, password hash, then the reset batch and the failure-counter reset"),
     ("POST", "/v1/auth/password-reset/preview", 2, "token read, then the recently linked providers"),

@@ -1,7 +1,6 @@
 //! Sessions: issuing access and refresh tokens, rotation with reuse
 //! detection, the per-request session check, logout and the session list.
 use super::access::Credential;
-use super::auth::UserPrincipal;
 use super::page::PageRequest;
 use super::{random, AppError, Deps};
 use crate::domain::browser::{self, HostCookie, SameSite};
@@ -178,8 +177,20 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.
-pub async fn logout(deps: &Deps, who: &UserPrincipal) -> Result<(), AppError> {
-    deps.db.run(stmt!(sql::REVOKE_SESSION, &who.session_id, deps.now())).await?;
+pub async fn logout(deps: &Deps, who: &Credential) -> Result<(), AppError> {
+    let now = deps.now();
+    let sid = match who {
+        Credential::Session(claims) => claims.sid.clone(),
+        Credential::Key { .. } => return Err(AppError::UserRequired),
+    };
+    // One round trip: the live-session guard, then the revocation.
+    let wrote = who
+        .person_write(deps, false, |_, batch| {
+            batch.add(stmt!(sql::REVOKE_SESSION, &sid, now));
+            Ok(())
+        })
+        .await?;
+    wrote.ran?;
     Ok(())
 }
 
@@ -236,15 +247,19 @@ pub fn delivery(deps: &Deps, client: Option<&str>, origin: Option<&str>) -> Resu
 /// access token may have expired long ago: a reload after a while) and the
 /// bearer's session, if any. Neither present is not an error: the browser is
 /// signed out either way, and the cookie is cleared.
-pub async fn logout_browser(deps: &Deps, who: Option<&UserPrincipal>, cookie: Option<&str>) -> Result<(), AppError> {
+pub async fn logout_browser(deps: &Deps, who: Option<&Credential>, cookie: Option<&str>) -> Result<(), AppError> {
     let now = deps.now();
-    if let Some(who) = who {
-        deps.db.run(stmt!(sql::REVOKE_SESSION, &who.session_id, now)).await?;
+    // Both in one batch: the session a verified access token names (ending
+    // one that already ended changes nothing), and the refresh cookie's.
+    let mut batch = Batch::new();
+    if let Some(Credential::Session(claims)) = who {
+        batch.add(stmt!(sql::REVOKE_SESSION, &claims.sid, now));
     }
     if let Some(presented) = cookie.filter(|t| token::plausible(t)) {
         let digest = Secret::from_client(presented).digest();
-        deps.db.run(stmt!(sql::REVOKE_SESSION_OF_REFRESH_TOKEN, &digest, now)).await?;
+        batch.add(stmt!(sql::REVOKE_SESSION_OF_REFRESH_TOKEN, &digest, now));
     }
+    batch.run(deps.db.as_ref()).await?;
     Ok(())
 }
 

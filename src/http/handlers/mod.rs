@@ -261,18 +261,13 @@ pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> An
     match extract::delivery(deps, req)? {
         Delivery::Body => {
             // Without the cookie, the bearer is the session to end: it must verify.
-            let who = cred.ok_or(AppError::Unauthenticated)?.person(deps).await?;
-            sessions::logout(deps, &who).await?;
+            sessions::logout(deps, cred.ok_or(AppError::Unauthenticated)?).await?;
             Ok(Response::empty(204))
         }
         Delivery::Cookie => {
             // An expired access token must not stop a sign-out: the cookie suffices.
-            let who = match cred {
-                Some(c) => c.person(deps).await.ok(),
-                None => None,
-            };
             let jar = sessions::refresh_cookie(deps);
-            sessions::logout_browser(deps, who.as_ref(), extract::cookie(req, &jar)).await?;
+            sessions::logout_browser(deps, cred, extract::cookie(req, &jar)).await?;
             Ok(Response::empty(204).with_header("set-cookie", jar.clear()))
         }
     }
