@@ -3,7 +3,7 @@
 use super::access::Credential;
 use super::error::collect_fields;
 use super::messages::Job;
-use super::sessions::{create_session, create_session_after, SessionIssued, UserView, METHOD_PASSWORD};
+use super::sessions::{create_session_after, NewSession, SessionIssued, UserView, METHOD_PASSWORD};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::email::Email;
@@ -189,16 +189,6 @@ pub async fn resend_verification(deps: &Deps, raw_email: &str) -> Result<(), App
     }
 }
 
-async fn consume(deps: &Deps, raw_token: &str, purpose: TokenPurpose) -> Result<ConsumedEmailToken, AppError> {
-    if !token::plausible(raw_token) {
-        return Err(AppError::InvalidToken);
-    }
-    let digest = Secret::from_client(raw_token).digest();
-    let row: Option<ConsumedEmailToken> =
-        deps.db.run(stmt!(sql::CONSUME_EMAIL_TOKEN, deps.now(), digest, purpose.as_str())).await?.first()?;
-    row.ok_or(AppError::InvalidToken)
-}
-
 impl VerifyClaim {
     /// A sign-up's link: that sign-up only. A resend's link: any recent
     /// sign-up of the address.
@@ -264,6 +254,17 @@ pub async fn verify_email(
     // The inbox is proven and the password chosen: any login back-off ends.
     batch.add(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)));
     let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &claim.user_id));
+    // The session (or, with 2FA on, the MFA token: an emailed link never
+    // skips the second factor) is written in the same batch: two round trips.
+    let next = if claim.totp_enabled != 0 {
+        let (token, row) = super::totp::mfa_token_row(deps, &claim.user_id, user_agent, METHOD_PASSWORD)?;
+        batch.add(row);
+        Err(token)
+    } else {
+        let (session, rows) = NewSession::rows(deps, &claim.user_id, user_agent, METHOD_PASSWORD)?;
+        rows.into_iter().for_each(|row| batch.add(row));
+        Ok(session)
+    };
     let mut results = match batch.run(deps.db.as_ref()).await {
         Ok(results) => results,
         // Another request verified the account (or spent this link) first.
@@ -271,12 +272,10 @@ pub async fn verify_email(
         Err(e) => return Err(e.into()),
     };
     let user: UserRow = results.first(user)?.ok_or(AppError::InvalidToken)?;
-    // An emailed link never skips the second factor.
-    if user.totp_enabled != 0 {
-        let mfa_token = super::totp::issue_mfa_token(deps, &user, user_agent).await?;
-        return Ok(LoginOutcome::MfaRequired { mfa_token });
+    match next {
+        Ok(session) => Ok(LoginOutcome::Session(Box::new(session.issue(deps, user)?))),
+        Err(mfa_token) => Ok(LoginOutcome::MfaRequired { mfa_token }),
     }
-    Ok(LoginOutcome::Session(Box::new(create_session(deps, user, user_agent).await?)))
 }
 
 /// What a correct login leads to.
@@ -429,7 +428,23 @@ pub async fn confirm_password_reset(
         return Err(AppError::field(FieldError::new("keep_identities", "invalid_provider", message)));
     }
     let phc = hash_password(deps, password.expose())?;
-    let user_id = consume(deps, raw_token, TokenPurpose::PasswordReset).await?.user_id;
+    // The link is spent with its account's address read (for the login
+    // back-off's key): the reset is the second and last round trip.
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let mut first = Batch::new();
+    let spent = first.read::<ConsumedEmailToken>(stmt!(
+        sql::CONSUME_EMAIL_TOKEN,
+        deps.now(),
+        &digest,
+        TokenPurpose::PasswordReset.as_str()
+    ));
+    let email = first.read::<EmailRow>(stmt!(sql::EMAIL_OF_EMAIL_TOKEN, &digest));
+    let mut read = first.run(deps.db.as_ref()).await?;
+    let user_id = read.first(spent)?.ok_or(AppError::InvalidToken)?.user_id;
+    let email = read.first(email)?.map(|e| e.email);
     let now = deps.now();
     // Provider names are parsed above, so none holds a comma.
     let keep = format!(",{},", keep_identities.join(","));
@@ -438,13 +453,18 @@ pub async fn confirm_password_reset(
     batch.add(stmt!(sql::REVOKE_ALL_SESSIONS, &user_id, now));
     batch.add(stmt!(sql::END_EMAIL_TOKENS, &user_id, now));
     batch.add(stmt!(sql::DELETE_RECENT_IDENTITIES, &user_id, now - RESET_UNLINKS_WITHIN, keep));
-    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &user_id));
     // The inbox is proven and the password new: the login back-off ends too.
-    let user = batch.run(deps.db.as_ref()).await?.first(user)?;
-    if let Some(user) = user {
-        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&user.email))).await?;
+    if let Some(email) = email {
+        batch.add(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&email)));
     }
+    batch.run(deps.db.as_ref()).await?;
     Ok(())
+}
+
+/// An account's address.
+#[derive(Debug, serde::Deserialize)]
+struct EmailRow {
+    email: String,
 }
 
 /// Changes my password; every other session and every outstanding

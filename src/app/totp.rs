@@ -230,12 +230,25 @@ pub async fn issue_mfa_token_after(
     user_agent: Option<&str>,
     method: &str,
 ) -> Result<String, AppError> {
+    let (token, row) = mfa_token_row(deps, &user.id, user_agent, method)?;
+    before.push(row);
+    deps.db.batch(before).await?;
+    Ok(token)
+}
+
+/// A new MFA token (to show once) and the row that stores it, for the
+/// caller's own batch.
+pub fn mfa_token_row(
+    deps: &Deps,
+    user_id: &str,
+    user_agent: Option<&str>,
+    method: &str,
+) -> Result<(String, Stmt), AppError> {
     let token = Secret::random(random(deps.rng.as_ref())?);
     let now = deps.now();
     let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
-    before.push(stmt!(sql::INSERT_MFA_TOKEN, token.digest(), &user.id, now, now + MFA_TOKEN_SECONDS, ua, method));
-    deps.db.batch(before).await?;
-    Ok(token.expose().to_owned())
+    let row = stmt!(sql::INSERT_MFA_TOKEN, token.digest(), user_id, now, now + MFA_TOKEN_SECONDS, ua, method);
+    Ok((token.expose().to_owned(), row))
 }
 
 /// The second step: a TOTP code or a recovery code for a live MFA token.

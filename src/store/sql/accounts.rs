@@ -61,6 +61,9 @@ pub const INSERT_EMAIL_TOKEN: &str =
 /// Consumes a token: only one caller can ever see its row come back.
 pub const CONSUME_EMAIL_TOKEN: &str = "UPDATE email_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id, password_hash";
+/// The address of an email token's account (read in the batch that spends it).
+pub const EMAIL_OF_EMAIL_TOKEN: &str =
+    "SELECT u.email FROM email_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1";
 /// A live token's user, read without spending it.
 pub const PEEK_EMAIL_TOKEN: &str = "SELECT user_id FROM email_tokens \
      WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1";
@@ -75,6 +78,7 @@ pub const VERIFY_TOKEN_CLAIM: &str = "SELECT t.id AS token_id, t.user_id, u.emai
           WHERE s.user_id = t.user_id AND s.purpose = 'verify_email' AND s.used_at IS NULL \
             AND s.password_hash IS NOT NULL AND s.created_at > ?2 - ?3 \
           ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?4)) AS claimable_signups \
+       , u.totp_enabled \
      FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = ?1 AND t.purpose = 'verify_email' AND t.used_at IS NULL AND t.expires_at > ?2 \
        AND u.email_verified_at IS NULL";
@@ -115,6 +119,9 @@ pub struct VerifyClaim {
     pub bound_name: Option<String>,
     /// `claimable_signups`.
     pub claimable_signups: Option<String>,
+    /// `totp_enabled` of the account.
+    #[serde(default)]
+    pub totp_enabled: i64,
 }
 
 /// A sign-up a verification can claim: the password chosen and the name.
