@@ -47,9 +47,9 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     // two-factor
     ("POST", "/v1/auth/login/mfa", 2, "attempt counts with the user and credential, then (after the code check) the step, the token spent and the session"),
     ("POST", "/v1/me/totp", 1, ""),
-    ("POST", "/v1/me/totp/confirm", 3, "session with the credential, the attempt counter, then (after the code check) the confirm batch"),
-    ("DELETE", "/v1/me/totp", 3, "session with the credential, the attempt counter, then (after the code check) the disable batch"),
-    ("POST", "/v1/me/recovery-codes", 3, "session with the credential, the attempt counter, then (after the code check) the new codes"),
+    ("POST", "/v1/me/totp/confirm", 2, "the session with the credential and the attempt counted, then (after the code check) the confirm batch"),
+    ("DELETE", "/v1/me/totp", 2, "the session with the credential and the attempt counted, then (after the code check) the disable batch"),
+    ("POST", "/v1/me/recovery-codes", 2, "the session with the credential and the attempt counted, then (after the code check) the new codes"),
     // orgs
     ("POST", "/v1/orgs", 1, ""),
     ("GET", "/v1/orgs", 1, ""),

@@ -3,7 +3,6 @@
 //! A time step is accepted once (guarded UPDATE on `last_step`), so a code
 //! cannot succeed twice, even from parallel requests.
 use super::access::Credential;
-use super::auth::UserPrincipal;
 use super::sessions::{NewSession, SessionIssued, METHOD_PASSWORD};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
@@ -75,50 +74,38 @@ pub async fn enrol(deps: &Deps, who: &Credential) -> Result<Enrolment, AppError>
     Ok(Enrolment { secret: secret.base32(), otpauth_uri: uri, qr_svg })
 }
 
-/// The person and their TOTP credential, read in the same round trip.
-async fn with_credential(deps: &Deps, who: &Credential) -> Result<(UserPrincipal, Option<TotpCredential>), AppError> {
-    let mut batch = Batch::new();
-    let cred = who.user_id().map(|u| batch.read::<TotpCredential>(stmt!(sql::TOTP_CREDENTIAL, u)));
-    let (who, mut results) = who.person_with(deps, batch).await?;
-    let cred = match cred {
-        Some(c) => results.first(c)?,
-        None => None,
-    };
-    Ok((who, cred))
-}
-
-/// Checks `code` for the user and accepts its time step in the same batch
-/// as `then`, counting the attempt on the account first (its own trip).
+/// A code check of a signed-in person, in two round trips: their session
+/// (guarded), their credential and the attempt counted on the account in
+/// one batch; then the code's acceptance with `then` (given the user id).
 async fn accept_code(
     deps: &Deps,
-    user_id: &str,
-    cred: Option<TotpCredential>,
+    who: &Credential,
     code: &str,
     confirmed_only: bool,
-    then: Vec<Stmt>,
+    then: impl FnOnce(&str) -> Result<Vec<Stmt>, AppError>,
 ) -> Result<(), AppError> {
     let now = deps.now();
-    let cred = cred.ok_or_else(invalid_otp)?;
+    // Count the attempt before checking the code (one guarded statement):
+    // parallel guesses cannot get past the account's limit.
+    let wrote = who
+        .person_write(deps, false, |user_id, batch| {
+            let cred = batch.read::<TotpCredential>(stmt!(sql::TOTP_CREDENTIAL, user_id));
+            let (attempts, lock, decay) = (ACCOUNT_ATTEMPTS, ACCOUNT_LOCK_SECONDS, ACCOUNT_DECAY_SECONDS);
+            let reserved = batch.write(stmt!(sql::RESERVE_TOTP_ATTEMPT, user_id, now, attempts, lock, decay));
+            Ok((cred, reserved))
+        })
+        .await?;
+    let (cred, reserved) = wrote.handles;
+    let mut results = wrote.ran?;
+    let user_id = wrote.who.user.id;
+    let cred = results.first(cred)?.ok_or_else(invalid_otp)?;
     if confirmed_only && cred.confirmed_at.is_none() {
         return Err(invalid_otp());
     }
-    // Count the attempt first (one guarded statement): parallel guesses
-    // cannot get past the account's limit.
-    let reserved = deps
-        .db
-        .run(stmt!(
-            sql::RESERVE_TOTP_ATTEMPT,
-            user_id,
-            now,
-            ACCOUNT_ATTEMPTS,
-            ACCOUNT_LOCK_SECONDS,
-            ACCOUNT_DECAY_SECONDS
-        ))
-        .await?;
-    if reserved.changes == 0 {
+    if results.changed(reserved) == 0 {
         return Err(locked(&cred, now));
     }
-    let stmts = accepted_step(deps, user_id, &cred, code, confirmed_only, then)?;
+    let stmts = accepted_step(deps, &user_id, &cred, code, confirmed_only, then(&user_id)?)?;
     match deps.db.batch(stmts).await {
         Ok(_) => Ok(()),
         Err(DbError::Guard(_)) => Err(invalid_otp()),
@@ -176,33 +163,41 @@ fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), App
 
 /// Confirms enrolment with a first code: 2FA is on, and 10 recovery codes are shown once.
 pub async fn confirm(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
-    let (who, cred) = with_credential(deps, who).await?;
-    let (codes, mut then) = new_codes(deps, &who.user.id)?;
-    let now = deps.now();
-    then.insert(0, stmt!(sql::CONFIRM_TOTP, &who.user.id, now));
-    then.insert(1, stmt!(sql::SET_TOTP_ENABLED, &who.user.id, true, now));
-    accept_code(deps, &who.user.id, cred, code, false, then).await?;
+    let mut codes = Vec::new();
+    accept_code(deps, who, code, false, |user_id| {
+        let (shown, mut then) = new_codes(deps, user_id)?;
+        codes = shown;
+        let now = deps.now();
+        then.insert(0, stmt!(sql::CONFIRM_TOTP, user_id, now));
+        then.insert(1, stmt!(sql::SET_TOTP_ENABLED, user_id, true, now));
+        Ok(then)
+    })
+    .await?;
     Ok(RecoveryCodes { recovery_codes: codes })
 }
 
 /// Turns 2FA off (needs a current code).
 pub async fn disable(deps: &Deps, who: &Credential, code: &str) -> Result<(), AppError> {
-    let (who, cred) = with_credential(deps, who).await?;
     let now = deps.now();
-    let then = vec![
-        stmt!(sql::DELETE_RECOVERY_CODES, &who.user.id),
-        stmt!(sql::SET_TOTP_ENABLED, &who.user.id, false, now),
-        stmt!(sql::DELETE_TOTP, &who.user.id),
-    ];
-    accept_code(deps, &who.user.id, cred, code, true, then).await?;
-    Ok(())
+    accept_code(deps, who, code, true, |user_id| {
+        Ok(vec![
+            stmt!(sql::DELETE_RECOVERY_CODES, user_id),
+            stmt!(sql::SET_TOTP_ENABLED, user_id, false, now),
+            stmt!(sql::DELETE_TOTP, user_id),
+        ])
+    })
+    .await
 }
 
 /// Replaces the recovery codes (needs a current code); the old ones die.
 pub async fn regenerate_recovery_codes(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
-    let (who, cred) = with_credential(deps, who).await?;
-    let (codes, then) = new_codes(deps, &who.user.id)?;
-    accept_code(deps, &who.user.id, cred, code, true, then).await?;
+    let mut codes = Vec::new();
+    accept_code(deps, who, code, true, |user_id| {
+        let (shown, then) = new_codes(deps, user_id)?;
+        codes = shown;
+        Ok(then)
+    })
+    .await?;
     Ok(RecoveryCodes { recovery_codes: codes })
 }
 
