@@ -121,9 +121,9 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("PATCH", "/v1/orgs/{org_id}/notification-channels/{id}", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
     ("DELETE", "/v1/orgs/{org_id}/notification-channels/{id}", 1, ""),
     ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", 1, ""),
-    ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/test", 3, "resolution with the channel, the ping batch, then marked enqueued"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/test", 2, "resolution with the channel (its 404 and disabled answers), then the ping batch; enqueued after the response"),
     ("GET", "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", 1, ""),
-    ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 4, "resolution, the delivery read, the retry batch, then marked enqueued"),
+    ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 2, "resolution with the delivery (its status decides the answer), then the retry batch; enqueued after the response"),
 ];
 
 /// One measured call.

@@ -620,7 +620,9 @@ pub async fn test_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str)
     if batch.run(deps.db.as_ref()).await?.changed(inserted) == 0 {
         return Err(AppError::refused(ErrorCode::Conflict, "the channel is disabled; enable it first"));
     }
-    enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &[delivery_id], now).await;
+    // Enqueued after the response, as every event's deliveries are (the
+    // sweep takes any the queue did not).
+    deps.notified.borrow_mut().push(audit_id);
     Ok(())
 }
 
@@ -666,18 +668,24 @@ pub async fn list_deliveries(
 /// failed one: replaying delivered history is not a retry (409
 /// `delivery_not_failed`; a pending one is retried on its schedule).
 pub async fn retry_delivery(deps: &Deps, who: &Credential, org_id: &str, delivery_id: &str) -> Result<(), AppError> {
-    let actor = manager(deps, who, org_id).await?.actor().clone();
-    if !looks_like(IdKind::Delivery, delivery_id) {
-        return Err(AppError::NotFound);
-    }
     #[derive(serde::Deserialize)]
     struct Row {
         channel_id: String,
         status: String,
         enabled: i64,
+        audit_id: String,
     }
-    let row: Row =
-        deps.db.run(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)).await?.first()?.ok_or(AppError::NotFound)?;
+    // The delivery rides along with the decision (one round trip).
+    let mut batch = Batch::new();
+    let row = looks_like(IdKind::Delivery, delivery_id)
+        .then(|| batch.read::<Row>(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)));
+    let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let actor = me.actor().clone();
+    let row = match row {
+        Some(r) => results.first(r)?,
+        None => None,
+    };
+    let row = row.ok_or(AppError::NotFound)?;
     let not_failed = || {
         AppError::refused(
             ErrorCode::DeliveryNotFailed,
@@ -703,7 +711,8 @@ pub async fn retry_delivery(deps: &Deps, who: &Credential, org_id: &str, deliver
         // Changed meanwhile: retried by someone else, or the channel turned off.
         return Err(not_failed());
     }
-    enqueue(deps.db.as_ref(), deps.outbox.as_ref(), &[delivery_id.to_owned()], now).await;
+    // Enqueued after the response with its event's other pending deliveries.
+    deps.notified.borrow_mut().push(row.audit_id);
     Ok(())
 }
 

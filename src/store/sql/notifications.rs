@@ -54,8 +54,9 @@ pub const RETRY_DELIVERY: &str = "UPDATE notification_deliveries SET status = 'p
        enqueued_at = NULL, claimed_until = NULL \
      WHERE id = ?1 AND status = 'failed' \
        AND channel_id IN (SELECT id FROM notification_channels WHERE org_id = ?2 AND enabled = 1)";
-pub const DELIVERY_CHANNEL: &str = "SELECT d.channel_id, d.status, c.enabled FROM notification_deliveries AS d \
-     JOIN notification_channels AS c ON c.id = d.channel_id WHERE d.id = ?1 AND c.org_id = ?2";
+pub const DELIVERY_CHANNEL: &str = "SELECT d.channel_id, d.status, c.enabled, e.audit_id \
+     FROM notification_deliveries AS d JOIN notification_channels AS c ON c.id = d.channel_id \
+     JOIN notification_events AS e ON e.id = d.event_id WHERE d.id = ?1 AND c.org_id = ?2";
 /// Deliveries just fanned out from these audit rows (a JSON array), not yet enqueued.
 pub const DELIVERIES_OF_AUDIT: &str = "SELECT d.id FROM notification_deliveries AS d \
      JOIN notification_events AS e ON e.id = d.event_id \
