@@ -93,7 +93,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/workspaces/{ws_id}/invitations/{id}/resend", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
     ("POST", "/v1/workspaces/{ws_id}/grants", 2, "resolution (credential, membership and the target, one batch), then the write batch"),
     ("GET", "/v1/workspaces/{ws_id}/grants", 1, ""),
-    ("DELETE", "/v1/workspaces/{ws_id}/grants/{org_id}", 3, "resolution, the grant read, then the write batch"),
+    ("DELETE", "/v1/workspaces/{ws_id}/grants/{org_id}", 2, "resolution with both sides of the grant (the audit row names them), then the write batch"),
     ("GET", "/v1/workspaces/{ws_id}/audit-log", 1, ""),
     // install links and managed workspaces
     ("POST", "/v1/orgs/{org_id}/install-links", 1, ""),
@@ -102,7 +102,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/install-links/preview", 1, ""),
     ("POST", "/v1/install-links/accept", 2, "resolution with the link, then the grant batch"),
     ("GET", "/v1/orgs/{org_id}/managed-workspaces", 1, ""),
-    ("DELETE", "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", 3, "resolution, the grant read, then the write batch"),
+    ("DELETE", "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", 2, "resolution with both sides of the grant (the audit row names them), then the write batch"),
     // OAuth
     ("GET", "/v1/auth/oauth/providers", 0, ""),
     ("GET", "/v1/auth/oauth/{provider}/authorize", 1, ""),

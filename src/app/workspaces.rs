@@ -567,19 +567,24 @@ fn grant_sides(org_id: &str, org_name: &str, org_slug: &str, ws_id: &str, ws_nam
 
 /// Ends a grant: the row goes, the invitations sent through it die, and one
 /// audit entry (in both logs) names both sides.
+/// Reads both sides of the grant of `ws_id` to `org_id` in `batch` (the
+/// resolution's): nothing for ids that cannot be.
+fn grant_sides_read(batch: &mut Batch, ws_id: &str, org_id: &str) -> Option<Read<GrantSides>> {
+    (looks_like(IdKind::Org, org_id) && looks_like(IdKind::Workspace, ws_id))
+        .then(|| batch.read::<GrantSides>(stmt!(sql::GRANT_BOTH_SIDES, ws_id, org_id)))
+}
+
+/// Ends the grant `sides` names (none: 404), with its audit row and the
+/// invitations that came through it.
 async fn end_grant(
     deps: &Deps,
     actor: &Actor,
-    ws_id: &str,
-    org_id: &str,
+    sides: Option<GrantSides>,
     action: &'static str,
     then: Option<crate::store::Stmt>,
 ) -> Result<(), AppError> {
-    if !looks_like(IdKind::Org, org_id) || !looks_like(IdKind::Workspace, ws_id) {
-        return Err(AppError::NotFound);
-    }
-    let sides: Option<GrantSides> = deps.db.run(stmt!(sql::GRANT_BOTH_SIDES, ws_id, org_id)).await?.first()?;
     let sides = sides.ok_or(AppError::NotFound)?;
+    let (ws_id, org_id) = (sides.workspace_id.as_str(), sides.org_id.as_str());
     let data = grant_sides(
         &sides.org_id,
         &sides.org_name,
@@ -612,8 +617,11 @@ async fn end_grant(
 
 /// Revokes an org's access (owner only): its members lose it on their next request.
 pub async fn revoke_grant(deps: &Deps, who: &Credential, ws_id: &str, org_id: &str) -> Result<(), AppError> {
-    let a = access(deps, who, ws_id, WorkspaceAction::Own.permission()).await?;
-    end_grant(deps, &a.actor, ws_id, org_id, "grant.revoked", None).await
+    let mut batch = Batch::new();
+    let sides = grant_sides_read(&mut batch, ws_id, org_id);
+    let (a, mut results) = access_with(deps, who, ws_id, WorkspaceAction::Own.permission(), batch).await?;
+    let sides = sides.map(|r| results.first(r)).transpose()?.flatten();
+    end_grant(deps, &a.actor, sides, "grant.revoked", None).await
 }
 
 /// A workspace as the org that manages it sees it.
@@ -666,9 +674,14 @@ pub async fn managed_workspaces(
 /// refuses the workspace's grants by slug (an install link of the org's
 /// still works, and lifts the refusal).
 pub async fn relinquish(deps: &Deps, who: &Credential, org_id: &str, ws_id: &str) -> Result<(), AppError> {
-    let a = who.require(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce).await?;
+    let mut batch = Batch::new();
+    let sides = grant_sides_read(&mut batch, ws_id, org_id);
+    let tenant = Tenant::Org(org_id);
+    let (a, mut results) =
+        who.require_with(deps, tenant, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce, batch).await?;
+    let sides = sides.map(|r| results.first(r)).transpose()?.flatten();
     let refuse = stmt!(sql::REFUSE_GRANTS, org_id, ws_id, deps.now());
-    end_grant(deps, a.actor(), ws_id, org_id, "grant.relinquished", Some(refuse)).await
+    end_grant(deps, a.actor(), sides, "grant.relinquished", Some(refuse)).await
 }
 
 /// A new install link: the only answer with its token.
