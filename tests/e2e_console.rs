@@ -206,3 +206,34 @@ fn sessions_are_signed_out_and_ownership_is_transferred_in_the_console() {
     let log = w.api().audit_log(&heir, Tenant::Org(&org)).expect(200).body;
     assert!(log["data"].as_array().unwrap().iter().any(|e| e["action"] == "org.ownership_transferred"), "{log}");
 }
+
+/// The API reference (/docs): a static page of its own under the console's
+/// strict CSP, opened from the sidebar, whose "Try it out" sends the signed-in
+/// person's session: "Create an organization" answers 201 and the org exists.
+#[test]
+fn the_api_reference_creates_an_organization_with_the_console_session() {
+    let w = Worker::start();
+    let base = w.url("");
+    let dev = w.api().verified("dana@example.com");
+    for path in ["/docs", "/docs/"] {
+        let r = navigate(&w, path);
+        if path == "/docs/" {
+            assert_eq!((r.status, r.header("location")), (307, Some("/docs")), "{}", r.raw);
+            continue;
+        }
+        assert_eq!(r.status, 200, "{path}: {}", r.raw);
+        assert!(r.raw.contains("<script src=\"/docs/swagger-ui-bundle.js\" defer>"), "{path}: {}", r.raw);
+        assert!(!r.raw.contains("/assets/app.js"), "{path} is the console, not the reference");
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{path}: {csp}");
+    }
+    let bundle = w.get("/docs/swagger-ui-bundle.js", None);
+    assert_eq!(bundle.status, 200);
+    assert!(bundle.header("content-type").unwrap().contains("javascript"));
+
+    let said = browser("docs.mjs", &[&base, "dana@example.com", PASSWORD], "docs");
+    assert!(said.contains("Docs Playground from the API reference: 201"), "{said}");
+    let orgs = w.api().orgs(&dev).expect(200).body;
+    let names: Vec<&str> = orgs["data"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
+    assert_eq!(names, ["Docs Playground"], "{orgs}");
+}

@@ -37,6 +37,8 @@ mod permissions;
 mod query_plans;
 #[path = "native_queue.rs"]
 mod queue;
+#[path = "native_reference.rs"]
+mod reference;
 #[path = "native_resolver.rs"]
 mod resolver;
 #[path = "native_round_trips.rs"]

@@ -93,7 +93,11 @@ function drawNav() {
           : link(`/workspaces/${s.workspace.id}`, s.workspace.name, s.via_org ? h("span", { class: "via" }, ` via ${s.via_org.name}`) : null)))
       : h("p", { class: "hint", id: "shared-empty" }, "Workspaces a customer shares with your organization appear here."),
     h("h2", {}, "Account Settings"),
-    h("ul", {}, link("/account", "Profile"), link("/settings/security", "Security")));
+    h("ul", {}, link("/account", "Profile"), link("/settings/security", "Security")),
+    // A page of its own (console/docs/, Swagger UI), loaded only when opened;
+    // its "Try it out" picks up this session through the refresh cookie.
+    h("h2", {}, "Developers"),
+    h("ul", {}, link("/docs", "API reference")));
   const out = h("button", { type: "button", class: "secondary signout" }, "Sign out");
   out.addEventListener("click", async () => {
     out.disabled = true;

@@ -8,6 +8,10 @@
 //! is in the wasm; the native test `openapi_json_is_generated_from_the_code` fails
 //! when the file differs from what the code generates (regenerate with
 //! `UPDATE_OPENAPI=1 cargo test --test native orgs::openapi`).
+//! The example request and response bodies (what the reference at `/docs`
+//! shows and "Try it out" starts from) are kept in `examples.json` beside
+//! this file, by operationId and status; a native test checks that every
+//! operation has them and that their keys are the schema's.
 
 /// The document, as served (native builds: the Worker's copy is an asset).
 #[cfg(not(target_arch = "wasm32"))]
@@ -122,9 +126,47 @@ mod generate {
         }
     }
 
+    /// `examples.json`: { operationId: { "request": body, "response": { status: body } } }.
+    const EXAMPLES: &str = include_str!("examples.json");
+
+    /// Puts each operation's examples on its JSON request body and answers.
+    /// A file that does not parse adds none, which the examples test reports.
+    fn add_examples(op: &mut Operation, examples: &serde_json::Map<String, serde_json::Value>) {
+        let Some(example) = op.operation_id.as_deref().and_then(|id| examples.get(id)) else { return };
+        if let (Some(request), Some(body)) = (example.get("request"), op.request_body.as_mut()) {
+            if let Some(content) = body.content.get_mut("application/json") {
+                content.example = Some(request.clone());
+            }
+        }
+        for (status, answer) in example.get("response").and_then(|r| r.as_object()).into_iter().flatten() {
+            let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) else { continue };
+            if let Some(content) = response.content.get_mut("application/json") {
+                content.example = Some(answer.clone());
+            }
+        }
+    }
+
+    /// An answer its annotation left undescribed gets its status's name.
+    fn name_answers(op: &mut Operation) {
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else { continue };
+            if response.description.is_empty() {
+                let name = match status.as_str() {
+                    "200" => "OK",
+                    "201" => "Created",
+                    "202" => "Accepted",
+                    "204" => "No Content",
+                    _ => continue,
+                };
+                response.description = name.to_owned();
+            }
+        }
+    }
+
     /// The document generated from the route table (native builds only).
     pub fn document() -> Document {
         let mut doc = Base::openapi();
+        let examples = serde_json::from_str(EXAMPLES).unwrap_or_default();
         for route in ROUTES {
             doc.merge((route.doc)());
         }
@@ -148,12 +190,56 @@ mod generate {
                     Some(_) => {}
                 }
             }
+            describe_parameters(op, route.path);
+            add_examples(op, &examples);
+            name_answers(op);
             if route.browser {
                 browser_mode(op, route.path == "/v1/auth/token");
             }
             problems_as_problem_json(op);
         }
         doc
+    }
+
+    /// Describes the parameters a route's annotation left bare. The same name
+    /// means the same thing on every route (`org_id`, `cursor`), and an `{id}`
+    /// is named by the collection before it, so one table serves them all.
+    fn describe_parameters(op: &mut Operation, path: &str) {
+        for parameter in op.parameters.iter_mut().flatten() {
+            if parameter.description.as_deref().is_some_and(|d| !d.is_empty()) {
+                continue;
+            }
+            parameter.description = parameter_description(&parameter.name, path).map(str::to_owned);
+        }
+    }
+
+    /// The description of the parameter `name` of `path`, if it is one the
+    /// table knows (a test requires every parameter to have one).
+    fn parameter_description(name: &str, path: &str) -> Option<&'static str> {
+        Some(match name {
+            "org_id" => "The organization's id (`org_…`)",
+            "ws_id" => "The workspace's id (`ws_…`)",
+            "user_id" => "The member's user id (`usr_…`)",
+            "limit" => "Items per page: 1..100, default 50",
+            "cursor" => "Where the page starts: the `next_cursor` of the page before; absent for the first page",
+            "code" => "The provider's authorization code",
+            "state" => "The state this service sent to the provider (ties the callback to the browser that started it)",
+            "error" => "The provider's error code, when the person refused or the provider failed",
+            "status" => "Only the invitations in this state: pending, accepted, revoked, declined or expired",
+            "id" => {
+                let collection = path.rsplit_once("/{id}").map(|(head, _)| head.rsplit('/').next().unwrap_or(head));
+                match collection? {
+                    "api-keys" => "The API key's id (`key_…`)",
+                    "install-links" => "The install link's id (`inl_…`)",
+                    "invitations" => "The invitation's id (`inv_…`)",
+                    "notification-channels" => "The notification channel's id (`nch_…`)",
+                    "deliveries" => "The webhook delivery's id (`dlv_…`)",
+                    "sessions" => "The session's id (`ses_…`)",
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
     }
 
     const CSRF: &str = "csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` \

@@ -40,7 +40,7 @@ pub struct ApiKeyList {
 }
 
 /// `POST /v1/orgs/{org_id}/api-keys`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys", summary = "Create an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
               (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
@@ -52,7 +52,7 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
 }
 
 /// `GET /v1/orgs/{org_id}/api-keys`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", summary = "List an organization's API keys", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ApiKeyList)))]
 pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
@@ -61,14 +61,14 @@ pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id
 }
 
 /// `GET /v1/orgs/{org_id}/api-keys/{id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Get an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ApiKeyView)))]
 pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org_id, id).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/api-keys/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Revoke an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked: the key fails on its next use")))]
 pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
@@ -77,7 +77,7 @@ pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_
 }
 
 /// `POST /v1/orgs/{org_id}/api-keys/{id}/rotate`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys/{id}/rotate", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys/{id}/rotate", summary = "Rotate an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateBody,
     responses((status = 201, body = CreatedApiKey, description = "The new key; the old one works until the grace period ends"),
               (status = 403, body = Problem, description = "scope_exceeds_role"),
@@ -88,7 +88,7 @@ pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
 }
 
 /// `GET /v1/api-keys/current`.
-#[utoipa::path(get, path = "/v1/api-keys/current", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/api-keys/current", summary = "Describe the calling API key", tag = "api_keys", security(("bearer" = [])),
     responses((status = 200, body = CurrentKey), (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key"),
               (status = 429, body = Problem, description = "rate_limited")))]

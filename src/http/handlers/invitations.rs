@@ -29,7 +29,7 @@ pub struct InvitationList {
 }
 
 /// `POST /v1/orgs/{org_id}/invitations`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", summary = "Invite someone to an organization", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateInvitationBody,
     responses((status = 201, body = InvitationView, description = "The email goes out through the queue"),
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
@@ -46,7 +46,7 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", tag = "invitations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", summary = "List an organization's invitations", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
@@ -62,7 +62,7 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 }
 
 /// `DELETE /v1/orgs/{org_id}/invitations/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", tag = "invitations", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
@@ -75,7 +75,7 @@ async fn revoke(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'
 }
 
 /// `POST /v1/orgs/{org_id}/invitations/{id}/resend`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", tag = "invitations", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
@@ -88,7 +88,7 @@ async fn resend(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", summary = "Invite someone to a workspace", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path)), request_body = CreateInvitationBody,
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
@@ -98,7 +98,7 @@ pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Cred
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
@@ -106,7 +106,7 @@ pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Crede
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_workspace_invitation(
     deps: &Deps,
@@ -119,7 +119,7 @@ pub async fn revoke_workspace_invitation(
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_workspace_invitation(
     deps: &Deps,
@@ -132,7 +132,7 @@ pub async fn resend_workspace_invitation(
 }
 
 /// `POST /v1/invitations/preview`.
-#[utoipa::path(post, path = "/v1/invitations/preview", tag = "invitations", request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/invitations/preview", summary = "Preview an invitation", tag = "invitations", request_body = TokenBody,
     responses((status = 200, body = InvitationPreview), (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined"),
               (status = 409, body = Problem, description = "invitation_already_accepted")))]
@@ -142,7 +142,7 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/invitations/accept`.
-#[utoipa::path(post, path = "/v1/invitations/accept", tag = "invitations", security(("bearer" = [])), request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/invitations/accept", summary = "Accept an invitation", tag = "invitations", security(("bearer" = [])), request_body = TokenBody,
     responses((status = 200, body = Accepted), (status = 403, body = Problem, description = "invitation_email_mismatch"),
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
@@ -153,7 +153,7 @@ pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) ->
 }
 
 /// `POST /v1/invitations/decline`.
-#[utoipa::path(post, path = "/v1/invitations/decline", tag = "invitations", request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/invitations/decline", summary = "Decline an invitation", tag = "invitations", request_body = TokenBody,
     responses((status = 204, description = "Declined"), (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]

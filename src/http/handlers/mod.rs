@@ -30,7 +30,7 @@ pub struct StatusBody {
 pub use super::error::{FieldProblem, Problem};
 
 /// `GET /health`: one D1 query.
-#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = StatusBody)))]
+#[utoipa::path(get, path = "/health", summary = "Check the service's health", description = "One D1 query: 200 when the database answers.", tag = "meta", responses((status = 200, body = StatusBody)))]
 pub async fn health(deps: &Deps, _: &Request) -> Answer {
     deps.db.run(stmt!(sql::HEALTH)).await?;
     Ok(Response::json(200, &StatusBody { status: "ok" }))
@@ -41,7 +41,7 @@ pub async fn health(deps: &Deps, _: &Request) -> Answer {
 // runs, which keeps its 350 KB out of the wasm bundle; this handler serves it
 // to the native router and tests.
 /// `GET /openapi.json`.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
+#[utoipa::path(get, path = "/openapi.json", summary = "Get this OpenAPI document", tag = "meta", responses((status = 200, body = Object, description = "This document")))]
 pub async fn openapi(_: &Deps, _: &Request) -> Answer {
     #[cfg(not(target_arch = "wasm32"))]
     return Ok(Response {
@@ -54,7 +54,7 @@ pub async fn openapi(_: &Deps, _: &Request) -> Answer {
 }
 
 /// `GET /.well-known/jwks.json`.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", responses((status = 200, body = crate::domain::session::Jwks, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
+#[utoipa::path(get, path = "/.well-known/jwks.json", summary = "Get the token signing keys (JWKS)", tag = "meta", responses((status = 200, body = crate::domain::session::Jwks, description = "Ed25519 keys (RFC 8037) that verify access tokens")))]
 pub async fn jwks(deps: &Deps, _: &Request) -> Answer {
     Ok(Response::json(200, &deps.config.keys.jwks()).with_header("cache-control", "public, max-age=300"))
 }
@@ -76,7 +76,7 @@ pub struct SignupBody {
 }
 
 /// `POST /v1/auth/signup`.
-#[utoipa::path(post, path = "/v1/auth/signup", tag = "accounts", request_body = SignupBody,
+#[utoipa::path(post, path = "/v1/auth/signup", summary = "Sign up", tag = "accounts", request_body = SignupBody,
     responses((status = 202, body = StatusBody, description = "Same answer whether or not the email has an account"),
               (status = 201, body = SessionIssued, description = "With a valid invitation_token for this address: verified account, membership and session"),
               (status = 403, body = Problem, description = "invitation_email_mismatch: nothing created"),
@@ -126,7 +126,7 @@ pub struct VerifyEmailBody {
 }
 
 /// `POST /v1/auth/verify-email`.
-#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "accounts", request_body = VerifyEmailBody,
+#[utoipa::path(post, path = "/v1/auth/verify-email", summary = "Verify an email address", tag = "accounts", request_body = VerifyEmailBody,
     responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired, or the account is already verified (no session)"),
               (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
@@ -186,7 +186,7 @@ pub struct EmailBody {
 }
 
 /// `POST /v1/auth/resend-verification`.
-#[utoipa::path(post, path = "/v1/auth/resend-verification", tag = "accounts", request_body = EmailBody,
+#[utoipa::path(post, path = "/v1/auth/resend-verification", summary = "Resend the verification email", tag = "accounts", request_body = EmailBody,
     responses((status = 202, body = StatusBody, description = "Always; at most 5 emails an hour per address")))]
 pub async fn resend_verification(deps: &Deps, req: &Request) -> Answer {
     let body: EmailBody = json(req)?;
@@ -205,7 +205,7 @@ pub struct LoginBody {
 }
 
 /// `POST /v1/auth/login`.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = LoginBody,
+#[utoipa::path(post, path = "/v1/auth/login", summary = "Sign in with email and password", tag = "accounts", request_body = LoginBody,
     responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
               (status = 403, body = Problem, description = "email_not_verified"),
@@ -226,7 +226,7 @@ pub struct RefreshBody {
 }
 
 /// `POST /v1/auth/token`.
-#[utoipa::path(post, path = "/v1/auth/token", tag = "accounts", request_body = RefreshBody,
+#[utoipa::path(post, path = "/v1/auth/token", summary = "Refresh an access token", tag = "accounts", request_body = RefreshBody,
     responses((status = 200, body = SessionIssued, description = "A new pair; the presented refresh token is spent. Browser mode (`X-Latchkey-Client: browser`): no body needed, the refresh token is the cookie, and the rotated one is set as the cookie"),
               (status = 401, body = Problem, description = "invalid_token; a reused token also revokes its session. Browser mode: also for a missing cookie, and the cookie is cleared")))]
 pub async fn refresh_token(deps: &Deps, req: &Request) -> Answer {
@@ -255,7 +255,7 @@ pub async fn refresh_token(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/auth/logout`.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout", summary = "Sign out (end this session)", tag = "accounts", security(("bearer" = [])),
     responses((status = 204, description = "The session's tokens stop working at once. Browser mode (`X-Latchkey-Client: browser`): the bearer token is optional (it may have expired); the session named by the refresh cookie and the bearer's session, if any, are revoked, and the cookie is cleared; 204 even when neither was presented")))]
 pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     match extract::delivery(deps, req)? {
@@ -274,7 +274,7 @@ pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> An
 }
 
 /// `POST /v1/auth/password-reset`.
-#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "accounts", request_body = EmailBody,
+#[utoipa::path(post, path = "/v1/auth/password-reset", summary = "Request a password reset email", tag = "accounts", request_body = EmailBody,
     responses((status = 202, body = StatusBody, description = "Always (within the per-client-IP limit)"),
               (status = 429, body = Problem, description = "too_many_attempts from this client IP (coarse per-IP limit), with Retry-After")))]
 pub async fn request_password_reset(deps: &Deps, req: &Request) -> Answer {
@@ -298,7 +298,7 @@ pub struct ResetConfirmBody {
 }
 
 /// `POST /v1/auth/password-reset/confirm`.
-#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "accounts", request_body = ResetConfirmBody,
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", summary = "Set a new password with a reset token", tag = "accounts", request_body = ResetConfirmBody,
     responses((status = 204, description = "Password set; every session revoked; providers linked in the 7 days before are unlinked unless listed in `keep_identities` (someone holding a stolen fresh session could have linked their own)"),
               (status = 400, body = Problem, description = "invalid_token"), (status = 422, body = Problem)))]
 pub async fn confirm_password_reset(deps: &Deps, req: &Request) -> Answer {
@@ -316,7 +316,7 @@ pub struct ResetPreviewBody {
 }
 
 /// `POST /v1/auth/password-reset/preview`.
-#[utoipa::path(post, path = "/v1/auth/password-reset/preview", tag = "accounts", request_body = ResetPreviewBody,
+#[utoipa::path(post, path = "/v1/auth/password-reset/preview", summary = "Check a password reset token", tag = "accounts", request_body = ResetPreviewBody,
     responses((status = 200, body = accounts::ResetPreview, description = "The providers linked in the last 7 days, which the reset unlinks unless kept; the link is not spent"),
               (status = 400, body = Problem, description = "invalid_token")))]
 pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Answer {
@@ -325,7 +325,7 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `GET /v1/me`.
-#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", summary = "Get my profile", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
 pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &accounts::get_me(deps, cred).await?))
@@ -340,7 +340,7 @@ pub struct UpdateMeBody {
 }
 
 /// `PATCH /v1/me`.
-#[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
+#[utoipa::path(patch, path = "/v1/me", summary = "Update my profile", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
 pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: UpdateMeBody = json(req)?;
@@ -358,7 +358,7 @@ pub struct ChangePasswordBody {
 }
 
 /// `POST /v1/me/password`.
-#[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
+#[utoipa::path(post, path = "/v1/me/password", summary = "Change my password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
 pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -377,7 +377,7 @@ pub struct SessionList {
 }
 
 /// `GET /v1/me/sessions`.
-#[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/sessions", summary = "List my sessions", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -387,7 +387,7 @@ pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Ans
 }
 
 /// `DELETE /v1/me/sessions/{id}`.
-#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", summary = "Sign out one of my sessions", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {
@@ -420,7 +420,7 @@ pub struct DevEmailList {
 }
 
 /// `GET /v1/dev/emails?to=`: the development mail sink; 404 outside development.
-#[utoipa::path(get, path = "/v1/dev/emails", tag = "development",
+#[utoipa::path(get, path = "/v1/dev/emails", summary = "Read sent emails (development only)", description = "The development mail sink (`MAILER=dev`): the emails sent to `to`, newest last. 404 outside development.", tag = "development",
     params(("to" = String, Query, description = "Recipient address")),
     responses((status = 200, body = DevEmailList), (status = 404, body = Problem, description = "Outside ENVIRONMENT=development")))]
 pub async fn dev_emails(deps: &Deps, req: &Request) -> Answer {

@@ -19,7 +19,7 @@ pub struct ProviderList {
 }
 
 /// `GET /v1/auth/oauth/providers`.
-#[utoipa::path(get, path = "/v1/auth/oauth/providers", operation_id = "oauth_providers", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/providers", summary = "List the sign-in providers", operation_id = "oauth_providers", tag = "oauth",
     responses((status = 200, body = ProviderList, description = "The providers this deployment is configured for (pages show a button for each)")))]
 pub async fn list_providers(deps: &Deps, _: &Request) -> Answer {
     Ok(Response::json(200, &ProviderList { data: oauth::list_providers(deps) }))
@@ -30,7 +30,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
-#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", operation_id = "oauth_authorize", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", summary = "Start a sign-in with a provider", operation_id = "oauth_authorize", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
            ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own screens `{APP_URL}/signin`, `{APP_URL}/settings/security`, `{APP_URL}/invite`, `{APP_URL}/install`")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
@@ -43,7 +43,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Answer {
 }
 
 /// `GET /v1/auth/oauth/{provider}/callback?code=&state=`.
-#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", operation_id = "oauth_callback", tag = "oauth",
+#[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", summary = "Receive a provider's sign-in callback", operation_id = "oauth_callback", tag = "oauth",
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
            ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. The flow cookie stays until POST /v1/auth/oauth/complete, which redeems the code only with it. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
@@ -77,7 +77,7 @@ pub struct LinkedBody {
 }
 
 /// `POST /v1/auth/oauth/complete`.
-#[utoipa::path(post, path = "/v1/auth/oauth/complete", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
+#[utoipa::path(post, path = "/v1/auth/oauth/complete", summary = "Complete a sign-in with GitHub, Google or GitLab", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
     responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on (finish with POST /v1/auth/login/mfa). For a code from POST /v1/me/identities/{provider} (sent with that person's bearer token): `{linked}`. Only the browser that ran the flow can redeem its code: the flow cookie must come along, and this answer clears it"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, a code sent without the flow cookie of the browser that ran its flow (a code planted in another browser is refused and stays unspent), or a link code without its person's session"),
               (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
@@ -97,7 +97,7 @@ pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> 
 }
 
 /// `POST /v1/auth/oauth/inspect`.
-#[utoipa::path(post, path = "/v1/auth/oauth/inspect", operation_id = "oauth_inspect", tag = "oauth", request_body = CompleteBody,
+#[utoipa::path(post, path = "/v1/auth/oauth/inspect", summary = "Inspect a pending sign-in with a provider", operation_id = "oauth_inspect", tag = "oauth", request_body = CompleteBody,
     responses((status = 200, body = LoginCodeView, description = "What the code would do (sign in to which account, or link), read without spending it. A page asks this before redeeming a sign-in code while someone is already signed in, and asks the person. Needs the flow cookie of the browser that ran the flow"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired login code, or not this browser's (no flow cookie, or another flow's)")))]
 pub async fn inspect(deps: &Deps, req: &Request) -> Answer {
@@ -116,7 +116,7 @@ pub struct IdentityList {
 }
 
 /// `GET /v1/me/identities`.
-#[utoipa::path(get, path = "/v1/me/identities", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/identities", summary = "List my linked sign-in providers", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
 pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, cred).await?, next_cursor: None }))
@@ -138,7 +138,7 @@ pub struct AuthorizeUrl {
 }
 
 /// `POST /v1/me/identities/{provider}`.
-#[utoipa::path(post, path = "/v1/me/identities/{provider}", tag = "me", security(("bearer" = [])), request_body = LinkBody,
+#[utoipa::path(post, path = "/v1/me/identities/{provider}", summary = "Link a sign-in provider", tag = "me", security(("bearer" = [])), request_body = LinkBody,
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 200, body = AuthorizeUrl, description = "Also sets the flow cookie. The callback returns `#login_code=…`; POST it to /v1/auth/oauth/complete with this person's bearer token to link. The identity is known only after the provider round trip, so an identity linked to someone else is refused there: 409 identity_in_use"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
@@ -152,7 +152,7 @@ pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provid
 }
 
 /// `DELETE /v1/me/identities/{provider}`.
-#[utoipa::path(delete, path = "/v1/me/identities/{provider}", tag = "me", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/identities/{provider}", summary = "Unlink a sign-in provider", tag = "me", security(("bearer" = [])),
     params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
@@ -171,7 +171,7 @@ pub struct UserEventList {
 }
 
 /// `GET /v1/me/audit-log`.
-#[utoipa::path(get, path = "/v1/me/audit-log", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/audit-log", summary = "List my account's audit log", tag = "me", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
 pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Answer {

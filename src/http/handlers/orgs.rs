@@ -33,7 +33,7 @@ pub struct OrgList {
 }
 
 /// `POST /v1/orgs`.
-#[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
+#[utoipa::path(post, path = "/v1/orgs", summary = "Create an organization", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
 pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CreateOrgBody = json(req)?;
@@ -41,7 +41,7 @@ pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer
 }
 
 /// `GET /v1/orgs`.
-#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs", summary = "List my organizations", tag = "orgs", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
 pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
@@ -49,7 +49,7 @@ pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer 
 }
 
 /// `GET /v1/orgs/{org_id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}", summary = "Get an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
 pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(Response::json(200, &orgs::get_org(deps, cred, org_id).await?))
@@ -71,7 +71,7 @@ pub struct UpdateOrgBody {
 }
 
 /// `PATCH /v1/orgs/{org_id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}", summary = "Update an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
@@ -82,7 +82,7 @@ pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &
 }
 
 /// `DELETE /v1/orgs/{org_id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}", summary = "Delete an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
 pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
@@ -100,7 +100,7 @@ pub struct MemberList {
 }
 
 /// `GET /v1/orgs/{org_id}/members`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", summary = "List an organization's members", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList)))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
@@ -117,7 +117,7 @@ pub struct RoleBody {
 }
 
 /// `PATCH /v1/orgs/{org_id}/members/{user_id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Change an organization member's role", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = RoleBody,
     responses((status = 200, body = MemberView), (status = 403, body = Problem),
               (status = 409, body = Problem, description = "last_owner")))]
@@ -128,7 +128,7 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org_id: 
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Remove a member from an organization (or leave it)", description = "`me` as `user_id` leaves the organization.", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
@@ -146,7 +146,7 @@ pub struct TransferBody {
 }
 
 /// `POST /v1/orgs/{org_id}/ownership-transfer`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", tag = "members", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", summary = "Transfer an organization's ownership", tag = "members", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = TransferBody,
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
@@ -166,7 +166,7 @@ pub struct AuditList {
 }
 
 /// `GET /v1/orgs/{org_id}/audit-log`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
 pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {

@@ -32,7 +32,7 @@ pub struct LoginMfaBody {
 }
 
 /// `POST /v1/auth/login/mfa`.
-#[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "accounts", request_body = LoginMfaBody,
+#[utoipa::path(post, path = "/v1/auth/login/mfa", summary = "Complete a sign-in with a 2FA code", tag = "accounts", request_body = LoginMfaBody,
     responses((status = 200, body = SessionIssued), (status = 400, body = Problem, description = "invalid_token: unknown, used or expired mfa_token"),
               (status = 401, body = Problem, description = "invalid_otp: wrong, reused or stale code"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 5 wrong codes on the account across all its MFA tokens (15 min; each 15 quiet minutes forgive one; a right code resets), 5 on this token, or the coarse per-client-IP limit")))]
@@ -51,14 +51,14 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/me/totp`.
-#[utoipa::path(post, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/totp", summary = "Start turning on two-factor authentication", tag = "two_factor", security(("bearer" = [])),
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
 pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &totp::enrol(deps, cred).await?))
 }
 
 /// `POST /v1/me/totp/confirm`.
-#[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(post, path = "/v1/me/totp/confirm", summary = "Confirm two-factor authentication", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -67,7 +67,7 @@ pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 }
 
 /// `DELETE /v1/me/totp`.
-#[utoipa::path(delete, path = "/v1/me/totp", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(delete, path = "/v1/me/totp", summary = "Turn off two-factor authentication", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -77,7 +77,7 @@ pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 }
 
 /// `POST /v1/me/recovery-codes`.
-#[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(post, path = "/v1/me/recovery-codes", summary = "Regenerate my 2FA recovery codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Answer {

@@ -102,7 +102,7 @@ pub struct AcceptInstallBody {
 }
 
 /// `POST /v1/workspaces`.
-#[utoipa::path(post, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
+#[utoipa::path(post, path = "/v1/workspaces", summary = "Create a workspace", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
 pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: WorkspaceBody = json(req)?;
@@ -110,7 +110,7 @@ pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> 
 }
 
 /// `GET /v1/workspaces`.
-#[utoipa::path(get, path = "/v1/workspaces", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces", summary = "List my workspaces", tag = "workspaces", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceList)))]
 pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     let (mine, shared) = ws::list_workspaces(deps, cred).await?;
@@ -118,7 +118,7 @@ pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> 
 }
 
 /// `GET /v1/workspaces/{ws_id}`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}", summary = "Get a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
@@ -127,7 +127,7 @@ pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
-#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", summary = "Update a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
 pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let body: WorkspaceBody = json(req)?;
@@ -135,7 +135,7 @@ pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, ws_
 }
 
 /// `DELETE /v1/workspaces/{ws_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", summary = "Delete a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
 pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     ws::delete_workspace(deps, cred, ws_id).await?;
@@ -143,7 +143,7 @@ pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws
 }
 
 /// `PUT /v1/workspaces/{ws_id}/billing`.
-#[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", summary = "Update a workspace's billing details", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
 pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let body: BillingBody = json(req)?;
@@ -151,7 +151,7 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id
 }
 
 /// `GET /v1/workspaces/{ws_id}/members`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
@@ -160,7 +160,7 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
 }
 
 /// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", operation_id = "change_workspace_member_role", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Change a workspace member's role", operation_id = "change_workspace_member_role", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)), request_body = super::orgs::RoleBody,
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
@@ -172,7 +172,7 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, ws_id: &
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", operation_id = "remove_workspace_member", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Remove a member from a workspace (or leave it)", operation_id = "remove_workspace_member", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
@@ -183,7 +183,7 @@ pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, ws_id
 }
 
 /// `POST /v1/workspaces/{ws_id}/grants`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", summary = "Grant an organization access to a workspace", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = GrantBody, responses((status = 201, body = GrantView),
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
@@ -194,14 +194,14 @@ pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
 }
 
 /// `GET /v1/workspaces/{ws_id}/grants`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", summary = "List a workspace's grants to organizations", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 200, body = GrantList)))]
 pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, ws_id).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", tag = "grants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", summary = "Revoke an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("org_id" = String, Path)),
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
 pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str, org_id: &str) -> Answer {
@@ -210,7 +210,7 @@ pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id:
 }
 
 /// `GET /v1/workspaces/{ws_id}/audit-log`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
 pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
@@ -219,7 +219,7 @@ pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &st
 }
 
 /// `POST /v1/orgs/{org_id}/install-links`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", summary = "Create an install link", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
 pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: InstallLinkBody =
@@ -228,7 +228,7 @@ pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, 
 }
 
 /// `GET /v1/orgs/{org_id}/install-links`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", summary = "List an organization's install links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = InstallLinkList)))]
 pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(Response::json(
@@ -238,7 +238,7 @@ pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, 
 }
 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", tag = "grants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", summary = "Revoke an install link", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
 pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     ws::revoke_install_link(deps, cred, org_id, id).await?;
@@ -246,7 +246,7 @@ pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential,
 }
 
 /// `POST /v1/install-links/preview`.
-#[utoipa::path(post, path = "/v1/install-links/preview", tag = "grants", request_body = super::TokenBody,
+#[utoipa::path(post, path = "/v1/install-links/preview", summary = "Preview an install link", tag = "grants", request_body = super::TokenBody,
     responses((status = 200, body = InstallLinkPreview), (status = 404, body = Problem, description = "install_link_not_found"), (status = 410, body = Problem, description = "install_link_unavailable")))]
 pub async fn preview_install_link(deps: &Deps, req: &Request) -> Answer {
     let body: super::TokenBody = json(req)?;
@@ -254,7 +254,7 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/install-links/accept`.
-#[utoipa::path(post, path = "/v1/install-links/accept", tag = "grants", security(("bearer" = [])), request_body = AcceptInstallBody,
+#[utoipa::path(post, path = "/v1/install-links/accept", summary = "Accept an install link", tag = "grants", security(("bearer" = [])), request_body = AcceptInstallBody,
     responses((status = 201, body = GrantView), (status = 403, body = Problem, description = "A workspace admin who is not its owner"),
               (status = 404, body = Problem, description = "not_found (the workspace) or install_link_not_found"),
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
@@ -266,7 +266,7 @@ pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) 
 }
 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", summary = "List the workspaces granted to an organization", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = ManagedWorkspaceList)))]
 pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let data = ws::managed_workspaces(deps, cred, org_id).await?;
@@ -274,7 +274,7 @@ pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, 
 }
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", tag = "grants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", summary = "Give up an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
 pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, ws_id: &str) -> Answer {
     ws::relinquish(deps, cred, org_id, ws_id).await?;
