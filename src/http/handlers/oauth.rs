@@ -31,7 +31,7 @@ fn redirect(location: &str) -> Response {
 
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", operation_id = "oauth_authorize", tag = "oauth",
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`"),
            ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own screens `{APP_URL}/signin`, `{APP_URL}/settings/security`, `{APP_URL}/invite`, `{APP_URL}/install`")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
               (status = 400, body = Problem, description = "invalid_redirect_uri: not on the allow-list (exact match)"),
@@ -44,7 +44,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Result<Res
 
 /// `GET /v1/auth/oauth/{provider}/callback?code=&state=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", operation_id = "oauth_callback", tag = "oauth",
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
            ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. The flow cookie stays until POST /v1/auth/oauth/complete, which redeems the code only with it. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, or no flow cookie from this browser"),
@@ -142,7 +142,7 @@ pub struct AuthorizeUrl {
 
 /// `POST /v1/me/identities/{provider}`.
 #[utoipa::path(post, path = "/v1/me/identities/{provider}", tag = "me", security(("bearer" = [])), request_body = LinkBody,
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 200, body = AuthorizeUrl, description = "Also sets the flow cookie. The callback returns `#login_code=…`; POST it to /v1/auth/oauth/complete with this person's bearer token to link. The identity is known only after the provider round trip, so an identity linked to someone else is refused there: 409 identity_in_use"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 403, body = Problem, description = "reauthentication_required: the session signed in more than 10 minutes ago"),
@@ -161,7 +161,7 @@ pub async fn link_identity(
 
 /// `DELETE /v1/me/identities/{provider}`.
 #[utoipa::path(delete, path = "/v1/me/identities/{provider}", tag = "me", security(("bearer" = [])),
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
 pub async fn unlink_identity(
