@@ -44,6 +44,14 @@ if [ -z "${FUZZ_URL:-}" ]; then
   [ -f .dev.vars ] || bash scripts/setup.sh
   grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
   printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
+  # One fast webhook retry, so the seeded test delivery is failed (and can be
+  # retried) within seconds; and the three sign-in providers configured (no
+  # provider is ever called: the fuzzer cannot finish their flows), so the
+  # OAuth routes answer past provider_not_found.
+  printf 'WEBHOOK_RETRY_SCHEDULE=1\n' >> "$WORK/.dev.vars"
+  for p in GITHUB GOOGLE GITLAB; do
+    printf 'OAUTH_%s_CLIENT_ID=fuzz-client\nOAUTH_%s_CLIENT_SECRET=fuzz-secret\n' "$p" "$p" >> "$WORK/.dev.vars"
+  done
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
