@@ -10,7 +10,9 @@
 #   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
-# The seed account, org and ids come from scripts/fuzz/hooks.py.
+# The seed account, org and ids come from scripts/fuzz/hooks.py; at the end,
+# scripts/fuzz/reach.py prints how each operation's cases were answered
+# (404s with seeded ids apart from 404s with generated ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -79,6 +81,8 @@ FUZZ_BASE="$FUZZ_URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" P
 STATUS=${PIPESTATUS[0]}
 set -e
 echo "schemathesis exit $STATUS after $(( $(date +%s) - START )) s (seed $SEED)"
+echo "--- reach: how each operation's cases were answered (scripts/fuzz/reach.py) ---"
+"$VENV/bin/python" "$ROOT/scripts/fuzz/reach.py" "$WORK/events.ndjson" "$WORK/path-ids.txt" || true
 if [ "$STATUS" -ne 0 ] && [ -n "$WRANGLER_PID" ]; then
   echo "--- wrangler log tail ---"; tail -40 "$WORK/wrangler.log"
 fi
