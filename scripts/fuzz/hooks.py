@@ -444,6 +444,8 @@ def heal(case, response):
     org = params.get("org_id") == STATE["org_id"]
     if (method, path) == ("DELETE", "/v1/orgs/{org_id}") and org:
         seed_org(token)
+    elif (method, path) == ("PATCH", "/v1/orgs/{org_id}") and org:
+        STATE["org_slug"] = response.json()["slug"]  # a generated rename may change it
     elif (method, path) == ("DELETE", "/v1/workspaces/{ws_id}") and params.get("ws_id") == STATE["ws_id"]:
         seed_workspace(token)
     elif method == "DELETE" and path in ("/v1/workspaces/{ws_id}/grants/{org_id}",
