@@ -8,6 +8,8 @@ its public API (it must run with ENVIRONMENT=development: the seed reads
 
   - an owner (signed up, verified through /v1/dev/emails, signed in) and a
     second session of theirs, for the session routes;
+  - an org and a workspace with nothing in them, for the generated deletes
+    of an org and of a workspace;
   - their org, with a second person who joined it by invitation (the member
     id), a pending invitation, an API key, an install link, a notification
     channel and a delivery of its test event (failed when the Worker retries
@@ -122,11 +124,36 @@ def new_org(token):
     return org
 
 
+# /v1/dev/emails lists a recipient's first 100 emails: the member is
+# replaced by a new person before their inbox fills up.
+MEMBER_MAILS = 90
+
+
 def invite_and_join(tenant_path, address, token, member_token, role="member"):
     """Invites `address` to the org or workspace at `tenant_path` and accepts as them."""
     must(201, call("POST", f"{tenant_path}/invitations", {"email": address, "role": role}, token), "invite")
     invite = emailed_token(address, "/invite")
     must(200, call("POST", "/v1/invitations/accept", {"token": invite}, member_token), "accept")
+
+
+def join_member(tenant_path, token):
+    """The member joins the org or workspace at `tenant_path`; a new member
+    (joining both the org and the workspace) when the inbox is nearly full."""
+    STATE["member_mails"] = STATE.get("member_mails", 0) + 1
+    if STATE["member_mails"] < MEMBER_MAILS:
+        invite_and_join(tenant_path, STATE["member"], token, member_access())
+        return
+    new_member()
+    for tenant in (f"/v1/orgs/{STATE['org_id']}", f"/v1/workspaces/{STATE['ws_id']}"):
+        invite_and_join(tenant, STATE["member"], token, member_access())
+    STATE["member_mails"] = 2
+
+
+def new_member():
+    STATE["member"] = f"member-{time.time_ns()}@fuzz.example.com"
+    session = person(STATE["member"], "Fuzz Member")
+    STATE.update(member_access=session["access_token"], member_refresh=session["refresh_token"], member_mails=1)
+    STATE["member_id"] = must(200, call("GET", "/v1/me", token=STATE["member_access"]), "member me")["id"]
 
 
 def pending_invitation(tenant_path, token):
@@ -180,15 +207,23 @@ def seed_workspace(token):
     link = new_link(token, STATE["org_id"])
     must(201, call("POST", "/v1/install-links/accept", {"token": link["token"], "workspace_id": ws}, token), "grant")
     STATE["ws_id"] = ws
-    invite_and_join(f"/v1/workspaces/{ws}", STATE["member"], token, member_access())
+    join_member(f"/v1/workspaces/{ws}", token)
     STATE["ws_invitation_id"] = pending_invitation(f"/v1/workspaces/{ws}", token)
+
+
+def seed_spares(token):
+    """An org and a workspace of the owner with nothing in them, which the
+    generated deletes of an org and of a workspace get (seeding the whole
+    org again after each would flood the member's inbox)."""
+    STATE["spare_org_id"] = new_org(token)["id"]
+    STATE["spare_ws_id"] = must(201, call("POST", "/v1/workspaces", {"name": "Fuzz spare"}, token), "spare workspace")["id"]
 
 
 def seed_org(token):
     """The org and everything in it, and a workspace granted to it."""
     org = new_org(token)
     STATE["org_id"], STATE["org_slug"] = org["id"], org["slug"]
-    invite_and_join(f"/v1/orgs/{org['id']}", STATE["member"], token, member_access())
+    join_member(f"/v1/orgs/{org['id']}", token)
     STATE["invitation_id"] = pending_invitation(f"/v1/orgs/{org['id']}", token)
     STATE["key_id"] = new_key(token, org["id"])
     STATE["install_link_id"] = new_link(token, org["id"])["id"]
@@ -215,16 +250,15 @@ def seed_2fa_person():
 
 def seed():
     run = f"{time.time_ns()}"
-    STATE["owner"], STATE["member"] = f"owner-{run}@fuzz.example.com", f"member-{run}@fuzz.example.com"
+    STATE["owner"] = f"owner-{run}@fuzz.example.com"
     STATE["password"] = PASSWORD
     owner_session = person(STATE["owner"], "Fuzz Owner")
-    member_session = person(STATE["member"], "Fuzz Member")
-    STATE.update(access=owner_session["access_token"], refresh=owner_session["refresh_token"],
-                 member_access=member_session["access_token"], member_refresh=member_session["refresh_token"])
+    STATE.update(access=owner_session["access_token"], refresh=owner_session["refresh_token"])
     STATE["owner_id"] = must(200, call("GET", "/v1/me", token=STATE["access"]), "me")["id"]
-    STATE["member_id"] = must(200, call("GET", "/v1/me", token=STATE["member_access"]), "member me")["id"]
+    new_member()
     STATE["session_id"] = new_session(STATE["owner"], PASSWORD)
     seed_org(STATE["access"])
+    seed_spares(STATE["access"])
     seed_2fa_person()
 
 
@@ -303,8 +337,12 @@ ID_SEGMENTS = (("/deliveries/", "delivery_id"), ("/notification-channels/", "cha
                ("/api-keys/", "key_id"), ("/install-links/", "install_link_id"), ("/sessions/", "session_id"))
 
 
-def real_id(path, name):
+def real_id(method, path, name):
     """The seeded id a path parameter names, if any."""
+    if method == "DELETE" and path == "/v1/orgs/{org_id}":
+        return STATE["spare_org_id"]
+    if method == "DELETE" and path == "/v1/workspaces/{ws_id}":
+        return STATE["spare_ws_id"]
     if name == "org_id":  # the org, also as the grantee in /v1/workspaces/{ws_id}/grants/{org_id}
         return STATE["org_id"]
     if name == "ws_id":  # the workspace, also as the org's managed workspace
@@ -328,12 +366,12 @@ def map_path_parameters(ctx, path_parameters):
     # unknown and malformed ids stay covered.
     if not path_parameters:
         return path_parameters
-    path = ctx.operation.path
+    method, path = ctx.operation.method.upper(), ctx.operation.path
     out = dict(path_parameters)
     for name, value in path_parameters.items():
         if keeps_generated(value):
             continue
-        found = real_id(path, name)
+        found = real_id(method, path, name)
         if found is not None:
             out[name] = found
     return out
@@ -421,7 +459,7 @@ def note_path_ids(case):
     def is_seeded(name, value):
         if name == "provider":
             return value in PROVIDERS
-        return real_id(case.path, name) in (None, value)
+        return real_id(case.method, case.path, name) in (None, value)
 
     seeded = all(is_seeded(name, value) for name, value in params.items())
     with open(PATH_IDS_FILE, "a", encoding="utf-8") as f:
@@ -442,10 +480,15 @@ def heal(case, response):
         return
     # The owner's token is fetched only by a branch that seeds (a refresh spends the refresh token).
     org = params.get("org_id") == STATE["org_id"]
-    if (method, path) == ("DELETE", "/v1/orgs/{org_id}") and org:
+    if (method, path) == ("DELETE", "/v1/orgs/{org_id}") and params.get("org_id") == STATE["spare_org_id"]:
+        STATE["spare_org_id"] = new_org(fresh_access())["id"]
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}") and org:
         seed_org(fresh_access())
     elif (method, path) == ("PATCH", "/v1/orgs/{org_id}") and org:
         STATE["org_slug"] = response.json()["slug"]  # a generated rename may change it
+    elif (method, path) == ("DELETE", "/v1/workspaces/{ws_id}") and params.get("ws_id") == STATE["spare_ws_id"]:
+        STATE["spare_ws_id"] = must(201, call("POST", "/v1/workspaces", {"name": "Fuzz spare"}, fresh_access()),
+                                    "spare workspace")["id"]
     elif (method, path) == ("DELETE", "/v1/workspaces/{ws_id}") and params.get("ws_id") == STATE["ws_id"]:
         seed_workspace(fresh_access())
     elif method == "DELETE" and path in ("/v1/workspaces/{ws_id}/grants/{org_id}",
@@ -456,10 +499,10 @@ def heal(case, response):
         if call("GET", f"/v1/orgs/{STATE['org_id']}", token=fresh_access())[0] != 200:
             seed_org(fresh_access())  # the owner left (another owner was made meanwhile)
         elif params.get("user_id") == STATE["member_id"]:
-            invite_and_join(f"/v1/orgs/{STATE['org_id']}", STATE["member"], fresh_access(), member_access())
+            join_member(f"/v1/orgs/{STATE['org_id']}", fresh_access())
     elif (method, path) == ("DELETE", "/v1/workspaces/{ws_id}/members/{user_id}") and params.get("ws_id") == STATE["ws_id"]:
         if params.get("user_id") == STATE["member_id"]:
-            invite_and_join(f"/v1/workspaces/{STATE['ws_id']}", STATE["member"], fresh_access(), member_access())
+            join_member(f"/v1/workspaces/{STATE['ws_id']}", fresh_access())
     elif (method, path) == ("POST", "/v1/orgs/{org_id}/ownership-transfer") and org:
         # The member owns the org now and the owner is an admin: back again.
         must(200, call("POST", f"/v1/orgs/{STATE['org_id']}/ownership-transfer", {"user_id": STATE["owner_id"]},
