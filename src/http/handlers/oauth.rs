@@ -185,7 +185,7 @@ pub struct UserEventList {
 
 /// `GET /v1/me/audit-log`.
 #[utoipa::path(get, path = "/v1/me/audit-log", tag = "me", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
 pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Result<Response, AppError> {
     let page = extract::page(req)?;
