@@ -403,6 +403,10 @@ def map_body(ctx, body):
     for name, value in values.items():
         if name in out and not keeps_generated(out[name]):
             out[name] = value
+    # An authorization question names exactly one target (422 otherwise).
+    if ctx.operation.path == "/v1/authorize" and "org_id" in out and "workspace_id" in out:
+        if not keeps_generated(out.get("permission")):
+            del out["workspace_id" if hash(repr(out.get("permission"))) % 2 else "org_id"]
     return out
 
 
