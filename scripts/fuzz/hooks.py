@@ -456,9 +456,16 @@ def after_call(ctx, case, response):
 
 
 def note_path_ids(case):
-    """Whether the case went out with the seeded ids (as they were when it was sent)."""
+    """Whether the case went out with the seeded ids (as they were when it
+    was sent): its path ids, and the body fields that name real things (a
+    grant's org slug kept as generated finds no org: a 404 on purpose)."""
     params = case.path_parameters or {}
     if not params:
+        return
+    body = case.body if isinstance(case.body, dict) else {}
+    if any(name in body and body[name] != value for name, value in body_values(case.method, case.path).items()):
+        with open(PATH_IDS_FILE, "a", encoding="utf-8") as f:
+            f.write(f"{case.id} generated\n")
         return
     def is_seeded(name, value):
         if name == "provider":
