@@ -404,9 +404,12 @@ def map_body(ctx, body):
         if name in out and not keeps_generated(out[name]):
             out[name] = value
     # An authorization question names exactly one target (422 otherwise).
-    if ctx.operation.path == "/v1/authorize" and "org_id" in out and "workspace_id" in out:
-        if not keeps_generated(out.get("permission")):
-            del out["workspace_id" if hash(repr(out.get("permission"))) % 2 else "org_id"]
+    if ctx.operation.path == "/v1/authorize" and not keeps_generated(out.get("permission")):
+        dropped = "workspace_id" if hash(repr(out.get("permission"))) % 2 else "org_id"
+        kept = "org_id" if dropped == "workspace_id" else "workspace_id"
+        out.pop(dropped, None)
+        if kept not in out:
+            out[kept] = values[kept]
     return out
 
 
