@@ -10,7 +10,9 @@
 #   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
-# The seed account, org and ids come from scripts/fuzz/hooks.py.
+# The seed account, org and ids come from scripts/fuzz/hooks.py; at the end,
+# scripts/fuzz/reach.py prints how each operation's cases were answered
+# (404s with seeded ids apart from 404s with generated ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -44,6 +46,14 @@ if [ -z "${FUZZ_URL:-}" ]; then
   [ -f .dev.vars ] || bash scripts/setup.sh
   grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
   printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
+  # One fast webhook retry, so the seeded test delivery is failed (and can be
+  # retried) within seconds; and the three sign-in providers configured (no
+  # provider is ever called: the fuzzer cannot finish their flows), so the
+  # OAuth routes answer past provider_not_found.
+  printf 'WEBHOOK_RETRY_SCHEDULE=1\n' >> "$WORK/.dev.vars"
+  for p in GITHUB GOOGLE GITLAB; do
+    printf 'OAUTH_%s_CLIENT_ID=fuzz-client\nOAUTH_%s_CLIENT_SECRET=fuzz-secret\n' "$p" "$p" >> "$WORK/.dev.vars"
+  done
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
@@ -71,6 +81,8 @@ FUZZ_BASE="$FUZZ_URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" P
 STATUS=${PIPESTATUS[0]}
 set -e
 echo "schemathesis exit $STATUS after $(( $(date +%s) - START )) s (seed $SEED)"
+echo "--- reach: how each operation's cases were answered (scripts/fuzz/reach.py) ---"
+"$VENV/bin/python" "$ROOT/scripts/fuzz/reach.py" "$WORK/events.ndjson" "$WORK/path-ids.txt" || true
 if [ "$STATUS" -ne 0 ] && [ -n "$WRANGLER_PID" ]; then
   echo "--- wrangler log tail ---"; tail -40 "$WORK/wrangler.log"
 fi

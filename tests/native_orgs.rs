@@ -371,6 +371,12 @@ fn openapi_documents_every_route() {
     }
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, latchkey::http::routes::ROUTES.len(), "no phantom routes");
+    // Every schema a route names is in the components (utoipa collects those
+    // of bodies, not those of parameters, which `Base` must list).
+    let text = doc.to_string();
+    for name in text.split("\"#/components/schemas/").skip(1).filter_map(|rest| rest.split('"').next()) {
+        assert!(doc["components"]["schemas"][name].is_object(), "#/components/schemas/{name} is not defined");
+    }
 }
 
 #[test]

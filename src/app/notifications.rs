@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 /// Longest rotation grace.
 pub const MAX_GRACE_SECONDS: i64 = 86_400;
 /// Most event types one channel subscribes to (all of them).
-const MAX_EVENT_TYPES: usize = 32;
+pub const MAX_EVENT_TYPES: usize = 32;
 /// Longest description.
 const MAX_DESCRIPTION_CHARS: usize = 200;
 /// Channels an org may have: each change fans out to each of them.

@@ -12,13 +12,19 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyBody {
-    /// What it is for, e.g. "CI/CD pipeline".
+    /// What it is for, e.g. "CI/CD pipeline": 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
-    /// Permissions, none beyond the creator's role, and never the person-only
-    /// `org:delete` or `billing:manage` (422 `scope_not_allowed_for_keys`).
+    /// 1 to 18 permissions, none beyond the creator's role, and never the
+    /// person-only `org:delete` or `billing:manage` (422
+    /// `scope_not_allowed_for_keys`).
+    #[schema(value_type = Vec<crate::domain::policy::Permission>, min_items = 1, max_items = 18)]
     pub scopes: Vec<String>,
     /// 1..3650; no expiry when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
 }
 
@@ -27,6 +33,7 @@ pub struct CreateApiKeyBody {
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// 0..86400: how long the old key keeps working.
+    #[schema(minimum = 0, maximum = 86400)]
     pub grace_period_seconds: i64,
 }
 
@@ -53,7 +60,7 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
 
 /// `GET /v1/orgs/{org_id}/api-keys`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", summary = "List an organization's API keys", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ApiKeyList)))]
 pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = api_keys::list_api_keys(deps, cred, org_id, &extract::page(req)?).await?;

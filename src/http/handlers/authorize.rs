@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeBody {
     /// e.g. `apps:deploy`.
+    #[schema(value_type = crate::domain::policy::Permission)]
     pub permission: String,
     /// The org to act in…
     #[serde(default)]

@@ -13,10 +13,28 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitationBody {
-    /// The address to invite.
+    /// The address to invite (surrounding spaces are trimmed, and it is lowercased).
+    #[schema(format = Email)]
     pub email: String,
     /// `owner` (owners only), `admin` or `member`.
+    #[schema(value_type = crate::domain::policy::Role)]
     pub role: String,
+}
+
+/// The statuses an invitation list may be filtered on.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    /// Sent, not yet answered nor expired.
+    Pending,
+    /// Accepted.
+    Accepted,
+    /// Revoked by the org or workspace.
+    Revoked,
+    /// Declined by the invitee.
+    Declined,
+    /// Not answered in time.
+    Expired,
 }
 
 /// A page of invitations.
@@ -47,8 +65,8 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
 
 /// `GET /v1/orgs/{org_id}/invitations`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", summary = "List an organization's invitations", tag = "invitations", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "pending, accepted, revoked, declined or expired"),
-           ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("status" = Option<InvitationStatus>, Query, description = "pending, accepted, revoked, declined or expired"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     list(deps, req, cred, Tenant::Org(org_id)).await
@@ -99,7 +117,7 @@ pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Cred
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("ws_id" = String, Path), ("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     list(deps, req, cred, Tenant::Workspace(ws_id)).await

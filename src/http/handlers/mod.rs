@@ -63,11 +63,16 @@ pub async fn jwks(deps: &Deps, _: &Request) -> Answer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
-    /// Email address.
+    /// Email address (surrounding spaces are trimmed, and it is lowercased).
+    #[schema(format = Email)]
     pub email: String,
     /// 8 to 128 characters, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// Display name.
+    /// Display name: 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
     /// A token from an invitation link for this same address: the account is
     /// created verified, joins, and is signed in (201).
@@ -289,11 +294,13 @@ pub async fn request_password_reset(deps: &Deps, req: &Request) -> Answer {
 pub struct ResetConfirmBody {
     /// The token from the link.
     pub token: String,
-    /// The new password.
+    /// The new password: 8 to 128 characters, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
     /// Providers linked in the 7 days before the reset that stay linked
     /// (`github`, `google`, `gitlab`); every other recent link ends.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::domain::oauth::Provider>)]
     pub keep_identities: Vec<String>,
 }
 
@@ -335,7 +342,10 @@ pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeBody {
-    /// New display name.
+    /// New display name: 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
 }
 
@@ -353,7 +363,8 @@ pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Answer 
 pub struct ChangePasswordBody {
     /// The password in use.
     pub current_password: String,
-    /// The new one.
+    /// The new one: 8 to 128 characters, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -378,7 +389,7 @@ pub struct SessionList {
 
 /// `GET /v1/me/sessions`.
 #[utoipa::path(get, path = "/v1/me/sessions", summary = "List my sessions", tag = "me", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let page = extract::page(req)?;

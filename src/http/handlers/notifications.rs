@@ -9,6 +9,7 @@ use crate::app::Deps;
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
 
 /// New channel.
@@ -23,9 +24,11 @@ pub struct CreateChannelBody {
     pub url: String,
     /// Free text, at most 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: Option<String>,
-    /// 1 or more distinct types from `GET /v1/notification-event-types`, each
+    /// 1 to 32 distinct types from `GET /v1/notification-event-types`, each
     /// one whose data the caller may read (its `requires`; 403 otherwise).
+    #[schema(schema_with = event_types)]
     pub event_types: Vec<String>,
 }
 
@@ -37,11 +40,13 @@ pub struct UpdateChannelBody {
     /// `event_types`, needs the right to read every type the channel will carry.
     #[serde(default)]
     pub url: Option<String>,
-    /// New description.
+    /// New description, at most 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: Option<String>,
-    /// New subscription.
+    /// New subscription: 1 to 32 distinct types.
     #[serde(default)]
+    #[schema(schema_with = event_types_or_null)]
     pub event_types: Option<Vec<String>>,
     /// On or off; turning on clears `disabled_reason` and the failure streak.
     #[serde(default)]
@@ -54,7 +59,50 @@ pub struct UpdateChannelBody {
 pub struct RotateSecretBody {
     /// 0..86400: how long the old secret keeps signing too (both signatures
     /// are sent, space-separated, in `webhook-signature`).
+    #[schema(minimum = 0, maximum = 86400)]
     pub grace_period_seconds: i64,
+}
+
+/// 1 to 32 distinct names of [`crate::domain::webhook::EVENT_TYPES`].
+fn event_types() -> Array {
+    event_types_builder()
+        .description(Some(
+            "1 to 32 distinct types from `GET /v1/notification-event-types`, each one whose data the caller \
+             may read (its `requires`; 403 otherwise).",
+        ))
+        .build()
+}
+
+fn event_types_builder() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(crate::domain::webhook::EVENT_TYPES.iter().map(|(name, _, _)| *name))),
+        )
+        .min_items(Some(1))
+        .max_items(Some(n::MAX_EVENT_TYPES))
+        .unique_items(true)
+}
+
+/// [`event_types`], or null (no change).
+fn event_types_or_null() -> Array {
+    event_types_builder()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .description(Some("New subscription: 1 to 32 distinct types; absent or null keeps the old one."))
+        .build()
+}
+
+/// The statuses a delivery list may be filtered on ([`n::DELIVERY_STATUSES`]).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not delivered yet; another attempt is scheduled.
+    Pending,
+    /// Delivered.
+    Succeeded,
+    /// Given up on; may be retried.
+    Failed,
 }
 
 /// The event types.
@@ -110,7 +158,7 @@ pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_i
 
 /// `GET /v1/orgs/{org_id}/notification-channels`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", summary = "List an organization's notification channels", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
 pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = n::list_channels(deps, cred, org_id, &extract::page(req)?).await?;
@@ -173,8 +221,8 @@ pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org_id
 
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}/deliveries`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", summary = "List a notification channel's deliveries", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<String>, Query, description = "pending, succeeded or failed"),
-           ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<DeliveryStatus>, Query, description = "pending, succeeded or failed"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
 pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let status = req.query_param("status");

@@ -31,7 +31,7 @@ fn redirect(location: &str) -> Response {
 
 /// `GET /v1/auth/oauth/{provider}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/authorize", summary = "Start a sign-in with a provider", operation_id = "oauth_authorize", tag = "oauth",
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`"),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`"),
            ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`: exactly one of OAUTH_REDIRECT_URIS or the console's own screens `{APP_URL}/signin`, `{APP_URL}/settings/security`, `{APP_URL}/invite`, `{APP_URL}/install`")),
     responses((status = 302, description = "To the provider, with `state`, PKCE S256 and (OIDC) `nonce`; sets the HttpOnly, SameSite=Lax flow cookie (`__Host-latchkey_oauth`, Secure, over https) that binds `state` to this browser for 10 minutes"),
               (status = 400, body = Problem, description = "invalid_redirect_uri: not on the allow-list (exact match)"),
@@ -44,7 +44,7 @@ pub async fn authorize(deps: &Deps, req: &Request, provider: &str) -> Answer {
 
 /// `GET /v1/auth/oauth/{provider}/callback?code=&state=`.
 #[utoipa::path(get, path = "/v1/auth/oauth/{provider}/callback", summary = "Receive a provider's sign-in callback", operation_id = "oauth_callback", tag = "oauth",
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`: one callback path per provider"),
            ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (single use, 60 s), or `#error=access_denied|provider_error`. The flow cookie stays until POST /v1/auth/oauth/complete, which redeems the code only with it. Provider calls never follow redirects and time out after 10 s; no provider token is stored"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, or no flow cookie from this browser"),
@@ -139,7 +139,7 @@ pub struct AuthorizeUrl {
 
 /// `POST /v1/me/identities/{provider}`.
 #[utoipa::path(post, path = "/v1/me/identities/{provider}", summary = "Link a sign-in provider", tag = "me", security(("bearer" = [])), request_body = LinkBody,
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 200, body = AuthorizeUrl, description = "Also sets the flow cookie. The callback returns `#login_code=…`; POST it to /v1/auth/oauth/complete with this person's bearer token to link. The identity is known only after the provider round trip, so an identity linked to someone else is refused there: 409 identity_in_use"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 403, body = Problem, description = "reauthentication_required: the session signed in more than 10 minutes ago"),
@@ -153,7 +153,7 @@ pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provid
 
 /// `DELETE /v1/me/identities/{provider}`.
 #[utoipa::path(delete, path = "/v1/me/identities/{provider}", summary = "Unlink a sign-in provider", tag = "me", security(("bearer" = [])),
-    params(("provider" = String, Path, description = "`github`, `google` or `gitlab`")),
+    params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
 pub async fn unlink_identity(deps: &Deps, _req: &Request, cred: &Credential, provider: &str) -> Answer {
@@ -172,7 +172,7 @@ pub struct UserEventList {
 
 /// `GET /v1/me/audit-log`.
 #[utoipa::path(get, path = "/v1/me/audit-log", summary = "List my account's audit log", tag = "me", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
 pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let page = extract::page(req)?;

@@ -16,10 +16,15 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgBody {
-    /// Display name.
+    /// Display name: 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
-    /// 3-40 of `a-z 0-9 -`; derived from the name when absent.
+    /// 3-40 of `a-z 0-9` and single hyphens, not first or last; derived from
+    /// the name when absent.
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 40, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: Option<String>,
 }
 
@@ -42,7 +47,7 @@ pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer
 
 /// `GET /v1/orgs`.
 #[utoipa::path(get, path = "/v1/orgs", summary = "List my organizations", tag = "orgs", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
 pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
     Ok(Response::json(200, &OrgList { data, next_cursor }))
@@ -59,11 +64,15 @@ pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &st
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgBody {
-    /// New name.
+    /// New name: 1 to 100 characters once trimmed, no control characters.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: Option<String>,
-    /// New slug.
+    /// New slug: 3-40 of `a-z 0-9` and single hyphens, not first or last.
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 40, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// Owner only, who must have 2FA on.
     #[serde(default)]
@@ -101,7 +110,7 @@ pub struct MemberList {
 
 /// `GET /v1/orgs/{org_id}/members`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/members", summary = "List an organization's members", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList)))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?).await?;
@@ -113,6 +122,7 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id:
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     /// `owner`, `admin` or `member`.
+    #[schema(value_type = Role)]
     pub role: String,
 }
 
@@ -167,7 +177,7 @@ pub struct AuditList {
 
 /// `GET /v1/orgs/{org_id}/audit-log`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
 pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let page = extract::page(req)?;

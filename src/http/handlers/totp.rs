@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     /// 6 digits from the authenticator app.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
@@ -23,8 +24,9 @@ pub struct CodeBody {
 pub struct LoginMfaBody {
     /// From the login answer.
     pub mfa_token: String,
-    /// A TOTP code…
+    /// A TOTP code (6 digits)…
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: Option<String>,
     /// …or a recovery code.
     #[serde(default)]

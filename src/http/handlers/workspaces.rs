@@ -59,7 +59,10 @@ pub struct ManagedWorkspaceList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceBody {
-    /// Display name.
+    /// Display name: 1 to 100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F](?:[^\x00-\x1F\x7F-\x9F]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
 }
 
@@ -68,9 +71,23 @@ pub struct WorkspaceBody {
 #[serde(deny_unknown_fields)]
 pub struct BillingBody {
     /// `free`, `pro` or `enterprise`.
+    #[schema(value_type = Plan)]
     pub plan: String,
-    /// Where invoices go.
+    /// Where invoices go (surrounding spaces are trimmed, and it is lowercased).
+    #[schema(format = Email)]
     pub billing_email: String,
+}
+
+/// A workspace's plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// The default.
+    Free,
+    /// Paid.
+    Pro,
+    /// Paid, with a contract.
+    Enterprise,
 }
 
 /// A grant by org slug.
@@ -88,6 +105,7 @@ pub struct GrantBody {
 pub struct InstallLinkBody {
     /// 60..2592000; 7 days when absent.
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 2592000)]
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -152,7 +170,7 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id
 
 /// `GET /v1/workspaces/{ws_id}/members`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?).await?;
@@ -211,7 +229,7 @@ pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id:
 
 /// `GET /v1/workspaces/{ws_id}/audit-log`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
 pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
     let (data, next_cursor) = ws::audit_log(deps, cred, ws_id, &extract::page(req)?).await?;
