@@ -83,11 +83,11 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    revoke(deps, req, cred, Tenant::Org(org_id), id).await
+pub async fn revoke_invitation(deps: &Deps, _: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    revoke(deps, cred, Tenant::Org(org_id), id).await
 }
 
-async fn revoke(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
+async fn revoke(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
     invitations::revoke_invitation(deps, cred, tenant, id).await?;
     Ok(Response::empty(204))
 }
@@ -96,11 +96,11 @@ async fn revoke(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    resend(deps, req, cred, Tenant::Org(org_id), id).await
+pub async fn resend_invitation(deps: &Deps, _: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    resend(deps, cred, Tenant::Org(org_id), id).await
 }
 
-async fn resend(deps: &Deps, _req: &Request, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
+async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
     invitations::resend_invitation(deps, cred, tenant, id).await?;
     Ok(Response::json(202, &super::StatusBody { status: "accepted" }))
 }
@@ -126,27 +126,15 @@ pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Crede
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_workspace_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-    id: &str,
-) -> Answer {
-    revoke(deps, req, cred, Tenant::Workspace(ws_id), id).await
+pub async fn revoke_workspace_invitation(deps: &Deps, _: &Request, cred: &Credential, ws_id: &str, id: &str) -> Answer {
+    revoke(deps, cred, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_workspace_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    ws_id: &str,
-    id: &str,
-) -> Answer {
-    resend(deps, req, cred, Tenant::Workspace(ws_id), id).await
+pub async fn resend_workspace_invitation(deps: &Deps, _: &Request, cred: &Credential, ws_id: &str, id: &str) -> Answer {
+    resend(deps, cred, Tenant::Workspace(ws_id), id).await
 }
 
 /// `POST /v1/invitations/preview`.
