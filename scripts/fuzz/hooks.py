@@ -281,28 +281,32 @@ def fresh_access():
     return STATE["access"]
 
 
+def renewed(access, refresh):
+    """STATE[access] if it still works, else a token pair from STATE[refresh]
+    (kept in STATE); None when neither does."""
+    status, _ = call("GET", "/v1/me", token=STATE[access])
+    if status == 200:
+        return STATE[access]
+    status, body = call("POST", "/v1/auth/token", {"refresh_token": STATE[refresh]})
+    if status != 200:
+        return None
+    STATE[access], STATE[refresh] = body["access_token"], body["refresh_token"]
+    return STATE[access]
+
+
 def member_access():
     """A live access token of the member (who takes part in invitations and transfers)."""
-    status, body = call("GET", "/v1/me", token=STATE["member_access"])
-    if status == 200:
-        return STATE["member_access"]
-    status, body = call("POST", "/v1/auth/token", {"refresh_token": STATE["member_refresh"]})
-    if status != 200:
-        status, body = call("POST", "/v1/auth/login", {"email": STATE["member"], "password": PASSWORD})
-    body = must(200, (status, body), "member session")
+    token = renewed("member_access", "member_refresh")
+    if token:
+        return token
+    body = must(200, call("POST", "/v1/auth/login", {"email": STATE["member"], "password": PASSWORD}), "member session")
     STATE["member_access"], STATE["member_refresh"] = body["access_token"], body["refresh_token"]
     return STATE["member_access"]
 
 
 def tfa_access():
     """A live access token of the 2FA person; a new such person when theirs is gone."""
-    status, _ = call("GET", "/v1/me", token=STATE["tfa_access"])
-    if status == 200:
-        return STATE["tfa_access"]
-    status, body = call("POST", "/v1/auth/token", {"refresh_token": STATE["tfa_refresh"]})
-    if status == 200:
-        STATE["tfa_access"], STATE["tfa_refresh"] = body["access_token"], body["refresh_token"]
-    else:
+    if not renewed("tfa_access", "tfa_refresh"):
         seed_2fa_person()
     return STATE["tfa_access"]
 

@@ -476,10 +476,7 @@ pub async fn change_password(deps: &Deps, who: &Credential, current: &str, new_p
     let user = who.user_id().map(|id| batch.read::<UserRow>(stmt!(sql::USER_BY_ID, id)));
     let (who, mut results) = who.person_with(deps, batch).await?;
     let password = Password::parse("new_password", new_password)?;
-    let user = match user {
-        Some(u) => results.first(u)?,
-        None => None,
-    };
+    let user = results.first_if(user)?;
     let phc = user.and_then(|u| u.password_hash).unwrap_or_else(|| password::DUMMY_HASH.to_owned());
     if current.chars().count() > password::MAX_CHARS || !password::verify(current, &phc) {
         return Err(AppError::InvalidCredentials);

@@ -104,10 +104,7 @@ async fn manager_and_key(
     let mut batch = Batch::new();
     let row = looks_like(IdKind::ApiKey, id).then(|| batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, id, org_id)));
     let (me, mut results) = manager(deps, who, org_id, batch).await?;
-    let row = match row {
-        Some(r) => results.first(r)?,
-        None => None,
-    };
+    let row = results.first_if(row)?;
     Ok((me, row.ok_or(AppError::NotFound)?))
 }
 

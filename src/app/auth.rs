@@ -3,7 +3,6 @@
 //! resolver's (`access`); deciding what a principal may do is
 //! `Caller::require`'s.
 use super::audit::Actor;
-use super::AppError;
 use crate::domain::policy::{Permission, Subject};
 use crate::domain::session::{AccessClaims, KeySet, SignedToken, TokenError};
 use crate::store::sql::{OrgRow, UserRow};
@@ -29,14 +28,6 @@ pub struct UserPrincipal {
 }
 
 impl Principal {
-    /// The signed-in person; API keys get 403 on routes for people.
-    pub fn user(&self) -> Result<&UserPrincipal, AppError> {
-        match self {
-            Principal::User(u) => Ok(u),
-            Principal::ApiKey(_) => Err(AppError::UserRequired),
-        }
-    }
-
     /// Who to record in the audit log.
     pub fn actor(&self) -> Actor {
         match self {

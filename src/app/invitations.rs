@@ -237,10 +237,7 @@ async fn managed(
     let row = looks_like(IdKind::Invitation, id)
         .then(|| batch.read::<InvitationRow>(stmt!(sql::INVITATION_VIEW, id, deps.now())));
     let (me, mut results) = inviter(deps, who, tenant, batch).await?;
-    let row = match row {
-        Some(r) => results.first(r)?,
-        None => None,
-    };
+    let row = results.first_if(row)?;
     let row = row.filter(|r| r.is_in(tenant)).ok_or(AppError::NotFound)?;
     if !policy::may_invite(me.role(), stored_role(&row.role)?) {
         return Err(AppError::Forbidden);
@@ -399,10 +396,7 @@ pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Ac
     if who.user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    let row = match row {
-        Some(r) => results.first(r)?,
-        None => None,
-    };
+    let row = results.first_if(row)?;
     let row = row.ok_or_else(not_found)?;
     if row.email != who.user.email {
         return Err(mismatch());

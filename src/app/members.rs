@@ -77,10 +77,7 @@ async fn with_target(
     let target = looks_like(IdKind::User, user_id)
         .then(|| batch.read::<MemberRow>(member_sql(tenant.kind()).get(tenant.id(), user_id)));
     let (me, mut results) = who.require_with(deps, tenant, permission, TwoFactorPolicy::Enforce, batch).await?;
-    let row = match target {
-        Some(t) => results.first(t)?,
-        None => None,
-    };
+    let row = results.first_if(target)?;
     Ok((me, row.ok_or(AppError::NotFound)?))
 }
 

@@ -280,10 +280,7 @@ async fn manager_and_channel(
     let mut batch = Batch::new();
     let row = looks_like(IdKind::Channel, id).then(|| batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)));
     let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
-    let row = match row {
-        Some(r) => results.first(r)?,
-        None => None,
-    };
+    let row = results.first_if(row)?;
     Ok((me, row.ok_or(AppError::NotFound)?))
 }
 
@@ -654,10 +651,7 @@ pub async fn list_deliveries(
             )));
         }
     }
-    let channel = match channel {
-        Some(c) => results.first(c)?,
-        None => None,
-    };
+    let channel = results.first_if(channel)?;
     channel.ok_or(AppError::NotFound)?;
     let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
@@ -681,10 +675,7 @@ pub async fn retry_delivery(deps: &Deps, who: &Credential, org_id: &str, deliver
         .then(|| batch.read::<Row>(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)));
     let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
     let actor = me.actor().clone();
-    let row = match row {
-        Some(r) => results.first(r)?,
-        None => None,
-    };
+    let row = results.first_if(row)?;
     let row = row.ok_or(AppError::NotFound)?;
     let not_failed = || {
         AppError::refused(

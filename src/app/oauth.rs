@@ -746,10 +746,7 @@ pub async fn begin_link(
     };
     let (who, mut results) = who.person_with(deps, batch).await?;
     provider_settings(deps, raw_provider)?;
-    let signed_in = match age {
-        Some(a) => results.first(a)?,
-        None => None,
-    };
+    let signed_in = results.first_if(age)?;
     let recent = signed_in.is_some_and(|s| deps.now() - s.created_at <= RECENT_SIGN_IN_SECONDS);
     if !recent {
         return Err(AppError::refused(
@@ -765,10 +762,7 @@ pub async fn list_identities(deps: &Deps, who: &Credential) -> Result<Vec<Identi
     let mut batch = Batch::new();
     let rows = who.user_id().map(|u| batch.read::<IdentityRow>(stmt!(sql::LIST_IDENTITIES, u)));
     let (_, mut results) = who.person_with(deps, batch).await?;
-    let rows = match rows {
-        Some(r) => results.all(r)?,
-        None => Vec::new(),
-    };
+    let rows = results.all_if(rows)?;
     Ok(identity_views(rows))
 }
 
@@ -825,10 +819,7 @@ pub async fn list_user_events(
     let mut batch = Batch::new();
     let rows = who.user_id().map(|u| batch.read::<AuditRow>(stmt!(sql::LIST_USER_AUDIT, u, after, page.limit + 1)));
     let (_, mut results) = who.person_with(deps, batch).await?;
-    let rows = match rows {
-        Some(r) => results.all(r)?,
-        None => Vec::new(),
-    };
+    let rows = results.all_if(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.seq, String::new()));
     Ok((rows.into_iter().map(super::audit::event_view).collect(), next))
 }

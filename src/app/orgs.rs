@@ -4,7 +4,6 @@
 pub use super::access::TwoFactorPolicy;
 use super::access::{stored_role, Credential, Granted};
 use super::audit::{self, Actor, AuditEventView, Event};
-use super::auth::UserPrincipal;
 use super::error::collect_fields;
 use super::page::PageRequest;
 use super::ErrorCode;
@@ -46,13 +45,7 @@ pub struct OrgView {
     pub invitable_roles: Vec<Role>,
 }
 
-/// What a person may do in an org they belong to (the org list, where no
-/// single tenant is resolved): their role, with the org's 2FA rule, through
-/// a capability like any other decision.
-fn listed_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
-    access::listed_org_powers(who, org)
-}
-
+/// What the caller may do in the org they were granted, for its view.
 fn powers(granted: &Granted) -> (Vec<Permission>, Vec<Role>) {
     (granted.permissions(), granted.invitable_roles())
 }
@@ -148,13 +141,10 @@ pub async fn list_orgs(
     let mut batch = Batch::new();
     let rows = who.user_id().map(|u| batch.read::<OrgRow>(stmt!(sql::ORGS_OF_USER, u, k, id, limit)));
     let (who, mut results) = who.person_with(deps, batch).await?;
-    let rows = match rows {
-        Some(r) => results.all(r)?,
-        None => Vec::new(),
-    };
-    let who = &who;
+    let rows = results.all_if(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    let views = rows.iter().map(|r| r.view(listed_powers(who, r)?)).collect::<Result<_, _>>()?;
+    // Each row carries the person's role: the list's powers, by the same facts.
+    let views = rows.iter().map(|r| r.view(access::listed_org_powers(&who, r)?)).collect::<Result<_, _>>()?;
     Ok((views, next))
 }
 

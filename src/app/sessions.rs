@@ -68,25 +68,16 @@ pub struct SessionIssued {
 
 /// Opens a session for `user` and issues its first token pair.
 pub async fn create_session(deps: &Deps, user: UserRow, user_agent: Option<&str>) -> Result<SessionIssued, AppError> {
-    create_session_via(deps, user, user_agent, METHOD_PASSWORD).await
+    create_session_after(deps, Vec::new(), user, user_agent, METHOD_PASSWORD).await
 }
 
 /// How a session began when it was not through a provider.
 pub const METHOD_PASSWORD: &str = "password";
 
 /// [`create_session`], recording how the person signed in (`password`,
-/// `oauth:github`, …) for the session list.
-pub async fn create_session_via(
-    deps: &Deps,
-    user: UserRow,
-    user_agent: Option<&str>,
-    method: &str,
-) -> Result<SessionIssued, AppError> {
-    create_session_after(deps, Vec::new(), user, user_agent, method).await
-}
-
-/// [`create_session_via`], with `before` (the sign-in's own bookkeeping, such
-/// as clearing its failure counter) in the same batch: one round trip.
+/// `oauth:github`, …) for the session list, with `before` (the sign-in's own
+/// bookkeeping, such as clearing its failure counter) in the same batch:
+/// one round trip.
 pub async fn create_session_after(
     deps: &Deps,
     mut before: Vec<crate::store::Stmt>,
@@ -293,10 +284,7 @@ pub async fn list_sessions(
     let mut batch = Batch::new();
     let rows = who.user_id().map(|u| batch.read::<SessionRow>(stmt!(sql::LIST_SESSIONS, u, deps.now(), k, id, limit)));
     let (who, mut results) = who.person_with(deps, batch).await?;
-    let rows = match rows {
-        Some(r) => results.all(r)?,
-        None => Vec::new(),
-    };
+    let rows = results.all_if(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let views = rows
         .into_iter()

@@ -3,7 +3,7 @@
 //! A time step is accepted once (guarded UPDATE on `last_step`), so a code
 //! cannot succeed twice, even from parallel requests.
 use super::access::Credential;
-use super::sessions::{NewSession, SessionIssued, METHOD_PASSWORD};
+use super::sessions::{NewSession, SessionIssued};
 use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::time::MINUTE;
@@ -201,23 +201,10 @@ pub async fn regenerate_recovery_codes(deps: &Deps, who: &Credential, code: &str
     Ok(RecoveryCodes { recovery_codes: codes })
 }
 
-/// The first step of a login with 2FA on: a single-use token for the second.
-pub async fn issue_mfa_token(deps: &Deps, user: &UserRow, user_agent: Option<&str>) -> Result<String, AppError> {
-    issue_mfa_token_via(deps, user, user_agent, METHOD_PASSWORD).await
-}
-
-/// [`issue_mfa_token`] for a first step other than a password (`oauth:<provider>`);
+/// The first step of a login with 2FA on: a single-use token for the
+/// second, written with `before` (the first step's own bookkeeping) in one
+/// batch. `method` is how the first step went (`password`, `oauth:<provider>`);
 /// the session the second step opens records it.
-pub async fn issue_mfa_token_via(
-    deps: &Deps,
-    user: &UserRow,
-    user_agent: Option<&str>,
-    method: &str,
-) -> Result<String, AppError> {
-    issue_mfa_token_after(deps, Vec::new(), user, user_agent, method).await
-}
-
-/// [`issue_mfa_token_via`], with `before` in the same batch: one round trip.
 pub async fn issue_mfa_token_after(
     deps: &Deps,
     mut before: Vec<Stmt>,

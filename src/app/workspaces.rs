@@ -620,7 +620,7 @@ pub async fn revoke_grant(deps: &Deps, who: &Credential, ws_id: &str, org_id: &s
     let mut batch = Batch::new();
     let sides = grant_sides_read(&mut batch, ws_id, org_id);
     let (a, mut results) = access_with(deps, who, ws_id, WorkspaceAction::Own.permission(), batch).await?;
-    let sides = sides.map(|r| results.first(r)).transpose()?.flatten();
+    let sides = results.first_if(sides)?;
     end_grant(deps, &a.actor, sides, "grant.revoked", None).await
 }
 
@@ -679,7 +679,7 @@ pub async fn relinquish(deps: &Deps, who: &Credential, org_id: &str, ws_id: &str
     let tenant = Tenant::Org(org_id);
     let (a, mut results) =
         who.require_with(deps, tenant, Permission::WorkspacesWrite, TwoFactorPolicy::Enforce, batch).await?;
-    let sides = sides.map(|r| results.first(r)).transpose()?.flatten();
+    let sides = results.first_if(sides)?;
     let refuse = stmt!(sql::REFUSE_GRANTS, org_id, ws_id, deps.now());
     end_grant(deps, a.actor(), sides, "grant.relinquished", Some(refuse)).await
 }
@@ -887,7 +887,7 @@ pub async fn accept_install_link(
     let mut batch = Batch::new();
     let link = link_read(&mut batch, raw_token);
     let (caller, mut results) = who.resolve(deps, Some(Tenant::Workspace(ws_id)), batch).await?;
-    let row = usable_link(deps, link.map(|r| results.first(r)).transpose()?.flatten())?;
+    let row = usable_link(deps, results.first_if(link)?)?;
     let a =
         WorkspaceAccess::from_granted(caller.require(WorkspaceAction::Own.permission(), TwoFactorPolicy::Enforce)?)?;
     let org = orgs::OrgRow {

@@ -182,6 +182,17 @@ impl Results {
     pub fn all<T: DeserializeOwned>(&mut self, r: Read<T>) -> Result<Vec<T>, DbError> {
         self.take(r.0)?.decode()
     }
+
+    /// [`Results::first`] of a read that may not have been asked (an id
+    /// that cannot exist reads nothing): none then.
+    pub fn first_if<T: DeserializeOwned>(&mut self, r: Option<Read<T>>) -> Result<Option<T>, DbError> {
+        r.map_or(Ok(None), |r| self.first(r))
+    }
+
+    /// [`Results::all`] of a read that may not have been asked: none then.
+    pub fn all_if<T: DeserializeOwned>(&mut self, r: Option<Read<T>>) -> Result<Vec<T>, DbError> {
+        r.map_or(Ok(Vec::new()), |r| self.all(r))
+    }
 }
 
 impl Outcome {

@@ -87,12 +87,7 @@ impl Caller {
                 Ok((Role::Admin, Facts::direct(TenantKind::Org), GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Org(org)) => {
-                let facts = Facts {
-                    tenant: TenantKind::Org,
-                    via: Via::Direct,
-                    require_2fa: two_factor.requires(org.require_2fa != 0),
-                    has_2fa: u.user.totp_enabled != 0,
-                };
+                let facts = person_in_org(u, org, two_factor);
                 Ok((stored_role(&org.role)?, facts, GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Workspace(row)) => {
@@ -164,14 +159,6 @@ pub struct Granted {
 }
 
 impl Granted {
-    /// The tenant.
-    pub fn tenant(&self) -> Tenant<'_> {
-        match &self.place {
-            GrantedPlace::Org(o) => Tenant::Org(&o.id),
-            GrantedPlace::Workspace(w) => Tenant::Workspace(&w.id),
-        }
-    }
-
     /// The role decisions here are made with (an API key: `admin`, within its scopes).
     pub fn role(&self) -> Role {
         self.role

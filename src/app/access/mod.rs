@@ -271,16 +271,22 @@ enum Place {
 /// roles its view shows, decided with the same facts as [`Caller::require`].
 pub fn listed_org_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
     let role = stored_role(&org.role)?;
-    let facts = Facts {
-        tenant: TenantKind::Org,
-        via: Via::Direct,
-        require_2fa: org.require_2fa != 0,
-        has_2fa: who.user.totp_enabled != 0,
-    };
+    let facts = person_in_org(who, org, TwoFactorPolicy::Enforce);
     Ok((
         policy::permissions_of(Subject::Role(role), &facts),
         policy::invitable_roles(Subject::Role(role), role, &facts),
     ))
+}
+
+/// The facts a person's decisions in an org rest on: the org's 2FA rule, as
+/// `two_factor` applies it, against whether they have 2FA.
+fn person_in_org(who: &UserPrincipal, org: &OrgRow, two_factor: TwoFactorPolicy) -> Facts {
+    Facts {
+        tenant: TenantKind::Org,
+        via: Via::Direct,
+        require_2fa: two_factor.requires(org.require_2fa != 0),
+        has_2fa: who.user.totp_enabled != 0,
+    }
 }
 
 /// Whether an org's `require_2fa` applies to this operation.
