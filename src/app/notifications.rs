@@ -288,7 +288,6 @@ async fn manager_and_channel(
 /// receives only what its creator may read). `role` is the person's role in
 /// the org; a key is judged by its scopes.
 fn readable(me: &Granted, types: &[String]) -> Result<(), AppError> {
-    let subject = me.subject();
     for t in types {
         let needs = match webhook::reads(t) {
             Some(Reads::Permission(p) | Reads::PersonWith(p)) => p.as_str(),
@@ -297,7 +296,7 @@ fn readable(me: &Granted, types: &[String]) -> Result<(), AppError> {
         let refused = |code: ErrorCode, why: &str| {
             Err(AppError::refused(code, format!("event_types: {t} carries data only {needs} may read; {why}")))
         };
-        match webhook::may_read(subject, t) {
+        match me.may_read(t) {
             Verdict::Allow => {}
             Verdict::MissingScope => return refused(ErrorCode::InsufficientScope, "this API key lacks that scope"),
             Verdict::UserRequired => return refused(ErrorCode::Forbidden, "API keys never read API keys"),

@@ -4,8 +4,7 @@
 //! the payload and the retry schedule.
 //!
 //! Pure: random bytes, the time and the configuration come in as arguments.
-use super::policy::{decide, Facts, Permission, Subject, Verdict};
-use super::tenant::TenantKind;
+use super::policy::{Permission, Subject, Verdict};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -85,17 +84,20 @@ pub fn reads(event_type: &str) -> Option<Reads> {
     EVENT_TYPES.iter().find(|(t, _, _)| *t == event_type).map(|(_, r, _)| *r)
 }
 
-/// Whether `subject` may read `event_type`'s data, by the one policy table
-/// (in the org itself: its 2FA rule was applied by the caller's access check).
-pub fn may_read(subject: Subject<'_>, event_type: &str) -> Verdict {
-    let facts = Facts::direct(TenantKind::Org);
+/// What the policy table must be asked before `subject` may read
+/// `event_type`'s data (in the org itself: its 2FA rule was applied by the
+/// caller's access check): `Ok(None)` nothing, `Ok(Some(p))` permission `p`,
+/// `Err(verdict)` refused without asking (unknown type; a key and an event
+/// only people read). The question itself is the resolver's
+/// (`Granted::may_read`), which asks the one policy table.
+pub fn read_requirement(subject: Subject<'_>, event_type: &str) -> Result<Option<Permission>, Verdict> {
     match reads(event_type) {
-        None => Verdict::Forbidden,
-        Some(Reads::Nothing) => Verdict::Allow,
-        Some(Reads::Permission(p)) => decide(subject, p, &facts),
+        None => Err(Verdict::Forbidden),
+        Some(Reads::Nothing) => Ok(None),
+        Some(Reads::Permission(p)) => Ok(Some(p)),
         Some(Reads::PersonWith(p)) => match subject {
-            Subject::Key(_) => Verdict::UserRequired,
-            Subject::Role(_) => decide(subject, p, &facts),
+            Subject::Key(_) => Err(Verdict::UserRequired),
+            Subject::Role(_) => Ok(Some(p)),
         },
     }
 }
@@ -591,27 +593,21 @@ mod tests {
     }
 
     #[test]
-    fn every_event_type_says_what_reading_it_takes_and_a_notifications_only_key_reads_none_but_ping() {
+    fn every_event_type_says_what_reading_it_takes_and_keys_never_read_keys() {
         use crate::domain::policy::{Permission as P, Role};
-        let only_notifications = Subject::Key(&[P::NotificationsWrite]);
-        for (t, _, _) in EVENT_TYPES {
-            let want = if *t == "ping" { Verdict::Allow } else { Verdict::MissingScope };
-            let want = if t.starts_with("api_key.") { Verdict::UserRequired } else { want };
-            assert_eq!(may_read(only_notifications, t), want, "{t}");
-            // Owners and admins (who manage channels) read them all.
-            assert_eq!(may_read(Subject::Role(Role::Admin), t), Verdict::Allow, "{t}");
-            assert_eq!(may_read(Subject::Role(Role::Owner), t), Verdict::Allow, "{t}");
+        for (t, reads, _) in EVENT_TYPES {
+            let key = read_requirement(Subject::Key(&P::ALL), t);
+            let person = read_requirement(Subject::Role(Role::Member), t);
+            match reads {
+                Reads::Nothing => assert_eq!((key, person), (Ok(None), Ok(None)), "{t}"),
+                Reads::Permission(p) => assert_eq!((key, person), (Ok(Some(*p)), Ok(Some(*p))), "{t}"),
+                Reads::PersonWith(p) => assert_eq!((key, person), (Err(Verdict::UserRequired), Ok(Some(*p))), "{t}"),
+            }
         }
-        assert_eq!(may_read(Subject::Key(&[P::MembersRead]), "member.added"), Verdict::Allow);
-        assert_eq!(may_read(Subject::Key(&[P::MembersRead]), "invitation.created"), Verdict::MissingScope);
-        assert_eq!(may_read(Subject::Key(&[P::InvitationsWrite]), "invitation.created"), Verdict::Allow);
-        assert_eq!(may_read(Subject::Key(&P::ALL), "api_key.created"), Verdict::UserRequired, "keys never read keys");
-        assert_eq!(may_read(Subject::Key(&[P::OrgRead]), "org.updated"), Verdict::Allow);
-        assert_eq!(may_read(Subject::Key(&[P::WorkspacesRead]), "grant.created"), Verdict::Allow);
-        // A member (who cannot manage channels anyway) would not read invitations or keys.
-        assert_eq!(may_read(Subject::Role(Role::Member), "invitation.created"), Verdict::Forbidden);
-        assert_eq!(may_read(Subject::Role(Role::Member), "api_key.created"), Verdict::Forbidden);
-        assert_eq!(may_read(Subject::Role(Role::Owner), "no.such.type"), Verdict::Forbidden);
+        assert_eq!(read_requirement(Subject::Key(&P::ALL), "api_key.created"), Err(Verdict::UserRequired));
+        assert_eq!(read_requirement(Subject::Role(Role::Owner), "invitation.created"), Ok(Some(P::InvitationsWrite)));
+        assert_eq!(read_requirement(Subject::Role(Role::Owner), "ping"), Ok(None));
+        assert_eq!(read_requirement(Subject::Role(Role::Owner), "no.such.type"), Err(Verdict::Forbidden));
     }
 
     fn encodings(ip: u32) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! The decision: [`Caller::require`] asks the policy table and hands out the
 //! [`Granted`] capability; [`Caller::judge`] is `POST /v1/authorize`'s.
 use super::*;
+use crate::domain::webhook;
 
 /// The caller, confirmed live, and where they stand in the tenant the
 /// route names. Decisions come from [`Caller::require`] only.
@@ -224,6 +225,19 @@ impl Granted {
         policy::invitable_roles(self.subject(), self.role, &self.facts)
     }
 
+    /// Whether the caller may read `event_type`'s data, by the one policy
+    /// table (SECURITY.md: a channel receives only what its creator may
+    /// read), in the org itself: its 2FA rule was applied by the check
+    /// that granted this.
+    pub fn may_read(&self, event_type: &str) -> Verdict {
+        let subject = self.subject();
+        match webhook::read_requirement(subject, event_type) {
+            Ok(None) => Verdict::Allow,
+            Ok(Some(p)) => verdict(subject, p, &Facts::direct(TenantKind::Org)),
+            Err(refused) => refused,
+        }
+    }
+
     /// Requires `permission` as if the org required two-factor
     /// authentication: what setting that rule needs of the one who sets it.
     pub fn require_with_two_factor(&self, permission: Permission) -> Result<(), AppError> {
@@ -332,5 +346,46 @@ mod tests {
             };
             assert!(matches!(ws.require(Permission::OrgRead, TwoFactorPolicy::Enforce), Err(AppError::UserRequired)));
         }
+    }
+
+    #[test]
+    fn a_channel_reads_only_what_its_creator_may_and_a_notifications_only_key_reads_nothing_but_ping() {
+        use crate::domain::policy::Permission as P;
+        let key = |scopes: &[Permission]| KeyPrincipal {
+            key_id: "key_1".into(),
+            name: "ci".into(),
+            org: org("", false),
+            scopes: scopes.to_vec(),
+            expires_at: None,
+        };
+        let granted = |principal: Principal, role: &str| {
+            Caller { principal, place: Place::Org(org(role, false)), asked: Some(TenantKind::Org) }
+                .require(P::OrgRead, TwoFactorPolicy::Enforce)
+                .unwrap()
+        };
+        let only_notifications = granted(Principal::ApiKey(key(&[P::NotificationsWrite, P::OrgRead])), "");
+        let (owner, admin, member) =
+            (granted(person(false), "owner"), granted(person(false), "admin"), granted(person(false), "member"));
+        for (t, _, _) in webhook::EVENT_TYPES {
+            let want = match *t {
+                "ping" | "org.updated" | "org.deleted" => Verdict::Allow,
+                t if t.starts_with("api_key.") => Verdict::UserRequired,
+                _ => Verdict::MissingScope,
+            };
+            assert_eq!(only_notifications.may_read(t), want, "{t}");
+            // Owners and admins (who manage channels) read them all.
+            assert_eq!(owner.may_read(t), Verdict::Allow, "{t}");
+            assert_eq!(admin.may_read(t), Verdict::Allow, "{t}");
+        }
+        let scoped = |scopes: &[Permission]| granted(Principal::ApiKey(key(&[&[P::OrgRead][..], scopes].concat())), "");
+        assert_eq!(scoped(&[P::MembersRead]).may_read("member.added"), Verdict::Allow);
+        assert_eq!(scoped(&[P::MembersRead]).may_read("invitation.created"), Verdict::MissingScope);
+        assert_eq!(scoped(&[P::InvitationsWrite]).may_read("invitation.created"), Verdict::Allow);
+        assert_eq!(scoped(&P::ALL).may_read("api_key.created"), Verdict::UserRequired, "keys never read keys");
+        assert_eq!(scoped(&[P::WorkspacesRead]).may_read("grant.created"), Verdict::Allow);
+        // A member (who cannot manage channels anyway) would not read invitations or keys.
+        assert_eq!(member.may_read("invitation.created"), Verdict::Forbidden);
+        assert_eq!(member.may_read("api_key.created"), Verdict::Forbidden);
+        assert_eq!(owner.may_read("no.such.type"), Verdict::Forbidden);
     }
 }
