@@ -29,6 +29,12 @@ pub enum IdKind {
     Delivery,
     /// A notification event (what a delivery says).
     NotificationEvent,
+    /// A shareable, multi-use join link into an org.
+    JoinLink,
+    /// An email domain an org claims.
+    Domain,
+    /// A person's request to join an org.
+    MembershipRequest,
 }
 
 impl IdKind {
@@ -48,6 +54,9 @@ impl IdKind {
             IdKind::Channel => "nch_",
             IdKind::Delivery => "dlv_",
             IdKind::NotificationEvent => "ntf_",
+            IdKind::JoinLink => "jnl_",
+            IdKind::Domain => "dom_",
+            IdKind::MembershipRequest => "mrq_",
         }
     }
 }

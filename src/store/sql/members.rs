@@ -122,7 +122,10 @@ impl MemberSql {
     }
 }
 
-pub const INSERT_MEMBER: &str = "INSERT INTO org_members (org_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
+/// The creator's membership (the only direct insert: everyone else joins by
+/// a guarded statement of the way they came).
+pub const INSERT_MEMBER: &str =
+    "INSERT INTO org_members (org_id, user_id, role, joined_at, joined_via) VALUES (?1, ?2, ?3, ?4, 'created')";
 pub const LIST_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
      FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 \
        AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
