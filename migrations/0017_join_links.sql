@@ -24,14 +24,16 @@ CREATE TABLE join_links (
   revoked_at      INTEGER,
   CHECK (max_uses IS NULL OR uses <= max_uses)
 );
-CREATE INDEX join_links_by_org ON join_links (org_id, created_at);
+CREATE INDEX join_links_by_org ON join_links (org_id, created_at, id);
+CREATE INDEX join_links_by_creator ON join_links (created_by);
 
 -- A sign-up through a join link: the join happens when the address is
 -- verified (a join link never vouches for an address), if the link still
--- works then.
+-- works then. Bound to the verification link of that sign-up, not to the
+-- account: someone else's sign-up for the same address cannot make its owner
+-- join anything (their link carries the other sign-up's password).
 CREATE TABLE join_intents (
-  user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_id   TEXT PRIMARY KEY REFERENCES email_tokens(id) ON DELETE CASCADE,
   link_id    TEXT NOT NULL REFERENCES join_links(id) ON DELETE CASCADE,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, link_id)
+  created_at INTEGER NOT NULL
 );

@@ -23,6 +23,8 @@ mod browser_sessions;
 mod contract;
 #[path = "native_harness.rs"]
 mod harness;
+#[path = "native_join_links.rs"]
+mod join_links;
 #[path = "native_mail.rs"]
 mod mail;
 #[path = "native_notifications.rs"]

@@ -9,6 +9,10 @@ use std::path::Path;
 
 /// Statements allowed to scan or sort, and why. Keep this list short.
 const ALLOWED: &[(&str, &str)] = &[
+    (
+        "join_links::MEMBER_FROM_JOIN_LINK",
+        "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
+    ),
     ("mail::LIST_DEV_EMAILS", "the development mail sink: off (404) in production"),
     (
         "notifications::DELIVERIES_OF_AUDIT",

@@ -69,6 +69,12 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/invitations/preview", 1, ""),
     ("POST", "/v1/invitations/accept", 2, "session with the invitation, then the accept batch"),
     ("POST", "/v1/invitations/decline", 2, "invitation read, then the decline batch"),
+    // join links
+    ("POST", "/v1/orgs/{org_id}/join-links", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/join-links", 1, ""),
+    ("DELETE", "/v1/orgs/{org_id}/join-links/{id}", 1, ""),
+    ("POST", "/v1/join-links/preview", 1, ""),
+    ("POST", "/v1/join-links/accept", 2, "session with the link and the person's standing, then the guarded join (the use counted in the same batch)"),
     // API keys
     ("POST", "/v1/orgs/{org_id}/api-keys", 1, ""),
     ("GET", "/v1/orgs/{org_id}/api-keys", 1, ""),
@@ -236,6 +242,7 @@ fn every_route_stays_within_its_round_trip_budget() {
         .join_workspace("seat", "member")
         .key_with_scopes(&["org:read"])
         .person("joiner")
+        .person("linker")
         .person("resetter")
         .person("changer")
         .with_stranger();
@@ -327,6 +334,15 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.send("POST", "/v1/invitations/accept", &access(joiner), json!({"token": token}));
     let token = api.invitation_token(f.owner(), f.tenant(), "decliner@example.com", "member");
     w.public("POST", "/v1/invitations/decline", json!({"token": token}));
+
+    // --- join links ---
+    let join_links = format!("/v1/orgs/{org}/join-links");
+    let link = w.send("POST", &join_links, &owner, json!({"role": "member", "max_uses": 5})).body;
+    w.get(&join_links, &owner);
+    let token = link["token"].as_str().unwrap();
+    w.public("POST", "/v1/join-links/preview", json!({"token": token}));
+    w.send("POST", "/v1/join-links/accept", &access(f.who("linker")), json!({"token": token}));
+    w.delete(&format!("{join_links}/{}", link["id"].as_str().unwrap()), &owner);
 
     // --- API keys and decisions ---
     let keys = format!("/v1/orgs/{org}/api-keys");

@@ -15,7 +15,7 @@ use crate::domain::time::{rfc3339, DAY, HOUR};
 use crate::domain::token::{self, Secret};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::{ClaimableSignup, ConsumedEmailToken, IdentityRow, UserRow, VerifyClaim};
+use crate::store::sql::{ClaimableSignup, ConsumedEmailToken, IdentityRow, JoinLinkRow, UserRow, VerifyClaim};
 use crate::store::{sql, Batch, DbError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,6 +59,9 @@ pub struct SignupInput<'a> {
     pub password: &'a str,
     /// Display name.
     pub name: &'a str,
+    /// A join link's token: once the address is verified, the person joins
+    /// through it if it still admits them.
+    pub join_token: Option<&'a str>,
 }
 
 pub use crate::domain::token::{email_token, TokenPurpose};
@@ -93,29 +96,29 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
     let token_id = deps.new_id(IdKind::EmailToken)?;
     let purpose = TokenPurpose::VerifyEmail;
     let digest = email_token(&deps.config.token_secret, purpose, &token_id).digest();
-    let created = deps
-        .db
-        .batch(vec![
-            stmt!(sql::INSERT_USER, &user_id, email.as_str(), name.as_str(), &phc, None::<i64>, now),
-            stmt!(
-                sql::INSERT_EMAIL_TOKEN,
-                &token_id,
-                &user_id,
-                purpose.as_str(),
-                digest,
-                now,
-                now + lifetime(purpose),
-                &phc,
-                name.as_str()
-            ),
-        ])
-        .await;
+    let mut writes = vec![
+        stmt!(sql::INSERT_USER, &user_id, email.as_str(), name.as_str(), &phc, None::<i64>, now),
+        stmt!(
+            sql::INSERT_EMAIL_TOKEN,
+            &token_id,
+            &user_id,
+            purpose.as_str(),
+            digest,
+            now,
+            now + lifetime(purpose),
+            &phc,
+            name.as_str()
+        ),
+    ];
+    writes.extend(input.join_token.and_then(|t| super::join_links::intent_stmt(&token_id, t, now)));
+    let created = deps.db.batch(writes).await;
     match created {
         Ok(_) => {
             deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
         }
         Err(DbError::Unique(_)) => {
-            existing_account_signup(deps, &email, SignupBinding { phc: &phc, name: name.as_str() }).await?
+            let binding = SignupBinding { phc: &phc, name: name.as_str(), join_token: input.join_token };
+            existing_account_signup(deps, &email, binding).await?
         }
         Err(e) => return Err(e.into()),
     }
@@ -127,6 +130,8 @@ pub async fn signup(deps: &Deps, input: SignupInput<'_>) -> Result<SignupOutcome
 struct SignupBinding<'a> {
     phc: &'a str,
     name: &'a str,
+    /// The join link it came through, if any (bound to this link alone).
+    join_token: Option<&'a str>,
 }
 
 async fn existing_account_signup(deps: &Deps, email: &Email, signup: SignupBinding<'_>) -> Result<(), AppError> {
@@ -158,23 +163,26 @@ async fn send_token_email(
     let token_id = deps.new_id(IdKind::EmailToken)?;
     let digest = email_token(&deps.config.token_secret, purpose, &token_id).digest();
     let unverified_only = purpose == TokenPurpose::VerifyEmail;
-    let out = deps
-        .db
-        .run(stmt!(
-            sql::INSERT_EMAIL_TOKEN_LIMITED,
-            &token_id,
-            purpose.as_str(),
-            digest,
-            now,
-            now + lifetime(purpose),
-            email.as_str(),
-            unverified_only,
-            EMAILS_PER_HOUR,
-            signup.map(|s| s.phc),
-            signup.map(|s| s.name)
-        ))
-        .await?;
-    if out.changes == 1 {
+    let mut batch = Batch::new();
+    let inserted = batch.write(stmt!(
+        sql::INSERT_EMAIL_TOKEN_LIMITED,
+        &token_id,
+        purpose.as_str(),
+        digest,
+        now,
+        now + lifetime(purpose),
+        email.as_str(),
+        unverified_only,
+        EMAILS_PER_HOUR,
+        signup.map(|s| s.phc),
+        signup.map(|s| s.name)
+    ));
+    if let Some(intent) =
+        signup.and_then(|s| s.join_token).and_then(|t| super::join_links::intent_stmt(&token_id, t, now))
+    {
+        batch.add(intent);
+    }
+    if batch.run(deps.db.as_ref()).await?.changed(inserted) == 1 {
         deps.enqueue_logged(&Job::EmailToken { job_id: deps.new_id(IdKind::Job)?, token_id }).await;
     }
     Ok(())
@@ -254,6 +262,8 @@ pub async fn verify_email(
     // The inbox is proven and the password chosen: any login back-off ends.
     batch.add(stmt!(sql::CLEAR_LOGIN_FAILURES, login_key(&claim.email)));
     let user = batch.read::<UserRow>(stmt!(sql::USER_BY_ID, &claim.user_id));
+    // A sign-up through a join link: the link, read once the address is verified.
+    let link = batch.read::<JoinLinkRow>(stmt!(sql::JOIN_LINK_OF_SIGNUP, &claim.token_id, &claim.user_id));
     // The session (or, with 2FA on, the MFA token: an emailed link never
     // skips the second factor) is written in the same batch: two round trips.
     let next = if claim.totp_enabled != 0 {
@@ -272,6 +282,10 @@ pub async fn verify_email(
         Err(e) => return Err(e.into()),
     };
     let user: UserRow = results.first(user)?.ok_or(AppError::InvalidToken)?;
+    if let Some(link) = results.first(link)? {
+        // One more round trip, only for sign-ups through a join link.
+        super::join_links::join_after_signup(deps, &user, &claim.token_id, link).await;
+    }
     match next {
         Ok(session) => Ok(LoginOutcome::Session(Box::new(session.issue(deps, user)?))),
         Err(mfa_token) => Ok(LoginOutcome::MfaRequired { mfa_token }),

@@ -68,6 +68,12 @@ pub enum ErrorCode {
     InstallLinkNotFound,
     /// The install link was revoked or has expired.
     InstallLinkUnavailable,
+    /// No join link has this token.
+    JoinLinkNotFound,
+    /// The join link was revoked, has expired or has no use left.
+    JoinLinkUnavailable,
+    /// The join link is restricted to email domains the person's address is not on.
+    JoinLinkDomainMismatch,
     /// A malformed, unknown, revoked or expired API key.
     InvalidApiKey,
     /// A scope beyond the caller's role.
@@ -164,6 +170,9 @@ impl ErrorCode {
             ErrorCode::GrantRefused => "grant_refused",
             ErrorCode::InstallLinkNotFound => "install_link_not_found",
             ErrorCode::InstallLinkUnavailable => "install_link_unavailable",
+            ErrorCode::JoinLinkNotFound => "join_link_not_found",
+            ErrorCode::JoinLinkUnavailable => "join_link_unavailable",
+            ErrorCode::JoinLinkDomainMismatch => "join_link_domain_mismatch",
             ErrorCode::InvalidApiKey => "invalid_api_key",
             ErrorCode::ScopeExceedsRole => "scope_exceeds_role",
             ErrorCode::ApiKeyNotActive => "api_key_not_active",
@@ -228,6 +237,9 @@ impl ErrorCode {
         ErrorCode::GrantRefused,
         ErrorCode::InstallLinkNotFound,
         ErrorCode::InstallLinkUnavailable,
+        ErrorCode::JoinLinkNotFound,
+        ErrorCode::JoinLinkUnavailable,
+        ErrorCode::JoinLinkDomainMismatch,
         ErrorCode::InvalidApiKey,
         ErrorCode::ScopeExceedsRole,
         ErrorCode::ApiKeyNotActive,

@@ -407,8 +407,13 @@ pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Ac
     let now = deps.now();
     let digest = Secret::from_client(raw_token).digest();
     let actor = Actor::user(&who.user.id);
-    let event =
-        event(row.tenant()?, &actor, "invitation.accepted", &row.id, json!({ "email": row.email, "role": row.role }));
+    let event = event(
+        row.tenant()?,
+        &actor,
+        "invitation.accepted",
+        &row.id,
+        json!({ "email": row.email, "role": row.role, "via": "invitation" }),
+    );
     let mut batch = Batch::new();
     let accepted = batch.write(stmt!(sql::ACCEPT_INVITATION, &digest, now, &who.user.id, &who.user.email));
     batch.add(event.stmt_if_changed(deps)?);

@@ -15,6 +15,7 @@ pub mod client_limit;
 pub mod config;
 pub mod error;
 pub mod invitations;
+pub mod join_links;
 pub mod members;
 pub mod messages;
 pub mod notifications;

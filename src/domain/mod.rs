@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod browser;
 pub mod email;
 pub mod ids;
+pub mod join_link;
 pub mod name;
 pub mod oauth;
 pub mod password;

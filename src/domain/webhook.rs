@@ -35,7 +35,12 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
     (
         "member.added",
         Reads::Permission(Permission::MembersRead),
-        "Someone joined the organization (an invitation was accepted).",
+        "Someone joined the organization (by any way; `member.joined` says which).",
+    ),
+    (
+        "member.joined",
+        Reads::Permission(Permission::MembersRead),
+        "Someone joined the organization, with how (`via`: invitation, join_link, domain or request).",
     ),
     (
         "member.role_changed",
@@ -46,6 +51,8 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
     ("invitation.created", Reads::Permission(Permission::InvitationsWrite), "An invitation was sent."),
     ("invitation.accepted", Reads::Permission(Permission::InvitationsWrite), "An invitation was accepted."),
     ("invitation.revoked", Reads::Permission(Permission::InvitationsWrite), "An invitation was revoked."),
+    ("join_link.created", Reads::Permission(Permission::InvitationsWrite), "A join link was created."),
+    ("join_link.revoked", Reads::Permission(Permission::InvitationsWrite), "A join link was revoked."),
     (
         "invitation.expired",
         Reads::Permission(Permission::InvitationsWrite),
@@ -104,11 +111,15 @@ pub fn read_requirement(subject: Subject<'_>, event_type: &str) -> Result<Option
 
 /// The event types an audited action stands for (the one mapping from the
 /// audit log to notifications). Most actions are their own event; joining
-/// through an invitation is two (the invitation and the new member); leaving
+/// through an invitation is three (the invitation, the new member, and how
+/// they joined); joining another way is two; leaving
 /// is a removal; an ownership transfer changes two roles.
 pub fn event_types_for(action: &str) -> &'static [&'static str] {
     match action {
-        "invitation.accepted" => &["invitation.accepted", "member.added"],
+        "invitation.accepted" => &["invitation.accepted", "member.added", "member.joined"],
+        "member.joined" => &["member.joined", "member.added"],
+        "join_link.created" => &["join_link.created"],
+        "join_link.revoked" => &["join_link.revoked"],
         "member.left" => &["member.removed"],
         "org.ownership_transferred" => &["member.role_changed"],
         "member.role_changed" => &["member.role_changed"],
@@ -662,7 +673,8 @@ mod tests {
                 .any(|action| event_types_for(action).contains(t));
             assert_eq!(produced, *t != "ping", "{t}: some audited action produces it, except ping");
         }
-        assert_eq!(event_types_for("invitation.accepted"), ["invitation.accepted", "member.added"]);
+        assert_eq!(event_types_for("invitation.accepted"), ["invitation.accepted", "member.added", "member.joined"]);
+        assert_eq!(event_types_for("member.joined"), ["member.joined", "member.added"]);
         assert_eq!(event_types_column("notification_channel.created"), None);
         assert_eq!(event_types_column("member.left").as_deref(), Some(r#"["member.removed"]"#));
     }

@@ -232,6 +232,9 @@ mod generate {
                 match collection? {
                     "api-keys" => "The API key's id (`key_…`)",
                     "install-links" => "The install link's id (`inl_…`)",
+                    "join-links" => "The join link's id (`jnl_…`)",
+                    "domains" => "The domain's id (`dom_…`)",
+                    "membership-requests" => "The membership request's id (`mrq_…`)",
                     "invitations" => "The invitation's id (`inv_…`)",
                     "notification-channels" => "The notification channel's id (`nch_…`)",
                     "deliveries" => "The webhook delivery's id (`dlv_…`)",

@@ -4,7 +4,8 @@
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
 use super::handlers::{
-    self as h, api_keys as keys, invitations as inv, notifications as notify, oauth, orgs, totp, workspaces as ws,
+    self as h, api_keys as keys, invitations as inv, join_links as join, notifications as notify, oauth, orgs, totp,
+    workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -215,6 +216,11 @@ routes! {
     POST "/v1/invitations/preview" [Public] => inv::preview_invitation();
     POST "/v1/invitations/accept" [Person] => inv::accept_invitation();
     POST "/v1/invitations/decline" [Public] => inv::decline_invitation();
+    POST "/v1/orgs/{org_id}/join-links" [Principal] => join::create_join_link(org_id);
+    GET "/v1/orgs/{org_id}/join-links" [Principal] => join::list_join_links(org_id);
+    DELETE "/v1/orgs/{org_id}/join-links/{id}" [Principal] => join::revoke_join_link(org_id, id);
+    POST "/v1/join-links/preview" [PublicOrPerson] => join::preview_join_link();
+    POST "/v1/join-links/accept" [Person] => join::accept_join_link();
     POST "/v1/orgs/{org_id}/api-keys" [Principal] => keys::create_api_key(org_id);
     GET "/v1/orgs/{org_id}/api-keys" [Principal] => keys::list_api_keys(org_id);
     GET "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::get_api_key(org_id, id);

@@ -525,6 +525,31 @@ impl Api<'_> {
     pub fn accept_install_link(&self, who: impl Bearer, token: &str, ws: &str) -> Reply {
         self.post("/v1/install-links/accept", Some(who.bearer()), json!({"token": token, "workspace_id": ws}))
     }
+    // --- join links ---
+    pub fn create_join_link(&self, who: impl Bearer, org: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/join-links"), Some(who.bearer()), body)
+    }
+    pub fn join_links(&self, who: impl Bearer, org: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/join-links"), Some(who.bearer()))
+    }
+    pub fn revoke_join_link(&self, who: impl Bearer, org: &str, id: &str) -> Reply {
+        self.delete(&format!("/v1/orgs/{org}/join-links/{id}"), who)
+    }
+    /// Anonymous with `who` = None.
+    pub fn preview_join_link(&self, who: Option<&dyn Bearer>, token: &str) -> Reply {
+        self.post("/v1/join-links/preview", who.map(|w| w.bearer()), json!({"token": token}))
+    }
+    pub fn accept_join_link(&self, who: impl Bearer, token: &str) -> Reply {
+        self.post("/v1/join-links/accept", Some(who.bearer()), json!({"token": token}))
+    }
+    pub fn signup_through_join_link(&self, email: &str, password: &str, join_token: &str) -> Reply {
+        self.post(
+            "/v1/auth/signup",
+            None,
+            json!({"email": email, "password": password, "name": "Joiner", "join_token": join_token}),
+        )
+    }
+
     pub fn managed_workspaces(&self, who: impl Bearer, org: &str) -> Reply {
         self.get(&format!("/v1/orgs/{org}/managed-workspaces"), Some(who.bearer()))
     }

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod authorize;
 pub mod invitations;
+pub mod join_links;
 pub mod notifications;
 pub mod oauth;
 pub mod orgs;
@@ -78,6 +79,12 @@ pub struct SignupBody {
     /// created verified, joins, and is signed in (201).
     #[serde(default)]
     pub invitation_token: Option<String>,
+    /// A token from a join link (`/join#token=…`): once this address is
+    /// verified, the account joins through the link if it still admits it
+    /// (verified address on an allowed domain, uses left, not revoked or
+    /// expired). Not with `invitation_token`.
+    #[serde(default)]
+    pub join_token: Option<String>,
 }
 
 /// `POST /v1/auth/signup`.
@@ -93,6 +100,10 @@ pub struct SignupBody {
 pub async fn signup(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
     let body: SignupBody = json(req)?;
+    if body.invitation_token.is_some() && body.join_token.is_some() {
+        let why = "send an invitation_token or a join_token, not both";
+        return Err(AppError::field(crate::domain::FieldError::new("join_token", "conflicting", why)));
+    }
     if let Some(token) = &body.invitation_token {
         let session = crate::app::invitations::signup_with_invitation(
             deps,
@@ -105,7 +116,12 @@ pub async fn signup(deps: &Deps, req: &Request) -> Answer {
         .await?;
         return Ok(session_response(deps, delivery, 201, session));
     }
-    let input = SignupInput { email: &body.email, password: &body.password, name: &body.name };
+    let input = SignupInput {
+        email: &body.email,
+        password: &body.password,
+        name: &body.name,
+        join_token: body.join_token.as_deref(),
+    };
     accounts::signup(deps, input).await?;
     Ok(Response::json(202, &StatusBody { status: "verification_email_sent" }))
 }

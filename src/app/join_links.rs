@@ -1,0 +1,395 @@
+//! Join links: an org admin shares one link; people with a verified address
+//! (on the link's domains, when it names some) join with its role, until it
+//! expires, runs out of uses or is revoked. Revoking keeps those who joined.
+//!
+//! Creating, listing and revoking are org writes like invitations
+//! (`invitations:write`; a link's role is one the creator may invite with,
+//! never owner). Joining is the person's own act: [`accept`] when signed in,
+//! or [`join_after_signup`] when a sign-up made through a link is verified
+//! (a link never vouches for an address). Both end in [`join`], whose one
+//! guarded statement re-checks everything the link promises.
+use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
+use super::audit::{Actor, Event};
+use super::workspaces::{OrgName, OrgSummary};
+use super::{AppError, Deps, ErrorCode};
+use crate::domain::ids::IdKind;
+use crate::domain::join_link::{self, LinkRules, LinkState};
+use crate::domain::policy::{Permission, Role};
+use crate::domain::tenant::Tenant;
+use crate::domain::time::rfc3339;
+use crate::domain::token::{self, Secret};
+use crate::stmt;
+use crate::store::sql::{self, JoinLinkListRow, JoinLinkRow, UserRow};
+use crate::store::{Batch, Stmt};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// What a new link asks for (the request body, parsed by the handler).
+#[derive(Debug, Clone, Copy)]
+pub struct NewJoinLink<'a> {
+    /// `admin` or `member`.
+    pub role: Role,
+    /// Exact email domains; none: any verified address.
+    pub allowed_domains: Option<&'a [String]>,
+    /// A cap on how many may join through it.
+    pub max_uses: Option<i64>,
+    /// 1..30; 7 when absent.
+    pub expires_in_days: Option<i64>,
+}
+
+/// A new join link: the only answer with its token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedJoinLink {
+    /// `jnl_…`
+    pub id: String,
+    /// Shown once; stored only as its SHA-256.
+    pub token: String,
+    /// `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs.
+    pub url: String,
+    /// The role people join with.
+    pub role: Role,
+    /// Exact email domains the joiner's verified address must be on; empty: any.
+    pub allowed_domains: Vec<String>,
+    /// At most this many may join; null: no cap.
+    pub max_uses: Option<i64>,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A join link as listed (never its token).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JoinLinkView {
+    /// `jnl_…`
+    pub id: String,
+    /// The role people join with.
+    pub role: Role,
+    /// Exact email domains; empty: any verified address.
+    pub allowed_domains: Vec<String>,
+    /// Null: no cap.
+    pub max_uses: Option<i64>,
+    /// How many joined through it.
+    pub uses: i64,
+    /// The user who created it (null for an API key's, or once they are gone).
+    pub created_by: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// RFC 3339, or null.
+    pub revoked_at: Option<String>,
+    /// `active`, `expired`, `revoked` or `used_up`.
+    pub state: LinkState,
+}
+
+/// Whether the signed-in person may join through a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    /// Accepting will make them a member.
+    Eligible,
+    /// They are a member already.
+    AlreadyMember,
+    /// Their address is not verified yet.
+    EmailNotVerified,
+    /// Their address is not on one of the link's domains.
+    DomainNotAllowed,
+}
+
+/// What a join link offers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JoinLinkPreview {
+    /// The org.
+    pub org: OrgName,
+    /// The role people join with.
+    pub role: Role,
+    /// Exact email domains; empty: any verified address.
+    pub allowed_domains: Vec<String>,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// For a signed-in caller: whether they may join, or why not. Null when
+    /// anonymous (sign up or sign in first).
+    pub eligibility: Option<Eligibility>,
+}
+
+/// A membership made through a link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Joined {
+    /// The org joined.
+    pub org: OrgSummary,
+    /// The role joined with.
+    pub role: Role,
+}
+
+/// Creates a join link (`invitations:write`; one round trip for a person).
+pub async fn create(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    new: NewJoinLink<'_>,
+) -> Result<CreatedJoinLink, AppError> {
+    let rules =
+        LinkRules::parse(new.role, new.allowed_domains, new.max_uses, new.expires_in_days).map_err(AppError::field)?;
+    let now = deps.now();
+    let expires_at = now + rules.lifetime;
+    let id = deps.new_id(IdKind::JoinLink)?;
+    let secret = Secret::random(super::random(deps.rng.as_ref())?);
+    let domains =
+        (!rules.allowed_domains.is_empty()).then(|| serde_json::Value::from(rules.allowed_domains.clone()).to_string());
+    let role = rules.role;
+    // A person's guard is `invitations:write` (admins and owners, who may
+    // invite with either role); a key's scopes are checked before the write.
+    let within = move |g: &Granted| {
+        if g.invitable_roles().contains(&role) {
+            Ok(())
+        } else {
+            Err(AppError::refused(
+                ErrorCode::ScopeExceedsRole,
+                format!("you may not hand out the {} role", role.as_str()),
+            ))
+        }
+    };
+    let wrote = who
+        .require_write_checked(deps, Tenant::Org(org_id), Permission::InvitationsWrite, &[], &within, |actor, batch| {
+            let created_by = (actor.kind == "user").then_some(actor.id.as_str());
+            batch.add(stmt!(
+                sql::INSERT_JOIN_LINK,
+                &id,
+                org_id,
+                secret.digest(),
+                role.as_str(),
+                domains.as_deref(),
+                rules.max_uses,
+                created_by,
+                now,
+                expires_at
+            ));
+            let data = json!({ "role": role, "allowed_domains": rules.allowed_domains, "max_uses": rules.max_uses,
+                               "expires_at": rfc3339(expires_at) });
+            batch.add(link_event(org_id, actor, "join_link.created", &id, data).stmt(deps)?);
+            Ok(())
+        })
+        .await?;
+    wrote.ran?;
+    Ok(CreatedJoinLink {
+        url: format!("{}/join#token={}", deps.config.app_url, secret.expose()),
+        token: secret.expose().to_owned(),
+        id,
+        role,
+        allowed_domains: rules.allowed_domains,
+        max_uses: rules.max_uses,
+        expires_at: rfc3339(expires_at),
+    })
+}
+
+/// The org's join links, newest first (never their tokens).
+pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<JoinLinkView>, AppError> {
+    let mut batch = Batch::new();
+    let rows = batch.read::<JoinLinkListRow>(stmt!(sql::LIST_JOIN_LINKS, org_id));
+    let (_, mut results) = who
+        .require_with(deps, Tenant::Org(org_id), Permission::InvitationsWrite, TwoFactorPolicy::Enforce, batch)
+        .await?;
+    let now = deps.now();
+    results
+        .all(rows)?
+        .into_iter()
+        .map(|r| {
+            Ok(JoinLinkView {
+                state: join_link::state(r.revoked_at, r.expires_at, r.uses, r.max_uses, now),
+                role: stored_role(&r.role)?,
+                allowed_domains: domains(r.allowed_domains.as_deref())?,
+                id: r.id,
+                max_uses: r.max_uses,
+                uses: r.uses,
+                created_by: r.created_by,
+                created_at: rfc3339(r.created_at),
+                expires_at: rfc3339(r.expires_at),
+                revoked_at: r.revoked_at.map(rfc3339),
+            })
+        })
+        .collect()
+}
+
+/// Revokes a join link; those who joined through it stay.
+pub async fn revoke(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
+    let now = deps.now();
+    let wrote = who
+        .require_write(
+            deps,
+            Tenant::Org(org_id),
+            Permission::InvitationsWrite,
+            TwoFactorPolicy::Enforce,
+            |actor, batch| {
+                let revoked = batch.write(stmt!(sql::REVOKE_JOIN_LINK, id, org_id, now));
+                batch.add(link_event(org_id, actor, "join_link.revoked", id, json!({})).stmt_if_changed(deps)?);
+                Ok(revoked)
+            },
+        )
+        .await?;
+    if wrote.ran?.changed(wrote.handles) == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// What a link offers, and (signed in) whether the caller may join.
+pub async fn preview(deps: &Deps, who: Option<&Credential>, raw_token: &str) -> Result<JoinLinkPreview, AppError> {
+    let (link, person) = match who {
+        Some(who) => {
+            let mut batch = Batch::new();
+            let read = link_read(&mut batch, raw_token, who.user_id());
+            let (person, mut results) = who.person_with(deps, batch).await?;
+            (results.first_if(read)?, Some(person.user))
+        }
+        None => {
+            let mut batch = Batch::new();
+            let read = link_read(&mut batch, raw_token, None);
+            (batch.run(deps.db.as_ref()).await?.first_if(read)?, None)
+        }
+    };
+    let link = usable(deps, link)?;
+    let allowed = domains(link.allowed_domains.as_deref())?;
+    let eligibility = person.map(|user| match eligibility(&user, &link, &allowed) {
+        Ok(()) => Eligibility::Eligible,
+        Err(why) => why,
+    });
+    Ok(JoinLinkPreview {
+        org: OrgName { name: link.org_name, slug: link.org_slug },
+        role: stored_role(&link.role)?,
+        allowed_domains: allowed,
+        expires_at: rfc3339(link.expires_at),
+        eligibility,
+    })
+}
+
+/// The signed-in person joins through a link (two round trips: the link
+/// rides with the session check, then the guarded join).
+pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Joined, AppError> {
+    let mut batch = Batch::new();
+    let read = link_read(&mut batch, raw_token, who.user_id());
+    let (person, mut results) = who.person_with(deps, batch).await?;
+    let link = usable(deps, results.first_if(read)?)?;
+    let again = stmt!(sql::JOIN_LINK_BY_TOKEN, Secret::from_client(raw_token).digest(), &person.user.id);
+    join(deps, &person.user, link, again).await
+}
+
+/// The statement that binds a sign-up's verification link (`email_token_id`)
+/// to the join link a sign-up came through (nothing for a token that cannot
+/// be one; an unknown token binds nothing, and the sign-up goes on).
+pub(crate) fn intent_stmt(email_token_id: &str, raw_join_token: &str, now: i64) -> Option<Stmt> {
+    token::plausible(raw_join_token)
+        .then(|| stmt!(sql::INSERT_JOIN_INTENT, email_token_id, Secret::from_client(raw_join_token).digest(), now))
+}
+
+/// After a sign-up made through a join link is verified: joins if the link
+/// still works and the address qualifies. Verification stands either way;
+/// a link that no longer admits them is logged, not an error.
+pub(crate) async fn join_after_signup(deps: &Deps, user: &UserRow, email_token_id: &str, link: JoinLinkRow) {
+    let again = stmt!(sql::JOIN_LINK_OF_SIGNUP, email_token_id, &user.id);
+    let outcome = match usable(deps, Some(link)) {
+        Ok(link) => join(deps, user, link, again).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        super::log_error(&format!("join after sign-up through {}: {e:?}", user.id));
+    }
+}
+
+/// The read of a link by its token, with `person`'s role in its org
+/// (nothing for a token that cannot be one).
+fn link_read(batch: &mut Batch, raw_token: &str, person: Option<&str>) -> Option<crate::store::Read<JoinLinkRow>> {
+    token::plausible(raw_token).then(|| {
+        batch.read::<JoinLinkRow>(stmt!(sql::JOIN_LINK_BY_TOKEN, Secret::from_client(raw_token).digest(), person))
+    })
+}
+
+/// The link, if there is one and it still works.
+fn usable(deps: &Deps, row: Option<JoinLinkRow>) -> Result<JoinLinkRow, AppError> {
+    let row = row.ok_or_else(|| AppError::refused(ErrorCode::JoinLinkNotFound, "no join link has this token"))?;
+    let why = match join_link::state(row.revoked_at, row.expires_at, row.uses, row.max_uses, deps.now()) {
+        LinkState::Active => return Ok(row),
+        LinkState::Revoked => "this join link was revoked",
+        LinkState::Expired => "this join link has expired",
+        LinkState::UsedUp => "this join link has no use left",
+    };
+    Err(AppError::refused(ErrorCode::JoinLinkUnavailable, why))
+}
+
+/// Whether `user` may join through `link` (its state apart), or why not.
+fn eligibility(user: &UserRow, link: &JoinLinkRow, allowed: &[String]) -> Result<(), Eligibility> {
+    if link.member_role.is_some() {
+        Err(Eligibility::AlreadyMember)
+    } else if user.email_verified_at.is_none() {
+        Err(Eligibility::EmailNotVerified)
+    } else if !join_link::domain_allowed(allowed, user.email.rsplit_once('@').map_or("", |(_, d)| d)) {
+        Err(Eligibility::DomainNotAllowed)
+    } else {
+        Ok(())
+    }
+}
+
+/// The guarded join: the member, the use and the audit row in one batch.
+/// When the statement adds nobody (a parallel request took the last use, or
+/// made them a member), `again` re-reads the link to say why.
+async fn join(deps: &Deps, user: &UserRow, link: JoinLinkRow, again: Stmt) -> Result<Joined, AppError> {
+    let allowed = domains(link.allowed_domains.as_deref())?;
+    eligibility(user, &link, &allowed).map_err(|why| refusal(why, &allowed))?;
+    let now = deps.now();
+    let role = stored_role(&link.role)?;
+    let actor = Actor::user(&user.id);
+    let data = json!({ "via": "join_link", "join_link_id": link.id, "email": user.email, "role": role });
+    let event = Event {
+        org_id: Some(&link.org_id),
+        workspace_id: None,
+        actor: &actor,
+        action: "member.joined",
+        target_kind: "user",
+        target_id: &user.id,
+        data,
+    };
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::MEMBER_FROM_JOIN_LINK, &link.id, &user.id, now));
+    let counted = batch.write(stmt!(sql::COUNT_JOIN_LINK_USE, &link.id));
+    batch.add(event.stmt_if_changed(deps)?);
+    if batch.run(deps.db.as_ref()).await?.changed(counted) == 0 {
+        let now_row = deps.db.run(again).await?.first::<JoinLinkRow>()?;
+        let now_row = usable(deps, now_row)?;
+        if now_row.member_role.is_some() {
+            return Err(refusal(Eligibility::AlreadyMember, &allowed));
+        }
+        return Err(AppError::refused(ErrorCode::Conflict, "the join link changed meanwhile; try again"));
+    }
+    Ok(Joined { org: OrgSummary { id: link.org_id, name: link.org_name, slug: link.org_slug }, role })
+}
+
+fn refusal(why: Eligibility, allowed: &[String]) -> AppError {
+    match why {
+        Eligibility::AlreadyMember => {
+            AppError::refused(ErrorCode::AlreadyMember, "you are a member of this organization already")
+        }
+        Eligibility::EmailNotVerified => AppError::EmailNotVerified,
+        Eligibility::DomainNotAllowed => AppError::refused(
+            ErrorCode::JoinLinkDomainMismatch,
+            format!("this join link is for addresses on {} only", allowed.join(", ")),
+        ),
+        Eligibility::Eligible => AppError::internal("an eligible person refused"),
+    }
+}
+
+/// The stored JSON array of domains.
+fn domains(stored: Option<&str>) -> Result<Vec<String>, AppError> {
+    stored.map_or(Ok(Vec::new()), |raw| {
+        serde_json::from_str(raw).map_err(|e| AppError::internal(format!("join_links.allowed_domains: {e}")))
+    })
+}
+
+/// An event of a join link, in its org's log.
+fn link_event<'a>(
+    org_id: &'a str,
+    actor: &'a Actor,
+    action: &'static str,
+    id: &'a str,
+    data: serde_json::Value,
+) -> Event<'a> {
+    Event { org_id: Some(org_id), workspace_id: None, actor, action, target_kind: "join_link", target_id: id, data }
+}

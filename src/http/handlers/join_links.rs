@@ -1,0 +1,98 @@
+//! Join links: the admin side under an org, and the joiner's side by token.
+use super::{Problem, TokenBody};
+use crate::app::access::Credential;
+use crate::app::join_links::{self, CreatedJoinLink, JoinLinkPreview, JoinLinkView, Joined, NewJoinLink};
+use crate::app::Deps;
+use crate::http::extract::json;
+use crate::http::{Answer, Request, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A new join link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJoinLinkBody {
+    /// `admin` or `member` (never `owner`): the role people join with, one
+    /// the creator may invite with.
+    #[schema(value_type = crate::domain::policy::Role)]
+    pub role: String,
+    /// Exact email domains (no wildcards; a subdomain is its own domain) the
+    /// joiner's verified address must be on; absent or empty: any. At most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub allowed_domains: Option<Vec<String>>,
+    /// At most this many people may join through it (1..10000); absent: no cap.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub max_uses: Option<i64>,
+    /// 1..30 days; 7 when absent.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 30)]
+    pub expires_in_days: Option<i64>,
+}
+
+/// An org's join links, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JoinLinkList {
+    /// Up to 100, newest first.
+    pub data: Vec<JoinLinkView>,
+    /// Always null.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/orgs/{org_id}/join-links`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/join-links", summary = "Create a join link", tag = "join-links", security(("bearer" = [])), params(("org_id" = String, Path)),
+    request_body = CreateJoinLinkBody,
+    responses((status = 201, body = CreatedJoinLink, description = "The token and URL are shown this once"),
+              (status = 403, body = Problem, description = "forbidden (members), insufficient_scope or scope_exceeds_role (an API key handing out a role beyond its scopes)"),
+              (status = 422, body = Problem, description = "validation_failed: an owner role, a bad domain, max_uses or expires_in_days out of range")))]
+pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let body: CreateJoinLinkBody = json(req)?;
+    let new = NewJoinLink {
+        role: crate::app::access::role_field(&body.role)?,
+        allowed_domains: body.allowed_domains.as_deref(),
+        max_uses: body.max_uses,
+        expires_in_days: body.expires_in_days,
+    };
+    Ok(Response::json(201, &join_links::create(deps, cred, org_id, new).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/join-links`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/join-links", summary = "List an organization's join links", tag = "join-links", security(("bearer" = [])), params(("org_id" = String, Path)),
+    responses((status = 200, body = JoinLinkList)))]
+pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let data = join_links::list(deps, cred, org_id).await?;
+    Ok(Response::json(200, &JoinLinkList { data, next_cursor: None }))
+}
+
+/// `DELETE /v1/orgs/{org_id}/join-links/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/join-links/{id}", summary = "Revoke a join link", tag = "join-links", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Revoked; those who joined through it stay"), (status = 404, body = Problem, description = "No such live link")))]
+pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    join_links::revoke(deps, cred, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/join-links/preview`.
+#[utoipa::path(post, path = "/v1/join-links/preview", summary = "Preview a join link", tag = "join-links", request_body = TokenBody,
+    security((), ("bearer" = [])),
+    responses((status = 200, body = JoinLinkPreview, description = "With a bearer token: `eligibility` says whether the caller may join"),
+              (status = 404, body = Problem, description = "join_link_not_found"),
+              (status = 410, body = Problem, description = "join_link_unavailable: revoked, expired or used up")))]
+pub async fn preview_join_link(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
+    let body: TokenBody = json(req)?;
+    Ok(Response::json(200, &join_links::preview(deps, cred, &body.token).await?))
+}
+
+/// `POST /v1/join-links/accept`.
+#[utoipa::path(post, path = "/v1/join-links/accept", summary = "Join an organization through a join link", tag = "join-links", security(("bearer" = [])), request_body = TokenBody,
+    responses((status = 201, body = Joined),
+              (status = 403, body = Problem, description = "email_not_verified, or join_link_domain_mismatch: the verified address is not on the link's domains"),
+              (status = 404, body = Problem, description = "join_link_not_found"),
+              (status = 409, body = Problem, description = "already_member"),
+              (status = 410, body = Problem, description = "join_link_unavailable: revoked, expired or used up (the last use may have just been taken)")))]
+pub async fn accept_join_link(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+    let body: TokenBody = json(req)?;
+    Ok(Response::json(201, &join_links::accept(deps, cred, &body.token).await?))
+}
