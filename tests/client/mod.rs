@@ -80,12 +80,23 @@ impl Reply {
     }
 }
 
+/// One request to the service, as a [`Transport`] carries it.
+pub struct Call<'a> {
+    pub method: &'a str,
+    /// Path and query string.
+    pub path: &'a str,
+    /// Sent as `Authorization: Bearer …`.
+    pub bearer: Option<&'a str>,
+    /// Extra request headers (`Origin`, `Cookie`, `X-Latchkey-Client`, …).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Sent as JSON.
+    pub body: Option<Value>,
+}
+
 /// Carries requests to the service and reads the emails it sent.
 pub trait Transport {
-    /// Sends one request; `body` goes as JSON, `bearer` as `Authorization: Bearer …`.
-    /// The raw helpers below (`get`, `post`, …) are for what the typed client
-    /// does not say: malformed input, query strings, route matrices.
-    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply;
+    /// Sends one request and returns the answer, whatever its status.
+    fn exchange(&self, call: Call<'_>) -> Reply;
 
     /// Every email sent to `to` so far, oldest first, once at least
     /// `at_least` have arrived (each is `{to, subject, text, html, sent_at}`).
@@ -93,6 +104,16 @@ pub trait Transport {
 
     /// Unix seconds on the service's clock (for TOTP codes).
     fn now(&self) -> i64;
+
+    /// The service's own origin (its APP_URL's), as a browser sends it in `Origin`.
+    fn origin(&self) -> String;
+
+    /// Sends one request; `body` goes as JSON, `bearer` as `Authorization: Bearer …`.
+    /// The raw helpers below (`get`, `post`, …) are for what the typed client
+    /// does not say: malformed input, query strings, route matrices.
+    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        self.exchange(Call { method, path, bearer, headers: &[], body })
+    }
 
     /// [`Transport::call`] with extra request headers (`Origin`, `Cookie`,
     /// `X-Latchkey-Client`, …).
@@ -103,10 +124,9 @@ pub trait Transport {
         bearer: Option<&str>,
         headers: &[(&str, &str)],
         body: Option<Value>,
-    ) -> Reply;
-
-    /// The service's own origin (its APP_URL's), as a browser sends it in `Origin`.
-    fn origin(&self) -> String;
+    ) -> Reply {
+        self.exchange(Call { method, path, bearer, headers, body })
+    }
 
     fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
         self.call("GET", path, bearer, None)
