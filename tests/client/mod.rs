@@ -753,6 +753,19 @@ impl<T: Transport> Fixture<T> {
         self.workspace_of("customer", "Shop").grant_to_org(org_slug)
     }
 
+    /// `customer@example.com`'s workspace "Shop" with both kinds of seat:
+    /// granted to the org "Vendor" (slug `vendor`, owned by `vendor@`, whose
+    /// member `vm@` is an admin there through the grant), and direct seats
+    /// `wsadmin@` (admin) and `wsmember@` (member).
+    pub fn shop_shared_with_vendor(self) -> Self {
+        self.workspace_of("customer", "Shop")
+            .org_owned_by("vendor", "Vendor", Some("vendor"))
+            .join_org("vm", "member")
+            .grant_to_org("vendor")
+            .join_workspace("wsadmin", "admin")
+            .join_workspace("wsmember", "member")
+    }
+
     /// `{label}@example.com` takes a direct seat in the workspace as `role`:
     /// invited by the customer, signed up through the emailed invitation.
     pub fn join_workspace(self, label: &str, role: &str) -> Self {
