@@ -21,6 +21,34 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The display name of a person signed up by [`Api::verified`].
 pub const NAME: &str = "Test Person";
 
+/// The notification event types that an org's own actions produce, in the
+/// catalogue's order (the others: `invitation.expired`, `org.deleted`, `ping`).
+pub const ACTION_EVENT_TYPES: [&str; 13] = [
+    "member.added",
+    "member.role_changed",
+    "member.removed",
+    "invitation.created",
+    "invitation.accepted",
+    "invitation.revoked",
+    "api_key.created",
+    "api_key.rotated",
+    "api_key.revoked",
+    "grant.created",
+    "grant.revoked",
+    "grant.relinquished",
+    "org.updated",
+];
+
+/// Webhook URLs refused in development too: an IP in another notation,
+/// another port, rebinding domains, a workers.dev host.
+pub const WEBHOOK_URLS_NEVER_ALLOWED: [&str; 5] = [
+    "https://0x7f.1/",
+    "https://hooks.example.org:8443/in",
+    "https://127.0.0.1.nip.io/in",
+    "https://10-0-0-1.sslip.io/in",
+    "https://someone.workers.dev/in",
+];
+
 // ---------------------------------------------------------------------------
 // Answers and transports
 // ---------------------------------------------------------------------------
