@@ -103,24 +103,7 @@ fn the_event_types_are_listed_for_anyone_signed_in() {
     let f = fixture();
     let r = f.app.get("/v1/notification-event-types", Some(&access(f.member()))).expect(200);
     let names: Vec<&str> = r.body["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for t in [
-        "member.added",
-        "member.role_changed",
-        "member.removed",
-        "invitation.created",
-        "invitation.accepted",
-        "invitation.revoked",
-        "invitation.expired",
-        "api_key.created",
-        "api_key.rotated",
-        "api_key.revoked",
-        "grant.created",
-        "grant.revoked",
-        "grant.relinquished",
-        "org.updated",
-        "org.deleted",
-        "ping",
-    ] {
+    for t in ACTION_EVENT_TYPES.into_iter().chain(["invitation.expired", "org.deleted", "ping"]) {
         assert!(names.contains(&t), "{t}");
     }
     let of = |name: &str| r.body["data"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
@@ -182,7 +165,7 @@ fn members_keys_without_the_scope_and_other_tenants_are_refused() {
 fn urls_breaking_the_outgoing_rules_are_422_invalid_webhook_url() {
     let f = fixture();
     let owner = access(f.owner());
-    for bad in [
+    for bad in WEBHOOK_URLS_NEVER_ALLOWED.into_iter().chain([
         "http://hooks.example.org/x",
         "https://127.0.0.1/x",
         "https://2130706433/x",
@@ -196,14 +179,11 @@ fn urls_breaking_the_outgoing_rules_are_422_invalid_webhook_url() {
         "http://app.test/x",
         "https://app.test/x",
         "https://hooks.app.test/x",
-        "https://hooks.example.org:8443/x",
-        "https://127.0.0.1.nip.io/x",
-        "https://10-0-0-1.sslip.io/x",
         "https://app.localtest.me/x",
         "https://app.lvh.me/x",
         "https://latchkey.someone.workers.dev/x",
         "not a url",
-    ] {
+    ]) {
         let r = f.app.post(&channels_path(&f.org), Some(&owner), json!({"url": bad, "event_types": ["ping"]}));
         r.expect_problem(422, "invalid_webhook_url");
     }

@@ -95,13 +95,7 @@ fn a_member_without_2fa_of_an_org_that_requires_it_is_shown_no_permissions() {
 
 #[test]
 fn workspace_views_carry_exactly_what_the_table_allows_direct_and_through_a_grant() {
-    let w = Fixture::new(TestApp::new())
-        .workspace_of("customer", "Shop")
-        .org_owned_by("vendor", "Vendor", Some("vendor"))
-        .join_org("vm", "member")
-        .grant_to_org("vendor")
-        .join_workspace("wsadmin", "admin")
-        .join_workspace("wsmember", "member");
+    let w = Fixture::new(TestApp::new()).shop_shared_with_vendor();
     let api = w.api();
     let cases = [
         ("customer", Role::Owner, Via::Direct, json!(["owner", "admin", "member"])),

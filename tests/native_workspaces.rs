@@ -11,16 +11,10 @@ fn s(v: &impl Session) -> String {
     access(v)
 }
 
-/// A customer's workspace "Shop" granted to the vendor org, with direct
-/// members too, a member of another org, and a stranger.
+/// [`Fixture::shop_shared_with_vendor`], with a member of another org and a
+/// stranger.
 fn world() -> World {
-    let w = Fixture::new(TestApp::new())
-        .workspace_of("customer", "Shop")
-        .org_owned_by("vendor", "Vendor", Some("vendor"))
-        .join_org("vm", "member")
-        .grant_to_org("vendor")
-        .join_workspace("wsadmin", "admin")
-        .join_workspace("wsmember", "member");
+    let w = Fixture::new(TestApp::new()).shop_shared_with_vendor();
     let api = w.api();
     let other_owner = api.verified("other@example.com");
     let other = api.create_org(&other_owner, "Other").expect(201).id();

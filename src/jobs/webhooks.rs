@@ -98,21 +98,19 @@ pub async fn deliver(
     rng: &dyn Rng,
     settings: &WebhookSettings<'_>,
 ) -> (Next, Option<Disabled>) {
-    match deliver_inner(delivery_id, db, sender, clock, rng, settings).await {
-        Ok(out) => out,
-        Err(e) => (Next::Crash(e), None),
-    }
+    attempt(delivery_id, clock.now(), db, sender, rng, settings).await.unwrap_or_else(|e| (Next::Crash(e), None))
 }
 
-async fn deliver_inner(
+/// The attempt at `now` (read once: the claim, the signature and the record
+/// all use it); `Err` is a crash.
+async fn attempt(
     delivery_id: &str,
+    now: i64,
     db: &dyn Db,
     sender: &dyn WebhookSender,
-    clock: &dyn Clock,
     rng: &dyn Rng,
     settings: &WebhookSettings<'_>,
 ) -> Result<(Next, Option<Disabled>), String> {
-    let now = clock.now();
     let mut batch = Batch::new();
     let claimed = batch.write(stmt!(sql::CLAIM_DELIVERY, delivery_id, now));
     let row = batch.read::<SendRow>(stmt!(sql::DELIVERY_FOR_SEND, delivery_id));

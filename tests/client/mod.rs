@@ -21,6 +21,34 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The display name of a person signed up by [`Api::verified`].
 pub const NAME: &str = "Test Person";
 
+/// The notification event types that an org's own actions produce, in the
+/// catalogue's order (the others: `invitation.expired`, `org.deleted`, `ping`).
+pub const ACTION_EVENT_TYPES: [&str; 13] = [
+    "member.added",
+    "member.role_changed",
+    "member.removed",
+    "invitation.created",
+    "invitation.accepted",
+    "invitation.revoked",
+    "api_key.created",
+    "api_key.rotated",
+    "api_key.revoked",
+    "grant.created",
+    "grant.revoked",
+    "grant.relinquished",
+    "org.updated",
+];
+
+/// Webhook URLs refused in development too: an IP in another notation,
+/// another port, rebinding domains, a workers.dev host.
+pub const WEBHOOK_URLS_NEVER_ALLOWED: [&str; 5] = [
+    "https://0x7f.1/",
+    "https://hooks.example.org:8443/in",
+    "https://127.0.0.1.nip.io/in",
+    "https://10-0-0-1.sslip.io/in",
+    "https://someone.workers.dev/in",
+];
+
 // ---------------------------------------------------------------------------
 // Answers and transports
 // ---------------------------------------------------------------------------
@@ -80,12 +108,23 @@ impl Reply {
     }
 }
 
+/// One request to the service, as a [`Transport`] carries it.
+pub struct Call<'a> {
+    pub method: &'a str,
+    /// Path and query string.
+    pub path: &'a str,
+    /// Sent as `Authorization: Bearer …`.
+    pub bearer: Option<&'a str>,
+    /// Extra request headers (`Origin`, `Cookie`, `X-Latchkey-Client`, …).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Sent as JSON.
+    pub body: Option<Value>,
+}
+
 /// Carries requests to the service and reads the emails it sent.
 pub trait Transport {
-    /// Sends one request; `body` goes as JSON, `bearer` as `Authorization: Bearer …`.
-    /// The raw helpers below (`get`, `post`, …) are for what the typed client
-    /// does not say: malformed input, query strings, route matrices.
-    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply;
+    /// Sends one request and returns the answer, whatever its status.
+    fn exchange(&self, call: Call<'_>) -> Reply;
 
     /// Every email sent to `to` so far, oldest first, once at least
     /// `at_least` have arrived (each is `{to, subject, text, html, sent_at}`).
@@ -93,6 +132,16 @@ pub trait Transport {
 
     /// Unix seconds on the service's clock (for TOTP codes).
     fn now(&self) -> i64;
+
+    /// The service's own origin (its APP_URL's), as a browser sends it in `Origin`.
+    fn origin(&self) -> String;
+
+    /// Sends one request; `body` goes as JSON, `bearer` as `Authorization: Bearer …`.
+    /// The raw helpers below (`get`, `post`, …) are for what the typed client
+    /// does not say: malformed input, query strings, route matrices.
+    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        self.exchange(Call { method, path, bearer, headers: &[], body })
+    }
 
     /// [`Transport::call`] with extra request headers (`Origin`, `Cookie`,
     /// `X-Latchkey-Client`, …).
@@ -103,10 +152,9 @@ pub trait Transport {
         bearer: Option<&str>,
         headers: &[(&str, &str)],
         body: Option<Value>,
-    ) -> Reply;
-
-    /// The service's own origin (its APP_URL's), as a browser sends it in `Origin`.
-    fn origin(&self) -> String;
+    ) -> Reply {
+        self.exchange(Call { method, path, bearer, headers, body })
+    }
 
     fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
         self.call("GET", path, bearer, None)
@@ -756,6 +804,19 @@ impl<T: Transport> Fixture<T> {
     /// (which needs a slug: see [`Fixture::org_owned_by`]).
     pub fn workspace_with_grant(self, org_slug: &str) -> Self {
         self.workspace_of("customer", "Shop").grant_to_org(org_slug)
+    }
+
+    /// `customer@example.com`'s workspace "Shop" with both kinds of seat:
+    /// granted to the org "Vendor" (slug `vendor`, owned by `vendor@`, whose
+    /// member `vm@` is an admin there through the grant), and direct seats
+    /// `wsadmin@` (admin) and `wsmember@` (member).
+    pub fn shop_shared_with_vendor(self) -> Self {
+        self.workspace_of("customer", "Shop")
+            .org_owned_by("vendor", "Vendor", Some("vendor"))
+            .join_org("vm", "member")
+            .grant_to_org("vendor")
+            .join_workspace("wsadmin", "admin")
+            .join_workspace("wsmember", "member")
     }
 
     /// `{label}@example.com` takes a direct seat in the workspace as `role`:

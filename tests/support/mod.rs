@@ -549,11 +549,6 @@ impl Worker {
         self.dir.as_ref().expect("temp dir").path()
     }
 
-    fn send_json(&self, method: &str, path: &str, bearer: Option<&str>, body: Value) -> Resp {
-        let bytes = serde_json::to_vec(&body).expect("serialize JSON request body");
-        self.send(method, path, bearer, &[("Content-Type", "application/json")], Some(&bytes))
-    }
-
     /// Sends any request. `bearer` becomes `Authorization: Bearer …`; redirects
     /// are not followed; any status is returned as a [`Resp`]. Panics (with the
     /// log tail) only on transport errors.
@@ -617,11 +612,13 @@ impl Worker {
 }
 
 impl Transport for Worker {
-    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
-        match body {
-            Some(body) => self.send_json(method, path, bearer, body),
-            None => self.send(method, path, bearer, &[], None),
+    fn exchange(&self, call: Call<'_>) -> Reply {
+        let bytes = call.body.map(|b| serde_json::to_vec(&b).expect("serialize JSON request body"));
+        let mut headers = call.headers.to_vec();
+        if bytes.is_some() {
+            headers.push(("Content-Type", "application/json"));
         }
+        self.send(call.method, call.path, call.bearer, &headers, bytes.as_deref())
     }
 
     /// Polls the dev mail sink: the queue consumer delivers on its own.
@@ -632,22 +629,6 @@ impl Transport for Worker {
     /// The test process's clock: the Worker shares it.
     fn now(&self) -> i64 {
         unix_now()
-    }
-
-    fn call_with_headers(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Reply {
-        let bytes = body.map(|b| serde_json::to_vec(&b).expect("serialize JSON request body"));
-        let mut all = headers.to_vec();
-        if bytes.is_some() {
-            all.push(("Content-Type", "application/json"));
-        }
-        self.send(method, path, bearer, &all, bytes.as_deref())
     }
 
     /// APP_URL of the test Worker (see `dev_vars`).

@@ -381,8 +381,8 @@ impl TestApp {
 }
 
 impl Transport for TestApp {
-    fn call(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
-        TestApp::call(self, method, path, bearer, body)
+    fn exchange(&self, call: Call<'_>) -> Reply {
+        self.call_with(call.method, call.path, call.bearer, call.body, call.headers)
     }
 
     /// Runs the queue consumer first: what the Worker's queue does by itself.
@@ -394,17 +394,6 @@ impl Transport for TestApp {
 
     fn now(&self) -> i64 {
         self.clock_now()
-    }
-
-    fn call_with_headers(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Reply {
-        self.call_with(method, path, bearer, body, headers)
     }
 
     fn origin(&self) -> String {
