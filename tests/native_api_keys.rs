@@ -20,18 +20,6 @@ fn key(v: &Value) -> String {
     v["key"].as_str().unwrap().to_owned()
 }
 
-/// The scopes of the member role plus `invitations:write`: a key holding
-/// them may invite members.
-const MEMBER_SCOPES: [&str; 8] = [
-    "org:read",
-    "members:read",
-    "workspaces:read",
-    "projects:read",
-    "apps:read",
-    "apps:deploy",
-    "databases:read",
-    "invitations:write",
-];
 
 #[test]
 fn a_key_is_shown_once_and_acts_with_its_scopes_in_its_org() {

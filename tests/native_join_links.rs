@@ -90,17 +90,7 @@ fn a_link_never_makes_owners_nor_comes_from_a_member() {
     assert_eq!(api.accept_join_link(&eve, &token(&admin_link)).expect(201).body["role"], "admin");
     // A key hands out only roles its scopes cover (as for invitations): one
     // with a member's permissions shares member links, never admin ones.
-    let member_scopes = [
-        "invitations:write",
-        "org:read",
-        "members:read",
-        "workspaces:read",
-        "projects:read",
-        "apps:read",
-        "apps:deploy",
-        "databases:read",
-    ];
-    let key = api.create_key(f.owner(), &f.org, "ci", &member_scopes).expect(201).body;
+    let key = api.create_key(f.owner(), &f.org, "ci", &MEMBER_SCOPES).expect(201).body;
     let key = key["key"].as_str().unwrap();
     api.create_join_link(key, &f.org, json!({"role": "admin"})).expect_problem(403, "scope_exceeds_role");
     api.create_join_link(key, &f.org, json!({"role": "member"})).expect(201);

@@ -183,6 +183,19 @@ pub trait Transport {
 
 /// Percent-encodes a query-string component: everything but RFC 3986
 /// unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+/// The scopes of the member role plus `invitations:write`: a key holding
+/// them may invite members.
+pub const MEMBER_SCOPES: [&str; 8] = [
+    "org:read",
+    "members:read",
+    "workspaces:read",
+    "projects:read",
+    "apps:read",
+    "apps:deploy",
+    "databases:read",
+    "invitations:write",
+];
+
 pub fn url_encode(s: &str) -> String {
     const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     utf8_percent_encode(s, COMPONENT).to_string()
