@@ -25,6 +25,8 @@ mod contract;
 mod dev_ports;
 #[path = "e2e_fuzz.rs"]
 mod fuzz;
+#[path = "e2e_join_links.rs"]
+mod join_links;
 #[path = "e2e_mail.rs"]
 mod mail;
 #[path = "e2e_notifications.rs"]

@@ -237,3 +237,21 @@ fn the_api_reference_creates_an_organization_with_the_console_session() {
     let names: Vec<&str> = orgs["data"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
     assert_eq!(names, ["Docs Playground"], "{orgs}");
 }
+
+/// Issue 21's Chromium walk: an owner creates a domain-restricted join link
+/// on the Team screen; a colleague signs up through it, verifies from the
+/// email and lands in the org with the link's role.
+#[test]
+fn a_colleague_signs_up_through_a_join_link_and_lands_in_the_org() {
+    let w = Worker::start();
+    let base = w.url("");
+    let owner = w.api().verified("olga@acme.test");
+    let org = w.api().create_org(&owner, "Acme").id();
+    let said = browser("join.mjs", &[&base, "olga@acme.test", "colin@acme.test", PASSWORD, &org], "join");
+    assert!(said.contains("joined:") && said.contains("colin@acme.test"), "{said}");
+    let members = w.api().members(&owner, Tenant::Org(&org)).expect(200).body;
+    let colin = members["data"].as_array().unwrap().iter().find(|m| m["email"] == "colin@acme.test").expect("a member");
+    assert_eq!(colin["role"], "member", "{members}");
+    let links = w.api().join_links(&owner, &org).expect(200).body;
+    assert_eq!((links["data"][0]["uses"].as_i64(), links["data"][0]["max_uses"].as_i64()), (Some(1), Some(5)));
+}

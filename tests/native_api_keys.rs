@@ -20,7 +20,6 @@ fn key(v: &Value) -> String {
     v["key"].as_str().unwrap().to_owned()
 }
 
-
 #[test]
 fn a_key_is_shown_once_and_acts_with_its_scopes_in_its_org() {
     let f = fixture();

@@ -7,6 +7,7 @@ import { shell, resetShell, setOrg, markActive } from "./shell.js";
 import { h, screen, empty } from "./ui.js";
 import * as auth from "./screens/auth.js";
 import * as links from "./screens/links.js";
+import * as joinlinks from "./screens/joinlinks.js";
 import * as orgs from "./screens/orgs.js";
 import * as team from "./screens/team.js";
 import * as keys from "./screens/keys.js";
@@ -24,6 +25,7 @@ route("/verify-email", auth.verifyEmail, { public: true, bare: true });
 route("/reset-password", auth.resetPassword, { public: true, bare: true });
 route("/invite", links.invite, { public: true, bare: true });
 route("/install", links.install, { public: true, bare: true });
+route("/join", joinlinks.join, { public: true, bare: true });
 // Signed in.
 route("/", home);
 route("/orgs/new", orgs.createOrg);

@@ -1,4 +1,5 @@
-// Where emailed and shared links land: /invite#token=… and /install#token=….
+// Where emailed and shared links land: /invite#token=… and /install#token=…
+// (and /join#token=…, in joinlinks.js).
 // The token is read from the fragment (never sent to a server by the
 // browser) and wiped from the address bar at once (router.takeFragment).
 import { api } from "../api.js";
@@ -14,7 +15,7 @@ const PENDING = "latchkey.link_return";
 // bare /invite or /install: the link's token (an invitation or install token,
 // never a session credential) waits in sessionStorage for that round trip
 // only, and is removed as soon as the page reads it back.
-function keepForOAuth(token) {
+export function keepForOAuth(token) {
   return () => {
     try {
       sessionStorage.setItem(PENDING, token);
@@ -24,7 +25,7 @@ function keepForOAuth(token) {
   };
 }
 
-async function tokenAndReturn(ctx) {
+export async function tokenAndReturn(ctx) {
   let token = ctx.fragment.get("token");
   const code = ctx.fragment.get("login_code");
   const err = ctx.fragment.get("error");

@@ -1,11 +1,12 @@
 // Organization Settings → Team (and a workspace's Members: the same panel
 // over the other tenant): members with role and 2FA status, change role,
 // remove, leave; Invite Member; pending invitations with resend, revoke and
-// a visible failed-delivery state.
+// a visible failed-delivery state; an org's join links (joinlinks.js).
 import { api, all, enc } from "../api.js";
 import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, badge, when } from "../ui.js";
+import { joinLinksSection } from "./joinlinks.js";
 
 export async function team({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
@@ -25,6 +26,8 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
   const me = state.me?.id;
   const isAdmin = manage && can(view, "members:write");
   const invites = manage && can(view, "invitations:write");
+  const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.invitable_roles || []) : null;
+  if (joinLinks) await joinLinks.draw();
 
   async function draw() {
     const [members, invitations] = await Promise.all([
@@ -80,6 +83,7 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
           ]))
         : empty("No pending invitations. Use Invite Member above to add a teammate.")));
     }
+    if (joinLinks) parts.push(joinLinks.root);
     root.replaceChildren(...parts);
   }
 
