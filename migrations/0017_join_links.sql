@@ -18,6 +18,9 @@ CREATE TABLE join_links (
   allowed_domains TEXT,
   max_uses        INTEGER CHECK (max_uses IS NULL OR max_uses > 0),
   uses            INTEGER NOT NULL DEFAULT 0,
+  -- 1: accepting makes a membership request an admin approves or denies
+  -- (the request takes the use); 0: accepting makes a member.
+  approval        INTEGER NOT NULL DEFAULT 0,
   created_by      TEXT REFERENCES users(id) ON DELETE SET NULL,
   created_at      INTEGER NOT NULL,
   expires_at      INTEGER NOT NULL,

@@ -208,3 +208,81 @@ fn a_sign_up_whose_link_stopped_working_is_verified_but_joins_nothing() {
     let listed = api.join_links(f.owner(), &f.org).expect(200).body;
     assert_eq!(listed["data"][0]["uses"], 0);
 }
+
+#[test]
+fn a_link_that_needs_approval_makes_requests_an_admin_approves_or_denies() {
+    let f = world();
+    let api = f.api();
+    let body = json!({"role": "member", "approval": true, "max_uses": 2});
+    let link = api.create_join_link(f.who("admin"), &f.org, body).expect(201).body;
+    assert_eq!(link["approval"], true);
+    let (ann, bob, cy) =
+        (api.verified("ann@example.com"), api.verified("bob@example.com"), api.verified("cy@example.com"));
+    assert_eq!(api.preview_join_link(Some(&ann), &token(&link)).expect(200).body["approval"], true);
+    let asked = api.accept_join_link(&ann, &token(&link)).expect(202).body;
+    assert_eq!((asked["status"].as_str(), asked["via"].as_str()), (Some("pending"), Some("join_link")));
+    assert_eq!(is_member(&f.app, f.owner(), &f.org, "ann@example.com"), None, "asking is not joining");
+    // One pending request per person and org.
+    assert_eq!(api.preview_join_link(Some(&ann), &token(&link)).expect(200).body["eligibility"], "request_pending");
+    api.accept_join_link(&ann, &token(&link)).expect_problem(409, "membership_request_exists");
+    let bobs = api.accept_join_link(&bob, &token(&link)).expect(202).body;
+    // The requests take the uses: a third person finds the link used up.
+    api.accept_join_link(&cy, &token(&link)).expect_problem(410, "join_link_unavailable");
+
+    // Members do not decide; admins see the pending requests.
+    let ann_req = asked["id"].as_str().unwrap();
+    api.approve_membership_request(f.who("member"), &f.org, ann_req, "member").expect_problem(403, "forbidden");
+    api.membership_requests(f.who("member"), &f.org, None).expect_problem(403, "forbidden");
+    let pending = api.membership_requests(f.who("admin"), &f.org, Some("pending")).expect(200).body;
+    assert_eq!(pending["data"].as_array().unwrap().len(), 2, "{pending}");
+    api.approve_membership_request(f.who("admin"), &f.org, ann_req, "owner").expect_problem(422, "validation_failed");
+    let approved = api.approve_membership_request(f.who("admin"), &f.org, ann_req, "admin").expect(200).body;
+    assert_eq!((approved["status"].as_str(), approved["role"].as_str()), (Some("approved"), Some("admin")));
+    assert_eq!(is_member(&f.app, f.owner(), &f.org, "ann@example.com").as_deref(), Some("admin"));
+    // Decided once, whoever clicks next.
+    api.deny_membership_request(f.owner(), &f.org, ann_req).expect_problem(409, "membership_request_not_pending");
+    api.approve_membership_request(f.owner(), &f.org, ann_req, "member")
+        .expect_problem(409, "membership_request_not_pending");
+    let bob_req = bobs["id"].as_str().unwrap();
+    assert_eq!(api.deny_membership_request(f.owner(), &f.org, bob_req).expect(200).body["status"], "denied");
+    assert_eq!(is_member(&f.app, f.owner(), &f.org, "bob@example.com"), None);
+
+    // Each person sees their own requests, and is told by email.
+    let mine = api.my_membership_requests(&bob).expect(200).body;
+    assert_eq!(
+        (mine["data"][0]["status"].as_str(), mine["data"][0]["org"]["name"].as_str()),
+        (Some("denied"), Some("Acme"))
+    );
+    let mails = f.app.emails_to("ann@example.com");
+    assert!(mails.iter().any(|m| m["subject"].as_str().unwrap_or("").contains("You joined Acme")), "{mails:?}");
+    let mails = f.app.emails_to("bob@example.com");
+    assert!(mails.iter().any(|m| m["text"].as_str().unwrap_or("").contains("was declined")), "{mails:?}");
+    // The log says who joined how.
+    let log = api.audit_log(f.owner(), Tenant::Org(&f.org)).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["membership_request.created", "membership_request.approved", "membership_request.denied"] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+}
+
+#[test]
+fn a_person_withdraws_only_their_own_pending_request_and_another_org_cannot_decide_it() {
+    let f = world();
+    let api = f.api();
+    let link = api.create_join_link(f.owner(), &f.org, json!({"role": "member", "approval": true})).expect(201).body;
+    let ann = api.verified("ann@example.com");
+    let id = api.accept_join_link(&ann, &token(&link)).expect(202).body["id"].as_str().unwrap().to_owned();
+    let mallory = api.verified("mallory@example.com");
+    let other = api.create_org(&mallory, "Other").expect(201).id();
+    api.approve_membership_request(&mallory, &other, &id, "member").expect_problem(404, "not_found");
+    api.deny_membership_request(&mallory, &f.org, &id).expect_problem(404, "not_found");
+    api.withdraw_membership_request(&mallory, &id).expect_problem(404, "not_found");
+    assert_eq!(api.my_membership_requests(&mallory).expect(200).body["data"], json!([]));
+    api.withdraw_membership_request(&ann, &id).expect(204);
+    api.withdraw_membership_request(&ann, &id).expect_problem(409, "membership_request_not_pending");
+    api.approve_membership_request(f.owner(), &f.org, &id, "member")
+        .expect_problem(409, "membership_request_not_pending");
+    assert_eq!(is_member(&f.app, f.owner(), &f.org, "ann@example.com"), None);
+    // Withdrawn, she may ask again.
+    api.accept_join_link(&ann, &token(&link)).expect(202);
+}

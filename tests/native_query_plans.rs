@@ -13,6 +13,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "join_links::MEMBER_FROM_JOIN_LINK",
         "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
     ),
+    (
+        "join_links::REQUEST_FROM_JOIN_LINK",
+        "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
+    ),
     ("mail::LIST_DEV_EMAILS", "the development mail sink: off (404) in production"),
     (
         "notifications::DELIVERIES_OF_AUDIT",

@@ -75,6 +75,11 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/join-links/{id}", 1, ""),
     ("POST", "/v1/join-links/preview", 1, ""),
     ("POST", "/v1/join-links/accept", 2, "session with the link and the person's standing, then the guarded join (the use counted in the same batch)"),
+    ("GET", "/v1/orgs/{org_id}/membership-requests", 1, ""),
+    ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/approve", 1, ""),
+    ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/deny", 1, ""),
+    ("GET", "/v1/me/membership-requests", 1, ""),
+    ("DELETE", "/v1/me/membership-requests/{id}", 2, "the guarded withdrawal with the request, then its audit row (the org it names is read in the first)"),
     // API keys
     ("POST", "/v1/orgs/{org_id}/api-keys", 1, ""),
     ("GET", "/v1/orgs/{org_id}/api-keys", 1, ""),
@@ -243,6 +248,8 @@ fn every_route_stays_within_its_round_trip_budget() {
         .key_with_scopes(&["org:read"])
         .person("joiner")
         .person("linker")
+        .person("asker")
+        .person("withdrawer")
         .person("resetter")
         .person("changer")
         .with_stranger();
@@ -343,6 +350,18 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.public("POST", "/v1/join-links/preview", json!({"token": token}));
     w.send("POST", "/v1/join-links/accept", &access(f.who("linker")), json!({"token": token}));
     w.delete(&format!("{join_links}/{}", link["id"].as_str().unwrap()), &owner);
+    let asking = api.create_join_link(f.owner(), &org, json!({"role": "member", "approval": true})).expect(201).body;
+    let token = asking["token"].as_str().unwrap();
+    let asked = api.accept_join_link(f.who("asker"), token).expect(202).body["id"].as_str().unwrap().to_owned();
+    let withdrawn =
+        api.accept_join_link(f.who("withdrawer"), token).expect(202).body["id"].as_str().unwrap().to_owned();
+    let requests = format!("/v1/orgs/{org}/membership-requests");
+    w.get(&format!("{requests}?status=pending"), &owner);
+    w.send("POST", &format!("{requests}/{asked}/approve"), &owner, json!({"role": "member"}));
+    w.get("/v1/me/membership-requests", &access(f.who("withdrawer")));
+    w.delete(&format!("/v1/me/membership-requests/{withdrawn}"), &access(f.who("withdrawer")));
+    let denied = api.accept_join_link(f.who("withdrawer"), token).expect(202).body["id"].as_str().unwrap().to_owned();
+    w.send("POST", &format!("{requests}/{denied}/deny"), &owner, json!({}));
 
     // --- API keys and decisions ---
     let keys = format!("/v1/orgs/{org}/api-keys");

@@ -74,6 +74,10 @@ pub enum ErrorCode {
     JoinLinkUnavailable,
     /// The join link is restricted to email domains the person's address is not on.
     JoinLinkDomainMismatch,
+    /// A pending membership request of this person and org exists.
+    MembershipRequestExists,
+    /// The membership request was decided or withdrawn already.
+    MembershipRequestNotPending,
     /// A malformed, unknown, revoked or expired API key.
     InvalidApiKey,
     /// A scope beyond the caller's role.
@@ -173,6 +177,8 @@ impl ErrorCode {
             ErrorCode::JoinLinkNotFound => "join_link_not_found",
             ErrorCode::JoinLinkUnavailable => "join_link_unavailable",
             ErrorCode::JoinLinkDomainMismatch => "join_link_domain_mismatch",
+            ErrorCode::MembershipRequestExists => "membership_request_exists",
+            ErrorCode::MembershipRequestNotPending => "membership_request_not_pending",
             ErrorCode::InvalidApiKey => "invalid_api_key",
             ErrorCode::ScopeExceedsRole => "scope_exceeds_role",
             ErrorCode::ApiKeyNotActive => "api_key_not_active",
@@ -240,6 +246,8 @@ impl ErrorCode {
         ErrorCode::JoinLinkNotFound,
         ErrorCode::JoinLinkUnavailable,
         ErrorCode::JoinLinkDomainMismatch,
+        ErrorCode::MembershipRequestExists,
+        ErrorCode::MembershipRequestNotPending,
         ErrorCode::InvalidApiKey,
         ErrorCode::ScopeExceedsRole,
         ErrorCode::ApiKeyNotActive,

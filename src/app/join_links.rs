@@ -10,6 +10,7 @@
 //! guarded statement re-checks everything the link promises.
 use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
+use super::membership_requests::MembershipRequestView;
 use super::workspaces::{OrgName, OrgSummary};
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::ids::IdKind;
@@ -19,8 +20,8 @@ use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql::{self, JoinLinkListRow, JoinLinkRow, UserRow};
-use crate::store::{Batch, Stmt};
+use crate::store::sql::{self, JoinLinkListRow, JoinLinkRow, RequestRow, UserRow};
+use crate::store::{Batch, DbError, Stmt};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -36,6 +37,8 @@ pub struct NewJoinLink<'a> {
     pub max_uses: Option<i64>,
     /// 1..30; 7 when absent.
     pub expires_in_days: Option<i64>,
+    /// Accepting makes a membership request an admin approves or denies.
+    pub approval: bool,
 }
 
 /// A new join link: the only answer with its token.
@@ -53,6 +56,8 @@ pub struct CreatedJoinLink {
     pub allowed_domains: Vec<String>,
     /// At most this many may join; null: no cap.
     pub max_uses: Option<i64>,
+    /// Whether joining needs an admin's approval (a membership request).
+    pub approval: bool,
     /// RFC 3339.
     pub expires_at: String,
 }
@@ -68,8 +73,10 @@ pub struct JoinLinkView {
     pub allowed_domains: Vec<String>,
     /// Null: no cap.
     pub max_uses: Option<i64>,
-    /// How many joined through it.
+    /// How many joined (or, needing approval, asked to) through it.
     pub uses: i64,
+    /// Whether joining needs an admin's approval (a membership request).
+    pub approval: bool,
     /// The user who created it (null for an API key's, or once they are gone).
     pub created_by: Option<String>,
     /// RFC 3339.
@@ -94,6 +101,8 @@ pub enum Eligibility {
     EmailNotVerified,
     /// Their address is not on one of the link's domains.
     DomainNotAllowed,
+    /// They asked to join already; an admin has not answered yet.
+    RequestPending,
 }
 
 /// What a join link offers.
@@ -105,11 +114,23 @@ pub struct JoinLinkPreview {
     pub role: Role,
     /// Exact email domains; empty: any verified address.
     pub allowed_domains: Vec<String>,
+    /// Whether joining needs an admin's approval (accepting makes a request).
+    pub approval: bool,
     /// RFC 3339.
     pub expires_at: String,
     /// For a signed-in caller: whether they may join, or why not. Null when
     /// anonymous (sign up or sign in first).
     pub eligibility: Option<Eligibility>,
+}
+
+/// What accepting a link did: a membership, or (a link that needs approval)
+/// a pending membership request.
+#[derive(Debug, Clone)]
+pub enum JoinOutcome {
+    /// A member now.
+    Joined(Joined),
+    /// Asked to join; an admin decides.
+    Requested(MembershipRequestView),
 }
 
 /// A membership made through a link.
@@ -162,10 +183,11 @@ pub async fn create(
                 rules.max_uses,
                 created_by,
                 now,
-                expires_at
+                expires_at,
+                new.approval
             ));
             let data = json!({ "role": role, "allowed_domains": rules.allowed_domains, "max_uses": rules.max_uses,
-                               "expires_at": rfc3339(expires_at) });
+                               "approval": new.approval, "expires_at": rfc3339(expires_at) });
             batch.add(link_event(org_id, actor, "join_link.created", &id, data).stmt(deps)?);
             Ok(())
         })
@@ -178,6 +200,7 @@ pub async fn create(
         role,
         allowed_domains: rules.allowed_domains,
         max_uses: rules.max_uses,
+        approval: new.approval,
         expires_at: rfc3339(expires_at),
     })
 }
@@ -201,6 +224,7 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<Joi
                 id: r.id,
                 max_uses: r.max_uses,
                 uses: r.uses,
+                approval: r.approval != 0,
                 created_by: r.created_by,
                 created_at: rfc3339(r.created_at),
                 expires_at: rfc3339(r.expires_at),
@@ -257,6 +281,7 @@ pub async fn preview(deps: &Deps, who: Option<&Credential>, raw_token: &str) -> 
         org: OrgName { name: link.org_name, slug: link.org_slug },
         role: stored_role(&link.role)?,
         allowed_domains: allowed,
+        approval: link.approval != 0,
         expires_at: rfc3339(link.expires_at),
         eligibility,
     })
@@ -264,7 +289,7 @@ pub async fn preview(deps: &Deps, who: Option<&Credential>, raw_token: &str) -> 
 
 /// The signed-in person joins through a link (two round trips: the link
 /// rides with the session check, then the guarded join).
-pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Joined, AppError> {
+pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<JoinOutcome, AppError> {
     let mut batch = Batch::new();
     let read = link_read(&mut batch, raw_token, who.user_id());
     let (person, mut results) = who.person_with(deps, batch).await?;
@@ -287,7 +312,7 @@ pub(crate) fn intent_stmt(email_token_id: &str, raw_join_token: &str, now: i64) 
 pub(crate) async fn join_after_signup(deps: &Deps, user: &UserRow, email_token_id: &str, link: JoinLinkRow) {
     let again = stmt!(sql::JOIN_LINK_OF_SIGNUP, email_token_id, &user.id);
     let outcome = match usable(deps, Some(link)) {
-        Ok(link) => join(deps, user, link, again).await.map(|_| ()),
+        Ok(link) => join(deps, user, link, again).await.map(drop),
         Err(e) => Err(e),
     };
     if let Err(e) = outcome {
@@ -319,6 +344,8 @@ fn usable(deps: &Deps, row: Option<JoinLinkRow>) -> Result<JoinLinkRow, AppError
 fn eligibility(user: &UserRow, link: &JoinLinkRow, allowed: &[String]) -> Result<(), Eligibility> {
     if link.member_role.is_some() {
         Err(Eligibility::AlreadyMember)
+    } else if link.pending_request.is_some() {
+        Err(Eligibility::RequestPending)
     } else if user.email_verified_at.is_none() {
         Err(Eligibility::EmailNotVerified)
     } else if !join_link::domain_allowed(allowed, user.email.rsplit_once('@').map_or("", |(_, d)| d)) {
@@ -328,30 +355,39 @@ fn eligibility(user: &UserRow, link: &JoinLinkRow, allowed: &[String]) -> Result
     }
 }
 
-/// The guarded join: the member, the use and the audit row in one batch.
-/// When the statement adds nobody (a parallel request took the last use, or
-/// made them a member), `again` re-reads the link to say why.
-async fn join(deps: &Deps, user: &UserRow, link: JoinLinkRow, again: Stmt) -> Result<Joined, AppError> {
+/// The guarded join: the member (or, for a link that needs approval, the
+/// membership request), the use and the audit row in one batch. When the
+/// statement adds nothing (a parallel request took the last use, or made
+/// them a member), `again` re-reads the link to say why.
+async fn join(deps: &Deps, user: &UserRow, link: JoinLinkRow, again: Stmt) -> Result<JoinOutcome, AppError> {
     let allowed = domains(link.allowed_domains.as_deref())?;
     eligibility(user, &link, &allowed).map_err(|why| refusal(why, &allowed))?;
     let now = deps.now();
     let role = stored_role(&link.role)?;
     let actor = Actor::user(&user.id);
-    let data = json!({ "via": "join_link", "join_link_id": link.id, "email": user.email, "role": role });
-    let event = Event {
-        org_id: Some(&link.org_id),
-        workspace_id: None,
-        actor: &actor,
-        action: "member.joined",
-        target_kind: "user",
-        target_id: &user.id,
-        data,
+    let approval = link.approval != 0;
+    let request_id = if approval { Some(deps.new_id(IdKind::MembershipRequest)?) } else { None };
+    let (action, target_kind, target_id) = match &request_id {
+        Some(id) => ("membership_request.created", "membership_request", id.as_str()),
+        None => ("member.joined", "user", user.id.as_str()),
     };
+    let data = json!({ "via": "join_link", "join_link_id": link.id, "email": user.email, "role": role });
+    let event =
+        Event { org_id: Some(&link.org_id), workspace_id: None, actor: &actor, action, target_kind, target_id, data };
     let mut batch = Batch::new();
-    batch.add(stmt!(sql::MEMBER_FROM_JOIN_LINK, &link.id, &user.id, now));
+    match &request_id {
+        Some(id) => batch.add(stmt!(sql::REQUEST_FROM_JOIN_LINK, &link.id, &user.id, now, id)),
+        None => batch.add(stmt!(sql::MEMBER_FROM_JOIN_LINK, &link.id, &user.id, now)),
+    }
     let counted = batch.write(stmt!(sql::COUNT_JOIN_LINK_USE, &link.id));
     batch.add(event.stmt_if_changed(deps)?);
-    if batch.run(deps.db.as_ref()).await?.changed(counted) == 0 {
+    let request = request_id.as_ref().map(|id| batch.read::<RequestRow>(stmt!(sql::REQUEST_BY_ID, id)));
+    let mut results = match batch.run(deps.db.as_ref()).await {
+        Ok(results) => results,
+        Err(DbError::Unique(_)) => return Err(refusal(Eligibility::RequestPending, &allowed)),
+        Err(e) => return Err(e.into()),
+    };
+    if results.changed(counted) == 0 {
         let now_row = deps.db.run(again).await?.first::<JoinLinkRow>()?;
         let now_row = usable(deps, now_row)?;
         if now_row.member_role.is_some() {
@@ -359,7 +395,13 @@ async fn join(deps: &Deps, user: &UserRow, link: JoinLinkRow, again: Stmt) -> Re
         }
         return Err(AppError::refused(ErrorCode::Conflict, "the join link changed meanwhile; try again"));
     }
-    Ok(Joined { org: OrgSummary { id: link.org_id, name: link.org_name, slug: link.org_slug }, role })
+    match results.first_if(request)? {
+        Some(row) => Ok(JoinOutcome::Requested(MembershipRequestView::from_row(row)?)),
+        None => Ok(JoinOutcome::Joined(Joined {
+            org: OrgSummary { id: link.org_id, name: link.org_name, slug: link.org_slug },
+            role,
+        })),
+    }
 }
 
 fn refusal(why: Eligibility, allowed: &[String]) -> AppError {
@@ -368,6 +410,10 @@ fn refusal(why: Eligibility, allowed: &[String]) -> AppError {
             AppError::refused(ErrorCode::AlreadyMember, "you are a member of this organization already")
         }
         Eligibility::EmailNotVerified => AppError::EmailNotVerified,
+        Eligibility::RequestPending => AppError::refused(
+            ErrorCode::MembershipRequestExists,
+            "you asked to join this organization already; its admins have not answered yet",
+        ),
         Eligibility::DomainNotAllowed => AppError::refused(
             ErrorCode::JoinLinkDomainMismatch,
             format!("this join link is for addresses on {} only", allowed.join(", ")),

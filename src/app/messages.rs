@@ -50,6 +50,13 @@ pub enum Job {
         /// The channel.
         channel_id: String,
     },
+    /// Tell a person their membership request was approved or denied.
+    MembershipDecided {
+        /// Idempotency key.
+        job_id: String,
+        /// The request.
+        request_id: String,
+    },
 }
 
 impl Job {
@@ -60,7 +67,8 @@ impl Job {
             | Job::AccountExists { job_id, .. }
             | Job::Invitation { job_id, .. }
             | Job::ChannelDisabled { job_id, .. }
-            | Job::IdentityLinked { job_id, .. } => job_id,
+            | Job::IdentityLinked { job_id, .. }
+            | Job::MembershipDecided { job_id, .. } => job_id,
         }
     }
 
@@ -72,6 +80,7 @@ impl Job {
             Job::AccountExists { .. } => "account_exists",
             Job::ChannelDisabled { .. } => "channel_disabled",
             Job::IdentityLinked { .. } => "identity_linked",
+            Job::MembershipDecided { .. } => "membership_decided",
         }
     }
 
@@ -83,6 +92,7 @@ impl Job {
             Job::AccountExists { user_id, .. } => user_id,
             Job::ChannelDisabled { channel_id, .. } => channel_id,
             Job::IdentityLinked { user_id, .. } => user_id,
+            Job::MembershipDecided { request_id, .. } => request_id,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod invitations;
 pub mod join_links;
 pub mod members;
+pub mod membership_requests;
 pub mod messages;
 pub mod notifications;
 pub mod oauth;

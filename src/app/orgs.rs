@@ -43,6 +43,9 @@ pub struct OrgView {
     /// The roles the caller may invite someone with (empty without
     /// `invitations:write`); highest first.
     pub invitable_roles: Vec<Role>,
+    /// The roles the caller may share a join link (or approve a membership
+    /// request) with: the invitable ones but owner; highest first.
+    pub join_link_roles: Vec<Role>,
 }
 
 /// What the caller may do in the org they were granted, for its view.
@@ -54,6 +57,7 @@ impl OrgRow {
     fn view(&self, (permissions, invitable_roles): (Vec<Permission>, Vec<Role>)) -> Result<OrgView, AppError> {
         Ok(OrgView {
             permissions,
+            join_link_roles: crate::domain::join_link::roles_offered(&invitable_roles),
             invitable_roles,
             id: self.id.clone(),
             name: self.name.clone(),
@@ -108,6 +112,9 @@ pub async fn create_org(deps: &Deps, who: &Credential, name: &str, slug: Option<
             .await?;
         match wrote.ran {
             Ok(_) => {
+                let facts = Facts::direct(TenantKind::Org);
+                let owner = Subject::Role(Role::Owner);
+                let invitable_roles = policy::invitable_roles(owner, Role::Owner, &facts);
                 return Ok(OrgView {
                     id: org_id,
                     name: name.as_str().to_owned(),
@@ -115,13 +122,10 @@ pub async fn create_org(deps: &Deps, who: &Credential, name: &str, slug: Option<
                     require_2fa: false,
                     created_at: rfc3339(now),
                     role: Some(Role::Owner),
-                    permissions: policy::permissions_of(Subject::Role(Role::Owner), &Facts::direct(TenantKind::Org)),
-                    invitable_roles: policy::invitable_roles(
-                        Subject::Role(Role::Owner),
-                        Role::Owner,
-                        &Facts::direct(TenantKind::Org),
-                    ),
-                })
+                    permissions: policy::permissions_of(owner, &facts),
+                    join_link_roles: crate::domain::join_link::roles_offered(&invitable_roles),
+                    invitable_roles,
+                });
             }
             Err(DbError::Unique(_)) if given.is_none() => continue,
             Err(DbError::Unique(_)) => return Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),

@@ -39,7 +39,7 @@ impl LinkRules {
         max_uses: Option<i64>,
         expires_in_days: Option<i64>,
     ) -> Result<LinkRules, FieldError> {
-        if role == Role::Owner {
+        if roles_offered(&[role]).is_empty() {
             return Err(FieldError::new("role", "invalid_role", "a join link makes admins or members, never owners"));
         }
         let days = expires_in_days.unwrap_or(DEFAULT_DAYS);
@@ -70,6 +70,12 @@ impl LinkRules {
         }
         Ok(LinkRules { role, allowed_domains: domains, max_uses, lifetime: days * 86_400 })
     }
+}
+
+/// Of the roles someone may invite with, those a join link (or an approved
+/// membership request) may give: never owner.
+pub fn roles_offered(invitable: &[Role]) -> Vec<Role> {
+    invitable.iter().copied().filter(|r| *r != Role::Owner).collect()
 }
 
 /// An exact domain name, lower-cased: dot-separated labels of letters,

@@ -54,6 +54,22 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
     ("join_link.created", Reads::Permission(Permission::InvitationsWrite), "A join link was created."),
     ("join_link.revoked", Reads::Permission(Permission::InvitationsWrite), "A join link was revoked."),
     (
+        "membership_request.created",
+        Reads::Permission(Permission::InvitationsWrite),
+        "Someone asked to join the organization.",
+    ),
+    (
+        "membership_request.approved",
+        Reads::Permission(Permission::InvitationsWrite),
+        "A membership request was approved (the person joined).",
+    ),
+    ("membership_request.denied", Reads::Permission(Permission::InvitationsWrite), "A membership request was denied."),
+    (
+        "membership_request.withdrawn",
+        Reads::Permission(Permission::InvitationsWrite),
+        "A person withdrew their membership request.",
+    ),
+    (
         "invitation.expired",
         Reads::Permission(Permission::InvitationsWrite),
         "An invitation expired unanswered (recorded by the scheduled sweep).",
@@ -120,6 +136,10 @@ pub fn event_types_for(action: &str) -> &'static [&'static str] {
         "member.joined" => &["member.joined", "member.added"],
         "join_link.created" => &["join_link.created"],
         "join_link.revoked" => &["join_link.revoked"],
+        "membership_request.created" => &["membership_request.created"],
+        "membership_request.approved" => &["membership_request.approved", "member.added", "member.joined"],
+        "membership_request.denied" => &["membership_request.denied"],
+        "membership_request.withdrawn" => &["membership_request.withdrawn"],
         "member.left" => &["member.removed"],
         "org.ownership_transferred" => &["member.role_changed"],
         "member.role_changed" => &["member.role_changed"],

@@ -221,6 +221,11 @@ routes! {
     DELETE "/v1/orgs/{org_id}/join-links/{id}" [Principal] => join::revoke_join_link(org_id, id);
     POST "/v1/join-links/preview" [PublicOrPerson] => join::preview_join_link();
     POST "/v1/join-links/accept" [Person] => join::accept_join_link();
+    GET "/v1/orgs/{org_id}/membership-requests" [Principal] => join::list_membership_requests(org_id);
+    POST "/v1/orgs/{org_id}/membership-requests/{id}/approve" [Principal] => join::approve_membership_request(org_id, id);
+    POST "/v1/orgs/{org_id}/membership-requests/{id}/deny" [Principal] => join::deny_membership_request(org_id, id);
+    GET "/v1/me/membership-requests" [Person] => join::my_membership_requests();
+    DELETE "/v1/me/membership-requests/{id}" [Person] => join::withdraw_membership_request(id);
     POST "/v1/orgs/{org_id}/api-keys" [Principal] => keys::create_api_key(org_id);
     GET "/v1/orgs/{org_id}/api-keys" [Principal] => keys::list_api_keys(org_id);
     GET "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::get_api_key(org_id, id);

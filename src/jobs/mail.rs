@@ -111,6 +111,24 @@ pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason
     )
 }
 
+/// The answer to a membership request.
+pub fn membership_decided(config: &Config, r: &crate::store::sql::RequestRow) -> OutgoingEmail {
+    let approved = r.status == "approved";
+    let (subject, line) = if approved {
+        (
+            format!("You joined {}", r.org_name),
+            format!("Your request to join {} on Latchkey was approved: you are now a {} there.", r.org_name, r.role),
+        )
+    } else {
+        (
+            format!("Your request to join {}", r.org_name),
+            format!("Your request to join {} on Latchkey was declined by its admins.", r.org_name),
+        )
+    };
+    let url = format!("{}/", config.app_url);
+    layout(&r.email, &subject, &r.name, &[&line], approved.then_some(("Open Latchkey", url.as_str())))
+}
+
 /// The invitation email.
 pub fn invitation(config: &Config, to: &str, inviter: &str, target: &str, role: &str, token: &str) -> OutgoingEmail {
     let url = format!("{}/invite#token={token}", config.app_url);

@@ -213,5 +213,12 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
                 mail::channel_disabled(config, &r.email, &r.name, &r.url, r.disabled_reason.as_deref().unwrap_or(""))
             }))
         }
+        Job::MembershipDecided { request_id, .. } => {
+            let row: Option<sql::RequestRow> = db.run(stmt!(sql::REQUEST_BY_ID, request_id)).await?.first()?;
+            Ok(row.and_then(|r| match r.status.as_str() {
+                "approved" | "denied" => Some(mail::membership_decided(config, &r)),
+                _ => None,
+            }))
+        }
     }
 }

@@ -603,6 +603,26 @@ impl Api<'_> {
     pub fn accept_join_link(&self, who: impl Bearer, token: &str) -> Reply {
         self.post("/v1/join-links/accept", Some(who.bearer()), json!({"token": token}))
     }
+    pub fn membership_requests(&self, who: impl Bearer, org: &str, status: Option<&str>) -> Reply {
+        let q = status.map(|s| format!("?status={s}")).unwrap_or_default();
+        self.get(&format!("/v1/orgs/{org}/membership-requests{q}"), Some(who.bearer()))
+    }
+    pub fn approve_membership_request(&self, who: impl Bearer, org: &str, id: &str, role: &str) -> Reply {
+        self.post(
+            &format!("/v1/orgs/{org}/membership-requests/{id}/approve"),
+            Some(who.bearer()),
+            json!({"role": role}),
+        )
+    }
+    pub fn deny_membership_request(&self, who: impl Bearer, org: &str, id: &str) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/membership-requests/{id}/deny"), Some(who.bearer()), json!({}))
+    }
+    pub fn my_membership_requests(&self, who: impl Bearer) -> Reply {
+        self.get("/v1/me/membership-requests", Some(who.bearer()))
+    }
+    pub fn withdraw_membership_request(&self, who: impl Bearer, id: &str) -> Reply {
+        self.delete(&format!("/v1/me/membership-requests/{id}"), who)
+    }
     pub fn signup_through_join_link(&self, email: &str, password: &str, join_token: &str) -> Reply {
         self.post(
             "/v1/auth/signup",

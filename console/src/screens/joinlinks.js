@@ -12,11 +12,12 @@ import { tokenAndReturn, keepForOAuth } from "./links.js";
 const STATES = { active: ["Active", "ok"], expired: ["Expired", ""], revoked: ["Revoked", ""], used_up: ["Used up", "warn"] };
 
 // The Join links section of an org's Team screen. `roles` are the roles the
-// Worker says the signed-in person may invite with (never owner here).
+// Worker says the signed-in person may share a link with (its
+// `join_link_roles`), highest first.
 export function joinLinksSection(base, roles) {
   const list = h("div");
   const reveal = h("div");
-  const offered = roles.filter((r) => r !== "owner").reverse();
+  const offered = [...roles].reverse();
 
   async function draw() {
     const links = await all(`${base}/join-links`);

@@ -26,7 +26,7 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
   const me = state.me?.id;
   const isAdmin = manage && can(view, "members:write");
   const invites = manage && can(view, "invitations:write");
-  const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.invitable_roles || []) : null;
+  const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.join_link_roles || []) : null;
   if (joinLinks) await joinLinks.draw();
 
   async function draw() {

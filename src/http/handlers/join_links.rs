@@ -1,7 +1,9 @@
 //! Join links: the admin side under an org, and the joiner's side by token.
 use super::{Problem, TokenBody};
 use crate::app::access::Credential;
-use crate::app::join_links::{self, CreatedJoinLink, JoinLinkPreview, JoinLinkView, Joined, NewJoinLink};
+use crate::app::join_links::{self, CreatedJoinLink, JoinLinkPreview, JoinLinkView, JoinOutcome, Joined, NewJoinLink};
+use crate::app::membership_requests::MembershipRequestView;
+use crate::app::membership_requests::{self, Decision};
 use crate::app::Deps;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
@@ -29,6 +31,10 @@ pub struct CreateJoinLinkBody {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 30)]
     pub expires_in_days: Option<i64>,
+    /// Accepting makes a membership request an admin approves or denies
+    /// (the request takes a use); false when absent.
+    #[serde(default)]
+    pub approval: bool,
 }
 
 /// An org's join links, newest first.
@@ -53,6 +59,7 @@ pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org
         allowed_domains: body.allowed_domains.as_deref(),
         max_uses: body.max_uses,
         expires_in_days: body.expires_in_days,
+        approval: body.approval,
     };
     Ok(Response::json(201, &join_links::create(deps, cred, org_id, new).await?))
 }
@@ -87,12 +94,90 @@ pub async fn preview_join_link(deps: &Deps, req: &Request, cred: Option<&Credent
 
 /// `POST /v1/join-links/accept`.
 #[utoipa::path(post, path = "/v1/join-links/accept", summary = "Join an organization through a join link", tag = "join-links", security(("bearer" = [])), request_body = TokenBody,
-    responses((status = 201, body = Joined),
+    responses((status = 201, body = Joined, description = "A member now"),
+              (status = 202, body = MembershipRequestView, description = "A link that needs approval: a pending membership request, which an admin approves or denies"),
               (status = 403, body = Problem, description = "email_not_verified, or join_link_domain_mismatch: the verified address is not on the link's domains"),
               (status = 404, body = Problem, description = "join_link_not_found"),
-              (status = 409, body = Problem, description = "already_member"),
+              (status = 409, body = Problem, description = "already_member, or membership_request_exists: a pending request of yours"),
               (status = 410, body = Problem, description = "join_link_unavailable: revoked, expired or used up (the last use may have just been taken)")))]
 pub async fn accept_join_link(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: TokenBody = json(req)?;
-    Ok(Response::json(201, &join_links::accept(deps, cred, &body.token).await?))
+    Ok(match join_links::accept(deps, cred, &body.token).await? {
+        JoinOutcome::Joined(joined) => Response::json(201, &joined),
+        JoinOutcome::Requested(request) => Response::json(202, &request),
+    })
+}
+
+/// A page of membership requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipRequestList {
+    /// Up to 100, newest first.
+    pub data: Vec<MembershipRequestView>,
+    /// Always null.
+    pub next_cursor: Option<String>,
+}
+
+/// Approving a membership request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequestBody {
+    /// `admin` or `member`: one the approver may invite with.
+    #[schema(value_type = crate::domain::policy::Role)]
+    pub role: String,
+}
+
+/// `GET /v1/orgs/{org_id}/membership-requests`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
+    responses((status = 200, body = MembershipRequestList)))]
+pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let status = req.query_param("status");
+    let data = membership_requests::list(deps, cred, org_id, status.as_deref()).await?;
+    Ok(Response::json(200, &MembershipRequestList { data, next_cursor: None }))
+}
+
+/// `POST /v1/orgs/{org_id}/membership-requests/{id}/approve`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/approve", summary = "Approve a membership request", tag = "join-links", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body = ApproveRequestBody,
+    responses((status = 200, body = MembershipRequestView, description = "Approved: the person is a member with the role, and is emailed"),
+              (status = 403, body = Problem, description = "forbidden, or scope_exceeds_role: a role beyond the approver's"),
+              (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already"),
+              (status = 422, body = Problem, description = "validation_failed: owner or an unknown role")))]
+pub async fn approve_membership_request(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    org_id: &str,
+    id: &str,
+) -> Answer {
+    let body: ApproveRequestBody = json(req)?;
+    let role = crate::app::access::role_field(&body.role)?;
+    Ok(Response::json(200, &membership_requests::decide(deps, cred, org_id, id, Decision::Approve(role)).await?))
+}
+
+/// `POST /v1/orgs/{org_id}/membership-requests/{id}/deny`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/deny", summary = "Deny a membership request", tag = "join-links", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = MembershipRequestView, description = "Denied; the person is emailed"),
+              (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already")))]
+pub async fn deny_membership_request(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    Ok(Response::json(200, &membership_requests::decide(deps, cred, org_id, id, Decision::Deny).await?))
+}
+
+/// `GET /v1/me/membership-requests`.
+#[utoipa::path(get, path = "/v1/me/membership-requests", summary = "List my membership requests", tag = "join-links", security(("bearer" = [])),
+    responses((status = 200, body = MembershipRequestList)))]
+pub async fn my_membership_requests(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+    let data = membership_requests::mine(deps, cred).await?;
+    Ok(Response::json(200, &MembershipRequestList { data, next_cursor: None }))
+}
+
+/// `DELETE /v1/me/membership-requests/{id}`.
+#[utoipa::path(delete, path = "/v1/me/membership-requests/{id}", summary = "Withdraw my membership request", tag = "join-links", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Withdrawn"), (status = 404, body = Problem, description = "Not a request of yours"),
+              (status = 409, body = Problem, description = "membership_request_not_pending")))]
+pub async fn withdraw_membership_request(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {
+    membership_requests::withdraw(deps, cred, id).await?;
+    Ok(Response::empty(204))
 }
