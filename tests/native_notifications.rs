@@ -119,6 +119,12 @@ fn the_event_types_are_listed_for_anyone_signed_in() {
         "grant.relinquished",
         "org.updated",
         "org.deleted",
+        "member.joined",
+        "domain.added",
+        "domain.verified",
+        "domain.updated",
+        "domain.lapsed",
+        "domain.removed",
         "ping",
     ] {
         assert!(names.contains(&t), "{t}");

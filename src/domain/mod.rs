@@ -6,6 +6,7 @@ pub mod email;
 pub mod ids;
 pub mod name;
 pub mod oauth;
+pub mod org_domain;
 pub mod password;
 pub mod policy;
 pub mod sealed;

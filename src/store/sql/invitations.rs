@@ -283,7 +283,8 @@ pub const ACCEPT_INVITATION: &str =
     "UPDATE invitations SET status = 'accepted', accepted_at = ?2, accepted_by = ?3, closed_at = ?2 \
      WHERE token_hash = ?1 AND status = 'pending' AND expires_at > ?2 AND email = ?4";
 /// Same batch as the accept: the membership, only if this accept happened.
-pub const MEMBER_FROM_INVITATION: &str = "INSERT OR IGNORE INTO org_members (org_id, user_id, role, joined_at, joined_via) \
+pub const MEMBER_FROM_INVITATION: &str =
+    "INSERT OR IGNORE INTO org_members (org_id, user_id, role, joined_at, joined_via) \
      SELECT org_id, accepted_by, role, accepted_at, 'invitation' FROM invitations \
      WHERE token_hash = ?1 AND status = 'accepted' AND accepted_by = ?2 AND accepted_at = ?3 AND org_id IS NOT NULL";
 pub const DECLINE_INVITATION: &str = "UPDATE invitations SET status = 'declined', closed_at = ?2 \
