@@ -16,6 +16,10 @@ WRANGLER := $(ROOT)/node_modules/.bin/wrangler
 # (endpoint overrides are honoured only with ENVIRONMENT=development, which .dev.vars sets).
 squote = '$(subst ','\'',$(1))'
 OAUTH_VARS := $(foreach v,$(sort $(filter OAUTH_%,$(.VARIABLES))),--var $(call squote,$(v):$($(v))))
+# Likewise DNS_OVER_HTTPS_URL and DOMAIN_RECHECK_SECONDS (a local resolver
+# for verified domains; honoured only in development), e.g.
+#   DNS_OVER_HTTPS_URL=http://127.0.0.1:9053/dns-query make dev
+DNS_VARS := $(foreach v,$(filter DNS_OVER_HTTPS_URL DOMAIN_RECHECK_SECONDS,$(.VARIABLES)),--var $(call squote,$(v):$($(v))))
 
 .PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size fuzz clean
 
@@ -31,10 +35,12 @@ build: setup
 # APP_URL (the origin sign-in accepts, and the base of emailed links) is the
 # address this run serves on, derived from PORT each time: never kept in
 # .dev.vars, where a run on another port would leave it pointing at a dead one.
+# --test-scheduled: GET http://127.0.0.1:$(PORT)/__scheduled runs the Cron
+# Trigger (the domain re-check and the sweep) at once.
 dev: setup
 	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS)
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS) $(DNS_VARS)
 
 # The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).
 lint: setup

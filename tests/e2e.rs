@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod client;
+#[path = "support/fake_dns.rs"]
+mod fake_dns;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 mod support;
@@ -23,6 +25,8 @@ mod console;
 mod contract;
 #[path = "e2e_dev_ports.rs"]
 mod dev_ports;
+#[path = "e2e_domains.rs"]
+mod domains;
 #[path = "e2e_fuzz.rs"]
 mod fuzz;
 #[path = "e2e_join_links.rs"]

@@ -255,3 +255,29 @@ fn a_colleague_signs_up_through_a_join_link_and_lands_in_the_org() {
     let links = w.api().join_links(&owner, &org).expect(200).body;
     assert_eq!((links["data"][0]["uses"].as_i64(), links["data"][0]["max_uses"].as_i64()), (Some(1), Some(5)));
 }
+
+#[test]
+fn an_owner_adds_and_verifies_a_domain_and_a_person_on_it_is_suggested_the_org() {
+    let dns = crate::fake_dns::FakeDns::start();
+    let w = Worker::start_with(WorkerOptions { vars: dns.worker_vars() });
+    let base = w.url("");
+    let owner = w.api().verified("owner@example.com");
+    let org = w.api().create_org(&owner, "Acme").expect(201).id();
+    w.api().verified("ada@acme.test");
+    let said = browser_asked(
+        "console-domains.mjs",
+        &[&base, "owner@example.com", PASSWORD, &org, "ada@acme.test"],
+        "console-domains",
+        |line| {
+            let (name, value) = line.strip_prefix("publish: ")?.split_once(' ')?;
+            dns.set_txt(name, &[value]);
+            Some("published".into())
+        },
+    );
+    assert!(said.contains("domains done"), "{said}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for done in ["domain.added", "domain.verified", "domain.updated", "domain.removed"] {
+        assert!(actions.contains(&done), "{done} missing from {actions:?}");
+    }
+}

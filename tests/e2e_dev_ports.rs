@@ -20,8 +20,9 @@ const PASSWORD: &str = "correct horse battery staple";
 fn make_dev_args(port: u16) -> Vec<String> {
     let mut make = Command::new("make");
     make.args(["-n", "-s", "--no-print-directory", "dev", &format!("PORT={port}")]).current_dir(repo_root());
-    // OAUTH_* variables of the environment would be forwarded too: not here.
-    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("OAUTH_")) {
+    // OAUTH_* and the resolver variables of the environment would be forwarded too: not here.
+    let forwarded = |k: &str| k.starts_with("OAUTH_") || k == "DNS_OVER_HTTPS_URL" || k == "DOMAIN_RECHECK_SECONDS";
+    for (name, _) in std::env::vars().filter(|(k, _)| forwarded(k)) {
         make.env_remove(name);
     }
     let out = make.output().expect("run make -n dev");
@@ -33,7 +34,10 @@ fn make_dev_args(port: u16) -> Vec<String> {
         .unwrap_or_else(|| panic!("no `wrangler dev` line in make dev's recipe:\n{recipe}"));
     let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
     let at = words.iter().position(|w| w == "dev").unwrap();
-    words[at + 1..].to_vec()
+    // `/__scheduled` runs the Cron Trigger in `make dev`; the harness adds
+    // that flag to every Worker it starts, so it is not passed twice.
+    assert!(words.iter().any(|w| w == "--test-scheduled"), "make dev without --test-scheduled: {line}");
+    words[at + 1..].iter().filter(|w| *w != "--test-scheduled").cloned().collect()
 }
 
 /// A run of `make dev` whose `.dev.vars` still holds an earlier run's APP_URL.

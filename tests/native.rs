@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod client;
+#[path = "support/fake_dns.rs"]
+mod fake_dns;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 #[path = "layers.rs"]
@@ -21,6 +23,8 @@ mod attempt_limits;
 mod browser_sessions;
 #[path = "native_contract.rs"]
 mod contract;
+#[path = "native_domains.rs"]
+mod domains;
 #[path = "native_harness.rs"]
 mod harness;
 #[path = "native_join_links.rs"]

@@ -103,7 +103,24 @@ fn the_event_types_are_listed_for_anyone_signed_in() {
     let f = fixture();
     let r = f.app.get("/v1/notification-event-types", Some(&access(f.member()))).expect(200);
     let names: Vec<&str> = r.body["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for t in ACTION_EVENT_TYPES.into_iter().chain(["invitation.expired", "org.deleted", "ping"]) {
+    let ours = [
+        "invitation.expired",
+        "org.deleted",
+        "ping",
+        "member.joined",
+        "join_link.created",
+        "join_link.revoked",
+        "membership_request.created",
+        "membership_request.approved",
+        "membership_request.denied",
+        "membership_request.withdrawn",
+        "domain.added",
+        "domain.verified",
+        "domain.updated",
+        "domain.lapsed",
+        "domain.removed",
+    ];
+    for t in ACTION_EVENT_TYPES.into_iter().chain(ours) {
         assert!(names.contains(&t), "{t}");
     }
     let of = |name: &str| r.body["data"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();

@@ -135,6 +135,14 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/test", 2, "resolution with the channel (its 404 and disabled answers), then the ping batch; enqueued after the response"),
     ("GET", "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", 1, ""),
     ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 2, "resolution with the delivery (its status decides the answer), then the retry batch; enqueued after the response"),
+    // verified domains
+    ("POST", "/v1/orgs/{org_id}/domains", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/domains", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/domains/{id}", 1, ""),
+    ("PATCH", "/v1/orgs/{org_id}/domains/{id}", 2, "the domain with the decision (auto-join as admin is the owner's; the rest is judged on the row), then the guarded update"),
+    ("DELETE", "/v1/orgs/{org_id}/domains/{id}", 1, ""),
+    ("POST", "/v1/orgs/{org_id}/domains/{id}/verify", 2, "the domain with the decision, then (after the DNS look-up, never inside a batch) the guarded verification"),
+    ("GET", "/v1/me/suggested-orgs", 1, ""),
 ];
 
 /// One measured call.
@@ -235,7 +243,9 @@ fn local(url: &str) -> &str {
 #[test]
 fn every_route_stays_within_its_round_trip_budget() {
     let fake = FakeProvider::start();
+    let dns = crate::fake_dns::FakeDns::start();
     let mut vars = fake.worker_vars();
+    vars.extend(dns.worker_vars());
     vars.push(("WEBHOOK_RETRY_SCHEDULE".into(), "1,1".into()));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let f = Fixture::new(TestApp::with_config(config_with(&refs)))
@@ -480,6 +490,19 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.get(&format!("{channels}/{channel}/deliveries"), &owner);
     w.send("POST", &format!("{channels}/deliveries/{delivery}/retry"), &owner, json!({}));
     w.delete(&format!("{channels}/{spare_channel}"), &owner);
+
+    // --- verified domains ---
+    let domains = format!("/v1/orgs/{org}/domains");
+    let added = w.send("POST", &domains, &owner, json!({"domain": "vendor.test"})).body;
+    let domain = added["id"].as_str().unwrap().to_owned();
+    dns.set_txt(added["txt_name"].as_str().unwrap(), &[added["txt_value"].as_str().unwrap()]);
+    w.get(&domains, &owner);
+    w.get(&format!("{domains}/{domain}"), &owner);
+    w.send("POST", &format!("{domains}/{domain}/verify"), &owner, json!({}));
+    w.send("PATCH", &format!("{domains}/{domain}"), &owner, json!({"enrollment": "suggest"}));
+    let vendor_person = access(&api.verified("pat@vendor.test").session);
+    w.get("/v1/me/suggested-orgs", &vendor_person);
+    w.delete(&format!("{domains}/{domain}"), &owner);
 
     // --- last, what deletes ---
     w.delete(&format!("/v1/workspaces/{spare}"), &customer);

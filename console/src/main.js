@@ -14,6 +14,7 @@ import * as keys from "./screens/keys.js";
 import * as installs from "./screens/installs.js";
 import * as audit from "./screens/audit.js";
 import * as notifications from "./screens/notifications.js";
+import * as domains from "./screens/domains.js";
 import * as workspaces from "./screens/workspaces.js";
 import * as account from "./screens/account.js";
 
@@ -36,6 +37,7 @@ route("/orgs/:org/api-keys", keys.apiKeys);
 route("/orgs/:org/install-links", installs.installLinks);
 route("/orgs/:org/audit-log", audit.auditLog);
 route("/orgs/:org/notification-channels", notifications.channels);
+route("/orgs/:org/domains", domains.domains);
 route("/workspaces/new", workspaces.createWorkspace);
 route("/workspaces/:ws", workspaces.workspace);
 route("/account", account.profile);
@@ -49,11 +51,12 @@ const fragment = takeFragment();
 let firstRender = true;
 let renders = 0;
 
-function home() {
+async function home() {
   if (state.orgs.length) return navigate(`/orgs/${state.orgs[0].id}/team`, { replace: true });
   return screen("Welcome to Latchkey",
     empty("You are not in an organization yet. Create one to invite your team and create API keys, or open the invitation link a teammate emailed you.",
-      h("a", { href: "/orgs/new", class: "button primary" }, "Create organization")));
+      h("a", { href: "/orgs/new", class: "button primary" }, "Create organization")),
+    await domains.suggestions());
 }
 
 function notFound() {

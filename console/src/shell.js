@@ -17,6 +17,7 @@ export const ORG_SCREENS = [
   ["api-keys", "API Keys"],
   ["install-links", "Install links"],
   ["notification-channels", "Notification channels"],
+  ["domains", "Domains"],
   ["audit-log", "Audit log"],
 ];
 

@@ -55,7 +55,23 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<u32>,
     /// `OAUTH_*`: sign-in providers and the redirect allow-list.
     pub oauth: crate::domain::oauth::OAuthSettings,
+    /// `DNS_OVER_HTTPS_URL`: the resolver verified domains' TXT records are
+    /// read from ([`DEFAULT_DNS_OVER_HTTPS_URL`]). Honoured only with
+    /// `ENVIRONMENT=development` (tests run a fake resolver), so a stray
+    /// variable can never point a production Worker at a resolver that
+    /// vouches for any domain.
+    pub dns_over_https_url: String,
+    /// `DOMAIN_RECHECK_SECONDS` (optional): how old a verified domain's last
+    /// successful look-up is before the scheduled re-check looks again
+    /// (default a day); runtime tests shorten it.
+    pub domain_recheck_seconds: i64,
 }
+
+/// Cloudflare's public resolver, JSON API.
+pub const DEFAULT_DNS_OVER_HTTPS_URL: &str = "https://cloudflare-dns.com/dns-query";
+
+/// A verified domain is looked up again once a day.
+pub const DEFAULT_DOMAIN_RECHECK_SECONDS: i64 = 86_400;
 
 /// `TOTP_ENCRYPTION_KEY` and the optional `TOTP_ENCRYPTION_KEY_PREVIOUS`
 /// (empty is unset), both 64 hex characters; the same key twice is refused
@@ -121,7 +137,22 @@ impl Config {
                 ConfigError("WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated seconds, each 1 to 43200".into())
             })?,
         };
+        let dns_over_https_url = match get("DNS_OVER_HTTPS_URL").map(|v| v.trim().to_owned()) {
+            Some(url) if development && !url.is_empty() => {
+                crate::domain::oauth::checked_url("DNS_OVER_HTTPS_URL", &url).map_err(ConfigError)?
+            }
+            _ => DEFAULT_DNS_OVER_HTTPS_URL.to_owned(),
+        };
+        let domain_recheck_seconds =
+            match get("DOMAIN_RECHECK_SECONDS").filter(|v| !v.trim().is_empty()) {
+                None => DEFAULT_DOMAIN_RECHECK_SECONDS,
+                Some(raw) => raw.trim().parse().ok().filter(|s| (1..=30 * 86_400).contains(s)).ok_or_else(|| {
+                    ConfigError("DOMAIN_RECHECK_SECONDS must be a whole number from 1 to 2592000".into())
+                })?,
+            };
         Ok(Self {
+            dns_over_https_url,
+            domain_recheck_seconds,
             webhook_retry_schedule,
             oauth,
             development,
@@ -164,6 +195,18 @@ mod tests {
             ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
         ];
         Config::from_env(|k| extra.iter().chain(base.iter()).find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn the_dns_resolver_is_overridden_only_in_development() {
+        let fake = [("DNS_OVER_HTTPS_URL", "http://127.0.0.1:9053/dns-query")];
+        assert_eq!(production(&fake).unwrap().dns_over_https_url, DEFAULT_DNS_OVER_HTTPS_URL);
+        let dev = [fake[0], ("ENVIRONMENT", "development"), ("MAILER", "dev")];
+        assert_eq!(production(&dev).unwrap().dns_over_https_url, "http://127.0.0.1:9053/dns-query");
+        let bad = [("DNS_OVER_HTTPS_URL", "ftp://x"), ("ENVIRONMENT", "development"), ("MAILER", "dev")];
+        assert!(production(&bad).is_err());
+        assert_eq!(production(&[]).unwrap().domain_recheck_seconds, 86_400);
+        assert!(production(&[("DOMAIN_RECHECK_SECONDS", "0")]).is_err());
     }
 
     #[test]

@@ -140,6 +140,14 @@ pub enum ErrorCode {
     DeliveryNotFailed,
     /// Browser mode (`X-Latchkey-Client: browser`) without our own `Origin`: refused, nothing done.
     CsrfRejected,
+    /// Verified domains: the TXT record was not found (the detail says what was).
+    DomainNotVerified,
+    /// Verified domains: another organization has verified this domain.
+    DomainClaimed,
+    /// Verified domains: a consumer mail domain (gmail.com, …) nobody may claim.
+    PublicEmailDomain,
+    /// Verified domains: the organization has added this domain already.
+    DomainExists,
 }
 
 impl ErrorCode {
@@ -210,6 +218,10 @@ impl ErrorCode {
             ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
             ErrorCode::DeliveryNotFailed => "delivery_not_failed",
             ErrorCode::CsrfRejected => "csrf_rejected",
+            ErrorCode::DomainNotVerified => "domain_not_verified",
+            ErrorCode::DomainClaimed => "domain_claimed",
+            ErrorCode::PublicEmailDomain => "public_email_domain",
+            ErrorCode::DomainExists => "domain_exists",
         }
     }
 
@@ -279,6 +291,10 @@ impl ErrorCode {
         ErrorCode::InvalidWebhookUrl,
         ErrorCode::DeliveryNotFailed,
         ErrorCode::CsrfRejected,
+        ErrorCode::DomainNotVerified,
+        ErrorCode::DomainClaimed,
+        ErrorCode::PublicEmailDomain,
+        ErrorCode::DomainExists,
     ];
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod authorize;
 pub mod client_limit;
 pub mod config;
+pub mod domains;
 pub mod error;
 pub mod invitations;
 pub mod join_links;

@@ -100,21 +100,26 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// The session and the two rows that create it.
+    /// The session and the rows that create it. Every sign-in (email
+    /// verification, password, OAuth, the second factor) comes this way, so
+    /// the verified-domain auto-join rides along here
+    /// ([`super::domains::auto_join`]): it happens when, and only if, the
+    /// session does, with no round trip of its own.
     pub fn rows(
         deps: &Deps,
         user_id: &str,
         user_agent: Option<&str>,
         method: &str,
-    ) -> Result<(Self, [crate::store::Stmt; 2]), AppError> {
+    ) -> Result<(Self, Vec<crate::store::Stmt>), AppError> {
         let now = deps.now();
         let session_id = deps.new_id(IdKind::Session)?;
         let refresh = Secret::random(random(deps.rng.as_ref())?);
         let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
-        let rows = [
+        let mut rows = vec![
             stmt!(sql::INSERT_SESSION, &session_id, user_id, now, now + SESSION_SECONDS, ua, method),
             stmt!(sql::INSERT_REFRESH_TOKEN, refresh.digest(), &session_id, now),
         ];
+        rows.extend(super::domains::auto_join(deps, user_id)?);
         Ok((Self { session_id, refresh }, rows))
     }
 

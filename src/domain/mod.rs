@@ -7,6 +7,7 @@ pub mod ids;
 pub mod join_link;
 pub mod name;
 pub mod oauth;
+pub mod org_domain;
 pub mod password;
 pub mod policy;
 pub mod sealed;

@@ -233,7 +233,8 @@ impl OAuthSettings {
     }
 }
 
-fn checked_url(name: &str, url: &str) -> Result<String, String> {
+/// `url` if it is an absolute http(s) URL without spaces (`name` says whose in the error).
+pub fn checked_url(name: &str, url: &str) -> Result<String, String> {
     if (url.starts_with("https://") || url.starts_with("http://")) && !url.contains(char::is_whitespace) {
         Ok(url.to_owned())
     } else {

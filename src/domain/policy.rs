@@ -368,6 +368,15 @@ pub fn may_invite(actor: Role, role: Role) -> bool {
     role_grants(actor, Permission::InvitationsWrite) && (role != Role::Owner || actor == Role::Owner)
 }
 
+/// Whether `actor` may have a verified domain auto-join people as `role`.
+/// Auto-joining as admin hands admin to everyone who can get an address on
+/// the domain, which is more than inviting one person: only owners set it
+/// (an API key acts as admin, so never). Auto-joining as member, suggesting,
+/// and turning enrollment off need only what managing domains needs.
+pub fn may_auto_join_as(actor: Role, role: Role) -> bool {
+    role != Role::Admin || actor == Role::Owner
+}
+
 /// The effective workspace role of a person: their direct role, raised to
 /// `admin` while a grant to one of their orgs lasts. Derived on every
 /// request from the current rows; nothing is copied.

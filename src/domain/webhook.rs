@@ -94,6 +94,16 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
     ),
     ("org.updated", Reads::Permission(Permission::OrgRead), "The organization's name, slug or settings changed."),
     ("org.deleted", Reads::Permission(Permission::OrgRead), "The organization was deleted (its last event)."),
+    // Verified domains (issue 21).
+    ("domain.added", Reads::Permission(Permission::OrgWrite), "A domain was added, pending verification."),
+    ("domain.verified", Reads::Permission(Permission::OrgWrite), "A domain's TXT record was found: it is verified."),
+    ("domain.updated", Reads::Permission(Permission::OrgWrite), "A verified domain's enrollment or role changed."),
+    (
+        "domain.lapsed",
+        Reads::Permission(Permission::OrgWrite),
+        "The daily re-check found a verified domain's TXT record gone: it grants nothing until verified again.",
+    ),
+    ("domain.removed", Reads::Permission(Permission::OrgWrite), "A domain was removed."),
     ("ping", Reads::Nothing, "A test message (POST …/notification-channels/{id}/test); only to that channel."),
 ];
 
@@ -155,6 +165,11 @@ pub fn event_types_for(action: &str) -> &'static [&'static str] {
         "grant.relinquished" => &["grant.relinquished"],
         "org.updated" => &["org.updated"],
         "org.deleted" => &["org.deleted"],
+        "domain.added" => &["domain.added"],
+        "domain.verified" => &["domain.verified"],
+        "domain.updated" => &["domain.updated"],
+        "domain.lapsed" => &["domain.lapsed"],
+        "domain.removed" => &["domain.removed"],
         _ => &[],
     }
 }

@@ -104,6 +104,10 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::InvalidWebhookUrl => (422, "Invalid webhook URL"),
         C::DeliveryNotFailed => (409, "Delivery not failed"),
         C::CsrfRejected => (403, "Cross-site request refused"),
+        C::DomainNotVerified => (422, "Domain not verified"),
+        C::DomainClaimed => (409, "Domain claimed"),
+        C::PublicEmailDomain => (422, "Public email domain"),
+        C::DomainExists => (409, "Domain exists"),
     }
 }
 

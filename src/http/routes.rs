@@ -4,8 +4,8 @@
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
 use super::handlers::{
-    self as h, api_keys as keys, invitations as inv, join_links as join, notifications as notify, oauth, orgs, totp,
-    workspaces as ws,
+    self as h, api_keys as keys, domains as dom, invitations as inv, join_links as join, notifications as notify,
+    oauth, orgs, totp, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -281,6 +281,13 @@ routes! {
     POST "/v1/orgs/{org_id}/notification-channels/{id}/test" [Principal] => notify::test_channel(org_id, id);
     GET "/v1/orgs/{org_id}/notification-channels/{id}/deliveries" [Principal] => notify::list_deliveries(org_id, id);
     POST "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry" [Principal] => notify::retry_delivery(org_id, id);
+    POST "/v1/orgs/{org_id}/domains" [Principal] => dom::add_domain(org_id);
+    GET "/v1/orgs/{org_id}/domains" [Principal] => dom::list_domains(org_id);
+    GET "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::get_domain(org_id, id);
+    PATCH "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::update_domain(org_id, id);
+    DELETE "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::delete_domain(org_id, id);
+    POST "/v1/orgs/{org_id}/domains/{id}/verify" [Principal] => dom::verify_domain(org_id, id);
+    GET "/v1/me/suggested-orgs" [Person] => dom::suggested_orgs();
 }
 
 type Methods = Vec<&'static Route>;

@@ -323,8 +323,9 @@ fn retry_after(message: &Message<serde_json::Value>, delay_seconds: u32) {
     message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
 }
 
-/// The Cron Trigger: records expired invitations' events and enqueues due
-/// deliveries the queue does not hold (a failed enqueue loses nothing).
+/// The Cron Trigger: re-checks verified domains that are due, records
+/// expired invitations' events and enqueues due deliveries the queue does
+/// not hold (a failed enqueue loses nothing).
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     console_error_panic_hook::set_once();
@@ -334,12 +335,22 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     };
     let db = D1Db::new(d1);
     let outbox = outbox::QueueOutbox::new(&env);
+    let config = config(&env);
+    // Verified domains due for their daily look-up (`app::domains`), before
+    // the sweep, which enqueues the notifications of any lapse.
+    if let Ok(c) = &config {
+        match crate::app::domains::recheck_domains(&db, &http::FetchClient, &SystemRng, c, JsClock.now()).await {
+            Ok(done) if done.lapsed + done.unknown > 0 => log_error(&format!("domain re-check: {done:?}")),
+            Ok(_) => {}
+            Err(e) => log_error(&format!("domain re-check failed: {e}")),
+        }
+    }
     if let Err(e) = crate::app::notifications::sweep(&db, &outbox, JsClock.now()).await {
         log_error(&format!("sweep failed: {e}"));
     }
     // While a previous sealing key is configured, secrets at rest are sealed
     // again under the current one (`app::sealing`).
-    match config(&env) {
+    match config {
         Ok(c) if c.totp_key.rotating() => match crate::app::sealing::reseal_stale(&db, &c.totp_key, &SystemRng).await {
             Ok(done) => log_error(&format!("reseal: {} sealed again, {} unreadable", done.resealed, done.unreadable)),
             Err(e) => log_error(&format!("reseal failed: {e}")),

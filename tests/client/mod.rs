@@ -638,6 +638,30 @@ impl Api<'_> {
         self.delete(&format!("/v1/orgs/{org}/managed-workspaces/{ws}"), who)
     }
 
+    // --- verified domains ---
+
+    pub fn add_domain(&self, who: impl Bearer, org: &str, domain: &str) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/domains"), Some(who.bearer()), json!({"domain": domain}))
+    }
+    pub fn domains(&self, who: impl Bearer, org: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/domains"), Some(who.bearer()))
+    }
+    pub fn domain(&self, who: impl Bearer, org: &str, id: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/domains/{id}"), Some(who.bearer()))
+    }
+    pub fn verify_domain(&self, who: impl Bearer, org: &str, id: &str) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/domains/{id}/verify"), Some(who.bearer()), json!({}))
+    }
+    pub fn update_domain(&self, who: impl Bearer, org: &str, id: &str, changes: Value) -> Reply {
+        self.patch(&format!("/v1/orgs/{org}/domains/{id}"), who, changes)
+    }
+    pub fn delete_domain(&self, who: impl Bearer, org: &str, id: &str) -> Reply {
+        self.delete(&format!("/v1/orgs/{org}/domains/{id}"), who)
+    }
+    pub fn suggested_orgs(&self, who: impl Bearer) -> Reply {
+        self.get("/v1/me/suggested-orgs", Some(who.bearer()))
+    }
+
     // --- flows made of several calls ---
 
     /// The token of the newest link to `path` emailed to `to`, once at least

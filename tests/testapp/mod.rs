@@ -352,6 +352,24 @@ impl TestApp {
         .expect("sweep")
     }
 
+    /// The re-check of verified domains, as the Cron Trigger runs it (before the sweep).
+    pub fn recheck_domains(&self) -> latchkey::app::domains::Rechecked {
+        pollster::block_on(latchkey::app::domains::recheck_domains(
+            self.db.as_ref(),
+            &BlockingHttp,
+            &SystemRng,
+            &self.deps.config,
+            self.clock_now(),
+        ))
+        .expect("domain re-check")
+    }
+
+    /// Rows of a statement on the harness's database, as JSON objects.
+    pub fn rows(&self, stmt: Stmt) -> Vec<Value> {
+        let out = pollster::block_on(self.db.run(stmt)).expect("query");
+        out.rows.into_iter().map(Value::Object).collect()
+    }
+
     /// Delivers pending mail, then reads the dev sink for `to`.
     pub fn emails_to(&self, to: &str) -> Vec<Value> {
         self.deliver_emails();

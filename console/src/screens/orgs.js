@@ -4,9 +4,11 @@ import { api, all, enc } from "../api.js";
 import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, confirm, busy, empty } from "../ui.js";
+import { suggestions } from "./domains.js";
 
-export function createOrg() {
+export async function createOrg() {
   return screen("Create organization",
+    await suggestions(),
     h("p", {}, "An organization holds your team, its API keys and the workspaces customers share with you."),
     form({
       id: "create-org",

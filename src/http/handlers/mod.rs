@@ -3,6 +3,7 @@
 //! This file: meta, accounts and `/v1/me`; one file per further area.
 pub mod api_keys;
 pub mod authorize;
+pub mod domains;
 pub mod invitations;
 pub mod join_links;
 pub mod notifications;
