@@ -433,3 +433,27 @@ fn oauth_sign_in_joins_only_with_a_provider_verified_address() {
     let ada = sign_in(FakeUser::verified("g-2", "ada@acme.test")).expect(200).body;
     assert_eq!(membership(app, &f.org, &user_id(&ada)), Some(("member".into(), Some("domain".into()))));
 }
+
+#[test]
+fn a_suggested_person_asks_to_join_and_joins_only_when_an_admin_approves() {
+    let dns = FakeDns::start();
+    let f = acme(&dns);
+    verified(&f, &dns, "acme.test", "suggest", "member");
+    let ada = f.api().verified("ada@acme.test");
+    let asked = f.api().ask_to_join(&ada, &f.org).expect(201).body;
+    assert_eq!((asked["via"].as_str(), asked["role"].as_str()), (Some("suggestion"), Some("member")));
+    assert_eq!(membership(&f.app, &f.org, &ada.id()), None, "asking is not joining");
+    f.api().ask_to_join(&ada, &f.org).expect_problem(409, "membership_request_exists");
+    // Nobody else may ask: not people on other domains, not for another org.
+    f.api().ask_to_join(f.member(), &f.org).expect_problem(404, "not_found");
+    let outsider = f.api().verified("eve@elsewhere.test");
+    f.api().ask_to_join(&outsider, &f.org).expect_problem(404, "not_found");
+    let other = f.api().create_org(&outsider, "Other").expect(201).id();
+    f.api().ask_to_join(&ada, &other).expect_problem(404, "not_found");
+    let id = asked["id"].as_str().unwrap();
+    f.api().approve_membership_request(f.admin(), &f.org, id, "member").expect(200);
+    assert_eq!(membership(&f.app, &f.org, &ada.id()), Some(("member".into(), Some("request".into()))));
+    assert_eq!(f.api().suggested_orgs(&ada).body["data"], json!([]), "a member is suggested nothing");
+    f.api().ask_to_join(&ada, &f.org).expect_problem(404, "not_found");
+    assert!(action_names(&f).contains(&"membership_request.approved".to_owned()));
+}

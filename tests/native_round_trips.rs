@@ -75,6 +75,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/join-links/{id}", 1, ""),
     ("POST", "/v1/join-links/preview", 1, ""),
     ("POST", "/v1/join-links/accept", 2, "session with the link and the person's standing, then the guarded join (the use counted in the same batch)"),
+    ("POST", "/v1/orgs/{org_id}/membership-requests", 1, ""),
     ("GET", "/v1/orgs/{org_id}/membership-requests", 1, ""),
     ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/approve", 1, ""),
     ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/deny", 1, ""),
@@ -502,6 +503,7 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.send("PATCH", &format!("{domains}/{domain}"), &owner, json!({"enrollment": "suggest"}));
     let vendor_person = access(&api.verified("pat@vendor.test").session);
     w.get("/v1/me/suggested-orgs", &vendor_person);
+    w.send("POST", &format!("/v1/orgs/{org}/membership-requests"), &vendor_person, json!({}));
     w.delete(&format!("{domains}/{domain}"), &owner);
 
     // --- last, what deletes ---

@@ -182,6 +182,45 @@ pub async fn decide(
     MembershipRequestView::from_row(row)
 }
 
+/// The signed-in person asks to join an org their verified address's
+/// domain suggests to them (`GET /v1/me/suggested-orgs`). One round trip:
+/// the session guard, the guarded insert, its audit row and the read-back.
+pub async fn ask(deps: &Deps, who: &Credential, org_id: &str) -> Result<MembershipRequestView, AppError> {
+    let now = deps.now();
+    let id = deps.new_id(IdKind::MembershipRequest)?;
+    let wrote = who
+        .person_write(deps, true, |user_id, batch| {
+            batch.add(stmt!(sql::REQUEST_FROM_SUGGESTION, user_id, org_id, &id, now));
+            let actor = Actor::user(user_id);
+            let event = Event {
+                org_id: Some(org_id),
+                workspace_id: None,
+                actor: &actor,
+                action: "membership_request.created",
+                target_kind: "membership_request",
+                target_id: &id,
+                data: json!({ "via": "suggestion" }),
+            };
+            batch.add(event.stmt_if_changed(deps)?);
+            Ok(batch.read::<RequestRow>(stmt!(sql::REQUEST_BY_ID, &id)))
+        })
+        .await?;
+    let mut results = match wrote.ran {
+        Ok(results) => results,
+        Err(crate::store::DbError::Unique(_)) => {
+            return Err(AppError::refused(
+                ErrorCode::MembershipRequestExists,
+                "you asked to join this organization already; its admins have not answered yet",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let row = results.first(wrote.handles)?.ok_or_else(|| {
+        AppError::refused(ErrorCode::NotFound, "this organization is not suggested to you (or you are a member)")
+    })?;
+    MembershipRequestView::from_row(row)
+}
+
 /// The person withdraws their own pending request.
 pub async fn withdraw(deps: &Deps, who: &Credential, id: &str) -> Result<(), AppError> {
     let now = deps.now();

@@ -221,6 +221,7 @@ routes! {
     DELETE "/v1/orgs/{org_id}/join-links/{id}" [Principal] => join::revoke_join_link(org_id, id);
     POST "/v1/join-links/preview" [PublicOrPerson] => join::preview_join_link();
     POST "/v1/join-links/accept" [Person] => join::accept_join_link();
+    POST "/v1/orgs/{org_id}/membership-requests" [Person] => join::ask_to_join(org_id);
     GET "/v1/orgs/{org_id}/membership-requests" [Principal] => join::list_membership_requests(org_id);
     POST "/v1/orgs/{org_id}/membership-requests/{id}/approve" [Principal] => join::approve_membership_request(org_id, id);
     POST "/v1/orgs/{org_id}/membership-requests/{id}/deny" [Principal] => join::deny_membership_request(org_id, id);

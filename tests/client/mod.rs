@@ -603,6 +603,9 @@ impl Api<'_> {
     pub fn accept_join_link(&self, who: impl Bearer, token: &str) -> Reply {
         self.post("/v1/join-links/accept", Some(who.bearer()), json!({"token": token}))
     }
+    pub fn ask_to_join(&self, who: impl Bearer, org: &str) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/membership-requests"), Some(who.bearer()), json!({}))
+    }
     pub fn membership_requests(&self, who: impl Bearer, org: &str, status: Option<&str>) -> Reply {
         let q = status.map(|s| format!("?status={s}")).unwrap_or_default();
         self.get(&format!("/v1/orgs/{org}/membership-requests{q}"), Some(who.bearer()))

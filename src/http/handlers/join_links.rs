@@ -164,6 +164,17 @@ pub async fn deny_membership_request(deps: &Deps, _req: &Request, cred: &Credent
     Ok(Response::json(200, &membership_requests::decide(deps, cred, org_id, id, Decision::Deny).await?))
 }
 
+/// `POST /v1/orgs/{org_id}/membership-requests`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests", summary = "Ask to join a suggested organization", tag = "join-links", security(("bearer" = [])),
+    params(("org_id" = String, Path)),
+    responses((status = 201, body = MembershipRequestView, description = "A pending request, with the role the domain gives"),
+              (status = 403, body = Problem, description = "email_not_verified"),
+              (status = 404, body = Problem, description = "not_found: the org is not suggested to you (GET /v1/me/suggested-orgs), or you are a member"),
+              (status = 409, body = Problem, description = "membership_request_exists: a pending request of yours")))]
+pub async fn ask_to_join(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    Ok(Response::json(201, &membership_requests::ask(deps, cred, org_id).await?))
+}
+
 /// `GET /v1/me/membership-requests`.
 #[utoipa::path(get, path = "/v1/me/membership-requests", summary = "List my membership requests", tag = "join-links", security(("bearer" = [])),
     responses((status = 200, body = MembershipRequestList)))]

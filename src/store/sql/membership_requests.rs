@@ -26,6 +26,16 @@ pub const MEMBER_FROM_REQUEST: &str =
     "INSERT OR IGNORE INTO org_members (org_id, user_id, role, joined_at, joined_via) \
      SELECT org_id, user_id, role, decided_at, 'request' FROM membership_requests \
      WHERE id = ?1 AND status = 'approved' AND changes() > 0";
+/// Person `?1` asks to join org `?2` (request `?3`, at `?4`), which their
+/// verified address's domain suggests to them (a verified domain of the org
+/// with `suggest` enrollment), unless a member already.
+pub const REQUEST_FROM_SUGGESTION: &str =
+    "INSERT INTO membership_requests (id, org_id, user_id, via, role, created_at) \
+     SELECT ?3, d.org_id, u.id, 'suggestion', d.join_role, ?4 FROM users AS u JOIN org_domains AS d \
+       ON d.domain = substr(u.email, length(rtrim(u.email, replace(u.email, '@', ''))) + 1) \
+       AND d.state = 'verified' AND d.enrollment = 'suggest' AND d.org_id = ?2 \
+     WHERE u.id = ?1 AND u.email_verified_at IS NOT NULL \
+       AND NOT EXISTS (SELECT 1 FROM org_members AS m WHERE m.org_id = d.org_id AND m.user_id = u.id)";
 /// The person (`?2`) withdraws their pending request `?1`.
 pub const WITHDRAW_REQUEST: &str = "UPDATE membership_requests SET status = 'withdrawn', decided_at = ?3 \
      WHERE id = ?1 AND user_id = ?2 AND status = 'pending'";
