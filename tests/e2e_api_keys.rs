@@ -103,7 +103,8 @@ fn authorize_with_a_key_costs_one_round_trip() {
     let r = w.api().authorize(&key, "members:write", &org);
     assert_eq!(r.json()["allowed"], false);
     let r = w.api().authorize(&owner, "billing:manage", &org);
-    assert_eq!(r.json(), json!({"allowed": true, "via": {"kind": "org_role", "org_id": org, "role": "owner"}}));
+    let via = json!({"kind": "org_role", "org_id": org, "role": "owner", "joined_via": "created"});
+    assert_eq!(r.json(), json!({"allowed": true, "via": via}));
 }
 
 #[test]

@@ -240,20 +240,28 @@ fn the_api_reference_creates_an_organization_with_the_console_session() {
 
 /// Issue 21's Chromium walk: an owner creates a domain-restricted join link
 /// on the Team screen; a colleague signs up through it, verifies from the
-/// email and lands in the org with the link's role.
+/// email and lands in the org with the link's role. Then a link that needs
+/// approval: someone asks through it and the owner approves under Requests.
 #[test]
 fn a_colleague_signs_up_through_a_join_link_and_lands_in_the_org() {
     let w = Worker::start();
     let base = w.url("");
     let owner = w.api().verified("olga@acme.test");
     let org = w.api().create_org(&owner, "Acme").id();
-    let said = browser("join.mjs", &[&base, "olga@acme.test", "colin@acme.test", PASSWORD, &org], "join");
+    w.api().verified("dora@elsewhere.test");
+    let args = [base.as_str(), "olga@acme.test", "colin@acme.test", PASSWORD, &org, "dora@elsewhere.test"];
+    let said = browser("join.mjs", &args, "join");
     assert!(said.contains("joined:") && said.contains("colin@acme.test"), "{said}");
+    assert!(said.contains("approved: dora@elsewhere.test"), "{said}");
     let members = w.api().members(&owner, Tenant::Org(&org)).expect(200).body;
     let colin = members["data"].as_array().unwrap().iter().find(|m| m["email"] == "colin@acme.test").expect("a member");
     assert_eq!(colin["role"], "member", "{members}");
+    let dora = members["data"].as_array().unwrap().iter().find(|m| m["email"] == "dora@elsewhere.test");
+    assert_eq!(dora.map(|m| m["role"].clone()), Some("member".into()), "approved in the console: {members}");
     let links = w.api().join_links(&owner, &org).expect(200).body;
-    assert_eq!((links["data"][0]["uses"].as_i64(), links["data"][0]["max_uses"].as_i64()), (Some(1), Some(5)));
+    // Newest first: the approval link (one request), then the capped one.
+    assert_eq!((links["data"][1]["uses"].as_i64(), links["data"][1]["max_uses"].as_i64()), (Some(1), Some(5)));
+    assert_eq!((links["data"][0]["uses"].as_i64(), links["data"][0]["approval"].as_bool()), (Some(1), Some(true)));
 }
 
 #[test]

@@ -217,7 +217,8 @@ fn authorize_explains_decisions_for_people_and_keys() {
     let f = fixture();
     let api = f.api();
     let r = api.authorize(f.member(), "apps:deploy", &f.org).expect(200).body;
-    assert_eq!(r, json!({"allowed": true, "via": {"kind": "org_role", "org_id": f.org, "role": "member"}}));
+    let via = json!({"kind": "org_role", "org_id": f.org, "role": "member", "joined_via": "invitation"});
+    assert_eq!(r, json!({"allowed": true, "via": via}));
     let r = api.authorize(f.member(), "audit:read", &f.org).expect(200).body;
     assert_eq!((r["allowed"].as_bool(), r["via"]["role"].as_str()), (Some(false), Some("member")));
     let r = api.authorize(f.owner(), "billing:manage", &f.org).expect(200).body;

@@ -65,7 +65,13 @@ fn an_admin_shares_a_link_and_verified_people_join_with_its_role() {
     let joined =
         log["data"].as_array().unwrap().iter().find(|e| e["action"] == "member.joined").expect("member.joined");
     assert_eq!((joined["data"]["via"].as_str(), joined["data"]["role"].as_str()), (Some("join_link"), Some("member")));
-    assert_eq!(api.authorize(&dana, "org:read", &f.org).expect(200).body["allowed"], true);
+    let decision = api.authorize(&dana, "org:read", &f.org).expect(200).body;
+    assert_eq!(
+        (decision["allowed"].as_bool(), decision["via"]["joined_via"].as_str()),
+        (Some(true), Some("join_link"))
+    );
+    let owner = api.authorize(f.owner(), "org:read", &f.org).expect(200).body;
+    assert_eq!(owner["via"]["joined_via"], "created", "{owner}");
 }
 
 #[test]

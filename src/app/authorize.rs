@@ -35,6 +35,11 @@ pub enum Via {
         /// Set when the role is held but a requirement is not met (then `allowed` is false).
         #[serde(skip_serializing_if = "Option::is_none")]
         requires: Option<Requirement>,
+        /// How the membership came to be: `created`, `invitation`,
+        /// `join_link`, `domain` or `request` (absent for memberships made
+        /// before this was recorded).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        joined_via: Option<String>,
     },
     /// The person's direct role in the workspace.
     WorkspaceRole {
@@ -105,10 +110,10 @@ pub async fn authorize(
     let (caller, _) = who.resolve(deps, Some(target), Batch::new()).await?;
     Ok(match caller.judge(permission)? {
         Judgement::Hidden => HIDDEN,
-        Judgement::Role { verdict, role, via_org } => {
+        Judgement::Role { verdict, role, via_org, joined_via } => {
             let requires = (verdict == Verdict::TwoFactorRequired).then_some(Requirement::TwoFactor);
             let via = match (target, via_org) {
-                (Tenant::Org(org_id), _) => Via::OrgRole { org_id: org_id.to_owned(), role, requires },
+                (Tenant::Org(org_id), _) => Via::OrgRole { org_id: org_id.to_owned(), role, requires, joined_via },
                 (Tenant::Workspace(ws_id), None) => Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role },
                 (Tenant::Workspace(ws_id), Some(org)) => {
                     Via::WorkspaceGrant { workspace_id: ws_id.to_owned(), role, org, requires }

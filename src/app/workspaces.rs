@@ -897,6 +897,7 @@ pub async fn accept_install_link(
         require_2fa: 0,
         created_at: 0,
         role: String::new(),
+        joined_via: None,
     };
     insert_grant(deps, &a, &org, GrantHow::InstallLink).await
 }

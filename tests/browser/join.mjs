@@ -3,11 +3,13 @@
 // it in their own browser, signs up through it, verifies their address from
 // the email, and lands in the org. Every screen gets an axe check and a
 // screenshot.
-// Usage: node join.mjs <base url> <owner email> <colleague email> <password> <org id>
-// Prints "joined: <team screen text>".
+// Then a link that needs approval: a second colleague with an account signs
+// in on its page and asks to join; the owner approves them under Requests.
+// Usage: node join.mjs <base url> <owner email> <colleague email> <password> <org id> <second colleague email>
+// Prints "joined: <team screen text>" and "approved: <email>".
 import { walkthrough, screen, signIn, press, emailedLink, assertTokenGone, toastSays } from "./lib.mjs";
 
-const [base, ownerEmail, mateEmail, password, org] = process.argv.slice(2);
+const [base, ownerEmail, mateEmail, password, org, askerEmail] = process.argv.slice(2);
 const domain = ownerEmail.split("@")[1];
 
 await walkthrough(async ({ person }) => {
@@ -50,5 +52,28 @@ await walkthrough(async ({ person }) => {
 
   await owner.reload();
   await owner.getByRole("table", { name: "Join links" }).getByText("1 of 5").waitFor();
-  return "joined: " + (await members.textContent());
+  const joined = "joined: " + (await members.textContent());
+
+  await owner.check("#create-join-link input[name=approval]");
+  await owner.fill("#create-join-link input[name=domains]", "");
+  await owner.fill("#create-join-link input[name=max_uses]", "");
+  await press(owner, "Create join link");
+  await owner.getByRole("table", { name: "Join links" }).getByText("0 (approval)").waitFor();
+  const askUrl = (await owner.locator("#join-url").textContent()).trim();
+  const asker = await person("asker");
+  await asker.goto(askUrl);
+  await asker.locator("#lead").filter({ hasText: "An admin approves each request." }).waitFor();
+  await asker.fill("#signin input[name=email]", askerEmail);
+  await asker.fill("#signin input[name=password]", password);
+  await asker.click("#signin button[type=submit]");
+  await asker.locator("#request-sent").waitFor();
+  await screen(asker, "join-request-sent");
+  await owner.reload();
+  const requests = owner.getByRole("table", { name: "Membership requests" });
+  await requests.getByText(askerEmail).waitFor();
+  await screen(owner, "team-requests");
+  await owner.getByRole("button", { name: `Approve ${askerEmail}` }).click();
+  await toastSays(owner, `${askerEmail} joined as member`);
+  await owner.getByRole("table", { name: "Members" }).getByText(askerEmail).waitFor();
+  return joined + "\napproved: " + askerEmail;
 });

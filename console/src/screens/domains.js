@@ -92,17 +92,49 @@ export async function domains({ org: id }) {
     section("Your domains", list));
 }
 
-// The orgs the signed-in person may join by their address's domain (listed
-// only: the Worker decides; joining is by invitation or a join link).
+// The orgs the signed-in person may join by their address's domain, each
+// with "Ask to join" (a membership request its admins approve or deny), and
+// the person's own requests with their answers (a pending one can be
+// withdrawn). The Worker decides who is suggested.
 export async function suggestions() {
   let data = [];
+  let mine = [];
   try {
-    ({ data } = await api("GET", "/v1/me/suggested-orgs"));
+    [{ data }, { data: mine }] = await Promise.all([api("GET", "/v1/me/suggested-orgs"), api("GET", "/v1/me/membership-requests")]);
   } catch {
     return null;
   }
-  if (!data.length) return null;
+  if (!data.length && !mine.length) return null;
+  const pending = new Set(mine.filter((r) => r.status === "pending").map((r) => r.org.id));
+  const requests = h("div");
+  const drawRequests = (list) => requests.replaceChildren(list.length
+    ? table("Your requests to join", ["Organization", "Asked", "Answer", "Actions"], list.map((r) => [
+        r.org.name, when(r.created_at), badge(r.status[0].toUpperCase() + r.status.slice(1), r.status === "approved" ? "ok" : r.status === "pending" ? "warn" : ""),
+        r.status === "pending"
+          ? action("Withdraw", async () => {
+              await api("DELETE", `/v1/me/membership-requests/${enc(r.id)}`);
+              toast(`Your request to join ${r.org.name} was withdrawn`);
+              drawRequests((await api("GET", "/v1/me/membership-requests")).data);
+            }, { "aria-label": `Withdraw the request to join ${r.org.name}` })
+          : "",
+      ]))
+    : "");
+  drawRequests(mine);
+  const item = (o) => {
+    const li = h("li", {}, h("strong", {}, o.name), ` (${o.slug}), for ${o.domain} addresses `);
+    if (pending.has(o.id)) li.append(badge("Request pending", "warn"));
+    else {
+      li.append(action(`Ask to join ${o.name}`, async () => {
+        await api("POST", `/v1/orgs/${enc(o.id)}/membership-requests`, {});
+        toast(`Your request to join ${o.name} was sent to its admins.`);
+        li.replaceChildren(h("strong", {}, o.name), " ", badge("Request pending", "warn"));
+        drawRequests((await api("GET", "/v1/me/membership-requests")).data);
+      }, { class: "primary" }));
+    }
+    return li;
+  };
   return section("Organizations you can join",
-    h("p", {}, "These organizations verified your email's domain. Ask one of their admins for an invitation."),
-    h("ul", { id: "suggested-orgs" }, data.map((o) => h("li", {}, h("strong", {}, o.name), ` (${o.slug}), for ${o.domain} addresses`))));
+    data.length ? h("p", {}, "These organizations verified your email's domain. Ask to join: their admins decide.") : "",
+    data.length ? h("ul", { id: "suggested-orgs" }, data.map(item)) : "",
+    requests);
 }

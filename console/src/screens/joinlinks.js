@@ -25,7 +25,7 @@ export function joinLinksSection(base, roles) {
       ? table("Join links", ["Role", "Domains", "Uses", "Expires", "State", "Actions"], links.map((l) => [
           cap(l.role),
           l.allowed_domains.length ? l.allowed_domains.join(", ") : "Any verified address",
-          l.max_uses ? `${l.uses} of ${l.max_uses}` : String(l.uses),
+          (l.max_uses ? `${l.uses} of ${l.max_uses}` : String(l.uses)) + (l.approval ? " (approval)" : ""),
           when(l.expires_at),
           badge(...(STATES[l.state] || [l.state, ""])),
           l.state === "active"
@@ -46,11 +46,12 @@ export function joinLinksSection(base, roles) {
       { name: "domains", label: "Allowed email domains", placeholder: "example.com, example.org", hint: "Optional. Exact domains, comma-separated: only verified addresses on them may join." },
       { name: "max_uses", label: "Most people who may join", type: "number", min: 1, max: 10000, hint: "Optional. Empty: no cap." },
       { name: "days", label: "Works for", type: "select", value: "7", options: [["1", "1 day"], ["7", "7 days"], ["30", "30 days"]] },
+      { name: "approval", label: "An admin approves each person", type: "checkbox", hint: "People who open the link ask to join; you approve or deny them under Requests." },
     ],
     submit: "Create join link",
     onSubmit: async (v, f) => {
       const domains = v.domains.split(",").map((d) => d.trim()).filter(Boolean);
-      const body = { role: v.role, expires_in_days: Number(v.days) };
+      const body = { role: v.role, expires_in_days: Number(v.days), approval: v.approval };
       if (domains.length) body.allowed_domains = domains;
       if (v.max_uses) body.max_uses = Number(v.max_uses);
       let made;
@@ -75,6 +76,38 @@ export function joinLinksSection(base, roles) {
   return { root, draw };
 }
 
+// The Requests section of an org's Team screen: pending membership requests
+// (from join links that need approval, or from suggested domains), approved
+// with a role from `roles` (the Worker's `join_link_roles`) or denied.
+export function requestsSection(base, roles, onJoined) {
+  const list = h("div");
+  const offered = [...roles].reverse();
+  async function draw() {
+    const pending = await all(`${base}/membership-requests?status=pending`);
+    list.replaceChildren(pending.length
+      ? table("Membership requests", ["Name", "Email", "Via", "Asked", "Role", "Actions"], pending.map((r) => {
+          const role = h("select", { "aria-label": `Role for ${r.user.email}` }, offered.map((o) => h("option", { value: o, selected: o === r.role }, cap(o))));
+          return [
+            r.user.name, r.user.email, r.via === "join_link" ? "Join link" : "Domain suggestion", when(r.created_at), role,
+            h("div", { class: "row-actions" },
+              action("Approve", async () => {
+                await api("POST", `${base}/membership-requests/${enc(r.id)}/approve`, { role: role.value });
+                toast(`${r.user.email} joined as ${role.value}`);
+                await draw();
+                await onJoined();
+              }, { "aria-label": `Approve ${r.user.email}`, class: "primary" }),
+              dangerAction("Deny", { title: `Deny ${r.user.email}?`, body: "They are told by email. They may ask again.", confirm: "Deny" }, async () => {
+                await api("POST", `${base}/membership-requests/${enc(r.id)}/deny`, {});
+                toast(`The request of ${r.user.email} was denied`);
+                await draw();
+              }, { "aria-label": `Deny ${r.user.email}` })),
+          ];
+        }))
+      : empty("No pending requests. People ask to join through a join link that needs approval, or from a domain you verified."));
+  }
+  return { root: section("Requests", list), draw };
+}
+
 const JOIN_ERRORS = {
   join_link_not_found: "This join link is not valid. Ask for a new one.",
   join_link_unavailable: "This join link no longer works: it was revoked, has expired or has been used up. Ask for a new one.",
@@ -87,6 +120,7 @@ const ELIGIBILITY = {
   already_member: "You are already a member of this organization.",
   email_not_verified: "Verify your email address first, then open this link again.",
   domain_not_allowed: "Your email address is not on a domain this link is for.",
+  request_pending: "You asked to join already. Its admins have not answered yet.",
 };
 
 // /join#token=…
@@ -108,7 +142,8 @@ export async function join(_, ctx) {
   }
   const org = preview.org;
   const domains = preview.allowed_domains.length ? ` Addresses on ${preview.allowed_domains.join(", ")} only.` : "";
-  lead.textContent = `You're invited to join ${org.name} as ${preview.role}.${domains}`;
+  const approval = preview.approval ? " An admin approves each request." : "";
+  lead.textContent = `You're invited to join ${org.name} as ${preview.role}.${domains}${approval}`;
   const body = h("div", { id: "join-actions" });
 
   const joinNow = async () => {
@@ -118,6 +153,10 @@ export async function join(_, ctx) {
     } catch (e) {
       throw new Error(explain(e));
     }
+    if (answer.status === "pending") {
+      body.replaceChildren(h("p", { id: "request-sent" }, `Your request to join ${org.name} was sent to its admins. You will get an email with their answer.`));
+      return;
+    }
     await loadNav().catch(() => {});
     await navigate(`/orgs/${answer.org.id}/team`, { replace: true });
     toast(`You joined ${answer.org.name} as ${answer.role}.`);
@@ -125,7 +164,8 @@ export async function join(_, ctx) {
 
   if (session.signedIn()) {
     if (preview.eligibility === "eligible") {
-      body.append(h("div", { class: "actions" }, action(`Join ${org.name}`, joinNow, { id: "join", class: "primary" })));
+      const label = preview.approval ? `Ask to join ${org.name}` : `Join ${org.name}`;
+      body.append(h("div", { class: "actions" }, action(label, joinNow, { id: "join", class: "primary" })));
     } else {
       const member = preview.eligibility === "already_member" && state.orgs.find((o) => o.slug === org.slug);
       body.append(h("p", {}, ELIGIBILITY[preview.eligibility] || "You cannot join through this link."),
@@ -146,7 +186,9 @@ export async function join(_, ctx) {
     onSubmit: async (v) => {
       await api("POST", "/v1/auth/signup", { email: v.email, password: v.password, name: v.name, join_token: token }, { auth: false });
       body.replaceChildren(h("p", { id: "check-email" },
-        `Check ${v.email}: open the link we sent to verify your address. You join ${org.name} as soon as it is verified.`));
+        `Check ${v.email}: open the link we sent to verify your address. ${preview.approval
+          ? `Your request to join ${org.name} goes to its admins as soon as it is verified.`
+          : `You join ${org.name} as soon as it is verified.`}`));
     },
   });
   const signin = signInBox({

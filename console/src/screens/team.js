@@ -6,7 +6,7 @@ import { api, all, enc } from "../api.js";
 import { state, loadNav, can } from "../state.js";
 import { navigate } from "../router.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, badge, when } from "../ui.js";
-import { joinLinksSection } from "./joinlinks.js";
+import { joinLinksSection, requestsSection } from "./joinlinks.js";
 
 export async function team({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
@@ -27,7 +27,8 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
   const isAdmin = manage && can(view, "members:write");
   const invites = manage && can(view, "invitations:write");
   const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.join_link_roles || []) : null;
-  if (joinLinks) await joinLinks.draw();
+  const requests = joinLinks ? requestsSection(base, view.join_link_roles || [], () => draw()) : null;
+  if (joinLinks) await Promise.all([joinLinks.draw(), requests.draw()]);
 
   async function draw() {
     const [members, invitations] = await Promise.all([
@@ -83,7 +84,7 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
           ]))
         : empty("No pending invitations. Use Invite Member above to add a teammate.")));
     }
-    if (joinLinks) parts.push(joinLinks.root);
+    if (joinLinks) parts.push(requests.root, joinLinks.root);
     root.replaceChildren(...parts);
   }
 

@@ -27,6 +27,8 @@ pub enum Judgement {
         /// Through a grant: the org (the one whose 2FA rule they miss, when
         /// that is the verdict).
         via_org: Option<OrgRef>,
+        /// How their org membership came to be (org targets).
+        joined_via: Option<String>,
     },
     /// An API key, by its scopes.
     Key {
@@ -122,9 +124,10 @@ impl Caller {
             (Principal::ApiKey(_), Place::Workspace(_)) | (Principal::User(_), Place::GrantedToKey) => {
                 return Err(AppError::internal("a place read for another credential"))
             }
-            (Principal::User(_), Place::Org(_)) => {
+            (Principal::User(_), Place::Org(org)) => {
                 let (role, facts, _) = self.standing(TwoFactorPolicy::Enforce)?;
-                Judgement::Role { verdict: verdict(Subject::Role(role), permission, &facts), role, via_org: None }
+                let verdict = verdict(Subject::Role(role), permission, &facts);
+                Judgement::Role { verdict, role, via_org: None, joined_via: org.joined_via.clone() }
             }
             (Principal::User(u), Place::Workspace(row)) => {
                 let Some((role, facts)) = row.standing(u.user.totp_enabled != 0)? else { return Ok(Judgement::Hidden) };
@@ -134,7 +137,7 @@ impl Caller {
                     (_, Via::Grant) => Some(row.via_org()),
                     (_, Via::Direct) => None,
                 };
-                Judgement::Role { verdict, role, via_org }
+                Judgement::Role { verdict, role, via_org, joined_via: None }
             }
         })
     }
@@ -311,6 +314,7 @@ mod tests {
             require_2fa: i64::from(require_2fa),
             created_at: 1,
             role: role.into(),
+            joined_via: None,
         }
     }
 

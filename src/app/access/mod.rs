@@ -184,6 +184,7 @@ fn key_principal(row: LiveKeyRow) -> KeyPrincipal {
             require_2fa: row.org_require_2fa,
             created_at: row.org_created_at,
             role: String::new(),
+            joined_via: None,
         },
     }
 }

@@ -16,11 +16,15 @@ pub struct OrgRow {
     pub created_at: i64,
     /// The caller's role.
     pub role: String,
+    /// How the caller's membership came to be (`ORG_FOR_USER` only; null
+    /// for memberships older than the column).
+    #[serde(default)]
+    pub joined_via: Option<String>,
 }
 
 pub const INSERT_ORG: &str = "INSERT INTO orgs (id, name, slug, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)";
 /// The caller's view of one org: the org with the caller's role, or no row.
-pub const ORG_FOR_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
+pub const ORG_FOR_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role, m.joined_via \
      FROM orgs o JOIN org_members m ON m.org_id = o.id AND m.user_id = ?2 WHERE o.id = ?1";
 pub const ORG_BY_ID: &str = "SELECT id, name, slug, require_2fa, created_at, '' AS role FROM orgs WHERE id = ?1";
 pub const ORGS_OF_USER: &str = "SELECT o.id, o.name, o.slug, o.require_2fa, o.created_at, m.role \
