@@ -66,3 +66,50 @@ fn a_sign_up_through_a_domain_restricted_link_joins_at_verification_only_on_the_
     assert_eq!(joined.len(), 1, "{log}");
     assert_eq!(joined[0]["data"]["via"], "join_link");
 }
+
+#[test]
+fn requests_through_an_approval_link_are_approved_or_denied_and_the_people_are_emailed() {
+    let w = Worker::start();
+    let owner = w.api().verified("owner@example.com").token();
+    let org = w.api().create_org(&owner, "Acme").id();
+    let link = w.api().create_join_link(&owner, &org, json!({"role": "member", "approval": true})).expect(201).body;
+    let token = link["token"].as_str().unwrap();
+    let (ann, bob) = (w.api().verified("ann@example.com").token(), w.api().verified("bob@example.com").token());
+    let asked = w.api().accept_join_link(ann.as_str(), token).expect(202).body;
+    assert_eq!(asked["status"], "pending");
+    let bobs = w.api().accept_join_link(bob.as_str(), token).expect(202).body;
+    w.api().accept_join_link(ann.as_str(), token).expect_problem(409, "membership_request_exists");
+    assert!(!emails_of_members(&w, &owner, &org).contains(&"ann@example.com".to_owned()), "asking is not joining");
+
+    let pending = w.api().membership_requests(&owner, &org, Some("pending")).expect(200).body;
+    assert_eq!(pending["data"].as_array().unwrap().len(), 2, "{pending}");
+    let ann_id = asked["id"].as_str().unwrap();
+    w.api().approve_membership_request(&owner, &org, ann_id, "admin").expect(200);
+    w.api().deny_membership_request(&owner, &org, ann_id).expect_problem(409, "membership_request_not_pending");
+    w.api().deny_membership_request(&owner, &org, bobs["id"].as_str().unwrap()).expect(200);
+    let members = w.api().members(&owner, Tenant::Org(&org)).expect(200).body;
+    let roles: Vec<(&str, &str)> = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert!(
+        roles.contains(&("ann@example.com", "admin")) && !roles.iter().any(|(e, _)| *e == "bob@example.com"),
+        "{roles:?}"
+    );
+    assert_eq!(w.api().authorize(ann.as_str(), "org:read", &org).expect(200).body["via"]["joined_via"], "request");
+
+    // The real queue consumer mails both answers.
+    let approved = w.wait_for_emails("ann@example.com", 2);
+    assert!(approved.iter().any(|m| m["subject"].as_str().unwrap_or("").contains("You joined Acme")), "{approved:?}");
+    let denied = w.wait_for_emails("bob@example.com", 2);
+    assert!(denied.iter().any(|m| m["text"].as_str().unwrap_or("").contains("was declined")), "{denied:?}");
+
+    // Revoking the link stops new requests; decided ones stand.
+    w.api().revoke_join_link(&owner, &org, link["id"].as_str().unwrap()).expect(204);
+    let cy = w.api().verified("cy@example.com").token();
+    w.api().accept_join_link(cy.as_str(), token).expect_problem(410, "join_link_unavailable");
+    let mine = w.api().my_membership_requests(bob.as_str()).expect(200).body;
+    assert_eq!(mine["data"][0]["status"], "denied");
+}
