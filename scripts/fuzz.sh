@@ -7,6 +7,11 @@
 #                  (it must run with ENVIRONMENT=development: the seed reads
 #                  /v1/dev/emails). Unset: this script starts the built Worker
 #                  under wrangler dev on a free port with fresh local state.
+#   FUZZ_OAUTH_PORT  with FUZZ_URL: the port on 127.0.0.1 where the hooks
+#                  serve the fake sign-in provider (scripts/fuzz/fake_oauth.py),
+#                  which that Worker's OAUTH_* variables must name
+#                  (`fake_oauth.py --vars PORT` prints them); unset, the seed
+#                  links no identity. Without FUZZ_URL, chosen here.
 #   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
@@ -47,13 +52,12 @@ if [ -z "${FUZZ_URL:-}" ]; then
   grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
   printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
   # One fast webhook retry, so the seeded test delivery is failed (and can be
-  # retried) within seconds; and the three sign-in providers configured (no
-  # provider is ever called: the fuzzer cannot finish their flows), so the
-  # OAuth routes answer past provider_not_found.
+  # retried) within seconds; and the three sign-in providers configured at
+  # the fake provider that the hooks serve on FUZZ_OAUTH_PORT, through which
+  # they link the owner's identities.
   printf 'WEBHOOK_RETRY_SCHEDULE=1\n' >> "$WORK/.dev.vars"
-  for p in GITHUB GOOGLE GITLAB; do
-    printf 'OAUTH_%s_CLIENT_ID=fuzz-client\nOAUTH_%s_CLIENT_SECRET=fuzz-secret\n' "$p" "$p" >> "$WORK/.dev.vars"
-  done
+  FUZZ_OAUTH_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --free-port)"
+  "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --vars "$FUZZ_OAUTH_PORT" >> "$WORK/.dev.vars"
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
@@ -72,7 +76,7 @@ START=$(date +%s)
 set +e
 # From $WORK: hypothesis keeps its example database in the working directory.
 cd "$WORK"
-FUZZ_BASE="$FUZZ_URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
+FUZZ_BASE="$FUZZ_URL" FUZZ_OAUTH_PORT="${FUZZ_OAUTH_PORT:-}" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
   "$VENV/bin/schemathesis" --no-color run "$FUZZ_URL/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \

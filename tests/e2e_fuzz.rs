@@ -1,19 +1,41 @@
 //! A short schemathesis run (`make fuzz` runs the long one) against the built
 //! Worker under wrangler dev, signed in as an org owner (scripts/fuzz/hooks.py):
 //! every answer's status code, content type and body must be the ones
-//! /openapi.json declares, and none may be a server error.
+//! /openapi.json declares, and none may be a server error. The Worker's
+//! sign-in providers are the fake one that the hooks serve on a port chosen
+//! here (scripts/fuzz/fake_oauth.py), through which they link the owner's
+//! identities.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::support;
 
 use std::process::Command;
 use support::*;
 
+/// The Worker's `OAUTH_*` variables for the fake provider on `port`, as the
+/// fake itself prints them.
+fn fake_provider_vars(port: u16) -> Vec<(String, String)> {
+    let root = repo_root();
+    let out = Command::new(root.join(".tools/venv/bin/python"))
+        .arg(root.join("scripts/fuzz/fake_oauth.py"))
+        .args(["--vars", &port.to_string()])
+        .output()
+        .expect("run scripts/fuzz/fake_oauth.py");
+    assert!(out.status.success(), "fake_oauth.py --vars: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).expect("NAME=value"))
+        .collect()
+}
+
 #[test]
 fn a_short_fuzz_finds_every_answer_documented_and_no_server_error() {
-    let w = Worker::start();
+    let oauth_port = free_port();
+    let w = Worker::start_with(WorkerOptions { vars: fake_provider_vars(oauth_port) });
     let out = Command::new("bash")
         .arg(repo_root().join("scripts/fuzz.sh"))
         .env("FUZZ_URL", w.url(""))
+        .env("FUZZ_OAUTH_PORT", oauth_port.to_string())
         .env("FUZZ_EXAMPLES", "4")
         .env("FUZZ_SEED", "20261130")
         .output()
@@ -33,4 +55,16 @@ fn a_short_fuzz_finds_every_answer_documented_and_no_server_error() {
         text.contains(&format!("{operations} selected / {operations} total")),
         "not every route was fuzzed:\n{tail}"
     );
+    // The hooks re-seeded whatever the run destroyed (a failed seed prints `fuzz seed:`),
+    // and the owner had identities to unlink: reach.py's row shows unlinks
+    // done and none refused for a provider the hooks linked.
+    assert!(!text.contains("fuzz seed:"), "a seed failed:\n{tail}");
+    let unlink: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("DELETE /v1/me/identities/{provider} "))
+        .unwrap_or_else(|| panic!("no reach row for unlinking:\n{tail}"))
+        .split_whitespace()
+        .collect();
+    // operation (2 words), cases, ok, 404 seeded, …
+    assert!(unlink[3] != "0%" && unlink[4] == "0%", "unlinking reached no linked identity: {unlink:?}\n{tail}");
 }

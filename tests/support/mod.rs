@@ -170,7 +170,7 @@ fn dev_vars(port: u16, overrides: &[(String, String)]) -> String {
 /// loopback sockets) cannot be handed it before `wrangler dev` binds it.
 /// Each process starts at a different point of the range, so test binaries
 /// running side by side do not probe the same ports in the same order.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     const LOW: u32 = 20_000;
     const SPAN: u32 = 12_000;
     static NEXT: AtomicU64 = AtomicU64::new(0);
