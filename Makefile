@@ -20,6 +20,9 @@ OAUTH_VARS := $(foreach v,$(sort $(filter OAUTH_%,$(.VARIABLES))),--var $(call s
 # for verified domains; honoured only in development), e.g.
 #   DNS_OVER_HTTPS_URL=http://127.0.0.1:9053/dns-query make dev
 DNS_VARS := $(foreach v,$(filter DNS_OVER_HTTPS_URL DOMAIN_RECHECK_SECONDS,$(.VARIABLES)),--var $(call squote,$(v):$($(v))))
+# PLATFORM_ADMINS (comma-separated addresses) goes on too, e.g.
+#   PLATFORM_ADMINS=ops@example.com make dev
+ADMIN_VARS := $(foreach v,$(filter PLATFORM_ADMINS,$(.VARIABLES)),--var $(call squote,$(v):$($(v))))
 
 .PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size fuzz clean
 
@@ -40,7 +43,7 @@ build: setup
 dev: setup
 	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS) $(DNS_VARS)
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS) $(DNS_VARS) $(ADMIN_VARS)
 
 # The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).
 lint: setup

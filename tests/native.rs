@@ -15,6 +15,8 @@ mod testapp;
 
 #[path = "native_accounts.rs"]
 mod accounts;
+#[path = "native_admin.rs"]
+mod admin;
 #[path = "native_api_keys.rs"]
 mod api_keys;
 #[path = "native_attempt_limits.rs"]

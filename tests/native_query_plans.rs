@@ -17,6 +17,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "join_links::REQUEST_FROM_JOIN_LINK",
         "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
     ),
+    (
+        "admin::ADMIN_ORGS_OF_EMAIL",
+        "one person's memberships (found by index), sorted: bounded by their memberships; platform administrators only",
+    ),
+    (
+        "admin::LIST_PLATFORM_AUDIT",
+        "walks the platform audit log's time index from the newest, stopping at 100: no table scan despite the plan's word",
+    ),
     ("mail::LIST_DEV_EMAILS", "the development mail sink: off (404) in production"),
     (
         "notifications::DELIVERIES_OF_AUDIT",

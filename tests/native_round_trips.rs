@@ -89,6 +89,12 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", 2, "the key with the decision (its scopes must not exceed the rotating person's role), then the rotation"),
     ("GET", "/v1/api-keys/current", 1, ""),
     ("POST", "/v1/authorize", 1, ""),
+    // platform administrators
+    ("POST", "/v1/admin/users/lookup", 3, "the administrator with the person and their orgs, then the step-up code's attempt counted, then the code accepted with the audit row"),
+    ("POST", "/v1/admin/users/{user_id}/suspend", 3, "the administrator with the person, then the step-up code's attempt counted, then the code accepted with the action and its audit row"),
+    ("POST", "/v1/admin/users/{user_id}/unsuspend", 3, "the administrator with the person, then the step-up code's attempt counted, then the code accepted with the action and its audit row"),
+    ("POST", "/v1/admin/users/{user_id}/reset-2fa", 3, "the administrator with the person, then the step-up code's attempt counted, then the code accepted with the action and its audit row"),
+    ("GET", "/v1/admin/audit-log", 1, ""),
     // workspaces
     ("POST", "/v1/workspaces", 1, ""),
     ("GET", "/v1/workspaces", 1, ""),
@@ -247,6 +253,7 @@ fn every_route_stays_within_its_round_trip_budget() {
     let dns = crate::fake_dns::FakeDns::start();
     let mut vars = fake.worker_vars();
     vars.extend(dns.worker_vars());
+    vars.push(("PLATFORM_ADMINS".into(), "ops@example.com".into()));
     vars.push(("WEBHOOK_RETRY_SCHEDULE".into(), "1,1".into()));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let f = Fixture::new(TestApp::with_config(config_with(&refs)))
@@ -320,6 +327,20 @@ fn every_route_stays_within_its_round_trip_budget() {
     let tf_token = access(&tf_session);
     w.send("POST", "/v1/me/recovery-codes", &tf_token, json!({"code": code(app)}));
     w.call("DELETE", "/v1/me/totp", Some(&tf_token), Some(json!({"code": code(app)})), &[]);
+
+    // --- platform administrators: look up, suspend, unsuspend, reset 2FA, the log ---
+    let ops = api.verified_with_2fa("ops@example.com");
+    let ops_code = |app: &TestApp| {
+        app.advance(30);
+        totp_code(&ops.secret, app.clock_now())
+    };
+    let ops_token = access(&ops.person);
+    w.send("POST", "/v1/admin/users/lookup", &ops_token, json!({"email": tf.email, "code": ops_code(app)}));
+    let target = tf.id();
+    for action in ["suspend", "unsuspend", "reset-2fa"] {
+        w.send("POST", &format!("/v1/admin/users/{target}/{action}"), &ops_token, json!({"code": ops_code(app)}));
+    }
+    w.get("/v1/admin/audit-log", &ops_token);
 
     // --- orgs ---
     let scratch = w.send("POST", "/v1/orgs", &owner, json!({"name": "Scratch"})).id();

@@ -361,6 +361,11 @@ pub async fn login(
         deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
         return Err(AppError::EmailNotVerified);
     }
+    // Told only to whoever knows the password.
+    if user.suspended_at.is_some() {
+        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
+        return Err(super::access::suspended());
+    }
     // The counter's reset (and a stronger hash) travel with the session or
     // the MFA token: the second and last round trip.
     let mut writes = vec![stmt!(sql::CLEAR_LOGIN_FAILURES, &key)];
@@ -509,7 +514,9 @@ pub async fn change_password(deps: &Deps, who: &Credential, current: &str, new_p
 
 /// My profile.
 pub async fn get_me(deps: &Deps, who: &Credential) -> Result<UserView, AppError> {
-    Ok(who.person(deps).await?.user.view())
+    let user = who.person(deps).await?.user;
+    let admin = super::admin::is_admin(deps, &user.email);
+    Ok(UserView { platform_admin: admin.then_some(true), ..user.view() })
 }
 
 /// Renames me.

@@ -65,6 +65,10 @@ pub struct Config {
     /// successful look-up is before the scheduled re-check looks again
     /// (default a day); runtime tests shorten it.
     pub domain_recheck_seconds: i64,
+    /// `PLATFORM_ADMINS` (optional): the addresses of the platform's
+    /// administrators, comma-separated, lower-cased. An address here is an
+    /// administrator only with 2FA on, and acts only with a fresh code.
+    pub platform_admins: Vec<String>,
 }
 
 /// Cloudflare's public resolver, JSON API.
@@ -150,7 +154,14 @@ impl Config {
                     ConfigError("DOMAIN_RECHECK_SECONDS must be a whole number from 1 to 2592000".into())
                 })?,
             };
+        let platform_admins = get("PLATFORM_ADMINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| !a.is_empty())
+            .collect();
         Ok(Self {
+            platform_admins,
             dns_over_https_url,
             domain_recheck_seconds,
             webhook_retry_schedule,

@@ -74,6 +74,11 @@ pub enum ErrorCode {
     JoinLinkUnavailable,
     /// The join link is restricted to email domains the person's address is not on.
     JoinLinkDomainMismatch,
+    /// The account is suspended by a platform administrator (its sessions
+    /// and the keys it created stop).
+    AccountSuspended,
+    /// A platform administrator's route, for someone who is not one (or has no 2FA).
+    PlatformAdminRequired,
     /// A pending membership request of this person and org exists.
     MembershipRequestExists,
     /// The membership request was decided or withdrawn already.
@@ -185,6 +190,8 @@ impl ErrorCode {
             ErrorCode::JoinLinkNotFound => "join_link_not_found",
             ErrorCode::JoinLinkUnavailable => "join_link_unavailable",
             ErrorCode::JoinLinkDomainMismatch => "join_link_domain_mismatch",
+            ErrorCode::AccountSuspended => "account_suspended",
+            ErrorCode::PlatformAdminRequired => "platform_admin_required",
             ErrorCode::MembershipRequestExists => "membership_request_exists",
             ErrorCode::MembershipRequestNotPending => "membership_request_not_pending",
             ErrorCode::InvalidApiKey => "invalid_api_key",
@@ -258,6 +265,8 @@ impl ErrorCode {
         ErrorCode::JoinLinkNotFound,
         ErrorCode::JoinLinkUnavailable,
         ErrorCode::JoinLinkDomainMismatch,
+        ErrorCode::AccountSuspended,
+        ErrorCode::PlatformAdminRequired,
         ErrorCode::MembershipRequestExists,
         ErrorCode::MembershipRequestNotPending,
         ErrorCode::InvalidApiKey,

@@ -50,6 +50,15 @@ pub enum Job {
         /// The channel.
         channel_id: String,
     },
+    /// Tell a person what a platform administrator did on their account.
+    AdminNotice {
+        /// Idempotency key.
+        job_id: String,
+        /// The person.
+        user_id: String,
+        /// The platform audit action (`user.suspended`, …).
+        action: String,
+    },
     /// Tell a person their membership request was approved or denied.
     MembershipDecided {
         /// Idempotency key.
@@ -68,7 +77,8 @@ impl Job {
             | Job::Invitation { job_id, .. }
             | Job::ChannelDisabled { job_id, .. }
             | Job::IdentityLinked { job_id, .. }
-            | Job::MembershipDecided { job_id, .. } => job_id,
+            | Job::MembershipDecided { job_id, .. }
+            | Job::AdminNotice { job_id, .. } => job_id,
         }
     }
 
@@ -81,6 +91,7 @@ impl Job {
             Job::ChannelDisabled { .. } => "channel_disabled",
             Job::IdentityLinked { .. } => "identity_linked",
             Job::MembershipDecided { .. } => "membership_decided",
+            Job::AdminNotice { .. } => "admin_notice",
         }
     }
 
@@ -93,6 +104,7 @@ impl Job {
             Job::ChannelDisabled { channel_id, .. } => channel_id,
             Job::IdentityLinked { user_id, .. } => user_id,
             Job::MembershipDecided { request_id, .. } => request_id,
+            Job::AdminNotice { user_id, .. } => user_id,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -32,6 +32,14 @@ pub struct UserView {
     pub totp_enabled: bool,
     /// RFC 3339.
     pub created_at: String,
+    /// Present (true) when a platform administrator reset the person's 2FA
+    /// and they have not turned it on again: the console sends them to enrol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_factor_reset: Option<bool>,
+    /// Present (true) on `GET /v1/me` for a platform administrator (an
+    /// address in `PLATFORM_ADMINS`; acting as one also needs 2FA on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_admin: Option<bool>,
 }
 
 impl UserRow {
@@ -44,6 +52,8 @@ impl UserRow {
             email_verified: self.email_verified_at.is_some(),
             totp_enabled: self.totp_enabled != 0,
             created_at: rfc3339(self.created_at),
+            two_factor_reset: (self.totp_reset_at.is_some() && self.totp_enabled == 0).then_some(true),
+            platform_admin: None,
         }
     }
 }

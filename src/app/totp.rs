@@ -82,7 +82,7 @@ async fn accept_code(
     who: &Credential,
     code: &str,
     confirmed_only: bool,
-    then: impl FnOnce(&str) -> Result<Vec<Stmt>, AppError>,
+    then: impl FnOnce(&UserRow) -> Result<Vec<Stmt>, AppError>,
 ) -> Result<(), AppError> {
     let now = deps.now();
     // Count the attempt before checking the code (one guarded statement):
@@ -97,7 +97,8 @@ async fn accept_code(
         .await?;
     let (cred, reserved) = wrote.handles;
     let mut results = wrote.ran?;
-    let user_id = wrote.who.user.id;
+    let user = wrote.who.user;
+    let user_id = user.id.clone();
     let cred = results.first(cred)?.ok_or_else(invalid_otp)?;
     if confirmed_only && cred.confirmed_at.is_none() {
         return Err(invalid_otp());
@@ -105,7 +106,7 @@ async fn accept_code(
     if results.changed(reserved) == 0 {
         return Err(locked(&cred, now));
     }
-    let stmts = accepted_step(deps, &user_id, &cred, code, confirmed_only, then(&user_id)?)?;
+    let stmts = accepted_step(deps, &user_id, &cred, code, confirmed_only, then(&user)?)?;
     match deps.db.batch(stmts).await {
         Ok(_) => Ok(()),
         Err(DbError::Guard(_)) => Err(invalid_otp()),
@@ -161,15 +162,30 @@ fn new_codes(deps: &Deps, user_id: &str) -> Result<(Vec<String>, Vec<Stmt>), App
     Ok((shown, stmts))
 }
 
+/// A step-up: the signed-in person's current code (confirmed 2FA only;
+/// attempt-limited and single-use like every code), accepted in one batch
+/// with the statements `then` gives for them: a replayed or wrong code
+/// changes nothing. Platform administrators act this way.
+pub(crate) async fn step_up(
+    deps: &Deps,
+    who: &Credential,
+    code: &str,
+    then: impl FnOnce(&UserRow) -> Result<Vec<Stmt>, AppError>,
+) -> Result<(), AppError> {
+    accept_code(deps, who, code, true, then).await
+}
+
 /// Confirms enrolment with a first code: 2FA is on, and 10 recovery codes are shown once.
 pub async fn confirm(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
     let mut codes = Vec::new();
-    accept_code(deps, who, code, false, |user_id| {
+    accept_code(deps, who, code, false, |user| {
+        let user_id = user.id.as_str();
         let (shown, mut then) = new_codes(deps, user_id)?;
         codes = shown;
         let now = deps.now();
         then.insert(0, stmt!(sql::CONFIRM_TOTP, user_id, now));
         then.insert(1, stmt!(sql::SET_TOTP_ENABLED, user_id, true, now));
+        then.push(stmt!(sql::CLEAR_TOTP_RESET, user_id));
         Ok(then)
     })
     .await?;
@@ -179,7 +195,8 @@ pub async fn confirm(deps: &Deps, who: &Credential, code: &str) -> Result<Recove
 /// Turns 2FA off (needs a current code).
 pub async fn disable(deps: &Deps, who: &Credential, code: &str) -> Result<(), AppError> {
     let now = deps.now();
-    accept_code(deps, who, code, true, |user_id| {
+    accept_code(deps, who, code, true, |user| {
+        let user_id = user.id.as_str();
         Ok(vec![
             stmt!(sql::DELETE_RECOVERY_CODES, user_id),
             stmt!(sql::SET_TOTP_ENABLED, user_id, false, now),
@@ -192,8 +209,8 @@ pub async fn disable(deps: &Deps, who: &Credential, code: &str) -> Result<(), Ap
 /// Replaces the recovery codes (needs a current code); the old ones die.
 pub async fn regenerate_recovery_codes(deps: &Deps, who: &Credential, code: &str) -> Result<RecoveryCodes, AppError> {
     let mut codes = Vec::new();
-    accept_code(deps, who, code, true, |user_id| {
-        let (shown, then) = new_codes(deps, user_id)?;
+    accept_code(deps, who, code, true, |user| {
+        let (shown, then) = new_codes(deps, &user.id)?;
         codes = shown;
         Ok(then)
     })

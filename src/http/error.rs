@@ -71,6 +71,8 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::JoinLinkNotFound => (404, "Join link not found"),
         C::JoinLinkUnavailable => (410, "Join link unavailable"),
         C::JoinLinkDomainMismatch => (403, "Email domain not allowed"),
+        C::AccountSuspended => (403, "Account suspended"),
+        C::PlatformAdminRequired => (403, "Platform administrator required"),
         C::MembershipRequestExists => (409, "Membership request pending"),
         C::MembershipRequestNotPending => (409, "Membership request not pending"),
         C::InvalidApiKey => (401, "Invalid API key"),

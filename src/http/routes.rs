@@ -4,8 +4,8 @@
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
 use super::handlers::{
-    self as h, api_keys as keys, domains as dom, invitations as inv, join_links as join, notifications as notify,
-    oauth, orgs, totp, workspaces as ws,
+    self as h, admin, api_keys as keys, domains as dom, invitations as inv, join_links as join,
+    notifications as notify, oauth, orgs, totp, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -239,6 +239,11 @@ routes! {
     DELETE "/v1/me/totp" [Person] => totp::disable();
     POST "/v1/me/recovery-codes" [Person] => totp::regenerate_recovery_codes();
     POST "/v1/authorize" [Principal] => h::authorize::authorize();
+    POST "/v1/admin/users/lookup" [Person] => admin::admin_lookup();
+    POST "/v1/admin/users/{user_id}/suspend" [Person] => admin::admin_suspend(user_id);
+    POST "/v1/admin/users/{user_id}/unsuspend" [Person] => admin::admin_unsuspend(user_id);
+    POST "/v1/admin/users/{user_id}/reset-2fa" [Person] => admin::admin_reset_two_factor(user_id);
+    GET "/v1/admin/audit-log" [Person] => admin::admin_audit_log();
     POST "/v1/workspaces" [Person] => ws::create_workspace();
     GET "/v1/workspaces" [Person] => ws::list_workspaces();
     GET "/v1/workspaces/{ws_id}" [Person] => ws::get_workspace(ws_id);

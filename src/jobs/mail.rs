@@ -111,6 +111,36 @@ pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason
     )
 }
 
+/// What a platform administrator did on the account.
+pub fn admin_notice(config: &Config, to: &str, name: &str, action: &str) -> OutgoingEmail {
+    let (subject, line) = match action {
+        "user.suspended" => (
+            "Your Latchkey account was suspended",
+            "A platform administrator suspended your account: you cannot sign in, and the API keys you created do not work until it is restored.",
+        ),
+        "user.unsuspended" => (
+            "Your Latchkey account was restored",
+            "A platform administrator lifted the suspension of your account: you can sign in again, and your API keys work again.",
+        ),
+        "user.two_factor_reset" => (
+            "Your two-factor authentication was reset",
+            "A platform administrator reset the two-factor authentication of your account and signed out every session. Sign in with your password and set it up again.",
+        ),
+        _ => (
+            "A platform administrator looked up your account",
+            "A platform administrator looked up your Latchkey account (your address, your organizations and roles), usually to help with a support request.",
+        ),
+    };
+    let url = format!("{}/settings/security", config.app_url);
+    layout(
+        to,
+        subject,
+        name,
+        &[line, "If you did not expect this, contact your platform administrator."],
+        Some(("Open Latchkey", &url)),
+    )
+}
+
 /// The answer to a membership request.
 pub fn membership_decided(config: &Config, r: &crate::store::sql::RequestRow) -> OutgoingEmail {
     let approved = r.status == "approved";

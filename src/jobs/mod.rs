@@ -213,6 +213,10 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
                 mail::channel_disabled(config, &r.email, &r.name, &r.url, r.disabled_reason.as_deref().unwrap_or(""))
             }))
         }
+        Job::AdminNotice { user_id, action, .. } => {
+            let row: Option<sql::UserRow> = db.run(stmt!(sql::USER_BY_ID, user_id)).await?.first()?;
+            Ok(row.map(|r| mail::admin_notice(config, &r.email, &r.name, action)))
+        }
         Job::MembershipDecided { request_id, .. } => {
             let row: Option<sql::RequestRow> = db.run(stmt!(sql::REQUEST_BY_ID, request_id)).await?.first()?;
             Ok(row.and_then(|r| match r.status.as_str() {

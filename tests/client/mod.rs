@@ -586,6 +586,18 @@ impl Api<'_> {
     pub fn accept_install_link(&self, who: impl Bearer, token: &str, ws: &str) -> Reply {
         self.post("/v1/install-links/accept", Some(who.bearer()), json!({"token": token, "workspace_id": ws}))
     }
+    // --- platform administrators ---
+    pub fn admin_lookup(&self, who: impl Bearer, email: &str, code: &str) -> Reply {
+        self.post("/v1/admin/users/lookup", Some(who.bearer()), json!({"email": email, "code": code}))
+    }
+    /// `action`: `suspend`, `unsuspend` or `reset-2fa`.
+    pub fn admin_act(&self, who: impl Bearer, user_id: &str, action: &str, code: &str) -> Reply {
+        self.post(&format!("/v1/admin/users/{user_id}/{action}"), Some(who.bearer()), json!({"code": code}))
+    }
+    pub fn admin_audit_log(&self, who: impl Bearer) -> Reply {
+        self.get("/v1/admin/audit-log", Some(who.bearer()))
+    }
+
     // --- join links ---
     pub fn create_join_link(&self, who: impl Bearer, org: &str, body: Value) -> Reply {
         self.post(&format!("/v1/orgs/{org}/join-links"), Some(who.bearer()), body)

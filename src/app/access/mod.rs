@@ -85,6 +85,9 @@ impl Credential {
                 let place = PlaceRead::session(&mut batch, tenant, &claims.sub);
                 let mut results = batch.run(deps.db.as_ref()).await?;
                 let user = results.first(live)?.ok_or(AppError::Unauthenticated)?;
+                if user.suspended_at.is_some() {
+                    return Err(suspended());
+                }
                 let place = place.read(&mut results, None)?;
                 let principal = Principal::User(UserPrincipal { user, session_id: claims.sid.clone() });
                 Ok((Caller { principal, place, asked: tenant.map(Tenant::kind) }, results))
@@ -100,6 +103,9 @@ impl Credential {
                     futures_util::future::join(batch.run(deps.db.as_ref()), deps.limiter.allow(digest)).await;
                 let mut results = ran?;
                 let row = results.first(live)?.ok_or_else(invalid_key)?;
+                if row.creator_suspended_at.is_some() {
+                    return Err(suspended());
+                }
                 if !allowed {
                     return Err(AppError::RateLimited {
                         retry_after: 60,
@@ -165,6 +171,14 @@ impl Credential {
     ) -> Result<Granted, AppError> {
         Ok(self.require_with(deps, tenant, permission, two_factor, Batch::new()).await?.0)
     }
+}
+
+/// A suspended account, or a key its creator's suspension stopped.
+pub(crate) fn suspended() -> AppError {
+    AppError::refused(
+        ErrorCode::AccountSuspended,
+        "this account is suspended by a platform administrator; its sessions and the API keys it created do not work",
+    )
 }
 
 fn invalid_key() -> AppError {

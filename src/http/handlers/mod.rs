@@ -1,6 +1,7 @@
 //! Thin handlers: extract → parse → call `app` → view. No SQL here.
 //! The `#[utoipa::path]` attributes are the OpenAPI document of each route.
 //! This file: meta, accounts and `/v1/me`; one file per further area.
+pub mod admin;
 pub mod api_keys;
 pub mod authorize;
 pub mod domains;

@@ -4,11 +4,12 @@
 //! roles and flags they are bound with come from the policy table
 //! (`app::access::GuardRule`), never from here.
 
-/// A live session (`?1` session, `?2` user, `?3` now); with `?4 = 1`, of a
-/// person whose email address is verified.
+/// A live session (`?1` session, `?2` user, `?3` now) of an account that is
+/// not suspended (as in every guard here); with `?4 = 1`, of a person whose
+/// email address is verified.
 pub const GUARD_LIVE_SESSION: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM sessions s \
        JOIN users u ON u.id = s.user_id \
-       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 \
+       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.suspended_at IS NULL \
          AND (?4 = 0 OR u.email_verified_at IS NOT NULL)) \
      THEN '1' ELSE 'guard' END) AS ok";
 
@@ -19,7 +20,7 @@ pub const GUARD_ORG_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM se
        JOIN users u ON u.id = s.user_id \
        JOIN org_members m ON m.org_id = ?4 AND m.user_id = s.user_id \
        JOIN orgs o ON o.id = m.org_id \
-       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 \
+       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.suspended_at IS NULL \
          AND m.role IN (?5, ?6, ?7) \
          AND (?8 = 0 OR o.require_2fa = 0 OR u.totp_enabled <> 0) \
          AND (?9 = 0 OR u.totp_enabled <> 0)) \
@@ -30,7 +31,8 @@ pub const GUARD_ORG_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM se
 /// a grant admin's), someone without a direct owner or admin seat whom a
 /// grant reaches through an org whose `require_2fa` they meet.
 pub const GUARD_WORKSPACE_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM sessions s \
-       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3) \
+       JOIN users su ON su.id = s.user_id \
+       WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND su.suspended_at IS NULL) \
      AND (EXISTS (SELECT 1 FROM workspace_members wm \
             WHERE wm.workspace_id = ?4 AND wm.user_id = ?2 AND wm.role IN (?5, ?6, ?7)) \
        OR (?8 = 1 \

@@ -25,16 +25,24 @@ pub struct UserRow {
     pub totp_enabled: i64,
     /// Creation time.
     pub created_at: i64,
+    /// When a platform administrator suspended the account (read where
+    /// access is decided: `LIVE_SESSION_USER`, sign-in).
+    #[serde(default)]
+    pub suspended_at: Option<i64>,
+    /// When a platform administrator reset the account's 2FA (until it is on again).
+    #[serde(default)]
+    pub totp_reset_at: Option<i64>,
 }
 
 pub const INSERT_USER: &str =
     "INSERT INTO users (id, email, name, password_hash, email_verified_at, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
 pub const USER_BY_EMAIL: &str =
-    "SELECT id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at \
+    "SELECT id, email, name, password_hash, email_verified_at, failed_logins, locked_until, \
+       totp_enabled, created_at, suspended_at, totp_reset_at \
      FROM users WHERE email = ?1";
-pub const USER_BY_ID: &str =
-    "SELECT id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at \
+pub const USER_BY_ID: &str = "SELECT id, email, name, password_hash, email_verified_at, failed_logins, locked_until, \
+       totp_enabled, created_at, suspended_at, totp_reset_at \
      FROM users WHERE id = ?1";
 pub const UPDATE_USER_NAME: &str = "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1 \
      RETURNING id, email, name, password_hash, email_verified_at, failed_logins, locked_until, totp_enabled, created_at";

@@ -4,7 +4,8 @@ use serde::Deserialize;
 
 /// The whole check of a presented key, and its org: one round trip.
 pub const LIVE_API_KEY: &str = "SELECT k.id, k.org_id, k.name, k.scopes, k.expires_at, k.last_used_at, \
-       o.name AS org_name, o.slug AS org_slug, o.require_2fa AS org_require_2fa, o.created_at AS org_created_at \
+       o.name AS org_name, o.slug AS org_slug, o.require_2fa AS org_require_2fa, o.created_at AS org_created_at, \
+       (SELECT u.suspended_at FROM users u WHERE u.id = k.created_by) AS creator_suspended_at \
      FROM api_keys k JOIN orgs o ON o.id = k.org_id \
      WHERE k.key_hash = ?1 AND (k.revoked_at IS NULL OR k.revoked_at > ?2) AND (k.expires_at IS NULL OR k.expires_at > ?2)";
 /// Off the request path, at most once a minute per key.
@@ -82,4 +83,7 @@ pub struct LiveKeyRow {
     pub org_require_2fa: i64,
     /// `org_created_at`.
     pub org_created_at: i64,
+    /// When the person who created the key was suspended (the key stops with them).
+    #[serde(default)]
+    pub creator_suspended_at: Option<i64>,
 }

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod domains;
@@ -30,6 +31,7 @@ pub mod workspaces;
 
 pub use access::*;
 pub use accounts::*;
+pub use admin::*;
 pub use api_keys::*;
 pub use audit::*;
 pub use domains::*;

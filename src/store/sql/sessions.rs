@@ -20,7 +20,8 @@ pub const USER_OF_SESSION: &str =
        u.locked_until, u.totp_enabled, u.created_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1";
 /// The per-request check behind every access token: the session is live.
-pub const LIVE_SESSION_USER: &str = "SELECT u.id, u.email, u.name, u.email_verified_at, u.totp_enabled, u.created_at \
+pub const LIVE_SESSION_USER: &str = "SELECT u.id, u.email, u.name, u.email_verified_at, u.totp_enabled, u.created_at, \
+       u.suspended_at, u.totp_reset_at \
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
 pub const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
