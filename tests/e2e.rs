@@ -13,6 +13,8 @@ mod support;
 
 #[path = "e2e_accounts.rs"]
 mod accounts;
+#[path = "e2e_admin.rs"]
+mod admin;
 #[path = "e2e_api_keys.rs"]
 mod api_keys;
 #[path = "e2e_body_limits.rs"]

@@ -89,6 +89,7 @@ fn a_suspension_stops_the_sessions_and_keys_at_once_and_lifting_it_restores_them
     api.update_org(&target, &f.org, json!({"name": "Mine now"})).expect_problem(403, "account_suspended");
     api.org(key.as_str(), &f.org).expect_problem(403, "account_suspended");
     api.login(&target.email, PASSWORD).expect_problem(403, "account_suspended");
+    api.refresh(&refresh(&target)).expect_problem(403, "account_suspended");
     api.login(&target.email, "a wrong password").expect_problem(401, "invalid_credentials");
     // Others in the org are untouched.
     api.org(f.who("admin"), &f.org).expect(200);
@@ -96,6 +97,8 @@ fn a_suspension_stops_the_sessions_and_keys_at_once_and_lifting_it_restores_them
     api.admin_act(&admin.person, &target.id(), "unsuspend", &c).expect(200);
     api.me(&target).expect(200);
     api.org(key.as_str(), &f.org).expect(200);
+    // The refresh token the suspension held back rotates again.
+    api.refresh(&refresh(&target)).expect(200);
     assert_eq!(api.update_org(&target, &f.org, json!({"name": "Acme 2"})).expect(200).body["name"], "Acme 2");
     let actions: Vec<String> = api.admin_audit_log(&admin.person).expect(200).body["data"]
         .as_array()

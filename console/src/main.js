@@ -17,6 +17,7 @@ import * as notifications from "./screens/notifications.js";
 import * as domains from "./screens/domains.js";
 import * as workspaces from "./screens/workspaces.js";
 import * as account from "./screens/account.js";
+import * as adminScreen from "./screens/admin.js";
 
 // Signed out (and the pages that emails link to).
 route("/signin", auth.signIn, { public: true, bare: true, guest: true });
@@ -41,6 +42,7 @@ route("/orgs/:org/domains", domains.domains);
 route("/workspaces/new", workspaces.createWorkspace);
 route("/workspaces/:ws", workspaces.workspace);
 route("/account", account.profile);
+route("/admin", adminScreen.admin);
 // /settings/security is public: signed out, it offers sign-in (and it is
 // where "Continue with …" returns when a provider is linked).
 route("/settings/security", account.security, { public: true });

@@ -99,6 +99,11 @@ function drawNav() {
     // its "Try it out" picks up this session through the refresh cookie.
     h("h2", {}, "Developers"),
     h("ul", {}, link("/docs", "API reference")));
+  if (state.me?.platform_admin) parts.push(h("h2", {}, "Platform"), h("ul", {}, link("/admin", "Administration")));
+  if (state.me?.two_factor_reset) {
+    parts.unshift(h("p", { class: "notice", id: "two-factor-reset" }, "Your two-factor authentication was reset. ",
+      h("a", { href: "/settings/security" }, "Set it up again")));
+  }
   const out = h("button", { type: "button", class: "secondary signout" }, "Sign out");
   out.addEventListener("click", async () => {
     out.disabled = true;

@@ -454,6 +454,9 @@ pub async fn complete(
     }
     let read = Prefetched { known: results.first(known)?, holder: results.first(holder)? };
     let (user, event) = resolve(deps, &identity, Some(read)).await?;
+    if user.suspended_at.is_some() {
+        return Err(super::access::suspended());
+    }
     if matches!(event, "linked" | "claimed") {
         // An existing account gained a way in: tell its owner.
         notify_linked(deps, &user.id, identity.provider).await?;

@@ -168,8 +168,14 @@ pub async fn refresh(deps: &Deps, presented: &str) -> Result<SessionIssued, AppE
     let Some(ConsumedRefresh { session_id }) = consumed else {
         let known: Option<RefreshTokenState> =
             deps.db.run(stmt!(sql::REFRESH_TOKEN_SESSION, &digest)).await?.first()?;
-        if let Some(RefreshTokenState { session_id, used_at: Some(_) }) = known {
-            deps.db.run(stmt!(sql::REVOKE_SESSION, &session_id, now)).await?;
+        match known {
+            Some(RefreshTokenState { suspended_at: Some(_), used_at: None, .. }) => {
+                return Err(super::access::suspended())
+            }
+            Some(RefreshTokenState { session_id, used_at: Some(_), .. }) => {
+                deps.db.run(stmt!(sql::REVOKE_SESSION, &session_id, now)).await?;
+            }
+            _ => {}
         }
         return Err(AppError::InvalidRefreshToken);
     };

@@ -34,7 +34,7 @@ pub const PEEK_LOGIN_CODE: &str = "SELECT provider, issuer, subject, email, emai
 /// the code is spent (a [`super::UserRow`]).
 pub const USER_BY_LOGIN_CODE: &str =
     "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, u.locked_until, \
-       u.totp_enabled, u.created_at \
+       u.totp_enabled, u.created_at, u.suspended_at \
      FROM oauth_login_codes c \
      JOIN oauth_identities i ON i.provider = c.provider AND i.issuer = c.issuer AND i.subject = c.subject \
      JOIN users u ON u.id = i.user_id WHERE c.code_hash = ?1";
@@ -42,7 +42,7 @@ pub const USER_BY_LOGIN_CODE: &str =
 /// (used only when the provider verified the address).
 pub const HOLDER_OF_LOGIN_CODE_EMAIL: &str =
     "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, u.locked_until, \
-       u.totp_enabled, u.created_at \
+       u.totp_enabled, u.created_at, u.suspended_at \
      FROM oauth_login_codes c JOIN users u ON u.email = c.email WHERE c.code_hash = ?1";
 
 // ---- identities ----

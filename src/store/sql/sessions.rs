@@ -11,9 +11,15 @@ pub const INSERT_REFRESH_TOKEN: &str =
 /// Rotates a refresh token: marks it used if it is unused and its session live.
 pub const CONSUME_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used_at = ?1 \
      WHERE token_hash = ?2 AND used_at IS NULL \
-       AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.expires_at > ?1) \
+       AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.expires_at > ?1 AND u.suspended_at IS NULL) \
      RETURNING session_id";
-pub const REFRESH_TOKEN_SESSION: &str = "SELECT session_id, used_at FROM refresh_tokens WHERE token_hash = ?1";
+/// Why [`CONSUME_REFRESH_TOKEN`] spent nothing: the token's session, whether
+/// it was used, and whether its account is suspended (then nothing is
+/// spent, and unsuspending lets the same token rotate again).
+pub const REFRESH_TOKEN_SESSION: &str = "SELECT r.session_id, r.used_at, u.suspended_at \
+     FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id \
+     WHERE r.token_hash = ?1";
 pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1";
 pub const USER_OF_SESSION: &str =
     "SELECT u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.failed_logins, \
@@ -70,4 +76,7 @@ pub struct RefreshTokenState {
     pub session_id: String,
     /// `used_at`.
     pub used_at: Option<i64>,
+    /// The account's suspension.
+    #[serde(default)]
+    pub suspended_at: Option<i64>,
 }
