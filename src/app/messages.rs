@@ -57,6 +57,23 @@ pub enum Job {
         /// The request.
         request_id: String,
     },
+    /// Email an email channel's address its confirmation link (derived from the row).
+    ChannelEmailConfirmation {
+        /// Idempotency key.
+        job_id: String,
+        /// The address row (`nce_…`).
+        address_id: String,
+    },
+    /// Email one event of an email channel to one of its confirmed addresses.
+    ChannelEvent {
+        /// Idempotency key: `<delivery id>.<address id>`, the same on every
+        /// attempt of the delivery, so a retried delivery mails nobody twice.
+        job_id: String,
+        /// The delivery (its event and channel).
+        delivery_id: String,
+        /// The address row (`nce_…`).
+        address_id: String,
+    },
 }
 
 impl Job {
@@ -68,7 +85,9 @@ impl Job {
             | Job::Invitation { job_id, .. }
             | Job::ChannelDisabled { job_id, .. }
             | Job::IdentityLinked { job_id, .. }
-            | Job::MembershipDecided { job_id, .. } => job_id,
+            | Job::MembershipDecided { job_id, .. }
+            | Job::ChannelEmailConfirmation { job_id, .. }
+            | Job::ChannelEvent { job_id, .. } => job_id,
         }
     }
 
@@ -81,6 +100,8 @@ impl Job {
             Job::ChannelDisabled { .. } => "channel_disabled",
             Job::IdentityLinked { .. } => "identity_linked",
             Job::MembershipDecided { .. } => "membership_decided",
+            Job::ChannelEmailConfirmation { .. } => "channel_email_confirmation",
+            Job::ChannelEvent { .. } => "channel_event",
         }
     }
 
@@ -93,6 +114,8 @@ impl Job {
             Job::ChannelDisabled { channel_id, .. } => channel_id,
             Job::IdentityLinked { user_id, .. } => user_id,
             Job::MembershipDecided { request_id, .. } => request_id,
+            Job::ChannelEmailConfirmation { address_id, .. } => address_id,
+            Job::ChannelEvent { delivery_id, .. } => delivery_id,
         }
     }
 }
