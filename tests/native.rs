@@ -23,6 +23,8 @@ mod api_keys;
 mod attempt_limits;
 #[path = "native_browser_sessions.rs"]
 mod browser_sessions;
+#[path = "native_channel_kinds.rs"]
+mod channel_kinds;
 #[path = "native_contract.rs"]
 mod contract;
 #[path = "native_domains.rs"]

@@ -142,6 +142,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/orgs/{org_id}/notification-channels/{id}/test", 2, "resolution with the channel (its 404 and disabled answers), then the ping batch; enqueued after the response"),
     ("GET", "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", 1, ""),
     ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 2, "resolution with the delivery (its status decides the answer), then the retry batch; enqueued after the response"),
+    ("POST", "/v1/notification-channels/confirm-email", 1, ""),
     // verified domains
     ("POST", "/v1/orgs/{org_id}/domains", 1, ""),
     ("GET", "/v1/orgs/{org_id}/domains", 1, ""),
@@ -512,6 +513,10 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.get(&format!("{channels}/{channel}/deliveries"), &owner);
     w.send("POST", &format!("{channels}/deliveries/{delivery}/retry"), &owner, json!({}));
     w.delete(&format!("{channels}/{spare_channel}"), &owner);
+    let mailed = json!({"kind": "email", "emails": ["oncall@vendor.test"], "event_types": ["org.updated"]});
+    app.post(&channels, Some(&owner), mailed).expect(201);
+    let token = app.token_from_email("oncall@vendor.test", "/confirm-channel-email");
+    w.public("POST", "/v1/notification-channels/confirm-email", json!({"token": token}));
 
     // --- verified domains ---
     let domains = format!("/v1/orgs/{org}/domains");

@@ -143,6 +143,9 @@ pub enum ErrorCode {
     InvalidWebhookUrl,
     /// Notification channels: retrying a delivery that has not failed (delivered, or pending on its schedule).
     DeliveryNotFailed,
+    /// Notification channels: an operation for another kind of channel
+    /// (rotating the secret of a Slack, Discord or email channel; a `url` for an email channel).
+    ChannelKindMismatch,
     /// Browser mode (`X-Latchkey-Client: browser`) without our own `Origin`: refused, nothing done.
     CsrfRejected,
     /// Verified domains: the TXT record was not found (the detail says what was).
@@ -224,6 +227,7 @@ impl ErrorCode {
             ErrorCode::ProviderAlreadyLinked => "provider_already_linked",
             ErrorCode::InvalidWebhookUrl => "invalid_webhook_url",
             ErrorCode::DeliveryNotFailed => "delivery_not_failed",
+            ErrorCode::ChannelKindMismatch => "channel_kind_mismatch",
             ErrorCode::CsrfRejected => "csrf_rejected",
             ErrorCode::DomainNotVerified => "domain_not_verified",
             ErrorCode::DomainClaimed => "domain_claimed",
@@ -299,6 +303,7 @@ impl ErrorCode {
         ErrorCode::ProviderAlreadyLinked,
         ErrorCode::InvalidWebhookUrl,
         ErrorCode::DeliveryNotFailed,
+        ErrorCode::ChannelKindMismatch,
         ErrorCode::CsrfRejected,
         ErrorCode::DomainNotVerified,
         ErrorCode::DomainClaimed,

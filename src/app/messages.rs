@@ -66,6 +66,23 @@ pub enum Job {
         /// The request.
         request_id: String,
     },
+    /// Email an email channel's address its confirmation link (derived from the row).
+    ChannelEmailConfirmation {
+        /// Idempotency key.
+        job_id: String,
+        /// The address row (`nce_…`).
+        address_id: String,
+    },
+    /// Email one event of an email channel to one of its confirmed addresses.
+    ChannelEvent {
+        /// Idempotency key: `<delivery id>.<address id>`, the same on every
+        /// attempt of the delivery, so a retried delivery mails nobody twice.
+        job_id: String,
+        /// The delivery (its event and channel).
+        delivery_id: String,
+        /// The address row (`nce_…`).
+        address_id: String,
+    },
 }
 
 impl Job {
@@ -78,7 +95,9 @@ impl Job {
             | Job::ChannelDisabled { job_id, .. }
             | Job::IdentityLinked { job_id, .. }
             | Job::MembershipDecided { job_id, .. }
-            | Job::AdminNotice { job_id, .. } => job_id,
+            | Job::AdminNotice { job_id, .. }
+            | Job::ChannelEmailConfirmation { job_id, .. }
+            | Job::ChannelEvent { job_id, .. } => job_id,
         }
     }
 
@@ -92,6 +111,8 @@ impl Job {
             Job::IdentityLinked { .. } => "identity_linked",
             Job::MembershipDecided { .. } => "membership_decided",
             Job::AdminNotice { .. } => "admin_notice",
+            Job::ChannelEmailConfirmation { .. } => "channel_email_confirmation",
+            Job::ChannelEvent { .. } => "channel_event",
         }
     }
 
@@ -105,6 +126,8 @@ impl Job {
             Job::IdentityLinked { user_id, .. } => user_id,
             Job::MembershipDecided { request_id, .. } => request_id,
             Job::AdminNotice { user_id, .. } => user_id,
+            Job::ChannelEmailConfirmation { address_id, .. } => address_id,
+            Job::ChannelEvent { delivery_id, .. } => delivery_id,
         }
     }
 }

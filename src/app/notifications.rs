@@ -15,11 +15,14 @@ use super::access::{Credential, Granted, TwoFactorPolicy, Wrote};
 use super::audit::{Actor, Event};
 use super::page::PageRequest;
 use super::{log_error, random, AppError, Deps, ErrorCode};
+use crate::domain::channel::{self, ChannelKind};
+use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::policy::{Permission, Verdict};
 use crate::domain::sealed::Purpose;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
+use crate::domain::token::{self, Secret};
 use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
@@ -73,13 +76,31 @@ pub fn event_types() -> Vec<EventTypeView> {
         .collect()
 }
 
+/// An email channel's address.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelEmailView {
+    /// The address.
+    pub email: String,
+    /// Whether it followed its confirmation link (only confirmed addresses receive anything).
+    pub confirmed: bool,
+    /// When, RFC 3339.
+    pub confirmed_at: Option<String>,
+}
+
 /// A channel as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelView {
     /// `nch_…`
     pub id: String,
-    /// The receiver.
-    pub url: String,
+    /// `webhook` (signed), `slack`, `discord` or `email`.
+    pub kind: String,
+    /// The receiver: a webhook's in full; a Slack or Discord URL (itself the
+    /// credential) as its host and first path segment, `…` and its last 4
+    /// characters; `null` for an email channel.
+    pub url: Option<String>,
+    /// An email channel's addresses (absent for the other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<ChannelEmailView>>,
     /// Free text.
     pub description: String,
     /// Subscribed event types.
@@ -103,8 +124,10 @@ pub struct ChannelWithSecret {
     /// The channel.
     #[serde(flatten)]
     pub channel: ChannelView,
-    /// `whsec_…`: shown in this answer only.
-    pub secret: String,
+    /// `whsec_…`: shown in this answer only; webhooks only (Slack,
+    /// Discord and email channels are not signed: absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// One attempt to deliver.
@@ -154,9 +177,28 @@ pub struct DeliveryView {
 }
 
 fn view(r: &ChannelRow, now: i64) -> ChannelView {
+    #[derive(serde::Deserialize)]
+    struct Address {
+        email: String,
+        confirmed_at: Option<i64>,
+    }
+    let kind = ChannelKind::parse(&r.kind).unwrap_or(ChannelKind::Webhook);
+    let emails = (kind == ChannelKind::Email).then(|| {
+        let mut list: Vec<Address> = serde_json::from_str(&r.emails).unwrap_or_default();
+        list.sort_by(|a, b| a.email.cmp(&b.email));
+        list.into_iter()
+            .map(|a| ChannelEmailView {
+                email: a.email,
+                confirmed: a.confirmed_at.is_some(),
+                confirmed_at: a.confirmed_at.map(rfc3339),
+            })
+            .collect()
+    });
     ChannelView {
         id: r.id.clone(),
-        url: r.url.clone(),
+        kind: kind.as_str().to_owned(),
+        url: kind.has_url().then(|| channel::shown_url(kind, &r.url)),
+        emails,
         description: r.description.clone(),
         event_types: serde_json::from_str(&r.event_types).unwrap_or_default(),
         enabled: r.enabled != 0,
@@ -203,10 +245,63 @@ pub fn url_policy(config: &super::Config) -> (bool, Option<String>) {
     (config.development, webhook::host_of(&config.app_url))
 }
 
-fn checked_url(deps: &Deps, raw: &str) -> Result<WebhookUrl, AppError> {
+fn checked_url(deps: &Deps, kind: ChannelKind, raw: &str) -> Result<WebhookUrl, AppError> {
     let (development, own) = url_policy(&deps.config);
-    webhook::check_url(raw, UrlPolicy { development, own_host: own.as_deref() })
+    channel::check_channel_url(kind, raw, UrlPolicy { development, own_host: own.as_deref() })
         .map_err(|e| AppError::refused(ErrorCode::InvalidWebhookUrl, format!("url: {e}")))
+}
+
+/// Days an email channel's confirmation link works.
+pub const EMAIL_CONFIRMATION_SECONDS: i64 = 7 * 24 * 3600;
+
+/// Where a new channel sends: a checked URL, or 1..10 distinct addresses.
+#[derive(Debug, Clone)]
+enum Target {
+    Url(WebhookUrl),
+    Emails(Vec<Email>),
+}
+
+/// The kind (default `webhook`) and its target: a URL for every kind but
+/// email, which takes `emails` instead (each field only for its kinds).
+fn checked_target(deps: &Deps, new: &NewChannel<'_>) -> Result<(ChannelKind, Target), AppError> {
+    let kind = match new.kind {
+        None => ChannelKind::Webhook,
+        Some(raw) => ChannelKind::parse(raw).ok_or_else(|| {
+            AppError::field(FieldError::new("kind", "invalid_kind", "must be webhook, slack, discord or email"))
+        })?,
+    };
+    match (kind, new.url, new.emails) {
+        (ChannelKind::Email, None, Some(raw)) => {
+            let bad = |why: &str| AppError::field(FieldError::new("emails", "invalid_emails", why.to_owned()));
+            if raw.is_empty() || raw.len() > channel::MAX_EMAILS {
+                return Err(bad("must list 1 to 10 distinct email addresses"));
+            }
+            let mut emails: Vec<Email> = Vec::with_capacity(raw.len());
+            for r in raw {
+                let e = Email::parse(r).map_err(|e| bad(&format!("{r}: {}", e.message)))?;
+                if emails.iter().any(|x| x.as_str() == e.as_str()) {
+                    return Err(bad("must list 1 to 10 distinct email addresses"));
+                }
+                emails.push(e);
+            }
+            Ok((kind, Target::Emails(emails)))
+        }
+        (ChannelKind::Email, Some(_), _) => {
+            Err(AppError::field(FieldError::new("url", "not_allowed", "an email channel takes `emails`, not a URL")))
+        }
+        (ChannelKind::Email, None, None) => {
+            Err(AppError::field(FieldError::new("emails", "required", "an email channel needs 1 to 10 addresses")))
+        }
+        (_, _, Some(_)) => Err(AppError::field(FieldError::new(
+            "emails",
+            "not_allowed",
+            "only an email channel takes `emails`; this kind takes a `url`",
+        ))),
+        (_, Some(url), None) => Ok((kind, Target::Url(checked_url(deps, kind, url)?))),
+        (_, None, None) => {
+            Err(AppError::field(FieldError::new("url", "required", "this kind of channel needs a `url`")))
+        }
+    }
 }
 
 fn checked_event_types(raw: &[String]) -> Result<String, AppError> {
@@ -329,8 +424,12 @@ fn audit<'a>(
 /// What a new channel is.
 #[derive(Debug, Clone)]
 pub struct NewChannel<'a> {
-    /// The receiver.
-    pub url: &'a str,
+    /// `webhook` (the default), `slack`, `discord` or `email`.
+    pub kind: Option<&'a str>,
+    /// The receiver (every kind but email).
+    pub url: Option<&'a str>,
+    /// An email channel's addresses (1..10).
+    pub emails: Option<&'a [String]>,
     /// Free text.
     pub description: &'a str,
     /// Subscribed event types.
@@ -344,16 +443,22 @@ pub async fn create_channel(
     org_id: &str,
     new: NewChannel<'_>,
 ) -> Result<ChannelWithSecret, AppError> {
-    let secret = new_secret(deps)?;
     let id = deps.new_id(IdKind::Channel)?;
-    let sealed = seal(deps, &id, &secret)?;
     let now = deps.now();
-    let (url, types) = (checked_url(deps, new.url), checked_event_types(new.event_types));
+    let (target, types) = (checked_target(deps, &new), checked_event_types(new.event_types));
+    // Only a webhook is signed; the others keep no secret ('').
+    let kind = target.as_ref().map_or(ChannelKind::Webhook, |(k, _)| *k);
+    let secret = kind.signed().then(|| new_secret(deps)).transpose()?;
+    let sealed = secret.as_ref().map(|s| seal(deps, &id, s)).transpose()?.unwrap_or_default();
+    let addresses = match &target {
+        Ok((_, Target::Emails(emails))) => new_addresses(deps, emails)?,
+        _ => Vec::new(),
+    };
     let description = checked_description(new.description);
-    let row = match (who, url, types, description) {
+    let row = match (who, target, types, description) {
         // A person's, in one round trip: the guard admits only roles that
         // have what reading the subscribed types' data takes.
-        (Credential::Session(_), Ok(url), Ok(types), Ok(description)) => {
+        (Credential::Session(_), Ok((kind, target)), Ok(types), Ok(description)) => {
             let reads: Vec<Permission> = new
                 .event_types
                 .iter()
@@ -362,7 +467,17 @@ pub async fn create_channel(
                     Some(Reads::Nothing) | None => None,
                 })
                 .collect();
-            let fields = ChannelFields { id: &id, org_id, url: &url, description, types: &types, sealed, now };
+            let fields = ChannelFields {
+                id: &id,
+                org_id,
+                kind,
+                target: &target,
+                addresses: &addresses,
+                description,
+                types: &types,
+                sealed,
+                now,
+            };
             let may_read = |granted: &Granted| readable(granted, new.event_types);
             let write = |actor: &Actor, batch: &mut Batch| fields.insert(deps, actor, new.event_types, batch);
             let tenant = Tenant::Org(org_id);
@@ -373,12 +488,21 @@ pub async fn create_channel(
         }
         // A key, or input to refuse: the resolution answers first (a caller
         // who may not learns nothing from a 422), then the write.
-        (_, url, types, description) => {
+        (_, target, types, description) => {
             let a = manager(deps, who, org_id).await?;
-            let (url, types) = (url?, types?);
+            let ((kind, target), types) = (target?, types?);
             readable(&a, new.event_types)?;
-            let fields =
-                ChannelFields { id: &id, org_id, url: &url, description: description?, types: &types, sealed, now };
+            let fields = ChannelFields {
+                id: &id,
+                org_id,
+                kind,
+                target: &target,
+                addresses: &addresses,
+                description: description?,
+                types: &types,
+                sealed,
+                now,
+            };
             let mut batch = Batch::new();
             let row = fields.insert(deps, a.actor(), new.event_types, &mut batch)?;
             batch.run(deps.db.as_ref()).await?.first(row)?
@@ -390,14 +514,40 @@ pub async fn create_channel(
             format!("an organization has at most {MAX_CHANNELS_PER_ORG} notification channels; delete one first"),
         ));
     };
-    Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
+    // Each address gets its confirmation link (after the rows are written;
+    // a refused enqueue is logged: delete and re-create the channel).
+    for (address_id, _, _) in &addresses {
+        let job = super::messages::Job::ChannelEmailConfirmation {
+            job_id: deps.new_id(IdKind::Job)?,
+            address_id: address_id.clone(),
+        };
+        if let Err(e) = deps.outbox.enqueue(&job).await {
+            log_error(&format!("enqueue of {} failed: {e}", job.id()));
+        }
+    }
+    Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.map(|s| s.expose()) })
+}
+
+/// New address rows: `(id, address, SHA-256 of its link token)`; the token
+/// itself is derived again from the id when the email is rendered.
+fn new_addresses(deps: &Deps, emails: &[Email]) -> Result<Vec<(String, String, String)>, AppError> {
+    emails
+        .iter()
+        .map(|e| {
+            let id = deps.new_id(IdKind::ChannelEmail)?;
+            let digest = token::channel_email_token(&deps.config.token_secret, &id).digest();
+            Ok((id, e.as_str().to_owned(), digest))
+        })
+        .collect()
 }
 
 /// A new channel's row, checked.
 struct ChannelFields<'a> {
     id: &'a str,
     org_id: &'a str,
-    url: &'a WebhookUrl,
+    kind: ChannelKind,
+    target: &'a Target,
+    addresses: &'a [(String, String, String)],
     description: &'a str,
     types: &'a str,
     sealed: String,
@@ -415,9 +565,22 @@ impl ChannelFields<'_> {
         batch: &mut Batch,
     ) -> Result<Read<ChannelRow>, AppError> {
         let (id, org_id, now) = (self.id, self.org_id, self.now);
-        let data = json!({"url": webhook::audit_origin(self.url), "event_types": event_types});
+        let data = match self.target {
+            Target::Url(url) => {
+                json!({"kind": self.kind.as_str(), "url": webhook::audit_origin(url), "event_types": event_types})
+            }
+            Target::Emails(emails) => json!({
+                "kind": self.kind.as_str(),
+                "emails": emails.iter().map(Email::as_str).collect::<Vec<_>>(),
+                "event_types": event_types,
+            }),
+        };
         let event = audit(org_id, actor, "notification_channel.created", id, data);
-        let (url, kind, max) = (self.url.as_str(), actor.kind, MAX_CHANNELS_PER_ORG);
+        let url = match self.target {
+            Target::Url(url) => url.as_str(),
+            Target::Emails(_) => "",
+        };
+        let (kind, max) = (actor.kind, MAX_CHANNELS_PER_ORG);
         batch.add(stmt!(
             sql::INSERT_CHANNEL,
             id,
@@ -429,9 +592,14 @@ impl ChannelFields<'_> {
             kind,
             &actor.id,
             now,
-            max
+            max,
+            self.kind.as_str()
         ));
         batch.add(event.stmt_if_changed(deps)?);
+        let expires = now + EMAIL_CONFIRMATION_SECONDS;
+        for (address_id, email, digest) in self.addresses {
+            batch.add(stmt!(sql::INSERT_CHANNEL_EMAIL, address_id, id, email, digest, expires, now));
+        }
         Ok(batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)))
     }
 }
@@ -481,7 +649,11 @@ pub async fn update_channel(
 ) -> Result<ChannelView, AppError> {
     let (a, current) = manager_and_channel(deps, who, org_id, id).await?;
     let actor = a.actor().clone();
-    let url = change.url.map(|u| checked_url(deps, u)).transpose()?;
+    let kind = ChannelKind::parse(&current.kind).unwrap_or(ChannelKind::Webhook);
+    if change.url.is_some() && !kind.has_url() {
+        return Err(AppError::field(FieldError::new("url", "not_allowed", "an email channel has no URL")));
+    }
+    let url = change.url.map(|u| checked_url(deps, kind, u)).transpose()?;
     let types = change.event_types.map(checked_event_types).transpose()?;
     // A new receiver, or a new subscription: only for what the changer may
     // read (all the types the channel will carry).
@@ -594,7 +766,13 @@ pub async fn rotate_secret(
     })
     .await?;
     let row = wrote.ran?.first(wrote.handles)?.ok_or(AppError::NotFound)?;
-    Ok(ChannelWithSecret { channel: view(&row, now), secret: secret.expose() })
+    if row.kind != ChannelKind::Webhook.as_str() {
+        return Err(AppError::refused(
+            ErrorCode::ChannelKindMismatch,
+            format!("a {} channel has no signing secret: only webhooks are signed", row.kind),
+        ));
+    }
+    Ok(ChannelWithSecret { channel: view(&row, now), secret: Some(secret.expose()) })
 }
 
 /// Sends a `ping` to one channel (it must be enabled).
@@ -776,5 +954,46 @@ pub async fn tell_admins_disabled(
         if let Err(e) = outbox.enqueue(&job).await {
             log_error(&format!("enqueue of {} failed: {e}", job.id()));
         }
+    }
+}
+
+/// An address confirmed through its link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConfirmedEmailView {
+    /// The address.
+    pub email: String,
+    /// The organization whose channel it receives.
+    pub org_name: String,
+    /// When it was confirmed, RFC 3339.
+    pub confirmed_at: String,
+}
+
+/// Confirms one address of an email channel through the token its email
+/// carried (public: holding the link is the proof). One round trip: the
+/// guarded confirmation, its audit row, the address read back. Following a
+/// link again answers the same; an unknown or expired one is 400 `invalid_token`.
+pub async fn confirm_channel_email(deps: &Deps, raw_token: &str) -> Result<ConfirmedEmailView, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        email: String,
+        confirmed_at: Option<i64>,
+        org_name: String,
+    }
+    if !token::plausible(raw_token) {
+        return Err(AppError::InvalidToken);
+    }
+    let digest = Secret::from_client(raw_token).digest();
+    let now = deps.now();
+    let audit_id = deps.new_id(IdKind::Event)?;
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::CONFIRM_CHANNEL_EMAIL, &digest, now));
+    batch.add(stmt!(sql::AUDIT_CHANNEL_EMAIL_CONFIRMED, &digest, now, &audit_id));
+    let row = batch.read::<Row>(stmt!(sql::CHANNEL_EMAIL_BY_TOKEN, &digest));
+    let row = batch.run(deps.db.as_ref()).await?.first(row)?;
+    match row {
+        Some(Row { email, confirmed_at: Some(at), org_name }) => {
+            Ok(ConfirmedEmailView { email, org_name, confirmed_at: rfc3339(at) })
+        }
+        _ => Err(AppError::InvalidToken),
     }
 }

@@ -35,6 +35,8 @@ pub enum IdKind {
     Domain,
     /// A person's request to join an org.
     MembershipRequest,
+    /// An address of an email notification channel.
+    ChannelEmail,
 }
 
 impl IdKind {
@@ -57,6 +59,7 @@ impl IdKind {
             IdKind::JoinLink => "jnl_",
             IdKind::Domain => "dom_",
             IdKind::MembershipRequest => "mrq_",
+            IdKind::ChannelEmail => "nce_",
         }
     }
 }

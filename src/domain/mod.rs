@@ -2,6 +2,7 @@
 //! no clock: times come in as arguments (unix seconds).
 pub mod api_key;
 pub mod browser;
+pub mod channel;
 pub mod email;
 pub mod ids;
 pub mod join_link;

@@ -129,6 +129,11 @@ pub fn email_token(secret: &[u8], purpose: TokenPurpose, row_id: &str) -> Secret
     derive(secret, purpose.as_str(), row_id)
 }
 
+/// The emailed confirmation token of an email channel's address: derived from its row id.
+pub fn channel_email_token(secret: &[u8], address_id: &str) -> Secret {
+    derive(secret, "channel_email", address_id)
+}
+
 /// The emailed token of an invitation: derived from its id and current send nonce.
 pub fn invitation_token(secret: &[u8], invitation_id: &str, nonce: &str) -> Secret {
     derive(secret, "invitation", &format!("{invitation_id}:{nonce}"))

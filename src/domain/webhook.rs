@@ -212,6 +212,12 @@ pub enum UrlError {
     /// This service's own host (from `APP_URL`) or a `*.workers.dev` host.
     #[error("this service's own hosts and *.workers.dev are not allowed")]
     OwnHost,
+    /// A Slack channel's URL off `hooks.slack.com`.
+    #[error("a Slack channel's URL must be a https://hooks.slack.com/… incoming-webhook URL")]
+    SlackHost,
+    /// A Discord channel's URL off `discord.com`/`discordapp.com` `/api/webhooks/…`.
+    #[error("a Discord channel's URL must be a https://discord.com/api/webhooks/… (or discordapp.com) URL")]
+    DiscordHost,
 }
 
 /// Domains whose names resolve to an address chosen by whoever writes the

@@ -105,6 +105,7 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::ProviderAlreadyLinked => (409, "Provider already linked"),
         C::InvalidWebhookUrl => (422, "Invalid webhook URL"),
         C::DeliveryNotFailed => (409, "Delivery not failed"),
+        C::ChannelKindMismatch => (409, "Channel kind mismatch"),
         C::CsrfRejected => (403, "Cross-site request refused"),
         C::DomainNotVerified => (422, "Domain not verified"),
         C::DomainClaimed => (409, "Domain claimed"),

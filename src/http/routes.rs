@@ -287,6 +287,7 @@ routes! {
     POST "/v1/orgs/{org_id}/notification-channels/{id}/test" [Principal] => notify::test_channel(org_id, id);
     GET "/v1/orgs/{org_id}/notification-channels/{id}/deliveries" [Principal] => notify::list_deliveries(org_id, id);
     POST "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry" [Principal] => notify::retry_delivery(org_id, id);
+    POST "/v1/notification-channels/confirm-email" [Public] => notify::confirm_channel_email();
     POST "/v1/orgs/{org_id}/domains" [Principal] => dom::add_domain(org_id);
     GET "/v1/orgs/{org_id}/domains" [Principal] => dom::list_domains(org_id);
     GET "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::get_domain(org_id, id);

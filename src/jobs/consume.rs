@@ -215,9 +215,11 @@ async fn webhook(message: &Incoming, ports: &Ports<'_>) -> Action {
         schedule: &config.webhook_retry_schedule,
         development,
         own_host: own_host.as_deref(),
+        app_url: &config.app_url,
     };
     let (next, disabled) =
-        webhooks::deliver(&delivery_id, ports.db, ports.webhooks, ports.clock, ports.rng, &settings).await;
+        webhooks::deliver(&delivery_id, ports.db, ports.webhooks, ports.outbox, ports.clock, ports.rng, &settings)
+            .await;
     if let Some(d) = disabled {
         notifications::tell_admins_disabled(ports.db, ports.outbox, ports.rng, &d).await;
     }

@@ -99,7 +99,11 @@ pub fn identity_linked(config: &Config, to: &str, name: &str, provider: &str, ac
 
 /// The notice to an org admin that a notification channel was turned off.
 pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason: &str) -> OutgoingEmail {
-    let why = if reason == "gone" { "its receiver answered 410 Gone" } else { "its deliveries have failed for 5 days" };
+    let why = if reason == "gone" {
+        "its receiver answered that it is gone (410, or 404 from Slack or Discord)"
+    } else {
+        "its deliveries have failed for 5 days"
+    };
     let line = format!("The notification channel for {url} was disabled because {why}.");
     let settings = format!("{}/settings", config.app_url);
     layout(
@@ -138,6 +142,33 @@ pub fn admin_notice(config: &Config, to: &str, name: &str, action: &str) -> Outg
         name,
         &[line, "If you did not expect this, contact your platform administrator."],
         Some(("Open Latchkey", &url)),
+    )
+}
+
+/// The link that confirms an address of an email notification channel.
+pub fn channel_email_confirmation(config: &Config, to: &str, org: &str, token: &str) -> OutgoingEmail {
+    let url = format!("{}/confirm-channel-email#token={token}", config.app_url);
+    let line = format!(
+        "Someone added this address to a notification channel of {org} on Latchkey: it would receive an email when members, invitations or keys there change."
+    );
+    layout(
+        to,
+        &format!("Confirm notifications from {org}"),
+        "there",
+        &[&line, "Nothing is sent to it until you confirm. The link works for 7 days; if you were not expecting this, ignore this email."],
+        Some(("Confirm this address", &url)),
+    )
+}
+
+/// One event of an email notification channel: the human message and a link.
+pub fn channel_event(to: &str, org: &str, sentence: &str, link: &str) -> OutgoingEmail {
+    let subject: String = format!("{org}: {sentence}").chars().take(150).collect();
+    layout(
+        to,
+        &subject,
+        "there",
+        &[&format!("{sentence}."), &format!("You receive this because this address was confirmed for a notification channel of {org}; its admins can remove it.")],
+        Some(("Open Latchkey", link)),
     )
 }
 

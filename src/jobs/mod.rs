@@ -3,7 +3,8 @@
 //! key and records a sent-marker, so a duplicate delivery sends nothing twice.
 pub use crate::app::messages::Job;
 use crate::app::{Clock, Config};
-use crate::domain::token::{email_token, invitation_token, TokenPurpose};
+use crate::domain::channel::{self, ChannelKind};
+use crate::domain::token::{channel_email_token, email_token, invitation_token, TokenPurpose};
 use crate::stmt;
 use crate::store::{sql, Db, DbError};
 use async_trait::async_trait;
@@ -205,12 +206,49 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             struct Row {
                 email: String,
                 name: String,
+                kind: String,
                 url: String,
                 disabled_reason: Option<String>,
             }
             let row: Option<Row> = db.run(stmt!(sql::CHANNEL_DISABLED_FOR_MAIL, channel_id, user_id)).await?.first()?;
             Ok(row.map(|r| {
-                mail::channel_disabled(config, &r.email, &r.name, &r.url, r.disabled_reason.as_deref().unwrap_or(""))
+                // A Slack or Discord URL is the credential: masked, as the API shows it.
+                let kind = ChannelKind::parse(&r.kind).unwrap_or(ChannelKind::Webhook);
+                let url = channel::shown_url(kind, &r.url);
+                mail::channel_disabled(config, &r.email, &r.name, &url, r.disabled_reason.as_deref().unwrap_or(""))
+            }))
+        }
+        Job::ChannelEmailConfirmation { address_id, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                id: String,
+                email: String,
+                org_name: String,
+            }
+            let row: Option<Row> =
+                db.run(stmt!(sql::CHANNEL_EMAIL_FOR_CONFIRMATION, address_id, clock.now())).await?.first()?;
+            Ok(row.map(|r| {
+                let token = channel_email_token(&config.token_secret, &r.id);
+                mail::channel_email_confirmation(config, &r.email, &r.org_name, token.expose())
+            }))
+        }
+        Job::ChannelEvent { delivery_id, address_id, .. } => {
+            #[derive(Deserialize)]
+            struct Row {
+                email: String,
+            }
+            // Still confirmed, on a channel still on (else nothing to send).
+            let to: Option<Row> = db.run(stmt!(sql::CHANNEL_EMAIL_FOR_EVENT, address_id)).await?.first()?;
+            let facts: Option<sql::SendRow> = db.run(stmt!(sql::DELIVERY_FOR_SEND, delivery_id)).await?.first()?;
+            Ok(to.zip(facts).map(|(to, row)| {
+                let details = webhooks::details_of(&row);
+                let facts = webhooks::message_facts(&row, &details, &config.app_url);
+                mail::channel_event(
+                    &to.email,
+                    facts.org_name,
+                    &channel::sentence(&facts),
+                    &channel::console_link(&facts),
+                )
             }))
         }
         Job::AdminNotice { user_id, action, .. } => {

@@ -7,11 +7,13 @@
 //! queue's own retries and its dead-letter queue are left for crashes (D1
 //! unreachable, a secret that does not decrypt).
 use super::retry::jittered;
-use crate::app::{random, Clock, Rng};
+use crate::app::messages::Job;
+use crate::app::{random, Clock, Outbox, Rng};
+use crate::domain::channel::{self, ChannelKind, MessageFacts, Who};
 use crate::domain::sealed::{Purpose, SealingKeys};
 use crate::domain::webhook::{self, EventFacts, Outcome, SigningSecret, UrlPolicy};
 use crate::stmt;
-use crate::store::sql::{self, SendRow};
+use crate::store::sql::{self, ChannelEmailRow, SendRow};
 use crate::store::{Batch, Db};
 use async_trait::async_trait;
 
@@ -62,6 +64,33 @@ pub struct WebhookSettings<'a> {
     pub development: bool,
     /// Our host, never a target.
     pub own_host: Option<&'a str>,
+    /// The console (`APP_URL`), linked from human messages.
+    pub app_url: &'a str,
+}
+
+/// The audit details of a delivery's event (an empty object if unreadable).
+pub fn details_of(row: &SendRow) -> serde_json::Value {
+    serde_json::from_str(&row.data).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// The facts a human message is made of, from the row the consumer read.
+pub fn message_facts<'a>(row: &'a SendRow, details: &'a serde_json::Value, app_url: &'a str) -> MessageFacts<'a> {
+    // A deleted org's name survives in its `org.deleted` details.
+    let org_name = row
+        .org_name
+        .as_deref()
+        .or_else(|| details.get("name").and_then(serde_json::Value::as_str))
+        .unwrap_or(&row.org_id);
+    MessageFacts {
+        event_type: &row.event_type,
+        org_id: &row.org_id,
+        org_name,
+        actor: Who { kind: &row.actor_kind, name: row.actor_name.as_deref(), email: row.actor_email.as_deref() },
+        target_kind: &row.target_kind,
+        target: Who { kind: "user", name: row.target_name.as_deref(), email: row.target_email.as_deref() },
+        details,
+        app_url,
+    }
 }
 
 /// What to do with the message.
@@ -90,15 +119,19 @@ pub struct Disabled {
 
 /// Processes one message for `delivery_id`. Returns what to do with the
 /// message and, when this attempt disabled the channel, what to tell admins.
+/// An email channel's delivery goes to the mail queue through `outbox`.
 pub async fn deliver(
     delivery_id: &str,
     db: &dyn Db,
     sender: &dyn WebhookSender,
+    outbox: &dyn Outbox,
     clock: &dyn Clock,
     rng: &dyn Rng,
     settings: &WebhookSettings<'_>,
 ) -> (Next, Option<Disabled>) {
-    attempt(delivery_id, clock.now(), db, sender, rng, settings).await.unwrap_or_else(|e| (Next::Crash(e), None))
+    attempt(delivery_id, clock.now(), db, sender, outbox, rng, settings)
+        .await
+        .unwrap_or_else(|e| (Next::Crash(e), None))
 }
 
 /// The attempt at `now` (read once: the claim, the signature and the record
@@ -108,14 +141,18 @@ async fn attempt(
     now: i64,
     db: &dyn Db,
     sender: &dyn WebhookSender,
+    outbox: &dyn Outbox,
     rng: &dyn Rng,
     settings: &WebhookSettings<'_>,
 ) -> Result<(Next, Option<Disabled>), String> {
     let mut batch = Batch::new();
     let claimed = batch.write(stmt!(sql::CLAIM_DELIVERY, delivery_id, now));
     let row = batch.read::<SendRow>(stmt!(sql::DELIVERY_FOR_SEND, delivery_id));
+    // An email channel's recipients ride along (none for the other kinds).
+    let recipients = batch.read::<ChannelEmailRow>(stmt!(sql::CONFIRMED_CHANNEL_EMAILS_OF_DELIVERY, delivery_id));
     let mut results = batch.run(db).await.map_err(|e| e.to_string())?;
     let claimed = results.changed(claimed) > 0;
+    let recipients = results.all(recipients).map_err(|e| e.to_string())?;
     let Some(row) = results.first(row).map_err(|e| e.to_string())? else {
         return Ok((Next::Ack, None)); // deleted with its channel
     };
@@ -133,32 +170,49 @@ async fn attempt(
         db.run(stmt!(sql::ABANDON_DELIVERY, delivery_id, "channel disabled")).await.map_err(|e| e.to_string())?;
         return Ok((Next::Ack, None));
     }
-    let secrets = secrets(&row, settings.key, now)?;
+    let kind = ChannelKind::parse(&row.kind).unwrap_or(ChannelKind::Webhook);
     let policy = UrlPolicy { development: settings.development, own_host: settings.own_host };
-    let answer = match webhook::check_url(&row.url, policy) {
-        Err(e) => Err(format!("url refused: {e}")),
-        Ok(url) => {
-            let body = webhook::payload(&EventFacts {
-                event_type: &row.event_type,
-                occurred_at: row.occurred_at,
-                org_id: &row.org_id,
-                actor_kind: &row.actor_kind,
-                actor_id: &row.actor_id,
-                target_kind: &row.target_kind,
-                target_id: &row.target_id,
-                details: &row.data,
-            });
-            let live: Vec<&SigningSecret> = secrets.iter().collect();
-            let signature = webhook::signature_header(&live, delivery_id, now, &body);
-            let headers = vec![
-                ("content-type", "application/json".to_owned()),
-                ("user-agent", "Latchkey-Webhooks/1".to_owned()),
-                ("webhook-id", delivery_id.to_owned()),
-                ("webhook-timestamp", now.to_string()),
-                ("webhook-signature", signature),
-            ];
-            sender.post(WebhookRequest { url: url.as_str().to_owned(), headers, body }).await
-        }
+    let details = details_of(&row);
+    let message = || channel::message(&message_facts(&row, &details, settings.app_url));
+    let answer = match kind {
+        ChannelKind::Email => to_mail_queue(delivery_id, &recipients, outbox).await,
+        ChannelKind::Slack | ChannelKind::Discord => match channel::check_channel_url(kind, &row.url, policy) {
+            Err(e) => Err(format!("url refused: {e}")),
+            Ok(url) => {
+                let body = channel::chat_body(kind, &message()).unwrap_or_default();
+                let headers = vec![
+                    ("content-type", "application/json".to_owned()),
+                    ("user-agent", "Latchkey-Webhooks/1".to_owned()),
+                ];
+                sender.post(WebhookRequest { url: url.as_str().to_owned(), headers, body }).await
+            }
+        },
+        ChannelKind::Webhook => match webhook::check_url(&row.url, policy) {
+            Err(e) => Err(format!("url refused: {e}")),
+            Ok(url) => {
+                let secrets = secrets(&row, settings.key, now)?;
+                let body = webhook::payload(&EventFacts {
+                    event_type: &row.event_type,
+                    occurred_at: row.occurred_at,
+                    org_id: &row.org_id,
+                    actor_kind: &row.actor_kind,
+                    actor_id: &row.actor_id,
+                    target_kind: &row.target_kind,
+                    target_id: &row.target_id,
+                    details: &row.data,
+                });
+                let live: Vec<&SigningSecret> = secrets.iter().collect();
+                let signature = webhook::signature_header(&live, delivery_id, now, &body);
+                let headers = vec![
+                    ("content-type", "application/json".to_owned()),
+                    ("user-agent", "Latchkey-Webhooks/1".to_owned()),
+                    ("webhook-id", delivery_id.to_owned()),
+                    ("webhook-timestamp", now.to_string()),
+                    ("webhook-signature", signature),
+                ];
+                sender.post(WebhookRequest { url: url.as_str().to_owned(), headers, body }).await
+            }
+        },
     };
     let (status, latency, error, excerpt, retry_after) = match &answer {
         Ok(r) => (
@@ -170,7 +224,7 @@ async fn attempt(
         ),
         Err(e) => (None, None, Some(e.chars().take(500).collect::<String>()), None, None),
     };
-    let outcome = webhook::outcome(status);
+    let outcome = channel::outcome_for(kind, status);
     let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
     let failing_for = now - row.failing_since.unwrap_or(now);
     let disable = match outcome {
@@ -228,6 +282,30 @@ async fn attempt(
         _ => Next::Ack,
     };
     Ok((next, disabled))
+}
+
+/// An email channel's delivery: one job on the mail queue per confirmed
+/// address (their ids derived from the delivery's and the address's, so a
+/// retry mails nobody twice), answered as a 202 once all are enqueued. No
+/// confirmed address: skipped (a success, nothing sent).
+async fn to_mail_queue(
+    delivery_id: &str,
+    recipients: &[ChannelEmailRow],
+    outbox: &dyn Outbox,
+) -> Result<WebhookResponse, String> {
+    for r in recipients {
+        let job = Job::ChannelEvent {
+            job_id: format!("{delivery_id}.{}", r.id),
+            delivery_id: delivery_id.to_owned(),
+            address_id: r.id.clone(),
+        };
+        outbox.enqueue(&job).await.map_err(|e| format!("mail queue refused: {e}"))?;
+    }
+    let said = match recipients.len() {
+        0 => "skipped: no confirmed address".to_owned(),
+        n => format!("queued for {n} confirmed address{}", if n == 1 { "" } else { "es" }),
+    };
+    Ok(WebhookResponse { status: 202, retry_after: None, body: said.into_bytes(), latency_ms: 0 })
 }
 
 /// The live secrets: the current one, and the previous one during its grace.

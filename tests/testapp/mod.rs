@@ -315,6 +315,7 @@ impl TestApp {
             schedule: &config.webhook_retry_schedule,
             development,
             own_host: own.as_deref(),
+            app_url: &config.app_url,
         };
         let mut out = Vec::new();
         for (id, _) in messages {
@@ -322,6 +323,7 @@ impl TestApp {
                 &id,
                 self.db.as_ref(),
                 sender,
+                self.outbox.as_ref(),
                 self.clock.as_ref(),
                 &SystemRng,
                 &settings,

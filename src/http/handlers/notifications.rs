@@ -3,7 +3,8 @@
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::notifications::{
-    self as n, ChannelChange, ChannelView, ChannelWithSecret, DeliveryView, EventTypeView, NewChannel,
+    self as n, ChannelChange, ChannelView, ChannelWithSecret, ConfirmedEmailView, DeliveryView, EventTypeView,
+    NewChannel,
 };
 use crate::app::Deps;
 use crate::http::extract::{self, json};
@@ -16,12 +17,26 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelBody {
-    /// The receiver: `https` only, port 443, a host name (no IP literal in any
+    /// What the channel sends: `webhook` (the default: signed Standard
+    /// Webhooks), `slack` (an incoming-webhook URL on `hooks.slack.com`),
+    /// `discord` (a `discord.com`/`discordapp.com` `/api/webhooks/…` URL) or
+    /// `email` (`emails`, each confirmed through an emailed link first).
+    #[serde(default)]
+    #[schema(schema_with = kind)]
+    pub kind: Option<String>,
+    /// Every kind but `email`. The receiver: `https` only, port 443, a host name (no IP literal in any
     /// notation), no credentials, no internal names (`localhost`, `*.local`,
     /// `*.internal`, single labels), no wildcard-DNS or rebinding domains
     /// (`nip.io`, `sslip.io`, `localtest.me`, `lvh.me`, …), not this service's
-    /// own host nor `*.workers.dev`. Otherwise 422 `invalid_webhook_url`.
-    pub url: String,
+    /// own host nor `*.workers.dev`; Slack and Discord only on their own hosts.
+    /// Otherwise 422 `invalid_webhook_url`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `email` only: 1 to 10 distinct addresses. Each is emailed a
+    /// confirmation link and receives nothing until it is followed.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 10)]
+    pub emails: Option<Vec<String>>,
     /// Free text, at most 200 characters.
     #[serde(default)]
     #[schema(max_length = 200)]
@@ -61,6 +76,23 @@ pub struct RotateSecretBody {
     /// are sent, space-separated, in `webhook-signature`).
     #[schema(minimum = 0, maximum = 86400)]
     pub grace_period_seconds: i64,
+}
+
+/// The channel kinds.
+fn kind() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(crate::domain::channel::ChannelKind::ALL.iter().map(|k| k.as_str())))
+        .description(Some("`webhook` (default), `slack`, `discord` or `email`"))
+        .build()
+}
+
+/// A confirmation link's token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmEmailBody {
+    /// The token from the link (`/confirm-channel-email#token=…`).
+    pub token: String,
 }
 
 /// 1 to 32 distinct names of [`crate::domain::webhook::EVENT_TYPES`].
@@ -142,14 +174,16 @@ pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) ->
 /// `POST /v1/orgs/{org_id}/notification-channels`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels", summary = "Create a notification channel", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = CreateChannelBody,
-    responses((status = 201, body = ChannelWithSecret, description = "`secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted"),
+    responses((status = 201, body = ChannelWithSecret, description = "A webhook's `secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted. Slack, Discord and email channels have none. An email channel's addresses are each sent a confirmation link"),
               (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
-              (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed (event_types, description)")))]
+              (status = 422, body = Problem, description = "invalid_webhook_url (Slack and Discord URLs only on their own hosts), or validation_failed (kind, url, emails, event_types, description)")))]
 pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: CreateChannelBody = json(req)?;
     let new = NewChannel {
-        url: &body.url,
+        kind: body.kind.as_deref(),
+        url: body.url.as_deref(),
+        emails: body.emails.as_deref(),
         description: body.description.as_deref().unwrap_or(""),
         event_types: &body.event_types,
     };
@@ -203,6 +237,7 @@ pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org_
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", summary = "Rotate a notification channel's signing secret", tag = "notifications", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateSecretBody,
     responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
+              (status = 409, body = Problem, description = "channel_kind_mismatch: only webhook channels are signed"),
               (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
 pub async fn rotate_secret(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let body: RotateSecretBody = json(req)?;
@@ -239,4 +274,14 @@ pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org_
 pub async fn retry_delivery(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     n::retry_delivery(deps, cred, org_id, id).await?;
     Ok(Response::empty(202))
+}
+
+/// `POST /v1/notification-channels/confirm-email`.
+#[utoipa::path(post, path = "/v1/notification-channels/confirm-email", summary = "Confirm an email channel's address", tag = "notifications",
+    request_body = ConfirmEmailBody,
+    responses((status = 200, body = ConfirmedEmailView, description = "The address receives the channel's events from now on; following the link again answers the same"),
+              (status = 400, body = Problem, description = "invalid_token: unknown, or expired (7 days) before it was followed")))]
+pub async fn confirm_channel_email(deps: &Deps, req: &Request) -> Answer {
+    let body: ConfirmEmailBody = json(req)?;
+    Ok(Response::json(200, &n::confirm_channel_email(deps, &body.token).await?))
 }

@@ -1,19 +1,23 @@
 //! Notification channels, their events and deliveries (migration 0013).
 use serde::Deserialize;
 
-/// A new channel, unless the org has `?10` already (one guarded statement:
+/// A new channel of kind `?11`, unless the org has `?10` already (one guarded statement:
 /// parallel creations cannot pass the limit together).
 pub const INSERT_CHANNEL: &str = "INSERT INTO notification_channels \
-       (id, org_id, url, description, event_types, secret, created_by_kind, created_by, created_at, updated_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9 \
+       (id, org_id, url, description, event_types, secret, created_by_kind, created_by, created_at, updated_at, kind) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?11 \
      WHERE (SELECT COUNT(*) FROM notification_channels WHERE org_id = ?2 AND orphaned_at IS NULL) < ?10";
-pub const LIST_CHANNELS: &str = "SELECT id, org_id, url, description, event_types, enabled, disabled_reason, \
-       previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret \
+pub const LIST_CHANNELS: &str = "SELECT id, org_id, kind, url, description, event_types, enabled, disabled_reason, \
+       previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret, \
+       (SELECT json_group_array(json_object('email', m.email, 'confirmed_at', m.confirmed_at)) \
+        FROM notification_channel_emails AS m WHERE m.channel_id = notification_channels.id) AS emails \
      FROM notification_channels WHERE org_id = ?1 \
        AND (created_at, id) < (COALESCE(?2, 9223372036854775807), COALESCE(?3, '')) \
      ORDER BY created_at DESC, id DESC LIMIT ?4";
-pub const CHANNEL_IN_ORG: &str = "SELECT id, org_id, url, description, event_types, enabled, disabled_reason, \
-       previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret \
+pub const CHANNEL_IN_ORG: &str = "SELECT id, org_id, kind, url, description, event_types, enabled, disabled_reason, \
+       previous_expires_at, failing_since, created_at, updated_at, secret, previous_secret, \
+       (SELECT json_group_array(json_object('email', m.email, 'confirmed_at', m.confirmed_at)) \
+        FROM notification_channel_emails AS m WHERE m.channel_id = notification_channels.id) AS emails \
      FROM notification_channels WHERE id = ?1 AND org_id = ?2";
 /// Changes what is given (NULL keeps). Enabling clears the reason and the
 /// failure streak; disabling by hand records `manual`. `?8`: the event types
@@ -30,7 +34,7 @@ pub const DELETE_CHANNEL: &str = "DELETE FROM notification_channels WHERE id = ?
 /// The new secret signs from now on; the old one too until `?4` (NULL: not at all).
 pub const ROTATE_CHANNEL_SECRET: &str = "UPDATE notification_channels SET \
        previous_secret = CASE WHEN ?4 IS NULL THEN NULL ELSE secret END, previous_expires_at = ?4, \
-       secret = ?3, updated_at = ?5 WHERE id = ?1 AND org_id = ?2";
+       secret = ?3, updated_at = ?5 WHERE id = ?1 AND org_id = ?2 AND kind = 'webhook'";
 /// A ping: an event for one channel only (no audit fan-out).
 pub const INSERT_PING_EVENT: &str = "INSERT INTO notification_events \
        (id, audit_id, org_id, type, actor_kind, actor_id, target_kind, target_id, data, occurred_at) \
@@ -77,12 +81,56 @@ pub const INSERT_ATTEMPT: &str = "INSERT INTO notification_attempts \
 pub const CLAIM_DELIVERY: &str = "UPDATE notification_deliveries SET claimed_until = ?2 + 60 \
      WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2 + 1 \
        AND (claimed_until IS NULL OR claimed_until < ?2)";
-/// Everything a send needs.
+/// Everything a send needs, with the names a human message uses (the
+/// org's, the actor's, the person targeted; each by key, each possibly gone).
 pub const DELIVERY_FOR_SEND: &str = "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.claimed_until, \
        e.type AS event_type, e.org_id, e.actor_kind, e.actor_id, e.target_kind, e.target_id, e.data, e.occurred_at, \
-       c.id AS channel_id, c.url, c.enabled, c.secret, c.previous_secret, c.previous_expires_at, c.failing_since \
+       c.id AS channel_id, c.kind, c.url, c.enabled, c.secret, c.previous_secret, c.previous_expires_at, c.failing_since, \
+       o.name AS org_name, COALESCE(au.name, ak.name) AS actor_name, au.email AS actor_email, \
+       tu.name AS target_name, tu.email AS target_email \
      FROM notification_deliveries AS d JOIN notification_events AS e ON e.id = d.event_id \
-     JOIN notification_channels AS c ON c.id = d.channel_id WHERE d.id = ?1";
+     JOIN notification_channels AS c ON c.id = d.channel_id \
+     LEFT JOIN orgs AS o ON o.id = e.org_id \
+     LEFT JOIN users AS au ON e.actor_kind = 'user' AND au.id = e.actor_id \
+     LEFT JOIN api_keys AS ak ON e.actor_kind = 'api_key' AND ak.id = e.actor_id \
+     LEFT JOIN users AS tu ON e.target_kind = 'user' AND tu.id = e.target_id \
+     WHERE d.id = ?1";
+/// A delivery's recipients: its channel's confirmed addresses (email channels only have any).
+pub const CONFIRMED_CHANNEL_EMAILS_OF_DELIVERY: &str = "SELECT m.id, m.email \
+     FROM notification_deliveries AS d JOIN notification_channel_emails AS m ON m.channel_id = d.channel_id \
+     WHERE d.id = ?1 AND m.confirmed_at IS NOT NULL ORDER BY m.email";
+/// An email channel's address, unconfirmed until its link is followed
+/// (`?4`: the link token's SHA-256). Only with its channel (written just before
+/// in the same batch; a channel refused by the limit takes no address).
+pub const INSERT_CHANNEL_EMAIL: &str = "INSERT INTO notification_channel_emails \
+       (id, channel_id, email, token_hash, expires_at, confirmed_at, created_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, NULL, ?6 WHERE EXISTS (SELECT 1 FROM notification_channels WHERE id = ?2)";
+/// Confirms the address whose link token hashes to `?1`, once, before it expires.
+pub const CONFIRM_CHANNEL_EMAIL: &str = "UPDATE notification_channel_emails SET confirmed_at = ?2 \
+     WHERE token_hash = ?1 AND confirmed_at IS NULL AND expires_at > ?2";
+/// The org's audit row for a confirmation (right after [`CONFIRM_CHANNEL_EMAIL`]:
+/// only if it changed the row). The address holder acts through the link: `system`.
+pub const AUDIT_CHANNEL_EMAIL_CONFIRMED: &str = "INSERT INTO audit_events \
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at) \
+     SELECT ?3, c.org_id, NULL, 'system', 'system', 'notification_channel.email_confirmed', \
+       'notification_channel', c.id, json_object('email', m.email), ?2 \
+     FROM notification_channel_emails AS m JOIN notification_channels AS c ON c.id = m.channel_id \
+     WHERE m.token_hash = ?1 AND changes() > 0 AND c.org_id IN (SELECT id FROM orgs)";
+/// The address a link token names, after a confirmation attempt.
+pub const CHANNEL_EMAIL_BY_TOKEN: &str = "SELECT m.email, m.confirmed_at, m.channel_id, c.org_id, \
+       COALESCE(o.name, '') AS org_name \
+     FROM notification_channel_emails AS m JOIN notification_channels AS c ON c.id = m.channel_id \
+     LEFT JOIN orgs AS o ON o.id = c.org_id WHERE m.token_hash = ?1";
+/// The confirmation email: the address (still unconfirmed and in time) and its org.
+pub const CHANNEL_EMAIL_FOR_CONFIRMATION: &str = "SELECT m.id, m.email, COALESCE(o.name, '') AS org_name, \
+       c.description \
+     FROM notification_channel_emails AS m JOIN notification_channels AS c ON c.id = m.channel_id \
+     LEFT JOIN orgs AS o ON o.id = c.org_id \
+     WHERE m.id = ?1 AND m.confirmed_at IS NULL AND m.expires_at > ?2";
+/// An event email's recipient: still confirmed, on a channel still on.
+pub const CHANNEL_EMAIL_FOR_EVENT: &str = "SELECT m.email FROM notification_channel_emails AS m \
+     JOIN notification_channels AS c ON c.id = m.channel_id \
+     WHERE m.id = ?1 AND m.confirmed_at IS NOT NULL AND c.enabled = 1";
 /// The outcome of one attempt: `?3` status, `?4` next attempt (pending only).
 pub const RECORD_ATTEMPT: &str = "UPDATE notification_deliveries SET status = ?3, attempts = attempts + 1, \
        next_attempt_at = ?4, claimed_until = NULL, enqueued_at = CASE WHEN ?4 IS NULL THEN enqueued_at ELSE ?2 END, \
@@ -127,6 +175,7 @@ pub const ORG_ADMIN_IDS: &str = "SELECT user_id FROM org_members WHERE org_id = 
 pub struct ChannelRow {
     pub id: String,
     pub org_id: String,
+    pub kind: String,
     pub url: String,
     pub description: String,
     pub event_types: String,
@@ -138,6 +187,8 @@ pub struct ChannelRow {
     pub updated_at: i64,
     pub secret: String,
     pub previous_secret: Option<String>,
+    /// JSON array of `{email, confirmed_at}` (empty but for email channels).
+    pub emails: String,
 }
 
 /// A delivery as its list shows it.
@@ -186,12 +237,25 @@ pub struct SendRow {
     pub data: String,
     pub occurred_at: i64,
     pub channel_id: String,
+    pub kind: String,
     pub url: String,
     pub enabled: i64,
     pub secret: String,
     pub previous_secret: Option<String>,
     pub previous_expires_at: Option<i64>,
     pub failing_since: Option<i64>,
+    pub org_name: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub target_name: Option<String>,
+    pub target_email: Option<String>,
+}
+
+/// An address of an email channel, by [`CONFIRMED_CHANNEL_EMAILS`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChannelEmailRow {
+    pub id: String,
+    pub email: String,
 }
 
 /// A row with one `id` column.
@@ -209,6 +273,6 @@ pub const AUDIT_CHANNEL_DISABLED_BY_SYSTEM: &str = "INSERT INTO audit_events \
      FROM notification_channels WHERE id = ?1 AND changes() > 0 AND org_id IN (SELECT id FROM orgs)";
 
 /// The disable notice: the admin and the channel (still disabled).
-pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.url, c.disabled_reason \
+pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.kind, c.url, c.disabled_reason \
      FROM notification_channels AS c JOIN users AS u ON u.id = ?2 \
      WHERE c.id = ?1 AND c.enabled = 0";
