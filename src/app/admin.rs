@@ -12,6 +12,7 @@
 //! its credential and recovery codes and ends every session: the person
 //! signs in with their password and is asked to enrol again.
 use super::access::Credential;
+use super::sessions::UserView;
 use super::messages::Job;
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::email::Email;
@@ -29,21 +30,13 @@ pub fn is_admin(deps: &Deps, email: &str) -> bool {
     deps.config.platform_admins.iter().any(|a| a == email)
 }
 
-/// A person as an administrator sees them.
+/// A person as an administrator sees them: the account as the person sees
+/// it, its suspension and 2FA reset, and (lookups) their orgs and roles.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AdminUserView {
-    /// `usr_…`
-    pub id: String,
-    /// Address.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Whether the address is verified.
-    pub email_verified: bool,
-    /// Whether 2FA is on.
-    pub totp_enabled: bool,
-    /// RFC 3339.
-    pub created_at: String,
+    /// The account.
+    #[serde(flatten)]
+    pub account: UserView,
     /// RFC 3339, while suspended.
     pub suspended_at: Option<String>,
     /// RFC 3339 of the last 2FA reset, until they enrol again.
@@ -236,12 +229,7 @@ pub async fn audit_log(deps: &Deps, who: &Credential) -> Result<Vec<PlatformAudi
 
 fn view(user: &UserRow, orgs: Vec<AdminOrgRow>) -> AdminUserView {
     AdminUserView {
-        id: user.id.clone(),
-        email: user.email.clone(),
-        name: user.name.clone(),
-        email_verified: user.email_verified_at.is_some(),
-        totp_enabled: user.totp_enabled != 0,
-        created_at: rfc3339(user.created_at),
+        account: user.view(),
         suspended_at: user.suspended_at.map(rfc3339),
         two_factor_reset_at: user.totp_reset_at.filter(|_| user.totp_enabled == 0).map(rfc3339),
         orgs: orgs

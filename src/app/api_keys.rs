@@ -101,11 +101,11 @@ async fn manager_and_key(
     org_id: &str,
     id: &str,
 ) -> Result<(Granted, ApiKeyRow), AppError> {
+    // Not `require_row`: keys never manage keys, which `manager` refuses first.
     let mut batch = Batch::new();
     let row = looks_like(IdKind::ApiKey, id).then(|| batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, id, org_id)));
     let (me, mut results) = manager(deps, who, org_id, batch).await?;
-    let row = results.first_if(row)?;
-    Ok((me, row.ok_or(AppError::NotFound)?))
+    Ok((me, results.first_if(row)?.ok_or(AppError::NotFound)?))
 }
 
 fn user_id(me: &Granted) -> Result<&str, AppError> {

@@ -115,11 +115,8 @@ async fn manager_and_domain(
     org_id: &str,
     id: &str,
 ) -> Result<(Granted, DomainRow), AppError> {
-    let mut batch = Batch::new();
-    let row = looks_like(IdKind::Domain, id).then(|| batch.read::<DomainRow>(stmt!(sql::DOMAIN_IN_ORG, id, org_id)));
-    let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
-    let row = results.first_if(row)?.ok_or(AppError::NotFound)?;
-    Ok((me, row))
+    let read = looks_like(IdKind::Domain, id).then(|| stmt!(sql::DOMAIN_IN_ORG, id, org_id));
+    who.require_row(deps, Tenant::Org(org_id), Permission::OrgWrite, read).await
 }
 
 /// A domain's audit row, its data read from the row: unconditional (before

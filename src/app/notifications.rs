@@ -372,11 +372,8 @@ async fn manager_and_channel(
     org_id: &str,
     id: &str,
 ) -> Result<(Granted, ChannelRow), AppError> {
-    let mut batch = Batch::new();
-    let row = looks_like(IdKind::Channel, id).then(|| batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)));
-    let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
-    let row = results.first_if(row)?;
-    Ok((me, row.ok_or(AppError::NotFound)?))
+    let read = looks_like(IdKind::Channel, id).then(|| stmt!(sql::CHANNEL_IN_ORG, id, org_id));
+    who.require_row(deps, Tenant::Org(org_id), Permission::NotificationsWrite, read).await
 }
 
 /// Refuses event types whose data `who` may not read (SECURITY.md: a channel

@@ -161,6 +161,24 @@ impl Credential {
         Ok((caller.require(permission, two_factor)?, results))
     }
 
+    /// Resolves in `tenant`, requires `permission` there and reads one of the
+    /// tenant's rows in the same round trip: the capability and the row, or
+    /// 404 when there is none (`read` is `None` for an id that cannot be one;
+    /// the caller's own refusal comes first either way).
+    pub async fn require_row<T: serde::de::DeserializeOwned>(
+        &self,
+        deps: &Deps,
+        tenant: Tenant<'_>,
+        permission: Permission,
+        read: Option<crate::store::Stmt>,
+    ) -> Result<(Granted, T), AppError> {
+        let mut batch = Batch::new();
+        let row = read.map(|stmt| batch.read::<T>(stmt));
+        let (granted, mut results) =
+            self.require_with(deps, tenant, permission, TwoFactorPolicy::Enforce, batch).await?;
+        Ok((granted, results.first_if(row)?.ok_or(AppError::NotFound)?))
+    }
+
     /// [`Credential::require_with`] with nothing riding along.
     pub async fn require(
         &self,
