@@ -57,6 +57,21 @@ pub enum Job {
         /// The request.
         request_id: String,
     },
+    /// Tell a person (the key's creator, an org owner or admin) that an API
+    /// key expires soon, or expired. Skipped if the key was revoked or rotated since.
+    ApiKeyExpiry {
+        /// Idempotency key.
+        job_id: String,
+        /// The key.
+        key_id: String,
+        /// The recipient.
+        user_id: String,
+        /// The warning's threshold in days (0: it expired).
+        threshold: i64,
+        /// Whole days left when the warning was recorded (the email says
+        /// what the warning said, whenever the queue delivers it).
+        days_left: i64,
+    },
 }
 
 impl Job {
@@ -68,7 +83,8 @@ impl Job {
             | Job::Invitation { job_id, .. }
             | Job::ChannelDisabled { job_id, .. }
             | Job::IdentityLinked { job_id, .. }
-            | Job::MembershipDecided { job_id, .. } => job_id,
+            | Job::MembershipDecided { job_id, .. }
+            | Job::ApiKeyExpiry { job_id, .. } => job_id,
         }
     }
 
@@ -81,6 +97,7 @@ impl Job {
             Job::ChannelDisabled { .. } => "channel_disabled",
             Job::IdentityLinked { .. } => "identity_linked",
             Job::MembershipDecided { .. } => "membership_decided",
+            Job::ApiKeyExpiry { .. } => "api_key_expiry",
         }
     }
 
@@ -93,6 +110,7 @@ impl Job {
             Job::ChannelDisabled { channel_id, .. } => channel_id,
             Job::IdentityLinked { user_id, .. } => user_id,
             Job::MembershipDecided { request_id, .. } => request_id,
+            Job::ApiKeyExpiry { key_id, .. } => key_id,
         }
     }
 }
