@@ -142,3 +142,61 @@ fn over_the_rate_limit_a_key_gets_429_with_retry_after_never_401() {
     assert!(limited.iter().all(|(_, retry)| retry.is_some()), "429s carry Retry-After");
     assert!(statuses.iter().filter(|(s, _)| *s == 200).count() >= 500, "the first ~600 pass");
 }
+
+/// Keys that get rotated: the policy refuses a key without expiry, a key
+/// expiring within a day is found by the list filter, records where it was
+/// used from, and the Cron Trigger (`/__scheduled`) emails its expiry warning
+/// through the real queue consumer exactly once over two runs.
+#[test]
+fn the_key_policy_the_expiry_warning_and_the_filters_in_workerd() {
+    let w = Worker::start();
+    let (owner, org) = owner_with_org(&w, "keyowner@example.com", "Rotators");
+    let policy = json!({"max_lifetime_days": 30, "require_expiry": true, "warn_before_days": [14, 3]});
+    let set = w.api().set_key_policy(&owner, &org, policy);
+    assert_eq!(set.status, 200, "{}", set.raw);
+    assert_eq!(w.api().key_policy(&owner, &org).json()["max_lifetime_days"], 30);
+    let refused = w.api().create_key(&owner, &org, "forever", &["org:read"]);
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (422, Some("api_key_policy_violation")));
+
+    // One day left: past the 3-day threshold already (and the 14-day one).
+    let created = w.api().create_key_expiring(&owner, &org, "nightly deploy", &["org:read"], 1);
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let created: Value = created.json();
+    let (key, id) = (created["key"].as_str().unwrap(), created["id"].as_str().unwrap());
+    assert_eq!(w.api().org(key, &org).status, 200);
+    let mut network = Value::Null;
+    for _ in 0..20 {
+        network = w.api().key(&owner, &org, id).json()["last_used_network"].clone();
+        if network.is_string() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let network = network.as_str().unwrap_or_else(|| panic!("no network recorded; log:\n{}", w.log_tail())).to_owned();
+    assert!(network.ends_with("/24") || network.ends_with("/48"), "{network}");
+
+    let soon = w.api().keys_where(&owner, &org, "expiring_within_days=7").json();
+    let ids: Vec<&str> = soon["data"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id]);
+
+    for _ in 0..2 {
+        let r = w.get("/__scheduled?cron=*+*+*+*+*", None);
+        assert_eq!(r.status, 200, "{}", r.raw);
+    }
+    let mails = w.wait_for_emails("keyowner@example.com", 2);
+    let warnings = |mails: &[Value]| -> Vec<String> {
+        mails.iter().map(|m| m["subject"].as_str().unwrap().to_owned()).filter(|s| s.starts_with("API key")).collect()
+    };
+    assert_eq!(warnings(&mails), ["API key \"nightly deploy\" in Rotators expires in 1 day"], "{mails:?}");
+    // The queue has had time for a duplicate; a third run sends nothing either.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(w.get("/__scheduled?cron=*+*+*+*+*", None).status, 200);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(warnings(&w.wait_for_emails("keyowner@example.com", 2)).len(), 1);
+    assert!(!w.log_tail().contains("key expiry sweep failed"), "{}", w.log_tail());
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).json();
+    let expiring: Vec<&Value> =
+        log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "api_key.expiring").collect();
+    assert_eq!(expiring.len(), 1, "{log}");
+    assert_eq!(expiring[0]["data"]["threshold"], 3);
+}

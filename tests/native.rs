@@ -33,6 +33,8 @@ mod domains;
 mod harness;
 #[path = "native_join_links.rs"]
 mod join_links;
+#[path = "native_key_policy.rs"]
+mod key_policy;
 #[path = "native_mail.rs"]
 mod mail;
 #[path = "native_notifications.rs"]

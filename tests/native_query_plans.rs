@@ -10,6 +10,10 @@ use std::path::Path;
 /// Statements allowed to scan or sort, and why. Keep this list short.
 const ALLOWED: &[(&str, &str)] = &[
     (
+        "api_keys::KEYS_DUE_WARNING",
+        "the daily sweep: keys found by the expiry index, each walking its org's own list of warning days (at most 5)",
+    ),
+    (
         "join_links::MEMBER_FROM_JOIN_LINK",
         "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
     ),

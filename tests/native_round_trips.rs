@@ -88,6 +88,8 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", 2, "the key with the decision (its audit row names it), then the revocation"),
     ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", 2, "the key with the decision (its scopes must not exceed the rotating person's role), then the rotation"),
     ("GET", "/v1/api-keys/current", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
+    ("PUT", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
     ("POST", "/v1/authorize", 1, ""),
     // platform administrators
     ("POST", "/v1/admin/users/lookup", 3, "the administrator with the person and their orgs, then the step-up code's attempt counted, then the code accepted with the audit row"),
@@ -404,6 +406,14 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.send("POST", &format!("{keys}/{key}/rotate"), &owner, json!({"grace_period_seconds": 60}));
     w.delete(&format!("{keys}/{key}"), &owner);
     w.get("/v1/api-keys/current", &f.key);
+    w.get(&format!("/v1/orgs/{org}/api-key-policy"), &owner);
+    w.call(
+        "PUT",
+        &format!("/v1/orgs/{org}/api-key-policy"),
+        Some(&owner),
+        Some(json!({"warn_before_days": [14, 3]})),
+        &[],
+    );
     w.send("POST", "/v1/authorize", &owner, json!({"permission": "org:read", "org_id": org}));
 
     // --- workspaces ---

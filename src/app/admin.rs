@@ -12,8 +12,8 @@
 //! its credential and recovery codes and ends every session: the person
 //! signs in with their password and is asked to enrol again.
 use super::access::Credential;
-use super::sessions::UserView;
 use super::messages::Job;
+use super::sessions::UserView;
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};

@@ -9,13 +9,14 @@ use super::ErrorCode;
 use super::{random, AppError, Deps};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::key_policy::{KeyPolicy, Violation};
 use crate::domain::name::DisplayName;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::ApiKeyRow;
+use crate::store::sql::{ApiKeyRow, KeyPolicyRow};
 use crate::store::{sql, Batch, Results};
 use serde::Serialize;
 use serde_json::json;
@@ -47,6 +48,15 @@ pub struct ApiKeyView {
     pub revoked_at: Option<String>,
     /// RFC 3339 or null (updated at most once a minute).
     pub last_used_at: Option<String>,
+    /// The network of the last use: its /24 (IPv4) or /48 (IPv6), e.g. `203.0.113.0/24`.
+    pub last_used_network: Option<String>,
+    /// The user agent of the last use (at most 200 characters).
+    pub last_used_agent: Option<String>,
+    /// A live key that breaks the org's key policy (set after it was
+    /// created): flagged, never revoked by the policy.
+    pub non_compliant: bool,
+    /// Why, when `non_compliant`.
+    pub non_compliant_reason: Option<String>,
 }
 
 /// A new key: the only answer that carries `key`.
@@ -69,7 +79,10 @@ pub struct CreatedApiKey {
 }
 
 impl ApiKeyRow {
-    fn view(&self) -> ApiKeyView {
+    fn view(&self, policy: &KeyPolicy, now: i64) -> ApiKeyView {
+        // Only a key that still works owes the policy anything.
+        let live = self.rotated_to.is_none() && self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now);
+        let violation = live.then(|| policy.violation(self.created_at, self.expires_at)).flatten();
         ApiKeyView {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -80,8 +93,19 @@ impl ApiKeyRow {
             expires_at: self.expires_at.map(rfc3339),
             revoked_at: self.revoked_at.map(rfc3339),
             last_used_at: self.last_used_at.map(rfc3339),
+            last_used_network: self.last_used_network.clone(),
+            last_used_agent: self.last_used_agent.clone(),
+            non_compliant: violation.is_some(),
+            non_compliant_reason: violation.map(Violation::reason),
         }
     }
+}
+
+/// The policy a row (or its absence) stands for.
+fn policy_of(row: Option<KeyPolicyRow>) -> KeyPolicy {
+    row.map_or_else(KeyPolicy::default, |r| {
+        KeyPolicy::stored(r.max_lifetime_days, r.require_expiry != 0, &r.warn_before_days)
+    })
 }
 
 /// The caller where they manage the org's keys, with `batch` riding along
@@ -100,12 +124,15 @@ async fn manager_and_key(
     who: &Credential,
     org_id: &str,
     id: &str,
-) -> Result<(Granted, ApiKeyRow), AppError> {
+) -> Result<(Granted, ApiKeyRow, KeyPolicy), AppError> {
     // Not `require_row`: keys never manage keys, which `manager` refuses first.
     let mut batch = Batch::new();
     let row = looks_like(IdKind::ApiKey, id).then(|| batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, id, org_id)));
+    let policy = batch.read::<KeyPolicyRow>(stmt!(sql::API_KEY_POLICY, org_id));
     let (me, mut results) = manager(deps, who, org_id, batch).await?;
-    Ok((me, results.first_if(row)?.ok_or(AppError::NotFound)?))
+    let row = results.first_if(row)?;
+    let policy = policy_of(results.first(policy)?);
+    Ok((me, row.ok_or(AppError::NotFound)?, policy))
 }
 
 fn user_id(me: &Granted) -> Result<&str, AppError> {
@@ -149,6 +176,14 @@ fn scopes_text(scopes: &[Permission]) -> String {
     scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
 }
 
+/// The 422 of a key the policy's SQL guard refused.
+fn refused_by(policy: KeyPolicy, now: i64, expires_at: Option<i64>) -> AppError {
+    match policy.violation(now, expires_at) {
+        Some(v) => AppError::Validation(vec![v.field_error()]),
+        None => AppError::internal("the key policy's guard refused a key the policy admits"),
+    }
+}
+
 fn new_key(deps: &Deps) -> Result<ApiKey, AppError> {
     let bytes: [u8; 64] = random(deps.rng.as_ref())?;
     ApiKey::generate(&bytes).ok_or_else(|| AppError::internal("key generation drew too few usable bytes"))
@@ -186,6 +221,8 @@ pub async fn create_api_key(
     // One round trip: the guard admits only roles that hold every scope asked for.
     let within = |granted: &Granted| within_role(granted.role(), &scopes);
     let tenant = Tenant::Org(org_id);
+    // The org's key policy is applied inside the INSERT (a concurrent change
+    // of it cannot slip by); read in the same batch, it names the refusal.
     let wrote = who
         .require_write_checked(deps, tenant, Permission::ApiKeysWrite, &scopes, &within, |actor, batch| {
             let event = Event {
@@ -198,7 +235,8 @@ pub async fn create_api_key(
                 data: json!({ "name": name.as_str(), "scopes": scopes_text(&scopes) }),
             };
             let (digest, start, text) = (key.digest(), key.start(), scopes_text(&scopes));
-            batch.add(stmt!(
+            let policy = batch.read::<KeyPolicyRow>(stmt!(sql::API_KEY_POLICY, org_id));
+            let inserted = batch.write(stmt!(
                 sql::INSERT_API_KEY,
                 &id,
                 org_id,
@@ -210,11 +248,15 @@ pub async fn create_api_key(
                 now,
                 expires_at
             ));
-            batch.add(event.stmt(deps)?);
-            Ok(())
+            batch.add(event.stmt_if_changed(deps)?);
+            Ok((policy, inserted))
         })
         .await?;
-    wrote.ran?;
+    let (policy, inserted) = wrote.handles;
+    let mut results = wrote.ran?;
+    if results.changed(inserted) == 0 {
+        return Err(refused_by(policy_of(results.first(policy)?), now, expires_at));
+    }
     Ok(CreatedApiKey {
         id,
         name: name.as_str().to_owned(),
@@ -226,30 +268,62 @@ pub async fn create_api_key(
     })
 }
 
-/// The org's keys, newest first.
+/// Which keys a list shows (`?expiring_within_days=`, `?unused_for_days=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// Live, unrotated keys expiring within this many days.
+    pub expiring_within_days: Option<i64>,
+    /// Live, unrotated keys not used (or, never used, created) for this many days.
+    pub unused_for_days: Option<i64>,
+}
+
+impl KeyFilter {
+    /// Parses the two filters: each 1..3650 when given.
+    pub fn parse(expiring_within_days: Option<&str>, unused_for_days: Option<&str>) -> Result<Self, AppError> {
+        let days = |field: &'static str, raw: Option<&str>| -> Result<Option<i64>, AppError> {
+            raw.map(|r| match r.trim().parse::<i64>() {
+                Ok(d) if (1..=MAX_EXPIRY_DAYS).contains(&d) => Ok(d),
+                _ => Err(AppError::field(FieldError::new(field, "out_of_range", "must be 1 to 3650"))),
+            })
+            .transpose()
+        };
+        Ok(Self {
+            expiring_within_days: days("expiring_within_days", expiring_within_days)?,
+            unused_for_days: days("unused_for_days", unused_for_days)?,
+        })
+    }
+}
+
+/// The org's keys, newest first, filtered.
 pub async fn list_api_keys(
     deps: &Deps,
     who: &Credential,
     org_id: &str,
     page: &PageRequest,
+    filter: KeyFilter,
 ) -> Result<(Vec<ApiKeyView>, Option<String>), AppError> {
     let (k, id, limit) = page.sql_params();
+    let now = deps.now();
+    let (within, unused) = (filter.expiring_within_days.map(|d| d * DAY), filter.unused_for_days.map(|d| d * DAY));
     let mut batch = Batch::new();
-    let rows = batch.read::<ApiKeyRow>(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit));
+    let rows = batch.read::<ApiKeyRow>(stmt!(sql::LIST_API_KEYS, org_id, k, id, limit, now, within, unused));
+    let policy = batch.read::<KeyPolicyRow>(stmt!(sql::API_KEY_POLICY, org_id));
     let (_, mut results) = manager(deps, who, org_id, batch).await?;
     let rows = results.all(rows)?;
+    let policy = policy_of(results.first(policy)?);
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
-    Ok((rows.iter().map(ApiKeyRow::view).collect(), next))
+    Ok((rows.iter().map(|r| r.view(&policy, now)).collect(), next))
 }
 
 /// One key.
 pub async fn get_api_key(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<ApiKeyView, AppError> {
-    Ok(manager_and_key(deps, who, org_id, id).await?.1.view())
+    let (_, row, policy) = manager_and_key(deps, who, org_id, id).await?;
+    Ok(row.view(&policy, deps.now()))
 }
 
 /// Revokes a key: it fails on its next use.
 pub async fn revoke_api_key(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    let (access, row) = manager_and_key(deps, who, org_id, id).await?;
+    let (access, row, _) = manager_and_key(deps, who, org_id, id).await?;
     let event = Event {
         org_id: Some(org_id),
         workspace_id: None,
@@ -264,18 +338,24 @@ pub async fn revoke_api_key(deps: &Deps, who: &Credential, org_id: &str, id: &st
 }
 
 /// Rotates a key: a new key with the same scopes (which must not exceed the
-/// rotating person's role today); the old one works `grace` more seconds.
+/// rotating person's role today), expiring in `expires_in_days` (absent: when
+/// the old one did), within the org's key policy; the old one works `grace`
+/// more seconds.
 pub async fn rotate_api_key(
     deps: &Deps,
     who: &Credential,
     org_id: &str,
     id: &str,
     grace: i64,
+    expires_in_days: Option<i64>,
 ) -> Result<CreatedApiKey, AppError> {
     if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
         return Err(AppError::field(FieldError::new("grace_period_seconds", "out_of_range", "must be 0 to 86400")));
     }
-    let (access, old) = manager_and_key(deps, who, org_id, id).await?;
+    if expires_in_days.is_some_and(|d| !(1..=MAX_EXPIRY_DAYS).contains(&d)) {
+        return Err(AppError::field(FieldError::new("expires_in_days", "out_of_range", "must be 1 to 3650")));
+    }
+    let (access, old, policy) = manager_and_key(deps, who, org_id, id).await?;
     let scopes = scopes_of(&old.scopes);
     // A person-only scope in an old row is never carried into a new key.
     if let Some(p) = scopes.iter().find(|p| !policy::key_may_hold(**p)) {
@@ -283,6 +363,10 @@ pub async fn rotate_api_key(
     }
     within_role(access.role(), &scopes)?;
     let now = deps.now();
+    let expires_at = expires_in_days.map(|d| now + d * DAY).or(old.expires_at);
+    if let Some(v) = policy.violation(now, expires_at) {
+        return Err(AppError::Validation(vec![v.field_error()]));
+    }
     let new_id = deps.new_id(IdKind::ApiKey)?;
     let key = new_key(deps)?;
     let event = Event {
@@ -294,11 +378,28 @@ pub async fn rotate_api_key(
         target_id: id,
         data: json!({ "new_key_id": new_id, "grace_period_seconds": grace }),
     };
+    // The policy read above may have changed since: its guard is in the
+    // rotation's own statement, and a read in the same batch names a refusal.
     let mut batch = Batch::new();
-    let rotated = batch.write(stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id));
+    let rotated = batch.write(stmt!(sql::ROTATE_API_KEY, id, org_id, now, now + grace, &new_id, expires_at));
     batch.add(event.stmt_if_changed(deps)?);
-    batch.add(stmt!(sql::INSERT_ROTATED_API_KEY, &new_id, key.digest(), key.start(), user_id(&access)?, now, id));
-    if batch.run(deps.db.as_ref()).await?.changed(rotated) == 0 {
+    batch.add(stmt!(
+        sql::INSERT_ROTATED_API_KEY,
+        &new_id,
+        key.digest(),
+        key.start(),
+        user_id(&access)?,
+        now,
+        id,
+        expires_at
+    ));
+    let policy = batch.read::<KeyPolicyRow>(stmt!(sql::API_KEY_POLICY, org_id));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    if results.changed(rotated) == 0 {
+        let policy = policy_of(results.first(policy)?);
+        if policy.violation(now, expires_at).is_some() {
+            return Err(refused_by(policy, now, expires_at));
+        }
         return Err(AppError::refused(
             ErrorCode::ApiKeyNotActive,
             "only a live key that was not rotated before can be rotated",
@@ -310,7 +411,7 @@ pub async fn rotate_api_key(
         key: key.expose().to_owned(),
         start: key.start().to_owned(),
         scopes,
-        expires_at: old.expires_at.map(rfc3339),
+        expires_at: expires_at.map(rfc3339),
         created_at: rfc3339(now),
     })
 }

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     UserRequired,
     /// An API key asked for with a person-only scope.
     ScopeNotAllowedForKeys,
+    /// A new or rotated API key beyond the org's key policy (no expiry where
+    /// one is required, or too long a lifetime); `errors` names the field.
+    ApiKeyPolicyViolation,
     /// An API key in a query string.
     ApiKeyInUrl,
     /// A failure of ours.
@@ -177,6 +180,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UserRequired => "user_required",
             ErrorCode::ScopeNotAllowedForKeys => "scope_not_allowed_for_keys",
+            ErrorCode::ApiKeyPolicyViolation => "api_key_policy_violation",
             ErrorCode::ApiKeyInUrl => "api_key_in_url",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::PasswordMismatch => "password_mismatch",
@@ -253,6 +257,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::UserRequired,
         ErrorCode::ScopeNotAllowedForKeys,
+        ErrorCode::ApiKeyPolicyViolation,
         ErrorCode::ApiKeyInUrl,
         ErrorCode::InternalError,
         ErrorCode::PasswordMismatch,
@@ -450,6 +455,11 @@ impl AppError {
         match self {
             AppError::Validation(fields) if fields.iter().any(|f| f.code == crate::domain::password::TOO_COMMON) => {
                 ErrorCode::PasswordTooCommon
+            }
+            AppError::Validation(fields)
+                if fields.iter().any(|f| f.code == crate::domain::key_policy::POLICY_VIOLATION) =>
+            {
+                ErrorCode::ApiKeyPolicyViolation
             }
             AppError::Validation(_) => ErrorCode::ValidationFailed,
             AppError::InvalidJson(_) => ErrorCode::InvalidJson,

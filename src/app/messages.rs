@@ -83,6 +83,21 @@ pub enum Job {
         /// The address row (`nce_…`).
         address_id: String,
     },
+    /// Tell a person (the key's creator, an org owner or admin) that an API
+    /// key expires soon, or expired. Skipped if the key was revoked or rotated since.
+    ApiKeyExpiry {
+        /// Idempotency key.
+        job_id: String,
+        /// The key.
+        key_id: String,
+        /// The recipient.
+        user_id: String,
+        /// The warning's threshold in days (0: it expired).
+        threshold: i64,
+        /// Whole days left when the warning was recorded (the email says
+        /// what the warning said, whenever the queue delivers it).
+        days_left: i64,
+    },
 }
 
 impl Job {
@@ -97,7 +112,8 @@ impl Job {
             | Job::MembershipDecided { job_id, .. }
             | Job::AdminNotice { job_id, .. }
             | Job::ChannelEmailConfirmation { job_id, .. }
-            | Job::ChannelEvent { job_id, .. } => job_id,
+            | Job::ChannelEvent { job_id, .. }
+            | Job::ApiKeyExpiry { job_id, .. } => job_id,
         }
     }
 
@@ -113,6 +129,7 @@ impl Job {
             Job::AdminNotice { .. } => "admin_notice",
             Job::ChannelEmailConfirmation { .. } => "channel_email_confirmation",
             Job::ChannelEvent { .. } => "channel_event",
+            Job::ApiKeyExpiry { .. } => "api_key_expiry",
         }
     }
 
@@ -128,6 +145,7 @@ impl Job {
             Job::AdminNotice { user_id, .. } => user_id,
             Job::ChannelEmailConfirmation { address_id, .. } => address_id,
             Job::ChannelEvent { delivery_id, .. } => delivery_id,
+            Job::ApiKeyExpiry { key_id, .. } => key_id,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod domains;
 pub mod error;
 pub mod invitations;
 pub mod join_links;
+pub mod key_policy;
 pub mod members;
 pub mod membership_requests;
 pub mod messages;

@@ -242,6 +242,20 @@ pub fn sentence(f: &MessageFacts<'_>) -> String {
         "api_key.created" => format!("{actor} created the API key{key} in {org}"),
         "api_key.rotated" => format!("{actor} rotated an API key in {org}"),
         "api_key.revoked" => format!("{actor} revoked the API key{key} in {org}"),
+        "api_key.expiring" => {
+            let left = d.get("days_left").and_then(Value::as_i64).map_or_else(
+                || "soon".to_owned(),
+                |n| {
+                    if n == 1 {
+                        "in 1 day".to_owned()
+                    } else {
+                        format!("in {n} days")
+                    }
+                },
+            );
+            format!("The API key{key} in {org} expires {left}: rotate it")
+        }
+        "api_key.expired" => format!("The API key{key} in {org} expired"),
         "grant.created" => format!("{workspace} granted {org} access"),
         "grant.revoked" => format!("{workspace} revoked {org}'s access"),
         "grant.relinquished" => format!("{actor} gave up {org}'s access to {workspace}"),

@@ -6,6 +6,7 @@ pub mod channel;
 pub mod email;
 pub mod ids;
 pub mod join_link;
+pub mod key_policy;
 pub mod name;
 pub mod oauth;
 pub mod org_domain;

@@ -78,6 +78,12 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
     ("api_key.rotated", Reads::PersonWith(Permission::ApiKeysWrite), "An API key was rotated."),
     ("api_key.revoked", Reads::PersonWith(Permission::ApiKeysWrite), "An API key was revoked."),
     (
+        "api_key.expiring",
+        Reads::PersonWith(Permission::ApiKeysWrite),
+        "An API key crossed one of its org's warning thresholds before expiry (once per threshold; `days_left`, `threshold`).",
+    ),
+    ("api_key.expired", Reads::PersonWith(Permission::ApiKeysWrite), "An API key expired (once)."),
+    (
         "grant.created",
         Reads::Permission(Permission::WorkspacesRead),
         "A customer workspace granted the organization access.",
@@ -160,6 +166,8 @@ pub fn event_types_for(action: &str) -> &'static [&'static str] {
         "api_key.created" => &["api_key.created"],
         "api_key.rotated" => &["api_key.rotated"],
         "api_key.revoked" => &["api_key.revoked"],
+        "api_key.expiring" => &["api_key.expiring"],
+        "api_key.expired" => &["api_key.expired"],
         "grant.created" => &["grant.created"],
         "grant.revoked" => &["grant.revoked"],
         "grant.relinquished" => &["grant.relinquished"],

@@ -55,6 +55,7 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::RateLimited => (429, "Rate limited"),
         C::UserRequired => (403, "A person is required"),
         C::ScopeNotAllowedForKeys => (422, "Scope not allowed for API keys"),
+        C::ApiKeyPolicyViolation => (422, "Beyond the API key policy"),
         C::ApiKeyInUrl => (400, "API key in URL"),
         C::InternalError => (500, "Internal error"),
         C::PasswordMismatch => (401, "Password mismatch"),

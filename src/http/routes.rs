@@ -233,6 +233,8 @@ routes! {
     DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(org_id, id);
     POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(org_id, id);
     GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
+    GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(org_id);
+    PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(org_id);
     POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();
@@ -337,6 +339,11 @@ pub fn resolve(method: &str, path: &str) -> Result<(&'static Route, Params), App
     Ok((route, params))
 }
 
+/// A key's last use: where this request came from.
+fn seen(credential: Credential, req: &Request) -> Credential {
+    credential.seen_from(super::extract::client_ip(req), super::extract::user_agent(req))
+}
+
 /// Routes a request to its handler.
 pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> {
     let (route, params) = resolve(&req.method, &req.path)?;
@@ -349,9 +356,9 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
     }
     let bearer = super::extract::bearer(req);
     let credential = if route.auth.lenient() {
-        bearer.and_then(|b| Credential::from_bearer(deps, Some(b)).ok())
+        bearer.and_then(|b| Credential::from_bearer(deps, Some(b)).ok()).map(|c| seen(c, req))
     } else if route.auth.required() {
-        let credential = Credential::from_bearer(deps, bearer)?;
+        let credential = seen(Credential::from_bearer(deps, bearer)?, req);
         // The table names the kind of credential: the other kind is refused
         // here, before the body is read or the database asked.
         match (route.auth, &credential) {

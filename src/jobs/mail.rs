@@ -190,6 +190,34 @@ pub fn membership_decided(config: &Config, r: &crate::store::sql::RequestRow) ->
     layout(&r.email, &subject, &r.name, &[&line], approved.then_some(("Open Latchkey", url.as_str())))
 }
 
+/// The warning that an API key expires in `left` days, or that it expired
+/// (`left` 0), with the way to rotate it.
+pub fn api_key_expiry(config: &Config, r: &crate::store::sql::KeyMailRow, left: i64) -> OutgoingEmail {
+    let (subject, line) = if left <= 0 {
+        (
+            format!("API key \"{}\" in {} expired", r.key_name, r.org_name),
+            format!(
+                "The API key \"{}\" of {} on Latchkey has expired: whatever uses it is now refused.",
+                r.key_name, r.org_name
+            ),
+        )
+    } else {
+        let days = if left == 1 { "1 day".to_owned() } else { format!("{left} days") };
+        (
+            format!("API key \"{}\" in {} expires in {days}", r.key_name, r.org_name),
+            format!("The API key \"{}\" of {} on Latchkey expires in {days}.", r.key_name, r.org_name),
+        )
+    };
+    let url = format!("{}/orgs/{}/api-keys", config.app_url, r.org_id);
+    layout(
+        &r.email,
+        &subject,
+        &r.name,
+        &[&line, "Rotate it to get a new key with the same scopes, and put the new key where the old one is used (a CI/CD pipeline's secrets, say)."],
+        Some(("Rotate the key", &url)),
+    )
+}
+
 /// The invitation email.
 pub fn invitation(config: &Config, to: &str, inviter: &str, target: &str, role: &str, token: &str) -> OutgoingEmail {
     let url = format!("{}/invite#token={token}", config.app_url);

@@ -255,6 +255,14 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             let row: Option<sql::UserRow> = db.run(stmt!(sql::USER_BY_ID, user_id)).await?.first()?;
             Ok(row.map(|r| mail::admin_notice(config, &r.email, &r.name, action)))
         }
+        Job::ApiKeyExpiry { key_id, user_id, days_left, .. } => {
+            let row: Option<sql::KeyMailRow> = db.run(stmt!(sql::API_KEY_FOR_MAIL, key_id, user_id)).await?.first()?;
+            let now = clock.now();
+            // Revoked or rotated since the warning: nothing to rotate any more.
+            Ok(row
+                .filter(|r| r.rotated_to.is_none() && r.revoked_at.is_none_or(|t| t > now))
+                .map(|r| mail::api_key_expiry(config, &r, *days_left)))
+        }
         Job::MembershipDecided { request_id, .. } => {
             let row: Option<sql::RequestRow> = db.run(stmt!(sql::REQUEST_BY_ID, request_id)).await?.first()?;
             Ok(row.and_then(|r| match r.status.as_str() {

@@ -323,8 +323,8 @@ fn retry_after(message: &Message<serde_json::Value>, delay_seconds: u32) {
     message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
 }
 
-/// The Cron Trigger: re-checks verified domains that are due, records
-/// expired invitations' events and enqueues due deliveries the queue does
+/// The Cron Trigger: re-checks verified domains that are due, warns before
+/// API keys expire, records expired invitations' events and enqueues due deliveries the queue does
 /// not hold (a failed enqueue loses nothing).
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
@@ -344,6 +344,11 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
             Ok(_) => {}
             Err(e) => log_error(&format!("domain re-check failed: {e}")),
         }
+    }
+    // API keys' expiry warnings (`app::key_policy`), before the sweep, which
+    // enqueues the channel deliveries of their `api_key.expiring`/`expired` rows.
+    if let Err(e) = crate::app::key_policy::sweep_key_expiry(&db, &outbox, &SystemRng, JsClock.now()).await {
+        log_error(&format!("key expiry sweep failed: {e}"));
     }
     if let Err(e) = crate::app::notifications::sweep(&db, &outbox, JsClock.now()).await {
         log_error(&format!("sweep failed: {e}"));

@@ -3,8 +3,11 @@
 // the API with it, then Revoke, and the test's next call is refused.
 // Usage: node console-keys.mjs <base url> <email> <password> <org id>
 // Asks "key: <key>" (the test answers what the API said to it), then
-// "revoked: <key>" (likewise).
-import { walkthrough, screen, signIn, press, confirmDialog, ask, assertNoStoredToken } from "./lib.mjs";
+// "revoked: <key>" (likewise). Then the owner's Key policy form: keys must
+// expire within 30 days, warned 30 and 3 days ahead; Expires offers no
+// "Never"; a new 30-day key is badged "Expires in 30 days" and prompted for
+// rotation, rotated from the prompt; the policy is put back as it was.
+import { walkthrough, screen, signIn, press, confirmDialog, ask, assertNoStoredToken, toastSays } from "./lib.mjs";
 
 const [base, email, password, org] = process.argv.slice(2);
 
@@ -69,5 +72,35 @@ await walkthrough(async ({ person }) => {
 
   const after = await ask("revoked: " + key);
   if (after !== "401 invalid_api_key") throw new Error("the revoked key still answered: " + after);
-  return "key created, used, revoked and refused";
+
+  // The key policy, set by the owner (the org view lists org:delete).
+  await page.fill("#key-policy input[name=max_lifetime_days]", "30");
+  await page.check("#key-policy input[name=require_expiry]");
+  await page.fill("#key-policy input[name=warn_before_days]", "30, 3");
+  await press(page, "Save policy");
+  await toastSays(page, "Key policy saved");
+  await page.locator("#key-policy-summary").filter({ hasText: "Keys live at most 30 days." }).waitFor();
+  const offered = await expires.evaluate((s) => [...s.options].map((o) => o.textContent));
+  if (offered.includes("Never") || offered[0] !== "In 30 days") throw new Error("Expires offers " + offered.join(", "));
+  await page.fill("#create-key input[name=name]", "Nightly");
+  await press(page, "Create Key");
+  await page.locator("#new-key").waitFor();
+  await press(page, "Done");
+  const nightly = page.getByRole("row").filter({ hasText: "Nightly" });
+  await nightly.filter({ hasText: "Expires in 30 days" }).waitFor();
+  const prompt = page.locator("#rotate-prompts .notice").filter({ hasText: "“Nightly” expires in 30 days" });
+  await prompt.waitFor();
+  await screen(page, "api-key-policy");
+  await prompt.getByRole("button", { name: "Rotate Nightly" }).click();
+  await confirmDialog(page, "Rotate");
+  await page.locator("#key-reveal h2").filter({ hasText: "The new key for “Nightly”" }).waitFor();
+  await press(page, "Done");
+
+  // Back to no limits, so the org's other walkthroughs create keys as before.
+  await page.fill("#key-policy input[name=max_lifetime_days]", "");
+  await page.uncheck("#key-policy input[name=require_expiry]");
+  await page.fill("#key-policy input[name=warn_before_days]", "14, 3");
+  await press(page, "Save policy");
+  await page.locator("#key-policy-summary").filter({ hasText: "No limit on a key's lifetime." }).waitFor();
+  return "key created, used, revoked and refused; policy set, key rotated from its prompt";
 });

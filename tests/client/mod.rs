@@ -527,6 +527,20 @@ impl Api<'_> {
     pub fn current_key(&self, key: impl Bearer) -> Reply {
         self.get("/v1/api-keys/current", Some(key.bearer()))
     }
+    /// `GET …/api-keys` with a query string (`?expiring_within_days=7`, …).
+    pub fn keys_where(&self, who: impl Bearer, org: &str, query: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/api-keys?{query}"), Some(who.bearer()))
+    }
+    pub fn create_key_expiring(&self, who: impl Bearer, org: &str, name: &str, scopes: &[&str], days: i64) -> Reply {
+        let body = json!({"name": name, "scopes": scopes, "expires_in_days": days});
+        self.post(&format!("/v1/orgs/{org}/api-keys"), Some(who.bearer()), body)
+    }
+    pub fn key_policy(&self, who: impl Bearer, org: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/api-key-policy"), Some(who.bearer()))
+    }
+    pub fn set_key_policy(&self, who: impl Bearer, org: &str, policy: Value) -> Reply {
+        self.0.call("PUT", &format!("/v1/orgs/{org}/api-key-policy"), Some(&who.bearer()), Some(policy))
+    }
 
     // --- decisions ---
     pub fn authorize(&self, who: impl Bearer, permission: &str, org: &str) -> Reply {

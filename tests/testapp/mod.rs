@@ -354,6 +354,17 @@ impl TestApp {
         .expect("sweep")
     }
 
+    /// API keys' expiry warnings, as the Cron Trigger runs them (before the sweep).
+    pub fn sweep_keys(&self) -> latchkey::app::key_policy::KeySweep {
+        pollster::block_on(latchkey::app::key_policy::sweep_key_expiry(
+            self.db.as_ref(),
+            self.outbox.as_ref(),
+            &SystemRng,
+            self.clock_now(),
+        ))
+        .expect("key expiry sweep")
+    }
+
     /// The re-check of verified domains, as the Cron Trigger runs it (before the sweep).
     pub fn recheck_domains(&self) -> latchkey::app::domains::Rechecked {
         pollster::block_on(latchkey::app::domains::recheck_domains(

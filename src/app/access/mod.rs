@@ -26,6 +26,7 @@ use super::AppError;
 use super::{Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::key_policy;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict, Via};
 use crate::domain::session::AccessClaims;
 use crate::domain::tenant::{Tenant, TenantKind};
@@ -51,7 +52,19 @@ pub enum Credential {
     Key {
         /// SHA-256 hex of the key, as stored.
         digest: String,
+        /// Where the request came from, recorded as the key's last use.
+        seen: LastUse,
     },
+}
+
+/// Where a key was used from, coarsened before it is kept: the /24 or /48
+/// network (`key_policy::coarse_ip`) and the user agent (200 characters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastUse {
+    /// e.g. `203.0.113.0/24`.
+    pub network: Option<String>,
+    /// The `User-Agent`, cut.
+    pub agent: Option<String>,
 }
 
 impl Credential {
@@ -62,11 +75,26 @@ impl Credential {
         if bearer.starts_with(crate::domain::api_key::PREFIX) {
             // Malformed and bad checksum answer alike.
             let key = ApiKey::parse(bearer).map_err(|_| invalid_key())?;
-            return Ok(Credential::Key { digest: key.digest() });
+            return Ok(Credential::Key { digest: key.digest(), seen: LastUse::default() });
         }
         let claims =
             deps.tokens.verify(&deps.config.keys, bearer, deps.now()).map_err(|_| AppError::Unauthenticated)?;
         Ok(Credential::Session(claims))
+    }
+
+    /// The request's client address and user agent, kept (coarsened) as a
+    /// key's last use; a session ignores them.
+    pub fn seen_from(self, client_ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        match self {
+            Credential::Key { digest, .. } => Credential::Key {
+                digest,
+                seen: LastUse {
+                    network: client_ip.and_then(key_policy::coarse_ip),
+                    agent: user_agent.and_then(key_policy::agent),
+                },
+            },
+            session => session,
+        }
     }
 
     /// Confirms the credential and finds the caller in `tenant` (if any), in
@@ -92,7 +120,7 @@ impl Credential {
                 let principal = Principal::User(UserPrincipal { user, session_id: claims.sid.clone() });
                 Ok((Caller { principal, place, asked: tenant.map(Tenant::kind) }, results))
             }
-            Credential::Key { digest } => {
+            Credential::Key { digest, seen } => {
                 let live = batch.read::<LiveKeyRow>(stmt!(sql::LIVE_API_KEY, digest, now));
                 let place = PlaceRead::key(&mut batch, tenant, digest);
                 // The per-key limit is asked alongside the lookup, keyed by the
@@ -113,7 +141,13 @@ impl Credential {
                     });
                 }
                 if row.last_used_at.is_none_or(|t| t <= now - 60) {
-                    deps.after_response(stmt!(sql::TOUCH_API_KEY, &row.id, now));
+                    deps.after_response(stmt!(
+                        sql::TOUCH_API_KEY,
+                        &row.id,
+                        now,
+                        seen.network.as_deref(),
+                        seen.agent.as_deref()
+                    ));
                 }
                 let key = key_principal(row);
                 let place = place.read(&mut results, Some(&key))?;
