@@ -289,3 +289,29 @@ fn an_owner_adds_and_verifies_a_domain_and_a_person_on_it_is_suggested_the_org()
         assert!(actions.contains(&done), "{done} missing from {actions:?}");
     }
 }
+
+/// Issue 23's platform administrators in Chromium: sign in with a code, find
+/// a person, suspend them with a fresh code; their session stops at once.
+#[test]
+fn a_platform_administrator_finds_a_person_and_suspends_them_in_the_console() {
+    let w = Worker::start_with(WorkerOptions { vars: vec![("PLATFORM_ADMINS".into(), "ops@example.com".into())] });
+    let base = w.url("");
+    let ops = w.api().verified_with_2fa("ops@example.com");
+    let mut last = unix_now() / 30; // the step the enrolment's code took (or a later one)
+    let pat = w.api().verified("pat@example.com");
+    w.api().create_org(&pat, "Pat's Org").expect(201);
+    let args = [base.as_str(), "ops@example.com", PASSWORD, "pat@example.com", "Pat's Org"];
+    let said = browser_asked("admin.mjs", &args, "admin", |line| {
+        (line == "code").then(|| {
+            // Each code once, within a step of now: the next unused step.
+            let step = last + 1;
+            while unix_now() / 30 + 1 < step {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            last = step;
+            totp_code(&ops.secret, step * 30)
+        })
+    });
+    assert!(said.contains("admin: suspended pat@example.com"), "{said}");
+    w.api().me(&pat).expect_problem(403, "account_suspended");
+}
