@@ -289,3 +289,46 @@ fn an_owner_adds_and_verifies_a_domain_and_a_person_on_it_is_suggested_the_org()
         assert!(actions.contains(&done), "{done} missing from {actions:?}");
     }
 }
+
+/// Notification channels of other kinds in the console: an admin chooses
+/// Slack first and adds a channel to a fake Slack receiver, which gets the
+/// message of an invitation; an email channel's address is confirmed on the
+/// page its emailed link opens.
+#[test]
+fn an_admin_adds_a_slack_channel_and_an_address_confirms_an_email_channel_in_the_console() {
+    let receiver = crate::notifications::Receiver::start();
+    let f = Fixture::new(Worker::start()).org_with("Acme", &["admin"]);
+    let (w, org) = (&f.app, f.org.clone());
+    let base = w.url("");
+    let slack = receiver.url("/slack");
+    let owner = access(f.owner());
+    let said = browser_asked(
+        "console-channel-kinds.mjs",
+        &[&base, "admin@example.com", PASSWORD, &org, &slack],
+        "console-channel-kinds",
+        |line| {
+            (line == "slack added").then(|| {
+                f.api().invite(&owner, Tenant::Org(&org), "newbie@example.com", "member").expect(201);
+                let hit = receiver.wait("/slack", 1).remove(0);
+                let text = hit.json()["text"].as_str().unwrap_or_default().to_owned();
+                assert!(text.contains("invited newbie@example.com to Acme as member"), "{text}");
+                format!("delivered: {text}")
+            })
+        },
+    );
+    assert!(said.contains("channel kinds done"), "{said}");
+    let list = w.get(&format!("/v1/orgs/{org}/notification-channels"), Some(&owner)).expect(200).body;
+    let email = list["data"].as_array().unwrap().iter().find(|c| c["kind"] == "email").expect("the email channel");
+    let confirmed: Vec<(&str, bool)> = email["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["email"].as_str().unwrap(), a["confirmed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(confirmed, [("cto@example.org", false), ("oncall@example.org", true)], "{email}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    assert!(
+        log["data"].as_array().unwrap().iter().any(|e| e["action"] == "notification_channel.email_confirmed"),
+        "{log}"
+    );
+}
