@@ -267,3 +267,13 @@ fn an_expired_confirmation_link_confirms_nothing() {
     let r = f.app.post("/v1/notification-channels/confirm-email", None, json!({"token": token}));
     assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_token")), "{}", r.raw);
 }
+
+#[test]
+fn a_deleted_orgs_confirmation_link_confirms_nothing() {
+    let f = fixture();
+    create(&f, json!({"kind": "email", "emails": ["gone@example.org"], "event_types": ["ping"]})).expect(201);
+    let token = f.app.token_from_email("gone@example.org", "/confirm-channel-email");
+    f.api().delete_org(f.owner(), &f.org).expect(204);
+    let r = f.app.post("/v1/notification-channels/confirm-email", None, json!({"token": token}));
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_token")), "{}", r.raw);
+}
