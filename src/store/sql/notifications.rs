@@ -278,6 +278,8 @@ pub const AUDIT_CHANNEL_DISABLED_BY_SYSTEM: &str = "INSERT INTO audit_events \
      FROM notification_channels WHERE id = ?1 AND changes() > 0 AND org_id IN (SELECT id FROM orgs)";
 
 /// The disable notice: the admin and the channel (still disabled).
-pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.kind, c.url, c.disabled_reason \
+/// An email channel's addresses come along (comma-separated), as it has no URL.
+pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.org_id, c.kind, c.url, c.disabled_reason, \
+       (SELECT group_concat(m.email, ', ') FROM notification_channel_emails AS m WHERE m.channel_id = c.id) AS emails \
      FROM notification_channels AS c JOIN users AS u ON u.id = ?2 \
      WHERE c.id = ?1 AND c.enabled = 0";
