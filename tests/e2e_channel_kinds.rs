@@ -3,8 +3,9 @@
 //! consumers): fake Slack and Discord receivers on 127.0.0.1 (development
 //! accepts loopback http for every kind) get the human message of a real
 //! invitation, unsigned; a 500 is retried and both attempts are listed; a 404
-//! from Slack disables the channel (`gone`); an email channel's address gets
-//! its confirmation link, nothing before following it, then the event email.
+//! from Slack disables the channel (`gone`) and the owner is told; an email
+//! channel's address gets its confirmation link, nothing before following it,
+//! then the event email.
 //! One Worker for the whole file.
 //!
 //! `WEBHOOK_RETRY_SCHEDULE=1,1,1`: retries after about a second.
@@ -105,6 +106,12 @@ fn slack_discord_and_email_channels_deliver_human_messages_in_workerd() {
     assert_eq!(receiver.hits("/slack-gone").len(), 1, "no retry after a 404");
     let d = deliveries(w, &owner, &org, &gone).remove(0);
     assert_eq!((d["status"].as_str(), d["attempt_count"].as_i64()), (Some("failed"), Some(1)), "{d:#}");
+    // The owner is told, the URL masked, with a link to the org's channels.
+    let mails = w.wait_for_emails("owner@example.com", 2); // the verification, then the notice
+    let notice = mails.iter().find(|m| m["subject"] == "A notification channel was disabled").expect("the notice");
+    let text = notice["text"].as_str().unwrap();
+    assert!(text.contains(&format!("for {}/… was disabled", receiver.url("/slack-gone"))), "{text}");
+    assert!(text.contains(&format!("{origin}/orgs/{org}/notification-channels")), "{text}");
 
     // 4. Email: the confirmation link first, nothing before it is followed.
     let mail = create(
