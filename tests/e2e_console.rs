@@ -19,7 +19,16 @@ fn navigate(w: &Worker, path: &str) -> Resp {
 fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
     let w = Worker::start();
     // The old email links and any console path get the console's entry page.
-    for path in ["/", "/verify-email", "/reset-password", "/invite", "/install", "/settings/security", "/orgs/x/team"] {
+    for path in [
+        "/",
+        "/verify-email",
+        "/reset-password",
+        "/invite",
+        "/install",
+        "/confirm-channel-email",
+        "/settings/security",
+        "/orgs/x/team",
+    ] {
         let r = navigate(&w, path);
         assert_eq!(r.status, 200, "{path}: {}", r.raw);
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{path}");
