@@ -21,6 +21,8 @@ mod api_keys;
 mod body_limits;
 #[path = "e2e_browser_sessions.rs"]
 mod browser_sessions;
+#[path = "e2e_channel_kinds.rs"]
+mod channel_kinds;
 #[path = "e2e_console.rs"]
 mod console;
 #[path = "e2e_contract.rs"]

@@ -19,7 +19,16 @@ fn navigate(w: &Worker, path: &str) -> Resp {
 fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
     let w = Worker::start();
     // The old email links and any console path get the console's entry page.
-    for path in ["/", "/verify-email", "/reset-password", "/invite", "/install", "/settings/security", "/orgs/x/team"] {
+    for path in [
+        "/",
+        "/verify-email",
+        "/reset-password",
+        "/invite",
+        "/install",
+        "/confirm-channel-email",
+        "/settings/security",
+        "/orgs/x/team",
+    ] {
         let r = navigate(&w, path);
         assert_eq!(r.status, 200, "{path}: {}", r.raw);
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{path}");
@@ -314,4 +323,47 @@ fn a_platform_administrator_finds_a_person_and_suspends_them_in_the_console() {
     });
     assert!(said.contains("admin: suspended pat@example.com"), "{said}");
     w.api().me(&pat).expect_problem(403, "account_suspended");
+}
+
+/// Notification channels of other kinds in the console: an admin chooses
+/// Slack first and adds a channel to a fake Slack receiver, which gets the
+/// message of an invitation; an email channel's address is confirmed on the
+/// page its emailed link opens.
+#[test]
+fn an_admin_adds_a_slack_channel_and_an_address_confirms_an_email_channel_in_the_console() {
+    let receiver = crate::notifications::Receiver::start();
+    let f = Fixture::new(Worker::start()).org_with("Acme", &["admin"]);
+    let (w, org) = (&f.app, f.org.clone());
+    let base = w.url("");
+    let slack = receiver.url("/slack");
+    let owner = access(f.owner());
+    let said = browser_asked(
+        "console-channel-kinds.mjs",
+        &[&base, "admin@example.com", PASSWORD, &org, &slack],
+        "console-channel-kinds",
+        |line| {
+            (line == "slack added").then(|| {
+                f.api().invite(&owner, Tenant::Org(&org), "newbie@example.com", "member").expect(201);
+                let hit = receiver.wait("/slack", 1).remove(0);
+                let text = hit.json()["text"].as_str().unwrap_or_default().to_owned();
+                assert!(text.contains("invited newbie@example.com to Acme as member"), "{text}");
+                format!("delivered: {text}")
+            })
+        },
+    );
+    assert!(said.contains("channel kinds done"), "{said}");
+    let list = w.get(&format!("/v1/orgs/{org}/notification-channels"), Some(&owner)).expect(200).body;
+    let email = list["data"].as_array().unwrap().iter().find(|c| c["kind"] == "email").expect("the email channel");
+    let confirmed: Vec<(&str, bool)> = email["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["email"].as_str().unwrap(), a["confirmed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(confirmed, [("cto@example.org", false), ("oncall@example.org", true)], "{email}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    assert!(
+        log["data"].as_array().unwrap().iter().any(|e| e["action"] == "notification_channel.email_confirmed"),
+        "{log}"
+    );
 }

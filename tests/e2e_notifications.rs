@@ -23,18 +23,18 @@ const WAIT: Duration = Duration::from_secs(40);
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Hit {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    answered: u16,
+pub(crate) struct Hit {
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) answered: u16,
 }
 
 impl Hit {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).unwrap_or("")
     }
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
     /// Verifies with the standardwebhooks crate (signature and timestamp).
@@ -50,8 +50,9 @@ impl Hit {
 /// Statuses to answer, per path.
 type Scripts = Arc<Mutex<Vec<(String, Vec<u16>)>>>;
 
-/// A receiver on 127.0.0.1: per path, a script of statuses, then 200.
-struct Receiver {
+/// A receiver on 127.0.0.1: per path, a script of statuses, then 200
+/// (also the fake Slack and Discord receivers of e2e_channel_kinds and the console test).
+pub(crate) struct Receiver {
     port: u16,
     hits: Arc<Mutex<Vec<Hit>>>,
     scripts: Scripts,
@@ -59,7 +60,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
@@ -85,19 +86,19 @@ impl Receiver {
         Receiver { port, hits, scripts, server }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn script(&self, path: &str, statuses: &[u16]) {
+    pub(crate) fn script(&self, path: &str, statuses: &[u16]) {
         self.scripts.lock().unwrap().push((path.to_owned(), statuses.to_vec()));
     }
 
-    fn hits(&self, path: &str) -> Vec<Hit> {
+    pub(crate) fn hits(&self, path: &str) -> Vec<Hit> {
         self.hits.lock().unwrap().iter().filter(|h| h.path == path).cloned().collect()
     }
 
-    fn wait(&self, path: &str, n: usize) -> Vec<Hit> {
+    pub(crate) fn wait(&self, path: &str, n: usize) -> Vec<Hit> {
         let deadline = Instant::now() + WAIT;
         loop {
             let hits = self.hits(path);
@@ -126,12 +127,12 @@ fn channel(w: &Worker, bearer: &str, org: &str, url: &str, types: &[&str]) -> (S
     (body["id"].as_str().unwrap().to_owned(), body["secret"].as_str().unwrap().to_owned())
 }
 
-fn deliveries(w: &Worker, bearer: &str, org: &str, channel: &str) -> Vec<Value> {
+pub(crate) fn deliveries(w: &Worker, bearer: &str, org: &str, channel: &str) -> Vec<Value> {
     let r = w.get(&format!("/v1/orgs/{org}/notification-channels/{channel}/deliveries"), Some(bearer));
     r.expect(200).body["data"].as_array().unwrap().clone()
 }
 
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !ok() {
         assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");

@@ -203,6 +203,12 @@ fn slack_and_discord_receive_the_human_message_unsigned_and_a_404_disables() {
     let id = discord["id"].as_str().unwrap();
     let after = f.app.get(&format!("{}/{id}", channels(&f)), Some(&access(f.owner()))).expect(200).body;
     assert_eq!((after["enabled"].as_bool(), after["disabled_reason"].as_str()), (Some(false), Some("gone")));
+    // The owner is told, with the URL masked and a link to the org's channels.
+    let notice = f.app.emails_to("owner@example.com");
+    let notice = notice.iter().find(|m| m["subject"] == "A notification channel was disabled").expect("the notice");
+    let text = notice["text"].as_str().unwrap();
+    assert!(text.contains("The notification channel for http://127.0.0.1:9001/discord/…gone was disabled"), "{text}");
+    assert!(text.contains(&format!("http://app.test/orgs/{}/notification-channels", f.org)), "{text}");
 }
 
 #[test]
@@ -264,6 +270,16 @@ fn an_expired_confirmation_link_confirms_nothing() {
     create(&f, json!({"kind": "email", "emails": ["late@example.org"], "event_types": ["ping"]})).expect(201);
     let token = f.app.token_from_email("late@example.org", "/confirm-channel-email");
     f.app.advance(8 * 24 * 3600);
+    let r = f.app.post("/v1/notification-channels/confirm-email", None, json!({"token": token}));
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_token")), "{}", r.raw);
+}
+
+#[test]
+fn a_deleted_orgs_confirmation_link_confirms_nothing() {
+    let f = fixture();
+    create(&f, json!({"kind": "email", "emails": ["gone@example.org"], "event_types": ["ping"]})).expect(201);
+    let token = f.app.token_from_email("gone@example.org", "/confirm-channel-email");
+    f.api().delete_org(f.owner(), &f.org).expect(204);
     let r = f.app.post("/v1/notification-channels/confirm-email", None, json!({"token": token}));
     assert_eq!((r.status, r.body["code"].as_str()), (400, Some("invalid_token")), "{}", r.raw);
 }

@@ -28,6 +28,7 @@ route("/reset-password", auth.resetPassword, { public: true, bare: true });
 route("/invite", links.invite, { public: true, bare: true });
 route("/install", links.install, { public: true, bare: true });
 route("/join", joinlinks.join, { public: true, bare: true });
+route("/confirm-channel-email", links.confirmChannelEmail, { public: true, bare: true });
 // Signed in.
 route("/", home);
 route("/orgs/new", orgs.createOrg);

@@ -51,7 +51,7 @@ export function statusLine() {
 // form({ fields, submit, onSubmit, labelledBy? }) → <form>; `labelledBy` is
 // the id of the heading that names it (a page with two forms, e.g. sign up
 // and sign in, tells them apart by name). Fields:
-//   { name, label, type?, required?, options?: [[value, text]], value?, hint?,
+//   { name, label, type? (text, select, checkbox, textarea, …), required?, options?: [[value, text]], value?, hint?,
 //     autocomplete?, placeholder?, min?, max?, pattern?, inputmode?, checked? }
 // onSubmit(values, form) may throw ApiError: its field errors appear under
 // their fields (aria-invalid + aria-describedby), anything else above the
@@ -89,6 +89,9 @@ function field(f, errors) {
     control = h("select", common, f.options.map(([v, t]) => h("option", { value: v, selected: v === f.value }, t)));
   } else if (f.type === "checkbox") {
     control = h("input", { ...common, type: "checkbox", checked: !!f.checked });
+  } else if (f.type === "textarea") {
+    control = h("textarea", { ...common, rows: f.rows || 3, placeholder: f.placeholder, spellcheck: "false" });
+    if (f.value !== undefined && f.value !== null) control.defaultValue = String(f.value);
   } else {
     control = h("input", {
       ...common,

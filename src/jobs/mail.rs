@@ -98,20 +98,28 @@ pub fn identity_linked(config: &Config, to: &str, name: &str, provider: &str, ac
 }
 
 /// The notice to an org admin that a notification channel was turned off.
-pub fn channel_disabled(config: &Config, to: &str, name: &str, url: &str, reason: &str) -> OutgoingEmail {
+pub fn channel_disabled(
+    config: &Config,
+    to: &str,
+    name: &str,
+    target: &str,
+    org_id: &str,
+    reason: &str,
+) -> OutgoingEmail {
     let why = if reason == "gone" {
         "its receiver answered that it is gone (410, or 404 from Slack or Discord)"
     } else {
         "its deliveries have failed for 5 days"
     };
-    let line = format!("The notification channel for {url} was disabled because {why}.");
-    let settings = format!("{}/settings", config.app_url);
+    let line = format!("The notification channel for {target} was disabled because {why}.");
+    // The org's channels, where it is enabled again.
+    let channels = format!("{}/orgs/{org_id}/notification-channels", config.app_url);
     layout(
         to,
         "A notification channel was disabled",
         name,
         &[&line, "Fix the receiver, then enable the channel again; failed deliveries can be retried."],
-        Some(("Open settings", &settings)),
+        Some(("Open notification channels", &channels)),
     )
 }
 

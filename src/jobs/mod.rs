@@ -206,16 +206,23 @@ async fn render(job: &Job, db: &dyn Db, clock: &dyn Clock, config: &Config) -> R
             struct Row {
                 email: String,
                 name: String,
+                org_id: String,
                 kind: String,
                 url: String,
                 disabled_reason: Option<String>,
+                emails: Option<String>,
             }
             let row: Option<Row> = db.run(stmt!(sql::CHANNEL_DISABLED_FOR_MAIL, channel_id, user_id)).await?.first()?;
             Ok(row.map(|r| {
-                // A Slack or Discord URL is the credential: masked, as the API shows it.
+                // A Slack or Discord URL is the credential: masked, as the API
+                // shows it; an email channel is named by its addresses.
                 let kind = ChannelKind::parse(&r.kind).unwrap_or(ChannelKind::Webhook);
-                let url = channel::shown_url(kind, &r.url);
-                mail::channel_disabled(config, &r.email, &r.name, &url, r.disabled_reason.as_deref().unwrap_or(""))
+                let target = match kind {
+                    ChannelKind::Email => format!("email to {}", r.emails.as_deref().unwrap_or_default()),
+                    _ => channel::shown_url(kind, &r.url),
+                };
+                let reason = r.disabled_reason.as_deref().unwrap_or("");
+                mail::channel_disabled(config, &r.email, &r.name, &target, &r.org_id, reason)
             }))
         }
         Job::ChannelEmailConfirmation { address_id, .. } => {

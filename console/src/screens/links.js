@@ -1,5 +1,5 @@
-// Where emailed and shared links land: /invite#token=… and /install#token=…
-// (and /join#token=…, in joinlinks.js).
+// Where emailed and shared links land: /invite#token=…, /install#token=… and
+// /confirm-channel-email#token=… (and /join#token=…, in joinlinks.js).
 // The token is read from the fragment (never sent to a server by the
 // browser) and wiped from the address bar at once (router.takeFragment).
 import { api } from "../api.js";
@@ -204,4 +204,28 @@ export async function install(_, ctx) {
       signInBox({ returnTo: "/install", onLeave: keepForOAuth(token), done: choose }));
   }
   return screen("Grant access", lead, status, body);
+}
+
+// /confirm-channel-email#token=…: an address added to an email notification
+// channel confirms it receives that org's events. Public: holding the link
+// is the proof, no sign-in needed; following it again says the same.
+export async function confirmChannelEmail(_, ctx) {
+  const token = ctx.fragment.get("token");
+  const lead = h("p", { id: "lead" });
+  const title = "Confirm notifications";
+  if (!token) {
+    lead.textContent = "This link is incomplete. Open the link from your email again.";
+    return screen(title, lead);
+  }
+  let done;
+  try {
+    done = await api("POST", "/v1/notification-channels/confirm-email", { token }, { auth: false });
+  } catch (e) {
+    lead.textContent = e.code === "invalid_token"
+      ? "This link is not valid or has expired (links work for 7 days). Ask an admin of the organization to add the address again."
+      : e.message;
+    return screen(title, lead);
+  }
+  lead.textContent = `${done.email} is confirmed: it will receive ${done.org_name}'s notifications by email.`;
+  return screen(title, lead, h("p", {}, "To stop them, ask an admin of the organization to remove this address's channel."));
 }

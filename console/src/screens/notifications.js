@@ -1,17 +1,41 @@
-// Organization Settings → Notification channels (outgoing webhooks): Add
-// channel (URL, description, event types from the API's own list), the
-// signing secret shown once after creating and after Rotate secret; the list
-// with Enable/Disable, Send test event and Delete; and a channel's
-// deliveries (status, status code, last error, next attempt) with, under
-// each, its attempts (time, status code, latency, error, the answer's first
-// bytes), and Retry on failed ones. Reading channels needs notifications:write, so only
-// admins and owners see this screen; a 403 from the API says so too.
+// Organization Settings → Notification channels: Add channel asks for the
+// kind first (Webhook, Slack, Discord or Email) and then shows that kind's
+// fields (a URL, or addresses one per line or comma-separated), with the
+// description and event types from the API's own list; a webhook's signing
+// secret shown once after creating and after Rotate secret (webhooks only:
+// the other kinds are not signed). The list shows each channel's kind, its
+// URL (Slack and Discord ones masked by the API) or its addresses with their
+// confirmation state, with Enable/Disable, Send test event and Delete; and a
+// channel's deliveries (status, status code, last error, next attempt) with,
+// under each, its attempts (time, status code, latency, error, the answer's
+// first bytes), and Retry on failed ones. Reading channels needs
+// notifications:write, so only admins and owners see this screen; a 403 from
+// the API says so too.
 import { api, all, enc } from "../api.js";
 import { can } from "../state.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, busy, badge, confirm } from "../ui.js";
 
 const ADMINS_ONLY = "Only admins and owners manage notification channels. Ask one of them to add a channel for you.";
 const DAY = 86400;
+const KINDS = [["webhook", "Webhook"], ["slack", "Slack"], ["discord", "Discord"], ["email", "Email"]];
+const KIND_NAMES = Object.fromEntries(KINDS);
+const URL_HELP = {
+  webhook: { label: "URL", placeholder: "https://example.com/webhooks/latchkey", hint: "Where events are posted, signed: https, a public host name." },
+  slack: { label: "Slack webhook URL", placeholder: "https://hooks.slack.com/services/…", hint: "An incoming webhook of your Slack workspace (on hooks.slack.com). Each event arrives as a short message." },
+  discord: { label: "Discord webhook URL", placeholder: "https://discord.com/api/webhooks/…", hint: "A channel's webhook (Server Settings → Integrations → Webhooks). Each event arrives as a short message." },
+};
+
+// How a channel is named in buttons and headings: its URL (a Slack or
+// Discord one as the API masks it), or its addresses.
+const name = (c) => c.url || (c.emails || []).map((a) => a.email).join(", ");
+
+// Where a channel sends: its URL, or each address with its confirmation state.
+function destination(c) {
+  if (c.kind !== "email") return h("code", { class: "url" }, c.url);
+  return h("ul", { class: "addresses", "aria-label": `Addresses of ${name(c)}` }, (c.emails || []).map((a) => h("li", {},
+    h("span", {}, a.email), " ",
+    a.confirmed ? badge("Confirmed", "ok") : badge("Awaiting confirmation", "warn"))));
+}
 
 export async function channels({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
@@ -45,16 +69,25 @@ export async function channels({ org: id }) {
     return { t, input, node: h("div", { class: "check" }, input, h("label", { for: cid }, h("code", {}, t.name), ` ${t.description}`)) };
   });
   const eventsError = h("p", { id: "events-error", class: "field-error", hidden: true });
+  // The kind first: it decides which fields follow.
+  const kindInputs = KINDS.map(([value, label]) => {
+    const input = h("input", { type: "radio", name: "kind", id: `kind-${value}`, value, checked: value === "webhook" });
+    input.addEventListener("change", () => showKind());
+    return { value, input, node: h("div", { class: "check" }, input, h("label", { for: `kind-${value}` }, label)) };
+  });
+  const kindSet = h("fieldset", { class: "kinds", id: "channel-kind" }, h("legend", {}, "Kind"), kindInputs.map((k) => k.node));
   const createForm = form({
     id: "create-channel",
     fields: [
-      { name: "url", label: "URL", type: "url", required: true, placeholder: "https://example.com/webhooks/latchkey", hint: "Where events are posted: https, a public host name." },
+      { name: "url", label: "URL", type: "url", required: true, placeholder: URL_HELP.webhook.placeholder, hint: URL_HELP.webhook.hint },
+      { name: "emails", label: "Email addresses", type: "textarea", rows: 3, placeholder: "oncall@example.com\ncto@example.com", hint: "One per line or separated by commas, up to 10. Each address is sent a link and receives nothing until it is confirmed." },
       { name: "description", label: "Description (optional)", maxlength: 200 },
     ],
     extra: h("fieldset", { class: "scopes", "aria-describedby": "events-error" }, h("legend", {}, "Events"), boxes.map((b) => b.node), eventsError),
     submit: "Add channel",
     onSubmit: async (v) => {
       eventsError.hidden = true;
+      const kind = chosenKind();
       const event_types = boxes.filter((b) => b.input.checked).map((b) => b.t.name);
       if (!event_types.length) {
         eventsError.textContent = "Pick at least one event.";
@@ -62,7 +95,15 @@ export async function channels({ org: id }) {
         boxes[0]?.input.focus();
         return;
       }
-      const body = { url: v.url.trim(), event_types };
+      const body = { kind, event_types };
+      if (kind === "email") {
+        body.emails = v.emails.split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean);
+        if (!body.emails.length) {
+          createForm.fieldError("emails", "Enter at least one address.");
+          createForm.elements.emails.focus();
+          return;
+        }
+      } else body.url = v.url.trim();
       if (v.description.trim()) body.description = v.description.trim();
       let created;
       try {
@@ -77,10 +118,37 @@ export async function channels({ org: id }) {
         throw e;
       }
       createForm.reset();
-      showSecret(created, `The signing secret of ${created.url}`);
+      choose(kind);
+      if (created.secret) showSecret(created, `The signing secret of ${created.url}`);
+      else if (kind === "email") toast(`Email channel added: a confirmation link was sent to ${created.emails.map((a) => a.email).join(", ")}`);
+      else toast(`${KIND_NAMES[kind]} channel added`);
       await draw();
     },
   });
+  createForm.prepend(kindSet);
+  const urlInput = createForm.elements.url;
+  const emailsInput = createForm.elements.emails;
+  const chosenKind = () => kindInputs.find((k) => k.input.checked)?.value || "webhook";
+  const choose = (kind) => {
+    for (const k of kindInputs) k.input.checked = k.value === kind;
+    showKind();
+  };
+  // Shows the chosen kind's fields only (a hidden field is never required).
+  function showKind() {
+    const kind = chosenKind();
+    const email = kind === "email";
+    urlInput.closest(".field").hidden = email;
+    urlInput.required = !email;
+    emailsInput.closest(".field").hidden = !email;
+    emailsInput.required = email;
+    if (!email) {
+      const help = URL_HELP[kind];
+      createForm.querySelector(`label[for="${urlInput.id}"]`).textContent = help.label;
+      createForm.querySelector(`[id="${urlInput.id}-hint"]`).textContent = help.hint;
+      urlInput.placeholder = help.placeholder;
+    }
+  }
+  showKind();
 
   async function draw() {
     let rows;
@@ -94,8 +162,9 @@ export async function channels({ org: id }) {
       throw e;
     }
     list.replaceChildren(section("Channels", rows.length
-      ? table("Notification channels", ["URL", "Description", "Events", "Status", "Created", "Actions"], rows.map((c) => [
-          h("code", { class: "url" }, c.url),
+      ? table("Notification channels", ["Kind", "Sends to", "Description", "Events", "Status", "Created", "Actions"], rows.map((c) => [
+          KIND_NAMES[c.kind] || c.kind,
+          destination(c),
           c.description || "—",
           h("span", { class: "scopes-list" }, c.event_types.join(", ")),
           c.enabled ? badge("Enabled", "ok") : badge(c.disabled_reason && c.disabled_reason !== "manual" ? `Disabled (${c.disabled_reason})` : "Disabled"),
@@ -103,27 +172,28 @@ export async function channels({ org: id }) {
           h("div", { class: "row-actions" },
             action(c.enabled ? "Disable" : "Enable", async () => {
               await api("PATCH", `${base}/${enc(c.id)}`, { enabled: !c.enabled });
-              toast(`${c.url} ${c.enabled ? "disabled" : "enabled"}`);
+              toast(`${name(c)} ${c.enabled ? "disabled" : "enabled"}`);
               await draw();
-            }, { "aria-label": `${c.enabled ? "Disable" : "Enable"} ${c.url}` }),
+            }, { "aria-label": `${c.enabled ? "Disable" : "Enable"} ${name(c)}` }),
             action("Send test event", async () => {
               await api("POST", `${base}/${enc(c.id)}/test`);
               toast("Test event queued");
               await openDeliveries(c);
-            }, { "aria-label": `Send test event to ${c.url}`, disabled: !c.enabled }),
-            action("Deliveries", () => openDeliveries(c), { "aria-label": `Deliveries to ${c.url}` }),
-            rotateControl(c),
-            dangerAction("Delete", { title: `Delete the channel to ${c.url}?`, body: "No more events are sent to it; its pending deliveries are dropped.", confirm: "Delete" }, async () => {
+            }, { "aria-label": `Send test event to ${name(c)}`, disabled: !c.enabled }),
+            action("Deliveries", () => openDeliveries(c), { "aria-label": `Deliveries to ${name(c)}` }),
+            // Only a webhook is signed: the other kinds have no secret to rotate.
+            c.kind === "webhook" ? rotateControl(c) : null,
+            dangerAction("Delete", { title: `Delete the channel to ${name(c)}?`, body: "No more events are sent to it; its pending deliveries are dropped.", confirm: "Delete" }, async () => {
               await api("DELETE", `${base}/${enc(c.id)}`);
-              toast(`${c.url} deleted`);
+              toast(`${name(c)} deleted`);
               if (shown && shown.id === c.id) {
                 shown = null;
                 deliveries.replaceChildren();
               }
               await draw();
-            }, { "aria-label": `Delete ${c.url}` })),
+            }, { "aria-label": `Delete ${name(c)}` })),
         ]))
-      : empty("No notification channels yet. Add channel above sends this organization's events to a URL of yours.")));
+      : empty("No notification channels yet. Add channel above sends this organization's events to a URL of yours, a Slack or Discord channel, or email addresses.")));
   }
 
   function rotateControl(c) {
@@ -152,8 +222,8 @@ export async function channels({ org: id }) {
     shown = c;
     const rows = await all(`${base}/${enc(c.id)}/deliveries`, 1);
     const refresh = action("Refresh", () => openDeliveries(c));
-    deliveries.replaceChildren(section(`Deliveries to ${c.url}`, refresh, rows.length
-      ? table(`Deliveries to ${c.url}`, ["Event", "Status", "Status code", "Attempts", "Last error", "Next attempt", "Created", ""], rows.map((d) => [
+    deliveries.replaceChildren(section(`Deliveries to ${name(c)}`, refresh, rows.length
+      ? table(`Deliveries to ${name(c)}`, ["Event", "Status", "Status code", "Attempts", "Last error", "Next attempt", "Created", ""], rows.map((d) => [
           h("code", {}, d.event_type),
           badge(d.status, d.status === "succeeded" ? "ok" : d.status === "failed" ? "danger" : "warn"),
           d.last_status_code ?? "—",
@@ -192,6 +262,6 @@ export async function channels({ org: id }) {
   }
 
   await draw();
-  return screen("Notification channels", h("p", { class: "lead" }, `Channels receive ${org.name}'s events as signed webhooks.`),
+  return screen("Notification channels", h("p", { class: "lead" }, `Channels receive ${org.name}'s events: as signed webhooks, as Slack or Discord messages, or by email.`),
     reveal, section("Add channel", createForm), list, deliveries);
 }

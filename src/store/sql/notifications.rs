@@ -105,9 +105,13 @@ pub const CONFIRMED_CHANNEL_EMAILS_OF_DELIVERY: &str = "SELECT m.id, m.email \
 pub const INSERT_CHANNEL_EMAIL: &str = "INSERT INTO notification_channel_emails \
        (id, channel_id, email, token_hash, expires_at, confirmed_at, created_at) \
      SELECT ?1, ?2, ?3, ?4, ?5, NULL, ?6 WHERE EXISTS (SELECT 1 FROM notification_channels WHERE id = ?2)";
-/// Confirms the address whose link token hashes to `?1`, once, before it expires.
+/// Confirms the address whose link token hashes to `?1`, once, before it
+/// expires, while its channel's org exists (a deleted org's channels wait
+/// for the sweep: their links confirm nothing).
 pub const CONFIRM_CHANNEL_EMAIL: &str = "UPDATE notification_channel_emails SET confirmed_at = ?2 \
-     WHERE token_hash = ?1 AND confirmed_at IS NULL AND expires_at > ?2";
+     WHERE token_hash = ?1 AND confirmed_at IS NULL AND expires_at > ?2 \
+       AND channel_id IN (SELECT c.id FROM notification_channels AS c \
+                          WHERE c.orphaned_at IS NULL AND c.org_id IN (SELECT id FROM orgs))";
 /// The org's audit row for a confirmation (right after [`CONFIRM_CHANNEL_EMAIL`]:
 /// only if it changed the row). The address holder acts through the link: `system`.
 pub const AUDIT_CHANNEL_EMAIL_CONFIRMED: &str = "INSERT INTO audit_events \
@@ -116,11 +120,12 @@ pub const AUDIT_CHANNEL_EMAIL_CONFIRMED: &str = "INSERT INTO audit_events \
        'notification_channel', c.id, json_object('email', m.email), ?2 \
      FROM notification_channel_emails AS m JOIN notification_channels AS c ON c.id = m.channel_id \
      WHERE m.token_hash = ?1 AND changes() > 0 AND c.org_id IN (SELECT id FROM orgs)";
-/// The address a link token names, after a confirmation attempt.
+/// The address a link token names, after a confirmation attempt (none once
+/// its channel's org is deleted).
 pub const CHANNEL_EMAIL_BY_TOKEN: &str = "SELECT m.email, m.confirmed_at, m.channel_id, c.org_id, \
-       COALESCE(o.name, '') AS org_name \
+       o.name AS org_name \
      FROM notification_channel_emails AS m JOIN notification_channels AS c ON c.id = m.channel_id \
-     LEFT JOIN orgs AS o ON o.id = c.org_id WHERE m.token_hash = ?1";
+     JOIN orgs AS o ON o.id = c.org_id WHERE m.token_hash = ?1 AND c.orphaned_at IS NULL";
 /// The confirmation email: the address (still unconfirmed and in time) and its org.
 pub const CHANNEL_EMAIL_FOR_CONFIRMATION: &str = "SELECT m.id, m.email, COALESCE(o.name, '') AS org_name, \
        c.description \
@@ -273,6 +278,8 @@ pub const AUDIT_CHANNEL_DISABLED_BY_SYSTEM: &str = "INSERT INTO audit_events \
      FROM notification_channels WHERE id = ?1 AND changes() > 0 AND org_id IN (SELECT id FROM orgs)";
 
 /// The disable notice: the admin and the channel (still disabled).
-pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.kind, c.url, c.disabled_reason \
+/// An email channel's addresses come along (comma-separated), as it has no URL.
+pub const CHANNEL_DISABLED_FOR_MAIL: &str = "SELECT u.email, u.name, c.org_id, c.kind, c.url, c.disabled_reason, \
+       (SELECT group_concat(m.email, ', ') FROM notification_channel_emails AS m WHERE m.channel_id = c.id) AS emails \
      FROM notification_channels AS c JOIN users AS u ON u.id = ?2 \
      WHERE c.id = ?1 AND c.enabled = 0";
