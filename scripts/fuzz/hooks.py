@@ -412,6 +412,9 @@ def seed_suggestion(token):
     STATE["asker"] = f"asker-{time.time_ns()}@{domain['domain']}"
     session = person(STATE["asker"], "Fuzz Asker")
     STATE.update(asker_access=session["access_token"], asker_refresh=session["refresh_token"])
+    suggested = must(200, call("GET", "/v1/me/suggested-orgs", token=STATE["asker_access"]), "suggested orgs")
+    if org_id not in {o["id"] for o in suggested["data"]}:
+        raise SeedError(f"fuzz seed: {domain['domain']}, verified, suggests no org to the asker: {suggested}")
 
 
 def seed_workspace(token):
