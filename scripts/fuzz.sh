@@ -12,6 +12,10 @@
 #                  which that Worker's OAUTH_* variables must name
 #                  (`fake_oauth.py --vars PORT` prints them); unset, the seed
 #                  links no identity. Without FUZZ_URL, chosen here.
+#   FUZZ_DNS_PORT  likewise for the fake DNS-over-HTTPS resolver
+#                  (scripts/fuzz/fake_dns.py), which that Worker's
+#                  DNS_OVER_HTTPS_URL must name (`fake_dns.py --vars PORT`);
+#                  unset, no domain is verified, so nobody may ask to join.
 #   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
@@ -54,10 +58,14 @@ if [ -z "${FUZZ_URL:-}" ]; then
   # One fast webhook retry, so the seeded test delivery is failed (and can be
   # retried) within seconds; and the three sign-in providers configured at
   # the fake provider that the hooks serve on FUZZ_OAUTH_PORT, through which
-  # they link the owner's identities.
+  # they link the owner's identities; and the resolver at the fake one they
+  # serve on FUZZ_DNS_PORT, where they publish the TXT records of the
+  # domains they verify.
   printf 'WEBHOOK_RETRY_SCHEDULE=1\n' >> "$WORK/.dev.vars"
   FUZZ_OAUTH_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --free-port)"
   "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --vars "$FUZZ_OAUTH_PORT" >> "$WORK/.dev.vars"
+  FUZZ_DNS_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --free-port)"
+  "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --vars "$FUZZ_DNS_PORT" >> "$WORK/.dev.vars"
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
@@ -76,7 +84,7 @@ START=$(date +%s)
 set +e
 # From $WORK: hypothesis keeps its example database in the working directory.
 cd "$WORK"
-FUZZ_BASE="$FUZZ_URL" FUZZ_OAUTH_PORT="${FUZZ_OAUTH_PORT:-}" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
+FUZZ_BASE="$FUZZ_URL" FUZZ_OAUTH_PORT="${FUZZ_OAUTH_PORT:-}" FUZZ_DNS_PORT="${FUZZ_DNS_PORT:-}" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
   "$VENV/bin/schemathesis" --no-color run "$FUZZ_URL/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \

@@ -4,23 +4,26 @@
 //! /openapi.json declares, and none may be a server error. The Worker's
 //! sign-in providers are the fake one that the hooks serve on a port chosen
 //! here (scripts/fuzz/fake_oauth.py), through which they link the owner's
-//! identities.
+//! identities; its DNS-over-HTTPS resolver is the fake one they serve on
+//! another (scripts/fuzz/fake_dns.py), where they publish the TXT records of
+//! the domains they verify.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::support;
 
 use std::process::Command;
 use support::*;
 
-/// The Worker's `OAUTH_*` variables for the fake provider on `port`, as the
-/// fake itself prints them.
-fn fake_provider_vars(port: u16) -> Vec<(String, String)> {
+/// The Worker's variables for the fake at `port` (`script`: `fake_oauth.py`,
+/// the provider's `OAUTH_*`; `fake_dns.py`, the resolver's
+/// `DNS_OVER_HTTPS_URL`), as the fake itself prints them.
+fn fake_vars(script: &str, port: u16) -> Vec<(String, String)> {
     let root = repo_root();
     let out = Command::new(root.join(".tools/venv/bin/python"))
-        .arg(root.join("scripts/fuzz/fake_oauth.py"))
+        .arg(root.join("scripts/fuzz").join(script))
         .args(["--vars", &port.to_string()])
         .output()
-        .expect("run scripts/fuzz/fake_oauth.py");
-    assert!(out.status.success(), "fake_oauth.py --vars: {}", String::from_utf8_lossy(&out.stderr));
+        .unwrap_or_else(|e| panic!("run scripts/fuzz/{script}: {e}"));
+    assert!(out.status.success(), "{script} --vars: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -30,12 +33,15 @@ fn fake_provider_vars(port: u16) -> Vec<(String, String)> {
 
 #[test]
 fn a_short_fuzz_finds_every_answer_documented_and_no_server_error() {
-    let oauth_port = free_port();
-    let w = Worker::start_with(WorkerOptions { vars: fake_provider_vars(oauth_port) });
+    let (oauth_port, dns_port) = (free_port(), free_port());
+    let mut vars = fake_vars("fake_oauth.py", oauth_port);
+    vars.extend(fake_vars("fake_dns.py", dns_port));
+    let w = Worker::start_with(WorkerOptions { vars });
     let out = Command::new("bash")
         .arg(repo_root().join("scripts/fuzz.sh"))
         .env("FUZZ_URL", w.url(""))
         .env("FUZZ_OAUTH_PORT", oauth_port.to_string())
+        .env("FUZZ_DNS_PORT", dns_port.to_string())
         .env("FUZZ_EXAMPLES", "4")
         .env("FUZZ_SEED", "20261130")
         .output()
@@ -55,9 +61,11 @@ fn a_short_fuzz_finds_every_answer_documented_and_no_server_error() {
         text.contains(&format!("{operations} selected / {operations} total")),
         "not every route was fuzzed:\n{tail}"
     );
-    // The hooks re-seeded whatever the run destroyed (a failed seed prints `fuzz seed:`),
-    // and the owner had identities to unlink: reach.py's row shows unlinks
-    // done and none refused for a provider the hooks linked.
+    // The hooks seeded (the domains verified at the fake resolver, an org
+    // suggested to the asker) and re-seeded whatever the run destroyed (a
+    // failed seed prints `fuzz seed:`), and the owner had identities to
+    // unlink: reach.py's row shows unlinks done and none refused for a
+    // provider the hooks linked.
     assert!(!text.contains("fuzz seed:"), "a seed failed:\n{tail}");
     let unlink: Vec<&str> = text
         .lines()

@@ -13,7 +13,17 @@ its public API (it must run with ENVIRONMENT=development: the seed reads
   - their org, with a second person who joined it by invitation (the member
     id), a pending invitation, an API key, an install link, a notification
     channel and a delivery of its test event (failed when the Worker retries
-    fast, as scripts/fuzz.sh configures it: WEBHOOK_RETRY_SCHEDULE=1);
+    fast, as scripts/fuzz.sh configures it: WEBHOOK_RETRY_SCHEDULE=1), a join
+    link that needs approval (through which the 2FA person asked to join: a
+    pending membership request) and a domain;
+  - a verified domain of the org with `suggest` enrollment, and a person on
+    it (the asker) whose session goes with asking to join and the suggested
+    orgs; verified at the fake DNS-over-HTTPS resolver of fake_dns.py, which
+    these hooks serve on FUZZ_DNS_PORT, where they publish the TXT record of
+    every domain they add (without the variable: no asker);
+  - two orgs of the member's: the owner asked to join one through its
+    approval link (the owner's own pending request), and joins the other
+    through its join link at a generated accept;
   - a workspace of the owner granted to the org through an install link (the
     grant and the managed workspace), with the member as a direct member and
     a pending invitation;
@@ -26,11 +36,14 @@ its public API (it must run with ENVIRONMENT=development: the seed reads
     is linked).
 
 Path parameters get these ids, and some body fields (a transfer's user_id,
-the ids of an authorization question, the current password) their real
-values, in three cases of four; the fourth keeps what was generated, so
-unknown and malformed values stay covered. What a generated call destroys
-(the org, the workspace, a member, an invitation, a key, a link, a channel,
-a session, the grant, 2FA, an identity) is seeded again after it; a
+the ids of an authorization question, the current password, a join link's
+token, an approval's role) their real values, in three cases of four; the
+fourth keeps what was generated, so unknown and malformed values stay
+covered. What a generated call destroys or decides (the org, the workspace,
+a member, an invitation, a key, a link, a channel, a session, the grant,
+2FA, an identity, a domain, a membership request) is seeded again after it
+(an approved person is removed and asks again; the owner leaves an org they
+joined; the asker withdraws a request they made); a
 password the hooks do not know (changed by a call they did not see) is set
 again through the emailed reset flow. For each case with
 path parameters, path-ids.txt in the working directory gets a line `<case
@@ -52,6 +65,7 @@ import urllib.request
 
 import schemathesis
 
+import fake_dns
 import fake_oauth
 
 BASE = os.environ["FUZZ_BASE"].rstrip("/")
@@ -318,6 +332,91 @@ def link_identities(providers=PROVIDERS):
         must(200, (status, body), f"complete the {provider} link")
 
 
+DNS = fake_dns.serve(int(os.environ["FUZZ_DNS_PORT"])) if os.environ.get("FUZZ_DNS_PORT") else None
+
+
+def new_join_link(token, org_id, approval):
+    """A join link of the org for members, with no cap on uses, for 30
+    days (a run is shorter); the answer, with its token."""
+    body = {"role": "member", "approval": approval, "expires_in_days": 30}
+    return must(201, call("POST", f"/v1/orgs/{org_id}/join-links", body, token), "join link")
+
+
+def seed_join_link(token):
+    """A join link of the org that needs approval: its id (revoked by the
+    generated deletes), its token (previewed; through it the 2FA person asks
+    to join)."""
+    link = new_join_link(token, STATE["org_id"], True)
+    STATE["join_link_id"], STATE["join_token"] = link["id"], link["token"]
+
+
+def request_to_join():
+    """The 2FA person (not a member of the org) accepts the org's approval
+    link: a pending membership request, which the generated approves and
+    denies decide."""
+    body = must(202, call("POST", "/v1/join-links/accept", {"token": STATE["join_token"]}, tfa_access()),
+                "membership request")
+    STATE["request_id"] = body["id"]
+
+
+def seed_member_orgs(token):
+    """Two orgs of the member's, each with a join link: through the one
+    that needs approval the owner asked to join (their own pending request,
+    which `DELETE /v1/me/membership-requests/{id}` withdraws); through the
+    other the owner joins at a generated `POST /v1/join-links/accept`."""
+    member = member_access()
+    STATE["ask_token"] = new_join_link(member, new_org(member)["id"], True)["token"]
+    STATE["open_org_id"] = new_org(member)["id"]
+    STATE["open_token"] = new_join_link(member, STATE["open_org_id"], False)["token"]
+    owner_request(token)
+
+
+def owner_request(token):
+    """The owner asks to join the member's org through its approval link."""
+    body = must(202, call("POST", "/v1/join-links/accept", {"token": STATE["ask_token"]}, token), "the owner's request")
+    STATE["my_request_id"] = body["id"]
+
+
+def new_domain(token):
+    """A new domain of the org, its TXT record published at the fake resolver
+    (so that verifying verifies it); the answer. At the cap of 50 domains an
+    org (the generated adds), those the hooks did not add are removed first."""
+    org_id = STATE["org_id"]
+    name = f"fuzz-{time.time_ns()}.example"
+    answer = call("POST", f"/v1/orgs/{org_id}/domains", {"domain": name}, token)
+    if answer[0] == 409 and answer[1].get("code") == "conflict":
+        ours = {STATE.get("domain_id"), STATE.get("suggest_domain_id")}
+        for d in must(200, call("GET", f"/v1/orgs/{org_id}/domains", token=token), "domains")["data"]:
+            if d["id"] not in ours:
+                call("DELETE", f"/v1/orgs/{org_id}/domains/{d['id']}", token=token)
+        answer = call("POST", f"/v1/orgs/{org_id}/domains", {"domain": name}, token)
+    domain = must(201, answer, "domain")
+    if DNS is not None:
+        DNS.publish(domain["txt_name"], domain["txt_value"])
+    return domain
+
+
+def seed_suggestion(token):
+    """A verified domain of the org with `suggest` enrollment, and a person
+    (the asker) whose verified address is on it, not a member: they may ask
+    to join (`POST /v1/orgs/{org_id}/membership-requests`). Nothing without
+    the fake resolver (nothing can be verified)."""
+    if DNS is None:
+        return
+    org_id = STATE["org_id"]
+    domain = new_domain(token)
+    STATE["suggest_domain_id"] = domain["id"]
+    must(200, call("POST", f"/v1/orgs/{org_id}/domains/{domain['id']}/verify", {}, token), "verify domain")
+    must(200, call("PATCH", f"/v1/orgs/{org_id}/domains/{domain['id']}", {"enrollment": "suggest"}, token),
+         "suggest domain")
+    STATE["asker"] = f"asker-{time.time_ns()}@{domain['domain']}"
+    session = person(STATE["asker"], "Fuzz Asker")
+    STATE.update(asker_access=session["access_token"], asker_refresh=session["refresh_token"])
+    suggested = must(200, call("GET", "/v1/me/suggested-orgs", token=STATE["asker_access"]), "suggested orgs")
+    if org_id not in {o["id"] for o in suggested["data"]}:
+        raise SeedError(f"fuzz seed: {domain['domain']}, verified, suggests no org to the asker: {suggested}")
+
+
 def seed_workspace(token):
     """A workspace of the owner, granted to the org through an install link (an
     org may be granted 20 workspaces by slug an hour; links have no such
@@ -347,6 +446,10 @@ def seed_org(token):
     STATE["key_id"] = new_key(token, org["id"])
     STATE["install_link_id"] = new_link(token, org["id"])["id"]
     STATE["channel_id"], STATE["delivery_id"] = new_channel(token, org["id"])
+    seed_join_link(token)
+    request_to_join()
+    STATE["domain_id"] = new_domain(token)["id"]
+    seed_suggestion(token)
     seed_workspace(token)
 
 
@@ -378,9 +481,10 @@ def seed():
     STATE["session_id"] = new_session()
     STATE.pop("link_access", None)
     link_identities()
+    seed_2fa_person()  # before the org, which they ask to join
     seed_org(STATE["access"])
     seed_spares(STATE["access"])
-    seed_2fa_person()
+    seed_member_orgs(STATE["access"])
 
 
 STATE = {}
@@ -432,14 +536,29 @@ def tfa_access():
     return STATE["tfa_access"]
 
 
+def asker_access():
+    """A live access token of the asker (signed in again with the password,
+    which no generated call of theirs can change)."""
+    token = renewed("asker_access", "asker_refresh")
+    if token:
+        return token
+    body = must(200, call("POST", "/v1/auth/login", {"email": STATE["asker"], "password": PASSWORD}), "asker session")
+    STATE["asker_access"], STATE["asker_refresh"] = body["access_token"], body["refresh_token"]
+    return STATE["asker_access"]
+
+
 TWO_FACTOR = {("DELETE", "/v1/me/totp"), ("POST", "/v1/me/recovery-codes")}
+# The routes of a person whose address is on the org's suggesting domain.
+ASKER = {("POST", "/v1/orgs/{org_id}/membership-requests"), ("GET", "/v1/me/suggested-orgs")}
 API_KEY_ONLY = {("GET", "/v1/api-keys/current")}
 
 
 @schemathesis.auth(refresh_interval=300)
 class OwnerSession:
     """A fresh owner session every 5 minutes (access tokens live 15), and at
-    once after a 401; the 2FA person's on the routes that take a code."""
+    once after a 401; the 2FA person's on the routes that take a code, the
+    asker's where an org is suggested to them (the owner's without the fake
+    resolver)."""
 
     def get(self, case, ctx):
         return fresh_access()
@@ -448,6 +567,8 @@ class OwnerSession:
         case.headers = case.headers or {}
         if (case.method, case.path) in TWO_FACTOR:
             data = tfa_access()
+        elif (case.method, case.path) in ASKER and "asker" in STATE:
+            data = asker_access()
         elif (case.method, case.path) in API_KEY_ONLY:
             data = STATE["key"]
         case.headers["Authorization"] = f"Bearer {data}"
@@ -459,7 +580,9 @@ def keeps_generated(value):
 
 
 ID_SEGMENTS = (("/deliveries/", "delivery_id"), ("/notification-channels/", "channel_id"),
-               ("/api-keys/", "key_id"), ("/install-links/", "install_link_id"), ("/sessions/", "session_id"))
+               ("/api-keys/", "key_id"), ("/install-links/", "install_link_id"), ("/sessions/", "session_id"),
+               ("/join-links/", "join_link_id"), ("/domains/", "domain_id"),
+               ("/v1/me/membership-requests/", "my_request_id"), ("/membership-requests/", "request_id"))
 
 
 def real_id(method, path, name):
@@ -516,6 +639,12 @@ def body_values(method, path):
         return {"current_password": STATE["password"]}
     if (method, path) == ("POST", "/v1/me/identities/{provider}"):
         return {"redirect_uri": REDIRECT_URI}
+    if (method, path) == ("POST", "/v1/join-links/preview"):
+        return {"token": STATE["join_token"]}
+    if (method, path) == ("POST", "/v1/join-links/accept"):
+        return {"token": STATE["open_token"]}
+    if (method, path) == ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/approve"):
+        return {"role": "member"}
     return {}
 
 
@@ -679,6 +808,27 @@ def heal(case, response):
         STATE["session_id"] = new_session()
     elif (method, path) == ("DELETE", "/v1/me/identities/{provider}"):
         link_identities([params.get("provider")])
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/join-links/{id}") and params.get("id") == STATE["join_link_id"]:
+        seed_join_link(fresh_access())
+    elif (method, path) == ("POST", "/v1/join-links/accept") and response.status_code == 201:
+        # The owner joined the member's open org: they leave it again.
+        org_id = response.json()["org"]["id"]
+        must(204, call("DELETE", f"/v1/orgs/{org_id}/members/{STATE['owner_id']}", token=fresh_access()), "leave")
+    elif method == "POST" and path.startswith("/v1/orgs/{org_id}/membership-requests/{id}/") and org:
+        if params.get("id") == STATE["request_id"]:
+            decided = response.json()
+            if decided["status"] == "approved":  # the 2FA person is a member: removed, so they may ask again
+                must(204, call("DELETE", f"/v1/orgs/{STATE['org_id']}/members/{decided['user']['id']}",
+                               token=fresh_access()), "remove the approved")
+            request_to_join()
+    elif (method, path) == ("DELETE", "/v1/me/membership-requests/{id}") and params.get("id") == STATE["my_request_id"]:
+        owner_request(fresh_access())
+    elif (method, path) == ("POST", "/v1/orgs/{org_id}/membership-requests") and response.status_code == 201:
+        # The asker asked: withdrawn, so that the next case may ask again.
+        asked = response.json()["id"]
+        must(204, call("DELETE", f"/v1/me/membership-requests/{asked}", token=asker_access()), "withdraw")
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/domains/{id}") and params.get("id") == STATE["domain_id"]:
+        STATE["domain_id"] = new_domain(fresh_access())["id"]
 
 
 seed()
