@@ -42,7 +42,7 @@ mod generate {
         info(title = "Latchkey", version = "1.0.0",
              description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 `application/problem+json` with a stable `code` (the `ErrorCode` schema lists them all). Every path outside `/v1`, `/health`, `/openapi.json` and `/.well-known` is the web console (static assets; a browser navigation to any other path gets its entry page, which is how the emailed `/verify-email`, `/reset-password`, `/invite` and `/install` links open)."),
         components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission,
-            h::invitations::InvitationStatus, h::notifications::DeliveryStatus)),
+            h::invitations::InvitationStatus, h::notifications::DeliveryStatus, h::join_links::RequestStatus)),
         modifiers(&Bearer),
     )]
     struct Base;

@@ -208,7 +208,9 @@ export async function install(_, ctx) {
 
 // /confirm-channel-email#token=…: an address added to an email notification
 // channel confirms it receives that org's events. Public: holding the link
-// is the proof, no sign-in needed; following it again says the same.
+// is the proof, no sign-in needed; following it again says the same. It
+// confirms on a click, not on opening: mail scanners that open links (and
+// run their scripts) confirm nothing.
 export async function confirmChannelEmail(_, ctx) {
   const token = ctx.fragment.get("token");
   const lead = h("p", { id: "lead" });
@@ -217,15 +219,21 @@ export async function confirmChannelEmail(_, ctx) {
     lead.textContent = "This link is incomplete. Open the link from your email again.";
     return screen(title, lead);
   }
-  let done;
-  try {
-    done = await api("POST", "/v1/notification-channels/confirm-email", { token }, { auth: false });
-  } catch (e) {
-    lead.textContent = e.code === "invalid_token"
-      ? "This link is not valid or has expired (links work for 7 days). Ask an admin of the organization to add the address again."
-      : e.message;
-    return screen(title, lead);
-  }
-  lead.textContent = `${done.email} is confirmed: it will receive ${done.org_name}'s notifications by email.`;
-  return screen(title, lead, h("p", {}, "To stop them, ask an admin of the organization to remove this address's channel."));
+  lead.textContent = "An admin of an organization on Latchkey added this address to its email notifications. Nothing is sent to it until you confirm.";
+  const body = h("div", { id: "confirm-actions" });
+  body.append(action("Confirm this address", async () => {
+    let done;
+    try {
+      done = await api("POST", "/v1/notification-channels/confirm-email", { token }, { auth: false });
+    } catch (e) {
+      lead.textContent = e.code === "invalid_token"
+        ? "This link is not valid or has expired (links work for 7 days). Ask an admin of the organization to add the address again."
+        : e.message;
+      body.replaceChildren();
+      return;
+    }
+    lead.textContent = `${done.email} is confirmed: it will receive ${done.org_name}'s notifications by email.`;
+    body.replaceChildren(h("p", {}, "To stop them, ask an admin of the organization to remove this address's channel."));
+  }, { id: "confirm", class: "primary" }));
+  return screen(title, lead, body);
 }

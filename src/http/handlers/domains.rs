@@ -15,9 +15,33 @@ use utoipa::ToSchema;
 pub struct AddDomainBody {
     /// An exact host name (`example.com`; `eu.example.com` is another domain),
     /// case-insensitive, in ASCII (`xn--` form); no wildcard.
-    #[schema(max_length = 253)]
+    #[schema(value_type = HostName)]
     pub domain: String,
 }
+
+/// An exact host name in the OpenAPI document (bodies take it as a string).
+#[derive(Debug)]
+pub struct HostName;
+
+impl utoipa::PartialSchema for HostName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An exact host name: dot-separated labels of letters, digits and inner hyphens, at least two, \
+                 the last starting with a letter; no wildcard, no trailing dot",
+            ))
+            .max_length(Some(253))
+            .pattern(Some(
+                r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+            ))
+            .examples([serde_json::json!("acme.com")])
+            .into()
+    }
+}
+
+impl ToSchema for HostName {}
 
 /// What a verified domain does for people on it; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]

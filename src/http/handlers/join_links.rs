@@ -16,12 +16,12 @@ use utoipa::ToSchema;
 pub struct CreateJoinLinkBody {
     /// `admin` or `member` (never `owner`): the role people join with, one
     /// the creator may invite with.
-    #[schema(value_type = crate::domain::policy::Role)]
+    #[schema(value_type = JoinRole)]
     pub role: String,
     /// Exact email domains (no wildcards; a subdomain is its own domain) the
     /// joiner's verified address must be on; absent or empty: any. At most 20.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<Vec<super::domains::HostName>>, max_items = 20)]
     pub allowed_domains: Option<Vec<String>>,
     /// At most this many people may join through it (1..10000); absent: no cap.
     #[serde(default)]
@@ -35,6 +35,30 @@ pub struct CreateJoinLinkBody {
     /// (the request takes a use); false when absent.
     #[serde(default)]
     pub approval: bool,
+}
+
+/// The roles a join link or an approved request gives: never owner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JoinRole {
+    /// An admin.
+    Admin,
+    /// A member.
+    Member,
+}
+
+/// The states a membership request may be listed by.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Waiting for an admin.
+    Pending,
+    /// Approved: the person joined.
+    Approved,
+    /// Denied.
+    Denied,
+    /// Withdrawn by the person.
+    Withdrawn,
 }
 
 /// An org's join links, newest first.
@@ -122,13 +146,13 @@ pub struct MembershipRequestList {
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequestBody {
     /// `admin` or `member`: one the approver may invite with.
-    #[schema(value_type = crate::domain::policy::Role)]
+    #[schema(value_type = JoinRole)]
     pub role: String,
 }
 
 /// `GET /v1/orgs/{org_id}/membership-requests`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("status" = Option<String>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
+    params(("org_id" = String, Path), ("status" = Option<RequestStatus>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
     responses((status = 200, body = MembershipRequestList)))]
 pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let status = req.query_param("status");
