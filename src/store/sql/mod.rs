@@ -9,6 +9,7 @@
 //! ([`members::MemberSql`], [`invitations::InvitationSql`]).
 
 pub mod access;
+pub mod access_reviews;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
@@ -29,6 +30,7 @@ pub mod totp;
 pub mod workspaces;
 
 pub use access::*;
+pub use access_reviews::*;
 pub use accounts::*;
 pub use api_keys::*;
 pub use audit::*;
