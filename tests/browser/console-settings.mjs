@@ -1,7 +1,7 @@
 // The rest of the console's actions, as an owner: rotate a key with a grace
 // period, create/copy/revoke an install link and approve it for one's own
 // workspace, billing, the audit log's filters, profile and password (a wrong
-// current password is shown at its field), "Require 2FA" refused without
+// current password is shown at its field), the 2FA rule ("Everyone") refused without
 // 2FA, and deleting a workspace and an organization (typed confirmation).
 // Usage: node console-settings.mjs <base url> <email> <password>
 import { walkthrough, screen, signIn, press, confirmDialog } from "./lib.mjs";
@@ -83,7 +83,8 @@ await walkthrough(async ({ person }) => {
   await side("General");
   await h1("Organization Settings");
   await page.locator("#without-2fa").filter({ hasText: email }).waitFor();
-  await press(page, "Require 2FA");
+  await page.selectOption("#two-factor-rule select[name=rule]", "all");
+  await press(page, "Save 2FA rule");
   await confirmDialog(page, "Require 2FA");
   await toast("Turn on two-factor authentication for yourself first");
 
