@@ -11,6 +11,8 @@ mod fake_dns;
 mod fake_provider;
 mod support;
 
+#[path = "e2e_access_reviews.rs"]
+mod access_reviews;
 #[path = "e2e_accounts.rs"]
 mod accounts;
 #[path = "e2e_admin.rs"]

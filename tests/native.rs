@@ -13,6 +13,8 @@ mod layers;
 mod support;
 mod testapp;
 
+#[path = "native_access_reviews.rs"]
+mod access_reviews;
 #[path = "native_accounts.rs"]
 mod accounts;
 #[path = "native_admin.rs"]

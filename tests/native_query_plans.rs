@@ -14,6 +14,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "the daily sweep: keys found by the expiry index, each walking its org's own list of warning days (at most 5)",
     ),
     (
+        "access::MEETS_TWO_FACTOR_RULE",
+        "the 2FA rule over three one-row subqueries of bound values (run only by its unit test): reads no table",
+    ),
+    (
         "join_links::MEMBER_FROM_JOIN_LINK",
         "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
     ),

@@ -61,6 +61,7 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/members/{user_id}", 2, "the member's role with the decision (owners are not removed), then the guarded removal"),
     ("POST", "/v1/orgs/{org_id}/ownership-transfer", 2, "the new owner's membership with the decision, then the guarded transfer"),
     ("GET", "/v1/orgs/{org_id}/audit-log", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/access-review", 1, ""),
     // org invitations
     ("POST", "/v1/orgs/{org_id}/invitations", 2, "the decision (the inviter's role bounds the roles handed out), then the guarded insert"),
     ("GET", "/v1/orgs/{org_id}/invitations", 1, ""),
@@ -357,6 +358,7 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.delete(&format!("/v1/orgs/{org}/members/{leaver}"), &owner);
     w.send("POST", &format!("/v1/orgs/{scratch}/ownership-transfer"), &owner, json!({"user_id": heir.id()}));
     w.get(&format!("/v1/orgs/{org}/audit-log"), &owner);
+    w.get(&format!("/v1/orgs/{org}/access-review?format=csv"), &owner);
 
     // --- org invitations ---
     let inv = w

@@ -21,9 +21,10 @@ export class ApiError extends Error {
 // Sends one request. `auth` (default true) adds the in-memory access token
 // and, when it has expired, refreshes once through the cookie and retries.
 // `browser` marks the session routes' cookie mode (X-Latchkey-Client).
-export async function api(method, path, body, { auth = true, browser = false } = {}) {
+// `text` answers the body as text (a CSV export) instead of parsed JSON.
+export async function api(method, path, body, { auth = true, browser = false, text: asText = false } = {}) {
   const send = async () => {
-    const headers = { accept: "application/json" };
+    const headers = { accept: asText ? "text/csv, application/problem+json" : "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (browser) headers["x-latchkey-client"] = "browser";
     const token = auth ? session.accessToken() : null;
@@ -47,19 +48,19 @@ export async function api(method, path, body, { auth = true, browser = false } =
     } catch {
       data = null;
     }
-    return { res, data, token };
+    return { res, data, token, text };
   };
-  let { res, data, token } = await send();
+  let { res, data, token, text } = await send();
   // The access token expired or its session ended (`unauthenticated`; other
   // 401s, e.g. a wrong current password or 2FA code, are answers to show):
   // one refresh through the cookie, one retry, else signed out.
   const stale = (r, d) => r.status === 401 && d && d.code === "unauthenticated";
   if (stale(res, data) && auth && token) {
-    if (await session.refresh()) ({ res, data } = await send());
+    if (await session.refresh()) ({ res, data, text } = await send());
     if (stale(res, data)) session.expired();
   }
   if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  return asText ? text : data;
 }
 
 // Every page of a collection, following next_cursor (bounded, for lists a

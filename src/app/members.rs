@@ -11,6 +11,7 @@ use super::audit::Event;
 use super::page::PageRequest;
 use super::ErrorCode;
 use super::{AppError, Deps};
+use crate::domain::access_review::{self, InactiveFor};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::policy::{self, Permission, Refusal, Role};
 use crate::domain::tenant::{Tenant, TenantKind};
@@ -37,6 +38,9 @@ pub struct MemberView {
     pub joined_at: String,
     /// Whether they have 2FA on (so admins see who a 2FA requirement affects).
     pub totp_enabled: bool,
+    /// The UTC day of their last sign-in, session refresh or use of an API
+    /// key they created (`2026-12-06`); null: never since it was recorded.
+    pub last_active_on: Option<String>,
     /// In a member list: the roles the caller may set this member to (their
     /// current one included; empty when the caller may change nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,6 +61,7 @@ impl MemberRow {
             role: stored_role(&self.role)?,
             joined_at: rfc3339(self.joined_at),
             totp_enabled: self.totp_enabled != 0,
+            last_active_on: self.last_active_at.map(access_review::day),
             assignable_roles: None,
             removable: None,
         })
@@ -118,16 +123,20 @@ pub fn may_hand_out(me: &Granted, role: Role) -> Result<(), AppError> {
 }
 
 /// The tenant's members, oldest first (a workspace's direct members: grant
-/// admins are listed under its grants).
+/// admins are listed under its grants); with `inactive`, only those whose
+/// last activity is older than that (or who were never active), paged the
+/// same way.
 pub async fn list_members(
     deps: &Deps,
     who: &Credential,
     tenant: Tenant<'_>,
     page: &PageRequest,
+    inactive: Option<InactiveFor>,
 ) -> Result<(Vec<MemberView>, Option<String>), AppError> {
     let (k, id, limit) = page.sql_params();
+    let cutoff = inactive.map(|i| i.cutoff(deps.now()));
     let mut batch = Batch::new();
-    let rows = batch.read::<MemberRow>(member_sql(tenant.kind()).list(tenant.id(), k, id, limit));
+    let rows = batch.read::<MemberRow>(member_sql(tenant.kind()).list(tenant.id(), k, id, limit, cutoff));
     let (me, mut results) =
         who.require_with(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce, batch).await?;
     let rows = results.all(rows)?;

@@ -6,6 +6,7 @@ use messages::Job;
 use std::rc::Rc;
 
 pub mod access;
+pub mod access_reviews;
 pub mod accounts;
 pub mod admin;
 pub mod api_keys;

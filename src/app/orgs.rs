@@ -10,7 +10,7 @@ use super::ErrorCode;
 use super::{access, random, AppError, Deps};
 use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, TwoFactorRule};
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
@@ -30,8 +30,12 @@ pub struct OrgView {
     pub name: String,
     /// URL-safe unique name.
     pub slug: String,
-    /// Members must have two-factor authentication on.
+    /// Two-factor authentication is required of someone here (of
+    /// everyone, or of admins and owners only: `require_2fa_for`).
     pub require_2fa: bool,
+    /// Whom the 2FA rule binds: `all`, `admins_and_owners`, or null when
+    /// `require_2fa` is false.
+    pub require_2fa_for: Option<TwoFactorRule>,
     /// RFC 3339.
     pub created_at: String,
     /// The caller's role (null for an API key, which acts with its scopes).
@@ -54,6 +58,11 @@ fn powers(granted: &Granted) -> (Vec<Permission>, Vec<Role>) {
 }
 
 impl OrgRow {
+    /// The org's 2FA rule.
+    pub fn rule(&self) -> TwoFactorRule {
+        TwoFactorRule::from_stored(self.require_2fa)
+    }
+
     fn view(&self, (permissions, invitable_roles): (Vec<Permission>, Vec<Role>)) -> Result<OrgView, AppError> {
         Ok(OrgView {
             permissions,
@@ -62,7 +71,8 @@ impl OrgRow {
             id: self.id.clone(),
             name: self.name.clone(),
             slug: self.slug.clone(),
-            require_2fa: self.require_2fa != 0,
+            require_2fa: self.rule() != TwoFactorRule::Off,
+            require_2fa_for: Some(self.rule()).filter(|r| *r != TwoFactorRule::Off),
             created_at: rfc3339(self.created_at),
             // An API key's org row carries no role.
             role: if self.role.is_empty() { None } else { Some(stored_role(&self.role)?) },
@@ -120,6 +130,7 @@ pub async fn create_org(deps: &Deps, who: &Credential, name: &str, slug: Option<
                     name: name.as_str().to_owned(),
                     slug: slug.as_str().to_owned(),
                     require_2fa: false,
+                    require_2fa_for: None,
                     created_at: rfc3339(now),
                     role: Some(Role::Owner),
                     permissions: policy::permissions_of(owner, &facts),
@@ -170,8 +181,8 @@ pub struct OrgPatch<'a> {
     pub name: Option<&'a str>,
     /// New slug.
     pub slug: Option<&'a str>,
-    /// Require 2FA of every member.
-    pub require_2fa: Option<bool>,
+    /// The 2FA rule: whom it binds.
+    pub require_2fa: Option<TwoFactorRule>,
 }
 
 /// Updates name, slug (admin+) and the 2FA policy (owner, who must have 2FA on).
@@ -194,9 +205,14 @@ pub async fn update_org(deps: &Deps, who: &Credential, org_id: &str, patch: OrgP
             action: "org.updated",
             target_kind: "org",
             target_id: org_id,
-            data: json!({ "name": name, "slug": slug, "require_2fa": patch.require_2fa }),
+            data: json!({
+                "name": name,
+                "slug": slug,
+                "require_2fa": patch.require_2fa.map(|r| r != TwoFactorRule::Off),
+                "require_2fa_for": patch.require_2fa.map(TwoFactorRule::as_str),
+            }),
         };
-        batch.add(stmt!(sql::UPDATE_ORG, org_id, name, slug, patch.require_2fa, now));
+        batch.add(stmt!(sql::UPDATE_ORG, org_id, name, slug, patch.require_2fa.map(TwoFactorRule::stored), now));
         batch.add(event.stmt_if_changed(deps)?);
         Ok(batch.read::<OrgRow>(stmt!(sql::ORG_BY_ID, org_id)))
     };

@@ -1,5 +1,6 @@
 //! Pure domain: types that parse and rules that decide. No I/O, no async,
 //! no clock: times come in as arguments (unix seconds).
+pub mod access_review;
 pub mod api_key;
 pub mod browser;
 pub mod channel;

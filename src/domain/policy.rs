@@ -204,9 +204,11 @@ pub struct Facts {
     pub tenant: TenantKind,
     /// How access was obtained.
     pub via: Via,
-    /// The org whose membership is the source of access requires 2FA (an
-    /// org's `require_2fa`, also on the workspaces it reaches through a
-    /// grant; or an action that needs 2FA of its own, such as requiring it).
+    /// 2FA is required of this person here: the 2FA rule of the org whose
+    /// membership is the source of access binds them
+    /// ([`TwoFactorRule::binds`] over their role in that org; also on the
+    /// workspaces it reaches through a grant), or the action needs 2FA of
+    /// its own (such as setting the rule).
     pub require_2fa: bool,
     /// The person has 2FA on.
     pub has_2fa: bool,
@@ -216,6 +218,72 @@ impl Facts {
     /// Direct access, no 2FA requirement.
     pub fn direct(tenant: TenantKind) -> Self {
         Facts { tenant, via: Via::Direct, require_2fa: false, has_2fa: false }
+    }
+}
+
+/// An org's two-factor rule (`orgs.require_2fa`): whom it binds. Stored as
+/// 0 (off), 1 (everyone: what `true` always meant) and 2 (admins and owners).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum TwoFactorRule {
+    /// Nobody is held to it.
+    #[serde(rename = "off")]
+    Off,
+    /// Owners and admins only: a member without 2FA keeps their access.
+    #[serde(rename = "admins_and_owners")]
+    AdminsAndOwners,
+    /// Every member.
+    #[serde(rename = "all")]
+    Everyone,
+}
+
+impl TwoFactorRule {
+    /// Every rule.
+    pub const ALL: [TwoFactorRule; 3] = [TwoFactorRule::Off, TwoFactorRule::AdminsAndOwners, TwoFactorRule::Everyone];
+
+    /// The rule a stored value stands for. An unknown value binds everyone:
+    /// a rule we cannot read never opens access.
+    pub fn from_stored(raw: i64) -> Self {
+        match raw {
+            0 => TwoFactorRule::Off,
+            2 => TwoFactorRule::AdminsAndOwners,
+            _ => TwoFactorRule::Everyone,
+        }
+    }
+
+    /// The stored value (the SQL statements read the same numbers).
+    pub fn stored(self) -> i64 {
+        match self {
+            TwoFactorRule::Off => 0,
+            TwoFactorRule::Everyone => 1,
+            TwoFactorRule::AdminsAndOwners => 2,
+        }
+    }
+
+    /// The wire name: `off`, `admins_and_owners`, `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TwoFactorRule::Off => "off",
+            TwoFactorRule::AdminsAndOwners => "admins_and_owners",
+            TwoFactorRule::Everyone => "all",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        TwoFactorRule::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// Whether the rule binds a person whose role in the org (the org whose
+    /// membership is the source of their access: in a workspace reached
+    /// through a grant, their role in the granted org, never the derived
+    /// `admin`) is `org_role`. An exhaustive match: a new role must answer.
+    pub fn binds(self, org_role: Role) -> bool {
+        match (self, org_role) {
+            (TwoFactorRule::Off, _) => false,
+            (TwoFactorRule::Everyone, _) => true,
+            (TwoFactorRule::AdminsAndOwners, Role::Owner | Role::Admin) => true,
+            (TwoFactorRule::AdminsAndOwners, Role::Member) => false,
+        }
     }
 }
 
@@ -643,6 +711,45 @@ mod tests {
         for (subject, p, facts, want, why) in cases {
             assert_eq!(decide(subject, p, &facts), want, "{why}");
         }
+    }
+
+    #[test]
+    fn the_two_factor_rule_binds_by_the_role_in_the_org() {
+        use Role::*;
+        use TwoFactorRule::*;
+        let cases = [
+            (Off, Owner, false, "off binds nobody"),
+            (Off, Member, false, "off binds nobody"),
+            (Everyone, Owner, true, "everyone"),
+            (Everyone, Admin, true, "everyone"),
+            (Everyone, Member, true, "everyone, members too"),
+            (AdminsAndOwners, Owner, true, "owners"),
+            (AdminsAndOwners, Admin, true, "admins"),
+            (AdminsAndOwners, Member, false, "a member keeps access without 2FA"),
+        ];
+        for (rule, role, binds, why) in cases {
+            assert_eq!(rule.binds(role), binds, "{why}");
+        }
+        // Stored values: `true` (1) stays "everyone"; anything unknown binds everyone.
+        for rule in TwoFactorRule::ALL {
+            assert_eq!(TwoFactorRule::from_stored(rule.stored()), rule);
+            assert_eq!(TwoFactorRule::parse(rule.as_str()), Some(rule));
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        }
+        assert_eq!(TwoFactorRule::from_stored(1), Everyone);
+        assert_eq!(TwoFactorRule::from_stored(7), Everyone, "fails closed");
+        assert_eq!(TwoFactorRule::parse("admins"), None);
+        // Through the table: under admins_and_owners an admin without 2FA is
+        // refused, a member without it is not.
+        let org = |role: Role, has_2fa| Facts {
+            require_2fa: AdminsAndOwners.binds(role),
+            has_2fa,
+            ..Facts::direct(TenantKind::Org)
+        };
+        assert_eq!(decide(Subject::Role(Admin), OrgRead, &org(Admin, false)), Verdict::TwoFactorRequired);
+        assert_eq!(decide(Subject::Role(Owner), OrgRead, &org(Owner, false)), Verdict::TwoFactorRequired);
+        assert_eq!(decide(Subject::Role(Member), OrgRead, &org(Member, false)), Verdict::Allow);
+        assert_eq!(decide(Subject::Role(Admin), OrgRead, &org(Admin, true)), Verdict::Allow);
     }
 
     #[test]

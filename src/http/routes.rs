@@ -209,6 +209,7 @@ routes! {
     DELETE "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::remove_member(org_id, user_id);
     POST "/v1/orgs/{org_id}/ownership-transfer" [Principal] => orgs::transfer_ownership(org_id);
     GET "/v1/orgs/{org_id}/audit-log" [Principal] => orgs::org_audit_log(org_id);
+    GET "/v1/orgs/{org_id}/access-review" [Person] => orgs::export_access_review(org_id);
     POST "/v1/orgs/{org_id}/invitations" [Principal] => inv::create_invitation(org_id);
     GET "/v1/orgs/{org_id}/invitations" [Principal] => inv::list_invitations(org_id);
     DELETE "/v1/orgs/{org_id}/invitations/{id}" [Principal] => inv::revoke_invitation(org_id, id);

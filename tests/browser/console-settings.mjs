@@ -1,7 +1,8 @@
-// The rest of the console's actions, as an owner: rotate a key with a grace
+// The rest of the console's actions, as an owner: the Team screen's last
+// active column, inactive filter and access-review export; rotate a key with a grace
 // period, create/copy/revoke an install link and approve it for one's own
 // workspace, billing, the audit log's filters, profile and password (a wrong
-// current password is shown at its field), "Require 2FA" refused without
+// current password is shown at its field), the 2FA rule ("Everyone") refused without
 // 2FA, and deleting a workspace and an organization (typed confirmation).
 // Usage: node console-settings.mjs <base url> <email> <password>
 import { walkthrough, screen, signIn, press, confirmDialog } from "./lib.mjs";
@@ -15,6 +16,16 @@ await walkthrough(async ({ person }) => {
   const toast = (text) => page.locator(".toast").filter({ hasText: text }).first().waitFor();
   await signIn(page, base, email, password);
   await h1("Team");
+
+  // Team: each member's last active day, the "Inactive for" filter, and
+  // the access-review export (shown by the view's permissions).
+  await page.locator("th").filter({ hasText: "Last active" }).waitFor();
+  await page.selectOption("#inactive-for", "30");
+  await page.locator(".empty").filter({ hasText: "Nobody has been inactive for more than 30 days" }).waitFor();
+  await page.selectOption("#inactive-for", "");
+  await page.getByRole("row").filter({ hasText: email }).waitFor();
+  await press(page, "Export access review (CSV)");
+  await toast("Access review downloaded (CSV)");
 
   // A second org, to delete at the end.
   await page.locator("#sidebar").getByRole("link", { name: "Create organization" }).click();
@@ -83,7 +94,8 @@ await walkthrough(async ({ person }) => {
   await side("General");
   await h1("Organization Settings");
   await page.locator("#without-2fa").filter({ hasText: email }).waitFor();
-  await press(page, "Require 2FA");
+  await page.selectOption("#two-factor-rule select[name=rule]", "all");
+  await press(page, "Save 2FA rule");
   await confirmDialog(page, "Require 2FA");
   await toast("Turn on two-factor authentication for yourself first");
 

@@ -469,6 +469,15 @@ impl Api<'_> {
     }
 
     // --- members, invitations and audit logs of an org or a workspace ---
+    /// `GET /v1/orgs/{org}/members?inactive_for_days=…` (raw value, so bad ones can be sent).
+    pub fn inactive_members(&self, who: impl Bearer, org: &str, days: &str) -> Reply {
+        self.0.get(&format!("/v1/orgs/{org}/members?inactive_for_days={}", url_encode(days)), Some(&who.bearer()))
+    }
+    /// `GET /v1/orgs/{org}/access-review`, with `?format=` when given.
+    pub fn access_review(&self, who: impl Bearer, org: &str, format: Option<&str>) -> Reply {
+        let query = format.map(|f| format!("?format={}", url_encode(f))).unwrap_or_default();
+        self.0.get(&format!("/v1/orgs/{org}/access-review{query}"), Some(&who.bearer()))
+    }
     pub fn members(&self, who: impl Bearer, tenant: Tenant) -> Reply {
         self.get(&format!("{}/members", tenant.path()), Some(who.bearer()))
     }

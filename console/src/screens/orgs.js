@@ -52,29 +52,43 @@ export async function general({ org: id }) {
   const members = await all(`/v1/orgs/${enc(id)}/members`);
   const without = members.filter((m) => !m.totp_enabled);
   const twoFa = h("div");
-  twoFa.append(h("p", {}, org.require_2fa
-    ? "Members must have two-factor authentication on to use this organization."
-    : "Members may use this organization without two-factor authentication."));
+  const rule = org.require_2fa_for || "off";
+  const ruleText = {
+    off: "Members may use this organization without two-factor authentication.",
+    admins_and_owners: "Admins and owners must have two-factor authentication on to use this organization; members may go without.",
+    all: "Members must have two-factor authentication on to use this organization.",
+  };
+  twoFa.append(h("p", { id: "two-factor-rule-now" }, ruleText[rule] || ruleText.all));
   twoFa.append(without.length
     ? h("div", {}, h("h3", {}, "Members without two-factor authentication"), h("ul", { id: "without-2fa" }, without.map((m) => h("li", {}, `${m.name} (${m.email})`))))
     : h("p", {}, "Every member has two-factor authentication on."));
   if (can(org, "org:delete")) {
-    const b = h("button", { type: "button", class: org.require_2fa ? "secondary" : "primary", id: "toggle-2fa" },
-      org.require_2fa ? "Stop requiring 2FA" : "Require 2FA");
-    b.addEventListener("click", async () => {
-      const on = !org.require_2fa;
-      if (on && without.length && !(await confirm({ title: "Require 2FA?", body: `${without.length} member(s) will be refused until they turn on two-factor authentication.`, confirm: "Require 2FA" }))) return;
-      await busy(b, async () => {
+    // The Worker decides whom each rule binds; the console only says so.
+    const strictness = { off: 0, admins_and_owners: 1, all: 2 };
+    twoFa.append(form({
+      id: "two-factor-rule",
+      fields: [{
+        name: "rule", label: "Who must use two-factor authentication", type: "select", value: rule,
+        options: [["off", "Off"], ["admins_and_owners", "Admins and owners"], ["all", "Everyone"]],
+      }],
+      submit: "Save 2FA rule",
+      onSubmit: async (v) => {
+        if (v.rule === rule) return;
+        const stricter = strictness[v.rule] > strictness[rule];
+        const body = v.rule === "all"
+          ? `${without.length} member(s) without two-factor authentication will be refused until they turn it on.`
+          : "Admins and owners without two-factor authentication will be refused until they turn it on; members keep their access.";
+        if (stricter && without.length && !(await confirm({ title: "Require 2FA?", body, confirm: "Require 2FA" }))) return;
         try {
-          await api("PATCH", `/v1/orgs/${enc(id)}`, { require_2fa: on });
-          toast(on ? "2FA is now required" : "2FA is no longer required");
+          await api("PATCH", `/v1/orgs/${enc(id)}`, { require_2fa: v.rule });
+          toast(v.rule === "off" ? "2FA is no longer required" : v.rule === "all" ? "2FA is now required of everyone" : "2FA is now required of admins and owners");
           navigate(location.pathname, { replace: true });
         } catch (e) {
-          toast(e.code === "two_factor_required" ? "Turn on two-factor authentication for yourself first (Account Settings → Security)." : e.message, "error");
+          if (e.code === "two_factor_required") toast("Turn on two-factor authentication for yourself first (Account Settings → Security).", "error");
+          else throw e;
         }
-      });
-    });
-    twoFa.append(b);
+      },
+    }));
   }
   parts.push(section("Require two-factor authentication", twoFa));
 

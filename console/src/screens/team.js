@@ -30,20 +30,34 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
   const requests = joinLinks ? requestsSection(base, view.join_link_roles || [], () => draw()) : null;
   if (joinLinks) await Promise.all([joinLinks.draw(), requests.draw()]);
 
+  // An org's members can be narrowed to those inactive for a while (the
+  // Worker knows when each was last active); kept across redraws.
+  let inactive = "";
+  const filter = kind === "org" ? inactiveFilter(() => draw()) : null;
+  // The access review (CSV or JSON), for those the Worker allows it.
+  const review = kind === "org" && can(view, "audit:read") && can(view, "api_keys:write") ? reviewSection(base, view.slug || "org") : null;
+
   async function draw() {
+    if (filter) inactive = filter.value();
     const [members, invitations] = await Promise.all([
-      all(`${base}/members`),
+      all(`${base}/members${inactive ? `?inactive_for_days=${enc(inactive)}` : ""}`),
       invites ? all(`${base}/invitations?status=pending`) : Promise.resolve([]),
     ]);
+    const org = kind === "org";
     const rows = members.map((m) => [
       h("span", {}, m.name, m.user_id === me ? " (you)" : ""),
       m.email,
       roleControl(m),
-      kind === "org" ? (m.totp_enabled ? badge("On", "ok") : badge("Off", "warn")) : null,
-      memberActions(m),
-    ].filter((c, i) => (kind === "org" || i !== 3) && (manage || i !== 4)));
-    const heads = ["Name", "Email", "Role", kind === "org" && "2FA", manage && "Actions"].filter(Boolean);
-    const parts = [section("Members", table("Members", heads, rows))];
+      org ? (m.totp_enabled ? badge("On", "ok") : badge("Off", "warn")) : undefined,
+      org ? (m.last_active_on || "Never") : undefined,
+      manage ? memberActions(m) : undefined,
+    ].filter((c) => c !== undefined));
+    const heads = ["Name", "Email", "Role", org && "2FA", org && "Last active", manage && "Actions"].filter(Boolean);
+    const list = rows.length || !inactive
+      ? table("Members", heads, rows)
+      : empty(`Nobody has been inactive for more than ${inactive} days.`);
+    const parts = [section("Members", filter ? filter.root : null, list)];
+    if (review) parts.push(review);
     if (invites) {
       // Lowest first, as before: the Worker lists them highest first.
       const roles = [...(view.invitable_roles || [])].reverse();
@@ -132,6 +146,37 @@ export async function membersPanel({ base, view, kind, name, manage = true }) {
 
   await draw();
   return root;
+}
+
+// "Inactive for": everyone, or members last active more than 30/60/90 days ago.
+function inactiveFilter(redraw) {
+  const select = h("select", { id: "inactive-for", "aria-label": "Inactive for" },
+    [["", "Everyone"], ["30", "30 days"], ["60", "60 days"], ["90", "90 days"]].map(([v, t]) => h("option", { value: v }, t)));
+  select.addEventListener("change", () => redraw());
+  const root = h("div", { class: "field inline" }, h("label", { for: "inactive-for" }, "Inactive for"), select);
+  return { root, value: () => select.value };
+}
+
+// Export access review: every member (role, 2FA, last active) and every
+// working API key (scopes, last use), as CSV or JSON. The export is audited.
+function reviewSection(base, name) {
+  const save = (text, type, ext) => {
+    const a = h("a", { href: `data:${type};charset=utf-8,` + encodeURIComponent(text), download: `access-review-${name}.${ext}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  };
+  const csv = action("Export access review (CSV)", async () => {
+    save(await api("GET", `${base}/access-review?format=csv`, undefined, { text: true }), "text/csv", "csv");
+    toast("Access review downloaded (CSV)");
+  }, { id: "export-review-csv" });
+  const json = action("Export access review (JSON)", async () => {
+    save(await api("GET", `${base}/access-review?format=json`, undefined, { text: true }), "application/json", "json");
+    toast("Access review downloaded (JSON)");
+  }, { id: "export-review-json" });
+  return section("Access review",
+    h("p", {}, "Who has access, their role, two-factor authentication and last activity, and the API keys that work now. Each export is recorded in the audit log."),
+    h("div", { class: "row-actions" }, csv, json));
 }
 
 function delivery(d) {

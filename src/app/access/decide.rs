@@ -90,8 +90,9 @@ impl Caller {
                 Ok((Role::Admin, Facts::direct(TenantKind::Org), GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Org(org)) => {
-                let facts = person_in_org(u, org, two_factor);
-                Ok((stored_role(&org.role)?, facts, GrantedPlace::Org(org.clone())))
+                let role = stored_role(&org.role)?;
+                let facts = person_in_org(u, org, role, two_factor);
+                Ok((role, facts, GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Workspace(row)) => {
                 let (role, facts) = row.standing(u.user.totp_enabled != 0)?.ok_or(AppError::NotFound)?;

@@ -27,7 +27,7 @@ use super::{Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::key_policy;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject, Verdict, Via};
+use crate::domain::policy::{self, Facts, Permission, Role, Subject, TwoFactorRule, Verdict, Via};
 use crate::domain::session::AccessClaims;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::FieldError;
@@ -338,25 +338,26 @@ enum Place {
 /// roles its view shows, decided with the same facts as [`Caller::require`].
 pub fn listed_org_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
     let role = stored_role(&org.role)?;
-    let facts = person_in_org(who, org, TwoFactorPolicy::Enforce);
+    let facts = person_in_org(who, org, role, TwoFactorPolicy::Enforce);
     Ok((
         policy::permissions_of(Subject::Role(role), &facts),
         policy::invitable_roles(Subject::Role(role), role, &facts),
     ))
 }
 
-/// The facts a person's decisions in an org rest on: the org's 2FA rule, as
-/// `two_factor` applies it, against whether they have 2FA.
-fn person_in_org(who: &UserPrincipal, org: &OrgRow, two_factor: TwoFactorPolicy) -> Facts {
+/// The facts a person's decisions in an org rest on: whether the org's 2FA
+/// rule binds them (by their `role` there), as `two_factor` applies it,
+/// against whether they have 2FA.
+fn person_in_org(who: &UserPrincipal, org: &OrgRow, role: Role, two_factor: TwoFactorPolicy) -> Facts {
     Facts {
         tenant: TenantKind::Org,
         via: Via::Direct,
-        require_2fa: two_factor.requires(org.require_2fa != 0),
+        require_2fa: two_factor.requires(TwoFactorRule::from_stored(org.require_2fa).binds(role)),
         has_2fa: who.user.totp_enabled != 0,
     }
 }
 
-/// Whether an org's `require_2fa` applies to this operation.
+/// Whether an org's 2FA rule applies to this operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TwoFactorPolicy {
     /// Enforce the org's `require_2fa`.

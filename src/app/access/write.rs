@@ -253,49 +253,75 @@ impl GuardRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::policy::TwoFactorRule;
+
+    /// Whether the person meets their org's 2FA rule, as
+    /// [`sql::MEETS_TWO_FACTOR_RULE`] (in every guard) reads it: off, 2FA
+    /// on, or admins and owners only and a member. The store's tests run
+    /// that SQL against `TwoFactorRule::binds`.
+    fn sql_meets(rule: TwoFactorRule, org_role: Role, has_2fa: bool) -> bool {
+        rule.stored() == 0 || has_2fa || (rule.stored() == 2 && org_role == Role::Member)
+    }
 
     /// The guards' rule, as their SQL reads it, agrees with the policy table
-    /// for every permission, role, 2FA state and way in: a one-trip write
-    /// may never pass where `Caller::require` would refuse, nor the reverse.
+    /// for every permission, role, 2FA rule and state, and way in: a
+    /// one-trip write may never pass where `Caller::require` would refuse,
+    /// nor the reverse.
     #[test]
     fn the_write_guards_apply_exactly_the_policy_table() {
         for permission in Permission::ALL {
             let org = GuardRule::of(TenantKind::Org, permission, &[]);
             assert!(!org.grant_admin, "{permission:?}: orgs have no grants");
             for role in policy::ROLES {
-                for (require_2fa, has_2fa, enforce) in [false, true]
-                    .into_iter()
-                    .flat_map(|a| [false, true].into_iter().flat_map(move |b| [(a, b, true), (a, b, false)]))
-                {
-                    let facts = Facts {
-                        tenant: TenantKind::Org,
-                        via: Via::Direct,
-                        require_2fa: enforce && require_2fa,
-                        has_2fa,
-                    };
-                    let policy = policy::decide(Subject::Role(role), permission, &facts) == Verdict::Allow;
-                    let guard = org.roles.contains(&role) && (!enforce || !require_2fa || has_2fa);
-                    assert_eq!(
-                        guard, policy,
-                        "org {permission:?} {role:?} require_2fa={require_2fa} has_2fa={has_2fa} enforce={enforce}"
-                    );
+                for rule in TwoFactorRule::ALL {
+                    for (has_2fa, enforce) in [(false, true), (false, false), (true, true), (true, false)] {
+                        let facts = Facts {
+                            tenant: TenantKind::Org,
+                            via: Via::Direct,
+                            require_2fa: enforce && rule.binds(role),
+                            has_2fa,
+                        };
+                        let policy = policy::decide(Subject::Role(role), permission, &facts) == Verdict::Allow;
+                        let guard = org.roles.contains(&role) && (!enforce || sql_meets(rule, role, has_2fa));
+                        assert_eq!(
+                            guard, policy,
+                            "org {permission:?} {role:?} rule={rule:?} has_2fa={has_2fa} enforce={enforce}"
+                        );
+                    }
                 }
             }
             let ws = GuardRule::of(TenantKind::Workspace, permission, &[]);
             for direct in [None, Some(Role::Owner), Some(Role::Admin), Some(Role::Member)] {
-                // `grant`: a grant reaches them through an org whose 2FA rule they meet.
+                // A grant reaches them (or not) through an org where their
+                // role is `org_role`, under `rule`, with or without 2FA.
                 for grant in [false, true] {
-                    let policy = match policy::effective_workspace_role(direct, grant) {
-                        None => false,
-                        Some((role, via)) => {
-                            let facts =
-                                Facts { tenant: TenantKind::Workspace, via, require_2fa: false, has_2fa: false };
-                            policy::decide(Subject::Role(role), permission, &facts) == Verdict::Allow
+                    for org_role in policy::ROLES {
+                        for rule in TwoFactorRule::ALL {
+                            for has_2fa in [false, true] {
+                                // What the resolver does (`WorkspaceRow::standing`): a
+                                // grant counts only where the org's rule is met, by
+                                // the person's role in that org.
+                                let met = !rule.binds(org_role) || has_2fa;
+                                let reached = grant && met;
+                                let policy = match policy::effective_workspace_role(direct, reached) {
+                                    None => false,
+                                    Some((role, via)) => {
+                                        let facts =
+                                            Facts { tenant: TenantKind::Workspace, via, require_2fa: false, has_2fa };
+                                        policy::decide(Subject::Role(role), permission, &facts) == Verdict::Allow
+                                    }
+                                };
+                                let seat = matches!(direct, Some(Role::Owner | Role::Admin));
+                                let guard = direct.is_some_and(|r| ws.roles.contains(&r))
+                                    || (ws.grant_admin && !seat && grant && sql_meets(rule, org_role, has_2fa));
+                                assert_eq!(
+                                    guard, policy,
+                                    "workspace {permission:?} direct={direct:?} grant={grant} org_role={org_role:?} \
+                                     rule={rule:?} has_2fa={has_2fa}"
+                                );
+                            }
                         }
-                    };
-                    let seat = matches!(direct, Some(Role::Owner | Role::Admin));
-                    let guard = direct.is_some_and(|r| ws.roles.contains(&r)) || (ws.grant_admin && !seat && grant);
-                    assert_eq!(guard, policy, "workspace {permission:?} direct={direct:?} grant={grant}");
+                    }
                 }
             }
         }

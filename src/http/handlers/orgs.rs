@@ -1,12 +1,16 @@
 //! Organizations, members, ownership transfer and the audit log.
 use super::Problem;
 use crate::app::access::Credential;
+use crate::app::access_reviews::{self, AccessReview, Format};
 use crate::app::audit::AuditEventView;
 use crate::app::members::{self, MemberView};
 use crate::app::orgs::{self, OrgPatch, OrgView};
+use crate::app::AppError;
 use crate::app::Deps;
-use crate::domain::policy::Role;
+use crate::domain::access_review::InactiveFor;
+use crate::domain::policy::{Role, TwoFactorRule};
 use crate::domain::tenant::Tenant;
+use crate::domain::FieldError;
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -74,9 +78,31 @@ pub struct UpdateOrgBody {
     #[serde(default)]
     #[schema(min_length = 3, max_length = 40, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: Option<String>,
-    /// Owner only, who must have 2FA on.
+    /// The 2FA rule (owner only, who must have 2FA on): `all`,
+    /// `admins_and_owners` or `off`; `true` (= `all`) and `false` (= `off`)
+    /// as before.
     #[serde(default)]
-    pub require_2fa: Option<bool>,
+    pub require_2fa: Option<TwoFactorSetting>,
+}
+
+/// The 2FA rule as a client may send it.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TwoFactorSetting {
+    /// `true`: everyone (as before the rule had a scope); `false`: off.
+    Flag(bool),
+    /// Whom the rule binds.
+    Rule(TwoFactorRule),
+}
+
+impl TwoFactorSetting {
+    fn rule(self) -> TwoFactorRule {
+        match self {
+            TwoFactorSetting::Flag(true) => TwoFactorRule::Everyone,
+            TwoFactorSetting::Flag(false) => TwoFactorRule::Off,
+            TwoFactorSetting::Rule(r) => r,
+        }
+    }
 }
 
 /// `PATCH /v1/orgs/{org_id}`.
@@ -86,7 +112,11 @@ pub struct UpdateOrgBody {
               (status = 409, body = Problem, description = "slug_taken")))]
 pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let body: UpdateOrgBody = json(req)?;
-    let patch = OrgPatch { name: body.name.as_deref(), slug: body.slug.as_deref(), require_2fa: body.require_2fa };
+    let patch = OrgPatch {
+        name: body.name.as_deref(),
+        slug: body.slug.as_deref(),
+        require_2fa: body.require_2fa.map(TwoFactorSetting::rule),
+    };
     Ok(Response::json(200, &orgs::update_org(deps, cred, org_id, patch).await?))
 }
 
@@ -110,10 +140,13 @@ pub struct MemberList {
 
 /// `GET /v1/orgs/{org_id}/members`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/members", summary = "List an organization's members", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = MemberList)))]
+    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
+        ("inactive_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "only members last active more than this many days ago, or never")),
+    responses((status = 200, body = MemberList), (status = 422, body = Problem, description = "validation_failed (inactive_for_days)")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let (data, next_cursor) = members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?).await?;
+    let inactive = req.query_param("inactive_for_days").map(|d| InactiveFor::parse(&d)).transpose()?;
+    let (data, next_cursor) =
+        members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?, inactive).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -187,3 +220,35 @@ pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id
 
 /// Keeps `Role` in the schema list.
 pub type RoleSchema = Role;
+
+/// `GET /v1/orgs/{org_id}/access-review`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/access-review", summary = "Export an organization's access review", tag = "audit", security(("bearer" = [])),
+    params(("org_id" = String, Path),
+        ("format" = Option<String>, Query, description = "`json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV")),
+    responses((status = 200, description = "Members with their role, 2FA and last activity; keys that work now with their scopes and last use. \
+CSV: one table with a `kind` column (`member`, `api_key`), RFC 4180 quoting, cells starting with = + - @ prefixed with '.",
+        content((AccessReview = "application/json"), (String = "text/csv"))),
+        (status = 403, body = Problem, description = "forbidden (owners and admins only), two_factor_required, or user_required (API keys)"),
+        (status = 422, body = Problem, description = "validation_failed (format)")))]
+pub async fn export_access_review(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let format = match req.query_param("format").as_deref() {
+        Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
+        Some(_) => {
+            return Err(AppError::field(FieldError::new("format", "invalid_format", "must be json or csv")));
+        }
+        None if req.header("accept").is_some_and(|a| a.contains("text/csv")) => Format::Csv,
+        None => Format::Json,
+    };
+    let review = access_reviews::export_access_review(deps, cred, org_id, format).await?;
+    Ok(match format {
+        Format::Json => Response::json(200, &review),
+        Format::Csv => {
+            let filename =
+                format!("access-review-{}-{}.csv", review.org.slug, review.generated_at.get(..10).unwrap_or_default());
+            Response { status: 200, headers: Vec::new(), body: review.csv().into_bytes() }
+                .with_header("content-type", "text/csv; charset=utf-8")
+                .with_header("content-disposition", format!("attachment; filename=\"{filename}\""))
+        }
+    })
+}

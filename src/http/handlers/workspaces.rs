@@ -173,7 +173,8 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    let (data, next_cursor) = members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?).await?;
+    let (data, next_cursor) =
+        members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?, None).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 

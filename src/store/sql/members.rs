@@ -22,6 +22,10 @@ pub struct MemberRow {
     pub joined_at: i64,
     /// 0/1.
     pub totp_enabled: i64,
+    /// Unix seconds of their last sign-in, session refresh or use of a key
+    /// they created (`users.last_active_at`, migration 0023); null: never.
+    #[serde(default)]
+    pub last_active_at: Option<i64>,
 }
 
 /// The membership statements of one tenant kind. Every field is a literal
@@ -88,9 +92,17 @@ impl MemberSql {
         stmt!(self.insert_sql, tenant_id, user_id, role.as_str(), joined_at)
     }
 
-    /// A page of members, oldest first, after the `(joined_at, user_id)` key.
-    pub fn list(&self, tenant_id: &str, after: Option<i64>, after_id: Option<String>, limit: i64) -> Stmt {
-        stmt!(self.list_sql, tenant_id, after, after_id, limit)
+    /// A page of members, oldest first, after the `(joined_at, user_id)`
+    /// key; with `inactive_before`, only those last active before it (or never).
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        after: Option<i64>,
+        after_id: Option<String>,
+        limit: i64,
+        inactive_before: Option<i64>,
+    ) -> Stmt {
+        stmt!(self.list_sql, tenant_id, after, after_id, limit, inactive_before)
     }
 
     /// One member ([`MemberRow`]).
@@ -126,11 +138,13 @@ impl MemberSql {
 /// a guarded statement of the way they came).
 pub const INSERT_MEMBER: &str =
     "INSERT INTO org_members (org_id, user_id, role, joined_at, joined_via) VALUES (?1, ?2, ?3, ?4, 'created')";
-pub const LIST_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+pub const LIST_MEMBERS: &str =
+    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
      FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 \
        AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
+       AND (?5 IS NULL OR u.last_active_at IS NULL OR u.last_active_at < ?5) \
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
-pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
      FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND m.user_id = ?2";
 /// Changes a role if it is still what the caller decided on (`?4`), and never
 /// leaves the org without an owner: one statement, so two owners demoting
@@ -157,11 +171,14 @@ pub const TRANSFER_DEMOTE: &str =
        AND (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1";
 pub const INSERT_WORKSPACE_MEMBER: &str =
     "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)";
-pub const LIST_WORKSPACE_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+pub const LIST_WORKSPACE_MEMBERS: &str =
+    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
      FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 \
        AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
+       AND (?5 IS NULL OR u.last_active_at IS NULL OR u.last_active_at < ?5) \
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
-pub const WORKSPACE_MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled \
+pub const WORKSPACE_MEMBER: &str =
+    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
      FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?1 AND m.user_id = ?2";
 /// As [`CHANGE_ROLE`]: the target still has `?4`, the workspace keeps an
 /// owner, and the caller (`?5`) still has the direct role `?6` the decision was made with.

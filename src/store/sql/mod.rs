@@ -9,6 +9,7 @@
 //! ([`members::MemberSql`], [`invitations::InvitationSql`]).
 
 pub mod access;
+pub mod access_reviews;
 pub mod accounts;
 pub mod admin;
 pub mod api_keys;
@@ -30,6 +31,7 @@ pub mod totp;
 pub mod workspaces;
 
 pub use access::*;
+pub use access_reviews::*;
 pub use accounts::*;
 pub use admin::*;
 pub use api_keys::*;

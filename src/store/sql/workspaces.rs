@@ -11,16 +11,16 @@ pub const WORKSPACE_FOR_USER: &str = "SELECT w.id, w.name, w.plan, w.billing_ema
        (SELECT role FROM workspace_members WHERE workspace_id = w.id AND user_id = ?2) AS direct_role, \
        (SELECT o.id FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
        (SELECT o.name FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name, \
        (SELECT json_object('id', o.id, 'name', o.name) FROM workspace_grants g \
           JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND o.require_2fa <> 0 AND u.totp_enabled = 0 \
+          WHERE g.workspace_id = w.id AND NOT (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS needs_2fa_org \
      FROM workspaces w WHERE w.id = ?1";
 pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, m.role AS direct_role, \
@@ -34,16 +34,16 @@ pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w
 pub const SHARED_WITH_ME: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, NULL AS direct_role, \
        (SELECT o.id FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_id, \
        (SELECT o.name FROM workspace_grants g JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0) \
+          WHERE g.workspace_id = w.id AND (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS via_org_name, \
        (SELECT json_object('id', o.id, 'name', o.name) FROM workspace_grants g \
           JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?1 \
           JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-          WHERE g.workspace_id = w.id AND o.require_2fa <> 0 AND u.totp_enabled = 0 \
+          WHERE g.workspace_id = w.id AND NOT (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) \
           ORDER BY g.granted_at, o.id LIMIT 1) AS needs_2fa_org \
      FROM workspaces w \
      WHERE w.id IN (SELECT g.workspace_id FROM org_members m JOIN workspace_grants g ON g.org_id = m.org_id \
