@@ -23,6 +23,9 @@ DNS_VARS := $(foreach v,$(filter DNS_OVER_HTTPS_URL DOMAIN_RECHECK_SECONDS,$(.VA
 # PLATFORM_ADMINS (comma-separated addresses) goes on too, e.g.
 #   PLATFORM_ADMINS=ops@example.com make dev
 ADMIN_VARS := $(foreach v,$(filter PLATFORM_ADMINS,$(.VARIABLES)),--var $(call squote,$(v):$($(v))))
+# OIDC_EXTRA_ISSUERS (comma-separated issuer URLs; development only) too, e.g.
+#   OIDC_EXTRA_ISSUERS=http://127.0.0.1:9100 make dev
+OIDC_VARS := $(foreach v,$(filter OIDC_EXTRA_ISSUERS,$(.VARIABLES)),--var $(call squote,$(v):$($(v))))
 
 .PHONY: all setup build dev test test-native test-runtime lint fmt bench profile size fuzz clean
 
@@ -43,7 +46,7 @@ build: setup
 dev: setup
 	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
-	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS) $(DNS_VARS) $(ADMIN_VARS)
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled --var APP_URL:http://127.0.0.1:$(PORT) $(OAUTH_VARS) $(DNS_VARS) $(ADMIN_VARS) $(OIDC_VARS)
 
 # The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).
 lint: setup

@@ -7,6 +7,8 @@
 mod client;
 #[path = "support/fake_dns.rs"]
 mod fake_dns;
+#[path = "support/fake_issuer.rs"]
+mod fake_issuer;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 mod support;

@@ -6,6 +6,8 @@
 mod client;
 #[path = "support/fake_dns.rs"]
 mod fake_dns;
+#[path = "support/fake_issuer.rs"]
+mod fake_issuer;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 #[path = "layers.rs"]
@@ -63,5 +65,7 @@ mod sealed;
 mod store;
 #[path = "native_totp.rs"]
 mod totp;
+#[path = "native_workload_identity.rs"]
+mod workload_identity;
 #[path = "native_workspaces.rs"]
 mod workspaces;

@@ -91,6 +91,12 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("GET", "/v1/api-keys/current", 1, ""),
     ("GET", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
     ("PUT", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
+    // workload identity
+    ("POST", "/v1/orgs/{org_id}/trust-policies", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/trust-policies", 1, ""),
+    ("PUT", "/v1/orgs/{org_id}/trust-policies/{id}", 2, "the policy with the decision (its issuer decides which conditions are valid), then the guarded update"),
+    ("DELETE", "/v1/orgs/{org_id}/trust-policies/{id}", 1, ""),
+    ("POST", "/v1/oidc/exchange", 2, "the issuer's policies with their creators' roles, then the jti, key and audit row (JWKS fetches are HTTP, not D1)"),
     ("POST", "/v1/authorize", 1, ""),
     // platform administrators
     ("POST", "/v1/admin/users/lookup", 3, "the administrator with the person and their orgs, then the step-up code's attempt counted, then the code accepted with the audit row"),
@@ -255,8 +261,10 @@ fn local(url: &str) -> &str {
 fn every_route_stays_within_its_round_trip_budget() {
     let fake = FakeProvider::start();
     let dns = crate::fake_dns::FakeDns::start();
+    let issuer = crate::fake_issuer::FakeIssuer::start();
     let mut vars = fake.worker_vars();
     vars.extend(dns.worker_vars());
+    vars.extend(issuer.worker_vars());
     vars.push(("PLATFORM_ADMINS".into(), "ops@example.com".into()));
     vars.push(("WEBHOOK_RETRY_SCHEDULE".into(), "1,1".into()));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -417,6 +425,17 @@ fn every_route_stays_within_its_round_trip_budget() {
         &[],
     );
     w.send("POST", "/v1/authorize", &owner, json!({"permission": "org:read", "org_id": org}));
+
+    // --- workload identity ---
+    let trust = format!("/v1/orgs/{org}/trust-policies");
+    let policy = json!({"name": "ci", "issuer": issuer.url(), "conditions": {"repository_id": "42"},
+                        "scopes": ["org:read"], "max_ttl_seconds": 600});
+    let tp = w.send("POST", &trust, &owner, policy.clone()).id();
+    w.get(&trust, &owner);
+    w.send("PUT", &format!("{trust}/{tp}"), &owner, policy);
+    let claims = issuer.github_claims("42", &format!("latchkey:{org}"), app.clock_now());
+    w.call("POST", "/v1/oidc/exchange", None, Some(json!({"token": issuer.mint(claims)})), &[]);
+    w.delete(&format!("{trust}/{tp}"), &owner);
 
     // --- workspaces ---
     let spare = w.send("POST", "/v1/workspaces", &customer, json!({"name": "Spare"})).id();

@@ -141,7 +141,7 @@ fn user_id(me: &Granted) -> Result<&str, AppError> {
 
 /// Parses requested scopes: 1 to 18 permission names, none person-only
 /// (`org:delete`, `billing:manage`: no role makes them grantable to a key).
-fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
+pub(crate) fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
     if raw.is_empty() || raw.len() > Permission::ALL.len() {
         return Err(AppError::field(FieldError::new("scopes", "invalid_scopes", "give 1 to 18 permissions")));
     }
@@ -161,7 +161,7 @@ fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
 }
 
 /// Refuses scopes beyond the person's role.
-fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
+pub(crate) fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
     let held = policy::permissions_of(Subject::Role(role), &Facts::direct(TenantKind::Org));
     match scopes.iter().find(|p| !held.contains(p)) {
         Some(p) => Err(AppError::refused(
@@ -172,7 +172,7 @@ fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
     }
 }
 
-fn scopes_text(scopes: &[Permission]) -> String {
+pub(crate) fn scopes_text(scopes: &[Permission]) -> String {
     scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
 }
 

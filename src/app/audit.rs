@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Actor {
-    /// `user` or `api_key`.
+    /// `user`, `api_key`, `system` or `workload`.
     pub kind: &'static str,
     /// `usr_…` or `key_…`.
     pub id: String,
@@ -132,13 +132,21 @@ pub struct AuditEventView {
     pub occurred_at: String,
 }
 
-/// Who did it: `{kind: "user" | "api_key", id}`.
+/// Who did it: `{kind: "user" | "api_key" | "system", id}`, or a CI job
+/// that exchanged its OIDC token: `{kind: "workload", id, issuer, subject}`
+/// (`id` is the subject).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActorView {
-    /// `user` or `api_key`.
+    /// `user`, `api_key`, `system` or `workload`.
     pub kind: String,
-    /// `usr_…` or `key_…`.
+    /// `usr_…` or `key_…`; a workload's `sub`.
     pub id: String,
+    /// A workload's token issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// A workload's token subject (`sub`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// A log, newest first (the caller has checked access).
@@ -166,12 +174,16 @@ pub async fn list_events(
 
 /// An audit row as the API shows it (every log: org, workspace, a person's own).
 pub fn event_view(r: AuditRow) -> AuditEventView {
+    let data: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.data).unwrap_or_default();
+    let workload = r.actor_kind == "workload";
+    let text = |k: &str| data.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let (issuer, subject) = if workload { (text("issuer"), Some(r.actor_id.clone())) } else { (None, None) };
     AuditEventView {
         id: r.id,
         action: r.action,
-        actor: ActorView { kind: r.actor_kind, id: r.actor_id },
+        actor: ActorView { kind: r.actor_kind, id: r.actor_id, issuer, subject },
         target: Target { kind: r.target_kind, id: r.target_id },
-        data: serde_json::from_str(&r.data).unwrap_or_default(),
+        data,
         occurred_at: rfc3339(r.occurred_at),
     }
 }

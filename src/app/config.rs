@@ -61,6 +61,11 @@ pub struct Config {
     /// variable can never point a production Worker at a resolver that
     /// vouches for any domain.
     pub dns_over_https_url: String,
+    /// `OIDC_EXTRA_ISSUERS` (comma-separated URLs): more issuers trust
+    /// policies may name, besides GitHub Actions and GitLab. Honoured only
+    /// with `ENVIRONMENT=development` (tests run a fake issuer on loopback),
+    /// so a production Worker never trusts tokens from an issuer we did not choose.
+    pub oidc_extra_issuers: Vec<String>,
     /// `DOMAIN_RECHECK_SECONDS` (optional): how old a verified domain's last
     /// successful look-up is before the scheduled re-check looks again
     /// (default a day); runtime tests shorten it.
@@ -147,6 +152,15 @@ impl Config {
             }
             _ => DEFAULT_DNS_OVER_HTTPS_URL.to_owned(),
         };
+        let oidc_extra_issuers = match get("OIDC_EXTRA_ISSUERS") {
+            Some(raw) if development => raw
+                .split(',')
+                .map(|u| u.trim().trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(|u| crate::domain::oauth::checked_url("OIDC_EXTRA_ISSUERS", u).map_err(ConfigError))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
         let domain_recheck_seconds =
             match get("DOMAIN_RECHECK_SECONDS").filter(|v| !v.trim().is_empty()) {
                 None => DEFAULT_DOMAIN_RECHECK_SECONDS,
@@ -163,6 +177,7 @@ impl Config {
         Ok(Self {
             platform_admins,
             dns_over_https_url,
+            oidc_extra_issuers,
             domain_recheck_seconds,
             webhook_retry_schedule,
             oauth,
@@ -206,6 +221,14 @@ mod tests {
             ("TOTP_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
         ];
         Config::from_env(|k| extra.iter().chain(base.iter()).find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn extra_oidc_issuers_are_honoured_only_in_development() {
+        let fake = [("OIDC_EXTRA_ISSUERS", "http://127.0.0.1:9100/, http://127.0.0.1:9101")];
+        assert!(production(&fake).unwrap().oidc_extra_issuers.is_empty());
+        let dev = [fake[0], ("ENVIRONMENT", "development"), ("MAILER", "dev")];
+        assert_eq!(production(&dev).unwrap().oidc_extra_issuers, ["http://127.0.0.1:9100", "http://127.0.0.1:9101"]);
     }
 
     #[test]

@@ -48,6 +48,26 @@ pub enum ErrorCode {
     ApiKeyInUrl,
     /// A failure of ours.
     InternalError,
+    /// Workload identity: not a JWT, an algorithm other than RS256/ES256, an unknown `kid`, or a bad signature.
+    OidcInvalidToken,
+    /// Workload identity: the token's `iss` is no issuer trust policies may name.
+    OidcUnknownIssuer,
+    /// Workload identity: the issuer's discovery document or JWKS could not be fetched.
+    OidcIssuerUnavailable,
+    /// Workload identity: the token's `exp` passed (60 s leeway), or it has none.
+    OidcTokenExpired,
+    /// Workload identity: the token's `nbf` or `iat` is more than 60 s ahead.
+    OidcTokenNotYetValid,
+    /// Workload identity: no trust policy of the issuer names the token's `aud`.
+    OidcAudienceMismatch,
+    /// Workload identity: a claim did not match a policy's condition (the detail names the claim).
+    OidcConditionMismatch,
+    /// Workload identity: the token's `jti` was already exchanged (or it has none).
+    OidcTokenReplayed,
+    /// Workload identity: a pull-request run that may execute a fork's code.
+    OidcForkRefused,
+    /// Workload identity: the policy's creator no longer holds its scopes in the org (demoted, removed, or suspended).
+    OidcPolicyCreatorLacksScope,
     /// Not the password of the sign-up an emailed link belongs to.
     PasswordMismatch,
     /// The org (or the org a workspace is reached through) requires 2FA.
@@ -183,6 +203,16 @@ impl ErrorCode {
             ErrorCode::ApiKeyPolicyViolation => "api_key_policy_violation",
             ErrorCode::ApiKeyInUrl => "api_key_in_url",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::OidcInvalidToken => "oidc_invalid_token",
+            ErrorCode::OidcUnknownIssuer => "oidc_unknown_issuer",
+            ErrorCode::OidcIssuerUnavailable => "oidc_issuer_unavailable",
+            ErrorCode::OidcTokenExpired => "oidc_token_expired",
+            ErrorCode::OidcTokenNotYetValid => "oidc_token_not_yet_valid",
+            ErrorCode::OidcAudienceMismatch => "oidc_audience_mismatch",
+            ErrorCode::OidcConditionMismatch => "oidc_condition_mismatch",
+            ErrorCode::OidcTokenReplayed => "oidc_token_replayed",
+            ErrorCode::OidcForkRefused => "oidc_fork_refused",
+            ErrorCode::OidcPolicyCreatorLacksScope => "oidc_policy_creator_lacks_scope",
             ErrorCode::PasswordMismatch => "password_mismatch",
             ErrorCode::TwoFactorRequired => "two_factor_required",
             ErrorCode::CannotRemoveOwner => "cannot_remove_owner",
@@ -280,6 +310,16 @@ impl ErrorCode {
         ErrorCode::MembershipRequestNotPending,
         ErrorCode::InvalidApiKey,
         ErrorCode::ScopeExceedsRole,
+        ErrorCode::OidcInvalidToken,
+        ErrorCode::OidcUnknownIssuer,
+        ErrorCode::OidcIssuerUnavailable,
+        ErrorCode::OidcTokenExpired,
+        ErrorCode::OidcTokenNotYetValid,
+        ErrorCode::OidcAudienceMismatch,
+        ErrorCode::OidcConditionMismatch,
+        ErrorCode::OidcTokenReplayed,
+        ErrorCode::OidcForkRefused,
+        ErrorCode::OidcPolicyCreatorLacksScope,
         ErrorCode::ApiKeyNotActive,
         ErrorCode::ApiKeyRequired,
         ErrorCode::CannotInviteSelf,

@@ -30,6 +30,7 @@ pub mod page;
 pub mod sealing;
 pub mod sessions;
 pub mod totp;
+pub mod workload;
 pub mod workspaces;
 
 pub use config::Config;

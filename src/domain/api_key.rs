@@ -6,6 +6,9 @@ use super::token::sha256_hex;
 /// The key prefix. NEVER change it: scanners and customers' tooling match on it,
 /// and every issued key carries it.
 pub const PREFIX: &str = "lk_";
+/// The prefix of temporary keys (workload identity: traded for a CI job's
+/// OIDC token). NEVER change it either; it starts with [`PREFIX`].
+pub const TEMP_PREFIX: &str = "lk_tmp_";
 /// Random base62 characters after the prefix (≈190 bits).
 pub const RANDOM_CHARS: usize = 32;
 /// Base62 characters of the CRC32 checksum (62^6 > 2^32).
@@ -51,6 +54,15 @@ impl ApiKey {
     /// character is uniform over the 62 (rejection sampling); `random` must
     /// hold enough bytes (64 is ample: 32 needed, ~3 % rejected).
     pub fn generate(random: &[u8]) -> Option<Self> {
+        Self::generate_with(PREFIX, random)
+    }
+
+    /// A temporary key (`lk_tmp_…`), built like [`ApiKey::generate`].
+    pub fn generate_temporary(random: &[u8]) -> Option<Self> {
+        Self::generate_with(TEMP_PREFIX, random)
+    }
+
+    fn generate_with(prefix: &str, random: &[u8]) -> Option<Self> {
         let chars: String = random
             .iter()
             .filter(|&&b| b < 248)
@@ -60,21 +72,23 @@ impl ApiKey {
         if chars.len() < RANDOM_CHARS {
             return None;
         }
-        let body = format!("{PREFIX}{chars}");
+        let body = format!("{prefix}{chars}");
         let sum = checksum(&body);
         Some(Self(body + &sum))
     }
 
     /// Checks a presented key's shape and checksum (no database read).
     pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
-        if raw.len() != KEY_LEN || !raw.starts_with(PREFIX) {
+        let prefix = if raw.starts_with(TEMP_PREFIX) { TEMP_PREFIX } else { PREFIX };
+        let len = prefix.len() + RANDOM_CHARS + CHECKSUM_CHARS;
+        if raw.len() != len || !raw.starts_with(prefix) {
             return Err(KeyFormatError::Malformed);
         }
-        let rest = &raw[PREFIX.len()..];
+        let rest = &raw[prefix.len()..];
         if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(KeyFormatError::Malformed);
         }
-        let (body, sum) = raw.split_at(KEY_LEN - CHECKSUM_CHARS);
+        let (body, sum) = raw.split_at(len - CHECKSUM_CHARS);
         if !crate::domain::token::ct_eq(&checksum(body), sum) {
             return Err(KeyFormatError::BadChecksum);
         }
@@ -86,9 +100,10 @@ impl ApiKey {
         &self.0
     }
 
-    /// What lists show: `lk_` and the first 6 random characters.
+    /// What lists show: the prefix and the first 6 random characters.
     pub fn start(&self) -> &str {
-        self.0.get(..START_CHARS).unwrap_or(PREFIX)
+        let prefix = if self.0.starts_with(TEMP_PREFIX) { TEMP_PREFIX.len() - PREFIX.len() } else { 0 };
+        self.0.get(..START_CHARS + prefix).unwrap_or(PREFIX)
     }
 
     /// The stored digest (SHA-256 hex).
@@ -110,6 +125,18 @@ mod tests {
         assert_eq!(key.start().len(), 9);
         assert!(!format!("{key:?}").contains(&key.expose()[9..]));
         assert_eq!(ApiKey::parse(key.expose()), Ok(key));
+    }
+
+    #[test]
+    fn temporary_keys_carry_their_prefix_and_checksum() {
+        let key = ApiKey::generate_temporary(&[9u8; 64]).unwrap();
+        assert!(key.expose().starts_with("lk_tmp_"));
+        assert_eq!(key.expose().len(), KEY_LEN + 4);
+        assert_eq!(key.start().len(), 13);
+        assert_eq!(ApiKey::parse(key.expose()), Ok(key.clone()));
+        let mut typo = key.expose().to_owned();
+        typo.replace_range(10..11, if &typo[10..11] == "a" { "b" } else { "a" });
+        assert!(ApiKey::parse(&typo).is_err());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum IdKind {
     MembershipRequest,
     /// An address of an email notification channel.
     ChannelEmail,
+    /// A trust policy (workload identity).
+    TrustPolicy,
 }
 
 impl IdKind {
@@ -60,6 +62,7 @@ impl IdKind {
             IdKind::Domain => "dom_",
             IdKind::MembershipRequest => "mrq_",
             IdKind::ChannelEmail => "nce_",
+            IdKind::TrustPolicy => "tp_",
         }
     }
 }

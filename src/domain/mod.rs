@@ -21,6 +21,7 @@ pub mod time;
 pub mod token;
 pub mod totp;
 pub mod webhook;
+pub mod workload;
 
 /// A rule broken by one field of a request, reported in a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

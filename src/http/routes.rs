@@ -5,7 +5,7 @@
 //! nor be documented without existing.
 use super::handlers::{
     self as h, admin, api_keys as keys, domains as dom, invitations as inv, join_links as join,
-    notifications as notify, oauth, orgs, totp, workspaces as ws,
+    notifications as notify, oauth, orgs, totp, workload as wl, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -236,6 +236,11 @@ routes! {
     GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
     GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(org_id);
     PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(org_id);
+    POST "/v1/orgs/{org_id}/trust-policies" [Person] => wl::create_trust_policy(org_id);
+    GET "/v1/orgs/{org_id}/trust-policies" [Person] => wl::list_trust_policies(org_id);
+    PUT "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(org_id, id);
+    DELETE "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::delete_trust_policy(org_id, id);
+    POST "/v1/oidc/exchange" [Public] => wl::exchange();
     POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod totp;
+pub mod workload;
 pub mod workspaces;
 use super::extract::{self, json};
 use super::{Answer, Request, Response};

@@ -28,6 +28,7 @@ pub mod orgs;
 pub mod sealing;
 pub mod sessions;
 pub mod totp;
+pub mod workload;
 pub mod workspaces;
 
 pub use access::*;
@@ -50,6 +51,7 @@ pub use orgs::*;
 pub use sealing::*;
 pub use sessions::*;
 pub use totp::*;
+pub use workload::*;
 pub use workspaces::*;
 
 pub const HEALTH: &str = "SELECT 1 AS ok";

@@ -1,0 +1,120 @@
+//! Workload identity: trust policies (people who manage the org's keys) and
+//! the exchange of a CI job's OIDC token for a temporary key (no credential).
+use super::Problem;
+use crate::app::access::Credential;
+use crate::app::workload::{self, ExchangedKey, PolicyInput, TrustPolicyView};
+use crate::app::Deps;
+use crate::http::extract::json;
+use crate::http::{Answer, Request, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A trust policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicyBody {
+    /// What it is for, e.g. "deploy from main": 1 to 100 characters.
+    pub name: String,
+    /// `https://token.actions.githubusercontent.com`, or the GitLab base URL
+    /// (`https://gitlab.com` unless configured). Fixed once created (an
+    /// update's `issuer`, if given, is ignored).
+    pub issuer: String,
+    /// The exact `aud` the token must carry; default `latchkey:<org_id>`.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Claim → exact value. At least one immutable id: GitHub
+    /// `repository_id` or `repository_owner_id`; GitLab `project_id` or
+    /// `namespace_id`. Optionally `ref`, `environment`, `workflow_ref`.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub conditions: serde_json::Map<String, serde_json::Value>,
+    /// 1 to 18 permissions within the caller's role, never `org:delete` or `billing:manage`.
+    #[schema(value_type = Vec<crate::domain::policy::Permission>, min_items = 1, max_items = 18)]
+    pub scopes: Vec<String>,
+    /// 60..3600: the longest an issued key lives.
+    #[schema(minimum = 60, maximum = 3600)]
+    pub max_ttl_seconds: i64,
+}
+
+impl TrustPolicyBody {
+    fn input(self) -> PolicyInput {
+        PolicyInput {
+            name: self.name,
+            issuer: self.issuer,
+            audience: self.audience,
+            conditions: self.conditions,
+            scopes: self.scopes,
+            max_ttl_seconds: self.max_ttl_seconds,
+        }
+    }
+}
+
+/// An org's trust policies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustPolicyList {
+    /// Newest first (at most 100).
+    pub data: Vec<TrustPolicyView>,
+}
+
+/// A CI job's OIDC token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeBody {
+    /// The provider-signed JWT (GitHub Actions: requested with the policy's
+    /// `audience`; GitLab: an `id_tokens` entry with that `aud`).
+    pub token: String,
+}
+
+const REFUSALS: &str = "oidc_invalid_token, oidc_unknown_issuer, oidc_token_expired, oidc_token_not_yet_valid, \
+oidc_audience_mismatch, oidc_condition_mismatch (the detail names the claim), oidc_token_replayed, oidc_fork_refused, \
+oidc_policy_creator_lacks_scope";
+
+/// `POST /v1/orgs/{org_id}/trust-policies`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/trust-policies", summary = "Create a trust policy", tag = "workload_identity", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body = TrustPolicyBody,
+    responses((status = 201, body = TrustPolicyView),
+              (status = 403, body = Problem, description = "forbidden (admins and owners) or scope_exceeds_role"),
+              (status = 422, body = Problem, description = "validation_failed: unknown issuer, conditions without an immutable id, max_ttl_seconds out of range; scope_not_allowed_for_keys")))]
+pub async fn create_trust_policy(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let body: TrustPolicyBody = json(req)?;
+    Ok(Response::json(201, &workload::create_trust_policy(deps, cred, org_id, &body.input()).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/trust-policies`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/trust-policies", summary = "List an organization's trust policies", tag = "workload_identity", security(("bearer" = [])),
+    params(("org_id" = String, Path)), responses((status = 200, body = TrustPolicyList)))]
+pub async fn list_trust_policies(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let data = workload::list_trust_policies(deps, cred, org_id).await?;
+    Ok(Response::json(200, &TrustPolicyList { data }))
+}
+
+/// `PUT /v1/orgs/{org_id}/trust-policies/{id}`.
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Update a trust policy", tag = "workload_identity", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")), request_body = TrustPolicyBody,
+    responses((status = 200, body = TrustPolicyView, description = "Updated; the caller's role now bounds its scopes"),
+              (status = 403, body = Problem, description = "forbidden or scope_exceeds_role"),
+              (status = 422, body = Problem, description = "validation_failed")))]
+pub async fn update_trust_policy(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    let body: TrustPolicyBody = json(req)?;
+    Ok(Response::json(200, &workload::update_trust_policy(deps, cred, org_id, id, &body.input()).await?))
+}
+
+/// `DELETE /v1/orgs/{org_id}/trust-policies/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Delete a trust policy", tag = "workload_identity", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")),
+    responses((status = 204, description = "Deleted: keys it issued live out their short lives unless revoked")))]
+pub async fn delete_trust_policy(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    workload::delete_trust_policy(deps, cred, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `POST /v1/oidc/exchange`.
+#[utoipa::path(post, path = "/v1/oidc/exchange", summary = "Exchange a CI job's OIDC token for a temporary API key", tag = "workload_identity",
+    request_body = ExchangeBody,
+    responses((status = 201, body = ExchangedKey, description = "A temporary key (`lk_tmp_…`), shown once"),
+              (status = 401, body = Problem, description = REFUSALS),
+              (status = 429, body = Problem, description = "rate_limited: the policy's exchanges are over the rate"),
+              (status = 502, body = Problem, description = "oidc_issuer_unavailable: the issuer's discovery document or JWKS could not be fetched")))]
+pub async fn exchange(deps: &Deps, req: &Request) -> Answer {
+    let body: ExchangeBody = json(req)?;
+    Ok(Response::json(201, &workload::exchange(deps, &body.token).await?))
+}
