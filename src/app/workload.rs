@@ -577,3 +577,44 @@ pub async fn exchange(deps: &Deps, raw: &str) -> Result<ExchangedKey, AppError> 
         policy: policy.id.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jwt_compact::Header;
+
+    #[test]
+    fn rs256_tokens_verify_against_their_jwk_and_nothing_else() {
+        // GitHub Actions signs with RS256; the fake issuer of the tests uses ES256.
+        let mut rng = rsa::rand_core::OsRng;
+        let private = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        let public = private.to_public_key();
+        let jwk = serde_json::to_value(JsonWebKey::from(&public)).unwrap();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(workload::GITHUB_ISSUER));
+        let claims = Claims::new(claims);
+        let raw = Rsa::rs256().token(&Header::empty().with_key_id("k1"), &claims, &private).unwrap();
+        let token = UntrustedToken::new(&raw).unwrap();
+        let verified = verify(&token, &jwk).unwrap();
+        assert_eq!(verified.custom["iss"], json!(workload::GITHUB_ISSUER));
+
+        let other = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap().to_public_key();
+        let other = serde_json::to_value(JsonWebKey::from(&other)).unwrap();
+        assert!(verify(&token, &other).is_err(), "another key");
+        let ec = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let ec = p256::ecdsa::VerifyingKey::from(&ec);
+        let ec = serde_json::to_value(JsonWebKey::from(&ec)).unwrap();
+        assert!(verify(&token, &ec).is_err(), "an EC key never verifies an RS256 token");
+    }
+
+    #[test]
+    fn only_https_is_fetched_except_development_loopback() {
+        assert!(fetchable(
+            IssuerKind::GitHub,
+            "https://token.actions.githubusercontent.com/.well-known/openid-configuration"
+        ));
+        assert!(!fetchable(IssuerKind::GitHub, "http://127.0.0.1:9000/jwks"));
+        assert!(fetchable(IssuerKind::Extra, "http://127.0.0.1:9000/jwks"));
+        assert!(!fetchable(IssuerKind::Extra, "http://example.com/jwks"));
+    }
+}
