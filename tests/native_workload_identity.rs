@@ -255,6 +255,7 @@ fn a_temporary_key_is_revoked_like_any_key() {
     f.app.get(&format!("/v1/orgs/{}", f.org), Some(key)).expect(200);
     let listed = f.app.get(&format!("/v1/orgs/{}/api-keys/{id}", f.org), Some(&access(f.owner()))).expect(200).body;
     assert!(listed["start"].as_str().unwrap().starts_with("lk_tmp_"));
+    assert_eq!(listed["trust_policy_id"], got["policy"], "a temporary key names its policy");
     f.app.call("DELETE", &format!("/v1/orgs/{}/api-keys/{id}", f.org), Some(&access(f.owner())), None).expect(204);
     f.app.get(&format!("/v1/orgs/{}", f.org), Some(key)).expect_problem(401, "invalid_api_key");
 }

@@ -57,6 +57,9 @@ pub struct ApiKeyView {
     pub non_compliant: bool,
     /// Why, when `non_compliant`.
     pub non_compliant_reason: Option<String>,
+    /// A temporary key (`lk_tmp_…`) traded for a CI job's OIDC token under
+    /// this trust policy (`tp_…`); null for keys people created.
+    pub trust_policy_id: Option<String>,
 }
 
 /// A new key: the only answer that carries `key`.
@@ -97,6 +100,7 @@ impl ApiKeyRow {
             last_used_agent: self.last_used_agent.clone(),
             non_compliant: violation.is_some(),
             non_compliant_reason: violation.map(Violation::reason),
+            trust_policy_id: self.trust_policy_id.clone(),
         }
     }
 }

@@ -23,14 +23,14 @@ pub const INSERT_API_KEY: &str =
             OR ?9 - ?8 > p.max_lifetime_days * 86400))";
 pub const API_KEY_IN_ORG: &str =
     "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to, \
-       last_used_network, last_used_agent \
+       last_used_network, last_used_agent, trust_policy_id \
      FROM api_keys WHERE id = ?1 AND org_id = ?2";
 /// A page of the org's keys; with `?6` only live, unrotated keys expiring
 /// within `?6` seconds of `?5` (now), with `?7` only those unused (or, never
 /// used, created) `?7` seconds or longer ago. Both walk the org's keys by index.
 pub const LIST_API_KEYS: &str =
     "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to, \
-       last_used_network, last_used_agent \
+       last_used_network, last_used_agent, trust_policy_id \
      FROM api_keys WHERE org_id = ?1 AND (created_at, id) < (COALESCE(?2, 9223372036854775807), COALESCE(?3, '')) \
        AND (?6 IS NULL OR (revoked_at IS NULL AND rotated_to IS NULL AND expires_at > ?5 AND expires_at <= ?5 + ?6)) \
        AND (?7 IS NULL OR (revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > ?5) \
@@ -119,6 +119,9 @@ pub struct ApiKeyRow {
     pub last_used_network: Option<String>,
     /// `last_used_agent`.
     pub last_used_agent: Option<String>,
+    /// `trust_policy_id`: set on temporary keys (workload identity).
+    #[serde(default)]
+    pub trust_policy_id: Option<String>,
 }
 
 /// An org's key policy ([`API_KEY_POLICY`]).
