@@ -60,7 +60,7 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::InternalError => (500, "Internal error"),
         C::OidcInvalidToken => (401, "OIDC token invalid"),
         C::OidcUnknownIssuer => (401, "Unknown OIDC issuer"),
-        C::OidcIssuerUnavailable => (502, "OIDC issuer unavailable"),
+        C::OidcIssuerUnavailable => (401, "OIDC issuer unavailable"),
         C::OidcTokenExpired => (401, "OIDC token expired"),
         C::OidcTokenNotYetValid => (401, "OIDC token not yet valid"),
         C::OidcAudienceMismatch => (401, "OIDC audience mismatch"),

@@ -66,7 +66,8 @@ pub struct ExchangeBody {
 
 const REFUSALS: &str = "oidc_invalid_token, oidc_unknown_issuer, oidc_token_expired, oidc_token_not_yet_valid, \
 oidc_audience_mismatch, oidc_condition_mismatch (the detail names the claim), oidc_token_replayed, oidc_fork_refused, \
-oidc_policy_creator_lacks_scope";
+oidc_policy_creator_lacks_scope, oidc_issuer_unavailable (its discovery document or JWKS could not be fetched: \
+the token cannot be verified now)";
 
 /// `POST /v1/orgs/{org_id}/trust-policies`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/trust-policies", summary = "Create a trust policy", tag = "workload_identity", security(("bearer" = [])),
@@ -112,8 +113,7 @@ pub async fn delete_trust_policy(deps: &Deps, _req: &Request, cred: &Credential,
     request_body = ExchangeBody,
     responses((status = 201, body = ExchangedKey, description = "A temporary key (`lk_tmp_…`), shown once"),
               (status = 401, body = Problem, description = REFUSALS),
-              (status = 429, body = Problem, description = "rate_limited: the policy's exchanges are over the rate"),
-              (status = 502, body = Problem, description = "oidc_issuer_unavailable: the issuer's discovery document or JWKS could not be fetched")))]
+              (status = 429, body = Problem, description = "rate_limited: the policy's exchanges are over the rate")))]
 pub async fn exchange(deps: &Deps, req: &Request) -> Answer {
     let body: ExchangeBody = json(req)?;
     Ok(Response::json(201, &workload::exchange(deps, &body.token).await?))
