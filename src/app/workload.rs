@@ -227,12 +227,9 @@ pub async fn update_trust_policy(
     id: &str,
     input: &PolicyInput,
 ) -> Result<TrustPolicyView, AppError> {
-    let mut batch = Batch::new();
-    let row = looks_like(IdKind::TrustPolicy, id)
-        .then(|| batch.read::<TrustPolicyRow>(stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id)));
-    let (caller, mut results) = who.resolve(deps, Some(Tenant::Org(org_id)), batch).await?;
-    caller.require(Permission::ApiKeysWrite, TwoFactorPolicy::Enforce)?;
-    let row = results.first_if(row)?.ok_or(AppError::NotFound)?;
+    let read = looks_like(IdKind::TrustPolicy, id).then(|| stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id));
+    let (_, row): (_, TrustPolicyRow) =
+        who.require_row(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, read).await?;
     let input = PolicyInput { issuer: row.issuer.clone(), ..input.clone() };
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();
