@@ -18,7 +18,7 @@ use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{ApiKeyRow, KeyPolicyRow};
 use crate::store::{sql, Batch, Results};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -28,7 +28,7 @@ pub const MAX_GRACE_SECONDS: i64 = 86_400;
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
 /// A key as lists show it: never the key nor its hash.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyView {
     /// `key_…`
     pub id: String,
@@ -63,7 +63,7 @@ pub struct ApiKeyView {
 }
 
 /// A new key: the only answer that carries `key`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedApiKey {
     /// `key_…`
     pub id: String,
@@ -421,7 +421,7 @@ pub async fn rotate_api_key(
 }
 
 /// What a key learns about itself.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CurrentKey {
     /// `key_…`
     pub id: String,

@@ -7,13 +7,13 @@ use crate::domain::policy::{Permission, Role, Verdict};
 use crate::domain::tenant::Tenant;
 use crate::domain::FieldError;
 use crate::store::Batch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use super::workspaces::OrgRef;
 
 /// The answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Decision {
     /// Whether the principal may.
     pub allowed: bool,
@@ -23,7 +23,7 @@ pub struct Decision {
 }
 
 /// What a decision rested on, by `kind`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Via {
     /// The person's role in the org.
@@ -80,7 +80,7 @@ pub enum Via {
 }
 
 /// A requirement the caller does not meet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Requirement {
     /// Two-factor authentication on the caller's account.

@@ -22,7 +22,7 @@ use crate::stmt;
 pub use crate::store::sql::Delivery;
 use crate::store::sql::{self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, UserRow};
 use crate::store::{Batch, DbError, Results};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -36,7 +36,7 @@ pub const DAILY_SENDS: i64 = 200;
 pub use crate::domain::token::invitation_token;
 
 /// Who invited, as shown to the invitee and to admins.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Inviter {
     /// `usr_…` (null if that account is gone).
     pub id: Option<String>,
@@ -45,7 +45,7 @@ pub struct Inviter {
 }
 
 /// An invitation as admins see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InvitationView {
     /// `inv_…`
     pub id: String,

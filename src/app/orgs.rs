@@ -17,12 +17,12 @@ use crate::domain::time::rfc3339;
 use crate::stmt;
 pub use crate::store::sql::OrgRow;
 use crate::store::{sql, Batch, DbError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 /// An org as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrgView {
     /// `org_…`
     pub id: String,

@@ -11,14 +11,14 @@ use crate::domain::token::{self, Secret};
 use crate::stmt;
 use crate::store::sql::{self, ConsumedRefresh, RefreshTokenState, SessionRow, UserRow};
 use crate::store::Batch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Refresh tokens, and so sessions, end 30 days after sign-in, rotation or not.
 pub const SESSION_SECONDS: i64 = 30 * DAY;
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct UserView {
     /// `usr_…`
     pub id: String,
@@ -59,12 +59,12 @@ impl UserRow {
 }
 
 /// A new session handed to the client.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionIssued {
     /// EdDSA JWT, 15 minutes.
     pub access_token: String,
     /// Always `Bearer`.
-    pub token_type: &'static str,
+    pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// Single-use; rotate with `POST /v1/auth/token`. Absent in browser mode
@@ -147,7 +147,7 @@ fn issue(deps: &Deps, user: UserRow, session_id: &str, refresh: Secret) -> Resul
         .map_err(|e| AppError::internal_from("signing an access token", e))?;
     Ok(SessionIssued {
         access_token,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: ACCESS_TOKEN_SECONDS,
         refresh_token: Some(refresh.expose().to_owned()),
         user: user.view(),

@@ -29,7 +29,7 @@ use crate::store::{sql, Batch};
 use jwt_compact::alg::{Es256, Rsa};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmExt, Claims, UntrustedToken};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -300,7 +300,7 @@ pub async fn delete_trust_policy(deps: &Deps, who: &Credential, org_id: &str, id
 }
 
 /// A key traded for a token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ExchangedKey {
     /// `lk_tmp_…`: use it as a bearer token; it is never shown again.
     pub key: String,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// New key.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyBody {
     /// What it is for, e.g. "CI/CD pipeline": 1 to 100 characters once trimmed, no control characters.
@@ -31,7 +31,7 @@ pub struct CreateApiKeyBody {
 }
 
 /// Rotation.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// 0..86400: how long the old key keeps working.
@@ -63,7 +63,7 @@ pub struct ApiKeyPolicyBody {
 }
 
 /// A page of keys.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyList {
     /// Newest first; never the key nor its hash.
     pub data: Vec<ApiKeyView>,

@@ -5,11 +5,11 @@ use crate::app::authorize::{self, Decision};
 use crate::app::Deps;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A question.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeBody {
     /// e.g. `apps:deploy`.

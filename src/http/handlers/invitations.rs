@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// New invitation.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitationBody {
     /// The address to invite (surrounding spaces are trimmed, and it is lowercased).
@@ -38,7 +38,7 @@ pub enum InvitationStatus {
 }
 
 /// A page of invitations.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InvitationList {
     /// Newest first.
     pub data: Vec<InvitationView>,

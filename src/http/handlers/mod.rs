@@ -242,7 +242,7 @@ pub async fn login(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// Refresh body.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     /// The refresh token of the last session answer.

@@ -33,7 +33,7 @@ pub struct CreateOrgBody {
 }
 
 /// A page of orgs.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrgList {
     /// Orgs with my role.
     pub data: Vec<OrgView>,
@@ -130,7 +130,7 @@ pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: 
 }
 
 /// A page of members.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MemberList {
     /// Members, oldest first.
     pub data: Vec<MemberView>,

@@ -56,7 +56,7 @@ pub struct TrustPolicyList {
 }
 
 /// A CI job's OIDC token.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeBody {
     /// The provider-signed JWT (GitHub Actions: requested with the policy's
