@@ -27,6 +27,8 @@ mod body_limits;
 mod browser_sessions;
 #[path = "e2e_channel_kinds.rs"]
 mod channel_kinds;
+#[path = "e2e_cli.rs"]
+mod cli;
 #[path = "e2e_console.rs"]
 mod console;
 #[path = "e2e_contract.rs"]

@@ -180,6 +180,10 @@ impl Client {
             .timeout(TIMEOUT)
             .user_agent(concat!("latchkey-client/", env!("CARGO_PKG_VERSION")))
             .redirects(0)
+            // A fresh connection per request: a pooled one that the server
+            // (or wrangler's local proxy) closed while idle fails the next
+            // call with an early EOF. A CLI makes a few calls per run.
+            .max_idle_connections(0)
             .build();
         Client { base: base_url.trim_end_matches('/').to_owned(), agent, auth: Mutex::new(auth) }
     }
@@ -237,6 +241,10 @@ impl Client {
             Err(ureq::Error::Transport(t)) => return Err(Error::Network { url, message: t.to_string() }),
         };
         let status = response.status();
+        // No body to read (wrangler's local proxy frames a 204 so that reading one fails).
+        if status == 204 {
+            return Ok((status, String::new()));
+        }
         let text = response.into_string().map_err(|e| Error::Network { url: url.clone(), message: e.to_string() })?;
         Ok((status, text))
     }
