@@ -38,6 +38,8 @@ await walkthrough(async ({ person }) => {
   await page.getByLabel("Code").fill(typed);
   await press(page, "Continue");
   await page.locator("#device-client").waitFor();
+  const letters = typed.replace(/[\s-]/g, "").toUpperCase();
+  await page.locator("#device-code-shown").filter({ hasText: `${letters.slice(0, 4)}-${letters.slice(4)}` }).waitFor();
   await press(page, "Deny");
   await done.filter({ hasText: "Denied" }).waitFor();
   await screen(page, "device-denied");
