@@ -43,11 +43,8 @@ fn a_cli_request_is_approved_in_the_console_and_the_poll_gets_a_working_session_
     // A second request, whose code the person types (lower case, spaced) and denies.
     let other = request(&w, "Someone else");
     let code = other["user_code"].as_str().unwrap().to_lowercase().replace('-', " ");
-    let said = browser(
-        "device.mjs",
-        &[&w.url(""), &link, "ada@example.com", PASSWORD, "Ada's terminal", &code],
-        "device",
-    );
+    let said =
+        browser("device.mjs", &[&w.url(""), &link, "ada@example.com", PASSWORD, "Ada's terminal", &code], "device");
     assert!(said.contains("approved: Approved. Ada's terminal is now signed in as ada@example.com"), "{said}");
     assert!(said.contains("denied: Denied."), "{said}");
 
