@@ -37,6 +37,7 @@ setup:
 build: setup
 	@sh scripts/build-wasm.sh
 	@sh scripts/build-console.sh
+	cargo build -p latchkey-cli
 
 # APP_URL (the origin sign-in accepts, and the base of emailed links) is the
 # address this run serves on, derived from PORT each time: never kept in
@@ -50,8 +51,9 @@ dev: setup
 
 # The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).
 lint: setup
-	cargo fmt --check
+	cargo fmt --all --check
 	cargo clippy --lib --tests -- -D warnings
+	cargo clippy -p latchkey-client -p latchkey-cli --all-targets -- -D warnings
 	CARGO_TARGET_DIR=$${WASM_TARGET_DIR:-$(ROOT)/target/wasm} cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
 # One test binary per layer: unit tests (--lib), the native layer (SQLite,
@@ -67,6 +69,7 @@ test: setup
 
 test-native: setup
 	cargo test --lib --test native
+	cargo test -p latchkey-client -p latchkey-cli
 
 test-runtime: build
 	@bash scripts/setup-browser.sh

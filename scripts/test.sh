@@ -2,8 +2,9 @@
 # `make test`: every check and test, in two lanes so both cores stay busy.
 #   lane A (wasm32, its own target dir): clippy for wasm32, the release
 #          Worker build, the console bundle;
-#   lane B (host): fmt, clippy, the test binaries, then the unit and native
-#          tests.
+#   lane B (host): fmt, clippy (the server, the client crate and the CLI),
+#          the `latchkey` binary and the test binaries, then the unit and
+#          native tests.
 # The runtime tests (the built Worker under wrangler dev) run once both lanes
 # are done. Each lane stops at its first failure; so does this script.
 set -euo pipefail
@@ -37,9 +38,18 @@ finish_lane() {
 # Whatever lane B does, lane A's output is shown and it is not left running.
 trap 'kill "$lane" 2>/dev/null || true; rm -f "$lane_log"' EXIT
 
-cargo fmt --check
+cargo fmt --all --check
 cargo clippy --lib --tests -- -D warnings
+# The client crate and the CLI (cli/): their lint, their unit tests and the
+# `latchkey` binary the runtime tests run (tests/e2e_cli.rs). They share the
+# server's compiled dependencies.
+cargo clippy -p latchkey-client -p latchkey-cli --all-targets -- -D warnings
+cargo build -p latchkey-cli
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
+export LATCHKEY_CLI_BIN="$target_dir/debug/latchkey"
 cargo test --no-run --lib --test native --test e2e
 cargo test --no-fail-fast --lib --test native
+cargo test --no-fail-fast -p latchkey-client -p latchkey-cli
 finish_lane
 cargo test --no-fail-fast --test e2e -- --test-threads="$E2E_THREADS"

@@ -25,7 +25,26 @@ fn bin() -> PathBuf {
         }
         // Not from scripts/test.sh: build it (a no-op when it is up to date),
         // and ask cargo where it put it.
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        // Without the variables cargo sets for this test binary: build
+        // scripts (ring's) rerun when one changes, and the next ordinary
+        // build would compile them all over again.
+        for (k, _) in std::env::vars() {
+            let set_for_us = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_PRIMARY_",
+                "CARGO_BIN_",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p));
+            if set_for_us || k == "OUT_DIR" {
+                cargo.env_remove(k);
+            }
+        }
+        let out = cargo
             .args(["build", "-p", "latchkey-cli", "--bin", "latchkey", "--message-format=json-render-diagnostics"])
             .current_dir(repo_root())
             .stderr(Stdio::inherit())
@@ -118,6 +137,59 @@ impl User {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `latchkey login`: the device grant approved in Chromium at the link the
+/// CLI printed; the session is kept 0600 and works (`whoami`, `orgs`);
+/// `keys create` then `authorize` with the new key; `--json` parses.
+#[test]
+fn login_is_approved_in_the_console_then_a_new_key_authorizes() {
+    use std::io::{BufRead, BufReader};
+    let w = Worker::start();
+    let api = w.api();
+    let owner = api.verified("ada@example.com");
+    let org = api.create_org(&owner, "Analytical Engines").expect(201).id();
+    let user = User::new(&w);
+
+    let mut login = user
+        .command(&["login", "--client-name", "Ada's laptop"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start latchkey login");
+    let mut said = BufReader::new(login.stderr.take().unwrap()).lines();
+    let mut next = || said.next().expect("latchkey login said more").unwrap();
+    let link = next().strip_prefix("To sign in, open ").expect("the link first").to_owned();
+    let code = next().rsplit(' ').next().unwrap().to_owned();
+    assert!(link.starts_with(&w.url("/device#user_code=")), "{link}");
+    assert!(link.ends_with(&code) && code.len() == 9, "{link} {code}");
+    let approved = browser("cli-login.mjs", &[&link, "ada@example.com", PASSWORD, "Ada's laptop", &code], "cli-login");
+    assert!(approved.contains("approved: Approved. Ada's laptop is now signed in as ada@example.com"), "{approved}");
+    let out = login.wait_with_output().expect("latchkey login ends");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in as ada@example.com"), "{out:?}");
+
+    assert_eq!(mode(&user.credentials()), 0o600);
+    let stored = user.stored();
+    assert_eq!(stored["api_url"], w.url("").trim_end_matches('/'));
+    assert!(stored["refresh_token"].is_string(), "{stored}");
+    let me = user.run(&["whoami", "--json"]).ok().json();
+    assert_eq!((me["id"].as_str(), me["email"].as_str()), (Some(owner.id().as_str()), Some("ada@example.com")));
+    let orgs = user.run(&["orgs", "--json"]).ok().json();
+    assert_eq!(orgs["data"].as_array().map(Vec::len), Some(1), "{orgs}");
+    assert_eq!(orgs["data"][0]["id"], org.as_str());
+
+    let created = user
+        .run(&["keys", "create", "--org", &org, "--name", "deploys", "--scope", "apps:deploy", "--json"])
+        .ok()
+        .json();
+    let key = created["key"].as_str().unwrap();
+    let with_key = [("LATCHKEY_API_KEY", key)];
+    let allowed = user.run_with(&["authorize", "apps:deploy", "--org", &org], &with_key).ok();
+    assert!(allowed.out.starts_with("allowed (api key "), "{allowed:?}");
+    let denied = user.run_with(&["authorize", "org:write", "--org", &org, "--json"], &with_key);
+    assert_eq!(denied.code, 1, "{denied:?}");
+    assert_eq!(denied.json()["allowed"], false);
 }
 
 /// A stored session (what `login` leaves) runs every command; its expired

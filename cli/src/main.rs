@@ -203,15 +203,15 @@ fn command(ctx: &Ctx, command: &Command) -> Result<u8, Failure> {
         }
         Command::Members { org } => {
             let client = ctx.signed_in()?;
-            let org = client.resolve_org(org)?;
-            let members = client.members(&org.id)?;
+            let org_id = client.org_id(org)?;
+            let members = client.members(&org_id)?;
             ctx.show(&listed(&members), || members_table(&members))?;
             Ok(exit::OK)
         }
         Command::Invite { org, email, role } => {
             let client = ctx.signed_in()?;
-            let org = client.resolve_org(org)?;
-            let inv = client.invite(&org.id, email, role)?;
+            let org_id = client.org_id(org)?;
+            let inv = client.invite(&org_id, email, role)?;
             ctx.show(&inv, || {
                 pairs(&[
                     ("invitation", inv.id.clone()),
@@ -226,7 +226,7 @@ fn command(ctx: &Ctx, command: &Command) -> Result<u8, Failure> {
         Command::Authorize(a) => {
             let client = ctx.signed_in()?;
             let org_id = match &a.org {
-                Some(org) => Some(client.resolve_org(org)?.id),
+                Some(org) => Some(client.org_id(org)?),
                 None => None,
             };
             let decision = client.authorize(&a.permission, org_id.as_deref(), a.workspace.as_deref())?;
@@ -253,7 +253,7 @@ fn login(ctx: &Ctx, client_name: Option<&str>) -> Result<u8, Failure> {
         None => "latchkey CLI".to_owned(),
     });
     let grant = client.device_start(Some(&name))?;
-    let url = grant.verification_uri_complete.clone().unwrap_or_else(|| grant.verification_uri.clone());
+    let url = &grant.verification_uri_complete;
     eprintln!("To sign in, open {url}");
     eprintln!("and check that it shows the code {}", grant.user_code);
     eprintln!("Waiting for approval…");
@@ -326,30 +326,30 @@ fn keys_command(ctx: &Ctx, keys: &Keys) -> Result<u8, Failure> {
     let client = ctx.signed_in()?;
     match keys {
         Keys::Create { org, name, scopes, expires_in_days } => {
-            let org = client.resolve_org(&org.org)?;
+            let org_id = client.org_id(&org.org)?;
             let body =
                 CreateApiKeyBody { name: name.clone(), scopes: scopes.clone(), expires_in_days: *expires_in_days };
-            let key = client.create_key(&org.id, &body)?;
+            let key = client.create_key(&org_id, &body)?;
             show_new_key(ctx, &key)
         }
         Keys::List { org } => {
-            let org = client.resolve_org(&org.org)?;
-            let keys = client.keys(&org.id)?;
+            let org_id = client.org_id(&org.org)?;
+            let keys = client.keys(&org_id)?;
             ctx.show(&listed(&keys), || keys_table(&keys))?;
             Ok(exit::OK)
         }
         Keys::Revoke { org, id } => {
-            let org = client.resolve_org(&org.org)?;
-            client.revoke_key(&org.id, id)?;
+            let org_id = client.org_id(&org.org)?;
+            client.revoke_key(&org_id, id)?;
             if !ctx.json {
                 eprintln!("Revoked {id}.");
             }
             Ok(exit::OK)
         }
         Keys::Rotate { org, id, grace_period_seconds, expires_in_days } => {
-            let org = client.resolve_org(&org.org)?;
+            let org_id = client.org_id(&org.org)?;
             let body = RotateBody { grace_period_seconds: *grace_period_seconds, expires_in_days: *expires_in_days };
-            let key = client.rotate_key(&org.id, id, &body)?;
+            let key = client.rotate_key(&org_id, id, &body)?;
             show_new_key(ctx, &key)
         }
     }

@@ -22,7 +22,7 @@ use crate::domain::token::{self, Secret};
 use crate::stmt;
 use crate::store::sql::{self, DecidedDeviceRow, DevicePollRow, PendingDeviceRow, UserRow};
 use crate::store::Batch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The `grant_type` of the token request (RFC 8628 §3.4).
@@ -36,7 +36,7 @@ pub const SWEEP_GRACE_SECONDS: i64 = 3_600;
 const USER_CODE_PURPOSE: &str = "device_user_code";
 
 /// What a client gets when it asks to sign in (RFC 8628 §3.2).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DeviceAuthorizationIssued {
     /// Secret: poll `POST /v1/auth/device/token` with it (32 random bytes, base64url).
     pub device_code: String,

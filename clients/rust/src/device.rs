@@ -5,50 +5,13 @@
 //! denies, or the code expires.
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use latchkey::app::device::{DeviceAuthorizationIssued as DeviceAuthorization, GRANT_TYPE as DEVICE_GRANT_TYPE};
+pub use latchkey::http::handlers::device::{DeviceRequestBody, DeviceTokenBody};
 
 use crate::{api_error, method, Auth, Client, Error, SessionIssued, Tokens};
 
-/// The `grant_type` of a device-code poll (RFC 8628 §3.4).
-pub const DEVICE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
 /// RFC 8628 §3.5: a `slow_down` without a new interval adds 5 seconds.
 const SLOW_DOWN_STEP: u64 = 5;
-
-/// `POST /v1/auth/device`'s answer (RFC 8628 §3.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceAuthorization {
-    /// The secret the client polls with; never shown.
-    pub device_code: String,
-    /// What the person checks (or types) at the verification URI.
-    pub user_code: String,
-    /// Where to approve (the console's `/device`).
-    pub verification_uri: String,
-    /// The same with the user code filled in.
-    #[serde(default)]
-    pub verification_uri_complete: Option<String>,
-    /// Seconds the codes live.
-    pub expires_in: u64,
-    /// Seconds to wait between polls.
-    #[serde(default = "default_interval")]
-    pub interval: u64,
-}
-
-fn default_interval() -> u64 {
-    5
-}
-
-#[derive(Serialize)]
-struct StartBody<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_name: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct PollBody<'a> {
-    device_code: &'a str,
-    grant_type: &'a str,
-}
 
 /// One poll's outcome, when it is not a refusal.
 #[derive(Debug, Clone)]
@@ -64,13 +27,15 @@ pub enum DevicePoll {
 impl Client {
     /// `POST /v1/auth/device`: starts a sign-in to be approved in the console.
     pub fn device_start(&self, client_name: Option<&str>) -> Result<DeviceAuthorization, Error> {
-        self.json(method::POST, "/v1/auth/device", Some(&StartBody { client_name }))
+        let body = DeviceRequestBody { client_name: client_name.map(str::to_owned) };
+        self.json(method::POST, "/v1/auth/device", Some(&body))
     }
 
     /// `POST /v1/auth/device/token` once. `expired_token`, `access_denied`,
     /// `invalid_token` (and anything else) are errors: stop polling.
     pub fn device_poll(&self, grant: &DeviceAuthorization, interval: u64) -> Result<DevicePoll, Error> {
-        let body = PollBody { device_code: &grant.device_code, grant_type: DEVICE_GRANT_TYPE };
+        let body =
+            DeviceTokenBody { device_code: grant.device_code.clone(), grant_type: Some(DEVICE_GRANT_TYPE.to_owned()) };
         match self.json::<SessionIssued>(method::POST, "/v1/auth/device/token", Some(&body)) {
             Ok(session) => Ok(DevicePoll::Approved(Box::new(session))),
             Err(Error::Api(e)) if e.status == 400 && e.code == "authorization_pending" => Ok(DevicePoll::Pending),
@@ -102,10 +67,11 @@ fn wait_with(
     mut sleep: impl FnMut(Duration),
     mut poll: impl FnMut(u64) -> Result<DevicePoll, Error>,
 ) -> Result<SessionIssued, Error> {
-    let mut interval = grant.interval.max(1);
+    let mut interval = u64::try_from(grant.interval).unwrap_or(0).max(1);
+    let lifetime = u64::try_from(grant.expires_in).unwrap_or(0);
     let mut waited = 0u64;
     loop {
-        if waited >= grant.expires_in {
+        if waited >= lifetime {
             let detail = r#"{"code":"expired_token","detail":"the code expired before it was approved"}"#;
             return Err(Error::Api(api_error(400, detail)));
         }
@@ -123,12 +89,12 @@ fn wait_with(
 mod tests {
     use super::*;
 
-    fn grant(expires_in: u64, interval: u64) -> DeviceAuthorization {
+    fn grant(expires_in: i64, interval: i64) -> DeviceAuthorization {
         DeviceAuthorization {
             device_code: "dc".into(),
-            user_code: "ABCD-EFGH".into(),
+            user_code: "BCDF-GHJK".into(),
             verification_uri: "http://x/device".into(),
-            verification_uri_complete: None,
+            verification_uri_complete: "http://x/device#user_code=BCDF-GHJK".into(),
             expires_in,
             interval,
         }
@@ -200,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_poll_body_names_the_grant_type() {
-        let body = PollBody { device_code: "dc", grant_type: DEVICE_GRANT_TYPE };
+        let body = DeviceTokenBody { device_code: "dc".into(), grant_type: Some(DEVICE_GRANT_TYPE.into()) };
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"device_code": "dc", "grant_type": "urn:ietf:params:oauth:grant-type:device_code"})

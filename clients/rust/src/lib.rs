@@ -40,7 +40,7 @@ pub use latchkey::http::handlers::workload::ExchangeBody;
 pub use latchkey::http::handlers::RefreshBody;
 
 mod device;
-pub use device::{DeviceAuthorization, DevicePoll, DEVICE_GRANT_TYPE};
+pub use device::{DeviceAuthorization, DevicePoll, DeviceRequestBody, DeviceTokenBody, DEVICE_GRANT_TYPE};
 
 /// How long one request may take, connection included.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -371,18 +371,19 @@ impl Client {
         self.get(&format!("/v1/orgs/{}", escape(org_id)))
     }
 
-    /// An org by id (`org_…`) or slug. With an API key, the key's own org
-    /// is the only one it can name; otherwise my orgs are searched. None
-    /// matching: a 404 `not_found`.
-    pub fn resolve_org(&self, id_or_slug: &str) -> Result<OrgView, Error> {
+    /// The id of an org named by id (`org_…`, taken as it is: no call) or by
+    /// slug. With an API key, the key's own org is the only one a slug can
+    /// name (reading its slug needs `org:read`); otherwise my orgs are
+    /// searched. None matching: a 404 `not_found`.
+    pub fn org_id(&self, id_or_slug: &str) -> Result<String, Error> {
         if id_or_slug.starts_with("org_") {
-            return self.org(id_or_slug);
+            return Ok(id_or_slug.to_owned());
         }
         let found = match self.credential() {
             Auth::ApiKey(_) => Some(self.org(&self.current_key()?.org_id)?).filter(|o| o.slug == id_or_slug),
             _ => self.orgs()?.into_iter().find(|o| o.slug == id_or_slug),
         };
-        found.ok_or_else(|| Error::not_found(format!("no organization {id_or_slug:?} that you can see")))
+        found.map(|o| o.id).ok_or_else(|| Error::not_found(format!("no organization {id_or_slug:?} that you can see")))
     }
 
     /// `GET /v1/orgs/{org_id}/members`, every page.

@@ -8,11 +8,11 @@ use crate::app::sessions::SessionIssued;
 use crate::app::{AppError, Deps, ErrorCode};
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A device sign-in request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceRequestBody {
     /// Shown to the person who approves: 1 to 64 printable characters
@@ -23,7 +23,7 @@ pub struct DeviceRequestBody {
 }
 
 /// A device code poll (RFC 8628 §3.4, as JSON).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceTokenBody {
     /// From `POST /v1/auth/device`.
