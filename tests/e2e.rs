@@ -17,6 +17,8 @@ mod support;
 mod access_reviews;
 #[path = "e2e_accounts.rs"]
 mod accounts;
+#[path = "e2e_action.rs"]
+mod action;
 #[path = "e2e_admin.rs"]
 mod admin;
 #[path = "e2e_api_keys.rs"]
