@@ -55,6 +55,8 @@ mod security_auth;
 mod totp;
 #[path = "e2e_trust.rs"]
 mod trust;
+#[path = "e2e_typescript_client.rs"]
+mod typescript_client;
 #[path = "e2e_workload_identity.rs"]
 mod workload_identity;
 #[path = "e2e_workspaces.rs"]
