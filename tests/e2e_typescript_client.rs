@@ -53,7 +53,14 @@ fn the_committed_types_match_the_served_document_and_the_console_type_checks() {
     // Incremental: a second run of an unchanged project takes a moment.
     let info = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("clients-typescript.tsbuildinfo");
     let out = node()
-        .args(["node_modules/typescript/bin/tsc", "--noEmit", "-p", "clients/typescript", "--incremental", "--tsBuildInfoFile"])
+        .args([
+            "node_modules/typescript/bin/tsc",
+            "--noEmit",
+            "-p",
+            "clients/typescript",
+            "--incremental",
+            "--tsBuildInfoFile",
+        ])
         .arg(&info)
         .output()
         .expect("run tsc");
