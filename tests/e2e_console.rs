@@ -380,7 +380,8 @@ fn an_owner_creates_edits_and_deletes_a_trust_policy_in_the_console() {
     assert!(said.contains("trust policies done"), "{said}");
     let log = f.api().audit_log(f.owner(), f.tenant()).expect(200).body;
     let entries = log["data"].as_array().unwrap();
-    let find = |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}: {log}"));
+    let find =
+        |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}: {log}"));
     let created = find("trust_policy.created");
     assert_eq!(created["data"]["max_ttl_seconds"], 1800);
     let scopes = created["data"]["scopes"].as_str().unwrap();
