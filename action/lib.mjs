@@ -46,7 +46,10 @@ export function apiBase(raw) {
   } catch {
     throw new Failure("invalid_api_url", "api-url is not a URL (e.g. https://latchkey.example.com)");
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
+  // The OIDC token and the key travel to it: https, or http on loopback only
+  // (a self-hosted runner talking to a local Worker, and the tests).
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (!(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
     throw new Failure("invalid_api_url", "api-url must be an https URL");
   }
   return url.href.replace(/\/+$/, "");

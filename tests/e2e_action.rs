@@ -243,6 +243,16 @@ fn a_refused_exchange_fails_the_step_with_its_code_and_no_secret() {
     let log = text(&out);
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("::error::id_token_unavailable") && log.contains("id-token: write"), "{log}");
+    // The token and the key never travel in the clear beyond loopback.
+    let asked = fake.seen.lock().unwrap().len();
+    let mut env = main_env(&w, &fake, &files, &org, None);
+    env.retain(|(k, _)| k != "INPUT_API-URL");
+    env.push(("INPUT_API-URL".into(), "http://latchkey.example.com".into()));
+    let out = node("main.mjs", &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("::error::invalid_api_url"), "{}", text(&out));
+    assert_eq!(fake.seen.lock().unwrap().len(), asked, "no token was requested for it");
+
     // Nothing at all in the state: the post step does nothing.
     let out = node("post.mjs", &[]);
     assert!(out.status.success() && text(&out).is_empty(), "{}", text(&out));
