@@ -161,6 +161,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a device sign-in (CLI)
+         * @description RFC 8628 §3.1–3.2. Show `user_code` and `verification_uri` (or open `verification_uri_complete`), then poll `POST /v1/auth/device/token` every `interval` seconds until it answers a session or an error other than `authorization_pending` and `slow_down`. Both codes expire after `expires_in` seconds. The requesting address and user agent are shown to the person who approves.
+         */
+        post: operations["request_device_authorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/device/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a device sign-in
+         * @description The signed-in person (a session, never an API key) approves: the client that started the request gets a session of this person's account on its next poll. Only approve a sign-in you started yourself. Recorded in the person's security log (`device.approved`).
+         */
+        post: operations["approve_device_authorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/device/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a device sign-in
+         * @description The client's next poll answers `access_denied`. Recorded in the person's security log (`device.denied`).
+         */
+        post: operations["deny_device_authorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/device/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show a device sign-in before approving it */
+        post: operations["preview_device_authorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/device/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll a device sign-in for its session
+         * @description RFC 8628 §3.4–3.5, with a JSON body and problem+json errors whose `code` is the RFC's. Once approved, the next poll answers the session, exactly once (two polls at once: one session). A poll sooner than `interval` seconds after the previous one answers `slow_down` and the interval grows by 5 seconds for good; the answer's `interval` says to what.
+         */
+        post: operations["poll_device_authorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/login": {
         parameters: {
             query?: never;
@@ -2210,6 +2307,62 @@ export interface components {
             /** @description Always null. */
             next_cursor?: string | null;
         };
+        /** @description What a client gets when it asks to sign in (RFC 8628 §3.2). */
+        DeviceAuthorizationIssued: {
+            /** @description Secret: poll `POST /v1/auth/device/token` with it (32 random bytes, base64url). */
+            device_code: string;
+            /**
+             * Format: int64
+             * @description Seconds until both codes expire (600).
+             */
+            expires_in: number;
+            /**
+             * Format: int64
+             * @description Seconds to wait between polls (5).
+             */
+            interval: number;
+            /** @description What the person types at `verification_uri`: `XXXX-XXXX`, letters of `BCDFGHJKLMNPQRSTVWXZ`. */
+            user_code: string;
+            /** @description The console page where the person approves: `{APP_URL}/device`. */
+            verification_uri: string;
+            /** @description The same page with the code filled in: `{APP_URL}/device#user_code=XXXX-XXXX`. */
+            verification_uri_complete: string;
+        };
+        /** @description An approval or a denial. */
+        DeviceDecision: {
+            /** @description The approved client's name (approvals only). */
+            client_name?: string | null;
+            /** @description `approved` or `denied`. */
+            status: string;
+        };
+        /** @description What the console shows before a person approves. */
+        DevicePreview: {
+            /** @description The name the client gave (default `Latchkey CLI`). */
+            client_name: string;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description RFC 3339. */
+            expires_at: string;
+            /** @description The address the request came from. */
+            requested_ip?: string | null;
+            /** @description The requesting client's `User-Agent`. */
+            requested_user_agent?: string | null;
+        };
+        /** @description A device sign-in request. */
+        DeviceRequestBody: {
+            /**
+             * @description Shown to the person who approves: 1 to 64 printable characters
+             *     (trimmed); `Latchkey CLI` when absent.
+             */
+            client_name?: string | null;
+        };
+        /** @description A device code poll (RFC 8628 §3.4, as JSON). */
+        DeviceTokenBody: {
+            /** @description From `POST /v1/auth/device`. */
+            device_code: string;
+            /** @description `urn:ietf:params:oauth:grant-type:device_code` (the default). */
+            grant_type?: string | null;
+        };
         /** @description An org's domains. */
         DomainList: {
             /** @description By name (at most 50). */
@@ -2268,7 +2421,7 @@ export interface components {
          *     `http::error` gives it a status and a title.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "domain_claimed" | "public_email_domain" | "domain_exists";
+        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
         /** @description The event types. */
         EventTypeList: {
             /** @description Every type a channel may subscribe to. */
@@ -2824,6 +2977,12 @@ export interface components {
             /** @description The broken field rules (`validation_failed`, `password_too_common` only). */
             errors?: components["schemas"]["FieldProblem"][] | null;
             /**
+             * Format: int64
+             * @description `slow_down` only (device sign-in): the polling interval from now
+             *     on, in seconds (RFC 8628 §3.5).
+             */
+            interval?: number | null;
+            /**
              * Format: int32
              * @description The HTTP status, repeated.
              */
@@ -3031,6 +3190,11 @@ export interface components {
         };
         /** @description One of my sessions. */
         SessionView: {
+            /**
+             * @description The client a device sign-in named (`client_name` of
+             *     `POST /v1/auth/device`); absent for other sessions.
+             */
+            client_name?: string | null;
             /** @description Sign-in time. */
             created_at: string;
             /** @description Whether this is the session making the request. */
@@ -3041,7 +3205,11 @@ export interface components {
             id: string;
             /** @description Last refresh. */
             last_used_at: string;
-            /** @description How it signed in: `password` (including emailed links) or `oauth:<provider>`. */
+            /**
+             * @description How it signed in: `password` (including emailed links),
+             *     `oauth:<provider>`, or `device` (a CLI's device sign-in, RFC 8628,
+             *     approved in the console).
+             */
             method: string;
             /** @description Client that signed in, if it said. */
             user_agent?: string | null;
@@ -3246,6 +3414,11 @@ export interface components {
             require_2fa?: null | components["schemas"]["TwoFactorSetting"];
             /** @description New slug: 3-40 of `a-z 0-9` and single hyphens, not first or last. */
             slug?: string | null;
+        };
+        /** @description A user code as the person typed it. */
+        UserCodeBody: {
+            /** @description `XXXX-XXXX`; case, the hyphen and spaces do not matter. */
+            user_code: string;
         };
         /** @description A page of my security events. */
         UserEventList: {
@@ -4199,6 +4372,432 @@ export interface operations {
             };
             /** @description rate_limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_device_authorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client_name": "Latchkey CLI"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DeviceRequestBody"];
+            };
+        };
+        responses: {
+            /** @description The device code (secret: keep it on the device) and the user code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "device_code": "Gm4Yt7Kq2Wz9Rb1Xc6Vn3Hd8Lp0Sf5Ja2Ue7Io4Qw",
+                     *       "expires_in": 600,
+                     *       "interval": 5,
+                     *       "user_code": "BCDF-GHJK",
+                     *       "verification_uri": "https://latchkey.example.com/device",
+                     *       "verification_uri_complete": "https://latchkey.example.com/device#user_code=BCDF-GHJK"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceAuthorizationIssued"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed: client_name empty, over 64 characters, or with control characters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_device_authorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user_code": "BCDF-GHJK"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserCodeBody"];
+            };
+        };
+        responses: {
+            /** @description `{status: approved, client_name}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_name": "Latchkey CLI",
+                     *       "status": "approved"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceDecision"];
+                };
+            };
+            /** @description invalid_token: no pending, unexpired request has this code (or it was decided meanwhile) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After; too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deny_device_authorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user_code": "BCDF-GHJK"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserCodeBody"];
+            };
+        };
+        responses: {
+            /** @description `{status: denied}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "denied"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeviceDecision"];
+                };
+            };
+            /** @description invalid_token: no pending, unexpired request has this code (or it was decided meanwhile) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After; too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_device_authorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user_code": "BCDF-GHJK"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserCodeBody"];
+            };
+        };
+        responses: {
+            /** @description The pending request: which client, from where, when */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_name": "Latchkey CLI",
+                     *       "created_at": "2026-12-01T11:00:00Z",
+                     *       "expires_at": "2026-12-01T11:10:00Z",
+                     *       "requested_ip": "203.0.113.7",
+                     *       "requested_user_agent": "latchkey-cli/0.1.0 (linux x86_64)"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DevicePreview"];
+                };
+            };
+            /** @description invalid_token: no pending, unexpired request has this code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After; too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    poll_device_authorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "device_code": "Gm4Yt7Kq2Wz9Rb1Xc6Vn3Hd8Lp0Sf5Ja2Ue7Io4Qw",
+                 *       "grant_type": "urn:ietf:params:oauth:grant-type:device_code"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DeviceTokenBody"];
+            };
+        };
+        responses: {
+            /** @description Approved: a session of the person who approved (the session list shows `method: device` and the `client_name`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMTIiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c3JfMGExYjJjM2Q0ZTVmNjA3MTgyOTNhNGI1YzZkN2U4ZjkiLCJzaWQiOiJzZXNfOTNhNCIsImV4cCI6MTc5NjExMzkwMH0.3q2-7w",
+                     *       "expires_in": 900,
+                     *       "refresh_token": "Xq0v3kq8h1dS4cWm9yBz2nQe7tLp5rFa6uJ0oGx1Y",
+                     *       "token_type": "Bearer",
+                     *       "user": {
+                     *         "created_at": "2026-12-01T09:30:00Z",
+                     *         "email": "ada@example.com",
+                     *         "email_verified": true,
+                     *         "id": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                     *         "name": "Ada Lovelace",
+                     *         "totp_enabled": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionIssued"];
+                };
+            };
+            /** @description authorization_pending: not decided yet, poll again; slow_down: polled too soon, `interval` carries the new interval; expired_token: start again; access_denied: denied in the console; invalid_token: unknown or already redeemed; unsupported_grant_type: another `grant_type` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description account_suspended: the approving account is suspended (nothing is issued) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7273,6 +7872,16 @@ export interface operations {
                      *           "last_used_at": "2026-12-01T10:05:00Z",
                      *           "method": "password",
                      *           "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"
+                     *         },
+                     *         {
+                     *           "client_name": "Latchkey CLI",
+                     *           "created_at": "2026-12-01T11:00:00Z",
+                     *           "current": false,
+                     *           "expires_at": "2026-12-31T11:00:00Z",
+                     *           "id": "ses_a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *           "last_used_at": "2026-12-01T11:00:00Z",
+                     *           "method": "device",
+                     *           "user_agent": "latchkey-cli/0.1.0 (linux x86_64)"
                      *         }
                      *       ],
                      *       "next_cursor": null
