@@ -343,7 +343,8 @@ pub async fn login(
         },
     ));
     let state = batch.read::<sql::FailureState>(stmt!(sql::LOGIN_FAILURE_STATE, &key));
-    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_EMAIL, normalised));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_EMAIL, &normalised));
+    let sso = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT, &normalised));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let user = results.first(user)?;
     let state = results.first(state)?;
@@ -365,6 +366,12 @@ pub async fn login(
     if user.suspended_at.is_some() {
         deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
         return Err(super::access::suspended());
+    }
+    // Told only to whoever knows the password: the org signs this address
+    // in through SSO (an owner with 2FA keeps a way in).
+    if let Err(e) = super::sso::refusal(results.first(sso)?) {
+        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
+        return Err(e);
     }
     // The counter's reset (and a stronger hash) travel with the session or
     // the MFA token: the second and last round trip.

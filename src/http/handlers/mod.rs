@@ -10,6 +10,7 @@ pub mod join_links;
 pub mod notifications;
 pub mod oauth;
 pub mod orgs;
+pub mod sso;
 pub mod totp;
 pub mod workload;
 pub mod workspaces;
