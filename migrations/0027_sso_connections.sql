@@ -16,7 +16,7 @@ CREATE TABLE sso_connections (
   created_at             INTEGER NOT NULL,
   updated_at             INTEGER NOT NULL
 );
-CREATE INDEX sso_connections_by_org ON sso_connections (org_id, created_at);
+CREATE INDEX sso_connections_by_org ON sso_connections (org_id, created_at, id);
 CREATE INDEX sso_connections_by_creator ON sso_connections (created_by);
 
 -- The domains a connection signs in: each one of its org's verified domains,
@@ -26,7 +26,7 @@ CREATE TABLE sso_connection_domains (
   connection_id TEXT NOT NULL REFERENCES sso_connections(id) ON DELETE CASCADE,
   org_id        TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE
 ) WITHOUT ROWID;
-CREATE INDEX sso_connection_domains_by_connection ON sso_connection_domains (connection_id);
+CREATE INDEX sso_connection_domains_by_connection ON sso_connection_domains (connection_id, domain);
 CREATE INDEX sso_connection_domains_by_org ON sso_connection_domains (org_id);
 
 -- Password and provider sign-ins of addresses on the org's SSO domains are

@@ -33,7 +33,12 @@ fn fragment(location: &str, key: &str) -> Option<String> {
 }
 
 fn cookie_of(r: &Resp) -> String {
-    r.header("set-cookie").unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers)).split(';').next().unwrap().to_owned()
+    r.header("set-cookie")
+        .unwrap_or_else(|| panic!("no set-cookie: {:?}", r.headers))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// Acme (owner, admin, member @example.com) with `example.com` verified.
@@ -127,12 +132,11 @@ fn require_sso(s: &Sso, on: bool) {
 fn a_new_person_on_the_domain_signs_in_through_the_orgs_provider_and_joins_just_in_time() {
     let s = acme();
     let conn = connection(&s);
-    let listed = s
-        .f
-        .app
-        .get(&format!("/v1/orgs/{}/sso-connections", s.f.org), Some(&access(&s.f.owner().session)))
-        .expect(200)
-        .body;
+    let listed =
+        s.f.app
+            .get(&format!("/v1/orgs/{}/sso-connections", s.f.org), Some(&access(&s.f.owner().session)))
+            .expect(200)
+            .body;
     let c = &listed["data"][0];
     assert_eq!(c["id"], conn.as_str());
     assert_eq!(c["domains"], json!(["example.com"]));
@@ -275,11 +279,10 @@ fn sso_required_refuses_password_and_provider_sign_ins_except_an_owner_with_2fa(
     let r = s.f.app.get(&format!("/v1/auth/oauth/google/authorize?redirect_uri={}", enc(SIGNIN)), None).expect(302);
     let cookie = cookie_of(&r);
     let back = s.fake.approve(r.header("location").unwrap());
-    let r = s
-        .f
-        .app
-        .call_with("GET", back.strip_prefix("http://app.test").unwrap(), None, None, &[("cookie", cookie.as_str())])
-        .expect(302);
+    let r =
+        s.f.app
+            .call_with("GET", back.strip_prefix("http://app.test").unwrap(), None, None, &[("cookie", cookie.as_str())])
+            .expect(302);
     let code = fragment(r.header("location").unwrap(), "login_code").unwrap();
     complete(&s, &code, Some(&cookie)).expect_problem(403, "sso_required");
     // SSO itself still signs them in; turned off, passwords work again.
@@ -332,5 +335,8 @@ fn a_disabled_connection_or_a_lapsed_domain_signs_nobody_in() {
         s.f.org.as_str()
     ));
     let names: Vec<&str> = actions.iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(names, ["sso_connection.created", "sso_connection.updated", "sso_connection.updated", "sso_connection.deleted"]);
+    assert_eq!(
+        names,
+        ["sso_connection.created", "sso_connection.updated", "sso_connection.updated", "sso_connection.deleted"]
+    );
 }

@@ -443,6 +443,7 @@ pub async fn complete(
     let known = batch.read::<UserRow>(stmt!(sql::USER_BY_LOGIN_CODE, &code));
     let holder = batch.read::<UserRow>(stmt!(sql::HOLDER_OF_LOGIN_CODE_EMAIL, &code));
     let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION_OF_LOGIN_CODE, &code));
+    let sso_required = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT_OF_LOGIN_CODE, &code));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let row = results.first(row)?.ok_or(AppError::InvalidToken)?;
     if super::sso::is_sso_code(&row) {
@@ -460,14 +461,14 @@ pub async fn complete(
         let who = who.filter(|w| &w.user.id == link_user).ok_or(AppError::InvalidToken)?;
         return Ok(Completed::Linked(link(deps, &who, &identity).await?));
     }
+    // An org that signs in this address through SSO refuses a provider's
+    // sign-in (an owner with 2FA keeps a way in).
+    super::sso::refusal(results.first(sso_required)?)?;
     let read = Prefetched { known: results.first(known)?, holder: results.first(holder)? };
     let (user, event) = resolve(deps, &identity, Some(read)).await?;
     if user.suspended_at.is_some() {
         return Err(super::access::suspended());
     }
-    // An org that signs in this address through SSO refuses a provider's
-    // sign-in (an owner with 2FA keeps a way in).
-    super::sso::check_required(deps, &user.email).await?;
     if matches!(event, "linked" | "claimed") {
         // An existing account gained a way in: tell its owner.
         notify_linked(deps, &user.id, identity.provider).await?;

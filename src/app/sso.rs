@@ -88,7 +88,10 @@ impl SsoConnectionRow {
     }
 
     fn domain_list(&self) -> Vec<String> {
-        self.domains.as_deref().unwrap_or("").split(',').filter(|d| !d.is_empty()).map(str::to_owned).collect()
+        let mut list: Vec<String> =
+            self.domains.as_deref().unwrap_or("").split(',').filter(|d| !d.is_empty()).map(str::to_owned).collect();
+        list.sort();
+        list
     }
 }
 
@@ -138,7 +141,10 @@ fn bounded(field: &'static str, raw: &str, max: usize) -> Result<String, AppErro
 
 fn unavailable(why: impl Into<String>) -> AppError {
     let why = why.into();
-    AppError::refused(ErrorCode::SsoDiscoveryFailed, format!("the issuer's discovery document could not be used: {why}"))
+    AppError::refused(
+        ErrorCode::SsoDiscoveryFailed,
+        format!("the issuer's discovery document could not be used: {why}"),
+    )
 }
 
 /// Reads the issuer's discovery document (no redirects followed, 10 s).
@@ -160,7 +166,12 @@ async fn discover(deps: &Deps, issuer: &str) -> Result<Endpoints, AppError> {
 
 fn seal_secret(deps: &Deps, connection_id: &str, secret: &str) -> Result<String, AppError> {
     let secret = bounded("client_secret", secret, 1024)?;
-    Ok(deps.config.totp_key.seal(Purpose::SsoClientSecret, connection_id, random(deps.rng.as_ref())?, secret.as_bytes()))
+    Ok(deps.config.totp_key.seal(
+        Purpose::SsoClientSecret,
+        connection_id,
+        random(deps.rng.as_ref())?,
+        secret.as_bytes(),
+    ))
 }
 
 /// Why a write of domains failed: a domain on another connection. (One the
@@ -188,7 +199,9 @@ async fn owner_with_domains(deps: &Deps, who: &Credential, org_id: &str, domains
     match domains.iter().find(|d| !verified.contains(d)) {
         Some(d) => Err(AppError::refused(
             ErrorCode::DomainNotVerified,
-            format!("{d} is not a verified domain of this org: add and verify it first (POST /v1/orgs/{{org_id}}/domains)"),
+            format!(
+                "{d} is not a verified domain of this org: add and verify it first (POST /v1/orgs/{{org_id}}/domains)"
+            ),
         )),
         None => Ok(()),
     }
@@ -469,14 +482,6 @@ fn connection_not_found() -> AppError {
     AppError::refused(ErrorCode::ProviderNotFound, "no such single sign-on connection, or it is turned off")
 }
 
-async fn live_connection(deps: &Deps, id: &str) -> Result<SsoConnectionRow, AppError> {
-    if !looks_like(IdKind::SsoConnection, id) {
-        return Err(connection_not_found());
-    }
-    let row: Option<SsoConnectionRow> = deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id)).await?.first()?;
-    row.filter(|r| !r.domain_list().is_empty()).ok_or_else(connection_not_found)
-}
-
 /// Starts a sign-in through connection `id`, as OAuth's start does: the
 /// same allow-list for `redirect_uri`, the browser-bound state and PKCE.
 pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<Started, AppError> {
@@ -484,26 +489,30 @@ pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<
     if !deps.config.oauth.allows_redirect(redirect_uri) {
         return Err(AppError::refused(ErrorCode::InvalidRedirectUri, "redirect_uri is not on the allow-list"));
     }
-    let conn = live_connection(deps, id).await?;
+    if !looks_like(IdKind::SsoConnection, id) {
+        return Err(connection_not_found());
+    }
     let now = deps.now();
     let state = Secret::random(random(deps.rng.as_ref())?);
     let browser = Secret::random(random(deps.rng.as_ref())?);
-    deps.db
-        .batch(vec![
-            stmt!(sql::FORGET_OAUTH_STATES, now),
-            stmt!(sql::FORGET_LOGIN_CODES, now),
-            stmt!(
-                sql::INSERT_OAUTH_STATE,
-                state.digest(),
-                browser.digest(),
-                sso::flow_provider(&conn.id),
-                redirect_uri,
-                None::<String>,
-                now,
-                now + oauth_rules::FLOW_SECONDS
-            ),
-        ])
-        .await?;
+    // The flow is written only for a live connection, which is read in the
+    // same batch (its endpoint and client id make the URL): one round trip.
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::FORGET_OAUTH_STATES, now));
+    batch.add(stmt!(sql::FORGET_LOGIN_CODES, now));
+    batch.add(stmt!(
+        sql::INSERT_SSO_STATE,
+        state.digest(),
+        browser.digest(),
+        sso::flow_provider(id),
+        redirect_uri,
+        now,
+        now + oauth_rules::FLOW_SECONDS,
+        id
+    ));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let conn = batch.run(deps.db.as_ref()).await?.first(conn)?;
+    let conn = conn.filter(|r| !r.domain_list().is_empty()).ok_or_else(connection_not_found)?;
     let flow = FlowSecrets::derive(&deps.config.token_secret, state.expose(), browser.expose());
     Ok(Started {
         authorize_url: sso::authorize_url(
@@ -744,11 +753,4 @@ pub fn refusal(requirement: Option<SsoRequirementRow>) -> Result<(), AppError> {
         )),
         _ => Ok(()),
     }
-}
-
-/// [`refusal`] with its own read (sign-ins whose first batch could not
-/// carry it).
-pub async fn check_required(deps: &Deps, email: &str) -> Result<(), AppError> {
-    let row: Option<SsoRequirementRow> = deps.db.run(stmt!(sql::SSO_REQUIREMENT, email)).await?.first()?;
-    refusal(row)
 }

@@ -191,7 +191,7 @@ pub fn token_request_body(client_id: &str, client_secret: &str, code: &str, call
 /// provider's `email_verified` is not required (as WorkOS and Auth0 treat
 /// enterprise connections).
 pub fn may_sign_in(email: &str, connection_domains: &[String]) -> bool {
-    email_domain(email).is_some_and(|d| connection_domains.iter().any(|c| *c == d))
+    email_domain(email).is_some_and(|d| connection_domains.contains(&d))
 }
 
 /// Whether a sign-in that is not through SSO is refused because the org
@@ -231,7 +231,8 @@ mod tests {
         let plain = json!({"issuer": "https://idp.example.com", "authorization_endpoint": "http://idp.example.com/a",
                            "token_endpoint": "https://idp.example.com/t"});
         assert!(endpoints(&plain, "https://idp.example.com", false).is_err());
-        let missing = json!({"issuer": "https://idp.example.com", "authorization_endpoint": "https://idp.example.com/a"});
+        let missing =
+            json!({"issuer": "https://idp.example.com", "authorization_endpoint": "https://idp.example.com/a"});
         assert!(endpoints(&missing, "https://idp.example.com", false).is_err());
     }
 

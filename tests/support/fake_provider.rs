@@ -109,8 +109,7 @@ pub const CLIENTS: [(&str, &str, &str); 3] = [
 pub const IDP_CLIENT: (&str, &str, &str) = ("idp", "idp-client-id", "idp-client-secret");
 
 fn client(provider: &str) -> (&'static str, &'static str) {
-    let (_, id, secret) =
-        CLIENTS.iter().chain([&IDP_CLIENT]).find(|(p, _, _)| *p == provider).expect("known provider");
+    let (_, id, secret) = CLIENTS.iter().chain([&IDP_CLIENT]).find(|(p, _, _)| *p == provider).expect("known provider");
     (id, secret)
 }
 
@@ -321,7 +320,10 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
                    "response_types_supported": ["code"], "subject_types_supported": ["public"],
                    "id_token_signing_alg_values_supported": ["RS256"]}),
         ),
-        ("GET", "/github/login/oauth/authorize" | "/google/o/oauth2/v2/auth" | "/gitlab/oauth/authorize" | "/idp/authorize") => {
+        (
+            "GET",
+            "/github/login/oauth/authorize" | "/google/o/oauth2/v2/auth" | "/gitlab/oauth/authorize" | "/idp/authorize",
+        ) => {
             let provider = path.split('/').nth(1).unwrap_or_default();
             let html = format!(
                 "<!doctype html><title>Fake {provider}</title><h1>Authorize Latchkey?</h1>\

@@ -197,8 +197,11 @@ pub async fn sso_authorize(deps: &Deps, req: &Request, connection_id: &str) -> A
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=access_denied|provider_error|sso_connection_unavailable`. The ID token comes from the token endpoint over TLS; its `iss`, `aud`, `exp`, `nonce` are checked and its address must be on the connection's verified domains"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, another connection's flow, or no flow cookie")))]
 pub async fn sso_callback(deps: &Deps, req: &Request, connection_id: &str) -> Answer {
-    let params =
-        CallbackParams { code: req.query_param("code"), state: req.query_param("state"), error: req.query_param("error") };
+    let params = CallbackParams {
+        code: req.query_param("code"),
+        state: req.query_param("state"),
+        error: req.query_param("error"),
+    };
     let jar = flow_cookie_jar(oauth_app::secure(deps));
     let location = sso::callback(deps, connection_id, &params, extract::cookie(req, &jar)).await?;
     Ok(redirect(&location))

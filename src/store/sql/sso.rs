@@ -3,7 +3,7 @@
 //! refuses other sign-ins on those domains.
 use serde::Deserialize;
 
-/// A connection, with its domains (comma-separated, sorted).
+/// A connection, with its domains (comma-separated; sorted when read).
 #[derive(Debug, Clone, Deserialize)]
 pub struct SsoConnectionRow {
     pub id: String,
@@ -28,34 +28,54 @@ pub struct SsoConnectionRow {
 pub const SSO_CONNECTION_IN_ORG: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
        c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
-       (SELECT group_concat(domain, ',') FROM (SELECT domain FROM sso_connection_domains \
-          WHERE connection_id = c.id ORDER BY domain)) AS domains \
+       (SELECT group_concat(domain, ',') FROM sso_connection_domains WHERE connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.id = ?1 AND c.org_id = ?2";
 /// An org's connections, oldest first.
 pub const LIST_SSO_CONNECTIONS: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
        c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
-       (SELECT group_concat(domain, ',') FROM (SELECT domain FROM sso_connection_domains \
-          WHERE connection_id = c.id ORDER BY domain)) AS domains \
+       (SELECT group_concat(domain, ',') FROM sso_connection_domains WHERE connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.org_id = ?1 ORDER BY c.created_at, c.id";
 /// A connection by id alone (a sign-in flow), only while enabled.
 pub const LIVE_SSO_CONNECTION: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
        c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
-       (SELECT group_concat(d.domain, ',') FROM (SELECT s.domain FROM sso_connection_domains AS s \
+       (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
           JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
-          WHERE s.connection_id = c.id ORDER BY s.domain) AS d) AS domains \
+          WHERE s.connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.id = ?1 AND c.enabled = 1";
 /// The live connection of an SSO login code `?1`, read in the batch that
 /// spends the code (none for other codes).
 pub const LIVE_SSO_CONNECTION_OF_LOGIN_CODE: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
        c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
-       (SELECT group_concat(d.domain, ',') FROM (SELECT s.domain FROM sso_connection_domains AS s \
+       (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
           JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
-          WHERE s.connection_id = c.id ORDER BY s.domain) AS d) AS domains \
+          WHERE s.connection_id = c.id) AS domains \
      FROM oauth_login_codes AS l JOIN sso_connections AS c ON c.id = l.issuer AND c.enabled = 1 \
      WHERE l.code_hash = ?1 AND l.provider = 'sso'";
+
+/// Whether a sign-in through a login code `?1` (a provider's) is refused
+/// because an org requires SSO ([`SSO_REQUIREMENT`]), for the address of the
+/// account its identity signs in to, else the address the provider gave.
+/// Read in the batch that spends the code.
+pub const SSO_REQUIREMENT_OF_LOGIN_CODE: &str = "SELECT c.org_id, c.id AS connection_id, \
+       EXISTS (SELECT 1 FROM org_members AS m JOIN users AS u ON u.id = m.user_id \
+         WHERE m.org_id = c.org_id AND u.email = e.email AND m.role = 'owner' AND u.totp_enabled = 1) AS break_glass \
+     FROM (SELECT COALESCE((SELECT u.email FROM oauth_identities AS i JOIN users AS u ON u.id = i.user_id \
+             WHERE i.provider = l.provider AND i.issuer = l.issuer AND i.subject = l.subject), l.email) AS email \
+           FROM oauth_login_codes AS l WHERE l.code_hash = ?1) AS e \
+     JOIN sso_connection_domains AS s \
+       ON s.domain = lower(substr(e.email, length(rtrim(e.email, replace(e.email, '@', ''))) + 1)) \
+     JOIN sso_connections AS c ON c.id = s.connection_id AND c.enabled = 1 \
+     JOIN org_domains AS d ON d.org_id = s.org_id AND d.domain = s.domain AND d.state = 'verified' \
+     JOIN orgs AS o ON o.id = c.org_id AND o.sso_required = 1";
+
+/// A sign-in flow through connection `?7`, written only while it is enabled
+/// (as `INSERT_OAUTH_STATE`, no link).
+pub const INSERT_SSO_STATE: &str = "INSERT INTO oauth_states \
+       (state_hash, browser_hash, provider, redirect_uri, link_user_id, created_at, expires_at) \
+     SELECT ?1, ?2, ?3, ?4, NULL, ?5, ?6 WHERE EXISTS (SELECT 1 FROM sso_connections WHERE id = ?7 AND enabled = 1)";
 
 /// A new connection; at most ?14 per org (follow with GUARD_CHANGED).
 pub const INSERT_SSO_CONNECTION: &str = "INSERT INTO sso_connections \
@@ -71,8 +91,7 @@ pub const INSERT_SSO_DOMAIN: &str = "INSERT INTO sso_connection_domains (domain,
        WHERE org_id = ?3 AND domain = ?1 AND state = 'verified') \
        AND EXISTS (SELECT 1 FROM sso_connections WHERE id = ?2 AND org_id = ?3)";
 /// The domains of a connection, before they are written again (PATCH).
-pub const DELETE_SSO_DOMAINS: &str =
-    "DELETE FROM sso_connection_domains WHERE connection_id = ?1 AND org_id = ?2";
+pub const DELETE_SSO_DOMAINS: &str = "DELETE FROM sso_connection_domains WHERE connection_id = ?1 AND org_id = ?2";
 /// Changes a connection (fields not given stay).
 pub const UPDATE_SSO_CONNECTION: &str = "UPDATE sso_connections SET \
        name = COALESCE(?3, name), client_id = COALESCE(?4, client_id), \
