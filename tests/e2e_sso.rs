@@ -11,20 +11,15 @@ use crate::support;
 use serde_json::{json, Value};
 use support::*;
 
-/// The owner's org "Acme" with `acme.test` verified, and an OIDC connection
-/// to the fake IdP for it: `(owner, org, connection)`.
-fn acme(w: &Worker, dns: &FakeDns, fake: &FakeProvider) -> (Person, String, Value) {
+/// The owner's org "Acme" with `acme.test` verified: `(owner, org)`.
+fn acme(w: &Worker, dns: &FakeDns) -> (Person, String) {
     let api = w.api();
     let owner = api.verified("owner@acme.test");
     let org = api.create_org(&owner, "Acme").expect(201).id();
     let d = api.add_domain(&owner, &org, "acme.test").expect(201).body;
     dns.set_txt(d["txt_name"].as_str().unwrap(), &[d["txt_value"].as_str().unwrap()]);
     api.verify_domain(&owner, &org, d["id"].as_str().unwrap()).expect(200);
-    let body = json!({"type": "oidc", "name": "Acme IdP", "issuer": fake.idp_issuer(), "client_id": IDP_CLIENT.1,
-                      "client_secret": IDP_CLIENT.2, "domains": ["acme.test"], "default_role": "member"});
-    let r = w.post(&format!("/v1/orgs/{org}/sso-connections"), Some(&owner.token()), body);
-    assert_eq!(r.status, 201, "{}\n{}", r.body, w.log_tail());
-    (owner, org, r.json())
+    (owner, org)
 }
 
 fn cookie_of(r: &Resp) -> String {
@@ -35,9 +30,20 @@ fn cookie_of(r: &Resp) -> String {
 fn an_sso_sign_in_in_workerd_joins_just_in_time_and_sso_required_refuses_passwords() {
     let (dns, fake) = (FakeDns::start(), FakeProvider::start());
     let w = Worker::start_with(WorkerOptions { vars: dns.worker_vars() });
-    let (owner, org, conn) = acme(&w, &dns, &fake);
+    let (owner, org) = acme(&w, &dns);
+    w.api().verified("lee@acme.test");
+    // The owner connects the org's provider in the console.
+    let said = browser(
+        "console-sso.mjs",
+        &[&w.url(""), &owner.email, PASSWORD, &org, &fake.idp_issuer(), IDP_CLIENT.1, IDP_CLIENT.2],
+        "console-sso",
+    );
+    let list = w.get(&format!("/v1/orgs/{org}/sso-connections"), Some(&owner.token())).json();
+    let conn = &list["data"][0];
     let conn_id = conn["id"].as_str().unwrap();
-    assert_eq!(conn["redirect_uri"], w.url(&format!("/v1/auth/sso/{conn_id}/callback")));
+    assert_eq!(said.trim(), w.url(&format!("/v1/auth/sso/{conn_id}/callback")), "the redirect URI shown");
+    assert_eq!(conn["domains"], json!(["acme.test"]));
+    assert_eq!(list["sso_required"], true, "required from the console: {list}");
 
     let look = w.post("/v1/auth/sso/lookup", None, json!({"email": "Kim@ACME.test"})).json();
     assert_eq!(look["sso"], true, "{look}");
@@ -56,7 +62,13 @@ fn an_sso_sign_in_in_workerd_joins_just_in_time_and_sso_required_refuses_passwor
     let code = location.split_once("#login_code=").unwrap_or_else(|| panic!("{location}\n{}", w.log_tail())).1;
     let body = json!({"login_code": code}).to_string();
     let complete = |cookie: &str| {
-        w.send("POST", "/v1/auth/oauth/complete", None, &[("Cookie", cookie), ("Content-Type", "application/json")], Some(body.as_bytes()))
+        w.send(
+            "POST",
+            "/v1/auth/oauth/complete",
+            None,
+            &[("Cookie", cookie), ("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        )
     };
     // Planted in another browser: refused, unspent; then in its own.
     assert_eq!(complete("latchkey_oauth=elsewhere").status, 400);
@@ -71,18 +83,9 @@ fn an_sso_sign_in_in_workerd_joins_just_in_time_and_sso_required_refuses_passwor
     let sessions = w.get("/v1/me/sessions", Some(&kim)).json();
     assert_eq!(sessions["data"][0]["method"], format!("sso:{conn_id}"));
 
-    // The owner requires SSO: a password sign-in on the domain is refused,
-    // the owner's own (no 2FA) too; SSO still works.
+    // SSO is required: a password sign-in on the domain is refused, the
+    // owner's own (no 2FA) too; SSO still works.
     let api = w.api();
-    api.verified("lee@acme.test");
-    let r = w.send(
-        "PUT",
-        &format!("/v1/orgs/{org}/sso-required"),
-        Some(&owner.token()),
-        &[("Content-Type", "application/json")],
-        Some(json!({"sso_required": true}).to_string().as_bytes()),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
     api.login("lee@acme.test", PASSWORD).expect_problem(403, "sso_required");
     api.login("owner@acme.test", PASSWORD).expect_problem(403, "sso_required");
     assert_eq!(w.post("/v1/auth/sso/lookup", None, json!({"email": "lee@acme.test"})).json()["required"], true);

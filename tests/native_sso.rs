@@ -340,3 +340,27 @@ fn a_disabled_connection_or_a_lapsed_domain_signs_nobody_in() {
         ["sso_connection.created", "sso_connection.updated", "sso_connection.updated", "sso_connection.deleted"]
     );
 }
+
+#[test]
+fn a_new_sign_up_on_a_domain_that_requires_sso_proves_its_inbox_but_gets_no_session() {
+    let s = acme();
+    connection(&s);
+    require_sso(&s, true);
+    let email = "newcomer@example.com";
+    s.f.app.signup(email).expect(202);
+    let token = s.f.app.token_from_email(email, "/verify-email");
+    let r = s.f.app.call("POST", "/v1/auth/verify-email", None, Some(json!({"token": token, "password": PASSWORD})));
+    r.expect_problem(403, "sso_required");
+    let rows = s.f.app.rows(stmt!("SELECT email_verified_at FROM users WHERE email = ?1", email));
+    assert!(!rows[0]["email_verified_at"].is_null(), "the inbox is proven all the same");
+    let sessions = s.f.app.rows(stmt!(
+        "SELECT count(*) AS n FROM sessions JOIN users ON users.id = sessions.user_id WHERE users.email = ?1",
+        email
+    ));
+    assert_eq!(sessions[0]["n"], 0, "no session outside SSO");
+    // Through SSO, the same person signs in to the same account.
+    s.fake.sign_in("idp", FakeUser::verified("idp-new", email));
+    let conn = s.f.app.rows(stmt!("SELECT id FROM sso_connections WHERE org_id = ?1", s.f.org.as_str()));
+    let session = sign_in(&s, conn[0]["id"].as_str().unwrap()).expect(200).body;
+    assert_eq!(session["user"]["email"], email);
+}

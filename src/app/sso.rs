@@ -298,13 +298,15 @@ pub async fn create(
     Ok(results.first(row)?.ok_or_else(|| AppError::internal("the new connection was not read back"))?.view(deps))
 }
 
-/// The org's connections (owner).
-pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<SsoConnectionView>, AppError> {
+/// The org's connections (owner), and whether it requires SSO.
+pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<(Vec<SsoConnectionView>, bool), AppError> {
     let mut batch = Batch::new();
     let rows = batch.read::<SsoConnectionRow>(stmt!(sql::LIST_SSO_CONNECTIONS, org_id));
+    let required = batch.read::<sql::SsoRequiredRow>(stmt!(sql::SSO_REQUIRED_OF_ORG, org_id));
     let (caller, mut results) = who.resolve(deps, Some(Tenant::Org(org_id)), batch).await?;
     caller.require(Permission::OrgDelete, TwoFactorPolicy::Enforce)?;
-    Ok(results.all(rows)?.iter().map(|r| r.view(deps)).collect())
+    let required = results.first(required)?.is_some_and(|r| r.sso_required != 0);
+    Ok((results.all(rows)?.iter().map(|r| r.view(deps)).collect(), required))
 }
 
 /// One connection (owner).

@@ -70,6 +70,9 @@ pub struct SsoConnectionPatchBody {
 pub struct SsoConnectionList {
     /// Oldest first (at most 10).
     pub data: Vec<SsoConnectionView>,
+    /// Whether the org refuses other sign-ins of its SSO domains
+    /// (`PUT /v1/orgs/{org_id}/sso-required`).
+    pub sso_required: bool,
 }
 
 /// `POST /v1/orgs/{org_id}/sso-connections`.
@@ -98,7 +101,8 @@ pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential
     params(("org_id" = String, Path)),
     responses((status = 200, body = SsoConnectionList), (status = 403, body = Problem, description = "forbidden: owners only")))]
 pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(200, &SsoConnectionList { data: sso::list(deps, cred, org_id).await? }))
+    let (data, sso_required) = sso::list(deps, cred, org_id).await?;
+    Ok(Response::json(200, &SsoConnectionList { data, sso_required }))
 }
 
 /// `GET /v1/orgs/{org_id}/sso-connections/{id}`.

@@ -71,6 +71,19 @@ pub const SSO_REQUIREMENT_OF_LOGIN_CODE: &str = "SELECT c.org_id, c.id AS connec
      JOIN org_domains AS d ON d.org_id = s.org_id AND d.domain = s.domain AND d.state = 'verified' \
      JOIN orgs AS o ON o.id = c.org_id AND o.sso_required = 1";
 
+/// [`SSO_REQUIREMENT`] for the account of a live verification link `?1`
+/// (read with the link: the inbox is proven, the session is refused).
+pub const SSO_REQUIREMENT_OF_VERIFY_TOKEN: &str = "SELECT c.org_id, c.id AS connection_id, \
+       EXISTS (SELECT 1 FROM org_members AS m JOIN users AS o ON o.id = m.user_id \
+         WHERE m.org_id = c.org_id AND o.id = u.id AND m.role = 'owner' AND o.totp_enabled = 1) AS break_glass \
+     FROM email_tokens AS t JOIN users AS u ON u.id = t.user_id \
+     JOIN sso_connection_domains AS s \
+       ON s.domain = lower(substr(u.email, length(rtrim(u.email, replace(u.email, '@', ''))) + 1)) \
+     JOIN sso_connections AS c ON c.id = s.connection_id AND c.enabled = 1 \
+     JOIN org_domains AS d ON d.org_id = s.org_id AND d.domain = s.domain AND d.state = 'verified' \
+     JOIN orgs AS g ON g.id = c.org_id AND g.sso_required = 1 \
+     WHERE t.token_hash = ?1 AND t.purpose = 'verify_email'";
+
 /// A sign-in flow through connection `?7`, written only while it is enabled
 /// (as `INSERT_OAUTH_STATE`, no link).
 pub const INSERT_SSO_STATE: &str = "INSERT INTO oauth_states \
@@ -114,6 +127,14 @@ pub const VERIFIED_DOMAINS_OF_ORG: &str =
 #[derive(Debug, Clone, Deserialize)]
 pub struct VerifiedDomainRow {
     pub domain: String,
+}
+
+/// Whether the org requires SSO.
+pub const SSO_REQUIRED_OF_ORG: &str = "SELECT sso_required FROM orgs WHERE id = ?1";
+/// A row of [`SSO_REQUIRED_OF_ORG`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct SsoRequiredRow {
+    pub sso_required: i64,
 }
 
 /// Turns `sso_required` on or off.
