@@ -41,6 +41,8 @@ pub enum IdKind {
     TrustPolicy,
     /// A single sign-on connection.
     SsoConnection,
+    /// A device authorization (RFC 8628 device sign-in).
+    DeviceAuthorization,
 }
 
 impl IdKind {
@@ -66,6 +68,7 @@ impl IdKind {
             IdKind::ChannelEmail => "nce_",
             IdKind::TrustPolicy => "tp_",
             IdKind::SsoConnection => "ssc_",
+            IdKind::DeviceAuthorization => "dva_",
         }
     }
 }
