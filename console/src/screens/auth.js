@@ -55,7 +55,7 @@ export function signInBox({ email = null, done, returnTo = "/signin", onLeave = 
         await signedIn(data);
         await done(data);
       } catch (e) {
-        if (e instanceof ApiError && e.code === "sso_required") return ssoStep(address, e.detail);
+        if (e instanceof ApiError && e.code === "sso_required") return ssoStep(address, e.message);
         if (e instanceof ApiError && e.code === "email_not_verified") {
           passwordForm.after(h("p", {}, action("Email me a new verification link", async () => {
             await api("POST", "/v1/auth/resend-verification", { email: address }, { auth: false });

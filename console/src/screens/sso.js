@@ -11,6 +11,7 @@ const ROLES = [["member", "Member"], ["admin", "Admin"]];
 
 export async function sso({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/sso-connections">} */
   const base = `/v1/orgs/${enc(id)}/sso-connections`;
   if (!can(org, "org:delete")) {
     return screen("Single sign-on", section("Single sign-on",
@@ -18,7 +19,9 @@ export async function sso({ org: id }) {
   }
   const list = h("div", { id: "sso-list" });
   const requirement = h("div", { id: "sso-required" });
-  const { data: domains } = await api("GET", `/v1/orgs/${enc(id)}/domains`);
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/domains">} */
+  const domainsPath = `/v1/orgs/${enc(id)}/domains`;
+  const { data: domains } = await api("GET", domainsPath);
   const verified = domains.filter((d) => d.state === "verified").map((d) => d.domain);
 
   async function draw() {
@@ -45,13 +48,15 @@ export async function sso({ org: id }) {
   }
 
   function row(c) {
+    /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/sso-connections/{id}">} */
+    const one = `${base}/${enc(c.id)}`;
     const toggle = action(c.enabled ? "Turn off" : "Turn on", async () => {
-      await api("PATCH", `${base}/${enc(c.id)}`, { enabled: !c.enabled });
+      await api("PATCH", one, { enabled: !c.enabled });
       toast(`${c.name} turned ${c.enabled ? "off" : "on"}`);
       await draw();
     }, { class: "secondary", "aria-label": `${c.enabled ? "Turn off" : "Turn on"} ${c.name}` });
     const remove = dangerAction("Remove", { title: `Remove ${c.name}?`, body: "Nobody signs in through it any more. Sessions it opened run until they end; members stay members.", confirm: "Remove" }, async () => {
-      await api("DELETE", `${base}/${enc(c.id)}`);
+      await api("DELETE", one);
       toast(`${c.name} removed`);
       await draw();
     });
