@@ -63,6 +63,8 @@ mod resolver;
 mod round_trips;
 #[path = "native_sealed.rs"]
 mod sealed;
+#[path = "native_sso.rs"]
+mod sso;
 #[path = "native_store.rs"]
 mod store;
 #[path = "native_totp.rs"]

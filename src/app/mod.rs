@@ -30,6 +30,7 @@ pub mod orgs;
 pub mod page;
 pub mod sealing;
 pub mod sessions;
+pub mod sso;
 pub mod totp;
 pub mod workload;
 pub mod workspaces;
