@@ -136,7 +136,7 @@ pub fn read_requirement(subject: Subject<'_>, event_type: &str) -> Result<Option
         Some(Reads::Permission(p)) => Ok(Some(p)),
         Some(Reads::PersonWith(p)) => match subject {
             Subject::Key(_) => Err(Verdict::UserRequired),
-            Subject::Role(_) => Ok(Some(p)),
+            Subject::Role(_) | Subject::Custom(_) => Ok(Some(p)),
         },
     }
 }
