@@ -70,6 +70,10 @@ pub struct RoleView {
     pub created_at: Option<String>,
     /// RFC 3339 (null for a built-in role).
     pub updated_at: Option<String>,
+    /// In the list: whether the caller may invite someone with this role
+    /// (the console's pickers offer exactly these; it compares no roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitable: Option<bool>,
 }
 
 impl RoleRow {
@@ -83,6 +87,7 @@ impl RoleRow {
             builtin: false,
             created_at: Some(rfc3339(self.created_at)),
             updated_at: Some(rfc3339(self.updated_at)),
+            invitable: None,
         }
     }
 
@@ -106,6 +111,7 @@ fn builtin_view(role: Role) -> RoleView {
         builtin: true,
         created_at: None,
         updated_at: None,
+        invitable: None,
     }
 }
 
@@ -148,10 +154,26 @@ fn check(input: &RoleInput<'_>) -> Result<Checked, AppError> {
 pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<RoleView>, AppError> {
     let mut batch = Batch::new();
     let rows = batch.read::<RoleRow>(stmt!(sql::LIST_ROLES, org_id));
-    let (_, mut results) =
+    let (me, mut results) =
         who.require_with(deps, Tenant::Org(org_id), Permission::OrgRead, TwoFactorPolicy::Enforce, batch).await?;
     let custom = results.all(rows)?;
-    Ok(ROLES.into_iter().map(builtin_view).chain(custom.iter().map(RoleRow::view)).collect())
+    let invites = me.allows(Permission::InvitationsWrite);
+    let invitable = |role: &RoleValue| {
+        invites
+            && policy::may_invite(me.acting_role(), role.rank())
+            && policy::may_hand_out_value(me.subject(), role)
+    };
+    let builtin = ROLES.into_iter().map(|r| {
+        let mut view = builtin_view(r);
+        view.invitable = Some(invitable(&RoleValue::Builtin(r)));
+        view
+    });
+    let own = custom.iter().map(|row| {
+        let mut view = row.view();
+        view.invitable = Some(invitable(&row.value()));
+        view
+    });
+    Ok(builtin.chain(own).collect())
 }
 
 /// One role (any member); unknown to the org: 404.

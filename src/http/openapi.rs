@@ -221,6 +221,7 @@ mod generate {
             "org_id" => "The organization's id (`org_…`)",
             "ws_id" => "The workspace's id (`ws_…`)",
             "user_id" => "The member's user id (`usr_…`)",
+            "key" => "The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`)",
             "limit" => "Items per page: 1..100, default 50",
             "cursor" => "Where the page starts: the `next_cursor` of the page before; absent for the first page",
             "code" => "The provider's authorization code",

@@ -10,6 +10,7 @@ pub mod join_links;
 pub mod notifications;
 pub mod oauth;
 pub mod orgs;
+pub mod roles;
 pub mod totp;
 pub mod workload;
 pub mod workspaces;
