@@ -48,9 +48,10 @@ const PEOPLE_LEAD: [&str; 9] = [
 ];
 
 fn acme() -> Fixture<TestApp> {
-    Fixture::new(TestApp::new()).org_owned_by("owner", "Acme", Some("acme")).join_org("admin", "admin").join_org(
-        "member", "member",
-    )
+    Fixture::new(TestApp::new())
+        .org_owned_by("owner", "Acme", Some("acme"))
+        .join_org("admin", "admin")
+        .join_org("member", "member")
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -125,9 +126,13 @@ fn owners_create_list_change_and_delete_roles_and_built_ins_never_change() {
     api.create_role(f.owner(), &f.org, "billing-viewer", &["org:read"]).expect_problem(409, "role_exists");
     for (key, code) in [("owner", "reserved_role"), ("AB", "invalid_role_key"), ("-x-", "invalid_role_key")] {
         let r = api.create_role(f.owner(), &f.org, key, &["org:read"]).expect_problem(422, "validation_failed");
-        assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["code"].as_str()), (Some("key"), Some(code)));
+        assert_eq!(
+            (r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["code"].as_str()),
+            (Some("key"), Some(code))
+        );
     }
-    let r = api.create_role(f.owner(), &f.org, "bad-perm", &["org:everything"]).expect_problem(422, "validation_failed");
+    let r =
+        api.create_role(f.owner(), &f.org, "bad-perm", &["org:everything"]).expect_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "invalid_permission");
 
     api.delete_role(f.owner(), &f.org, "billing-viewer").expect(204);
@@ -158,7 +163,18 @@ fn an_org_has_at_most_25_roles_and_of_two_inserts_at_24_exactly_one_wins() {
     // the other in D1, and the second finds 25.
     let owner = f.owner().id();
     let insert = |key: &str| {
-        stmt!(sql::INSERT_ROLE, f.org.as_str(), key, "Raced", "", "[\"org:read\"]", 1_i64, 25_i64, owner.as_str(), "owner")
+        stmt!(
+            sql::INSERT_ROLE,
+            f.org.as_str(),
+            key,
+            "Raced",
+            "",
+            "[\"org:read\"]",
+            1_i64,
+            25_i64,
+            owner.as_str(),
+            "owner"
+        )
     };
     let changed: Vec<u64> = ["race-a", "race-b"]
         .iter()
@@ -298,7 +314,10 @@ fn a_custom_role_member_is_judged_by_its_set_in_views_calls_and_authorize() {
     for (permission, allowed) in table {
         let r = api.authorize(viewer, permission, &f.org).expect(200).body;
         assert_eq!(r["allowed"], allowed, "{permission}");
-        assert_eq!(r["via"], json!({"kind": "org_role", "org_id": f.org, "role": "billing-viewer", "joined_via": "invitation"}));
+        assert_eq!(
+            r["via"],
+            json!({"kind": "org_role", "org_id": f.org, "role": "billing-viewer", "joined_via": "invitation"})
+        );
     }
     // The calls follow.
     api.audit_log(viewer, f.tenant()).expect(200);
@@ -366,7 +385,11 @@ fn a_role_in_use_is_never_deleted_not_even_by_a_racing_assignment() {
     assert_eq!((out[0].changes, out[1].changes), (1, 0));
     let dangling = pollster::block_on(latchkey::store::Db::run(
         db,
-        stmt!("UPDATE org_members SET role = 'reader' WHERE org_id = ?1 AND user_id = ?2", f.org.as_str(), member.as_str()),
+        stmt!(
+            "UPDATE org_members SET role = 'reader' WHERE org_id = ?1 AND user_id = ?2",
+            f.org.as_str(),
+            member.as_str()
+        ),
     ));
     assert!(dangling.is_err(), "the trigger refuses a role the org lacks: {dangling:?}");
     api.change_role(f.owner(), f.tenant(), &member, "reader").expect_problem(422, "validation_failed");

@@ -115,8 +115,12 @@ pub async fn authorize(
         Judgement::Role { verdict, role, via_org, joined_via } => {
             let requires = (verdict == Verdict::TwoFactorRequired).then_some(Requirement::TwoFactor);
             let via = match (target, via_org) {
-                (Tenant::Org(org_id), _) => Via::OrgRole { org_id: org_id.to_owned(), role: role.name().to_owned(), requires, joined_via },
-                (Tenant::Workspace(ws_id), None) => Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role: role.rank() },
+                (Tenant::Org(org_id), _) => {
+                    Via::OrgRole { org_id: org_id.to_owned(), role: role.name().to_owned(), requires, joined_via }
+                }
+                (Tenant::Workspace(ws_id), None) => {
+                    Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role: role.rank() }
+                }
                 (Tenant::Workspace(ws_id), Some(org)) => {
                     Via::WorkspaceGrant { workspace_id: ws_id.to_owned(), role: role.rank(), org, requires }
                 }

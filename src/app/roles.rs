@@ -159,9 +159,7 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<Rol
     let custom = results.all(rows)?;
     let invites = me.allows(Permission::InvitationsWrite);
     let invitable = |role: &RoleValue| {
-        invites
-            && policy::may_invite(me.acting_role(), role.rank())
-            && policy::may_hand_out_value(me.subject(), role)
+        invites && policy::may_invite(me.acting_role(), role.rank()) && policy::may_hand_out_value(me.subject(), role)
     };
     let builtin = ROLES.into_iter().map(|r| {
         let mut view = builtin_view(r);
@@ -213,7 +211,13 @@ fn builtin_refused(key: &str) -> AppError {
     AppError::refused(ErrorCode::BuiltinRole, format!("{key} is a built-in role: it never changes"))
 }
 
-fn event<'a>(org_id: &'a str, me: &'a Granted, action: &'static str, key: &'a str, data: serde_json::Value) -> Event<'a> {
+fn event<'a>(
+    org_id: &'a str,
+    me: &'a Granted,
+    action: &'static str,
+    key: &'a str,
+    data: serde_json::Value,
+) -> Event<'a> {
     Event::in_tenant(Tenant::Org(org_id), me.actor(), action, "role", key, data)
 }
 

@@ -75,7 +75,9 @@ pub fn permissions(raw: &[String]) -> Result<Vec<Permission>, FieldError> {
             return Err(FieldError::new(
                 "permissions",
                 "permission_not_allowed_for_roles",
-                format!("{name} stays with the owner (a custom role never holds person-only or owner-only permissions)"),
+                format!(
+                    "{name} stays with the owner (a custom role never holds person-only or owner-only permissions)"
+                ),
             ));
         }
         out.push(p);

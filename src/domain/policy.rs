@@ -527,7 +527,9 @@ pub fn may_hand_out_value(subject: Subject<'_>, role: &RoleValue) -> bool {
 /// keys follow the membership rules alone.
 pub fn may_act_on(subject: Subject<'_>, target: &RoleValue) -> bool {
     match subject {
-        Subject::Custom(set) => held_within(&target.permissions(), &permissions_of(Subject::Custom(set), &Facts::direct(TenantKind::Org))),
+        Subject::Custom(set) => {
+            held_within(&target.permissions(), &permissions_of(Subject::Custom(set), &Facts::direct(TenantKind::Org)))
+        }
         Subject::Role(_) | Subject::Key(_) => true,
     }
 }

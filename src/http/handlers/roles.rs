@@ -28,7 +28,12 @@ pub struct RoleList {
 pub struct CreateRoleBody {
     /// 3-40 of a-z, 0-9 and hyphens, not starting or ending with one; never
     /// `owner`, `admin` or `member`. Unique in the org; never changes.
-    #[schema(example = "billing-viewer", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$", min_length = 3, max_length = 40)]
+    #[schema(
+        example = "billing-viewer",
+        pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$",
+        min_length = 3,
+        max_length = 40
+    )]
     pub key: String,
     /// Display name (1-100 characters).
     #[schema(example = "Billing viewer")]

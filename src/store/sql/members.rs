@@ -116,15 +116,7 @@ impl MemberSql {
 
     /// The guarded role change.
     pub fn change_role(&self, c: &RoleChange<'_>) -> Stmt {
-        stmt!(
-            self.change_role_sql,
-            c.tenant_id,
-            c.user_id,
-            c.new,
-            c.current,
-            c.caller,
-            c.caller_role
-        )
+        stmt!(self.change_role_sql, c.tenant_id, c.user_id, c.new, c.current, c.caller, c.caller_role)
     }
 
     /// Removes a non-owner whose role is still `role`, if the caller still has `caller_role`.

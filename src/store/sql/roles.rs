@@ -33,7 +33,8 @@ pub const ROLE_COUNT: &str = "SELECT COUNT(*) AS n FROM org_roles WHERE org_id =
 /// permissions, `?6` now) while the org has fewer than `?7`, if the acting
 /// person `?8` still has the role `?9` the decision was made with. A key
 /// taken is a unique violation.
-pub const INSERT_ROLE: &str = "INSERT INTO org_roles (org_id, key, name, description, permissions, created_at, updated_at) \
+pub const INSERT_ROLE: &str =
+    "INSERT INTO org_roles (org_id, key, name, description, permissions, created_at, updated_at) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6 \
      WHERE (SELECT COUNT(*) FROM org_roles WHERE org_id = ?1) < ?7 \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?8 AND role = ?9)";
