@@ -434,3 +434,20 @@ fn an_invitation_with_a_custom_role_makes_a_member_holding_it() {
     let listed = api.invitations(f.owner(), f.tenant()).expect(200).body;
     assert!(listed["data"].as_array().unwrap().iter().any(|i| i["role"] == "billing-viewer"), "{listed}");
 }
+
+#[test]
+fn one_trip_writes_admit_a_custom_role_by_its_set_through_the_sql_guard() {
+    // PATCH /v1/orgs/{id} is a one-round-trip write opened by GUARD_ORG_ROLE:
+    // the guard admits a custom role holding org:write, and only that.
+    let f = with_holder(acme(), "settings", &["org:read", "org:write"], "settings");
+    let f = with_holder(f, "billing-viewer", &BILLING_VIEWER, "viewer");
+    let api = f.api();
+    let renamed = api.update_org(f.who("settings"), &f.org, json!({"name": "Acme Two"})).expect(200).body;
+    assert_eq!(renamed["name"], "Acme Two");
+    assert_eq!(f.app.last_round_trips(), 1, "still one round trip");
+    api.update_org(f.who("viewer"), &f.org, json!({"name": "Acme Three"})).expect_problem(403, "forbidden");
+    // Taken away, the guard refuses on the next request.
+    api.update_role(f.owner(), &f.org, "settings", json!({"permissions": ["org:read"]})).expect(200);
+    api.update_org(f.who("settings"), &f.org, json!({"name": "Acme Four"})).expect_problem(403, "forbidden");
+    assert_eq!(api.org(f.owner(), &f.org).expect(200).body["name"], "Acme Two");
+}

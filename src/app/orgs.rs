@@ -229,7 +229,9 @@ pub async fn update_org(deps: &Deps, who: &Credential, org_id: &str, patch: OrgP
     match wrote.ran {
         Ok(mut results) => {
             let mut org = results.first(wrote.handles)?.ok_or(AppError::NotFound)?;
-            org.role = access.org().ok_or_else(no_org)?.role.clone();
+            let mine = access.org().ok_or_else(no_org)?;
+            org.role = mine.role.clone();
+            org.role_permissions = mine.role_permissions.clone();
             org.view(powers(&access))
         }
         Err(DbError::Unique(_)) => Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),

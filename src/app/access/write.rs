@@ -335,6 +335,24 @@ mod tests {
         }
     }
 
+    /// A custom role passes a guard exactly when the policy table would
+    /// allow a custom role holding what the write needs: never for a
+    /// person-only or owner-only permission, whatever the role names.
+    #[test]
+    fn a_guard_admits_custom_roles_only_for_what_a_custom_role_may_hold() {
+        for p in Permission::ALL {
+            for q in Permission::ALL {
+                let rule = GuardRule::of(TenantKind::Org, p, &[q]);
+                let holdable = policy::custom_may_hold(p) && policy::custom_may_hold(q);
+                assert_eq!(rule.custom.is_some(), holdable, "{p:?} and {q:?}");
+                if let Some(needed) = rule.custom {
+                    assert!(needed.contains(&p) && needed.contains(&q));
+                }
+            }
+            assert!(GuardRule::of(TenantKind::Workspace, p, &[]).custom.is_none(), "workspaces have no custom roles");
+        }
+    }
+
     /// A write that needs several permissions (a key's scopes, a channel's
     /// event types) is guarded by the roles that have them all.
     #[test]
