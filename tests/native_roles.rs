@@ -260,6 +260,8 @@ fn a_custom_role_that_manages_members_never_grants_beyond_itself_nor_touches_tho
         .map(|r| r["key"].as_str().unwrap())
         .collect();
     assert_eq!(invitable, ["member", "people-lead", "reader"]);
+    assert_eq!(roles["can_define"], false, "a custom role never defines roles");
+    assert_eq!(api.roles(f.admin(), &f.org).expect(200).body["can_define"], true);
     let list = api.members(lead, f.tenant()).expect(200).body;
     let row = |email: &str| list["data"].as_array().unwrap().iter().find(|m| m["email"] == email).unwrap().clone();
     assert_eq!(strings(&row("member@example.com")["assignable_roles"]), ["member", "people-lead", "reader"]);

@@ -14,6 +14,7 @@ let currentOrg = null;
 export const ORG_SCREENS = [
   ["settings", "General"],
   ["team", "Team"],
+  ["roles", "Roles"],
   ["api-keys", "API Keys"],
   ["install-links", "Install links"],
   ["notification-channels", "Notification channels"],

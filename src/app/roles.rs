@@ -150,8 +150,9 @@ fn check(input: &RoleInput<'_>) -> Result<Checked, AppError> {
     }
 }
 
-/// The org's roles: the built-in ones, then its own by key (any member).
-pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<RoleView>, AppError> {
+/// The org's roles: the built-in ones, then its own by key (any member);
+/// and whether the caller may define roles (the console's forms show by it).
+pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<(Vec<RoleView>, bool), AppError> {
     let mut batch = Batch::new();
     let rows = batch.read::<RoleRow>(stmt!(sql::LIST_ROLES, org_id));
     let (me, mut results) =
@@ -171,7 +172,8 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<Rol
         view.invitable = Some(invitable(&row.value()));
         view
     });
-    Ok(builtin.chain(own).collect())
+    let can_define = me.allows(Permission::MembersWrite) && definer(&me).is_ok();
+    Ok((builtin.chain(own).collect(), can_define))
 }
 
 /// One role (any member); unknown to the org: 404.

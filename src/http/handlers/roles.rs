@@ -20,6 +20,9 @@ pub struct PermissionList {
 pub struct RoleList {
     /// The built-in roles (owner, admin, member), then the org's own by key.
     pub data: Vec<RoleView>,
+    /// Whether the caller may create, change and delete the org's roles
+    /// (owners and admins; never a custom role).
+    pub can_define: bool,
 }
 
 /// A new custom role.
@@ -76,7 +79,8 @@ pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) ->
     params(("org_id" = String, Path)),
     responses((status = 200, body = RoleList, description = "Built-in roles first (read-only), then custom roles by key")))]
 pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(200, &RoleList { data: roles::list(deps, cred, org_id).await? }))
+    let (data, can_define) = roles::list(deps, cred, org_id).await?;
+    Ok(Response::json(200, &RoleList { data, can_define }))
 }
 
 /// `POST /v1/orgs/{org_id}/roles`.
