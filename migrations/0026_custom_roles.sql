@@ -88,3 +88,36 @@ CREATE TRIGGER invitations_known_role_insert BEFORE INSERT ON invitations
 WHEN NEW.org_id IS NOT NULL AND NEW.role NOT IN ('owner', 'admin', 'member')
   AND NOT EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = NEW.org_id AND r.key = NEW.role)
 BEGIN SELECT RAISE(ABORT, 'unknown role'); END;
+
+-- A verified domain may auto-join people with one of the org's custom roles
+-- (never owner). org_domains is referenced by no table.
+CREATE TABLE org_domains_new (
+  id          TEXT PRIMARY KEY,
+  org_id      TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  domain      TEXT NOT NULL,
+  txt_value   TEXT NOT NULL,
+  state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'verified', 'lapsed')),
+  enrollment  TEXT NOT NULL DEFAULT 'none' CHECK (enrollment IN ('none', 'suggest', 'auto_join')),
+  join_role   TEXT NOT NULL DEFAULT 'member' CHECK (length(join_role) BETWEEN 3 AND 40 AND join_role <> 'owner'),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  verified_at INTEGER,
+  checked_at  INTEGER,
+  next_check_at INTEGER,
+  lapsed_at   INTEGER
+);
+INSERT INTO org_domains_new (id, org_id, domain, txt_value, state, enrollment, join_role, created_at, updated_at,
+  verified_at, checked_at, next_check_at, lapsed_at)
+SELECT id, org_id, domain, txt_value, state, enrollment, join_role, created_at, updated_at,
+  verified_at, checked_at, next_check_at, lapsed_at FROM org_domains;
+DROP TABLE org_domains;
+ALTER TABLE org_domains_new RENAME TO org_domains;
+CREATE UNIQUE INDEX org_domains_once_per_org ON org_domains (org_id, domain);
+CREATE UNIQUE INDEX org_domains_one_verified ON org_domains (domain) WHERE state = 'verified';
+CREATE INDEX org_domains_recheck ON org_domains (next_check_at) WHERE state = 'verified';
+-- Deleting a role checks the domains that give it.
+CREATE INDEX org_domains_by_role ON org_domains (org_id, join_role);
+CREATE TRIGGER org_domains_known_role BEFORE UPDATE OF join_role ON org_domains
+WHEN NEW.join_role NOT IN ('member', 'admin')
+  AND NOT EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = NEW.org_id AND r.key = NEW.join_role)
+BEGIN SELECT RAISE(ABORT, 'unknown role'); END;

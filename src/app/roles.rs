@@ -360,16 +360,21 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
     if results.first(exists)?.is_none() {
         return Err(AppError::NotFound);
     }
-    let (members, invitations) = (uses["members"].as_i64() == Some(1), uses["invitations"].as_i64() == Some(1));
-    if members || invitations {
-        let what = match (members, invitations) {
-            (true, true) => "members hold it and pending invitations give it",
-            (true, false) => "members hold it",
-            _ => "pending invitations give it",
-        };
+    let mut what = Vec::new();
+    for (column, says) in [
+        ("members", "members hold it"),
+        ("invitations", "pending invitations give it"),
+        ("domains", "a verified domain's enrollment gives it"),
+    ] {
+        if uses[column].as_i64() == Some(1) {
+            what.push(says);
+        }
+    }
+    if !what.is_empty() {
+        let what = what.join("; ");
         return Err(AppError::refused(
             ErrorCode::RoleInUse,
-            format!("the role {key} is in use ({what}): change their roles or revoke the invitations first"),
+            format!("the role {key} is in use ({what}): change their roles, revoke the invitations or change the domains first"),
         ));
     }
     Err(AppError::refused(ErrorCode::Conflict, "your access changed while this was being done; try again"))

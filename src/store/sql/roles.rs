@@ -44,16 +44,19 @@ pub const UPDATE_ROLE: &str = "UPDATE org_roles SET name = COALESCE(?3, name), \
        description = COALESCE(?4, description), permissions = COALESCE(?5, permissions), updated_at = ?6 \
      WHERE org_id = ?1 AND key = ?2 \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?7 AND role = ?8)";
-/// Deletes a role nobody holds and no pending invitation gives, if the
+/// Deletes a role nobody holds, no pending invitation gives and no domain
+/// auto-joins people with, if the
 /// acting person `?3` still has the role `?4`. An assignment racing it is
 /// serialized with it: whichever comes first wins, and the other sees it
 /// (the assignment's own statement requires the role to exist).
 pub const DELETE_ROLE: &str = "DELETE FROM org_roles WHERE org_id = ?1 AND key = ?2 \
        AND NOT EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND role = ?2) \
        AND NOT EXISTS (SELECT 1 FROM invitations WHERE org_id = ?1 AND role = ?2 AND status = 'pending') \
+       AND NOT EXISTS (SELECT 1 FROM org_domains WHERE org_id = ?1 AND join_role = ?2) \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?3 AND role = ?4)";
 /// Whether the role is held or given by a pending invitation (after a
 /// refused delete: which refusal).
 pub const ROLE_USE: &str = "SELECT \
        EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND role = ?2) AS members, \
-       EXISTS (SELECT 1 FROM invitations WHERE org_id = ?1 AND role = ?2 AND status = 'pending') AS invitations";
+       EXISTS (SELECT 1 FROM invitations WHERE org_id = ?1 AND role = ?2 AND status = 'pending') AS invitations, \
+       EXISTS (SELECT 1 FROM org_domains WHERE org_id = ?1 AND join_role = ?2) AS domains";
