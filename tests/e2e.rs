@@ -33,6 +33,8 @@ mod console;
 mod contract;
 #[path = "e2e_dev_ports.rs"]
 mod dev_ports;
+#[path = "e2e_device.rs"]
+mod device;
 #[path = "e2e_domains.rs"]
 mod domains;
 #[path = "e2e_fuzz.rs"]

@@ -27,6 +27,7 @@ fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
         "/install",
         "/confirm-channel-email",
         "/settings/security",
+        "/device",
         "/orgs/x/team",
     ] {
         let r = navigate(&w, path);

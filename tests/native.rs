@@ -31,6 +31,8 @@ mod browser_sessions;
 mod channel_kinds;
 #[path = "native_contract.rs"]
 mod contract;
+#[path = "native_device.rs"]
+mod device;
 #[path = "native_domains.rs"]
 mod domains;
 #[path = "native_harness.rs"]

@@ -44,6 +44,12 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/me/password", 2, "session with the stored hash, then (after hashing the new password) the write"),
     ("GET", "/v1/me/sessions", 1, ""),
     ("DELETE", "/v1/me/sessions/{id}", 1, ""),
+    // device sign-in (RFC 8628)
+    ("POST", "/v1/auth/device", 1, ""),
+    ("POST", "/v1/auth/device/token", 2, "the poll (state read, guarded single-use redemption, bookkeeping, approver) then, once redeemed, the session's rows; a pending poll is one"),
+    ("POST", "/v1/auth/device/preview", 1, ""),
+    ("POST", "/v1/auth/device/approve", 1, ""),
+    ("POST", "/v1/auth/device/deny", 1, ""),
     // two-factor
     ("POST", "/v1/auth/login/mfa", 2, "attempt counts with the user and credential, then (after the code check) the step, the token spent and the session"),
     ("POST", "/v1/me/totp", 1, ""),
@@ -332,6 +338,16 @@ fn every_route_stays_within_its_round_trip_budget() {
     let other = sessions["data"].as_array().unwrap().iter().find(|s| s["current"] == false).expect("a second session");
     assert_ne!(access(&second), owner);
     w.delete(&format!("/v1/me/sessions/{}", other["id"].as_str().unwrap()), &owner);
+
+    // --- device sign-in: a CLI asks, the owner approves, the poll redeems; another is denied ---
+    let device = w.public("POST", "/v1/auth/device", json!({"client_name": "walk"})).body;
+    let user_code = device["user_code"].as_str().unwrap().to_owned();
+    w.send("POST", "/v1/auth/device/preview", &owner, json!({"user_code": user_code}));
+    w.send("POST", "/v1/auth/device/approve", &owner, json!({"user_code": user_code}));
+    let device_session = w.public("POST", "/v1/auth/device/token", json!({"device_code": device["device_code"]})).body;
+    api.logout(access(&device_session)).expect(204);
+    let denied = api.device_request(None).expect(200).body;
+    w.send("POST", "/v1/auth/device/deny", &owner, json!({"user_code": denied["user_code"]}));
 
     // --- two-factor: enrol, confirm, sign in with a code, new recovery codes, disable ---
     let tf = api.verified("twofactor@example.com");

@@ -19,6 +19,7 @@ import * as domains from "./screens/domains.js";
 import * as workspaces from "./screens/workspaces.js";
 import * as account from "./screens/account.js";
 import * as adminScreen from "./screens/admin.js";
+import * as deviceScreen from "./screens/device.js";
 
 // Signed out (and the pages that emails link to).
 route("/signin", auth.signIn, { public: true, bare: true, guest: true });
@@ -49,6 +50,9 @@ route("/admin", adminScreen.admin);
 // /settings/security is public: signed out, it offers sign-in (and it is
 // where "Continue with …" returns when a provider is linked).
 route("/settings/security", account.security, { public: true });
+// A CLI's sign-in (RFC 8628): /device#user_code=… or typed. Public so that,
+// signed out, it keeps the code while sending the person to sign in.
+route("/device", deviceScreen.device, { public: true });
 
 // The fragment (#token=…, #login_code=…) is read once, before anything else,
 // and removed from the address bar.

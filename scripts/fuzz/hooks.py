@@ -645,7 +645,21 @@ def body_values(method, path):
         return {"token": STATE["open_token"]}
     if (method, path) == ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/approve"):
         return {"role": "member"}
+    if path in ("/v1/auth/device/preview", "/v1/auth/device/approve", "/v1/auth/device/deny"):
+        # A fresh pending request each time, so a decision can be made.
+        return {"user_code": device_request()["user_code"]}
+    if path == "/v1/auth/device/token":
+        # One in two polls a request the owner approved: the session, once.
+        started = device_request()
+        if hash(started["user_code"]) % 2 == 0:
+            call("POST", "/v1/auth/device/approve", {"user_code": started["user_code"]}, fresh_access())
+        return {"device_code": started["device_code"]}
     return {}
+
+
+def device_request():
+    """A new device sign-in request (RFC 8628), pending."""
+    return must(200, call("POST", "/v1/auth/device", {"client_name": "fuzz"}), "device request")
 
 
 @schemathesis.hook

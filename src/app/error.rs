@@ -187,6 +187,16 @@ pub enum ErrorCode {
     PublicEmailDomain,
     /// Verified domains: the organization has added this domain already.
     DomainExists,
+    /// Device sign-in (RFC 8628): nobody has approved or denied the request yet; poll again.
+    AuthorizationPending,
+    /// Device sign-in: polled sooner than the interval, which grew by 5 s (`interval` says to what).
+    SlowDown,
+    /// Device sign-in: the request expired; start again.
+    ExpiredToken,
+    /// Device sign-in: the request was denied in the console.
+    AccessDenied,
+    /// Device sign-in: a `grant_type` other than `urn:ietf:params:oauth:grant-type:device_code`.
+    UnsupportedGrantType,
 }
 
 impl ErrorCode {
@@ -279,6 +289,11 @@ impl ErrorCode {
             ErrorCode::DomainClaimed => "domain_claimed",
             ErrorCode::PublicEmailDomain => "public_email_domain",
             ErrorCode::DomainExists => "domain_exists",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
         }
     }
 
@@ -370,6 +385,11 @@ impl ErrorCode {
         ErrorCode::DomainClaimed,
         ErrorCode::PublicEmailDomain,
         ErrorCode::DomainExists,
+        ErrorCode::AuthorizationPending,
+        ErrorCode::SlowDown,
+        ErrorCode::ExpiredToken,
+        ErrorCode::AccessDenied,
+        ErrorCode::UnsupportedGrantType,
     ];
 }
 
@@ -469,6 +489,13 @@ pub enum AppError {
     /// An API key in a query string (`api_key_in_url`).
     #[error("API key in URL")]
     ApiKeyInUrl,
+    /// Device sign-in polled sooner than its interval (`slow_down`): the
+    /// answer carries the new, longer interval.
+    #[error("slow down: poll every {interval} seconds")]
+    SlowDown {
+        /// The interval from now on, seconds.
+        interval: i64,
+    },
     /// Any other refusal of the contract, by its code (409s, 410s, …).
     #[error("{code}: {detail}")]
     Refused {
@@ -532,6 +559,7 @@ impl AppError {
             AppError::UserRequired => ErrorCode::UserRequired,
             AppError::ScopeNotAllowedForKeys { .. } => ErrorCode::ScopeNotAllowedForKeys,
             AppError::ApiKeyInUrl => ErrorCode::ApiKeyInUrl,
+            AppError::SlowDown { .. } => ErrorCode::SlowDown,
             AppError::Refused { code, .. } => *code,
             AppError::Internal(_) => ErrorCode::InternalError,
         }

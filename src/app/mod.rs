@@ -15,6 +15,7 @@ pub mod auth;
 pub mod authorize;
 pub mod client_limit;
 pub mod config;
+pub mod device;
 pub mod domains;
 pub mod error;
 pub mod invitations;

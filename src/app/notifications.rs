@@ -913,10 +913,17 @@ pub async fn enqueue_recorded(deps: &Deps) {
 }
 
 /// The scheduled sweep: records `invitation.expired` for org invitations
-/// that expired, enqueues due deliveries the queue does not hold, and
-/// removes the channels of deleted orgs once nothing is pending for them.
+/// that expired, deletes device sign-in requests an hour after they expired
+/// ([`super::device::SWEEP_GRACE_SECONDS`]), enqueues due deliveries the
+/// queue does not hold, and removes the channels of deleted orgs once
+/// nothing is pending for them.
 pub async fn sweep(db: &dyn Db, outbox: &dyn super::Outbox, now: i64) -> Result<usize, AppError> {
-    db.batch(vec![stmt!(sql::RECORD_EXPIRED_INVITATIONS, now), stmt!(sql::MARK_EXPIRY_RECORDED, now)]).await?;
+    db.batch(vec![
+        stmt!(sql::RECORD_EXPIRED_INVITATIONS, now),
+        stmt!(sql::MARK_EXPIRY_RECORDED, now),
+        stmt!(sql::FORGET_DEVICE_AUTHORIZATIONS, now - super::device::SWEEP_GRACE_SECONDS),
+    ])
+    .await?;
     let due: Vec<IdRow> = db.run(stmt!(sql::DUE_DELIVERIES, now, SWEEP_BATCH)).await?.decode()?;
     let ids: Vec<String> = due.into_iter().map(|r| r.id).collect();
     enqueue(db, outbox, &ids, now).await;

@@ -121,12 +121,24 @@ impl NewSession {
         user_agent: Option<&str>,
         method: &str,
     ) -> Result<(Self, Vec<crate::store::Stmt>), AppError> {
+        Self::rows_for_client(deps, user_id, user_agent, method, None)
+    }
+
+    /// [`NewSession::rows`], naming the client that asked for the session
+    /// (the device flow's `client_name`) for the session list.
+    pub fn rows_for_client(
+        deps: &Deps,
+        user_id: &str,
+        user_agent: Option<&str>,
+        method: &str,
+        client_name: Option<&str>,
+    ) -> Result<(Self, Vec<crate::store::Stmt>), AppError> {
         let now = deps.now();
         let session_id = deps.new_id(IdKind::Session)?;
         let refresh = Secret::random(random(deps.rng.as_ref())?);
         let ua: Option<String> = user_agent.map(|u| u.chars().take(200).collect());
         let mut rows = vec![
-            stmt!(sql::INSERT_SESSION, &session_id, user_id, now, now + SESSION_SECONDS, ua, method),
+            stmt!(sql::INSERT_SESSION, &session_id, user_id, now, now + SESSION_SECONDS, ua, method, client_name),
             stmt!(sql::INSERT_REFRESH_TOKEN, refresh.digest(), &session_id, now),
         ];
         rows.extend(super::domains::auto_join(deps, user_id)?);
@@ -290,8 +302,14 @@ pub struct SessionView {
     pub user_agent: Option<String>,
     /// Whether this is the session making the request.
     pub current: bool,
-    /// How it signed in: `password` (including emailed links) or `oauth:<provider>`.
+    /// How it signed in: `password` (including emailed links),
+    /// `oauth:<provider>`, or `device` (a CLI's device sign-in, RFC 8628,
+    /// approved in the console).
     pub method: String,
+    /// The client a device sign-in named (`client_name` of
+    /// `POST /v1/auth/device`); absent for other sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 /// Lists my live sessions, newest first.
@@ -317,6 +335,7 @@ pub async fn list_sessions(
             expires_at: rfc3339(r.expires_at),
             user_agent: r.user_agent,
             method: r.method,
+            client_name: r.client_name,
         })
         .collect();
     Ok((views, next))

@@ -39,6 +39,8 @@ pub enum IdKind {
     ChannelEmail,
     /// A trust policy (workload identity).
     TrustPolicy,
+    /// A device authorization (RFC 8628 device sign-in).
+    DeviceAuthorization,
 }
 
 impl IdKind {
@@ -63,6 +65,7 @@ impl IdKind {
             IdKind::MembershipRequest => "mrq_",
             IdKind::ChannelEmail => "nce_",
             IdKind::TrustPolicy => "tp_",
+            IdKind::DeviceAuthorization => "dva_",
         }
     }
 }

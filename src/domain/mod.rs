@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod browser;
 pub mod channel;
 pub mod custom_role;
+pub mod device;
 pub mod email;
 pub mod ids;
 pub mod join_link;

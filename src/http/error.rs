@@ -22,6 +22,10 @@ pub struct Problem {
     /// The broken field rules (`validation_failed`, `password_too_common` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldProblem>>,
+    /// `slow_down` only (device sign-in): the polling interval from now
+    /// on, in seconds (RFC 8628 §3.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
 }
 
 /// One broken field rule.
@@ -126,6 +130,11 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::DomainClaimed => (409, "Domain claimed"),
         C::PublicEmailDomain => (422, "Public email domain"),
         C::DomainExists => (409, "Domain exists"),
+        C::AuthorizationPending => (400, "Authorization pending"),
+        C::SlowDown => (400, "Slow down"),
+        C::ExpiredToken => (400, "Device code expired"),
+        C::AccessDenied => (400, "Access denied"),
+        C::UnsupportedGrantType => (400, "Unsupported grant type"),
     }
 }
 
@@ -163,7 +172,11 @@ pub fn problem(e: &AppError) -> Response {
         ),
         _ => None,
     };
-    let body = Problem { r#type: "about:blank", title, status, detail, code, errors };
+    let interval = match e {
+        AppError::SlowDown { interval } => Some(*interval),
+        _ => None,
+    };
+    let body = Problem { r#type: "about:blank", title, status, detail, code, errors, interval };
     let mut response = Response::json(status, &body);
     response.headers = vec![("content-type".into(), "application/problem+json".into())];
     match e {

@@ -4,7 +4,7 @@
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
 use super::handlers::{
-    self as h, admin, api_keys as keys, domains as dom, invitations as inv, join_links as join,
+    self as h, admin, api_keys as keys, device as dev, domains as dom, invitations as inv, join_links as join,
     notifications as notify, oauth, orgs, roles, totp, workload as wl, workspaces as ws,
 };
 use super::{Request, Response};
@@ -193,6 +193,11 @@ routes! {
     POST "/v1/auth/password-reset" [Public, client_limit] => h::request_password_reset();
     POST "/v1/auth/password-reset/confirm" [Public] => h::confirm_password_reset();
     POST "/v1/auth/password-reset/preview" [Public, client_limit] => h::preview_password_reset();
+    POST "/v1/auth/device" [Public, client_limit] => dev::request_device_authorization();
+    POST "/v1/auth/device/token" [Public] => dev::poll_device_authorization();
+    POST "/v1/auth/device/preview" [Person, client_limit] => dev::preview_device_authorization();
+    POST "/v1/auth/device/approve" [Person, client_limit] => dev::approve_device_authorization();
+    POST "/v1/auth/device/deny" [Person, client_limit] => dev::deny_device_authorization();
     GET "/v1/me" [Person] => h::get_me();
     PATCH "/v1/me" [Person] => h::update_me();
     POST "/v1/me/password" [Person] => h::change_password();

@@ -413,6 +413,37 @@ impl Api<'_> {
         self.post("/v1/auth/password-reset/confirm", None, json!({"token": token, "new_password": new_password}))
     }
 
+    // --- device sign-in (RFC 8628) ---
+    /// `POST /v1/auth/device`, with `client_name` when given.
+    pub fn device_request(&self, client_name: Option<&str>) -> Reply {
+        let body = match client_name {
+            Some(name) => json!({"client_name": name}),
+            None => json!({}),
+        };
+        self.post("/v1/auth/device", None, body)
+    }
+    /// `POST /v1/auth/device/token` with the device code grant type.
+    pub fn device_token(&self, device_code: &str) -> Reply {
+        self.post(
+            "/v1/auth/device/token",
+            None,
+            json!({"device_code": device_code, "grant_type": "urn:ietf:params:oauth:grant-type:device_code"}),
+        )
+    }
+    pub fn device_preview(&self, who: impl Bearer, user_code: &str) -> Reply {
+        self.post("/v1/auth/device/preview", Some(who.bearer()), json!({"user_code": user_code}))
+    }
+    pub fn device_approve(&self, who: impl Bearer, user_code: &str) -> Reply {
+        self.post("/v1/auth/device/approve", Some(who.bearer()), json!({"user_code": user_code}))
+    }
+    pub fn device_deny(&self, who: impl Bearer, user_code: &str) -> Reply {
+        self.post("/v1/auth/device/deny", Some(who.bearer()), json!({"user_code": user_code}))
+    }
+    /// `GET /v1/me/audit-log`: the person's own security log.
+    pub fn user_audit_log(&self, who: impl Bearer) -> Reply {
+        self.get("/v1/me/audit-log", Some(who.bearer()))
+    }
+
     // --- me ---
     pub fn me(&self, who: impl Bearer) -> Reply {
         self.get("/v1/me", Some(who.bearer()))

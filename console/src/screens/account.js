@@ -161,7 +161,7 @@ async function sessions() {
     const list = await all("/v1/me/sessions");
     box.replaceChildren(table("Sessions", ["Signed in", "Last active", "How", "Device", "Actions"], list.map((s) => [
       h("span", {}, when(s.created_at), s.current ? [" ", badge("This browser", "ok")] : null),
-      when(s.last_used_at), s.method, s.user_agent || "—",
+      when(s.last_used_at), s.client_name ? `${s.method} (${s.client_name})` : s.method, s.user_agent || "—",
       s.current
         ? action("Sign out", async () => {
             await session.signOut();

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod authorize;
+pub mod device;
 pub mod domains;
 pub mod invitations;
 pub mod join_links;

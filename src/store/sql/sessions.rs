@@ -2,10 +2,12 @@
 
 use serde::Deserialize;
 
-/// `?6`: how it began (`password`, `oauth:github`, …), shown in the session list.
+/// `?6`: how it began (`password`, `oauth:github`, `device`, …), and `?7`
+/// the client that asked for it (the device flow's `client_name`), shown in
+/// the session list.
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, method) \
-     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)";
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, method, client_name) \
+     VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)";
 pub const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)";
 /// Rotates a refresh token: marks it used if it is unused and its session live.
@@ -40,7 +42,8 @@ pub const REVOKE_ALL_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2 WHERE
 pub const REVOKE_OTHER_SESSIONS: &str =
     "UPDATE sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at IS NULL";
 /// Live sessions, newest first, keyset-paginated on (created_at, id).
-pub const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent, method FROM sessions \
+pub const LIST_SESSIONS: &str =
+    "SELECT id, created_at, last_used_at, expires_at, user_agent, method, client_name FROM sessions \
      WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
        AND (created_at, id) < (COALESCE(?3, 9223372036854775807), COALESCE(?4, '')) \
      ORDER BY created_at DESC, id DESC LIMIT ?5";
@@ -58,8 +61,11 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// `user_agent`.
     pub user_agent: Option<String>,
-    /// `method`: `password` or `oauth:<provider>`.
+    /// `method`: `password`, `oauth:<provider>` or `device`.
     pub method: String,
+    /// `client_name`: the device flow's client.
+    #[serde(default)]
+    pub client_name: Option<String>,
 }
 
 /// A rotated refresh token's session ([`CONSUME_REFRESH_TOKEN`]).
