@@ -81,10 +81,10 @@ fn a_deletion_racing_an_assignment_never_leaves_a_member_with_a_missing_role() {
     let org = api.create_org(&owner, "Acme").expect(201).id();
     let people: Vec<Person> =
         (0..4).map(|i| api.join(&owner, Tenant::Org(&org), &format!("p{i}@example.com"), "member")).collect();
-    for round in 0..4 {
+    for (round, person) in people.iter().enumerate() {
         let key = format!("temp-{round}");
         api.create_role(&owner, &org, &key, &["org:read"]).expect(201);
-        let target = people[round].id();
+        let target = person.id();
         let (deleted, assigned) = std::thread::scope(|s| {
             let d = s.spawn(|| w.api().delete_role(&owner, &org, &key).status);
             let a = s.spawn(|| w.api().change_role(&owner, Tenant::Org(&org), &target, &key).status);
