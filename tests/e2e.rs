@@ -17,6 +17,8 @@ mod support;
 mod access_reviews;
 #[path = "e2e_accounts.rs"]
 mod accounts;
+#[path = "e2e_action.rs"]
+mod action;
 #[path = "e2e_admin.rs"]
 mod admin;
 #[path = "e2e_api_keys.rs"]
@@ -57,6 +59,8 @@ mod security_auth;
 mod totp;
 #[path = "e2e_trust.rs"]
 mod trust;
+#[path = "e2e_typescript_client.rs"]
+mod typescript_client;
 #[path = "e2e_workload_identity.rs"]
 mod workload_identity;
 #[path = "e2e_workspaces.rs"]

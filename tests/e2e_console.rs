@@ -399,3 +399,27 @@ fn the_roles_screen_creates_edits_and_deletes_a_custom_role() {
     }
     w.api().role(&owner, &org, "billing-viewer").expect_problem(404, "not_found");
 }
+
+/// Organization Settings → Trust policies in Chromium: created by its labels
+/// (a refusal shown under its field first), edited, deleted; each audited,
+/// the edit a partial update. A member's sidebar has no link to it.
+#[test]
+fn an_owner_creates_edits_and_deletes_a_trust_policy_in_the_console() {
+    let f = Fixture::new(Worker::start()).org_with("Acme", &["member"]);
+    let base = f.app.url("");
+    let args = [base.as_str(), "owner@example.com", "member@example.com", PASSWORD, f.org.as_str()];
+    let said = browser("console-trust.mjs", &args, "console-trust");
+    assert!(said.contains("trust policies done"), "{said}");
+    let log = f.api().audit_log(f.owner(), f.tenant()).expect(200).body;
+    let entries = log["data"].as_array().unwrap();
+    let find =
+        |action: &str| entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action}: {log}"));
+    let created = find("trust_policy.created");
+    assert_eq!(created["data"]["max_ttl_seconds"], 1800);
+    let scopes = created["data"]["scopes"].as_str().unwrap();
+    assert!(scopes.contains("org:read") && scopes.contains("members:read"), "{scopes}");
+    assert_eq!(find("trust_policy.updated")["data"]["max_ttl_seconds"], 3600);
+    find("trust_policy.deleted");
+    let left = f.app.get(&format!("/v1/orgs/{}/trust-policies", f.org), Some(&access(f.owner()))).expect(200).body;
+    assert_eq!(left["data"], serde_json::json!([]));
+}

@@ -19,7 +19,20 @@ fn a_ci_token_buys_a_key_that_works_once_and_is_revoked_in_workerd() {
     let bearer = access(&owner);
     let policy = json!({"name": "deploy", "issuer": issuer.url(), "conditions": {"repository_id": "42", "ref": "refs/heads/main"},
                         "scopes": ["org:read"], "max_ttl_seconds": 600});
-    w.post(&format!("/v1/orgs/{org}/trust-policies"), Some(&bearer), policy).expect(201);
+    let tp = w.post(&format!("/v1/orgs/{org}/trust-policies"), Some(&bearer), policy).expect(201).id();
+    // A partial update: what it names changes, the rest stays.
+    let patched = w
+        .call(
+            "PATCH",
+            &format!("/v1/orgs/{org}/trust-policies/{tp}"),
+            Some(&bearer),
+            Some(json!({"max_ttl_seconds": 300})),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(patched["max_ttl_seconds"], 300);
+    assert_eq!(patched["name"], "deploy");
+    assert_eq!(patched["conditions"], json!({"repository_id": "42", "ref": "refs/heads/main"}));
 
     let token = issuer.mint(issuer.github_claims("42", &format!("latchkey:{org}"), unix_now()));
     let got = w.post("/v1/oidc/exchange", None, json!({"token": token})).expect(201).body;
@@ -35,4 +48,16 @@ fn a_ci_token_buys_a_key_that_works_once_and_is_revoked_in_workerd() {
 
     w.delete(&format!("/v1/orgs/{org}/api-keys/{id}"), Some(&bearer)).expect(204);
     w.get(&format!("/v1/orgs/{org}"), Some(key)).expect_problem(401, "invalid_api_key");
+
+    // A job's key ends itself; the org's other keys and the person's session are untouched.
+    let mint = || issuer.mint(issuer.github_claims("42", &format!("latchkey:{org}"), unix_now()));
+    let first = w.post("/v1/oidc/exchange", None, json!({"token": mint()})).expect(201).body;
+    let second = w.post("/v1/oidc/exchange", None, json!({"token": mint()})).expect(201).body;
+    let (first, second) = (first["key"].as_str().unwrap(), second["key"].as_str().unwrap());
+    w.delete("/v1/api-keys/current", Some(&bearer)).expect_problem(400, "api_key_required");
+    w.delete("/v1/api-keys/current", Some(first)).expect(204);
+    w.get(&format!("/v1/orgs/{org}"), Some(first)).expect_problem(401, "invalid_api_key");
+    w.delete("/v1/api-keys/current", Some(first)).expect_problem(401, "invalid_api_key");
+    w.get(&format!("/v1/orgs/{org}"), Some(second)).expect(200);
+    w.get(&format!("/v1/orgs/{org}"), Some(&bearer)).expect(200);
 }

@@ -258,3 +258,33 @@ fn a_key_hands_out_only_roles_its_scopes_cover() {
     let k2 = key(&create_key(&f, f.owner(), &MEMBER_SCOPES));
     api.invite(&k2, f.tenant(), "ok@example.com", "member").expect(201);
 }
+
+#[test]
+fn a_key_revokes_itself_and_nothing_else() {
+    let f = fixture();
+    let api = f.api();
+    let created = create_key(&f, f.admin(), &["org:read"]);
+    let (ending, id) = (key(&created), created["id"].as_str().unwrap().to_owned());
+    let other = key(&create_key(&f, f.admin(), &["org:read"]));
+    // Even a key with no scope to manage keys may end itself.
+    f.app.call("DELETE", "/v1/api-keys/current", Some(&ending), None).expect(204);
+    api.org(&ending, &f.org).expect_problem(401, "invalid_api_key");
+    f.app.call("DELETE", "/v1/api-keys/current", Some(&ending), None).expect_problem(401, "invalid_api_key");
+    api.org(&other, &f.org).expect(200);
+    let listed = api.key(f.owner(), &f.org, &id).expect(200).body;
+    assert!(listed["revoked_at"].is_string(), "{listed}");
+
+    let log = api.audit_log(f.owner(), f.tenant()).expect(200).body;
+    let revoked: Vec<&Value> =
+        log["data"].as_array().unwrap().iter().filter(|e| e["action"] == "api_key.revoked").collect();
+    assert_eq!(revoked.len(), 1, "{log}");
+    assert_eq!(revoked[0]["actor"], json!({"kind": "api_key", "id": id}));
+    assert_eq!(revoked[0]["target"], json!({"kind": "api_key", "id": id}));
+
+    // A person's session is not a key: the route is for keys only.
+    f.app
+        .call("DELETE", "/v1/api-keys/current", Some(&access(f.owner())), None)
+        .expect_problem(400, "api_key_required");
+    f.app.call("DELETE", "/v1/api-keys/current", None, None).expect(401);
+    api.org(&other, &f.org).expect(200);
+}

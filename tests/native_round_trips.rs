@@ -102,12 +102,13 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/api-keys/{id}", 2, "the key with the decision (its audit row names it), then the revocation"),
     ("POST", "/v1/orgs/{org_id}/api-keys/{id}/rotate", 2, "the key with the decision (its scopes must not exceed the rotating person's role), then the rotation"),
     ("GET", "/v1/api-keys/current", 1, ""),
+    ("DELETE", "/v1/api-keys/current", 2, "the key verified by its digest, then the revocation with its audit row"),
     ("GET", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
     ("PUT", "/v1/orgs/{org_id}/api-key-policy", 1, ""),
     // workload identity
     ("POST", "/v1/orgs/{org_id}/trust-policies", 1, ""),
     ("GET", "/v1/orgs/{org_id}/trust-policies", 1, ""),
-    ("PUT", "/v1/orgs/{org_id}/trust-policies/{id}", 2, "the policy with the decision (its issuer decides which conditions are valid), then the guarded update"),
+    ("PATCH", "/v1/orgs/{org_id}/trust-policies/{id}", 2, "the policy with the decision (its issuer decides which conditions are valid), then the guarded update"),
     ("DELETE", "/v1/orgs/{org_id}/trust-policies/{id}", 1, ""),
     ("POST", "/v1/oidc/exchange", 2, "the issuer's policies with their creators' roles, then the jti, key and audit row (JWKS fetches are HTTP, not D1)"),
     ("POST", "/v1/authorize", 1, ""),
@@ -448,6 +449,8 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.send("POST", &format!("{keys}/{key}/rotate"), &owner, json!({"grace_period_seconds": 60}));
     w.delete(&format!("{keys}/{key}"), &owner);
     w.get("/v1/api-keys/current", &f.key);
+    let ending = api.create_key(&owner, &org, "ends itself", &["org:read"]).expect(201).body;
+    w.delete("/v1/api-keys/current", ending["key"].as_str().unwrap());
     w.get(&format!("/v1/orgs/{org}/api-key-policy"), &owner);
     w.call(
         "PUT",
@@ -464,7 +467,8 @@ fn every_route_stays_within_its_round_trip_budget() {
                         "scopes": ["org:read"], "max_ttl_seconds": 600});
     let tp = w.send("POST", &trust, &owner, policy.clone()).id();
     w.get(&trust, &owner);
-    w.send("PUT", &format!("{trust}/{tp}"), &owner, policy);
+    w.send("PATCH", &format!("{trust}/{tp}"), &owner, json!({"max_ttl_seconds": 900}));
+    let _ = policy;
     let claims = issuer.github_claims("42", &format!("latchkey:{org}"), app.clock_now());
     w.call("POST", "/v1/oidc/exchange", None, Some(json!({"token": issuer.mint(claims)})), &[]);
     w.delete(&format!("{trust}/{tp}"), &owner);

@@ -64,11 +64,13 @@ fn admins_create_list_update_and_delete_policies_all_audited() {
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     f.app.get(&policies(&f), Some(&access(f.who("member")))).expect_problem(403, "forbidden");
 
-    let mut changed = policy_body(&issuer, &["org:read", "members:read"]);
-    changed["max_ttl_seconds"] = json!(600);
+    let changed = json!({"scopes": ["org:read", "members:read"], "max_ttl_seconds": 600});
     let updated =
-        f.app.call("PUT", &format!("{}/{id}", policies(&f)), Some(&access(f.owner())), Some(changed)).expect(200);
+        f.app.call("PATCH", &format!("{}/{id}", policies(&f)), Some(&access(f.owner())), Some(changed)).expect(200);
     assert_eq!(updated.body["max_ttl_seconds"], 600);
+    assert_eq!(updated.body["scopes"], json!(["org:read", "members:read"]));
+    assert_eq!(updated.body["name"], created["name"], "omitted fields stay");
+    assert_eq!(updated.body["conditions"], created["conditions"], "omitted fields stay");
     assert_eq!(updated.body["created_by"], json!(user_id(&f, "owner")), "whoever changes it now bounds its scopes");
 
     f.app.call("DELETE", &format!("{}/{id}", policies(&f)), Some(&access(f.who("admin"))), None).expect(204);
@@ -77,6 +79,80 @@ fn admins_create_list_update_and_delete_policies_all_audited() {
     for action in ["trust_policy.created", "trust_policy.updated", "trust_policy.deleted"] {
         assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
     }
+}
+
+fn patch(f: &Fixture, who: &str, id: &str, body: Value) -> Reply {
+    f.app.call("PATCH", &format!("{}/{id}", policies(f)), Some(&access(f.who(who))), Some(body))
+}
+
+#[test]
+fn an_update_changes_only_the_fields_it_names_checked_as_on_create() {
+    let issuer = FakeIssuer::start();
+    let f = fixture(&issuer);
+    let mut body = policy_body(&issuer, &["org:read"]);
+    body["audience"] = json!("deploys");
+    let created = create(&f, "admin", body).expect(201).body;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let get = |f: &Fixture| {
+        let listed = f.app.get(&policies(f), Some(&access(f.owner()))).expect(200).body;
+        listed["data"][0].clone()
+    };
+
+    let renamed = patch(&f, "admin", &id, json!({"name": "deploy staging"})).expect(200).body;
+    assert_eq!(renamed["name"], "deploy staging");
+    for field in ["issuer", "audience", "conditions", "scopes", "max_ttl_seconds"] {
+        assert_eq!(renamed[field], created[field], "{field} was not named, so it stays");
+    }
+    let conditions = json!({"repository_id": REPO, "environment": "production"});
+    let moved = patch(&f, "admin", &id, json!({"conditions": conditions})).expect(200).body;
+    assert_eq!(moved["conditions"], conditions, "conditions are replaced whole");
+    let reset = patch(&f, "admin", &id, json!({"audience": null})).expect(200).body;
+    assert_eq!(reset["audience"], json!(aud(&f)), "a null audience goes back to the default");
+    assert_eq!(reset["name"], "deploy staging");
+
+    // The same rules as on create; a refused patch changes nothing.
+    let before = get(&f);
+    let refused: Vec<(Value, &str, &str)> = vec![
+        (json!({"conditions": {"ref": "refs/heads/main"}}), "conditions", "immutable_id_required"),
+        (json!({"max_ttl_seconds": 59}), "max_ttl_seconds", "out_of_range"),
+        (json!({"scopes": []}), "scopes", "invalid_scopes"),
+        (json!({"name": ""}), "name", ""),
+    ];
+    for (body, field, code) in refused {
+        let r = patch(&f, "admin", &id, body.clone()).expect(422);
+        let errors = r.body["errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e["field"] == field && (code.is_empty() || e["code"] == code)),
+            "{body}: {}",
+            r.raw
+        );
+    }
+    patch(&f, "admin", &id, json!({"scopes": ["billing:manage"]})).expect_problem(422, "scope_not_allowed_for_keys");
+    patch(&f, "admin", &id, json!({"issuer": "https://gitlab.com"})).expect(422);
+    patch(&f, "member", &id, json!({"name": "mine now"})).expect_problem(403, "forbidden");
+    // A member who asks with a bad body learns nothing from a 422.
+    patch(&f, "member", &id, json!({"max_ttl_seconds": 5})).expect_problem(403, "forbidden");
+    assert_eq!(get(&f), before, "refused patches changed nothing");
+
+    // Another org's admin cannot reach it, even by its id.
+    let rival = f.api().verified("rival@example.com");
+    let rival_org = f.api().create_org(&rival, "Rival").expect(201).id();
+    let r = f.app.call(
+        "PATCH",
+        &format!("/v1/orgs/{rival_org}/trust-policies/{id}"),
+        Some(&access(&rival)),
+        Some(json!({"name": "taken"})),
+    );
+    assert_eq!(r.status, 404, "{}", r.raw);
+    let r =
+        f.app.call("PATCH", &format!("{}/{id}", policies(&f)), Some(&access(&rival)), Some(json!({"name": "taken"})));
+    assert_eq!(r.status, 404, "{}", r.raw);
+    assert_eq!(get(&f), before);
+    // PUT is gone: the contract says PATCH.
+    let put = f.app.call("PUT", &format!("{}/{id}", policies(&f)), Some(&access(f.owner())), Some(created.clone()));
+    assert_eq!(put.status, 405, "{}", put.raw);
+    let audited = audit_actions(&f).iter().filter(|a| *a == "trust_policy.updated").count();
+    assert_eq!(audited, 3, "each accepted patch audited, no refused one");
 }
 
 #[test]
@@ -258,4 +334,23 @@ fn a_temporary_key_is_revoked_like_any_key() {
     assert_eq!(listed["trust_policy_id"], got["policy"], "a temporary key names its policy");
     f.app.call("DELETE", &format!("/v1/orgs/{}/api-keys/{id}", f.org), Some(&access(f.owner())), None).expect(204);
     f.app.get(&format!("/v1/orgs/{}", f.org), Some(key)).expect_problem(401, "invalid_api_key");
+}
+
+#[test]
+fn a_temporary_key_revokes_itself_when_the_job_ends() {
+    let issuer = FakeIssuer::start();
+    let f = fixture(&issuer);
+    create(&f, "admin", policy_body(&issuer, &["org:read"])).expect(201);
+    let mint = |f: &Fixture| issuer.mint(issuer.github_claims(REPO, &aud(f), f.app.clock_now()));
+    let first = exchange(&f, &mint(&f)).expect(201).body;
+    let second = exchange(&f, &mint(&f)).expect(201).body;
+    let (key, id) = (first["key"].as_str().unwrap(), first["key_id"].as_str().unwrap());
+    let other = second["key"].as_str().unwrap();
+    f.app.call("DELETE", "/v1/api-keys/current", Some(key), None).expect(204);
+    f.app.get(&format!("/v1/orgs/{}", f.org), Some(key)).expect_problem(401, "invalid_api_key");
+    f.app.get(&format!("/v1/orgs/{}", f.org), Some(other)).expect(200);
+    let log = f.app.get(&format!("/v1/orgs/{}/audit-log", f.org), Some(&access(f.owner()))).expect(200).body;
+    let revoked = log["data"].as_array().unwrap().iter().find(|e| e["action"] == "api_key.revoked").unwrap();
+    assert_eq!(revoked["actor"], json!({"kind": "api_key", "id": id}), "the key itself is the actor");
+    assert_eq!(revoked["target"], json!({"kind": "api_key", "id": id}));
 }

@@ -1,6 +1,9 @@
 // The one way the console talks to the Worker: JSON over fetch, same origin,
 // the public /v1 API only. Failures become ApiError, which carries the
 // problem+json `code`, `detail` and per-field `errors` the forms show.
+// Every request's method, path and body are type-checked (`tsc -p
+// clients/typescript`) against the types generated from /openapi.json.
+// @ts-check
 import { session } from "./session.js";
 
 export class ApiError extends Error {
@@ -22,7 +25,20 @@ export class ApiError extends Error {
 // and, when it has expired, refreshes once through the cookie and retries.
 // `browser` marks the session routes' cookie mode (X-Latchkey-Client).
 // `text` answers the body as text (a CSV export) instead of parsed JSON.
-export async function api(method, path, body, { auth = true, browser = false, text: asText = false } = {}) {
+/** @typedef {import("../../clients/typescript/src/routes").Call} Call */
+/** @typedef {import("../../clients/typescript/src/routes").ListPath} ListPath */
+/**
+ * A path pattern of the document as the concrete paths that match it.
+ * @template {keyof import("../../clients/typescript/src/schema").paths & string} P
+ * @typedef {import("../../clients/typescript/src/routes").Concrete<P>} Path
+ */
+/** @typedef {import("../../clients/typescript/src/schema").components["schemas"]} Schemas */
+/**
+ * @param {Call} call `[METHOD, path, body?, options?]`, as the document allows
+ * @returns {Promise<any>}
+ */
+export async function api(...call) {
+  const [method, path, body, { auth = true, browser = false, text: asText = false } = {}] = call;
   const send = async () => {
     const headers = { accept: asText ? "text/csv, application/problem+json" : "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -65,12 +81,18 @@ export async function api(method, path, body, { auth = true, browser = false, te
 
 // Every page of a collection, following next_cursor (bounded, for lists a
 // screen shows whole).
+/**
+ * @param {ListPath} path
+ * @returns {Promise<any[]>}
+ */
 export async function all(path, max = 10) {
   const out = [];
   let cursor = null;
   for (let i = 0; i < max; i++) {
     const sep = path.includes("?") ? "&" : "?";
-    const page = await api("GET", path + sep + "limit=100" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    const query = sep + "limit=100" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+    // `path` is checked by its type; a query string keeps a GET a GET.
+    const page = await api(.../** @type {Call} */ (["GET", path + query]));
     out.push(...page.data);
     cursor = page.next_cursor;
     if (!cursor) break;

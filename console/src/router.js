@@ -34,7 +34,7 @@ export function start(fn) {
   render = fn;
   addEventListener("popstate", () => render());
   document.addEventListener("click", (ev) => {
-    const a = ev.target.closest && ev.target.closest("a[href]");
+    const a = ev.target instanceof Element ? /** @type {HTMLAnchorElement | null} */ (ev.target.closest("a[href]")) : null;
     if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
     if (a.target || a.hasAttribute("download")) return;
     const url = new URL(a.href, location.href);

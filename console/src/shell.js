@@ -2,7 +2,7 @@
 // Workspaces with "Shared With Me", Account Settings, sign out) and the main
 // area the router fills. On a phone the sidebar folds behind a Menu button.
 import { h } from "./ui.js";
-import { state, onNav } from "./state.js";
+import { state, onNav, can, org } from "./state.js";
 import { session } from "./session.js";
 import { navigate } from "./router.js";
 
@@ -10,12 +10,14 @@ let built = null;
 let currentOrg = null;
 
 // The screens of Organization Settings, in sidebar order. A new screen is one
-// line here plus a route in main.js and a module in screens/.
+// line here plus a route in main.js and a module in screens/. A third entry
+// names the permission the org view must list for the link to show.
 export const ORG_SCREENS = [
   ["settings", "General"],
   ["team", "Team"],
   ["roles", "Roles"],
   ["api-keys", "API Keys"],
+  ["trust-policies", "Trust policies", "api_keys:write"],
   ["install-links", "Install links"],
   ["notification-channels", "Notification channels"],
   ["domains", "Domains"],
@@ -77,7 +79,8 @@ function drawNav() {
   parts.push(h("a", { href: "/orgs/new", class: "new" }, "Create organization"));
   if (orgId) {
     parts.push(h("h2", {}, "Organization Settings"),
-      h("ul", {}, ORG_SCREENS.map(([path, label]) => link(`/orgs/${orgId}/${path}`, label))));
+      h("ul", {}, ORG_SCREENS.filter(([, , needs]) => !needs || can(org(orgId), needs))
+        .map(([path, label]) => link(`/orgs/${orgId}/${path}`, label))));
   }
   parts.push(h("h2", {}, "Workspaces"),
     h("h3", {}, "My workspaces"),

@@ -57,6 +57,10 @@ export function statusLine() {
 // their fields (aria-invalid + aria-describedby), anything else above the
 // button (role=alert). The button is disabled and says so while it runs.
 // Every field's `value`/`checked` is its default: reset() keeps it.
+/**
+ * @param {{ fields: any[], submit: string, onSubmit: (values: any, form: any) => any, id?: string,
+ *   labelledBy?: string, secondary?: any, danger?: boolean, extra?: any }} spec
+ */
 export function form({ fields, submit, onSubmit, id, labelledBy, secondary, danger, extra }) {
   const errors = {};
   const general = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -207,7 +211,7 @@ export function confirm({ title, body, confirm: yes = "Confirm", typed = null })
     const done = (answer) => {
       dialog.close();
       dialog.remove();
-      if (back && back.focus) back.focus();
+      if (back instanceof HTMLElement) back.focus();
       resolve(answer);
     };
     ok.addEventListener("click", () => done(true));
@@ -267,7 +271,7 @@ export function loading(what = "Loading…") {
 export function when(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return isNaN(d) ? iso : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function badge(text, kind = "") {

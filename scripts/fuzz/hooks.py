@@ -551,6 +551,13 @@ TWO_FACTOR = {("DELETE", "/v1/me/totp"), ("POST", "/v1/me/recovery-codes")}
 # The routes of a person whose address is on the org's suggesting domain.
 ASKER = {("POST", "/v1/orgs/{org_id}/membership-requests"), ("GET", "/v1/me/suggested-orgs")}
 API_KEY_ONLY = {("GET", "/v1/api-keys/current")}
+# A key that revokes itself: a fresh one each case, so the seeded key lives on.
+SELF_REVOKING = {("DELETE", "/v1/api-keys/current")}
+
+
+def throwaway_key():
+    body = {"name": "fuzz: ends itself", "scopes": ["org:read"]}
+    return must(201, call("POST", f"/v1/orgs/{STATE['org_id']}/api-keys", body, fresh_access()), "throwaway key")["key"]
 
 
 @schemathesis.auth(refresh_interval=300)
@@ -571,6 +578,8 @@ class OwnerSession:
             data = asker_access()
         elif (case.method, case.path) in API_KEY_ONLY:
             data = STATE["key"]
+        elif (case.method, case.path) in SELF_REVOKING:
+            data = throwaway_key()
         case.headers["Authorization"] = f"Bearer {data}"
 
 

@@ -459,3 +459,26 @@ pub async fn current(deps: &Deps, who: &Credential) -> Result<CurrentKey, AppErr
         Principal::User(_) => Err(AppError::refused(ErrorCode::ApiKeyRequired, "call this with an API key")),
     }
 }
+
+/// Revokes the calling key at once (any key may end itself, e.g. a CI job's
+/// temporary key when the job is done); audited with the key as actor.
+pub async fn revoke_current(deps: &Deps, who: &Credential) -> Result<(), AppError> {
+    let who = who.principal(deps).await?;
+    let Principal::ApiKey(k) = &who else {
+        return Err(AppError::refused(ErrorCode::ApiKeyRequired, "call this with an API key"));
+    };
+    let actor = k.actor();
+    let event = Event {
+        org_id: Some(&k.org.id),
+        workspace_id: None,
+        actor: &actor,
+        action: "api_key.revoked",
+        target_kind: "api_key",
+        target_id: &k.key_id,
+        data: json!({ "name": k.name, "by_itself": true }),
+    };
+    deps.db
+        .batch(vec![stmt!(sql::REVOKE_API_KEY, &k.key_id, &k.org.id, deps.now()), event.stmt_if_changed(deps)?])
+        .await?;
+    Ok(())
+}

@@ -218,19 +218,57 @@ pub async fn list_trust_policies(
     Ok(results.all(rows)?.iter().map(TrustPolicyRow::view).collect())
 }
 
-/// Changes a policy (admin+, a person; the new scopes within their role;
-/// they become the person whose role bounds them). The issuer stays.
+/// A partial update: each field given replaces the policy's, each omitted
+/// stays (`audience: Some(None)` goes back to the default).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Audience: `None` stays, `Some(None)` is `latchkey:<org_id>`.
+    pub audience: Option<Option<String>>,
+    /// Conditions (replaced whole).
+    pub conditions: Option<Map<String, Value>>,
+    /// Scopes (replaced whole).
+    pub scopes: Option<Vec<String>>,
+    /// 60..3600.
+    pub max_ttl_seconds: Option<i64>,
+}
+
+impl PolicyPatch {
+    /// The whole policy once the patch is laid over `row`. The issuer stays.
+    fn over(&self, row: &TrustPolicyRow) -> PolicyInput {
+        let conditions = self.conditions.clone().unwrap_or_else(|| {
+            Conditions::stored(&row.conditions)
+                .as_map()
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect()
+        });
+        PolicyInput {
+            name: self.name.clone().unwrap_or_else(|| row.name.clone()),
+            issuer: row.issuer.clone(),
+            audience: self.audience.clone().unwrap_or_else(|| Some(row.audience.clone())),
+            conditions,
+            scopes: self.scopes.clone().unwrap_or_else(|| row.scopes.split_whitespace().map(str::to_owned).collect()),
+            max_ttl_seconds: self.max_ttl_seconds.unwrap_or(row.max_ttl_seconds),
+        }
+    }
+}
+
+/// Changes a policy (admin+, a person): the fields given replace its own,
+/// checked as on create with the policy's issuer, and the resulting scopes
+/// within the caller's role (they become the person whose role bounds them).
 pub async fn update_trust_policy(
     deps: &Deps,
     who: &Credential,
     org_id: &str,
     id: &str,
-    input: &PolicyInput,
+    patch: &PolicyPatch,
 ) -> Result<TrustPolicyView, AppError> {
     let read = looks_like(IdKind::TrustPolicy, id).then(|| stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id));
     let (_, row): (_, TrustPolicyRow) =
         who.require_row(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, read).await?;
-    let input = PolicyInput { issuer: row.issuer.clone(), ..input.clone() };
+    let input = patch.over(&row);
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();
     let within = |g: &super::access::Granted| within_granted(g, &checked.scopes);

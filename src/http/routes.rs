@@ -245,11 +245,12 @@ routes! {
     DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(org_id, id);
     POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(org_id, id);
     GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
+    DELETE "/v1/api-keys/current" [ApiKey] => keys::revoke_current_api_key();
     GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(org_id);
     PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(org_id);
     POST "/v1/orgs/{org_id}/trust-policies" [Person] => wl::create_trust_policy(org_id);
     GET "/v1/orgs/{org_id}/trust-policies" [Person] => wl::list_trust_policies(org_id);
-    PUT "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(org_id, id);
+    PATCH "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(org_id, id);
     DELETE "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::delete_trust_policy(org_id, id);
     POST "/v1/oidc/exchange" [Public] => wl::exchange();
     POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();

@@ -42,7 +42,11 @@ export async function admin() {
       onSubmit: async (v) => {
         const body = { code: v.code };
         if (v.reason) body.reason = v.reason;
-        const after = await api("POST", `/v1/admin/users/${encodeURIComponent(person.id)}/${v.action}`, body);
+        /** @type {`/v1/admin/users/${string}`} */
+        const user = `/v1/admin/users/${encodeURIComponent(person.id)}`;
+        const after = v.action === "suspend" ? await api("POST", `${user}/suspend`, body)
+          : v.action === "unsuspend" ? await api("POST", `${user}/unsuspend`, body)
+          : await api("POST", `${user}/reset-2fa`, body);
         toast(`${person.email}: ${DONE[v.action]}. They were emailed.`);
         show({ ...after, orgs: person.orgs });
         await drawLog();

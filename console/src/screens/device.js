@@ -79,9 +79,12 @@ export async function device(_, ctx) {
       throw e;
     }
     const me = session.user();
+    /** @param {"approve" | "deny"} verb */
     const decide = (verb) => async () => {
       try {
-        const done = await api("POST", `/v1/auth/device/${verb}`, { user_code: userCode });
+        const done = verb === "approve"
+          ? await api("POST", "/v1/auth/device/approve", { user_code: userCode })
+          : await api("POST", "/v1/auth/device/deny", { user_code: userCode });
         body.replaceChildren(done.status === "approved"
           ? h("p", { id: "device-done" }, `Approved. ${done.client_name} is now signed in as ${me ? me.email : "you"}. Return to your terminal; you can close this page.`)
           : h("p", { id: "device-done" }, "Denied. The device was not signed in. Return to your terminal; you can close this page."));

@@ -12,6 +12,7 @@ const ROLES = [["member", "as member"], ["admin", "as admin"]];
 
 export async function domains({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/domains">} */
   const base = `/v1/orgs/${enc(id)}/domains`;
   if (!can(org, "org:write")) {
     return screen("Domains", section("Verified domains",
@@ -125,7 +126,7 @@ export async function suggestions() {
     if (pending.has(o.id)) li.append(badge("Request pending", "warn"));
     else {
       li.append(action(`Ask to join ${o.name}`, async () => {
-        await api("POST", `/v1/orgs/${enc(o.id)}/membership-requests`, {});
+        await api("POST", `/v1/orgs/${enc(o.id)}/membership-requests`);
         toast(`Your request to join ${o.name} was sent to its admins.`);
         li.replaceChildren(h("strong", {}, o.name), " ", badge("Request pending", "warn"));
         drawRequests((await api("GET", "/v1/me/membership-requests")).data);

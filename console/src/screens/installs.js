@@ -7,6 +7,7 @@ import { h, screen, section, form, toast, dangerAction, table, empty, when, copy
 export async function installLinks({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
   const admin = can(org, "workspaces:write");
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}">} */
   const base = `/v1/orgs/${enc(id)}`;
   const links = h("div");
   const managed = h("div");

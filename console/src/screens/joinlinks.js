@@ -14,6 +14,7 @@ const STATES = { active: ["Active", "ok"], expired: ["Expired", ""], revoked: ["
 // The Join links section of an org's Team screen. `roles` are the roles the
 // Worker says the signed-in person may share a link with (its
 // `join_link_roles`), highest first.
+/** @param {import("../api.js").Path<"/v1/orgs/{org_id}">} base */
 export function joinLinksSection(base, roles) {
   const list = h("div");
   const reveal = h("div");
@@ -79,6 +80,7 @@ export function joinLinksSection(base, roles) {
 // The Requests section of an org's Team screen: pending membership requests
 // (from join links that need approval, or from suggested domains), approved
 // with a role from `roles` (the Worker's `join_link_roles`) or denied.
+/** @param {import("../api.js").Path<"/v1/orgs/{org_id}">} base */
 export function requestsSection(base, roles, onJoined) {
   const list = h("div");
   const offered = [...roles].reverse();
@@ -97,7 +99,7 @@ export function requestsSection(base, roles, onJoined) {
                 await onJoined();
               }, { "aria-label": `Approve ${r.user.email}`, class: "primary" }),
               dangerAction("Deny", { title: `Deny ${r.user.email}?`, body: "They are told by email. They may ask again.", confirm: "Deny" }, async () => {
-                await api("POST", `${base}/membership-requests/${enc(r.id)}/deny`, {});
+                await api("POST", `${base}/membership-requests/${enc(r.id)}/deny`);
                 toast(`The request of ${r.user.email} was denied`);
                 await draw();
               }, { "aria-label": `Deny ${r.user.email}` })),

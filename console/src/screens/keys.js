@@ -14,6 +14,7 @@ import { h, screen, section, form, toast, dangerAction, table, empty, when, copy
 // role itself (403 scope_exceeds_role). The "Member" preset is a set of
 // scopes to pick, not a rule.
 const MEMBER = ["org:read", "members:read", "workspaces:read", "projects:read", "apps:read", "apps:deploy", "databases:read"];
+/** @type {[string, string, ((mine: string[]) => string[]) | null][]} */
 const PRESETS = [
   ["read", "Read only", (mine) => mine.filter((p) => p.endsWith(":read"))],
   ["member", "Member (read, deploy apps)", (mine) => MEMBER.filter((p) => mine.includes(p))],
@@ -26,7 +27,9 @@ export async function apiKeys({ org: id }) {
   if (!can(org, "api_keys:write")) {
     return screen("API Keys", empty("Only admins and owners manage API keys. Ask one of them for a key."));
   }
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/api-keys">} */
   const base = `/v1/orgs/${enc(id)}/api-keys`;
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/api-key-policy">} */
   const policyPath = `/v1/orgs/${enc(id)}/api-key-policy`;
   let policy = await api("GET", policyPath);
   const mine = org.permissions;
@@ -105,7 +108,7 @@ export async function apiKeys({ org: id }) {
     return rules.length ? `The organization's key policy: ${rules.join(", ")}.` : null;
   }
   const DAY = 86400000;
-  const daysLeft = (k) => Math.ceil((new Date(k.expires_at) - new Date()) / DAY);
+  const daysLeft = (k) => Math.ceil((new Date(k.expires_at).getTime() - Date.now()) / DAY);
   // A key is "expiring soon" within the policy's first warning (14 days by default).
   const soon = (k) => k.expires_at && !k.revoked_at && daysLeft(k) > 0 && daysLeft(k) <= Math.max(...policy.warn_before_days);
   function status(k) {

@@ -40,6 +40,7 @@ function destination(c) {
 export async function channels({ org: id }) {
   const org = await api("GET", `/v1/orgs/${enc(id)}`);
   if (!can(org, "notifications:write")) return screen("Notification channels", empty(ADMINS_ONLY));
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/notification-channels">} */
   const base = `/v1/orgs/${enc(id)}/notification-channels`;
   let types;
   try {
@@ -95,7 +96,8 @@ export async function channels({ org: id }) {
         boxes[0]?.input.focus();
         return;
       }
-      const body = { kind, event_types };
+      /** @type {import("../api.js").Schemas["CreateChannelBody"]} */
+      const body = { kind: /** @type {import("../api.js").Schemas["CreateChannelBody"]["kind"]} */ (kind), event_types };
       if (kind === "email") {
         body.emails = v.emails.split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean);
         if (!body.emails.length) {
@@ -248,7 +250,7 @@ export async function channels({ org: id }) {
     if (!d.attempts.length) return "0";
     const at = (iso) => {
       const t = new Date(iso);
-      return isNaN(t) ? iso : t.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+      return isNaN(t.getTime()) ? iso : t.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
     };
     return h("details", { class: "attempts", open: true },
       h("summary", { "aria-label": `${d.attempt_count} attempts of delivery ${d.id}` }, String(d.attempt_count)),

@@ -8,6 +8,7 @@ import { api, enc } from "../api.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, badge } from "../ui.js";
 
 export async function roles({ org: id }) {
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/roles">} */
   const base = `/v1/orgs/${enc(id)}/roles`;
   const [org, catalog] = await Promise.all([api("GET", `/v1/orgs/${enc(id)}`), api("GET", "/v1/permissions")]);
   // Only what a custom role may hold is offered.

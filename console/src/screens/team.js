@@ -21,7 +21,14 @@ export async function team({ org: id }) {
 // Worker decides what is allowed).
 // `manage: false` shows the list only (a workspace's grant admins: its
 // direct seats stay the customer's).
-export async function membersPanel({ base, view, kind, name, manage = true }) {
+/**
+ * @param {{ base: import("../api.js").Path<"/v1/orgs/{org_id}"> | import("../api.js").Path<"/v1/workspaces/{ws_id}">,
+ *   view: any, kind: "org" | "workspace", name: string, manage?: boolean }} panel
+ */
+export async function membersPanel({ base: tenantBase, view, kind, name, manage = true }) {
+  // Checked as the org's routes: a workspace has the same member and
+  // invitation routes (clients/typescript/src/routes.ts asserts they exist).
+  const base = /** @type {import("../api.js").Path<"/v1/orgs/{org_id}">} */ (tenantBase);
   const root = h("div", { class: "members" });
   const me = state.me?.id;
   const isAdmin = manage && can(view, "members:write");
@@ -164,6 +171,7 @@ function inactiveFilter(redraw) {
 
 // Export access review: every member (role, 2FA, last active) and every
 // working API key (scopes, last use), as CSV or JSON. The export is audited.
+/** @param {import("../api.js").Path<"/v1/orgs/{org_id}">} base */
 function reviewSection(base, name) {
   const save = (text, type, ext) => {
     const a = h("a", { href: `data:${type};charset=utf-8,` + encodeURIComponent(text), download: `access-review-${name}.${ext}` });

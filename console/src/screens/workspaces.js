@@ -25,6 +25,7 @@ export function createWorkspace() {
 }
 
 export async function workspace({ ws: id }) {
+  /** @type {import("../api.js").Path<"/v1/workspaces/{ws_id}">} */
   const base = `/v1/workspaces/${enc(id)}`;
   const ws = await api("GET", base);
   // The owner's prerogatives (billing, deletion, granting and revoking
@@ -79,6 +80,7 @@ export async function workspace({ ws: id }) {
 }
 
 // Access: organizations this workspace is granted to.
+/** @param {import("../api.js").Path<"/v1/workspaces/{ws_id}">} base */
 async function access(base, ws, owner) {
   const box = h("div");
   async function draw() {
@@ -141,6 +143,7 @@ async function access(base, ws, owner) {
 }
 
 // The owner's view of who did what here: grants and member changes.
+/** @param {import("../api.js").Path<"/v1/workspaces/{ws_id}">} base */
 async function activity(base) {
   const page = await api("GET", `${base}/audit-log?limit=20`);
   return section("Activity", page.data.length

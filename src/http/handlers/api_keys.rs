@@ -159,3 +159,14 @@ pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, o
 pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &api_keys::current(deps, cred).await?))
 }
+
+/// `DELETE /v1/api-keys/current`.
+#[utoipa::path(delete, path = "/v1/api-keys/current", summary = "Revoke the calling API key", tag = "api_keys", security(("bearer" = [])),
+    responses((status = 204, description = "Revoked at once: the key is refused from now on"),
+              (status = 400, body = Problem, description = "api_key_required"),
+              (status = 401, body = Problem, description = "invalid_api_key (already revoked, expired or unknown)"),
+              (status = 429, body = Problem, description = "rate_limited")))]
+pub async fn revoke_current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+    api_keys::revoke_current(deps, cred).await?;
+    Ok(Response::empty(204))
+}

@@ -2,7 +2,7 @@
 //! the exchange of a CI job's OIDC token for a temporary key (no credential).
 use super::Problem;
 use crate::app::access::Credential;
-use crate::app::workload::{self, ExchangedKey, PolicyInput, TrustPolicyView};
+use crate::app::workload::{self, ExchangedKey, PolicyInput, PolicyPatch, TrustPolicyView};
 use crate::app::Deps;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
@@ -16,8 +16,7 @@ pub struct TrustPolicyBody {
     /// What it is for, e.g. "deploy from main": 1 to 100 characters.
     pub name: String,
     /// `https://token.actions.githubusercontent.com`, or the GitLab base URL
-    /// (`https://gitlab.com` unless configured). Fixed once created (an
-    /// update's `issuer`, if given, is ignored).
+    /// (`https://gitlab.com` unless configured). Fixed once created.
     pub issuer: String,
     /// The exact `aud` the token must carry; default `latchkey:<org_id>`.
     #[serde(default)]
@@ -40,6 +39,49 @@ impl TrustPolicyBody {
         PolicyInput {
             name: self.name,
             issuer: self.issuer,
+            audience: self.audience,
+            conditions: self.conditions,
+            scopes: self.scopes,
+            max_ttl_seconds: self.max_ttl_seconds,
+        }
+    }
+}
+
+/// Changes to a trust policy: each field given replaces the policy's, each
+/// omitted stays. The issuer is fixed once created.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicyPatch {
+    /// 1 to 100 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The exact `aud` the token must carry; `null` goes back to `latchkey:<org_id>`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub audience: Option<Option<String>>,
+    /// Replaces the conditions whole (the same rules as on create).
+    #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub conditions: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Replaces the scopes whole: 1 to 18 permissions within the caller's role.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::domain::policy::Permission>>, min_items = 1, max_items = 18)]
+    pub scopes: Option<Vec<String>>,
+    /// 60..3600.
+    #[serde(default)]
+    #[schema(minimum = 60, maximum = 3600)]
+    pub max_ttl_seconds: Option<i64>,
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl TrustPolicyPatch {
+    fn patch(self) -> PolicyPatch {
+        PolicyPatch {
+            name: self.name,
             audience: self.audience,
             conditions: self.conditions,
             scopes: self.scopes,
@@ -88,15 +130,15 @@ pub async fn list_trust_policies(deps: &Deps, _req: &Request, cred: &Credential,
     Ok(Response::json(200, &TrustPolicyList { data }))
 }
 
-/// `PUT /v1/orgs/{org_id}/trust-policies/{id}`.
-#[utoipa::path(put, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Update a trust policy", tag = "workload_identity", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")), request_body = TrustPolicyBody,
+/// `PATCH /v1/orgs/{org_id}/trust-policies/{id}`.
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Update a trust policy", tag = "workload_identity", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")), request_body = TrustPolicyPatch,
     responses((status = 200, body = TrustPolicyView, description = "Updated; the caller's role now bounds its scopes"),
               (status = 403, body = Problem, description = "forbidden or scope_exceeds_role"),
               (status = 422, body = Problem, description = "validation_failed")))]
 pub async fn update_trust_policy(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    let body: TrustPolicyBody = json(req)?;
-    Ok(Response::json(200, &workload::update_trust_policy(deps, cred, org_id, id, &body.input()).await?))
+    let body: TrustPolicyPatch = json(req)?;
+    Ok(Response::json(200, &workload::update_trust_policy(deps, cred, org_id, id, &body.patch()).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/trust-policies/{id}`.
