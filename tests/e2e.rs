@@ -55,6 +55,8 @@ mod orgs;
 mod roles;
 #[path = "e2e_security_auth.rs"]
 mod security_auth;
+#[path = "e2e_sso.rs"]
+mod sso;
 #[path = "e2e_totp.rs"]
 mod totp;
 #[path = "e2e_trust.rs"]

@@ -65,6 +65,8 @@ mod roles;
 mod round_trips;
 #[path = "native_sealed.rs"]
 mod sealed;
+#[path = "native_sso.rs"]
+mod sso;
 #[path = "native_store.rs"]
 mod store;
 #[path = "native_totp.rs"]

@@ -11,7 +11,7 @@
 //! without saying why in its reason. Run with
 //! `cargo test --test native round_trips -- --nocapture` to see the table.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-use crate::fake_provider::{FakeProvider, FakeUser};
+use crate::fake_provider::{FakeProvider, FakeUser, IDP_CLIENT};
 use crate::testapp::*;
 
 use async_trait::async_trait;
@@ -166,6 +166,16 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("GET", "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", 1, ""),
     ("POST", "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", 2, "resolution with the delivery (its status decides the answer), then the retry batch; enqueued after the response"),
     ("POST", "/v1/notification-channels/confirm-email", 1, ""),
+    // single sign-on
+    ("POST", "/v1/orgs/{org_id}/sso-connections", 2, "the caller with the org's verified domains, then (after reading the issuer's discovery document, never inside a batch) the guarded insert"),
+    ("GET", "/v1/orgs/{org_id}/sso-connections", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/sso-connections/{id}", 1, ""),
+    ("PATCH", "/v1/orgs/{org_id}/sso-connections/{id}", 2, "one guarded update; new domains are first checked against the org's verified ones (a second trip only then)"),
+    ("DELETE", "/v1/orgs/{org_id}/sso-connections/{id}", 1, ""),
+    ("PUT", "/v1/orgs/{org_id}/sso-required", 1, ""),
+    ("POST", "/v1/auth/sso/lookup", 1, ""),
+    ("GET", "/v1/auth/sso/{connection_id}/authorize", 1, ""),
+    ("GET", "/v1/auth/sso/{connection_id}/callback", 2, "state spent with the connection before the provider calls, login code written after them"),
     // verified domains
     ("POST", "/v1/orgs/{org_id}/domains", 1, ""),
     ("GET", "/v1/orgs/{org_id}/domains", 1, ""),
@@ -209,7 +219,8 @@ impl Walk<'_> {
         let (route, _) = routes::resolve(method, bare).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
         let r = self.app.call_with(method, path, bearer, body, headers);
         let trips = self.app.last_round_trips();
-        let redirect = r.status == 302 && route.path.starts_with("/v1/auth/oauth/");
+        let redirect =
+            r.status == 302 && (route.path.starts_with("/v1/auth/oauth/") || route.path.starts_with("/v1/auth/sso/"));
         assert!((200..300).contains(&r.status) || redirect, "{method} {path}: {} {}", r.status, r.raw);
         self.seen.borrow_mut().push(Measured {
             method: route.method,
@@ -597,6 +608,33 @@ fn every_route_stays_within_its_round_trip_budget() {
     let vendor_person = access(&api.verified("pat@vendor.test").session);
     w.get("/v1/me/suggested-orgs", &vendor_person);
     w.send("POST", &format!("/v1/orgs/{org}/membership-requests"), &vendor_person, json!({}));
+
+    // --- single sign-on through the org's provider, on its verified domain ---
+    let ssos = format!("/v1/orgs/{org}/sso-connections");
+    let conn = json!({"type": "oidc", "issuer": fake.idp_issuer(), "client_id": IDP_CLIENT.1,
+                      "client_secret": IDP_CLIENT.2, "domains": ["vendor.test"]});
+    let conn = w.send("POST", &ssos, &owner, conn).id();
+    w.get(&ssos, &owner);
+    w.get(&format!("{ssos}/{conn}"), &owner);
+    w.send("PATCH", &format!("{ssos}/{conn}"), &owner, json!({"name": "Vendor IdP"}));
+    w.call("PUT", &format!("/v1/orgs/{org}/sso-required"), Some(&owner), Some(json!({"sso_required": false})), &[]);
+    w.public("POST", "/v1/auth/sso/lookup", json!({"email": "pat@vendor.test"}));
+    fake.sign_in("idp", FakeUser::verified("idp-1", "sam@vendor.test"));
+    let start = w.call("GET", &format!("/v1/auth/sso/{conn}/authorize?redirect_uri={}", enc(PAGE)), None, None, &[]);
+    let cookie = cookie_of(&start);
+    let approved = fake.approve(start.header("location").unwrap());
+    let back = w.call("GET", local(&approved), None, None, &[("cookie", &cookie)]);
+    let login_code = fragment(back.header("location").unwrap(), "login_code");
+    let done = app.call_with(
+        "POST",
+        "/v1/auth/oauth/complete",
+        None,
+        Some(json!({"login_code": login_code})),
+        &[("cookie", &cookie)],
+    );
+    assert_eq!(done.status, 200, "{}", done.raw);
+    assert_eq!(app.last_round_trips(), 2, "an SSO sign-in: {:?}", app.last_round_trip_sql());
+    w.delete(&format!("{ssos}/{conn}"), &owner);
     w.delete(&format!("{domains}/{domain}"), &owner);
 
     // --- last, what deletes ---

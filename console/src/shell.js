@@ -21,6 +21,7 @@ export const ORG_SCREENS = [
   ["install-links", "Install links"],
   ["notification-channels", "Notification channels"],
   ["domains", "Domains"],
+  ["sso", "Single sign-on"],
   ["audit-log", "Audit log"],
 ];
 

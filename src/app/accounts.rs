@@ -233,12 +233,20 @@ pub async fn verify_email(
     }
     let now = deps.now();
     let digest = Secret::from_client(raw_token).digest();
-    let claim: Option<VerifyClaim> = deps
-        .db
-        .run(stmt!(sql::VERIFY_TOKEN_CLAIM, digest, now, SIGNUP_CLAIM_SECONDS, CLAIMABLE_SIGNUPS))
-        .await?
-        .first()?;
-    let claim = claim.ok_or(AppError::InvalidToken)?;
+    let mut first = Batch::new();
+    let claim = first.read::<VerifyClaim>(stmt!(
+        sql::VERIFY_TOKEN_CLAIM,
+        &digest,
+        now,
+        SIGNUP_CLAIM_SECONDS,
+        CLAIMABLE_SIGNUPS
+    ));
+    // An org that signs in this address through SSO: the inbox is proven,
+    // but the session comes from its provider.
+    let sso = first.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT_OF_VERIFY_TOKEN, &digest));
+    let mut read = first.run(deps.db.as_ref()).await?;
+    let claim = read.first(claim)?.ok_or(AppError::InvalidToken)?;
+    let sso_refusal = super::sso::refusal(read.first(sso)?).err();
     let password = match raw_password {
         Some(p) if !p.is_empty() => p,
         _ => {
@@ -266,14 +274,16 @@ pub async fn verify_email(
     let link = batch.read::<JoinLinkRow>(stmt!(sql::JOIN_LINK_OF_SIGNUP, &claim.token_id, &claim.user_id));
     // The session (or, with 2FA on, the MFA token: an emailed link never
     // skips the second factor) is written in the same batch: two round trips.
-    let next = if claim.totp_enabled != 0 {
+    let next = if sso_refusal.is_some() {
+        None
+    } else if claim.totp_enabled != 0 {
         let (token, row) = super::totp::mfa_token_row(deps, &claim.user_id, user_agent, METHOD_PASSWORD)?;
         batch.add(row);
-        Err(token)
+        Some(Err(token))
     } else {
         let (session, rows) = NewSession::rows(deps, &claim.user_id, user_agent, METHOD_PASSWORD)?;
         rows.into_iter().for_each(|row| batch.add(row));
-        Ok(session)
+        Some(Ok(session))
     };
     let mut results = match batch.run(deps.db.as_ref()).await {
         Ok(results) => results,
@@ -286,9 +296,11 @@ pub async fn verify_email(
         // One more round trip, only for sign-ups through a join link.
         super::join_links::join_after_signup(deps, &user, &claim.token_id, link).await;
     }
-    match next {
-        Ok(session) => Ok(LoginOutcome::Session(Box::new(session.issue(deps, user)?))),
-        Err(mfa_token) => Ok(LoginOutcome::MfaRequired { mfa_token }),
+    match (next, sso_refusal) {
+        (Some(Ok(session)), _) => Ok(LoginOutcome::Session(Box::new(session.issue(deps, user)?))),
+        (Some(Err(mfa_token)), _) => Ok(LoginOutcome::MfaRequired { mfa_token }),
+        (None, Some(refused)) => Err(refused),
+        (None, None) => Err(AppError::internal("a verification with neither a session nor a refusal")),
     }
 }
 
@@ -343,7 +355,8 @@ pub async fn login(
         },
     ));
     let state = batch.read::<sql::FailureState>(stmt!(sql::LOGIN_FAILURE_STATE, &key));
-    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_EMAIL, normalised));
+    let user = batch.read::<UserRow>(stmt!(sql::USER_BY_EMAIL, &normalised));
+    let sso = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT, &normalised));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let user = results.first(user)?;
     let state = results.first(state)?;
@@ -365,6 +378,12 @@ pub async fn login(
     if user.suspended_at.is_some() {
         deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
         return Err(super::access::suspended());
+    }
+    // Told only to whoever knows the password: the org signs this address
+    // in through SSO (an owner with 2FA keeps a way in).
+    if let Err(e) = super::sso::refusal(results.first(sso)?) {
+        deps.db.run(stmt!(sql::CLEAR_LOGIN_FAILURES, &key)).await?;
+        return Err(e);
     }
     // The counter's reset (and a stronger hash) travel with the session or
     // the MFA token: the second and last round trip.

@@ -181,6 +181,12 @@ pub enum ErrorCode {
     CsrfRejected,
     /// Verified domains: the TXT record was not found (the detail says what was).
     DomainNotVerified,
+    /// Single sign-on: the org requires SSO for this address.
+    SsoRequired,
+    /// Single sign-on: a domain already belongs to another connection.
+    SsoDomainTaken,
+    /// Single sign-on: the issuer's discovery document could not be used.
+    SsoDiscoveryFailed,
     /// Verified domains: another organization has verified this domain.
     DomainClaimed,
     /// Verified domains: a consumer mail domain (gmail.com, …) nobody may claim.
@@ -286,6 +292,9 @@ impl ErrorCode {
             ErrorCode::ChannelKindMismatch => "channel_kind_mismatch",
             ErrorCode::CsrfRejected => "csrf_rejected",
             ErrorCode::DomainNotVerified => "domain_not_verified",
+            ErrorCode::SsoRequired => "sso_required",
+            ErrorCode::SsoDomainTaken => "sso_domain_taken",
+            ErrorCode::SsoDiscoveryFailed => "sso_discovery_failed",
             ErrorCode::DomainClaimed => "domain_claimed",
             ErrorCode::PublicEmailDomain => "public_email_domain",
             ErrorCode::DomainExists => "domain_exists",
@@ -382,6 +391,9 @@ impl ErrorCode {
         ErrorCode::ChannelKindMismatch,
         ErrorCode::CsrfRejected,
         ErrorCode::DomainNotVerified,
+        ErrorCode::SsoRequired,
+        ErrorCode::SsoDomainTaken,
+        ErrorCode::SsoDiscoveryFailed,
         ErrorCode::DomainClaimed,
         ErrorCode::PublicEmailDomain,
         ErrorCode::DomainExists,

@@ -31,6 +31,7 @@ pub mod page;
 pub mod roles;
 pub mod sealing;
 pub mod sessions;
+pub mod sso;
 pub mod totp;
 pub mod workload;
 pub mod workspaces;

@@ -392,7 +392,7 @@ fn code_keys(raw_code: &str, browser: Option<&str>) -> Result<(String, String), 
 pub struct LoginCodeView {
     /// `sign_in` or `link`.
     pub kind: &'static str,
-    /// `github`, `google` or `gitlab`.
+    /// `github`, `google`, `gitlab` or `sso`.
     pub provider: &'static str,
     /// The account it signs in to: the linked account's address, else the
     /// address the provider gave (the account it would make or link), if any.
@@ -405,6 +405,9 @@ pub async fn inspect(deps: &Deps, raw_code: &str, browser: Option<&str>) -> Resu
     let row: Option<LoginCodeRow> =
         deps.db.run(stmt!(sql::PEEK_LOGIN_CODE, code, deps.now(), browser)).await?.first()?;
     let row = row.ok_or(AppError::InvalidToken)?;
+    if super::sso::is_sso_code(&row) {
+        return Ok(LoginCodeView { kind: "sign_in", provider: "sso", account_email: row.email });
+    }
     let identity = code_identity(&row)?;
     let known: Option<UserRow> = deps
         .db
@@ -439,8 +442,14 @@ pub async fn complete(
     let row = batch.read::<LoginCodeRow>(stmt!(sql::CONSUME_LOGIN_CODE, &code, now, browser));
     let known = batch.read::<UserRow>(stmt!(sql::USER_BY_LOGIN_CODE, &code));
     let holder = batch.read::<UserRow>(stmt!(sql::HOLDER_OF_LOGIN_CODE_EMAIL, &code));
+    let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION_OF_LOGIN_CODE, &code));
+    let sso_required = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT_OF_LOGIN_CODE, &code));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let row = results.first(row)?.ok_or(AppError::InvalidToken)?;
+    if super::sso::is_sso_code(&row) {
+        let (holder, conn) = (results.first(holder)?, results.first(sso)?);
+        return Ok(Completed::Login(super::sso::finish(deps, &row, conn, holder, user_agent).await?));
+    }
     let identity = code_identity(&row)?;
     if let Some(link_user) = &row.link_user_id {
         // A link code only finishes in the session of the person who asked
@@ -452,6 +461,9 @@ pub async fn complete(
         let who = who.filter(|w| &w.user.id == link_user).ok_or(AppError::InvalidToken)?;
         return Ok(Completed::Linked(link(deps, &who, &identity).await?));
     }
+    // An org that signs in this address through SSO refuses a provider's
+    // sign-in (an owner with 2FA keeps a way in).
+    super::sso::refusal(results.first(sso_required)?)?;
     let read = Prefetched { known: results.first(known)?, holder: results.first(holder)? };
     let (user, event) = resolve(deps, &identity, Some(read)).await?;
     if user.suspended_at.is_some() {

@@ -42,6 +42,7 @@ pub async fn reseal_stale(db: &dyn Db, keys: &SealingKeys, rng: &dyn Rng) -> Res
             sql::RESEAL_CHANNEL_SECRET,
             Some(sql::RESEAL_CHANNEL_PREVIOUS_SECRET),
         ),
+        (sql::STALE_SSO_SECRETS, Purpose::SsoClientSecret, sql::RESEAL_SSO_SECRET, None),
     ];
     let prefix = format!("{}.", keys.current_id());
     for (select, purpose, update, update_previous) in tables {

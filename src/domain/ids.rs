@@ -39,6 +39,8 @@ pub enum IdKind {
     ChannelEmail,
     /// A trust policy (workload identity).
     TrustPolicy,
+    /// A single sign-on connection.
+    SsoConnection,
     /// A device authorization (RFC 8628 device sign-in).
     DeviceAuthorization,
 }
@@ -65,6 +67,7 @@ impl IdKind {
             IdKind::MembershipRequest => "mrq_",
             IdKind::ChannelEmail => "nce_",
             IdKind::TrustPolicy => "tp_",
+            IdKind::SsoConnection => "ssc_",
             IdKind::DeviceAuthorization => "dva_",
         }
     }

@@ -18,6 +18,7 @@ pub mod policy;
 pub mod sealed;
 pub mod session;
 pub mod slug;
+pub mod sso;
 pub mod tenant;
 pub mod time;
 pub mod token;

@@ -467,6 +467,18 @@ pub fn check_id_token(
     nonce: &str,
     now: i64,
 ) -> Result<IdTokenClaims, ProviderError> {
+    check_id_token_of(raw, &settings.accepted_issuers, &settings.client_id, nonce, now)
+}
+
+/// [`check_id_token`] for any OpenID provider: `iss` among `issuers`, `aud`
+/// naming `client_id` (single sign-on connections come this way too).
+pub fn check_id_token_of(
+    raw: &str,
+    issuers: &[String],
+    client_id: &str,
+    nonce: &str,
+    now: i64,
+) -> Result<IdTokenClaims, ProviderError> {
     let mut parts = raw.split('.');
     let (Some(_header), Some(payload), Some(_signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -478,10 +490,10 @@ pub fn check_id_token(
         .map_err(|_| ProviderError::IdToken("payload is not base64url"))?;
     let claims: IdTokenClaims =
         serde_json::from_slice(&bytes).map_err(|_| ProviderError::IdToken("claims missing or malformed"))?;
-    if !settings.accepted_issuers.contains(&claims.iss) {
+    if !issuers.contains(&claims.iss) {
         return Err(ProviderError::IdToken("iss is not the provider"));
     }
-    let ours = |aud: &str| aud == settings.client_id;
+    let ours = |aud: &str| aud == client_id;
     let aud_ok = match &claims.aud {
         Audience::One(a) => ours(a),
         Audience::Many(list) => {
@@ -503,11 +515,11 @@ pub fn check_id_token(
     Ok(claims)
 }
 
-fn normalise_email(raw: Option<String>) -> Option<String> {
+pub fn normalise_email(raw: Option<String>) -> Option<String> {
     raw.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty() && e.len() <= 320)
 }
 
-fn bounded_name(raw: Option<String>) -> Option<String> {
+pub fn bounded_name(raw: Option<String>) -> Option<String> {
     raw.map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty())
 }
 

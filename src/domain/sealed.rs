@@ -44,6 +44,8 @@ pub enum Purpose {
     TotpSecret,
     /// `notification_channels.secret` and `.previous_secret`, bound to the channel id.
     WebhookSigningSecret,
+    /// `sso_connections.client_secret_sealed`, bound to the connection id.
+    SsoClientSecret,
 }
 
 impl Purpose {
@@ -53,6 +55,7 @@ impl Purpose {
         match self {
             Purpose::TotpSecret => "totp_credentials.secret_enc",
             Purpose::WebhookSigningSecret => "notification_channels.secret",
+            Purpose::SsoClientSecret => "sso_connections.client_secret",
         }
     }
 }

@@ -219,6 +219,7 @@ mod generate {
     fn parameter_description(name: &str, path: &str) -> Option<&'static str> {
         Some(match name {
             "org_id" => "The organization's id (`org_…`)",
+            "connection_id" => "The single sign-on connection's id (`ssc_…`)",
             "ws_id" => "The workspace's id (`ws_…`)",
             "user_id" => "The member's user id (`usr_…`)",
             "key" => "The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`)",
@@ -240,6 +241,7 @@ mod generate {
                     "notification-channels" => "The notification channel's id (`nch_…`)",
                     "deliveries" => "The webhook delivery's id (`dlv_…`)",
                     "sessions" => "The session's id (`ses_…`)",
+                    "sso-connections" => "The single sign-on connection's id (`ssc_…`)",
                     _ => return None,
                 }
             }

@@ -5,7 +5,7 @@
 //! nor be documented without existing.
 use super::handlers::{
     self as h, admin, api_keys as keys, device as dev, domains as dom, invitations as inv, join_links as join,
-    notifications as notify, oauth, orgs, roles, totp, workload as wl, workspaces as ws,
+    notifications as notify, oauth, orgs, roles, sso, totp, workload as wl, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -253,6 +253,15 @@ routes! {
     PATCH "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(org_id, id);
     DELETE "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::delete_trust_policy(org_id, id);
     POST "/v1/oidc/exchange" [Public] => wl::exchange();
+    POST "/v1/orgs/{org_id}/sso-connections" [Person] => sso::create_sso_connection(org_id);
+    GET "/v1/orgs/{org_id}/sso-connections" [Person] => sso::list_sso_connections(org_id);
+    GET "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::get_sso_connection(org_id, id);
+    PATCH "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::update_sso_connection(org_id, id);
+    DELETE "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::delete_sso_connection(org_id, id);
+    PUT "/v1/orgs/{org_id}/sso-required" [Person] => sso::set_sso_required(org_id);
+    POST "/v1/auth/sso/lookup" [Public, client_limit] => sso::sso_lookup();
+    GET "/v1/auth/sso/{connection_id}/authorize" [Public, client_limit] => sso::sso_authorize(connection_id);
+    GET "/v1/auth/sso/{connection_id}/callback" [Public, client_limit] => sso::sso_callback(connection_id);
     POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();

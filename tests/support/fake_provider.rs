@@ -104,8 +104,12 @@ pub const CLIENTS: [(&str, &str, &str); 3] = [
     ("gitlab", "gitlab-application-id", "gitlab-secret"),
 ];
 
+/// An org's own OpenID provider (single sign-on): discovery at
+/// `/idp/.well-known/openid-configuration`, issuer `{base}/idp`.
+pub const IDP_CLIENT: (&str, &str, &str) = ("idp", "idp-client-id", "idp-client-secret");
+
 fn client(provider: &str) -> (&'static str, &'static str) {
-    let (_, id, secret) = CLIENTS.iter().find(|(p, _, _)| *p == provider).expect("known provider");
+    let (_, id, secret) = CLIENTS.iter().chain([&IDP_CLIENT]).find(|(p, _, _)| *p == provider).expect("known provider");
     (id, secret)
 }
 
@@ -126,7 +130,7 @@ impl FakeProvider {
                 .expect("spawn fake provider")
         };
         let fake = Self { server, state, port, thread: Some(thread) };
-        for (p, id) in [("github", "1001"), ("google", "g-1001"), ("gitlab", "2001")] {
+        for (p, id) in [("github", "1001"), ("google", "g-1001"), ("gitlab", "2001"), ("idp", "idp-1001")] {
             fake.sign_in(p, FakeUser::verified(id, &format!("{p}-person@example.com")));
         }
         fake
@@ -156,6 +160,11 @@ impl FakeProvider {
         vars
     }
 
+    /// The SSO issuer (`{base}/idp`).
+    pub fn idp_issuer(&self) -> String {
+        format!("{}/idp", self.base())
+    }
+
     /// Makes `user` the one who approves at `provider` from now on.
     pub fn sign_in(&self, provider: &str, user: FakeUser) {
         self.state.users.lock().unwrap().insert(provider.to_string(), user);
@@ -181,7 +190,7 @@ impl FakeProvider {
     /// `code` and `state`) that the provider redirects to.
     pub fn approve(&self, authorize_url: &str) -> String {
         let (path, query) = authorize_url.split_once('?').expect("authorize URL has a query");
-        let provider = ["github", "google", "gitlab"]
+        let provider = ["github", "google", "gitlab", "idp"]
             .into_iter()
             .find(|p| path.starts_with(&format!("{}/{p}/", self.base())))
             .unwrap_or_else(|| panic!("not this fake's authorize URL: {authorize_url}"));
@@ -220,7 +229,12 @@ fn approve(state: &State, provider: &str, params: &HashMap<String, String>) -> R
         return Err("response_type must be code".into());
     }
     let redirect_uri = get("redirect_uri")?;
-    if !redirect_uri.ends_with(&format!("/v1/auth/oauth/{provider}/callback")) {
+    let registered = if provider == "idp" {
+        redirect_uri.contains("/v1/auth/sso/ssc_") && redirect_uri.ends_with("/callback")
+    } else {
+        redirect_uri.ends_with(&format!("/v1/auth/oauth/{provider}/callback"))
+    };
+    if !registered {
         return Err(format!("redirect_uri {redirect_uri} is not the registered callback"));
     }
     let user = state.users.lock().unwrap().get(provider).cloned().ok_or("nobody signed in")?;
@@ -299,7 +313,17 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
         token
     };
     match (method, path) {
-        ("GET", "/github/login/oauth/authorize" | "/google/o/oauth2/v2/auth" | "/gitlab/oauth/authorize") => {
+        ("GET", "/idp/.well-known/openid-configuration") => json_answer(
+            200,
+            json!({"issuer": format!("{base}/idp"), "authorization_endpoint": format!("{base}/idp/authorize"),
+                   "token_endpoint": format!("{base}/idp/token"), "jwks_uri": format!("{base}/idp/jwks"),
+                   "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                   "id_token_signing_alg_values_supported": ["RS256"]}),
+        ),
+        (
+            "GET",
+            "/github/login/oauth/authorize" | "/google/o/oauth2/v2/auth" | "/gitlab/oauth/authorize" | "/idp/authorize",
+        ) => {
             let provider = path.split('/').nth(1).unwrap_or_default();
             let html = format!(
                 "<!doctype html><title>Fake {provider}</title><h1>Authorize Latchkey?</h1>\
@@ -361,8 +385,8 @@ fn route(state: &State, port: u16, method: &str, url: &str, headers: &[(String, 
                 json_answer(200, json!({"login": format!("octo{id}"), "id": id, "name": user.name, "email": null}))
             }
         }
-        ("POST", "/google/token" | "/gitlab/oauth/token") => {
-            let provider = if path.starts_with("/google") { "google" } else { "gitlab" };
+        ("POST", "/google/token" | "/gitlab/oauth/token" | "/idp/token") => {
+            let provider = path[1..].split('/').next().unwrap_or_default();
             if state.redirect_token_endpoint.load(Ordering::SeqCst) {
                 return (302, String::new(), "text/plain", vec![("Location".into(), format!("{base}/elsewhere"))]);
             }

@@ -318,7 +318,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete a sign-in with GitHub, Google or GitLab */
+        /** Complete a sign-in with a provider or SSO */
         post: operations["oauth_complete"];
         delete?: never;
         options?: never;
@@ -473,6 +473,57 @@ export interface paths {
         put?: never;
         /** Sign up */
         post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find the single sign-on of an address */
+        post: operations["sso_lookup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/{connection_id}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start a single sign-on */
+        get: operations["sso_authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sso/{connection_id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Receive a single sign-on callback */
+        get: operations["sso_callback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1545,6 +1596,60 @@ export interface paths {
         patch: operations["update_role"];
         trace?: never;
     };
+    "/v1/orgs/{org_id}/sso-connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List single sign-on connections */
+        get: operations["list_sso_connections"];
+        put?: never;
+        /** Create a single sign-on connection */
+        post: operations["create_sso_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org_id}/sso-connections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a single sign-on connection */
+        get: operations["get_sso_connection"];
+        put?: never;
+        post?: never;
+        /** Delete a single sign-on connection */
+        delete: operations["delete_sso_connection"];
+        options?: never;
+        head?: never;
+        /** Update a single sign-on connection */
+        patch: operations["update_sso_connection"];
+        trace?: never;
+    };
+    "/v1/orgs/{org_id}/sso-required": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Require single sign-on */
+        put: operations["set_sso_required"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orgs/{org_id}/trust-policies": {
         parameters: {
             query?: never;
@@ -2509,7 +2614,7 @@ export interface components {
          *     `http::error` gives it a status and a title.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "role_in_use" | "role_exists" | "role_limit_reached" | "builtin_role" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
+        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "role_in_use" | "role_exists" | "role_limit_reached" | "builtin_role" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "sso_required" | "sso_domain_taken" | "sso_discovery_failed" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
         /** @description The event types. */
         EventTypeList: {
             /** @description Every type a channel may subscribe to. */
@@ -2843,7 +2948,7 @@ export interface components {
             account_email?: string | null;
             /** @description `sign_in` or `link`. */
             kind: string;
-            /** @description `github`, `google` or `gitlab`. */
+            /** @description `github`, `google`, `gitlab` or `sso`. */
             provider: string;
         };
         /** @description The second step of a login. */
@@ -3421,6 +3526,106 @@ export interface components {
             name: string;
             /** @description 8 to 128 characters, not a common password. */
             password: string;
+        };
+        /** @description A new connection. */
+        SsoConnectionBody: {
+            /** @description The client id registered at the provider. */
+            client_id: string;
+            /** @description The client secret: sealed at rest, never shown again. */
+            client_secret: string;
+            /** @description `member` (default) or `admin`: the role people join with. */
+            default_role?: string | null;
+            /** @description Verified domains of the org whose addresses sign in through it. */
+            domains: string[];
+            /**
+             * @description The provider's issuer, exactly as its ID tokens' `iss` (https; its
+             *     `/.well-known/openid-configuration` is read when saving).
+             */
+            issuer: string;
+            /** @description A label for people (default: the issuer's host). */
+            name?: string | null;
+            /**
+             * @description `oidc`. (`saml` is refused for now: 422 `saml_not_available`.)
+             * @example oidc
+             */
+            type: string;
+        };
+        /** @description An org's connections. */
+        SsoConnectionList: {
+            /** @description Oldest first (at most 10). */
+            data: components["schemas"]["SsoConnectionView"][];
+            /**
+             * @description Whether the org refuses other sign-ins of its SSO domains
+             *     (`PUT /v1/orgs/{org_id}/sso-required`).
+             */
+            sso_required: boolean;
+        };
+        /** @description A change to a connection: fields left out stay. */
+        SsoConnectionPatchBody: {
+            /** @description The client id. */
+            client_id?: string | null;
+            /** @description A new client secret. */
+            client_secret?: string | null;
+            /** @description `member` or `admin`. */
+            default_role?: string | null;
+            /** @description The whole new list of verified domains. */
+            domains?: string[] | null;
+            /** @description Whether it signs anyone in. */
+            enabled?: boolean | null;
+            /** @description A label. */
+            name?: string | null;
+        };
+        /** @description A connection as the API shows it (never its client secret). */
+        SsoConnectionView: {
+            /** @description The client id registered at the provider. */
+            client_id: string;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description `member` or `admin`: the role people join with on first sign-in. */
+            default_role: string;
+            /** @description The verified domains whose addresses it signs in. */
+            domains: string[];
+            /** @description Whether it signs anyone in. */
+            enabled: boolean;
+            /** @description `ssc_…` */
+            id: string;
+            /** @description The provider's issuer (exact `iss`). */
+            issuer: string;
+            /** @description A label for people. */
+            name: string;
+            /** @description The org it signs in to. */
+            org_id: string;
+            /** @description The redirect URI to register at the provider. */
+            redirect_uri: string;
+            /** @description `oidc`. */
+            type: string;
+            /** @description RFC 3339. */
+            updated_at: string;
+        };
+        /** @description An address typed on the sign-in screen. */
+        SsoLookupBody: {
+            /** @description The address. */
+            email: string;
+        };
+        /** @description What the sign-in screen learns about an address. */
+        SsoLookupView: {
+            /** @description Where to send the browser (add `?redirect_uri=`), when it does. */
+            authorize_url?: string | null;
+            /** @description The connection, when it does. */
+            connection_id?: string | null;
+            /** @description Whether the org refuses other sign-ins for the address. */
+            required: boolean;
+            /** @description Whether the address signs in with SSO. */
+            sso: boolean;
+        };
+        /** @description Whether the org refuses other sign-ins of its SSO domains. */
+        SsoRequiredBody: {
+            /**
+             * @description On: password and provider sign-ins of addresses on the org's SSO
+             *     domains answer 403 `sso_required`, except an owner of the org with
+             *     2FA on (break glass).
+             */
+            sso_required: boolean;
         };
         /** @description `{"status": "..."}` */
         StatusBody: {
@@ -5064,7 +5269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description email_not_verified; csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
+            /** @description email_not_verified; sso_required: the address's org signs it in through single sign-on (told only after a right password; an owner of that org with 2FA keeps a way in); account_suspended; csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5341,7 +5546,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description provider_email_unverified: the provider gave no address it has verified, so no account is made or linked; csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
+            /** @description provider_email_unverified: the provider gave no address it has verified, so no account is made or linked; sso_required: the address's org signs it in through single sign-on; csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6040,6 +6245,221 @@ export interface operations {
             };
         };
     };
+    sso_lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ann@acme.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoLookupBody"];
+            };
+        };
+        responses: {
+            /** @description Whether the address's domain signs in through a live connection (it says nothing about accounts) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "authorize_url": "https://latchkey.example.com/v1/auth/sso/ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d/authorize",
+                     *       "connection_id": "ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d",
+                     *       "required": true,
+                     *       "sso": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoLookupView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed: not an address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sso_authorize: {
+        parameters: {
+            query: {
+                /** @description Where the browser returns with `#login_code=`, as for provider sign-ins */
+                redirect_uri: string;
+            };
+            header?: never;
+            path: {
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the org's provider with `state`, PKCE S256 and `nonce`; sets the flow cookie that binds the flow to this browser */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_redirect_uri */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_not_found: no such live connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sso_callback: {
+        parameters: {
+            query: {
+                /** @description The provider's authorization code */
+                code?: string;
+                /** @description The state this service sent to the provider (ties the callback to the browser that started it) */
+                state: string;
+                /** @description The provider's error code, when the person refused or the provider failed */
+                error?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=access_denied|provider_error|sso_connection_unavailable`. The ID token comes from the token endpoint over TLS; its `iss`, `aud`, `exp`, `nonce` are checked and its address must be on the connection's verified domains */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_state: unknown, replayed, expired or foreign state, another connection's flow, or no flow cookie */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh_token: {
         parameters: {
             query?: never;
@@ -6204,7 +6624,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
+            /** @description sso_required: the address is verified, but its org signs it in through single sign-on (no session); csrf_rejected: `X-Latchkey-Client: browser` without this service's own `Origin` (APP_URL's origin); nothing was done */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14500,6 +14920,628 @@ export interface operations {
                 };
             };
             /** @description validation_failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sso_connections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "client_id": "0oa8f2k3l4m5n6o7p8q9",
+                     *           "created_at": "2026-12-06T15:00:00Z",
+                     *           "default_role": "member",
+                     *           "domains": [
+                     *             "acme.com"
+                     *           ],
+                     *           "enabled": true,
+                     *           "id": "ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d",
+                     *           "issuer": "https://acme.okta.com",
+                     *           "name": "Acme Okta",
+                     *           "org_id": "org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *           "redirect_uri": "https://latchkey.example.com/v1/auth/sso/ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d/callback",
+                     *           "type": "oidc",
+                     *           "updated_at": "2026-12-06T15:00:00Z"
+                     *         }
+                     *       ],
+                     *       "sso_required": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoConnectionList"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: owners only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_sso_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client_id": "0oa8f2k3l4m5n6o7p8q9",
+                 *       "client_secret": "kQ2m-example-secret-3vX9",
+                 *       "default_role": "member",
+                 *       "domains": [
+                 *         "acme.com"
+                 *       ],
+                 *       "issuer": "https://acme.okta.com",
+                 *       "name": "Acme Okta",
+                 *       "type": "oidc"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoConnectionBody"];
+            };
+        };
+        responses: {
+            /** @description Register `redirect_uri` at the provider */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "0oa8f2k3l4m5n6o7p8q9",
+                     *       "created_at": "2026-12-06T15:00:00Z",
+                     *       "default_role": "member",
+                     *       "domains": [
+                     *         "acme.com"
+                     *       ],
+                     *       "enabled": true,
+                     *       "id": "ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d",
+                     *       "issuer": "https://acme.okta.com",
+                     *       "name": "Acme Okta",
+                     *       "org_id": "org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *       "redirect_uri": "https://latchkey.example.com/v1/auth/sso/ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d/callback",
+                     *       "type": "oidc",
+                     *       "updated_at": "2026-12-06T15:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoConnectionView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: owners only (a person) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description sso_domain_taken: a domain belongs to another connection */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (saml_not_available, invalid_issuer, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document could not be read or names another issuer) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_sso_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "0oa8f2k3l4m5n6o7p8q9",
+                     *       "created_at": "2026-12-06T15:00:00Z",
+                     *       "default_role": "member",
+                     *       "domains": [
+                     *         "acme.com"
+                     *       ],
+                     *       "enabled": true,
+                     *       "id": "ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d",
+                     *       "issuer": "https://acme.okta.com",
+                     *       "name": "Acme Okta",
+                     *       "org_id": "org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *       "redirect_uri": "https://latchkey.example.com/v1/auth/sso/ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d/callback",
+                     *       "type": "oidc",
+                     *       "updated_at": "2026-12-06T15:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoConnectionView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_sso_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; sessions it opened run until they end */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_sso_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoConnectionPatchBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "client_id": "0oa8f2k3l4m5n6o7p8q9",
+                     *       "created_at": "2026-12-06T15:00:00Z",
+                     *       "default_role": "member",
+                     *       "domains": [
+                     *         "acme.com"
+                     *       ],
+                     *       "enabled": false,
+                     *       "id": "ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d",
+                     *       "issuer": "https://acme.okta.com",
+                     *       "name": "Acme Okta",
+                     *       "org_id": "org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *       "redirect_uri": "https://latchkey.example.com/v1/auth/sso/ssc_4e5f60718293a4b5c6d7e8f90a1b2c3d/callback",
+                     *       "type": "oidc",
+                     *       "updated_at": "2026-12-06T16:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoConnectionView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description sso_domain_taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed, domain_not_verified */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_sso_required: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sso_required": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoRequiredBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sso_required": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoRequiredBody"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: owners only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -14,6 +14,8 @@ const PROVIDER_ERRORS = {
   provider_already_linked: "Another account of that provider is already linked.",
   invalid_token: "That sign-in link was not started in this browser, took too long or was already used. Nothing changed; to sign in with a provider, start from this page.",
   oauth_switch_declined: "You stayed signed in as yourself.",
+  sso_required: "Your organization signs you in through single sign-on: use \"Sign in with SSO\".",
+  sso_connection_unavailable: "Your organization's single sign-on is turned off. Ask its owner.",
   invalid_state: "That sign-in took too long or was already used. Try again.",
 };
 
@@ -53,6 +55,7 @@ export function signInBox({ email = null, done, returnTo = "/signin", onLeave = 
         await signedIn(data);
         await done(data);
       } catch (e) {
+        if (e instanceof ApiError && e.code === "sso_required") return ssoStep(address, e.message);
         if (e instanceof ApiError && e.code === "email_not_verified") {
           passwordForm.after(h("p", {}, action("Email me a new verification link", async () => {
             await api("POST", "/v1/auth/resend-verification", { email: address }, { auth: false });
@@ -88,6 +91,25 @@ export function signInBox({ email = null, done, returnTo = "/signin", onLeave = 
     };
     draw();
   }
+  // Single sign-on: the address's domain names the org's provider.
+  function ssoStep(address = "", why = "") {
+    const lead = h("p", { id: "sso-lead" }, why || "Enter your work email: your organization's identity provider signs you in.");
+    const ssoForm = form({
+      id: "sso",
+      fields: [{ name: "sso_email", label: "Work email", type: "email", autocomplete: "email", required: true, value: address }],
+      submit: "Continue with SSO",
+      onSubmit: async (v) => {
+        const found = await api("POST", "/v1/auth/sso/lookup", { email: v.sso_email }, { auth: false });
+        if (!found.sso) throw new ApiError(0, { code: "sso_not_set_up", detail: "Single sign-on is not set up for that address. Sign in with your password instead." });
+        if (onLeave) onLeave();
+        location.assign(`${found.authorize_url}?redirect_uri=${enc(location.origin + returnTo)}`);
+      },
+      secondary: h("button", { type: "button", class: "link", onclick: () => box.replaceChildren(passwordForm, oauth, ssoButton) }, "Sign in with a password"),
+    });
+    box.replaceChildren(lead, ssoForm);
+    ssoForm.querySelector("input").focus();
+  }
+  const ssoButton = h("p", { class: "alt" }, h("button", { type: "button", class: "link", id: "continue-sso", onclick: () => ssoStep(email || passwordForm.querySelector("input[name=email]")?.value || "") }, "Sign in with SSO"));
   box.append(passwordForm);
   const oauth = h("div", { class: "oauth", id: "oauth-buttons" });
   box.append(oauth);
@@ -99,6 +121,7 @@ export function signInBox({ email = null, done, returnTo = "/signin", onLeave = 
       oauth.append(a);
     }
   }).catch(() => {});
+  box.append(ssoButton);
   return box;
 }
 

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod roles;
+pub mod sso;
 pub mod totp;
 pub mod workload;
 pub mod workspaces;
@@ -156,6 +157,7 @@ pub struct VerifyEmailBody {
     responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired, or the account is already verified (no session)"),
               (status = 401, body = Problem, description = "password_mismatch: not the password of the sign-up this link belongs to; nothing changed, the link still works"),
+              (status = 403, body = Problem, description = "sso_required: the address is verified, but its org signs it in through single sign-on (no session)"),
               (status = 422, body = Problem, description = "validation_failed: `password` missing; nothing changed")))]
 pub async fn verify_email(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;
@@ -234,7 +236,7 @@ pub struct LoginBody {
 #[utoipa::path(post, path = "/v1/auth/login", summary = "Sign in with email and password", tag = "accounts", request_body = LoginBody,
     responses((status = 200, body = LoginAnswer, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on"),
               (status = 401, body = Problem, description = "invalid_credentials (same body for unknown email and wrong password)"),
-              (status = 403, body = Problem, description = "email_not_verified"),
+              (status = 403, body = Problem, description = "email_not_verified; sso_required: the address's org signs it in through single sign-on (told only after a right password; an owner of that org with 2FA keeps a way in); account_suspended"),
               (status = 429, body = Problem, description = "too_many_attempts, with Retry-After: 10 failures for this address (with or without an account; 30 s doubling to 15 min; each 15 quiet minutes forgive one failure; a success resets), or the coarse per-client-IP limit")))]
 pub async fn login(deps: &Deps, req: &Request) -> Answer {
     let delivery = extract::delivery(deps, req)?;

@@ -77,10 +77,10 @@ pub struct LinkedBody {
 }
 
 /// `POST /v1/auth/oauth/complete`.
-#[utoipa::path(post, path = "/v1/auth/oauth/complete", summary = "Complete a sign-in with GitHub, Google or GitLab", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
+#[utoipa::path(post, path = "/v1/auth/oauth/complete", summary = "Complete a sign-in with a provider or SSO", operation_id = "oauth_complete", tag = "oauth", request_body = CompleteBody,
     responses((status = 200, body = SessionIssued, description = "A session, or `{mfa_required: true, mfa_token}` when 2FA is on (finish with POST /v1/auth/login/mfa). For a code from POST /v1/me/identities/{provider} (sent with that person's bearer token): `{linked}`. Only the browser that ran the flow can redeem its code: the flow cookie must come along, and this answer clears it"),
               (status = 400, body = Problem, description = "invalid_token: unknown, used or expired (60 s) login code, a code sent without the flow cookie of the browser that ran its flow (a code planted in another browser is refused and stays unspent), or a link code without its person's session"),
-              (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked"),
+              (status = 403, body = Problem, description = "provider_email_unverified: the provider gave no address it has verified, so no account is made or linked; sso_required: the address's org signs it in through single sign-on"),
               (status = 409, body = Problem, description = "email_taken: an account holds the (provider-unverified) address; identity_in_use: (linking) the identity belongs to another account; provider_already_linked: another account of this provider is linked already")))]
 pub async fn complete(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     let delivery = extract::delivery(deps, req)?;
