@@ -53,6 +53,8 @@ mod notifications;
 mod oauth;
 #[path = "e2e_orgs.rs"]
 mod orgs;
+#[path = "e2e_roles.rs"]
+mod roles;
 #[path = "e2e_security_auth.rs"]
 mod security_auth;
 #[path = "e2e_sso.rs"]

@@ -369,6 +369,37 @@ fn an_admin_adds_a_slack_channel_and_an_address_confirms_an_email_channel_in_the
     );
 }
 
+/// Issue 24's Roles screen in Chromium: the catalog as checkboxes, a custom
+/// role created, refused, edited, refused deletion while a member holds it
+/// (`role_in_use`), then deleted.
+#[test]
+fn the_roles_screen_creates_edits_and_deletes_a_custom_role() {
+    let w = Worker::start();
+    let base = w.url("");
+    let owner = w.api().verified("owner@example.com");
+    let org = w.api().create_org(&owner, "Acme").expect(201).id();
+    let mate = w.api().join(&owner, Tenant::Org(&org), "mate@example.com", "member");
+    let said =
+        browser_asked("console-roles.mjs", &[&base, "owner@example.com", PASSWORD, &org], "console-roles", |line| {
+            if line.starts_with("assign: ") {
+                w.api().change_role(&owner, Tenant::Org(&org), &mate.id(), "billing-viewer").expect(200);
+                Some("assigned".into())
+            } else if line.starts_with("unassign: ") {
+                w.api().change_role(&owner, Tenant::Org(&org), &mate.id(), "member").expect(200);
+                Some("unassigned".into())
+            } else {
+                None
+            }
+        });
+    assert!(said.contains("roles done"), "{said}");
+    let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for done in ["role.created", "role.updated", "role.deleted"] {
+        assert!(actions.contains(&done), "{done} missing from {actions:?}");
+    }
+    w.api().role(&owner, &org, "billing-viewer").expect_problem(404, "not_found");
+}
+
 /// Organization Settings → Trust policies in Chromium: created by its labels
 /// (a refusal shown under its field first), edited, deleted; each audited,
 /// the edit a partial update. A member's sidebar has no link to it.

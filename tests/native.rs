@@ -59,6 +59,8 @@ mod queue;
 mod reference;
 #[path = "native_resolver.rs"]
 mod resolver;
+#[path = "native_roles.rs"]
+mod roles;
 #[path = "native_round_trips.rs"]
 mod round_trips;
 #[path = "native_sealed.rs"]

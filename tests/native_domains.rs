@@ -457,3 +457,32 @@ fn a_suggested_person_asks_to_join_and_joins_only_when_an_admin_approves() {
     f.api().ask_to_join(&ada, &f.org).expect_problem(404, "not_found");
     assert!(action_names(&f).contains(&"membership_request.approved".to_owned()));
 }
+
+/// Issue 24: a verified domain may auto-join people with one of the org's
+/// custom roles; as with admin, only an owner sets that; a role the org
+/// lacks is 422; a role a domain gives is in use.
+#[test]
+fn an_owner_has_a_domain_auto_join_people_with_a_custom_role() {
+    let dns = FakeDns::start();
+    let f = acme(&dns);
+    let api = f.api();
+    api.create_role(f.owner(), &f.org, "support", &["org:read", "members:read"]).expect(201);
+    let id = verified(&f, &dns, "acme.test", "none", "member");
+    let set = |who: &Person, body: Value| api.update_domain(who, &f.org, &id, body);
+    set(f.admin(), json!({"enrollment": "auto_join", "role": "support"})).expect_problem(403, "forbidden");
+    for role in ["ghost-role", "Not A Key"] {
+        let r = set(f.owner(), json!({"role": role})).expect_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "role", "{role:?}");
+    }
+    let d = set(f.owner(), json!({"enrollment": "auto_join", "role": "support"})).expect(200).body;
+    assert_eq!(d["role"], "support");
+    api.delete_role(f.owner(), &f.org, "support").expect_problem(409, "role_in_use");
+    let ada = api.verified("ada@acme.test");
+    assert_eq!(membership(&f.app, &f.org, &ada.id()), Some(("support".into(), Some("domain".into()))));
+    let view = api.org(&ada, &f.org).expect(200).body;
+    assert_eq!(view["permissions"], json!(["org:read", "members:read"]));
+    // An admin may still turn it down to member.
+    set(f.admin(), json!({"role": "member"})).expect(200);
+    api.change_role(f.owner(), f.tenant(), &ada.id(), "member").expect(200);
+    api.delete_role(f.owner(), &f.org, "support").expect(204);
+}

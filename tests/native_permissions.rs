@@ -66,6 +66,49 @@ fn org_views_carry_exactly_what_the_table_allows_owner_admin_member() {
     assert_eq!(strings(&created["permissions"]), allowed(Role::Owner, org_facts(false, false)));
 }
 
+/// Custom roles in the views (issue 24): a holder's `permissions` are what
+/// `decide` allows its set, for every shape of set: one, several, one
+/// naming everything a role may hold; with the 2FA rule binding them.
+#[test]
+fn org_views_carry_exactly_what_the_table_allows_a_custom_role() {
+    let o = Fixture::new(TestApp::new()).org_with("Acme, Inc.", &[]);
+    let api = o.api();
+    let holdable: Vec<Permission> =
+        Permission::ALL.into_iter().filter(|p| latchkey::domain::policy::custom_may_hold(*p)).collect();
+    let sets: [(&str, Vec<Permission>); 3] = [
+        ("just-read", vec![Permission::OrgRead]),
+        ("deployer", vec![Permission::OrgRead, Permission::AppsRead, Permission::AppsDeploy]),
+        ("everything", holdable.clone()),
+    ];
+    for (key, set) in &sets {
+        let names: Vec<&str> = set.iter().map(|p| p.as_str()).collect();
+        api.create_role(o.owner(), &o.org, key, &names).expect(201);
+        let holder = api.join(o.owner(), Tenant::Org(&o.org), &format!("{key}@example.com"), key);
+        let want: Vec<String> = Permission::ALL
+            .into_iter()
+            .filter(|p| decide(Subject::Custom(set), *p, &org_facts(false, false)) == Verdict::Allow)
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        assert_eq!(strings(&api.org(&holder, &o.org).expect(200).body["permissions"]), want, "{key}");
+        assert_eq!(want, names, "{key}: a custom role is allowed exactly its set");
+    }
+    // An admins-and-owners 2FA rule binds custom roles (only the built-in
+    // member is exempt): a holder without 2FA is refused and listed with nothing.
+    let app = TestApp::new();
+    let owner = app.api().verified_with_2fa("owner@example.com").person.session;
+    app.advance(30);
+    let org = app.create_org(&owner, "Strict")["id"].as_str().unwrap().to_owned();
+    app.api().create_role(&owner, &org, "just-read", &["org:read"]).expect(201);
+    let holder = app.join(&org, &owner, "h@example.com", "just-read");
+    let member = app.join(&org, &owner, "m@example.com", "member");
+    app.api().update_org(&owner, &org, json!({"require_2fa": "admins_and_owners"})).expect(200);
+    app.api().org(&holder, &org).expect_problem(403, "two_factor_required");
+    let list = app.api().orgs(&holder).expect(200).body;
+    let entry = list["data"].as_array().unwrap().iter().find(|e| e["id"] == org.as_str()).unwrap().clone();
+    assert_eq!(entry["permissions"], json!([]));
+    app.api().org(&member, &org).expect(200);
+}
+
 #[test]
 fn a_member_without_2fa_of_an_org_that_requires_it_is_shown_no_permissions() {
     let app = TestApp::new();

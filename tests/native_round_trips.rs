@@ -68,6 +68,13 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/orgs/{org_id}/ownership-transfer", 2, "the new owner's membership with the decision, then the guarded transfer"),
     ("GET", "/v1/orgs/{org_id}/audit-log", 1, ""),
     ("GET", "/v1/orgs/{org_id}/access-review", 1, ""),
+    // custom roles
+    ("GET", "/v1/permissions", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/roles", 1, ""),
+    ("POST", "/v1/orgs/{org_id}/roles", 2, "the decision (the caller's own permissions bound the role's), then the insert guarded by the limit and the caller's role"),
+    ("GET", "/v1/orgs/{org_id}/roles/{key}", 1, ""),
+    ("PATCH", "/v1/orgs/{org_id}/roles/{key}", 2, "the role with the decision (its old and new sets within the caller's), then the guarded change"),
+    ("DELETE", "/v1/orgs/{org_id}/roles/{key}", 2, "the role with the decision (within the caller's permissions), then the delete guarded by its use"),
     // org invitations
     ("POST", "/v1/orgs/{org_id}/invitations", 2, "the decision (the inviter's role bounds the roles handed out), then the guarded insert"),
     ("GET", "/v1/orgs/{org_id}/invitations", 1, ""),
@@ -395,6 +402,15 @@ fn every_route_stays_within_its_round_trip_budget() {
     w.send("POST", &format!("/v1/orgs/{scratch}/ownership-transfer"), &owner, json!({"user_id": heir.id()}));
     w.get(&format!("/v1/orgs/{org}/audit-log"), &owner);
     w.get(&format!("/v1/orgs/{org}/access-review?format=csv"), &owner);
+
+    // --- custom roles ---
+    w.get("/v1/permissions", &owner);
+    let roles = format!("/v1/orgs/{org}/roles");
+    w.send("POST", &roles, &owner, json!({"key": "walk-role", "name": "Walk", "permissions": ["org:read"]}));
+    w.get(&roles, &owner);
+    w.get(&format!("{roles}/walk-role"), &owner);
+    w.send("PATCH", &format!("{roles}/walk-role"), &owner, json!({"permissions": ["org:read", "members:read"]}));
+    w.delete(&format!("{roles}/walk-role"), &owner);
 
     // --- org invitations ---
     let inv = w

@@ -53,20 +53,20 @@ fn a_role_change_needs_the_callers_role_to_be_what_the_decision_saw_in_either_te
         let id = tenant.id();
         run(q.insert(id, "usr_a", Role::Admin, 1));
         run(q.insert(id, "usr_b", Role::Admin, 1));
-        let change = |user_id, current, new, caller| RoleChange {
+        let change = |user_id, current: Role, new: Role, caller| RoleChange {
             tenant_id: id,
             user_id,
-            current,
-            new,
+            current: current.as_str(),
+            new: new.as_str(),
             caller,
-            caller_role: Role::Admin,
+            caller_role: "admin",
         };
         // usr_b demotes usr_a first…
         assert_eq!(run(q.change_role(&change("usr_a", Role::Admin, Role::Member, Some("usr_b")))).changes, 1);
         // …so usr_a's decisions, made while admin, change nothing.
         let demote_b = change("usr_b", Role::Admin, Role::Member, Some("usr_a"));
         assert_eq!(run(q.change_role(&demote_b)).changes, 0, "{tenant:?}");
-        assert_eq!(run(q.remove(id, "usr_b", Role::Admin, Some("usr_a"), Role::Admin)).changes, 0, "{tenant:?}");
+        assert_eq!(run(q.remove(id, "usr_b", "admin", Some("usr_a"), "admin")).changes, 0, "{tenant:?}");
         // With the role the decision saw, it applies.
         assert_eq!(run(q.change_role(&change("usr_a", Role::Member, Role::Admin, Some("usr_b")))).changes, 1);
         assert_eq!(run(q.change_role(&demote_b)).changes, 1, "{tenant:?}");

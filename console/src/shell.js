@@ -15,6 +15,7 @@ let currentOrg = null;
 export const ORG_SCREENS = [
   ["settings", "General"],
   ["team", "Team"],
+  ["roles", "Roles"],
   ["api-keys", "API Keys"],
   ["trust-policies", "Trust policies", "api_keys:write"],
   ["install-links", "Install links"],

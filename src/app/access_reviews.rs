@@ -13,7 +13,7 @@ use super::access::{stored_role, Credential, Granted};
 use super::audit::{Actor, Event};
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::access_review::{csv, day};
-use crate::domain::policy::{Permission, Role, TwoFactorRule};
+use crate::domain::policy::{Permission, TwoFactorRule};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::stmt;
@@ -66,8 +66,9 @@ pub struct ReviewedMember {
     pub email: String,
     /// Name.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// Role: `owner`, `admin`, `member`, or the key of one of the org's custom roles.
+    #[schema(example = "admin")]
+    pub role: String,
     /// Whether they have 2FA on.
     pub two_factor: bool,
     /// UTC day of their last sign-in, session refresh or key use; null: never.
@@ -148,7 +149,7 @@ impl AccessReview {
                 m.user_id.clone(),
                 m.email.clone(),
                 m.name.clone(),
-                m.role.as_str().into(),
+                m.role.clone(),
                 m.two_factor.to_string(),
                 opt(&m.last_active_on),
                 m.joined_at.clone(),
@@ -238,7 +239,7 @@ pub async fn export_access_review(
             .into_iter()
             .map(|m| {
                 Ok(ReviewedMember {
-                    role: stored_role(&m.role)?,
+                    role: known_role(&m.role)?,
                     user_id: m.user_id,
                     email: m.email,
                     name: m.name,
@@ -264,4 +265,14 @@ pub async fn export_access_review(
             .collect(),
         truncated,
     })
+}
+
+/// A stored org role: built in, or a custom role's key (its row is the
+/// org's; the triggers of migration 0026 keep it so). Anything else is our bug.
+fn known_role(raw: &str) -> Result<String, AppError> {
+    if crate::domain::custom_role::RoleKey::looks_like(raw) {
+        Ok(raw.to_owned())
+    } else {
+        stored_role(raw).map(|r| r.as_str().to_owned())
+    }
 }

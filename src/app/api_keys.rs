@@ -11,7 +11,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::key_policy::{KeyPolicy, Violation};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject};
+use crate::domain::policy::{self, Facts, Permission, Role, RoleValue};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
@@ -166,11 +166,21 @@ pub(crate) fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
 
 /// Refuses scopes beyond the person's role.
 pub(crate) fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
-    let held = policy::permissions_of(Subject::Role(role), &Facts::direct(TenantKind::Org));
+    within_role_value(&RoleValue::Builtin(role), scopes)
+}
+
+/// Refuses scopes beyond the caller's role, a custom one by its permission
+/// set (an API key acting in its org counts as `admin`, as before).
+pub(crate) fn within_granted(granted: &Granted, scopes: &[Permission]) -> Result<(), AppError> {
+    within_role_value(granted.role_value(), scopes)
+}
+
+fn within_role_value(role: &RoleValue, scopes: &[Permission]) -> Result<(), AppError> {
+    let held = policy::permissions_of(role.subject(), &Facts::direct(TenantKind::Org));
     match scopes.iter().find(|p| !held.contains(p)) {
         Some(p) => Err(AppError::refused(
             ErrorCode::ScopeExceedsRole,
-            format!("your role ({}) does not have {}", role.as_str(), p.as_str()),
+            format!("your role ({}) does not have {}", role.name(), p.as_str()),
         )),
         None => Ok(()),
     }
@@ -223,7 +233,7 @@ pub async fn create_api_key(
     let key = new_key(deps)?;
     let expires_at = expires_in_days.map(|d| now + d * DAY);
     // One round trip: the guard admits only roles that hold every scope asked for.
-    let within = |granted: &Granted| within_role(granted.role(), &scopes);
+    let within = |granted: &Granted| within_granted(granted, &scopes);
     let tenant = Tenant::Org(org_id);
     // The org's key policy is applied inside the INSERT (a concurrent change
     // of it cannot slip by); read in the same batch, it names the refusal.
@@ -365,7 +375,7 @@ pub async fn rotate_api_key(
     if let Some(p) = scopes.iter().find(|p| !policy::key_may_hold(**p)) {
         return Err(AppError::ScopeNotAllowedForKeys { scope: p.as_str() });
     }
-    within_role(access.role(), &scopes)?;
+    within_granted(&access, &scopes)?;
     let now = deps.now();
     let expires_at = expires_in_days.map(|d| now + d * DAY).or(old.expires_at);
     if let Some(v) = policy.violation(now, expires_at) {

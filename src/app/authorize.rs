@@ -30,8 +30,10 @@ pub enum Via {
     OrgRole {
         /// `org_…`
         org_id: String,
-        /// Their role.
-        role: Role,
+        /// Their role: `owner`, `admin`, `member`, or the key of one of
+        /// the org's custom roles (`billing-viewer`).
+        #[schema(example = "billing-viewer")]
+        role: String,
         /// Set when the role is held but a requirement is not met (then `allowed` is false).
         #[serde(skip_serializing_if = "Option::is_none")]
         requires: Option<Requirement>,
@@ -113,10 +115,14 @@ pub async fn authorize(
         Judgement::Role { verdict, role, via_org, joined_via } => {
             let requires = (verdict == Verdict::TwoFactorRequired).then_some(Requirement::TwoFactor);
             let via = match (target, via_org) {
-                (Tenant::Org(org_id), _) => Via::OrgRole { org_id: org_id.to_owned(), role, requires, joined_via },
-                (Tenant::Workspace(ws_id), None) => Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role },
+                (Tenant::Org(org_id), _) => {
+                    Via::OrgRole { org_id: org_id.to_owned(), role: role.name().to_owned(), requires, joined_via }
+                }
+                (Tenant::Workspace(ws_id), None) => {
+                    Via::WorkspaceRole { workspace_id: ws_id.to_owned(), role: role.rank() }
+                }
                 (Tenant::Workspace(ws_id), Some(org)) => {
-                    Via::WorkspaceGrant { workspace_id: ws_id.to_owned(), role, org, requires }
+                    Via::WorkspaceGrant { workspace_id: ws_id.to_owned(), role: role.rank(), org, requires }
                 }
             };
             Decision { allowed: verdict == Verdict::Allow, via: Some(via) }

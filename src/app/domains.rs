@@ -15,7 +15,9 @@
 use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::Actor;
 use super::oauth::{HttpClient, OutgoingRequest, USER_AGENT};
+use super::roles;
 use super::{log_error, random, AppError, Deps, ErrorCode, Rng};
+use crate::domain::custom_role::RoleKey;
 use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::org_domain::{self, DomainName, Enrollment, Recheck, TxtAnswer};
 use crate::domain::policy::{self, Permission, Role};
@@ -24,7 +26,7 @@ use crate::domain::time::rfc3339;
 use crate::domain::webhook;
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::{self, ClaimedRow, DomainRow, DueDomainRow, SuggestedOrgRow};
+use crate::store::sql::{self, ClaimedRow, DomainRow, DueDomainRow, RoleRow, SuggestedOrgRow};
 use crate::store::{Batch, Db, DbError, Results, Stmt};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -294,11 +296,11 @@ pub async fn verify_domain(deps: &Deps, who: &Credential, org_id: &str, id: &str
 pub struct DomainChange<'a> {
     /// `none`, `suggest` or `auto_join`.
     pub enrollment: Option<&'a str>,
-    /// `member` or `admin`.
+    /// `member`, `admin` or the key of one of the org's custom roles.
     pub role: Option<&'a str>,
 }
 
-fn parsed_change(change: DomainChange<'_>) -> Result<(Option<Enrollment>, Option<Role>), AppError> {
+fn parsed_change(change: DomainChange<'_>) -> Result<(Option<Enrollment>, Option<&str>), AppError> {
     if change.enrollment.is_none() && change.role.is_none() {
         return Err(AppError::field(FieldError::new("enrollment", "required", "give enrollment, role or both")));
     }
@@ -317,8 +319,13 @@ fn parsed_change(change: DomainChange<'_>) -> Result<(Option<Enrollment>, Option
     let role = change
         .role
         .map(|raw| match Role::parse(raw) {
-            Some(r @ (Role::Member | Role::Admin)) => Ok(r),
-            _ => Err(AppError::field(FieldError::new("role", "invalid_role", "must be member or admin"))),
+            Some(Role::Member | Role::Admin) => Ok(raw),
+            None if RoleKey::looks_like(raw) => Ok(raw),
+            _ => Err(AppError::field(FieldError::new(
+                "role",
+                "invalid_role",
+                "must be member, admin or one of this organization's roles",
+            ))),
         })
         .transpose()?;
     Ok((enrollment, role))
@@ -334,34 +341,47 @@ pub async fn update_domain(
     id: &str,
     change: DomainChange<'_>,
 ) -> Result<DomainView, AppError> {
-    let (me, row) = manager_and_domain(deps, who, org_id, id).await?;
     let (enrollment, role) = parsed_change(change)?;
-    let may_admin = policy::may_auto_join_as(me.role(), Role::Admin);
+    // A custom role named rides along with the decision and the domain.
+    let mut batch = Batch::new();
+    let domain = looks_like(IdKind::Domain, id).then(|| batch.read::<DomainRow>(stmt!(sql::DOMAIN_IN_ORG, id, org_id)));
+    let custom = role.and_then(|r| roles::role_read(org_id, r)).map(|s| batch.read::<RoleRow>(s));
+    let (me, mut results) =
+        who.require_with(deps, Tenant::Org(org_id), Permission::OrgWrite, TwoFactorPolicy::Enforce, batch).await?;
+    let row = results.first_if(domain)?.ok_or(AppError::NotFound)?;
+    let custom = results.first_if(custom)?;
+    if let Some(raw) = role {
+        roles::role_in_org(raw, custom)?;
+    }
+    // Auto-joining with more than member (admin, or a custom role) hands it
+    // to everyone who can get an address on the domain: owners only.
+    let may_elevate = policy::may_auto_join_as(me.role(), Role::Admin);
     let auto_join = enrollment.map_or(row.enrollment == Enrollment::AutoJoin.as_str(), |e| e == Enrollment::AutoJoin);
-    let as_admin = role.map_or(row.join_role == Role::Admin.as_str(), |r| r == Role::Admin);
-    let forbidden =
-        || AppError::refused(ErrorCode::Forbidden, "only an owner may have a domain auto-join people as admin");
-    if auto_join && as_admin && !may_admin {
+    let elevated = role.unwrap_or(&row.join_role) != Role::Member.as_str();
+    let forbidden = || {
+        AppError::refused(
+            ErrorCode::Forbidden,
+            "only an owner may have a domain auto-join people as admin or with a custom role",
+        )
+    };
+    if auto_join && elevated && !may_elevate {
         return Err(forbidden());
     }
     let now = deps.now();
     let mut batch = Batch::new();
-    let updated = batch.write(stmt!(
-        sql::UPDATE_DOMAIN,
-        id,
-        org_id,
-        enrollment.map(Enrollment::as_str),
-        role.map(Role::as_str),
-        now,
-        may_admin
-    ));
+    let updated =
+        batch.write(stmt!(sql::UPDATE_DOMAIN, id, org_id, enrollment.map(Enrollment::as_str), role, now, may_elevate));
     batch.add(request_event(deps, me.actor(), "domain.updated", id, org_id, true)?);
     let after = batch.read::<DomainRow>(stmt!(sql::DOMAIN_IN_ORG, id, org_id));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let changed = results.changed(updated) > 0;
     let after = results.first(after)?.ok_or(AppError::NotFound)?;
     if !changed {
-        // Someone made it auto-join as admin meanwhile.
+        // Someone made it auto-join as admin meanwhile, or the custom role
+        // named was deleted meanwhile.
+        if let Some(raw) = role.filter(|r| Role::parse(r).is_none()) {
+            return Err(roles::role_in_org(raw, None).err().unwrap_or_else(forbidden));
+        }
         return Err(forbidden());
     }
     Ok(view(&after))

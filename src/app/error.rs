@@ -118,6 +118,14 @@ pub enum ErrorCode {
     CannotInviteSelf,
     /// A pending invitation for this address exists.
     InvitationExists,
+    /// A custom role still held by members or pending invitations.
+    RoleInUse,
+    /// The org has a custom role with this key.
+    RoleExists,
+    /// The org has the most custom roles it may (25).
+    RoleLimitReached,
+    /// owner, admin and member are built in and never change.
+    BuiltinRole,
     /// The address is already a member.
     AlreadyMember,
     /// Only a pending (or, to resend, expired) invitation.
@@ -253,6 +261,10 @@ impl ErrorCode {
             ErrorCode::ApiKeyRequired => "api_key_required",
             ErrorCode::CannotInviteSelf => "cannot_invite_self",
             ErrorCode::InvitationExists => "invitation_exists",
+            ErrorCode::RoleInUse => "role_in_use",
+            ErrorCode::RoleExists => "role_exists",
+            ErrorCode::RoleLimitReached => "role_limit_reached",
+            ErrorCode::BuiltinRole => "builtin_role",
             ErrorCode::AlreadyMember => "already_member",
             ErrorCode::InvitationNotPending => "invitation_not_pending",
             ErrorCode::InvitationNotFound => "invitation_not_found",
@@ -348,6 +360,10 @@ impl ErrorCode {
         ErrorCode::ApiKeyRequired,
         ErrorCode::CannotInviteSelf,
         ErrorCode::InvitationExists,
+        ErrorCode::RoleInUse,
+        ErrorCode::RoleExists,
+        ErrorCode::RoleLimitReached,
+        ErrorCode::BuiltinRole,
         ErrorCode::AlreadyMember,
         ErrorCode::InvitationNotPending,
         ErrorCode::InvitationNotFound,

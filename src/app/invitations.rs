@@ -7,20 +7,24 @@ use super::auth::Principal;
 use super::members;
 use super::messages::Job;
 use super::page::PageRequest;
+use super::roles;
 use super::sessions::{create_session, SessionIssued};
 use super::ErrorCode;
 use super::{AppError, Deps};
+use crate::domain::custom_role::{self, RoleKey};
 use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
 use crate::domain::password::{self, Password};
-use crate::domain::policy::{self, Permission, Role};
+use crate::domain::policy::{self, Permission, Role, RoleValue};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::token::{self, Secret};
 use crate::stmt;
 pub use crate::store::sql::Delivery;
-use crate::store::sql::{self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, UserRow};
+use crate::store::sql::{
+    self, invitation_sql, InvitationLimits, InvitationRow, NewInvitation, Resend, RoleRow, UserRow,
+};
 use crate::store::{Batch, DbError, Results};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -51,8 +55,10 @@ pub struct InvitationView {
     pub id: String,
     /// The invited address.
     pub email: String,
-    /// The role it grants.
-    pub role: Role,
+    /// The role it grants: `owner`, `admin`, `member`, or (orgs) the key of
+    /// one of the org's custom roles.
+    #[schema(example = "member")]
+    pub role: String,
     /// `pending`, `accepted`, `revoked`, `declined` or `expired`.
     pub status: String,
     /// RFC 3339.
@@ -64,13 +70,35 @@ pub struct InvitationView {
     pub delivery: Delivery,
 }
 
+/// A stored invitation role: built in, or (orgs) a custom role's key (the
+/// triggers of migration 0026 keep it one of the org's). Anything else is our bug.
+fn stored_name(raw: &str) -> Result<String, AppError> {
+    if RoleKey::looks_like(raw) {
+        Ok(raw.to_owned())
+    } else {
+        stored_role(raw).map(|r| r.as_str().to_owned())
+    }
+}
+
 impl InvitationRow {
+    /// The role it gives as a value (built in, or the org's custom role with
+    /// its permissions, when the row was read with them).
+    fn role_value(&self) -> Result<RoleValue, AppError> {
+        if let Some(role) = Role::parse(&self.role) {
+            return Ok(RoleValue::Builtin(role));
+        }
+        match &self.role_permissions {
+            Some(raw) => Ok(RoleValue::Custom { key: self.role.clone(), permissions: custom_role::from_stored(raw) }),
+            None => Err(AppError::internal(format!("unknown role in database: {}", self.role))),
+        }
+    }
+
     /// The view (its role parsed strictly).
     pub fn view(&self) -> Result<InvitationView, AppError> {
         Ok(InvitationView {
             id: self.id.clone(),
             email: self.email.clone(),
-            role: stored_role(&self.role)?,
+            role: stored_name(&self.role)?,
             status: self.status.clone(),
             expires_at: rfc3339(self.expires_at),
             invited_by: Inviter { id: self.invited_by.clone(), name: self.inviter_name.clone() },
@@ -115,19 +143,29 @@ pub async fn create_invitation(
     who: &Credential,
     tenant: Tenant<'_>,
     raw_email: &str,
-    role: Role,
+    raw_role: &str,
 ) -> Result<InvitationView, AppError> {
     let email = Email::parse(raw_email)?;
-    let (me, _) = inviter(deps, who, tenant, Batch::new()).await?;
+    // An org's custom role named by the client rides along with the resolution.
+    let mut batch = Batch::new();
+    let custom = match tenant {
+        Tenant::Org(org_id) => roles::role_read(org_id, raw_role).map(|s| batch.read::<RoleRow>(s)),
+        Tenant::Workspace(_) => None,
+    };
+    let (me, mut results) = inviter(deps, who, tenant, batch).await?;
+    let role = match tenant {
+        Tenant::Org(_) => roles::role_in_org(raw_role, results.first_if(custom)?)?,
+        Tenant::Workspace(_) => RoleValue::Builtin(members::role_field(raw_role)?),
+    };
     // Nobody invites themself: an invitation must never be a way to a seat
     // or a role the inviter does not already have.
     if me.person().is_some_and(|u| u.user.email == email.as_str()) {
         return Err(AppError::refused(ErrorCode::CannotInviteSelf, "you cannot invite yourself"));
     }
-    if !policy::may_invite(me.role(), role) {
+    if !policy::may_invite(me.acting_role(), role.rank()) {
         return Err(AppError::Forbidden);
     }
-    members::may_hand_out(&me, role)?;
+    members::may_hand_out_value(&me, &role)?;
     let q = invitation_sql(tenant.kind());
     let now = deps.now();
     let id = deps.new_id(IdKind::Invitation)?;
@@ -135,14 +173,14 @@ pub async fn create_invitation(
     let digest = invitation_token(&deps.config.token_secret, &id, &nonce).digest();
     let actor = me.actor().clone();
     let event =
-        event(tenant, &actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.as_str() }));
+        event(tenant, &actor, "invitation.created", &id, json!({ "email": email.as_str(), "role": role.name() }));
     let mut batch = Batch::new();
     batch.add(q.expire_stale(tenant.id(), email.as_str(), now));
     let inserted = batch.write(q.insert(&NewInvitation {
         id: &id,
         tenant_id: tenant.id(),
         email: email.as_str(),
-        role,
+        role: role.name(),
         token_hash: &digest,
         nonce: &nonce,
         invited_by: me.person_id(),
@@ -167,7 +205,7 @@ pub async fn create_invitation(
     Ok(InvitationView {
         id,
         email: email.as_str().to_owned(),
-        role,
+        role: role.name().to_owned(),
         status: "pending".into(),
         expires_at: rfc3339(now + INVITATION_SECONDS),
         invited_by: match me.principal() {
@@ -239,7 +277,8 @@ async fn managed(
     let (me, mut results) = inviter(deps, who, tenant, batch).await?;
     let row = results.first_if(row)?;
     let row = row.filter(|r| r.is_in(tenant)).ok_or(AppError::NotFound)?;
-    if !policy::may_invite(me.role(), stored_role(&row.role)?) {
+    let role = row.role_value()?;
+    if !policy::may_invite(me.acting_role(), role.rank()) || !policy::may_hand_out_value(me.subject(), &role) {
         return Err(AppError::Forbidden);
     }
     Ok((me, row))
@@ -308,8 +347,9 @@ pub struct InvitationPreview {
     /// The workspace (absent for an org invitation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace: Option<NameOnly>,
-    /// The role it grants.
-    pub role: Role,
+    /// The role it grants (a built-in name or the org's custom role key).
+    #[schema(example = "member")]
+    pub role: String,
     /// The invited address.
     pub email: String,
     /// The inviter.
@@ -353,7 +393,7 @@ pub async fn preview(deps: &Deps, raw_token: &str) -> Result<InvitationPreview, 
             slug: row.org_slug.clone().unwrap_or_default(),
         }),
         workspace: row.workspace_id.as_ref().map(|_| NameOnly { name: row.workspace_name.clone() }),
-        role: stored_role(&row.role)?,
+        role: stored_name(&row.role)?,
         email: row.email.clone(),
         invited_by: NameOnly { name: row.inviter_name.clone() },
         expires_at: rfc3339(row.expires_at),
@@ -368,8 +408,9 @@ pub struct Accepted {
     /// The workspace joined (absent for an org invitation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace: Option<WorkspaceRef>,
-    /// The role.
-    pub role: Role,
+    /// The role (a built-in name or the org's custom role key).
+    #[schema(example = "member")]
+    pub role: String,
 }
 
 /// A workspace, by id and name.
@@ -434,7 +475,7 @@ pub async fn accept(deps: &Deps, who: &Credential, raw_token: &str) -> Result<Ac
             .workspace_id
             .as_ref()
             .map(|id| WorkspaceRef { id: id.clone(), name: row.workspace_name.clone() }),
-        role: stored_role(&row.role)?,
+        role: stored_name(&row.role)?,
     })
 }
 

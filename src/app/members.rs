@@ -9,15 +9,18 @@ pub use super::access::{role_field, stored_role};
 use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::Event;
 use super::page::PageRequest;
+use super::roles;
 use super::ErrorCode;
 use super::{AppError, Deps};
 use crate::domain::access_review::{self, InactiveFor};
+use crate::domain::custom_role;
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{self, Permission, Refusal, Role};
+use crate::domain::policy::{self, Permission, Refusal, Role, RoleValue};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::domain::FieldError;
-use crate::store::sql::{self, member_sql, MemberRow, RoleChange};
+use crate::stmt;
+use crate::store::sql::{self, member_sql, MemberRow, RoleChange, RoleRow};
 use crate::store::Batch;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,8 +35,10 @@ pub struct MemberView {
     pub email: String,
     /// Name.
     pub name: String,
-    /// Role in the org or workspace.
-    pub role: Role,
+    /// Role in the org or workspace: `owner`, `admin`, `member`, or (orgs)
+    /// the key of one of the org's custom roles.
+    #[schema(example = "admin")]
+    pub role: String,
     /// RFC 3339.
     pub joined_at: String,
     /// Whether they have 2FA on (so admins see who a 2FA requirement affects).
@@ -42,9 +47,10 @@ pub struct MemberView {
     /// key they created (`2026-12-06`); null: never since it was recorded.
     pub last_active_on: Option<String>,
     /// In a member list: the roles the caller may set this member to (their
-    /// current one included; empty when the caller may change nothing).
+    /// current one included; empty when the caller may change nothing),
+    /// the org's custom roles among them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignable_roles: Option<Vec<Role>>,
+    pub assignable_roles: Option<Vec<String>>,
     /// In a member list: whether the caller may remove this member (leaving
     /// is not removal: false for the caller themself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,13 +58,25 @@ pub struct MemberView {
 }
 
 impl MemberRow {
+    /// The member's role as a value: built in, or the org's custom role
+    /// whose permissions came in the same row. Neither is our bug.
+    pub fn role_value(&self) -> Result<RoleValue, AppError> {
+        if let Some(role) = Role::parse(&self.role) {
+            return Ok(RoleValue::Builtin(role));
+        }
+        match &self.role_permissions {
+            Some(raw) => Ok(RoleValue::Custom { key: self.role.clone(), permissions: custom_role::from_stored(raw) }),
+            None => Err(AppError::internal(format!("unknown role in database: {}", self.role))),
+        }
+    }
+
     /// The view (its role parsed strictly).
     pub fn view(&self) -> Result<MemberView, AppError> {
         Ok(MemberView {
             user_id: self.user_id.clone(),
             email: self.email.clone(),
             name: self.name.clone(),
-            role: stored_role(&self.role)?,
+            role: self.role_value()?.name().to_owned(),
             joined_at: rfc3339(self.joined_at),
             totp_enabled: self.totp_enabled != 0,
             last_active_on: self.last_active_at.map(access_review::day),
@@ -112,13 +130,44 @@ fn last_owner(kind: TenantKind) -> AppError {
 /// Whether the caller may hand `role` to someone, as far as its own powers
 /// go: an API key only a role it could act as itself.
 pub fn may_hand_out(me: &Granted, role: Role) -> Result<(), AppError> {
-    if policy::may_hand_out(me.subject(), role) {
-        Ok(())
-    } else {
-        Err(AppError::refused(
+    may_hand_out_value(me, &RoleValue::Builtin(role))
+}
+
+/// [`may_hand_out`] for any role value: an API key only a role it could act
+/// as itself (403 `insufficient_scope`); a person never a role holding a
+/// permission they lack (403 `forbidden`: never beyond yourself).
+pub fn may_hand_out_value(me: &Granted, role: &RoleValue) -> Result<(), AppError> {
+    if policy::may_hand_out_value(me.subject(), role) {
+        return Ok(());
+    }
+    Err(match me.principal() {
+        super::auth::Principal::ApiKey(_) => AppError::refused(
             ErrorCode::InsufficientScope,
-            format!("this API key cannot grant the {} role: its scopes do not cover it", role.as_str()),
-        ))
+            format!("this API key cannot grant the {} role: its scopes do not cover it", role.name()),
+        ),
+        super::auth::Principal::User(_) => AppError::Forbidden,
+    })
+}
+
+/// The roles (built in and the org's custom ones, `custom`) the caller may
+/// set a member holding `target` to, by the same rules as [`change_role`].
+fn assignable(me: &Granted, manages: bool, is_self: bool, target: &RoleValue, custom: &[RoleValue]) -> Vec<String> {
+    let subject = me.subject();
+    if !manages || !policy::may_act_on(subject, target) {
+        return Vec::new();
+    }
+    let all = policy::ROLES.into_iter().map(RoleValue::Builtin).chain(custom.iter().cloned());
+    let roles: Vec<RoleValue> = all
+        .filter(|r| {
+            r == target
+                || (policy::may_change_role(me.acting_role(), is_self, target.rank(), r.rank()).is_ok()
+                    && policy::may_hand_out_value(subject, r))
+        })
+        .collect();
+    if roles.iter().all(|r| r == target) {
+        Vec::new()
+    } else {
+        roles.iter().map(|r| r.name().to_owned()).collect()
     }
 }
 
@@ -137,21 +186,28 @@ pub async fn list_members(
     let cutoff = inactive.map(|i| i.cutoff(deps.now()));
     let mut batch = Batch::new();
     let rows = batch.read::<MemberRow>(member_sql(tenant.kind()).list(tenant.id(), k, id, limit, cutoff));
+    let roles = matches!(tenant, Tenant::Org(_)).then(|| batch.read::<RoleRow>(stmt!(sql::LIST_ROLES, tenant.id())));
     let (me, mut results) =
         who.require_with(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Enforce, batch).await?;
     let rows = results.all(rows)?;
+    let custom: Vec<RoleValue> = results.all_if(roles)?.iter().map(RoleRow::value).collect();
     let (rows, next) = page.finish(rows, |r| (r.joined_at, r.user_id.clone()));
     // What the caller may do to each member, by the same rules as
     // `change_role` and `remove_member` (clients keep no rules of their own).
     let manages = me.allows(Permission::MembersWrite);
-    let subject = me.subject();
     let views = rows
         .iter()
         .map(|row| {
             let mut view = row.view()?;
+            let target = row.role_value()?;
             let is_self = me.person_id() == Some(row.user_id.as_str());
-            view.assignable_roles = Some(policy::assignable_roles(subject, me.role(), manages, is_self, view.role));
-            view.removable = Some(manages && !is_self && policy::may_remove(me.role(), view.role).is_ok());
+            view.assignable_roles = Some(assignable(&me, manages, is_self, &target, &custom));
+            view.removable = Some(
+                manages
+                    && !is_self
+                    && policy::may_act_on(me.subject(), &target)
+                    && policy::may_remove(me.acting_role(), target.rank()).is_ok(),
+            );
             Ok(view)
         })
         .collect::<Result<_, AppError>>()?;
@@ -167,13 +223,32 @@ pub async fn change_role(
     who: &Credential,
     tenant: Tenant<'_>,
     user_id: &str,
-    new: Role,
+    new: &str,
 ) -> Result<MemberView, AppError> {
-    let (me, target) = with_target(deps, who, tenant, Permission::MembersWrite, user_id).await?;
-    let current = stored_role(&target.role)?;
+    // An org's custom role named by the client rides along with the
+    // resolution (workspaces have the built-in roles only).
+    let custom_read = match tenant {
+        Tenant::Org(org_id) => roles::role_read(org_id, new),
+        Tenant::Workspace(_) => None,
+    };
+    let mut batch = Batch::new();
+    let target = looks_like(IdKind::User, user_id)
+        .then(|| batch.read::<MemberRow>(member_sql(tenant.kind()).get(tenant.id(), user_id)));
+    let custom_row = custom_read.map(|s| batch.read::<RoleRow>(s));
+    let (me, mut results) =
+        who.require_with(deps, tenant, Permission::MembersWrite, TwoFactorPolicy::Enforce, batch).await?;
+    let target = results.first_if(target)?.ok_or(AppError::NotFound)?;
+    let new = match tenant {
+        Tenant::Org(_) => roles::role_in_org(new, results.first_if(custom_row)?)?,
+        Tenant::Workspace(_) => RoleValue::Builtin(role_field(new)?),
+    };
+    let current = target.role_value()?;
     let is_self = me.person_id() == Some(user_id);
-    policy::may_change_role(me.role(), is_self, current, new).map_err(refusal)?;
-    may_hand_out(&me, new)?;
+    if !policy::may_act_on(me.subject(), &current) {
+        return Err(AppError::Forbidden);
+    }
+    policy::may_change_role(me.acting_role(), is_self, current.rank(), new.rank()).map_err(refusal)?;
+    may_hand_out_value(&me, &new)?;
     let q = member_sql(tenant.kind());
     let event = Event::in_tenant(
         tenant,
@@ -181,26 +256,26 @@ pub async fn change_role(
         "member.role_changed",
         "user",
         user_id,
-        json!({ "from": current.as_str(), "to": new.as_str() }),
+        json!({ "from": current.name(), "to": new.name() }),
     );
     let mut batch = Batch::new();
     let change = batch.write(q.change_role(&RoleChange {
         tenant_id: tenant.id(),
         user_id,
-        current,
-        new,
+        current: current.name(),
+        new: new.name(),
         caller: me.person_id(),
-        caller_role: me.role(),
+        caller_role: me.role_value().name(),
     }));
     batch.add(event.stmt_if_changed(deps)?);
     let after = batch.read::<MemberRow>(q.get(tenant.id(), user_id));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let changed = results.changed(change) == 1;
     let Some(row) = results.first(after)? else { return Err(AppError::NotFound) };
-    let now = stored_role(&row.role)?;
+    let now = row.role_value()?;
     if changed {
         row.view()
-    } else if now == current && current == Role::Owner {
+    } else if now == current && current == RoleValue::Builtin(Role::Owner) {
         // The owner guard held: the tenant's only owner stays.
         Err(last_owner(tenant.kind()))
     } else if now == new {
@@ -217,18 +292,27 @@ pub async fn remove_member(deps: &Deps, who: &Credential, tenant: Tenant<'_>, us
         return leave(deps, who, tenant).await;
     }
     let (me, target) = with_target(deps, who, tenant, Permission::MembersWrite, user_id).await?;
-    let role = stored_role(&target.role)?;
-    policy::may_remove(me.role(), role).map_err(refusal)?;
+    let role = target.role_value()?;
+    if !policy::may_act_on(me.subject(), &role) {
+        return Err(AppError::Forbidden);
+    }
+    policy::may_remove(me.acting_role(), role.rank()).map_err(refusal)?;
     let event = Event::in_tenant(
         tenant,
         me.actor(),
         "member.removed",
         "user",
         user_id,
-        json!({ "email": target.email, "role": role.as_str() }),
+        json!({ "email": target.email, "role": role.name() }),
     );
     let mut batch = Batch::new();
-    let removed = batch.write(member_sql(tenant.kind()).remove(tenant.id(), user_id, role, me.person_id(), me.role()));
+    let removed = batch.write(member_sql(tenant.kind()).remove(
+        tenant.id(),
+        user_id,
+        role.name(),
+        me.person_id(),
+        me.role_value().name(),
+    ));
     batch.add(event.stmt_if_changed(deps)?);
     if batch.run(deps.db.as_ref()).await?.changed(removed) == 0 {
         return Err(conflict());

@@ -28,6 +28,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod page;
+pub mod roles;
 pub mod sealing;
 pub mod sessions;
 pub mod sso;

@@ -2,7 +2,7 @@
 //! ([`Credential::require`]): the org is read with the caller's membership in
 //! the same batch as the credential check, and the policy table decides.
 pub use super::access::TwoFactorPolicy;
-use super::access::{stored_role, Credential, Granted};
+use super::access::{Credential, Granted};
 use super::audit::{self, Actor, AuditEventView, Event};
 use super::error::collect_fields;
 use super::page::PageRequest;
@@ -38,8 +38,10 @@ pub struct OrgView {
     pub require_2fa_for: Option<TwoFactorRule>,
     /// RFC 3339.
     pub created_at: String,
-    /// The caller's role (null for an API key, which acts with its scopes).
-    pub role: Option<Role>,
+    /// The caller's role (null for an API key, which acts with its scopes):
+    /// `owner`, `admin`, `member`, or the key of one of the org's custom roles.
+    #[schema(example = "admin")]
+    pub role: Option<String>,
     /// What the caller may do here: every permission the policy table
     /// allows them, with the same facts as the real check (an org that
     /// requires 2FA they lack: none). Clients show and hide by it.
@@ -75,7 +77,7 @@ impl OrgRow {
             require_2fa_for: Some(self.rule()).filter(|r| *r != TwoFactorRule::Off),
             created_at: rfc3339(self.created_at),
             // An API key's org row carries no role.
-            role: if self.role.is_empty() { None } else { Some(stored_role(&self.role)?) },
+            role: if self.role.is_empty() { None } else { Some(access::stored_org_role(self)?.name().to_owned()) },
         })
     }
 }
@@ -132,7 +134,7 @@ pub async fn create_org(deps: &Deps, who: &Credential, name: &str, slug: Option<
                     require_2fa: false,
                     require_2fa_for: None,
                     created_at: rfc3339(now),
-                    role: Some(Role::Owner),
+                    role: Some(Role::Owner.as_str().to_owned()),
                     permissions: policy::permissions_of(owner, &facts),
                     join_link_roles: crate::domain::join_link::roles_offered(&invitable_roles),
                     invitable_roles,
@@ -227,7 +229,9 @@ pub async fn update_org(deps: &Deps, who: &Credential, org_id: &str, patch: OrgP
     match wrote.ran {
         Ok(mut results) => {
             let mut org = results.first(wrote.handles)?.ok_or(AppError::NotFound)?;
-            org.role = access.org().ok_or_else(no_org)?.role.clone();
+            let mine = access.org().ok_or_else(no_org)?;
+            org.role = mine.role.clone();
+            org.role_permissions = mine.role_permissions.clone();
             org.view(powers(&access))
         }
         Err(DbError::Unique(_)) => Err(AppError::refused(ErrorCode::SlugTaken, "that slug is taken")),

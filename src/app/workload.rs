@@ -10,7 +10,7 @@
 //! creator's current role. Refusals are 401 with a code naming what did not
 //! match; the token is never echoed.
 use super::access::{Credential, TwoFactorPolicy};
-use super::api_keys::{scope_list, scopes_text, within_role};
+use super::api_keys::{scope_list, scopes_text, within_granted, within_role};
 use super::audit::{Actor, Event};
 use super::auth::scopes_of;
 use super::oauth::{OutgoingRequest, USER_AGENT};
@@ -157,7 +157,7 @@ pub async fn create_trust_policy(
     };
     let now = deps.now();
     let id = deps.new_id(IdKind::TrustPolicy)?;
-    let within = |g: &super::access::Granted| within_role(g.role(), &checked.scopes);
+    let within = |g: &super::access::Granted| within_granted(g, &checked.scopes);
     let conditions = checked.conditions.to_json();
     let scopes = scopes_text(&checked.scopes);
     let wrote = who
@@ -271,7 +271,7 @@ pub async fn update_trust_policy(
     let input = patch.over(&row);
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();
-    let within = |g: &super::access::Granted| within_role(g.role(), &checked.scopes);
+    let within = |g: &super::access::Granted| within_granted(g, &checked.scopes);
     let conditions = checked.conditions.to_json();
     let scopes = scopes_text(&checked.scopes);
     let wrote = who

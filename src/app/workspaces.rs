@@ -898,6 +898,7 @@ pub async fn accept_install_link(
         created_at: 0,
         role: String::new(),
         joined_via: None,
+        role_permissions: None,
     };
     insert_grant(deps, &a, &org, GrantHow::InstallLink).await
 }

@@ -266,6 +266,9 @@ pub fn sentence(f: &MessageFacts<'_>) -> String {
         "domain.updated" => format!("{actor} changed the domain {domain} of {org}"),
         "domain.lapsed" => format!("The domain {domain} of {org} lapsed: its TXT record is gone"),
         "domain.removed" => format!("{actor} removed the domain {domain} from {org}"),
+        "role.created" => format!("{actor} created the role{key} in {org}"),
+        "role.updated" => format!("{actor} changed the role{key} in {org}"),
+        "role.deleted" => format!("{actor} deleted the role{key} from {org}"),
         "ping" => format!("Test message from Latchkey: this notification channel of {org} works"),
         other => format!("{other} in {org} by {actor}"),
     }

@@ -4,6 +4,7 @@ pub mod access_review;
 pub mod api_key;
 pub mod browser;
 pub mod channel;
+pub mod custom_role;
 pub mod device;
 pub mod email;
 pub mod ids;

@@ -143,6 +143,30 @@ impl Permission {
     pub fn parse(raw: &str) -> Option<Permission> {
         Permission::ALL.into_iter().find(|p| p.as_str() == raw)
     }
+
+    /// What it allows, for the catalog (`GET /v1/permissions`).
+    pub fn description(self) -> &'static str {
+        match self {
+            Permission::OrgRead => "See the organization",
+            Permission::OrgWrite => "Rename the organization, change its settings and domains",
+            Permission::OrgDelete => "Delete the organization, transfer ownership, set key policies (owner only)",
+            Permission::BillingManage => "Manage the plan and billing (owner only)",
+            Permission::MembersRead => "List members",
+            Permission::MembersWrite => "Change members' roles and remove members",
+            Permission::InvitationsWrite => "Invite people; manage invitations, join links and requests",
+            Permission::ApiKeysWrite => "Create, rotate and revoke API keys",
+            Permission::AuditRead => "Read the audit log",
+            Permission::WorkspacesRead => "See customer workspaces granted to the organization",
+            Permission::WorkspacesWrite => "Manage workspaces",
+            Permission::ProjectsRead => "Read projects",
+            Permission::ProjectsWrite => "Change projects",
+            Permission::AppsRead => "Read apps",
+            Permission::AppsDeploy => "Deploy apps",
+            Permission::DatabasesRead => "Read databases",
+            Permission::DatabasesWrite => "Change databases",
+            Permission::NotificationsWrite => "Manage notification channels",
+        }
+    }
 }
 
 /// THE table. An exhaustive match: a new permission does not compile until
@@ -183,6 +207,9 @@ pub fn key_may_hold(permission: Permission) -> bool {
 pub enum Subject<'a> {
     /// A person, by their role in the tenant.
     Role(Role),
+    /// A person whose org role is one of its custom roles, by that role's
+    /// permission set (only what [`custom_may_hold`] admits counts).
+    Custom(&'a [Permission]),
     /// An API key, by its scopes (it acts in its own org, and in the
     /// workspaces granted to that org).
     Key(&'a [Permission]),
@@ -326,6 +353,15 @@ pub fn decide(subject: Subject<'_>, permission: Permission, facts: &Facts) -> Ve
                 Verdict::Allow
             }
         }
+        Subject::Custom(set) => {
+            if facts.require_2fa && !facts.has_2fa {
+                Verdict::TwoFactorRequired
+            } else if seats || !custom_may_hold(permission) || !set.contains(&permission) {
+                Verdict::Forbidden
+            } else {
+                Verdict::Allow
+            }
+        }
         Subject::Key(scopes) => {
             if person_only(permission) {
                 Verdict::UserRequired
@@ -387,7 +423,114 @@ pub fn assignable_roles(subject: Subject<'_>, role: Role, manages: bool, is_self
 pub fn may_hand_out(subject: Subject<'_>, role: Role) -> bool {
     match subject {
         Subject::Role(_) => true,
+        Subject::Custom(_) => {
+            held_within(&permissions_of_role(role), &permissions_of(subject, &Facts::direct(TenantKind::Org)))
+        }
         Subject::Key(scopes) => role_within(role, scopes),
+    }
+}
+
+/// Whether a permission may be part of a custom role: what an admin holds
+/// and a person-only permission is not. Owner-only powers (deleting the org,
+/// billing, ownership transfer, which rides on `org:delete`) stay the
+/// owner's; so a custom role never manages owners nor hands out more than
+/// an admin could. An exhaustive answer through the table.
+pub fn custom_may_hold(permission: Permission) -> bool {
+    role_grants(Role::Admin, permission) && !person_only(permission)
+}
+
+/// Every permission of a built-in role, in contract order.
+pub fn permissions_of_role(role: Role) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| role_grants(role, *p)).collect()
+}
+
+/// Whether every permission of `wanted` is among `held`.
+fn held_within(wanted: &[Permission], held: &[Permission]) -> bool {
+    wanted.iter().all(|p| held.contains(p))
+}
+
+/// A member's org role as a value: built in, or one of the org's custom
+/// roles with its permission set (read with the membership, in the same
+/// D1 batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleValue {
+    /// owner, admin or member.
+    Builtin(Role),
+    /// A custom role.
+    Custom {
+        /// Its key (`billing-viewer`).
+        key: String,
+        /// Its permissions (only those [`custom_may_hold`] admits count).
+        permissions: Vec<Permission>,
+    },
+}
+
+impl RoleValue {
+    /// The wire/database name.
+    pub fn name(&self) -> &str {
+        match self {
+            RoleValue::Builtin(r) => r.as_str(),
+            RoleValue::Custom { key, .. } => key,
+        }
+    }
+
+    /// The subject decisions about its holder are made with.
+    pub fn subject(&self) -> Subject<'_> {
+        match self {
+            RoleValue::Builtin(r) => Subject::Role(*r),
+            RoleValue::Custom { permissions, .. } => Subject::Custom(permissions),
+        }
+    }
+
+    /// Where it stands for the membership rules ([`may_change_role`],
+    /// [`may_remove`], [`may_invite`]) as the one acted on: a custom role
+    /// is below admin, as a member is.
+    pub fn rank(&self) -> Role {
+        match self {
+            RoleValue::Builtin(r) => *r,
+            RoleValue::Custom { .. } => Role::Member,
+        }
+    }
+
+    /// What its holder may do in the org (directly, without a 2FA question).
+    pub fn permissions(&self) -> Vec<Permission> {
+        permissions_of(self.subject(), &Facts::direct(TenantKind::Org))
+    }
+
+    /// Whether the org's 2FA rule binds its holder: a custom role is held
+    /// to `admins_and_owners` (only the built-in member is exempt there),
+    /// as the SQL statements read it (`m.role = 'member'`).
+    pub fn bound_by(&self, rule: TwoFactorRule) -> bool {
+        match self {
+            RoleValue::Builtin(r) => rule.binds(*r),
+            RoleValue::Custom { .. } => rule != TwoFactorRule::Off,
+        }
+    }
+}
+
+/// Whether `subject` (acting in the org) may give someone `role`: its
+/// powers cover every permission of the role (never beyond yourself), and
+/// for a built-in role [`may_hand_out`].
+pub fn may_hand_out_value(subject: Subject<'_>, role: &RoleValue) -> bool {
+    match role {
+        RoleValue::Builtin(r) => may_hand_out(subject, *r),
+        RoleValue::Custom { .. } => {
+            let held = permissions_of(subject, &Facts::direct(TenantKind::Org));
+            held_within(&role.permissions(), &held)
+        }
+    }
+}
+
+/// Whether `subject` may act on (change or remove) a member holding
+/// `target`: a person with a custom role never acts on someone holding
+/// anything they lack (an admin or owner above them); built-in roles and
+/// keys follow the membership rules alone.
+pub fn may_act_on(subject: Subject<'_>, target: &RoleValue) -> bool {
+    match subject {
+        Subject::Custom(set) => {
+            held_within(&target.permissions(), &permissions_of(Subject::Custom(set), &Facts::direct(TenantKind::Org)))
+        }
+        Subject::Role(_) | Subject::Key(_) => true,
     }
 }
 
@@ -574,6 +717,22 @@ mod tests {
                     Verdict::Forbidden
                 }
             }
+            Subject::Custom(set) => {
+                // A custom role: 2FA and direct seats as for any person; then
+                // its own set, of which only what an admin holds and no
+                // person-only permission counts (written out, not derived).
+                if facts.require_2fa && !facts.has_2fa {
+                    return Verdict::TwoFactorRequired;
+                }
+                if through_grant && direct_seat_only {
+                    return Verdict::Forbidden;
+                }
+                if set.contains(&p) && roles[role_column(Role::Admin)] && !person_only {
+                    Verdict::Allow
+                } else {
+                    Verdict::Forbidden
+                }
+            }
             Subject::Key(scopes) => {
                 // "API keys never perform person-only actions", whatever their scopes.
                 if person_only {
@@ -607,6 +766,10 @@ mod tests {
             Subject::Key(&all),
             Subject::Key(some),
             Subject::Key(&[]),
+            // Custom roles: one naming everything (owner-only and
+            // person-only names count for nothing), one narrow.
+            Subject::Custom(&all),
+            Subject::Custom(some),
         ];
         let ways =
             [(TenantKind::Org, Via::Direct), (TenantKind::Workspace, Via::Direct), (TenantKind::Workspace, Via::Grant)];
@@ -631,7 +794,7 @@ mod tests {
                 cases += 1;
             }
         });
-        assert_eq!(cases, 6 * 18 * 3 * 4);
+        assert_eq!(cases, 8 * 18 * 3 * 4);
         // The matrix reaches every answer, so no rule is untested.
         assert_eq!(seen.len(), 5, "{seen:?}");
     }

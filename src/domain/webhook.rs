@@ -110,6 +110,14 @@ pub const EVENT_TYPES: &[(&str, Reads, &str)] = &[
         "The daily re-check found a verified domain's TXT record gone: it grants nothing until verified again.",
     ),
     ("domain.removed", Reads::Permission(Permission::OrgWrite), "A domain was removed."),
+    // Custom roles (issue 24).
+    ("role.created", Reads::Permission(Permission::MembersRead), "A custom role was created."),
+    (
+        "role.updated",
+        Reads::Permission(Permission::MembersRead),
+        "A custom role's name, description or permissions changed (its holders have the new set at once).",
+    ),
+    ("role.deleted", Reads::Permission(Permission::MembersRead), "A custom role was deleted."),
     ("ping", Reads::Nothing, "A test message (POST …/notification-channels/{id}/test); only to that channel."),
 ];
 
@@ -136,7 +144,7 @@ pub fn read_requirement(subject: Subject<'_>, event_type: &str) -> Result<Option
         Some(Reads::Permission(p)) => Ok(Some(p)),
         Some(Reads::PersonWith(p)) => match subject {
             Subject::Key(_) => Err(Verdict::UserRequired),
-            Subject::Role(_) => Ok(Some(p)),
+            Subject::Role(_) | Subject::Custom(_) => Ok(Some(p)),
         },
     }
 }
@@ -178,6 +186,9 @@ pub fn event_types_for(action: &str) -> &'static [&'static str] {
         "domain.updated" => &["domain.updated"],
         "domain.lapsed" => &["domain.lapsed"],
         "domain.removed" => &["domain.removed"],
+        "role.created" => &["role.created"],
+        "role.updated" => &["role.updated"],
+        "role.deleted" => &["role.deleted"],
         _ => &[],
     }
 }

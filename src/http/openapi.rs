@@ -222,6 +222,7 @@ mod generate {
             "connection_id" => "The single sign-on connection's id (`ssc_…`)",
             "ws_id" => "The workspace's id (`ws_…`)",
             "user_id" => "The member's user id (`usr_…`)",
+            "key" => "The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`)",
             "limit" => "Items per page: 1..100, default 50",
             "cursor" => "Where the page starts: the `next_cursor` of the page before; absent for the first page",
             "code" => "The provider's authorization code",

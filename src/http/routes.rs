@@ -5,7 +5,7 @@
 //! nor be documented without existing.
 use super::handlers::{
     self as h, admin, api_keys as keys, device as dev, domains as dom, invitations as inv, join_links as join,
-    notifications as notify, oauth, orgs, sso, totp, workload as wl, workspaces as ws,
+    notifications as notify, oauth, orgs, roles, sso, totp, workload as wl, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -213,6 +213,12 @@ routes! {
     PATCH "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::change_role(org_id, user_id);
     DELETE "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::remove_member(org_id, user_id);
     POST "/v1/orgs/{org_id}/ownership-transfer" [Principal] => orgs::transfer_ownership(org_id);
+    GET "/v1/permissions" [Person] => roles::list_permissions();
+    GET "/v1/orgs/{org_id}/roles" [Person] => roles::list_roles(org_id);
+    POST "/v1/orgs/{org_id}/roles" [Person] => roles::create_role(org_id);
+    GET "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::get_role(org_id, key);
+    PATCH "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::update_role(org_id, key);
+    DELETE "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::delete_role(org_id, key);
     GET "/v1/orgs/{org_id}/audit-log" [Principal] => orgs::org_audit_log(org_id);
     GET "/v1/orgs/{org_id}/access-review" [Person] => orgs::export_access_review(org_id);
     POST "/v1/orgs/{org_id}/invitations" [Principal] => inv::create_invitation(org_id);

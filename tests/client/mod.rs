@@ -582,6 +582,30 @@ impl Api<'_> {
         self.0.call("PUT", &format!("/v1/orgs/{org}/api-key-policy"), Some(&who.bearer()), Some(policy))
     }
 
+    // --- custom roles ---
+    pub fn permissions(&self, who: impl Bearer) -> Reply {
+        self.get("/v1/permissions", Some(who.bearer()))
+    }
+    pub fn roles(&self, who: impl Bearer, org: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/roles"), Some(who.bearer()))
+    }
+    pub fn role(&self, who: impl Bearer, org: &str, key: &str) -> Reply {
+        self.get(&format!("/v1/orgs/{org}/roles/{key}"), Some(who.bearer()))
+    }
+    pub fn create_role(&self, who: impl Bearer, org: &str, key: &str, permissions: &[&str]) -> Reply {
+        let body = json!({"key": key, "name": format!("Role {key}"), "permissions": permissions});
+        self.post(&format!("/v1/orgs/{org}/roles"), Some(who.bearer()), body)
+    }
+    pub fn create_role_with(&self, who: impl Bearer, org: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/orgs/{org}/roles"), Some(who.bearer()), body)
+    }
+    pub fn update_role(&self, who: impl Bearer, org: &str, key: &str, changes: Value) -> Reply {
+        self.patch(&format!("/v1/orgs/{org}/roles/{key}"), who, changes)
+    }
+    pub fn delete_role(&self, who: impl Bearer, org: &str, key: &str) -> Reply {
+        self.delete(&format!("/v1/orgs/{org}/roles/{key}"), who)
+    }
+
     // --- decisions ---
     pub fn authorize(&self, who: impl Bearer, permission: &str, org: &str) -> Reply {
         self.post("/v1/authorize", Some(who.bearer()), json!({"permission": permission, "org_id": org}))

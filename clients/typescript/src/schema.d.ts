@@ -1559,6 +1559,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orgs/{org_id}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an organization's roles */
+        get: operations["list_roles"];
+        put?: never;
+        /** Create a custom role */
+        post: operations["create_role"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org_id}/roles/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a role */
+        get: operations["get_role"];
+        put?: never;
+        post?: never;
+        /** Delete a custom role */
+        delete: operations["delete_role"];
+        options?: never;
+        head?: never;
+        /** Change a custom role */
+        patch: operations["update_role"];
+        trace?: never;
+    };
     "/v1/orgs/{org_id}/sso-connections": {
         parameters: {
             query?: never;
@@ -1647,6 +1684,23 @@ export interface paths {
         head?: never;
         /** Update a trust policy */
         patch: operations["update_trust_policy"];
+        trace?: never;
+    };
+    "/v1/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The permission catalog */
+        get: operations["list_permissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/workspaces": {
@@ -1856,8 +1910,11 @@ export interface components {
         /** @description What accepting gives. */
         Accepted: {
             org?: null | components["schemas"]["OrgSummary"];
-            /** @description The role. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role (a built-in name or the org's custom role key).
+             * @example member
+             */
+            role: string;
             workspace?: null | components["schemas"]["WorkspaceRef"];
         };
         /** @description An org's access review. */
@@ -2206,7 +2263,7 @@ export interface components {
              */
             emails?: string[] | null;
             /** @description 1 to 32 distinct types from `GET /v1/notification-event-types`, each one whose data the caller may read (its `requires`; 403 otherwise). */
-            event_types: ("member.added" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "join_link.created" | "join_link.revoked" | "membership_request.created" | "membership_request.approved" | "membership_request.denied" | "membership_request.withdrawn" | "invitation.expired" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.expiring" | "api_key.expired" | "grant.created" | "grant.revoked" | "grant.relinquished" | "org.updated" | "org.deleted" | "domain.added" | "domain.verified" | "domain.updated" | "domain.lapsed" | "domain.removed" | "ping")[];
+            event_types: ("member.added" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "join_link.created" | "join_link.revoked" | "membership_request.created" | "membership_request.approved" | "membership_request.denied" | "membership_request.withdrawn" | "invitation.expired" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.expiring" | "api_key.expired" | "grant.created" | "grant.revoked" | "grant.relinquished" | "org.updated" | "org.deleted" | "domain.added" | "domain.verified" | "domain.updated" | "domain.lapsed" | "domain.removed" | "role.created" | "role.updated" | "role.deleted" | "ping")[];
             /**
              * @description `webhook` (default), `slack`, `discord` or `email`
              * @enum {string|null}
@@ -2229,8 +2286,13 @@ export interface components {
              * @description The address to invite (surrounding spaces are trimmed, and it is lowercased).
              */
             email: string;
-            /** @description `owner` (owners only), `admin` or `member`. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description `owner` (owners only), `admin`, `member`, or (organizations) the key
+             *     of one of the org's custom roles (one holding only permissions the
+             *     inviter holds); a role unknown to the org is 422, field `role`.
+             * @example member
+             */
+            role: string;
         };
         /** @description A new join link. */
         CreateJoinLinkBody: {
@@ -2269,6 +2331,32 @@ export interface components {
              *     the name when absent.
              */
             slug?: string | null;
+        };
+        /** @description A new custom role. */
+        CreateRoleBody: {
+            /** @description What it is for (at most 500 characters). */
+            description?: string | null;
+            /**
+             * @description 3-40 of a-z, 0-9 and hyphens, not starting or ending with one; never
+             *     `owner`, `admin` or `member`. Unique in the org; never changes.
+             * @example billing-viewer
+             */
+            key: string;
+            /**
+             * @description Display name (1-100 characters).
+             * @example Billing viewer
+             */
+            name: string;
+            /**
+             * @description Permission names from `GET /v1/permissions` whose `custom_roles` is
+             *     true (never a person-only one), each one the caller holds.
+             * @example [
+             *       "org:read",
+             *       "members:read",
+             *       "audit:read"
+             *     ]
+             */
+            permissions: string[];
         };
         /** @description A new key: the only answer that carries `key`. */
         CreatedApiKey: {
@@ -2526,7 +2614,7 @@ export interface components {
          *     `http::error` gives it a status and a title.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "sso_required" | "sso_domain_taken" | "sso_discovery_failed" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
+        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "role_in_use" | "role_exists" | "role_limit_reached" | "builtin_role" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "sso_required" | "sso_domain_taken" | "sso_discovery_failed" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
         /** @description The event types. */
         EventTypeList: {
             /** @description Every type a channel may subscribe to. */
@@ -2689,8 +2777,11 @@ export interface components {
             /** @description The inviter. */
             invited_by: components["schemas"]["NameOnly"];
             org?: null | components["schemas"]["OrgName"];
-            /** @description The role it grants. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role it grants (a built-in name or the org's custom role key).
+             * @example member
+             */
+            role: string;
             workspace?: null | components["schemas"]["NameOnly"];
         };
         /**
@@ -2713,8 +2804,12 @@ export interface components {
             id: string;
             /** @description Who sent it. */
             invited_by: components["schemas"]["Inviter"];
-            /** @description The role it grants. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role it grants: `owner`, `admin`, `member`, or (orgs) the key of
+             *     one of the org's custom roles.
+             * @example member
+             */
+            role: string;
             /** @description `pending`, `accepted`, `revoked`, `declined` or `expired`. */
             status: string;
         };
@@ -2913,9 +3008,10 @@ export interface components {
         MemberView: {
             /**
              * @description In a member list: the roles the caller may set this member to (their
-             *     current one included; empty when the caller may change nothing).
+             *     current one included; empty when the caller may change nothing),
+             *     the org's custom roles among them.
              */
-            assignable_roles?: components["schemas"]["Role"][] | null;
+            assignable_roles?: string[] | null;
             /** @description Email. */
             email: string;
             /** @description RFC 3339. */
@@ -2932,8 +3028,12 @@ export interface components {
              *     is not removal: false for the caller themself).
              */
             removable?: boolean | null;
-            /** @description Role in the org or workspace. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description Role in the org or workspace: `owner`, `admin`, `member`, or (orgs)
+             *     the key of one of the org's custom roles.
+             * @example admin
+             */
+            role: string;
             /** @description Whether they have 2FA on (so admins see who a 2FA requirement affects). */
             totp_enabled: boolean;
             /** @description `usr_…` */
@@ -2998,6 +3098,15 @@ export interface components {
             /** @description Name. */
             name: string;
         };
+        /** @description An org member's role change: a built-in role or one of the org's custom roles. */
+        OrgRoleBody: {
+            /**
+             * @description `owner`, `admin`, `member`, or the key of one of the org's custom
+             *     roles (a role unknown to the org: 422, field `role`).
+             * @example billing-viewer
+             */
+            role: string;
+        };
         /** @description An organization, by id, name and slug. */
         OrgSummary: {
             /** @description `org_…` */
@@ -3037,7 +3146,12 @@ export interface components {
              */
             require_2fa: boolean;
             require_2fa_for?: null | components["schemas"]["TwoFactorRule"];
-            role?: null | components["schemas"]["Role"];
+            /**
+             * @description The caller's role (null for an API key, which acts with its scopes):
+             *     `owner`, `admin`, `member`, or the key of one of the org's custom roles.
+             * @example admin
+             */
+            role?: string | null;
             /** @description URL-safe unique name. */
             slug: string;
         };
@@ -3046,6 +3160,25 @@ export interface components {
          * @enum {string}
          */
         Permission: "org:read" | "org:write" | "org:delete" | "billing:manage" | "members:read" | "members:write" | "invitations:write" | "api_keys:write" | "audit:read" | "workspaces:read" | "workspaces:write" | "projects:read" | "projects:write" | "apps:read" | "apps:deploy" | "databases:read" | "databases:write" | "notifications:write";
+        /** @description The permission catalog. */
+        PermissionList: {
+            /** @description Every permission, in contract order. */
+            data: components["schemas"]["PermissionView"][];
+        };
+        /** @description One permission of the catalog. */
+        PermissionView: {
+            /** @description Whether a custom role may hold it. */
+            custom_roles: boolean;
+            /** @description What it allows. */
+            description: string;
+            /** @description e.g. `members:write`. */
+            key: components["schemas"]["Permission"];
+            /**
+             * @description Only a signed-in person ever exercises it (never an API key), and
+             *     only the owner holds it: no custom role may.
+             */
+            person_only: boolean;
+        };
         /**
          * @description A workspace's plan.
          * @enum {string}
@@ -3214,8 +3347,11 @@ export interface components {
             last_active_on?: string | null;
             /** @description Name. */
             name: string;
-            /** @description Role. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description Role: `owner`, `admin`, `member`, or the key of one of the org's custom roles.
+             * @example admin
+             */
+            role: string;
             /** @description Whether they have 2FA on. */
             two_factor: boolean;
             /** @description `usr_…` */
@@ -3242,6 +3378,41 @@ export interface components {
         RoleBody: {
             /** @description `owner`, `admin` or `member`. */
             role: components["schemas"]["Role"];
+        };
+        /** @description An org's roles. */
+        RoleList: {
+            /**
+             * @description Whether the caller may create, change and delete the org's roles
+             *     (owners and admins; never a custom role).
+             */
+            can_define: boolean;
+            /** @description The built-in roles (owner, admin, member), then the org's own by key. */
+            data: components["schemas"]["RoleView"][];
+        };
+        /** @description A role as the API shows it: built in (read-only) or the org's own. */
+        RoleView: {
+            /** @description owner, admin and member: built in, never changed nor deleted. */
+            builtin: boolean;
+            /** @description RFC 3339 (null for a built-in role). */
+            created_at?: string | null;
+            /** @description What it is for ('' when none). */
+            description: string;
+            /**
+             * @description In the list: whether the caller may invite someone with this role
+             *     (the console's pickers offer exactly these; it compares no roles).
+             */
+            invitable?: boolean | null;
+            /**
+             * @description `owner`, `admin`, `member`, or a custom role's key.
+             * @example billing-viewer
+             */
+            key: string;
+            /** @description Display name. */
+            name: string;
+            /** @description What its holders may do in the org, in contract order. */
+            permissions: components["schemas"]["Permission"][];
+            /** @description RFC 3339 (null for a built-in role). */
+            updated_at?: string | null;
         };
         /** @description Rotation. */
         RotateBody: {
@@ -3590,7 +3761,7 @@ export interface components {
             /** @description On or off; turning on clears `disabled_reason` and the failure streak. */
             enabled?: boolean | null;
             /** @description New subscription: 1 to 32 distinct types; absent or null keeps the old one. */
-            event_types?: ("member.added" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "join_link.created" | "join_link.revoked" | "membership_request.created" | "membership_request.approved" | "membership_request.denied" | "membership_request.withdrawn" | "invitation.expired" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.expiring" | "api_key.expired" | "grant.created" | "grant.revoked" | "grant.relinquished" | "org.updated" | "org.deleted" | "domain.added" | "domain.verified" | "domain.updated" | "domain.lapsed" | "domain.removed" | "ping")[] | null;
+            event_types?: ("member.added" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "join_link.created" | "join_link.revoked" | "membership_request.created" | "membership_request.approved" | "membership_request.denied" | "membership_request.withdrawn" | "invitation.expired" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.expiring" | "api_key.expired" | "grant.created" | "grant.revoked" | "grant.relinquished" | "org.updated" | "org.deleted" | "domain.added" | "domain.verified" | "domain.updated" | "domain.lapsed" | "domain.removed" | "role.created" | "role.updated" | "role.deleted" | "ping")[] | null;
             /**
              * @description New receiver (same rules as on creation). Changing it, or
              *     `event_types`, needs the right to read every type the channel will carry.
@@ -3604,7 +3775,10 @@ export interface components {
              *     `auto_join` (they become members at email verification or sign-in, once).
              */
             enrollment?: string | null;
-            /** @description The role auto-join gives: `member` or `admin` (auto-join as admin: owners only). */
+            /**
+             * @description The role auto-join gives: `member`, `admin`, or the key of one of the
+             *     org's custom roles (auto-join as admin or with a custom role: owners only).
+             */
             role?: string | null;
         };
         /** @description Profile update body. */
@@ -3619,6 +3793,18 @@ export interface components {
             require_2fa?: null | components["schemas"]["TwoFactorSetting"];
             /** @description New slug: 3-40 of `a-z 0-9` and single hyphens, not first or last. */
             slug?: string | null;
+        };
+        /** @description A change to a custom role: what is present changes. */
+        UpdateRoleBody: {
+            /** @description Description. */
+            description?: string | null;
+            /** @description Display name. */
+            name?: string | null;
+            /**
+             * @description The whole new set (replaces the old one); its holders have it on
+             *     their next request.
+             */
+            permissions?: string[] | null;
         };
         /** @description A user code as the person typed it. */
         UserCodeBody: {
@@ -3680,8 +3866,12 @@ export interface components {
             /** @description `org_…` */
             org_id: string;
             requires?: null | components["schemas"]["Requirement"];
-            /** @description Their role. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description Their role: `owner`, `admin`, `member`, or the key of one of
+             *     the org's custom roles (`billing-viewer`).
+             * @example billing-viewer
+             */
+            role: string;
         } | {
             /** @enum {string} */
             kind: "workspace_role";
@@ -12565,7 +12755,7 @@ export interface operations {
                  *       "role": "admin"
                  *     }
                  */
-                "application/json": components["schemas"]["RoleBody"];
+                "application/json": components["schemas"]["OrgRoleBody"];
             };
         };
         responses: {
@@ -12613,6 +12803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description forbidden: not within the membership rules, or a role holding a permission the caller lacks (never beyond yourself) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12648,7 +12839,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description validation_failed (per-field `errors`) */
+            /** @description validation_failed: a role unknown to the org (field role) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14206,6 +14397,548 @@ export interface operations {
             };
         };
     };
+    list_roles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Built-in roles first (read-only), then custom roles by key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "can_define": true,
+                     *       "data": [
+                     *         {
+                     *           "builtin": true,
+                     *           "created_at": null,
+                     *           "description": "Reads, and deploys",
+                     *           "invitable": true,
+                     *           "key": "member",
+                     *           "name": "Member",
+                     *           "permissions": [
+                     *             "org:read",
+                     *             "members:read",
+                     *             "workspaces:read",
+                     *             "projects:read",
+                     *             "apps:read",
+                     *             "apps:deploy",
+                     *             "databases:read"
+                     *           ],
+                     *           "updated_at": null
+                     *         },
+                     *         {
+                     *           "builtin": false,
+                     *           "created_at": "2026-12-01T09:30:00Z",
+                     *           "description": "Reads the org, its members and its audit log",
+                     *           "invitable": true,
+                     *           "key": "billing-viewer",
+                     *           "name": "Billing viewer",
+                     *           "permissions": [
+                     *             "org:read",
+                     *             "members:read",
+                     *             "audit:read"
+                     *           ],
+                     *           "updated_at": "2026-12-01T09:30:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RoleList"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "description": "Reads the org, its members and its audit log",
+                 *       "key": "billing-viewer",
+                 *       "name": "Billing viewer",
+                 *       "permissions": [
+                 *         "org:read",
+                 *         "members:read",
+                 *         "audit:read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateRoleBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "builtin": false,
+                     *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "description": "Reads the org, its members and its audit log",
+                     *       "key": "billing-viewer",
+                     *       "name": "Billing viewer",
+                     *       "permissions": [
+                     *         "org:read",
+                     *         "members:read",
+                     *         "audit:read"
+                     *       ],
+                     *       "updated_at": "2026-12-01T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (owners and admins; never a custom role), or scope_exceeds_role: a permission the caller lacks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role_exists, or role_limit_reached (25 per organization) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed: a bad or built-in key, an unknown permission, or one no custom role may hold (permission_not_allowed_for_roles) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "builtin": false,
+                     *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "description": "Reads the org, its members and its audit log",
+                     *       "key": "billing-viewer",
+                     *       "name": "Billing viewer",
+                     *       "permissions": [
+                     *         "org:read",
+                     *         "members:read",
+                     *         "audit:read"
+                     *       ],
+                     *       "updated_at": "2026-12-01T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such role in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role_in_use: members hold it or pending invitations give it; builtin_role */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The role's key: `owner`, `admin`, `member`, or a custom role's (`billing-viewer`) */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "org:read",
+                 *         "members:read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateRoleBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "builtin": false,
+                     *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "description": "Reads the org, its members and its audit log",
+                     *       "key": "billing-viewer",
+                     *       "name": "Billing viewer",
+                     *       "permissions": [
+                     *         "org:read",
+                     *         "members:read"
+                     *       ],
+                     *       "updated_at": "2026-12-02T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden, or scope_exceeds_role: the role holds, or would hold, a permission the caller lacks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description builtin_role: owner, admin and member never change */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_sso_connections: {
         parameters: {
             query?: never;
@@ -15233,6 +15966,95 @@ export interface operations {
             };
             /** @description validation_failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_permissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every permission of the policy table, with what it allows, whether only a person (the owner) ever exercises it, and whether a custom role may hold it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "custom_roles": true,
+                     *           "description": "See the organization",
+                     *           "key": "org:read",
+                     *           "person_only": false
+                     *         },
+                     *         {
+                     *           "custom_roles": true,
+                     *           "description": "Rename the organization, change its settings and domains",
+                     *           "key": "org:write",
+                     *           "person_only": false
+                     *         },
+                     *         {
+                     *           "custom_roles": false,
+                     *           "description": "Delete the organization, transfer ownership, set key policies (owner only)",
+                     *           "key": "org:delete",
+                     *           "person_only": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PermissionList"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden (visible but not permitted), user_required (a route or action for people, called with an API key), email_not_verified, two_factor_required or insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

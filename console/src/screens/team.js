@@ -36,6 +36,13 @@ export async function membersPanel({ base: tenantBase, view, kind, name, manage 
   const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.join_link_roles || []) : null;
   const requests = joinLinks ? requestsSection(base, view.join_link_roles || [], () => draw()) : null;
   if (joinLinks) await Promise.all([joinLinks.draw(), requests.draw()]);
+  // Lowest first, as before: the Worker lists them highest first; then an
+  // org's custom roles the Worker says the caller may invite with.
+  let inviteRoles = [...(view.invitable_roles || [])].reverse().map((r) => [r, cap(r)]);
+  if (invites && kind === "org") {
+    const { data } = await api("GET", `${base}/roles`);
+    inviteRoles = inviteRoles.concat(data.filter((r) => !r.builtin && r.invitable).map((r) => [r.key, r.name]));
+  }
 
   // An org's members can be narrowed to those inactive for a while (the
   // Worker knows when each was last active); kept across redraws.
@@ -66,13 +73,11 @@ export async function membersPanel({ base: tenantBase, view, kind, name, manage 
     const parts = [section("Members", filter ? filter.root : null, list)];
     if (review) parts.push(review);
     if (invites) {
-      // Lowest first, as before: the Worker lists them highest first.
-      const roles = [...(view.invitable_roles || [])].reverse();
       parts.push(section("Invite Member", form({
         id: "invite-member",
         fields: [
           { name: "email", label: "Email", type: "email", required: true, autocomplete: "off" },
-          { name: "role", label: "Role", type: "select", value: "member", options: roles.map((r) => [r, cap(r)]) },
+          { name: "role", label: "Role", type: "select", value: "member", options: inviteRoles },
         ],
         submit: "Send Invite",
         onSubmit: async (v, f) => {

@@ -22,8 +22,8 @@ pub enum Judgement {
     Role {
         /// The verdict.
         verdict: Verdict,
-        /// Their (effective) role.
-        role: Role,
+        /// Their (effective) role: built in, or the org's custom role.
+        role: RoleValue,
         /// Through a grant: the org (the one whose 2FA rule they miss, when
         /// that is the verdict).
         via_org: Option<OrgRef>,
@@ -61,7 +61,7 @@ impl Caller {
         let (subject_role, facts, place) = self.standing(two_factor)?;
         let subject = match &self.principal {
             Principal::ApiKey(k) => k.subject(),
-            Principal::User(_) => Subject::Role(subject_role),
+            Principal::User(_) => subject_role.subject(),
         };
         match verdict(subject, permission, &facts) {
             Verdict::Allow => Ok(Granted {
@@ -77,7 +77,7 @@ impl Caller {
 
     /// The role the decisions here are made with, their facts and the place;
     /// or why there is none.
-    fn standing(&self, two_factor: TwoFactorPolicy) -> Result<(Role, Facts, GrantedPlace), AppError> {
+    fn standing(&self, two_factor: TwoFactorPolicy) -> Result<(RoleValue, Facts, GrantedPlace), AppError> {
         match (&self.principal, &self.place) {
             (_, Place::None) => Err(AppError::internal("a tenant decision without a tenant")),
             (Principal::ApiKey(_), Place::Workspace(_) | Place::GrantedToKey) => Err(AppError::UserRequired),
@@ -87,16 +87,16 @@ impl Caller {
             // creates, demotes or removes owners); its scopes decide what it
             // may do at all.
             (Principal::ApiKey(_), Place::Org(org)) => {
-                Ok((Role::Admin, Facts::direct(TenantKind::Org), GrantedPlace::Org(org.clone())))
+                Ok((RoleValue::Builtin(Role::Admin), Facts::direct(TenantKind::Org), GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Org(org)) => {
-                let role = stored_role(&org.role)?;
-                let facts = person_in_org(u, org, role, two_factor);
+                let role = stored_org_role(org)?;
+                let facts = person_in_org(u, org, &role, two_factor);
                 Ok((role, facts, GrantedPlace::Org(org.clone())))
             }
             (Principal::User(u), Place::Workspace(row)) => {
                 let (role, facts) = row.standing(u.user.totp_enabled != 0)?.ok_or(AppError::NotFound)?;
-                Ok((role, facts, GrantedPlace::Workspace(row.clone())))
+                Ok((RoleValue::Builtin(role), facts, GrantedPlace::Workspace(row.clone())))
             }
             (Principal::User(_), Place::GrantedToKey) => Err(AppError::internal("a key's grant for a person")),
         }
@@ -127,12 +127,13 @@ impl Caller {
             }
             (Principal::User(_), Place::Org(org)) => {
                 let (role, facts, _) = self.standing(TwoFactorPolicy::Enforce)?;
-                let verdict = verdict(Subject::Role(role), permission, &facts);
+                let verdict = verdict(role.subject(), permission, &facts);
                 Judgement::Role { verdict, role, via_org: None, joined_via: org.joined_via.clone() }
             }
             (Principal::User(u), Place::Workspace(row)) => {
                 let Some((role, facts)) = row.standing(u.user.totp_enabled != 0)? else { return Ok(Judgement::Hidden) };
                 let verdict = verdict(Subject::Role(role), permission, &facts);
+                let role = RoleValue::Builtin(role);
                 let via_org = match (verdict, facts.via) {
                     (Verdict::TwoFactorRequired, _) => Some(row.needs_2fa_org()?),
                     (_, Via::Grant) => Some(row.via_org()),
@@ -158,15 +159,33 @@ enum GrantedPlace {
 pub struct Granted {
     principal: Principal,
     actor: Actor,
-    role: Role,
+    role: RoleValue,
     facts: Facts,
     place: GrantedPlace,
 }
 
 impl Granted {
-    /// The role decisions here are made with (an API key: `admin`, within its scopes).
+    /// The built-in role decisions here are made with (an API key: `admin`,
+    /// within its scopes). A custom role answers `member` here, so a rule
+    /// that compares built-in roles never reads more into it; the rules
+    /// that know custom roles ask [`Granted::acting_role`] and cap it by
+    /// [`Granted::subject`].
     pub fn role(&self) -> Role {
-        self.role
+        match &self.role {
+            RoleValue::Builtin(r) => *r,
+            RoleValue::Custom { .. } => Role::Member,
+        }
+    }
+
+    /// The caller's role as a value (built in or custom).
+    pub fn role_value(&self) -> &RoleValue {
+        &self.role
+    }
+
+    /// The role the membership rules see: a custom role acts as an admin
+    /// (as an API key does), capped by its own permissions.
+    pub fn acting_role(&self) -> Role {
+        acting_role(&self.role)
     }
 
     /// How the caller is here, and what else decisions here depend on.
@@ -201,7 +220,7 @@ impl Granted {
     pub fn subject(&self) -> Subject<'_> {
         match &self.principal {
             Principal::ApiKey(k) => k.subject(),
-            Principal::User(_) => Subject::Role(self.role),
+            Principal::User(_) => self.role.subject(),
         }
     }
 
@@ -209,7 +228,7 @@ impl Granted {
     pub fn direct(&self) -> Result<Option<Role>, AppError> {
         match (&self.principal, &self.place) {
             (Principal::ApiKey(_), _) => Ok(None),
-            (Principal::User(_), GrantedPlace::Org(_)) => Ok(Some(self.role)),
+            (Principal::User(_), GrantedPlace::Org(_)) => Ok(Some(self.role())),
             (Principal::User(_), GrantedPlace::Workspace(w)) => w.direct(),
         }
     }
@@ -226,7 +245,7 @@ impl Granted {
 
     /// The roles the caller may invite someone with here.
     pub fn invitable_roles(&self) -> Vec<Role> {
-        policy::invitable_roles(self.subject(), self.role, &self.facts)
+        policy::invitable_roles(self.subject(), self.acting_role(), &self.facts)
     }
 
     /// Whether the caller may read `event_type`'s data, by the one policy
@@ -316,6 +335,7 @@ mod tests {
             created_at: 1,
             role: role.into(),
             joined_via: None,
+            role_permissions: None,
         }
     }
 

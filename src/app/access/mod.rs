@@ -25,9 +25,10 @@ use super::workspaces::OrgRef;
 use super::AppError;
 use super::{Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
+use crate::domain::custom_role;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::key_policy;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject, TwoFactorRule, Verdict, Via};
+use crate::domain::policy::{self, Facts, Permission, Role, RoleValue, Subject, TwoFactorRule, Verdict, Via};
 use crate::domain::session::AccessClaims;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::FieldError;
@@ -251,6 +252,7 @@ fn key_principal(row: LiveKeyRow) -> KeyPrincipal {
             created_at: row.org_created_at,
             role: String::new(),
             joined_via: None,
+            role_permissions: None,
         },
     }
 }
@@ -337,23 +339,46 @@ enum Place {
 /// each row already carries their role): the permissions and invitable
 /// roles its view shows, decided with the same facts as [`Caller::require`].
 pub fn listed_org_powers(who: &UserPrincipal, org: &OrgRow) -> Result<(Vec<Permission>, Vec<Role>), AppError> {
-    let role = stored_role(&org.role)?;
-    let facts = person_in_org(who, org, role, TwoFactorPolicy::Enforce);
+    let role = stored_org_role(org)?;
+    let facts = person_in_org(who, org, &role, TwoFactorPolicy::Enforce);
     Ok((
-        policy::permissions_of(Subject::Role(role), &facts),
-        policy::invitable_roles(Subject::Role(role), role, &facts),
+        policy::permissions_of(role.subject(), &facts),
+        policy::invitable_roles(role.subject(), acting_role(&role), &facts),
     ))
 }
 
 /// The facts a person's decisions in an org rest on: whether the org's 2FA
 /// rule binds them (by their `role` there), as `two_factor` applies it,
 /// against whether they have 2FA.
-fn person_in_org(who: &UserPrincipal, org: &OrgRow, role: Role, two_factor: TwoFactorPolicy) -> Facts {
+fn person_in_org(who: &UserPrincipal, org: &OrgRow, role: &RoleValue, two_factor: TwoFactorPolicy) -> Facts {
     Facts {
         tenant: TenantKind::Org,
         via: Via::Direct,
-        require_2fa: two_factor.requires(TwoFactorRule::from_stored(org.require_2fa).binds(role)),
+        require_2fa: two_factor.requires(role.bound_by(TwoFactorRule::from_stored(org.require_2fa))),
         has_2fa: who.user.totp_enabled != 0,
+    }
+}
+
+/// The caller's org role as a value: built in, or the custom role whose
+/// permissions came with the membership row (`ORG_FOR_USER`'s LEFT JOIN).
+/// A name that is neither is our bug: an internal error, never a guess.
+pub fn stored_org_role(org: &OrgRow) -> Result<RoleValue, AppError> {
+    if let Some(role) = Role::parse(&org.role) {
+        return Ok(RoleValue::Builtin(role));
+    }
+    match &org.role_permissions {
+        Some(raw) => Ok(RoleValue::Custom { key: org.role.clone(), permissions: custom_role::from_stored(raw) }),
+        None => Err(AppError::internal(format!("unknown role in database: {}", org.role))),
+    }
+}
+
+/// The role a person acts as under the membership rules: a custom role as
+/// an admin (never touching owners, as an API key), always capped by its
+/// own permissions (`policy::may_hand_out_value`, `policy::may_act_on`).
+pub(crate) fn acting_role(role: &RoleValue) -> Role {
+    match role {
+        RoleValue::Builtin(r) => *r,
+        RoleValue::Custom { .. } => Role::Admin,
     }
 }
 

@@ -203,6 +203,10 @@ fn changed_meanwhile() -> AppError {
 struct GuardRule {
     roles: Vec<Role>,
     grant_admin: bool,
+    /// Orgs: the permissions needed, when a custom role holding them all
+    /// would be allowed (the guard then admits such a role); None when no
+    /// custom role ever is.
+    custom: Option<Vec<Permission>>,
 }
 
 impl GuardRule {
@@ -215,7 +219,9 @@ impl GuardRule {
         };
         let roles = policy::ROLES.into_iter().filter(|r| all(Subject::Role(*r), &direct)).collect();
         let grant_admin = kind == TenantKind::Workspace && all(Subject::Role(Role::Admin), &grant);
-        Self { roles, grant_admin }
+        let needed: Vec<Permission> = std::iter::once(permission).chain(also.iter().copied()).collect();
+        let custom = (kind == TenantKind::Org && all(Subject::Custom(&needed), &direct)).then_some(needed);
+        Self { roles, grant_admin, custom }
     }
 
     fn role(&self, i: usize) -> Option<&'static str> {
@@ -232,6 +238,7 @@ impl GuardRule {
     ) -> crate::store::Stmt {
         let (sid, sub) = (&claims.sid, &claims.sub);
         let (r0, r1, r2) = (self.role(0), self.role(1), self.role(2));
+        let custom = self.custom.as_deref().map(custom_role::stored);
         match tenant {
             Tenant::Org(o) => stmt!(
                 sql::GUARD_ORG_ROLE,
@@ -243,7 +250,8 @@ impl GuardRule {
                 r1,
                 r2,
                 two_factor == TwoFactorPolicy::Enforce,
-                own_two_factor
+                own_two_factor,
+                custom
             ),
             Tenant::Workspace(w) => stmt!(sql::GUARD_WORKSPACE_ROLE, sid, sub, now, w, r0, r1, r2, self.grant_admin),
         }
@@ -324,6 +332,24 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// A custom role passes a guard exactly when the policy table would
+    /// allow a custom role holding what the write needs: never for a
+    /// person-only or owner-only permission, whatever the role names.
+    #[test]
+    fn a_guard_admits_custom_roles_only_for_what_a_custom_role_may_hold() {
+        for p in Permission::ALL {
+            for q in Permission::ALL {
+                let rule = GuardRule::of(TenantKind::Org, p, &[q]);
+                let holdable = policy::custom_may_hold(p) && policy::custom_may_hold(q);
+                assert_eq!(rule.custom.is_some(), holdable, "{p:?} and {q:?}");
+                if let Some(needed) = rule.custom {
+                    assert!(needed.contains(&p) && needed.contains(&q));
+                }
+            }
+            assert!(GuardRule::of(TenantKind::Workspace, p, &[]).custom.is_none(), "workspaces have no custom roles");
         }
     }
 

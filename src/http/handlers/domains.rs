@@ -52,7 +52,8 @@ pub struct UpdateDomainBody {
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(none|suggest|auto_join)$")]
     pub enrollment: Option<String>,
-    /// The role auto-join gives: `member` or `admin` (auto-join as admin: owners only).
+    /// The role auto-join gives: `member`, `admin`, or the key of one of the
+    /// org's custom roles (auto-join as admin or with a custom role: owners only).
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(member|admin)$")]
     pub role: Option<String>,

@@ -16,8 +16,10 @@ pub struct CreateInvitationBody {
     /// The address to invite (surrounding spaces are trimmed, and it is lowercased).
     #[schema(format = Email)]
     pub email: String,
-    /// `owner` (owners only), `admin` or `member`.
-    #[schema(value_type = crate::domain::policy::Role)]
+    /// `owner` (owners only), `admin`, `member`, or (organizations) the key
+    /// of one of the org's custom roles (one holding only permissions the
+    /// inviter holds); a role unknown to the org is 422, field `role`.
+    #[schema(example = "member", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
     pub role: String,
 }
 
@@ -59,8 +61,13 @@ pub async fn create_invitation(deps: &Deps, req: &Request, cred: &Credential, or
 
 async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
     let body: CreateInvitationBody = json(req)?;
-    let role = crate::app::members::role_field(&body.role)?;
-    Ok(Response::json(201, &invitations::create_invitation(deps, cred, tenant, &body.email, role).await?))
+    match tenant {
+        Tenant::Org(_) => crate::app::roles::org_role_field(&body.role)?,
+        Tenant::Workspace(_) => {
+            crate::app::members::role_field(&body.role)?;
+        }
+    }
+    Ok(Response::json(201, &invitations::create_invitation(deps, cred, tenant, &body.email, &body.role).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.

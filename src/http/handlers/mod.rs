@@ -11,6 +11,7 @@ pub mod join_links;
 pub mod notifications;
 pub mod oauth;
 pub mod orgs;
+pub mod roles;
 pub mod sso;
 pub mod totp;
 pub mod workload;

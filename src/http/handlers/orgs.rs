@@ -159,15 +159,27 @@ pub struct RoleBody {
     pub role: String,
 }
 
+/// An org member's role change: a built-in role or one of the org's custom roles.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgRoleBody {
+    /// `owner`, `admin`, `member`, or the key of one of the org's custom
+    /// roles (a role unknown to the org: 422, field `role`).
+    #[schema(example = "billing-viewer", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
+    pub role: String,
+}
+
 /// `PATCH /v1/orgs/{org_id}/members/{user_id}`.
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Change an organization member's role", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = RoleBody,
-    responses((status = 200, body = MemberView), (status = 403, body = Problem),
-              (status = 409, body = Problem, description = "last_owner")))]
+    params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = OrgRoleBody,
+    responses((status = 200, body = MemberView),
+              (status = 403, body = Problem, description = "forbidden: not within the membership rules, or a role holding a permission the caller lacks (never beyond yourself)"),
+              (status = 409, body = Problem, description = "last_owner"),
+              (status = 422, body = Problem, description = "validation_failed: a role unknown to the org (field role)")))]
 pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, user_id: &str) -> Answer {
-    let body: RoleBody = json(req)?;
-    let role = members::role_field(&body.role)?;
-    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Org(org_id), user_id, role).await?))
+    let body: OrgRoleBody = json(req)?;
+    crate::app::roles::org_role_field(&body.role)?;
+    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Org(org_id), user_id, &body.role).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).

@@ -187,7 +187,7 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
 pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str, user_id: &str) -> Answer {
     let body: super::orgs::RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
-    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Workspace(ws_id), user_id, role).await?))
+    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Workspace(ws_id), user_id, role.as_str()).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.

@@ -14,7 +14,9 @@ pub const GUARD_LIVE_SESSION: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FRO
      THEN '1' ELSE 'guard' END) AS ok";
 
 /// A live session (`?1`, `?2`, `?3` as above) of a member of org `?4` whose
-/// role is one of `?5`..`?7`; with `?8 = 1` the org's 2FA rule applies (as
+/// role is one of `?5`..`?7`, or (`?10` not null: a JSON array of the
+/// permissions needed, which a custom role may hold) one of the org's custom
+/// roles holding every one of `?10`; with `?8 = 1` the org's 2FA rule applies (as
 /// [`MEETS_TWO_FACTOR_RULE`] writes it),
 /// with `?9 = 1` the person must have 2FA on whatever the org says.
 pub const GUARD_ORG_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM sessions s \
@@ -22,7 +24,9 @@ pub const GUARD_ORG_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM se
        JOIN org_members m ON m.org_id = ?4 AND m.user_id = s.user_id \
        JOIN orgs o ON o.id = m.org_id \
        WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.suspended_at IS NULL \
-         AND m.role IN (?5, ?6, ?7) \
+         AND (m.role IN (?5, ?6, ?7) OR (?10 IS NOT NULL AND EXISTS (SELECT 1 FROM org_roles r \
+              WHERE r.org_id = m.org_id AND r.key = m.role AND NOT EXISTS (SELECT 1 FROM json_each(?10) n \
+                WHERE NOT EXISTS (SELECT 1 FROM json_each(r.permissions) h WHERE h.value = n.value))))) \
          AND (?8 = 0 OR (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member'))) \
          AND (?9 = 0 OR u.totp_enabled <> 0)) \
      THEN '1' ELSE 'guard' END) AS ok";

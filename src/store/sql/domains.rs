@@ -28,12 +28,15 @@ pub const VERIFY_DOMAIN: &str = "UPDATE org_domains SET state = 'verified', veri
      WHERE id = ?1 AND org_id = ?2 AND state <> 'verified' AND txt_value = ?4 \
        AND NOT EXISTS (SELECT 1 FROM org_domains AS o WHERE o.domain = org_domains.domain AND o.state = 'verified')";
 /// Changes enrollment and role (NULL: unchanged). `?6` is whether the caller
-/// may have the domain auto-join as admin (`policy::may_auto_join_as`),
-/// judged in the statement against the row as it is when written.
+/// may have the domain auto-join with more than member (admin, or a custom
+/// role: `policy::may_auto_join_as`), judged in the statement against the
+/// row as it is when written; a custom role must exist (deleted meanwhile:
+/// nothing changes).
 pub const UPDATE_DOMAIN: &str = "UPDATE org_domains SET enrollment = COALESCE(?3, enrollment), \
        join_role = COALESCE(?4, join_role), updated_at = ?5 \
      WHERE id = ?1 AND org_id = ?2 \
-       AND (?6 OR NOT (COALESCE(?3, enrollment) = 'auto_join' AND COALESCE(?4, join_role) = 'admin'))";
+       AND (?6 OR NOT (COALESCE(?3, enrollment) = 'auto_join' AND COALESCE(?4, join_role) <> 'member')) \
+       AND (?4 IS NULL OR ?4 IN ('member', 'admin') OR EXISTS (SELECT 1 FROM org_roles WHERE org_id = ?2 AND key = ?4))";
 pub const DELETE_DOMAIN: &str = "DELETE FROM org_domains WHERE id = ?1 AND org_id = ?2";
 /// A domain's audit row, its data read from the row itself (`?7`, `?8`),
 /// written only if the statement before it changed something.
@@ -87,6 +90,7 @@ pub const AUTO_JOIN_MEMBER: &str = "INSERT OR IGNORE INTO org_members (org_id, u
        ON d.domain = substr(u.email, length(rtrim(u.email, replace(u.email, '@', ''))) + 1) \
        AND d.state = 'verified' AND d.enrollment = 'auto_join' \
      WHERE u.id = ?1 AND u.email_verified_at IS NOT NULL \
+       AND (d.join_role IN ('member', 'admin') OR EXISTS (SELECT 1 FROM org_roles AS r WHERE r.org_id = d.org_id AND r.key = d.join_role)) \
        AND NOT EXISTS (SELECT 1 FROM domain_joins AS j WHERE j.org_id = d.org_id AND j.domain = d.domain AND j.user_id = u.id) \
      LIMIT 1";
 /// Auto-join, 3 of 3: recorded, member before or not, so it happens once.

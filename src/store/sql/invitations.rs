@@ -2,7 +2,6 @@
 //! `workspace_id`): the row type, the statements both tenants share, and one
 //! table of the target-specific statements per tenant ([`ORG_INVITATIONS`],
 //! [`WORKSPACE_INVITATIONS`]) whose binders fix every parameter's place.
-use crate::domain::policy::Role;
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::stmt;
 use crate::store::Stmt;
@@ -55,6 +54,10 @@ pub struct InvitationRow {
     /// Lists only.
     #[serde(default)]
     pub delivery: Delivery,
+    /// An org invitation giving a custom role: its permissions (JSON array;
+    /// `INVITATION_VIEW` only), null otherwise.
+    #[serde(default)]
+    pub role_permissions: Option<String>,
 }
 
 impl InvitationRow {
@@ -136,8 +139,8 @@ pub struct NewInvitation<'a> {
     pub tenant_id: &'a str,
     /// Normalised address.
     pub email: &'a str,
-    /// The role it grants.
-    pub role: Role,
+    /// The role it grants (a built-in name, or an org's custom role key).
+    pub role: &'a str,
     /// SHA-256 of the derived token.
     pub token_hash: &'a str,
     /// The send nonce the token is derived from.
@@ -186,7 +189,7 @@ impl InvitationSql {
             n.id,
             n.tenant_id,
             n.email,
-            n.role.as_str(),
+            n.role,
             n.token_hash,
             n.nonce,
             n.invited_by,
@@ -229,11 +232,13 @@ impl InvitationSql {
 pub const EXPIRE_STALE_INVITATION: &str = "UPDATE invitations SET status = 'expired', closed_at = ?3 \
      WHERE org_id = ?1 AND email = ?2 AND status = 'pending' AND expires_at <= ?3";
 /// Creates an invitation unless the address is a member, the org has 100
-/// pending invitations, or it sent its daily allowance (one statement).
+/// pending invitations, or it sent its daily allowance, and while its role
+/// (a custom one) exists (one statement).
 pub const INSERT_ORG_INVITATION: &str = "INSERT INTO invitations \
        (id, org_id, email, role, token_hash, send_nonce, invited_by, created_at, expires_at, last_sent_at) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8 \
-     WHERE NOT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?2 AND u.email = ?3) \
+     WHERE (?4 IN ('owner', 'admin', 'member') OR EXISTS (SELECT 1 FROM org_roles WHERE org_id = ?2 AND key = ?4)) \
+       AND NOT EXISTS (SELECT 1 FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?2 AND u.email = ?3) \
        AND (SELECT COUNT(*) FROM invitations WHERE org_id = ?2 AND status = 'pending' AND expires_at > ?8) < ?10 \
        AND (SELECT COUNT(*) FROM invitation_sends WHERE org_id = ?2 AND sent_at > ?8 - 86400) < ?11";
 pub const RECORD_INVITATION_SEND: &str = "INSERT INTO invitation_sends (invitation_id, org_id, workspace_id, sent_at) \
@@ -247,9 +252,10 @@ pub const ORG_INVITATION_LIMITS: &str = "SELECT \
 pub const INVITATION_VIEW: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \
        i.expires_at, i.created_at, i.send_nonce, i.invited_by, inv.name AS inviter_name, \
-       o.name AS org_name, o.slug AS org_slug, ws.name AS workspace_name \
+       o.name AS org_name, o.slug AS org_slug, ws.name AS workspace_name, r.permissions AS role_permissions \
      FROM invitations i LEFT JOIN users inv ON inv.id = i.invited_by LEFT JOIN orgs o ON o.id = i.org_id \
        LEFT JOIN workspaces ws ON ws.id = i.workspace_id \
+       LEFT JOIN org_roles r ON r.org_id = i.org_id AND r.key = i.role \
      WHERE i.id = ?1";
 pub const INVITATION_BY_TOKEN: &str = "SELECT i.id, i.org_id, i.workspace_id, i.email, i.role, \
        CASE WHEN i.status = 'pending' AND i.expires_at <= ?2 THEN 'expired' ELSE i.status END AS status, \

@@ -26,6 +26,10 @@ pub struct MemberRow {
     /// they created (`users.last_active_at`, migration 0023); null: never.
     #[serde(default)]
     pub last_active_at: Option<i64>,
+    /// Org members holding a custom role: its permissions (JSON array), read
+    /// in the same row (`LEFT JOIN org_roles`); null otherwise.
+    #[serde(default)]
+    pub role_permissions: Option<String>,
 }
 
 /// The membership statements of one tenant kind. Every field is a literal
@@ -76,14 +80,14 @@ pub struct RoleChange<'a> {
     pub tenant_id: &'a str,
     /// The member whose role changes.
     pub user_id: &'a str,
-    /// Their role when the decision was made.
-    pub current: Role,
+    /// Their role when the decision was made (a built-in name or an org's custom role key).
+    pub current: &'a str,
     /// The new role.
-    pub new: Role,
+    pub new: &'a str,
     /// The acting person (None: an API key, in its org).
     pub caller: Option<&'a str>,
     /// The caller's role the decision was made with.
-    pub caller_role: Role,
+    pub caller_role: &'a str,
 }
 
 impl MemberSql {
@@ -112,20 +116,12 @@ impl MemberSql {
 
     /// The guarded role change.
     pub fn change_role(&self, c: &RoleChange<'_>) -> Stmt {
-        stmt!(
-            self.change_role_sql,
-            c.tenant_id,
-            c.user_id,
-            c.new.as_str(),
-            c.current.as_str(),
-            c.caller,
-            c.caller_role.as_str()
-        )
+        stmt!(self.change_role_sql, c.tenant_id, c.user_id, c.new, c.current, c.caller, c.caller_role)
     }
 
     /// Removes a non-owner whose role is still `role`, if the caller still has `caller_role`.
-    pub fn remove(&self, tenant_id: &str, user_id: &str, role: Role, caller: Option<&str>, caller_role: Role) -> Stmt {
-        stmt!(self.remove_sql, tenant_id, user_id, role.as_str(), caller, caller_role.as_str())
+    pub fn remove(&self, tenant_id: &str, user_id: &str, role: &str, caller: Option<&str>, caller_role: &str) -> Stmt {
+        stmt!(self.remove_sql, tenant_id, user_id, role, caller, caller_role)
     }
 
     /// Leaves, unless that would leave the tenant without an owner.
@@ -139,18 +135,23 @@ impl MemberSql {
 pub const INSERT_MEMBER: &str =
     "INSERT INTO org_members (org_id, user_id, role, joined_at, joined_via) VALUES (?1, ?2, ?3, ?4, 'created')";
 pub const LIST_MEMBERS: &str =
-    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
-     FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 \
+    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at, \
+       r.permissions AS role_permissions \
+     FROM org_members m JOIN users u ON u.id = m.user_id \
+     LEFT JOIN org_roles r ON r.org_id = m.org_id AND r.key = m.role WHERE m.org_id = ?1 \
        AND (m.joined_at, m.user_id) > (COALESCE(?2, -1), COALESCE(?3, '')) \
        AND (?5 IS NULL OR u.last_active_at IS NULL OR u.last_active_at < ?5) \
      ORDER BY m.joined_at, m.user_id LIMIT ?4";
-pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at \
-     FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND m.user_id = ?2";
+pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at, u.totp_enabled, u.last_active_at, \
+       r.permissions AS role_permissions \
+     FROM org_members m JOIN users u ON u.id = m.user_id \
+     LEFT JOIN org_roles r ON r.org_id = m.org_id AND r.key = m.role WHERE m.org_id = ?1 AND m.user_id = ?2";
 /// Changes a role if it is still what the caller decided on (`?4`), and never
 /// leaves the org without an owner: one statement, so two owners demoting
 /// each other at once cannot both succeed.
 pub const CHANGE_ROLE: &str = "UPDATE org_members SET role = ?3 \
      WHERE org_id = ?1 AND user_id = ?2 AND role = ?4 \
+       AND (?3 IN ('owner', 'admin', 'member') OR EXISTS (SELECT 1 FROM org_roles WHERE org_id = ?1 AND key = ?3)) \
        AND (role <> 'owner' OR ?3 = 'owner' \
             OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1) \
        AND (?5 IS NULL OR EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?5 AND role = ?6))";
