@@ -62,7 +62,7 @@ lint: setup
 # beside the host); the wasm is built once and shared by every runtime test.
 # The runtime tests mostly wait (workerd, the queue, Chromium), so they run
 # E2E_THREADS at a time.
-E2E_THREADS ?= 3
+E2E_THREADS ?= 4
 export E2E_THREADS
 test: setup
 	@bash scripts/test.sh

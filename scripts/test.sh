@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 export WASM_TARGET_DIR="${WASM_TARGET_DIR:-$ROOT/target/wasm}"
-E2E_THREADS="${E2E_THREADS:-3}"
+E2E_THREADS="${E2E_THREADS:-4}"
 
 bash scripts/setup-browser.sh
 
