@@ -709,21 +709,9 @@ pub async fn update_channel(
 
 /// Deletes a channel and its deliveries.
 pub async fn delete_channel(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    if !looks_like(IdKind::Channel, id) {
-        manager(deps, who, org_id).await?;
-        return Err(AppError::NotFound);
-    }
-    let wrote = manager_write(deps, who, org_id, |actor, batch| {
-        let event = audit(org_id, actor, "notification_channel.deleted", id, json!({}));
-        let deleted = batch.write(stmt!(sql::DELETE_CHANNEL, id, org_id));
-        batch.add(event.stmt_if_changed(deps)?);
-        Ok(deleted)
-    })
-    .await?;
-    if wrote.ran?.changed(wrote.handles) == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    let (kind, sql, action) = (IdKind::Channel, sql::DELETE_CHANNEL, "notification_channel.deleted");
+    who.delete_org_row(deps, org_id, Permission::NotificationsWrite, kind, id, sql, action, "notification_channel")
+        .await
 }
 
 /// A new secret; the old one keeps signing for `grace_seconds` (0..=86400).

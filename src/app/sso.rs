@@ -398,25 +398,9 @@ pub async fn update(
 
 /// Deletes a connection (owner). Sessions it opened stay until they end.
 pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    if !looks_like(IdKind::SsoConnection, id) {
-        let (caller, _) = who.resolve(deps, Some(Tenant::Org(org_id)), Batch::new()).await?;
-        caller.require(Permission::OrgDelete, TwoFactorPolicy::Enforce)?;
-        return Err(AppError::NotFound);
-    }
-    let wrote = who
-        .require_write(deps, Tenant::Org(org_id), Permission::OrgDelete, TwoFactorPolicy::Enforce, |actor, batch| {
-            let deleted = batch.write(stmt!(sql::DELETE_SSO_CONNECTION, id, org_id));
-            let event =
-                Event::in_tenant(Tenant::Org(org_id), actor, "sso_connection.deleted", "sso_connection", id, json!({}));
-            batch.add(event.stmt_if_changed(deps)?);
-            Ok(deleted)
-        })
-        .await?;
-    let deleted = wrote.handles;
-    if wrote.ran?.changed(deleted) == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    let (kind, sql) = (IdKind::SsoConnection, sql::DELETE_SSO_CONNECTION);
+    who.delete_org_row(deps, org_id, Permission::OrgDelete, kind, id, sql, "sso_connection.deleted", "sso_connection")
+        .await
 }
 
 /// Turns the org's `sso_required` on or off (owner), audited.

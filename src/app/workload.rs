@@ -316,25 +316,9 @@ pub async fn update_trust_policy(
 /// Deletes a policy (admin+). Keys it issued live out their short lives
 /// (or are revoked like any key).
 pub async fn delete_trust_policy(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
-    if !looks_like(IdKind::TrustPolicy, id) {
-        let (caller, _) = who.resolve(deps, Some(Tenant::Org(org_id)), Batch::new()).await?;
-        caller.require(Permission::ApiKeysWrite, TwoFactorPolicy::Enforce)?;
-        return Err(AppError::NotFound);
-    }
-    let wrote = who
-        .require_write(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, TwoFactorPolicy::Enforce, |actor, batch| {
-            let deleted = batch.write(stmt!(sql::DELETE_TRUST_POLICY, id, org_id));
-            let event =
-                Event::in_tenant(Tenant::Org(org_id), actor, "trust_policy.deleted", "trust_policy", id, json!({}));
-            batch.add(event.stmt_if_changed(deps)?);
-            Ok(deleted)
-        })
-        .await?;
-    let deleted = wrote.handles;
-    if wrote.ran?.changed(deleted) == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    let (kind, sql) = (IdKind::TrustPolicy, sql::DELETE_TRUST_POLICY);
+    who.delete_org_row(deps, org_id, Permission::ApiKeysWrite, kind, id, sql, "trust_policy.deleted", "trust_policy")
+        .await
 }
 
 /// A key traded for a token.

@@ -1,6 +1,7 @@
 //! One-round-trip writes: a guard statement, bound from the policy table,
 //! opens the batch so the write applies only for a caller who may.
 use super::*;
+use crate::app::audit::Event;
 
 impl Credential {
     /// A write in one round trip, for a person: their session is confirmed,
@@ -167,6 +168,43 @@ impl Credential {
                 }
             }
         }
+    }
+
+    /// Deletes one row of the org, bound `(id, org_id)` by `delete`, as a
+    /// caller who holds `permission` (2FA rule enforced), with its audit row
+    /// (`action` on `target_kind` `id`) written only if the row went: one
+    /// round trip. An `id` that cannot be of `kind`, or no such row of this
+    /// org, is 404, after the caller is resolved (a refusal stays a refusal).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn delete_org_row(
+        &self,
+        deps: &Deps,
+        org_id: &str,
+        permission: Permission,
+        kind: IdKind,
+        id: &str,
+        delete: &'static str,
+        action: &'static str,
+        target_kind: &'static str,
+    ) -> Result<(), AppError> {
+        let tenant = Tenant::Org(org_id);
+        if !looks_like(kind, id) {
+            let (caller, _) = self.resolve(deps, Some(tenant), Batch::new()).await?;
+            caller.require(permission, TwoFactorPolicy::Enforce)?;
+            return Err(AppError::NotFound);
+        }
+        let wrote = self
+            .require_write(deps, tenant, permission, TwoFactorPolicy::Enforce, |actor, batch| {
+                let deleted = batch.write(stmt!(delete, id, org_id));
+                let event = Event::in_tenant(tenant, actor, action, target_kind, id, serde_json::json!({}));
+                batch.add(event.stmt_if_changed(deps)?);
+                Ok(deleted)
+            })
+            .await?;
+        if wrote.ran?.changed(wrote.handles) == 0 {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
     }
 }
 
