@@ -163,9 +163,42 @@ fn b64(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }
 
-/// An xs:dateTime in UTC, as unix seconds.
+/// An xs:dateTime with a zone (`Z` or `±HH:MM`, as SAML requires UTC and
+/// IdPs write it), as unix seconds; fractions of a second are dropped. By
+/// hand rather than chrono's format parser, which would grow the Worker.
 pub fn instant(raw: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(raw.trim()).ok().map(|t| t.timestamp())
+    let s = raw.trim();
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        let part = s.get(from..to)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(digits(0, 4)?).ok()?, digits(5, 7)?, digits(8, 10)?)?;
+    let at = date.and_hms_opt(digits(11, 13)?, digits(14, 16)?, digits(17, 19)?)?.and_utc().timestamp();
+    let mut rest = &s[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &fraction[n..];
+    }
+    let offset = match rest.as_bytes() {
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) => {
+            let minutes = i64::from((h1 - b'0') * 10 + (h2 - b'0')) * 60 + i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+            if *sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
+            }
+        }
+        _ => return None,
+    };
+    Some(at - offset)
 }
 
 // ---- identity provider metadata ----
@@ -622,5 +655,9 @@ mod tests {
         assert_eq!(instant("1970-01-01T00:01:00Z"), Some(60));
         assert_eq!(instant("1970-01-01T00:01:00.250Z"), Some(60));
         assert_eq!(instant("yesterday"), None);
+        assert_eq!(instant("1970-01-01T01:01:00+01:00"), Some(60));
+        assert_eq!(instant("1970-01-01T00:01:00"), None, "a zone is required");
+        assert_eq!(instant("1970-02-30T00:01:00Z"), None);
+        assert_eq!(instant("2026-12-06T18:00:00Z"), Some(1_796_580_000));
     }
 }
