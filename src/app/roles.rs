@@ -183,7 +183,7 @@ pub async fn get(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> Resu
         return Ok(builtin_view(role));
     }
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
-    let (_, row): (Granted, RoleRow) = who.require_row(deps, Tenant::Org(org_id), Permission::OrgRead, read).await?;
+    let (_, row): (Granted, RoleRow) = who.require_read(deps, Tenant::Org(org_id), Permission::OrgRead, read).await?;
     Ok(row.view())
 }
 
@@ -290,7 +290,7 @@ pub async fn update(
 ) -> Result<RoleView, AppError> {
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
     let (me, row): (Granted, RoleRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
+        who.require_read(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
     definer(&me)?;
     let checked = check(&input)?;
     let old = custom_role::from_stored(&row.permissions);
@@ -342,7 +342,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
     }
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
     let (me, row): (Granted, RoleRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
+        who.require_read(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
     definer(&me)?;
     within_caller(&me, &custom_role::from_stored(&row.permissions))?;
     let caller = me.person_id().ok_or(AppError::UserRequired)?;

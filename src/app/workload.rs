@@ -16,7 +16,7 @@ use super::auth::scopes_of;
 use super::oauth::{OutgoingRequest, USER_AGENT};
 use super::{random, AppError, Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
-use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
 use crate::domain::policy::{self, Facts, Permission, Role, Subject};
 use crate::domain::tenant::{Tenant, TenantKind};
@@ -265,9 +265,14 @@ pub async fn update_trust_policy(
     id: &str,
     patch: &PolicyPatch,
 ) -> Result<TrustPolicyView, AppError> {
-    let read = looks_like(IdKind::TrustPolicy, id).then(|| stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id));
-    let (_, row): (_, TrustPolicyRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, read).await?;
+    let (_, row): (_, TrustPolicyRow) = who
+        .require_row(
+            deps,
+            Tenant::Org(org_id),
+            Permission::ApiKeysWrite,
+            (IdKind::TrustPolicy, id, sql::TRUST_POLICY_IN_ORG),
+        )
+        .await?;
     let input = patch.over(&row);
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();

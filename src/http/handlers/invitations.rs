@@ -118,26 +118,16 @@ async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
-pub async fn create_workspace_invitation(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    workspace: Tenant<'_>,
-) -> Answer {
-    create(deps, req, cred, workspace).await
+pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
+    create(deps, req, cred, ws).await
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_workspace_invitations(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    workspace: Tenant<'_>,
-) -> Answer {
-    list(deps, req, cred, workspace).await
+pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
+    list(deps, req, cred, ws).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
@@ -147,10 +137,10 @@ pub async fn revoke_workspace_invitation(
     deps: &Deps,
     _: &Request,
     cred: &Credential,
-    workspace: Tenant<'_>,
+    ws: Tenant<'_>,
     id: &str,
 ) -> Answer {
-    revoke(deps, cred, workspace, id).await
+    revoke(deps, cred, ws, id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
@@ -160,10 +150,10 @@ pub async fn resend_workspace_invitation(
     deps: &Deps,
     _: &Request,
     cred: &Credential,
-    workspace: Tenant<'_>,
+    ws: Tenant<'_>,
     id: &str,
 ) -> Answer {
-    resend(deps, cred, workspace, id).await
+    resend(deps, cred, ws, id).await
 }
 
 /// `POST /v1/invitations/preview`.
