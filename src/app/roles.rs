@@ -365,6 +365,8 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         ("members", "members hold it"),
         ("invitations", "pending invitations give it"),
         ("domains", "a verified domain's enrollment gives it"),
+        ("join_links", "a join link that is not revoked gives it"),
+        ("requests", "pending membership requests ask for it"),
     ] {
         if uses[column].as_i64() == Some(1) {
             what.push(says);
@@ -374,7 +376,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         let what = what.join("; ");
         return Err(AppError::refused(
             ErrorCode::RoleInUse,
-            format!("the role {key} is in use ({what}): change their roles, revoke the invitations or change the domains first"),
+            format!("the role {key} is in use ({what}): change their roles, revoke the invitations and join links, decide the requests or change the domains first"),
         ));
     }
     Err(AppError::refused(ErrorCode::Conflict, "your access changed while this was being done; try again"))

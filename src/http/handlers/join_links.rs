@@ -15,9 +15,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJoinLinkBody {
-    /// `admin` or `member` (never `owner`): the role people join with, one
-    /// the creator may invite with.
-    #[schema(value_type = JoinRole)]
+    /// `admin`, `member` or the key of one of the org's custom roles (never
+    /// `owner`): the role people join with, one the creator may invite with
+    /// (a custom role: holding nothing the creator lacks).
+    #[schema(example = "member", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
     pub role: String,
     /// Exact email domains (no wildcards; a subdomain is its own domain) the
     /// joiner's verified address must be on; absent or empty: any. At most 20.
@@ -36,16 +37,6 @@ pub struct CreateJoinLinkBody {
     /// (the request takes a use); false when absent.
     #[serde(default)]
     pub approval: bool,
-}
-
-/// The roles a join link or an approved request gives: never owner.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JoinRole {
-    /// An admin.
-    Admin,
-    /// A member.
-    Member,
 }
 
 /// The states a membership request may be listed by.
@@ -80,7 +71,7 @@ pub struct JoinLinkList {
 pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: CreateJoinLinkBody = json(req)?;
     let new = NewJoinLink {
-        role: crate::app::access::role_field(&body.role)?,
+        role: &body.role,
         allowed_domains: body.allowed_domains.as_deref(),
         max_uses: body.max_uses,
         expires_in_days: body.expires_in_days,
@@ -146,8 +137,10 @@ pub struct MembershipRequestList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequestBody {
-    /// `admin` or `member`: one the approver may invite with.
-    #[schema(value_type = JoinRole)]
+    /// `admin`, `member` or the key of one of the org's custom roles: one
+    /// the approver may invite with (a custom role: holding nothing the
+    /// approver lacks).
+    #[schema(example = "member", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
     pub role: String,
 }
 
@@ -176,8 +169,8 @@ pub async fn approve_membership_request(
     id: &str,
 ) -> Answer {
     let body: ApproveRequestBody = json(req)?;
-    let role = crate::app::access::role_field(&body.role)?;
-    Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, Decision::Approve(role)).await?))
+    let decision = Decision::Approve(&body.role);
+    Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, decision).await?))
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests/{id}/deny`.
