@@ -9,10 +9,10 @@
 //! (a link never vouches for an address). Both end in [`join`], whose one
 //! guarded statement re-checks everything the link promises.
 use super::access::{Credential, Granted, TwoFactorPolicy};
-use super::{members, roles};
 use super::audit::{Actor, Event};
 use super::membership_requests::MembershipRequestView;
 use super::workspaces::{OrgName, OrgSummary};
+use super::{members, roles};
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::ids::IdKind;
 use crate::domain::join_link::{self, LinkRules, LinkState};
@@ -173,10 +173,9 @@ pub async fn create(
         None => custom_role_for(deps, who, org_id, &rules.role).await?,
     };
     let within = |g: &Granted| match &role {
-        RoleValue::Builtin(r) if !g.invitable_roles().contains(r) => Err(AppError::refused(
-            ErrorCode::ScopeExceedsRole,
-            format!("you may not hand out the {} role", r.as_str()),
-        )),
+        RoleValue::Builtin(r) if !g.invitable_roles().contains(r) => {
+            Err(AppError::refused(ErrorCode::ScopeExceedsRole, format!("you may not hand out the {} role", r.as_str())))
+        }
         RoleValue::Builtin(_) => Ok(()),
         custom => members::may_hand_out_value(g, custom),
     };

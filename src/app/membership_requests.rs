@@ -9,13 +9,13 @@
 //! the membership are one batch: a request is decided once, whoever clicks
 //! at the same moment.
 use super::access::{Credential, Granted, TwoFactorPolicy};
-use super::{join_links, members};
 use super::audit::{Actor, Event};
 use super::messages::Job;
 use super::workspaces::OrgSummary;
+use super::{join_links, members};
 use super::{AppError, Deps, ErrorCode};
-use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::custom_role::RoleKey;
+use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::policy::{Permission, Role, RoleValue};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
@@ -136,7 +136,8 @@ pub async fn decide(
     let role = match decision {
         Decision::Approve(raw) => Some(match Role::parse(raw) {
             Some(Role::Owner) => {
-                let why = "a request is approved as admin, member or a custom role; make someone an owner from the team list";
+                let why =
+                    "a request is approved as admin, member or a custom role; make someone an owner from the team list";
                 return Err(AppError::field(crate::domain::FieldError::new("role", "invalid_role", why)));
             }
             Some(builtin) => RoleValue::Builtin(builtin),
@@ -164,8 +165,7 @@ pub async fn decide(
     let wrote = who
         .require_write_checked(deps, Tenant::Org(org_id), Permission::InvitationsWrite, &[], &within, |actor, batch| {
             let decided_by = (actor.kind == "user").then_some(actor.id.as_str());
-            let decided =
-                batch.write(stmt!(sql::DECIDE_REQUEST, id, org_id, status, role.as_deref(), now, decided_by));
+            let decided = batch.write(stmt!(sql::DECIDE_REQUEST, id, org_id, status, role.as_deref(), now, decided_by));
             let event = Event {
                 org_id: Some(org_id),
                 workspace_id: None,

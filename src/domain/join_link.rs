@@ -3,8 +3,8 @@
 //! lifetime of at most 30 days. What may be asked of one, and whether it
 //! still works, is decided here; the use count is kept by a guarded
 //! statement (`store::sql::join_links`).
-use super::email::Email;
 use super::custom_role::RoleKey;
+use super::email::Email;
 use super::policy::Role;
 use super::FieldError;
 
