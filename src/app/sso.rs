@@ -1,8 +1,13 @@
-//! Single sign-on: an org's own OpenID Connect provider signs in the
-//! addresses on its verified domains (`domain::sso` has the rules).
+//! Single sign-on: an org's own OpenID Connect or SAML 2.0 provider signs
+//! in the addresses on its verified domains (`domain::sso` and
+//! `domain::saml` have the rules).
 //!
-//! - Connections (owner, a person): the issuer is found by discovery when
-//!   saved; the client secret is sealed at rest and never shown again.
+//! - Connections (owner, a person): an OIDC issuer is found by discovery
+//!   when saved, its client secret sealed at rest and never shown again; a
+//!   SAML IdP is read from its metadata (XML, or a URL read when saved).
+//! - SAML ([`acs`]): the AuthnRequest's ID carries the flow's state, bound
+//!   to the browser as OAuth's is; the ACS spends the flow it answers,
+//!   verifies the Response, stores the assertion's id, and ends like OIDC.
 //! - Sign-in: `POST /v1/auth/sso/lookup {email}` tells the sign-in screen
 //!   to continue with SSO; the flow is OAuth's (browser-bound `state`, PKCE,
 //!   nonce, one callback path per connection) and ends the same way, with a

@@ -1,5 +1,6 @@
 //! Single sign-on: an org's connections (owners), the sign-in screen's
-//! look-up, and the browser's trip through the org's OpenID provider.
+//! look-up, and the browser's trip through the org's OpenID provider or
+//! SAML IdP (our SP metadata, the ACS).
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::oauth::{self as oauth_app, CallbackParams};
