@@ -34,12 +34,16 @@ fn a_saml_sign_in_in_workerd_verifies_the_xmlsec1_signature_and_joins_just_in_ti
     let d = api.add_domain(&owner, &org, "acme.test").expect(201).body;
     dns.set_txt(d["txt_name"].as_str().unwrap(), &[d["txt_value"].as_str().unwrap()]);
     api.verify_domain(&owner, &org, d["id"].as_str().unwrap()).expect(200);
-    // The owner connects the IdP by its metadata URL (read by workerd).
-    let body = json!({"type": "saml", "metadata_url": idp.metadata_url(), "domains": ["acme.test"]});
-    let r = w.post(&format!("/v1/orgs/{org}/sso-connections"), Some(&owner.token()), body);
-    assert_eq!(r.status, 201, "{}\n{}", r.body, w.log_tail());
-    let conn: Value = r.json();
+    // The owner connects the IdP in the console by its metadata URL (read
+    // by workerd), and reads our SP metadata URL to give the IdP.
+    let said =
+        browser("console-saml.mjs", &[&w.url(""), &owner.email, PASSWORD, &org, &idp.metadata_url()], "console-saml");
+    let list = w.get(&format!("/v1/orgs/{org}/sso-connections"), Some(&owner.token())).json();
+    let conn = list["data"][0].clone();
     let conn_id = conn["id"].as_str().unwrap().to_owned();
+    assert_eq!(said.trim(), w.url(&format!("/v1/sso/{conn_id}/metadata")), "the SP metadata URL shown");
+    assert_eq!(conn["type"], "saml");
+    assert_eq!(conn["domains"], json!(["acme.test"]));
     assert_eq!(conn["issuer"], format!("{}/saml", idp.base()));
     assert_eq!(conn["redirect_uri"], w.url(&format!("/v1/sso/{conn_id}/acs")));
     let meta = w.get(&format!("/v1/sso/{conn_id}/metadata"), None);
