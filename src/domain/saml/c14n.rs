@@ -215,6 +215,14 @@ mod tests {
     }
 
     #[test]
+    fn an_undeclared_default_namespace_is_undeclared_only_under_a_rendered_one() {
+        assert_eq!(canon(r#"<r xmlns="urn:d"><x xmlns=""/></r>"#, &[]), r#"<r xmlns="urn:d"><x xmlns=""></x></r>"#);
+        let doc = roxmltree::Document::parse(r#"<r xmlns="urn:d"><x xmlns=""/></r>"#).unwrap_or_else(|e| panic!("{e}"));
+        let x = doc.descendants().find(|n| n.has_tag_name("x")).unwrap_or_else(|| panic!("x"));
+        assert_eq!(exclusive(x, None, &[]), Ok(b"<x></x>".to_vec()), "no output ancestor declared one");
+    }
+
+    #[test]
     fn an_inner_subtree_takes_its_namespaces_from_outside() {
         let xml = r#"<x:o xmlns:x="urn:x" xmlns="urn:d"><x:i a="&#9;q&quot;"><j/></x:i></x:o>"#;
         let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{e}"));
