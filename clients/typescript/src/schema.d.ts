@@ -3492,6 +3492,13 @@ export interface components {
              */
             grace_period_seconds: number;
         };
+        /** @description What an IdP posts to the ACS (SAML HTTP-POST binding). */
+        SamlAcsForm: {
+            /** @description Echoed from our AuthnRequest: when present it must be that flow's. */
+            RelayState?: string | null;
+            /** @description The Response, base64 (whitespace allowed). */
+            SAMLResponse: string;
+        };
         /** @description A SAML connection's two sides. */
         SamlView: {
             /**
@@ -16180,7 +16187,7 @@ export interface operations {
         /** @description HTTP-POST binding: `SAMLResponse` (base64) and `RelayState` */
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": string;
+                "application/x-www-form-urlencoded": components["schemas"]["SamlAcsForm"];
             };
         };
         responses: {

@@ -244,10 +244,21 @@ pub async fn saml_metadata(deps: &Deps, _req: &Request, connection_id: &str) -> 
     Ok(r.with_header("cache-control", "public, max-age=300"))
 }
 
+/// What an IdP posts to the ACS (SAML HTTP-POST binding).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SamlAcsForm {
+    /// The Response, base64 (whitespace allowed).
+    #[serde(rename = "SAMLResponse")]
+    pub saml_response: String,
+    /// Echoed from our AuthnRequest: when present it must be that flow's.
+    #[serde(rename = "RelayState", default)]
+    pub relay_state: Option<String>,
+}
+
 /// `POST /v1/sso/{connection_id}/acs`.
 #[utoipa::path(post, path = "/v1/sso/{connection_id}/acs", summary = "Receive a SAML response (Assertion Consumer Service)", tag = "sso",
     params(("connection_id" = String, Path)),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "HTTP-POST binding: `SAMLResponse` (base64) and `RelayState`"),
+    request_body(content = SamlAcsForm, content_type = "application/x-www-form-urlencoded", description = "HTTP-POST binding: `SAMLResponse` (base64) and `RelayState`"),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=provider_error|sso_connection_unavailable`. The Response must answer this browser's request (`InResponseTo`), name our ACS (`Destination`, `Recipient`) and entity id (`Audience`), and carry exactly one Assertion, signed by a key of the IdP's metadata (RSA-SHA256 or ECDSA-P256-SHA256 over exclusive C14N), valid now (±3 min), never used before, for an address on the connection's verified domains"),
               (status = 400, body = Problem, description = "invalid_state: no readable Response, or one that answers no flow of this browser (unknown, replayed, expired or foreign `InResponseTo`, another connection, or no flow cookie)")))]
 pub async fn saml_acs(deps: &Deps, req: &Request, connection_id: &str) -> Answer {
