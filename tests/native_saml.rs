@@ -129,6 +129,68 @@ fn a_comment_in_the_name_id_does_not_truncate_it() {
     assert_eq!(got.email.as_deref(), Some("ann@example.com.evil.test"), "never ann@example.com");
 }
 
+/// What the digest leaves out (the Signature's KeyInfo, an Object) is never
+/// read: an address planted there after signing, beside an opaque NameID,
+/// signs nobody in as its holder.
+#[test]
+fn attributes_planted_under_the_signature_after_signing_are_never_read() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let i = Issue { name_id: "u-123".into(), ..issue() };
+    let signed = idp.response(&i);
+    assert_eq!(check(&idp, &signed, NOW).unwrap().email, None, "an opaque NameID is no address");
+    let planted = format!(
+        r#"<saml:Attribute xmlns:saml="{}" Name="email"><saml:AttributeValue>owner@acme.test</saml:AttributeValue></saml:Attribute>"#,
+        saml::NS_ASSERTION
+    );
+    let in_key_info = signed.replacen("<ds:KeyInfo>", &format!("<ds:KeyInfo>{planted}"), 1);
+    let in_object = signed.replacen("</ds:KeyInfo>", &format!("</ds:KeyInfo><ds:Object>{planted}</ds:Object>"), 1);
+    for (what, xml) in [("KeyInfo", in_key_info), ("Object", in_object)] {
+        assert!(xml.contains("owner@acme.test"), "{what}: planted");
+        match check(&idp, &xml, NOW) {
+            Ok(got) => assert_eq!(got.email, None, "{what}: the planted address is read"),
+            Err(refusal) => assert!(matches!(refusal, Refusal::SignatureShape), "{what}: {refusal}"),
+        }
+    }
+    // A persistent (or transient) NameID is an opaque id even with an '@'.
+    let persistent = idp.sign(
+        &idp.wrap(&i, &idp.assertion(&Issue { name_id: "owner@acme.test".into(), ..i.clone() }, true))
+            .replace("nameid-format:emailAddress", "nameid-format:persistent"),
+    );
+    let got = check(&idp, &persistent, NOW).unwrap();
+    assert_eq!((got.name_id.as_str(), got.email), ("owner@acme.test", None));
+    // An attribute whose name merely ends in "email" is not the address.
+    let lookalike = Issue {
+        name_id: "u-123".into(),
+        attributes: r#"<saml:Attribute Name="urn:evil:backup:email"><saml:AttributeValue>owner@acme.test</saml:AttributeValue></saml:Attribute>"#.into(),
+        ..issue()
+    };
+    assert_eq!(check(&idp, &idp.response(&lookalike), NOW).unwrap().email, None);
+    let real = Issue {
+        name_id: "u-123".into(),
+        attributes: r#"<saml:Attribute Name="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"><saml:AttributeValue>ann@example.com</saml:AttributeValue></saml:Attribute>"#.into(),
+        ..issue()
+    };
+    assert_eq!(check(&idp, &idp.response(&real), NOW).unwrap().email.as_deref(), Some("ann@example.com"));
+}
+
+/// The ACS parses what anyone posts: a document built for the parser's
+/// worst cases (a namespace declared at each of thousands of levels, tens
+/// of thousands of attributes) is refused before it is parsed.
+#[test]
+fn documents_built_to_exhaust_the_parser_are_refused_before_parsing() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let depth = 3000;
+    let nested: String =
+        (0..depth).map(|n| format!("<a xmlns:p{n}=\"u\">")).collect::<String>() + &"</a>".repeat(depth);
+    // The parser would take seconds over these and then answer NotAResponse;
+    // Malformed is the scan's answer.
+    assert_eq!(check(&idp, &nested, NOW).unwrap_err(), Refusal::Malformed);
+    let attrs: String = (0..20_000).map(|n| format!(" a{n}=\"1\"")).collect();
+    assert_eq!(check(&idp, &format!("<r{attrs}/>"), NOW).unwrap_err(), Refusal::Malformed);
+    // Real Responses stay well inside the bounds.
+    assert!(check(&idp, &idp.response(&issue()), NOW).is_ok());
+}
+
 #[test]
 fn an_unsigned_assertion_beside_a_signed_response_is_refused() {
     let idp = SamlIdp::new(KeyKind::Rsa, IDP);
