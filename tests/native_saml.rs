@@ -8,7 +8,7 @@
 //! a replayed assertion, an address off the connection's domains).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::fake_dns::FakeDns;
-use crate::saml_idp::{form_body, new_id, read_request, Issue, KeyKind, SamlIdp};
+use crate::saml_idp::{form_body, new_id, read_request, xml_time, Issue, KeyKind, SamlIdp};
 use crate::testapp::*;
 use latchkey::domain::saml::{self, Expected, Refusal};
 use latchkey::stmt;
@@ -189,6 +189,42 @@ fn documents_built_to_exhaust_the_parser_are_refused_before_parsing() {
     assert_eq!(check(&idp, &format!("<r{attrs}/>"), NOW).unwrap_err(), Refusal::Malformed);
     // Real Responses stay well inside the bounds.
     assert!(check(&idp, &idp.response(&issue()), NOW).is_ok());
+}
+
+/// Each of these is checked on its own: another issuer (at either level),
+/// a status other than success, and Conditions that ended while the
+/// bearer confirmation still runs.
+#[test]
+fn another_issuer_a_failed_status_and_ended_conditions_are_refused_each_alone() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let i = issue();
+    let ours = format!("<saml:Issuer>{IDP}</saml:Issuer>");
+    let theirs = "<saml:Issuer>https://evil.example/saml</saml:Issuer>";
+    let assertion = idp.assertion(&i, true);
+    // The assertion's issuer: signed as such by the key we trust.
+    let other = idp.sign(&idp.wrap(&i, &assertion.replacen(&ours, theirs, 1)));
+    assert_eq!(check(&idp, &other, NOW).unwrap_err(), Refusal::Issuer);
+    // The Response's issuer (outside the signed assertion).
+    let outer = idp.sign(&idp.wrap(&i, &assertion)).replacen(&ours, theirs, 1);
+    assert_eq!(check(&idp, &outer, NOW).unwrap_err(), Refusal::Issuer);
+    let failed = idp.sign(&idp.wrap(&i, &assertion).replace("status:Success", "status:Requester"));
+    assert_eq!(check(&idp, &failed, NOW).unwrap_err(), Refusal::NotSuccess);
+    // Conditions end a minute before now (beyond the skew) while the
+    // confirmation runs five minutes more.
+    let long = Issue { lifetime: 600, ..issue() };
+    let ended = idp.assertion(&long, true).replacen(
+        &format!("<saml:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">", xml_time(NOW - 60), xml_time(NOW + 600)),
+        &format!("<saml:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">", xml_time(NOW - 60), xml_time(NOW + 100)),
+        1,
+    );
+    assert!(ended.contains(&xml_time(NOW + 100)), "the Conditions were rewritten");
+    let ended = idp.sign(&idp.wrap(&long, &ended));
+    assert!(check(&idp, &ended, NOW).is_ok());
+    assert_eq!(check(&idp, &ended, NOW + 100 + saml::CLOCK_SKEW).unwrap_err(), Refusal::Expired);
+    assert!(
+        check(&idp, &idp.response(&long), NOW + 100 + saml::CLOCK_SKEW).is_ok(),
+        "the confirmation alone still holds"
+    );
 }
 
 #[test]
