@@ -8,7 +8,7 @@
 //! a replayed assertion, an address off the connection's domains).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::fake_dns::FakeDns;
-use crate::saml_idp::{form_body, new_id, read_request, Issue, KeyKind, SamlIdp};
+use crate::saml_idp::{form_body, new_id, read_request, xml_time, Issue, KeyKind, SamlIdp};
 use crate::testapp::*;
 use latchkey::domain::saml::{self, Expected, Refusal};
 use latchkey::stmt;
@@ -127,6 +127,104 @@ fn a_comment_in_the_name_id_does_not_truncate_it() {
     let got = check(&idp, &xml, NOW).unwrap();
     assert_eq!(got.name_id, "ann@example.com.evil.test");
     assert_eq!(got.email.as_deref(), Some("ann@example.com.evil.test"), "never ann@example.com");
+}
+
+/// What the digest leaves out (the Signature's KeyInfo, an Object) is never
+/// read: an address planted there after signing, beside an opaque NameID,
+/// signs nobody in as its holder.
+#[test]
+fn attributes_planted_under_the_signature_after_signing_are_never_read() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let i = Issue { name_id: "u-123".into(), ..issue() };
+    let signed = idp.response(&i);
+    assert_eq!(check(&idp, &signed, NOW).unwrap().email, None, "an opaque NameID is no address");
+    let planted = format!(
+        r#"<saml:Attribute xmlns:saml="{}" Name="email"><saml:AttributeValue>owner@acme.test</saml:AttributeValue></saml:Attribute>"#,
+        saml::NS_ASSERTION
+    );
+    let in_key_info = signed.replacen("<ds:KeyInfo>", &format!("<ds:KeyInfo>{planted}"), 1);
+    let in_object = signed.replacen("</ds:KeyInfo>", &format!("</ds:KeyInfo><ds:Object>{planted}</ds:Object>"), 1);
+    for (what, xml) in [("KeyInfo", in_key_info), ("Object", in_object)] {
+        assert!(xml.contains("owner@acme.test"), "{what}: planted");
+        match check(&idp, &xml, NOW) {
+            Ok(got) => assert_eq!(got.email, None, "{what}: the planted address is read"),
+            Err(refusal) => assert!(matches!(refusal, Refusal::SignatureShape), "{what}: {refusal}"),
+        }
+    }
+    // A persistent (or transient) NameID is an opaque id even with an '@'.
+    let persistent = idp.sign(
+        &idp.wrap(&i, &idp.assertion(&Issue { name_id: "owner@acme.test".into(), ..i.clone() }, true))
+            .replace("nameid-format:emailAddress", "nameid-format:persistent"),
+    );
+    let got = check(&idp, &persistent, NOW).unwrap();
+    assert_eq!((got.name_id.as_str(), got.email), ("owner@acme.test", None));
+    // An attribute whose name merely ends in "email" is not the address.
+    let lookalike = Issue {
+        name_id: "u-123".into(),
+        attributes: r#"<saml:Attribute Name="urn:evil:backup:email"><saml:AttributeValue>owner@acme.test</saml:AttributeValue></saml:Attribute>"#.into(),
+        ..issue()
+    };
+    assert_eq!(check(&idp, &idp.response(&lookalike), NOW).unwrap().email, None);
+    let real = Issue {
+        name_id: "u-123".into(),
+        attributes: r#"<saml:Attribute Name="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"><saml:AttributeValue>ann@example.com</saml:AttributeValue></saml:Attribute>"#.into(),
+        ..issue()
+    };
+    assert_eq!(check(&idp, &idp.response(&real), NOW).unwrap().email.as_deref(), Some("ann@example.com"));
+}
+
+/// The ACS parses what anyone posts: a document built for the parser's
+/// worst cases (a namespace declared at each of thousands of levels, tens
+/// of thousands of attributes) is refused before it is parsed.
+#[test]
+fn documents_built_to_exhaust_the_parser_are_refused_before_parsing() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let depth = 3000;
+    let nested: String =
+        (0..depth).map(|n| format!("<a xmlns:p{n}=\"u\">")).collect::<String>() + &"</a>".repeat(depth);
+    // The parser would take seconds over these and then answer NotAResponse;
+    // Malformed is the scan's answer.
+    assert_eq!(check(&idp, &nested, NOW).unwrap_err(), Refusal::Malformed);
+    let attrs: String = (0..20_000).map(|n| format!(" a{n}=\"1\"")).collect();
+    assert_eq!(check(&idp, &format!("<r{attrs}/>"), NOW).unwrap_err(), Refusal::Malformed);
+    // Real Responses stay well inside the bounds.
+    assert!(check(&idp, &idp.response(&issue()), NOW).is_ok());
+}
+
+/// Each of these is checked on its own: another issuer (at either level),
+/// a status other than success, and Conditions that ended while the
+/// bearer confirmation still runs.
+#[test]
+fn another_issuer_a_failed_status_and_ended_conditions_are_refused_each_alone() {
+    let idp = SamlIdp::new(KeyKind::Rsa, IDP);
+    let i = issue();
+    let ours = format!("<saml:Issuer>{IDP}</saml:Issuer>");
+    let theirs = "<saml:Issuer>https://evil.example/saml</saml:Issuer>";
+    let assertion = idp.assertion(&i, true);
+    // The assertion's issuer: signed as such by the key we trust.
+    let other = idp.sign(&idp.wrap(&i, &assertion.replacen(&ours, theirs, 1)));
+    assert_eq!(check(&idp, &other, NOW).unwrap_err(), Refusal::Issuer);
+    // The Response's issuer (outside the signed assertion).
+    let outer = idp.sign(&idp.wrap(&i, &assertion)).replacen(&ours, theirs, 1);
+    assert_eq!(check(&idp, &outer, NOW).unwrap_err(), Refusal::Issuer);
+    let failed = idp.sign(&idp.wrap(&i, &assertion).replace("status:Success", "status:Requester"));
+    assert_eq!(check(&idp, &failed, NOW).unwrap_err(), Refusal::NotSuccess);
+    // Conditions end a minute before now (beyond the skew) while the
+    // confirmation runs five minutes more.
+    let long = Issue { lifetime: 600, ..issue() };
+    let ended = idp.assertion(&long, true).replacen(
+        &format!("<saml:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">", xml_time(NOW - 60), xml_time(NOW + 600)),
+        &format!("<saml:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">", xml_time(NOW - 60), xml_time(NOW + 100)),
+        1,
+    );
+    assert!(ended.contains(&xml_time(NOW + 100)), "the Conditions were rewritten");
+    let ended = idp.sign(&idp.wrap(&long, &ended));
+    assert!(check(&idp, &ended, NOW).is_ok());
+    assert_eq!(check(&idp, &ended, NOW + 100 + saml::CLOCK_SKEW).unwrap_err(), Refusal::Expired);
+    assert!(
+        check(&idp, &idp.response(&long), NOW + 100 + saml::CLOCK_SKEW).is_ok(),
+        "the confirmation alone still holds"
+    );
 }
 
 #[test]

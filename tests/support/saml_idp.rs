@@ -43,7 +43,7 @@ pub struct Issue {
     pub attributes: String,
 }
 
-fn xml_time(t: i64) -> String {
+pub fn xml_time(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 

@@ -56,6 +56,40 @@ pub const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /// The NameID format we ask for.
 pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
+/// The unspecified NameID format.
+pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+/// Attribute names that carry the address (the bare names IdPs use, the
+/// WS-Federation claim, the LDAP `mail` OID as URN), matched whole and
+/// without regard to case.
+const EMAIL_ATTRIBUTES: &[&str] = &[
+    "email",
+    "mail",
+    "emailaddress",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+];
+/// Attribute names of a display name.
+const NAME_ATTRIBUTES: &[&str] = &[
+    "name",
+    "displayname",
+    "http://schemas.microsoft.com/identity/claims/displayname",
+    "urn:oid:2.16.840.1.113730.3.1.241",
+];
+/// Attribute names of a given name.
+const GIVEN_NAME_ATTRIBUTES: &[&str] =
+    &["givenname", "firstname", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", "urn:oid:2.5.4.42"];
+/// Attribute names of a surname.
+const SURNAME_ATTRIBUTES: &[&str] =
+    &["surname", "lastname", "sn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", "urn:oid:2.5.4.4"];
+
+/// Whether a NameID is an address: one in the email format (or with no
+/// format, or the unspecified one) that looks like one. A persistent or
+/// transient NameID is an opaque id, whatever it contains.
+fn email_name_id(name_id: Node) -> bool {
+    let format_ok = matches!(name_id.attribute("Format"), None | Some(NAMEID_EMAIL) | Some(NAMEID_UNSPECIFIED));
+    format_ok && simple_text(name_id).is_some_and(|t| t.contains('@'))
+}
+
 /// Clock skew allowed on every time of an assertion, seconds (±3 min).
 pub const CLOCK_SKEW: i64 = 180;
 /// The largest XML accepted (a Response, or metadata).
@@ -114,9 +148,24 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Parses XML as this profile allows: no DTD, bounded size and node count.
+/// Most namespace declarations in one document. The parser resolves
+/// namespaces in time that grows with the nesting depth times the prefixes
+/// declared on the way (cubic for a document that declares one at each
+/// level), and the ACS parses what anyone posts: real Responses and
+/// metadata declare a handful.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 64;
+/// Most attributes (counted as `=` signs) in one document: the parser's
+/// duplicate check is quadratic in one element's attributes.
+pub const MAX_ATTRIBUTES: usize = 4096;
+
+/// Parses XML as this profile allows: no DTD, bounded size, node count,
+/// namespace declarations and attributes (counted before the parser runs,
+/// so a hostile document costs a scan, not the parser's worst case).
 pub fn parse(xml: &str) -> Result<Document<'_>, Refusal> {
-    if xml.len() > MAX_XML_BYTES {
+    if xml.len() > MAX_XML_BYTES
+        || xml.matches("xmlns").count() > MAX_NAMESPACE_DECLARATIONS
+        || xml.bytes().filter(|b| *b == b'=').count() > MAX_ATTRIBUTES
+    {
         return Err(Refusal::Malformed);
     }
     let opt = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES, ..Default::default() };
@@ -593,22 +642,28 @@ pub fn verify(xml: &str, want: &Expected) -> Result<Verified, Refusal> {
     let confirmed_until = confirmed_until.ok_or(Refusal::Recipient)?;
     let assertion_id = a.attribute("ID").unwrap_or_default().to_owned();
     let expires_at = not_on_or_after.unwrap_or(now + DEFAULT_ASSERTION_LIFE).max(confirmed_until) + skew;
-    // Attributes: an address and a name, when given.
-    let mut email = name_id_text.contains('@').then(|| name_id_text.clone());
+    // Attributes: an address and a name, when given. Only the assertion's
+    // own AttributeStatement is read: anything under its Signature (KeyInfo,
+    // Object) is outside what the digest covers. Names are matched whole.
+    let mut email = email_name_id(name_id).then(|| name_id_text.clone());
     let mut name = None;
     let mut given = None;
     let mut family = None;
-    for attr in a.descendants().filter(|n| is(*n, NS_ASSERTION, "Attribute")) {
+    let attributes =
+        children(a, NS_ASSERTION, "AttributeStatement").flat_map(|st| children(st, NS_ASSERTION, "Attribute"));
+    for attr in attributes {
         let value = children(attr, NS_ASSERTION, "AttributeValue").find_map(simple_text).map(|v| v.trim().to_owned());
         let Some(value) = value.filter(|v| !v.is_empty()) else { continue };
         let key = attr.attribute("Name").unwrap_or("");
-        let key = key.rsplit(['/', ':']).next().unwrap_or(key).to_ascii_lowercase();
-        match key.as_str() {
-            "email" | "mail" | "emailaddress" | "0.9.2342.19200300.100.1.3" if email.is_none() => email = Some(value),
-            "name" | "displayname" | "2.16.840.1.113730.3.1.241" => name = Some(value),
-            "givenname" | "firstname" | "2.5.4.42" => given = Some(value),
-            "surname" | "lastname" | "sn" | "2.5.4.4" => family = Some(value),
-            _ => {}
+        let named = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(key));
+        if named(EMAIL_ATTRIBUTES) {
+            email = email.or(Some(value));
+        } else if named(NAME_ATTRIBUTES) {
+            name = Some(value);
+        } else if named(GIVEN_NAME_ATTRIBUTES) {
+            given = Some(value);
+        } else if named(SURNAME_ATTRIBUTES) {
+            family = Some(value);
         }
     }
     let name = name.or(match (given, family) {
