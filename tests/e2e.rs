@@ -55,6 +55,8 @@ mod oauth;
 mod orgs;
 #[path = "e2e_roles.rs"]
 mod roles;
+#[path = "e2e_scim.rs"]
+mod scim;
 #[path = "e2e_security_auth.rs"]
 mod security_auth;
 #[path = "e2e_sso.rs"]

@@ -63,6 +63,8 @@ mod resolver;
 mod roles;
 #[path = "native_round_trips.rs"]
 mod round_trips;
+#[path = "native_scim.rs"]
+mod scim;
 #[path = "native_sealed.rs"]
 mod sealed;
 #[path = "native_sso.rs"]
