@@ -10,15 +10,16 @@
 //! creator's current role. Refusals are 401 with a code naming what did not
 //! match; the token is never echoed.
 use super::access::{Credential, TwoFactorPolicy};
-use super::api_keys::{scope_list, scopes_text, within_granted, within_role};
+use super::api_keys::{scope_list, scopes_text, within_granted, within_role_value};
 use super::audit::{Actor, Event};
 use super::auth::scopes_of;
 use super::oauth::{OutgoingRequest, USER_AGENT};
 use super::{random, AppError, Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
-use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::custom_role;
+use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject};
+use crate::domain::policy::{self, Facts, Permission, Role, RoleValue, Subject};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::domain::workload::{self, Conditions, IssuerKind, Issuers, TimeError};
@@ -265,9 +266,14 @@ pub async fn update_trust_policy(
     id: &str,
     patch: &PolicyPatch,
 ) -> Result<TrustPolicyView, AppError> {
-    let read = looks_like(IdKind::TrustPolicy, id).then(|| stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id));
-    let (_, row): (_, TrustPolicyRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, read).await?;
+    let (_, row): (_, TrustPolicyRow) = who
+        .require_row(
+            deps,
+            Tenant::Org(org_id),
+            Permission::ApiKeysWrite,
+            (IdKind::TrustPolicy, id, sql::TRUST_POLICY_IN_ORG),
+        )
+        .await?;
     let input = patch.over(&row);
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();
@@ -523,9 +529,19 @@ pub async fn exchange(deps: &Deps, raw: &str) -> Result<ExchangedKey, AppError> 
     };
     let scopes = scopes_of(&policy.scopes);
     let creator = policy.created_by.as_deref().unwrap_or_default();
-    let role = policy.creator_role.as_deref().and_then(Role::parse);
+    // The creator's role now: built in, or a custom role by its set.
+    let role = match (policy.creator_role.as_deref(), policy.creator_permissions.as_deref()) {
+        (Some(raw), permissions) => match (Role::parse(raw), permissions) {
+            (Some(builtin), _) => Some(RoleValue::Builtin(builtin)),
+            (None, Some(set)) => {
+                Some(RoleValue::Custom { key: raw.to_owned(), permissions: custom_role::from_stored(set) })
+            }
+            (None, None) => None,
+        },
+        (None, _) => None,
+    };
     let creator_ok = policy.creator_suspended_at.is_none()
-        && role.is_some_and(|r| within_role(r, &scopes).is_ok())
+        && role.is_some_and(|r| within_role_value(&r, &scopes).is_ok())
         && scopes.iter().all(|p| policy::key_may_hold(*p));
     if !creator_ok {
         return Err(refuse(
@@ -568,7 +584,8 @@ pub async fn exchange(deps: &Deps, raw: &str) -> Result<ExchangedKey, AppError> 
         &jti,
         r1,
         r2,
-        r3
+        r3,
+        json!(scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>()).to_string()
     ));
     let event = Event::in_tenant(
         Tenant::Org(&policy.org_id),

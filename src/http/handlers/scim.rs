@@ -7,6 +7,7 @@ use crate::app::access::Credential;
 use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
 use crate::app::Deps;
 use crate::domain::scim::MEDIA_TYPE;
+use crate::domain::tenant::Tenant;
 use crate::http::error::ScimError;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
@@ -39,17 +40,17 @@ pub struct ScimTokenList {
     responses((status = 201, body = NewScimTokenView, description = "`token` is shown this once; give it and `base_url` to the directory"),
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 422, body = Problem, description = "validation_failed (name; too_many_tokens: at most 10)")))]
-pub async fn create_scim_token(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_scim_token(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let b: ScimTokenBody = if req.body.is_empty() { ScimTokenBody { name: None } } else { json(req)? };
-    Ok(Response::json(201, &scim::create_token(deps, cred, org_id, b.name.as_deref()).await?))
+    Ok(Response::json(201, &scim::create_token(deps, cred, org.id(), b.name.as_deref()).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/scim-tokens`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/scim-tokens", summary = "List SCIM tokens", tag = "scim", security(("bearer" = [])),
     params(("org_id" = String, Path)),
     responses((status = 200, body = ScimTokenList), (status = 403, body = Problem, description = "forbidden: owners only")))]
-pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let data = scim::list_tokens(deps, cred, org_id).await?;
+pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let data = scim::list_tokens(deps, cred, org.id()).await?;
     Ok(Response::json(200, &ScimTokenList { data, next_cursor: None }))
 }
 
@@ -58,8 +59,8 @@ pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, or
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked: the directory's next request with it is refused"),
               (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn revoke_scim_token(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    scim::revoke_token(deps, cred, org_id, id).await?;
+pub async fn revoke_scim_token(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    scim::revoke_token(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 
