@@ -3,7 +3,8 @@
 //! owner creates a SCIM token; the directory provisions a person, who signs
 //! in and reads the org; the directory deactivates them, and their next
 //! request to the org is refused. Two owners deactivated at the same moment,
-//! from two threads: one of them stays.
+//! from two threads: one of them stays. The console's SCIM section
+//! (tests/browser/console-scim.mjs) creates and revokes tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::fake_dns::FakeDns;
 use crate::support;
@@ -14,15 +15,20 @@ use support::*;
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The owner's org "Acme" with `acme.test` verified, and a SCIM token:
-/// `(owner, org, token)`.
-fn acme(w: &Worker, dns: &FakeDns) -> (Person, String, String) {
+/// The owner's org "Acme" with `acme.test` verified: `(owner, org)`.
+fn acme_org(w: &Worker, dns: &FakeDns) -> (Person, String) {
     let api = w.api();
     let owner = api.verified("owner@acme.test");
     let org = api.create_org(&owner, "Acme").expect(201).id();
     let d = api.add_domain(&owner, &org, "acme.test").expect(201).body;
     dns.set_txt(d["txt_name"].as_str().unwrap(), &[d["txt_value"].as_str().unwrap()]);
     api.verify_domain(&owner, &org, d["id"].as_str().unwrap()).expect(200);
+    (owner, org)
+}
+
+/// [`acme_org`] and a SCIM token: `(owner, org, token)`.
+fn acme(w: &Worker, dns: &FakeDns) -> (Person, String, String) {
+    let (owner, org) = acme_org(w, dns);
     let created = w.post(&format!("/v1/orgs/{org}/scim-tokens"), Some(&owner.token()), json!({"name": "Okta"}));
     let token = created.expect(201).body["token"].as_str().unwrap().to_owned();
     (owner, org, token)
@@ -86,6 +92,25 @@ fn a_provisioned_person_signs_in_reads_the_org_and_loses_it_when_the_directory_d
     assert_eq!((refused.status, refused.code()), (401, "invalid_scim_token"), "{}", refused.raw);
     assert_eq!(refused.json()["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
     assert_eq!(refused.json()["status"], "401");
+}
+
+#[test]
+fn the_owner_creates_and_revokes_scim_tokens_in_the_console() {
+    let dns = FakeDns::start();
+    let w = Worker::start_with(WorkerOptions { vars: dns.worker_vars() });
+    let (owner, org) = acme_org(&w, &dns);
+    let said = browser("console-scim.mjs", &[&w.url(""), &owner.email, PASSWORD, &org], "console-scim");
+    let token = said.trim();
+    assert!(token.starts_with("lk_scim_"), "{said}");
+    // The token the console showed works for the directory.
+    let r = scim(&w, token, "GET", &format!("/scim/v2/{org}/ServiceProviderConfig"), None);
+    assert_eq!(r.status, 200, "{}", r.raw);
+    // The spare one was revoked: one token left, the one shown.
+    let listed = w.get(&format!("/v1/orgs/{org}/scim-tokens"), Some(&owner.token())).expect(200).body;
+    let data = listed["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{listed}");
+    assert_eq!(data[0]["name"], "Okta");
+    assert!(token.starts_with(data[0]["start"].as_str().unwrap()));
 }
 
 #[test]

@@ -98,7 +98,7 @@ export async function sso({ org: id }) {
   }
   const scimForm = form({
     id: "add-scim-token",
-    fields: [{ name: "name", label: "Name", placeholder: "Okta", maxlength: 100, autocomplete: "off" }],
+    fields: [{ name: "name", label: "Directory", placeholder: "Okta", hint: "A label for the token, e.g. the directory it is for", maxlength: 100, autocomplete: "off" }],
     submit: "Create SCIM token",
     onSubmit: async (v, el) => {
       const t = await api("POST", scimBase, { name: v.name || undefined });
