@@ -144,7 +144,9 @@ fn okta_looks_up_creates_and_deactivates_and_access_ends_with_the_next_request()
     assert_eq!(found.body["Resources"], json!([]));
 
     // 2. It creates it.
-    let created = s.provision("New.Hire@Example.com");
+    let posted = s.call("POST", "/Users", Some(okta_user("New.Hire@Example.com", true))).expect(201);
+    let created = posted.body.clone();
+    assert_eq!(posted.header("location"), created["meta"]["location"].as_str(), "201 names where it is");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(id, person.id(), "the existing account is the User");
     assert_eq!(created["userName"], "new.hire@example.com");

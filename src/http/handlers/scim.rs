@@ -109,6 +109,12 @@ fn scim_answer(status: u16, value: &Value) -> Response {
     r
 }
 
+/// A created resource: 201 with its `Location` (RFC 7644 §3.3).
+fn created(value: &Value) -> Response {
+    let location = value["meta"]["location"].as_str().unwrap_or_default().to_owned();
+    scim_answer(201, value).with_header("location", location)
+}
+
 fn body(req: &Request) -> Result<Map<String, Value>, crate::app::AppError> {
     json(req)
 }
@@ -136,7 +142,7 @@ pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_
               (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists")))]
 pub async fn scim_create_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(201, &scim::create_user(deps, cred, org_id, &b).await?))
+    Ok(created(&scim::create_user(deps, cred, org_id, &b).await?))
 }
 
 /// `GET /scim/v2/{org_id}/Users/{id}`.
@@ -198,7 +204,7 @@ pub async fn scim_list_groups(deps: &Deps, req: &Request, cred: &Credential, org
               (status = 409, body = ScimError, description = "scim_uniqueness: a Group with this displayName exists")))]
 pub async fn scim_create_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(201, &scim::create_group(deps, cred, org_id, &b).await?))
+    Ok(created(&scim::create_group(deps, cred, org_id, &b).await?))
 }
 
 /// `GET /scim/v2/{org_id}/Groups/{id}`.
