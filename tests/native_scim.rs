@@ -582,3 +582,53 @@ fn discovery_endpoints_describe_what_is_supported() {
     );
     assert_eq!(page["Resources"][0]["userName"], "b@example.com");
 }
+
+/// A group push larger than one request may carry is a clear 400, never a
+/// 500 from the database's statement limit; the directory sends the rest in
+/// another request.
+#[test]
+fn a_group_change_beyond_the_per_request_cap_is_a_clear_400() {
+    let s = acme();
+    let ann = s.provision("ann@example.com")["id"].as_str().unwrap().to_owned();
+    let many: Vec<Value> = (0..250).map(|n| json!({"value": format!("usr_{n:032x}")})).collect();
+    let body = json!({"schemas": [GROUP], "displayName": "Everyone", "members": many});
+    expect_scim_error(s.call("POST", "/Groups", Some(body)), 400, "scim_invalid_value", Some("invalidValue"));
+    let group = s
+        .call("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "Admin", "members": [{"value": ann}]})))
+        .expect(201)
+        .id();
+    let add = json!({"schemas": [PATCH], "Operations": [{"op": "Add", "path": "members", "value": many}]});
+    expect_scim_error(
+        s.call("PATCH", &format!("/Groups/{group}"), Some(add)),
+        400,
+        "scim_invalid_value",
+        Some("invalidValue"),
+    );
+    assert_eq!(s.role_of(&ann).as_deref(), Some("admin"), "a refused change changes nothing");
+}
+
+/// Deprovisioning goes by the membership, not by the resource: a person
+/// provisioned inactive while already a member, or let back in some other
+/// way after a deactivation, is removed when the directory says so.
+#[test]
+fn the_directory_removes_a_member_whatever_let_them_in() {
+    let s = acme();
+    // Provisioned inactive: the member the fixture invited is removed.
+    let member = s.f.member().id();
+    let made = s.call("POST", "/Users", Some(okta_user("member@example.com", false))).expect(201).body;
+    assert_eq!((made["id"].as_str(), made["active"].as_bool()), (Some(member.as_str()), Some(false)));
+    assert_eq!(s.role_of(&member), None, "the directory said no");
+    // Deactivated, let back in some other way (here the row a join link or
+    // an invitation would write), deactivated again: out again.
+    let ann = s.provision("ann@example.com")["id"].as_str().unwrap().to_owned();
+    s.deactivate(&ann).expect(200);
+    assert_eq!(s.role_of(&ann), None);
+    s.f.app.rows(stmt!(
+        "INSERT INTO org_members (org_id, user_id, role, joined_at, joined_via) VALUES (?1, ?2, 'member', 1, 'join_link')",
+        s.f.org.as_str(),
+        ann.as_str()
+    ));
+    assert_eq!(s.role_of(&ann).as_deref(), Some("member"), "back in");
+    s.deactivate(&ann).expect(200);
+    assert_eq!(s.role_of(&ann), None, "the directory's second no removes them again");
+}

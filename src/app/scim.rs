@@ -502,6 +502,13 @@ pub async fn create_user(
     batch.add(stmt!(sql::SCIM_JOIN, org_id, &user_id, now));
     let data = json!({ "via": "scim", "email": &email, "role": "member" });
     batch.add(dir.event("member.joined", "user", &user_id, data).stmt_if_changed(deps)?);
+    if !active {
+        // Provisioned as inactive: someone who is a member already (by an
+        // invitation, a link) is not left in by the directory that says no.
+        batch.add(stmt!(sql::SCIM_REMOVE_MEMBER, org_id, &user_id));
+        let data = json!({ "via": "scim", "email": &email });
+        batch.add(dir.event("member.removed", "user", &user_id, data).stmt_if_changed(deps)?);
+    }
     let row = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, &user_id));
     let mut results = dir.run(deps, batch).await?;
     let row = results.first(row)?.ok_or_else(|| AppError::internal("the new SCIM User was not read back"))?;
@@ -575,7 +582,9 @@ async fn change_user(
         let data: Map<String, Value> = changes.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
         batch.add(dir.event("scim_user.updated", "user", id, Value::Object(data)).stmt_if_changed(deps)?);
     }
-    let deactivate = row.active != 0 && attrs.active == Some(false);
+    // By the membership, not the resource: an inactive User who got back in
+    // some other way (a join link, an invitation) is removed again.
+    let deactivate = attrs.active == Some(false) && (row.active != 0 || row.role.is_some());
     if deactivate {
         batch.add(stmt!(sql::SCIM_REMOVE_MEMBER, org_id, id));
         let data = json!({ "via": "scim", "email": &row.email, "role": &row.role });
@@ -597,7 +606,7 @@ async fn change_user(
     let after = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, id));
     let mut results = dir.run(deps, batch).await?;
     let after = results.first(after)?.ok_or(AppError::NotFound)?;
-    if deactivate && after.active != 0 {
+    if deactivate && after.role.is_some() {
         return Err(last_owner());
     }
     Ok(user_view(deps, org_id, &after))
@@ -714,6 +723,21 @@ pub async fn get_group(deps: &Deps, who: &Credential, org_id: &str, id: &str) ->
     Ok(group_view(deps, org_id, &group, Some(&members)))
 }
 
+/// Member changes one request may make: each is a few statements of one D1
+/// batch, and a Worker invocation may run at most 1 000 queries. A directory
+/// sends a larger group in several requests (Okta and Entra ID page their
+/// member updates).
+pub const MAX_MEMBER_CHANGES: usize = 200;
+
+fn too_many_changes(n: usize) -> Result<(), AppError> {
+    if n > MAX_MEMBER_CHANGES {
+        return Err(invalid_value(&format!(
+            "at most {MAX_MEMBER_CHANGES} member changes in one request ({n} asked); send the rest in another PATCH"
+        )));
+    }
+    Ok(())
+}
+
 /// `POST /Groups`: a group (its name unique in the org, case-insensitively)
 /// with its members (Users of this org; other ids are ignored), whose roles
 /// follow.
@@ -729,6 +753,7 @@ pub async fn create_group(
     let name = attrs.display_name.clone().unwrap_or_default();
     let now = deps.now();
     let members = scim::apply_members(&[], &attrs.members);
+    too_many_changes(members.len())?;
     let mut batch = dir.batch();
     batch.add(stmt!(
         sql::INSERT_SCIM_GROUP,
@@ -801,6 +826,7 @@ async fn change_group(
     let added: Vec<&String> = after.iter().filter(|u| !current.contains(u)).collect();
     let removed: Vec<&String> = current.iter().filter(|u| !after.contains(u)).collect();
     let renamed = attrs.display_name.as_deref().filter(|n| scim::role_key(n) != scim::role_key(&group.display_name));
+    too_many_changes(added.len() + removed.len() + if renamed.is_some() { after.len() } else { 0 })?;
     let now = deps.now();
     let mut batch = dir.batch();
     let (set_ext, ext) = (attrs.external_id.is_some(), attrs.external_id.clone().flatten());
