@@ -731,7 +731,7 @@ pub const MAX_MEMBER_CHANGES: usize = 200;
 
 fn too_many_changes(n: usize) -> Result<(), AppError> {
     if n > MAX_MEMBER_CHANGES {
-        return Err(invalid_value(&format!(
+        return Err(invalid_value(format!(
             "at most {MAX_MEMBER_CHANGES} member changes in one request ({n} asked); send the rest in another PATCH"
         )));
     }
