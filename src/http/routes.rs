@@ -81,6 +81,11 @@ impl Context {
     }
 }
 
+/// A route that cannot run: its error, as a handler's future.
+fn refused<'a>(e: AppError) -> HandlerFuture<'a> {
+    Box::pin(std::future::ready(Err(e)))
+}
+
 /// Calls a handler: a public route's with the request alone, any other's
 /// with the credential dispatch read too.
 macro_rules! call {
@@ -96,11 +101,14 @@ macro_rules! call {
     (PublicOrPerson, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
         Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $cx.params.get(stringify!($param)))*))
     };
+    // The handler's own future is the boxed one: no wrapping `async` block,
+    // whose state machine would hold (and inline) the handler's, one copy
+    // per route.
     ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
-        Box::pin(async move {
-            let credential = $cx.credential()?;
-            $($f)+($deps, $req, credential $(, $cx.params.get(stringify!($param)))*).await
-        })
+        match $cx.credential() {
+            Ok(credential) => Box::pin($($f)+($deps, $req, credential $(, $cx.params.get(stringify!($param)))*)),
+            Err(e) => refused(e),
+        }
     };
 }
 
