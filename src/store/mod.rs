@@ -91,8 +91,15 @@ impl Outcome {
     }
 }
 
+/// A row is an object: it is deserialized as the map it is (what
+/// `serde_json::from_value` of the object does too), so no row type's
+/// sequence visitor, which only a JSON array would call, is compiled.
 fn decode_row<T: DeserializeOwned>(row: Row) -> Result<T, DbError> {
-    serde_json::from_value(serde_json::Value::Object(row)).map_err(|e| DbError::Decode(e.to_string()))
+    T::deserialize(row).map_err(decode_error)
+}
+
+fn decode_error(e: serde_json::Error) -> DbError {
+    DbError::Decode(e.to_string())
 }
 
 /// A D1 batch (one transaction) whose results are read by typed handles,
