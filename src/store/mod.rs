@@ -87,7 +87,12 @@ impl Outcome {
 
     /// Decodes the first row, if any.
     pub fn first<T: DeserializeOwned>(self) -> Result<Option<T>, DbError> {
-        self.rows.into_iter().next().map(decode_row).transpose()
+        self.first_row().map(decode_row).transpose()
+    }
+
+    /// The first row, the others dropped (once, not for every row type).
+    fn first_row(self) -> Option<Row> {
+        self.rows.into_iter().next()
     }
 }
 
