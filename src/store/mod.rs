@@ -82,7 +82,12 @@ pub struct Outcome {
 impl Outcome {
     /// Decodes every row into `T`.
     pub fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, DbError> {
-        self.rows.into_iter().map(decode_row).collect()
+        // A plain loop: `collect` into a `Result` brings an adapter per row type.
+        let mut decoded = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            decoded.push(decode_row(row)?);
+        }
+        Ok(decoded)
     }
 
     /// Decodes the first row, if any.
