@@ -1,5 +1,5 @@
 //! Runtime tests of custom roles against the built Worker in workerd with
-//! local D1: a role created, given by invitation, its holder's allowed and
+//! local D1: a role created, given by invitation and join link, its holder's allowed and
 //! refused calls and `/v1/authorize`, `role_in_use`; and the races the
 //! guarded statements settle (the 25th role, a deletion against an
 //! assignment).
@@ -10,7 +10,7 @@ use serde_json::json;
 use support::*;
 
 #[test]
-fn a_custom_role_is_given_by_invitation_and_its_holder_does_exactly_its_set() {
+fn a_custom_role_is_given_by_invitation_and_join_link_and_its_holder_does_exactly_its_set() {
     let w = Worker::start();
     let api = w.api();
     let owner = api.verified("owner@example.com");
@@ -39,9 +39,18 @@ fn a_custom_role_is_given_by_invitation_and_its_holder_does_exactly_its_set() {
     // A permission taken from the role is gone on the next request.
     api.update_role(&owner, &org, "billing-viewer", json!({"permissions": ["org:read", "members:read"]})).expect(200);
     api.audit_log(&vera, Tenant::Org(&org)).expect_problem(403, "forbidden");
-    // Held: not deletable; once nobody holds it, deleted.
+    // A join link gives it too (migration 0030 in D1).
+    let link = api.create_join_link(&owner, &org, json!({"role": "billing-viewer"})).expect(201).body;
+    let lee = api.verified("lee@example.com");
+    let joined = api.accept_join_link(&lee, link["token"].as_str().unwrap()).expect(201).body;
+    assert_eq!(joined["role"], "billing-viewer");
+    assert_eq!(api.authorize(&lee, "members:read", &org).expect(200).body["via"]["role"], "billing-viewer");
+    // Held or given: not deletable; once nobody holds it and no link gives it, deleted.
     api.delete_role(&owner, &org, "billing-viewer").expect_problem(409, "role_in_use");
     api.change_role(&owner, Tenant::Org(&org), &vera.id(), "member").expect(200);
+    api.change_role(&owner, Tenant::Org(&org), &lee.id(), "member").expect(200);
+    api.delete_role(&owner, &org, "billing-viewer").expect_problem(409, "role_in_use");
+    api.revoke_join_link(&owner, &org, link["id"].as_str().unwrap()).expect(204);
     api.delete_role(&owner, &org, "billing-viewer").expect(204);
     api.change_role(&owner, Tenant::Org(&org), &vera.id(), "billing-viewer").expect_problem(422, "validation_failed");
 }

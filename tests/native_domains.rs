@@ -486,3 +486,22 @@ fn an_owner_has_a_domain_auto_join_people_with_a_custom_role() {
     api.change_role(f.owner(), f.tenant(), &ada.id(), "member").expect(200);
     api.delete_role(f.owner(), &f.org, "support").expect(204);
 }
+
+/// A domain that suggests the org with a custom role: the request asks for
+/// it, the approval gives it (membership_requests held built-in roles only
+/// before migration 0030, so such a request could not be made).
+#[test]
+fn a_request_from_a_domain_with_a_custom_role_asks_for_it_and_the_approval_gives_it() {
+    let dns = FakeDns::start();
+    let f = acme(&dns);
+    let api = f.api();
+    api.create_role(f.owner(), &f.org, "support", &["org:read", "members:read"]).expect(201);
+    verified(&f, &dns, "acme.test", "suggest", "support");
+    let ada = api.verified("ada@acme.test");
+    let asked = api.ask_to_join(&ada, &f.org).expect(201).body;
+    assert_eq!((asked["via"].as_str(), asked["role"].as_str()), (Some("suggestion"), Some("support")));
+    api.delete_role(f.owner(), &f.org, "support").expect_problem(409, "role_in_use");
+    let id = asked["id"].as_str().unwrap();
+    assert_eq!(api.approve_membership_request(f.admin(), &f.org, id, "support").expect(200).body["role"], "support");
+    assert_eq!(membership(&f.app, &f.org, &ada.id()), Some(("support".into(), Some("request".into()))));
+}

@@ -22,6 +22,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "a custom role (found by its key) walks its own permission list and the permissions needed (each at most 18): no table",
     ),
     (
+        "workload::INSERT_TEMPORARY_KEY",
+        "a creator's custom role (found by its key) walks its own permission list and the key's scopes (each at most 18): no table",
+    ),
+    (
         "join_links::MEMBER_FROM_JOIN_LINK",
         "walks one link's own list of allowed domains (at most 20), the link and the person found by key",
     ),

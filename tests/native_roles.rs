@@ -453,3 +453,60 @@ fn one_trip_writes_admit_a_custom_role_by_its_set_through_the_sql_guard() {
     api.update_org(f.who("settings"), &f.org, json!({"name": "Acme Four"})).expect_problem(403, "forbidden");
     assert_eq!(api.org(f.owner(), &f.org).expect(200).body["name"], "Acme Two");
 }
+
+#[test]
+fn a_join_link_with_a_custom_role_makes_members_holding_it_and_keeps_the_role_from_deletion() {
+    let f = acme();
+    let api = f.api();
+    api.create_role(f.owner(), &f.org, "billing-viewer", &BILLING_VIEWER).expect(201);
+    let link = api.create_join_link(f.owner(), &f.org, json!({"role": "billing-viewer"})).expect(201).body;
+    assert_eq!(link["role"], "billing-viewer");
+    let token = link["token"].as_str().unwrap().to_owned();
+    assert_eq!(api.preview_join_link(None, &token).expect(200).body["role"], "billing-viewer");
+    let vera = api.verified("vera@example.com");
+    assert_eq!(api.accept_join_link(&vera, &token).expect(201).body["role"], "billing-viewer");
+    assert_eq!(role_of(&f, "vera@example.com").as_deref(), Some("billing-viewer"));
+    let decision = api.authorize(&vera, "audit:read", &f.org).expect(200).body;
+    assert_eq!((decision["allowed"].as_bool(), decision["via"]["role"].as_str()), (Some(true), Some("billing-viewer")));
+    let listed = api.join_links(f.owner(), &f.org).expect(200).body;
+    assert_eq!(listed["data"][0]["role"], "billing-viewer", "{listed}");
+
+    // The link still gives it after she leaves: the role cannot go until
+    // the link is revoked.
+    api.change_role(f.owner(), f.tenant(), &vera.id(), "member").expect(200);
+    let refused = api.delete_role(f.owner(), &f.org, "billing-viewer").expect_problem(409, "role_in_use");
+    assert!(refused.body["detail"].as_str().unwrap().contains("join link"), "{}", refused.body);
+    api.revoke_join_link(f.owner(), &f.org, link["id"].as_str().unwrap()).expect(204);
+    api.delete_role(f.owner(), &f.org, "billing-viewer").expect(204);
+}
+
+#[test]
+fn nobody_shares_a_link_or_approves_with_a_custom_role_beyond_their_own_or_another_orgs() {
+    let f = with_holder(acme(), "recruiter", &["org:read", "members:read", "invitations:write"], "rec");
+    let api = f.api();
+    api.create_role(f.owner(), &f.org, "auditor", &["org:read", "audit:read"]).expect(201);
+    api.create_role(f.owner(), &f.org, "reader", &["org:read"]).expect(201);
+    // The recruiter hands out what they hold, never more.
+    api.create_join_link(f.who("rec"), &f.org, json!({"role": "auditor"})).expect_problem(403, "forbidden");
+    api.create_join_link(f.who("rec"), &f.org, json!({"role": "reader"})).expect(201);
+    // Another org's role, an unknown one, owner: 422 on field role.
+    let rival = api.verified("rival@example.org");
+    let rival_org = api.create_org(&rival, "Rival").expect(201).id();
+    api.create_role(&rival, &rival_org, "spy", &["org:read"]).expect(201);
+    for role in ["spy", "ghost-role", "owner", "Not A Key"] {
+        let r = api.create_join_link(f.owner(), &f.org, json!({"role": role})).expect_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "role", "{role:?}");
+    }
+
+    // A request from a link that needs approval: approved with a custom role
+    // the approver may hand out, never one beyond them.
+    let link = api.create_join_link(f.owner(), &f.org, json!({"role": "member", "approval": true})).expect(201).body;
+    let pat = api.verified("pat@example.com");
+    let asked = api.accept_join_link(&pat, link["token"].as_str().unwrap()).expect(202).body;
+    let request = asked["id"].as_str().unwrap().to_owned();
+    api.approve_membership_request(f.who("rec"), &f.org, &request, "auditor").expect_problem(403, "forbidden");
+    api.approve_membership_request(f.owner(), &f.org, &request, "spy").expect_problem(422, "validation_failed");
+    let approved = api.approve_membership_request(f.who("rec"), &f.org, &request, "reader").expect(200).body;
+    assert_eq!((approved["status"].as_str(), approved["role"].as_str()), (Some("approved"), Some("reader")));
+    assert_eq!(role_of(&f, "pat@example.com").as_deref(), Some("reader"));
+}

@@ -354,3 +354,31 @@ fn a_temporary_key_revokes_itself_when_the_job_ends() {
     assert_eq!(revoked["actor"], json!({"kind": "api_key", "id": id}), "the key itself is the actor");
     assert_eq!(revoked["target"], json!({"kind": "api_key", "id": id}));
 }
+
+#[test]
+fn a_policy_made_by_a_custom_role_issues_keys_while_the_role_holds_its_scopes() {
+    let issuer = FakeIssuer::start();
+    let f = fixture(&issuer);
+    let roles = format!("/v1/orgs/{}/roles", f.org);
+    let role =
+        json!({"key": "deployer", "name": "Deployer", "permissions": ["org:read", "members:read", "api_keys:write"]});
+    f.app.post(&roles, Some(&access(f.owner())), role).expect(201);
+    let member = user_id(&f, "member");
+    let member_url = format!("/v1/orgs/{}/members/{member}", f.org);
+    f.app.call("PATCH", &member_url, Some(&access(f.owner())), Some(json!({"role": "deployer"}))).expect(200);
+    // Never beyond the role, at creation.
+    create(&f, "member", policy_body(&issuer, &["org:read", "audit:read"])).expect_problem(403, "scope_exceeds_role");
+    create(&f, "member", policy_body(&issuer, &["org:read", "members:read"])).expect(201);
+
+    let token = issuer.mint(issuer.github_claims(REPO, &aud(&f), f.app.clock_now()));
+    let got = exchange(&f, &token).expect(201).body;
+    assert_eq!(got["scopes"], json!(["org:read", "members:read"]), "{got}");
+    let key = got["key"].as_str().unwrap();
+    f.app.get(&format!("/v1/orgs/{}/members", f.org), Some(key)).expect(200);
+
+    // The role loses a scope of the policy: the next exchange is refused.
+    let changed = json!({"permissions": ["org:read", "api_keys:write"]});
+    f.app.call("PATCH", &format!("{roles}/deployer"), Some(&access(f.owner())), Some(changed)).expect(200);
+    let token = issuer.mint(issuer.github_claims(REPO, &aud(&f), f.app.clock_now()));
+    exchange(&f, &token).expect_problem(401, "oidc_policy_creator_lacks_scope");
+}

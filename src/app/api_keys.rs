@@ -11,7 +11,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::key_policy::{KeyPolicy, Violation};
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, RoleValue};
+use crate::domain::policy::{self, Facts, Permission, RoleValue};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
@@ -164,18 +164,13 @@ pub(crate) fn scope_list(raw: &[String]) -> Result<Vec<Permission>, AppError> {
     Ok(scopes)
 }
 
-/// Refuses scopes beyond the person's role.
-pub(crate) fn within_role(role: Role, scopes: &[Permission]) -> Result<(), AppError> {
-    within_role_value(&RoleValue::Builtin(role), scopes)
-}
-
 /// Refuses scopes beyond the caller's role, a custom one by its permission
 /// set (an API key acting in its org counts as `admin`, as before).
 pub(crate) fn within_granted(granted: &Granted, scopes: &[Permission]) -> Result<(), AppError> {
     within_role_value(granted.role_value(), scopes)
 }
 
-fn within_role_value(role: &RoleValue, scopes: &[Permission]) -> Result<(), AppError> {
+pub(crate) fn within_role_value(role: &RoleValue, scopes: &[Permission]) -> Result<(), AppError> {
     let held = policy::permissions_of(role.subject(), &Facts::direct(TenantKind::Org));
     match scopes.iter().find(|p| !held.contains(p)) {
         Some(p) => Err(AppError::refused(

@@ -27,7 +27,7 @@ use crate::domain::webhook;
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{self, ClaimedRow, DomainRow, DueDomainRow, RoleRow, SuggestedOrgRow};
-use crate::store::{Batch, Db, DbError, Results, Stmt};
+use crate::store::{Batch, Db, DbError, Stmt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -100,16 +100,6 @@ fn claimed() -> AppError {
     AppError::refused(ErrorCode::DomainClaimed, "another organization has verified this domain")
 }
 
-/// The caller where they manage domains, with `batch` riding along.
-async fn manager_with(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    batch: Batch,
-) -> Result<(Granted, Results), AppError> {
-    who.require_with(deps, Tenant::Org(org_id), Permission::OrgWrite, TwoFactorPolicy::Enforce, batch).await
-}
-
 /// The caller and one domain of the org (another org's is 404), in one round trip.
 async fn manager_and_domain(
     deps: &Deps,
@@ -117,8 +107,7 @@ async fn manager_and_domain(
     org_id: &str,
     id: &str,
 ) -> Result<(Granted, DomainRow), AppError> {
-    let read = looks_like(IdKind::Domain, id).then(|| stmt!(sql::DOMAIN_IN_ORG, id, org_id));
-    who.require_row(deps, Tenant::Org(org_id), Permission::OrgWrite, read).await
+    who.require_row(deps, Tenant::Org(org_id), Permission::OrgWrite, (IdKind::Domain, id, sql::DOMAIN_IN_ORG)).await
 }
 
 /// A domain's audit row, its data read from the row: unconditional (before
@@ -175,7 +164,7 @@ pub async fn add_domain(deps: &Deps, who: &Credential, org_id: &str, raw_domain:
         Ok(name) => name,
         Err(e) => {
             // Access first: a caller who may not learns nothing from a 422.
-            manager_with(deps, who, org_id, Batch::new()).await?;
+            who.require_in_org(deps, org_id, Permission::OrgWrite, Batch::new()).await?;
             return Err(e);
         }
     };
@@ -215,7 +204,7 @@ pub async fn add_domain(deps: &Deps, who: &Credential, org_id: &str, raw_domain:
 pub async fn list_domains(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<DomainView>, AppError> {
     let mut batch = Batch::new();
     let rows = batch.read::<DomainRow>(stmt!(sql::LIST_DOMAINS, org_id));
-    let (_, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let (_, mut results) = who.require_in_org(deps, org_id, Permission::OrgWrite, batch).await?;
     Ok(results.all(rows)?.iter().map(view).collect())
 }
 
@@ -391,7 +380,7 @@ pub async fn update_domain(
 /// again, they would not be auto-joined a second time.
 pub async fn delete_domain(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<(), AppError> {
     if !looks_like(IdKind::Domain, id) {
-        manager_with(deps, who, org_id, Batch::new()).await?;
+        who.require_in_org(deps, org_id, Permission::OrgWrite, Batch::new()).await?;
         return Err(AppError::NotFound);
     }
     let wrote = who

@@ -8,19 +8,20 @@
 //! or [`join_after_signup`] when a sign-up made through a link is verified
 //! (a link never vouches for an address). Both end in [`join`], whose one
 //! guarded statement re-checks everything the link promises.
-use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
+use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
 use super::membership_requests::MembershipRequestView;
 use super::workspaces::{OrgName, OrgSummary};
+use super::{members, roles};
 use super::{AppError, Deps, ErrorCode};
 use crate::domain::ids::IdKind;
 use crate::domain::join_link::{self, LinkRules, LinkState};
-use crate::domain::policy::{Permission, Role};
+use crate::domain::policy::{Permission, Role, RoleValue};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::domain::token::{self, Secret};
 use crate::stmt;
-use crate::store::sql::{self, JoinLinkListRow, JoinLinkRow, RequestRow, UserRow};
+use crate::store::sql::{self, JoinLinkListRow, JoinLinkRow, RequestRow, RoleRow, UserRow};
 use crate::store::{Batch, DbError, Stmt};
 use serde::Serialize;
 use serde_json::json;
@@ -29,8 +30,8 @@ use utoipa::ToSchema;
 /// What a new link asks for (the request body, parsed by the handler).
 #[derive(Debug, Clone, Copy)]
 pub struct NewJoinLink<'a> {
-    /// `admin` or `member`.
-    pub role: Role,
+    /// `admin`, `member` or the key of one of the org's custom roles.
+    pub role: &'a str,
     /// Exact email domains; none: any verified address.
     pub allowed_domains: Option<&'a [String]>,
     /// A cap on how many may join through it.
@@ -50,8 +51,10 @@ pub struct CreatedJoinLink {
     pub token: String,
     /// `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs.
     pub url: String,
-    /// The role people join with.
-    pub role: Role,
+    /// The role people join with: `admin`, `member` or the key of one of
+    /// the org's custom roles.
+    #[schema(example = "member")]
+    pub role: String,
     /// Exact email domains the joiner's verified address must be on; empty: any.
     pub allowed_domains: Vec<String>,
     /// At most this many may join; null: no cap.
@@ -67,8 +70,10 @@ pub struct CreatedJoinLink {
 pub struct JoinLinkView {
     /// `jnl_…`
     pub id: String,
-    /// The role people join with.
-    pub role: Role,
+    /// The role people join with: `admin`, `member` or the key of one of
+    /// the org's custom roles.
+    #[schema(example = "member")]
+    pub role: String,
     /// Exact email domains; empty: any verified address.
     pub allowed_domains: Vec<String>,
     /// Null: no cap.
@@ -110,8 +115,10 @@ pub enum Eligibility {
 pub struct JoinLinkPreview {
     /// The org.
     pub org: OrgName,
-    /// The role people join with.
-    pub role: Role,
+    /// The role people join with: `admin`, `member` or the key of one of
+    /// the org's custom roles.
+    #[schema(example = "member")]
+    pub role: String,
     /// Exact email domains; empty: any verified address.
     pub allowed_domains: Vec<String>,
     /// Whether joining needs an admin's approval (accepting makes a request).
@@ -138,8 +145,9 @@ pub enum JoinOutcome {
 pub struct Joined {
     /// The org joined.
     pub org: OrgSummary,
-    /// The role joined with.
-    pub role: Role,
+    /// The role joined with (a built-in name or the org's custom role key).
+    #[schema(example = "member")]
+    pub role: String,
 }
 
 /// Creates a join link (`invitations:write`; one round trip for a person).
@@ -157,19 +165,21 @@ pub async fn create(
     let secret = Secret::random(super::random(deps.rng.as_ref())?);
     let domains =
         (!rules.allowed_domains.is_empty()).then(|| serde_json::Value::from(rules.allowed_domains.clone()).to_string());
-    let role = rules.role;
-    // A person's guard is `invitations:write` (admins and owners, who may
-    // invite with either role); a key's scopes are checked before the write.
-    let within = move |g: &Granted| {
-        if g.invitable_roles().contains(&role) {
-            Ok(())
-        } else {
-            Err(AppError::refused(
-                ErrorCode::ScopeExceedsRole,
-                format!("you may not hand out the {} role", role.as_str()),
-            ))
-        }
+    // A custom role is read with a first trip (the capability, and what the
+    // role holds: nobody hands out more than they hold); a built-in one is
+    // judged where the write waits for the resolution.
+    let role = match Role::parse(&rules.role) {
+        Some(builtin) => RoleValue::Builtin(builtin),
+        None => custom_role_for(deps, who, org_id, &rules.role).await?,
     };
+    let within = |g: &Granted| match &role {
+        RoleValue::Builtin(r) if !g.invitable_roles().contains(r) => {
+            Err(AppError::refused(ErrorCode::ScopeExceedsRole, format!("you may not hand out the {} role", r.as_str())))
+        }
+        RoleValue::Builtin(_) => Ok(()),
+        custom => members::may_hand_out_value(g, custom),
+    };
+    let role = rules.role.as_str();
     let wrote = who
         .require_write_checked(deps, Tenant::Org(org_id), Permission::InvitationsWrite, &[], &within, |actor, batch| {
             let created_by = (actor.kind == "user").then_some(actor.id.as_str());
@@ -178,7 +188,7 @@ pub async fn create(
                 &id,
                 org_id,
                 secret.digest(),
-                role.as_str(),
+                role,
                 domains.as_deref(),
                 rules.max_uses,
                 created_by,
@@ -197,7 +207,7 @@ pub async fn create(
         url: format!("{}/join#token={}", deps.config.app_url, secret.expose()),
         token: secret.expose().to_owned(),
         id,
-        role,
+        role: role.to_owned(),
         allowed_domains: rules.allowed_domains,
         max_uses: rules.max_uses,
         approval: new.approval,
@@ -219,7 +229,7 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<Joi
         .map(|r| {
             Ok(JoinLinkView {
                 state: join_link::state(r.revoked_at, r.expires_at, r.uses, r.max_uses, now),
-                role: stored_role(&r.role)?,
+                role: r.role,
                 allowed_domains: domains(r.allowed_domains.as_deref())?,
                 id: r.id,
                 max_uses: r.max_uses,
@@ -279,7 +289,7 @@ pub async fn preview(deps: &Deps, who: Option<&Credential>, raw_token: &str) -> 
     });
     Ok(JoinLinkPreview {
         org: OrgName { name: link.org_name, slug: link.org_slug },
-        role: stored_role(&link.role)?,
+        role: link.role,
         allowed_domains: allowed,
         approval: link.approval != 0,
         expires_at: rfc3339(link.expires_at),
@@ -363,7 +373,7 @@ async fn join(deps: &Deps, user: &UserRow, link: JoinLinkRow, again: Stmt) -> Re
     let allowed = domains(link.allowed_domains.as_deref())?;
     eligibility(user, &link, &allowed).map_err(|why| refusal(why, &allowed))?;
     let now = deps.now();
-    let role = stored_role(&link.role)?;
+    let role = link.role.clone();
     let actor = Actor::user(&user.id);
     let approval = link.approval != 0;
     let request_id = if approval { Some(deps.new_id(IdKind::MembershipRequest)?) } else { None };
@@ -438,4 +448,21 @@ fn link_event<'a>(
     data: serde_json::Value,
 ) -> Event<'a> {
     Event { org_id: Some(org_id), workspace_id: None, actor, action, target_kind: "join_link", target_id: id, data }
+}
+
+/// One of the org's custom roles named for a link or an approval, with the
+/// caller's capability read in the same trip: 422 for a role the org does
+/// not have, 403 for one holding more than the caller holds.
+pub(crate) async fn custom_role_for(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    raw: &str,
+) -> Result<RoleValue, AppError> {
+    let mut batch = Batch::new();
+    let read = roles::role_read(org_id, raw).map(|s| batch.read::<RoleRow>(s));
+    let (me, mut results) = who.require_in_org(deps, org_id, Permission::InvitationsWrite, batch).await?;
+    let role = roles::role_in_org(raw, results.first_if(read)?)?;
+    members::may_hand_out_value(&me, &role)?;
+    Ok(role)
 }

@@ -4,16 +4,19 @@
 //! told by email. One pending request per person and org.
 //!
 //! Deciding is `invitations:write` (who may let people in) and the role
-//! given is one the decider may invite with, never owner. The decision and
+//! given is one the decider may invite with (a custom role: one holding
+//! nothing the decider lacks), never owner. The decision and
 //! the membership are one batch: a request is decided once, whoever clicks
 //! at the same moment.
-use super::access::{stored_role, Credential, Granted, TwoFactorPolicy};
+use super::access::{Credential, Granted, TwoFactorPolicy};
 use super::audit::{Actor, Event};
 use super::messages::Job;
 use super::workspaces::OrgSummary;
+use super::{join_links, members};
 use super::{AppError, Deps, ErrorCode};
+use crate::domain::custom_role::RoleKey;
 use crate::domain::ids::{looks_like, IdKind};
-use crate::domain::policy::{Permission, Role};
+use crate::domain::policy::{Permission, Role, RoleValue};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::stmt;
@@ -34,8 +37,10 @@ pub struct MembershipRequestView {
     pub user: Requester,
     /// `join_link` or `suggestion`.
     pub via: String,
-    /// The role asked for, or (approved) the role given.
-    pub role: Role,
+    /// The role asked for, or (approved) the role given: `admin`, `member`
+    /// or the key of one of the org's custom roles.
+    #[schema(example = "member")]
+    pub role: String,
     /// `pending`, `approved`, `denied` or `withdrawn`.
     pub status: String,
     /// RFC 3339.
@@ -58,7 +63,7 @@ pub struct Requester {
 impl MembershipRequestView {
     pub(crate) fn from_row(r: RequestRow) -> Result<Self, AppError> {
         Ok(MembershipRequestView {
-            role: stored_role(&r.role)?,
+            role: r.role,
             org: OrgSummary { id: r.org_id, name: r.org_name, slug: r.org_slug },
             user: Requester { id: r.user_id, email: r.email, name: r.name },
             id: r.id,
@@ -72,9 +77,10 @@ impl MembershipRequestView {
 
 /// What an admin decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Approve, with this role.
-    Approve(Role),
+pub enum Decision<'a> {
+    /// Approve, with this role (`admin`, `member` or one of the org's
+    /// custom roles).
+    Approve(&'a str),
     /// Deny.
     Deny,
 }
@@ -114,7 +120,7 @@ pub async fn decide(
     who: &Credential,
     org_id: &str,
     id: &str,
-    decision: Decision,
+    decision: Decision<'_>,
 ) -> Result<MembershipRequestView, AppError> {
     if !looks_like(IdKind::MembershipRequest, id) {
         who.require_with(
@@ -128,29 +134,38 @@ pub async fn decide(
         return Err(AppError::NotFound);
     }
     let role = match decision {
-        Decision::Approve(Role::Owner) => {
-            let why = "a request is approved as admin or member; make someone an owner from the team list";
-            return Err(AppError::field(crate::domain::FieldError::new("role", "invalid_role", why)));
-        }
-        Decision::Approve(role) => Some(role),
+        Decision::Approve(raw) => Some(match Role::parse(raw) {
+            Some(Role::Owner) => {
+                let why =
+                    "a request is approved as admin, member or a custom role; make someone an owner from the team list";
+                return Err(AppError::field(crate::domain::FieldError::new("role", "invalid_role", why)));
+            }
+            Some(builtin) => RoleValue::Builtin(builtin),
+            None if RoleKey::looks_like(raw) => join_links::custom_role_for(deps, who, org_id, raw).await?,
+            None => {
+                let why = "must be admin, member or one of this organization's roles";
+                return Err(AppError::field(crate::domain::FieldError::new("role", "invalid_role", why)));
+            }
+        }),
         Decision::Deny => None,
     };
     let (status, action) = match decision {
         Decision::Approve(_) => ("approved", "membership_request.approved"),
         Decision::Deny => ("denied", "membership_request.denied"),
     };
-    let within = move |g: &Granted| match role {
-        Some(r) if !g.invitable_roles().contains(&r) => {
+    let within = |g: &Granted| match &role {
+        Some(RoleValue::Builtin(r)) if !g.invitable_roles().contains(r) => {
             Err(AppError::refused(ErrorCode::ScopeExceedsRole, format!("you may not hand out the {} role", r.as_str())))
         }
+        Some(custom @ RoleValue::Custom { .. }) => members::may_hand_out_value(g, custom),
         _ => Ok(()),
     };
+    let role = role.as_ref().map(|r| r.name().to_owned());
     let now = deps.now();
     let wrote = who
         .require_write_checked(deps, Tenant::Org(org_id), Permission::InvitationsWrite, &[], &within, |actor, batch| {
             let decided_by = (actor.kind == "user").then_some(actor.id.as_str());
-            let decided =
-                batch.write(stmt!(sql::DECIDE_REQUEST, id, org_id, status, role.map(Role::as_str), now, decided_by));
+            let decided = batch.write(stmt!(sql::DECIDE_REQUEST, id, org_id, status, role.as_deref(), now, decided_by));
             let event = Event {
                 org_id: Some(org_id),
                 workspace_id: None,

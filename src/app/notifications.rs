@@ -27,7 +27,7 @@ use crate::domain::webhook::{self, Reads, SigningSecret, UrlPolicy, WebhookUrl};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{self, AttemptRow, ChannelRow, DeliveryRow, IdRow};
-use crate::store::{Batch, Db, Read, Results};
+use crate::store::{Batch, Db, Read};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -339,19 +339,8 @@ fn new_secret(deps: &Deps) -> Result<SigningSecret, AppError> {
     Ok(SigningSecret::random(random(deps.rng.as_ref())?))
 }
 
-/// The caller where they manage the org's channels, with `batch` riding
-/// along (one round trip).
-async fn manager_with(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    batch: Batch,
-) -> Result<(Granted, Results), AppError> {
-    who.require_with(deps, Tenant::Org(org_id), Permission::NotificationsWrite, TwoFactorPolicy::Enforce, batch).await
-}
-
 async fn manager(deps: &Deps, who: &Credential, org_id: &str) -> Result<Granted, AppError> {
-    Ok(manager_with(deps, who, org_id, Batch::new()).await?.0)
+    Ok(who.require_in_org(deps, org_id, Permission::NotificationsWrite, Batch::new()).await?.0)
 }
 
 /// A write of the channels' manager in one round trip ([`Credential::require_write`]).
@@ -372,8 +361,13 @@ async fn manager_and_channel(
     org_id: &str,
     id: &str,
 ) -> Result<(Granted, ChannelRow), AppError> {
-    let read = looks_like(IdKind::Channel, id).then(|| stmt!(sql::CHANNEL_IN_ORG, id, org_id));
-    who.require_row(deps, Tenant::Org(org_id), Permission::NotificationsWrite, read).await
+    who.require_row(
+        deps,
+        Tenant::Org(org_id),
+        Permission::NotificationsWrite,
+        (IdKind::Channel, id, sql::CHANNEL_IN_ORG),
+    )
+    .await
 }
 
 /// Refuses event types whose data `who` may not read (SECURITY.md: a channel
@@ -611,7 +605,7 @@ pub async fn list_channels(
     let (k, id, limit) = page.sql_params();
     let mut batch = Batch::new();
     let rows = batch.read::<ChannelRow>(stmt!(sql::LIST_CHANNELS, org_id, k, id, limit));
-    let (_, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let (_, mut results) = who.require_in_org(deps, org_id, Permission::NotificationsWrite, batch).await?;
     let rows = results.all(rows)?;
     let (rows, next) = page.finish(rows, |r| (r.created_at, r.id.clone()));
     let now = deps.now();
@@ -803,7 +797,7 @@ pub async fn list_deliveries(
     let channel =
         looks_like(IdKind::Channel, id).then(|| batch.read::<ChannelRow>(stmt!(sql::CHANNEL_IN_ORG, id, org_id)));
     let rows = batch.read::<DeliveryRow>(stmt!(sql::LIST_DELIVERIES, id, status, k, after, limit, LISTED_ATTEMPTS));
-    let (_, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let (_, mut results) = who.require_in_org(deps, org_id, Permission::NotificationsWrite, batch).await?;
     if let Some(s) = status {
         if !DELIVERY_STATUSES.contains(&s) {
             return Err(AppError::field(FieldError::new(
@@ -835,7 +829,7 @@ pub async fn retry_delivery(deps: &Deps, who: &Credential, org_id: &str, deliver
     let mut batch = Batch::new();
     let row = looks_like(IdKind::Delivery, delivery_id)
         .then(|| batch.read::<Row>(stmt!(sql::DELIVERY_CHANNEL, delivery_id, org_id)));
-    let (me, mut results) = manager_with(deps, who, org_id, batch).await?;
+    let (me, mut results) = who.require_in_org(deps, org_id, Permission::NotificationsWrite, batch).await?;
     let actor = me.actor().clone();
     let row = results.first_if(row)?;
     let row = row.ok_or(AppError::NotFound)?;

@@ -183,7 +183,7 @@ pub async fn get(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> Resu
         return Ok(builtin_view(role));
     }
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
-    let (_, row): (Granted, RoleRow) = who.require_row(deps, Tenant::Org(org_id), Permission::OrgRead, read).await?;
+    let (_, row): (Granted, RoleRow) = who.require_read(deps, Tenant::Org(org_id), Permission::OrgRead, read).await?;
     Ok(row.view())
 }
 
@@ -290,7 +290,7 @@ pub async fn update(
 ) -> Result<RoleView, AppError> {
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
     let (me, row): (Granted, RoleRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
+        who.require_read(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
     definer(&me)?;
     let checked = check(&input)?;
     let old = custom_role::from_stored(&row.permissions);
@@ -342,7 +342,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
     }
     let read = RoleKey::looks_like(key).then(|| stmt!(sql::ROLE, org_id, key));
     let (me, row): (Granted, RoleRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
+        who.require_read(deps, Tenant::Org(org_id), Permission::MembersWrite, read).await?;
     definer(&me)?;
     within_caller(&me, &custom_role::from_stored(&row.permissions))?;
     let caller = me.person_id().ok_or(AppError::UserRequired)?;
@@ -365,6 +365,8 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         ("members", "members hold it"),
         ("invitations", "pending invitations give it"),
         ("domains", "a verified domain's enrollment gives it"),
+        ("join_links", "a join link that is not revoked gives it"),
+        ("requests", "pending membership requests ask for it"),
     ] {
         if uses[column].as_i64() == Some(1) {
             what.push(says);
@@ -374,7 +376,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         let what = what.join("; ");
         return Err(AppError::refused(
             ErrorCode::RoleInUse,
-            format!("the role {key} is in use ({what}): change their roles, revoke the invitations or change the domains first"),
+            format!("the role {key} is in use ({what}): change their roles, revoke the invitations and join links, decide the requests or change the domains first"),
         ));
     }
     Err(AppError::refused(ErrorCode::Conflict, "your access changed while this was being done; try again"))

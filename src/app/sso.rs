@@ -311,8 +311,14 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<(Vec<Ss
 
 /// One connection (owner).
 pub async fn get(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Result<SsoConnectionView, AppError> {
-    let read = looks_like(IdKind::SsoConnection, id).then(|| stmt!(sql::SSO_CONNECTION_IN_ORG, id, org_id));
-    let (_, row) = who.require_row::<SsoConnectionRow>(deps, Tenant::Org(org_id), Permission::OrgDelete, read).await?;
+    let (_, row) = who
+        .require_row::<SsoConnectionRow>(
+            deps,
+            Tenant::Org(org_id),
+            Permission::OrgDelete,
+            (IdKind::SsoConnection, id, sql::SSO_CONNECTION_IN_ORG),
+        )
+        .await?;
     Ok(row.view(deps))
 }
 

@@ -9,23 +9,24 @@
 //! ([`workload::from_fork`]); the policy's scopes must still be within its
 //! creator's current role. Refusals are 401 with a code naming what did not
 //! match; the token is never echoed.
-use super::access::{Credential, TwoFactorPolicy};
-use super::api_keys::{scope_list, scopes_text, within_granted, within_role};
+use super::access::{Credential, Granted, TwoFactorPolicy, Wrote};
+use super::api_keys::{scope_list, scopes_text, within_granted, within_role_value};
 use super::audit::{Actor, Event};
 use super::auth::scopes_of;
 use super::oauth::{OutgoingRequest, USER_AGENT};
 use super::{random, AppError, Deps, ErrorCode};
 use crate::domain::api_key::ApiKey;
-use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::custom_role;
+use crate::domain::ids::IdKind;
 use crate::domain::name::DisplayName;
-use crate::domain::policy::{self, Facts, Permission, Role, Subject};
+use crate::domain::policy::{self, Facts, Permission, Role, RoleValue, Subject};
 use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::domain::workload::{self, Conditions, IssuerKind, Issuers, TimeError};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{TrustCandidateRow, TrustPolicyRow};
-use crate::store::{sql, Batch};
+use crate::store::{sql, Batch, Read};
 use jwt_compact::alg::{Es256, Rsa};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmExt, Claims, UntrustedToken};
@@ -139,6 +140,64 @@ fn check(deps: &Deps, org_id: &str, input: &PolicyInput) -> Result<Checked, AppE
     Ok(Checked { name, audience, conditions, scopes: scope_list(&input.scopes)? })
 }
 
+/// A policy as stored: its conditions and scopes in their column forms.
+struct Stored<'a> {
+    org_id: &'a str,
+    conditions: String,
+    scopes: String,
+}
+
+impl Stored<'_> {
+    /// What the audit row of a write says of the policy.
+    fn audited(&self, checked: &Checked, max_ttl_seconds: i64, issuer: Option<&str>) -> Value {
+        let mut data = json!({ "name": checked.name.as_str(), "audience": &checked.audience,
+                               "conditions": checked.conditions.as_map(), "scopes": &self.scopes,
+                               "max_ttl_seconds": max_ttl_seconds });
+        if let Some(issuer) = issuer {
+            data["issuer"] = json!(issuer);
+        }
+        data
+    }
+
+    /// After the write: its audit row (if it changed something) and the
+    /// policy read back.
+    fn finish(
+        &self,
+        deps: &Deps,
+        batch: &mut Batch,
+        actor: &Actor,
+        action: &'static str,
+        id: &str,
+        data: Value,
+    ) -> Result<Read<TrustPolicyRow>, AppError> {
+        let event = Event::in_tenant(Tenant::Org(self.org_id), actor, action, "trust_policy", id, data);
+        batch.add(event.stmt_if_changed(deps)?);
+        Ok(batch.read::<TrustPolicyRow>(stmt!(sql::TRUST_POLICY_IN_ORG, id, self.org_id)))
+    }
+}
+
+/// A policy write in one round trip for a person (`api_keys:write`, and the
+/// scopes within the writer's role, who becomes the policy's creator).
+async fn write_policy<T>(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    checked: &Checked,
+    writes: impl FnOnce(&Actor, &mut Batch, &Stored<'_>) -> Result<T, AppError>,
+) -> Result<Wrote<Granted, T>, AppError> {
+    let within = |g: &Granted| within_granted(g, &checked.scopes);
+    let stored = Stored { org_id, conditions: checked.conditions.to_json(), scopes: scopes_text(&checked.scopes) };
+    who.require_write_checked(
+        deps,
+        Tenant::Org(org_id),
+        Permission::ApiKeysWrite,
+        &checked.scopes,
+        &within,
+        |actor, batch| writes(actor, batch, &stored),
+    )
+    .await
+}
+
 /// Creates a policy (admin+, a person; scopes within their role).
 pub async fn create_trust_policy(
     deps: &Deps,
@@ -157,46 +216,25 @@ pub async fn create_trust_policy(
     };
     let now = deps.now();
     let id = deps.new_id(IdKind::TrustPolicy)?;
-    let within = |g: &super::access::Granted| within_granted(g, &checked.scopes);
-    let conditions = checked.conditions.to_json();
-    let scopes = scopes_text(&checked.scopes);
-    let wrote = who
-        .require_write_checked(
-            deps,
-            Tenant::Org(org_id),
-            Permission::ApiKeysWrite,
-            &checked.scopes,
-            &within,
-            |actor, batch| {
-                let inserted = batch.write(stmt!(
-                    sql::INSERT_TRUST_POLICY,
-                    &id,
-                    org_id,
-                    checked.name.as_str(),
-                    &input.issuer,
-                    &checked.audience,
-                    &conditions,
-                    &scopes,
-                    input.max_ttl_seconds,
-                    &actor.id,
-                    now
-                ));
-                let event = Event::in_tenant(
-                    Tenant::Org(org_id),
-                    actor,
-                    "trust_policy.created",
-                    "trust_policy",
-                    &id,
-                    json!({ "name": checked.name.as_str(), "issuer": &input.issuer, "audience": &checked.audience,
-                            "conditions": checked.conditions.as_map(), "scopes": &scopes,
-                            "max_ttl_seconds": input.max_ttl_seconds }),
-                );
-                batch.add(event.stmt_if_changed(deps)?);
-                let row = batch.read::<TrustPolicyRow>(stmt!(sql::TRUST_POLICY_IN_ORG, &id, org_id));
-                Ok((inserted, row))
-            },
-        )
-        .await?;
+    let wrote = write_policy(deps, who, org_id, &checked, |actor, batch, stored| {
+        let inserted = batch.write(stmt!(
+            sql::INSERT_TRUST_POLICY,
+            &id,
+            org_id,
+            checked.name.as_str(),
+            &input.issuer,
+            &checked.audience,
+            &stored.conditions,
+            &stored.scopes,
+            input.max_ttl_seconds,
+            &actor.id,
+            now
+        ));
+        let data = stored.audited(&checked, input.max_ttl_seconds, Some(&input.issuer));
+        let row = stored.finish(deps, batch, actor, "trust_policy.created", &id, data)?;
+        Ok((inserted, row))
+    })
+    .await?;
     let (inserted, row) = wrote.handles;
     let mut results = wrote.ran?;
     if results.changed(inserted) == 0 {
@@ -265,50 +303,34 @@ pub async fn update_trust_policy(
     id: &str,
     patch: &PolicyPatch,
 ) -> Result<TrustPolicyView, AppError> {
-    let read = looks_like(IdKind::TrustPolicy, id).then(|| stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id));
-    let (_, row): (_, TrustPolicyRow) =
-        who.require_row(deps, Tenant::Org(org_id), Permission::ApiKeysWrite, read).await?;
-    let input = patch.over(&row);
-    let checked = check(deps, org_id, &input)?;
-    let now = deps.now();
-    let within = |g: &super::access::Granted| within_granted(g, &checked.scopes);
-    let conditions = checked.conditions.to_json();
-    let scopes = scopes_text(&checked.scopes);
-    let wrote = who
-        .require_write_checked(
+    let (_, row): (_, TrustPolicyRow) = who
+        .require_row(
             deps,
             Tenant::Org(org_id),
             Permission::ApiKeysWrite,
-            &checked.scopes,
-            &within,
-            |actor, batch| {
-                batch.add(stmt!(
-                    sql::UPDATE_TRUST_POLICY,
-                    id,
-                    org_id,
-                    checked.name.as_str(),
-                    &checked.audience,
-                    &conditions,
-                    &scopes,
-                    input.max_ttl_seconds,
-                    &actor.id,
-                    now
-                ));
-                let event = Event::in_tenant(
-                    Tenant::Org(org_id),
-                    actor,
-                    "trust_policy.updated",
-                    "trust_policy",
-                    id,
-                    json!({ "name": checked.name.as_str(), "audience": &checked.audience,
-                            "conditions": checked.conditions.as_map(), "scopes": &scopes,
-                            "max_ttl_seconds": input.max_ttl_seconds }),
-                );
-                batch.add(event.stmt_if_changed(deps)?);
-                Ok(batch.read::<TrustPolicyRow>(stmt!(sql::TRUST_POLICY_IN_ORG, id, org_id)))
-            },
+            (IdKind::TrustPolicy, id, sql::TRUST_POLICY_IN_ORG),
         )
         .await?;
+    let input = patch.over(&row);
+    let checked = check(deps, org_id, &input)?;
+    let now = deps.now();
+    let wrote = write_policy(deps, who, org_id, &checked, |actor, batch, stored| {
+        batch.add(stmt!(
+            sql::UPDATE_TRUST_POLICY,
+            id,
+            org_id,
+            checked.name.as_str(),
+            &checked.audience,
+            &stored.conditions,
+            &stored.scopes,
+            input.max_ttl_seconds,
+            &actor.id,
+            now
+        ));
+        let data = stored.audited(&checked, input.max_ttl_seconds, None);
+        stored.finish(deps, batch, actor, "trust_policy.updated", id, data)
+    })
+    .await?;
     let row = wrote.handles;
     Ok(wrote.ran?.first(row)?.ok_or(AppError::NotFound)?.view())
 }
@@ -523,9 +545,19 @@ pub async fn exchange(deps: &Deps, raw: &str) -> Result<ExchangedKey, AppError> 
     };
     let scopes = scopes_of(&policy.scopes);
     let creator = policy.created_by.as_deref().unwrap_or_default();
-    let role = policy.creator_role.as_deref().and_then(Role::parse);
+    // The creator's role now: built in, or a custom role by its set.
+    let role = match (policy.creator_role.as_deref(), policy.creator_permissions.as_deref()) {
+        (Some(raw), permissions) => match (Role::parse(raw), permissions) {
+            (Some(builtin), _) => Some(RoleValue::Builtin(builtin)),
+            (None, Some(set)) => {
+                Some(RoleValue::Custom { key: raw.to_owned(), permissions: custom_role::from_stored(set) })
+            }
+            (None, None) => None,
+        },
+        (None, _) => None,
+    };
     let creator_ok = policy.creator_suspended_at.is_none()
-        && role.is_some_and(|r| within_role(r, &scopes).is_ok())
+        && role.is_some_and(|r| within_role_value(&r, &scopes).is_ok())
         && scopes.iter().all(|p| policy::key_may_hold(*p));
     if !creator_ok {
         return Err(refuse(
@@ -568,7 +600,8 @@ pub async fn exchange(deps: &Deps, raw: &str) -> Result<ExchangedKey, AppError> 
         &jti,
         r1,
         r2,
-        r3
+        r3,
+        json!(scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>()).to_string()
     ));
     let event = Event::in_tenant(
         Tenant::Org(&policy.org_id),

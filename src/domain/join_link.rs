@@ -3,6 +3,7 @@
 //! lifetime of at most 30 days. What may be asked of one, and whether it
 //! still works, is decided here; the use count is kept by a guarded
 //! statement (`store::sql::join_links`).
+use super::custom_role::RoleKey;
 use super::email::Email;
 use super::policy::Role;
 use super::FieldError;
@@ -21,8 +22,9 @@ const MAX_DOMAIN_LEN: usize = 253;
 /// What a new link asks for, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRules {
-    /// `admin` or `member`: a link never makes owners.
-    pub role: Role,
+    /// `admin`, `member` or the key of one of the org's custom roles (the
+    /// app layer finds it): a link never makes owners.
+    pub role: String,
     /// Exact, lower-case domains; empty: any verified address.
     pub allowed_domains: Vec<String>,
     /// At most this many people may join through it.
@@ -34,13 +36,24 @@ pub struct LinkRules {
 impl LinkRules {
     /// Checks a request for a new link.
     pub fn parse(
-        role: Role,
+        role: &str,
         allowed_domains: Option<&[String]>,
         max_uses: Option<i64>,
         expires_in_days: Option<i64>,
     ) -> Result<LinkRules, FieldError> {
-        if roles_offered(&[role]).is_empty() {
-            return Err(FieldError::new("role", "invalid_role", "a join link makes admins or members, never owners"));
+        match Role::parse(role) {
+            Some(Role::Owner) => {
+                return Err(FieldError::new("role", "invalid_role", "a join link never makes owners"));
+            }
+            Some(_) => {}
+            None if RoleKey::looks_like(role) => {}
+            None => {
+                return Err(FieldError::new(
+                    "role",
+                    "invalid_role",
+                    "must be admin, member or one of this organization's roles",
+                ))
+            }
         }
         let days = expires_in_days.unwrap_or(DEFAULT_DAYS);
         if !(1..=MAX_DAYS).contains(&days) {
@@ -68,7 +81,7 @@ impl LinkRules {
                 domains.push(d);
             }
         }
-        Ok(LinkRules { role, allowed_domains: domains, max_uses, lifetime: days * 86_400 })
+        Ok(LinkRules { role: role.to_owned(), allowed_domains: domains, max_uses, lifetime: days * 86_400 })
     }
 }
 
@@ -137,24 +150,26 @@ mod tests {
 
     #[test]
     fn a_link_never_makes_owners_and_keeps_to_its_bounds() {
-        assert!(LinkRules::parse(Role::Owner, None, None, None).is_err());
-        let ok = LinkRules::parse(Role::Admin, None, None, None).unwrap();
+        assert!(LinkRules::parse("owner", None, None, None).is_err());
+        assert_eq!(LinkRules::parse("Billing Viewer", None, None, None).unwrap_err().code, "invalid_role");
+        assert_eq!(LinkRules::parse("billing-viewer", None, None, None).unwrap().role, "billing-viewer");
+        let ok = LinkRules::parse("admin", None, None, None).unwrap();
         assert_eq!((ok.lifetime, ok.max_uses), (7 * 86_400, None));
         for days in [0, 31, -1] {
-            assert_eq!(LinkRules::parse(Role::Member, None, None, Some(days)).unwrap_err().field, "expires_in_days");
+            assert_eq!(LinkRules::parse("member", None, None, Some(days)).unwrap_err().field, "expires_in_days");
         }
-        assert!(LinkRules::parse(Role::Member, None, None, Some(30)).is_ok());
+        assert!(LinkRules::parse("member", None, None, Some(30)).is_ok());
         for uses in [0, -3, MAX_USES + 1] {
-            assert_eq!(LinkRules::parse(Role::Member, None, Some(uses), None).unwrap_err().field, "max_uses");
+            assert_eq!(LinkRules::parse("member", None, Some(uses), None).unwrap_err().field, "max_uses");
         }
         let many: Vec<String> = (0..21).map(|i| format!("d{i}.example")).collect();
-        assert_eq!(LinkRules::parse(Role::Member, Some(&many), None, None).unwrap_err().code, "too_many");
+        assert_eq!(LinkRules::parse("member", Some(&many), None, None).unwrap_err().code, "too_many");
     }
 
     #[test]
     fn domains_are_exact_names_lower_cased_and_deduplicated() {
         let raw = ["Example.COM".to_owned(), "example.com".into(), "eu.example.com".into()];
-        let r = LinkRules::parse(Role::Member, Some(&raw), None, None).unwrap();
+        let r = LinkRules::parse("member", Some(&raw), None, None).unwrap();
         assert_eq!(r.allowed_domains, ["example.com", "eu.example.com"]);
         for bad in
             ["*.example.com", "example", "exa mple.com", "-a.com", "a-.com", "example.com.", "1.2.3.4", "", "a..b"]

@@ -1,5 +1,7 @@
 //! The route table: every route of the service, one entry each (method,
-//! path, who may call it, handler). The one list drives dispatch, the OpenAPI
+//! path, who may call it, handler, and the tenant it acts in: `Org(org_id)`
+//! hands the handler the org named by the path as a [`Tenant`], so no handler
+//! builds one from a string). The one list drives dispatch, the OpenAPI
 //! document (each entry's `#[utoipa::path]` operation, plus the answers every
 //! route shares) and the completeness tests: a route cannot exist undocumented,
 //! nor be documented without existing.
@@ -10,6 +12,7 @@ use super::handlers::{
 use super::{Request, Response};
 use crate::app::access::Credential;
 use crate::app::{AppError, Deps, ErrorCode};
+use crate::domain::tenant::{Tenant, TenantKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -87,29 +90,61 @@ fn refused<'a>(e: AppError) -> HandlerFuture<'a> {
 }
 
 /// Calls a handler: a public route's with the request alone, any other's
-/// with the credential dispatch read too.
+/// with the credential dispatch read too; then the path parameters, in the
+/// table's order (the tenant's as a [`Tenant`]).
 macro_rules! call {
-    (Public, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
-        {
-            let _ = $cx;
-            Box::pin($($f)+($deps, $req $(, $cx.params.get(stringify!($param)))*))
-        }
+    (Public, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {{
+        let _ = $cx;
+        Box::pin($($f)+($deps, $req $(, $arg)*))
+    }};
+    (PersonOrRefreshCookie, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
+        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $arg)*))
     };
-    (PersonOrRefreshCookie, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
-        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $cx.params.get(stringify!($param)))*))
-    };
-    (PublicOrPerson, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
-        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $cx.params.get(stringify!($param)))*))
+    (PublicOrPerson, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
+        Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $arg)*))
     };
     // The handler's own future is the boxed one: no wrapping `async` block,
     // whose state machine would hold (and inline) the handler's, one copy
     // per route.
-    ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($param:ident),*) => {
+    ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
         match $cx.credential() {
-            Ok(credential) => Box::pin($($f)+($deps, $req, credential $(, $cx.params.get(stringify!($param)))*)),
+            Ok(credential) => Box::pin($($f)+($deps, $req, credential $(, $arg)*)),
             Err(e) => refused(e),
         }
     };
+}
+
+/// A path parameter as the handler takes it: `name` as the string the path
+/// held, `Org(name)` / `Workspace(name)` as the route's tenant.
+macro_rules! param {
+    ($cx:ident, $name:ident) => {
+        $cx.params.get(stringify!($name))
+    };
+    ($cx:ident, $kind:ident($name:ident)) => {
+        Tenant::$kind($cx.params.get(stringify!($name)))
+    };
+}
+
+/// The tenant a route's parameters name (`Org(org_id)`), if any.
+macro_rules! tenant {
+    () => {
+        None
+    };
+    ($kind:ident($name:ident) $(, $($rest:tt)*)?) => {
+        Some(TenantParam { kind: TenantKind::$kind, param: stringify!($name) })
+    };
+    ($name:ident $(, $($rest:tt)*)?) => {
+        tenant!($($($rest)*)?)
+    };
+}
+
+/// The tenant of a route: which kind, and which path parameter holds its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantParam {
+    /// An org or a workspace.
+    pub kind: TenantKind,
+    /// The path parameter (`org_id`, `ws_id`).
+    pub param: &'static str,
 }
 
 /// One route.
@@ -121,6 +156,8 @@ pub struct Route {
     pub path: &'static str,
     /// Who may call it.
     pub auth: Auth,
+    /// The tenant it acts in (the handler gets it as a [`Tenant`]), if any.
+    pub tenant: Option<TenantParam>,
     /// Limits before the handler.
     pub limit: Limit,
     /// A session route with a browser (cookie) mode: `X-Latchkey-Client:
@@ -166,16 +203,17 @@ macro_rules! browser {
 }
 
 macro_rules! routes {
-    ($( $method:ident $path:literal [$auth:ident $(, $flag:ident)*] => $($seg:ident)::+ ( $($param:ident),* ); )*) => {
+    ($( $method:ident $path:literal [$auth:ident $(, $flag:ident)*] => $($seg:ident)::+ ( $($pk:ident $(($pv:ident))?),* ); )*) => {
         /// Every route of the service.
         pub static ROUTES: &[Route] = &[$(
             Route {
                 method: stringify!($method),
                 path: $path,
                 auth: Auth::$auth,
+                tenant: tenant!($($pk $(($pv))?),*),
                 limit: limit!($($flag)*),
                 browser: browser!($($flag)*),
-                handler: |deps, req, cx| call!($auth, [$($seg)::+], deps, req, cx, $($param),*),
+                handler: |deps, req, cx| call!($auth, [$($seg)::+], deps, req, cx, $(param!(cx, $pk $(($pv))?)),*),
                 #[cfg(not(target_arch = "wasm32"))]
                 doc: || {
                     #[derive(utoipa::OpenApi)]
@@ -214,59 +252,59 @@ routes! {
     GET "/v1/dev/emails" [Public] => h::dev_emails();
     POST "/v1/orgs" [Person] => orgs::create_org();
     GET "/v1/orgs" [Person] => orgs::list_orgs();
-    GET "/v1/orgs/{org_id}" [Principal] => orgs::get_org(org_id);
-    PATCH "/v1/orgs/{org_id}" [Principal] => orgs::update_org(org_id);
-    DELETE "/v1/orgs/{org_id}" [Principal] => orgs::delete_org(org_id);
-    GET "/v1/orgs/{org_id}/members" [Principal] => orgs::list_members(org_id);
-    PATCH "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::change_role(org_id, user_id);
-    DELETE "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::remove_member(org_id, user_id);
-    POST "/v1/orgs/{org_id}/ownership-transfer" [Principal] => orgs::transfer_ownership(org_id);
+    GET "/v1/orgs/{org_id}" [Principal] => orgs::get_org(Org(org_id));
+    PATCH "/v1/orgs/{org_id}" [Principal] => orgs::update_org(Org(org_id));
+    DELETE "/v1/orgs/{org_id}" [Principal] => orgs::delete_org(Org(org_id));
+    GET "/v1/orgs/{org_id}/members" [Principal] => orgs::list_members(Org(org_id));
+    PATCH "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::change_role(Org(org_id), user_id);
+    DELETE "/v1/orgs/{org_id}/members/{user_id}" [Principal] => orgs::remove_member(Org(org_id), user_id);
+    POST "/v1/orgs/{org_id}/ownership-transfer" [Principal] => orgs::transfer_ownership(Org(org_id));
     GET "/v1/permissions" [Person] => roles::list_permissions();
-    GET "/v1/orgs/{org_id}/roles" [Person] => roles::list_roles(org_id);
-    POST "/v1/orgs/{org_id}/roles" [Person] => roles::create_role(org_id);
-    GET "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::get_role(org_id, key);
-    PATCH "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::update_role(org_id, key);
-    DELETE "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::delete_role(org_id, key);
-    GET "/v1/orgs/{org_id}/audit-log" [Principal] => orgs::org_audit_log(org_id);
-    GET "/v1/orgs/{org_id}/access-review" [Person] => orgs::export_access_review(org_id);
-    POST "/v1/orgs/{org_id}/invitations" [Principal] => inv::create_invitation(org_id);
-    GET "/v1/orgs/{org_id}/invitations" [Principal] => inv::list_invitations(org_id);
-    DELETE "/v1/orgs/{org_id}/invitations/{id}" [Principal] => inv::revoke_invitation(org_id, id);
-    POST "/v1/orgs/{org_id}/invitations/{id}/resend" [Principal] => inv::resend_invitation(org_id, id);
+    GET "/v1/orgs/{org_id}/roles" [Person] => roles::list_roles(Org(org_id));
+    POST "/v1/orgs/{org_id}/roles" [Person] => roles::create_role(Org(org_id));
+    GET "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::get_role(Org(org_id), key);
+    PATCH "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::update_role(Org(org_id), key);
+    DELETE "/v1/orgs/{org_id}/roles/{key}" [Person] => roles::delete_role(Org(org_id), key);
+    GET "/v1/orgs/{org_id}/audit-log" [Principal] => orgs::org_audit_log(Org(org_id));
+    GET "/v1/orgs/{org_id}/access-review" [Person] => orgs::export_access_review(Org(org_id));
+    POST "/v1/orgs/{org_id}/invitations" [Principal] => inv::create_invitation(Org(org_id));
+    GET "/v1/orgs/{org_id}/invitations" [Principal] => inv::list_invitations(Org(org_id));
+    DELETE "/v1/orgs/{org_id}/invitations/{id}" [Principal] => inv::revoke_invitation(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/invitations/{id}/resend" [Principal] => inv::resend_invitation(Org(org_id), id);
     POST "/v1/invitations/preview" [Public] => inv::preview_invitation();
     POST "/v1/invitations/accept" [Person] => inv::accept_invitation();
     POST "/v1/invitations/decline" [Public] => inv::decline_invitation();
-    POST "/v1/orgs/{org_id}/join-links" [Principal] => join::create_join_link(org_id);
-    GET "/v1/orgs/{org_id}/join-links" [Principal] => join::list_join_links(org_id);
-    DELETE "/v1/orgs/{org_id}/join-links/{id}" [Principal] => join::revoke_join_link(org_id, id);
+    POST "/v1/orgs/{org_id}/join-links" [Principal] => join::create_join_link(Org(org_id));
+    GET "/v1/orgs/{org_id}/join-links" [Principal] => join::list_join_links(Org(org_id));
+    DELETE "/v1/orgs/{org_id}/join-links/{id}" [Principal] => join::revoke_join_link(Org(org_id), id);
     POST "/v1/join-links/preview" [PublicOrPerson] => join::preview_join_link();
     POST "/v1/join-links/accept" [Person] => join::accept_join_link();
-    POST "/v1/orgs/{org_id}/membership-requests" [Person] => join::ask_to_join(org_id);
-    GET "/v1/orgs/{org_id}/membership-requests" [Principal] => join::list_membership_requests(org_id);
-    POST "/v1/orgs/{org_id}/membership-requests/{id}/approve" [Principal] => join::approve_membership_request(org_id, id);
-    POST "/v1/orgs/{org_id}/membership-requests/{id}/deny" [Principal] => join::deny_membership_request(org_id, id);
+    POST "/v1/orgs/{org_id}/membership-requests" [Person] => join::ask_to_join(Org(org_id));
+    GET "/v1/orgs/{org_id}/membership-requests" [Principal] => join::list_membership_requests(Org(org_id));
+    POST "/v1/orgs/{org_id}/membership-requests/{id}/approve" [Principal] => join::approve_membership_request(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/membership-requests/{id}/deny" [Principal] => join::deny_membership_request(Org(org_id), id);
     GET "/v1/me/membership-requests" [Person] => join::my_membership_requests();
     DELETE "/v1/me/membership-requests/{id}" [Person] => join::withdraw_membership_request(id);
-    POST "/v1/orgs/{org_id}/api-keys" [Principal] => keys::create_api_key(org_id);
-    GET "/v1/orgs/{org_id}/api-keys" [Principal] => keys::list_api_keys(org_id);
-    GET "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::get_api_key(org_id, id);
-    DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(org_id, id);
-    POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(org_id, id);
+    POST "/v1/orgs/{org_id}/api-keys" [Principal] => keys::create_api_key(Org(org_id));
+    GET "/v1/orgs/{org_id}/api-keys" [Principal] => keys::list_api_keys(Org(org_id));
+    GET "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::get_api_key(Org(org_id), id);
+    DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(Org(org_id), id);
     GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
     DELETE "/v1/api-keys/current" [ApiKey] => keys::revoke_current_api_key();
-    GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(org_id);
-    PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(org_id);
-    POST "/v1/orgs/{org_id}/trust-policies" [Person] => wl::create_trust_policy(org_id);
-    GET "/v1/orgs/{org_id}/trust-policies" [Person] => wl::list_trust_policies(org_id);
-    PATCH "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(org_id, id);
-    DELETE "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::delete_trust_policy(org_id, id);
+    GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(Org(org_id));
+    PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(Org(org_id));
+    POST "/v1/orgs/{org_id}/trust-policies" [Person] => wl::create_trust_policy(Org(org_id));
+    GET "/v1/orgs/{org_id}/trust-policies" [Person] => wl::list_trust_policies(Org(org_id));
+    PATCH "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::update_trust_policy(Org(org_id), id);
+    DELETE "/v1/orgs/{org_id}/trust-policies/{id}" [Person] => wl::delete_trust_policy(Org(org_id), id);
     POST "/v1/oidc/exchange" [Public] => wl::exchange();
-    POST "/v1/orgs/{org_id}/sso-connections" [Person] => sso::create_sso_connection(org_id);
-    GET "/v1/orgs/{org_id}/sso-connections" [Person] => sso::list_sso_connections(org_id);
-    GET "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::get_sso_connection(org_id, id);
-    PATCH "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::update_sso_connection(org_id, id);
-    DELETE "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::delete_sso_connection(org_id, id);
-    PUT "/v1/orgs/{org_id}/sso-required" [Person] => sso::set_sso_required(org_id);
+    POST "/v1/orgs/{org_id}/sso-connections" [Person] => sso::create_sso_connection(Org(org_id));
+    GET "/v1/orgs/{org_id}/sso-connections" [Person] => sso::list_sso_connections(Org(org_id));
+    GET "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::get_sso_connection(Org(org_id), id);
+    PATCH "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::update_sso_connection(Org(org_id), id);
+    DELETE "/v1/orgs/{org_id}/sso-connections/{id}" [Person] => sso::delete_sso_connection(Org(org_id), id);
+    PUT "/v1/orgs/{org_id}/sso-required" [Person] => sso::set_sso_required(Org(org_id));
     POST "/v1/auth/sso/lookup" [Public, client_limit] => sso::sso_lookup();
     GET "/v1/auth/sso/{connection_id}/authorize" [Public, client_limit] => sso::sso_authorize(connection_id);
     GET "/v1/auth/sso/{connection_id}/callback" [Public, client_limit] => sso::sso_callback(connection_id);
@@ -283,28 +321,28 @@ routes! {
     GET "/v1/admin/audit-log" [Person] => admin::admin_audit_log();
     POST "/v1/workspaces" [Person] => ws::create_workspace();
     GET "/v1/workspaces" [Person] => ws::list_workspaces();
-    GET "/v1/workspaces/{ws_id}" [Person] => ws::get_workspace(ws_id);
-    PATCH "/v1/workspaces/{ws_id}" [Person] => ws::update_workspace(ws_id);
-    DELETE "/v1/workspaces/{ws_id}" [Person] => ws::delete_workspace(ws_id);
-    PUT "/v1/workspaces/{ws_id}/billing" [Person] => ws::update_billing(ws_id);
-    GET "/v1/workspaces/{ws_id}/members" [Person] => ws::list_members(ws_id);
-    PATCH "/v1/workspaces/{ws_id}/members/{user_id}" [Person] => ws::change_role(ws_id, user_id);
-    DELETE "/v1/workspaces/{ws_id}/members/{user_id}" [Person] => ws::remove_member(ws_id, user_id);
-    POST "/v1/workspaces/{ws_id}/invitations" [Principal] => inv::create_workspace_invitation(ws_id);
-    GET "/v1/workspaces/{ws_id}/invitations" [Principal] => inv::list_workspace_invitations(ws_id);
-    DELETE "/v1/workspaces/{ws_id}/invitations/{id}" [Principal] => inv::revoke_workspace_invitation(ws_id, id);
-    POST "/v1/workspaces/{ws_id}/invitations/{id}/resend" [Principal] => inv::resend_workspace_invitation(ws_id, id);
-    POST "/v1/workspaces/{ws_id}/grants" [Person] => ws::create_grant(ws_id);
-    GET "/v1/workspaces/{ws_id}/grants" [Person] => ws::list_grants(ws_id);
-    DELETE "/v1/workspaces/{ws_id}/grants/{org_id}" [Person] => ws::revoke_grant(ws_id, org_id);
-    GET "/v1/workspaces/{ws_id}/audit-log" [Person] => ws::audit_log(ws_id);
-    POST "/v1/orgs/{org_id}/install-links" [Principal] => ws::create_install_link(org_id);
-    GET "/v1/orgs/{org_id}/install-links" [Principal] => ws::list_install_links(org_id);
-    DELETE "/v1/orgs/{org_id}/install-links/{id}" [Principal] => ws::revoke_install_link(org_id, id);
+    GET "/v1/workspaces/{ws_id}" [Person] => ws::get_workspace(Workspace(ws_id));
+    PATCH "/v1/workspaces/{ws_id}" [Person] => ws::update_workspace(Workspace(ws_id));
+    DELETE "/v1/workspaces/{ws_id}" [Person] => ws::delete_workspace(Workspace(ws_id));
+    PUT "/v1/workspaces/{ws_id}/billing" [Person] => ws::update_billing(Workspace(ws_id));
+    GET "/v1/workspaces/{ws_id}/members" [Person] => ws::list_members(Workspace(ws_id));
+    PATCH "/v1/workspaces/{ws_id}/members/{user_id}" [Person] => ws::change_role(Workspace(ws_id), user_id);
+    DELETE "/v1/workspaces/{ws_id}/members/{user_id}" [Person] => ws::remove_member(Workspace(ws_id), user_id);
+    POST "/v1/workspaces/{ws_id}/invitations" [Principal] => inv::create_workspace_invitation(Workspace(ws_id));
+    GET "/v1/workspaces/{ws_id}/invitations" [Principal] => inv::list_workspace_invitations(Workspace(ws_id));
+    DELETE "/v1/workspaces/{ws_id}/invitations/{id}" [Principal] => inv::revoke_workspace_invitation(Workspace(ws_id), id);
+    POST "/v1/workspaces/{ws_id}/invitations/{id}/resend" [Principal] => inv::resend_workspace_invitation(Workspace(ws_id), id);
+    POST "/v1/workspaces/{ws_id}/grants" [Person] => ws::create_grant(Workspace(ws_id));
+    GET "/v1/workspaces/{ws_id}/grants" [Person] => ws::list_grants(Workspace(ws_id));
+    DELETE "/v1/workspaces/{ws_id}/grants/{org_id}" [Person] => ws::revoke_grant(Workspace(ws_id), org_id);
+    GET "/v1/workspaces/{ws_id}/audit-log" [Person] => ws::audit_log(Workspace(ws_id));
+    POST "/v1/orgs/{org_id}/install-links" [Principal] => ws::create_install_link(Org(org_id));
+    GET "/v1/orgs/{org_id}/install-links" [Principal] => ws::list_install_links(Org(org_id));
+    DELETE "/v1/orgs/{org_id}/install-links/{id}" [Principal] => ws::revoke_install_link(Org(org_id), id);
     POST "/v1/install-links/preview" [Public] => ws::preview_install_link();
     POST "/v1/install-links/accept" [Person] => ws::accept_install_link();
-    GET "/v1/orgs/{org_id}/managed-workspaces" [Principal] => ws::managed_workspaces(org_id);
-    DELETE "/v1/orgs/{org_id}/managed-workspaces/{ws_id}" [Principal] => ws::relinquish(org_id, ws_id);
+    GET "/v1/orgs/{org_id}/managed-workspaces" [Principal] => ws::managed_workspaces(Org(org_id));
+    DELETE "/v1/orgs/{org_id}/managed-workspaces/{ws_id}" [Principal] => ws::relinquish(Org(org_id), ws_id);
     GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
     GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
     GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
@@ -315,22 +353,22 @@ routes! {
     DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);
     GET "/v1/me/audit-log" [Person] => oauth::user_audit_log();
     GET "/v1/notification-event-types" [Principal] => notify::list_event_types();
-    POST "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::create_channel(org_id);
-    GET "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::list_channels(org_id);
-    GET "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::get_channel(org_id, id);
-    PATCH "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::update_channel(org_id, id);
-    DELETE "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::delete_channel(org_id, id);
-    POST "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret" [Principal] => notify::rotate_secret(org_id, id);
-    POST "/v1/orgs/{org_id}/notification-channels/{id}/test" [Principal] => notify::test_channel(org_id, id);
-    GET "/v1/orgs/{org_id}/notification-channels/{id}/deliveries" [Principal] => notify::list_deliveries(org_id, id);
-    POST "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry" [Principal] => notify::retry_delivery(org_id, id);
+    POST "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::create_channel(Org(org_id));
+    GET "/v1/orgs/{org_id}/notification-channels" [Principal] => notify::list_channels(Org(org_id));
+    GET "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::get_channel(Org(org_id), id);
+    PATCH "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::update_channel(Org(org_id), id);
+    DELETE "/v1/orgs/{org_id}/notification-channels/{id}" [Principal] => notify::delete_channel(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret" [Principal] => notify::rotate_secret(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/notification-channels/{id}/test" [Principal] => notify::test_channel(Org(org_id), id);
+    GET "/v1/orgs/{org_id}/notification-channels/{id}/deliveries" [Principal] => notify::list_deliveries(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry" [Principal] => notify::retry_delivery(Org(org_id), id);
     POST "/v1/notification-channels/confirm-email" [Public] => notify::confirm_channel_email();
-    POST "/v1/orgs/{org_id}/domains" [Principal] => dom::add_domain(org_id);
-    GET "/v1/orgs/{org_id}/domains" [Principal] => dom::list_domains(org_id);
-    GET "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::get_domain(org_id, id);
-    PATCH "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::update_domain(org_id, id);
-    DELETE "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::delete_domain(org_id, id);
-    POST "/v1/orgs/{org_id}/domains/{id}/verify" [Principal] => dom::verify_domain(org_id, id);
+    POST "/v1/orgs/{org_id}/domains" [Principal] => dom::add_domain(Org(org_id));
+    GET "/v1/orgs/{org_id}/domains" [Principal] => dom::list_domains(Org(org_id));
+    GET "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::get_domain(Org(org_id), id);
+    PATCH "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::update_domain(Org(org_id), id);
+    DELETE "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::delete_domain(Org(org_id), id);
+    POST "/v1/orgs/{org_id}/domains/{id}/verify" [Principal] => dom::verify_domain(Org(org_id), id);
     GET "/v1/me/suggested-orgs" [Person] => dom::suggested_orgs();
 }
 
@@ -432,6 +470,24 @@ mod tests {
                 if route.path.contains(&format!("{{{name}}}")) {
                     assert_eq!(params.get(name), value, "{route:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_route_under_a_tenant_names_it_in_the_table() {
+        for route in ROUTES {
+            let expected = if route.path.starts_with("/v1/orgs/{org_id}") {
+                Some(TenantParam { kind: TenantKind::Org, param: "org_id" })
+            } else if route.path.starts_with("/v1/workspaces/{ws_id}") {
+                Some(TenantParam { kind: TenantKind::Workspace, param: "ws_id" })
+            } else {
+                None
+            };
+            assert_eq!(route.tenant, expected, "{route:?}");
+            if let Some(t) = route.tenant {
+                assert!(route.auth.required(), "{route:?}: a tenant's route takes a credential");
+                assert!(route.path.contains(&format!("{{{}}}", t.param)), "{route:?}");
             }
         }
     }

@@ -2073,8 +2073,13 @@ export interface components {
         };
         /** @description Approving a membership request. */
         ApproveRequestBody: {
-            /** @description `admin` or `member`: one the approver may invite with. */
-            role: components["schemas"]["JoinRole"];
+            /**
+             * @description `admin`, `member` or the key of one of the org's custom roles: one
+             *     the approver may invite with (a custom role: holding nothing the
+             *     approver lacks).
+             * @example member
+             */
+            role: string;
         };
         /** @description One attempt to deliver. */
         AttemptView: {
@@ -2317,10 +2322,12 @@ export interface components {
              */
             max_uses?: number | null;
             /**
-             * @description `admin` or `member` (never `owner`): the role people join with, one
-             *     the creator may invite with.
+             * @description `admin`, `member` or the key of one of the org's custom roles (never
+             *     `owner`): the role people join with, one the creator may invite with
+             *     (a custom role: holding nothing the creator lacks).
+             * @example member
              */
-            role: components["schemas"]["JoinRole"];
+            role: string;
         };
         /** @description New org. */
         CreateOrgBody: {
@@ -2401,8 +2408,12 @@ export interface components {
              * @description At most this many may join; null: no cap.
              */
             max_uses?: number | null;
-            /** @description The role people join with. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role people join with: `admin`, `member` or the key of one of
+             *     the org's custom roles.
+             * @example member
+             */
+            role: string;
             /** @description Shown once; stored only as its SHA-256. */
             token: string;
             /** @description `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs. */
@@ -2838,8 +2849,12 @@ export interface components {
             expires_at: string;
             /** @description The org. */
             org: components["schemas"]["OrgName"];
-            /** @description The role people join with. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role people join with: `admin`, `member` or the key of one of
+             *     the org's custom roles.
+             * @example member
+             */
+            role: string;
         };
         /** @description A join link as listed (never its token). */
         JoinLinkView: {
@@ -2862,8 +2877,12 @@ export interface components {
             max_uses?: number | null;
             /** @description RFC 3339, or null. */
             revoked_at?: string | null;
-            /** @description The role people join with. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role people join with: `admin`, `member` or the key of one of
+             *     the org's custom roles.
+             * @example member
+             */
+            role: string;
             /** @description `active`, `expired`, `revoked` or `used_up`. */
             state: components["schemas"]["LinkState"];
             /**
@@ -2872,17 +2891,15 @@ export interface components {
              */
             uses: number;
         };
-        /**
-         * @description The roles a join link or an approved request gives: never owner.
-         * @enum {string}
-         */
-        JoinRole: "admin" | "member";
         /** @description A membership made through a link. */
         Joined: {
             /** @description The org joined. */
             org: components["schemas"]["OrgSummary"];
-            /** @description The role joined with. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role joined with (a built-in name or the org's custom role key).
+             * @example member
+             */
+            role: string;
         };
         /** @description One Ed25519 public key (RFC 8037). */
         Jwk: {
@@ -3056,8 +3073,12 @@ export interface components {
             id: string;
             /** @description The org asked to join. */
             org: components["schemas"]["OrgSummary"];
-            /** @description The role asked for, or (approved) the role given. */
-            role: components["schemas"]["Role"];
+            /**
+             * @description The role asked for, or (approved) the role given: `admin`, `member`
+             *     or the key of one of the org's custom roles.
+             * @example member
+             */
+            role: string;
             /** @description `pending`, `approved`, `denied` or `withdrawn`. */
             status: string;
             /** @description Who asks. */

@@ -13,18 +13,19 @@ const STATES = { active: ["Active", "ok"], expired: ["Expired", ""], revoked: ["
 
 // The Join links section of an org's Team screen. `roles` are the roles the
 // Worker says the signed-in person may share a link with (its
-// `join_link_roles`), highest first.
+// `join_link_roles`, then the custom roles they may invite with), as
+// [value, label] pairs, lowest first.
 /** @param {import("../api.js").Path<"/v1/orgs/{org_id}">} base */
 export function joinLinksSection(base, roles) {
   const list = h("div");
   const reveal = h("div");
-  const offered = [...roles].reverse();
+  const label = roleLabels(roles);
 
   async function draw() {
     const links = await all(`${base}/join-links`);
     list.replaceChildren(links.length
       ? table("Join links", ["Role", "Domains", "Uses", "Expires", "State", "Actions"], links.map((l) => [
-          cap(l.role),
+          label(l.role),
           l.allowed_domains.length ? l.allowed_domains.join(", ") : "Any verified address",
           (l.max_uses ? `${l.uses} of ${l.max_uses}` : String(l.uses)) + (l.approval ? " (approval)" : ""),
           when(l.expires_at),
@@ -43,7 +44,7 @@ export function joinLinksSection(base, roles) {
   const create = form({
     id: "create-join-link",
     fields: [
-      { name: "role", label: "Role", type: "select", value: "member", options: offered.map((r) => [r, cap(r)]) },
+      { name: "role", label: "Role", type: "select", value: "member", options: roles },
       { name: "domains", label: "Allowed email domains", placeholder: "example.com, example.org", hint: "Optional. Exact domains, comma-separated: only verified addresses on them may join." },
       { name: "max_uses", label: "Most people who may join", type: "number", min: 1, max: 10000, hint: "Optional. Empty: no cap." },
       { name: "days", label: "Works for", type: "select", value: "7", options: [["1", "1 day"], ["7", "7 days"], ["30", "30 days"]] },
@@ -79,22 +80,22 @@ export function joinLinksSection(base, roles) {
 
 // The Requests section of an org's Team screen: pending membership requests
 // (from join links that need approval, or from suggested domains), approved
-// with a role from `roles` (the Worker's `join_link_roles`) or denied.
+// with a role from `roles` (as for [joinLinksSection]) or denied.
 /** @param {import("../api.js").Path<"/v1/orgs/{org_id}">} base */
 export function requestsSection(base, roles, onJoined) {
   const list = h("div");
-  const offered = [...roles].reverse();
+  const label = roleLabels(roles);
   async function draw() {
     const pending = await all(`${base}/membership-requests?status=pending`);
     list.replaceChildren(pending.length
       ? table("Membership requests", ["Name", "Email", "Via", "Asked", "Role", "Actions"], pending.map((r) => {
-          const role = h("select", { "aria-label": `Role for ${r.user.email}` }, offered.map((o) => h("option", { value: o, selected: o === r.role }, cap(o))));
+          const role = h("select", { "aria-label": `Role for ${r.user.email}` }, roles.map(([value, name]) => h("option", { value, selected: value === r.role }, name)));
           return [
             r.user.name, r.user.email, r.via === "join_link" ? "Join link" : "Domain suggestion", when(r.created_at), role,
             h("div", { class: "row-actions" },
               action("Approve", async () => {
                 await api("POST", `${base}/membership-requests/${enc(r.id)}/approve`, { role: role.value });
-                toast(`${r.user.email} joined as ${role.value}`);
+                toast(`${r.user.email} joined as ${label(role.value)}`);
                 await draw();
                 await onJoined();
               }, { "aria-label": `Approve ${r.user.email}`, class: "primary" }),
@@ -109,6 +110,9 @@ export function requestsSection(base, roles, onJoined) {
   }
   return { root: section("Requests", list), draw };
 }
+
+// A role's label from [value, label] pairs (a role no longer offered: its key).
+const roleLabels = (roles) => (value) => (roles.find(([v]) => v === value) || [value, cap(value)])[1];
 
 const JOIN_ERRORS = {
   join_link_not_found: "This join link is not valid. Ask for a new one.",

@@ -33,16 +33,20 @@ export async function membersPanel({ base: tenantBase, view, kind, name, manage 
   const me = state.me?.id;
   const isAdmin = manage && can(view, "members:write");
   const invites = manage && can(view, "invitations:write");
-  const joinLinks = invites && kind === "org" ? joinLinksSection(base, view.join_link_roles || []) : null;
-  const requests = joinLinks ? requestsSection(base, view.join_link_roles || [], () => draw()) : null;
-  if (joinLinks) await Promise.all([joinLinks.draw(), requests.draw()]);
   // Lowest first, as before: the Worker lists them highest first; then an
-  // org's custom roles the Worker says the caller may invite with.
+  // org's custom roles the Worker says the caller may invite with. Join
+  // links and approvals offer the same, but owner (`join_link_roles`).
   let inviteRoles = [...(view.invitable_roles || [])].reverse().map((r) => [r, cap(r)]);
+  let linkRoles = [...(view.join_link_roles || [])].reverse().map((r) => [r, cap(r)]);
   if (invites && kind === "org") {
     const { data } = await api("GET", `${base}/roles`);
-    inviteRoles = inviteRoles.concat(data.filter((r) => !r.builtin && r.invitable).map((r) => [r.key, r.name]));
+    const custom = data.filter((r) => !r.builtin && r.invitable).map((r) => [r.key, r.name]);
+    inviteRoles = inviteRoles.concat(custom);
+    linkRoles = linkRoles.concat(custom);
   }
+  const joinLinks = invites && kind === "org" ? joinLinksSection(base, linkRoles) : null;
+  const requests = joinLinks ? requestsSection(base, linkRoles, () => draw()) : null;
+  if (joinLinks) await Promise.all([joinLinks.draw(), requests.draw()]);
 
   // An org's members can be narrowed to those inactive for a while (the
   // Worker knows when each was last active); kept across redraws.

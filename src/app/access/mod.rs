@@ -196,11 +196,22 @@ impl Credential {
         Ok((caller.require(permission, two_factor)?, results))
     }
 
+    /// [`Credential::require_with`] in the org `org_id`, under its two-factor rule.
+    pub async fn require_in_org(
+        &self,
+        deps: &Deps,
+        org_id: &str,
+        permission: Permission,
+        batch: Batch,
+    ) -> Result<(Granted, Results), AppError> {
+        self.require_with(deps, Tenant::Org(org_id), permission, TwoFactorPolicy::Enforce, batch).await
+    }
+
     /// Resolves in `tenant`, requires `permission` there and reads one of the
     /// tenant's rows in the same round trip: the capability and the row, or
     /// 404 when there is none (`read` is `None` for an id that cannot be one;
     /// the caller's own refusal comes first either way).
-    pub async fn require_row<T: serde::de::DeserializeOwned>(
+    pub async fn require_read<T: serde::de::DeserializeOwned>(
         &self,
         deps: &Deps,
         tenant: Tenant<'_>,
@@ -212,6 +223,20 @@ impl Credential {
         let (granted, mut results) =
             self.require_with(deps, tenant, permission, TwoFactorPolicy::Enforce, batch).await?;
         Ok((granted, results.first_if(row)?.ok_or(AppError::NotFound)?))
+    }
+
+    /// [`Credential::require_read`] of the tenant's row `id` (an id not of
+    /// `kind` is not looked up): `select` takes the id and the tenant's id,
+    /// in that order.
+    pub async fn require_row<T: serde::de::DeserializeOwned>(
+        &self,
+        deps: &Deps,
+        tenant: Tenant<'_>,
+        permission: Permission,
+        (kind, id, select): (IdKind, &str, &'static str),
+    ) -> Result<(Granted, T), AppError> {
+        let read = looks_like(kind, id).then(|| stmt!(select, id, tenant.id()));
+        self.require_read(deps, tenant, permission, read).await
     }
 
     /// [`Credential::require_with`] with nothing riding along.

@@ -4,6 +4,7 @@ use crate::app::access::Credential;
 use crate::app::api_keys::{self, ApiKeyView, CreatedApiKey, CurrentKey, KeyFilter};
 use crate::app::key_policy::{self, ApiKeyPolicyView};
 use crate::app::Deps;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -77,9 +78,10 @@ pub struct ApiKeyList {
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
               (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "scope_not_allowed_for_keys: `org:delete` and `billing:manage` are person-only; no key holds them; api_key_policy_violation: no expiry, or too long a one, for the org's key policy")))]
-pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: CreateApiKeyBody = json(req)?;
-    let created = api_keys::create_api_key(deps, cred, org_id, &body.name, &body.scopes, body.expires_in_days).await?;
+    let created =
+        api_keys::create_api_key(deps, cred, org.id(), &body.name, &body.scopes, body.expires_in_days).await?;
     Ok(Response::json(201, &created))
 }
 
@@ -89,28 +91,28 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
         ("expiring_within_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys that expire within this many days"),
         ("unused_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys not used (never used: created) for this many days")),
     responses((status = 200, body = ApiKeyList)))]
-pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let filter = KeyFilter::parse(
         req.query_param("expiring_within_days").as_deref(),
         req.query_param("unused_for_days").as_deref(),
     )?;
-    let (data, next_cursor) = api_keys::list_api_keys(deps, cred, org_id, &extract::page(req)?, filter).await?;
+    let (data, next_cursor) = api_keys::list_api_keys(deps, cred, org.id(), &extract::page(req)?, filter).await?;
     Ok(Response::json(200, &ApiKeyList { data, next_cursor }))
 }
 
 /// `GET /v1/orgs/{org_id}/api-keys/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Get an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ApiKeyView)))]
-pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org_id, id).await?))
+pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org.id(), id).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/api-keys/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Revoke an API key", tag = "api_keys", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked: the key fails on its next use")))]
-pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    api_keys::revoke_api_key(deps, cred, org_id, id).await?;
+pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    api_keys::revoke_api_key(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 
@@ -121,10 +123,10 @@ pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org_
               (status = 403, body = Problem, description = "scope_exceeds_role"),
               (status = 409, body = Problem, description = "api_key_not_active"),
               (status = 422, body = Problem, description = "api_key_policy_violation: the new key's expiry is beyond the org's key policy")))]
-pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     let body: RotateBody = json(req)?;
     let rotated =
-        api_keys::rotate_api_key(deps, cred, org_id, id, body.grace_period_seconds, body.expires_in_days).await?;
+        api_keys::rotate_api_key(deps, cred, org.id(), id, body.grace_period_seconds, body.expires_in_days).await?;
     Ok(Response::json(201, &rotated))
 }
 
@@ -133,8 +135,8 @@ pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org_i
     params(("org_id" = String, Path)),
     responses((status = 200, body = ApiKeyPolicyView, description = "The policy (the default, 14 and 3 days' warnings and no limits, until an owner sets one)"),
               (status = 403, body = Problem, description = "forbidden: for people who manage the org's keys")))]
-pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(200, &key_policy::get_api_key_policy(deps, cred, org_id).await?))
+pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    Ok(Response::json(200, &key_policy::get_api_key_policy(deps, cred, org.id()).await?))
 }
 
 /// `PUT /v1/orgs/{org_id}/api-key-policy`.
@@ -143,11 +145,11 @@ pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, 
     responses((status = 200, body = ApiKeyPolicyView, description = "Set: binds keys created or rotated from now on; existing keys that break it are flagged `non_compliant`, never revoked"),
               (status = 403, body = Problem, description = "forbidden: owners only"),
               (status = 422, body = Problem, description = "validation_failed")))]
-pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: ApiKeyPolicyBody = json(req)?;
     let warn = body.warn_before_days.as_deref();
     let set =
-        key_policy::set_api_key_policy(deps, cred, org_id, body.max_lifetime_days, body.require_expiry, warn).await?;
+        key_policy::set_api_key_policy(deps, cred, org.id(), body.max_lifetime_days, body.require_expiry, warn).await?;
     Ok(Response::json(200, &set))
 }
 

@@ -4,6 +4,7 @@ use super::Problem;
 use crate::app::access::Credential;
 use crate::app::domains::{self as d, DomainChange, DomainView, SuggestedOrgView};
 use crate::app::Deps;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -79,25 +80,25 @@ pub struct SuggestedOrgList {
     responses((status = 201, body = DomainView, description = "Pending: publish `txt_value` as a TXT record at `txt_name`, then verify. Needs `org:write` (owners and admins)"),
               (status = 409, body = Problem, description = "domain_exists: added already; domain_claimed: another organization has verified it; conflict: the organization has 50 domains"),
               (status = 422, body = Problem, description = "validation_failed (not an exact host name), or public_email_domain (gmail.com, outlook.com, …)")))]
-pub async fn add_domain(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn add_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: AddDomainBody = json(req)?;
-    Ok(Response::json(201, &d::add_domain(deps, cred, org_id, &body.domain).await?))
+    Ok(Response::json(201, &d::add_domain(deps, cred, org.id(), &body.domain).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/domains`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/domains", summary = "List an organization's domains", tag = "domains", security(("bearer" = [])),
     params(("org_id" = String, Path, description = "The organization")),
     responses((status = 200, body = DomainList, description = "Needs `org:write` (owners and admins)")))]
-pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(200, &DomainList { data: d::list_domains(deps, cred, org_id).await? }))
+pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    Ok(Response::json(200, &DomainList { data: d::list_domains(deps, cred, org.id()).await? }))
 }
 
 /// `GET /v1/orgs/{org_id}/domains/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Get a domain", tag = "domains", security(("bearer" = [])),
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 200, body = DomainView)))]
-pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    Ok(Response::json(200, &d::get_domain(deps, cred, org_id, id).await?))
+pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    Ok(Response::json(200, &d::get_domain(deps, cred, org.id(), id).await?))
 }
 
 /// `POST /v1/orgs/{org_id}/domains/{id}/verify`.
@@ -106,8 +107,8 @@ pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org_id: 
     responses((status = 200, body = DomainView, description = "Verified (DNS-over-HTTPS found `txt_value` at `txt_name`); a verified domain answers as it is. Re-checked daily: a domain whose record is gone lapses"),
               (status = 409, body = Problem, description = "domain_claimed: another organization has verified this domain"),
               (status = 422, body = Problem, description = "domain_not_verified: the record was not found (the detail quotes what was), or the look-up failed")))]
-pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    Ok(Response::json(200, &d::verify_domain(deps, cred, org_id, id).await?))
+pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    Ok(Response::json(200, &d::verify_domain(deps, cred, org.id(), id).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/domains/{id}`.
@@ -116,18 +117,18 @@ pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org_i
     responses((status = 200, body = DomainView, description = "Enrollment acts only while the domain is verified"),
               (status = 403, body = Problem, description = "forbidden: only an owner may have a domain auto-join people as admin"),
               (status = 422, body = Problem, description = "validation_failed: enrollment or role")))]
-pub async fn update_domain(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+pub async fn update_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     let body: UpdateDomainBody = json(req)?;
     let change = DomainChange { enrollment: body.enrollment.as_deref(), role: body.role.as_deref() };
-    Ok(Response::json(200, &d::update_domain(deps, cred, org_id, id, change).await?))
+    Ok(Response::json(200, &d::update_domain(deps, cred, org.id(), id, change).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/domains/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Remove a domain", tag = "domains", security(("bearer" = [])),
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 204, description = "Removed; members who joined through it stay")))]
-pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    d::delete_domain(deps, cred, org_id, id).await?;
+pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    d::delete_domain(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 

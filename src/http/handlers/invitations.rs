@@ -55,8 +55,8 @@ pub struct InvitationList {
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
-pub async fn create_invitation(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    create(deps, req, cred, Tenant::Org(org_id)).await
+pub async fn create_invitation(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    create(deps, req, cred, org).await
 }
 
 async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
@@ -75,8 +75,8 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
     params(("org_id" = String, Path), ("status" = Option<InvitationStatus>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    list(deps, req, cred, Tenant::Org(org_id)).await
+pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    list(deps, req, cred, org).await
 }
 
 async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
@@ -90,8 +90,8 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_invitation(deps: &Deps, _: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    revoke(deps, cred, Tenant::Org(org_id), id).await
+pub async fn revoke_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    revoke(deps, cred, org, id).await
 }
 
 async fn revoke(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
@@ -103,8 +103,8 @@ async fn revoke(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_invitation(deps: &Deps, _: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    resend(deps, cred, Tenant::Org(org_id), id).await
+pub async fn resend_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    resend(deps, cred, org, id).await
 }
 
 async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) -> Answer {
@@ -118,30 +118,42 @@ async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
-pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    create(deps, req, cred, Tenant::Workspace(ws_id)).await
+pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
+    create(deps, req, cred, ws).await
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    list(deps, req, cred, Tenant::Workspace(ws_id)).await
+pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
+    list(deps, req, cred, ws).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_workspace_invitation(deps: &Deps, _: &Request, cred: &Credential, ws_id: &str, id: &str) -> Answer {
-    revoke(deps, cred, Tenant::Workspace(ws_id), id).await
+pub async fn revoke_workspace_invitation(
+    deps: &Deps,
+    _: &Request,
+    cred: &Credential,
+    ws: Tenant<'_>,
+    id: &str,
+) -> Answer {
+    revoke(deps, cred, ws, id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_workspace_invitation(deps: &Deps, _: &Request, cred: &Credential, ws_id: &str, id: &str) -> Answer {
-    resend(deps, cred, Tenant::Workspace(ws_id), id).await
+pub async fn resend_workspace_invitation(
+    deps: &Deps,
+    _: &Request,
+    cred: &Credential,
+    ws: Tenant<'_>,
+    id: &str,
+) -> Answer {
+    resend(deps, cred, ws, id).await
 }
 
 /// `POST /v1/invitations/preview`.

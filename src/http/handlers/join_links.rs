@@ -5,6 +5,7 @@ use crate::app::join_links::{self, CreatedJoinLink, JoinLinkPreview, JoinLinkVie
 use crate::app::membership_requests::MembershipRequestView;
 use crate::app::membership_requests::{self, Decision};
 use crate::app::Deps;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -14,9 +15,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJoinLinkBody {
-    /// `admin` or `member` (never `owner`): the role people join with, one
-    /// the creator may invite with.
-    #[schema(value_type = JoinRole)]
+    /// `admin`, `member` or the key of one of the org's custom roles (never
+    /// `owner`): the role people join with, one the creator may invite with
+    /// (a custom role: holding nothing the creator lacks).
+    #[schema(example = "member", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
     pub role: String,
     /// Exact email domains (no wildcards; a subdomain is its own domain) the
     /// joiner's verified address must be on; absent or empty: any. At most 20.
@@ -35,16 +37,6 @@ pub struct CreateJoinLinkBody {
     /// (the request takes a use); false when absent.
     #[serde(default)]
     pub approval: bool,
-}
-
-/// The roles a join link or an approved request gives: never owner.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JoinRole {
-    /// An admin.
-    Admin,
-    /// A member.
-    Member,
 }
 
 /// The states a membership request may be listed by.
@@ -76,23 +68,23 @@ pub struct JoinLinkList {
     responses((status = 201, body = CreatedJoinLink, description = "The token and URL are shown this once"),
               (status = 403, body = Problem, description = "forbidden (members), insufficient_scope or scope_exceeds_role (an API key handing out a role beyond its scopes)"),
               (status = 422, body = Problem, description = "validation_failed: an owner role, a bad domain, max_uses or expires_in_days out of range")))]
-pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: CreateJoinLinkBody = json(req)?;
     let new = NewJoinLink {
-        role: crate::app::access::role_field(&body.role)?,
+        role: &body.role,
         allowed_domains: body.allowed_domains.as_deref(),
         max_uses: body.max_uses,
         expires_in_days: body.expires_in_days,
         approval: body.approval,
     };
-    Ok(Response::json(201, &join_links::create(deps, cred, org_id, new).await?))
+    Ok(Response::json(201, &join_links::create(deps, cred, org.id(), new).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/join-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/join-links", summary = "List an organization's join links", tag = "join-links", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = JoinLinkList)))]
-pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let data = join_links::list(deps, cred, org_id).await?;
+pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let data = join_links::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &JoinLinkList { data, next_cursor: None }))
 }
 
@@ -100,8 +92,8 @@ pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/join-links/{id}", summary = "Revoke a join link", tag = "join-links", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Revoked; those who joined through it stay"), (status = 404, body = Problem, description = "No such live link")))]
-pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    join_links::revoke(deps, cred, org_id, id).await?;
+pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    join_links::revoke(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 
@@ -145,8 +137,10 @@ pub struct MembershipRequestList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequestBody {
-    /// `admin` or `member`: one the approver may invite with.
-    #[schema(value_type = JoinRole)]
+    /// `admin`, `member` or the key of one of the org's custom roles: one
+    /// the approver may invite with (a custom role: holding nothing the
+    /// approver lacks).
+    #[schema(example = "member", pattern = "^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")]
     pub role: String,
 }
 
@@ -154,9 +148,9 @@ pub struct ApproveRequestBody {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links", security(("bearer" = [])),
     params(("org_id" = String, Path), ("status" = Option<RequestStatus>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
     responses((status = 200, body = MembershipRequestList)))]
-pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let status = req.query_param("status");
-    let data = membership_requests::list(deps, cred, org_id, status.as_deref()).await?;
+    let data = membership_requests::list(deps, cred, org.id(), status.as_deref()).await?;
     Ok(Response::json(200, &MembershipRequestList { data, next_cursor: None }))
 }
 
@@ -171,12 +165,12 @@ pub async fn approve_membership_request(
     deps: &Deps,
     req: &Request,
     cred: &Credential,
-    org_id: &str,
+    org: Tenant<'_>,
     id: &str,
 ) -> Answer {
     let body: ApproveRequestBody = json(req)?;
-    let role = crate::app::access::role_field(&body.role)?;
-    Ok(Response::json(200, &membership_requests::decide(deps, cred, org_id, id, Decision::Approve(role)).await?))
+    let decision = Decision::Approve(&body.role);
+    Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, decision).await?))
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests/{id}/deny`.
@@ -184,8 +178,14 @@ pub async fn approve_membership_request(
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = MembershipRequestView, description = "Denied; the person is emailed"),
               (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already")))]
-pub async fn deny_membership_request(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    Ok(Response::json(200, &membership_requests::decide(deps, cred, org_id, id, Decision::Deny).await?))
+pub async fn deny_membership_request(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org: Tenant<'_>,
+    id: &str,
+) -> Answer {
+    Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, Decision::Deny).await?))
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests`.
@@ -195,8 +195,8 @@ pub async fn deny_membership_request(deps: &Deps, _req: &Request, cred: &Credent
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 404, body = Problem, description = "not_found: the org is not suggested to you (GET /v1/me/suggested-orgs), or you are a member"),
               (status = 409, body = Problem, description = "membership_request_exists: a pending request of yours")))]
-pub async fn ask_to_join(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(201, &membership_requests::ask(deps, cred, org_id).await?))
+pub async fn ask_to_join(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    Ok(Response::json(201, &membership_requests::ask(deps, cred, org.id()).await?))
 }
 
 /// `GET /v1/me/membership-requests`.

@@ -60,8 +60,8 @@ pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer 
 /// `GET /v1/orgs/{org_id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", summary = "Get an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
-pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    Ok(Response::json(200, &orgs::get_org(deps, cred, org_id).await?))
+pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    Ok(Response::json(200, &orgs::get_org(deps, cred, org.id()).await?))
 }
 
 /// Org settings.
@@ -110,22 +110,22 @@ impl TwoFactorSetting {
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
-pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: UpdateOrgBody = json(req)?;
     let patch = OrgPatch {
         name: body.name.as_deref(),
         slug: body.slug.as_deref(),
         require_2fa: body.require_2fa.map(TwoFactorSetting::rule),
     };
-    Ok(Response::json(200, &orgs::update_org(deps, cred, org_id, patch).await?))
+    Ok(Response::json(200, &orgs::update_org(deps, cred, org.id(), patch).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", summary = "Delete an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
-pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    orgs::delete_org(deps, cred, org_id).await?;
+pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    orgs::delete_org(deps, cred, org.id()).await?;
     Ok(Response::empty(204))
 }
 
@@ -143,10 +143,9 @@ pub struct MemberList {
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
         ("inactive_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "only members last active more than this many days ago, or never")),
     responses((status = 200, body = MemberList), (status = 422, body = Problem, description = "validation_failed (inactive_for_days)")))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let inactive = req.query_param("inactive_for_days").map(|d| InactiveFor::parse(&d)).transpose()?;
-    let (data, next_cursor) =
-        members::list_members(deps, cred, Tenant::Org(org_id), &extract::page(req)?, inactive).await?;
+    let (data, next_cursor) = members::list_members(deps, cred, org, &extract::page(req)?, inactive).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -176,10 +175,10 @@ pub struct OrgRoleBody {
               (status = 403, body = Problem, description = "forbidden: not within the membership rules, or a role holding a permission the caller lacks (never beyond yourself)"),
               (status = 409, body = Problem, description = "last_owner"),
               (status = 422, body = Problem, description = "validation_failed: a role unknown to the org (field role)")))]
-pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, user_id: &str) -> Answer {
+pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, user_id: &str) -> Answer {
     let body: OrgRoleBody = json(req)?;
     crate::app::roles::org_role_field(&body.role)?;
-    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Org(org_id), user_id, &body.role).await?))
+    Ok(Response::json(200, &members::change_role(deps, cred, org, user_id, &body.role).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
@@ -187,8 +186,8 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org_id: 
     params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
-pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, user_id: &str) -> Answer {
-    members::remove_member(deps, cred, Tenant::Org(org_id), user_id).await?;
+pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, user_id: &str) -> Answer {
+    members::remove_member(deps, cred, org, user_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -206,9 +205,9 @@ pub struct TransferBody {
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
               (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
-pub async fn transfer_ownership(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn transfer_ownership(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: TransferBody = json(req)?;
-    Ok(Response::json(200, &members::transfer_ownership(deps, cred, org_id, &body.user_id).await?))
+    Ok(Response::json(200, &members::transfer_ownership(deps, cred, org.id(), &body.user_id).await?))
 }
 
 /// A page of audit events.
@@ -224,9 +223,9 @@ pub struct AuditList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit", security(("bearer" = [])),
     params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
-pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let page = extract::page(req)?;
-    let (data, next_cursor) = orgs::audit_log(deps, cred, org_id, &page).await?;
+    let (data, next_cursor) = orgs::audit_log(deps, cred, org.id(), &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 
@@ -242,7 +241,7 @@ CSV: one table with a `kind` column (`member`, `api_key`), RFC 4180 quoting, cel
         content((AccessReview = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem, description = "forbidden (owners and admins only), two_factor_required, or user_required (API keys)"),
         (status = 422, body = Problem, description = "validation_failed (format)")))]
-pub async fn export_access_review(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn export_access_review(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let format = match req.query_param("format").as_deref() {
         Some("csv") => Format::Csv,
         Some("json") => Format::Json,
@@ -252,7 +251,7 @@ pub async fn export_access_review(deps: &Deps, req: &Request, cred: &Credential,
         None if req.header("accept").is_some_and(|a| a.contains("text/csv")) => Format::Csv,
         None => Format::Json,
     };
-    let review = access_reviews::export_access_review(deps, cred, org_id, format).await?;
+    let review = access_reviews::export_access_review(deps, cred, org.id(), format).await?;
     Ok(match format {
         Format::Json => Response::json(200, &review),
         Format::Csv => {

@@ -3,6 +3,7 @@ use super::Problem;
 use crate::app::access::Credential;
 use crate::app::roles::{self, PermissionView, RoleInput, RoleView};
 use crate::app::Deps;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -78,8 +79,8 @@ pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) ->
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/roles", summary = "List an organization's roles", tag = "roles", security(("bearer" = [])),
     params(("org_id" = String, Path)),
     responses((status = 200, body = RoleList, description = "Built-in roles first (read-only), then custom roles by key")))]
-pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let (data, can_define) = roles::list(deps, cred, org_id).await?;
+pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let (data, can_define) = roles::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &RoleList { data, can_define }))
 }
 
@@ -90,7 +91,7 @@ pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org_id: 
               (status = 403, body = Problem, description = "forbidden (owners and admins; never a custom role), or scope_exceeds_role: a permission the caller lacks"),
               (status = 409, body = Problem, description = "role_exists, or role_limit_reached (25 per organization)"),
               (status = 422, body = Problem, description = "validation_failed: a bad or built-in key, an unknown permission, or one no custom role may hold (permission_not_allowed_for_roles)")))]
-pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: CreateRoleBody = json(req)?;
     let input = RoleInput {
         key: Some(&body.key),
@@ -98,15 +99,15 @@ pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org_id: 
         description: body.description.as_deref(),
         permissions: Some(&body.permissions),
     };
-    Ok(Response::json(201, &roles::create(deps, cred, org_id, input).await?))
+    Ok(Response::json(201, &roles::create(deps, cred, org.id(), input).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/roles/{key}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Get a role", tag = "roles", security(("bearer" = [])),
     params(("org_id" = String, Path), ("key" = String, Path)),
     responses((status = 200, body = RoleView), (status = 404, body = Problem, description = "No such role in this organization")))]
-pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, key: &str) -> Answer {
-    Ok(Response::json(200, &roles::get(deps, cred, org_id, key).await?))
+pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
+    Ok(Response::json(200, &roles::get(deps, cred, org.id(), key).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/roles/{key}`.
@@ -117,10 +118,10 @@ pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org_id: &s
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "builtin_role: owner, admin and member never change"),
               (status = 422, body = Problem, description = "validation_failed")))]
-pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, key: &str) -> Answer {
+pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
     let body: UpdateRoleBody = json(req)?;
     if crate::domain::policy::Role::parse(key).is_some() {
-        roles::refuse_builtin(deps, cred, org_id, key).await?;
+        roles::refuse_builtin(deps, cred, org.id(), key).await?;
     }
     let input = RoleInput {
         key: None,
@@ -128,7 +129,7 @@ pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org_id: 
         description: body.description.as_deref(),
         permissions: body.permissions.as_deref(),
     };
-    Ok(Response::json(200, &roles::update(deps, cred, org_id, key, input).await?))
+    Ok(Response::json(200, &roles::update(deps, cred, org.id(), key, input).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/roles/{key}`.
@@ -138,7 +139,7 @@ pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org_id: 
               (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "role_in_use: members hold it or pending invitations give it; builtin_role")))]
-pub async fn delete_role(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, key: &str) -> Answer {
-    roles::delete(deps, cred, org_id, key).await?;
+pub async fn delete_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
+    roles::delete(deps, cred, org.id(), key).await?;
     Ok(Response::empty(204))
 }

@@ -6,6 +6,7 @@ use crate::app::oauth::{self as oauth_app, CallbackParams};
 use crate::app::sso::{self, ConnectionInput, ConnectionPatch, SsoConnectionView, SsoLookupView};
 use crate::app::Deps;
 use crate::domain::oauth::flow_cookie_jar;
+use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -82,7 +83,7 @@ pub struct SsoConnectionList {
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 409, body = Problem, description = "sso_domain_taken: a domain belongs to another connection"),
               (status = 422, body = Problem, description = "validation_failed (saml_not_available, invalid_issuer, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document could not be read or names another issuer)")))]
-pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let b: SsoConnectionBody = json(req)?;
     let input = ConnectionInput {
         kind: b.kind,
@@ -93,15 +94,15 @@ pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential
         domains: b.domains,
         default_role: b.default_role,
     };
-    Ok(Response::json(201, &sso::create(deps, cred, org_id, &input).await?))
+    Ok(Response::json(201, &sso::create(deps, cred, org.id(), &input).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/sso-connections`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections", summary = "List single sign-on connections", tag = "sso", security(("bearer" = [])),
     params(("org_id" = String, Path)),
     responses((status = 200, body = SsoConnectionList), (status = 403, body = Problem, description = "forbidden: owners only")))]
-pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let (data, sso_required) = sso::list(deps, cred, org_id).await?;
+pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let (data, sso_required) = sso::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &SsoConnectionList { data, sso_required }))
 }
 
@@ -109,8 +110,8 @@ pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Get a single sign-on connection", tag = "sso", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    Ok(Response::json(200, &sso::get(deps, cred, org_id, id).await?))
+pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    Ok(Response::json(200, &sso::get(deps, cred, org.id(), id).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/sso-connections/{id}`.
@@ -119,7 +120,7 @@ pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, 
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "sso_domain_taken"),
               (status = 422, body = Problem, description = "validation_failed, domain_not_verified")))]
-pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     let b: SsoConnectionPatchBody = json(req)?;
     let patch = ConnectionPatch {
         name: b.name,
@@ -129,15 +130,21 @@ pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential
         default_role: b.default_role,
         enabled: b.enabled,
     };
-    Ok(Response::json(200, &sso::update(deps, cred, org_id, id, &patch).await?))
+    Ok(Response::json(200, &sso::update(deps, cred, org.id(), id, &patch).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/sso-connections/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Delete a single sign-on connection", tag = "sso", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)),
     responses((status = 204, description = "Deleted; sessions it opened run until they end"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    sso::delete(deps, cred, org_id, id).await?;
+pub async fn delete_sso_connection(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    org: Tenant<'_>,
+    id: &str,
+) -> Answer {
+    sso::delete(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 
@@ -155,9 +162,9 @@ pub struct SsoRequiredBody {
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/sso-required", summary = "Require single sign-on", tag = "sso", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = SsoRequiredBody,
     responses((status = 200, body = SsoRequiredBody), (status = 403, body = Problem, description = "forbidden: owners only")))]
-pub async fn set_sso_required(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn set_sso_required(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let b: SsoRequiredBody = json(req)?;
-    sso::set_required(deps, cred, org_id, b.sso_required).await?;
+    sso::set_required(deps, cred, org.id(), b.sso_required).await?;
     Ok(Response::json(200, &b))
 }
 

@@ -140,41 +140,40 @@ pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> 
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
-pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    Ok(Response::json(200, &ws::get_workspace(deps, cred, ws_id).await?))
+pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+    Ok(Response::json(200, &ws::get_workspace(deps, cred, workspace.id()).await?))
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
 #[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", summary = "Update a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
-pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
+pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let body: WorkspaceBody = json(req)?;
-    Ok(Response::json(200, &ws::update_workspace(deps, cred, ws_id, &body.name).await?))
+    Ok(Response::json(200, &ws::update_workspace(deps, cred, workspace.id(), &body.name).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", summary = "Delete a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
-pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    ws::delete_workspace(deps, cred, ws_id).await?;
+pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+    ws::delete_workspace(deps, cred, workspace.id()).await?;
     Ok(Response::empty(204))
 }
 
 /// `PUT /v1/workspaces/{ws_id}/billing`.
 #[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", summary = "Update a workspace's billing details", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
-pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
+pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let body: BillingBody = json(req)?;
-    Ok(Response::json(200, &ws::update_billing(deps, cred, ws_id, &body.plan, &body.billing_email).await?))
+    Ok(Response::json(200, &ws::update_billing(deps, cred, workspace.id(), &body.plan, &body.billing_email).await?))
 }
 
 /// `GET /v1/workspaces/{ws_id}/members`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    let (data, next_cursor) =
-        members::list_members(deps, cred, Tenant::Workspace(ws_id), &extract::page(req)?, None).await?;
+pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+    let (data, next_cursor) = members::list_members(deps, cred, workspace, &extract::page(req)?, None).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
 
@@ -184,10 +183,16 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, ws_id: 
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
               (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
-pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str, user_id: &str) -> Answer {
+pub async fn change_role(
+    deps: &Deps,
+    req: &Request,
+    cred: &Credential,
+    workspace: Tenant<'_>,
+    user_id: &str,
+) -> Answer {
     let body: super::orgs::RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
-    Ok(Response::json(200, &members::change_role(deps, cred, Tenant::Workspace(ws_id), user_id, role.as_str()).await?))
+    Ok(Response::json(200, &members::change_role(deps, cred, workspace, user_id, role.as_str()).await?))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
@@ -196,8 +201,14 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, ws_id: &
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
-pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str, user_id: &str) -> Answer {
-    members::remove_member(deps, cred, Tenant::Workspace(ws_id), user_id).await?;
+pub async fn remove_member(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    workspace: Tenant<'_>,
+    user_id: &str,
+) -> Answer {
+    members::remove_member(deps, cred, workspace, user_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -207,24 +218,30 @@ pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, ws_id
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
     (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour, 20 grants by slug per org an hour")))]
-pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
+pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let body: GrantBody = json(req)?;
-    Ok(Response::json(201, &ws::create_grant(deps, cred, ws_id, &body.org_slug).await?))
+    Ok(Response::json(201, &ws::create_grant(deps, cred, workspace.id(), &body.org_slug).await?))
 }
 
 /// `GET /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", summary = "List a workspace's grants to organizations", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
     responses((status = 200, body = GrantList)))]
-pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, ws_id).await?, next_cursor: None }))
+pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+    Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, workspace.id()).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", summary = "Revoke an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("org_id" = String, Path)),
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
-pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id: &str, org_id: &str) -> Answer {
-    ws::revoke_grant(deps, cred, ws_id, org_id).await?;
+pub async fn revoke_grant(
+    deps: &Deps,
+    _req: &Request,
+    cred: &Credential,
+    workspace: Tenant<'_>,
+    org_id: &str,
+) -> Answer {
+    ws::revoke_grant(deps, cred, workspace.id(), org_id).await?;
     Ok(Response::empty(204))
 }
 
@@ -232,35 +249,35 @@ pub async fn revoke_grant(deps: &Deps, _req: &Request, cred: &Credential, ws_id:
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces", security(("bearer" = [])),
     params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
-pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, ws_id: &str) -> Answer {
-    let (data, next_cursor) = ws::audit_log(deps, cred, ws_id, &extract::page(req)?).await?;
+pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+    let (data, next_cursor) = ws::audit_log(deps, cred, workspace.id(), &extract::page(req)?).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
 
 /// `POST /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", summary = "Create an install link", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
-pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: InstallLinkBody =
         if req.body.is_empty() { InstallLinkBody { expires_in_seconds: None } } else { json(req)? };
-    Ok(Response::json(201, &ws::create_install_link(deps, cred, org_id, body.expires_in_seconds).await?))
+    Ok(Response::json(201, &ws::create_install_link(deps, cred, org.id(), body.expires_in_seconds).await?))
 }
 
 /// `GET /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", summary = "List an organization's install links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = InstallLinkList)))]
-pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     Ok(Response::json(
         200,
-        &InstallLinkList { data: ws::list_install_links(deps, cred, org_id).await?, next_cursor: None },
+        &InstallLinkList { data: ws::list_install_links(deps, cred, org.id()).await?, next_cursor: None },
     ))
 }
 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", summary = "Revoke an install link", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
-pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    ws::revoke_install_link(deps, cred, org_id, id).await?;
+pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    ws::revoke_install_link(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
 
@@ -287,15 +304,15 @@ pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", summary = "List the workspaces granted to an organization", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
     responses((status = 200, body = ManagedWorkspaceList)))]
-pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let data = ws::managed_workspaces(deps, cred, org_id).await?;
+pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let data = ws::managed_workspaces(deps, cred, org.id()).await?;
     Ok(Response::json(200, &ManagedWorkspaceList { data, next_cursor: None }))
 }
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", summary = "Give up an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
     params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
-pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, ws_id: &str) -> Answer {
-    ws::relinquish(deps, cred, org_id, ws_id).await?;
+pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, ws_id: &str) -> Answer {
+    ws::relinquish(deps, cred, org.id(), ws_id).await?;
     Ok(Response::empty(204))
 }

@@ -31,6 +31,8 @@ pub const DELETE_TRUST_POLICY: &str = "DELETE FROM trust_policies WHERE id = ?1 
 pub const TRUST_POLICIES_FOR_TOKEN: &str = "SELECT p.id, p.org_id, p.name, p.issuer, p.audience, p.conditions, \
        p.scopes, p.max_ttl_seconds, p.created_by, p.created_at, p.updated_at, \
        (SELECT m.role FROM org_members AS m WHERE m.org_id = p.org_id AND m.user_id = p.created_by) AS creator_role, \
+       (SELECT r.permissions FROM org_members AS m JOIN org_roles AS r ON r.org_id = m.org_id AND r.key = m.role \
+         WHERE m.org_id = p.org_id AND m.user_id = p.created_by) AS creator_permissions, \
        (SELECT u.suspended_at FROM users AS u WHERE u.id = p.created_by) AS creator_suspended_at \
      FROM trust_policies AS p WHERE p.issuer = ?1 AND p.audience = ?2 ORDER BY p.created_at LIMIT 50";
 
@@ -39,13 +41,17 @@ pub const INSERT_TOKEN_USE: &str = "INSERT INTO oidc_token_uses (issuer, jti, ke
      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (issuer, jti) DO NOTHING";
 /// The temporary key, only if this exchange recorded the token's use (not
 /// a concurrent replay), the policy still has these scopes, and its creator
-/// still holds one of the roles `?13..?15` (the roles that hold every scope).
+/// still holds one of the roles `?13..?15` (the built-in roles that hold
+/// every scope) or a custom role holding every scope of `?16` (a JSON array).
 pub const INSERT_TEMPORARY_KEY: &str =
     "INSERT INTO api_keys (id, org_id, name, key_hash, start, scopes, created_by, created_at, expires_at, trust_policy_id) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
      WHERE EXISTS (SELECT 1 FROM oidc_token_uses WHERE issuer = ?11 AND jti = ?12 AND key_id = ?1) \
        AND EXISTS (SELECT 1 FROM trust_policies WHERE id = ?10 AND org_id = ?2 AND scopes = ?6 AND created_by = ?7) \
-       AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?2 AND user_id = ?7 AND role IN (?13, ?14, ?15))";
+       AND EXISTS (SELECT 1 FROM org_members AS m WHERE m.org_id = ?2 AND m.user_id = ?7 \
+         AND (m.role IN (?13, ?14, ?15) OR EXISTS (SELECT 1 FROM org_roles AS r \
+           WHERE r.org_id = m.org_id AND r.key = m.role AND NOT EXISTS (SELECT 1 FROM json_each(?16) AS n \
+             WHERE NOT EXISTS (SELECT 1 FROM json_each(r.permissions) AS h WHERE h.value = n.value)))))";
 
 /// A trust policy row.
 #[derive(Debug, Deserialize)]
@@ -94,6 +100,9 @@ pub struct TrustCandidateRow {
     pub created_by: Option<String>,
     /// The creator's current role in the org (none: not a member).
     pub creator_role: Option<String>,
+    /// The creator's custom role's permissions (a JSON array), if that is
+    /// what they hold.
+    pub creator_permissions: Option<String>,
     /// Set when the creator's account is suspended.
     pub creator_suspended_at: Option<i64>,
 }
