@@ -68,6 +68,7 @@ test: setup
 	@bash scripts/test.sh
 
 test-native: setup
+	@bash scripts/setup-browser.sh
 	cargo test --lib --test native
 	cargo test -p latchkey-client -p latchkey-cli
 

@@ -11,6 +11,8 @@ mod fake_dns;
 mod fake_issuer;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
+#[path = "support/saml_idp.rs"]
+mod saml_idp;
 mod support;
 
 #[path = "e2e_access_reviews.rs"]
@@ -55,6 +57,8 @@ mod oauth;
 mod orgs;
 #[path = "e2e_roles.rs"]
 mod roles;
+#[path = "e2e_saml.rs"]
+mod saml;
 #[path = "e2e_security_auth.rs"]
 mod security_auth;
 #[path = "e2e_sso.rs"]

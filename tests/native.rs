@@ -12,6 +12,8 @@ mod fake_issuer;
 mod fake_provider;
 #[path = "layers.rs"]
 mod layers;
+#[path = "support/saml_idp.rs"]
+mod saml_idp;
 mod support;
 mod testapp;
 
@@ -63,6 +65,8 @@ mod resolver;
 mod roles;
 #[path = "native_round_trips.rs"]
 mod round_trips;
+#[path = "native_saml.rs"]
+mod saml;
 #[path = "native_sealed.rs"]
 mod sealed;
 #[path = "native_sso.rs"]

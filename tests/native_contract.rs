@@ -226,7 +226,8 @@ fn body_routes() -> Vec<&'static latchkey::http::routes::Route> {
             let doc = (route.doc)();
             let mut item = doc.paths.paths[route.path].clone();
             let op = latchkey::http::openapi::operation_of(&mut item, route.method).expect("documented operation");
-            op.request_body.is_some()
+            // JSON bodies (the SAML ACS takes the IdP's form instead).
+            op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"))
         })
         .collect()
 }

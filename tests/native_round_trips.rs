@@ -12,6 +12,7 @@
 //! `cargo test --test native round_trips -- --nocapture` to see the table.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::fake_provider::{FakeProvider, FakeUser, IDP_CLIENT};
+use crate::saml_idp::{KeyKind, SamlIdp};
 use crate::testapp::*;
 
 use async_trait::async_trait;
@@ -176,6 +177,8 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("POST", "/v1/auth/sso/lookup", 1, ""),
     ("GET", "/v1/auth/sso/{connection_id}/authorize", 1, ""),
     ("GET", "/v1/auth/sso/{connection_id}/callback", 2, "state spent with the connection before the provider calls, login code written after them"),
+    ("GET", "/v1/sso/{connection_id}/metadata", 1, ""),
+    ("POST", "/v1/sso/{connection_id}/acs", 2, "the flow spent with the connection, then (after verifying the signed response) the guarded assertion id with the login code"),
     // verified domains
     ("POST", "/v1/orgs/{org_id}/domains", 1, ""),
     ("GET", "/v1/orgs/{org_id}/domains", 1, ""),
@@ -217,10 +220,14 @@ impl Walk<'_> {
     ) -> Reply {
         let bare = path.split_once('?').map_or(path, |(p, _)| p);
         let (route, _) = routes::resolve(method, bare).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
-        let r = self.app.call_with(method, path, bearer, body, headers);
+        let r = match (body, bearer) {
+            // A form (the SAML ACS): sent as given.
+            (Some(Value::String(form)), None) => self.app.send(method, path, None, headers, form.as_bytes()),
+            (body, bearer) => self.app.call_with(method, path, bearer, body, headers),
+        };
         let trips = self.app.last_round_trips();
-        let redirect =
-            r.status == 302 && (route.path.starts_with("/v1/auth/oauth/") || route.path.starts_with("/v1/auth/sso/"));
+        let redirect = r.status == 302
+            && ["/v1/auth/oauth/", "/v1/auth/sso/", "/v1/sso/"].iter().any(|p| route.path.starts_with(p));
         assert!((200..300).contains(&r.status) || redirect, "{method} {path}: {} {}", r.status, r.raw);
         self.seen.borrow_mut().push(Measured {
             method: route.method,
@@ -635,6 +642,37 @@ fn every_route_stays_within_its_round_trip_budget() {
     assert_eq!(done.status, 200, "{}", done.raw);
     assert_eq!(app.last_round_trips(), 2, "an SSO sign-in: {:?}", app.last_round_trip_sql());
     w.delete(&format!("{ssos}/{conn}"), &owner);
+
+    // --- SAML on the same domain: metadata, the IdP's trip, the ACS ---
+    let idp = SamlIdp::new(KeyKind::P256, "https://idp.vendor.test/saml");
+    let conn = json!({"type": "saml", "metadata_xml": idp.metadata("https://idp.vendor.test/sso"), "domains": ["vendor.test"]});
+    // (Routes the walk measured above are called unrecorded here.)
+    let conn = app.call("POST", &ssos, Some(&owner), Some(conn));
+    assert_eq!(conn.status, 201, "{}", conn.raw);
+    let conn = conn.body["id"].as_str().unwrap().to_owned();
+    w.call("GET", &format!("/v1/sso/{conn}/metadata"), None, None, &[]);
+    let start = app.call("GET", &format!("/v1/auth/sso/{conn}/authorize?redirect_uri={}", enc(PAGE)), None, None);
+    assert_eq!(start.status, 302, "{}", start.raw);
+    let cookies: Vec<String> = start
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.split(';').next().unwrap().to_owned())
+        .collect();
+    let cookies = cookies.join("; ");
+    let (acs, form) = idp.answer(start.header("location").unwrap(), "sam@vendor.test", app.clock_now());
+    let headers = [("cookie", cookies.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+    let back = w.call("POST", local(&acs), None, Some(Value::String(form)), &headers);
+    let login_code = fragment(back.header("location").unwrap(), "login_code");
+    let done = app.call_with(
+        "POST",
+        "/v1/auth/oauth/complete",
+        None,
+        Some(json!({"login_code": login_code})),
+        &[("cookie", &cookies)],
+    );
+    assert_eq!(done.status, 200, "{}", done.raw);
+    app.call("DELETE", &format!("{ssos}/{conn}"), Some(&owner), None).expect(204);
     w.delete(&format!("{domains}/{domain}"), &owner);
 
     // --- last, what deletes ---

@@ -200,9 +200,14 @@ fn only_owners_configure_connections_and_only_on_their_verified_domains() {
     let zed_org = s.f.api().create_org(&zed, "Zed").expect(201).id();
     verify_as(&s.f, &zed, &zed_org, &s.dns, "zed.example.net");
     create(&s, s.f.owner(), connection_body(&s.fake, &["zed.example.net"])).expect_problem(422, "domain_not_verified");
-    let saml = json!({"type": "saml", "metadata_url": "https://idp.example.com/m", "domains": ["example.com"]});
+    // A SAML connection needs its IdP's metadata (tests/native_saml.rs).
+    let saml = json!({"type": "saml", "domains": ["example.com"]});
     let r = create(&s, s.f.owner(), saml);
     assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(r.raw.contains("invalid_metadata"), "{}", r.raw);
+    let mut no_issuer = body.clone();
+    no_issuer.as_object_mut().unwrap().remove("issuer");
+    create(&s, s.f.owner(), no_issuer).expect(422);
     let mut bad_issuer = body.clone();
     bad_issuer["issuer"] = json!("http://idp.example.com");
     create(&s, s.f.owner(), bad_issuer).expect(422);

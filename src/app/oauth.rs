@@ -139,6 +139,8 @@ pub struct Started {
     pub authorize_url: String,
     /// `Set-Cookie` value.
     pub cookie: String,
+    /// A second `Set-Cookie` value (a SAML flow's cross-site cookie).
+    pub extra_cookie: Option<String>,
 }
 
 /// Starts a flow: checks `redirect_uri` against the allow-list (exactly),
@@ -178,6 +180,7 @@ pub async fn start(
     Ok(Started {
         authorize_url: oauth::authorize_url(settings, &callback_url(deps, settings.provider), state.expose(), &flow),
         cookie: oauth::flow_cookie(browser.expose(), secure(deps)),
+        extra_cookie: None,
     })
 }
 

@@ -1,8 +1,13 @@
-//! Single sign-on: an org's own OpenID Connect provider signs in the
-//! addresses on its verified domains (`domain::sso` has the rules).
+//! Single sign-on: an org's own OpenID Connect or SAML 2.0 provider signs
+//! in the addresses on its verified domains (`domain::sso` and
+//! `domain::saml` have the rules).
 //!
-//! - Connections (owner, a person): the issuer is found by discovery when
-//!   saved; the client secret is sealed at rest and never shown again.
+//! - Connections (owner, a person): an OIDC issuer is found by discovery
+//!   when saved, its client secret sealed at rest and never shown again; a
+//!   SAML IdP is read from its metadata (XML, or a URL read when saved).
+//! - SAML ([`acs`]): the AuthnRequest's ID carries the flow's state, bound
+//!   to the browser as OAuth's is; the ACS spends the flow it answers,
+//!   verifies the Response, stores the assertion's id, and ends like OIDC.
 //! - Sign-in: `POST /v1/auth/sso/lookup {email}` tells the sign-in screen
 //!   to continue with SSO; the flow is OAuth's (browser-bound `state`, PKCE,
 //!   nonce, one callback path per connection) and ends the same way, with a
@@ -21,6 +26,7 @@ use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::oauth::{self as oauth_rules, FlowSecrets};
 use crate::domain::policy::Permission;
+use crate::domain::saml;
 use crate::domain::sealed::Purpose;
 use crate::domain::sso::{self, ConnectionType, Endpoints};
 use crate::domain::tenant::Tenant;
@@ -42,31 +48,63 @@ pub struct SsoConnectionView {
     pub id: String,
     /// The org it signs in to.
     pub org_id: String,
-    /// `oidc`.
+    /// `oidc` or `saml`.
     #[serde(rename = "type")]
     pub kind: String,
     /// A label for people.
     pub name: String,
-    /// The provider's issuer (exact `iss`).
+    /// OIDC: the provider's issuer (exact `iss`); SAML: the IdP's entityID
+    /// (the `Issuer` of its assertions).
     pub issuer: String,
-    /// The client id registered at the provider.
-    pub client_id: String,
+    /// OIDC: the client id registered at the provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// The verified domains whose addresses it signs in.
     pub domains: Vec<String>,
     /// `member` or `admin`: the role people join with on first sign-in.
     pub default_role: String,
     /// Whether it signs anyone in.
     pub enabled: bool,
-    /// The redirect URI to register at the provider.
+    /// The redirect URI to register at the provider (SAML: the ACS URL).
     pub redirect_uri: String,
+    /// SAML: what to register at the IdP, and what its metadata gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saml: Option<SamlView>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
 }
 
+/// A SAML connection's two sides.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SamlView {
+    /// Our entity id (the `Audience` the IdP must name): the URL of our
+    /// SP metadata.
+    pub sp_entity_id: String,
+    /// Our Assertion Consumer Service (HTTP-POST): `Destination` and
+    /// `Recipient`.
+    pub acs_url: String,
+    /// Our SP metadata, to give the IdP.
+    pub sp_metadata_url: String,
+    /// The IdP's SingleSignOnService (HTTP-Redirect).
+    pub idp_sso_url: String,
+    /// How many signing certificates of the IdP are trusted.
+    pub certificates: usize,
+}
+
 fn callback_url(deps: &Deps, connection_id: &str) -> String {
     format!("{}/v1/auth/sso/{connection_id}/callback", deps.config.app_url)
+}
+
+/// Our SAML entity id for a connection: its SP metadata URL.
+fn sp_entity_id(deps: &Deps, connection_id: &str) -> String {
+    format!("{}/v1/sso/{connection_id}/metadata", deps.config.app_url)
+}
+
+/// Our SAML ACS URL for a connection.
+fn acs_url(deps: &Deps, connection_id: &str) -> String {
+    format!("{}/v1/sso/{connection_id}/acs", deps.config.app_url)
 }
 
 impl SsoConnectionRow {
@@ -77,14 +115,29 @@ impl SsoConnectionRow {
             kind: self.kind.clone(),
             name: self.name.clone(),
             issuer: self.issuer.clone(),
-            client_id: self.client_id.clone(),
+            client_id: (!self.is_saml()).then(|| self.client_id.clone()),
             domains: self.domain_list(),
             default_role: self.default_role.clone(),
             enabled: self.enabled != 0,
-            redirect_uri: callback_url(deps, &self.id),
+            redirect_uri: if self.is_saml() { acs_url(deps, &self.id) } else { callback_url(deps, &self.id) },
+            saml: self.is_saml().then(|| SamlView {
+                sp_entity_id: sp_entity_id(deps, &self.id),
+                acs_url: acs_url(deps, &self.id),
+                sp_metadata_url: sp_entity_id(deps, &self.id),
+                idp_sso_url: self.authorization_endpoint.clone(),
+                certificates: self.certificate_list().len(),
+            }),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
+    }
+
+    fn is_saml(&self) -> bool {
+        self.kind == ConnectionType::Saml.as_str()
+    }
+
+    fn certificate_list(&self) -> Vec<String> {
+        self.saml_certificates.split_whitespace().map(str::to_owned).collect()
     }
 
     fn domain_list(&self) -> Vec<String> {
@@ -98,16 +151,20 @@ impl SsoConnectionRow {
 /// A new connection.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionInput {
-    /// `oidc` (or `saml`, refused for now).
+    /// `oidc` or `saml`.
     pub kind: String,
     /// A label; the issuer's host when absent.
     pub name: Option<String>,
-    /// The issuer URL.
-    pub issuer: String,
-    /// Client id.
-    pub client_id: String,
-    /// Client secret (sealed at rest).
-    pub client_secret: String,
+    /// OIDC: the issuer URL.
+    pub issuer: Option<String>,
+    /// OIDC: client id.
+    pub client_id: Option<String>,
+    /// OIDC: client secret (sealed at rest).
+    pub client_secret: Option<String>,
+    /// SAML: the IdP's metadata.
+    pub metadata_xml: Option<String>,
+    /// SAML: where to read the IdP's metadata (https).
+    pub metadata_url: Option<String>,
     /// Verified domains of the org.
     pub domains: Vec<String>,
     /// `member` (default) or `admin`.
@@ -129,6 +186,10 @@ pub struct ConnectionPatch {
     pub default_role: Option<String>,
     /// On or off.
     pub enabled: Option<bool>,
+    /// SAML: new IdP metadata (a certificate rollover).
+    pub metadata_xml: Option<String>,
+    /// SAML: where to read new IdP metadata.
+    pub metadata_url: Option<String>,
 }
 
 fn bounded(field: &'static str, raw: &str, max: usize) -> Result<String, AppError> {
@@ -162,6 +223,126 @@ async fn discover(deps: &Deps, issuer: &str) -> Result<Endpoints, AppError> {
     }
     let doc: Value = serde_json::from_slice(&resp.body).map_err(|_| unavailable(format!("{url} is not JSON")))?;
     sso::endpoints(&doc, issuer, deps.config.development).map_err(unavailable)
+}
+
+fn required(field: &'static str, raw: &Option<String>) -> Result<String, AppError> {
+    raw.clone().ok_or_else(|| AppError::field(FieldError::new(field, "required", "required for this type")))
+}
+
+fn invalid_metadata(field: &'static str, why: impl Into<String>) -> AppError {
+    AppError::field(FieldError::new(field, "invalid_metadata", why))
+}
+
+/// Where a SAML connection's IdP metadata comes from.
+enum MetadataSource {
+    /// Given inline, already read.
+    Given(saml::IdpMetadata),
+    /// To fetch (once the caller is known to be an owner).
+    Url(String),
+}
+
+/// Exactly one of `metadata_xml` and `metadata_url`, checked as far as it
+/// can be without I/O.
+fn metadata_source(deps: &Deps, xml: &Option<String>, url: &Option<String>) -> Result<MetadataSource, AppError> {
+    match (xml, url) {
+        (Some(x), None) => saml::idp_metadata(x, deps.config.development)
+            .map(MetadataSource::Given)
+            .map_err(|e| invalid_metadata("metadata_xml", e)),
+        (None, Some(u)) if sso::fetchable(u.trim(), deps.config.development) => {
+            Ok(MetadataSource::Url(u.trim().to_owned()))
+        }
+        (None, Some(_)) => Err(invalid_metadata("metadata_url", "an https URL")),
+        _ => Err(AppError::field(FieldError::new(
+            "metadata_xml",
+            "invalid_metadata",
+            "exactly one of metadata_xml and metadata_url",
+        ))),
+    }
+}
+
+/// Reads IdP metadata from its URL (no redirects followed, 10 s).
+async fn fetch_metadata(deps: &Deps, source: MetadataSource) -> Result<saml::IdpMetadata, AppError> {
+    let url = match source {
+        MetadataSource::Given(m) => return Ok(m),
+        MetadataSource::Url(url) => url,
+    };
+    let req = OutgoingRequest {
+        method: "GET",
+        url: url.clone(),
+        headers: vec![
+            ("accept", "application/samlmetadata+xml, application/xml".into()),
+            ("user-agent", USER_AGENT.into()),
+        ],
+        body: None,
+    };
+    let failed = |why: String| {
+        AppError::refused(ErrorCode::SsoDiscoveryFailed, format!("the IdP metadata could not be used: {why}"))
+    };
+    let resp = deps.http.send(req).await.map_err(|e| failed(format!("{url}: {e}")))?;
+    if resp.status != 200 {
+        return Err(failed(format!("{url} answered HTTP {}", resp.status)));
+    }
+    let text = String::from_utf8(resp.body).map_err(|_| failed(format!("{url} is not UTF-8")))?;
+    saml::idp_metadata(&text, deps.config.development).map_err(failed)
+}
+
+/// What a new connection stores of its provider.
+struct Provider {
+    issuer: String,
+    client_id: String,
+    sealed: String,
+    authorization: String,
+    token: String,
+    certificates: String,
+}
+
+/// What a new connection's input says of its provider, before any I/O.
+enum ProviderInput {
+    Oidc { issuer: String, client_id: String, sealed: String },
+    Saml(MetadataSource),
+}
+
+fn provider_input(
+    deps: &Deps,
+    id: &str,
+    kind: ConnectionType,
+    input: &ConnectionInput,
+) -> Result<ProviderInput, AppError> {
+    Ok(match kind {
+        ConnectionType::Oidc => ProviderInput::Oidc {
+            issuer: sso::issuer(&required("issuer", &input.issuer)?, deps.config.development)?,
+            client_id: bounded("client_id", &required("client_id", &input.client_id)?, 255)?,
+            sealed: seal_secret(deps, id, &required("client_secret", &input.client_secret)?)?,
+        },
+        ConnectionType::Saml => ProviderInput::Saml(metadata_source(deps, &input.metadata_xml, &input.metadata_url)?),
+    })
+}
+
+async fn provider(deps: &Deps, input: ProviderInput) -> Result<Provider, AppError> {
+    Ok(match input {
+        ProviderInput::Oidc { issuer, client_id, sealed } => {
+            let endpoints = discover(deps, &issuer).await?;
+            Provider {
+                issuer,
+                client_id,
+                sealed,
+                authorization: endpoints.authorization,
+                token: endpoints.token,
+                certificates: String::new(),
+            }
+        }
+        ProviderInput::Saml(source) => {
+            let m = fetch_metadata(deps, source).await?;
+            Provider {
+                issuer: m.entity_id,
+                client_id: String::new(),
+                sealed: String::new(),
+                authorization: m.sso_url,
+                token: String::new(),
+                certificates: m.certificates.join("\n"),
+            }
+        }
+    })
 }
 
 fn seal_secret(deps: &Deps, connection_id: &str, secret: &str) -> Result<String, AppError> {
@@ -225,26 +406,16 @@ pub async fn create(
 ) -> Result<SsoConnectionView, AppError> {
     let id = deps.new_id(IdKind::SsoConnection)?;
     let checked = (|| -> Result<_, AppError> {
-        let issuer = sso::issuer(&input.issuer, deps.config.development)?;
-        let name = match &input.name {
-            Some(n) => bounded("name", n, 100)?,
-            None => url::Url::parse(&issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default(),
-        };
-        Ok((
-            ConnectionType::parse(&input.kind)?,
-            issuer,
-            name,
-            bounded("client_id", &input.client_id, 255)?,
-            sso::domains(&input.domains)?,
-            sso::default_role(input.default_role.as_deref())?,
-            seal_secret(deps, &id, &input.client_secret)?,
-        ))
+        let kind = ConnectionType::parse(&input.kind)?;
+        let name = input.name.as_deref().map(|n| bounded("name", n, 100)).transpose()?;
+        let provider = provider_input(deps, &id, kind, input)?;
+        Ok((kind, name, sso::domains(&input.domains)?, sso::default_role(input.default_role.as_deref())?, provider))
     })();
     // The caller first (a 422 tells an outsider nothing, and nobody else
     // makes us fetch a URL), with the org's verified domains.
-    let (kind, issuer, name, client_id, domains, role, sealed) = match checked {
+    let (kind, name, domains, role, provider_input) = match checked {
         Ok(c) => {
-            owner_with_domains(deps, who, org_id, &c.4).await?;
+            owner_with_domains(deps, who, org_id, &c.2).await?;
             c
         }
         Err(e) => {
@@ -252,7 +423,11 @@ pub async fn create(
             return Err(e);
         }
     };
-    let endpoints = discover(deps, &issuer).await?;
+    let p = provider(deps, provider_input).await?;
+    let name = name.unwrap_or_else(|| {
+        let host = url::Url::parse(&p.issuer).ok().and_then(|u| u.host_str().map(str::to_owned));
+        host.unwrap_or_else(|| p.issuer.chars().take(100).collect())
+    });
     let now = deps.now();
     let wrote = who
         .require_write(deps, Tenant::Org(org_id), Permission::OrgDelete, TwoFactorPolicy::Enforce, |actor, batch| {
@@ -262,15 +437,16 @@ pub async fn create(
                 org_id,
                 kind.as_str(),
                 &name,
-                &issuer,
-                &client_id,
-                &sealed,
-                &endpoints.authorization,
-                &endpoints.token,
+                &p.issuer,
+                &p.client_id,
+                &p.sealed,
+                &p.authorization,
+                &p.token,
                 role.as_str(),
                 &actor.id,
                 now,
-                sso::MAX_CONNECTIONS_PER_ORG
+                sso::MAX_CONNECTIONS_PER_ORG,
+                &p.certificates
             ));
             add_domains(batch, &domains, &id, org_id);
             let event = Event::in_tenant(
@@ -279,7 +455,7 @@ pub async fn create(
                 "sso_connection.created",
                 "sso_connection",
                 &id,
-                json!({ "type": kind.as_str(), "issuer": &issuer, "domains": &domains, "default_role": role.as_str() }),
+                json!({ "type": kind.as_str(), "issuer": &p.issuer, "domains": &domains, "default_role": role.as_str() }),
             );
             batch.add(event.stmt_if_changed(deps)?);
             let row = batch.read::<SsoConnectionRow>(stmt!(sql::SSO_CONNECTION_IN_ORG, &id, org_id));
@@ -340,13 +516,18 @@ pub async fn update(
             patch.client_secret.as_deref().map(|s| seal_secret(deps, id, s)).transpose()?,
             patch.default_role.as_deref().map(|r| sso::default_role(Some(r))).transpose()?,
             patch.domains.as_deref().map(sso::domains).transpose()?,
+            (patch.metadata_xml.is_some() || patch.metadata_url.is_some())
+                .then(|| metadata_source(deps, &patch.metadata_xml, &patch.metadata_url))
+                .transpose()?,
         ))
     })();
-    let (name, client_id, sealed, role, domains) = match checked {
+    let (name, client_id, sealed, role, domains, metadata) = match checked {
         // New domains are checked first (a second round trip, only then).
         Ok(c) => {
             if let Some(d) = &c.4 {
                 owner_with_domains(deps, who, org_id, d).await?;
+            } else if c.5.is_some() {
+                owner_with_domains(deps, who, org_id, &[]).await?;
             }
             c
         }
@@ -356,6 +537,11 @@ pub async fn update(
             return Err(e);
         }
     };
+    let metadata = match metadata {
+        Some(source) => Some(fetch_metadata(deps, source).await?),
+        None => None,
+    };
+    let saml_fields = metadata.as_ref().map(|m| (m.entity_id.clone(), m.sso_url.clone(), m.certificates.join("\n")));
     let now = deps.now();
     let wrote = who
         .require_write(deps, Tenant::Org(org_id), Permission::OrgDelete, TwoFactorPolicy::Enforce, |actor, batch| {
@@ -368,7 +554,10 @@ pub async fn update(
                 sealed.as_deref(),
                 role.map(|r| r.as_str()),
                 patch.enabled.map(i64::from),
-                now
+                now,
+                saml_fields.as_ref().map(|f| f.0.as_str()),
+                saml_fields.as_ref().map(|f| f.1.as_str()),
+                saml_fields.as_ref().map(|f| f.2.as_str())
             ));
             if let Some(domains) = &domains {
                 batch.add(stmt!(sql::DELETE_SSO_DOMAINS, id, org_id));
@@ -382,6 +571,7 @@ pub async fn update(
                 ("default_role", role.map(|r| Value::from(r.as_str()))),
                 ("enabled", patch.enabled.map(Value::from)),
                 ("domains", domains.clone().map(Value::from)),
+                ("issuer", saml_fields.as_ref().map(|f| Value::from(f.0.as_str()))),
             ] {
                 if let Some(v) = v {
                     data[k] = v;
@@ -396,10 +586,16 @@ pub async fn update(
         .await?;
     let (changed, row) = wrote.handles;
     let mut results = wrote.ran.map_err(domains_refused)?;
-    if results.changed(changed) == 0 {
+    let unchanged = results.changed(changed) == 0;
+    let row = results.first(row)?.ok_or(AppError::NotFound)?;
+    if unchanged && saml_fields.is_some() && !row.is_saml() {
+        // Refused in the statement: only a SAML connection takes metadata.
+        return Err(invalid_metadata("metadata_xml", "only a SAML connection has IdP metadata"));
+    }
+    if unchanged {
         return Err(AppError::NotFound);
     }
-    Ok(results.first(row)?.ok_or(AppError::NotFound)?.view(deps))
+    Ok(row.view(deps))
 }
 
 /// Deletes a connection (owner). Sessions it opened stay until they end.
@@ -505,6 +701,25 @@ pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<
     let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
     let conn = batch.run(deps.db.as_ref()).await?.first(conn)?;
     let conn = conn.filter(|r| !r.domain_list().is_empty()).ok_or_else(connection_not_found)?;
+    let cookie = oauth_rules::flow_cookie(browser.expose(), deps.config.https());
+    if conn.is_saml() {
+        // The request's ID carries the state back as `InResponseTo`; the
+        // ACS finds the flow by it and by this browser's cookie.
+        let request = saml::authn_request(
+            &saml::request_id(state.expose()),
+            &rfc3339(now),
+            &conn.authorization_endpoint,
+            &acs_url(deps, &conn.id),
+            &sp_entity_id(deps, &conn.id),
+        );
+        return Ok(Started {
+            authorize_url: saml::redirect_url(&conn.authorization_endpoint, &request, state.expose()),
+            cookie,
+            extra_cookie: Some(
+                sso::saml_cookie_jar(deps.config.https()).set(browser.expose(), oauth_rules::FLOW_SECONDS),
+            ),
+        });
+    }
     let flow = FlowSecrets::derive(&deps.config.token_secret, state.expose(), browser.expose());
     Ok(Started {
         authorize_url: sso::authorize_url(
@@ -514,8 +729,138 @@ pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<
             state.expose(),
             &flow,
         ),
-        cookie: oauth_rules::flow_cookie(browser.expose(), deps.config.https()),
+        cookie,
+        extra_cookie: None,
     })
+}
+
+/// Our SP metadata for SAML connection `id` (anyone: it holds nothing
+/// secret).
+pub async fn sp_metadata(deps: &Deps, id: &str) -> Result<String, AppError> {
+    if !looks_like(IdKind::SsoConnection, id) {
+        return Err(connection_not_found());
+    }
+    let conn: Option<SsoConnectionRow> = deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id)).await?.first()?;
+    let conn = conn.filter(SsoConnectionRow::is_saml).ok_or_else(connection_not_found)?;
+    Ok(saml::sp_metadata(&sp_entity_id(deps, &conn.id), &acs_url(deps, &conn.id)))
+}
+
+/// What the IdP posted to the ACS (HTTP-POST binding).
+#[derive(Debug, Clone, Default)]
+pub struct AcsForm {
+    /// `SAMLResponse`, base64.
+    pub saml_response: Option<String>,
+    /// `RelayState`, if the IdP sent it back.
+    pub relay_state: Option<String>,
+}
+
+impl AcsForm {
+    /// Reads an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "SAMLResponse" if form.saml_response.is_none() => form.saml_response = Some(v.into_owned()),
+                "RelayState" if form.relay_state.is_none() => form.relay_state = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+fn invalid_state() -> AppError {
+    AppError::refused(
+        ErrorCode::InvalidState,
+        "this sign-in attempt is unknown, was already used, expired, or was started in another browser; start again",
+    )
+}
+
+/// The IdP's answer at the ACS: finds this browser's flow by the
+/// Response's `InResponseTo` and consumes it (one round trip, with the
+/// connection), verifies the Response against it (`domain::saml::verify`),
+/// then stores the assertion's id (a replay fails) with a login code (the
+/// second), and sends the browser to its `redirect_uri` with the code.
+/// Before the flow is found: 400 `invalid_state`; after: `#error=`.
+pub async fn acs(deps: &Deps, id: &str, form: &AcsForm, cookie: Option<&str>) -> Result<String, AppError> {
+    let raw = form.saml_response.as_deref().ok_or_else(invalid_state)?;
+    let xml = saml::decode_post(raw).map_err(|_| invalid_state())?;
+    let request_id = saml::claimed_request(&xml).map_err(|_| invalid_state())?;
+    let state = saml::state_of_request_id(&request_id).filter(|s| token::plausible(s)).ok_or_else(invalid_state)?;
+    let Some(browser) = cookie.filter(|c| token::plausible(c)) else { return Err(invalid_state()) };
+    if form.relay_state.as_deref().is_some_and(|r| !r.is_empty() && r != state)
+        || !looks_like(IdKind::SsoConnection, id)
+    {
+        return Err(invalid_state());
+    }
+    let now = deps.now();
+    let mut batch = Batch::new();
+    let flow = batch.read::<sql::OAuthFlowRow>(stmt!(
+        sql::CONSUME_OAUTH_STATE,
+        Secret::from_client(state).digest(),
+        Secret::from_client(browser).digest(),
+        sso::flow_provider(id),
+        now
+    ));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let flow = results.first(flow)?.ok_or_else(invalid_state)?;
+    let fail = |code: &str| format!("{}#error={code}", flow.redirect_uri);
+    let Some(conn) = results.first(conn)?.filter(SsoConnectionRow::is_saml) else {
+        return Ok(fail("sso_connection_unavailable"));
+    };
+    let keys = saml::keys_of(&conn.certificate_list());
+    let (acs, audience) = (acs_url(deps, &conn.id), sp_entity_id(deps, &conn.id));
+    let want = saml::Expected {
+        request_id: &request_id,
+        acs_url: &acs,
+        sp_entity_id: &audience,
+        idp_entity_id: &conn.issuer,
+        keys: &keys,
+        now,
+    };
+    let verified = match saml::verify(&xml, &want) {
+        Ok(v) => v,
+        Err(refusal) => {
+            log_error(&format!("saml {}: response refused: {refusal}", conn.id));
+            return Ok(fail("provider_error"));
+        }
+    };
+    let Some(email) = oauth_rules::normalise_email(verified.email.clone()) else {
+        log_error(&format!("saml {}: the assertion gives no email address", conn.id));
+        return Ok(fail("provider_error"));
+    };
+    if !sso::may_sign_in(&email, &conn.domain_list()) {
+        log_error(&format!("saml {}: {email} is not on the connection's verified domains", conn.id));
+        return Ok(fail("provider_error"));
+    }
+    let login_code = Secret::random(random(deps.rng.as_ref())?);
+    let mut batch = Batch::new();
+    batch.add(stmt!(sql::FORGET_SAML_ASSERTIONS, now));
+    batch.add(stmt!(sql::INSERT_SAML_ASSERTION, &conn.id, &verified.assertion_id, verified.expires_at));
+    batch.add(stmt!(sql::GUARD_CHANGED));
+    batch.add(stmt!(
+        sql::INSERT_LOGIN_CODE,
+        login_code.digest(),
+        sso::PROVIDER,
+        &conn.id,
+        &verified.name_id,
+        &email,
+        true,
+        oauth_rules::bounded_name(verified.name.clone()),
+        None::<String>,
+        now,
+        now + oauth_rules::LOGIN_CODE_SECONDS,
+        Secret::from_client(browser).digest()
+    ));
+    match batch.run(deps.db.as_ref()).await {
+        Ok(_) => Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose())),
+        Err(DbError::Guard(_)) => {
+            log_error(&format!("saml {}: assertion {} replayed", conn.id, verified.assertion_id));
+            Ok(fail("provider_error"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Who the provider says signed in, checked.
@@ -583,12 +928,6 @@ pub async fn callback(
     params: &super::oauth::CallbackParams,
     cookie: Option<&str>,
 ) -> Result<String, AppError> {
-    let invalid_state = || {
-        AppError::refused(
-            ErrorCode::InvalidState,
-            "this sign-in attempt is unknown, was already used, expired, or was started in another browser; start again",
-        )
-    };
     let (Some(state), Some(browser)) = (params.state.as_deref(), cookie) else {
         return Err(invalid_state());
     };
@@ -608,7 +947,9 @@ pub async fn callback(
     let mut results = batch.run(deps.db.as_ref()).await?;
     let flow = results.first(flow)?.ok_or_else(invalid_state)?;
     let fail = |code: &str| format!("{}#error={code}", flow.redirect_uri);
-    let Some(conn) = results.first(conn)? else { return Ok(fail("sso_connection_unavailable")) };
+    let Some(conn) = results.first(conn)?.filter(|c| !c.is_saml()) else {
+        return Ok(fail("sso_connection_unavailable"));
+    };
     if let Some(error) = &params.error {
         return Ok(fail(if error == "access_denied" { "access_denied" } else { "provider_error" }));
     }

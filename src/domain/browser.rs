@@ -19,6 +19,9 @@ pub enum SameSite {
     Strict,
     /// Also on top-level cross-site navigations (GET).
     Lax,
+    /// On cross-site requests too (a POST from an identity provider); only
+    /// with `Secure`, which browsers insist on.
+    None,
 }
 
 impl SameSite {
@@ -26,6 +29,7 @@ impl SameSite {
         match self {
             SameSite::Strict => "Strict",
             SameSite::Lax => "Lax",
+            SameSite::None => "None",
         }
     }
 }

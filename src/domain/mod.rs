@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod org_domain;
 pub mod password;
 pub mod policy;
+pub mod saml;
 pub mod sealed;
 pub mod session;
 pub mod slug;

@@ -8,6 +8,7 @@
 //! its signature (the same rule as sign-in with Google and GitLab). Hence
 //! the issuer and both endpoints must be https, except in development,
 //! where loopback http stands in for a test provider.
+use super::browser::{HostCookie, SameSite};
 use super::oauth::{pkce_challenge, FlowSecrets};
 use super::policy::Role;
 use super::FieldError;
@@ -34,12 +35,13 @@ pub fn session_method(connection_id: &str) -> String {
     format!("{PROVIDER}:{connection_id}")
 }
 
-/// A connection's type. SAML is part of the contract but not built yet: it
-/// is refused with a clear field error rather than stored half-working.
+/// A connection's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionType {
     /// OpenID Connect (authorization code flow, PKCE, nonce).
     Oidc,
+    /// SAML 2.0 (`domain::saml`: SP-initiated, one signed assertion).
+    Saml,
 }
 
 impl ConnectionType {
@@ -47,11 +49,7 @@ impl ConnectionType {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         match raw {
             "oidc" => Ok(Self::Oidc),
-            "saml" => Err(FieldError::new(
-                "type",
-                "saml_not_available",
-                "SAML connections are not available yet; use an OpenID Connect connection (type \"oidc\")",
-            )),
+            "saml" => Ok(Self::Saml),
             _ => Err(FieldError::new("type", "invalid_type", "\"oidc\" or \"saml\"")),
         }
     }
@@ -60,8 +58,20 @@ impl ConnectionType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Oidc => "oidc",
+            Self::Saml => "saml",
         }
     }
+}
+
+/// The cookie that binds a SAML flow to the browser that started it, read
+/// at the ACS. The IdP's answer is a cross-site POST, which carries only a
+/// `SameSite=None` cookie; browsers take that only with `Secure`, so over
+/// plain-http development (where the IdP is on loopback: the same site) it
+/// is `Lax`. It holds the same value as the OAuth flow cookie, which
+/// `POST /v1/auth/oauth/complete` reads (a same-site request).
+pub fn saml_cookie_jar(secure: bool) -> HostCookie {
+    let same_site = if secure { SameSite::None } else { SameSite::Lax };
+    HostCookie { base: "latchkey_saml", secure, same_site }
 }
 
 /// Whether `url` may be an issuer or endpoint: https, or (development only)
@@ -259,9 +269,9 @@ mod tests {
     }
 
     #[test]
-    fn saml_is_refused_until_it_exists_and_roles_stay_below_owner() {
+    fn connection_types_parse_and_roles_stay_below_owner() {
         assert_eq!(ConnectionType::parse("oidc"), Ok(ConnectionType::Oidc));
-        assert_eq!(ConnectionType::parse("saml").map_err(|e| e.code), Err("saml_not_available"));
+        assert_eq!(ConnectionType::parse("saml"), Ok(ConnectionType::Saml));
         assert!(ConnectionType::parse("ldap").is_err());
         assert_eq!(default_role(None), Ok(Role::Member));
         assert_eq!(default_role(Some("admin")), Ok(Role::Admin));

@@ -308,6 +308,8 @@ routes! {
     POST "/v1/auth/sso/lookup" [Public, client_limit] => sso::sso_lookup();
     GET "/v1/auth/sso/{connection_id}/authorize" [Public, client_limit] => sso::sso_authorize(connection_id);
     GET "/v1/auth/sso/{connection_id}/callback" [Public, client_limit] => sso::sso_callback(connection_id);
+    GET "/v1/sso/{connection_id}/metadata" [Public] => sso::saml_metadata(connection_id);
+    POST "/v1/sso/{connection_id}/acs" [Public, client_limit] => sso::saml_acs(connection_id);
     POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();

@@ -1703,6 +1703,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sso/{connection_id}/acs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Receive a SAML response (Assertion Consumer Service) */
+        post: operations["saml_acs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sso/{connection_id}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get our SAML service provider metadata */
+        get: operations["saml_metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces": {
         parameters: {
             query?: never;
@@ -3458,6 +3492,32 @@ export interface components {
              */
             grace_period_seconds: number;
         };
+        /** @description What an IdP posts to the ACS (SAML HTTP-POST binding). */
+        SamlAcsForm: {
+            /** @description Echoed from our AuthnRequest: when present it must be that flow's. */
+            RelayState?: string | null;
+            /** @description The Response, base64 (whitespace allowed). */
+            SAMLResponse: string;
+        };
+        /** @description A SAML connection's two sides. */
+        SamlView: {
+            /**
+             * @description Our Assertion Consumer Service (HTTP-POST): `Destination` and
+             *     `Recipient`.
+             */
+            acs_url: string;
+            /** @description How many signing certificates of the IdP are trusted. */
+            certificates: number;
+            /** @description The IdP's SingleSignOnService (HTTP-Redirect). */
+            idp_sso_url: string;
+            /**
+             * @description Our entity id (the `Audience` the IdP must name): the URL of our
+             *     SP metadata.
+             */
+            sp_entity_id: string;
+            /** @description Our SP metadata, to give the IdP. */
+            sp_metadata_url: string;
+        };
         /** @description A new session handed to the client. */
         SessionIssued: {
             /** @description EdDSA JWT, 15 minutes. */
@@ -3550,23 +3610,35 @@ export interface components {
         };
         /** @description A new connection. */
         SsoConnectionBody: {
-            /** @description The client id registered at the provider. */
-            client_id: string;
-            /** @description The client secret: sealed at rest, never shown again. */
-            client_secret: string;
+            /** @description OIDC (required): the client id registered at the provider. */
+            client_id?: string | null;
+            /** @description OIDC (required): the client secret: sealed at rest, never shown again. */
+            client_secret?: string | null;
             /** @description `member` (default) or `admin`: the role people join with. */
             default_role?: string | null;
             /** @description Verified domains of the org whose addresses sign in through it. */
             domains: string[];
             /**
-             * @description The provider's issuer, exactly as its ID tokens' `iss` (https; its
-             *     `/.well-known/openid-configuration` is read when saving).
+             * @description OIDC (required): the provider's issuer, exactly as its ID tokens'
+             *     `iss` (https; its `/.well-known/openid-configuration` is read when
+             *     saving).
              */
-            issuer: string;
+            issuer?: string | null;
+            /**
+             * @description SAML (this or `metadata_xml`): an https URL of the IdP's metadata,
+             *     read when saving.
+             */
+            metadata_url?: string | null;
+            /**
+             * @description SAML (this or `metadata_url`): the IdP's metadata XML: its entityID,
+             *     HTTP-Redirect SingleSignOnService and signing certificates (RSA
+             *     2048+ or P-256). No DTD.
+             */
+            metadata_xml?: string | null;
             /** @description A label for people (default: the issuer's host). */
             name?: string | null;
             /**
-             * @description `oidc`. (`saml` is refused for now: 422 `saml_not_available`.)
+             * @description `oidc` or `saml`.
              * @example oidc
              */
             type: string;
@@ -3593,13 +3665,17 @@ export interface components {
             domains?: string[] | null;
             /** @description Whether it signs anyone in. */
             enabled?: boolean | null;
+            /** @description SAML: an https URL to read new IdP metadata from. */
+            metadata_url?: string | null;
+            /** @description SAML: new IdP metadata XML (e.g. a certificate rollover). */
+            metadata_xml?: string | null;
             /** @description A label. */
             name?: string | null;
         };
         /** @description A connection as the API shows it (never its client secret). */
         SsoConnectionView: {
-            /** @description The client id registered at the provider. */
-            client_id: string;
+            /** @description OIDC: the client id registered at the provider. */
+            client_id?: string | null;
             /** @description RFC 3339. */
             created_at: string;
             /** @description `member` or `admin`: the role people join with on first sign-in. */
@@ -3610,15 +3686,19 @@ export interface components {
             enabled: boolean;
             /** @description `ssc_…` */
             id: string;
-            /** @description The provider's issuer (exact `iss`). */
+            /**
+             * @description OIDC: the provider's issuer (exact `iss`); SAML: the IdP's entityID
+             *     (the `Issuer` of its assertions).
+             */
             issuer: string;
             /** @description A label for people. */
             name: string;
             /** @description The org it signs in to. */
             org_id: string;
-            /** @description The redirect URI to register at the provider. */
+            /** @description The redirect URI to register at the provider (SAML: the ACS URL). */
             redirect_uri: string;
-            /** @description `oidc`. */
+            saml?: null | components["schemas"]["SamlView"];
+            /** @description `oidc` or `saml`. */
             type: string;
             /** @description RFC 3339. */
             updated_at: string;
@@ -6354,7 +6434,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To the org's provider with `state`, PKCE S256 and `nonce`; sets the flow cookie that binds the flow to this browser */
+            /** @description To the org's provider with `state`, PKCE S256 and `nonce` (SAML: to the IdP's SingleSignOnService with an AuthnRequest over HTTP-Redirect whose ID is bound to this browser's flow); sets the flow cookie that binds the flow to this browser (SAML: a second, `SameSite=None` over https, read by the ACS) */
             302: {
                 headers: {
                     [name: string]: unknown;
@@ -15089,7 +15169,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Register `redirect_uri` at the provider */
+            /** @description Register `redirect_uri` at the provider (SAML: give the IdP `saml.sp_metadata_url`, or its entity id and ACS URL) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -15170,7 +15250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description validation_failed (saml_not_available, invalid_issuer, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document could not be read or names another issuer) */
+            /** @description validation_failed (required: a field of the type is missing; invalid_issuer, invalid_metadata, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document, or the SAML metadata at metadata_url, could not be read or used) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15462,7 +15542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description validation_failed, domain_not_verified */
+            /** @description validation_failed (invalid_metadata: bad metadata, or metadata for an OIDC connection), domain_not_verified, sso_discovery_failed */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -16085,6 +16165,127 @@ export interface operations {
             };
             /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saml_acs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description HTTP-POST binding: `SAMLResponse` (base64) and `RelayState` */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["SamlAcsForm"];
+            };
+        };
+        responses: {
+            /** @description To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=provider_error|sso_connection_unavailable`. The Response must answer this browser's request (`InResponseTo`), name our ACS (`Destination`, `Recipient`) and entity id (`Audience`), and carry exactly one Assertion, signed by a key of the IdP's metadata (RSA-SHA256 or ECDSA-P256-SHA256 over exclusive C14N), valid now (±3 min), never used before, for an address on the connection's verified domains */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_state: no readable Response, or one that answers no flow of this browser (unknown, replayed, expired or foreign `InResponseTo`, another connection, or no flow cookie) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (per-field `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too_many_attempts: the per-client-IP limit of the sign-in routes, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saml_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The single sign-on connection's id (`ssc_…`) */
+                connection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description SAML 2.0 SP metadata: our entity id (this URL), the ACS (HTTP-POST), signed assertions wanted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/samlmetadata+xml": string;
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_not_found: no such live SAML connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

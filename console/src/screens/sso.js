@@ -1,6 +1,7 @@
-// Organization Settings → Single sign-on: the org's own OpenID provider
-// signs in the addresses on its verified domains. Connect a provider (the
-// redirect URI to register there, with a copy button), turn a connection
+// Organization Settings → Single sign-on: the org's own OpenID or SAML
+// provider signs in the addresses on its verified domains. Connect a
+// provider (the redirect URI to register there, with a copy button; for
+// SAML, our SP metadata URL and the IdP's metadata), turn a connection
 // off and on, remove it, and require SSO for those addresses. Owners only:
 // the org view's `permissions` say whether this person may.
 import { api, enc } from "../api.js";
@@ -66,7 +67,9 @@ export async function sso({ org: id }) {
       c.domains.join(", "),
       c.default_role,
       badge(c.enabled ? "On" : "Off", c.enabled ? "ok" : ""),
-      h("span", {}, h("code", { class: "redirect-uri" }, c.redirect_uri), " ", copyButton(c.redirect_uri, "Copy redirect URI")),
+      c.saml
+        ? h("span", {}, h("code", { class: "sp-metadata" }, c.saml.sp_metadata_url), " ", copyButton(c.saml.sp_metadata_url, "Copy SP metadata URL"))
+        : h("span", {}, h("code", { class: "redirect-uri" }, c.redirect_uri), " ", copyButton(c.redirect_uri, "Copy redirect URI")),
       h("div", { class: "actions" }, toggle, remove),
     ];
   }
@@ -98,11 +101,38 @@ export async function sso({ org: id }) {
         },
       })
     : h("p", {}, "Verify a domain first (Organization Settings → Domains): single sign-on acts only on an organization's verified domains.");
+  const addSaml = verified.length
+    ? form({
+        id: "add-saml",
+        fields: [
+          { name: "metadata_url", label: "IdP metadata URL", placeholder: "https://idp.example.com/metadata", autocomplete: "off",
+            hint: "Read when you save. Or paste the metadata below." },
+          { name: "metadata_xml", label: "IdP metadata XML", type: "textarea", rows: 4 },
+          ...verified.map((d) => ({ name: `domain:${d}`, label: d, type: "checkbox", checked: verified.length === 1 })),
+          { name: "default_role", label: "People join as", type: "select", options: ROLES, value: "member" },
+        ],
+        submit: "Connect SAML provider",
+        onSubmit: async (v, el) => {
+          const picked = verified.filter((d) => v[`domain:${d}`]);
+          const url = v.metadata_url.trim();
+          const c = await api("POST", base, {
+            type: "saml", metadata_url: url || undefined, metadata_xml: url ? undefined : v.metadata_xml,
+            domains: picked, default_role: v.default_role,
+          });
+          el.reset();
+          toast(`${c.name} connected: give the IdP our SP metadata URL`);
+          await draw();
+        },
+      })
+    : null;
   return screen("Single sign-on",
     h("p", { class: "lead" }, `${org.name}'s identity provider signs in its people`),
     section("Connect an OpenID Connect provider",
       h("p", {}, "Create an OpenID Connect (web) application at your provider (Okta, Microsoft Entra ID, Google Workspace, Auth0…), then enter its issuer and credentials. Addresses on the domains you pick sign in through it, and join this organization on their first sign-in."),
       add),
+    addSaml && section("Connect a SAML 2.0 provider",
+      h("p", {}, "Give your IdP our SP metadata URL (shown once connected), or its entity ID and Assertion Consumer Service URL; then enter the IdP's metadata. Sign-in starts here (SP-initiated); assertions must be signed (RSA-SHA256 or ECDSA-P256)."),
+      addSaml),
     section("Connections", list),
     section("Requirement", requirement));
 }

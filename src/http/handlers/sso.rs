@@ -1,11 +1,13 @@
 //! Single sign-on: an org's connections (owners), the sign-in screen's
-//! look-up, and the browser's trip through the org's OpenID provider.
+//! look-up, and the browser's trip through the org's OpenID provider or
+//! SAML IdP (our SP metadata, the ACS).
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::oauth::{self as oauth_app, CallbackParams};
 use crate::app::sso::{self, ConnectionInput, ConnectionPatch, SsoConnectionView, SsoLookupView};
 use crate::app::Deps;
 use crate::domain::oauth::flow_cookie_jar;
+use crate::domain::sso::saml_cookie_jar;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
 use crate::http::{Answer, Request, Response};
@@ -16,7 +18,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsoConnectionBody {
-    /// `oidc`. (`saml` is refused for now: 422 `saml_not_available`.)
+    /// `oidc` or `saml`.
     #[serde(rename = "type")]
     #[schema(example = "oidc")]
     pub kind: String,
@@ -24,16 +26,30 @@ pub struct SsoConnectionBody {
     #[serde(default)]
     #[schema(max_length = 100)]
     pub name: Option<String>,
-    /// The provider's issuer, exactly as its ID tokens' `iss` (https; its
-    /// `/.well-known/openid-configuration` is read when saving).
+    /// OIDC (required): the provider's issuer, exactly as its ID tokens'
+    /// `iss` (https; its `/.well-known/openid-configuration` is read when
+    /// saving).
+    #[serde(default)]
     #[schema(max_length = 2048)]
-    pub issuer: String,
-    /// The client id registered at the provider.
+    pub issuer: Option<String>,
+    /// OIDC (required): the client id registered at the provider.
+    #[serde(default)]
     #[schema(max_length = 255)]
-    pub client_id: String,
-    /// The client secret: sealed at rest, never shown again.
+    pub client_id: Option<String>,
+    /// OIDC (required): the client secret: sealed at rest, never shown again.
+    #[serde(default)]
     #[schema(max_length = 1024)]
-    pub client_secret: String,
+    pub client_secret: Option<String>,
+    /// SAML (this or `metadata_url`): the IdP's metadata XML: its entityID,
+    /// HTTP-Redirect SingleSignOnService and signing certificates (RSA
+    /// 2048+ or P-256). No DTD.
+    #[serde(default)]
+    pub metadata_xml: Option<String>,
+    /// SAML (this or `metadata_xml`): an https URL of the IdP's metadata,
+    /// read when saving.
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub metadata_url: Option<String>,
     /// Verified domains of the org whose addresses sign in through it.
     #[schema(min_items = 1, max_items = 50)]
     pub domains: Vec<String>,
@@ -64,6 +80,12 @@ pub struct SsoConnectionPatchBody {
     /// Whether it signs anyone in.
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// SAML: new IdP metadata XML (e.g. a certificate rollover).
+    #[serde(default)]
+    pub metadata_xml: Option<String>,
+    /// SAML: an https URL to read new IdP metadata from.
+    #[serde(default)]
+    pub metadata_url: Option<String>,
 }
 
 /// An org's connections.
@@ -79,10 +101,10 @@ pub struct SsoConnectionList {
 /// `POST /v1/orgs/{org_id}/sso-connections`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/sso-connections", summary = "Create a single sign-on connection", tag = "sso", security(("bearer" = [])),
     params(("org_id" = String, Path)), request_body = SsoConnectionBody,
-    responses((status = 201, body = SsoConnectionView, description = "Register `redirect_uri` at the provider"),
+    responses((status = 201, body = SsoConnectionView, description = "Register `redirect_uri` at the provider (SAML: give the IdP `saml.sp_metadata_url`, or its entity id and ACS URL)"),
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 409, body = Problem, description = "sso_domain_taken: a domain belongs to another connection"),
-              (status = 422, body = Problem, description = "validation_failed (saml_not_available, invalid_issuer, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document could not be read or names another issuer)")))]
+              (status = 422, body = Problem, description = "validation_failed (required: a field of the type is missing; invalid_issuer, invalid_metadata, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document, or the SAML metadata at metadata_url, could not be read or used)")))]
 pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let b: SsoConnectionBody = json(req)?;
     let input = ConnectionInput {
@@ -91,6 +113,8 @@ pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential
         issuer: b.issuer,
         client_id: b.client_id,
         client_secret: b.client_secret,
+        metadata_xml: b.metadata_xml,
+        metadata_url: b.metadata_url,
         domains: b.domains,
         default_role: b.default_role,
     };
@@ -119,7 +143,7 @@ pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, 
     params(("org_id" = String, Path), ("id" = String, Path)), request_body = SsoConnectionPatchBody,
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "sso_domain_taken"),
-              (status = 422, body = Problem, description = "validation_failed, domain_not_verified")))]
+              (status = 422, body = Problem, description = "validation_failed (invalid_metadata: bad metadata, or metadata for an OIDC connection), domain_not_verified, sso_discovery_failed")))]
 pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     let b: SsoConnectionPatchBody = json(req)?;
     let patch = ConnectionPatch {
@@ -129,6 +153,8 @@ pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential
         domains: b.domains,
         default_role: b.default_role,
         enabled: b.enabled,
+        metadata_xml: b.metadata_xml,
+        metadata_url: b.metadata_url,
     };
     Ok(Response::json(200, &sso::update(deps, cred, org.id(), id, &patch).await?))
 }
@@ -193,13 +219,53 @@ fn redirect(location: &str) -> Response {
 /// `GET /v1/auth/sso/{connection_id}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/sso/{connection_id}/authorize", summary = "Start a single sign-on", tag = "sso",
     params(("connection_id" = String, Path), ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`, as for provider sign-ins")),
-    responses((status = 302, description = "To the org's provider with `state`, PKCE S256 and `nonce`; sets the flow cookie that binds the flow to this browser"),
+    responses((status = 302, description = "To the org's provider with `state`, PKCE S256 and `nonce` (SAML: to the IdP's SingleSignOnService with an AuthnRequest over HTTP-Redirect whose ID is bound to this browser's flow); sets the flow cookie that binds the flow to this browser (SAML: a second, `SameSite=None` over https, read by the ACS)"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 404, body = Problem, description = "provider_not_found: no such live connection")))]
 pub async fn sso_authorize(deps: &Deps, req: &Request, connection_id: &str) -> Answer {
     let redirect_uri = req.query_param("redirect_uri");
     let started = sso::start(deps, connection_id, redirect_uri.as_deref()).await?;
-    Ok(redirect(&started.authorize_url).with_header("set-cookie", started.cookie))
+    let answer = redirect(&started.authorize_url).with_header("set-cookie", started.cookie);
+    Ok(match started.extra_cookie {
+        Some(c) => answer.with_header("set-cookie", c),
+        None => answer,
+    })
+}
+
+/// `GET /v1/sso/{connection_id}/metadata`.
+#[utoipa::path(get, path = "/v1/sso/{connection_id}/metadata", summary = "Get our SAML service provider metadata", tag = "sso",
+    params(("connection_id" = String, Path)),
+    responses((status = 200, content_type = "application/samlmetadata+xml", body = String, description = "SAML 2.0 SP metadata: our entity id (this URL), the ACS (HTTP-POST), signed assertions wanted"),
+              (status = 404, body = Problem, description = "provider_not_found: no such live SAML connection")))]
+pub async fn saml_metadata(deps: &Deps, _req: &Request, connection_id: &str) -> Answer {
+    let xml = sso::sp_metadata(deps, connection_id).await?;
+    let mut r = Response::empty(200).with_header("content-type", "application/samlmetadata+xml");
+    r.body = xml.into_bytes();
+    Ok(r.with_header("cache-control", "public, max-age=300"))
+}
+
+/// What an IdP posts to the ACS (SAML HTTP-POST binding).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SamlAcsForm {
+    /// The Response, base64 (whitespace allowed).
+    #[serde(rename = "SAMLResponse")]
+    pub saml_response: String,
+    /// Echoed from our AuthnRequest: when present it must be that flow's.
+    #[serde(rename = "RelayState", default)]
+    pub relay_state: Option<String>,
+}
+
+/// `POST /v1/sso/{connection_id}/acs`.
+#[utoipa::path(post, path = "/v1/sso/{connection_id}/acs", summary = "Receive a SAML response (Assertion Consumer Service)", tag = "sso",
+    params(("connection_id" = String, Path)),
+    request_body(content = SamlAcsForm, content_type = "application/x-www-form-urlencoded", description = "HTTP-POST binding: `SAMLResponse` (base64) and `RelayState`"),
+    responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=provider_error|sso_connection_unavailable`. The Response must answer this browser's request (`InResponseTo`), name our ACS (`Destination`, `Recipient`) and entity id (`Audience`), and carry exactly one Assertion, signed by a key of the IdP's metadata (RSA-SHA256 or ECDSA-P256-SHA256 over exclusive C14N), valid now (±3 min), never used before, for an address on the connection's verified domains"),
+              (status = 400, body = Problem, description = "invalid_state: no readable Response, or one that answers no flow of this browser (unknown, replayed, expired or foreign `InResponseTo`, another connection, or no flow cookie)")))]
+pub async fn saml_acs(deps: &Deps, req: &Request, connection_id: &str) -> Answer {
+    let form = sso::AcsForm::parse(&req.body);
+    let jar = saml_cookie_jar(oauth_app::secure(deps));
+    let location = sso::acs(deps, connection_id, &form, extract::cookie(req, &jar)).await?;
+    Ok(redirect(&location).with_header("set-cookie", jar.clear()))
 }
 
 /// `GET /v1/auth/sso/{connection_id}/callback?code=&state=`.

@@ -16,6 +16,9 @@ pub struct SsoConnectionRow {
     pub client_secret_sealed: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// SAML: signing certificates, base64 DER, one per line.
+    #[serde(default)]
+    pub saml_certificates: String,
     pub default_role: String,
     pub enabled: i64,
     pub created_at: i64,
@@ -26,19 +29,19 @@ pub struct SsoConnectionRow {
 
 /// One connection of an org, with its domains.
 pub const SSO_CONNECTION_IN_ORG: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
-       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
+       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
        (SELECT group_concat(domain, ',') FROM sso_connection_domains WHERE connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.id = ?1 AND c.org_id = ?2";
 /// An org's connections, oldest first.
 pub const LIST_SSO_CONNECTIONS: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
-       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
+       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
        (SELECT group_concat(domain, ',') FROM sso_connection_domains WHERE connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.org_id = ?1 ORDER BY c.created_at, c.id";
 /// A connection by id alone (a sign-in flow), only while enabled.
 pub const LIVE_SSO_CONNECTION: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
-       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
+       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
        (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
           JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
@@ -47,7 +50,7 @@ pub const LIVE_SSO_CONNECTION: &str = "SELECT c.id, c.org_id, c.type, c.name, c.
 /// The live connection of an SSO login code `?1`, read in the batch that
 /// spends the code (none for other codes).
 pub const LIVE_SSO_CONNECTION_OF_LOGIN_CODE: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
-       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.default_role, c.enabled, \
+       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
        (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
           JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
@@ -90,11 +93,11 @@ pub const INSERT_SSO_STATE: &str = "INSERT INTO oauth_states \
        (state_hash, browser_hash, provider, redirect_uri, link_user_id, created_at, expires_at) \
      SELECT ?1, ?2, ?3, ?4, NULL, ?5, ?6 WHERE EXISTS (SELECT 1 FROM sso_connections WHERE id = ?7 AND enabled = 1)";
 
-/// A new connection; at most ?14 per org (follow with GUARD_CHANGED).
+/// A new connection; at most ?13 per org (follow with GUARD_CHANGED).
 pub const INSERT_SSO_CONNECTION: &str = "INSERT INTO sso_connections \
        (id, org_id, type, name, issuer, client_id, client_secret_sealed, authorization_endpoint, token_endpoint, \
-        default_role, enabled, created_by, created_at, updated_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?12 \
+        default_role, enabled, created_by, created_at, updated_at, saml_certificates) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?12, ?14 \
      WHERE (SELECT count(*) FROM sso_connections WHERE org_id = ?2) < ?13";
 /// A domain of a connection: only a verified domain of its org, and only one
 /// connection per domain (the primary key: a domain on another connection
@@ -105,19 +108,24 @@ pub const INSERT_SSO_DOMAIN: &str = "INSERT INTO sso_connection_domains (domain,
        AND EXISTS (SELECT 1 FROM sso_connections WHERE id = ?2 AND org_id = ?3)";
 /// The domains of a connection, before they are written again (PATCH).
 pub const DELETE_SSO_DOMAINS: &str = "DELETE FROM sso_connection_domains WHERE connection_id = ?1 AND org_id = ?2";
-/// Changes a connection (fields not given stay).
+/// Changes a connection (fields not given stay). IdP metadata (?9 to ?11)
+/// changes only a SAML connection: on another nothing changes.
 pub const UPDATE_SSO_CONNECTION: &str = "UPDATE sso_connections SET \
        name = COALESCE(?3, name), client_id = COALESCE(?4, client_id), \
        client_secret_sealed = COALESCE(?5, client_secret_sealed), default_role = COALESCE(?6, default_role), \
-       enabled = COALESCE(?7, enabled), updated_at = ?8 \
-     WHERE id = ?1 AND org_id = ?2";
+       enabled = COALESCE(?7, enabled), updated_at = ?8, issuer = COALESCE(?9, issuer), \
+       authorization_endpoint = COALESCE(?10, authorization_endpoint), \
+       saml_certificates = COALESCE(?11, saml_certificates) \
+     WHERE id = ?1 AND org_id = ?2 AND (?9 IS NULL OR type = 'saml')";
 pub const DELETE_SSO_CONNECTION: &str = "DELETE FROM sso_connections WHERE id = ?1 AND org_id = ?2";
 /// Unless the value changed since it was read (a new secret).
 pub const RESEAL_SSO_SECRET: &str =
     "UPDATE sso_connections SET client_secret_sealed = ?2 WHERE id = ?1 AND client_secret_sealed = ?3";
-/// Connection secrets not sealed under the current key id `?1`.
+/// Connection secrets not sealed under the current key id `?1` (a SAML
+/// connection has none: '').
 pub const STALE_SSO_SECRETS: &str = "SELECT id, client_secret_sealed AS sealed, NULL AS previous \
-     FROM sso_connections WHERE id > ?2 AND substr(client_secret_sealed, 1, length(?1)) <> ?1 \
+     FROM sso_connections WHERE id > ?2 AND client_secret_sealed <> '' \
+       AND substr(client_secret_sealed, 1, length(?1)) <> ?1 \
      ORDER BY id LIMIT ?3";
 
 /// An org's verified domains (checked before a connection claims them).
@@ -187,3 +195,10 @@ pub const SSO_JOIN_AUDIT: &str = "INSERT INTO audit_events \
 pub const SSO_JOIN_MEMBER: &str = "INSERT OR IGNORE INTO org_members (org_id, user_id, role, joined_at, joined_via) \
      SELECT c.org_id, ?1, c.default_role, ?3, 'domain' \
      FROM sso_connections AS c WHERE c.id = ?2 AND c.enabled = 1";
+
+/// A SAML assertion id, once per connection until `?3` (follow with
+/// GUARD_CHANGED: a replay rolls the batch back).
+pub const INSERT_SAML_ASSERTION: &str = "INSERT INTO saml_used_assertions (connection_id, assertion_id, expires_at) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (connection_id, assertion_id) DO NOTHING";
+/// Assertion ids that could no longer be accepted.
+pub const FORGET_SAML_ASSERTIONS: &str = "DELETE FROM saml_used_assertions WHERE expires_at <= ?1";
