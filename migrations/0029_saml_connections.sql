@@ -19,7 +19,9 @@ CREATE TABLE sso_connections_0029 (
   authorization_endpoint TEXT NOT NULL,               -- OIDC: from discovery; SAML: SingleSignOnService
   token_endpoint         TEXT NOT NULL,
   saml_certificates      TEXT NOT NULL DEFAULT '',
-  default_role           TEXT NOT NULL CHECK (default_role IN ('admin', 'member')),
+  -- 'member', 'admin' or the key of one of the org's custom roles (the
+  -- trigger below), never owner: what just-in-time membership gives.
+  default_role           TEXT NOT NULL CHECK (length(default_role) BETWEEN 3 AND 40 AND default_role <> 'owner'),
   enabled                INTEGER NOT NULL DEFAULT 1,
   created_by             TEXT REFERENCES users(id) ON DELETE SET NULL,
   created_at             INTEGER NOT NULL,
@@ -46,6 +48,18 @@ CREATE INDEX sso_connections_by_org ON sso_connections (org_id, created_at, id);
 CREATE INDEX sso_connections_by_creator ON sso_connections (created_by);
 CREATE INDEX sso_connection_domains_by_connection ON sso_connection_domains (connection_id, domain);
 CREATE INDEX sso_connection_domains_by_org ON sso_connection_domains (org_id);
+
+-- As for members (0026): a role that is neither built in nor one of the
+-- org's roles never lands in a connection, whatever writes it.
+CREATE INDEX sso_connections_by_role ON sso_connections (org_id, default_role);
+CREATE TRIGGER sso_connections_known_role_insert BEFORE INSERT ON sso_connections
+WHEN NEW.default_role NOT IN ('admin', 'member')
+  AND NOT EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = NEW.org_id AND r.key = NEW.default_role)
+BEGIN SELECT RAISE(ABORT, 'unknown role'); END;
+CREATE TRIGGER sso_connections_known_role_update BEFORE UPDATE OF default_role ON sso_connections
+WHEN NEW.default_role NOT IN ('admin', 'member')
+  AND NOT EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = NEW.org_id AND r.key = NEW.default_role)
+BEGIN SELECT RAISE(ABORT, 'unknown role'); END;
 
 -- Assertion ids a SAML connection has accepted, kept until the assertion
 -- could no longer be accepted (its end plus the clock skew): a replayed

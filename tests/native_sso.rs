@@ -369,3 +369,48 @@ fn a_new_sign_up_on_a_domain_that_requires_sso_proves_its_inbox_but_gets_no_sess
     let session = sign_in(&s, conn[0]["id"].as_str().unwrap()).expect(200).body;
     assert_eq!(session["user"]["email"], email);
 }
+
+/// A connection may give people one of the org's custom roles just in time;
+/// a role the org lacks is 422 at creation and at a change, and a role a
+/// connection gives is in use.
+#[test]
+fn a_connection_gives_a_custom_role_just_in_time_and_keeps_it_from_deletion() {
+    let s = acme();
+    let owner = access(&s.f.owner().session);
+    let roles = format!("/v1/orgs/{}/roles", s.f.org);
+    let support = json!({"key": "support", "name": "Support", "permissions": ["org:read", "members:read"]});
+    s.f.app.post(&roles, Some(&owner), support).expect(201);
+    let mut body = connection_body(&s.fake, &["example.com"]);
+    for role in ["ghost-role", "owner", "Not A Key"] {
+        body["default_role"] = json!(role);
+        let r = create(&s, s.f.owner(), body.clone()).expect_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "default_role", "{role:?}: {}", r.body);
+    }
+    body["default_role"] = json!("support");
+    let made = create(&s, s.f.owner(), body).expect(201).body;
+    assert_eq!(made["default_role"], "support");
+    let conn = made["id"].as_str().unwrap().to_owned();
+    let url = format!("/v1/orgs/{}/sso-connections/{conn}", s.f.org);
+    let r = s.f.app.call("PATCH", &url, Some(&owner), Some(json!({"default_role": "ghost-role"})));
+    assert_eq!(r.expect_problem(422, "validation_failed").body["errors"][0]["field"], "default_role");
+
+    s.fake.sign_in("idp", FakeUser::unverified("idp-88", "sam@example.com"));
+    let session = sign_in(&s, &conn).expect(200).body;
+    let user = session["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(membership(&s, &user), Some(("support".into(), Some("domain".into()))));
+    let decided = s.f.app.post(
+        "/v1/authorize",
+        Some(&access(&session)),
+        json!({"permission": "members:read", "org_id": s.f.org}),
+    );
+    assert_eq!(decided.expect(200).body["via"]["role"], "support");
+
+    // Held and given: in use until neither.
+    s.f.app.call("DELETE", &format!("{roles}/support"), Some(&owner), None).expect_problem(409, "role_in_use");
+    let member = format!("/v1/orgs/{}/members/{user}", s.f.org);
+    s.f.app.call("PATCH", &member, Some(&owner), Some(json!({"role": "member"}))).expect(200);
+    let r = s.f.app.call("DELETE", &format!("{roles}/support"), Some(&owner), None).expect_problem(409, "role_in_use");
+    assert!(r.body["detail"].as_str().unwrap().contains("single sign-on"), "{}", r.body);
+    s.f.app.call("PATCH", &url, Some(&owner), Some(json!({"default_role": "member"}))).expect(200);
+    s.f.app.call("DELETE", &format!("{roles}/support"), Some(&owner), None).expect(204);
+}

@@ -367,6 +367,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         ("domains", "a verified domain's enrollment gives it"),
         ("join_links", "a join link that is not revoked gives it"),
         ("requests", "pending membership requests ask for it"),
+        ("sso", "a single sign-on connection gives it to the people it signs in"),
     ] {
         if uses[column].as_i64() == Some(1) {
             what.push(says);
@@ -376,7 +377,7 @@ pub async fn delete(deps: &Deps, who: &Credential, org_id: &str, key: &str) -> R
         let what = what.join("; ");
         return Err(AppError::refused(
             ErrorCode::RoleInUse,
-            format!("the role {key} is in use ({what}): change their roles, revoke the invitations and join links, decide the requests or change the domains first"),
+            format!("the role {key} is in use ({what}): change their roles, revoke the invitations and join links, decide the requests or change the domains and SSO connections first"),
         ));
     }
     Err(AppError::refused(ErrorCode::Conflict, "your access changed while this was being done; try again"))

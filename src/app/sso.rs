@@ -61,7 +61,8 @@ pub struct SsoConnectionView {
     pub client_id: Option<String>,
     /// The verified domains whose addresses it signs in.
     pub domains: Vec<String>,
-    /// `member` or `admin`: the role people join with on first sign-in.
+    /// `member`, `admin` or one of the org's custom roles: the role people
+    /// join with on first sign-in.
     pub default_role: String,
     /// Whether it signs anyone in.
     pub enabled: bool,
@@ -167,7 +168,7 @@ pub struct ConnectionInput {
     pub metadata_url: Option<String>,
     /// Verified domains of the org.
     pub domains: Vec<String>,
-    /// `member` (default) or `admin`.
+    /// `member` (default), `admin` or one of the org's custom roles.
     pub default_role: Option<String>,
 }
 
@@ -182,7 +183,7 @@ pub struct ConnectionPatch {
     pub client_secret: Option<String>,
     /// The whole new list of domains.
     pub domains: Option<Vec<String>>,
-    /// `member` or `admin`.
+    /// `member`, `admin` or one of the org's custom roles.
     pub default_role: Option<String>,
     /// On or off.
     pub enabled: Option<bool>,
@@ -364,6 +365,13 @@ fn domains_refused(e: DbError) -> AppError {
             ErrorCode::SsoDomainTaken,
             "one of the domains already belongs to another SSO connection; remove it there first",
         ),
+        // The trigger on sso_connections: a default role the org lacks (or
+        // deleted meanwhile).
+        DbError::Other(m) if m.contains("unknown role") => AppError::field(FieldError::new(
+            "default_role",
+            "invalid_role",
+            "must be member, admin or one of this organization's roles",
+        )),
         e => e.into(),
     }
 }
@@ -552,7 +560,7 @@ pub async fn update(
                 name.as_deref(),
                 client_id.as_deref(),
                 sealed.as_deref(),
-                role.map(|r| r.as_str()),
+                role.as_deref(),
                 patch.enabled.map(i64::from),
                 now,
                 saml_fields.as_ref().map(|f| f.0.as_str()),
@@ -568,7 +576,7 @@ pub async fn update(
                 ("name", name.clone().map(Value::from)),
                 ("client_id", client_id.clone().map(Value::from)),
                 ("client_secret", sealed.as_ref().map(|_| Value::from("changed"))),
-                ("default_role", role.map(|r| Value::from(r.as_str()))),
+                ("default_role", role.as_deref().map(Value::from)),
                 ("enabled", patch.enabled.map(Value::from)),
                 ("domains", domains.clone().map(Value::from)),
                 ("issuer", saml_fields.as_ref().map(|f| Value::from(f.0.as_str()))),

@@ -9,6 +9,7 @@
 //! the issuer and both endpoints must be https, except in development,
 //! where loopback http stands in for a test provider.
 use super::browser::{HostCookie, SameSite};
+use super::custom_role::RoleKey;
 use super::oauth::{pkce_challenge, FlowSecrets};
 use super::policy::Role;
 use super::FieldError;
@@ -129,13 +130,19 @@ pub fn endpoints(doc: &Value, issuer: &str, development: bool) -> Result<Endpoin
     Ok(Endpoints { authorization: url("authorization_endpoint")?, token: url("token_endpoint")? })
 }
 
-/// The role people join with: admin or member (an owner is made, never
-/// provisioned).
-pub fn default_role(raw: Option<&str>) -> Result<Role, FieldError> {
-    match raw.unwrap_or("member") {
-        "member" => Ok(Role::Member),
-        "admin" => Ok(Role::Admin),
-        _ => Err(FieldError::new("default_role", "invalid_role", "\"member\" or \"admin\"")),
+/// The role people join with: admin, member or (its shape checked here,
+/// its existence by the store) one of the org's custom roles; an owner is
+/// made, never provisioned.
+pub fn default_role(raw: Option<&str>) -> Result<String, FieldError> {
+    let raw = raw.unwrap_or("member");
+    match Role::parse(raw) {
+        Some(Role::Member | Role::Admin) => Ok(raw.to_owned()),
+        None if RoleKey::looks_like(raw) => Ok(raw.to_owned()),
+        _ => Err(FieldError::new(
+            "default_role",
+            "invalid_role",
+            "\"member\", \"admin\" or the key of one of the org's custom roles",
+        )),
     }
 }
 
@@ -273,9 +280,11 @@ mod tests {
         assert_eq!(ConnectionType::parse("oidc"), Ok(ConnectionType::Oidc));
         assert_eq!(ConnectionType::parse("saml"), Ok(ConnectionType::Saml));
         assert!(ConnectionType::parse("ldap").is_err());
-        assert_eq!(default_role(None), Ok(Role::Member));
-        assert_eq!(default_role(Some("admin")), Ok(Role::Admin));
+        assert_eq!(default_role(None).as_deref(), Ok("member"));
+        assert_eq!(default_role(Some("admin")).as_deref(), Ok("admin"));
+        assert_eq!(default_role(Some("billing-viewer")).as_deref(), Ok("billing-viewer"));
         assert!(default_role(Some("owner")).is_err());
+        assert!(default_role(Some("Not A Key")).is_err());
     }
 
     #[test]

@@ -3614,7 +3614,10 @@ export interface components {
             client_id?: string | null;
             /** @description OIDC (required): the client secret: sealed at rest, never shown again. */
             client_secret?: string | null;
-            /** @description `member` (default) or `admin`: the role people join with. */
+            /**
+             * @description `member` (default), `admin` or the key of one of the org's custom
+             *     roles: the role people join with.
+             */
             default_role?: string | null;
             /** @description Verified domains of the org whose addresses sign in through it. */
             domains: string[];
@@ -3659,7 +3662,7 @@ export interface components {
             client_id?: string | null;
             /** @description A new client secret. */
             client_secret?: string | null;
-            /** @description `member` or `admin`. */
+            /** @description `member`, `admin` or the key of one of the org's custom roles. */
             default_role?: string | null;
             /** @description The whole new list of verified domains. */
             domains?: string[] | null;
@@ -3678,7 +3681,10 @@ export interface components {
             client_id?: string | null;
             /** @description RFC 3339. */
             created_at: string;
-            /** @description `member` or `admin`: the role people join with on first sign-in. */
+            /**
+             * @description `member`, `admin` or one of the org's custom roles: the role people
+             *     join with on first sign-in.
+             */
             default_role: string;
             /** @description The verified domains whose addresses it signs in. */
             domains: string[];

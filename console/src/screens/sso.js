@@ -24,6 +24,11 @@ export async function sso({ org: id }) {
   const domainsPath = `/v1/orgs/${enc(id)}/domains`;
   const { data: domains } = await api("GET", domainsPath);
   const verified = domains.filter((d) => d.state === "verified").map((d) => d.domain);
+  // Built-in member and admin, then the org's custom roles.
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/roles">} */
+  const rolesPath = `/v1/orgs/${enc(id)}/roles`;
+  const { data: orgRoles } = await api("GET", rolesPath);
+  const roleOptions = ROLES.concat(orgRoles.filter((r) => !r.builtin).map((r) => [r.key, r.name]));
 
   async function draw() {
     const { data, sso_required: required } = await api("GET", base);
@@ -86,7 +91,7 @@ export async function sso({ org: id }) {
           { name: "client_secret", label: "Client secret", type: "password", required: true, autocomplete: "off",
             hint: "Stored encrypted; never shown again." },
           ...verified.map((d) => ({ name: `domain:${d}`, label: d, type: "checkbox", checked: verified.length === 1 })),
-          { name: "default_role", label: "People join as", type: "select", options: ROLES, value: "member" },
+          { name: "default_role", label: "People join as", type: "select", options: roleOptions, value: "member" },
         ],
         submit: "Connect provider",
         onSubmit: async (v, el) => {
@@ -109,7 +114,7 @@ export async function sso({ org: id }) {
             hint: "Read when you save. Or paste the metadata below." },
           { name: "metadata_xml", label: "IdP metadata XML", type: "textarea", rows: 4 },
           ...verified.map((d) => ({ name: `domain:${d}`, label: d, type: "checkbox", checked: verified.length === 1 })),
-          { name: "default_role", label: "People join as", type: "select", options: ROLES, value: "member" },
+          { name: "default_role", label: "People join as", type: "select", options: roleOptions, value: "member" },
         ],
         submit: "Connect SAML provider",
         onSubmit: async (v, el) => {

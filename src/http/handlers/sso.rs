@@ -53,7 +53,8 @@ pub struct SsoConnectionBody {
     /// Verified domains of the org whose addresses sign in through it.
     #[schema(min_items = 1, max_items = 50)]
     pub domains: Vec<String>,
-    /// `member` (default) or `admin`: the role people join with.
+    /// `member` (default), `admin` or the key of one of the org's custom
+    /// roles: the role people join with.
     #[serde(default)]
     pub default_role: Option<String>,
 }
@@ -74,7 +75,7 @@ pub struct SsoConnectionPatchBody {
     /// The whole new list of verified domains.
     #[serde(default)]
     pub domains: Option<Vec<String>>,
-    /// `member` or `admin`.
+    /// `member`, `admin` or the key of one of the org's custom roles.
     #[serde(default)]
     pub default_role: Option<String>,
     /// Whether it signs anyone in.

@@ -55,6 +55,7 @@ pub const DELETE_ROLE: &str = "DELETE FROM org_roles WHERE org_id = ?1 AND key =
        AND NOT EXISTS (SELECT 1 FROM org_domains WHERE org_id = ?1 AND join_role = ?2) \
        AND NOT EXISTS (SELECT 1 FROM join_links WHERE org_id = ?1 AND role = ?2 AND revoked_at IS NULL) \
        AND NOT EXISTS (SELECT 1 FROM membership_requests WHERE org_id = ?1 AND role = ?2 AND status = 'pending') \
+       AND NOT EXISTS (SELECT 1 FROM sso_connections WHERE org_id = ?1 AND default_role = ?2) \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?3 AND role = ?4)";
 /// Whether the role is held or given by a pending invitation (after a
 /// refused delete: which refusal).
@@ -63,4 +64,5 @@ pub const ROLE_USE: &str = "SELECT \
        EXISTS (SELECT 1 FROM invitations WHERE org_id = ?1 AND role = ?2 AND status = 'pending') AS invitations, \
        EXISTS (SELECT 1 FROM org_domains WHERE org_id = ?1 AND join_role = ?2) AS domains, \
        EXISTS (SELECT 1 FROM join_links WHERE org_id = ?1 AND role = ?2 AND revoked_at IS NULL) AS join_links, \
-       EXISTS (SELECT 1 FROM membership_requests WHERE org_id = ?1 AND role = ?2 AND status = 'pending') AS requests";
+       EXISTS (SELECT 1 FROM membership_requests WHERE org_id = ?1 AND role = ?2 AND status = 'pending') AS requests, \
+       EXISTS (SELECT 1 FROM sso_connections WHERE org_id = ?1 AND default_role = ?2) AS sso";
