@@ -59,6 +59,8 @@ mod orgs;
 mod roles;
 #[path = "e2e_saml.rs"]
 mod saml;
+#[path = "e2e_scim.rs"]
+mod scim;
 #[path = "e2e_security_auth.rs"]
 mod security_auth;
 #[path = "e2e_sso.rs"]

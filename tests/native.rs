@@ -67,6 +67,8 @@ mod roles;
 mod round_trips;
 #[path = "native_saml.rs"]
 mod saml;
+#[path = "native_scim.rs"]
+mod scim;
 #[path = "native_sealed.rs"]
 mod sealed;
 #[path = "native_sso.rs"]

@@ -71,7 +71,7 @@ fn the_test_config_means_what_the_string_edits_made_of_the_real_wrangler_toml() 
     assert_eq!(doc["assets"]["not_found_handling"].as_str(), Some("single-page-application"));
     let first: Vec<&str> =
         doc["assets"]["run_worker_first"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
-    assert_eq!(first, ["/v1/*", "/health", "/.well-known/*", "/__scheduled"]);
+    assert_eq!(first, ["/v1/*", "/scim/*", "/health", "/.well-known/*", "/__scheduled"]);
     // Comments outside [build] survive.
     assert!(new.contains("# Per-API-key request limit"), "{new}");
 }

@@ -187,6 +187,25 @@ const ALLOWED: &[(&str, &str, u32, &str)] = &[
     ("DELETE", "/v1/orgs/{org_id}/domains/{id}", 1, ""),
     ("POST", "/v1/orgs/{org_id}/domains/{id}/verify", 2, "the domain with the decision, then (after the DNS look-up, never inside a batch) the guarded verification"),
     ("GET", "/v1/me/suggested-orgs", 1, ""),
+    // SCIM provisioning: tokens (owners), the directory's endpoints (a SCIM token)
+    ("POST", "/v1/orgs/{org_id}/scim-tokens", 1, ""),
+    ("GET", "/v1/orgs/{org_id}/scim-tokens", 1, ""),
+    ("DELETE", "/v1/orgs/{org_id}/scim-tokens/{id}", 1, ""),
+    ("GET", "/scim/v2/{org_id}/Users", 1, ""),
+    ("POST", "/scim/v2/{org_id}/Users", 2, "the token with the org's verified domains and the address's account (the domain rule and the claim are judged on them), then the write guarded by the token, whose id names the audit rows"),
+    ("GET", "/scim/v2/{org_id}/Users/{id}", 1, ""),
+    ("PUT", "/scim/v2/{org_id}/Users/{id}", 2, "the token with the User (userName and active are judged on it), then the write guarded by the token"),
+    ("PATCH", "/scim/v2/{org_id}/Users/{id}", 2, "the token with the User (userName and active are judged on it), then the write guarded by the token"),
+    ("DELETE", "/scim/v2/{org_id}/Users/{id}", 2, "the token with the User (its audit row names the address), then the write guarded by the token"),
+    ("GET", "/scim/v2/{org_id}/Groups", 1, ""),
+    ("POST", "/scim/v2/{org_id}/Groups", 2, "the token (its id names the audit rows), then the insert with the members' roles, guarded by the token"),
+    ("GET", "/scim/v2/{org_id}/Groups/{id}", 1, ""),
+    ("PUT", "/scim/v2/{org_id}/Groups/{id}", 2, "the token with the group and its members (whose roles change is judged on them), then the write guarded by the token"),
+    ("PATCH", "/scim/v2/{org_id}/Groups/{id}", 2, "the token with the group and its members (whose roles change is judged on them), then the write guarded by the token"),
+    ("DELETE", "/scim/v2/{org_id}/Groups/{id}", 2, "the token with the group's members (their roles are set again), then the write guarded by the token"),
+    ("GET", "/scim/v2/{org_id}/ServiceProviderConfig", 1, ""),
+    ("GET", "/scim/v2/{org_id}/ResourceTypes", 1, ""),
+    ("GET", "/scim/v2/{org_id}/Schemas", 1, ""),
 ];
 
 /// One measured call.
@@ -673,6 +692,35 @@ fn every_route_stays_within_its_round_trip_budget() {
     );
     assert_eq!(done.status, 200, "{}", done.raw);
     app.call("DELETE", &format!("{ssos}/{conn}"), Some(&owner), None).expect(204);
+
+    // --- SCIM provisioning on the verified domain ---
+    let tokens = format!("/v1/orgs/{org}/scim-tokens");
+    let created = w.send("POST", &tokens, &owner, json!({"name": "Okta"})).body;
+    let scim = created["token"].as_str().unwrap().to_owned();
+    let spare_token = app.post(&tokens, Some(&owner), json!({"name": "spare"})).expect(201).id();
+    w.get(&tokens, &owner);
+    let base = format!("/scim/v2/{org}");
+    let lou = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "lou@vendor.test",
+                     "name": {"givenName": "Lou"}, "active": true});
+    w.get(&format!("{base}/Users?filter={}", enc(r#"userName eq "lou@vendor.test""#)), &scim);
+    let lou_id = w.send("POST", &format!("{base}/Users"), &scim, lou.clone()).id();
+    w.get(&format!("{base}/Users/{lou_id}"), &scim);
+    w.send("PUT", &format!("{base}/Users/{lou_id}"), &scim, lou);
+    let group = json!({"displayName": "admin", "members": [{"value": lou_id}]});
+    let group = w.send("POST", &format!("{base}/Groups"), &scim, group).id();
+    w.get(&format!("{base}/Groups"), &scim);
+    w.get(&format!("{base}/Groups/{group}"), &scim);
+    w.send("PUT", &format!("{base}/Groups/{group}"), &scim, json!({"displayName": "admin", "members": []}));
+    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": lou_id}]}]});
+    w.send("PATCH", &format!("{base}/Groups/{group}"), &scim, add);
+    let off = json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    w.send("PATCH", &format!("{base}/Users/{lou_id}"), &scim, off);
+    w.delete(&format!("{base}/Groups/{group}"), &scim);
+    w.delete(&format!("{base}/Users/{lou_id}"), &scim);
+    w.get(&format!("{base}/ServiceProviderConfig"), &scim);
+    w.get(&format!("{base}/ResourceTypes"), &scim);
+    w.get(&format!("{base}/Schemas"), &scim);
+    w.delete(&format!("{tokens}/{spare_token}"), &owner);
     w.delete(&format!("{domains}/{domain}"), &owner);
 
     // --- last, what deletes ---

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Actor {
-    /// `user`, `api_key`, `system` or `workload`.
+    /// `user`, `api_key`, `system`, `workload` or `scim_token`.
     pub kind: &'static str,
     /// `usr_…` or `key_…`.
     pub id: String,
@@ -132,12 +132,12 @@ pub struct AuditEventView {
     pub occurred_at: String,
 }
 
-/// Who did it: `{kind: "user" | "api_key" | "system", id}`, or a CI job
+/// Who did it: `{kind: "user" | "api_key" | "system" | "scim_token", id}`, or a CI job
 /// that exchanged its OIDC token: `{kind: "workload", id, issuer, subject}`
 /// (`id` is the subject).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActorView {
-    /// `user`, `api_key`, `system` or `workload`.
+    /// `user`, `api_key`, `system`, `workload` or `scim_token`.
     pub kind: String,
     /// `usr_…` or `key_…`; a workload's `sub`.
     pub id: String,

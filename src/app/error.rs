@@ -203,6 +203,22 @@ pub enum ErrorCode {
     AccessDenied,
     /// Device sign-in: a `grant_type` other than `urn:ietf:params:oauth:grant-type:device_code`.
     UnsupportedGrantType,
+    /// SCIM: the SCIM token is malformed, unknown, revoked, or another org's; or another credential on `/scim/v2`.
+    InvalidScimToken,
+    /// The member is provisioned by the org's directory (SCIM): change or remove them there.
+    ManagedByScim,
+    /// SCIM `invalidFilter`: a filter other than `attribute eq \"value\"` on the attributes listed.
+    ScimInvalidFilter,
+    /// SCIM `invalidValue`: a missing or wrong attribute (an address off the org's verified domains among them).
+    ScimInvalidValue,
+    /// SCIM `invalidSyntax`: the body is not JSON, or not a JSON object of the resource.
+    ScimInvalidSyntax,
+    /// SCIM `invalidPath`: a PATCH path this service does not take.
+    ScimInvalidPath,
+    /// SCIM `mutability`: an attribute that cannot change (`userName`, `id`).
+    ScimMutability,
+    /// SCIM `uniqueness`: a User with this `userName`, or a Group with this `displayName`, exists already.
+    ScimUniqueness,
 }
 
 impl ErrorCode {
@@ -303,6 +319,14 @@ impl ErrorCode {
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScimToken => "invalid_scim_token",
+            ErrorCode::ManagedByScim => "managed_by_scim",
+            ErrorCode::ScimInvalidFilter => "scim_invalid_filter",
+            ErrorCode::ScimInvalidValue => "scim_invalid_value",
+            ErrorCode::ScimInvalidSyntax => "scim_invalid_syntax",
+            ErrorCode::ScimInvalidPath => "scim_invalid_path",
+            ErrorCode::ScimMutability => "scim_mutability",
+            ErrorCode::ScimUniqueness => "scim_uniqueness",
         }
     }
 
@@ -402,6 +426,14 @@ impl ErrorCode {
         ErrorCode::ExpiredToken,
         ErrorCode::AccessDenied,
         ErrorCode::UnsupportedGrantType,
+        ErrorCode::InvalidScimToken,
+        ErrorCode::ManagedByScim,
+        ErrorCode::ScimInvalidFilter,
+        ErrorCode::ScimInvalidValue,
+        ErrorCode::ScimInvalidSyntax,
+        ErrorCode::ScimInvalidPath,
+        ErrorCode::ScimMutability,
+        ErrorCode::ScimUniqueness,
     ];
 }
 

@@ -20,8 +20,8 @@ use crate::domain::tenant::{Tenant, TenantKind};
 use crate::domain::time::rfc3339;
 use crate::domain::FieldError;
 use crate::stmt;
-use crate::store::sql::{self, member_sql, MemberRow, RoleChange, RoleRow};
-use crate::store::Batch;
+use crate::store::sql::{self, member_sql, MemberRow, RoleChange, RoleRow, ScimManagedRow};
+use crate::store::{Batch, Read, Results};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -99,9 +99,34 @@ async fn with_target(
     let mut batch = Batch::new();
     let target = looks_like(IdKind::User, user_id)
         .then(|| batch.read::<MemberRow>(member_sql(tenant.kind()).get(tenant.id(), user_id)));
+    let managed = scim_managed_read(&mut batch, tenant, user_id);
     let (me, mut results) = who.require_with(deps, tenant, permission, TwoFactorPolicy::Enforce, batch).await?;
-    let row = results.first_if(target)?;
-    Ok((me, row.ok_or(AppError::NotFound)?))
+    let row = results.first_if(target)?.ok_or(AppError::NotFound)?;
+    refuse_if_managed(&mut results, managed)?;
+    Ok((me, row))
+}
+
+/// Whether an org member is managed by the org's directory (SCIM), read
+/// with the decision (workspaces have no directory).
+fn scim_managed_read(batch: &mut Batch, tenant: Tenant<'_>, user_id: &str) -> Option<Read<ScimManagedRow>> {
+    match tenant {
+        Tenant::Org(org_id) if looks_like(IdKind::User, user_id) => {
+            Some(batch.read(stmt!(sql::SCIM_MANAGED, org_id, user_id)))
+        }
+        _ => None,
+    }
+}
+
+/// 409 `managed_by_scim` for a member the org's directory manages: their
+/// role and membership change there, not here.
+fn refuse_if_managed(results: &mut Results, managed: Option<Read<ScimManagedRow>>) -> Result<(), AppError> {
+    if results.first_if(managed)?.is_some_and(|m| m.managed != 0) {
+        return Err(AppError::refused(
+            ErrorCode::ManagedByScim,
+            "this member is provisioned by the organization's directory (SCIM): change their role or membership there",
+        ));
+    }
+    Ok(())
 }
 
 fn refusal(r: Refusal) -> AppError {
@@ -235,9 +260,11 @@ pub async fn change_role(
     let target = looks_like(IdKind::User, user_id)
         .then(|| batch.read::<MemberRow>(member_sql(tenant.kind()).get(tenant.id(), user_id)));
     let custom_row = custom_read.map(|s| batch.read::<RoleRow>(s));
+    let managed = scim_managed_read(&mut batch, tenant, user_id);
     let (me, mut results) =
         who.require_with(deps, tenant, Permission::MembersWrite, TwoFactorPolicy::Enforce, batch).await?;
     let target = results.first_if(target)?.ok_or(AppError::NotFound)?;
+    refuse_if_managed(&mut results, managed)?;
     let new = match tenant {
         Tenant::Org(_) => roles::role_in_org(new, results.first_if(custom_row)?)?,
         Tenant::Workspace(_) => RoleValue::Builtin(role_field(new)?),
@@ -324,8 +351,12 @@ pub async fn remove_member(deps: &Deps, who: &Credential, tenant: Tenant<'_>, us
 /// is its last owner. Someone who reaches a workspace only through an org's
 /// grant has no seat to leave: 409 `access_through_grant`.
 async fn leave(deps: &Deps, who: &Credential, tenant: Tenant<'_>) -> Result<(), AppError> {
-    let me = who.require(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Exempt).await?;
+    let mut batch = Batch::new();
+    let managed = scim_managed_read(&mut batch, tenant, who.user_id().unwrap_or_default());
+    let (me, mut results) =
+        who.require_with(deps, tenant, Permission::MembersRead, TwoFactorPolicy::Exempt, batch).await?;
     let person = me.person().ok_or(AppError::UserRequired)?;
+    refuse_if_managed(&mut results, managed)?;
     let Some(role) = me.direct()? else {
         return Err(AppError::refused(
             ErrorCode::AccessThroughGrant,

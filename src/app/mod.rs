@@ -29,6 +29,7 @@ pub mod oauth;
 pub mod orgs;
 pub mod page;
 pub mod roles;
+pub mod scim;
 pub mod sealing;
 pub mod sessions;
 pub mod sso;

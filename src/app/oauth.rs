@@ -760,7 +760,7 @@ pub async fn begin_link(
         Credential::Session(c) => {
             Some(batch.read::<SessionSignedInRow>(stmt!(sql::SESSION_SIGNED_IN_AT, &c.sid, &c.sub)))
         }
-        Credential::Key { .. } => None,
+        Credential::Key { .. } | Credential::Scim { .. } => None,
     };
     let (who, mut results) = who.person_with(deps, batch).await?;
     provider_settings(deps, raw_provider)?;

@@ -205,7 +205,7 @@ pub async fn logout(deps: &Deps, who: &Credential) -> Result<(), AppError> {
     let now = deps.now();
     let sid = match who {
         Credential::Session(claims) => claims.sid.clone(),
-        Credential::Key { .. } => return Err(AppError::UserRequired),
+        Credential::Key { .. } | Credential::Scim { .. } => return Err(AppError::UserRequired),
     };
     // One round trip: the live-session guard, then the revocation.
     let wrote = who

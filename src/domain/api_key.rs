@@ -9,6 +9,10 @@ pub const PREFIX: &str = "lk_";
 /// The prefix of temporary keys (workload identity: traded for a CI job's
 /// OIDC token). NEVER change it either; it starts with [`PREFIX`].
 pub const TEMP_PREFIX: &str = "lk_tmp_";
+/// The prefix of an org's SCIM token (`/scim/v2/{org_id}/…` only). NEVER
+/// change it either; it starts with [`PREFIX`], so a SCIM token in a query
+/// string is refused like a key.
+pub const SCIM_PREFIX: &str = "lk_scim_";
 /// Random base62 characters after the prefix (≈190 bits).
 pub const RANDOM_CHARS: usize = 32;
 /// Base62 characters of the CRC32 checksum (62^6 > 2^32).
@@ -62,6 +66,11 @@ impl ApiKey {
         Self::generate_with(TEMP_PREFIX, random)
     }
 
+    /// An org's SCIM token (`lk_scim_…`), built like [`ApiKey::generate`].
+    pub fn generate_scim(random: &[u8]) -> Option<Self> {
+        Self::generate_with(SCIM_PREFIX, random)
+    }
+
     fn generate_with(prefix: &str, random: &[u8]) -> Option<Self> {
         let chars: String = random
             .iter()
@@ -80,6 +89,15 @@ impl ApiKey {
     /// Checks a presented key's shape and checksum (no database read).
     pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
         let prefix = if raw.starts_with(TEMP_PREFIX) { TEMP_PREFIX } else { PREFIX };
+        Self::parse_with(prefix, raw)
+    }
+
+    /// Checks a presented SCIM token's shape and checksum (no database read).
+    pub fn parse_scim(raw: &str) -> Result<Self, KeyFormatError> {
+        Self::parse_with(SCIM_PREFIX, raw)
+    }
+
+    fn parse_with(prefix: &str, raw: &str) -> Result<Self, KeyFormatError> {
         let len = prefix.len() + RANDOM_CHARS + CHECKSUM_CHARS;
         if raw.len() != len || !raw.starts_with(prefix) {
             return Err(KeyFormatError::Malformed);
@@ -102,7 +120,13 @@ impl ApiKey {
 
     /// What lists show: the prefix and the first 6 random characters.
     pub fn start(&self) -> &str {
-        let prefix = if self.0.starts_with(TEMP_PREFIX) { TEMP_PREFIX.len() - PREFIX.len() } else { 0 };
+        let prefix = if self.0.starts_with(TEMP_PREFIX) {
+            TEMP_PREFIX.len() - PREFIX.len()
+        } else if self.0.starts_with(SCIM_PREFIX) {
+            SCIM_PREFIX.len() - PREFIX.len()
+        } else {
+            0
+        };
         self.0.get(..START_CHARS + prefix).unwrap_or(PREFIX)
     }
 
@@ -137,6 +161,21 @@ mod tests {
         let mut typo = key.expose().to_owned();
         typo.replace_range(10..11, if &typo[10..11] == "a" { "b" } else { "a" });
         assert!(ApiKey::parse(&typo).is_err());
+    }
+
+    #[test]
+    fn scim_tokens_carry_their_prefix_and_are_no_api_key() {
+        let token = ApiKey::generate_scim(&[11u8; 64]).unwrap();
+        assert!(token.expose().starts_with("lk_scim_"));
+        assert_eq!(token.start().len(), SCIM_PREFIX.len() + 6);
+        assert_eq!(ApiKey::parse_scim(token.expose()), Ok(token.clone()));
+        // Neither kind passes for the other.
+        assert!(ApiKey::parse(token.expose()).is_err());
+        let key = ApiKey::generate(&[11u8; 64]).unwrap();
+        assert!(ApiKey::parse_scim(key.expose()).is_err());
+        let mut typo = token.expose().to_owned();
+        typo.replace_range(12..13, if &typo[12..13] == "a" { "b" } else { "a" });
+        assert_eq!(ApiKey::parse_scim(&typo), Err(KeyFormatError::BadChecksum));
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub enum IdKind {
     SsoConnection,
     /// A device authorization (RFC 8628 device sign-in).
     DeviceAuthorization,
+    /// An org's SCIM token.
+    ScimToken,
+    /// A SCIM Group of an org.
+    ScimGroup,
 }
 
 impl IdKind {
@@ -69,6 +73,8 @@ impl IdKind {
             IdKind::TrustPolicy => "tp_",
             IdKind::SsoConnection => "ssc_",
             IdKind::DeviceAuthorization => "dva_",
+            IdKind::ScimToken => "sct_",
+            IdKind::ScimGroup => "scg_",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod org_domain;
 pub mod password;
 pub mod policy;
 pub mod saml;
+pub mod scim;
 pub mod sealed;
 pub mod session;
 pub mod slug;

@@ -138,6 +138,14 @@ pub fn status_and_title(code: ErrorCode) -> (u16, &'static str) {
         C::ExpiredToken => (400, "Device code expired"),
         C::AccessDenied => (400, "Access denied"),
         C::UnsupportedGrantType => (400, "Unsupported grant type"),
+        C::InvalidScimToken => (401, "Invalid SCIM token"),
+        C::ManagedByScim => (409, "Managed by SCIM"),
+        C::ScimInvalidFilter => (400, "Invalid SCIM filter"),
+        C::ScimInvalidValue => (400, "Invalid SCIM value"),
+        C::ScimInvalidSyntax => (400, "Invalid SCIM syntax"),
+        C::ScimInvalidPath => (400, "Invalid SCIM path"),
+        C::ScimMutability => (400, "Immutable SCIM attribute"),
+        C::ScimUniqueness => (409, "SCIM resource exists"),
     }
 }
 
@@ -153,10 +161,9 @@ pub fn classify(e: &AppError) -> (u16, ErrorCode, &'static str) {
     (status, code, title)
 }
 
-/// The problem+json response for `e`.
-pub fn problem(e: &AppError) -> Response {
-    let (status, code, title) = classify(e);
-    let detail = match e {
+/// What an error says to people (an internal error is logged, not echoed).
+fn detail_of(e: &AppError) -> String {
+    match e {
         AppError::Internal(internal) => {
             log_error(&internal.chain());
             "Something went wrong on our side. It has been logged.".to_owned()
@@ -168,7 +175,13 @@ pub fn problem(e: &AppError) -> Response {
         AppError::Refused { detail, .. } => detail.to_string(),
         AppError::RateLimited { detail, .. } => detail.clone(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// The problem+json response for `e`.
+pub fn problem(e: &AppError) -> Response {
+    let (status, code, title) = classify(e);
+    let detail = detail_of(e);
     let errors = match e {
         AppError::Validation(fields) => Some(
             fields.iter().map(|f| FieldProblem { field: f.field, code: f.code, message: f.message.clone() }).collect(),
@@ -186,6 +199,62 @@ pub fn problem(e: &AppError) -> Response {
         AppError::Unauthenticated | AppError::InvalidRefreshToken => {
             response = response.with_header("www-authenticate", "Bearer error=\"invalid_token\"");
         }
+        AppError::TooManyAttempts { retry_after } | AppError::RateLimited { retry_after, .. } => {
+            response = response.with_header("retry-after", retry_after.max(&1).to_string());
+        }
+        _ if status == 401 => response = response.with_header("www-authenticate", "Bearer"),
+        _ => {}
+    }
+    response
+}
+
+/// A SCIM error (RFC 7644 §3.12), what `/scim/v2` answers: directories
+/// read `status` (a string) and `scimType`; `code` is this service's stable
+/// code, the same one problem+json carries elsewhere.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimError {
+    /// `["urn:ietf:params:scim:api:messages:2.0:Error"]`.
+    pub schemas: Vec<&'static str>,
+    /// The HTTP status, as a string.
+    #[schema(example = "400")]
+    pub status: String,
+    /// SCIM's error type (`invalidFilter`, `invalidValue`, `invalidSyntax`,
+    /// `invalidPath`, `mutability`, `uniqueness`), where one applies.
+    #[serde(rename = "scimType", skip_serializing_if = "Option::is_none")]
+    pub scim_type: Option<&'static str>,
+    /// Human-readable explanation.
+    pub detail: String,
+    /// Stable machine-readable code (as in problem+json).
+    pub code: ErrorCode,
+}
+
+/// The SCIM error response for `e`: SCIM's status for bad input is 400
+/// (where problem+json says 422), and its `scimType` names the kind.
+pub fn scim_error(e: &AppError) -> Response {
+    let (status, code, _) = classify(e);
+    let body_shape = matches!(e, AppError::Validation(f) if f.iter().any(|f| f.field == "body"));
+    let scim_type = match code {
+        ErrorCode::ScimInvalidFilter => Some("invalidFilter"),
+        ErrorCode::ScimInvalidValue => Some("invalidValue"),
+        ErrorCode::ScimInvalidPath => Some("invalidPath"),
+        ErrorCode::ScimMutability => Some("mutability"),
+        ErrorCode::ScimUniqueness => Some("uniqueness"),
+        ErrorCode::ScimInvalidSyntax | ErrorCode::InvalidJson => Some("invalidSyntax"),
+        ErrorCode::ValidationFailed if body_shape => Some("invalidSyntax"),
+        ErrorCode::ValidationFailed => Some("invalidValue"),
+        _ => None,
+    };
+    let status = if status == 422 { 400 } else { status };
+    let body = ScimError {
+        schemas: vec![crate::domain::scim::ERROR_SCHEMA],
+        status: status.to_string(),
+        scim_type,
+        detail: detail_of(e),
+        code,
+    };
+    let mut response = Response::json(status, &body);
+    response.headers = vec![("content-type".into(), crate::domain::scim::MEDIA_TYPE.into())];
+    match e {
         AppError::TooManyAttempts { retry_after } | AppError::RateLimited { retry_after, .. } => {
             response = response.with_header("retry-after", retry_after.max(&1).to_string());
         }
@@ -228,6 +297,28 @@ mod tests {
                 other => panic!("{e}: unexpected {other}"),
             }
         }
+    }
+
+    #[test]
+    fn scim_errors_carry_a_string_status_their_scim_type_and_our_code() {
+        let body = |r: &Response| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap();
+        let r = scim_error(&AppError::refused(ErrorCode::ScimInvalidFilter, "only eq"));
+        assert_eq!(r.status, 400);
+        assert_eq!(r.header("content-type"), Some("application/scim+json"));
+        let b = body(&r);
+        assert_eq!(b["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+        assert_eq!((b["status"].as_str(), b["scimType"].as_str()), (Some("400"), Some("invalidFilter")));
+        assert_eq!(b["code"], "scim_invalid_filter");
+        // Field rules broken: 400 invalidValue (problem+json would say 422).
+        let r = scim_error(&AppError::field(crate::domain::FieldError::new("name", "too_long", "too long")));
+        assert_eq!((r.status, body(&r)["scimType"].as_str()), (400, Some("invalidValue")));
+        let r = scim_error(&AppError::InvalidJson("cut short".into()));
+        assert_eq!((r.status, body(&r)["scimType"].as_str()), (400, Some("invalidSyntax")));
+        let r = scim_error(&AppError::Unauthenticated);
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").is_some());
+        assert!(body(&r).get("scimType").is_none());
+        assert_eq!(body(&r)["status"], "401");
     }
 
     #[test]

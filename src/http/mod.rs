@@ -13,6 +13,9 @@ pub mod handlers;
 pub mod openapi;
 pub mod routes;
 
+/// Where the SCIM endpoints live (`/scim/v2/{org_id}/…`).
+pub const SCIM_PREFIX: &str = "/scim/v2/";
+
 /// Largest request body accepted (64 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -115,7 +118,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Err(e) => Err(e),
         Ok(()) => routes::dispatch(deps, &req).await,
     };
-    let mut response = response.unwrap_or_else(|e| error::problem(&e));
+    // The directory's endpoints answer SCIM's error shape (with our code).
+    let scim = req.path.starts_with(SCIM_PREFIX);
+    let mut response = response.unwrap_or_else(|e| if scim { error::scim_error(&e) } else { error::problem(&e) });
     // Tokens travel in these bodies: no cache may keep them.
     if response.header("cache-control").is_none() {
         response.headers.push(("cache-control".into(), "no-store".into()));

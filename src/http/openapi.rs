@@ -26,7 +26,7 @@ pub use generate::{document, operation_of};
 #[cfg(not(target_arch = "wasm32"))]
 mod generate {
     use super::super::handlers as h;
-    use super::super::routes::{Limit, Route, ROUTES};
+    use super::super::routes::{Auth, Limit, Route, ROUTES};
     use super::PROBLEM_JSON;
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
@@ -40,8 +40,8 @@ mod generate {
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Latchkey", version = "1.0.0",
-             description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 `application/problem+json` with a stable `code` (the `ErrorCode` schema lists them all). Every path outside `/v1`, `/health`, `/openapi.json` and `/.well-known` is the web console (static assets; a browser navigation to any other path gets its entry page, which is how the emailed `/verify-email`, `/reset-password`, `/invite` and `/install` links open)."),
-        components(schemas(h::Problem, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission,
+             description = "Organizations and access: accounts, sessions, organizations, workspaces, API keys and authorization decisions. Errors are RFC 9457 `application/problem+json` with a stable `code` (the `ErrorCode` schema lists them all); the SCIM 2.0 endpoints (`/scim/v2/{org_id}/…`, an org's SCIM token) answer `application/scim+json`, and their errors are SCIM's (`ScimError`: `status`, `scimType`, `detail`) with the same stable `code`. Every path outside `/v1`, `/scim`, `/health`, `/openapi.json` and `/.well-known` is the web console (static assets; a browser navigation to any other path gets its entry page, which is how the emailed `/verify-email`, `/reset-password`, `/invite` and `/install` links open)."),
+        components(schemas(h::Problem, super::super::error::ScimError, h::StatusBody, crate::domain::policy::Role, crate::domain::policy::Permission,
             h::invitations::InvitationStatus, h::notifications::DeliveryStatus, h::join_links::RequestStatus)),
         modifiers(&Bearer),
     )]
@@ -85,6 +85,18 @@ mod generate {
 
     /// The answers a route gives whatever its handler does, by status.
     fn shared_answers(route: &Route, op: &Operation) -> Vec<(&'static str, &'static str)> {
+        if route.auth == Auth::Scim {
+            // SCIM errors: bad input is 400 with its `scimType`, never 422.
+            let mut answers = vec![
+                ("400", "invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url"),
+                ("401", "unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here)"),
+                ("413", "payload_too_large: the body is over 64 KiB"),
+            ];
+            if route.path.contains("{id}") {
+                answers.push(("404", "not_found: no such resource in this org"));
+            }
+            return answers;
+        }
         let mut answers = vec![
             ("400", "invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string"),
             ("413", "payload_too_large: the body is over 64 KiB"),
@@ -113,11 +125,18 @@ mod generate {
         answers
     }
 
-    /// Every error answer is problem+json, whatever the annotation said.
-    fn problems_as_problem_json(op: &mut Operation) {
+    /// Every error answer is problem+json, whatever the annotation said; on
+    /// the SCIM routes, SCIM's error (`ScimError`) as `application/scim+json`.
+    fn problems_as_problem_json(op: &mut Operation, scim: bool) {
         for (status, response) in op.responses.responses.iter_mut() {
             let RefOr::T(response) = response else { continue };
             if !status.starts_with('4') && !status.starts_with('5') {
+                continue;
+            }
+            if scim {
+                response.content.clear();
+                let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ScimError"))).build();
+                response.content.insert(crate::domain::scim::MEDIA_TYPE.to_owned(), content);
                 continue;
             }
             let content = response.content.shift_remove("application/json");
@@ -197,7 +216,7 @@ mod generate {
             if route.browser {
                 browser_mode(op, route.path == "/v1/auth/token");
             }
-            problems_as_problem_json(op);
+            problems_as_problem_json(op, route.auth == crate::http::routes::Auth::Scim);
         }
         doc
     }
@@ -229,6 +248,9 @@ mod generate {
             "state" => "The state this service sent to the provider (ties the callback to the browser that started it)",
             "error" => "The provider's error code, when the person refused or the provider failed",
             "status" => "Only the invitations in this state: pending, accepted, revoked, declined or expired",
+            "filter" => "SCIM filter: `attribute eq \"value\"` (Users: `userName`, `externalId`; Groups: `displayName`, `externalId`)",
+            "startIndex" => "SCIM paging: the 1-based index of the first result (default 1)",
+            "count" => "SCIM paging: results per answer, 0..100 (default 100)",
             "id" => {
                 let collection = path.rsplit_once("/{id}").map(|(head, _)| head.rsplit('/').next().unwrap_or(head));
                 match collection? {
@@ -242,6 +264,9 @@ mod generate {
                     "deliveries" => "The webhook delivery's id (`dlv_…`)",
                     "sessions" => "The session's id (`ses_…`)",
                     "sso-connections" => "The single sign-on connection's id (`ssc_…`)",
+                    "scim-tokens" => "The SCIM token's id (`sct_…`)",
+                    "Users" => "The SCIM User's id: the person's user id (`usr_…`)",
+                    "Groups" => "The SCIM Group's id (`scg_…`)",
                     _ => return None,
                 }
             }

@@ -7,7 +7,7 @@
 //! nor be documented without existing.
 use super::handlers::{
     self as h, admin, api_keys as keys, device as dev, domains as dom, invitations as inv, join_links as join,
-    notifications as notify, oauth, orgs, roles, sso, totp, workload as wl, workspaces as ws,
+    notifications as notify, oauth, orgs, roles, scim, sso, totp, workload as wl, workspaces as ws,
 };
 use super::{Request, Response};
 use crate::app::access::Credential;
@@ -36,6 +36,10 @@ pub enum Auth {
     /// Anyone; a signed-in person's credential, if one verified, is handed
     /// on (a link code is redeemed for the person who asked for it).
     PublicOrPerson,
+    /// An org's SCIM token (`lk_scim_…`), on that org's `/scim/v2/{org_id}/…`;
+    /// any other credential is 401 `invalid_scim_token`, as is a SCIM token
+    /// on any other route.
+    Scim,
 }
 
 impl Auth {
@@ -372,6 +376,24 @@ routes! {
     DELETE "/v1/orgs/{org_id}/domains/{id}" [Principal] => dom::delete_domain(Org(org_id), id);
     POST "/v1/orgs/{org_id}/domains/{id}/verify" [Principal] => dom::verify_domain(Org(org_id), id);
     GET "/v1/me/suggested-orgs" [Person] => dom::suggested_orgs();
+    POST "/v1/orgs/{org_id}/scim-tokens" [Person] => scim::create_scim_token(Org(org_id));
+    GET "/v1/orgs/{org_id}/scim-tokens" [Person] => scim::list_scim_tokens(Org(org_id));
+    DELETE "/v1/orgs/{org_id}/scim-tokens/{id}" [Person] => scim::revoke_scim_token(Org(org_id), id);
+    GET "/scim/v2/{org_id}/Users" [Scim] => scim::scim_list_users(org_id);
+    POST "/scim/v2/{org_id}/Users" [Scim] => scim::scim_create_user(org_id);
+    GET "/scim/v2/{org_id}/Users/{id}" [Scim] => scim::scim_get_user(org_id, id);
+    PUT "/scim/v2/{org_id}/Users/{id}" [Scim] => scim::scim_replace_user(org_id, id);
+    PATCH "/scim/v2/{org_id}/Users/{id}" [Scim] => scim::scim_patch_user(org_id, id);
+    DELETE "/scim/v2/{org_id}/Users/{id}" [Scim] => scim::scim_delete_user(org_id, id);
+    GET "/scim/v2/{org_id}/Groups" [Scim] => scim::scim_list_groups(org_id);
+    POST "/scim/v2/{org_id}/Groups" [Scim] => scim::scim_create_group(org_id);
+    GET "/scim/v2/{org_id}/Groups/{id}" [Scim] => scim::scim_get_group(org_id, id);
+    PUT "/scim/v2/{org_id}/Groups/{id}" [Scim] => scim::scim_replace_group(org_id, id);
+    PATCH "/scim/v2/{org_id}/Groups/{id}" [Scim] => scim::scim_patch_group(org_id, id);
+    DELETE "/scim/v2/{org_id}/Groups/{id}" [Scim] => scim::scim_delete_group(org_id, id);
+    GET "/scim/v2/{org_id}/ServiceProviderConfig" [Scim] => scim::scim_service_provider_config(org_id);
+    GET "/scim/v2/{org_id}/ResourceTypes" [Scim] => scim::scim_resource_types(org_id);
+    GET "/scim/v2/{org_id}/Schemas" [Scim] => scim::scim_schemas(org_id);
 }
 
 type Methods = Vec<&'static Route>;
@@ -431,12 +453,18 @@ pub async fn dispatch(deps: &Deps, req: &Request) -> Result<Response, AppError> 
     }
     let bearer = super::extract::bearer(req);
     let credential = if route.auth.lenient() {
-        bearer.and_then(|b| Credential::from_bearer(deps, Some(b)).ok()).map(|c| seen(c, req))
+        // A SCIM token speaks for nobody here.
+        bearer
+            .and_then(|b| Credential::from_bearer(deps, Some(b)).ok())
+            .filter(|c| c.scim_digest().is_none())
+            .map(|c| seen(c, req))
     } else if route.auth.required() {
         let credential = seen(Credential::from_bearer(deps, bearer)?, req);
         // The table names the kind of credential: the other kind is refused
         // here, before the body is read or the database asked.
         match (route.auth, &credential) {
+            (Auth::Scim, Credential::Scim { .. }) => {}
+            (Auth::Scim, _) | (_, Credential::Scim { .. }) => return Err(crate::app::access::invalid_scim_token()),
             (Auth::Person, Credential::Key { .. }) => return Err(AppError::UserRequired),
             (Auth::ApiKey, Credential::Session(_)) => {
                 return Err(AppError::refused(ErrorCode::ApiKeyRequired, "call this with an API key"))

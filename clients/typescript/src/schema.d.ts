@@ -58,6 +58,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/scim/v2/{org_id}/Groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: list or find Groups */
+        get: operations["scim_list_groups"];
+        put?: never;
+        /** SCIM: create a Group */
+        post: operations["scim_create_group"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/Groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: get a Group */
+        get: operations["scim_get_group"];
+        /** SCIM: replace a Group */
+        put: operations["scim_replace_group"];
+        post?: never;
+        /** SCIM: delete a Group */
+        delete: operations["scim_delete_group"];
+        options?: never;
+        head?: never;
+        /** SCIM: change a Group */
+        patch: operations["scim_patch_group"];
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/ResourceTypes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: the resource types */
+        get: operations["scim_resource_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/Schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: the schemas */
+        get: operations["scim_schemas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/ServiceProviderConfig": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: what this service supports */
+        get: operations["scim_service_provider_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/Users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: list or find Users */
+        get: operations["scim_list_users"];
+        put?: never;
+        /** SCIM: provision a User */
+        post: operations["scim_create_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scim/v2/{org_id}/Users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SCIM: get a User */
+        get: operations["scim_get_user"];
+        /** SCIM: replace a User */
+        put: operations["scim_replace_user"];
+        post?: never;
+        /** SCIM: deprovision and delete a User */
+        delete: operations["scim_delete_user"];
+        options?: never;
+        head?: never;
+        /** SCIM: change a User */
+        patch: operations["scim_patch_user"];
+        trace?: never;
+    };
     "/v1/admin/audit-log": {
         parameters: {
             query?: never;
@@ -1596,6 +1723,41 @@ export interface paths {
         patch: operations["update_role"];
         trace?: never;
     };
+    "/v1/orgs/{org_id}/scim-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List SCIM tokens */
+        get: operations["list_scim_tokens"];
+        put?: never;
+        /** Create a SCIM token */
+        post: operations["create_scim_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{org_id}/scim-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a SCIM token */
+        delete: operations["revoke_scim_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orgs/{org_id}/sso-connections": {
         parameters: {
             query?: never;
@@ -1968,7 +2130,7 @@ export interface components {
             truncated: boolean;
         };
         /**
-         * @description Who did it: `{kind: "user" | "api_key" | "system", id}`, or a CI job
+         * @description Who did it: `{kind: "user" | "api_key" | "system" | "scim_token", id}`, or a CI job
          *     that exchanged its OIDC token: `{kind: "workload", id, issuer, subject}`
          *     (`id` is the subject).
          */
@@ -1977,7 +2139,7 @@ export interface components {
             id: string;
             /** @description A workload's token issuer. */
             issuer?: string | null;
-            /** @description `user`, `api_key`, `system` or `workload`. */
+            /** @description `user`, `api_key`, `system`, `workload` or `scim_token`. */
             kind: string;
             /** @description A workload's token subject (`sub`). */
             subject?: string | null;
@@ -2659,7 +2821,7 @@ export interface components {
          *     `http::error` gives it a status and a title.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "role_in_use" | "role_exists" | "role_limit_reached" | "builtin_role" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "sso_required" | "sso_domain_taken" | "sso_discovery_failed" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type";
+        ErrorCode: "invalid_json" | "validation_failed" | "password_too_common" | "payload_too_large" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "email_not_verified" | "forbidden" | "not_found" | "method_not_allowed" | "too_many_attempts" | "rate_limited" | "user_required" | "scope_not_allowed_for_keys" | "api_key_policy_violation" | "api_key_in_url" | "internal_error" | "oidc_invalid_token" | "oidc_unknown_issuer" | "oidc_issuer_unavailable" | "oidc_token_expired" | "oidc_token_not_yet_valid" | "oidc_audience_mismatch" | "oidc_condition_mismatch" | "oidc_token_replayed" | "oidc_fork_refused" | "oidc_policy_creator_lacks_scope" | "password_mismatch" | "two_factor_required" | "cannot_remove_owner" | "last_owner" | "conflict" | "access_through_grant" | "grant_exists" | "org_not_found" | "grant_refused" | "install_link_not_found" | "install_link_unavailable" | "join_link_not_found" | "join_link_unavailable" | "join_link_domain_mismatch" | "account_suspended" | "platform_admin_required" | "membership_request_exists" | "membership_request_not_pending" | "invalid_api_key" | "scope_exceeds_role" | "api_key_not_active" | "api_key_required" | "cannot_invite_self" | "invitation_exists" | "role_in_use" | "role_exists" | "role_limit_reached" | "builtin_role" | "already_member" | "invitation_not_pending" | "invitation_not_found" | "invitation_already_accepted" | "invitation_revoked" | "invitation_declined" | "invitation_expired" | "invitation_email_mismatch" | "account_exists" | "insufficient_scope" | "slug_taken" | "invalid_otp" | "totp_already_enabled" | "provider_not_found" | "invalid_redirect_uri" | "invalid_state" | "last_login_method" | "reauthentication_required" | "identity_in_use" | "email_taken" | "provider_email_unverified" | "provider_already_linked" | "invalid_webhook_url" | "delivery_not_failed" | "channel_kind_mismatch" | "csrf_rejected" | "domain_not_verified" | "sso_required" | "sso_domain_taken" | "sso_discovery_failed" | "domain_claimed" | "public_email_domain" | "domain_exists" | "authorization_pending" | "slow_down" | "expired_token" | "access_denied" | "unsupported_grant_type" | "invalid_scim_token" | "managed_by_scim" | "scim_invalid_filter" | "scim_invalid_value" | "scim_invalid_syntax" | "scim_invalid_path" | "scim_mutability" | "scim_uniqueness";
         /** @description The event types. */
         EventTypeList: {
             /** @description Every type a channel may subscribe to. */
@@ -3132,6 +3294,25 @@ export interface components {
             /** @description Name (null once an inviter's account is gone). */
             name?: string | null;
         };
+        /** @description A new SCIM token: the only time `token` is shown. */
+        NewScimTokenView: {
+            /** @description The SCIM base URL to give the directory. */
+            base_url: string;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who created it. */
+            created_by?: string | null;
+            /** @description `sct_…` */
+            id: string;
+            /** @description Null. */
+            last_used_at?: string | null;
+            /** @description A label. */
+            name: string;
+            /** @description `lk_scim_` and its first 6 characters. */
+            start: string;
+            /** @description The token (`lk_scim_…`): the directory's bearer token. Shown once. */
+            token: string;
+        };
         /** @description A page of orgs. */
         OrgList: {
             /** @description Orgs with my role. */
@@ -3517,6 +3698,100 @@ export interface components {
             sp_entity_id: string;
             /** @description Our SP metadata, to give the IdP. */
             sp_metadata_url: string;
+        };
+        /**
+         * @description A SCIM error (RFC 7644 §3.12), what `/scim/v2` answers: directories
+         *     read `status` (a string) and `scimType`; `code` is this service's stable
+         *     code, the same one problem+json carries elsewhere.
+         */
+        ScimError: {
+            /** @description Stable machine-readable code (as in problem+json). */
+            code: components["schemas"]["ErrorCode"];
+            /** @description Human-readable explanation. */
+            detail: string;
+            /** @description `["urn:ietf:params:scim:api:messages:2.0:Error"]`. */
+            schemas: string[];
+            /**
+             * @description SCIM's error type (`invalidFilter`, `invalidValue`, `invalidSyntax`,
+             *     `invalidPath`, `mutability`, `uniqueness`), where one applies.
+             */
+            scimType?: string | null;
+            /**
+             * @description The HTTP status, as a string.
+             * @example 400
+             */
+            status: string;
+        };
+        /** @description A SCIM list (`urn:ietf:params:scim:api:messages:2.0:ListResponse`). */
+        ScimListResponse: {
+            /** @description The resources. */
+            Resources: components["schemas"]["ScimResource"][];
+            /**
+             * Format: int64
+             * @description Resources in this answer.
+             */
+            itemsPerPage: number;
+            /** @description The list schema's URN. */
+            schemas: string[];
+            /**
+             * Format: int64
+             * @description 1-based.
+             */
+            startIndex: number;
+            /**
+             * Format: int64
+             * @description Matches in all.
+             */
+            totalResults: number;
+        };
+        /**
+         * @description A SCIM request body: a User or Group (POST, PUT), or a PatchOp
+         *     (`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [...]}`).
+         */
+        ScimRequest: {
+            /** @description The schema URNs. */
+            schemas?: string[] | null;
+        };
+        /**
+         * @description A SCIM resource (RFC 7643): a User or a Group, with `schemas`, `id` and
+         *     `meta`. Users: `userName` (the address), `externalId`, `name`,
+         *     `active`, and (read only) `emails` and `roles` (the role held); Groups:
+         *     `displayName`, `externalId`, `members` (`[{value: user id}]`).
+         */
+        ScimResource: {
+            /** @description `usr_…` (Users) or `scg_…` (Groups). */
+            id?: string | null;
+            /** @description The resource's schema URNs. */
+            schemas: string[];
+        };
+        /** @description A new SCIM token. */
+        ScimTokenBody: {
+            /** @description A label (default `SCIM`), e.g. the directory's name. */
+            name?: string | null;
+        };
+        /** @description An org's SCIM tokens. */
+        ScimTokenList: {
+            /** @description Newest first (at most 10). */
+            data: components["schemas"]["ScimTokenView"][];
+            /** @description Always null: one page. */
+            next_cursor?: string | null;
+        };
+        /** @description A SCIM token as lists show it (never the token itself). */
+        ScimTokenView: {
+            /** @description The SCIM base URL to give the directory. */
+            base_url: string;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who created it (`usr_…`). */
+            created_by?: string | null;
+            /** @description `sct_…` */
+            id: string;
+            /** @description RFC 3339 (to the minute); null: never used. */
+            last_used_at?: string | null;
+            /** @description A label. */
+            name: string;
+            /** @description `lk_scim_` and its first 6 characters. */
+            start: string;
         };
         /** @description A new session handed to the client. */
         SessionIssued: {
@@ -4212,6 +4487,941 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scim_list_groups: {
+        parameters: {
+            query?: {
+                /** @description SCIM filter: `attribute eq "value"` (Users: `userName`, `externalId`; Groups: `displayName`, `externalId`) */
+                filter?: string;
+                /** @description SCIM paging: the 1-based index of the first result (default 1) */
+                startIndex?: number;
+                /** @description SCIM paging: results per answer, 0..100 (default 100) */
+                count?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimListResponse"];
+                };
+            };
+            /** @description scim_invalid_filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_create_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description A group named admin, member or a custom role's key gives its members that role */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_invalid_value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description scim_uniqueness: a Group with this displayName exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_get_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM Group's id (`scg_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_replace_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM Group's id (`scg_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_invalid_value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description scim_uniqueness */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_delete_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM Group's id (`scg_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; its members get their role from their other groups */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_patch_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM Group's id (`scg_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description Members added or removed get their role from their groups */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_invalid_syntax, scim_invalid_value, scim_invalid_path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description scim_uniqueness */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_resource_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimListResponse"];
+                };
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_schemas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimListResponse"];
+                };
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_service_provider_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_list_users: {
+        parameters: {
+            query?: {
+                /** @description SCIM filter: `attribute eq "value"` (Users: `userName`, `externalId`; Groups: `displayName`, `externalId`) */
+                filter?: string;
+                /** @description SCIM paging: the 1-based index of the first result (default 1) */
+                startIndex?: number;
+                /** @description SCIM paging: results per answer, 0..100 (default 100) */
+                count?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimListResponse"];
+                };
+            };
+            /** @description scim_invalid_filter (scimType invalidFilter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_create_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description The account joins the org as member (unless active is false) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_invalid_value (invalidValue): no userName, not an address, or an address off the org's verified domains */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description scim_uniqueness (uniqueness): a User with this userName exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_get_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM User's id: the person's user id (`usr_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_replace_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM User's id: the person's user id (`usr_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_mutability (userName cannot change), scim_invalid_value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description last_owner: the org's last owner is not deprovisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM User's id: the person's user id (`usr_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The membership ended and the resource is gone (the account stays) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_json / scim_invalid_syntax (scimType invalidSyntax), scim_invalid_value (invalidValue), api_key_in_url */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description last_owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+        };
+    };
+    scim_patch_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM User's id: the person's user id (`usr_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/scim+json": components["schemas"]["ScimRequest"];
+            };
+        };
+        responses: {
+            /** @description `active: false` removes the membership: access ends on the next request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimResource"];
+                };
+            };
+            /** @description scim_invalid_syntax, scim_invalid_value, scim_invalid_path, scim_mutability */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description unauthenticated, or invalid_scim_token: not this org's live SCIM token (an API key or a session never works here) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description not_found: no such resource in this org */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description last_owner: the org's last owner is not deprovisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/scim+json": components["schemas"]["ScimError"];
                 };
             };
         };
@@ -15028,6 +16238,281 @@ export interface operations {
             };
             /** @description validation_failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_scim_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "base_url": "https://latchkey.example.com/scim/v2/org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *           "created_at": "2026-12-06T09:00:00Z",
+                     *           "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                     *           "id": "sct_5f60718293a4b5c6d7e8f90a1b2c3d4e",
+                     *           "last_used_at": "2026-12-06T10:15:00Z",
+                     *           "name": "Okta",
+                     *           "start": "lk_scim_4Fq9Zt"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ScimTokenList"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: owners only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_scim_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Okta"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ScimTokenBody"];
+            };
+        };
+        responses: {
+            /** @description `token` is shown this once; give it and `base_url` to the directory */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "base_url": "https://latchkey.example.com/scim/v2/org_2c3d4e5f60718293a4b5c6d7e8f90a1b",
+                     *       "created_at": "2026-12-06T09:00:00Z",
+                     *       "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                     *       "id": "sct_5f60718293a4b5c6d7e8f90a1b2c3d4e",
+                     *       "last_used_at": null,
+                     *       "name": "Okta",
+                     *       "start": "lk_scim_4Fq9Zt",
+                     *       "token": "lk_scim_4Fq9ZtR2mW8xK1pL7sD3vB6nH0jQ5yTc1a2B3c"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NewScimTokenView"];
+                };
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: owners only (a person) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: not there, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed (name; too_many_tokens: at most 10) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: the API key's request limit (600 a minute), with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_scim_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id (`org_…`) */
+                org_id: string;
+                /** @description The SCIM token's id (`sct_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked: the directory's next request with it is refused */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_json: the body is not JSON, or not the JSON this route takes; api_key_in_url: an `lk_` value in the query string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated (no or a dead access token) or invalid_api_key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,8 +2,10 @@
 // provider signs in the addresses on its verified domains. Connect a
 // provider (the redirect URI to register there, with a copy button; for
 // SAML, our SP metadata URL and the IdP's metadata), turn a connection
-// off and on, remove it, and require SSO for those addresses. Owners only:
-// the org view's `permissions` say whether this person may.
+// off and on, remove it, and require SSO for those addresses. SCIM
+// provisioning: create a token for the directory (shown once, with the base
+// URL), list and revoke tokens. Owners only: the org view's `permissions`
+// say whether this person may.
 import { api, enc } from "../api.js";
 import { can } from "../state.js";
 import { h, screen, section, form, toast, dangerAction, action, table, empty, copyButton, badge } from "../ui.js";
@@ -79,7 +81,50 @@ export async function sso({ org: id }) {
     ];
   }
 
+  // SCIM provisioning: the directory's tokens.
+  /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/scim-tokens">} */
+  const scimBase = `/v1/orgs/${enc(id)}/scim-tokens`;
+  const scimList = h("div", { id: "scim-tokens" });
+  const scimReveal = h("div", { id: "scim-reveal" });
+  async function drawTokens() {
+    const { data } = await api("GET", scimBase);
+    scimList.replaceChildren(data.length
+      ? table("SCIM tokens", ["Name", "Token", "Created", "Last used", "Actions"], data.map((t) => [
+          h("strong", {}, t.name),
+          h("code", {}, `${t.start}…`),
+          t.created_at.slice(0, 10),
+          t.last_used_at ? t.last_used_at.slice(0, 16).replace("T", " ") : "never",
+          h("div", { class: "actions" }, dangerAction("Revoke", { title: `Revoke ${t.name}?`, body: "The directory's next request with it is refused. Members it provisioned stay.", confirm: "Revoke" }, async () => {
+            /** @type {import("../api.js").Path<"/v1/orgs/{org_id}/scim-tokens/{id}">} */
+            const one = `${scimBase}/${enc(t.id)}`;
+            await api("DELETE", one);
+            toast(`${t.name} revoked`);
+            await drawTokens();
+          })),
+        ]))
+      : empty("No SCIM tokens yet."));
+  }
+  const scimForm = form({
+    id: "add-scim-token",
+    fields: [{ name: "name", label: "Directory", placeholder: "Okta", hint: "A label for the token, e.g. the directory it is for", maxlength: 100, autocomplete: "off" }],
+    submit: "Create SCIM token",
+    onSubmit: async (v, el) => {
+      const t = await api("POST", scimBase, { name: v.name || undefined });
+      el.reset();
+      scimReveal.replaceChildren(h("div", { class: "card reveal", role: "region", "aria-label": "New SCIM token" },
+        h("h2", {}, "New SCIM token"),
+        h("p", {}, "Copy it now: it is shown only once. Give the directory both values."),
+        h("p", {}, "Base URL"),
+        h("div", { class: "secret-row" }, h("code", { id: "scim-base-url" }, t.base_url), copyButton(t.base_url, "Copy base URL")),
+        h("p", {}, "Token"),
+        h("div", { class: "secret-row" }, h("code", { id: "new-scim-token" }, t.token), copyButton(t.token, "Copy SCIM token")),
+        h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => scimReveal.replaceChildren() }, "Done"))));
+      await drawTokens();
+    },
+  });
+
   await draw();
+  await drawTokens();
   const add = verified.length
     ? form({
         id: "add-sso",
@@ -139,5 +184,8 @@ export async function sso({ org: id }) {
       h("p", {}, "Give your IdP our SP metadata URL (shown once connected), or its entity ID and Assertion Consumer Service URL; then enter the IdP's metadata. Sign-in starts here (SP-initiated); assertions must be signed (RSA-SHA256 or ECDSA-P256)."),
       addSaml),
     section("Connections", list),
-    section("Requirement", requirement));
+    section("Requirement", requirement),
+    section("SCIM provisioning",
+      h("p", {}, "Your directory (Okta, Microsoft Entra ID…) creates, changes and removes this organization's members on your verified domains over SCIM 2.0. A group named admin, member or one of your roles' keys gives its members that role. Members it manages are changed there, not here."),
+      scimForm, scimReveal, scimList));
 }

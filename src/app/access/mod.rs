@@ -56,6 +56,13 @@ pub enum Credential {
         /// Where the request came from, recorded as the key's last use.
         seen: LastUse,
     },
+    /// A well-formed `lk_scim_` token (checksum verified): an org's
+    /// directory, good on its own org's `/scim/v2/{org_id}/…` only (the
+    /// route table's `Auth::Scim`); `app::scim` confirms it in D1.
+    Scim {
+        /// SHA-256 hex of the token, as stored.
+        digest: String,
+    },
 }
 
 /// Where a key was used from, coarsened before it is kept: the /24 or /48
@@ -73,6 +80,10 @@ impl Credential {
     /// verify, is 401; a malformed key is 401 `invalid_api_key`.
     pub fn from_bearer(deps: &Deps, bearer: Option<&str>) -> Result<Self, AppError> {
         let bearer = bearer.ok_or(AppError::Unauthenticated)?;
+        if bearer.starts_with(crate::domain::api_key::SCIM_PREFIX) {
+            let token = ApiKey::parse_scim(bearer).map_err(|_| invalid_scim_token())?;
+            return Ok(Credential::Scim { digest: token.digest() });
+        }
         if bearer.starts_with(crate::domain::api_key::PREFIX) {
             // Malformed and bad checksum answer alike.
             let key = ApiKey::parse(bearer).map_err(|_| invalid_key())?;
@@ -154,6 +165,16 @@ impl Credential {
                 let place = place.read(&mut results, Some(&key))?;
                 Ok((Caller { principal: Principal::ApiKey(key), place, asked: tenant.map(Tenant::kind) }, results))
             }
+            // Dispatch hands a SCIM token to the SCIM routes only.
+            Credential::Scim { .. } => Err(invalid_scim_token()),
+        }
+    }
+
+    /// A SCIM token's digest (None: another credential).
+    pub fn scim_digest(&self) -> Option<&str> {
+        match self {
+            Credential::Scim { digest } => Some(digest),
+            _ => None,
         }
     }
 
@@ -161,7 +182,7 @@ impl Credential {
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Credential::Session(claims) => Some(&claims.sub),
-            Credential::Key { .. } => None,
+            Credential::Key { .. } | Credential::Scim { .. } => None,
         }
     }
 
@@ -256,6 +277,15 @@ pub(crate) fn suspended() -> AppError {
     AppError::refused(
         ErrorCode::AccountSuspended,
         "this account is suspended by a platform administrator; its sessions and the API keys it created do not work",
+    )
+}
+
+/// A SCIM token that is malformed, unknown or another org's; or a SCIM
+/// token anywhere but `/scim/v2`, or another credential there.
+pub(crate) fn invalid_scim_token() -> AppError {
+    AppError::refused(
+        ErrorCode::InvalidScimToken,
+        "a SCIM token (lk_scim_…) works only on its own organization's /scim/v2/{org_id}/…, and nothing else does",
     )
 }
 

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod orgs;
 pub mod roles;
+pub mod scim;
 pub mod sso;
 pub mod totp;
 pub mod workload;

@@ -1,0 +1,271 @@
+//! SCIM 2.0: an org's SCIM tokens (owners, `/v1/orgs/{org_id}/scim-tokens`)
+//! and the directory's endpoints (`/scim/v2/{org_id}/…`, the org's SCIM
+//! token; `application/scim+json` in and out, errors in SCIM's shape with
+//! this service's stable `code` beside `scimType`: `http::error::scim_error`).
+use super::Problem;
+use crate::app::access::Credential;
+use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
+use crate::app::Deps;
+use crate::domain::scim::MEDIA_TYPE;
+use crate::domain::tenant::Tenant;
+use crate::http::error::ScimError;
+use crate::http::extract::json;
+use crate::http::{Answer, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// A new SCIM token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimTokenBody {
+    /// A label (default `SCIM`), e.g. the directory's name.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+}
+
+/// An org's SCIM tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimTokenList {
+    /// Newest first (at most 10).
+    pub data: Vec<ScimTokenView>,
+    /// Always null: one page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/orgs/{org_id}/scim-tokens`.
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/scim-tokens", summary = "Create a SCIM token", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body = ScimTokenBody,
+    responses((status = 201, body = NewScimTokenView, description = "`token` is shown this once; give it and `base_url` to the directory"),
+              (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
+              (status = 422, body = Problem, description = "validation_failed (name; too_many_tokens: at most 10)")))]
+pub async fn create_scim_token(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let b: ScimTokenBody = if req.body.is_empty() { ScimTokenBody { name: None } } else { json(req)? };
+    Ok(Response::json(201, &scim::create_token(deps, cred, org.id(), b.name.as_deref()).await?))
+}
+
+/// `GET /v1/orgs/{org_id}/scim-tokens`.
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/scim-tokens", summary = "List SCIM tokens", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)),
+    responses((status = 200, body = ScimTokenList), (status = 403, body = Problem, description = "forbidden: owners only")))]
+pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+    let data = scim::list_tokens(deps, cred, org.id()).await?;
+    Ok(Response::json(200, &ScimTokenList { data, next_cursor: None }))
+}
+
+/// `DELETE /v1/orgs/{org_id}/scim-tokens/{id}`.
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/scim-tokens/{id}", summary = "Revoke a SCIM token", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Revoked: the directory's next request with it is refused"),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_scim_token(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+    scim::revoke_token(deps, cred, org.id(), id).await?;
+    Ok(Response::empty(204))
+}
+
+// ---- /scim/v2 ----
+
+/// A SCIM resource (RFC 7643): a User or a Group, with `schemas`, `id` and
+/// `meta`. Users: `userName` (the address), `externalId`, `name`,
+/// `active`, and (read only) `emails` and `roles` (the role held); Groups:
+/// `displayName`, `externalId`, `members` (`[{value: user id}]`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimResource {
+    /// The resource's schema URNs.
+    pub schemas: Vec<String>,
+    /// `usr_…` (Users) or `scg_…` (Groups).
+    pub id: Option<String>,
+}
+
+/// A SCIM request body: a User or Group (POST, PUT), or a PatchOp
+/// (`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [...]}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimRequest {
+    /// The schema URNs.
+    pub schemas: Option<Vec<String>>,
+}
+
+/// A SCIM list (`urn:ietf:params:scim:api:messages:2.0:ListResponse`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimListResponse {
+    /// The list schema's URN.
+    pub schemas: Vec<String>,
+    /// Matches in all.
+    pub total_results: i64,
+    /// 1-based.
+    pub start_index: i64,
+    /// Resources in this answer.
+    pub items_per_page: i64,
+    /// The resources.
+    #[serde(rename = "Resources")]
+    pub resources: Vec<ScimResource>,
+}
+
+fn scim_answer(status: u16, value: &Value) -> Response {
+    let mut r = Response::json(status, value);
+    r.headers = vec![("content-type".into(), MEDIA_TYPE.into())];
+    r
+}
+
+/// A created resource: 201 with its `Location` (RFC 7644 §3.3).
+fn created(value: &Value) -> Response {
+    let location = value["meta"]["location"].as_str().unwrap_or_default().to_owned();
+    scim_answer(201, value).with_header("location", location)
+}
+
+fn body(req: &Request) -> Result<Map<String, Value>, crate::app::AppError> {
+    json(req)
+}
+
+fn q(req: &Request, name: &str) -> Option<String> {
+    req.query_param(name)
+}
+
+/// `GET /scim/v2/{org_id}/Users`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Users", summary = "SCIM: list or find Users", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
+    responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
+              (status = 400, body = ScimError, description = "scim_invalid_filter (scimType invalidFilter)")))]
+pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
+    let list = scim::list_users(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    Ok(scim_answer(200, &list))
+}
+
+/// `POST /scim/v2/{org_id}/Users`.
+#[utoipa::path(post, path = "/scim/v2/{org_id}/Users", summary = "SCIM: provision a User", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 201, body = ScimResource, content_type = "application/scim+json", description = "The account joins the org as member (unless active is false)"),
+              (status = 400, body = ScimError, description = "scim_invalid_value (invalidValue): no userName, not an address, or an address off the org's verified domains"),
+              (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists")))]
+pub async fn scim_create_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(created(&scim::create_user(deps, cred, org_id, &b).await?))
+}
+
+/// `GET /scim/v2/{org_id}/Users/{id}`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: get a User", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
+pub async fn scim_get_user(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    Ok(scim_answer(200, &scim::get_user(deps, cred, org_id, id).await?))
+}
+
+/// `PUT /scim/v2/{org_id}/Users/{id}`.
+#[utoipa::path(put, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: replace a User", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json"),
+              (status = 400, body = ScimError, description = "scim_mutability (userName cannot change), scim_invalid_value"),
+              (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
+pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(scim_answer(200, &scim::replace_user(deps, cred, org_id, id, &b).await?))
+}
+
+/// `PATCH /scim/v2/{org_id}/Users/{id}`.
+#[utoipa::path(patch, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: change a User", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json", description = "`active: false` removes the membership: access ends on the next request"),
+              (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path, scim_mutability"),
+              (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
+pub async fn scim_patch_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(scim_answer(200, &scim::patch_user(deps, cred, org_id, id, &b).await?))
+}
+
+/// `DELETE /scim/v2/{org_id}/Users/{id}`.
+#[utoipa::path(delete, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: deprovision and delete a User", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "The membership ended and the resource is gone (the account stays)"),
+              (status = 409, body = ScimError, description = "last_owner")))]
+pub async fn scim_delete_user(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    scim::delete_user(deps, cred, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `GET /scim/v2/{org_id}/Groups`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: list or find Groups", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
+    responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
+              (status = 400, body = ScimError, description = "scim_invalid_filter")))]
+pub async fn scim_list_groups(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
+    let list = scim::list_groups(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    Ok(scim_answer(200, &list))
+}
+
+/// `POST /scim/v2/{org_id}/Groups`.
+#[utoipa::path(post, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: create a Group", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 201, body = ScimResource, content_type = "application/scim+json", description = "A group named admin, member or a custom role's key gives its members that role"),
+              (status = 400, body = ScimError, description = "scim_invalid_value"),
+              (status = 409, body = ScimError, description = "scim_uniqueness: a Group with this displayName exists")))]
+pub async fn scim_create_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(created(&scim::create_group(deps, cred, org_id, &b).await?))
+}
+
+/// `GET /scim/v2/{org_id}/Groups/{id}`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: get a Group", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
+pub async fn scim_get_group(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    Ok(scim_answer(200, &scim::get_group(deps, cred, org_id, id).await?))
+}
+
+/// `PUT /scim/v2/{org_id}/Groups/{id}`.
+#[utoipa::path(put, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: replace a Group", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json"),
+              (status = 400, body = ScimError, description = "scim_invalid_value"),
+              (status = 409, body = ScimError, description = "scim_uniqueness")))]
+pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(scim_answer(200, &scim::replace_group(deps, cred, org_id, id, &b).await?))
+}
+
+/// `PATCH /scim/v2/{org_id}/Groups/{id}`.
+#[utoipa::path(patch, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: change a Group", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json", description = "Members added or removed get their role from their groups"),
+              (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path"),
+              (status = 409, body = ScimError, description = "scim_uniqueness")))]
+pub async fn scim_patch_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    let b = body(req)?;
+    Ok(scim_answer(200, &scim::patch_group(deps, cred, org_id, id, &b).await?))
+}
+
+/// `DELETE /scim/v2/{org_id}/Groups/{id}`.
+#[utoipa::path(delete, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: delete a Group", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Deleted; its members get their role from their other groups")))]
+pub async fn scim_delete_group(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
+    scim::delete_group(deps, cred, org_id, id).await?;
+    Ok(Response::empty(204))
+}
+
+/// `GET /scim/v2/{org_id}/ServiceProviderConfig`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/ServiceProviderConfig", summary = "SCIM: what this service supports", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)),
+    responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
+pub async fn scim_service_provider_config(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    Ok(scim_answer(200, &scim::service_provider_config(deps, cred, org_id).await?))
+}
+
+/// `GET /scim/v2/{org_id}/ResourceTypes`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/ResourceTypes", summary = "SCIM: the resource types", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)),
+    responses((status = 200, body = ScimListResponse, content_type = "application/scim+json")))]
+pub async fn scim_resource_types(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    Ok(scim_answer(200, &scim::resource_types(deps, cred, org_id).await?))
+}
+
+/// `GET /scim/v2/{org_id}/Schemas`.
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Schemas", summary = "SCIM: the schemas", tag = "scim", security(("bearer" = [])),
+    params(("org_id" = String, Path)),
+    responses((status = 200, body = ScimListResponse, content_type = "application/scim+json")))]
+pub async fn scim_schemas(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
+    Ok(scim_answer(200, &scim::schemas(deps, cred, org_id).await?))
+}
