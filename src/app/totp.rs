@@ -84,6 +84,19 @@ async fn accept_code(
     confirmed_only: bool,
     then: impl FnOnce(&UserRow) -> Result<Vec<Stmt>, AppError>,
 ) -> Result<(), AppError> {
+    let mut then = Some(then);
+    let mut once = |user: &UserRow| then.take().map_or_else(|| Ok(Vec::new()), |then| then(user));
+    accept_code_once(deps, who, code, confirmed_only, &mut once).await
+}
+
+/// The body of [`accept_code`], compiled once rather than for every `then`.
+async fn accept_code_once(
+    deps: &Deps,
+    who: &Credential,
+    code: &str,
+    confirmed_only: bool,
+    then: &mut dyn FnMut(&UserRow) -> Result<Vec<Stmt>, AppError>,
+) -> Result<(), AppError> {
     let now = deps.now();
     // Count the attempt before checking the code (one guarded statement):
     // parallel guesses cannot get past the account's limit.

@@ -4,7 +4,7 @@ use crate::app::page::PageRequest;
 use crate::app::sessions::{self, Delivery};
 use crate::app::{AppError, Deps};
 use crate::domain::browser::{HostCookie, CLIENT_HEADER};
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, Visitor};
 use serde_json::error::Category;
 
 /// Parses the body, a JSON object, as `T`: malformed JSON is 400, any other
@@ -28,21 +28,77 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     // when reading bytes, so check it once here and parse the `str`.
     let text = std::str::from_utf8(&req.body)
         .map_err(|e| AppError::InvalidJson(format!("not UTF-8 (byte {})", e.valid_up_to())))?;
-    let wrong_shape =
-        |why: String| AppError::Validation(vec![crate::domain::FieldError::new("body", "invalid_shape", why)]);
     if !opens_an_object(text) {
         return Err(match serde_json::from_str::<IgnoredAny>(text) {
             Err(syntax) => AppError::InvalidJson(syntax.to_string()),
-            Ok(_) => wrong_shape("the body must be a JSON object".into()),
+            Ok(_) => AppError::Validation(vec![crate::domain::FieldError::new(
+                "body",
+                "invalid_shape",
+                "the body must be a JSON object",
+            )]),
         });
     }
-    serde_json::from_str(text).map_err(|e| match e.classify() {
+    let mut de = serde_json::Deserializer::from_str(text);
+    // What `serde_json::from_str` does, with the top level read as the object
+    // it is (see [`Object`]).
+    T::deserialize(Object(&mut de)).and_then(|body| de.end().map(|()| body)).map_err(|e| body_error(text, e))
+}
+
+/// A typed parse's error: a shape error is 400 if the text is not JSON at all.
+fn body_error(text: &str, e: serde_json::Error) -> AppError {
+    match e.classify() {
         Category::Data => match serde_json::from_str::<IgnoredAny>(text) {
             Err(syntax) => AppError::InvalidJson(syntax.to_string()),
-            Ok(_) => wrong_shape(strip_position(&e.to_string())),
+            Ok(_) => AppError::Validation(vec![crate::domain::FieldError::new(
+                "body",
+                "invalid_shape",
+                strip_position(&e.to_string()),
+            )]),
         },
         Category::Syntax | Category::Eof | Category::Io => AppError::InvalidJson(e.to_string()),
-    })
+    }
+}
+
+/// serde_json's deserializer, whose top-level struct is read as a map: a body
+/// has been checked to open an object, so a derived struct's sequence
+/// visitor (the `[…]` form, which serde_json reads the same way for a map
+/// only when the text opens with `[`) would be dead code for every body type.
+/// Everything else, nested values included, is serde_json's own.
+struct Object<'a, 'de>(&'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>);
+
+macro_rules! forward {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Self::Error> {
+                self.0.$method($($arg,)* visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for Object<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    forward! {
+        deserialize_any(), deserialize_bool(), deserialize_i8(), deserialize_i16(), deserialize_i32(),
+        deserialize_i64(), deserialize_i128(), deserialize_u8(), deserialize_u16(), deserialize_u32(),
+        deserialize_u64(), deserialize_u128(), deserialize_f32(), deserialize_f64(), deserialize_char(),
+        deserialize_str(), deserialize_string(), deserialize_bytes(), deserialize_byte_buf(),
+        deserialize_option(), deserialize_unit(), deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str), deserialize_seq(), deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize), deserialize_map(),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+        deserialize_identifier(), deserialize_ignored_any(),
+    }
 }
 
 /// Whether the first byte after JSON's own whitespace (RFC 8259 §2: space,

@@ -83,7 +83,13 @@ pub struct Response {
 impl Response {
     /// A JSON response.
     pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
-        match serde_json::to_vec(value) {
+        Self::json_body(status, serde_json::to_vec(value))
+    }
+
+    /// The part of [`Response::json`] that does not depend on the type,
+    /// compiled once rather than for every view.
+    fn json_body(status: u16, body: serde_json::Result<Vec<u8>>) -> Self {
+        match body {
             Ok(body) => Self { status, headers: vec![("content-type".into(), "application/json".into())], body },
             Err(e) => error::problem(&AppError::internal_from("serializing a response", e)),
         }

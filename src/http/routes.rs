@@ -88,6 +88,11 @@ impl Context {
     }
 }
 
+/// A route that cannot run: its error, as a handler's future.
+fn refused<'a>(e: AppError) -> HandlerFuture<'a> {
+    Box::pin(std::future::ready(Err(e)))
+}
+
 /// Calls a handler: a public route's with the request alone, any other's
 /// with the credential dispatch read too; then the path parameters, in the
 /// table's order (the tenant's as a [`Tenant`]).
@@ -102,11 +107,14 @@ macro_rules! call {
     (PublicOrPerson, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
         Box::pin($($f)+($deps, $req, $cx.credential.as_ref() $(, $arg)*))
     };
+    // The handler's own future is the boxed one: no wrapping `async` block,
+    // whose state machine would hold (and inline) the handler's, one copy
+    // per route.
     ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
-        Box::pin(async move {
-            let credential = $cx.credential()?;
-            $($f)+($deps, $req, credential $(, $arg)*).await
-        })
+        match $cx.credential() {
+            Ok(credential) => Box::pin($($f)+($deps, $req, credential $(, $arg)*)),
+            Err(e) => refused(e),
+        }
     };
 }
 

@@ -82,17 +82,34 @@ pub struct Outcome {
 impl Outcome {
     /// Decodes every row into `T`.
     pub fn decode<T: DeserializeOwned>(self) -> Result<Vec<T>, DbError> {
-        self.rows.into_iter().map(decode_row).collect()
+        // A plain loop: `collect` into a `Result` brings an adapter per row type.
+        let mut decoded = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            decoded.push(decode_row(row)?);
+        }
+        Ok(decoded)
     }
 
     /// Decodes the first row, if any.
     pub fn first<T: DeserializeOwned>(self) -> Result<Option<T>, DbError> {
-        self.rows.into_iter().next().map(decode_row).transpose()
+        self.first_row().map(decode_row).transpose()
+    }
+
+    /// The first row, the others dropped (once, not for every row type).
+    fn first_row(self) -> Option<Row> {
+        self.rows.into_iter().next()
     }
 }
 
+/// A row is an object: it is deserialized as the map it is (what
+/// `serde_json::from_value` of the object does too), so no row type's
+/// sequence visitor, which only a JSON array would call, is compiled.
 fn decode_row<T: DeserializeOwned>(row: Row) -> Result<T, DbError> {
-    serde_json::from_value(serde_json::Value::Object(row)).map_err(|e| DbError::Decode(e.to_string()))
+    T::deserialize(row).map_err(decode_error)
+}
+
+fn decode_error(e: serde_json::Error) -> DbError {
+    DbError::Decode(e.to_string())
 }
 
 /// A D1 batch (one transaction) whose results are read by typed handles,

@@ -72,6 +72,29 @@ impl Credential {
         need: Need<'_>,
         writes: impl FnOnce(&Actor, &mut Batch) -> Result<T, AppError>,
     ) -> Result<Wrote<Granted, T>, AppError> {
+        let mut writes = Some(writes);
+        let mut handles = None;
+        let (who, ran) = self
+            .write_once(deps, tenant, need, &mut |actor, batch| {
+                if let Some(writes) = writes.take() {
+                    handles = Some(writes(actor, batch)?);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Wrote { who, handles: handles.ok_or_else(unwritten)?, ran })
+    }
+
+    /// The body of [`Credential::write_as`], compiled once: the use case's
+    /// statements are added through `writes`, behind a `dyn`, and their
+    /// handles stay with the (small) generic caller.
+    async fn write_once(
+        &self,
+        deps: &Deps,
+        tenant: Tenant<'_>,
+        need: Need<'_>,
+        writes: Writes<'_, Actor>,
+    ) -> Result<(Granted, Result<Results, DbError>), AppError> {
         let Need { permission, also, two_factor, own_two_factor, check } = need;
         let decided = |caller: &Caller| -> Result<Granted, AppError> {
             let granted = caller.require(permission, two_factor)?;
@@ -88,9 +111,9 @@ impl Credential {
         let Credential::Session(claims) = self else {
             let granted = slow().await?;
             let mut batch = Batch::new();
-            let handles = writes(granted.actor(), &mut batch)?;
+            writes(granted.actor(), &mut batch)?;
             let ran = batch.run(deps.db.as_ref()).await;
-            return Ok(Wrote { who: granted, handles, ran });
+            return Ok((granted, ran));
         };
         if !possible(tenant) {
             // Nothing to write to: the resolution says 401 or 404.
@@ -103,7 +126,7 @@ impl Credential {
         let place = PlaceRead::session(&mut batch, Some(tenant), &claims.sub);
         let rule = GuardRule::of(tenant.kind(), permission, also);
         batch.add(rule.stmt(claims, now, tenant, two_factor, own_two_factor));
-        let handles = writes(&Actor::user(&claims.sub), &mut batch)?;
+        writes(&Actor::user(&claims.sub), &mut batch)?;
         match batch.run(deps.db.as_ref()).await {
             Ok(mut results) => {
                 let user = results
@@ -114,13 +137,13 @@ impl Credential {
                 let caller = Caller { principal, place, asked: Some(tenant.kind()) };
                 let granted = decided(&caller)
                     .map_err(|e| AppError::internal(format!("a write guard and the policy table disagree: {e:?}")))?;
-                Ok(Wrote { who: granted, handles, ran: Ok(results) })
+                Ok((granted, Ok(results)))
             }
             Err(failed) => {
                 let granted = slow().await?;
                 match failed {
                     DbError::Guard(_) => Err(changed_meanwhile()),
-                    other => Ok(Wrote { who: granted, handles, ran: Err(other) }),
+                    other => Ok((granted, Err(other))),
                 }
             }
         }
@@ -136,6 +159,27 @@ impl Credential {
         verified: bool,
         writes: impl FnOnce(&str, &mut Batch) -> Result<T, AppError>,
     ) -> Result<Wrote<UserPrincipal, T>, AppError> {
+        let mut writes = Some(writes);
+        let mut handles = None;
+        let (who, ran) = self
+            .person_write_once(deps, verified, &mut |user_id, batch| {
+                if let Some(writes) = writes.take() {
+                    handles = Some(writes(user_id, batch)?);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Wrote { who, handles: handles.ok_or_else(unwritten)?, ran })
+    }
+
+    /// The body of [`Credential::person_write`], compiled once (as
+    /// [`Credential::write_once`]).
+    async fn person_write_once(
+        &self,
+        deps: &Deps,
+        verified: bool,
+        writes: Writes<'_, str>,
+    ) -> Result<(UserPrincipal, Result<Results, DbError>), AppError> {
         let slow = || async {
             let who = self.person(deps).await?;
             if verified && who.user.email_verified_at.is_none() {
@@ -152,19 +196,19 @@ impl Credential {
         let mut batch = Batch::new();
         let live = batch.read::<UserRow>(stmt!(sql::LIVE_SESSION_USER, &claims.sid, &claims.sub, now));
         batch.add(stmt!(sql::GUARD_LIVE_SESSION, &claims.sid, &claims.sub, now, verified));
-        let handles = writes(&claims.sub, &mut batch)?;
+        writes(&claims.sub, &mut batch)?;
         match batch.run(deps.db.as_ref()).await {
             Ok(mut results) => {
                 let user = results
                     .first(live)?
                     .ok_or_else(|| AppError::internal("a session guard passed without its session"))?;
-                Ok(Wrote { who: UserPrincipal { user, session_id: claims.sid.clone() }, handles, ran: Ok(results) })
+                Ok((UserPrincipal { user, session_id: claims.sid.clone() }, Ok(results)))
             }
             Err(failed) => {
                 let who = slow().await?;
                 match failed {
                     DbError::Guard(_) => Err(changed_meanwhile()),
-                    other => Ok(Wrote { who, handles, ran: Err(other) }),
+                    other => Ok((who, Err(other))),
                 }
             }
         }
@@ -228,6 +272,15 @@ pub struct Wrote<W, T> {
     pub handles: T,
     /// The batch's results, or the write's own failure.
     pub ran: Result<Results, DbError>,
+}
+
+/// A one-round-trip write's statements, added to its batch for the writer
+/// (the audit [`Actor`], or a person's id); called once.
+type Writes<'w, W> = &'w mut dyn FnMut(&W, &mut Batch) -> Result<(), AppError>;
+
+/// A write that reported success without having added its statements (it cannot).
+fn unwritten() -> AppError {
+    AppError::internal("a write ran without its statements")
 }
 
 fn changed_meanwhile() -> AppError {
