@@ -403,6 +403,31 @@ fn add_domains(batch: &mut Batch, domains: &[String], id: &str, org_id: &str) {
     }
 }
 
+/// Ends this browser's flow `state` through connection `id` (single use,
+/// bound to the browser's cookie and to the connection) and reads the
+/// connection if still live, in one round trip: the flow, or 400
+/// `invalid_state`.
+async fn consume_flow(
+    deps: &Deps,
+    id: &str,
+    state: &str,
+    browser: &str,
+    now: i64,
+) -> Result<(sql::OAuthFlowRow, Option<SsoConnectionRow>), AppError> {
+    let mut batch = Batch::new();
+    let flow = batch.read::<sql::OAuthFlowRow>(stmt!(
+        sql::CONSUME_OAUTH_STATE,
+        Secret::from_client(state).digest(),
+        Secret::from_client(browser).digest(),
+        sso::flow_provider(id),
+        now
+    ));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let mut results = batch.run(deps.db.as_ref()).await?;
+    let flow = results.first(flow)?.ok_or_else(invalid_state)?;
+    Ok((flow, results.first(conn)?))
+}
+
 /// Creates a connection (owner, a person): checks the input, reads the
 /// issuer's discovery document, then writes the connection, its domains
 /// and its audit row in one batch (the owner's role re-checked there).
@@ -802,19 +827,9 @@ pub async fn acs(deps: &Deps, id: &str, form: &AcsForm, cookie: Option<&str>) ->
         return Err(invalid_state());
     }
     let now = deps.now();
-    let mut batch = Batch::new();
-    let flow = batch.read::<sql::OAuthFlowRow>(stmt!(
-        sql::CONSUME_OAUTH_STATE,
-        Secret::from_client(state).digest(),
-        Secret::from_client(browser).digest(),
-        sso::flow_provider(id),
-        now
-    ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
-    let mut results = batch.run(deps.db.as_ref()).await?;
-    let flow = results.first(flow)?.ok_or_else(invalid_state)?;
+    let (flow, conn) = consume_flow(deps, id, state, browser, now).await?;
     let fail = |code: &str| format!("{}#error={code}", flow.redirect_uri);
-    let Some(conn) = results.first(conn)?.filter(SsoConnectionRow::is_saml) else {
+    let Some(conn) = conn.filter(SsoConnectionRow::is_saml) else {
         return Ok(fail("sso_connection_unavailable"));
     };
     let keys = saml::keys_of(&conn.certificate_list());
@@ -943,19 +958,9 @@ pub async fn callback(
         return Err(invalid_state());
     }
     let now = deps.now();
-    let mut batch = Batch::new();
-    let flow = batch.read::<sql::OAuthFlowRow>(stmt!(
-        sql::CONSUME_OAUTH_STATE,
-        Secret::from_client(state).digest(),
-        Secret::from_client(browser).digest(),
-        sso::flow_provider(id),
-        now
-    ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
-    let mut results = batch.run(deps.db.as_ref()).await?;
-    let flow = results.first(flow)?.ok_or_else(invalid_state)?;
+    let (flow, conn) = consume_flow(deps, id, state, browser, now).await?;
     let fail = |code: &str| format!("{}#error={code}", flow.redirect_uri);
-    let Some(conn) = results.first(conn)?.filter(|c| !c.is_saml()) else {
+    let Some(conn) = conn.filter(|c| !c.is_saml()) else {
         return Ok(fail("sso_connection_unavailable"));
     };
     if let Some(error) = &params.error {
