@@ -13,7 +13,7 @@ fn token_of(resp: &Resp, field: &str) -> String {
 
 #[test]
 fn signup_verify_login_me_refresh_logout_through_the_real_queue() {
-    let w = Worker::start();
+    let w = Worker::shared();
 
     let health = w.api().health();
     assert_eq!(health.status, 200, "{}", health.raw);
@@ -69,7 +69,7 @@ fn signup_verify_login_me_refresh_logout_through_the_real_queue() {
 
 #[test]
 fn bad_input_is_never_a_500_in_workerd() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
         ("POST", "/v1/auth/signup", b"{".to_vec(), 400, "invalid_json"),
         ("POST", "/v1/auth/login", br#"{"email":[],"password":{}}"#.to_vec(), 422, "validation_failed"),
@@ -153,7 +153,7 @@ fn dev_mail_sink_is_404_outside_development() {
 /// account had is over.
 #[test]
 fn a_person_resets_their_password_in_the_browser() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let before = w.api().verified("reset@example.com");
     let new_password = "a brand new passphrase";
     let said = browser("reset.mjs", &[&w.url(""), "reset@example.com", new_password], "reset");

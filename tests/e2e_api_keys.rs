@@ -16,9 +16,9 @@ fn d1_calls(r: &Resp) -> String {
 
 #[test]
 fn create_use_like_ci_revoke_rotate_and_isolation() {
-    let w = Worker::start();
-    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
-    let (_, other_org) = owner_with_org(&w, "other@example.com", "Other");
+    let w = Worker::shared();
+    let (owner, org) = owner_with_org(w, "owner@example.com", "Acme");
+    let (_, other_org) = owner_with_org(w, "other@example.com", "Other");
 
     let created = w.api().create_key(&owner, &org, "CI/CD pipeline", &["org:read", "members:read"]);
     assert_eq!(created.status, 201, "{}", created.raw);
@@ -91,8 +91,8 @@ fn create_use_like_ci_revoke_rotate_and_isolation() {
 
 #[test]
 fn authorize_with_a_key_costs_one_round_trip() {
-    let w = Worker::start();
-    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
+    let w = Worker::shared();
+    let (owner, org) = owner_with_org(w, "owner.apikeys2@example.com", "Acme");
     let created = w.api().create_key(&owner, &org, "deployer", &["apps:deploy"]);
     let key = created.json()["key"].as_str().unwrap().to_owned();
     let r = w.api().authorize(&key, "apps:deploy", &org);
@@ -112,14 +112,14 @@ fn over_the_rate_limit_a_key_gets_429_with_retry_after_never_401() {
     // wrangler dev honours the [[ratelimits]] binding (600 a minute per key).
     // Its windows are fixed minutes: 1320 requests exceed 600 in at least one
     // window even when the burst straddles a minute boundary.
-    let w = Worker::start();
-    let (owner, org) = owner_with_org(&w, "owner@example.com", "Acme");
+    let w = Worker::shared();
+    let (owner, org) = owner_with_org(w, "owner.apikeys3@example.com", "Acme");
     let created = w.api().create_key(&owner, &org, "busy", &["org:read"]);
     let key = created.json()["key"].as_str().unwrap().to_owned();
     let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
             .map(|_| {
-                let (w, key, org) = (&w, &key, &org);
+                let (w, key, org) = (w, &key, &org);
                 s.spawn(move || {
                     (0..330)
                         .map(|_| {

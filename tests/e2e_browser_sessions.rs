@@ -11,14 +11,14 @@ use support::*;
 
 #[test]
 fn cookie_mode_rules_hold_in_the_worker() {
-    let w = Worker::start();
-    browser::json_clients_unchanged(&w, "json@example.com");
-    browser::rotation_and_reuse(&w, "rot@example.com");
-    browser::csrf(&w, "csrf@example.com", false);
-    browser::missing_custom_header(&w, "hdr@example.com");
-    browser::cookie_elsewhere_authenticates_nothing(&w, "else@example.com");
-    browser::logout_by_cookie(&w, "out@example.com");
-    browser::other_issuing_routes(&w, "issue@example.com");
+    let w = Worker::shared();
+    browser::json_clients_unchanged(w, "json@example.com");
+    browser::rotation_and_reuse(w, "rot@example.com");
+    browser::csrf(w, "csrf@example.com", false);
+    browser::missing_custom_header(w, "hdr@example.com");
+    browser::cookie_elsewhere_authenticates_nothing(w, "else@example.com");
+    browser::logout_by_cookie(w, "out@example.com");
+    browser::other_issuing_routes(w, "issue@example.com");
 }
 
 /// Two tabs refresh with the same cookie at once (what the console's
@@ -27,19 +27,19 @@ fn cookie_mode_rules_hold_in_the_worker() {
 /// winner's tokens die too).
 #[test]
 fn two_concurrent_refreshes_with_one_cookie_win_at_most_once() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let origin = w.origin();
     for round in 0..3 {
         let email = format!("race{round}@example.com");
         w.api().verified(&email);
-        let mut tab = Browser::new(&w);
+        let mut tab = Browser::new(w);
         assert_browser_session(&tab.login(&email), &origin);
         let c = tab.cookie.clone().unwrap();
         let barrier = Barrier::new(2);
         let replies: Vec<Resp> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..2)
                 .map(|_| {
-                    let (w, c, origin, barrier) = (&w, &c, &origin, &barrier);
+                    let (w, c, origin, barrier) = (w, &c, &origin, &barrier);
                     s.spawn(move || {
                         let tab = Browser::new(w);
                         barrier.wait();
@@ -57,7 +57,7 @@ fn two_concurrent_refreshes_with_one_cookie_win_at_most_once() {
         }
         for win in winners {
             assert_eq!(set_cookies(win).len(), 1);
-            assert_eq!(browser::me_status(&w, &access(win)), 401, "reuse revokes the family, the winner's too");
+            assert_eq!(browser::me_status(w, &access(win)), 401, "reuse revokes the family, the winner's too");
             let next = assert_browser_session(win, &origin).value;
             let r = tab.raw("POST", "/v1/auth/token", None, &[CLIENT, ("Origin", &origin)], Some(&next), None);
             assert_clears(&r.expect_problem(401, "invalid_token"), &origin);

@@ -145,11 +145,11 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn login_is_approved_in_the_console_then_a_new_key_authorizes() {
     use std::io::{BufRead, BufReader};
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified("ada@example.com");
+    let owner = api.verified("ada.cli1@example.com");
     let org = api.create_org(&owner, "Analytical Engines").expect(201).id();
-    let user = User::new(&w);
+    let user = User::new(w);
 
     let mut login = user
         .command(&["login", "--client-name", "Ada's laptop"], &[])
@@ -163,18 +163,22 @@ fn login_is_approved_in_the_console_then_a_new_key_authorizes() {
     let code = next().rsplit(' ').next().unwrap().to_owned();
     assert!(link.starts_with(&w.url("/device#user_code=")), "{link}");
     assert!(link.ends_with(&code) && code.len() == 9, "{link} {code}");
-    let approved = browser("cli-login.mjs", &[&link, "ada@example.com", PASSWORD, "Ada's laptop", &code], "cli-login");
-    assert!(approved.contains("approved: Approved. Ada's laptop is now signed in as ada@example.com"), "{approved}");
+    let approved =
+        browser("cli-login.mjs", &[&link, "ada.cli1@example.com", PASSWORD, "Ada's laptop", &code], "cli-login");
+    assert!(
+        approved.contains("approved: Approved. Ada's laptop is now signed in as ada.cli1@example.com"),
+        "{approved}"
+    );
     let out = login.wait_with_output().expect("latchkey login ends");
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in as ada@example.com"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in as ada.cli1@example.com"), "{out:?}");
 
     assert_eq!(mode(&user.credentials()), 0o600);
     let stored = user.stored();
     assert_eq!(stored["api_url"], w.url("").trim_end_matches('/'));
     assert!(stored["refresh_token"].is_string(), "{stored}");
     let me = user.run(&["whoami", "--json"]).ok().json();
-    assert_eq!((me["id"].as_str(), me["email"].as_str()), (Some(owner.id().as_str()), Some("ada@example.com")));
+    assert_eq!((me["id"].as_str(), me["email"].as_str()), (Some(owner.id().as_str()), Some("ada.cli1@example.com")));
     let orgs = user.run(&["orgs", "--json"]).ok().json();
     assert_eq!(orgs["data"].as_array().map(Vec::len), Some(1), "{orgs}");
     assert_eq!(orgs["data"][0]["id"], org.as_str());
@@ -199,19 +203,19 @@ fn login_is_approved_in_the_console_then_a_new_key_authorizes() {
 /// revoke end the old key (exit 3 with it).
 #[test]
 fn a_signed_in_user_creates_a_key_and_the_key_authorizes() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified("owner@example.com");
+    let owner = api.verified("owner.cli2@example.com");
     let org = api.create_org(&owner, "Acme Tools").expect(201).body;
     let (org_id, slug) = (org["id"].as_str().unwrap().to_owned(), org["slug"].as_str().unwrap().to_owned());
-    let user = User::new(&w);
+    let user = User::new(w);
 
     // A session whose access token no longer works: the refresh token renews it.
     let mut session = owner.session.clone();
     session["access_token"] = json!("expired.access.token");
     user.store_session(&session);
     let me = user.run(&["whoami", "--json"]).ok().json();
-    assert_eq!(me["email"], "owner@example.com");
+    assert_eq!(me["email"], "owner.cli2@example.com");
     let stored = user.stored();
     assert_ne!(stored["refresh_token"], session["refresh_token"], "the rotated pair is kept");
     assert_ne!(stored["access_token"], "expired.access.token");
@@ -219,7 +223,7 @@ fn a_signed_in_user_creates_a_key_and_the_key_authorizes() {
     // The spent refresh token is dead (reuse would revoke the session): the
     // stored pair is the one that works.
     let human = user.run(&["whoami"]).ok();
-    assert!(human.out.contains("owner@example.com") && human.out.contains("user "), "{human:?}");
+    assert!(human.out.contains("owner.cli2@example.com") && human.out.contains("user "), "{human:?}");
 
     // Orgs: a table for people, the API's list for scripts.
     let table = user.run(&["orgs"]).ok();

@@ -17,7 +17,7 @@ fn navigate(w: &Worker, path: &str) -> Resp {
 
 #[test]
 fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
-    let w = Worker::start();
+    let w = Worker::shared();
     // The old email links and any console path get the console's entry page.
     for path in [
         "/",
@@ -30,7 +30,7 @@ fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
         "/device",
         "/orgs/x/team",
     ] {
-        let r = navigate(&w, path);
+        let r = navigate(w, path);
         assert_eq!(r.status, 200, "{path}: {}", r.raw);
         assert!(r.header("content-type").unwrap().starts_with("text/html"), "{path}");
         assert!(r.raw.contains("<script type=\"module\" src=\"/assets/app.js\">"), "{path}: {}", r.raw);
@@ -46,11 +46,11 @@ fn the_console_is_served_locked_down_and_the_api_still_reaches_the_worker() {
     assert!(js.header("content-security-policy").is_some());
     // The API is the Worker's, navigation or not: JSON, never the console.
     for path in ["/health", "/openapi.json", "/.well-known/jwks.json"] {
-        let r = navigate(&w, path);
+        let r = navigate(w, path);
         assert_eq!(r.status, 200, "{path}");
         assert!(r.header("content-type").unwrap().contains("json"), "{path}: {:?}", r.header("content-type"));
     }
-    let r = navigate(&w, "/v1/no-such-route");
+    let r = navigate(w, "/v1/no-such-route");
     assert_eq!(r.status, 404);
     assert!(r.header("content-type").unwrap().contains("problem+json"), "{:?}", r.header("content-type"));
     // The headers file configures; it is not served as a file.
@@ -183,7 +183,7 @@ fn the_seed_flows_walk_through_the_console_in_a_browser() {
 /// browser; the API then shows the sessions ended and the roles swapped.
 #[test]
 fn sessions_are_signed_out_and_ownership_is_transferred_in_the_console() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let base = w.url("");
     let owner = w.api().verified("olga@example.com");
     let org = w.api().create_org(&owner, "Globex").expect(201).body["id"].as_str().unwrap().to_owned();
@@ -222,11 +222,11 @@ fn sessions_are_signed_out_and_ownership_is_transferred_in_the_console() {
 /// person's session: "Create an organization" answers 201 and the org exists.
 #[test]
 fn the_api_reference_creates_an_organization_with_the_console_session() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let base = w.url("");
     let dev = w.api().verified("dana@example.com");
     for path in ["/docs", "/docs/"] {
-        let r = navigate(&w, path);
+        let r = navigate(w, path);
         if path == "/docs/" {
             assert_eq!((r.status, r.header("location")), (307, Some("/docs")), "{}", r.raw);
             continue;
@@ -254,7 +254,7 @@ fn the_api_reference_creates_an_organization_with_the_console_session() {
 /// approval: someone asks through it and the owner approves under Requests.
 #[test]
 fn a_colleague_signs_up_through_a_join_link_and_lands_in_the_org() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let base = w.url("");
     let owner = w.api().verified("olga@acme.test");
     let org = w.api().create_org(&owner, "Acme").id();
@@ -374,13 +374,16 @@ fn an_admin_adds_a_slack_channel_and_an_address_confirms_an_email_channel_in_the
 /// (`role_in_use`), then deleted.
 #[test]
 fn the_roles_screen_creates_edits_and_deletes_a_custom_role() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let base = w.url("");
-    let owner = w.api().verified("owner@example.com");
+    let owner = w.api().verified("owner.console6@example.com");
     let org = w.api().create_org(&owner, "Acme").expect(201).id();
-    let mate = w.api().join(&owner, Tenant::Org(&org), "mate@example.com", "member");
-    let said =
-        browser_asked("console-roles.mjs", &[&base, "owner@example.com", PASSWORD, &org], "console-roles", |line| {
+    let mate = w.api().join(&owner, Tenant::Org(&org), "mate.console6@example.com", "member");
+    let said = browser_asked(
+        "console-roles.mjs",
+        &[&base, "owner.console6@example.com", PASSWORD, &org],
+        "console-roles",
+        |line| {
             if line.starts_with("assign: ") {
                 w.api().change_role(&owner, Tenant::Org(&org), &mate.id(), "billing-viewer").expect(200);
                 Some("assigned".into())
@@ -390,7 +393,8 @@ fn the_roles_screen_creates_edits_and_deletes_a_custom_role() {
             } else {
                 None
             }
-        });
+        },
+    );
     assert!(said.contains("roles done"), "{said}");
     let log = w.api().audit_log(&owner, Tenant::Org(&org)).expect(200).body;
     let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();

@@ -69,7 +69,7 @@ fn validate_openapi(file: &Path) -> (bool, String) {
 
 #[test]
 fn the_served_openapi_document_passes_an_openapi_3_1_validator() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let r = w.get("/openapi.json", None);
     assert_eq!(r.status, 200, "{}", r.raw);
     let doc: Value = r.json();

@@ -26,9 +26,9 @@ fn request(w: &Worker, client_name: &str) -> Value {
 
 #[test]
 fn a_cli_request_is_approved_in_the_console_and_the_poll_gets_a_working_session_once() {
-    let w = Worker::start();
-    let person = w.api().verified("ada@example.com");
-    let started = request(&w, "Ada's terminal");
+    let w = Worker::shared();
+    let person = w.api().verified("ada.device1@example.com");
+    let started = request(w, "Ada's terminal");
     let device_code = started["device_code"].as_str().unwrap().to_owned();
     let link = started["verification_uri_complete"].as_str().unwrap().to_owned();
     assert_eq!(started["verification_uri"], w.url("/device"));
@@ -41,17 +41,20 @@ fn a_cli_request_is_approved_in_the_console_and_the_poll_gets_a_working_session_
     assert_eq!(slow.body["interval"], 10, "{}", slow.raw);
 
     // A second request, whose code the person types (lower case, spaced) and denies.
-    let other = request(&w, "Someone else");
+    let other = request(w, "Someone else");
     let code = other["user_code"].as_str().unwrap().to_lowercase().replace('-', " ");
-    let said =
-        browser("device.mjs", &[&w.url(""), &link, "ada@example.com", PASSWORD, "Ada's terminal", &code], "device");
-    assert!(said.contains("approved: Approved. Ada's terminal is now signed in as ada@example.com"), "{said}");
+    let said = browser(
+        "device.mjs",
+        &[&w.url(""), &link, "ada.device1@example.com", PASSWORD, "Ada's terminal", &code],
+        "device",
+    );
+    assert!(said.contains("approved: Approved. Ada's terminal is now signed in as ada.device1@example.com"), "{said}");
     assert!(said.contains("denied: Denied."), "{said}");
 
     // The interval is 10 s now: wait it out, then the session, once.
     std::thread::sleep(std::time::Duration::from_secs(10));
     let session = w.api().device_token(&device_code).expect(200).body;
-    assert_eq!(session["user"]["email"], "ada@example.com");
+    assert_eq!(session["user"]["email"], "ada.device1@example.com");
     let access = session["access_token"].as_str().unwrap();
     assert_eq!(w.api().me(access).expect(200).body["id"], person.id());
     let sessions = w.api().sessions(access).expect(200).body;

@@ -14,8 +14,8 @@ fn emails_of_members(w: &Worker, owner: &str, org: &str) -> Vec<String> {
 
 #[test]
 fn eight_people_racing_for_three_uses_make_exactly_three_members() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").token();
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.joinlinks1@example.com").token();
     let org = w.api().create_org(&owner, "Acme").id();
     let link = w.api().create_join_link(&owner, &org, json!({"role": "member", "max_uses": 3})).expect(201).body;
     let token = link["token"].as_str().unwrap().to_owned();
@@ -24,7 +24,7 @@ fn eight_people_racing_for_three_uses_make_exactly_three_members() {
         let handles: Vec<_> = people
             .iter()
             .map(|p| {
-                let (w, token) = (&w, &token);
+                let (w, token) = (w, &token);
                 s.spawn(move || {
                     let r = w.api().accept_join_link(p.as_str(), token);
                     (r.status, r.code().to_owned())
@@ -36,7 +36,7 @@ fn eight_people_racing_for_three_uses_make_exactly_three_members() {
     let won = answers.iter().filter(|(s, _)| *s == 201).count();
     let lost = answers.iter().filter(|(s, c)| *s == 410 && c == "join_link_unavailable").count();
     assert_eq!((won, lost), (3, 5), "{answers:?}");
-    let members = emails_of_members(&w, &owner, &org);
+    let members = emails_of_members(w, &owner, &org);
     assert_eq!(members.iter().filter(|e| e.starts_with("racer")).count(), 3, "{members:?}");
     let listed = w.api().join_links(&owner, &org).expect(200).body;
     assert_eq!((listed["data"][0]["uses"].as_i64(), listed["data"][0]["state"].as_str()), (Some(3), Some("used_up")));
@@ -44,7 +44,7 @@ fn eight_people_racing_for_three_uses_make_exactly_three_members() {
 
 #[test]
 fn a_sign_up_through_a_domain_restricted_link_joins_at_verification_only_on_the_domain() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let owner = w.api().verified("owner@acme.test").token();
     let org = w.api().create_org(&owner, "Acme").id();
     let body = json!({"role": "member", "allowed_domains": ["acme.test"], "expires_in_days": 3});
@@ -54,10 +54,10 @@ fn a_sign_up_through_a_domain_restricted_link_joins_at_verification_only_on_the_
 
     for (email, joins) in [("colleague@acme.test", true), ("outsider@other.test", false)] {
         w.api().signup_through_join_link(email, PASSWORD, token).expect(202);
-        assert!(!emails_of_members(&w, &owner, &org).contains(&email.to_owned()), "{email}: not before verification");
+        assert!(!emails_of_members(w, &owner, &org).contains(&email.to_owned()), "{email}: not before verification");
         let verify = w.api().emailed_token(email, "/verify-email", 1);
         let session = w.api().verify_email(&verify, PASSWORD).expect(200).body;
-        assert_eq!(emails_of_members(&w, &owner, &org).contains(&email.to_owned()), joins, "{email}");
+        assert_eq!(emails_of_members(w, &owner, &org).contains(&email.to_owned()), joins, "{email}");
         let orgs = w.api().orgs(&session).expect(200).body;
         assert_eq!(orgs["data"].as_array().unwrap().len(), usize::from(joins), "{email}: {orgs}");
     }
@@ -69,8 +69,8 @@ fn a_sign_up_through_a_domain_restricted_link_joins_at_verification_only_on_the_
 
 #[test]
 fn requests_through_an_approval_link_are_approved_or_denied_and_the_people_are_emailed() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").token();
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.joinlinks3@example.com").token();
     let org = w.api().create_org(&owner, "Acme").id();
     let link = w.api().create_join_link(&owner, &org, json!({"role": "member", "approval": true})).expect(201).body;
     let token = link["token"].as_str().unwrap();
@@ -79,7 +79,7 @@ fn requests_through_an_approval_link_are_approved_or_denied_and_the_people_are_e
     assert_eq!(asked["status"], "pending");
     let bobs = w.api().accept_join_link(bob.as_str(), token).expect(202).body;
     w.api().accept_join_link(ann.as_str(), token).expect_problem(409, "membership_request_exists");
-    assert!(!emails_of_members(&w, &owner, &org).contains(&"ann@example.com".to_owned()), "asking is not joining");
+    assert!(!emails_of_members(w, &owner, &org).contains(&"ann@example.com".to_owned()), "asking is not joining");
 
     let pending = w.api().membership_requests(&owner, &org, Some("pending")).expect(200).body;
     assert_eq!(pending["data"].as_array().unwrap().len(), 2, "{pending}");

@@ -237,8 +237,8 @@ fn a_wrong_nonce_and_a_redirect_uri_off_the_list_are_refused() {
 
 #[test]
 fn an_unconfigured_provider_is_not_found() {
-    let w = Worker::start();
-    let r = w.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", url_encode(&page(&w))), None);
+    let w = Worker::shared();
+    let r = w.get(&format!("/v1/auth/oauth/github/authorize?redirect_uri={}", url_encode(&page(w))), None);
     assert_eq!(problem(&r), (404, "provider_not_found".into()));
     assert_eq!(w.get("/v1/auth/oauth/providers", None).json()["data"], json!([]));
 }

@@ -14,13 +14,13 @@ fn invite(w: &Worker, org: &str, by: &Value, email: &str, role: &str) -> String 
 
 #[test]
 fn invite_by_email_through_the_queue_then_sign_up_with_it() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").session;
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.orgs1@example.com").session;
     let org = w.api().create_org(&owner, "Acme");
     assert_eq!(org.status, 201, "{}", org.raw);
     let org_id = org.json()["id"].as_str().unwrap().to_owned();
 
-    let token = invite(&w, &org_id, &owner, "new@example.com", "admin");
+    let token = invite(w, &org_id, &owner, "new@example.com", "admin");
     let email = &w.wait_for_emails("new@example.com", 1)[0];
     assert!(email["subject"].as_str().unwrap().contains("Acme"));
     let preview = w.api().preview_invitation(&token);
@@ -57,11 +57,11 @@ fn invite_by_email_through_the_queue_then_sign_up_with_it() {
 
 #[test]
 fn ten_parallel_accepts_of_one_invitation_make_one_membership() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").session;
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.orgs2@example.com").session;
     let org_id = w.api().create_org(&owner, "Race").id();
     let invitee = w.api().verified("invitee@example.com").session;
-    let token = invite(&w, &org_id, &owner, "invitee@example.com", "member");
+    let token = invite(w, &org_id, &owner, "invitee@example.com", "member");
 
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..10).map(|_| s.spawn(|| w.api().accept_invitation(&invitee, &token).status)).collect();
@@ -76,11 +76,11 @@ fn ten_parallel_accepts_of_one_invitation_make_one_membership() {
 
 #[test]
 fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let a = w.api().verified("a@example.com").session;
     let org_id = w.api().create_org(&a, "Duel").id();
     let b = w.api().verified("b@example.com").session;
-    let token = invite(&w, &org_id, &a, "b@example.com", "owner");
+    let token = invite(w, &org_id, &a, "b@example.com", "owner");
     assert_eq!(w.api().accept_invitation(&b, &token).status, 200);
     let a_id = a["user"]["id"].as_str().unwrap().to_owned();
     let b_id = b["user"]["id"].as_str().unwrap().to_owned();
@@ -107,10 +107,10 @@ fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() {
 
 #[test]
 fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").session;
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.orgs4@example.com").session;
     let org_id = w.api().create_org(&owner, "Acme").id();
-    let token = invite(&w, &org_id, &owner, "browser@example.com", "member");
+    let token = invite(w, &org_id, &owner, "browser@example.com", "member");
 
     let said = browser("invite.mjs", &[&w.url(&format!("/invite#token={token}")), "signup"], "signup");
     assert!(said.contains("You joined Acme as member"), "{said}");
@@ -127,7 +127,7 @@ fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
 
     // Declining from the link, without an account: the invitation is listed
     // as declined, the link says so, and it signs nobody up.
-    let no = invite(&w, &org_id, &owner, "no@example.com", "admin");
+    let no = invite(w, &org_id, &owner, "no@example.com", "admin");
     let said = browser("invite.mjs", &[&w.url(&format!("/invite#token={no}")), "decline"], "decline");
     assert!(said.contains("You declined"), "{said}");
     let list = w.api().invitations(&owner, Tenant::Org(&org_id)).expect(200).body;
@@ -144,7 +144,7 @@ fn a_person_opens_the_invite_link_in_a_browser_signs_up_and_joins() {
 /// the refusal) and writes nothing.
 #[test]
 fn the_resolvers_routes_make_one_d1_round_trip_in_workerd() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
     let owner = api.verified("rt-owner@example.com");
     let calls = |what: &str, r: Resp, status: u16| -> String {

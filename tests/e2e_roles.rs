@@ -11,9 +11,9 @@ use support::*;
 
 #[test]
 fn a_custom_role_is_given_by_invitation_and_join_link_and_its_holder_does_exactly_its_set() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified("owner@example.com");
+    let owner = api.verified("owner.roles1@example.com");
     let org = api.create_org(&owner, "Acme").expect(201).id();
     let catalog = api.permissions(&owner).expect(200).body;
     assert_eq!(catalog["data"].as_array().unwrap().len(), 18);
@@ -32,7 +32,7 @@ fn a_custom_role_is_given_by_invitation_and_join_link_and_its_holder_does_exactl
     );
     // Refused: everything else.
     api.update_org(&vera, &org, json!({"name": "Mine"})).expect_problem(403, "forbidden");
-    api.invite(&vera, Tenant::Org(&org), "x@example.com", "member").expect_problem(403, "forbidden");
+    api.invite(&vera, Tenant::Org(&org), "x.roles1@example.com", "member").expect_problem(403, "forbidden");
     api.create_key(&vera, &org, "ci", &["org:read"]).expect_problem(403, "forbidden");
     api.create_role(&vera, &org, "mine", &["org:read"]).expect_problem(403, "forbidden");
     assert_eq!(api.authorize(&vera, "apps:deploy", &org).expect(200).body["allowed"], false);
@@ -57,8 +57,8 @@ fn a_custom_role_is_given_by_invitation_and_join_link_and_its_holder_does_exactl
 
 #[test]
 fn six_creations_at_24_roles_make_exactly_one_25th() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com");
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.roles2@example.com");
     let org = w.api().create_org(&owner, "Acme").expect(201).id();
     for i in 0..24 {
         w.api().create_role(&owner, &org, &format!("role-{i:02}"), &["org:read"]).expect(201);
@@ -66,7 +66,7 @@ fn six_creations_at_24_roles_make_exactly_one_25th() {
     let answers: Vec<(u16, String)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
             .map(|i| {
-                let (w, owner, org) = (&w, &owner, &org);
+                let (w, owner, org) = (w, &owner, &org);
                 s.spawn(move || {
                     let r = w.api().create_role(owner, org, &format!("racer-{i}"), &["org:read"]);
                     (r.status, r.code().to_owned())
@@ -84,9 +84,9 @@ fn six_creations_at_24_roles_make_exactly_one_25th() {
 
 #[test]
 fn a_deletion_racing_an_assignment_never_leaves_a_member_with_a_missing_role() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified("owner@example.com");
+    let owner = api.verified("owner.roles3@example.com");
     let org = api.create_org(&owner, "Acme").expect(201).id();
     let people: Vec<Person> =
         (0..4).map(|i| api.join(&owner, Tenant::Org(&org), &format!("p{i}@example.com"), "member")).collect();

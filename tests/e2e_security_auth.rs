@@ -36,7 +36,7 @@ fn observable(r: &Resp) -> (u16, String, Vec<(String, String)>, Option<i64>) {
 
 #[test]
 fn an_unknown_email_and_a_locked_account_answer_alike_at_every_attempt_count() {
-    let w = Worker::start();
+    let w = Worker::shared();
     w.api().verified("victim@example.com");
     let login = |email: &str, password: &str| w.api().login(email, password);
     for attempt in 1..=13 {
@@ -85,39 +85,39 @@ fn second_step(w: &Worker, token: &str, code: &str) -> Resp {
 
 #[test]
 fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel() {
-    let w = Worker::start();
+    let w = Worker::shared();
 
     // Five wrong codes spread over three fresh MFA tokens (new logins).
-    let secret = enrolled(&w, "guess@example.com");
+    let secret = enrolled(w, "guess@example.com");
     for per_token in [2, 2, 1] {
-        let t = mfa_token(&w, "guess@example.com");
+        let t = mfa_token(w, "guess@example.com");
         for _ in 0..per_token {
-            let r = second_step(&w, &t, &wrong_code(&secret));
+            let r = second_step(w, &t, &wrong_code(&secret));
             assert_eq!((r.status, code_of(&r)), (401, "invalid_otp".into()), "{}", r.raw);
         }
     }
-    let t = mfa_token(&w, "guess@example.com");
-    let r = second_step(&w, &t, &totp_code(&secret, now()));
+    let t = mfa_token(w, "guess@example.com");
+    let r = second_step(w, &t, &totp_code(&secret, now()));
     assert_eq!((r.status, code_of(&r)), (429, "too_many_attempts".into()), "even the right code: {}", r.raw);
     let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((850..=900).contains(&retry), "15-minute lock, got {retry}");
 
     // At the limit, two wrong codes sent at once: one is counted and refused,
     // the other finds the lock. Both slipping under it would be two 401s.
-    let secret = enrolled(&w, "race@example.com");
+    let secret = enrolled(w, "race@example.com");
     for _ in 0..2 {
-        let t = mfa_token(&w, "race@example.com");
+        let t = mfa_token(w, "race@example.com");
         for _ in 0..2 {
-            assert_eq!(second_step(&w, &t, &wrong_code(&secret)).status, 401);
+            assert_eq!(second_step(w, &t, &wrong_code(&secret)).status, 401);
         }
     }
-    let tokens = [mfa_token(&w, "race@example.com"), mfa_token(&w, "race@example.com")];
+    let tokens = [mfa_token(w, "race@example.com"), mfa_token(w, "race@example.com")];
     let wrong = wrong_code(&secret);
     let mut statuses: Vec<(u16, String)> = thread::scope(|s| {
         let hs: Vec<_> = tokens
             .iter()
             .map(|t| {
-                let (w, wrong) = (&w, &wrong);
+                let (w, wrong) = (w, &wrong);
                 s.spawn(move || {
                     let r = second_step(w, t, wrong);
                     (r.status, code_of(&r))
@@ -128,14 +128,14 @@ fn totp_guessing_is_limited_per_account_across_fresh_mfa_tokens_and_in_parallel(
     });
     statuses.sort();
     assert_eq!(statuses, vec![(401, "invalid_otp".into()), (429, "too_many_attempts".into())]);
-    let t = mfa_token(&w, "race@example.com");
-    assert_eq!(second_step(&w, &t, &totp_code(&secret, now())).status, 429, "locked");
+    let t = mfa_token(w, "race@example.com");
+    assert_eq!(second_step(w, &t, &totp_code(&secret, now())).status, 429, "locked");
 }
 
 #[test]
 fn an_api_key_with_every_scope_it_can_hold_never_deletes_bills_or_transfers() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").session;
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.securityauth3@example.com").session;
     let ob = access(&owner);
     let org = w.api().create_org(&ob, "Acme").json()["id"].as_str().unwrap().to_owned();
     let ws = w.api().create_workspace(&ob, "Shop").json()["id"].as_str().unwrap().to_owned();

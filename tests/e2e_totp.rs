@@ -19,7 +19,7 @@ fn mfa_token(w: &Worker, email: &str) -> String {
 
 #[test]
 fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let s = w.api().verified("mfa@example.com").session;
     let e = w.api().enrol_totp(&s);
     assert_eq!(e.status, 200, "{}", e.raw);
@@ -34,29 +34,28 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
 
     next_step();
     let fresh = code(&secret, now());
-    let t = mfa_token(&w, "mfa@example.com");
+    let t = mfa_token(w, "mfa@example.com");
     let ok = w.api().login_mfa(&t, &fresh);
     assert_eq!(ok.status, 200, "{}", ok.raw);
-    let t = mfa_token(&w, "mfa@example.com");
+    let t = mfa_token(w, "mfa@example.com");
     let replay = w.api().login_mfa(&t, &fresh);
     assert_eq!((replay.status, replay.json()["code"].as_str()), (401, Some("invalid_otp")));
 
     let rc = w.api().login_recovery(&t, &recovery[3]);
     assert_eq!(rc.status, 200, "{}", rc.raw);
-    let t = mfa_token(&w, "mfa@example.com");
+    let t = mfa_token(w, "mfa@example.com");
     let again = w.api().login_recovery(&t, &recovery[3]);
     assert_eq!((again.status, again.json()["code"].as_str()), (401, Some("invalid_otp")));
 
     // Ten parallel submissions of one valid code (each with its own MFA token): one session.
     next_step();
-    let tokens: Vec<String> = (0..10).map(|_| mfa_token(&w, "mfa@example.com")).collect();
+    let tokens: Vec<String> = (0..10).map(|_| mfa_token(w, "mfa@example.com")).collect();
     let one = code(&secret, now());
     let statuses: Vec<u16> = thread::scope(|sc| {
         let hs: Vec<_> = tokens
             .iter()
             .map(|t| {
                 let one = one.clone();
-                let w = &w;
                 sc.spawn(move || w.api().login_mfa(t, &one).status)
             })
             .collect();
@@ -69,8 +68,8 @@ fn enrol_login_with_a_code_once_replay_refused_recovery_once_and_parallel_codes(
 
 #[test]
 fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolment() {
-    let w = Worker::start();
-    let owner = w.api().verified("owner@example.com").session;
+    let w = Worker::shared();
+    let owner = w.api().verified("owner.totp2@example.com").session;
     let e = w.api().enrol_totp(&owner).json();
     let osecret = e["secret"].as_str().unwrap().to_owned();
     assert_eq!(w.api().confirm_totp(&owner, &code(&osecret, now())).status, 200);
@@ -96,7 +95,7 @@ fn an_org_requiring_2fa_refuses_a_member_without_it_and_admits_them_after_enrolm
 
 #[test]
 fn a_person_sets_up_2fa_on_the_settings_page() {
-    let w = Worker::start();
+    let w = Worker::shared();
     w.api().verified("page@example.com");
     let url = w.url("/settings/security");
     // The page shows the secret; the code comes from the one RFC 6238 helper.
@@ -113,7 +112,7 @@ fn a_person_sets_up_2fa_on_the_settings_page() {
 /// it off, and the next sign-in needs only the password.
 #[test]
 fn a_person_turns_2fa_off_in_the_console_with_a_fresh_code() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let two = w.api().verified_with_2fa("off@example.com");
     let mut step = now() / 30;
     let said =

@@ -21,7 +21,7 @@ fn node() -> Command {
 
 #[test]
 fn the_committed_types_match_the_served_document_and_the_console_type_checks() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let served = w.get("/openapi.json", None).expect(200);
     let dir = tempfile::tempdir().unwrap();
     let doc = dir.path().join("openapi.json");

@@ -61,17 +61,17 @@ fn grant_by_slug_shared_with_me_manage_refused_billing_and_access_ends_at_once()
 
 #[test]
 fn a_customer_approves_an_install_link_in_the_browser() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let vendor = w.api().verified("vendor@example.com").token();
     let org = w.api().create_org(&vendor, "Acme Deploy").id();
     let link = w.api().create_install_link(&vendor, &org);
     assert_eq!(link.status, 201, "{}", link.raw);
     let token = link.json()["token"].as_str().unwrap().to_owned();
-    let customer = w.api().verified("customer@example.com").token();
+    let customer = w.api().verified("customer.workspaces1@example.com").token();
     let ws = w.api().create_workspace(&customer, "Storefront").id();
 
     let url = w.url(&format!("/install#token={token}"));
-    let said = browser("install.mjs", &[&url, "customer@example.com", PASSWORD], "install");
+    let said = browser("install.mjs", &[&url, "customer.workspaces1@example.com", PASSWORD], "install");
     assert!(said.contains("Acme Deploy now has admin access to Storefront"), "{said}");
 
     let managed: Value = w.api().managed_workspaces(&vendor, &org).json();

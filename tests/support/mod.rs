@@ -29,8 +29,8 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -417,10 +417,63 @@ pub struct Worker {
     agent: ureq::Agent,
 }
 
+/// How many Workers [`Worker::shared`] hands out in turn: one workerd runs
+/// a Worker's requests on one thread, so two keep both cores of a CI
+/// machine busy while saving most starts.
+const SHARED_WORKERS: usize = 2;
+
+/// The process groups and folders of the [`Worker::shared`] instances, for
+/// [`stop_shared`] at exit.
+static SHARED_AT_EXIT: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+
+/// Stops the shared Workers when the test process exits (registered with
+/// `atexit`: statics are never dropped): SIGTERM to each process group, up
+/// to 5 s for wrangler to stop workerd, then SIGKILL, then the folders go.
+extern "C" fn stop_shared() {
+    let Ok(shared) = SHARED_AT_EXIT.lock() else { return };
+    for (pgid, _) in shared.iter() {
+        kill_group(*pgid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for (pgid, dir) in shared.iter() {
+        // SAFETY: signal 0 only asks whether the group still exists.
+        while unsafe { libc::kill(-(*pgid as libc::pid_t), 0) } == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(50));
+        }
+        kill_group(*pgid, libc::SIGKILL);
+        if std::env::var_os("LATCHKEY_KEEP_E2E").is_none() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
 impl Worker {
     /// Starts a Worker with default options.
     pub fn start() -> Worker {
         Worker::start_with(WorkerOptions::default())
+    }
+
+    /// A Worker (default options) that the tests of this process share where
+    /// isolation allows: [`SHARED_WORKERS`] of them, handed out in turn,
+    /// each started by the first test it is handed to and stopped when the
+    /// process exits. A test may share one when it uses addresses and org
+    /// slugs no other test of the runtime layer uses, and nothing global (the
+    /// Cron Trigger, platform-wide settings, counts over every account); any
+    /// other test starts its own ([`Worker::start`]). Saves a start (~2 s of
+    /// CPU: Node, workerd, both Workers' wasm) per test.
+    pub fn shared() -> &'static Worker {
+        static SHARED: [OnceLock<Worker>; SHARED_WORKERS] = [const { OnceLock::new() }; SHARED_WORKERS];
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        SHARED[NEXT.fetch_add(1, Ordering::SeqCst) % SHARED_WORKERS].get_or_init(|| {
+            let worker = Worker::start();
+            let mut at_exit = SHARED_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner());
+            if at_exit.is_empty() {
+                // SAFETY: registers a plain `extern "C" fn()`; it runs once, at exit.
+                unsafe { libc::atexit(stop_shared) };
+            }
+            at_exit.push((worker.child.id(), worker.dir().to_path_buf()));
+            worker
+        })
     }
 
     /// Starts a Worker; panics (with the wrangler log's tail) if it does not
