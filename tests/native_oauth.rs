@@ -454,11 +454,16 @@ fn identities_are_keyed_by_issuer_so_two_gitlab_instances_never_collide() {
     assert_eq!(ids["data"][0]["issuer"], format!("{}/gitlab", fake.base()));
 }
 
+/// `make dev` hands every OAUTH_* variable of its environment to both
+/// Workers: its `scripts/dev-config.sh` line (printed by `make -n`, run
+/// here as printed, into a temp folder) writes them into the `.dev.vars`
+/// both read, and nothing else of the environment.
 #[test]
 fn make_dev_forwards_every_oauth_variable_to_the_worker() {
+    let root = env!("CARGO_MANIFEST_DIR");
     let out = std::process::Command::new("make")
-        .args(["-n", "dev"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-n", "-s", "dev", "PORT=8787"])
+        .current_dir(root)
         .env("OAUTH_GITHUB_CLIENT_ID", "Iv1.abc")
         .env("OAUTH_REDIRECT_URIS", "https://a.example/x,https://b.example/y")
         .env("OAUTH_GITHUB_AUTHORIZE_URL", "http://127.0.0.1:9000/login/oauth/authorize")
@@ -466,15 +471,27 @@ fn make_dev_forwards_every_oauth_variable_to_the_worker() {
         .output()
         .expect("run make -n dev");
     let printed = String::from_utf8_lossy(&out.stdout);
-    let dev = printed.lines().find(|l| l.contains("wrangler dev")).unwrap_or_else(|| panic!("{printed}"));
+    let line = printed.lines().find(|l| l.contains("scripts/dev-config.sh")).unwrap_or_else(|| panic!("{printed}"));
+    assert!(line.contains("build/dev-8787 8787 "), "{line}");
+    let dir = tempfile::tempdir().unwrap();
+    let line = line.replacen("build/dev-8787", &format!("--vars-only '{}'", dir.path().display()), 1);
+    let status = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(root)
+        .env("SOURCE", "/dev/null")
+        .status()
+        .expect("run the dev-config.sh line");
+    assert!(status.success(), "{line}");
+    let vars = std::fs::read_to_string(dir.path().join(".dev.vars")).unwrap();
     for expected in [
-        "--var 'OAUTH_GITHUB_CLIENT_ID:Iv1.abc'",
-        "--var 'OAUTH_REDIRECT_URIS:https://a.example/x,https://b.example/y'",
-        "--var 'OAUTH_GITHUB_AUTHORIZE_URL:http://127.0.0.1:9000/login/oauth/authorize'",
+        "OAUTH_GITHUB_CLIENT_ID=\"Iv1.abc\"",
+        "OAUTH_REDIRECT_URIS=\"https://a.example/x,https://b.example/y\"",
+        "OAUTH_GITHUB_AUTHORIZE_URL=\"http://127.0.0.1:9000/login/oauth/authorize\"",
+        "APP_URL=\"http://127.0.0.1:8787\"",
     ] {
-        assert!(dev.contains(expected), "{expected} missing from: {dev}");
+        assert!(vars.lines().any(|l| l == expected), "{expected} missing from:\n{vars}");
     }
-    assert!(!dev.contains("must-not-leak"), "{dev}");
+    assert!(!vars.contains("must-not-leak") && !printed.contains("must-not-leak"), "{vars}");
 }
 
 #[test]

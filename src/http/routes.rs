@@ -549,6 +549,36 @@ mod tests {
     }
 
     #[test]
+    fn the_hot_routes_are_served_by_the_edge_worker_itself() {
+        // docs/PERFORMANCE goals: these answer in one D1 round trip at the
+        // floor's speed; a hop to the management Worker would add to each.
+        let hot = [
+            ("GET", "/health"),
+            ("GET", "/v1/me"),
+            ("GET", "/v1/orgs/{org_id}"),
+            ("POST", "/v1/authorize"),
+            ("GET", "/v1/api-keys/current"),
+            ("POST", "/v1/auth/login"),
+            ("POST", "/v1/auth/login/mfa"),
+            ("POST", "/v1/auth/token"),
+            ("POST", "/v1/auth/oauth/complete"),
+        ];
+        for (method, path) in hot {
+            let route = ROUTES.iter().find(|r| r.method == method && r.path == path);
+            assert!(route.is_some_and(|r| r.edge), "{method} {path} is not an edge route");
+        }
+        // The full build (every test but the edge's wasm) hands nothing on.
+        assert!(ROUTES.iter().all(|r| !served_elsewhere(r.method, r.path)));
+        // Writes stay with the management Worker, but for sign-in's own.
+        for route in ROUTES.iter().filter(|r| r.edge && r.method != "GET") {
+            assert!(
+                route.path.starts_with("/v1/auth/") || route.path == "/v1/authorize",
+                "{route:?}: an edge route that writes outside sign-in"
+            );
+        }
+    }
+
+    #[test]
     fn every_route_under_a_tenant_names_it_in_the_table() {
         for route in ROUTES {
             let expected = if route.path.starts_with("/v1/orgs/{org_id}") {
