@@ -244,24 +244,65 @@ pub async fn callback(
             return Ok(fail("provider_error"));
         }
     };
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
-    deps.db
-        .run(stmt!(
-            sql::INSERT_LOGIN_CODE,
-            login_code.digest(),
-            identity.provider.as_str(),
-            &identity.issuer,
-            &identity.subject,
-            identity.email.clone(),
-            identity.email_verified,
-            identity.name.clone(),
-            flow.link_user_id,
-            now,
-            now + oauth::LOGIN_CODE_SECONDS,
-            Secret::from_client(browser).digest()
-        ))
-        .await?;
-    Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
+    let signed_in = SignedIn {
+        provider: identity.provider.as_str(),
+        issuer: &identity.issuer,
+        subject: &identity.subject,
+        email: identity.email.as_deref(),
+        email_verified: identity.email_verified,
+        name: identity.name.clone(),
+        link_user_id: flow.link_user_id,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
+    deps.db.run(insert).await?;
+    Ok(to)
+}
+
+/// Who signed in, as a login code records it: a provider's identity, or an
+/// SSO connection's (`app::sso`).
+pub(super) struct SignedIn<'a> {
+    /// `github`, `google`, `gitlab`, or SSO's provider name.
+    pub provider: &'a str,
+    /// The provider's issuer, or the SSO connection's id.
+    pub issuer: &'a str,
+    /// The provider's stable user id.
+    pub subject: &'a str,
+    /// The address it gave.
+    pub email: Option<&'a str>,
+    /// Whether that address is verified by the provider.
+    pub email_verified: bool,
+    /// A display name, if any.
+    pub name: Option<String>,
+    /// The account to link to (linking from settings).
+    pub link_user_id: Option<String>,
+}
+
+/// A single-use login code for `who`, good for 60 seconds in the browser
+/// that ran the flow: the statement that stores it (for the caller to run,
+/// alone or in its batch) and the `redirect_uri` that carries it.
+pub(super) fn login_code(
+    deps: &Deps,
+    redirect_uri: &str,
+    who: SignedIn<'_>,
+    browser: &str,
+    now: i64,
+) -> Result<(Stmt, String), AppError> {
+    let code = Secret::random(random(deps.rng.as_ref())?);
+    let insert = stmt!(
+        sql::INSERT_LOGIN_CODE,
+        code.digest(),
+        who.provider,
+        who.issuer,
+        who.subject,
+        who.email,
+        who.email_verified,
+        who.name,
+        who.link_user_id,
+        now,
+        now + oauth::LOGIN_CODE_SECONDS,
+        Secret::from_client(browser).digest()
+    );
+    Ok((insert, format!("{redirect_uri}#login_code={}", code.expose())))
 }
 
 async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, ProviderError> {

@@ -20,7 +20,7 @@
 use super::access::{Credential, TwoFactorPolicy};
 use super::accounts::LoginOutcome;
 use super::audit::Event;
-use super::oauth::{OutgoingRequest, Started, USER_AGENT};
+use super::oauth::{login_code, OutgoingRequest, SignedIn, Started, USER_AGENT};
 use super::sessions::NewSession;
 use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
@@ -857,27 +857,23 @@ pub async fn acs(deps: &Deps, id: &str, form: &AcsForm, cookie: Option<&str>) ->
         log_error(&format!("saml {}: {email} is not on the connection's verified domains", conn.id));
         return Ok(fail("provider_error"));
     }
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
+    let signed_in = SignedIn {
+        provider: sso::PROVIDER,
+        issuer: &conn.id,
+        subject: &verified.name_id,
+        email: Some(&email),
+        email_verified: true,
+        name: oauth_rules::bounded_name(verified.name.clone()),
+        link_user_id: None,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
     let mut batch = Batch::new();
     batch.add(stmt!(sql::FORGET_SAML_ASSERTIONS, now));
     batch.add(stmt!(sql::INSERT_SAML_ASSERTION, &conn.id, &verified.assertion_id, verified.expires_at));
     batch.add(stmt!(sql::GUARD_CHANGED));
-    batch.add(stmt!(
-        sql::INSERT_LOGIN_CODE,
-        login_code.digest(),
-        sso::PROVIDER,
-        &conn.id,
-        &verified.name_id,
-        &email,
-        true,
-        oauth_rules::bounded_name(verified.name.clone()),
-        None::<String>,
-        now,
-        now + oauth_rules::LOGIN_CODE_SECONDS,
-        Secret::from_client(browser).digest()
-    ));
+    batch.add(insert);
     match batch.run(deps.db.as_ref()).await {
-        Ok(_) => Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose())),
+        Ok(_) => Ok(to),
         Err(DbError::Guard(_)) => {
             log_error(&format!("saml {}: assertion {} replayed", conn.id, verified.assertion_id));
             Ok(fail("provider_error"))
@@ -977,24 +973,18 @@ pub async fn callback(
             return Ok(fail("provider_error"));
         }
     };
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
-    deps.db
-        .run(stmt!(
-            sql::INSERT_LOGIN_CODE,
-            login_code.digest(),
-            sso::PROVIDER,
-            &conn.id,
-            &identity.subject,
-            &identity.email,
-            true,
-            identity.name.clone(),
-            None::<String>,
-            now,
-            now + oauth_rules::LOGIN_CODE_SECONDS,
-            Secret::from_client(browser).digest()
-        ))
-        .await?;
-    Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
+    let signed_in = SignedIn {
+        provider: sso::PROVIDER,
+        issuer: &conn.id,
+        subject: &identity.subject,
+        email: Some(&identity.email),
+        email_verified: true,
+        name: identity.name.clone(),
+        link_user_id: None,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
+    deps.db.run(insert).await?;
+    Ok(to)
 }
 
 /// Whether a login code is one of ours.
