@@ -317,6 +317,21 @@ async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, Pro
     Ok(response)
 }
 
+/// The code exchange at a token endpoint (a provider's, or an SSO
+/// connection's): a form POST that wants JSON back.
+pub(super) fn token_exchange(url: String, form: String) -> OutgoingRequest {
+    OutgoingRequest {
+        method: "POST",
+        url,
+        headers: vec![
+            ("accept", "application/json".into()),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("user-agent", USER_AGENT.into()),
+        ],
+        body: Some(form),
+    }
+}
+
 fn get_json(url: String, access_token: &Secret) -> OutgoingRequest {
     OutgoingRequest {
         method: "GET",
@@ -348,16 +363,8 @@ async fn fetch_identity(
     secrets: &FlowSecrets,
 ) -> Result<ProviderIdentity, ProviderError> {
     let callback = callback_url(deps, settings.provider);
-    let exchange = OutgoingRequest {
-        method: "POST",
-        url: settings.token_url.clone(),
-        headers: vec![
-            ("accept", "application/json".into()),
-            ("content-type", "application/x-www-form-urlencoded".into()),
-            ("user-agent", USER_AGENT.into()),
-        ],
-        body: Some(oauth::token_request_body(settings, code, &callback, secrets.verifier.expose())),
-    };
+    let body = oauth::token_request_body(settings, code, &callback, secrets.verifier.expose());
+    let exchange = token_exchange(settings.token_url.clone(), body);
     let answer = call(deps, exchange).await?;
     let tokens = oauth::parse_token_answer(answer.status, &answer.body)?;
     match settings.provider {
@@ -486,7 +493,7 @@ pub async fn complete(
     let row = batch.read::<LoginCodeRow>(stmt!(sql::CONSUME_LOGIN_CODE, &code, now, browser));
     let known = batch.read::<UserRow>(stmt!(sql::USER_BY_LOGIN_CODE, &code));
     let holder = batch.read::<UserRow>(stmt!(sql::HOLDER_OF_LOGIN_CODE_EMAIL, &code));
-    let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION_OF_LOGIN_CODE, &code));
+    let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, None::<String>, &code));
     let sso_required = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT_OF_LOGIN_CODE, &code));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let row = results.first(row)?.ok_or(AppError::InvalidToken)?;

@@ -20,7 +20,7 @@
 use super::access::{Credential, TwoFactorPolicy};
 use super::accounts::LoginOutcome;
 use super::audit::Event;
-use super::oauth::{login_code, OutgoingRequest, SignedIn, Started, USER_AGENT};
+use super::oauth::{login_code, token_exchange, OutgoingRequest, SignedIn, Started, USER_AGENT};
 use super::sessions::NewSession;
 use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
@@ -422,7 +422,7 @@ async fn consume_flow(
         sso::flow_provider(id),
         now
     ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let flow = results.first(flow)?.ok_or_else(invalid_state)?;
     Ok((flow, results.first(conn)?))
@@ -731,7 +731,7 @@ pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<
         now + oauth_rules::FLOW_SECONDS,
         id
     ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>));
     let conn = batch.run(deps.db.as_ref()).await?.first(conn)?;
     let conn = conn.filter(|r| !r.domain_list().is_empty()).ok_or_else(connection_not_found)?;
     let cookie = oauth_rules::flow_cookie(browser.expose(), deps.config.https());
@@ -773,7 +773,8 @@ pub async fn sp_metadata(deps: &Deps, id: &str) -> Result<String, AppError> {
     if !looks_like(IdKind::SsoConnection, id) {
         return Err(connection_not_found());
     }
-    let conn: Option<SsoConnectionRow> = deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id)).await?.first()?;
+    let conn: Option<SsoConnectionRow> =
+        deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>)).await?.first()?;
     let conn = conn.filter(SsoConnectionRow::is_saml).ok_or_else(connection_not_found)?;
     Ok(saml::sp_metadata(&sp_entity_id(deps, &conn.id), &acs_url(deps, &conn.id)))
 }
@@ -901,22 +902,9 @@ async fn fetch_identity(
         .open(Purpose::SsoClientSecret, &conn.id, &conn.client_secret_sealed)
         .map_err(|e| format!("client secret: {e}"))?;
     let secret = String::from_utf8(secret.plaintext).map_err(|_| "client secret is not UTF-8".to_owned())?;
-    let exchange = OutgoingRequest {
-        method: "POST",
-        url: conn.token_endpoint.clone(),
-        headers: vec![
-            ("accept", "application/json".into()),
-            ("content-type", "application/x-www-form-urlencoded".into()),
-            ("user-agent", USER_AGENT.into()),
-        ],
-        body: Some(sso::token_request_body(
-            &conn.client_id,
-            &secret,
-            code,
-            &callback_url(deps, &conn.id),
-            secrets.verifier.expose(),
-        )),
-    };
+    let callback = callback_url(deps, &conn.id);
+    let body = sso::token_request_body(&conn.client_id, &secret, code, &callback, secrets.verifier.expose());
+    let exchange = token_exchange(conn.token_endpoint.clone(), body);
     let answer = deps.http.send(exchange).await?;
     if (300..400).contains(&answer.status) {
         return Err(format!("the token endpoint answered a redirect ({}); not followed", answer.status));
