@@ -317,6 +317,22 @@ async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, Pro
     Ok(response)
 }
 
+/// The verified holder of an address (by a provider or an SSO connection)
+/// claims the unverified account on it: whatever a stranger's pending sign-up
+/// left (password, links, sessions, second factor) goes. Guarded: the batch
+/// fails if the account got verified meanwhile.
+pub(super) fn claim_unverified_account(user_id: &str, name: Option<String>, now: i64) -> [Stmt; 7] {
+    [
+        stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, user_id, now, name),
+        stmt!(sql::GUARD_CHANGED),
+        stmt!(sql::END_EMAIL_TOKENS, user_id, now),
+        stmt!(sql::REVOKE_ALL_SESSIONS, user_id, now),
+        stmt!(sql::END_MFA_TOKENS_OF_USER, user_id, now),
+        stmt!(sql::DELETE_RECOVERY_CODES, user_id),
+        stmt!(sql::DELETE_TOTP, user_id),
+    ]
+}
+
 /// The code exchange at a token endpoint (a provider's, or an SSO
 /// connection's): a form POST that wants JSON back.
 pub(super) fn token_exchange(url: String, form: String) -> OutgoingRequest {
@@ -653,22 +669,13 @@ async fn resolve(
                     "account.claimed",
                     serde_json::json!({ "provider": id.provider.as_str(), "reason": "provider_verified_email" }),
                 );
-                (
-                    vec![
-                        stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &user.id, now, valid_name(id)),
-                        stmt!(sql::GUARD_CHANGED),
-                        stmt!(sql::END_EMAIL_TOKENS, &user.id, now),
-                        stmt!(sql::REVOKE_ALL_SESSIONS, &user.id, now),
-                        stmt!(sql::END_MFA_TOKENS_OF_USER, &user.id, now),
-                        stmt!(sql::DELETE_RECOVERY_CODES, &user.id),
-                        stmt!(sql::DELETE_TOTP, &user.id),
-                        claimed.stmt(deps)?,
-                        insert_identity(&user.id, sql::INSERT_IDENTITY),
-                        linked(&user.id, "claimed_unverified_account")?,
-                    ],
-                    user.id,
-                    "claimed",
-                )
+                let mut stmts = claim_unverified_account(&user.id, valid_name(id), now).to_vec();
+                stmts.extend([
+                    claimed.stmt(deps)?,
+                    insert_identity(&user.id, sql::INSERT_IDENTITY),
+                    linked(&user.id, "claimed_unverified_account")?,
+                ]);
+                (stmts, user.id, "claimed")
             }
             None => {
                 let user_id = deps.new_id(IdKind::User)?;

@@ -20,7 +20,9 @@
 use super::access::{Credential, TwoFactorPolicy};
 use super::accounts::LoginOutcome;
 use super::audit::Event;
-use super::oauth::{login_code, token_exchange, OutgoingRequest, SignedIn, Started, USER_AGENT};
+use super::oauth::{
+    claim_unverified_account, login_code, token_exchange, OutgoingRequest, SignedIn, Started, USER_AGENT,
+};
 use super::sessions::NewSession;
 use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
@@ -1006,15 +1008,7 @@ pub async fn finish(
     let (user_id, two_factor) = match holder {
         Some(user) if user.email_verified_at.is_some() => (user.id, user.totp_enabled != 0),
         Some(user) => {
-            for claim in [
-                stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &user.id, now, row.name.clone()),
-                stmt!(sql::GUARD_CHANGED),
-                stmt!(sql::END_EMAIL_TOKENS, &user.id, now),
-                stmt!(sql::REVOKE_ALL_SESSIONS, &user.id, now),
-                stmt!(sql::END_MFA_TOKENS_OF_USER, &user.id, now),
-                stmt!(sql::DELETE_RECOVERY_CODES, &user.id),
-                stmt!(sql::DELETE_TOTP, &user.id),
-            ] {
+            for claim in claim_unverified_account(&user.id, row.name.clone(), now) {
                 batch.add(claim);
             }
             (user.id, false)
