@@ -12,10 +12,17 @@ export WRANGLER_SEND_METRICS=false
 # that `make test` can run them beside the host build instead of behind its
 # lock (scripts/test.sh).
 export CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$ROOT/target/wasm}"
-"$ROOT/.tools/bin/worker-build" --release
-# The function-name section is ~60 KiB of the gzipped upload and only helps a
-# profiler: the deployed module goes without it; `make profile` runs the copy
-# kept in target/ that still has it.
+# Two Workers from one crate (docs/layout.md, "Two Workers"): the management
+# Worker (every route, the queue consumers) into build/manage, then the edge
+# Worker (feature `edge`: its own routes and the Cron Trigger; it hands the
+# rest to the management Worker) into build/. Dependencies compile once.
+"$ROOT/.tools/bin/worker-build" --release --out-dir build/manage
+"$ROOT/.tools/bin/worker-build" --release --out-dir build -- --features edge
+# The function-name section is ~60 KiB of each gzipped upload and only helps
+# a profiler: the deployed modules go without it; `make profile` runs the
+# copy of the edge Worker's kept in target/ that still has it.
 mkdir -p target
 cp build/index_bg.wasm target/index_bg.names.wasm
-"$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+for wasm in build/index_bg.wasm build/manage/index_bg.wasm; do
+  "$WASM_OPT_BIN" --strip-debug --strip-producers "$wasm" -o "$wasm"
+done

@@ -43,15 +43,18 @@ if [ -z "${FUZZ_URL:-}" ]; then
   [ -f build/worker/shim.mjs ] || { echo "build/worker/shim.mjs is missing: run \`make build\` first" >&2; exit 1; }
   PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   INSPECTOR="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  # The repository's configuration without its [build] step (the wasm is built),
-  # with absolute paths, beside a development .dev.vars.
-  awk -v main="$ROOT/build/worker/shim.mjs" -v mig="$ROOT/migrations" -v assets="$ROOT/build/console" '
-    /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
-    in_build && !/^[[:space:]]*(#|$)/ { next }
-    /^main[[:space:]]*=/ { print "main = \"" main "\""; next }
-    /^migrations_dir[[:space:]]*=/ { print "migrations_dir = \"" mig "\""; next }
-    /^directory[[:space:]]*=/ { print "directory = \"" assets "\""; next }
-    { print }' wrangler.toml > "$WORK/wrangler.toml"
+  # The repository's configurations (the edge Worker, then the management
+  # Worker it hands most routes to) without the [build] step (the wasm is
+  # built), with absolute paths, beside a development .dev.vars both read.
+  for config in wrangler.toml wrangler.manage.toml; do
+    awk -v root="$ROOT" -v mig="$ROOT/migrations" -v assets="$ROOT/build/console" '
+      /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
+      in_build && !/^[[:space:]]*(#|$)/ { next }
+      /^main[[:space:]]*=/ { sub(/^main[[:space:]]*=[[:space:]]*"/, ""); sub(/".*$/, ""); print "main = \"" root "/" $0 "\""; next }
+      /^migrations_dir[[:space:]]*=/ { print "migrations_dir = \"" mig "\""; next }
+      /^directory[[:space:]]*=/ { print "directory = \"" assets "\""; next }
+      { print }' "$config" > "$WORK/$config"
+  done
   [ -f .dev.vars ] || bash scripts/setup.sh
   grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
   printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
@@ -68,7 +71,7 @@ if [ -z "${FUZZ_URL:-}" ]; then
   "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --vars "$FUZZ_DNS_PORT" >> "$WORK/.dev.vars"
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
-  (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --ip 127.0.0.1 --port "$PORT" \
+  (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --config wrangler.manage.toml --ip 127.0.0.1 --port "$PORT" \
       --inspector-port "$INSPECTOR" --persist-to state --show-interactive-dev-session=false > wrangler.log 2>&1) &
   WRANGLER_PID=$!
   FUZZ_URL="http://127.0.0.1:$PORT"

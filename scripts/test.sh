@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every check and test, in two lanes so both cores stay busy.
-#   lane A (wasm32, its own target dir): clippy for wasm32, the release
-#          Worker build, the console bundle;
+#   lane A (wasm32, its own target dir): clippy for wasm32 (both Workers:
+#          the full crate and the edge build), the release builds of both
+#          Workers, the console bundle;
 #   lane B (host): fmt, clippy (the server, the client crate and the CLI),
 #          the `latchkey` binary and the test binaries, then the unit and
 #          native tests.
@@ -20,6 +21,7 @@ trap 'rm -f "$lane_log"' EXIT
 (
   set -e
   CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+  CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo clippy --lib --target wasm32-unknown-unknown --features edge -- -D warnings
   sh scripts/build-wasm.sh
   sh scripts/build-console.sh
 ) >"$lane_log" 2>&1 &

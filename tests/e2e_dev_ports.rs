@@ -1,43 +1,93 @@
-//! `make dev` on a second port: the Worker runs with the very `wrangler dev`
-//! arguments the Makefile's `dev` recipe gives (read with `make -n`, so a
+//! `make dev` on a second port: the Workers run with the very `wrangler dev`
+//! arguments the Makefile's `dev` recipe gives and the `.dev.vars` its
+//! `scripts/dev-config.sh` line writes (both read with `make -n`, so a
 //! change to the recipe is what is tested), on the built wasm (the test
-//! config has no `[build]`: no rebuild), twice, on two ports, each next to a
+//! configs have no `[build]`: no rebuild), twice, on two ports, each from a
 //! `.dev.vars` that still names the port of an earlier run, as
 //! `scripts/setup.sh` used to write it. Each run must take its APP_URL from
-//! its own port: browser-mode sign-in works there (`Origin` is checked
-//! against APP_URL), at `localhost` as at `127.0.0.1` (development only),
-//! not from the other run's origin, and emailed links point at the port.
+//! its own port, in both Workers: browser-mode sign-in works there (`Origin`
+//! is checked against APP_URL), at `localhost` as at `127.0.0.1`
+//! (development only), not from the other run's origin, and emailed links
+//! point at the port, from the edge Worker (sign-up) and from the management
+//! Worker (an invitation) alike.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 use crate::support;
 
 use serde_json::json;
+use std::path::Path;
 use std::process::Command;
 use support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// The `wrangler dev` arguments of `make dev PORT=port`, after `dev`.
-fn make_dev_args(port: u16) -> Vec<String> {
+/// The recipe of `make -n dev PORT=port`, one line a command.
+fn make_dev_recipe(port: u16) -> Vec<String> {
     let mut make = Command::new("make");
     make.args(["-n", "-s", "--no-print-directory", "dev", &format!("PORT={port}")]).current_dir(repo_root());
-    // OAUTH_* and the resolver variables of the environment would be forwarded too: not here.
-    let forwarded = |k: &str| k.starts_with("OAUTH_") || k == "DNS_OVER_HTTPS_URL" || k == "DOMAIN_RECHECK_SECONDS";
+    // OAUTH_* and the other forwarded variables of the environment would be passed on too: not here.
+    let forwarded = |k: &str| {
+        k.starts_with("OAUTH_")
+            || ["DNS_OVER_HTTPS_URL", "DOMAIN_RECHECK_SECONDS", "PLATFORM_ADMINS", "OIDC_EXTRA_ISSUERS"].contains(&k)
+    };
     for (name, _) in std::env::vars().filter(|(k, _)| forwarded(k)) {
         make.env_remove(name);
     }
     let out = make.output().expect("run make -n dev");
     assert!(out.status.success(), "make -n dev: {}", String::from_utf8_lossy(&out.stderr));
-    let recipe = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// The words of the recipe's line that contains `needle`.
+fn recipe_line(recipe: &[String], needle: &str) -> Vec<String> {
     let line = recipe
-        .lines()
-        .find(|l| l.contains("wrangler dev "))
-        .unwrap_or_else(|| panic!("no `wrangler dev` line in make dev's recipe:\n{recipe}"));
-    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        .iter()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no `{needle}` line in make dev's recipe:\n{}", recipe.join("\n")));
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Runs the recipe's `scripts/dev-config.sh` line for `dir` (the test's
+/// `.dev.vars` as its source, its own configs kept), then gives the
+/// `wrangler dev` arguments of `make dev PORT=port`, after `dev`, less the
+/// configs and the state folder (the harness gives its own).
+fn make_dev_args(dir: &Path, port: u16) -> Vec<String> {
+    let recipe = make_dev_recipe(port);
+    let config = recipe_line(&recipe, "scripts/dev-config.sh");
+    let at = config.iter().position(|w| w == "scripts/dev-config.sh").unwrap();
+    assert_eq!(config[at + 2], port.to_string(), "dev-config.sh gets the port: {config:?}");
+    let status = Command::new("sh")
+        .arg("scripts/dev-config.sh")
+        .arg("--vars-only")
+        .arg(dir)
+        .args(&config[at + 2..])
+        .env("SOURCE", dir.join(".dev.vars"))
+        .current_dir(repo_root())
+        .status()
+        .expect("run scripts/dev-config.sh");
+    assert!(status.success(), "scripts/dev-config.sh failed");
+
+    let words = recipe_line(&recipe, "wrangler dev ");
     let at = words.iter().position(|w| w == "dev").unwrap();
     // `/__scheduled` runs the Cron Trigger in `make dev`; the harness adds
     // that flag to every Worker it starts, so it is not passed twice.
-    assert!(words.iter().any(|w| w == "--test-scheduled"), "make dev without --test-scheduled: {line}");
-    words[at + 1..].iter().filter(|w| *w != "--test-scheduled").cloned().collect()
+    assert!(words.iter().any(|w| w == "--test-scheduled"), "make dev without --test-scheduled: {words:?}");
+    let configs: Vec<&String> = words.windows(2).filter(|w| w[0] == "-c").map(|w| &w[1]).collect();
+    assert!(
+        configs.len() == 2 && configs[0].ends_with("/wrangler.toml") && configs[1].ends_with("/wrangler.manage.toml"),
+        "make dev runs the edge Worker first, then the management Worker: {words:?}"
+    );
+    let mut args = Vec::new();
+    let mut rest = words[at + 1..].iter();
+    while let Some(w) = rest.next() {
+        match w.as_str() {
+            "-c" | "--persist-to" => {
+                rest.next();
+            }
+            "--test-scheduled" => {}
+            _ => args.push(w.clone()),
+        }
+    }
+    args
 }
 
 /// A run of `make dev` whose `.dev.vars` still holds an earlier run's APP_URL.
@@ -54,10 +104,14 @@ fn browser_login(w: &Worker, email: &str, origin: &str) -> Resp {
 
 #[test]
 fn make_dev_on_two_ports_signs_in_on_each_at_127_0_0_1_and_localhost() {
-    // Sanity of what is read: make dev passes APP_URL for its own port.
-    let args = make_dev_args(8799);
+    // Sanity of what is read: make dev serves on its own port, and writes
+    // APP_URL for it into the .dev.vars both Workers read.
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::write(scratch.path().join(".dev.vars"), "APP_URL=http://127.0.0.1:8787\nMAILER=dev\n").unwrap();
+    let args = make_dev_args(scratch.path(), 8799);
     assert!(args.windows(2).any(|w| w == ["--port", "8799"]), "{args:?}");
-    assert!(args.iter().any(|a| a == "APP_URL:http://127.0.0.1:8799"), "{args:?}");
+    let vars = std::fs::read_to_string(scratch.path().join(".dev.vars")).unwrap();
+    assert_eq!(vars, "MAILER=dev\nAPP_URL=\"http://127.0.0.1:8799\"\n");
 
     let first = make_dev(8787);
     let second = make_dev(first.port());
@@ -85,5 +139,18 @@ fn make_dev_on_two_ports_signs_in_on_each_at_127_0_0_1_and_localhost() {
         for origin in [format!("http://127.0.0.1:{}", other.port()), format!("http://localhost:{}", other.port())] {
             browser_login(w, &email, &origin).expect_problem(403, "csrf_rejected");
         }
+
+        // The management Worker (orgs, invitations) read the same APP_URL.
+        let session = w.api().login(&email, PASSWORD).json();
+        let org = w.api().create_org(&session, "Ports");
+        assert_eq!(org.status, 201, "{}", org.raw);
+        let org_id = org.json()["id"].as_str().unwrap().to_owned();
+        let guest = format!("guest{port}@example.com");
+        w.api().invite(&session, Tenant::Org(&org_id), &guest, "member").expect(201);
+        let text = w.wait_for_emails(&guest, 1)[0]["text"].as_str().unwrap().to_owned();
+        assert!(
+            text.contains(&format!("http://127.0.0.1:{port}/invite")),
+            "the invitation points at this run's port: {text}"
+        );
     }
 }

@@ -123,3 +123,42 @@ fn the_one_totp_helper_matches_rfc_6238() {
         assert_eq!(totp_code(secret, t), code, "t = {t}");
     }
 }
+
+/// The two Workers' configs (`wrangler.toml`, the edge; `wrangler.manage.toml`,
+/// the management Worker it hands most routes to) agree: the same vars, the
+/// same D1 database, the same limits; the edge reaches the management Worker
+/// by name, sends to the queues and runs the Cron Trigger; the management
+/// Worker consumes every queue the edge sends to, has no public address and
+/// no Cron Trigger of its own (the sweep would run twice).
+#[test]
+fn the_edge_and_the_management_worker_configs_agree() {
+    let root = repo_root();
+    let read = |name: &str| parsed(&std::fs::read_to_string(root.join(name)).unwrap());
+    let (edge, manage) = (read("wrangler.toml"), read("wrangler.manage.toml"));
+    let text = |item: &toml_edit::Item| item.to_string().trim().to_owned();
+    assert_eq!(text(&edge["vars"]), text(&manage["vars"]), "the same [vars]");
+    assert_eq!(text(&edge["d1_databases"]), text(&manage["d1_databases"]), "the same D1 database");
+    assert_eq!(text(&edge["ratelimits"]), text(&manage["ratelimits"]), "the same limits");
+    assert_eq!(edge["compatibility_date"].as_str(), manage["compatibility_date"].as_str());
+
+    let service = &edge["services"].as_array_of_tables().expect("[[services]] in wrangler.toml").get(0).unwrap();
+    assert_eq!(service["binding"].as_str(), Some("MANAGE"));
+    assert_eq!(service["service"].as_str(), manage["name"].as_str(), "the binding names the management Worker");
+    assert_eq!(manage["workers_dev"].as_bool(), Some(false), "reached only through the binding");
+    assert!(manage.get("assets").is_none() && manage.get("triggers").is_none());
+    assert!(edge["triggers"]["crons"].as_array().is_some_and(|c| !c.is_empty()), "the edge runs the Cron Trigger");
+
+    let queues = |doc: &toml_edit::DocumentMut, kind: &str| -> Vec<String> {
+        doc.get("queues")
+            .and_then(|q| q.get(kind))
+            .and_then(|t| t.as_array_of_tables())
+            .map(|t| t.iter().filter_map(|c| c.get("queue")?.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    assert!(queues(&edge, "consumers").is_empty(), "the edge consumes no queue");
+    let consumed = queues(&manage, "consumers");
+    for sent in queues(&edge, "producers") {
+        assert!(consumed.contains(&sent), "{sent} is sent by the edge and consumed by the management Worker");
+    }
+    assert_eq!(consumed.len(), 4, "both queues and their dead-letter queues: {consumed:?}");
+}

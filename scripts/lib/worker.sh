@@ -8,12 +8,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 WORK="$(mktemp -d /tmp/latchkey-bench-XXXXXX)"
 PORT="$(free_port)"
 INSPECT="$(free_port)"
-# The real config without [build] (the wasm is built already), absolute paths.
-# The per-key rate limit is lifted: a benchmark measures the check, not the 429s.
-sed -e '/^\[build\]/,/^command/d' -e "s#^main = .*#main = \"$ROOT/build/worker/shim.mjs\"#" \
-    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
-    -e "s#^directory = \"build/console\"#directory = \"$ROOT/build/console\"#" \
-    -e "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" wrangler.toml > "$WORK/wrangler.toml"
+# The real configs of both Workers (the edge, then the management Worker it
+# hands most routes to) without [build] (the wasm is built already), absolute
+# paths. The per-key rate limit is lifted: a benchmark measures the check, not
+# the 429s.
+for config in wrangler.toml wrangler.manage.toml; do
+  sed -e '/^\[build\]/,/^watch_dir/d' -e "s#^main = \"\(.*\)\"#main = \"$ROOT/\1\"#" \
+      -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
+      -e "s#^directory = \"build/console\"#directory = \"$ROOT/build/console\"#" \
+      -e "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" "$config" > "$WORK/$config"
+done
 rand_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 cat > "$WORK/.dev.vars" <<VARS
 ENVIRONMENT=development
@@ -27,14 +31,14 @@ VARS
 # With WITH_NAMES=1 (make profile) the Worker runs the module that still has
 # its function names (scripts/build-wasm.sh strips them from build/).
 if [ "${WITH_NAMES:-}" = 1 ]; then
-  cp -r "$ROOT/build" "$WORK/build"
+  cp -r "$ROOT/build" "$WORK/build" # both Workers' modules; the edge's gets its names back
   cp "$ROOT/target/index_bg.names.wasm" "$WORK/build/index_bg.wasm"
   sed -i "s#^main = .*#main = \"$WORK/build/worker/shim.mjs\"#" "$WORK/wrangler.toml"
 fi
 WR="$ROOT/node_modules/.bin/wrangler"
 CI=true "$WR" d1 migrations apply DB --local --config "$WORK/wrangler.toml" --persist-to "$WORK/state" >/dev/null
 start_worker() { # its own process group, so stop_worker ends workerd too
-  setsid taskset -c 0 "$WR" dev --config "$WORK/wrangler.toml" --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECT" \
+  setsid taskset -c 0 "$WR" dev --config "$WORK/wrangler.toml" --config "$WORK/wrangler.manage.toml" --ip 127.0.0.1 --port "$PORT" --inspector-port "$INSPECT" \
     --persist-to "$WORK/state" --show-interactive-dev-session=false --log-level error >> "$WORK/wrangler.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null && return 0; sleep 0.5; done

@@ -168,6 +168,9 @@ pub struct Route {
     /// browser` is CSRF-checked before the handler, and the answer may set
     /// the refresh cookie.
     pub browser: bool,
+    /// Served by the edge Worker itself (`edge` in the table); the
+    /// management Worker serves every route. See [`served_elsewhere`].
+    pub edge: bool,
     /// The handler.
     pub handler: Handler,
     /// The operation its `#[utoipa::path]` annotation documents (native builds
@@ -194,6 +197,38 @@ macro_rules! limit {
     };
 }
 
+macro_rules! edge {
+    () => {
+        false
+    };
+    (edge $($rest:ident)*) => {
+        true
+    };
+    ($other:ident $($rest:ident)*) => {
+        edge!($($rest)*)
+    };
+}
+
+/// A route's handler in this build. The edge Worker (feature `edge`)
+/// compiles the handlers of its own routes only: the platform hands every
+/// other route to the management Worker before dispatch
+/// ([`served_elsewhere`]), so their entries here only refuse.
+macro_rules! served {
+    ([edge $($rest:ident)*] $handler:expr) => {
+        $handler
+    };
+    ([$other:ident $($rest:ident)*] $handler:expr) => {
+        served!([$($rest)*] $handler)
+    };
+    ([] $handler:expr) => {{
+        #[cfg(feature = "edge")]
+        let handler: Handler = |_, _, _| refused(AppError::NotFound);
+        #[cfg(not(feature = "edge"))]
+        let handler: Handler = $handler;
+        handler
+    }};
+}
+
 macro_rules! browser {
     () => {
         false
@@ -217,7 +252,8 @@ macro_rules! routes {
                 tenant: tenant!($($pk $(($pv))?),*),
                 limit: limit!($($flag)*),
                 browser: browser!($($flag)*),
-                handler: |deps, req, cx| call!($auth, [$($seg)::+], deps, req, cx, $(param!(cx, $pk $(($pv))?)),*),
+                edge: edge!($($flag)*),
+                handler: served!([$($flag)*] |deps, req, cx| call!($auth, [$($seg)::+], deps, req, cx, $(param!(cx, $pk $(($pv))?)),*)),
                 #[cfg(not(target_arch = "wasm32"))]
                 doc: || {
                     #[derive(utoipa::OpenApi)]
@@ -231,32 +267,32 @@ macro_rules! routes {
 }
 
 routes! {
-    GET "/health" [Public] => h::health();
-    GET "/openapi.json" [Public] => h::openapi();
-    GET "/.well-known/jwks.json" [Public] => h::jwks();
-    POST "/v1/auth/signup" [Public, client_limit, browser_session] => h::signup();
-    POST "/v1/auth/verify-email" [Public, browser_session] => h::verify_email();
-    POST "/v1/auth/resend-verification" [Public] => h::resend_verification();
-    POST "/v1/auth/login" [Public, client_limit, browser_session] => h::login();
-    POST "/v1/auth/token" [Public, browser_session] => h::refresh_token();
-    POST "/v1/auth/logout" [PersonOrRefreshCookie, browser_session] => h::logout();
-    POST "/v1/auth/password-reset" [Public, client_limit] => h::request_password_reset();
-    POST "/v1/auth/password-reset/confirm" [Public] => h::confirm_password_reset();
-    POST "/v1/auth/password-reset/preview" [Public, client_limit] => h::preview_password_reset();
+    GET "/health" [Public, edge] => h::health();
+    GET "/openapi.json" [Public, edge] => h::openapi();
+    GET "/.well-known/jwks.json" [Public, edge] => h::jwks();
+    POST "/v1/auth/signup" [Public, client_limit, browser_session, edge] => h::signup();
+    POST "/v1/auth/verify-email" [Public, browser_session, edge] => h::verify_email();
+    POST "/v1/auth/resend-verification" [Public, edge] => h::resend_verification();
+    POST "/v1/auth/login" [Public, client_limit, browser_session, edge] => h::login();
+    POST "/v1/auth/token" [Public, browser_session, edge] => h::refresh_token();
+    POST "/v1/auth/logout" [PersonOrRefreshCookie, browser_session, edge] => h::logout();
+    POST "/v1/auth/password-reset" [Public, client_limit, edge] => h::request_password_reset();
+    POST "/v1/auth/password-reset/confirm" [Public, edge] => h::confirm_password_reset();
+    POST "/v1/auth/password-reset/preview" [Public, client_limit, edge] => h::preview_password_reset();
     POST "/v1/auth/device" [Public, client_limit] => dev::request_device_authorization();
     POST "/v1/auth/device/token" [Public] => dev::poll_device_authorization();
     POST "/v1/auth/device/preview" [Person, client_limit] => dev::preview_device_authorization();
     POST "/v1/auth/device/approve" [Person, client_limit] => dev::approve_device_authorization();
     POST "/v1/auth/device/deny" [Person, client_limit] => dev::deny_device_authorization();
-    GET "/v1/me" [Person] => h::get_me();
+    GET "/v1/me" [Person, edge] => h::get_me();
     PATCH "/v1/me" [Person] => h::update_me();
     POST "/v1/me/password" [Person] => h::change_password();
     GET "/v1/me/sessions" [Person] => h::list_sessions();
     DELETE "/v1/me/sessions/{id}" [Person] => h::revoke_session(id);
-    GET "/v1/dev/emails" [Public] => h::dev_emails();
+    GET "/v1/dev/emails" [Public, edge] => h::dev_emails();
     POST "/v1/orgs" [Person] => orgs::create_org();
-    GET "/v1/orgs" [Person] => orgs::list_orgs();
-    GET "/v1/orgs/{org_id}" [Principal] => orgs::get_org(Org(org_id));
+    GET "/v1/orgs" [Person, edge] => orgs::list_orgs();
+    GET "/v1/orgs/{org_id}" [Principal, edge] => orgs::get_org(Org(org_id));
     PATCH "/v1/orgs/{org_id}" [Principal] => orgs::update_org(Org(org_id));
     DELETE "/v1/orgs/{org_id}" [Principal] => orgs::delete_org(Org(org_id));
     GET "/v1/orgs/{org_id}/members" [Principal] => orgs::list_members(Org(org_id));
@@ -294,7 +330,7 @@ routes! {
     GET "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::get_api_key(Org(org_id), id);
     DELETE "/v1/orgs/{org_id}/api-keys/{id}" [Principal] => keys::revoke_api_key(Org(org_id), id);
     POST "/v1/orgs/{org_id}/api-keys/{id}/rotate" [Principal] => keys::rotate_api_key(Org(org_id), id);
-    GET "/v1/api-keys/current" [ApiKey] => keys::current_api_key();
+    GET "/v1/api-keys/current" [ApiKey, edge] => keys::current_api_key();
     DELETE "/v1/api-keys/current" [ApiKey] => keys::revoke_current_api_key();
     GET "/v1/orgs/{org_id}/api-key-policy" [Principal] => keys::get_api_key_policy(Org(org_id));
     PUT "/v1/orgs/{org_id}/api-key-policy" [Person] => keys::set_api_key_policy(Org(org_id));
@@ -314,12 +350,12 @@ routes! {
     GET "/v1/auth/sso/{connection_id}/callback" [Public, client_limit] => sso::sso_callback(connection_id);
     GET "/v1/sso/{connection_id}/metadata" [Public] => sso::saml_metadata(connection_id);
     POST "/v1/sso/{connection_id}/acs" [Public, client_limit] => sso::saml_acs(connection_id);
-    POST "/v1/auth/login/mfa" [Public, client_limit, browser_session] => totp::login_mfa();
+    POST "/v1/auth/login/mfa" [Public, client_limit, browser_session, edge] => totp::login_mfa();
     POST "/v1/me/totp" [Person] => totp::enrol();
     POST "/v1/me/totp/confirm" [Person] => totp::confirm();
     DELETE "/v1/me/totp" [Person] => totp::disable();
     POST "/v1/me/recovery-codes" [Person] => totp::regenerate_recovery_codes();
-    POST "/v1/authorize" [Principal] => h::authorize::authorize();
+    POST "/v1/authorize" [Principal, edge] => h::authorize::authorize();
     POST "/v1/admin/users/lookup" [Person] => admin::admin_lookup();
     POST "/v1/admin/users/{user_id}/suspend" [Person] => admin::admin_suspend(user_id);
     POST "/v1/admin/users/{user_id}/unsuspend" [Person] => admin::admin_unsuspend(user_id);
@@ -349,11 +385,11 @@ routes! {
     POST "/v1/install-links/accept" [Person] => ws::accept_install_link();
     GET "/v1/orgs/{org_id}/managed-workspaces" [Principal] => ws::managed_workspaces(Org(org_id));
     DELETE "/v1/orgs/{org_id}/managed-workspaces/{ws_id}" [Principal] => ws::relinquish(Org(org_id), ws_id);
-    GET "/v1/auth/oauth/providers" [Public] => oauth::list_providers();
-    GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit] => oauth::authorize(provider);
-    GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit] => oauth::callback(provider);
-    POST "/v1/auth/oauth/complete" [PublicOrPerson, browser_session] => oauth::complete();
-    POST "/v1/auth/oauth/inspect" [Public] => oauth::inspect();
+    GET "/v1/auth/oauth/providers" [Public, edge] => oauth::list_providers();
+    GET "/v1/auth/oauth/{provider}/authorize" [Public, client_limit, edge] => oauth::authorize(provider);
+    GET "/v1/auth/oauth/{provider}/callback" [Public, client_limit, edge] => oauth::callback(provider);
+    POST "/v1/auth/oauth/complete" [PublicOrPerson, browser_session, edge] => oauth::complete();
+    POST "/v1/auth/oauth/inspect" [Public, edge] => oauth::inspect();
     GET "/v1/me/identities" [Person] => oauth::list_identities();
     POST "/v1/me/identities/{provider}" [Person] => oauth::link_identity(provider);
     DELETE "/v1/me/identities/{provider}" [Person] => oauth::unlink_identity(provider);
@@ -434,6 +470,14 @@ pub fn resolve(method: &str, path: &str) -> Result<(&'static Route, Params), App
     let route = matched.value.iter().find(|r| r.method == method).copied().ok_or(AppError::MethodNotAllowed)?;
     let params = Params(matched.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect());
     Ok((route, params))
+}
+
+/// Whether this build hands the request to the management Worker: the edge
+/// build (feature `edge`) does for every route of the table not marked
+/// `edge`. A path or method that matches no route is answered here (404,
+/// 405), as is everything in the full build.
+pub fn served_elsewhere(method: &str, path: &str) -> bool {
+    cfg!(feature = "edge") && resolve(method, path).is_ok_and(|(route, _)| !route.edge)
 }
 
 /// A key's last use: where this request came from.

@@ -15,7 +15,7 @@ pub use crate::app::config::{
     MAIL_RETRY_DEFAULT_BASE_SECONDS as DEFAULT_BASE_SECONDS, MAIL_RETRY_MAX_DELAY_SECONDS as MAX_DELAY_SECONDS,
 };
 
-/// `max_retries` of both consumers in `wrangler.toml` (a test keeps them in
+/// `max_retries` of both consumers in `wrangler.manage.toml` (a test keeps them in
 /// step). With the default base, 14 retries wait at least 40,958 s (11.4 h)
 /// and at most 81,915 s (22.8 h) in total: a 6-hour outage is survived with
 /// room to spare, and a message still reaches the dead-letter queue within a
@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn wrangler_toml_retries_each_consumer_max_retries_times() {
-        let toml = include_str!("../../wrangler.toml");
+        // The management Worker consumes the queues (the edge Worker only sends).
+        let toml = include_str!("../../wrangler.manage.toml");
         let retries: Vec<u32> = toml
             .lines()
             .filter_map(|l| l.trim().strip_prefix("max_retries"))

@@ -1,5 +1,8 @@
 //! Worker glue (wasm32 only): the fetch and queue entry points and the
-//! adapters from `worker::` types to the app's ports.
+//! adapters from `worker::` types to the app's ports. Built with the `edge`
+//! feature (the edge Worker), fetch hands the routes the edge does not serve
+//! to the management Worker, and the queue consumer is left out (the
+//! management Worker consumes the queues).
 use crate::app::config::MailerKind;
 use crate::app::{log_error, Clock, Config, Deps, RateLimiter, SystemRng};
 use crate::jobs::{consume, DevMailer, Mailer};
@@ -108,6 +111,13 @@ impl RateLimiter for BindingLimiter {
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     console_error_panic_hook::set_once();
+    #[cfg(feature = "edge")]
+    {
+        let url = req.url();
+        if crate::http::routes::served_elsewhere(&req.method(), crate::http::split_url(&url).0) {
+            return to_management(&env, &req).await;
+        }
+    }
     let config = match config(&env) {
         Ok(c) => c,
         Err(e) => return misconfigured(&e),
@@ -166,6 +176,20 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     write_response(response)
 }
 
+/// Hands a request, body unread, to the management Worker through the
+/// `MANAGE` service binding (same account, no public hop) and its answer
+/// back unchanged.
+#[cfg(feature = "edge")]
+async fn to_management(env: &Env, req: &web_sys::Request) -> worker::Result<web_sys::Response> {
+    use wasm_bindgen::JsCast;
+    let Ok(service) = env.service("MANAGE") else {
+        return misconfigured("the MANAGE service binding (the management Worker) is missing");
+    };
+    let fetcher: worker::worker_sys::Fetcher = service.into_rpc();
+    let answer = wasm_bindgen_futures::JsFuture::from(fetcher.fetch(req)?).await?;
+    Ok(answer.dyn_into()?)
+}
+
 async fn read_request(req: &web_sys::Request) -> worker::Result<crate::http::Request> {
     // The serialized URL, split without the `url` crate (a parser and its
     // IDNA tables in the bundle, and a second parse of what workerd parsed).
@@ -216,6 +240,7 @@ fn write_response(response: crate::http::Response) -> worker::Result<web_sys::Re
     Ok(out)
 }
 
+#[cfg(not(feature = "edge"))]
 /// The queue entry point, written out instead of `#[event(queue)]`: workers-rs
 /// 0.8.7's `Message` does not expose `attempts`, which the backoff needs, and
 /// only the raw batch does. Otherwise the same glue the macro generates.
@@ -239,6 +264,7 @@ mod queue_export {
     }
 }
 
+#[cfg(not(feature = "edge"))]
 /// `message.attempts` (deliveries so far, from 1) by message id.
 fn attempts_by_id(batch: &worker::worker_sys::MessageBatch) -> HashMap<String, u32> {
     let Ok(messages) = batch.messages() else { return HashMap::new() };
@@ -253,6 +279,7 @@ fn attempts_by_id(batch: &worker::worker_sys::MessageBatch) -> HashMap<String, u
         .collect()
 }
 
+#[cfg(not(feature = "edge"))]
 /// The queue consumer: the batch's messages go to `jobs::consume`, which
 /// decides what each comes to; this carries the answers out.
 async fn queue(raw: worker::worker_sys::MessageBatch, env: Env, _ctx: Context) -> worker::Result<()> {
@@ -319,6 +346,7 @@ async fn queue(raw: worker::worker_sys::MessageBatch, env: Env, _ctx: Context) -
     Ok(())
 }
 
+#[cfg(not(feature = "edge"))]
 fn retry_after(message: &Message<serde_json::Value>, delay_seconds: u32) {
     message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_seconds).build());
 }

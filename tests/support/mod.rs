@@ -3,9 +3,10 @@
 //!
 //! Use it from an integration test with `mod support;`.
 //!
-//! * [`Worker::start`] / [`Worker::start_with`] copy `wrangler.toml` into a
-//!   fresh temp dir without its `[build]` section (see [`test_config`]), write a
-//!   `.dev.vars` next to it ([`dev_secrets`] plus development settings plus
+//! * [`Worker::start`] / [`Worker::start_with`] copy both Workers' configs
+//!   (`wrangler.toml`, the edge, and `wrangler.manage.toml`) into a fresh
+//!   temp dir without their `[build]` section (see [`test_config`]), write a
+//!   `.dev.vars` next to them ([`dev_secrets`] plus development settings plus
 //!   [`WorkerOptions::vars`]), apply the D1 migrations locally, start
 //!   `wrangler dev` on a free port and wait for `GET /health` to answer 200.
 //!   Dropping the [`Worker`] stops the whole process group and removes the temp
@@ -13,7 +14,8 @@
 //! * [`MailStub`] is a tiny HTTP server that records every request and answers
 //!   with a scripted list of statuses, then 200.
 //!
-//! Needs `make build` (for `build/worker/shim.mjs`) and `npm ci` (for
+//! Needs `make build` (for `build/worker/shim.mjs` and
+//! `build/manage/worker/shim.mjs`) and `npm ci` (for
 //! wrangler and Node 22) to have been run in the repository root.
 // Each test file uses a subset of this module. `expect` with a message is the
 // error handling of choice in test support code (clippy's allow-*-in-tests
@@ -79,18 +81,20 @@ pub struct WorkerOptions {
     pub vars: Vec<(String, String)>,
 }
 
-/// Rewrites `wrangler.toml` (parsed with `toml_edit`, so comments and layout
-/// survive) for a test instance living in a temp dir: drops the `[build]`
-/// table (with any `[build.*]` sub-table), and makes the top-level `main` and
-/// every `migrations_dir`, wherever it sits, absolute paths
-/// (`<root>/build/worker/shim.mjs` and `<root>/migrations`), and so is the
-/// console's `[assets] directory` (kept relative to the root, e.g.
-/// `<root>/build/console`). A missing top-level `main` is added. Everything
+/// Rewrites a Worker's config (`wrangler.toml`, `wrangler.manage.toml`;
+/// parsed with `toml_edit`, so comments and layout survive) for a test
+/// instance living in a temp dir: drops the `[build]` table (with any
+/// `[build.*]` sub-table), and makes the top-level `main` and every
+/// `migrations_dir`, wherever it sits, absolute paths (`main` kept relative
+/// to the root, e.g. `<root>/build/worker/shim.mjs`, and `<root>/migrations`),
+/// and so is the console's `[assets] directory` (e.g. `<root>/build/console`).
+/// A missing top-level `main` is added as `build/worker/shim.mjs`. Everything
 /// else is kept as it was.
 pub fn test_config(toml_text: &str, root: &Path) -> DocumentMut {
     let mut doc: DocumentMut = toml_text.parse().unwrap_or_else(|e| panic!("wrangler.toml does not parse: {e}"));
     doc.remove("build");
-    doc["main"] = toml_edit::value(path_str(&root.join("build/worker/shim.mjs")));
+    let main = doc.get("main").and_then(|m| m.as_str()).unwrap_or("build/worker/shim.mjs").to_owned();
+    doc["main"] = toml_edit::value(path_str(&root.join(main)));
     set_every(doc.as_table_mut(), "migrations_dir", &path_str(&root.join("migrations")));
     if let Some(dir) = doc.get("assets").and_then(|a| a.get("directory")).and_then(|d| d.as_str()).map(str::to_owned) {
         doc["assets"]["directory"] = toml_edit::value(path_str(&root.join(dir)));
@@ -425,44 +429,56 @@ impl Worker {
         Worker::start_configured(opts, |_| {})
     }
 
-    /// [`Worker::start_with`], with `edit` applied to the test copy of
-    /// `wrangler.toml` (e.g. a lower `[[ratelimits]]` limit).
-    pub fn start_configured(opts: WorkerOptions, edit: impl FnOnce(&mut DocumentMut)) -> Worker {
+    /// [`Worker::start_with`], with `edit` applied to the test copies of both
+    /// Workers' configs (e.g. a lower `[[ratelimits]]` limit).
+    pub fn start_configured(opts: WorkerOptions, edit: impl Fn(&mut DocumentMut)) -> Worker {
         Worker::start_inner(opts, edit, None)
     }
 
     /// [`Worker::start_with`], with the `wrangler dev` arguments that choose
     /// the address (and whatever else that run passes) given by `dev_args`
     /// for the port, e.g. `make dev`'s own, instead of `--ip 127.0.0.1 --port
-    /// PORT --show-interactive-dev-session=false`. The test config, state
-    /// directory and inspector port are added either way.
-    pub fn start_with_dev_args(opts: WorkerOptions, dev_args: fn(u16) -> Vec<String>) -> Worker {
+    /// PORT --show-interactive-dev-session=false`. `dev_args` is called with
+    /// the instance's folder once its `.dev.vars` is written, and may rewrite
+    /// it as that run would. The test configs, state directory and inspector
+    /// port are added either way.
+    pub fn start_with_dev_args(opts: WorkerOptions, dev_args: fn(&Path, u16) -> Vec<String>) -> Worker {
         Worker::start_inner(opts, |_| {}, Some(dev_args))
     }
 
     fn start_inner(
         opts: WorkerOptions,
-        edit: impl FnOnce(&mut DocumentMut),
-        dev_args: Option<fn(u16) -> Vec<String>>,
+        edit: impl Fn(&mut DocumentMut),
+        dev_args: Option<fn(&Path, u16) -> Vec<String>>,
     ) -> Worker {
         let root = repo_root();
-        let shim = root.join("build/worker/shim.mjs");
-        assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
-        let toml_text = fs::read_to_string(root.join("wrangler.toml")).expect("read wrangler.toml");
+        for shim in ["build/worker/shim.mjs", "build/manage/worker/shim.mjs"] {
+            let shim = root.join(shim);
+            assert!(shim.exists(), "{} is missing: run `make build` first", shim.display());
+        }
 
         let dir =
             tempfile::Builder::new().prefix("latchkey-e2e-").tempdir().expect("create temp dir for the test Worker");
-        let config = dir.path().join("wrangler.toml");
+        // The edge Worker (the first config: it has the port) and the
+        // management Worker it hands most routes to, in one `wrangler dev`
+        // (one workerd: the same local D1 and queues); both read the
+        // `.dev.vars` beside their config.
+        let configs = ["wrangler.toml", "wrangler.manage.toml"].map(|name| {
+            let text = fs::read_to_string(root.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"));
+            let mut doc = test_config(&text, &root);
+            edit(&mut doc);
+            let path = dir.path().join(name);
+            fs::write(&path, doc.to_string()).unwrap_or_else(|e| panic!("write the test {name}: {e}"));
+            path
+        });
+        let config = &configs[0];
         let state = dir.path().join("state");
         let log_path = dir.path().join("wrangler-dev.log");
-        let mut doc = test_config(&toml_text, &root);
-        edit(&mut doc);
-        fs::write(&config, doc.to_string()).expect("write test wrangler.toml");
         // Migrations do not depend on the port; the .dev.vars written here is
         // rewritten below with the port actually used.
         fs::write(dir.path().join(".dev.vars"), dev_vars(0, &opts.vars)).expect("write .dev.vars");
 
-        copy_dir(&migrated_state(&root, &config, dir.path()), &state);
+        copy_dir(&migrated_state(&root, config, dir.path()), &state);
 
         // A port can still be taken between the probe and wrangler's bind (by
         // anything else on the machine); then wrangler exits with "Address
@@ -475,9 +491,12 @@ impl Worker {
             fs::write(tmp.path().join(".dev.vars"), dev_vars(port, &opts.vars)).expect("write .dev.vars");
             let log = fs::File::create(&log_path).expect("create wrangler dev log file");
             let mut dev = wrangler(&root, tmp.path());
-            dev.arg("dev").arg("--config").arg(&config);
+            dev.arg("dev");
+            for config in &configs {
+                dev.arg("--config").arg(config);
+            }
             match dev_args {
-                Some(args) => dev.args(args(port)),
+                Some(args) => dev.args(args(tmp.path(), port)),
                 None => {
                     dev.args(["--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
                 }
