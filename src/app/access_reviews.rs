@@ -17,7 +17,7 @@ use crate::domain::policy::{Permission, TwoFactorRule};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
 use crate::stmt;
-use crate::store::sql::{self, ReviewKeyRow, ReviewMemberRow, REVIEW_LIMIT};
+use crate::store::sql::{self, ApiKeyRow, ReviewMemberRow, REVIEW_LIMIT};
 use crate::store::Batch;
 use serde::Serialize;
 use serde_json::json;
@@ -212,7 +212,7 @@ pub async fn export_access_review(
         };
         batch.add(event.stmt(deps)?);
         let members = batch.read::<ReviewMemberRow>(stmt!(sql::REVIEW_MEMBERS, org_id, REVIEW_LIMIT + 1));
-        let keys = batch.read::<ReviewKeyRow>(stmt!(sql::REVIEW_API_KEYS, org_id, now, REVIEW_LIMIT + 1));
+        let keys = batch.read::<ApiKeyRow>(stmt!(sql::REVIEW_API_KEYS, org_id, now, REVIEW_LIMIT + 1));
         Ok((members, keys))
     };
     let wrote =

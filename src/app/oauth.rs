@@ -244,24 +244,65 @@ pub async fn callback(
             return Ok(fail("provider_error"));
         }
     };
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
-    deps.db
-        .run(stmt!(
-            sql::INSERT_LOGIN_CODE,
-            login_code.digest(),
-            identity.provider.as_str(),
-            &identity.issuer,
-            &identity.subject,
-            identity.email.clone(),
-            identity.email_verified,
-            identity.name.clone(),
-            flow.link_user_id,
-            now,
-            now + oauth::LOGIN_CODE_SECONDS,
-            Secret::from_client(browser).digest()
-        ))
-        .await?;
-    Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
+    let signed_in = SignedIn {
+        provider: identity.provider.as_str(),
+        issuer: &identity.issuer,
+        subject: &identity.subject,
+        email: identity.email.as_deref(),
+        email_verified: identity.email_verified,
+        name: identity.name.clone(),
+        link_user_id: flow.link_user_id,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
+    deps.db.run(insert).await?;
+    Ok(to)
+}
+
+/// Who signed in, as a login code records it: a provider's identity, or an
+/// SSO connection's (`app::sso`).
+pub(super) struct SignedIn<'a> {
+    /// `github`, `google`, `gitlab`, or SSO's provider name.
+    pub provider: &'a str,
+    /// The provider's issuer, or the SSO connection's id.
+    pub issuer: &'a str,
+    /// The provider's stable user id.
+    pub subject: &'a str,
+    /// The address it gave.
+    pub email: Option<&'a str>,
+    /// Whether that address is verified by the provider.
+    pub email_verified: bool,
+    /// A display name, if any.
+    pub name: Option<String>,
+    /// The account to link to (linking from settings).
+    pub link_user_id: Option<String>,
+}
+
+/// A single-use login code for `who`, good for 60 seconds in the browser
+/// that ran the flow: the statement that stores it (for the caller to run,
+/// alone or in its batch) and the `redirect_uri` that carries it.
+pub(super) fn login_code(
+    deps: &Deps,
+    redirect_uri: &str,
+    who: SignedIn<'_>,
+    browser: &str,
+    now: i64,
+) -> Result<(Stmt, String), AppError> {
+    let code = Secret::random(random(deps.rng.as_ref())?);
+    let insert = stmt!(
+        sql::INSERT_LOGIN_CODE,
+        code.digest(),
+        who.provider,
+        who.issuer,
+        who.subject,
+        who.email,
+        who.email_verified,
+        who.name,
+        who.link_user_id,
+        now,
+        now + oauth::LOGIN_CODE_SECONDS,
+        Secret::from_client(browser).digest()
+    );
+    Ok((insert, format!("{redirect_uri}#login_code={}", code.expose())))
 }
 
 async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, ProviderError> {
@@ -274,6 +315,37 @@ async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, Pro
         )));
     }
     Ok(response)
+}
+
+/// The verified holder of an address (by a provider or an SSO connection)
+/// claims the unverified account on it: whatever a stranger's pending sign-up
+/// left (password, links, sessions, second factor) goes. Guarded: the batch
+/// fails if the account got verified meanwhile.
+pub(super) fn claim_unverified_account(user_id: &str, name: Option<String>, now: i64) -> [Stmt; 7] {
+    [
+        stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, user_id, now, name),
+        stmt!(sql::GUARD_CHANGED),
+        stmt!(sql::END_EMAIL_TOKENS, user_id, now),
+        stmt!(sql::REVOKE_ALL_SESSIONS, user_id, now),
+        stmt!(sql::END_MFA_TOKENS_OF_USER, user_id, now),
+        stmt!(sql::DELETE_RECOVERY_CODES, user_id),
+        stmt!(sql::DELETE_TOTP, user_id),
+    ]
+}
+
+/// The code exchange at a token endpoint (a provider's, or an SSO
+/// connection's): a form POST that wants JSON back.
+pub(super) fn token_exchange(url: String, form: String) -> OutgoingRequest {
+    OutgoingRequest {
+        method: "POST",
+        url,
+        headers: vec![
+            ("accept", "application/json".into()),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("user-agent", USER_AGENT.into()),
+        ],
+        body: Some(form),
+    }
 }
 
 fn get_json(url: String, access_token: &Secret) -> OutgoingRequest {
@@ -307,16 +379,8 @@ async fn fetch_identity(
     secrets: &FlowSecrets,
 ) -> Result<ProviderIdentity, ProviderError> {
     let callback = callback_url(deps, settings.provider);
-    let exchange = OutgoingRequest {
-        method: "POST",
-        url: settings.token_url.clone(),
-        headers: vec![
-            ("accept", "application/json".into()),
-            ("content-type", "application/x-www-form-urlencoded".into()),
-            ("user-agent", USER_AGENT.into()),
-        ],
-        body: Some(oauth::token_request_body(settings, code, &callback, secrets.verifier.expose())),
-    };
+    let body = oauth::token_request_body(settings, code, &callback, secrets.verifier.expose());
+    let exchange = token_exchange(settings.token_url.clone(), body);
     let answer = call(deps, exchange).await?;
     let tokens = oauth::parse_token_answer(answer.status, &answer.body)?;
     match settings.provider {
@@ -445,7 +509,7 @@ pub async fn complete(
     let row = batch.read::<LoginCodeRow>(stmt!(sql::CONSUME_LOGIN_CODE, &code, now, browser));
     let known = batch.read::<UserRow>(stmt!(sql::USER_BY_LOGIN_CODE, &code));
     let holder = batch.read::<UserRow>(stmt!(sql::HOLDER_OF_LOGIN_CODE_EMAIL, &code));
-    let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION_OF_LOGIN_CODE, &code));
+    let sso = batch.read::<sql::SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, None::<String>, &code));
     let sso_required = batch.read::<sql::SsoRequirementRow>(stmt!(sql::SSO_REQUIREMENT_OF_LOGIN_CODE, &code));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let row = results.first(row)?.ok_or(AppError::InvalidToken)?;
@@ -605,22 +669,13 @@ async fn resolve(
                     "account.claimed",
                     serde_json::json!({ "provider": id.provider.as_str(), "reason": "provider_verified_email" }),
                 );
-                (
-                    vec![
-                        stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &user.id, now, valid_name(id)),
-                        stmt!(sql::GUARD_CHANGED),
-                        stmt!(sql::END_EMAIL_TOKENS, &user.id, now),
-                        stmt!(sql::REVOKE_ALL_SESSIONS, &user.id, now),
-                        stmt!(sql::END_MFA_TOKENS_OF_USER, &user.id, now),
-                        stmt!(sql::DELETE_RECOVERY_CODES, &user.id),
-                        stmt!(sql::DELETE_TOTP, &user.id),
-                        claimed.stmt(deps)?,
-                        insert_identity(&user.id, sql::INSERT_IDENTITY),
-                        linked(&user.id, "claimed_unverified_account")?,
-                    ],
-                    user.id,
-                    "claimed",
-                )
+                let mut stmts = claim_unverified_account(&user.id, valid_name(id), now).to_vec();
+                stmts.extend([
+                    claimed.stmt(deps)?,
+                    insert_identity(&user.id, sql::INSERT_IDENTITY),
+                    linked(&user.id, "claimed_unverified_account")?,
+                ]);
+                (stmts, user.id, "claimed")
             }
             None => {
                 let user_id = deps.new_id(IdKind::User)?;

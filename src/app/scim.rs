@@ -30,7 +30,7 @@ use crate::domain::email::Email;
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::name::DisplayName;
 use crate::domain::policy::Permission;
-use crate::domain::scim::{self, Bad, BadKind, GroupAttrs, MemberOp, UserAttrs};
+use crate::domain::scim::{self, Bad, BadKind, UserAttrs, Write};
 use crate::domain::sso::email_domain;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::rfc3339;
@@ -41,6 +41,7 @@ use crate::store::sql::{
     VerifiedDomainRow,
 };
 use crate::store::{Batch, DbError, Read, Results};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -358,29 +359,64 @@ pub async fn list_users(
     start_index: Option<&str>,
     count: Option<&str>,
 ) -> Result<Value, AppError> {
+    const USERS: Listing = Listing {
+        name_attribute: "userName",
+        name_key: |n| n.trim().to_lowercase(),
+        by_name: sql::SCIM_USER_BY_NAME,
+        by_external_id: sql::SCIM_USERS_BY_EXTERNAL_ID,
+        page: sql::LIST_SCIM_USERS,
+        count: sql::COUNT_SCIM_USERS,
+    };
+    let query = (filter, start_index, count);
+    list(deps, who, org_id, &USERS, query, |r: &ScimUserRow| user_view(deps, org_id, r)).await
+}
+
+/// What a resource type's list reads: the attribute its name filter is on,
+/// how a name is keyed, and its statements (by that key, by `externalId`,
+/// a page, and the count).
+struct Listing {
+    name_attribute: &'static str,
+    name_key: fn(&str) -> String,
+    by_name: &'static str,
+    by_external_id: &'static str,
+    page: &'static str,
+    count: &'static str,
+}
+
+/// A list of Users or Groups: `filter` (`{name_attribute} eq "…"`,
+/// `externalId eq "…"`) or a page by `startIndex`/`count` with the total,
+/// the reads in the token's batch.
+async fn list<R: DeserializeOwned>(
+    deps: &Deps,
+    who: &Credential,
+    org_id: &str,
+    listing: &Listing,
+    (filter, start_index, count): (Option<&str>, Option<&str>, Option<&str>),
+    view: impl Fn(&R) -> Value,
+) -> Result<Value, AppError> {
     let parsed = scim::page(start_index, count).and_then(|page| {
-        let filter = filter.map(|f| scim::parse_filter(f, &["userName", "externalId"])).transpose()?;
+        let filter = filter.map(|f| scim::parse_filter(f, &[listing.name_attribute, "externalId"])).transpose()?;
         Ok((page, filter))
     });
     let ((start, count), filter) = checked(deps, who, org_id, parsed).await?;
     let mut batch = Batch::new();
     let (rows, total) = match &filter {
-        Some(f) if f.attribute == "userName" => {
-            (batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER_BY_NAME, org_id, f.value.trim().to_lowercase())), None)
+        Some(f) if f.attribute == listing.name_attribute => {
+            (batch.read::<R>(stmt!(listing.by_name, org_id, (listing.name_key)(&f.value))), None)
         }
-        Some(f) => (batch.read(stmt!(sql::SCIM_USERS_BY_EXTERNAL_ID, org_id, f.value.as_str(), scim::MAX_COUNT)), None),
+        Some(f) => (batch.read(stmt!(listing.by_external_id, org_id, f.value.as_str(), scim::MAX_COUNT)), None),
         None => (
-            batch.read(stmt!(sql::LIST_SCIM_USERS, org_id, count, start - 1)),
-            Some(batch.read::<CountRow>(stmt!(sql::COUNT_SCIM_USERS, org_id))),
+            batch.read(stmt!(listing.page, org_id, count, start - 1)),
+            Some(batch.read::<CountRow>(stmt!(listing.count, org_id))),
         ),
     };
     let (_, mut results) = directory(deps, who, org_id, batch).await?;
     let rows = results.all(rows)?;
-    let (total, page): (i64, Vec<&ScimUserRow>) = match total {
+    let (total, page): (i64, Vec<&R>) = match total {
         Some(t) => (results.first(t)?.map_or(0, |c| c.n), rows.iter().collect()),
         None => (rows.len() as i64, rows.iter().skip((start - 1) as usize).take(count as usize).collect()),
     };
-    Ok(list_response(page.into_iter().map(|r| user_view(deps, org_id, r)).collect(), total, start))
+    Ok(list_response(page.into_iter().map(view).collect(), total, start))
 }
 
 fn user_read(batch: &mut Batch, org_id: &str, id: &str) -> Option<Read<ScimUserRow>> {
@@ -515,48 +551,22 @@ pub async fn create_user(
     Ok(user_view(deps, org_id, &row))
 }
 
-/// `PUT /Users/{id}`: the whole resource; attributes left out are cleared
-/// (`active` left out stays). `userName` cannot change.
-pub async fn replace_user(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<Value, AppError> {
-    let parsed = scim::user_resource(body).map(|mut attrs| {
-        attrs.external_id.get_or_insert(None);
-        attrs.given_name.get_or_insert(None);
-        attrs.family_name.get_or_insert(None);
-        attrs
-    });
-    let attrs = checked(deps, who, org_id, parsed).await?;
-    change_user(deps, who, org_id, id, attrs).await
-}
-
-/// `PATCH /Users/{id}`: RFC 7644 operations, in Okta's and Entra ID's forms.
-pub async fn patch_user(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<Value, AppError> {
-    let attrs = checked(deps, who, org_id, scim::user_patch(body)).await?;
-    change_user(deps, who, org_id, id, attrs).await
-}
-
-/// Applies a User's new attributes and `active` (two round trips: the
+/// `PUT /Users/{id}` (the whole User; attributes left out are cleared,
+/// `active` left out stays; `userName` cannot change) or
+/// `PATCH /Users/{id}` (RFC 7644 operations, in Okta's and Entra ID's forms):
+/// applies the User's new attributes and `active` (two round trips: the
 /// resource with the token, then the guarded writes with their audit rows
 /// and the read-back). Two deactivations at once: one removes the
 /// membership, both answer the inactive User; the last owner stays.
-async fn change_user(
+pub async fn change_user(
     deps: &Deps,
     who: &Credential,
     org_id: &str,
     id: &str,
-    attrs: UserAttrs,
+    how: Write,
+    body: &Map<String, Value>,
 ) -> Result<Value, AppError> {
+    let attrs = checked(deps, who, org_id, scim::user_change(how, body)).await?;
     let mut batch = Batch::new();
     let row = user_read(&mut batch, org_id, id);
     let verified = batch.read::<VerifiedDomainRow>(stmt!(sql::VERIFIED_DOMAINS_OF_ORG, org_id));
@@ -672,31 +682,16 @@ pub async fn list_groups(
     start_index: Option<&str>,
     count: Option<&str>,
 ) -> Result<Value, AppError> {
-    let parsed = scim::page(start_index, count).and_then(|page| {
-        let filter = filter.map(|f| scim::parse_filter(f, &["displayName", "externalId"])).transpose()?;
-        Ok((page, filter))
-    });
-    let ((start, count), filter) = checked(deps, who, org_id, parsed).await?;
-    let mut batch = Batch::new();
-    let (rows, total) = match &filter {
-        Some(f) if f.attribute == "displayName" => {
-            (batch.read::<ScimGroupRow>(stmt!(sql::SCIM_GROUP_BY_NAME, org_id, scim::role_key(&f.value))), None)
-        }
-        Some(f) => {
-            (batch.read(stmt!(sql::SCIM_GROUPS_BY_EXTERNAL_ID, org_id, f.value.as_str(), scim::MAX_COUNT)), None)
-        }
-        None => (
-            batch.read(stmt!(sql::LIST_SCIM_GROUPS, org_id, count, start - 1)),
-            Some(batch.read::<CountRow>(stmt!(sql::COUNT_SCIM_GROUPS, org_id))),
-        ),
+    const GROUPS: Listing = Listing {
+        name_attribute: "displayName",
+        name_key: scim::role_key,
+        by_name: sql::SCIM_GROUP_BY_NAME,
+        by_external_id: sql::SCIM_GROUPS_BY_EXTERNAL_ID,
+        page: sql::LIST_SCIM_GROUPS,
+        count: sql::COUNT_SCIM_GROUPS,
     };
-    let (_, mut results) = directory(deps, who, org_id, batch).await?;
-    let rows = results.all(rows)?;
-    let (total, page): (i64, Vec<&ScimGroupRow>) = match total {
-        Some(t) => (results.first(t)?.map_or(0, |c| c.n), rows.iter().collect()),
-        None => (rows.len() as i64, rows.iter().skip((start - 1) as usize).take(count as usize).collect()),
-    };
-    Ok(list_response(page.into_iter().map(|g| group_view(deps, org_id, g, None)).collect(), total, start))
+    let query = (filter, start_index, count);
+    list(deps, who, org_id, &GROUPS, query, |g: &ScimGroupRow| group_view(deps, org_id, g, None)).await
 }
 
 /// A group with its members, read in `batch`.
@@ -777,46 +772,19 @@ pub async fn create_group(
     Ok(group_view(deps, org_id, &group, Some(&results.all(listed)?)))
 }
 
-/// `PUT /Groups/{id}`: the whole group; `members` left out means none.
-pub async fn replace_group(
+/// `PUT /Groups/{id}` (the whole group; `members` left out means none) or
+/// `PATCH /Groups/{id}` (rename, and add, remove or replace members): the
+/// members that joined or left (and, when the name changes, all of them) get
+/// their role from their groups again.
+pub async fn change_group(
     deps: &Deps,
     who: &Credential,
     org_id: &str,
     id: &str,
+    how: Write,
     body: &Map<String, Value>,
 ) -> Result<Value, AppError> {
-    let parsed = scim::group_resource(body).map(|mut attrs| {
-        if attrs.members.is_empty() {
-            attrs.members.push(MemberOp::Replace(Vec::new()));
-        }
-        attrs.external_id.get_or_insert(None);
-        attrs
-    });
-    let attrs = checked(deps, who, org_id, parsed).await?;
-    change_group(deps, who, org_id, id, attrs).await
-}
-
-/// `PATCH /Groups/{id}`: rename, and add, remove or replace members.
-pub async fn patch_group(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    body: &Map<String, Value>,
-) -> Result<Value, AppError> {
-    let attrs = checked(deps, who, org_id, scim::group_patch(body)).await?;
-    change_group(deps, who, org_id, id, attrs).await
-}
-
-/// Applies a group's changes: the members that joined or left (and, when
-/// the name changes, all of them) get their role from their groups again.
-async fn change_group(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    attrs: GroupAttrs,
-) -> Result<Value, AppError> {
+    let attrs = checked(deps, who, org_id, scim::group_change(how, body)).await?;
     let mut batch = Batch::new();
     let read = group_read(&mut batch, org_id, id);
     let (dir, mut results) = directory(deps, who, org_id, batch).await?;

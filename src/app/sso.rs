@@ -20,7 +20,9 @@
 use super::access::{Credential, TwoFactorPolicy};
 use super::accounts::LoginOutcome;
 use super::audit::Event;
-use super::oauth::{OutgoingRequest, Started, USER_AGENT};
+use super::oauth::{
+    claim_unverified_account, login_code, token_exchange, OutgoingRequest, SignedIn, Started, USER_AGENT,
+};
 use super::sessions::NewSession;
 use super::{log_error, random, AppError, Deps, ErrorCode};
 use crate::domain::ids::{looks_like, IdKind};
@@ -422,7 +424,7 @@ async fn consume_flow(
         sso::flow_provider(id),
         now
     ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>));
     let mut results = batch.run(deps.db.as_ref()).await?;
     let flow = results.first(flow)?.ok_or_else(invalid_state)?;
     Ok((flow, results.first(conn)?))
@@ -731,7 +733,7 @@ pub async fn start(deps: &Deps, id: &str, redirect_uri: Option<&str>) -> Result<
         now + oauth_rules::FLOW_SECONDS,
         id
     ));
-    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id));
+    let conn = batch.read::<SsoConnectionRow>(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>));
     let conn = batch.run(deps.db.as_ref()).await?.first(conn)?;
     let conn = conn.filter(|r| !r.domain_list().is_empty()).ok_or_else(connection_not_found)?;
     let cookie = oauth_rules::flow_cookie(browser.expose(), deps.config.https());
@@ -773,7 +775,8 @@ pub async fn sp_metadata(deps: &Deps, id: &str) -> Result<String, AppError> {
     if !looks_like(IdKind::SsoConnection, id) {
         return Err(connection_not_found());
     }
-    let conn: Option<SsoConnectionRow> = deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id)).await?.first()?;
+    let conn: Option<SsoConnectionRow> =
+        deps.db.run(stmt!(sql::LIVE_SSO_CONNECTION, id, None::<String>)).await?.first()?;
     let conn = conn.filter(SsoConnectionRow::is_saml).ok_or_else(connection_not_found)?;
     Ok(saml::sp_metadata(&sp_entity_id(deps, &conn.id), &acs_url(deps, &conn.id)))
 }
@@ -857,27 +860,23 @@ pub async fn acs(deps: &Deps, id: &str, form: &AcsForm, cookie: Option<&str>) ->
         log_error(&format!("saml {}: {email} is not on the connection's verified domains", conn.id));
         return Ok(fail("provider_error"));
     }
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
+    let signed_in = SignedIn {
+        provider: sso::PROVIDER,
+        issuer: &conn.id,
+        subject: &verified.name_id,
+        email: Some(&email),
+        email_verified: true,
+        name: oauth_rules::bounded_name(verified.name.clone()),
+        link_user_id: None,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
     let mut batch = Batch::new();
     batch.add(stmt!(sql::FORGET_SAML_ASSERTIONS, now));
     batch.add(stmt!(sql::INSERT_SAML_ASSERTION, &conn.id, &verified.assertion_id, verified.expires_at));
     batch.add(stmt!(sql::GUARD_CHANGED));
-    batch.add(stmt!(
-        sql::INSERT_LOGIN_CODE,
-        login_code.digest(),
-        sso::PROVIDER,
-        &conn.id,
-        &verified.name_id,
-        &email,
-        true,
-        oauth_rules::bounded_name(verified.name.clone()),
-        None::<String>,
-        now,
-        now + oauth_rules::LOGIN_CODE_SECONDS,
-        Secret::from_client(browser).digest()
-    ));
+    batch.add(insert);
     match batch.run(deps.db.as_ref()).await {
-        Ok(_) => Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose())),
+        Ok(_) => Ok(to),
         Err(DbError::Guard(_)) => {
             log_error(&format!("saml {}: assertion {} replayed", conn.id, verified.assertion_id));
             Ok(fail("provider_error"))
@@ -905,22 +904,9 @@ async fn fetch_identity(
         .open(Purpose::SsoClientSecret, &conn.id, &conn.client_secret_sealed)
         .map_err(|e| format!("client secret: {e}"))?;
     let secret = String::from_utf8(secret.plaintext).map_err(|_| "client secret is not UTF-8".to_owned())?;
-    let exchange = OutgoingRequest {
-        method: "POST",
-        url: conn.token_endpoint.clone(),
-        headers: vec![
-            ("accept", "application/json".into()),
-            ("content-type", "application/x-www-form-urlencoded".into()),
-            ("user-agent", USER_AGENT.into()),
-        ],
-        body: Some(sso::token_request_body(
-            &conn.client_id,
-            &secret,
-            code,
-            &callback_url(deps, &conn.id),
-            secrets.verifier.expose(),
-        )),
-    };
+    let callback = callback_url(deps, &conn.id);
+    let body = sso::token_request_body(&conn.client_id, &secret, code, &callback, secrets.verifier.expose());
+    let exchange = token_exchange(conn.token_endpoint.clone(), body);
     let answer = deps.http.send(exchange).await?;
     if (300..400).contains(&answer.status) {
         return Err(format!("the token endpoint answered a redirect ({}); not followed", answer.status));
@@ -977,24 +963,18 @@ pub async fn callback(
             return Ok(fail("provider_error"));
         }
     };
-    let login_code = Secret::random(random(deps.rng.as_ref())?);
-    deps.db
-        .run(stmt!(
-            sql::INSERT_LOGIN_CODE,
-            login_code.digest(),
-            sso::PROVIDER,
-            &conn.id,
-            &identity.subject,
-            &identity.email,
-            true,
-            identity.name.clone(),
-            None::<String>,
-            now,
-            now + oauth_rules::LOGIN_CODE_SECONDS,
-            Secret::from_client(browser).digest()
-        ))
-        .await?;
-    Ok(format!("{}#login_code={}", flow.redirect_uri, login_code.expose()))
+    let signed_in = SignedIn {
+        provider: sso::PROVIDER,
+        issuer: &conn.id,
+        subject: &identity.subject,
+        email: Some(&identity.email),
+        email_verified: true,
+        name: identity.name.clone(),
+        link_user_id: None,
+    };
+    let (insert, to) = login_code(deps, &flow.redirect_uri, signed_in, browser, now)?;
+    deps.db.run(insert).await?;
+    Ok(to)
 }
 
 /// Whether a login code is one of ours.
@@ -1028,15 +1008,7 @@ pub async fn finish(
     let (user_id, two_factor) = match holder {
         Some(user) if user.email_verified_at.is_some() => (user.id, user.totp_enabled != 0),
         Some(user) => {
-            for claim in [
-                stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &user.id, now, row.name.clone()),
-                stmt!(sql::GUARD_CHANGED),
-                stmt!(sql::END_EMAIL_TOKENS, &user.id, now),
-                stmt!(sql::REVOKE_ALL_SESSIONS, &user.id, now),
-                stmt!(sql::END_MFA_TOKENS_OF_USER, &user.id, now),
-                stmt!(sql::DELETE_RECOVERY_CODES, &user.id),
-                stmt!(sql::DELETE_TOTP, &user.id),
-            ] {
+            for claim in claim_unverified_account(&user.id, row.name.clone(), now) {
                 batch.add(claim);
             }
             (user.id, false)

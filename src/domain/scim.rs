@@ -195,6 +195,43 @@ impl UserAttrs {
     }
 }
 
+/// How a body changes an existing resource: `PUT` replaces it whole (what it
+/// leaves out is cleared), `PATCH` applies RFC 7644 operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `PUT`.
+    Replace,
+    /// `PATCH`.
+    Patch,
+}
+
+/// A User `PUT` or `PATCH` body, read as `how` says.
+pub fn user_change(how: Write, body: &Map<String, Value>) -> Result<UserAttrs, Bad> {
+    match how {
+        Write::Patch => user_patch(body),
+        Write::Replace => user_resource(body).map(|mut attrs| {
+            attrs.external_id.get_or_insert(None);
+            attrs.given_name.get_or_insert(None);
+            attrs.family_name.get_or_insert(None);
+            attrs
+        }),
+    }
+}
+
+/// A Group `PUT` or `PATCH` body, read as `how` says.
+pub fn group_change(how: Write, body: &Map<String, Value>) -> Result<GroupAttrs, Bad> {
+    match how {
+        Write::Patch => group_patch(body),
+        Write::Replace => group_resource(body).map(|mut attrs| {
+            if attrs.members.is_empty() {
+                attrs.members.push(MemberOp::Replace(Vec::new()));
+            }
+            attrs.external_id.get_or_insert(None);
+            attrs
+        }),
+    }
+}
+
 /// A User body (POST, PUT): its attributes; `userName` is required.
 pub fn user_resource(body: &Map<String, Value>) -> Result<UserAttrs, Bad> {
     let mut attrs = UserAttrs::default();

@@ -5,9 +5,9 @@ import { api, all, enc } from "../api.js";
 import { session } from "../session.js";
 import { loadNav, state } from "../state.js";
 import { navigate } from "../router.js";
-import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, badge, statusLine } from "../ui.js";
+import { h, screen, section, form, toast, dangerAction, action, table, empty, when, copyButton, badge } from "../ui.js";
 import { signInBox } from "./auth.js";
-import { tokenAndReturn, keepForOAuth } from "./links.js";
+import { openLink, keepForOAuth } from "./links.js";
 
 const STATES = { active: ["Active", "ok"], expired: ["Expired", ""], revoked: ["Revoked", ""], used_up: ["Used up", "warn"] };
 
@@ -131,21 +131,13 @@ const ELIGIBILITY = {
 
 // /join#token=…
 export async function join(_, ctx) {
-  const { token, note } = await tokenAndReturn(ctx);
-  const lead = h("p", { id: "lead" });
-  const status = statusLine();
-  if (note) status.textContent = note;
-  if (!token) {
-    lead.textContent = "This link is incomplete. Open the link you were given again.";
-    return screen("Join an organization", lead, status);
-  }
-  let preview;
-  try {
-    preview = await api("POST", "/v1/join-links/preview", { token }, { auth: session.signedIn() });
-  } catch (e) {
-    lead.textContent = explain(e);
-    return screen("Join an organization", lead, h("p", { class: "alt" }, h("a", { href: "/" }, "Go to the console")));
-  }
+  const opened = await openLink(ctx, {
+    title: "Join an organization",
+    preview: (token) => api("POST", "/v1/join-links/preview", { token }, { auth: session.signedIn() }),
+    explain,
+  });
+  if (opened.screen) return opened.screen;
+  const { token, lead, status, preview } = opened;
   const org = preview.org;
   const domains = preview.allowed_domains.length ? ` Addresses on ${preview.allowed_domains.join(", ")} only.` : "";
   const approval = preview.approval ? " An admin approves each request." : "";

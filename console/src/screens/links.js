@@ -25,7 +25,7 @@ export function keepForOAuth(token) {
   };
 }
 
-export async function tokenAndReturn(ctx) {
+async function tokenAndReturn(ctx) {
   let token = ctx.fragment.get("token");
   const code = ctx.fragment.get("login_code");
   const err = ctx.fragment.get("error");
@@ -50,6 +50,28 @@ export async function tokenAndReturn(ctx) {
   return { token, note };
 }
 
+// How every link screen starts: the token (and a note from a provider round
+// trip), the lead and status lines, and the link's preview. Answers
+// { screen } when there is no more to show (no token, or the preview was
+// refused), else { token, lead, status, preview }.
+export async function openLink(ctx, { title, incomplete, preview, explain, back = true }) {
+  const { token, note } = await tokenAndReturn(ctx);
+  const lead = h("p", { id: "lead" });
+  const status = statusLine();
+  if (note) status.textContent = note;
+  if (!token) {
+    lead.textContent = incomplete || "This link is incomplete. Open the link you were given again.";
+    return { screen: screen(title, lead, status) };
+  }
+  try {
+    return { token, lead, status, preview: await preview(token) };
+  } catch (e) {
+    lead.textContent = explain(e);
+    const home = back ? [h("p", { class: "alt" }, h("a", { href: "/" }, "Go to the console"))] : [];
+    return { screen: screen(title, lead, ...home) };
+  }
+}
+
 const INVITE_ERRORS = {
   invitation_expired: "This invitation has expired. Ask the person who invited you to send a new one.",
   invitation_revoked: "This invitation was revoked.",
@@ -61,21 +83,14 @@ const INVITE_ERRORS = {
 const explain = (e) => INVITE_ERRORS[e.code] || e.message;
 
 export async function invite(_, ctx) {
-  const { token, note } = await tokenAndReturn(ctx);
-  const lead = h("p", { id: "lead" });
-  const status = statusLine();
-  if (note) status.textContent = note;
-  if (!token) {
-    lead.textContent = "This link is incomplete. Open the link from your email again.";
-    return screen("You're invited", lead, status);
-  }
-  let inv;
-  try {
-    inv = await api("POST", "/v1/invitations/preview", { token }, { auth: false });
-  } catch (e) {
-    lead.textContent = explain(e);
-    return screen("You're invited", lead, h("p", { class: "alt" }, h("a", { href: "/" }, "Go to the console")));
-  }
+  const opened = await openLink(ctx, {
+    title: "You're invited",
+    incomplete: "This link is incomplete. Open the link from your email again.",
+    preview: (token) => api("POST", "/v1/invitations/preview", { token }, { auth: false }),
+    explain,
+  });
+  if (opened.screen) return opened.screen;
+  const { token, lead, status, preview: inv } = opened;
   const target = inv.org ? inv.org.name : inv.workspace ? inv.workspace.name : "a workspace";
   lead.textContent = `${inv.invited_by.name || "Someone"} invited ${inv.email} to join ${target} as ${inv.role}.`;
   const body = h("div", { id: "invite-actions" });
@@ -156,21 +171,14 @@ export async function invite(_, ctx) {
 }
 
 export async function install(_, ctx) {
-  const { token, note } = await tokenAndReturn(ctx);
-  const lead = h("p", { id: "lead" });
-  const status = statusLine();
-  if (note) status.textContent = note;
-  if (!token) {
-    lead.textContent = "This link is incomplete. Open the link you were given again.";
-    return screen("Grant access", lead, status);
-  }
-  let preview;
-  try {
-    preview = await api("POST", "/v1/install-links/preview", { token }, { auth: false });
-  } catch (e) {
-    lead.textContent = e.code === "install_link_unavailable" ? "This install link was revoked or has expired. Ask for a new one." : e.message;
-    return screen("Grant access", lead);
-  }
+  const opened = await openLink(ctx, {
+    title: "Grant access",
+    preview: (token) => api("POST", "/v1/install-links/preview", { token }, { auth: false }),
+    explain: (e) => e.code === "install_link_unavailable" ? "This install link was revoked or has expired. Ask for a new one." : e.message,
+    back: false,
+  });
+  if (opened.screen) return opened.screen;
+  const { token, lead, status, preview } = opened;
   const org = preview.org;
   lead.textContent = `${org.name} asks for admin access to one of your workspaces. You keep billing and deletion, and can revoke the access at any time.`;
   const body = h("div");

@@ -6,7 +6,7 @@ use super::Problem;
 use crate::app::access::Credential;
 use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
 use crate::app::Deps;
-use crate::domain::scim::MEDIA_TYPE;
+use crate::domain::scim::{Write, MEDIA_TYPE};
 use crate::domain::tenant::Tenant;
 use crate::http::error::ScimError;
 use crate::http::extract::json;
@@ -161,7 +161,7 @@ pub async fn scim_get_user(deps: &Deps, _req: &Request, cred: &Credential, org_i
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(200, &scim::replace_user(deps, cred, org_id, id, &b).await?))
+    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Replace, &b).await?))
 }
 
 /// `PATCH /scim/v2/{org_id}/Users/{id}`.
@@ -172,7 +172,7 @@ pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, or
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_patch_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(200, &scim::patch_user(deps, cred, org_id, id, &b).await?))
+    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Patch, &b).await?))
 }
 
 /// `DELETE /scim/v2/{org_id}/Users/{id}`.
@@ -223,7 +223,7 @@ pub async fn scim_get_group(deps: &Deps, _req: &Request, cred: &Credential, org_
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(200, &scim::replace_group(deps, cred, org_id, id, &b).await?))
+    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Replace, &b).await?))
 }
 
 /// `PATCH /scim/v2/{org_id}/Groups/{id}`.
@@ -234,7 +234,7 @@ pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, o
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_patch_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     let b = body(req)?;
-    Ok(scim_answer(200, &scim::patch_group(deps, cred, org_id, id, &b).await?))
+    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Patch, &b).await?))
 }
 
 /// `DELETE /scim/v2/{org_id}/Groups/{id}`.

@@ -14,7 +14,9 @@ pub const REVIEW_MEMBERS: &str = "SELECT m.user_id, u.email, u.name, m.role, m.j
 
 /// The org's keys that work at `?2` (not revoked, or in a rotation's grace
 /// period; not expired), oldest first, up to `?3`.
-pub const REVIEW_API_KEYS: &str = "SELECT id, name, start, scopes, created_by, created_at, expires_at, last_used_at \
+pub const REVIEW_API_KEYS: &str =
+    "SELECT id, org_id, name, start, scopes, created_by, created_at, expires_at, revoked_at, last_used_at, rotated_to, \
+       last_used_network, last_used_agent, trust_policy_id \
      FROM api_keys WHERE org_id = ?1 AND (revoked_at IS NULL OR revoked_at > ?2) \
        AND (expires_at IS NULL OR expires_at > ?2) \
      ORDER BY created_at, id LIMIT ?3";
@@ -38,25 +40,4 @@ pub struct ReviewMemberRow {
     pub totp_enabled: i64,
     /// Unix seconds, or null: never.
     pub last_active_at: Option<i64>,
-}
-
-/// A key as the review reads it ([`REVIEW_API_KEYS`]).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReviewKeyRow {
-    /// `key_…`
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `lk_` and the first characters.
-    pub start: String,
-    /// Space-separated scopes.
-    pub scopes: String,
-    /// Creator (null once their account is gone).
-    pub created_by: Option<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds or null.
-    pub expires_at: Option<i64>,
-    /// Unix seconds or null.
-    pub last_used_at: Option<i64>,
 }

@@ -90,7 +90,8 @@ pub const API_KEY_FOR_MAIL: &str = "SELECT k.name AS key_name, k.expires_at, k.r
        o.id AS org_id, o.name AS org_name, u.email, u.name \
      FROM api_keys AS k JOIN orgs AS o ON o.id = k.org_id JOIN users AS u ON u.id = ?2 WHERE k.id = ?1";
 
-/// An API key as lists show it ([`LIST_API_KEYS`], [`API_KEY_IN_ORG`]).
+/// An API key as lists show it ([`LIST_API_KEYS`], [`API_KEY_IN_ORG`]) and the
+/// access review reads it ([`super::REVIEW_API_KEYS`]).
 #[derive(Debug, Deserialize)]
 pub struct ApiKeyRow {
     /// `id`.

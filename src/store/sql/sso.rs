@@ -39,24 +39,18 @@ pub const LIST_SSO_CONNECTIONS: &str = "SELECT c.id, c.org_id, c.type, c.name, c
        c.created_at, c.updated_at, \
        (SELECT group_concat(domain, ',') FROM sso_connection_domains WHERE connection_id = c.id) AS domains \
      FROM sso_connections AS c WHERE c.org_id = ?1 ORDER BY c.created_at, c.id";
-/// A connection by id alone (a sign-in flow), only while enabled.
+/// A connection, only while enabled: by id alone `?1` (a sign-in flow), or,
+/// with `?1` null, the one an SSO login code `?2` names (read in the batch
+/// that spends the code; none for other codes).
 pub const LIVE_SSO_CONNECTION: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
        c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
        c.created_at, c.updated_at, \
        (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
           JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
           WHERE s.connection_id = c.id) AS domains \
-     FROM sso_connections AS c WHERE c.id = ?1 AND c.enabled = 1";
-/// The live connection of an SSO login code `?1`, read in the batch that
-/// spends the code (none for other codes).
-pub const LIVE_SSO_CONNECTION_OF_LOGIN_CODE: &str = "SELECT c.id, c.org_id, c.type, c.name, c.issuer, c.client_id, \
-       c.client_secret_sealed, c.authorization_endpoint, c.token_endpoint, c.saml_certificates, c.default_role, c.enabled, \
-       c.created_at, c.updated_at, \
-       (SELECT group_concat(s.domain, ',') FROM sso_connection_domains AS s \
-          JOIN org_domains AS od ON od.org_id = s.org_id AND od.domain = s.domain AND od.state = 'verified' \
-          WHERE s.connection_id = c.id) AS domains \
-     FROM oauth_login_codes AS l JOIN sso_connections AS c ON c.id = l.issuer AND c.enabled = 1 \
-     WHERE l.code_hash = ?1 AND l.provider = 'sso'";
+     FROM sso_connections AS c \
+     WHERE c.id = COALESCE(?1, (SELECT l.issuer FROM oauth_login_codes AS l WHERE l.code_hash = ?2 AND l.provider = 'sso')) \
+       AND c.enabled = 1";
 
 /// Whether a sign-in through a login code `?1` (a provider's) is refused
 /// because an org requires SSO ([`SSO_REQUIREMENT`]), for the address of the
