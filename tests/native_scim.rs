@@ -271,11 +271,17 @@ fn a_token_works_only_on_its_own_org() {
             ),
             ("DELETE", format!("/Users/{pat}"), None),
             ("GET", "/ServiceProviderConfig".to_owned(), None),
+            // A body that is not a JSON object: the token is refused first.
+            ("POST", "/Users".to_owned(), Some(json!(["not", "an", "object"]))),
+            ("PUT", format!("/Groups/{pat}"), Some(json!("a string"))),
         ] {
             let r = s.f.app.call(method, &format!("/scim/v2/{org}{path}"), Some(token), body);
             expect_scim_error(r, 401, "invalid_scim_token", None);
         }
     }
+    // The org's own token gets the body's refusal.
+    let r = s.call("POST", "/Users", Some(json!(["not", "an", "object"])));
+    assert_eq!(r.status, 400, "{}", r.raw);
     // Zed's User is untouched and Acme's list does not show it.
     assert_eq!(s.get("/Users").expect(200).body["totalResults"], 0);
     let zed_user = s.f.app.call("GET", &format!("/scim/v2/{zed_org}/Users/{pat}"), Some(&zed_token), None);
@@ -417,8 +423,22 @@ fn scim_managed_members_are_read_only_elsewhere() {
     // Members the directory does not manage are changed as before.
     let member = s.f.member().id();
     api.change_role(owner, s.f.tenant(), &member, "admin").expect(200);
+    // With every SCIM token revoked the directory speaks for nobody: owners
+    // manage its members again; a new token takes them back.
+    let path = format!("/v1/orgs/{}/scim-tokens", s.f.org);
+    let tokens = s.f.app.get(&path, Some(&access(owner))).expect(200).body;
+    let token_id = tokens["data"][0]["id"].as_str().unwrap().to_owned();
+    s.f.app.call("DELETE", &format!("{path}/{token_id}"), Some(&access(owner)), None).expect(204);
+    api.change_role(owner, s.f.tenant(), &id, "admin").expect(200);
+    assert_eq!(s.role_of(&id).as_deref(), Some("admin"));
+    let token = new_token(&s.f, owner, &s.f.org).expect(201).body["token"].as_str().unwrap().to_owned();
+    api.change_role(owner, s.f.tenant(), &id, "member").expect_problem(409, "managed_by_scim");
+    let out =
+        pollster::block_on(latchkey::store::Db::batch(db, vec![stmt!(sql::LEAVE_ORG, org, id.as_str())])).unwrap();
+    assert_eq!(out[0].changes, 0, "the statements hold it again");
     // Once deprovisioned, the person may be invited back and managed here.
-    s.deactivate(&id).expect(200);
+    let off = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    s.call_as(&token, "PATCH", &format!("/Users/{id}"), Some(off)).expect(200);
     let inv = api.invite(owner, s.f.tenant(), "ann@example.com", "member").expect(201).body;
     assert_eq!(inv["email"], "ann@example.com");
 }
@@ -436,6 +456,17 @@ fn the_last_owner_is_never_deprovisioned_and_two_deactivations_at_once_remove_on
     expect_scim_error(s.call("DELETE", &format!("/Users/{owner}"), None), 409, "last_owner", None);
     assert_eq!(s.role_of(&owner).as_deref(), Some("owner"));
     assert_eq!(s.get(&format!("/Users/{owner}")).expect(200).body["active"], true, "nothing changed");
+    // A PATCH that changes attributes and deactivates: refused whole, the
+    // attributes stay as they were, and nothing is audited.
+    let both = json!({"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "externalId", "value": "00uNEW"},
+        {"op": "replace", "path": "name.givenName", "value": "Changed"},
+        {"op": "replace", "path": "active", "value": false}]});
+    let before = s.get(&format!("/Users/{owner}")).expect(200).body;
+    expect_scim_error(s.call("PATCH", &format!("/Users/{owner}"), Some(both)), 409, "last_owner", None);
+    assert_eq!(s.get(&format!("/Users/{owner}")).expect(200).body, before, "nothing of the refused PATCH is kept");
+    let log = s.f.api().audit_log(s.f.owner(), s.f.tenant()).expect(200).body;
+    assert!(!log["data"].as_array().unwrap().iter().any(|e| e["action"] == "scim_user.updated"), "{log}");
 
     // Two owners, both managed, deactivated at once: each deactivation was
     // decided while both were owners; in whichever order their batches
@@ -631,4 +662,45 @@ fn the_directory_removes_a_member_whatever_let_them_in() {
     assert_eq!(s.role_of(&ann).as_deref(), Some("member"), "back in");
     s.deactivate(&ann).expect(200);
     assert_eq!(s.role_of(&ann), None, "the directory's second no removes them again");
+}
+
+/// A stranger signed up first on an address of the org's verified domain and
+/// never verified it: the directory, which speaks for the domain, claims the
+/// account. The stranger's password, sessions and links end in the same
+/// batch, and the claim is in the account's own log (`account.claimed`).
+#[test]
+fn a_strangers_unverified_sign_up_on_a_provisioned_address_is_claimed_and_the_claim_audited() {
+    let s = acme();
+    let app = &s.f.app;
+    let api = s.f.api();
+    api.signup("hire@example.com", "stranger's password 1", "Stranger").expect(202);
+    let held = app.rows(stmt!("SELECT id FROM users WHERE email = ?1", "hire@example.com"));
+    let held_id = held[0]["id"].as_str().unwrap().to_owned();
+    let claims = || {
+        app.rows(stmt!(
+            "SELECT actor_kind, actor_id, data FROM audit_events WHERE action = 'account.claimed' AND target_id = ?1",
+            held_id.as_str()
+        ))
+    };
+    assert!(claims().is_empty());
+
+    let created = s.provision("hire@example.com");
+    assert_eq!(created["id"], held_id.as_str(), "the unverified account is the User");
+    assert_eq!(s.role_of(&held_id).as_deref(), Some("member"));
+    let row = &app.rows(stmt!("SELECT password_hash, email_verified_at FROM users WHERE id = ?1", held_id.as_str()))[0];
+    assert!(row["password_hash"].is_null(), "the stranger's password is gone: {row}");
+    assert!(!row["email_verified_at"].is_null(), "the directory vouched for the address: {row}");
+    api.login("hire@example.com", "stranger's password 1").expect_problem(401, "invalid_credentials");
+
+    let claimed = claims();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(
+        (claimed[0]["actor_kind"].as_str(), claimed[0]["actor_id"].as_str()),
+        (Some("user"), Some(held_id.as_str()))
+    );
+    let data: Value = serde_json::from_str(claimed[0]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data, json!({"org_id": s.f.org, "reason": "scim_provisioned"}));
+    // Provisioned again (a PUT, or another POST): nothing more is claimed.
+    s.call("PUT", &format!("/Users/{held_id}"), Some(okta_user("hire@example.com", true))).expect(200);
+    assert_eq!(claims().len(), 1);
 }

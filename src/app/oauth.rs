@@ -317,12 +317,20 @@ async fn call(deps: &Deps, req: OutgoingRequest) -> Result<OutgoingResponse, Pro
     Ok(response)
 }
 
-/// The verified holder of an address (by a provider or an SSO connection)
-/// claims the unverified account on it: whatever a stranger's pending sign-up
-/// left (password, links, sessions, second factor) goes. Guarded: the batch
-/// fails if the account got verified meanwhile.
-pub(super) fn claim_unverified_account(user_id: &str, name: Option<String>, now: i64) -> [Stmt; 7] {
-    [
+/// The verified holder of an address (by a provider, an SSO connection or
+/// an org's SCIM directory) claims the unverified account on it: whatever a
+/// stranger's pending sign-up left (password, links, sessions, second
+/// factor) goes, and the claim is in the account's own audit log
+/// (`account.claimed`, with `why`). Guarded: the batch fails if the account
+/// got verified meanwhile.
+pub(super) fn claim_unverified_account(
+    deps: &Deps,
+    user_id: &str,
+    name: Option<String>,
+    now: i64,
+    why: serde_json::Value,
+) -> Result<Vec<Stmt>, AppError> {
+    Ok(vec![
         stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, user_id, now, name),
         stmt!(sql::GUARD_CHANGED),
         stmt!(sql::END_EMAIL_TOKENS, user_id, now),
@@ -330,7 +338,8 @@ pub(super) fn claim_unverified_account(user_id: &str, name: Option<String>, now:
         stmt!(sql::END_MFA_TOKENS_OF_USER, user_id, now),
         stmt!(sql::DELETE_RECOVERY_CODES, user_id),
         stmt!(sql::DELETE_TOTP, user_id),
-    ]
+        user_event(user_id, "account.claimed", why).stmt(deps)?,
+    ])
 }
 
 /// The code exchange at a token endpoint (a provider's, or an SSO
@@ -664,14 +673,9 @@ async fn resolve(
                 // The provider-verified owner of the address claims the account:
                 // whatever a stranger's pending sign-up left (password, links,
                 // sessions, second factor) goes before the identity is linked.
-                let claimed = user_event(
-                    &user.id,
-                    "account.claimed",
-                    serde_json::json!({ "provider": id.provider.as_str(), "reason": "provider_verified_email" }),
-                );
-                let mut stmts = claim_unverified_account(&user.id, valid_name(id), now).to_vec();
+                let why = serde_json::json!({ "provider": id.provider.as_str(), "reason": "provider_verified_email" });
+                let mut stmts = claim_unverified_account(deps, &user.id, valid_name(id), now, why)?;
                 stmts.extend([
-                    claimed.stmt(deps)?,
                     insert_identity(&user.id, sql::INSERT_IDENTITY),
                     linked(&user.id, "claimed_unverified_account")?,
                 ]);

@@ -297,6 +297,16 @@ fn list_response(resources: Vec<Value>, total: i64, start: i64) -> Value {
     })
 }
 
+/// A request refused before its use case could run (a body that is not a
+/// JSON object): the token is confirmed first, so a bad token is 401
+/// whatever came with it, as in [`checked`].
+pub async fn refused_after_the_token(deps: &Deps, who: &Credential, org_id: &str, refusal: AppError) -> AppError {
+    match directory(deps, who, org_id, Batch::new()).await {
+        Ok(_) => refusal,
+        Err(token) => token,
+    }
+}
+
 /// Reads that depend on a filter or page, checked before the token so a
 /// refusal of the token comes first.
 async fn checked<'a, T>(
@@ -502,15 +512,8 @@ pub async fn create_user(
         // account holding the address is claimed, as single sign-on does
         // (its pending password, sessions and second factor end).
         Some(h) => {
-            for claim in [
-                stmt!(sql::CLAIM_UNVERIFIED_ACCOUNT, &h.id, now, Some(name.clone())),
-                stmt!(sql::GUARD_CHANGED),
-                stmt!(sql::END_EMAIL_TOKENS, &h.id, now),
-                stmt!(sql::REVOKE_ALL_SESSIONS, &h.id, now),
-                stmt!(sql::END_MFA_TOKENS_OF_USER, &h.id, now),
-                stmt!(sql::DELETE_RECOVERY_CODES, &h.id),
-                stmt!(sql::DELETE_TOTP, &h.id),
-            ] {
+            let why = json!({ "org_id": org_id, "reason": "scim_provisioned" });
+            for claim in super::oauth::claim_unverified_account(deps, &h.id, Some(name.clone()), now, why)? {
                 batch.add(claim);
             }
             h.id
@@ -599,6 +602,9 @@ pub async fn change_user(
         batch.add(stmt!(sql::SCIM_REMOVE_MEMBER, org_id, id));
         let data = json!({ "via": "scim", "email": &row.email, "role": &row.role });
         batch.add(dir.event("member.removed", "user", id, data).stmt_if_changed(deps)?);
+        // The org's last owner stays: then nothing of this request is kept,
+        // the attributes it changed included.
+        batch.add(stmt!(sql::GUARD_NOT_A_MEMBER, org_id, id));
         batch.add(stmt!(sql::SCIM_DEACTIVATE, org_id, id, now));
         batch.add(dir.event("scim_user.deactivated", "user", id, json!({})).stmt_if_changed(deps)?);
     }
@@ -614,11 +620,13 @@ pub async fn change_user(
         dir.set_role(deps, &mut batch, id)?;
     }
     let after = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, id));
-    let mut results = dir.run(deps, batch).await?;
+    let mut results = match dir.run(deps, batch).await {
+        // With the token still the org's, the guard that stopped the batch
+        // is the membership's: the last owner.
+        Err(e) if deactivate && e.code() == ErrorCode::Conflict => return Err(last_owner()),
+        run => run?,
+    };
     let after = results.first(after)?.ok_or(AppError::NotFound)?;
-    if deactivate && after.role.is_some() {
-        return Err(last_owner());
-    }
     Ok(user_view(deps, org_id, &after))
 }
 

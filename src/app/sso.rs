@@ -1008,7 +1008,8 @@ pub async fn finish(
     let (user_id, two_factor) = match holder {
         Some(user) if user.email_verified_at.is_some() => (user.id, user.totp_enabled != 0),
         Some(user) => {
-            for claim in claim_unverified_account(&user.id, row.name.clone(), now) {
+            let why = serde_json::json!({ "sso_connection": conn.id, "reason": "sso_verified_domain" });
+            for claim in claim_unverified_account(deps, &user.id, row.name.clone(), now, why)? {
                 batch.add(claim);
             }
             (user.id, false)

@@ -5,7 +5,7 @@
 use super::Problem;
 use crate::app::access::Credential;
 use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
-use crate::app::Deps;
+use crate::app::{AppError, Deps};
 use crate::domain::scim::{Write, MEDIA_TYPE};
 use crate::domain::tenant::Tenant;
 use crate::http::error::ScimError;
@@ -115,8 +115,13 @@ fn created(value: &Value) -> Response {
     scim_answer(201, value).with_header("location", location)
 }
 
-fn body(req: &Request) -> Result<Map<String, Value>, crate::app::AppError> {
-    json(req)
+/// The request's JSON object; a body that is not one is refused only once
+/// the token is confirmed (a bad token is 401 whatever its body).
+async fn body(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Result<Map<String, Value>, AppError> {
+    match json(req) {
+        Ok(body) => Ok(body),
+        Err(refusal) => Err(scim::refused_after_the_token(deps, cred, org_id, refusal).await),
+    }
 }
 
 fn q(req: &Request, name: &str) -> Option<String> {
@@ -141,7 +146,7 @@ pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_
               (status = 400, body = ScimError, description = "scim_invalid_value (invalidValue): no userName, not an address, or an address off the org's verified domains"),
               (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists")))]
 pub async fn scim_create_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(created(&scim::create_user(deps, cred, org_id, &b).await?))
 }
 
@@ -160,7 +165,7 @@ pub async fn scim_get_user(deps: &Deps, _req: &Request, cred: &Credential, org_i
               (status = 400, body = ScimError, description = "scim_mutability (userName cannot change), scim_invalid_value"),
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Replace, &b).await?))
 }
 
@@ -171,7 +176,7 @@ pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, or
               (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path, scim_mutability"),
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_patch_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Patch, &b).await?))
 }
 
@@ -203,7 +208,7 @@ pub async fn scim_list_groups(deps: &Deps, req: &Request, cred: &Credential, org
               (status = 400, body = ScimError, description = "scim_invalid_value"),
               (status = 409, body = ScimError, description = "scim_uniqueness: a Group with this displayName exists")))]
 pub async fn scim_create_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(created(&scim::create_group(deps, cred, org_id, &b).await?))
 }
 
@@ -222,7 +227,7 @@ pub async fn scim_get_group(deps: &Deps, _req: &Request, cred: &Credential, org_
               (status = 400, body = ScimError, description = "scim_invalid_value"),
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Replace, &b).await?))
 }
 
@@ -233,7 +238,7 @@ pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, o
               (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path"),
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_patch_group(deps: &Deps, req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
-    let b = body(req)?;
+    let b = body(deps, req, cred, org_id).await?;
     Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Patch, &b).await?))
 }
 

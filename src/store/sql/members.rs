@@ -149,28 +149,33 @@ pub const MEMBER: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at
 /// Changes a role if it is still what the caller decided on (`?4`), and never
 /// leaves the org without an owner: one statement, so two owners demoting
 /// each other at once cannot both succeed. Never a member the org's
-/// directory manages (SCIM): nor do the removals below touch one.
+/// directory manages (SCIM: an active User while the org has a SCIM token):
+/// nor do the removals below touch one.
 pub const CHANGE_ROLE: &str = "UPDATE org_members SET role = ?3 \
      WHERE org_id = ?1 AND user_id = ?2 AND role = ?4 \
        AND (?3 IN ('owner', 'admin', 'member') OR EXISTS (SELECT 1 FROM org_roles WHERE org_id = ?1 AND key = ?3)) \
        AND (role <> 'owner' OR ?3 = 'owner' \
             OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1) \
        AND (?5 IS NULL OR EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?5 AND role = ?6)) \
-       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1)";
+       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
+            AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1))";
 /// Removes a non-owner whose role is still `?3`, if the acting person (`?4`,
 /// NULL for an API key) still has the role `?5` the decision was made with.
 pub const REMOVE_MEMBER: &str =
     "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner' \
        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?4 AND role = ?5)) \
-       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1)";
+       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
+            AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1))";
 /// Leaves: an owner may go only while another owner stays.
 pub const LEAVE_ORG: &str = "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1) \
-       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1)";
+       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
+            AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1))";
 /// Transfer, step 1: the target (a member) becomes owner, if the caller is an owner.
 pub const TRANSFER_PROMOTE: &str = "UPDATE org_members SET role = 'owner' WHERE org_id = ?1 AND user_id = ?2 \
        AND EXISTS (SELECT 1 FROM org_members WHERE org_id = ?1 AND user_id = ?3 AND role = 'owner') \
-       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1)";
+       AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
+            AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1))";
 /// Transfer, step 2 (same batch): the caller becomes admin, if an owner remains.
 pub const TRANSFER_DEMOTE: &str =
     "UPDATE org_members SET role = 'admin' WHERE org_id = ?1 AND user_id = ?2 AND role = 'owner' \

@@ -129,6 +129,10 @@ pub const UPDATE_SCIM_USER: &str = "UPDATE scim_users SET \
 /// owner stays (the rule of leaving).
 pub const SCIM_REMOVE_MEMBER: &str = "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2 \
        AND (role <> 'owner' OR (SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'owner') > 1)";
+/// ... then: the member is gone, or the batch stops and nothing of the
+/// request is kept (the org's last owner stays a member).
+pub const GUARD_NOT_A_MEMBER: &str = "SELECT json(CASE WHEN NOT EXISTS (SELECT 1 FROM org_members \
+       WHERE org_id = ?1 AND user_id = ?2) THEN '1' ELSE 'guard' END) AS ok";
 /// Deprovisioning, 2 of 2: the resource turns inactive, once its membership
 /// is gone (the last owner's stays: nothing changes).
 pub const SCIM_DEACTIVATE: &str = "UPDATE scim_users SET active = 0, updated_at = ?3 \
@@ -144,12 +148,15 @@ pub const DELETE_SCIM_USER: &str = "DELETE FROM scim_users WHERE org_id = ?1 AND
 pub const DELETE_SCIM_USER_GROUPS: &str = "DELETE FROM scim_group_members WHERE org_id = ?1 AND user_id = ?2 \
        AND NOT EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2)";
 
-/// Whether a member is managed by SCIM (read with a member change elsewhere).
+/// Whether a member is managed by SCIM (read with a member change elsewhere):
+/// an active User, while the org has a SCIM token. Once every token is
+/// revoked the directory speaks for nobody, and owners manage its members again.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScimManagedRow {
     pub managed: i64,
 }
-pub const SCIM_MANAGED: &str = "SELECT 1 AS managed FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1";
+pub const SCIM_MANAGED: &str = "SELECT 1 AS managed FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
+       AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1)";
 
 /// The role of SCIM-managed member `?2` of org `?1` from their groups:
 /// `admin` if a group of theirs is named admin; else the custom role of the
