@@ -539,6 +539,28 @@ fn groups_named_like_roles_give_them_and_the_highest_wins() {
     // In both: admin wins.
     add(&admins, &bob);
     assert_eq!(s.role_of(&bob).as_deref(), Some("admin"));
+    // Each change is audited with the role it had and the one it got; a
+    // group change that leaves the role as it was writes nothing.
+    let changes_of = |user: &str| -> Vec<(String, String)> {
+        let log = s.f.api().audit_log(s.f.owner(), s.f.tenant()).expect(200).body;
+        let mut seen: Vec<(String, String)> = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "member.role_changed" && e["target"]["id"] == user)
+            .map(|e| {
+                assert_eq!((&e["data"]["via"], &e["data"]["reason"]), (&json!("scim"), &json!("groups")), "{e}");
+                (e["data"]["from"].as_str().unwrap().to_owned(), e["data"]["to"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        seen.reverse();
+        seen
+    };
+    let expected =
+        [("member", "billing-viewer"), ("billing-viewer", "admin")].map(|(a, b)| (a.to_owned(), b.to_owned()));
+    assert_eq!(changes_of(&bob), expected);
+    add(&admins, &bob);
+    assert_eq!(changes_of(&bob).len(), 2, "adding bob again changes nothing");
     // Okta's removal form.
     let okta_remove =
         json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": format!("members[value eq \"{bob}\"]")}]});

@@ -87,6 +87,13 @@ impl<'a> Event<'a> {
         self.build(deps, sql::INSERT_AUDIT_IF_CHANGED)
     }
 
+    /// The INSERT by a statement of the caller's that binds what
+    /// [`sql::INSERT_AUDIT`] binds, in its order (e.g. one that adds to the
+    /// data what only the database knows).
+    pub fn stmt_by(&self, deps: &Deps, sql: &'static str) -> Result<Stmt, AppError> {
+        self.build(deps, sql)
+    }
+
     fn build(&self, deps: &Deps, sql: &'static str) -> Result<Stmt, AppError> {
         let id = deps.new_id(IdKind::Event)?;
         // The notification events this change stands for, fanned out to the

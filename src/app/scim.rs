@@ -277,11 +277,11 @@ impl Directory<'_> {
     }
 
     /// Sets a member's role from their groups, with a `member.role_changed`
-    /// row when it changed.
+    /// row (`from`, `to`) when it changes.
     fn set_role(&self, deps: &Deps, batch: &mut Batch, user_id: &str) -> Result<(), AppError> {
-        batch.add(stmt!(sql::SCIM_SET_ROLE, self.org_id, user_id));
         let data = json!({ "via": "scim", "reason": "groups" });
-        batch.add(self.event("member.role_changed", "user", user_id, data).stmt_if_changed(deps)?);
+        batch.add(self.event("member.role_changed", "user", user_id, data).stmt_by(deps, sql::SCIM_ROLE_CHANGE_AUDIT)?);
+        batch.add(stmt!(sql::SCIM_SET_ROLE, self.org_id, user_id));
         Ok(())
     }
 }

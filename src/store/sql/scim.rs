@@ -158,26 +158,24 @@ pub struct ScimManagedRow {
 pub const SCIM_MANAGED: &str = "SELECT 1 AS managed FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1 \
        AND EXISTS (SELECT 1 FROM scim_tokens WHERE org_id = ?1)";
 
-/// The role of SCIM-managed member `?2` of org `?1` from their groups:
-/// `admin` if a group of theirs is named admin; else the custom role of the
-/// group they joined last whose name is one of the org's roles; else
-/// `member`. Owners keep their role (SCIM never makes nor unmakes owners).
-pub const SCIM_SET_ROLE: &str = "UPDATE org_members SET role = COALESCE( \
-       (SELECT 'admin' FROM scim_group_members AS gm JOIN scim_groups AS g ON g.id = gm.group_id \
-          WHERE gm.org_id = ?1 AND gm.user_id = ?2 AND g.role_key = 'admin' LIMIT 1), \
-       (SELECT r.key FROM scim_group_members AS gm JOIN scim_groups AS g ON g.id = gm.group_id \
-          JOIN org_roles AS r ON r.org_id = ?1 AND r.key = g.role_key \
-          WHERE gm.org_id = ?1 AND gm.user_id = ?2 ORDER BY gm.added_at DESC, gm.group_id DESC LIMIT 1), \
-       'member') \
+/// The role of SCIM-managed member `?2` of org `?1` from their groups (the
+/// `scim_group_roles` view, migration 0031). Owners keep their role (SCIM
+/// never makes nor unmakes owners). Run after [`SCIM_ROLE_CHANGE_AUDIT`].
+pub const SCIM_SET_ROLE: &str = "UPDATE org_members \
+     SET role = (SELECT role FROM scim_group_roles WHERE org_id = ?1 AND user_id = ?2) \
      WHERE org_id = ?1 AND user_id = ?2 AND role <> 'owner' \
        AND EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?1 AND user_id = ?2 AND active = 1) \
-       AND role IS NOT COALESCE( \
-       (SELECT 'admin' FROM scim_group_members AS gm JOIN scim_groups AS g ON g.id = gm.group_id \
-          WHERE gm.org_id = ?1 AND gm.user_id = ?2 AND g.role_key = 'admin' LIMIT 1), \
-       (SELECT r.key FROM scim_group_members AS gm JOIN scim_groups AS g ON g.id = gm.group_id \
-          JOIN org_roles AS r ON r.org_id = ?1 AND r.key = g.role_key \
-          WHERE gm.org_id = ?1 AND gm.user_id = ?2 ORDER BY gm.added_at DESC, gm.group_id DESC LIMIT 1), \
-       'member')";
+       AND role IS NOT (SELECT role FROM scim_group_roles WHERE org_id = ?1 AND user_id = ?2)";
+/// The `member.role_changed` row of [`SCIM_SET_ROLE`], just before it and
+/// on the same conditions (so it is written exactly when the role changes),
+/// with the role it had and the one it gets. Bound as
+/// `sql::INSERT_AUDIT` (?2 the org, ?8 the member); `from`/`to` join ?9.
+pub const SCIM_ROLE_CHANGE_AUDIT: &str = "INSERT INTO audit_events \
+       (id, org_id, workspace_id, actor_kind, actor_id, action, target_kind, target_id, data, occurred_at, event_types) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, json_set(?9, '$.from', m.role, '$.to', d.role), ?10, ?11 \
+     FROM org_members AS m JOIN scim_group_roles AS d ON d.org_id = m.org_id AND d.user_id = m.user_id \
+     WHERE m.org_id = ?2 AND m.user_id = ?8 AND m.role <> 'owner' AND m.role IS NOT d.role \
+       AND EXISTS (SELECT 1 FROM scim_users WHERE org_id = ?2 AND user_id = ?8 AND active = 1)";
 
 // ---- groups ----
 
