@@ -54,7 +54,7 @@ async function tokenAndReturn(ctx) {
 // trip), the lead and status lines, and the link's preview. Answers
 // { screen } when there is no more to show (no token, or the preview was
 // refused), else { token, lead, status, preview }.
-export async function openLink(ctx, { title, incomplete, preview, explain, back = true }) {
+export async function openLink(ctx, { title, incomplete = "", preview, explain, back = true }) {
   const { token, note } = await tokenAndReturn(ctx);
   const lead = h("p", { id: "lead" });
   const status = statusLine();
