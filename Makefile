@@ -48,6 +48,8 @@ dev: setup
 	@sh scripts/build-console.sh
 	CI=true $(WRANGLER) d1 migrations apply DB --local
 	@sh scripts/dev-config.sh $(DEV_DIR) $(PORT) $(DEV_VARS)
+	@# The management Worker's config has no [build]: its module must exist before wrangler loads it.
+	@[ -f build/manage/worker/shim.mjs ] || sh scripts/build-wasm.sh
 	$(WRANGLER) dev -c $(DEV_DIR)/wrangler.toml -c $(DEV_DIR)/wrangler.manage.toml --persist-to .wrangler/state --ip 127.0.0.1 --port $(PORT) --show-interactive-dev-session=false --test-scheduled
 
 # The wasm32 lint shares the wasm builds' own target dir (scripts/build-wasm.sh).

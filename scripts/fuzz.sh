@@ -40,7 +40,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${FUZZ_URL:-}" ]; then
-  [ -f build/worker/shim.mjs ] || { echo "build/worker/shim.mjs is missing: run \`make build\` first" >&2; exit 1; }
+  for shim in build/worker/shim.mjs build/manage/worker/shim.mjs; do
+    [ -f "$shim" ] || { echo "$shim is missing: run \`make build\` first" >&2; exit 1; }
+  done
   PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   INSPECTOR="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   # The repository's configurations (the edge Worker, then the management

@@ -74,6 +74,8 @@ fn bad_input_is_never_a_500_in_workerd() {
         ("POST", "/v1/auth/signup", b"{".to_vec(), 400, "invalid_json"),
         ("POST", "/v1/auth/login", br#"{"email":[],"password":{}}"#.to_vec(), 422, "validation_failed"),
         ("POST", "/v1/auth/login", vec![b'x'; 70_000], 413, "payload_too_large"),
+        // The same on a route the management Worker serves (before its 401).
+        ("POST", "/v1/orgs", vec![b'x'; 70_000], 413, "payload_too_large"),
         ("GET", "/v1/me?key=lk_live", vec![], 400, "api_key_in_url"),
         // (Outside /v1 a path is the console's: its entry page, see e2e_console.)
         ("GET", "/v1/nope", vec![], 404, "not_found"),

@@ -245,6 +245,18 @@ fn the_per_ip_limit_answers_429_when_turned_on_and_stays_off_in_development() {
     assert_eq!(other.status, 401, "{}", other.raw);
     assert_eq!(on.post("/v1/auth/resend-verification", None, json!({"email": "y@example.com"})).status, 202);
 
+    // The management Worker's routes are limited alike: the edge hands them
+    // the request with the client's address.
+    let device = |ip: &str| {
+        let headers = [("Content-Type", "application/json"), ("CF-Connecting-IP", ip)];
+        on.send("POST", "/v1/auth/device", None, &headers, Some(br#"{"client_name":"burst"}"#))
+    };
+    let answers: Vec<Resp> = (0..12).map(|_| device("203.0.113.70")).collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().filter(|&&s| s == 429).count() >= 2, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 429].contains(s)), "{statuses:?}");
+    assert_eq!(device("203.0.113.71").status, 200, "another address has its own bucket there too");
+
     // ENVIRONMENT=development without IP_RATE_LIMIT=on: never limited.
     let answers = burst(&off, "203.0.113.7");
     assert!(answers.iter().all(|r| r.status != 429), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());

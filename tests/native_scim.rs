@@ -431,7 +431,16 @@ fn scim_managed_members_are_read_only_elsewhere() {
     s.f.app.call("DELETE", &format!("{path}/{token_id}"), Some(&access(owner)), None).expect(204);
     api.change_role(owner, s.f.tenant(), &id, "admin").expect(200);
     assert_eq!(s.role_of(&id).as_deref(), Some("admin"));
+    api.remove_member(owner, s.f.tenant(), &id).expect(204);
+    assert_eq!(s.role_of(&id), None);
     let token = new_token(&s.f, owner, &s.f.org).expect(201).body["token"].as_str().unwrap().to_owned();
+    // The directory, connected again, still says active: the person is let
+    // back in, and managed again.
+    let user = s.call_as(&token, "GET", &format!("/Users/{id}"), None).expect(200).body;
+    assert_eq!(user["active"], true);
+    let on = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": true}]});
+    s.call_as(&token, "PATCH", &format!("/Users/{id}"), Some(on)).expect(200);
+    assert_eq!(s.role_of(&id).as_deref(), Some("member"));
     api.change_role(owner, s.f.tenant(), &id, "member").expect_problem(409, "managed_by_scim");
     let out =
         pollster::block_on(latchkey::store::Db::batch(db, vec![stmt!(sql::LEAVE_ORG, org, id.as_str())])).unwrap();
@@ -447,7 +456,13 @@ fn scim_managed_members_are_read_only_elsewhere() {
 fn the_last_owner_is_never_deprovisioned_and_two_deactivations_at_once_remove_once() {
     let s = acme();
     let owner = s.f.owner().id();
-    // The owner is provisioned too: an existing member keeps their role.
+    // Provisioned as inactive (a directory's first sync of a suspended
+    // account): refused, and no User is made.
+    let inactive = s.call("POST", "/Users", Some(okta_user("owner@example.com", false)));
+    expect_scim_error(inactive, 409, "last_owner", None);
+    assert_eq!(s.role_of(&owner).as_deref(), Some("owner"));
+    expect_scim_error(s.get(&format!("/Users/{owner}")), 404, "not_found", None);
+    // The owner is provisioned: an existing member keeps their role.
     let created = s.provision("owner@example.com");
     assert_eq!(created["roles"][0]["value"], "owner");
     let r = s.deactivate(&owner);

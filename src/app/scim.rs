@@ -547,9 +547,14 @@ pub async fn create_user(
         batch.add(stmt!(sql::SCIM_REMOVE_MEMBER, org_id, &user_id));
         let data = json!({ "via": "scim", "email": &email });
         batch.add(dir.event("member.removed", "user", &user_id, data).stmt_if_changed(deps)?);
+        // The org's last owner stays: then nothing is provisioned.
+        batch.add(stmt!(sql::GUARD_NOT_A_MEMBER, org_id, &user_id));
     }
     let row = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, &user_id));
-    let mut results = dir.run(deps, batch).await?;
+    let mut results = match dir.run(deps, batch).await {
+        Err(e) if !active && e.code() == ErrorCode::Conflict => return Err(last_owner()),
+        run => run?,
+    };
     let row = results.first(row)?.ok_or_else(|| AppError::internal("the new SCIM User was not read back"))?;
     Ok(user_view(deps, org_id, &row))
 }
@@ -608,7 +613,9 @@ pub async fn change_user(
         batch.add(stmt!(sql::SCIM_DEACTIVATE, org_id, id, now));
         batch.add(dir.event("scim_user.deactivated", "user", id, json!({})).stmt_if_changed(deps)?);
     }
-    if row.active == 0 && attrs.active == Some(true) {
+    // By the membership too: an active User who is no member (removed by an
+    // owner while the org had no SCIM token) is let back in.
+    if attrs.active == Some(true) && (row.active == 0 || row.role.is_none()) {
         if !on_verified_domain(&row.email, &results.all(verified)?) {
             return Err(off_domain(&row.email));
         }

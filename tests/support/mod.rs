@@ -436,8 +436,14 @@ extern "C" fn stop_shared() {
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     for (pgid, dir) in shared.iter() {
-        // SAFETY: signal 0 only asks whether the group still exists.
-        while unsafe { libc::kill(-(*pgid as libc::pid_t), 0) } == 0 && Instant::now() < deadline {
+        // Wrangler (the group's leader, our child) exits once workerd is
+        // down: reap it (a zombie would keep the group alive), then end
+        // whatever of the group is left.
+        let mut status = 0;
+        // SAFETY: waitpid on our own child, without blocking.
+        while unsafe { libc::waitpid(*pgid as libc::pid_t, &mut status, libc::WNOHANG) } == 0
+            && Instant::now() < deadline
+        {
             thread::sleep(Duration::from_millis(50));
         }
         kill_group(*pgid, libc::SIGKILL);
