@@ -251,6 +251,17 @@ impl Directory<'_> {
         batch
     }
 
+    /// [`Directory::run`] for a batch that removes a member behind
+    /// `GUARD_NOT_A_MEMBER` (when `removing`): with the token still the
+    /// org's, the guard that stopped it is the membership's, so the answer
+    /// is 409 `last_owner`.
+    async fn run_removing(&self, deps: &Deps, batch: Batch, removing: bool) -> Result<Results, AppError> {
+        match self.run(deps, batch).await {
+            Err(e) if removing && e.code() == ErrorCode::Conflict => Err(last_owner()),
+            run => run,
+        }
+    }
+
     /// Runs a write batch: a token revoked meanwhile is 401, another guard
     /// that rolled back 409 `conflict`, a name taken 409 `scim_uniqueness`.
     async fn run(&self, deps: &Deps, batch: Batch) -> Result<Results, AppError> {
@@ -551,10 +562,7 @@ pub async fn create_user(
         batch.add(stmt!(sql::GUARD_NOT_A_MEMBER, org_id, &user_id));
     }
     let row = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, &user_id));
-    let mut results = match dir.run(deps, batch).await {
-        Err(e) if !active && e.code() == ErrorCode::Conflict => return Err(last_owner()),
-        run => run?,
-    };
+    let mut results = dir.run_removing(deps, batch, !active).await?;
     let row = results.first(row)?.ok_or_else(|| AppError::internal("the new SCIM User was not read back"))?;
     Ok(user_view(deps, org_id, &row))
 }
@@ -627,12 +635,7 @@ pub async fn change_user(
         dir.set_role(deps, &mut batch, id)?;
     }
     let after = batch.read::<ScimUserRow>(stmt!(sql::SCIM_USER, org_id, id));
-    let mut results = match dir.run(deps, batch).await {
-        // With the token still the org's, the guard that stopped the batch
-        // is the membership's: the last owner.
-        Err(e) if deactivate && e.code() == ErrorCode::Conflict => return Err(last_owner()),
-        run => run?,
-    };
+    let mut results = dir.run_removing(deps, batch, deactivate).await?;
     let after = results.first(after)?.ok_or(AppError::NotFound)?;
     Ok(user_view(deps, org_id, &after))
 }
