@@ -5129,7 +5129,7 @@ export interface operations {
                     "application/scim+json": components["schemas"]["ScimError"];
                 };
             };
-            /** @description scim_uniqueness (uniqueness): a User with this userName exists */
+            /** @description scim_uniqueness (uniqueness): a User with this userName exists; last_owner: provisioned as inactive, the org's last owner is not removed (nothing is provisioned) */
             409: {
                 headers: {
                     [name: string]: unknown;

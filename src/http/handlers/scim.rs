@@ -144,7 +144,7 @@ pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_
     params(("org_id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 201, body = ScimResource, content_type = "application/scim+json", description = "The account joins the org as member (unless active is false)"),
               (status = 400, body = ScimError, description = "scim_invalid_value (invalidValue): no userName, not an address, or an address off the org's verified domains"),
-              (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists")))]
+              (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists; last_owner: provisioned as inactive, the org's last owner is not removed (nothing is provisioned)")))]
 pub async fn scim_create_user(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let b = body(deps, req, cred, org_id).await?;
     Ok(created(&scim::create_user(deps, cred, org_id, &b).await?))
