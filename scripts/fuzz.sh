@@ -16,6 +16,11 @@
 #                  (scripts/fuzz/fake_dns.py), which that Worker's
 #                  DNS_OVER_HTTPS_URL must name (`fake_dns.py --vars PORT`);
 #                  unset, no domain is verified, so nobody may ask to join.
+#   FUZZ_ADMINS    with FUZZ_URL: addresses in that Worker's PLATFORM_ADMINS,
+#                  comma-separated, none signed up yet: the hooks make the
+#                  first a platform administrator (the next when one is
+#                  locked by wrong codes); unset, the admin routes are fuzzed
+#                  without one. Without FUZZ_URL, chosen here.
 #   FUZZ_EXAMPLES  generated cases per operation and phase (default 150: over 10 000 in all)
 #   FUZZ_SEED      schemathesis seed (default: a random one, printed)
 #
@@ -54,6 +59,7 @@ if [ -z "${FUZZ_URL:-}" ]; then
   # domains they verify.
   FUZZ_OAUTH_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --free-port)"
   FUZZ_DNS_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --free-port)"
+  FUZZ_ADMINS="$(seq -f 'fuzz-admin-%g@fuzz.example.com' 1 20 | paste -sd, -)"
   { cat .dev.vars
     "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --vars "$FUZZ_OAUTH_PORT"
     "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --vars "$FUZZ_DNS_PORT"
@@ -62,7 +68,7 @@ if [ -z "${FUZZ_URL:-}" ]; then
   # with absolute paths, beside a development .dev.vars both read: make dev's
   # own scripts/dev-config.sh.
   SOURCE="$WORK/vars" sh scripts/dev-config.sh --built "$WORK" "$PORT" \
-    ENVIRONMENT=development MAILER=dev WEBHOOK_RETRY_SCHEDULE=1
+    ENVIRONMENT=development MAILER=dev WEBHOOK_RETRY_SCHEDULE=1 PLATFORM_ADMINS="$FUZZ_ADMINS"
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --config wrangler.manage.toml --ip 127.0.0.1 --port "$PORT" \
@@ -81,7 +87,7 @@ START=$(date +%s)
 set +e
 # From $WORK: hypothesis keeps its example database in the working directory.
 cd "$WORK"
-FUZZ_BASE="$FUZZ_URL" FUZZ_OAUTH_PORT="${FUZZ_OAUTH_PORT:-}" FUZZ_DNS_PORT="${FUZZ_DNS_PORT:-}" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
+FUZZ_BASE="$FUZZ_URL" FUZZ_OAUTH_PORT="${FUZZ_OAUTH_PORT:-}" FUZZ_DNS_PORT="${FUZZ_DNS_PORT:-}" FUZZ_ADMINS="${FUZZ_ADMINS:-}" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/scripts/fuzz" PYTHONHASHSEED=0 \
   "$VENV/bin/schemathesis" --no-color run "$FUZZ_URL/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \

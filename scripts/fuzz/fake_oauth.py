@@ -13,7 +13,10 @@ reduced to what a link needs:
     and the PKCE S256 verifier; Google and GitLab return an ID token (`iss`,
     `aud`, `exp`, `nonce`, `sub`, `email`, `email_verified`; junk signature
     bytes: the Worker does not need them);
-  - GitHub's `/user` and `/user/emails`, GitLab's `/oauth/userinfo`.
+  - GitHub's `/user` and `/user/emails`, GitLab's `/oauth/userinfo`;
+  - an org's OpenID Connect provider at `/idp` (`idp_issuer(port)`): its
+    discovery document only, which the Worker reads when the hooks connect
+    it for single sign-on (the sign-in itself is not taken further).
 
     python3 fake_oauth.py --vars PORT
 
@@ -68,6 +71,11 @@ def worker_vars(port):
     for p in PROVIDERS:
         out[f"OAUTH_{p.upper()}_CLIENT_ID"], out[f"OAUTH_{p.upper()}_CLIENT_SECRET"] = client(p)
     return out
+
+
+def idp_issuer(port):
+    """The issuer of the fake single sign-on provider (discovery only)."""
+    return f"http://127.0.0.1:{port}/idp"
 
 
 def b64url(raw):
@@ -151,6 +159,11 @@ class Fake:
                 return 200, {"access_token": token, "token_type": "bearer", "scope": "read:user,user:email"}, {}
             return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3599,
                          "scope": "openid email profile", "id_token": self.id_token(provider, grant)}, {}
+        if method == "GET" and path == "/idp/.well-known/openid-configuration":
+            idp = f"{self.base}/idp"
+            return 200, {"issuer": idp, "authorization_endpoint": f"{idp}/authorize", "token_endpoint": f"{idp}/token",
+                         "jwks_uri": f"{idp}/jwks", "response_types_supported": ["code"],
+                         "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}, {}
         auth = headers.get("authorization")
         if method == "GET" and path in ("/github/api/user", "/github/api/user/emails"):
             account = self.bearer("github", auth)

@@ -34,6 +34,17 @@ its public API (it must run with ENVIRONMENT=development: the seed reads
     provider of fake_oauth.py, which these hooks serve on FUZZ_OAUTH_PORT
     (scripts/fuzz.sh points its Worker there; without the variable nothing
     is linked).
+  - single sign-on: an OIDC connection of the org (to the fake provider's
+    issuer, discovered there) and a SAML one (from metadata XML), each on a
+    verified domain of its own (with both fakes only);
+  - SCIM: a token of the org, the bearer of every /scim/v2 case, a second
+    one for the generated revocations, a user provisioned through it on the
+    OIDC connection's domain and a group;
+  - a trust policy (GitHub Actions) and a custom role of the org;
+  - a platform administrator with 2FA on (the first address of FUZZ_ADMINS,
+    which scripts/fuzz.sh puts in its Worker's PLATFORM_ADMINS), whose
+    session and current TOTP code go with /v1/admin, and a person they act
+    on (the victim); without the variable, none.
 
 Path parameters get these ids, and some body fields (a transfer's user_id,
 the ids of an authorization question, the current password, a join link's
@@ -385,7 +396,7 @@ def new_domain(token):
     name = f"fuzz-{time.time_ns()}.example"
     answer = call("POST", f"/v1/orgs/{org_id}/domains", {"domain": name}, token)
     if answer[0] == 409 and answer[1].get("code") == "conflict":
-        ours = {STATE.get("domain_id"), STATE.get("suggest_domain_id")}
+        ours = {STATE.get(k) for k in ("domain_id", "suggest_domain_id", "sso_oidc_domain_id", "sso_saml_domain_id")}
         for d in must(200, call("GET", f"/v1/orgs/{org_id}/domains", token=token), "domains")["data"]:
             if d["id"] not in ours:
                 call("DELETE", f"/v1/orgs/{org_id}/domains/{d['id']}", token=token)
@@ -405,7 +416,7 @@ def seed_suggestion(token):
         return
     org_id = STATE["org_id"]
     domain = new_domain(token)
-    STATE["suggest_domain_id"] = domain["id"]
+    STATE["suggest_domain_id"], STATE["suggest_domain"] = domain["id"], domain["domain"]
     must(200, call("POST", f"/v1/orgs/{org_id}/domains/{domain['id']}/verify", {}, token), "verify domain")
     must(200, call("PATCH", f"/v1/orgs/{org_id}/domains/{domain['id']}", {"enrollment": "suggest"}, token),
          "suggest domain")
@@ -415,6 +426,109 @@ def seed_suggestion(token):
     suggested = must(200, call("GET", "/v1/me/suggested-orgs", token=STATE["asker_access"]), "suggested orgs")
     if org_id not in {o["id"] for o in suggested["data"]}:
         raise SeedError(f"fuzz seed: {domain['domain']}, verified, suggests no org to the asker: {suggested}")
+
+def verified_domain(token):
+    """A new domain of the org, verified at the fake resolver; the answer."""
+    domain = new_domain(token)
+    must(200, call("POST", f"/v1/orgs/{STATE['org_id']}/domains/{domain['id']}/verify", {}, token), "verify domain")
+    return domain
+
+
+# A self-signed certificate for the SAML connection's metadata (its key was
+# thrown away: no SAML response is ever signed for it).
+SAML_CERT = "MIIDGTCCAgGgAwIBAgIURIuDv576W4v8r+3BNy3OyrJC7+IwDQYJKoZIhvcNAQELBQAwGzEZMBcGA1UEAwwQZnV6ei1pZHAuZXhhbXBsZTAgFw0yNjEyMDcwMDI1NDZaGA8yMTI2MTExMzAwMjU0NlowGzEZMBcGA1UEAwwQZnV6ei1pZHAuZXhhbXBsZTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBANZc/4HyILc3SiryulGHG39Yi2Yu0oX71r06EsZoOWJajKnvrKBas1VQHwqWF6pz62XFx2+x8YKbOsjxTHev1DxJiyzCEHfPgkdwim22aqxxvoZBzQ3ZU4OC/gh2wsGtK5gYtyGPk4MCQx+cTZlbouy2xhVgkD+46vbxKhOtSFKSjJudZggIgPzI85luBeemm1M05V/r6NQSvFiDm8wef5DXIwUEM13+E9gZUqEhIBsuE7uS0vNwUlbvhud7MZ+GRZdz4n14onaFlBfrpEsxJdS+96qEaJbPfsVfwx8KozANKG5ewgifc8ErTt386GjmhlNGWHupeT3RZBKmF5dLkoMCAwEAAaNTMFEwHQYDVR0OBBYEFPt5yS1Yv/RiAZkfHwatHhPoQusRMB8GA1UdIwQYMBaAFPt5yS1Yv/RiAZkfHwatHhPoQusRMA8GA1UdEwEB/wQFMAMBAf8wDQYJKoZIhvcNAQELBQADggEBALE7c2BAc7A7KY8ZIk7V4kupEA+852Iu8Z4EYgb6qTDn36C9j0LlTfIqwopJW52Ra/eoLPu3AGSofqlxfmuN0k0iblc6BreOLQl1F0IpomD63WHHHFTW6MkAHZfEvE8Q4ap0XgiGWXzk9BhAwRnq9w8zA6mqWJ8C7G19Z4t1rEIBIohncWWnRFddmxsjIjaGrTVEUvgUfcTT8yHgWXcPv2yeox/Da4b/1Ryv68LGUgYnYowZZilhHn74p27jx9NgEBUDtD9X+WabW62r7CuJ5Ju66odull4rwCizOsshFRd6UiqabbtKh1TuPkCUdOHI5sfogDrZuDpf00O9Cv1cDAo="
+
+
+def saml_metadata(entity_id):
+    return (f'<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}">'
+            '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+            '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+            f'{SAML_CERT}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>'
+            '<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>'
+            '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+            'Location="https://idp.fuzz.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>')
+
+
+def new_sso_connection(token, kind):
+    """A single sign-on connection of the org ("oidc": to the fake
+    provider's issuer, which the Worker discovers; "saml": from metadata
+    XML) on its own verified domain (a domain has one connection; no seeded
+    person signs in on it, so a generated `sso_required` locks nobody out);
+    its id."""
+    org_id, domain = STATE["org_id"], STATE[f"sso_{kind}_domain"]
+    if kind == "oidc":
+        body = {"type": "oidc", "name": "Fuzz OIDC", "issuer": FAKE.base + "/idp", "client_id": "fuzz-idp-client",
+                "client_secret": "fuzz-idp-secret", "domains": [domain]}
+    else:
+        body = {"type": "saml", "name": "Fuzz SAML", "metadata_xml": saml_metadata(f"https://{domain}/saml"),
+                "domains": [domain]}
+    answer = call("POST", f"/v1/orgs/{org_id}/sso-connections", body, token)
+    if answer[0] == 409:  # the domain is taken (by a generated create): that connection goes first
+        for c in must(200, call("GET", f"/v1/orgs/{org_id}/sso-connections", token=token), "connections")["data"]:
+            if domain in c["domains"]:
+                call("DELETE", f"/v1/orgs/{org_id}/sso-connections/{c['id']}", token=token)
+        answer = call("POST", f"/v1/orgs/{org_id}/sso-connections", body, token)
+    return must(201, answer, f"{kind} connection")["id"]
+
+
+def seed_sso(token):
+    """An OIDC and a SAML connection of the org, each on a verified domain
+    of its own. Nothing without the fake resolver and the fake provider."""
+    if DNS is None or FAKE is None:
+        return
+    for kind in ("oidc", "saml"):
+        domain = verified_domain(token)
+        STATE[f"sso_{kind}_domain"], STATE[f"sso_{kind}_domain_id"] = domain["domain"], domain["id"]
+        STATE[f"sso_{kind}_id"] = new_sso_connection(token, kind)
+
+
+SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def new_scim_token(token, name):
+    return must(201, call("POST", f"/v1/orgs/{STATE['org_id']}/scim-tokens", {"name": name}, token), "SCIM token")
+
+
+def scim_user():
+    """A person provisioned through SCIM on the OIDC connection's domain; their id."""
+    address = f"scim-{time.time_ns()}@{STATE['sso_oidc_domain']}"
+    body = {"schemas": [SCIM_USER], "userName": address, "name": {"givenName": "Fuzz"}, "active": True}
+    return must(201, call("POST", f"/scim/v2/{STATE['org_id']}/Users", body, STATE["scim_token"]), "SCIM user")["id"]
+
+
+def scim_group():
+    """A SCIM group (its name no role's: it gives nothing) with the SCIM user in it; its id."""
+    body = {"schemas": [SCIM_GROUP], "displayName": "fuzz-group", "members": [{"value": STATE["scim_user_id"]}]}
+    return must(201, call("POST", f"/scim/v2/{STATE['org_id']}/Groups", body, STATE["scim_token"]), "SCIM group")["id"]
+
+
+def seed_scim(token):
+    """A SCIM token of the org (the bearer of every /scim/v2 case), a
+    second one (which the generated revocations get), a user provisioned
+    through it and a group. Nothing without a verified domain for the user."""
+    if "sso_oidc_domain" not in STATE:
+        return
+    STATE["scim_token"] = new_scim_token(token, "fuzz")["token"]
+    STATE["spare_scim_token_id"] = new_scim_token(token, "fuzz spare")["id"]
+    STATE["scim_user_id"] = scim_user()
+    STATE["scim_group_id"] = scim_group()
+
+
+def new_trust_policy(token):
+    """A trust policy of the org for GitHub Actions' tokens; its id."""
+    body = {"name": "fuzz deploys", "issuer": "https://token.actions.githubusercontent.com",
+            "audience": f"latchkey:{STATE['org_id']}",
+            "conditions": {"repository_id": "892364021", "ref": "refs/heads/main"},
+            "scopes": ["org:read"], "max_ttl_seconds": 900}
+    return must(201, call("POST", f"/v1/orgs/{STATE['org_id']}/trust-policies", body, token), "trust policy")["id"]
+
+
+def new_role(token):
+    """A custom role of the org; its key."""
+    body = {"key": f"fuzz-{time.time_ns()}", "name": "Fuzz role", "description": "seeded", "permissions": ["org:read"]}
+    return must(201, call("POST", f"/v1/orgs/{STATE['org_id']}/roles", body, token), "custom role")["key"]
 
 
 def seed_workspace(token):
@@ -450,6 +564,10 @@ def seed_org(token):
     request_to_join()
     STATE["domain_id"] = new_domain(token)["id"]
     seed_suggestion(token)
+    seed_sso(token)
+    seed_scim(token)
+    STATE["trust_policy_id"] = new_trust_policy(token)
+    STATE["role_key"] = new_role(token)
     seed_workspace(token)
 
 
@@ -470,6 +588,35 @@ def seed_2fa_person():
                  tfa_secret=secret, tfa_last_step=step)
 
 
+# PLATFORM_ADMINS of the Worker (scripts/fuzz.sh sets both): one
+# administrator at a time; the next when one is locked by wrong codes.
+ADMINS = [a for a in os.environ.get("FUZZ_ADMINS", "").split(",") if a]
+
+
+def seed_admin():
+    """A platform administrator (the next address of FUZZ_ADMINS) with 2FA
+    on, and a person (the victim) whom the generated suspensions, look-ups
+    and 2FA resets concern. Nothing without FUZZ_ADMINS."""
+    if not ADMINS:
+        STATE.pop("admin", None)
+        return
+    address = ADMINS.pop(0)
+    session = person(address, "Fuzz Admin")
+    secret, step = enable_2fa(session["access_token"])
+    STATE.update(admin=address, admin_access=session["access_token"], admin_refresh=session["refresh_token"],
+                 admin_secret=secret, admin_last_step=step)
+    STATE["victim"] = f"victim-{time.time_ns()}@fuzz.example.com"
+    victim = person(STATE["victim"], "Fuzz Victim")
+    STATE["victim_id"] = must(200, call("GET", "/v1/me", token=victim["access_token"]), "victim me")["id"]
+
+
+def admin_access():
+    """A live access token of the administrator (the next one when theirs is gone)."""
+    if not renewed("admin_access", "admin_refresh"):
+        seed_admin()
+    return STATE.get("admin_access") or fresh_access()
+
+
 def seed():
     run = f"{time.time_ns()}"
     STATE["owner"] = f"owner-{run}@fuzz.example.com"
@@ -482,6 +629,8 @@ def seed():
     STATE.pop("link_access", None)
     link_identities()
     seed_2fa_person()  # before the org, which they ask to join
+    if "admin" not in STATE:
+        seed_admin()
     seed_org(STATE["access"])
     seed_spares(STATE["access"])
     seed_member_orgs(STATE["access"])
@@ -578,6 +727,10 @@ class OwnerSession:
             data = asker_access()
         elif (case.method, case.path) in API_KEY_ONLY:
             data = STATE["key"]
+        elif case.path.startswith("/scim/v2/") and "scim_token" in STATE:
+            data = STATE["scim_token"]
+        elif case.path.startswith("/v1/admin/") and "admin" in STATE:
+            data = admin_access()
         elif (case.method, case.path) in SELF_REVOKING:
             data = throwaway_key()
         case.headers["Authorization"] = f"Bearer {data}"
@@ -591,7 +744,9 @@ def keeps_generated(value):
 ID_SEGMENTS = (("/deliveries/", "delivery_id"), ("/notification-channels/", "channel_id"),
                ("/api-keys/", "key_id"), ("/install-links/", "install_link_id"), ("/sessions/", "session_id"),
                ("/join-links/", "join_link_id"), ("/domains/", "domain_id"),
-               ("/v1/me/membership-requests/", "my_request_id"), ("/membership-requests/", "request_id"))
+               ("/v1/me/membership-requests/", "my_request_id"), ("/membership-requests/", "request_id"),
+               ("/scim-tokens/", "spare_scim_token_id"), ("/trust-policies/", "trust_policy_id"),
+               ("/sso-connections/", "sso_oidc_id"), ("/Users/", "scim_user_id"), ("/Groups/", "scim_group_id"))
 
 
 def real_id(method, path, name):
@@ -604,8 +759,14 @@ def real_id(method, path, name):
         return STATE["org_id"]
     if name == "ws_id":  # the workspace, also as the org's managed workspace
         return STATE["ws_id"]
+    if name == "user_id" and path.startswith("/v1/admin/"):  # the person the administrator acts on
+        return STATE.get("victim_id")
     if name == "user_id":  # the member of the org and of the workspace
         return STATE["member_id"]
+    if name == "key":  # the org's custom role
+        return STATE["role_key"]
+    if name == "connection_id":  # metadata and the ACS are SAML's; the sign-in starts either
+        return STATE.get("sso_saml_id" if path.startswith("/v1/sso/") else "sso_oidc_id")
     if name == "provider":  # a fixed list, which the schema declares
         return None
     if name == "id":
@@ -613,7 +774,7 @@ def real_id(method, path, name):
             return STATE["ws_invitation_id"] if path.startswith("/v1/workspaces/") else STATE["invitation_id"]
         for part, key in ID_SEGMENTS:
             if part in path:
-                return STATE[key]
+                return STATE.get(key)
     return None
 
 
@@ -654,6 +815,14 @@ def body_values(method, path):
         return {"token": STATE["open_token"]}
     if (method, path) == ("POST", "/v1/orgs/{org_id}/membership-requests/{id}/approve"):
         return {"role": "member"}
+    if (method, path) == ("POST", "/v1/admin/users/lookup") and "victim" in STATE:
+        return {"email": STATE["victim"]}
+    if (method, path) == ("POST", "/v1/orgs/{org_id}/sso-connections") and "sso_oidc_id" in STATE:
+        # An OIDC connection the Worker can discover, on the one verified
+        # domain with none (removed again at once, see heal).
+        return {"type": "oidc", "issuer": FAKE.base + "/idp", "domains": [STATE["suggest_domain"]]}
+    if (method, path) == ("POST", "/v1/orgs/{org_id}/trust-policies"):
+        return {"issuer": "https://token.actions.githubusercontent.com", "conditions": {"repository_id": "892364021"}}
     if path in ("/v1/auth/device/preview", "/v1/auth/device/approve", "/v1/auth/device/deny"):
         # A fresh pending request each time, so a decision can be made.
         return {"user_code": device_request()["user_code"]}
@@ -693,13 +862,14 @@ def map_body(ctx, body):
 @schemathesis.hook
 def map_query(ctx, query):
     # A generated cursor is never one the API issued (422): three in four go;
-    # the OAuth start gets an allowed redirect_uri.
+    # the OAuth and single sign-on starts get an allowed redirect_uri.
     if not isinstance(query, dict):
         return query
     out = dict(query)
     if "cursor" in out and not keeps_generated(out["cursor"]):
         del out["cursor"]
-    if ctx.operation.path == "/v1/auth/oauth/{provider}/authorize" and "redirect_uri" in out:
+    if ctx.operation.path in ("/v1/auth/oauth/{provider}/authorize", "/v1/auth/sso/{connection_id}/authorize") \
+            and "redirect_uri" in out:
         if not keeps_generated(out["redirect_uri"]):
             out["redirect_uri"] = REDIRECT_URI
     return out
@@ -719,14 +889,25 @@ def before_call(ctx, case, **kwargs):
         case.headers = {k: v for k, v in case.headers.items() if k.lower() not in FRAMING_HEADERS}
     # A TOTP code is good for its 30-second step (and one either side), once:
     # computed at send time, the next unused step, while there is one.
-    if (case.method, case.path) in TWO_FACTOR and isinstance(case.body, dict) and "code" in case.body:
+    who = code_person(case.method, case.path)
+    if who and isinstance(case.body, dict) and "code" in case.body:
         if keeps_generated(case.body["code"]):
             return
         now = int(time.time()) // 30
-        step = max(STATE["tfa_last_step"] + 1, now - 1)
+        step = max(STATE[f"{who}_last_step"] + 1, now - 1)
         if step <= now + 1:
-            case.body["code"] = totp_code(STATE["tfa_secret"], step)
-            STATE["tfa_pending_step"] = step
+            case.body["code"] = totp_code(STATE[f"{who}_secret"], step)
+            STATE[f"{who}_pending_step"] = step
+
+
+def code_person(method, path):
+    """Whose TOTP code a route takes: the 2FA person's ("tfa"), the
+    administrator's ("admin"), or nobody's (None)."""
+    if (method, path) in TWO_FACTOR:
+        return "tfa"
+    if path.startswith("/v1/admin/") and "admin" in STATE:
+        return "admin"
+    return None
 
 
 def ok(response):
@@ -767,6 +948,10 @@ def note_path_ids(case):
         f.write(f"{case.id} {'seeded' if seeded else 'generated'}\n")
 
 
+CREATED = {"/v1/orgs/{org_id}/sso-connections": "sso-connections", "/v1/orgs/{org_id}/trust-policies": "trust-policies",
+           "/v1/orgs/{org_id}/roles": "roles", "/v1/orgs/{org_id}/scim-tokens": "scim-tokens"}
+
+
 def heal(case, response):
     method, path, params = case.method, case.path, case.path_parameters or {}
     if (method, path) in TWO_FACTOR:
@@ -776,6 +961,12 @@ def heal(case, response):
             STATE["tfa_secret"], STATE["tfa_last_step"] = enable_2fa(tfa_access())
         elif response.status_code == 429:  # too many wrong codes: the person is locked for a while
             seed_2fa_person()
+        return
+    if path.startswith("/v1/admin/") and "admin" in STATE:
+        if ok(response) and "admin_pending_step" in STATE:
+            STATE["admin_last_step"] = STATE.pop("admin_pending_step")
+        if response.status_code == 429:  # locked by wrong codes: the next administrator
+            seed_admin()
         return
     if not ok(response):
         return
@@ -852,6 +1043,34 @@ def heal(case, response):
         must(204, call("DELETE", f"/v1/me/membership-requests/{asked}", token=asker_access()), "withdraw")
     elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/domains/{id}") and params.get("id") == STATE["domain_id"]:
         STATE["domain_id"] = new_domain(fresh_access())["id"]
+    elif (method, path) == ("PUT", "/v1/orgs/{org_id}/api-key-policy") and org:
+        # A generated policy may require an expiry the seeded keys lack: back to none.
+        must(200, call("PUT", f"/v1/orgs/{STATE['org_id']}/api-key-policy", {"require_expiry": False},
+                       fresh_access()), "key policy back")
+    elif method == "POST" and path in CREATED and response.status_code == 201 and org:
+        # What a generated create made goes again: the org's caps stay far
+        # off, and no generated connection takes the asker's domain.
+        made = response.json()
+        call("DELETE", f"/v1/orgs/{STATE['org_id']}/{CREATED[path]}/{made.get('id') or made.get('key')}",
+             token=fresh_access())
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/scim-tokens/{id}") and params.get("id") == STATE.get("spare_scim_token_id"):
+        STATE["spare_scim_token_id"] = new_scim_token(fresh_access(), "fuzz spare")["id"]
+    elif path == "/scim/v2/{org_id}/Users/{id}" and method != "GET" and params.get("id") == STATE.get("scim_user_id"):
+        # Deleted or set inactive: deprovisioned (no longer a SCIM User of the org).
+        if call("GET", f"/scim/v2/{STATE['org_id']}/Users/{STATE['scim_user_id']}", token=STATE["scim_token"])[0] != 200:
+            STATE["scim_user_id"] = scim_user()
+    elif (method, path) == ("DELETE", "/scim/v2/{org_id}/Groups/{id}") and params.get("id") == STATE.get("scim_group_id"):
+        STATE["scim_group_id"] = scim_group()
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/trust-policies/{id}") and params.get("id") == STATE.get("trust_policy_id"):
+        STATE["trust_policy_id"] = new_trust_policy(fresh_access())
+    elif (method, path) == ("DELETE", "/v1/orgs/{org_id}/roles/{key}") and params.get("key") == STATE["role_key"]:
+        STATE["role_key"] = new_role(fresh_access())
+    elif path == "/v1/orgs/{org_id}/sso-connections/{id}" and params.get("id") == STATE.get("sso_oidc_id"):
+        if method == "DELETE":
+            STATE["sso_oidc_id"] = new_sso_connection(fresh_access(), "oidc")
+        elif method == "PATCH" and not response.json().get("enabled", True):  # turned off: the sign-in would 404
+            must(200, call("PATCH", f"/v1/orgs/{STATE['org_id']}/sso-connections/{STATE['sso_oidc_id']}",
+                           {"enabled": True}, fresh_access()), "connection on again")
 
 
 seed()
