@@ -265,6 +265,27 @@ fn wrangler(root: &Path, dir: &Path) -> Command {
     cmd
 }
 
+/// Ends the process group of `child` (a `wrangler dev` and its workerd, in a
+/// group of their own) if this test process dies first: Ctrl-C reaches only
+/// the terminal's group, and a killed test binary runs no destructor or
+/// exit hook. A detached shell (re-parented to init, in a group of its own)
+/// checks once a second, and ends when the group is gone.
+fn stop_with_this_process(child: &Child) {
+    // `kill -s SIG -- -PGID`: dash, Debian's sh, takes no `--` after `-0`.
+    let script = r#"(while kill -s 0 "$1" 2>/dev/null && kill -s 0 -- "-$2" 2>/dev/null; do sleep 1; done
+                     kill -s KILL -- "-$2" 2>/dev/null) >/dev/null 2>&1 &"#;
+    let spawned = Command::new("sh")
+        .args(["-c", script, "watch", &std::process::id().to_string(), &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .status();
+    if let Err(e) = spawned {
+        eprintln!("could not watch the Worker's process group {}: {e}", child.id());
+    }
+}
+
 /// Sends `sig` to the process group `pgid`.
 fn kill_group(pgid: u32, sig: libc::c_int) {
     // SAFETY: plain syscall; a failure (ESRCH: group gone) is harmless.
@@ -612,6 +633,7 @@ impl Worker {
                 .stdout(log.try_clone().expect("clone log file handle"))
                 .stderr(log);
             let child = dev.spawn().expect("spawn wrangler dev");
+            stop_with_this_process(&child);
             let mut worker =
                 Worker { child, port, dir: Some(tmp), log_path: log_path.clone(), agent: http_agent(REQUEST_TIMEOUT) };
             match worker.wait_healthy() {
