@@ -67,23 +67,12 @@ pub struct ScimTokenView {
     pub base_url: String,
 }
 
-/// A new SCIM token: the only time `token` is shown.
+/// A new SCIM token: the listed view and, this once, the token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewScimTokenView {
-    /// `sct_…`
-    pub id: String,
-    /// A label.
-    pub name: String,
-    /// `lk_scim_` and its first 6 characters.
-    pub start: String,
-    /// Who created it.
-    pub created_by: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// Null.
-    pub last_used_at: Option<String>,
-    /// The SCIM base URL to give the directory.
-    pub base_url: String,
+    /// The token as lists show it.
+    #[serde(flatten)]
+    pub scim_token: ScimTokenView,
     /// The token (`lk_scim_…`): the directory's bearer token. Shown once.
     pub token: String,
 }
@@ -153,18 +142,9 @@ pub async fn create_token(
             format!("an org holds at most {} SCIM tokens: revoke one first", scim::MAX_TOKENS_PER_ORG),
         )));
     }
-    let view =
+    let scim_token =
         results.first(row)?.ok_or_else(|| AppError::internal("the new SCIM token was not read back"))?.view(deps);
-    Ok(NewScimTokenView {
-        id: view.id,
-        name: view.name,
-        start: view.start,
-        created_by: view.created_by,
-        created_at: view.created_at,
-        last_used_at: view.last_used_at,
-        base_url: view.base_url,
-        token: token.expose().to_owned(),
-    })
+    Ok(NewScimTokenView { scim_token, token: token.expose().to_owned() })
 }
 
 /// The org's tokens, newest first (owner).
