@@ -10,15 +10,21 @@
 #                          (each replacing an earlier line of the same key);
 #   wrangler.toml          the edge config, its paths made absolute;
 #   wrangler.manage.toml   the management config, likewise.
-# Usage: sh scripts/dev-config.sh OUT PORT [KEY=VALUE ...]   (SOURCE=… to read another)
-# `--vars-only` first writes OUT/.dev.vars alone (the runtime tests bring their
-# own configs).
+# Usage: sh scripts/dev-config.sh [--vars-only | --built] OUT PORT [KEY=VALUE ...]
+#        (SOURCE=… to read another settings file)
+# `--vars-only` writes OUT/.dev.vars alone (the runtime tests bring their own
+# configs). `--built` leaves the [build] step out of the edge config: the
+# modules are built already (make bench, make profile, make fuzz).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 VARS_ONLY=
-if [ "${1:-}" = "--vars-only" ]; then VARS_ONLY=1; shift; fi
-[ $# -ge 2 ] || { echo "usage: $0 [--vars-only] OUT PORT [KEY=VALUE ...]" >&2; exit 2; }
+BUILT=0
+case "${1:-}" in
+  --vars-only) VARS_ONLY=1; shift ;;
+  --built) BUILT=1; shift ;;
+esac
+[ $# -ge 2 ] || { echo "usage: $0 [--vars-only | --built] OUT PORT [KEY=VALUE ...]" >&2; exit 2; }
 OUT="$1"; PORT="$2"; shift 2
 SOURCE="${SOURCE:-$ROOT/.dev.vars}"
 mkdir -p "$OUT"
@@ -51,13 +57,19 @@ mv "$tmp" "$OUT/.dev.vars"
 
 # The configs: `main`, the migrations, the console's assets and the build's
 # command and watched folders made absolute (wrangler reads them relative to
-# the config's folder).
-sed -e "s#^main = \"\\(.*\\)\"#main = \"$ROOT/\\1\"#" \
-    -e "s#^migrations_dir = \"\\(.*\\)\"#migrations_dir = \"$ROOT/\\1\"#" \
-    -e "s#^directory = \"\\(.*\\)\"#directory = \"$ROOT/\\1\"#" \
-    -e "s#^command = \"\\(.*\\)\"#command = \"cd '$ROOT' \\&\\& \\1\"#" \
-    -e "s#^watch_dir = .*#watch_dir = [\"$ROOT/src\", \"$ROOT/console\"]#" \
-    wrangler.toml > "$OUT/wrangler.toml"
-sed -e "s#^main = \"\\(.*\\)\"#main = \"$ROOT/\\1\"#" \
-    -e "s#^migrations_dir = \"\\(.*\\)\"#migrations_dir = \"$ROOT/\\1\"#" \
-    wrangler.manage.toml > "$OUT/wrangler.manage.toml"
+# the config's folder); with --built, no [build] section at all.
+for config in wrangler.toml wrangler.manage.toml; do
+  awk -v root="$ROOT" -v built="$BUILT" '
+    function absolute(line, key) { # key = "X"  ->  key = "ROOT/X"
+      sub(/^[^"]*"/, "", line); sub(/".*$/, "", line)
+      return key " = \"" root "/" line "\""
+    }
+    /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
+    in_build && built { next }
+    /^main[[:space:]]*=/ { print absolute($0, "main"); next }
+    /^migrations_dir[[:space:]]*=/ { print absolute($0, "migrations_dir"); next }
+    /^directory[[:space:]]*=/ { print absolute($0, "directory"); next }
+    in_build && /^command[[:space:]]*=/ { sub(/^command[[:space:]]*=[[:space:]]*"/, ""); print "command = \"cd \047" root "\047 && " $0; next }
+    in_build && /^watch_dir[[:space:]]*=/ { print "watch_dir = [\"" root "/src\", \"" root "/console\"]"; next }
+    { print }' "$config" > "$OUT/$config"
+done

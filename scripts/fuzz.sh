@@ -45,32 +45,24 @@ if [ -z "${FUZZ_URL:-}" ]; then
   done
   PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   INSPECTOR="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  # The repository's configurations (the edge Worker, then the management
-  # Worker it hands most routes to) without the [build] step (the wasm is
-  # built), with absolute paths, beside a development .dev.vars both read.
-  for config in wrangler.toml wrangler.manage.toml; do
-    awk -v root="$ROOT" -v mig="$ROOT/migrations" -v assets="$ROOT/build/console" '
-      /^\[/ { in_build = ($0 ~ /^\[build(\.|\])/) }
-      in_build && !/^[[:space:]]*(#|$)/ { next }
-      /^main[[:space:]]*=/ { sub(/^main[[:space:]]*=[[:space:]]*"/, ""); sub(/".*$/, ""); print "main = \"" root "/" $0 "\""; next }
-      /^migrations_dir[[:space:]]*=/ { print "migrations_dir = \"" mig "\""; next }
-      /^directory[[:space:]]*=/ { print "directory = \"" assets "\""; next }
-      { print }' "$config" > "$WORK/$config"
-  done
   [ -f .dev.vars ] || bash scripts/setup.sh
-  grep -v '^APP_URL=' .dev.vars > "$WORK/.dev.vars"
-  printf 'ENVIRONMENT=development\nMAILER=dev\nAPP_URL=http://127.0.0.1:%s\n' "$PORT" >> "$WORK/.dev.vars"
   # One fast webhook retry, so the seeded test delivery is failed (and can be
   # retried) within seconds; and the three sign-in providers configured at
   # the fake provider that the hooks serve on FUZZ_OAUTH_PORT, through which
   # they link the owner's identities; and the resolver at the fake one they
   # serve on FUZZ_DNS_PORT, where they publish the TXT records of the
   # domains they verify.
-  printf 'WEBHOOK_RETRY_SCHEDULE=1\n' >> "$WORK/.dev.vars"
   FUZZ_OAUTH_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --free-port)"
-  "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --vars "$FUZZ_OAUTH_PORT" >> "$WORK/.dev.vars"
   FUZZ_DNS_PORT="$("$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --free-port)"
-  "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --vars "$FUZZ_DNS_PORT" >> "$WORK/.dev.vars"
+  { cat .dev.vars
+    "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_oauth.py" --vars "$FUZZ_OAUTH_PORT"
+    "$VENV/bin/python" "$ROOT/scripts/fuzz/fake_dns.py" --vars "$FUZZ_DNS_PORT"
+  } > "$WORK/vars"
+  # Both Workers' configs without the [build] step (the modules are built),
+  # with absolute paths, beside a development .dev.vars both read: make dev's
+  # own scripts/dev-config.sh.
+  SOURCE="$WORK/vars" sh scripts/dev-config.sh --built "$WORK" "$PORT" \
+    ENVIRONMENT=development MAILER=dev WEBHOOK_RETRY_SCHEDULE=1
   (cd "$WORK" && CI=true "$ROOT/node_modules/.bin/wrangler" d1 migrations apply DB --local \
       --config wrangler.toml --persist-to state > migrate.log 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
   (cd "$WORK" && exec "$ROOT/node_modules/.bin/wrangler" dev --config wrangler.toml --config wrangler.manage.toml --ip 127.0.0.1 --port "$PORT" \

@@ -9,15 +9,15 @@ use support::*;
 
 #[test]
 fn admins_and_owners_only_binds_the_admin_and_not_the_member_on_the_real_worker() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified_with_2fa("owner@example.com").person;
-    let org = api.create_org_with_slug(&owner, "Acme", "acme").expect(201).id();
-    let admin = api.join(&owner, Tenant::Org(&org), "admin@example.com", "admin");
-    let member = api.join(&owner, Tenant::Org(&org), "member@example.com", "member");
-    let customer = api.verified("customer@example.com");
+    let owner = api.verified_with_2fa("owner.review2fa@example.com").person;
+    let org = api.create_org_with_slug(&owner, "Acme", "acme-review2fa").expect(201).id();
+    let admin = api.join(&owner, Tenant::Org(&org), "admin.review2fa@example.com", "admin");
+    let member = api.join(&owner, Tenant::Org(&org), "member.review2fa@example.com", "member");
+    let customer = api.verified("customer.review2fa@example.com");
     let ws = api.create_workspace(&customer, "Shop").expect(201).id();
-    api.grant(&customer, &ws, "acme").expect(201);
+    api.grant(&customer, &ws, "acme-review2fa").expect(201);
 
     let v = api.update_org(&owner, &org, json!({"require_2fa": "admins_and_owners"})).expect(200).body;
     assert_eq!((v["require_2fa"].clone(), v["require_2fa_for"].clone()), (json!(true), json!("admins_and_owners")));
@@ -39,12 +39,12 @@ fn admins_and_owners_only_binds_the_admin_and_not_the_member_on_the_real_worker(
 
 #[test]
 fn the_csv_export_quotes_defuses_and_shows_todays_activity() {
-    let w = Worker::start();
+    let w = Worker::shared();
     let api = w.api();
-    let owner = api.verified_as("owner@example.com", "Smith, \"Jo\"");
-    let org = api.create_org_with_slug(&owner, "Acme", "acme").expect(201).id();
-    let token = api.invitation_token(&owner, Tenant::Org(&org), "evil@example.com", "member");
-    api.signup_invited("evil@example.com", PASSWORD, "=1+2", &token).expect(201);
+    let owner = api.verified_as("owner.reviewcsv@example.com", "Smith, \"Jo\"");
+    let org = api.create_org_with_slug(&owner, "Acme", "acme-reviewcsv").expect(201).id();
+    let token = api.invitation_token(&owner, Tenant::Org(&org), "evil.reviewcsv@example.com", "member");
+    api.signup_invited("evil.reviewcsv@example.com", PASSWORD, "=1+2", &token).expect(201);
     let key = api.create_key(&owner, &org, "@ci", &["org:read"]).expect(201).body;
     api.current_key(key["key"].as_str().unwrap()).expect(200);
 
@@ -59,7 +59,7 @@ fn the_csv_export_quotes_defuses_and_shows_todays_activity() {
 
     let csv = api.access_review(&owner, &org, Some("csv")).expect(200);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
-    assert!(csv.header("content-disposition").unwrap().contains("access-review-acme-"));
+    assert!(csv.header("content-disposition").unwrap().contains("access-review-acme-reviewcsv-"));
     let lines: Vec<&str> = csv.raw.split("\r\n").collect();
     assert!(lines[0].starts_with("kind,id,email,name,role,two_factor,last_active_on"), "{}", lines[0]);
     assert!(csv.raw.contains(",\"Smith, \"\"Jo\"\"\",owner,"), "{}", csv.raw);

@@ -15,58 +15,19 @@ use crate::support;
 
 use serde_json::json;
 use std::path::Path;
-use std::process::Command;
 use support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// The recipe of `make -n dev PORT=port`, one line a command.
-fn make_dev_recipe(port: u16) -> Vec<String> {
-    let mut make = Command::new("make");
-    make.args(["-n", "-s", "--no-print-directory", "dev", &format!("PORT={port}")]).current_dir(repo_root());
-    // OAUTH_* and the other forwarded variables of the environment would be passed on too: not here.
-    let forwarded = |k: &str| {
-        k.starts_with("OAUTH_")
-            || ["DNS_OVER_HTTPS_URL", "DOMAIN_RECHECK_SECONDS", "PLATFORM_ADMINS", "OIDC_EXTRA_ISSUERS"].contains(&k)
-    };
-    for (name, _) in std::env::vars().filter(|(k, _)| forwarded(k)) {
-        make.env_remove(name);
-    }
-    let out = make.output().expect("run make -n dev");
-    assert!(out.status.success(), "make -n dev: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
-}
-
-/// The words of the recipe's line that contains `needle`.
-fn recipe_line(recipe: &[String], needle: &str) -> Vec<String> {
-    let line = recipe
-        .iter()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no `{needle}` line in make dev's recipe:\n{}", recipe.join("\n")));
-    line.split_whitespace().map(str::to_owned).collect()
-}
 
 /// Runs the recipe's `scripts/dev-config.sh` line for `dir` (the test's
 /// `.dev.vars` as its source, its own configs kept), then gives the
 /// `wrangler dev` arguments of `make dev PORT=port`, after `dev`, less the
 /// configs and the state folder (the harness gives its own).
 fn make_dev_args(dir: &Path, port: u16) -> Vec<String> {
-    let recipe = make_dev_recipe(port);
-    let config = recipe_line(&recipe, "scripts/dev-config.sh");
-    let at = config.iter().position(|w| w == "scripts/dev-config.sh").unwrap();
-    assert_eq!(config[at + 2], port.to_string(), "dev-config.sh gets the port: {config:?}");
-    let status = Command::new("sh")
-        .arg("scripts/dev-config.sh")
-        .arg("--vars-only")
-        .arg(dir)
-        .args(&config[at + 2..])
-        .env("SOURCE", dir.join(".dev.vars"))
-        .current_dir(repo_root())
-        .status()
-        .expect("run scripts/dev-config.sh");
-    assert!(status.success(), "scripts/dev-config.sh failed");
+    let recipe = make_dev_recipe(port, &[]);
+    run_dev_config_line(&recipe, port, dir, &dir.join(".dev.vars"));
 
-    let words = recipe_line(&recipe, "wrangler dev ");
+    let words: Vec<String> = recipe_line(&recipe, "wrangler dev ").split_whitespace().map(str::to_owned).collect();
     let at = words.iter().position(|w| w == "dev").unwrap();
     // `/__scheduled` runs the Cron Trigger in `make dev`; the harness adds
     // that flag to every Worker it starts, so it is not passed twice.

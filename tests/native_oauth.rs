@@ -460,28 +460,17 @@ fn identities_are_keyed_by_issuer_so_two_gitlab_instances_never_collide() {
 /// both read, and nothing else of the environment.
 #[test]
 fn make_dev_forwards_every_oauth_variable_to_the_worker() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new("make")
-        .args(["-n", "-s", "dev", "PORT=8787"])
-        .current_dir(root)
-        .env("OAUTH_GITHUB_CLIENT_ID", "Iv1.abc")
-        .env("OAUTH_REDIRECT_URIS", "https://a.example/x,https://b.example/y")
-        .env("OAUTH_GITHUB_AUTHORIZE_URL", "http://127.0.0.1:9000/login/oauth/authorize")
-        .env("NOT_OAUTH_SECRET", "must-not-leak")
-        .output()
-        .expect("run make -n dev");
-    let printed = String::from_utf8_lossy(&out.stdout);
-    let line = printed.lines().find(|l| l.contains("scripts/dev-config.sh")).unwrap_or_else(|| panic!("{printed}"));
-    assert!(line.contains("build/dev-8787 8787 "), "{line}");
+    let recipe = crate::support::make_dev_recipe(
+        8787,
+        &[
+            ("OAUTH_GITHUB_CLIENT_ID", "Iv1.abc"),
+            ("OAUTH_REDIRECT_URIS", "https://a.example/x,https://b.example/y"),
+            ("OAUTH_GITHUB_AUTHORIZE_URL", "http://127.0.0.1:9000/login/oauth/authorize"),
+            ("NOT_OAUTH_SECRET", "must-not-leak"),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
-    let line = line.replacen("build/dev-8787", &format!("--vars-only '{}'", dir.path().display()), 1);
-    let status = std::process::Command::new("sh")
-        .args(["-c", &line])
-        .current_dir(root)
-        .env("SOURCE", "/dev/null")
-        .status()
-        .expect("run the dev-config.sh line");
-    assert!(status.success(), "{line}");
+    crate::support::run_dev_config_line(&recipe, 8787, dir.path(), std::path::Path::new("/dev/null"));
     let vars = std::fs::read_to_string(dir.path().join(".dev.vars")).unwrap();
     for expected in [
         "OAUTH_GITHUB_CLIENT_ID=\"Iv1.abc\"",
@@ -491,7 +480,7 @@ fn make_dev_forwards_every_oauth_variable_to_the_worker() {
     ] {
         assert!(vars.lines().any(|l| l == expected), "{expected} missing from:\n{vars}");
     }
-    assert!(!vars.contains("must-not-leak") && !printed.contains("must-not-leak"), "{vars}");
+    assert!(!vars.contains("must-not-leak") && !recipe.join("\n").contains("must-not-leak"), "{vars}");
 }
 
 #[test]

@@ -8,26 +8,21 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 WORK="$(mktemp -d /tmp/latchkey-bench-XXXXXX)"
 PORT="$(free_port)"
 INSPECT="$(free_port)"
-# The real configs of both Workers (the edge, then the management Worker it
-# hands most routes to) without [build] (the wasm is built already), absolute
-# paths. The per-key rate limit is lifted: a benchmark measures the check, not
+# The real configs of both Workers without their [build] step (the modules
+# are built), written by make dev's own scripts/dev-config.sh, with fresh
+# secrets. The rate limits are lifted: a benchmark measures the check, not
 # the 429s.
-for config in wrangler.toml wrangler.manage.toml; do
-  sed -e '/^\[build\]/,/^watch_dir/d' -e "s#^main = \"\(.*\)\"#main = \"$ROOT/\1\"#" \
-      -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
-      -e "s#^directory = \"build/console\"#directory = \"$ROOT/build/console\"#" \
-      -e "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" "$config" > "$WORK/$config"
-done
 rand_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-cat > "$WORK/.dev.vars" <<VARS
+cat > "$WORK/vars" <<VARS
 ENVIRONMENT=development
 MAILER=dev
-APP_URL=http://127.0.0.1:$PORT
 JWT_SIGNING_KEY=$(rand_hex)
 TOKEN_SECRET=$(rand_hex)
 TOTP_ENCRYPTION_KEY=$(rand_hex)
 MAIL_API_KEY=unused
 VARS
+SOURCE="$WORK/vars" sh "$ROOT/scripts/dev-config.sh" --built "$WORK" "$PORT"
+sed -i "s#^simple = { limit = [0-9]*#simple = { limit = 100000000#" "$WORK/wrangler.toml" "$WORK/wrangler.manage.toml"
 # With WITH_NAMES=1 (make profile) the Worker runs the module that still has
 # its function names (scripts/build-wasm.sh strips them from build/).
 if [ "${WITH_NAMES:-}" = 1 ]; then

@@ -58,6 +58,51 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `make dev PORT=port`'s recipe as `make -n` prints it, one line a command,
+/// with `env` in make's environment and no other variable that `make dev`
+/// forwards to the Workers (`OAUTH_*` and the rest) from this process's.
+pub fn make_dev_recipe(port: u16, env: &[(&str, &str)]) -> Vec<String> {
+    let mut make = Command::new("make");
+    make.args(["-n", "-s", "--no-print-directory", "dev", &format!("PORT={port}")]).current_dir(repo_root());
+    let forwarded = |k: &str| {
+        k.starts_with("OAUTH_")
+            || ["DNS_OVER_HTTPS_URL", "DOMAIN_RECHECK_SECONDS", "PLATFORM_ADMINS", "OIDC_EXTRA_ISSUERS"].contains(&k)
+    };
+    for (name, _) in std::env::vars().filter(|(k, _)| forwarded(k)) {
+        make.env_remove(name);
+    }
+    make.envs(env.iter().copied());
+    let out = make.output().expect("run make -n dev");
+    assert!(out.status.success(), "make -n dev: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("make's output is UTF-8").lines().map(str::to_owned).collect()
+}
+
+/// The recipe's line that contains `needle`.
+pub fn recipe_line<'a>(recipe: &'a [String], needle: &str) -> &'a str {
+    recipe
+        .iter()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no `{needle}` line in make dev's recipe:\n{}", recipe.join("\n")))
+}
+
+/// Runs the recipe's `scripts/dev-config.sh` line as printed (through `sh`,
+/// so its quoting is what is tested), with `--vars-only` into `dir` instead
+/// of `build/dev-PORT`, reading `source` for the settings: it writes
+/// `dir/.dev.vars` alone. Checks that the line is given the port.
+pub fn run_dev_config_line(recipe: &[String], port: u16, dir: &Path, source: &Path) {
+    let line = recipe_line(recipe, "scripts/dev-config.sh");
+    let out_dir = format!("build/dev-{port} {port}");
+    assert!(line.contains(&out_dir), "dev-config.sh writes build/dev-PORT and gets the port: {line}");
+    let line = line.replacen(&format!("build/dev-{port}"), &format!("--vars-only '{}'", dir.display()), 1);
+    let status = Command::new("sh")
+        .args(["-c", &line])
+        .env("SOURCE", source)
+        .current_dir(repo_root())
+        .status()
+        .expect("run the dev-config.sh line");
+    assert!(status.success(), "{line}");
+}
+
 /// Fixed TEST-ONLY secrets written to `.dev.vars` for every test Worker.
 /// Never use these anywhere but in local tests.
 pub fn dev_secrets() -> Vec<(String, String)> {
@@ -218,6 +263,27 @@ fn wrangler(root: &Path, dir: &Path) -> Command {
         .stdin(Stdio::null())
         .process_group(0);
     cmd
+}
+
+/// Ends the process group of `child` (a `wrangler dev` and its workerd, in a
+/// group of their own) if this test process dies first: Ctrl-C reaches only
+/// the terminal's group, and a killed test binary runs no destructor or
+/// exit hook. A detached shell (re-parented to init, in a group of its own)
+/// checks once a second, and ends when the group is gone.
+fn stop_with_this_process(child: &Child) {
+    // `kill -s SIG -- -PGID`: dash, Debian's sh, takes no `--` after `-0`.
+    let script = r#"(while kill -s 0 "$1" 2>/dev/null && kill -s 0 -- "-$2" 2>/dev/null; do sleep 1; done
+                     kill -s KILL -- "-$2" 2>/dev/null) >/dev/null 2>&1 &"#;
+    let spawned = Command::new("sh")
+        .args(["-c", script, "watch", &std::process::id().to_string(), &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .status();
+    if let Err(e) = spawned {
+        eprintln!("could not watch the Worker's process group {}: {e}", child.id());
+    }
 }
 
 /// Sends `sig` to the process group `pgid`.
@@ -567,6 +633,7 @@ impl Worker {
                 .stdout(log.try_clone().expect("clone log file handle"))
                 .stderr(log);
             let child = dev.spawn().expect("spawn wrangler dev");
+            stop_with_this_process(&child);
             let mut worker =
                 Worker { child, port, dir: Some(tmp), log_path: log_path.clone(), agent: http_agent(REQUEST_TIMEOUT) };
             match worker.wait_healthy() {
