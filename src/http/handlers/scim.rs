@@ -4,7 +4,7 @@
 //! this service's stable `code` beside `scimType`: `http::error::scim_error`).
 use super::Problem;
 use crate::app::access::Credential;
-use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
+use crate::app::scim::{self, ListQuery, NewScimTokenView, ScimTokenView};
 use crate::app::{AppError, Deps};
 use crate::domain::scim::{Write, MEDIA_TYPE};
 use crate::domain::tenant::Tenant;
@@ -133,7 +133,8 @@ fn q(req: &Request, name: &str) -> Option<String> {
               (status = 400, body = ScimError, description = "scim_invalid_filter (scimType invalidFilter)")))]
 pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let list = scim::list_users(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
+    let list = scim::list_users(deps, cred, org_id, query).await?;
     Ok(scim_answer(200, &list))
 }
 
@@ -193,7 +194,8 @@ pub async fn scim_delete_user(deps: &Deps, _req: &Request, cred: &Credential, or
               (status = 400, body = ScimError, description = "scim_invalid_filter")))]
 pub async fn scim_list_groups(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let list = scim::list_groups(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
+    let list = scim::list_groups(deps, cred, org_id, query).await?;
     Ok(scim_answer(200, &list))
 }
 
