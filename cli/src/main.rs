@@ -358,10 +358,10 @@ fn keys_command(ctx: &Ctx, keys: &Keys) -> Result<u8, Failure> {
 fn show_new_key(ctx: &Ctx, key: &CreatedApiKey) -> Result<u8, Failure> {
     ctx.show(key, || {
         pairs(&[
-            ("id", key.id.clone()),
-            ("name", key.name.clone()),
-            ("scopes", names_of(&key.scopes)),
-            ("expires", or_dash(key.expires_at.as_deref())),
+            ("id", key.api_key.id.clone()),
+            ("name", key.api_key.name.clone()),
+            ("scopes", names_of(&key.api_key.scopes)),
+            ("expires", or_dash(key.api_key.expires_at.as_deref())),
             ("key", key.key.clone()),
         ])
     })?;

@@ -17,7 +17,7 @@ use crate::domain::time::{rfc3339, DAY};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{ApiKeyRow, KeyPolicyRow};
-use crate::store::{sql, Batch, Results};
+use crate::store::{sql, Batch, Read, Results};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -62,23 +62,14 @@ pub struct ApiKeyView {
     pub trust_policy_id: Option<String>,
 }
 
-/// A new key: the only answer that carries `key`.
+/// A new key: the key as lists show it and, in this answer only, `key`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedApiKey {
-    /// `key_…`
-    pub id: String,
-    /// Name.
-    pub name: String,
+    /// The key as lists show it.
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
     /// The key itself: store it now, it is never shown again.
     pub key: String,
-    /// `lk_` and the first characters.
-    pub start: String,
-    /// Permissions.
-    pub scopes: Vec<Permission>,
-    /// RFC 3339 or null.
-    pub expires_at: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
 }
 
 impl ApiKeyRow {
@@ -258,23 +249,29 @@ pub async fn create_api_key(
                 expires_at
             ));
             batch.add(event.stmt_if_changed(deps)?);
-            Ok((policy, inserted))
+            let row = batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, &id, org_id));
+            Ok((policy, inserted, row))
         })
         .await?;
-    let (policy, inserted) = wrote.handles;
+    let (policy, inserted, row) = wrote.handles;
     let mut results = wrote.ran?;
+    let policy = policy_of(results.first(policy)?);
     if results.changed(inserted) == 0 {
-        return Err(refused_by(policy_of(results.first(policy)?), now, expires_at));
+        return Err(refused_by(policy, now, expires_at));
     }
-    Ok(CreatedApiKey {
-        id,
-        name: name.as_str().to_owned(),
-        key: key.expose().to_owned(),
-        start: key.start().to_owned(),
-        scopes,
-        expires_at: expires_at.map(rfc3339),
-        created_at: rfc3339(now),
-    })
+    created(&mut results, row, &policy, now, key)
+}
+
+/// A new key as the list shows it (read back in its write's batch), and the key.
+fn created(
+    results: &mut Results,
+    row: Read<ApiKeyRow>,
+    policy: &KeyPolicy,
+    now: i64,
+    key: ApiKey,
+) -> Result<CreatedApiKey, AppError> {
+    let row = results.first(row)?.ok_or_else(|| AppError::internal("the new API key was not read back"))?;
+    Ok(CreatedApiKey { api_key: row.view(policy, now), key: key.expose().to_owned() })
 }
 
 /// Which keys a list shows (`?expiring_within_days=`, `?unused_for_days=`).
@@ -403,9 +400,10 @@ pub async fn rotate_api_key(
         expires_at
     ));
     let policy = batch.read::<KeyPolicyRow>(stmt!(sql::API_KEY_POLICY, org_id));
+    let row = batch.read::<ApiKeyRow>(stmt!(sql::API_KEY_IN_ORG, &new_id, org_id));
     let mut results = batch.run(deps.db.as_ref()).await?;
+    let policy = policy_of(results.first(policy)?);
     if results.changed(rotated) == 0 {
-        let policy = policy_of(results.first(policy)?);
         if policy.violation(now, expires_at).is_some() {
             return Err(refused_by(policy, now, expires_at));
         }
@@ -414,15 +412,7 @@ pub async fn rotate_api_key(
             "only a live key that was not rotated before can be rotated",
         ));
     }
-    Ok(CreatedApiKey {
-        id: new_id,
-        name: old.name,
-        key: key.expose().to_owned(),
-        start: key.start().to_owned(),
-        scopes,
-        expires_at: expires_at.map(rfc3339),
-        created_at: rfc3339(now),
-    })
+    created(&mut results, row, &policy, now, key)
 }
 
 /// What a key learns about itself.

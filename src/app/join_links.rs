@@ -42,29 +42,6 @@ pub struct NewJoinLink<'a> {
     pub approval: bool,
 }
 
-/// A new join link: the only answer with its token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CreatedJoinLink {
-    /// `jnl_…`
-    pub id: String,
-    /// Shown once; stored only as its SHA-256.
-    pub token: String,
-    /// `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs.
-    pub url: String,
-    /// The role people join with: `admin`, `member` or the key of one of
-    /// the org's custom roles.
-    #[schema(example = "member")]
-    pub role: String,
-    /// Exact email domains the joiner's verified address must be on; empty: any.
-    pub allowed_domains: Vec<String>,
-    /// At most this many may join; null: no cap.
-    pub max_uses: Option<i64>,
-    /// Whether joining needs an admin's approval (a membership request).
-    pub approval: bool,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
 /// A join link as listed (never its token).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JoinLinkView {
@@ -92,6 +69,37 @@ pub struct JoinLinkView {
     pub revoked_at: Option<String>,
     /// `active`, `expired`, `revoked` or `used_up`.
     pub state: LinkState,
+}
+
+/// A new join link: the link as a list shows it right after creation and,
+/// this once, its token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedJoinLink {
+    /// The link (no uses yet, `active`).
+    #[serde(flatten)]
+    pub link: JoinLinkView,
+    /// Shown once; stored only as its SHA-256.
+    pub token: String,
+    /// `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs.
+    pub url: String,
+}
+
+impl JoinLinkListRow {
+    fn view(self, now: i64) -> Result<JoinLinkView, AppError> {
+        Ok(JoinLinkView {
+            state: join_link::state(self.revoked_at, self.expires_at, self.uses, self.max_uses, now),
+            allowed_domains: domains(self.allowed_domains.as_deref())?,
+            id: self.id,
+            role: self.role,
+            max_uses: self.max_uses,
+            uses: self.uses,
+            approval: self.approval != 0,
+            created_by: self.created_by,
+            created_at: rfc3339(self.created_at),
+            expires_at: rfc3339(self.expires_at),
+            revoked_at: self.revoked_at.map(rfc3339),
+        })
+    }
 }
 
 /// Whether the signed-in person may join through a link.
@@ -182,7 +190,7 @@ pub async fn create(
     let role = rules.role.as_str();
     let wrote = who
         .require_write_checked(deps, Tenant::Org(org_id), Permission::InvitationsWrite, &[], &within, |actor, batch| {
-            let created_by = (actor.kind == "user").then_some(actor.id.as_str());
+            let created_by = (actor.kind == "user").then(|| actor.id.clone());
             batch.add(stmt!(
                 sql::INSERT_JOIN_LINK,
                 &id,
@@ -191,7 +199,7 @@ pub async fn create(
                 role,
                 domains.as_deref(),
                 rules.max_uses,
-                created_by,
+                created_by.as_deref(),
                 now,
                 expires_at,
                 new.approval
@@ -199,19 +207,27 @@ pub async fn create(
             let data = json!({ "role": role, "allowed_domains": rules.allowed_domains, "max_uses": rules.max_uses,
                                "approval": new.approval, "expires_at": rfc3339(expires_at) });
             batch.add(link_event(org_id, actor, "join_link.created", &id, data).stmt(deps)?);
-            Ok(())
+            Ok(created_by)
         })
         .await?;
     wrote.ran?;
+    // The row as written, shown as a list would show it now.
+    let row = JoinLinkListRow {
+        id,
+        role: role.to_owned(),
+        allowed_domains: domains,
+        max_uses: rules.max_uses,
+        uses: 0,
+        approval: new.approval.into(),
+        created_by: wrote.handles,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
     Ok(CreatedJoinLink {
         url: format!("{}/join#token={}", deps.config.app_url, secret.expose()),
         token: secret.expose().to_owned(),
-        id,
-        role: role.to_owned(),
-        allowed_domains: rules.allowed_domains,
-        max_uses: rules.max_uses,
-        approval: new.approval,
-        expires_at: rfc3339(expires_at),
+        link: row.view(now)?,
     })
 }
 
@@ -223,25 +239,7 @@ pub async fn list(deps: &Deps, who: &Credential, org_id: &str) -> Result<Vec<Joi
         .require_with(deps, Tenant::Org(org_id), Permission::InvitationsWrite, TwoFactorPolicy::Enforce, batch)
         .await?;
     let now = deps.now();
-    results
-        .all(rows)?
-        .into_iter()
-        .map(|r| {
-            Ok(JoinLinkView {
-                state: join_link::state(r.revoked_at, r.expires_at, r.uses, r.max_uses, now),
-                role: r.role,
-                allowed_domains: domains(r.allowed_domains.as_deref())?,
-                id: r.id,
-                max_uses: r.max_uses,
-                uses: r.uses,
-                approval: r.approval != 0,
-                created_by: r.created_by,
-                created_at: rfc3339(r.created_at),
-                expires_at: rfc3339(r.expires_at),
-                revoked_at: r.revoked_at.map(rfc3339),
-            })
-        })
-        .collect()
+    results.all(rows)?.into_iter().map(|r| r.view(now)).collect()
 }
 
 /// Revokes a join link; those who joined through it stay.

@@ -67,23 +67,12 @@ pub struct ScimTokenView {
     pub base_url: String,
 }
 
-/// A new SCIM token: the only time `token` is shown.
+/// A new SCIM token: the listed view and, this once, the token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewScimTokenView {
-    /// `sct_…`
-    pub id: String,
-    /// A label.
-    pub name: String,
-    /// `lk_scim_` and its first 6 characters.
-    pub start: String,
-    /// Who created it.
-    pub created_by: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// Null.
-    pub last_used_at: Option<String>,
-    /// The SCIM base URL to give the directory.
-    pub base_url: String,
+    /// The token as lists show it.
+    #[serde(flatten)]
+    pub scim_token: ScimTokenView,
     /// The token (`lk_scim_…`): the directory's bearer token. Shown once.
     pub token: String,
 }
@@ -153,18 +142,9 @@ pub async fn create_token(
             format!("an org holds at most {} SCIM tokens: revoke one first", scim::MAX_TOKENS_PER_ORG),
         )));
     }
-    let view =
+    let scim_token =
         results.first(row)?.ok_or_else(|| AppError::internal("the new SCIM token was not read back"))?.view(deps);
-    Ok(NewScimTokenView {
-        id: view.id,
-        name: view.name,
-        start: view.start,
-        created_by: view.created_by,
-        created_at: view.created_at,
-        last_used_at: view.last_used_at,
-        base_url: view.base_url,
-        token: token.expose().to_owned(),
-    })
+    Ok(NewScimTokenView { scim_token, token: token.expose().to_owned() })
 }
 
 /// The org's tokens, newest first (owner).
@@ -370,16 +350,20 @@ fn user_view(deps: &Deps, org_id: &str, r: &ScimUserRow) -> Value {
     v
 }
 
+/// A list request's query: SCIM's `filter`, `startIndex` and `count`, as sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListQuery<'a> {
+    /// `attribute eq "value"`.
+    pub filter: Option<&'a str>,
+    /// The 1-based index of the first result.
+    pub start_index: Option<&'a str>,
+    /// Results per answer.
+    pub count: Option<&'a str>,
+}
+
 /// `GET /Users`: with `filter` (`userName eq "…"`, `externalId eq "…"`)
 /// and `startIndex`/`count`.
-pub async fn list_users(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    filter: Option<&str>,
-    start_index: Option<&str>,
-    count: Option<&str>,
-) -> Result<Value, AppError> {
+pub async fn list_users(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery<'_>) -> Result<Value, AppError> {
     const USERS: Listing = Listing {
         name_attribute: "userName",
         name_key: |n| n.trim().to_lowercase(),
@@ -388,7 +372,6 @@ pub async fn list_users(
         page: sql::LIST_SCIM_USERS,
         count: sql::COUNT_SCIM_USERS,
     };
-    let query = (filter, start_index, count);
     list(deps, who, org_id, &USERS, query, |r: &ScimUserRow| user_view(deps, org_id, r)).await
 }
 
@@ -412,7 +395,7 @@ async fn list<R: DeserializeOwned>(
     who: &Credential,
     org_id: &str,
     listing: &Listing,
-    (filter, start_index, count): (Option<&str>, Option<&str>, Option<&str>),
+    ListQuery { filter, start_index, count }: ListQuery<'_>,
     view: impl Fn(&R) -> Value,
 ) -> Result<Value, AppError> {
     let parsed = scim::page(start_index, count).and_then(|page| {
@@ -692,14 +675,7 @@ fn group_view(deps: &Deps, org_id: &str, g: &ScimGroupRow, members: Option<&[Sci
 
 /// `GET /Groups`: with `filter` (`displayName eq "…"`, `externalId eq
 /// "…"`) and paging; lists leave `members` out (a Group's own GET has them).
-pub async fn list_groups(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    filter: Option<&str>,
-    start_index: Option<&str>,
-    count: Option<&str>,
-) -> Result<Value, AppError> {
+pub async fn list_groups(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery<'_>) -> Result<Value, AppError> {
     const GROUPS: Listing = Listing {
         name_attribute: "displayName",
         name_key: scim::role_key,
@@ -708,7 +684,6 @@ pub async fn list_groups(
         page: sql::LIST_SCIM_GROUPS,
         count: sql::COUNT_SCIM_GROUPS,
     };
-    let query = (filter, start_index, count);
     list(deps, who, org_id, &GROUPS, query, |g: &ScimGroupRow| group_view(deps, org_id, g, None)).await
 }
 

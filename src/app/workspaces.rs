@@ -684,17 +684,17 @@ pub async fn relinquish(deps: &Deps, who: &Credential, org_id: &str, ws_id: &str
     end_grant(deps, a.actor(), sides, "grant.relinquished", Some(refuse)).await
 }
 
-/// A new install link: the only answer with its token.
+/// A new install link: the link as a list shows it right after creation
+/// and, this once, its token.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CreatedInstallLink {
-    /// `inl_…`
-    pub id: String,
+    /// The link (`active`).
+    #[serde(flatten)]
+    pub link: InstallLinkView,
     /// Shown once.
     pub token: String,
     /// `{APP_URL}/install#token=…`
     pub url: String,
-    /// RFC 3339.
-    pub expires_at: String,
 }
 
 /// Creates an install link (org admin+), reusable until it expires or is revoked.
@@ -716,15 +716,22 @@ pub async fn create_install_link(
         batch.add(stmt!(sql::INSERT_INSTALL_LINK, &id, org_id, secret.digest(), &actor.id, now, now + lifetime));
         let data = json!({ "expires_at": rfc3339(now + lifetime) });
         batch.add(link_event(org_id, actor, "install_link.created", &id, data).stmt(deps)?);
-        Ok(())
+        Ok(actor.id.clone())
     })
     .await?;
     wrote.ran?;
+    // The row as written, shown as a list would show it now.
+    let row = InstallLinkListRow {
+        id,
+        created_by: Some(wrote.handles),
+        created_at: now,
+        expires_at: now + lifetime,
+        revoked_at: None,
+    };
     Ok(CreatedInstallLink {
         url: format!("{}/install#token={}", deps.config.app_url, secret.expose()),
         token: secret.expose().to_owned(),
-        id,
-        expires_at: rfc3339(now + lifetime),
+        link: row.view(now),
     })
 }
 
@@ -765,27 +772,27 @@ pub async fn list_install_links(deps: &Deps, who: &Credential, org_id: &str) -> 
         .require_with(deps, Tenant::Org(org_id), Permission::WorkspacesWrite, TwoFactorPolicy::Enforce, batch)
         .await?;
     let now = deps.now();
-    let rows = results.all(rows)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let status = if r.revoked_at.is_some() {
-                InstallLinkStatus::Revoked
-            } else if r.expires_at <= now {
-                InstallLinkStatus::Expired
-            } else {
-                InstallLinkStatus::Active
-            };
-            InstallLinkView {
-                id: r.id,
-                created_by: r.created_by,
-                created_at: rfc3339(r.created_at),
-                expires_at: rfc3339(r.expires_at),
-                revoked_at: r.revoked_at.map(rfc3339),
-                status,
-            }
-        })
-        .collect())
+    Ok(results.all(rows)?.into_iter().map(|r| r.view(now)).collect())
+}
+
+impl InstallLinkListRow {
+    fn view(self, now: i64) -> InstallLinkView {
+        let status = if self.revoked_at.is_some() {
+            InstallLinkStatus::Revoked
+        } else if self.expires_at <= now {
+            InstallLinkStatus::Expired
+        } else {
+            InstallLinkStatus::Active
+        };
+        InstallLinkView {
+            id: self.id,
+            created_by: self.created_by,
+            created_at: rfc3339(self.created_at),
+            expires_at: rfc3339(self.expires_at),
+            revoked_at: self.revoked_at.map(rfc3339),
+            status,
+        }
+    }
 }
 
 /// A write of the org's install links, in one round trip for a person.

@@ -1,7 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the route table
 //! ([`super::routes::ROUTES`]): each route's `#[utoipa::path]` operation, its
-//! security from the route's [`Auth`](super::routes::Auth), and the answers
-//! every route shares (problem+json 400, 401, 403, 404, 413, 422, 429). The
+//! security from the route's [`Auth`](super::routes::Auth), its path
+//! parameters from the route's path (required strings, described by
+//! `parameter_description`), and the answers every route shares
+//! (problem+json 400, 401, 403, 404, 413, 422, 429). So the annotations name
+//! neither security nor plain path parameters: only a path parameter with a
+//! type or a description of its own, and query parameters. The
 //! generated JSON is committed as `openapi.json` beside this file and served
 //! as a static asset (scripts/build-console.sh copies it), so neither the
 //! generator's code (about a fifth of the bundle) nor the document (350 KB)
@@ -210,6 +214,7 @@ mod generate {
                     Some(_) => {}
                 }
             }
+            add_path_parameters(op, route.path);
             describe_parameters(op, route.path);
             add_examples(op, &examples);
             name_answers(op);
@@ -219,6 +224,34 @@ mod generate {
             problems_as_problem_json(op, route.auth == crate::http::routes::Auth::Scim);
         }
         doc
+    }
+
+    /// Adds each `{name}` of `path` that the annotation does not declare, as
+    /// a required string path parameter. Path parameters come first, in path
+    /// order (where utoipa lists those an annotation declares), then the
+    /// others as declared; a declared one (its own type or description) stays.
+    fn add_path_parameters(op: &mut Operation, path: &str) {
+        let names: Vec<&str> =
+            path.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name).collect();
+        if names.is_empty() {
+            return;
+        }
+        let mut others = op.parameters.take().unwrap_or_default();
+        let mut parameters = Vec::with_capacity(names.len() + others.len());
+        for name in names {
+            let declared = others.iter().position(|p| p.parameter_in == ParameterIn::Path && p.name == name);
+            parameters.push(match declared {
+                Some(at) => others.remove(at),
+                None => ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            });
+        }
+        parameters.append(&mut others);
+        op.parameters = Some(parameters);
     }
 
     /// Describes the parameters a route's annotation left bare. The same name

@@ -2561,55 +2561,26 @@ export interface components {
              */
             permissions: string[];
         };
-        /** @description A new key: the only answer that carries `key`. */
-        CreatedApiKey: {
-            /** @description RFC 3339. */
-            created_at: string;
-            /** @description RFC 3339 or null. */
-            expires_at?: string | null;
-            /** @description `key_…` */
-            id: string;
+        /** @description A new key: the key as lists show it and, in this answer only, `key`. */
+        CreatedApiKey: components["schemas"]["ApiKeyView"] & {
             /** @description The key itself: store it now, it is never shown again. */
             key: string;
-            /** @description Name. */
-            name: string;
-            /** @description Permissions. */
-            scopes: components["schemas"]["Permission"][];
-            /** @description `lk_` and the first characters. */
-            start: string;
         };
-        /** @description A new install link: the only answer with its token. */
-        CreatedInstallLink: {
-            /** @description RFC 3339. */
-            expires_at: string;
-            /** @description `inl_…` */
-            id: string;
+        /**
+         * @description A new install link: the link as a list shows it right after creation
+         *     and, this once, its token.
+         */
+        CreatedInstallLink: components["schemas"]["InstallLinkView"] & {
             /** @description Shown once. */
             token: string;
             /** @description `{APP_URL}/install#token=…` */
             url: string;
         };
-        /** @description A new join link: the only answer with its token. */
-        CreatedJoinLink: {
-            /** @description Exact email domains the joiner's verified address must be on; empty: any. */
-            allowed_domains: string[];
-            /** @description Whether joining needs an admin's approval (a membership request). */
-            approval: boolean;
-            /** @description RFC 3339. */
-            expires_at: string;
-            /** @description `jnl_…` */
-            id: string;
-            /**
-             * Format: int64
-             * @description At most this many may join; null: no cap.
-             */
-            max_uses?: number | null;
-            /**
-             * @description The role people join with: `admin`, `member` or the key of one of
-             *     the org's custom roles.
-             * @example member
-             */
-            role: string;
+        /**
+         * @description A new join link: the link as a list shows it right after creation and,
+         *     this once, its token.
+         */
+        CreatedJoinLink: components["schemas"]["JoinLinkView"] & {
             /** @description Shown once; stored only as its SHA-256. */
             token: string;
             /** @description `{APP_URL}/join#token=…`: the token stays in the fragment, out of logs. */
@@ -3294,22 +3265,8 @@ export interface components {
             /** @description Name (null once an inviter's account is gone). */
             name?: string | null;
         };
-        /** @description A new SCIM token: the only time `token` is shown. */
-        NewScimTokenView: {
-            /** @description The SCIM base URL to give the directory. */
-            base_url: string;
-            /** @description RFC 3339. */
-            created_at: string;
-            /** @description Who created it. */
-            created_by?: string | null;
-            /** @description `sct_…` */
-            id: string;
-            /** @description Null. */
-            last_used_at?: string | null;
-            /** @description A label. */
-            name: string;
-            /** @description `lk_scim_` and its first 6 characters. */
-            start: string;
+        /** @description A new SCIM token: the listed view and, this once, the token. */
+        NewScimTokenView: components["schemas"]["ScimTokenView"] & {
             /** @description The token (`lk_scim_…`): the directory's bearer token. Shown once. */
             token: string;
         };
@@ -11605,15 +11562,23 @@ export interface operations {
                     /**
                      * @example {
                      *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
                      *       "expires_at": "2027-03-01T09:30:00Z",
                      *       "id": "key_4e5f60718293a4b5c6d7e8f90a1b2c3d",
                      *       "key": "lk_3Xk9Pq2Lm7Vb4Nz8Rt1Yw6Hc5Jd0Fg2s7Q9mA1",
+                     *       "last_used_agent": null,
+                     *       "last_used_at": null,
+                     *       "last_used_network": null,
                      *       "name": "CI deploys",
+                     *       "non_compliant": false,
+                     *       "non_compliant_reason": null,
+                     *       "revoked_at": null,
                      *       "scopes": [
                      *         "apps:read",
                      *         "apps:deploy"
                      *       ],
-                     *       "start": "lk_3Xk9Pq"
+                     *       "start": "lk_3Xk9Pq",
+                     *       "trust_policy_id": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedApiKey"];
@@ -11893,15 +11858,23 @@ export interface operations {
                     /**
                      * @example {
                      *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
                      *       "expires_at": "2027-03-01T09:30:00Z",
                      *       "id": "key_b5c6d7e8f90a1b2c3d4e5f60718293a4",
                      *       "key": "lk_8Hd2Wq5Zr1Nc7Tb3Xm9Lk4Pv6Jf0Gs2y5R8nB3",
+                     *       "last_used_agent": null,
+                     *       "last_used_at": null,
+                     *       "last_used_network": null,
                      *       "name": "CI deploys",
+                     *       "non_compliant": false,
+                     *       "non_compliant_reason": null,
+                     *       "revoked_at": null,
                      *       "scopes": [
                      *         "apps:read",
                      *         "apps:deploy"
                      *       ],
-                     *       "start": "lk_8Hd2Wq"
+                     *       "start": "lk_8Hd2Wq",
+                     *       "trust_policy_id": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedApiKey"];
@@ -12827,8 +12800,12 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
                      *       "expires_at": "2026-12-08T09:30:00Z",
                      *       "id": "inl_60718293a4b5c6d7e8f90a1b2c3d4e5f",
+                     *       "revoked_at": null,
+                     *       "status": "active",
                      *       "token": "s9Ckq1Zr4TtB7wN2mVx8eQh5LpD3fYa6uGz0oJc1Rk",
                      *       "url": "https://latchkey.example.com/install#token=s9Ckq1Zr4TtB7wN2mVx8eQh5LpD3fYa6uGz0oJc1Rk"
                      *     }
@@ -13518,12 +13495,17 @@ export interface operations {
                      *         "acme.com"
                      *       ],
                      *       "approval": false,
+                     *       "created_at": "2026-12-01T09:30:00Z",
+                     *       "created_by": "usr_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
                      *       "expires_at": "2026-12-08T09:30:00Z",
                      *       "id": "jnl_718293a4b5c6d7e8f90a1b2c3d4e5f60",
                      *       "max_uses": 50,
+                     *       "revoked_at": null,
                      *       "role": "member",
+                     *       "state": "active",
                      *       "token": "Jq7Wm2Xc9Lr4Tv8Ns1Bd6Hk3Fz5Pg0Ya2Ue7Io4Qw",
-                     *       "url": "https://latchkey.example.com/join#token=Jq7Wm2Xc9Lr4Tv8Ns1Bd6Hk3Fz5Pg0Ya2Ue7Io4Qw"
+                     *       "url": "https://latchkey.example.com/join#token=Jq7Wm2Xc9Lr4Tv8Ns1Bd6Hk3Fz5Pg0Ya2Ue7Io4Qw",
+                     *       "uses": 0
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedJoinLink"];

@@ -47,7 +47,7 @@ const REFUSALS: &str =
     "platform_admin_required (not an administrator) or two_factor_required (an administrator without 2FA on)";
 
 /// `POST /v1/admin/users/lookup`.
-#[utoipa::path(post, path = "/v1/admin/users/lookup", summary = "Find a person by address (platform administrators)", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/admin/users/lookup", summary = "Find a person by address (platform administrators)", tag = "admin",
     request_body = LookupBody,
     responses((status = 200, body = AdminUserView, description = "The account and its orgs and roles; the person is emailed"),
               (status = 401, body = Problem, description = "invalid_otp: a wrong or reused code"),
@@ -68,8 +68,8 @@ async fn act(deps: &Deps, req: &Request, cred: &Credential, user_id: &str, actio
 }
 
 /// `POST /v1/admin/users/{user_id}/suspend`.
-#[utoipa::path(post, path = "/v1/admin/users/{user_id}/suspend", summary = "Suspend an account (platform administrators)", tag = "admin", security(("bearer" = [])),
-    params(("user_id" = String, Path)), request_body = AdminActionBody,
+#[utoipa::path(post, path = "/v1/admin/users/{user_id}/suspend", summary = "Suspend an account (platform administrators)", tag = "admin",
+    request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "Suspended: its sessions and the API keys it created stop at once (403 account_suspended); the person is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
 pub async fn admin_suspend(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
@@ -77,8 +77,8 @@ pub async fn admin_suspend(deps: &Deps, req: &Request, cred: &Credential, user_i
 }
 
 /// `POST /v1/admin/users/{user_id}/unsuspend`.
-#[utoipa::path(post, path = "/v1/admin/users/{user_id}/unsuspend", summary = "Lift an account's suspension (platform administrators)", tag = "admin", security(("bearer" = [])),
-    params(("user_id" = String, Path)), request_body = AdminActionBody,
+#[utoipa::path(post, path = "/v1/admin/users/{user_id}/unsuspend", summary = "Lift an account's suspension (platform administrators)", tag = "admin",
+    request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "Restored; the person is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
 pub async fn admin_unsuspend(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
@@ -86,8 +86,8 @@ pub async fn admin_unsuspend(deps: &Deps, req: &Request, cred: &Credential, user
 }
 
 /// `POST /v1/admin/users/{user_id}/reset-2fa`.
-#[utoipa::path(post, path = "/v1/admin/users/{user_id}/reset-2fa", summary = "Reset an account's two-factor authentication (platform administrators)", tag = "admin", security(("bearer" = [])),
-    params(("user_id" = String, Path)), request_body = AdminActionBody,
+#[utoipa::path(post, path = "/v1/admin/users/{user_id}/reset-2fa", summary = "Reset an account's two-factor authentication (platform administrators)", tag = "admin",
+    request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "2FA off, its credential and recovery codes deleted, every session ended; the person enrols again after signing in, and is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
 pub async fn admin_reset_two_factor(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
@@ -95,7 +95,7 @@ pub async fn admin_reset_two_factor(deps: &Deps, req: &Request, cred: &Credentia
 }
 
 /// `GET /v1/admin/audit-log`.
-#[utoipa::path(get, path = "/v1/admin/audit-log", summary = "The platform audit log (platform administrators)", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/audit-log", summary = "The platform audit log (platform administrators)", tag = "admin",
     responses((status = 200, body = PlatformAuditList), (status = 403, body = Problem, description = REFUSALS)))]
 pub async fn admin_audit_log(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &PlatformAuditList { data: admin::audit_log(deps, cred).await?, next_cursor: None }))

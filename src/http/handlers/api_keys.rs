@@ -73,8 +73,8 @@ pub struct ApiKeyList {
 }
 
 /// `POST /v1/orgs/{org_id}/api-keys`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys", summary = "Create an API key", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = CreateApiKeyBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys", summary = "Create an API key", tag = "api_keys",
+    request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
               (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "scope_not_allowed_for_keys: `org:delete` and `billing:manage` are person-only; no key holds them; api_key_policy_violation: no expiry, or too long a one, for the org's key policy")))]
@@ -86,8 +86,8 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org: 
 }
 
 /// `GET /v1/orgs/{org_id}/api-keys`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", summary = "List an organization's API keys", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys", summary = "List an organization's API keys", tag = "api_keys",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
         ("expiring_within_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys that expire within this many days"),
         ("unused_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys not used (never used: created) for this many days")),
     responses((status = 200, body = ApiKeyList)))]
@@ -101,15 +101,14 @@ pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org: T
 }
 
 /// `GET /v1/orgs/{org_id}/api-keys/{id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Get an API key", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ApiKeyView)))]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Get an API key", tag = "api_keys",
+    responses((status = 200, body = ApiKeyView)))]
 pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org.id(), id).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/api-keys/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Revoke an API key", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Revoke an API key", tag = "api_keys",
     responses((status = 204, description = "Revoked: the key fails on its next use")))]
 pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     api_keys::revoke_api_key(deps, cred, org.id(), id).await?;
@@ -117,8 +116,8 @@ pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org:
 }
 
 /// `POST /v1/orgs/{org_id}/api-keys/{id}/rotate`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys/{id}/rotate", summary = "Rotate an API key", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/api-keys/{id}/rotate", summary = "Rotate an API key", tag = "api_keys",
+    request_body = RotateBody,
     responses((status = 201, body = CreatedApiKey, description = "The new key; the old one works until the grace period ends"),
               (status = 403, body = Problem, description = "scope_exceeds_role"),
               (status = 409, body = Problem, description = "api_key_not_active"),
@@ -131,8 +130,7 @@ pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org: 
 }
 
 /// `GET /v1/orgs/{org_id}/api-key-policy`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-key-policy", summary = "Get the organization's API key policy", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/api-key-policy", summary = "Get the organization's API key policy", tag = "api_keys",
     responses((status = 200, body = ApiKeyPolicyView, description = "The policy (the default, 14 and 3 days' warnings and no limits, until an owner sets one)"),
               (status = 403, body = Problem, description = "forbidden: for people who manage the org's keys")))]
 pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
@@ -140,8 +138,8 @@ pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, 
 }
 
 /// `PUT /v1/orgs/{org_id}/api-key-policy`.
-#[utoipa::path(put, path = "/v1/orgs/{org_id}/api-key-policy", summary = "Set the organization's API key policy", tag = "api_keys", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = ApiKeyPolicyBody,
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/api-key-policy", summary = "Set the organization's API key policy", tag = "api_keys",
+    request_body = ApiKeyPolicyBody,
     responses((status = 200, body = ApiKeyPolicyView, description = "Set: binds keys created or rotated from now on; existing keys that break it are flagged `non_compliant`, never revoked"),
               (status = 403, body = Problem, description = "forbidden: owners only"),
               (status = 422, body = Problem, description = "validation_failed")))]
@@ -154,7 +152,7 @@ pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, o
 }
 
 /// `GET /v1/api-keys/current`.
-#[utoipa::path(get, path = "/v1/api-keys/current", summary = "Describe the calling API key", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/api-keys/current", summary = "Describe the calling API key", tag = "api_keys",
     responses((status = 200, body = CurrentKey), (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key"),
               (status = 429, body = Problem, description = "rate_limited")))]
@@ -163,7 +161,7 @@ pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> 
 }
 
 /// `DELETE /v1/api-keys/current`.
-#[utoipa::path(delete, path = "/v1/api-keys/current", summary = "Revoke the calling API key", tag = "api_keys", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/api-keys/current", summary = "Revoke the calling API key", tag = "api_keys",
     responses((status = 204, description = "Revoked at once: the key is refused from now on"),
               (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key (already revoked, expired or unknown)"),

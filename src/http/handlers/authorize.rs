@@ -24,7 +24,7 @@ pub struct AuthorizeBody {
 }
 
 /// `POST /v1/authorize`.
-#[utoipa::path(post, path = "/v1/authorize", summary = "Decide whether a user may do something", tag = "authorization", security(("bearer" = [])), request_body = AuthorizeBody,
+#[utoipa::path(post, path = "/v1/authorize", summary = "Decide whether a user may do something", tag = "authorization", request_body = AuthorizeBody,
     responses((status = 200, body = Decision, description = "One D1 round trip. A target the caller cannot see: allowed false, via null"),
               (status = 422, body = Problem, description = "Unknown permission, or not exactly one target")))]
 pub async fn authorize(deps: &Deps, req: &Request, cred: &Credential) -> Answer {

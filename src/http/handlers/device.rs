@@ -73,7 +73,7 @@ pub async fn poll_device_authorization(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/auth/device/preview`.
-#[utoipa::path(post, path = "/v1/auth/device/preview", summary = "Show a device sign-in before approving it", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/device/preview", summary = "Show a device sign-in before approving it", tag = "accounts",
     request_body = UserCodeBody,
     responses((status = 200, body = DevicePreview, description = "The pending request: which client, from where, when"),
               (status = 400, body = Problem, description = "invalid_token: no pending, unexpired request has this code")))]
@@ -83,7 +83,7 @@ pub async fn preview_device_authorization(deps: &Deps, req: &Request, cred: &Cre
 }
 
 /// `POST /v1/auth/device/approve`.
-#[utoipa::path(post, path = "/v1/auth/device/approve", summary = "Approve a device sign-in", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/device/approve", summary = "Approve a device sign-in", tag = "accounts",
     description = "The signed-in person (a session, never an API key) approves: the client that started the request gets a session of this person's account on its next poll. Only approve a sign-in you started yourself. Recorded in the person's security log (`device.approved`).",
     request_body = UserCodeBody,
     responses((status = 200, body = DeviceDecision, description = "`{status: approved, client_name}`"),
@@ -93,7 +93,7 @@ pub async fn approve_device_authorization(deps: &Deps, req: &Request, cred: &Cre
 }
 
 /// `POST /v1/auth/device/deny`.
-#[utoipa::path(post, path = "/v1/auth/device/deny", summary = "Deny a device sign-in", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/device/deny", summary = "Deny a device sign-in", tag = "accounts",
     description = "The client's next poll answers `access_denied`. Recorded in the person's security log (`device.denied`).",
     request_body = UserCodeBody,
     responses((status = 200, body = DeviceDecision, description = "`{status: denied}`"),

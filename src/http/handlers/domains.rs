@@ -75,7 +75,7 @@ pub struct SuggestedOrgList {
 }
 
 /// `POST /v1/orgs/{org_id}/domains`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/domains", summary = "Add a domain to verify", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/domains", summary = "Add a domain to verify", tag = "domains",
     params(("org_id" = String, Path, description = "The organization")), request_body = AddDomainBody,
     responses((status = 201, body = DomainView, description = "Pending: publish `txt_value` as a TXT record at `txt_name`, then verify. Needs `org:write` (owners and admins)"),
               (status = 409, body = Problem, description = "domain_exists: added already; domain_claimed: another organization has verified it; conflict: the organization has 50 domains"),
@@ -86,7 +86,7 @@ pub async fn add_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tena
 }
 
 /// `GET /v1/orgs/{org_id}/domains`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/domains", summary = "List an organization's domains", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/domains", summary = "List an organization's domains", tag = "domains",
     params(("org_id" = String, Path, description = "The organization")),
     responses((status = 200, body = DomainList, description = "Needs `org:write` (owners and admins)")))]
 pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
@@ -94,7 +94,7 @@ pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org: T
 }
 
 /// `GET /v1/orgs/{org_id}/domains/{id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Get a domain", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Get a domain", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 200, body = DomainView)))]
 pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
@@ -102,7 +102,7 @@ pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Ten
 }
 
 /// `POST /v1/orgs/{org_id}/domains/{id}/verify`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/domains/{id}/verify", summary = "Verify a domain by its TXT record", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/domains/{id}/verify", summary = "Verify a domain by its TXT record", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 200, body = DomainView, description = "Verified (DNS-over-HTTPS found `txt_value` at `txt_name`); a verified domain answers as it is. Re-checked daily: a domain whose record is gone lapses"),
               (status = 409, body = Problem, description = "domain_claimed: another organization has verified this domain"),
@@ -112,7 +112,7 @@ pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org: 
 }
 
 /// `PATCH /v1/orgs/{org_id}/domains/{id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Set a domain's enrollment", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Set a domain's enrollment", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")), request_body = UpdateDomainBody,
     responses((status = 200, body = DomainView, description = "Enrollment acts only while the domain is verified"),
               (status = 403, body = Problem, description = "forbidden: only an owner may have a domain auto-join people as admin"),
@@ -124,7 +124,7 @@ pub async fn update_domain(deps: &Deps, req: &Request, cred: &Credential, org: T
 }
 
 /// `DELETE /v1/orgs/{org_id}/domains/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Remove a domain", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Remove a domain", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 204, description = "Removed; members who joined through it stay")))]
 pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
@@ -133,7 +133,7 @@ pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org: 
 }
 
 /// `GET /v1/me/suggested-orgs`.
-#[utoipa::path(get, path = "/v1/me/suggested-orgs", summary = "List organizations you can join by your email's domain", tag = "domains", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/suggested-orgs", summary = "List organizations you can join by your email's domain", tag = "domains",
     responses((status = 200, body = SuggestedOrgList)))]
 pub async fn suggested_orgs(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &SuggestedOrgList { data: d::suggested_orgs(deps, cred).await? }))

@@ -49,8 +49,8 @@ pub struct InvitationList {
 }
 
 /// `POST /v1/orgs/{org_id}/invitations`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", summary = "Invite someone to an organization", tag = "invitations", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = CreateInvitationBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations", summary = "Invite someone to an organization", tag = "invitations",
+    request_body = CreateInvitationBody,
     responses((status = 201, body = InvitationView, description = "The email goes out through the queue"),
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
@@ -71,8 +71,8 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
 }
 
 /// `GET /v1/orgs/{org_id}/invitations`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", summary = "List an organization's invitations", tag = "invitations", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("status" = Option<InvitationStatus>, Query, description = "pending, accepted, revoked, declined or expired"),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/invitations", summary = "List an organization's invitations", tag = "invitations",
+    params(("status" = Option<InvitationStatus>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
@@ -87,8 +87,7 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 }
 
 /// `DELETE /v1/orgs/{org_id}/invitations/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations",
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     revoke(deps, cred, org, id).await
@@ -100,8 +99,7 @@ async fn revoke(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
 }
 
 /// `POST /v1/orgs/{org_id}/invitations/{id}/resend`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations",
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     resend(deps, cred, org, id).await
@@ -113,8 +111,8 @@ async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", summary = "Invite someone to a workspace", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path)), request_body = CreateInvitationBody,
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations", summary = "Invite someone to a workspace", tag = "workspaces",
+    request_body = CreateInvitationBody,
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
@@ -123,16 +121,16 @@ pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Cred
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces",
+    params(("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
 pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
     list(deps, req, cred, ws).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces",
+    responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
 pub async fn revoke_workspace_invitation(
     deps: &Deps,
     _: &Request,
@@ -144,8 +142,8 @@ pub async fn revoke_workspace_invitation(
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("id" = String, Path)), responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces",
+    responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
 pub async fn resend_workspace_invitation(
     deps: &Deps,
     _: &Request,
@@ -167,7 +165,7 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/invitations/accept`.
-#[utoipa::path(post, path = "/v1/invitations/accept", summary = "Accept an invitation", tag = "invitations", security(("bearer" = [])), request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/invitations/accept", summary = "Accept an invitation", tag = "invitations", request_body = TokenBody,
     responses((status = 200, body = Accepted), (status = 403, body = Problem, description = "invitation_email_mismatch"),
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),

@@ -63,7 +63,7 @@ pub struct JoinLinkList {
 }
 
 /// `POST /v1/orgs/{org_id}/join-links`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/join-links", summary = "Create a join link", tag = "join-links", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/join-links", summary = "Create a join link", tag = "join-links",
     request_body = CreateJoinLinkBody,
     responses((status = 201, body = CreatedJoinLink, description = "The token and URL are shown this once"),
               (status = 403, body = Problem, description = "forbidden (members), insufficient_scope or scope_exceeds_role (an API key handing out a role beyond its scopes)"),
@@ -81,7 +81,7 @@ pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org
 }
 
 /// `GET /v1/orgs/{org_id}/join-links`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/join-links", summary = "List an organization's join links", tag = "join-links", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/join-links", summary = "List an organization's join links", tag = "join-links",
     responses((status = 200, body = JoinLinkList)))]
 pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let data = join_links::list(deps, cred, org.id()).await?;
@@ -89,8 +89,7 @@ pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org
 }
 
 /// `DELETE /v1/orgs/{org_id}/join-links/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/join-links/{id}", summary = "Revoke a join link", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/join-links/{id}", summary = "Revoke a join link", tag = "join-links",
     responses((status = 204, description = "Revoked; those who joined through it stay"), (status = 404, body = Problem, description = "No such live link")))]
 pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     join_links::revoke(deps, cred, org.id(), id).await?;
@@ -99,7 +98,6 @@ pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, or
 
 /// `POST /v1/join-links/preview`.
 #[utoipa::path(post, path = "/v1/join-links/preview", summary = "Preview a join link", tag = "join-links", request_body = TokenBody,
-    security((), ("bearer" = [])),
     responses((status = 200, body = JoinLinkPreview, description = "With a bearer token: `eligibility` says whether the caller may join"),
               (status = 404, body = Problem, description = "join_link_not_found"),
               (status = 410, body = Problem, description = "join_link_unavailable: revoked, expired or used up")))]
@@ -109,7 +107,7 @@ pub async fn preview_join_link(deps: &Deps, req: &Request, cred: Option<&Credent
 }
 
 /// `POST /v1/join-links/accept`.
-#[utoipa::path(post, path = "/v1/join-links/accept", summary = "Join an organization through a join link", tag = "join-links", security(("bearer" = [])), request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/join-links/accept", summary = "Join an organization through a join link", tag = "join-links", request_body = TokenBody,
     responses((status = 201, body = Joined, description = "A member now"),
               (status = 202, body = MembershipRequestView, description = "A link that needs approval: a pending membership request, which an admin approves or denies"),
               (status = 403, body = Problem, description = "email_not_verified, or join_link_domain_mismatch: the verified address is not on the link's domains"),
@@ -145,8 +143,8 @@ pub struct ApproveRequestBody {
 }
 
 /// `GET /v1/orgs/{org_id}/membership-requests`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("status" = Option<RequestStatus>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links",
+    params(("status" = Option<RequestStatus>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
     responses((status = 200, body = MembershipRequestList)))]
 pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let status = req.query_param("status");
@@ -155,8 +153,8 @@ pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credent
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests/{id}/approve`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/approve", summary = "Approve a membership request", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body = ApproveRequestBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/approve", summary = "Approve a membership request", tag = "join-links",
+    request_body = ApproveRequestBody,
     responses((status = 200, body = MembershipRequestView, description = "Approved: the person is a member with the role, and is emailed"),
               (status = 403, body = Problem, description = "forbidden, or scope_exceeds_role: a role beyond the approver's"),
               (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already"),
@@ -174,8 +172,7 @@ pub async fn approve_membership_request(
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests/{id}/deny`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/deny", summary = "Deny a membership request", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/deny", summary = "Deny a membership request", tag = "join-links",
     responses((status = 200, body = MembershipRequestView, description = "Denied; the person is emailed"),
               (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already")))]
 pub async fn deny_membership_request(
@@ -189,8 +186,7 @@ pub async fn deny_membership_request(
 }
 
 /// `POST /v1/orgs/{org_id}/membership-requests`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests", summary = "Ask to join a suggested organization", tag = "join-links", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests", summary = "Ask to join a suggested organization", tag = "join-links",
     responses((status = 201, body = MembershipRequestView, description = "A pending request, with the role the domain gives"),
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 404, body = Problem, description = "not_found: the org is not suggested to you (GET /v1/me/suggested-orgs), or you are a member"),
@@ -200,7 +196,7 @@ pub async fn ask_to_join(deps: &Deps, _req: &Request, cred: &Credential, org: Te
 }
 
 /// `GET /v1/me/membership-requests`.
-#[utoipa::path(get, path = "/v1/me/membership-requests", summary = "List my membership requests", tag = "join-links", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/membership-requests", summary = "List my membership requests", tag = "join-links",
     responses((status = 200, body = MembershipRequestList)))]
 pub async fn my_membership_requests(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     let data = membership_requests::mine(deps, cred).await?;
@@ -208,8 +204,7 @@ pub async fn my_membership_requests(deps: &Deps, _req: &Request, cred: &Credenti
 }
 
 /// `DELETE /v1/me/membership-requests/{id}`.
-#[utoipa::path(delete, path = "/v1/me/membership-requests/{id}", summary = "Withdraw my membership request", tag = "join-links", security(("bearer" = [])),
-    params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/me/membership-requests/{id}", summary = "Withdraw my membership request", tag = "join-links",
     responses((status = 204, description = "Withdrawn"), (status = 404, body = Problem, description = "Not a request of yours"),
               (status = 409, body = Problem, description = "membership_request_not_pending")))]
 pub async fn withdraw_membership_request(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {

@@ -284,7 +284,7 @@ pub async fn refresh_token(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/auth/logout`.
-#[utoipa::path(post, path = "/v1/auth/logout", summary = "Sign out (end this session)", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout", summary = "Sign out (end this session)", tag = "accounts",
     responses((status = 204, description = "The session's tokens stop working at once. Browser mode (`X-Latchkey-Client: browser`): the bearer token is optional (it may have expired); the session named by the refresh cookie and the bearer's session, if any, are revoked, and the cookie is cleared; 204 even when neither was presented")))]
 pub async fn logout(deps: &Deps, req: &Request, cred: Option<&Credential>) -> Answer {
     match extract::delivery(deps, req)? {
@@ -356,7 +356,7 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `GET /v1/me`.
-#[utoipa::path(get, path = "/v1/me", summary = "Get my profile", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", summary = "Get my profile", tag = "me",
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
 pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &accounts::get_me(deps, cred).await?))
@@ -374,7 +374,7 @@ pub struct UpdateMeBody {
 }
 
 /// `PATCH /v1/me`.
-#[utoipa::path(patch, path = "/v1/me", summary = "Update my profile", tag = "me", security(("bearer" = [])), request_body = UpdateMeBody,
+#[utoipa::path(patch, path = "/v1/me", summary = "Update my profile", tag = "me", request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
 pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: UpdateMeBody = json(req)?;
@@ -393,7 +393,7 @@ pub struct ChangePasswordBody {
 }
 
 /// `POST /v1/me/password`.
-#[utoipa::path(post, path = "/v1/me/password", summary = "Change my password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordBody,
+#[utoipa::path(post, path = "/v1/me/password", summary = "Change my password", tag = "me", request_body = ChangePasswordBody,
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
 pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -412,7 +412,7 @@ pub struct SessionList {
 }
 
 /// `GET /v1/me/sessions`.
-#[utoipa::path(get, path = "/v1/me/sessions", summary = "List my sessions", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/sessions", summary = "List my sessions", tag = "me",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -422,7 +422,7 @@ pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Ans
 }
 
 /// `DELETE /v1/me/sessions/{id}`.
-#[utoipa::path(delete, path = "/v1/me/sessions/{id}", summary = "Sign out one of my sessions", tag = "me", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", summary = "Sign out one of my sessions", tag = "me",
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {

@@ -164,7 +164,7 @@ pub struct DeliveryList {
 }
 
 /// `GET /v1/notification-event-types`.
-#[utoipa::path(get, path = "/v1/notification-event-types", summary = "List the notification event types", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/notification-event-types", summary = "List the notification event types", tag = "notifications",
     responses((status = 200, body = EventTypeList, description = "Payloads are `{type, timestamp, data: {org_id, actor: {kind, id}, target: {kind, id}, details}}`, under 20 KB; `webhook-id` is the delivery id, stable across retries")))]
 pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     // Static, but only for a live credential.
@@ -173,8 +173,8 @@ pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) ->
 }
 
 /// `POST /v1/orgs/{org_id}/notification-channels`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels", summary = "Create a notification channel", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = CreateChannelBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels", summary = "Create a notification channel", tag = "notifications",
+    request_body = CreateChannelBody,
     responses((status = 201, body = ChannelWithSecret, description = "A webhook's `secret` (`whsec_` + base64 of 32 random bytes) appears in this answer only; it is stored encrypted. Slack, Discord and email channels have none. An email channel's addresses are each sent a confirmation link"),
               (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
@@ -192,8 +192,8 @@ pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org: 
 }
 
 /// `GET /v1/orgs/{org_id}/notification-channels`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", summary = "List an organization's notification channels", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", summary = "List an organization's notification channels", tag = "notifications",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
 pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let (data, next_cursor) = n::list_channels(deps, cred, org.id(), &extract::page(req)?).await?;
@@ -201,15 +201,15 @@ pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org: T
 }
 
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Get a notification channel", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 200, body = ChannelView)))]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Get a notification channel", tag = "notifications",
+    responses((status = 200, body = ChannelView)))]
 pub async fn get_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &n::get_channel(deps, cred, org.id(), id).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/notification-channels/{id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Update a notification channel", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body = UpdateChannelBody,
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Update a notification channel", tag = "notifications",
+    request_body = UpdateChannelBody,
     responses((status = 200, body = ChannelView),
               (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
               (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
@@ -226,8 +226,7 @@ pub async fn update_channel(deps: &Deps, req: &Request, cred: &Credential, org: 
 }
 
 /// `DELETE /v1/orgs/{org_id}/notification-channels/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Delete a notification channel", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Delete a notification channel", tag = "notifications",
     responses((status = 204, description = "Deleted with its deliveries")))]
 pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     n::delete_channel(deps, cred, org.id(), id).await?;
@@ -235,8 +234,8 @@ pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org:
 }
 
 /// `POST /v1/orgs/{org_id}/notification-channels/{id}/rotate-secret`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", summary = "Rotate a notification channel's signing secret", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body = RotateSecretBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/rotate-secret", summary = "Rotate a notification channel's signing secret", tag = "notifications",
+    request_body = RotateSecretBody,
     responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
               (status = 409, body = Problem, description = "channel_kind_mismatch: only webhook channels are signed"),
               (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
@@ -246,8 +245,7 @@ pub async fn rotate_secret(deps: &Deps, req: &Request, cred: &Credential, org: T
 }
 
 /// `POST /v1/orgs/{org_id}/notification-channels/{id}/test`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/test", summary = "Send a test notification", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/test", summary = "Send a test notification", tag = "notifications",
     responses((status = 202, description = "A `ping` event is delivered to this channel only"),
               (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
 pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
@@ -256,8 +254,8 @@ pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org: T
 }
 
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}/deliveries`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", summary = "List a notification channel's deliveries", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path), ("status" = Option<DeliveryStatus>, Query, description = "pending, succeeded or failed"),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}/deliveries", summary = "List a notification channel's deliveries", tag = "notifications",
+    params(("status" = Option<DeliveryStatus>, Query, description = "pending, succeeded or failed"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
 pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
@@ -268,8 +266,8 @@ pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org:
 }
 
 /// `POST /v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", summary = "Retry a failed webhook delivery", tag = "notifications", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path, description = "The delivery (`dlv_…`)")),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/deliveries/{id}/retry", summary = "Retry a failed webhook delivery", tag = "notifications",
+    params(("id" = String, Path, description = "The delivery (`dlv_…`)")),
     responses((status = 202, description = "A failed delivery is sent again now (the same `webhook-id`)"),
               (status = 409, body = Problem, description = "delivery_not_failed: only failed deliveries are retried (a delivered one is never replayed); conflict: the channel is disabled")))]
 pub async fn retry_delivery(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {

@@ -116,7 +116,7 @@ pub struct IdentityList {
 }
 
 /// `GET /v1/me/identities`.
-#[utoipa::path(get, path = "/v1/me/identities", summary = "List my linked sign-in providers", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/identities", summary = "List my linked sign-in providers", tag = "me",
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
 pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, cred).await?, next_cursor: None }))
@@ -138,7 +138,7 @@ pub struct AuthorizeUrl {
 }
 
 /// `POST /v1/me/identities/{provider}`.
-#[utoipa::path(post, path = "/v1/me/identities/{provider}", summary = "Link a sign-in provider", tag = "me", security(("bearer" = [])), request_body = LinkBody,
+#[utoipa::path(post, path = "/v1/me/identities/{provider}", summary = "Link a sign-in provider", tag = "me", request_body = LinkBody,
     params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 200, body = AuthorizeUrl, description = "Also sets the flow cookie. The callback returns `#login_code=…`; POST it to /v1/auth/oauth/complete with this person's bearer token to link. The identity is known only after the provider round trip, so an identity linked to someone else is refused there: 409 identity_in_use"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
@@ -152,7 +152,7 @@ pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provid
 }
 
 /// `DELETE /v1/me/identities/{provider}`.
-#[utoipa::path(delete, path = "/v1/me/identities/{provider}", summary = "Unlink a sign-in provider", tag = "me", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/identities/{provider}", summary = "Unlink a sign-in provider", tag = "me",
     params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
@@ -171,7 +171,7 @@ pub struct UserEventList {
 }
 
 /// `GET /v1/me/audit-log`.
-#[utoipa::path(get, path = "/v1/me/audit-log", summary = "List my account's audit log", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/audit-log", summary = "List my account's audit log", tag = "me",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
 pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Answer {

@@ -42,7 +42,7 @@ pub struct OrgList {
 }
 
 /// `POST /v1/orgs`.
-#[utoipa::path(post, path = "/v1/orgs", summary = "Create an organization", tag = "orgs", security(("bearer" = [])), request_body = CreateOrgBody,
+#[utoipa::path(post, path = "/v1/orgs", summary = "Create an organization", tag = "orgs", request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
 pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: CreateOrgBody = json(req)?;
@@ -50,7 +50,7 @@ pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer
 }
 
 /// `GET /v1/orgs`.
-#[utoipa::path(get, path = "/v1/orgs", summary = "List my organizations", tag = "orgs", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orgs", summary = "List my organizations", tag = "orgs",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
 pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
@@ -58,7 +58,7 @@ pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer 
 }
 
 /// `GET /v1/orgs/{org_id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}", summary = "Get an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}", summary = "Get an organization", tag = "orgs",
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
 pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &orgs::get_org(deps, cred, org.id()).await?))
@@ -106,7 +106,7 @@ impl TwoFactorSetting {
 }
 
 /// `PATCH /v1/orgs/{org_id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}", summary = "Update an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}", summary = "Update an organization", tag = "orgs",
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
@@ -121,7 +121,7 @@ pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org: Tena
 }
 
 /// `DELETE /v1/orgs/{org_id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}", summary = "Delete an organization", tag = "orgs", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}", summary = "Delete an organization", tag = "orgs",
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
 pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
@@ -139,8 +139,8 @@ pub struct MemberList {
 }
 
 /// `GET /v1/orgs/{org_id}/members`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", summary = "List an organization's members", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/members", summary = "List an organization's members", tag = "members",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
         ("inactive_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "only members last active more than this many days ago, or never")),
     responses((status = 200, body = MemberList), (status = 422, body = Problem, description = "validation_failed (inactive_for_days)")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
@@ -169,8 +169,8 @@ pub struct OrgRoleBody {
 }
 
 /// `PATCH /v1/orgs/{org_id}/members/{user_id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Change an organization member's role", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("user_id" = String, Path)), request_body = OrgRoleBody,
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Change an organization member's role", tag = "members",
+    request_body = OrgRoleBody,
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: not within the membership rules, or a role holding a permission the caller lacks (never beyond yourself)"),
               (status = 409, body = Problem, description = "last_owner"),
@@ -182,8 +182,8 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
 }
 
 /// `DELETE /v1/orgs/{org_id}/members/{user_id}` (`me`: leave).
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Remove a member from an organization (or leave it)", description = "`me` as `user_id` leaves the organization.", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("user_id" = String, Path, description = "`me` to leave")),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/members/{user_id}", summary = "Remove a member from an organization (or leave it)", description = "`me` as `user_id` leaves the organization.", tag = "members",
+    params(("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
 pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, user_id: &str) -> Answer {
@@ -200,8 +200,8 @@ pub struct TransferBody {
 }
 
 /// `POST /v1/orgs/{org_id}/ownership-transfer`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", summary = "Transfer an organization's ownership", tag = "members", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = TransferBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/ownership-transfer", summary = "Transfer an organization's ownership", tag = "members",
+    request_body = TransferBody,
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
               (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
@@ -220,8 +220,8 @@ pub struct AuditList {
 }
 
 /// `GET /v1/orgs/{org_id}/audit-log`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
 pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let page = extract::page(req)?;
@@ -233,9 +233,8 @@ pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org: T
 pub type RoleSchema = Role;
 
 /// `GET /v1/orgs/{org_id}/access-review`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/access-review", summary = "Export an organization's access review", tag = "audit", security(("bearer" = [])),
-    params(("org_id" = String, Path),
-        ("format" = Option<String>, Query, description = "`json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV")),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/access-review", summary = "Export an organization's access review", tag = "audit",
+    params(("format" = Option<String>, Query, description = "`json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV")),
     responses((status = 200, description = "Members with their role, 2FA and last activity; keys that work now with their scopes and last use. \
 CSV: one table with a `kind` column (`member`, `api_key`), RFC 4180 quoting, cells starting with = + - @ prefixed with '.",
         content((AccessReview = "application/json"), (String = "text/csv"))),

@@ -68,7 +68,7 @@ pub struct UpdateRoleBody {
 }
 
 /// `GET /v1/permissions`.
-#[utoipa::path(get, path = "/v1/permissions", summary = "The permission catalog", tag = "roles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/permissions", summary = "The permission catalog", tag = "roles",
     responses((status = 200, body = PermissionList, description = "Every permission of the policy table, with what it allows, whether only a person (the owner) ever exercises it, and whether a custom role may hold it")))]
 pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     cred.person(deps).await?;
@@ -76,8 +76,7 @@ pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) ->
 }
 
 /// `GET /v1/orgs/{org_id}/roles`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/roles", summary = "List an organization's roles", tag = "roles", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/roles", summary = "List an organization's roles", tag = "roles",
     responses((status = 200, body = RoleList, description = "Built-in roles first (read-only), then custom roles by key")))]
 pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let (data, can_define) = roles::list(deps, cred, org.id()).await?;
@@ -85,8 +84,8 @@ pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org: Ten
 }
 
 /// `POST /v1/orgs/{org_id}/roles`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/roles", summary = "Create a custom role", tag = "roles", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = CreateRoleBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/roles", summary = "Create a custom role", tag = "roles",
+    request_body = CreateRoleBody,
     responses((status = 201, body = RoleView),
               (status = 403, body = Problem, description = "forbidden (owners and admins; never a custom role), or scope_exceeds_role: a permission the caller lacks"),
               (status = 409, body = Problem, description = "role_exists, or role_limit_reached (25 per organization)"),
@@ -103,16 +102,15 @@ pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
 }
 
 /// `GET /v1/orgs/{org_id}/roles/{key}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Get a role", tag = "roles", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("key" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Get a role", tag = "roles",
     responses((status = 200, body = RoleView), (status = 404, body = Problem, description = "No such role in this organization")))]
 pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
     Ok(Response::json(200, &roles::get(deps, cred, org.id(), key).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/roles/{key}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Change a custom role", tag = "roles", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("key" = String, Path)), request_body = UpdateRoleBody,
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Change a custom role", tag = "roles",
+    request_body = UpdateRoleBody,
     responses((status = 200, body = RoleView),
               (status = 403, body = Problem, description = "forbidden, or scope_exceeds_role: the role holds, or would hold, a permission the caller lacks"),
               (status = 404, body = Problem),
@@ -133,8 +131,7 @@ pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
 }
 
 /// `DELETE /v1/orgs/{org_id}/roles/{key}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Delete a custom role", tag = "roles", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("key" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Delete a custom role", tag = "roles",
     responses((status = 204, description = "Deleted"),
               (status = 403, body = Problem),
               (status = 404, body = Problem),

@@ -4,7 +4,7 @@
 //! this service's stable `code` beside `scimType`: `http::error::scim_error`).
 use super::Problem;
 use crate::app::access::Credential;
-use crate::app::scim::{self, NewScimTokenView, ScimTokenView};
+use crate::app::scim::{self, ListQuery, NewScimTokenView, ScimTokenView};
 use crate::app::{AppError, Deps};
 use crate::domain::scim::{Write, MEDIA_TYPE};
 use crate::domain::tenant::Tenant;
@@ -35,8 +35,8 @@ pub struct ScimTokenList {
 }
 
 /// `POST /v1/orgs/{org_id}/scim-tokens`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/scim-tokens", summary = "Create a SCIM token", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = ScimTokenBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/scim-tokens", summary = "Create a SCIM token", tag = "scim",
+    request_body = ScimTokenBody,
     responses((status = 201, body = NewScimTokenView, description = "`token` is shown this once; give it and `base_url` to the directory"),
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 422, body = Problem, description = "validation_failed (name; too_many_tokens: at most 10)")))]
@@ -46,8 +46,7 @@ pub async fn create_scim_token(deps: &Deps, req: &Request, cred: &Credential, or
 }
 
 /// `GET /v1/orgs/{org_id}/scim-tokens`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/scim-tokens", summary = "List SCIM tokens", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/scim-tokens", summary = "List SCIM tokens", tag = "scim",
     responses((status = 200, body = ScimTokenList), (status = 403, body = Problem, description = "forbidden: owners only")))]
 pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let data = scim::list_tokens(deps, cred, org.id()).await?;
@@ -55,8 +54,7 @@ pub async fn list_scim_tokens(deps: &Deps, _req: &Request, cred: &Credential, or
 }
 
 /// `DELETE /v1/orgs/{org_id}/scim-tokens/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/scim-tokens/{id}", summary = "Revoke a SCIM token", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/scim-tokens/{id}", summary = "Revoke a SCIM token", tag = "scim",
     responses((status = 204, description = "Revoked: the directory's next request with it is refused"),
               (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke_scim_token(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
@@ -129,19 +127,20 @@ fn q(req: &Request, name: &str) -> Option<String> {
 }
 
 /// `GET /scim/v2/{org_id}/Users`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/Users", summary = "SCIM: list or find Users", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Users", summary = "SCIM: list or find Users", tag = "scim",
+    params(("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_invalid_filter (scimType invalidFilter)")))]
 pub async fn scim_list_users(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let list = scim::list_users(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
+    let list = scim::list_users(deps, cred, org_id, query).await?;
     Ok(scim_answer(200, &list))
 }
 
 /// `POST /scim/v2/{org_id}/Users`.
-#[utoipa::path(post, path = "/scim/v2/{org_id}/Users", summary = "SCIM: provision a User", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(post, path = "/scim/v2/{org_id}/Users", summary = "SCIM: provision a User", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 201, body = ScimResource, content_type = "application/scim+json", description = "The account joins the org as member (unless active is false)"),
               (status = 400, body = ScimError, description = "scim_invalid_value (invalidValue): no userName, not an address, or an address off the org's verified domains"),
               (status = 409, body = ScimError, description = "scim_uniqueness (uniqueness): a User with this userName exists; last_owner: provisioned as inactive, the org's last owner is not removed (nothing is provisioned)")))]
@@ -151,16 +150,15 @@ pub async fn scim_create_user(deps: &Deps, req: &Request, cred: &Credential, org
 }
 
 /// `GET /scim/v2/{org_id}/Users/{id}`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: get a User", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: get a User", tag = "scim",
     responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
 pub async fn scim_get_user(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     Ok(scim_answer(200, &scim::get_user(deps, cred, org_id, id).await?))
 }
 
 /// `PUT /scim/v2/{org_id}/Users/{id}`.
-#[utoipa::path(put, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: replace a User", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(put, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: replace a User", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 200, body = ScimResource, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_mutability (userName cannot change), scim_invalid_value"),
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
@@ -170,8 +168,8 @@ pub async fn scim_replace_user(deps: &Deps, req: &Request, cred: &Credential, or
 }
 
 /// `PATCH /scim/v2/{org_id}/Users/{id}`.
-#[utoipa::path(patch, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: change a User", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(patch, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: change a User", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 200, body = ScimResource, content_type = "application/scim+json", description = "`active: false` removes the membership: access ends on the next request"),
               (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path, scim_mutability"),
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
@@ -181,8 +179,7 @@ pub async fn scim_patch_user(deps: &Deps, req: &Request, cred: &Credential, org_
 }
 
 /// `DELETE /scim/v2/{org_id}/Users/{id}`.
-#[utoipa::path(delete, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: deprovision and delete a User", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/scim/v2/{org_id}/Users/{id}", summary = "SCIM: deprovision and delete a User", tag = "scim",
     responses((status = 204, description = "The membership ended and the resource is gone (the account stays)"),
               (status = 409, body = ScimError, description = "last_owner")))]
 pub async fn scim_delete_user(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
@@ -191,19 +188,20 @@ pub async fn scim_delete_user(deps: &Deps, _req: &Request, cred: &Credential, or
 }
 
 /// `GET /scim/v2/{org_id}/Groups`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: list or find Groups", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: list or find Groups", tag = "scim",
+    params(("filter" = Option<String>, Query), ("startIndex" = Option<i64>, Query), ("count" = Option<i64>, Query)),
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_invalid_filter")))]
 pub async fn scim_list_groups(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Answer {
     let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let list = scim::list_groups(deps, cred, org_id, f.as_deref(), s.as_deref(), c.as_deref()).await?;
+    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
+    let list = scim::list_groups(deps, cred, org_id, query).await?;
     Ok(scim_answer(200, &list))
 }
 
 /// `POST /scim/v2/{org_id}/Groups`.
-#[utoipa::path(post, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: create a Group", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(post, path = "/scim/v2/{org_id}/Groups", summary = "SCIM: create a Group", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 201, body = ScimResource, content_type = "application/scim+json", description = "A group named admin, member or a custom role's key gives its members that role"),
               (status = 400, body = ScimError, description = "scim_invalid_value"),
               (status = 409, body = ScimError, description = "scim_uniqueness: a Group with this displayName exists")))]
@@ -213,16 +211,15 @@ pub async fn scim_create_group(deps: &Deps, req: &Request, cred: &Credential, or
 }
 
 /// `GET /scim/v2/{org_id}/Groups/{id}`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: get a Group", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: get a Group", tag = "scim",
     responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
 pub async fn scim_get_group(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     Ok(scim_answer(200, &scim::get_group(deps, cred, org_id, id).await?))
 }
 
 /// `PUT /scim/v2/{org_id}/Groups/{id}`.
-#[utoipa::path(put, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: replace a Group", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(put, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: replace a Group", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 200, body = ScimResource, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_invalid_value"),
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
@@ -232,8 +229,8 @@ pub async fn scim_replace_group(deps: &Deps, req: &Request, cred: &Credential, o
 }
 
 /// `PATCH /scim/v2/{org_id}/Groups/{id}`.
-#[utoipa::path(patch, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: change a Group", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body(content = ScimRequest, content_type = "application/scim+json"),
+#[utoipa::path(patch, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: change a Group", tag = "scim",
+    request_body(content = ScimRequest, content_type = "application/scim+json"),
     responses((status = 200, body = ScimResource, content_type = "application/scim+json", description = "Members added or removed get their role from their groups"),
               (status = 400, body = ScimError, description = "scim_invalid_syntax, scim_invalid_value, scim_invalid_path"),
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
@@ -243,8 +240,7 @@ pub async fn scim_patch_group(deps: &Deps, req: &Request, cred: &Credential, org
 }
 
 /// `DELETE /scim/v2/{org_id}/Groups/{id}`.
-#[utoipa::path(delete, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: delete a Group", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/scim/v2/{org_id}/Groups/{id}", summary = "SCIM: delete a Group", tag = "scim",
     responses((status = 204, description = "Deleted; its members get their role from their other groups")))]
 pub async fn scim_delete_group(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str, id: &str) -> Answer {
     scim::delete_group(deps, cred, org_id, id).await?;
@@ -252,24 +248,21 @@ pub async fn scim_delete_group(deps: &Deps, _req: &Request, cred: &Credential, o
 }
 
 /// `GET /scim/v2/{org_id}/ServiceProviderConfig`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/ServiceProviderConfig", summary = "SCIM: what this service supports", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/ServiceProviderConfig", summary = "SCIM: what this service supports", tag = "scim",
     responses((status = 200, body = ScimResource, content_type = "application/scim+json")))]
 pub async fn scim_service_provider_config(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(scim_answer(200, &scim::service_provider_config(deps, cred, org_id).await?))
 }
 
 /// `GET /scim/v2/{org_id}/ResourceTypes`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/ResourceTypes", summary = "SCIM: the resource types", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/ResourceTypes", summary = "SCIM: the resource types", tag = "scim",
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json")))]
 pub async fn scim_resource_types(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(scim_answer(200, &scim::resource_types(deps, cred, org_id).await?))
 }
 
 /// `GET /scim/v2/{org_id}/Schemas`.
-#[utoipa::path(get, path = "/scim/v2/{org_id}/Schemas", summary = "SCIM: the schemas", tag = "scim", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/scim/v2/{org_id}/Schemas", summary = "SCIM: the schemas", tag = "scim",
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json")))]
 pub async fn scim_schemas(deps: &Deps, _req: &Request, cred: &Credential, org_id: &str) -> Answer {
     Ok(scim_answer(200, &scim::schemas(deps, cred, org_id).await?))

@@ -100,8 +100,8 @@ pub struct SsoConnectionList {
 }
 
 /// `POST /v1/orgs/{org_id}/sso-connections`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/sso-connections", summary = "Create a single sign-on connection", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = SsoConnectionBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/sso-connections", summary = "Create a single sign-on connection", tag = "sso",
+    request_body = SsoConnectionBody,
     responses((status = 201, body = SsoConnectionView, description = "Register `redirect_uri` at the provider (SAML: give the IdP `saml.sp_metadata_url`, or its entity id and ACS URL)"),
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 409, body = Problem, description = "sso_domain_taken: a domain belongs to another connection"),
@@ -123,8 +123,7 @@ pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential
 }
 
 /// `GET /v1/orgs/{org_id}/sso-connections`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections", summary = "List single sign-on connections", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections", summary = "List single sign-on connections", tag = "sso",
     responses((status = 200, body = SsoConnectionList), (status = 403, body = Problem, description = "forbidden: owners only")))]
 pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let (data, sso_required) = sso::list(deps, cred, org.id()).await?;
@@ -132,16 +131,15 @@ pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential
 }
 
 /// `GET /v1/orgs/{org_id}/sso-connections/{id}`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Get a single sign-on connection", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Get a single sign-on connection", tag = "sso",
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &sso::get(deps, cred, org.id(), id).await?))
 }
 
 /// `PATCH /v1/orgs/{org_id}/sso-connections/{id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Update a single sign-on connection", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), request_body = SsoConnectionPatchBody,
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Update a single sign-on connection", tag = "sso",
+    request_body = SsoConnectionPatchBody,
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "sso_domain_taken"),
               (status = 422, body = Problem, description = "validation_failed (invalid_metadata: bad metadata, or metadata for an OIDC connection), domain_not_verified, sso_discovery_failed")))]
@@ -161,8 +159,7 @@ pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential
 }
 
 /// `DELETE /v1/orgs/{org_id}/sso-connections/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Delete a single sign-on connection", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Delete a single sign-on connection", tag = "sso",
     responses((status = 204, description = "Deleted; sessions it opened run until they end"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete_sso_connection(
     deps: &Deps,
@@ -186,8 +183,8 @@ pub struct SsoRequiredBody {
 }
 
 /// `PUT /v1/orgs/{org_id}/sso-required`.
-#[utoipa::path(put, path = "/v1/orgs/{org_id}/sso-required", summary = "Require single sign-on", tag = "sso", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = SsoRequiredBody,
+#[utoipa::path(put, path = "/v1/orgs/{org_id}/sso-required", summary = "Require single sign-on", tag = "sso",
+    request_body = SsoRequiredBody,
     responses((status = 200, body = SsoRequiredBody), (status = 403, body = Problem, description = "forbidden: owners only")))]
 pub async fn set_sso_required(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let b: SsoRequiredBody = json(req)?;
@@ -219,7 +216,7 @@ fn redirect(location: &str) -> Response {
 
 /// `GET /v1/auth/sso/{connection_id}/authorize?redirect_uri=`.
 #[utoipa::path(get, path = "/v1/auth/sso/{connection_id}/authorize", summary = "Start a single sign-on", tag = "sso",
-    params(("connection_id" = String, Path), ("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`, as for provider sign-ins")),
+    params(("redirect_uri" = String, Query, description = "Where the browser returns with `#login_code=`, as for provider sign-ins")),
     responses((status = 302, description = "To the org's provider with `state`, PKCE S256 and `nonce` (SAML: to the IdP's SingleSignOnService with an AuthnRequest over HTTP-Redirect whose ID is bound to this browser's flow); sets the flow cookie that binds the flow to this browser (SAML: a second, `SameSite=None` over https, read by the ACS)"),
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 404, body = Problem, description = "provider_not_found: no such live connection")))]
@@ -235,7 +232,6 @@ pub async fn sso_authorize(deps: &Deps, req: &Request, connection_id: &str) -> A
 
 /// `GET /v1/sso/{connection_id}/metadata`.
 #[utoipa::path(get, path = "/v1/sso/{connection_id}/metadata", summary = "Get our SAML service provider metadata", tag = "sso",
-    params(("connection_id" = String, Path)),
     responses((status = 200, content_type = "application/samlmetadata+xml", body = String, description = "SAML 2.0 SP metadata: our entity id (this URL), the ACS (HTTP-POST), signed assertions wanted"),
               (status = 404, body = Problem, description = "provider_not_found: no such live SAML connection")))]
 pub async fn saml_metadata(deps: &Deps, _req: &Request, connection_id: &str) -> Answer {
@@ -258,7 +254,6 @@ pub struct SamlAcsForm {
 
 /// `POST /v1/sso/{connection_id}/acs`.
 #[utoipa::path(post, path = "/v1/sso/{connection_id}/acs", summary = "Receive a SAML response (Assertion Consumer Service)", tag = "sso",
-    params(("connection_id" = String, Path)),
     request_body(content = SamlAcsForm, content_type = "application/x-www-form-urlencoded", description = "HTTP-POST binding: `SAMLResponse` (base64) and `RelayState`"),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=provider_error|sso_connection_unavailable`. The Response must answer this browser's request (`InResponseTo`), name our ACS (`Destination`, `Recipient`) and entity id (`Audience`), and carry exactly one Assertion, signed by a key of the IdP's metadata (RSA-SHA256 or ECDSA-P256-SHA256 over exclusive C14N), valid now (±3 min), never used before, for an address on the connection's verified domains"),
               (status = 400, body = Problem, description = "invalid_state: no readable Response, or one that answers no flow of this browser (unknown, replayed, expired or foreign `InResponseTo`, another connection, or no flow cookie)")))]
@@ -271,7 +266,7 @@ pub async fn saml_acs(deps: &Deps, req: &Request, connection_id: &str) -> Answer
 
 /// `GET /v1/auth/sso/{connection_id}/callback?code=&state=`.
 #[utoipa::path(get, path = "/v1/auth/sso/{connection_id}/callback", summary = "Receive a single sign-on callback", tag = "sso",
-    params(("connection_id" = String, Path), ("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
+    params(("code" = Option<String>, Query), ("state" = String, Query), ("error" = Option<String>, Query)),
     responses((status = 302, description = "To the flow's redirect_uri with `#login_code=…` (redeem it at POST /v1/auth/oauth/complete in this browser), or `#error=access_denied|provider_error|sso_connection_unavailable`. The ID token comes from the token endpoint over TLS; its `iss`, `aud`, `exp`, `nonce` are checked and its address must be on the connection's verified domains"),
               (status = 400, body = Problem, description = "invalid_state: unknown, replayed, expired or foreign state, another connection's flow, or no flow cookie")))]
 pub async fn sso_callback(deps: &Deps, req: &Request, connection_id: &str) -> Answer {

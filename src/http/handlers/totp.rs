@@ -53,14 +53,14 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/me/totp`.
-#[utoipa::path(post, path = "/v1/me/totp", summary = "Start turning on two-factor authentication", tag = "two_factor", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/totp", summary = "Start turning on two-factor authentication", tag = "two_factor",
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
 pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     Ok(Response::json(200, &totp::enrol(deps, cred).await?))
 }
 
 /// `POST /v1/me/totp/confirm`.
-#[utoipa::path(post, path = "/v1/me/totp/confirm", summary = "Confirm two-factor authentication", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(post, path = "/v1/me/totp/confirm", summary = "Confirm two-factor authentication", tag = "two_factor", request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -69,7 +69,7 @@ pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 }
 
 /// `DELETE /v1/me/totp`.
-#[utoipa::path(delete, path = "/v1/me/totp", summary = "Turn off two-factor authentication", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(delete, path = "/v1/me/totp", summary = "Turn off two-factor authentication", tag = "two_factor", request_body = CodeBody,
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
@@ -79,7 +79,7 @@ pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 }
 
 /// `POST /v1/me/recovery-codes`.
-#[utoipa::path(post, path = "/v1/me/recovery-codes", summary = "Regenerate my 2FA recovery codes", tag = "two_factor", security(("bearer" = [])), request_body = CodeBody,
+#[utoipa::path(post, path = "/v1/me/recovery-codes", summary = "Regenerate my 2FA recovery codes", tag = "two_factor", request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
 pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Answer {

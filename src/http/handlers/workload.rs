@@ -113,8 +113,8 @@ oidc_policy_creator_lacks_scope, oidc_issuer_unavailable (its discovery document
 the token cannot be verified now)";
 
 /// `POST /v1/orgs/{org_id}/trust-policies`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/trust-policies", summary = "Create a trust policy", tag = "workload_identity", security(("bearer" = [])),
-    params(("org_id" = String, Path)), request_body = TrustPolicyBody,
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/trust-policies", summary = "Create a trust policy", tag = "workload_identity",
+    request_body = TrustPolicyBody,
     responses((status = 201, body = TrustPolicyView),
               (status = 403, body = Problem, description = "forbidden (admins and owners) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "validation_failed: unknown issuer, conditions without an immutable id, max_ttl_seconds out of range; scope_not_allowed_for_keys")))]
@@ -124,16 +124,16 @@ pub async fn create_trust_policy(deps: &Deps, req: &Request, cred: &Credential, 
 }
 
 /// `GET /v1/orgs/{org_id}/trust-policies`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/trust-policies", summary = "List an organization's trust policies", tag = "workload_identity", security(("bearer" = [])),
-    params(("org_id" = String, Path)), responses((status = 200, body = TrustPolicyList)))]
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/trust-policies", summary = "List an organization's trust policies", tag = "workload_identity",
+    responses((status = 200, body = TrustPolicyList)))]
 pub async fn list_trust_policies(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let data = workload::list_trust_policies(deps, cred, org.id()).await?;
     Ok(Response::json(200, &TrustPolicyList { data }))
 }
 
 /// `PATCH /v1/orgs/{org_id}/trust-policies/{id}`.
-#[utoipa::path(patch, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Update a trust policy", tag = "workload_identity", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")), request_body = TrustPolicyPatch,
+#[utoipa::path(patch, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Update a trust policy", tag = "workload_identity",
+    params(("id" = String, Path, description = "The policy (`tp_…`)")), request_body = TrustPolicyPatch,
     responses((status = 200, body = TrustPolicyView, description = "Updated; the caller's role now bounds its scopes"),
               (status = 403, body = Problem, description = "forbidden or scope_exceeds_role"),
               (status = 422, body = Problem, description = "validation_failed")))]
@@ -143,8 +143,8 @@ pub async fn update_trust_policy(deps: &Deps, req: &Request, cred: &Credential, 
 }
 
 /// `DELETE /v1/orgs/{org_id}/trust-policies/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Delete a trust policy", tag = "workload_identity", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path, description = "The policy (`tp_…`)")),
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Delete a trust policy", tag = "workload_identity",
+    params(("id" = String, Path, description = "The policy (`tp_…`)")),
     responses((status = 204, description = "Deleted: keys it issued live out their short lives unless revoked")))]
 pub async fn delete_trust_policy(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     workload::delete_trust_policy(deps, cred, org.id(), id).await?;

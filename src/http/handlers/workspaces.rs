@@ -120,7 +120,7 @@ pub struct AcceptInstallBody {
 }
 
 /// `POST /v1/workspaces`.
-#[utoipa::path(post, path = "/v1/workspaces", summary = "Create a workspace", tag = "workspaces", security(("bearer" = [])), request_body = WorkspaceBody,
+#[utoipa::path(post, path = "/v1/workspaces", summary = "Create a workspace", tag = "workspaces", request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
 pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
     let body: WorkspaceBody = json(req)?;
@@ -128,7 +128,7 @@ pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> 
 }
 
 /// `GET /v1/workspaces`.
-#[utoipa::path(get, path = "/v1/workspaces", summary = "List my workspaces", tag = "workspaces", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/workspaces", summary = "List my workspaces", tag = "workspaces",
     responses((status = 200, body = WorkspaceList)))]
 pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
     let (mine, shared) = ws::list_workspaces(deps, cred).await?;
@@ -136,7 +136,7 @@ pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> 
 }
 
 /// `GET /v1/workspaces/{ws_id}`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}", summary = "Get a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}", summary = "Get a workspace", tag = "workspaces",
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
@@ -145,7 +145,7 @@ pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, works
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
-#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", summary = "Update a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", summary = "Update a workspace", tag = "workspaces",
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
 pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let body: WorkspaceBody = json(req)?;
@@ -153,7 +153,7 @@ pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, wor
 }
 
 /// `DELETE /v1/workspaces/{ws_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", summary = "Delete a workspace", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", summary = "Delete a workspace", tag = "workspaces",
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
 pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     ws::delete_workspace(deps, cred, workspace.id()).await?;
@@ -161,7 +161,7 @@ pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, wo
 }
 
 /// `PUT /v1/workspaces/{ws_id}/billing`.
-#[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", summary = "Update a workspace's billing details", tag = "workspaces", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", summary = "Update a workspace's billing details", tag = "workspaces",
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
 pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let body: BillingBody = json(req)?;
@@ -169,8 +169,8 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, works
 }
 
 /// `GET /v1/workspaces/{ws_id}/members`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
 pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, workspace, &extract::page(req)?, None).await?;
@@ -178,8 +178,8 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, workspa
 }
 
 /// `PATCH /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Change a workspace member's role", operation_id = "change_workspace_member_role", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("user_id" = String, Path)), request_body = super::orgs::RoleBody,
+#[utoipa::path(patch, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Change a workspace member's role", operation_id = "change_workspace_member_role", tag = "workspaces",
+    request_body = super::orgs::RoleBody,
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
               (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
@@ -196,8 +196,7 @@ pub async fn change_role(
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/members/{user_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Remove a member from a workspace (or leave it)", operation_id = "remove_workspace_member", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("user_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/members/{user_id}", summary = "Remove a member from a workspace (or leave it)", operation_id = "remove_workspace_member", tag = "workspaces",
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
@@ -213,7 +212,7 @@ pub async fn remove_member(
 }
 
 /// `POST /v1/workspaces/{ws_id}/grants`.
-#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", summary = "Grant an organization access to a workspace", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/workspaces/{ws_id}/grants", summary = "Grant an organization access to a workspace", tag = "grants",
     request_body = GrantBody, responses((status = 201, body = GrantView),
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
@@ -224,15 +223,14 @@ pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, workspa
 }
 
 /// `GET /v1/workspaces/{ws_id}/grants`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", summary = "List a workspace's grants to organizations", tag = "grants", security(("bearer" = [])), params(("ws_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", summary = "List a workspace's grants to organizations", tag = "grants",
     responses((status = 200, body = GrantList)))]
 pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, workspace.id()).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
-#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", summary = "Revoke an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("org_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", summary = "Revoke an organization's grant to a workspace", tag = "grants",
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
 pub async fn revoke_grant(
     deps: &Deps,
@@ -246,8 +244,8 @@ pub async fn revoke_grant(
 }
 
 /// `GET /v1/workspaces/{ws_id}/audit-log`.
-#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces", security(("bearer" = [])),
-    params(("ws_id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
+#[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
 pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
     let (data, next_cursor) = ws::audit_log(deps, cred, workspace.id(), &extract::page(req)?).await?;
@@ -255,7 +253,7 @@ pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, workspace:
 }
 
 /// `POST /v1/orgs/{org_id}/install-links`.
-#[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", summary = "Create an install link", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", summary = "Create an install link", tag = "grants",
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
 pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let body: InstallLinkBody =
@@ -264,7 +262,7 @@ pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, 
 }
 
 /// `GET /v1/orgs/{org_id}/install-links`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", summary = "List an organization's install links", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", summary = "List an organization's install links", tag = "grants",
     responses((status = 200, body = InstallLinkList)))]
 pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     Ok(Response::json(
@@ -274,8 +272,8 @@ pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, 
 }
 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", summary = "Revoke an install link", tag = "grants", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("id" = String, Path)), responses((status = 204, description = "Revoked")))]
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", summary = "Revoke an install link", tag = "grants",
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
     ws::revoke_install_link(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
@@ -290,7 +288,7 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Answer {
 }
 
 /// `POST /v1/install-links/accept`.
-#[utoipa::path(post, path = "/v1/install-links/accept", summary = "Accept an install link", tag = "grants", security(("bearer" = [])), request_body = AcceptInstallBody,
+#[utoipa::path(post, path = "/v1/install-links/accept", summary = "Accept an install link", tag = "grants", request_body = AcceptInstallBody,
     responses((status = 201, body = GrantView), (status = 403, body = Problem, description = "A workspace admin who is not its owner"),
               (status = 404, body = Problem, description = "not_found (the workspace) or install_link_not_found"),
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
@@ -302,7 +300,7 @@ pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) 
 }
 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", summary = "List the workspaces granted to an organization", tag = "grants", security(("bearer" = [])), params(("org_id" = String, Path)),
+#[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", summary = "List the workspaces granted to an organization", tag = "grants",
     responses((status = 200, body = ManagedWorkspaceList)))]
 pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
     let data = ws::managed_workspaces(deps, cred, org.id()).await?;
@@ -310,8 +308,8 @@ pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, 
 }
 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
-#[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", summary = "Give up an organization's grant to a workspace", tag = "grants", security(("bearer" = [])),
-    params(("org_id" = String, Path), ("ws_id" = String, Path)), responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
+#[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", summary = "Give up an organization's grant to a workspace", tag = "grants",
+    responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
 pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, ws_id: &str) -> Answer {
     ws::relinquish(deps, cred, org.id(), ws_id).await?;
     Ok(Response::empty(204))

@@ -54,8 +54,9 @@ pub const GUARD_WORKSPACE_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 F
 /// `o` the org, `u` the person, `m` their membership of `o`): the rule is off
 /// (0), they have 2FA on, or the rule binds admins and owners only (2) and
 /// they are a member. `domain::policy::TwoFactorRule::binds` in SQL; a test
-/// holds every statement that reads `o.require_2fa` to this text and runs it
-/// against the domain rule for every stored value, role and 2FA state.
+/// holds every statement (and the `workspace_reach` view of migration 0032)
+/// that reads `o.require_2fa` to this text and runs it against the domain
+/// rule for every stored value, role and 2FA state.
 pub const MEETS_TWO_FACTOR_RULE: &str =
     "SELECT (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) AS ok \
      FROM (SELECT ?1 AS require_2fa) o, (SELECT ?2 AS totp_enabled) u, (SELECT ?3 AS role) m";
@@ -91,17 +92,24 @@ mod tests {
         }
     }
 
+    /// The view of the orgs whose grants reach a person in a workspace.
+    const WORKSPACE_REACH: &str = include_str!("../../../migrations/0032_workspace_reach.sql");
+
     #[test]
     fn every_statement_that_applies_the_two_factor_rule_writes_it_the_one_way() {
         for (name, sql) in [
             ("GUARD_ORG_ROLE", GUARD_ORG_ROLE),
             ("GUARD_WORKSPACE_ROLE", GUARD_WORKSPACE_ROLE),
-            ("WORKSPACE_FOR_USER", WORKSPACE_FOR_USER),
-            ("SHARED_WITH_ME", SHARED_WITH_ME),
+            ("the workspace_reach view", WORKSPACE_REACH),
         ] {
             assert!(sql.contains(fragment()), "{name} applies the rule");
             let rest = sql.replace(fragment(), "");
             assert!(!rest.contains("require_2fa"), "{name} reads require_2fa outside the one rule: {rest}");
+        }
+        // These apply it through the view, and read the org's rule nowhere else.
+        for (name, sql) in [("WORKSPACE_FOR_USER", WORKSPACE_FOR_USER), ("SHARED_WITH_ME", SHARED_WITH_ME)] {
+            assert!(sql.contains("FROM workspace_reach r") && sql.contains("r.meets_2fa"), "{name} reads the view");
+            assert!(!sql.contains("require_2fa"), "{name} reads require_2fa outside the view: {sql}");
         }
     }
 }
