@@ -26,7 +26,7 @@ use crate::domain::workload::{self, Conditions, IssuerKind, Issuers, TimeError};
 use crate::domain::FieldError;
 use crate::stmt;
 use crate::store::sql::{TrustCandidateRow, TrustPolicyRow};
-use crate::store::{sql, Batch, Read};
+use crate::store::{sql, Batch, Read, Stmt};
 use jwt_compact::alg::{Es256, Rsa};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmExt, Claims, UntrustedToken};
@@ -109,6 +109,7 @@ struct Checked {
     audience: String,
     conditions: Conditions,
     scopes: Vec<Permission>,
+    max_ttl_seconds: i64,
 }
 
 fn issuers(deps: &Deps) -> Issuers {
@@ -137,7 +138,8 @@ fn check(deps: &Deps, org_id: &str, input: &PolicyInput) -> Result<Checked, AppE
         return Err(AppError::field(FieldError::new("max_ttl_seconds", "out_of_range", "must be 60 to 3600")));
     }
     let conditions = Conditions::parse(kind, &input.conditions)?;
-    Ok(Checked { name, audience, conditions, scopes: scope_list(&input.scopes)? })
+    let scopes = scope_list(&input.scopes)?;
+    Ok(Checked { name, audience, conditions, scopes, max_ttl_seconds: input.max_ttl_seconds })
 }
 
 /// A policy as stored: its conditions and scopes in their column forms.
@@ -148,11 +150,21 @@ struct Stored<'a> {
 }
 
 impl Stored<'_> {
+    /// The write of the policy `id`: `sql` (`INSERT_TRUST_POLICY` or
+    /// `UPDATE_TRUST_POLICY`) binds the id and org (?1, ?2), the checked
+    /// parts (?3 to ?7), the writer (?8) and the time (?9); the insert binds
+    /// its issuer, which never changes, after them.
+    fn write(&self, sql: &'static str, id: &str, checked: &Checked, actor: &Actor, now: i64) -> Stmt {
+        let (name, audience) = (checked.name.as_str(), checked.audience.as_str());
+        let (conditions, scopes) = (self.conditions.as_str(), self.scopes.as_str());
+        stmt!(sql, id, self.org_id, name, audience, conditions, scopes, checked.max_ttl_seconds, actor.id.as_str(), now)
+    }
+
     /// What the audit row of a write says of the policy.
-    fn audited(&self, checked: &Checked, max_ttl_seconds: i64, issuer: Option<&str>) -> Value {
+    fn audited(&self, checked: &Checked, issuer: Option<&str>) -> Value {
         let mut data = json!({ "name": checked.name.as_str(), "audience": &checked.audience,
                                "conditions": checked.conditions.as_map(), "scopes": &self.scopes,
-                               "max_ttl_seconds": max_ttl_seconds });
+                               "max_ttl_seconds": checked.max_ttl_seconds });
         if let Some(issuer) = issuer {
             data["issuer"] = json!(issuer);
         }
@@ -217,20 +229,10 @@ pub async fn create_trust_policy(
     let now = deps.now();
     let id = deps.new_id(IdKind::TrustPolicy)?;
     let wrote = write_policy(deps, who, org_id, &checked, |actor, batch, stored| {
-        let inserted = batch.write(stmt!(
-            sql::INSERT_TRUST_POLICY,
-            &id,
-            org_id,
-            checked.name.as_str(),
-            &input.issuer,
-            &checked.audience,
-            &stored.conditions,
-            &stored.scopes,
-            input.max_ttl_seconds,
-            &actor.id,
-            now
-        ));
-        let data = stored.audited(&checked, input.max_ttl_seconds, Some(&input.issuer));
+        let mut insert = stored.write(sql::INSERT_TRUST_POLICY, &id, &checked, actor, now);
+        insert.params.push(input.issuer.as_str().into());
+        let inserted = batch.write(insert);
+        let data = stored.audited(&checked, Some(&input.issuer));
         let row = stored.finish(deps, batch, actor, "trust_policy.created", &id, data)?;
         Ok((inserted, row))
     })
@@ -315,19 +317,8 @@ pub async fn update_trust_policy(
     let checked = check(deps, org_id, &input)?;
     let now = deps.now();
     let wrote = write_policy(deps, who, org_id, &checked, |actor, batch, stored| {
-        batch.add(stmt!(
-            sql::UPDATE_TRUST_POLICY,
-            id,
-            org_id,
-            checked.name.as_str(),
-            &checked.audience,
-            &stored.conditions,
-            &stored.scopes,
-            input.max_ttl_seconds,
-            &actor.id,
-            now
-        ));
-        let data = stored.audited(&checked, input.max_ttl_seconds, None);
+        batch.add(stored.write(sql::UPDATE_TRUST_POLICY, id, &checked, actor, now));
+        let data = stored.audited(&checked, None);
         stored.finish(deps, batch, actor, "trust_policy.updated", id, data)
     })
     .await?;

@@ -94,6 +94,8 @@ mod tests {
 
     /// The view of the orgs whose grants reach a person in a workspace.
     const WORKSPACE_REACH: &str = include_str!("../../../migrations/0032_workspace_reach.sql");
+    /// The first org of those that reach them, per workspace and person.
+    const WORKSPACE_REACH_FIRST: &str = include_str!("../../../migrations/0033_workspace_reach_first.sql");
 
     #[test]
     fn every_statement_that_applies_the_two_factor_rule_writes_it_the_one_way() {
@@ -106,9 +108,11 @@ mod tests {
             let rest = sql.replace(fragment(), "");
             assert!(!rest.contains("require_2fa"), "{name} reads require_2fa outside the one rule: {rest}");
         }
-        // These apply it through the view, and read the org's rule nowhere else.
+        // These apply it through the views, and read the org's rule nowhere else.
+        assert!(WORKSPACE_REACH_FIRST.contains("FROM workspace_reach AS r") && WORKSPACE_REACH_FIRST.contains("r.meets_2fa"));
+        assert!(!WORKSPACE_REACH_FIRST.contains("require_2fa"), "workspace_reach_first reads the rule from workspace_reach");
         for (name, sql) in [("WORKSPACE_FOR_USER", WORKSPACE_FOR_USER), ("SHARED_WITH_ME", SHARED_WITH_ME)] {
-            assert!(sql.contains("FROM workspace_reach r") && sql.contains("r.meets_2fa"), "{name} reads the view");
+            assert!(sql.contains("workspace_reach_first f"), "{name} reads the view");
             assert!(!sql.contains("require_2fa"), "{name} reads require_2fa outside the view: {sql}");
         }
     }

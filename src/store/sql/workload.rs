@@ -3,10 +3,11 @@
 use serde::Deserialize;
 
 /// A new policy (the caller's role was checked by the write's guard), only
-/// while the org has fewer than 100.
+/// while the org has fewer than 100; bound as the update is (`?1` to `?9`),
+/// with the issuer, which no update changes, as `?10`.
 pub const INSERT_TRUST_POLICY: &str = "INSERT INTO trust_policies \
        (id, org_id, name, issuer, audience, conditions, scopes, max_ttl_seconds, created_by, created_at, updated_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10 \
+     SELECT ?1, ?2, ?3, ?10, ?4, ?5, ?6, ?7, ?8, ?9, ?9 \
      WHERE (SELECT COUNT(*) FROM trust_policies WHERE org_id = ?2) < 100";
 /// An org's policies, newest first (at most 100 a org is the documented limit).
 pub const LIST_TRUST_POLICIES: &str =

@@ -3,40 +3,27 @@
 use serde::Deserialize;
 
 pub const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)";
-/// A workspace as `?2` sees it: their direct role, the first org through
-/// which a grant reaches them, and the first org whose grant would reach them
-/// but whose 2FA rule they do not meet (a refusal to explain), both from the
-/// `workspace_reach` view (migration 0032), which holds the rule. Derived on
-/// every request.
+/// A workspace as `?2` sees it: their direct role, and from the
+/// `workspace_reach_first` view (migration 0033) the first org through which
+/// a grant reaches them and the first whose 2FA rule they do not meet (a
+/// refusal to explain). Derived on every request.
 pub const WORKSPACE_FOR_USER: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, \
        (SELECT role FROM workspace_members WHERE workspace_id = w.id AND user_id = ?2) AS direct_role, \
-       (SELECT r.org_id FROM workspace_reach r WHERE r.workspace_id = w.id AND r.user_id = ?2 AND r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS via_org_id, \
-       (SELECT r.org_name FROM workspace_reach r WHERE r.workspace_id = w.id AND r.user_id = ?2 AND r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS via_org_name, \
-       (SELECT json_object('id', r.org_id, 'name', r.org_name) FROM workspace_reach r \
-          WHERE r.workspace_id = w.id AND r.user_id = ?2 AND NOT r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS needs_2fa_org \
-     FROM workspaces w WHERE w.id = ?1";
+       f.via_org_id, f.via_org_name, f.needs_2fa_org \
+     FROM workspaces w LEFT JOIN workspace_reach_first f ON f.workspace_id = ?1 AND f.user_id = ?2 \
+     WHERE w.id = ?1";
 pub const MY_WORKSPACES: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, m.role AS direct_role, \
        NULL AS via_org_id, NULL AS via_org_name \
      FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?1 \
      ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
 /// Workspaces reached through my orgs' grants (and not directly), each with
-/// the first org whose grant reaches me and, where only orgs whose 2FA rule I
-/// do not meet would, the first such org (the list then names the workspace
-/// by id only); as [`WORKSPACE_FOR_USER`], from `workspace_reach`.
+/// what [`WORKSPACE_FOR_USER`] reads from `workspace_reach_first` (where only
+/// orgs whose 2FA rule I do not meet reach me, the list names the workspace
+/// by id only).
 pub const SHARED_WITH_ME: &str = "SELECT w.id, w.name, w.plan, w.billing_email, w.created_at, NULL AS direct_role, \
-       (SELECT r.org_id FROM workspace_reach r WHERE r.workspace_id = w.id AND r.user_id = ?1 AND r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS via_org_id, \
-       (SELECT r.org_name FROM workspace_reach r WHERE r.workspace_id = w.id AND r.user_id = ?1 AND r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS via_org_name, \
-       (SELECT json_object('id', r.org_id, 'name', r.org_name) FROM workspace_reach r \
-          WHERE r.workspace_id = w.id AND r.user_id = ?1 AND NOT r.meets_2fa \
-          ORDER BY r.granted_at, r.org_id LIMIT 1) AS needs_2fa_org \
-     FROM workspaces w \
-     WHERE w.id IN (SELECT g.workspace_id FROM org_members m JOIN workspace_grants g ON g.org_id = m.org_id \
-         WHERE m.user_id = ?1) \
+       f.via_org_id, f.via_org_name, f.needs_2fa_org \
+     FROM workspace_reach_first f JOIN workspaces w ON w.id = f.workspace_id \
+     WHERE f.user_id = ?1 \
        AND NOT EXISTS (SELECT 1 FROM workspace_members d WHERE d.workspace_id = w.id AND d.user_id = ?1) \
      ORDER BY w.created_at DESC, w.id DESC LIMIT 100";
 pub const UPDATE_WORKSPACE: &str = "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1";
