@@ -24,7 +24,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 /// How the review is wanted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Format {
     /// `application/json`.
     Json,

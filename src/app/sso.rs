@@ -52,6 +52,7 @@ pub struct SsoConnectionView {
     pub org_id: String,
     /// `oidc` or `saml`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::domain::sso::ConnectionType)]
     pub kind: String,
     /// A label for people.
     pub name: String,

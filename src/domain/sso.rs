@@ -36,8 +36,9 @@ pub fn session_method(connection_id: &str) -> String {
     format!("{PROVIDER}:{connection_id}")
 }
 
-/// A connection's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A single sign-on connection's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = SsoConnectionType, rename_all = "lowercase")]
 pub enum ConnectionType {
     /// OpenID Connect (authorization code flow, PKCE, nonce).
     Oidc,

@@ -69,6 +69,21 @@ pub fn split_url(url: &str) -> (&str, &str) {
 /// What a handler answers: a response, or an error that becomes problem+json.
 pub type Answer = Result<Response, crate::app::AppError>;
 
+/// What dispatch hands the handler of a route that takes credentials, before
+/// the route's path parameters: the dependencies, the request, and the
+/// caller's credential, read from the bearer token with no database (the
+/// use case confirms it in its first D1 batch). A handler takes what it uses:
+/// `Call { deps, cred, .. }: Call<'_>`.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// Configuration, database, clock and randomness.
+    pub deps: &'a Deps,
+    /// The request.
+    pub req: &'a Request,
+    /// The caller's credential (a session or an API key).
+    pub cred: &'a crate::app::access::Credential,
+}
+
 /// An HTTP response.
 #[derive(Debug, Clone)]
 pub struct Response {

@@ -9,7 +9,7 @@ use super::handlers::{
     self as h, admin, api_keys as keys, device as dev, domains as dom, invitations as inv, join_links as join,
     notifications as notify, oauth, orgs, roles, scim, sso, totp, workload as wl, workspaces as ws,
 };
-use super::{Request, Response};
+use super::{Call, Request, Response};
 use crate::app::access::Credential;
 use crate::app::{AppError, Deps, ErrorCode};
 use crate::domain::tenant::{Tenant, TenantKind};
@@ -93,9 +93,10 @@ fn refused<'a>(e: AppError) -> HandlerFuture<'a> {
     Box::pin(std::future::ready(Err(e)))
 }
 
-/// Calls a handler: a public route's with the request alone, any other's
-/// with the credential dispatch read too; then the path parameters, in the
-/// table's order (the tenant's as a [`Tenant`]).
+/// Calls a handler: a public route's with the request alone, a route's that
+/// may go without a credential with the credential if one verified, any
+/// other's with one [`Call`] (with the credential dispatch read); then the
+/// path parameters, in the table's order (the tenant's as a [`Tenant`]).
 macro_rules! call {
     (Public, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {{
         let _ = $cx;
@@ -112,7 +113,7 @@ macro_rules! call {
     // per route.
     ($auth:ident, [$($f:tt)+], $deps:ident, $req:ident, $cx:ident, $($arg:expr),*) => {
         match $cx.credential() {
-            Ok(credential) => Box::pin($($f)+($deps, $req, credential $(, $arg)*)),
+            Ok(cred) => Box::pin($($f)+(Call { deps: $deps, req: $req, cred } $(, $arg)*)),
             Err(e) => refused(e),
         }
     };

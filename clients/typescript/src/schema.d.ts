@@ -3679,6 +3679,21 @@ export interface components {
              */
             status: string;
         };
+        /** @description A Group to create (POST) or replace (PUT): `members` left out means none. */
+        ScimGroupBody: {
+            /**
+             * @description `admin`, `member` or a custom role's key gives the members that role;
+             *     any other name is a plain group.
+             * @example admin
+             */
+            displayName: string;
+            /** @description The identity provider's id for the group. */
+            externalId?: string | null;
+            /** @description The members, by their SCIM User id. */
+            members?: components["schemas"]["ScimMemberRef"][] | null;
+            /** @description `["urn:ietf:params:scim:schemas:core:2.0:Group"]`. */
+            schemas?: string[] | null;
+        };
         /** @description A SCIM list (`urn:ietf:params:scim:api:messages:2.0:ListResponse`). */
         ScimListResponse: {
             /** @description The resources. */
@@ -3701,13 +3716,42 @@ export interface components {
              */
             totalResults: number;
         };
-        /**
-         * @description A SCIM request body: a User or Group (POST, PUT), or a PatchOp
-         *     (`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [...]}`).
-         */
-        ScimRequest: {
-            /** @description The schema URNs. */
-            schemas?: string[] | null;
+        /** @description A member of a Group. */
+        ScimMemberRef: {
+            /** @description The User's `id` (`usr_…`). */
+            value: string;
+        };
+        /** @description A User's `name`. */
+        ScimName: {
+            /** @description Family name. */
+            familyName?: string | null;
+            /** @description The display name. */
+            formatted?: string | null;
+            /** @description Given name. */
+            givenName?: string | null;
+        };
+        /** @description A PATCH (RFC 7644 §3.5.2), in the forms Okta and Entra ID send. */
+        ScimPatchBody: {
+            /** @description Applied in order; all or nothing. */
+            Operations: components["schemas"]["ScimPatchOperation"][];
+            /** @description `["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`. */
+            schemas: string[];
+        };
+        /** @description One PATCH operation. */
+        ScimPatchOperation: {
+            /**
+             * @description `add`, `remove` or `replace`, in any case.
+             * @example replace
+             */
+            op: string;
+            /**
+             * @description The attribute (`active`, `name.givenName`, `members`,
+             *     `members[value eq "usr_…"]`); without it, `value` is an object of
+             *     attributes.
+             */
+            path?: string | null;
+            /** @description The new value (not with a `remove` of a whole attribute). */
+            value?: unknown;
         };
         /**
          * @description A SCIM resource (RFC 7643): a User or a Group, with `schemas`, `id` and
@@ -3749,6 +3793,24 @@ export interface components {
             name: string;
             /** @description `lk_scim_` and its first 6 characters. */
             start: string;
+        };
+        /**
+         * @description A User to provision (POST) or replace (PUT): what PUT leaves out is
+         *     cleared.
+         */
+        ScimUserBody: {
+            /** @description `false` ends the membership (the account stays); default `true`. */
+            active?: boolean | null;
+            /** @description The identity provider's id for the person. */
+            externalId?: string | null;
+            name?: null | components["schemas"]["ScimName"];
+            /** @description `["urn:ietf:params:scim:schemas:core:2.0:User"]`. */
+            schemas?: string[] | null;
+            /**
+             * @description The person's email address, on one of the org's verified domains.
+             * @example ann@example.com
+             */
+            userName: string;
         };
         /** @description A new session handed to the client. */
         SessionIssued: {
@@ -3872,11 +3934,8 @@ export interface components {
             metadata_xml?: string | null;
             /** @description A label for people (default: the issuer's host). */
             name?: string | null;
-            /**
-             * @description `oidc` or `saml`.
-             * @example oidc
-             */
-            type: string;
+            /** @description `oidc` or `saml` (anything else: 422 `invalid_type`, field `type`). */
+            type: components["schemas"]["SsoConnectionType"];
         };
         /** @description An org's connections. */
         SsoConnectionList: {
@@ -3907,6 +3966,11 @@ export interface components {
             /** @description A label. */
             name?: string | null;
         };
+        /**
+         * @description A single sign-on connection's type.
+         * @enum {string}
+         */
+        SsoConnectionType: "oidc" | "saml";
         /** @description A connection as the API shows it (never its client secret). */
         SsoConnectionView: {
             /** @description OIDC: the client id registered at the provider. */
@@ -3937,7 +4001,7 @@ export interface components {
             redirect_uri: string;
             saml?: null | components["schemas"]["SamlView"];
             /** @description `oidc` or `saml`. */
-            type: string;
+            type: components["schemas"]["SsoConnectionType"];
             /** @description RFC 3339. */
             updated_at: string;
         };
@@ -4517,7 +4581,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimGroupBody"];
             };
         };
         responses: {
@@ -4643,7 +4707,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimGroupBody"];
             };
         };
         responses: {
@@ -4776,7 +4840,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimPatchBody"];
             };
         };
         responses: {
@@ -5055,7 +5119,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimUserBody"];
             };
         };
         responses: {
@@ -5181,7 +5245,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimUserBody"];
             };
         };
         responses: {
@@ -5323,7 +5387,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/scim+json": components["schemas"]["ScimRequest"];
+                "application/scim+json": components["schemas"]["ScimPatchBody"];
             };
         };
         responses: {
@@ -11072,7 +11136,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV */
-                format?: string;
+                format?: "json" | "csv";
             };
             header?: never;
             path: {

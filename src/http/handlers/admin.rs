@@ -1,11 +1,9 @@
 //! Platform administrators (`PLATFORM_ADMINS`, with 2FA on): every action
 //! carries a fresh code of theirs.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::admin::{self, Action, AdminUserView, PlatformAuditView};
-use crate::app::Deps;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,12 +51,12 @@ const REFUSALS: &str =
               (status = 401, body = Problem, description = "invalid_otp: a wrong or reused code"),
               (status = 403, body = Problem, description = REFUSALS),
               (status = 404, body = Problem, description = "No account has this address")))]
-pub async fn admin_lookup(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn admin_lookup(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: LookupBody = json(req)?;
     Ok(Response::json(200, &admin::lookup(deps, cred, &body.email, &body.code).await?))
 }
 
-async fn act(deps: &Deps, req: &Request, cred: &Credential, user_id: &str, action: Action) -> Answer {
+async fn act(Call { deps, req, cred }: Call<'_>, user_id: &str, action: Action) -> Answer {
     let body: AdminActionBody = json(req)?;
     if body.reason.as_deref().is_some_and(|r| r.chars().count() > 500) {
         let why = "at most 500 characters";
@@ -72,8 +70,8 @@ async fn act(deps: &Deps, req: &Request, cred: &Credential, user_id: &str, actio
     request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "Suspended: its sessions and the API keys it created stop at once (403 account_suspended); the person is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
-pub async fn admin_suspend(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
-    act(deps, req, cred, user_id, Action::Suspend).await
+pub async fn admin_suspend(call: Call<'_>, user_id: &str) -> Answer {
+    act(call, user_id, Action::Suspend).await
 }
 
 /// `POST /v1/admin/users/{user_id}/unsuspend`.
@@ -81,8 +79,8 @@ pub async fn admin_suspend(deps: &Deps, req: &Request, cred: &Credential, user_i
     request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "Restored; the person is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
-pub async fn admin_unsuspend(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
-    act(deps, req, cred, user_id, Action::Unsuspend).await
+pub async fn admin_unsuspend(call: Call<'_>, user_id: &str) -> Answer {
+    act(call, user_id, Action::Unsuspend).await
 }
 
 /// `POST /v1/admin/users/{user_id}/reset-2fa`.
@@ -90,13 +88,13 @@ pub async fn admin_unsuspend(deps: &Deps, req: &Request, cred: &Credential, user
     request_body = AdminActionBody,
     responses((status = 200, body = AdminUserView, description = "2FA off, its credential and recovery codes deleted, every session ended; the person enrols again after signing in, and is emailed"),
               (status = 401, body = Problem, description = "invalid_otp"), (status = 403, body = Problem, description = REFUSALS)))]
-pub async fn admin_reset_two_factor(deps: &Deps, req: &Request, cred: &Credential, user_id: &str) -> Answer {
-    act(deps, req, cred, user_id, Action::ResetTwoFactor).await
+pub async fn admin_reset_two_factor(call: Call<'_>, user_id: &str) -> Answer {
+    act(call, user_id, Action::ResetTwoFactor).await
 }
 
 /// `GET /v1/admin/audit-log`.
 #[utoipa::path(get, path = "/v1/admin/audit-log", summary = "The platform audit log (platform administrators)", tag = "admin",
     responses((status = 200, body = PlatformAuditList), (status = 403, body = Problem, description = REFUSALS)))]
-pub async fn admin_audit_log(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn admin_audit_log(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &PlatformAuditList { data: admin::audit_log(deps, cred).await?, next_cursor: None }))
 }

@@ -1,12 +1,10 @@
 //! API keys: managed by people under an org; `current` for a key itself.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::api_keys::{self, ApiKeyView, CreatedApiKey, CurrentKey, KeyFilter};
 use crate::app::key_policy::{self, ApiKeyPolicyView};
-use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -78,7 +76,7 @@ pub struct ApiKeyList {
     responses((status = 201, body = CreatedApiKey, description = "`key` appears in this answer only"),
               (status = 403, body = Problem, description = "forbidden (keys never manage keys) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "scope_not_allowed_for_keys: `org:delete` and `billing:manage` are person-only; no key holds them; api_key_policy_violation: no expiry, or too long a one, for the org's key policy")))]
-pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_api_key(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: CreateApiKeyBody = json(req)?;
     let created =
         api_keys::create_api_key(deps, cred, org.id(), &body.name, &body.scopes, body.expires_in_days).await?;
@@ -91,7 +89,7 @@ pub async fn create_api_key(deps: &Deps, req: &Request, cred: &Credential, org: 
         ("expiring_within_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys that expire within this many days"),
         ("unused_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "Only live, unrotated keys not used (never used: created) for this many days")),
     responses((status = 200, body = ApiKeyList)))]
-pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_api_keys(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let filter = KeyFilter::parse(
         req.query_param("expiring_within_days").as_deref(),
         req.query_param("unused_for_days").as_deref(),
@@ -103,14 +101,14 @@ pub async fn list_api_keys(deps: &Deps, req: &Request, cred: &Credential, org: T
 /// `GET /v1/orgs/{org_id}/api-keys/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Get an API key", tag = "api_keys",
     responses((status = 200, body = ApiKeyView)))]
-pub async fn get_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn get_api_key(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &api_keys::get_api_key(deps, cred, org.id(), id).await?))
 }
 
 /// `DELETE /v1/orgs/{org_id}/api-keys/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/api-keys/{id}", summary = "Revoke an API key", tag = "api_keys",
     responses((status = 204, description = "Revoked: the key fails on its next use")))]
-pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn revoke_api_key(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     api_keys::revoke_api_key(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -122,7 +120,7 @@ pub async fn revoke_api_key(deps: &Deps, _req: &Request, cred: &Credential, org:
               (status = 403, body = Problem, description = "scope_exceeds_role"),
               (status = 409, body = Problem, description = "api_key_not_active"),
               (status = 422, body = Problem, description = "api_key_policy_violation: the new key's expiry is beyond the org's key policy")))]
-pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn rotate_api_key(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: RotateBody = json(req)?;
     let rotated =
         api_keys::rotate_api_key(deps, cred, org.id(), id, body.grace_period_seconds, body.expires_in_days).await?;
@@ -133,7 +131,7 @@ pub async fn rotate_api_key(deps: &Deps, req: &Request, cred: &Credential, org: 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/api-key-policy", summary = "Get the organization's API key policy", tag = "api_keys",
     responses((status = 200, body = ApiKeyPolicyView, description = "The policy (the default, 14 and 3 days' warnings and no limits, until an owner sets one)"),
               (status = 403, body = Problem, description = "forbidden: for people who manage the org's keys")))]
-pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn get_api_key_policy(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &key_policy::get_api_key_policy(deps, cred, org.id()).await?))
 }
 
@@ -143,7 +141,7 @@ pub async fn get_api_key_policy(deps: &Deps, _req: &Request, cred: &Credential, 
     responses((status = 200, body = ApiKeyPolicyView, description = "Set: binds keys created or rotated from now on; existing keys that break it are flagged `non_compliant`, never revoked"),
               (status = 403, body = Problem, description = "forbidden: owners only"),
               (status = 422, body = Problem, description = "validation_failed")))]
-pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn set_api_key_policy(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: ApiKeyPolicyBody = json(req)?;
     let warn = body.warn_before_days.as_deref();
     let set =
@@ -156,7 +154,7 @@ pub async fn set_api_key_policy(deps: &Deps, req: &Request, cred: &Credential, o
     responses((status = 200, body = CurrentKey), (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key"),
               (status = 429, body = Problem, description = "rate_limited")))]
-pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn current_api_key(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &api_keys::current(deps, cred).await?))
 }
 
@@ -166,7 +164,7 @@ pub async fn current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> 
               (status = 400, body = Problem, description = "api_key_required"),
               (status = 401, body = Problem, description = "invalid_api_key (already revoked, expired or unknown)"),
               (status = 429, body = Problem, description = "rate_limited")))]
-pub async fn revoke_current_api_key(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn revoke_current_api_key(Call { deps, cred, .. }: Call<'_>) -> Answer {
     api_keys::revoke_current(deps, cred).await?;
     Ok(Response::empty(204))
 }

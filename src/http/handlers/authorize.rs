@@ -1,10 +1,8 @@
 //! `POST /v1/authorize`: the decision endpoint.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::authorize::{self, Decision};
-use crate::app::Deps;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,7 +25,7 @@ pub struct AuthorizeBody {
 #[utoipa::path(post, path = "/v1/authorize", summary = "Decide whether a user may do something", tag = "authorization", request_body = AuthorizeBody,
     responses((status = 200, body = Decision, description = "One D1 round trip. A target the caller cannot see: allowed false, via null"),
               (status = 422, body = Problem, description = "Unknown permission, or not exactly one target")))]
-pub async fn authorize(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn authorize(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: AuthorizeBody = json(req)?;
     let decision =
         authorize::authorize(deps, cred, &body.permission, body.org_id.as_deref(), body.workspace_id.as_deref())

@@ -2,12 +2,11 @@
 //! CLI's request and polling (public), and the console's preview, approval
 //! and denial (a signed-in person).
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::device::{self, Decision, DeviceAuthorizationIssued, DeviceDecision, DevicePreview, Requester};
 use crate::app::sessions::SessionIssued;
 use crate::app::{AppError, Deps, ErrorCode};
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,7 +76,7 @@ pub async fn poll_device_authorization(deps: &Deps, req: &Request) -> Answer {
     request_body = UserCodeBody,
     responses((status = 200, body = DevicePreview, description = "The pending request: which client, from where, when"),
               (status = 400, body = Problem, description = "invalid_token: no pending, unexpired request has this code")))]
-pub async fn preview_device_authorization(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn preview_device_authorization(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: UserCodeBody = json(req)?;
     Ok(Response::json(200, &device::preview(deps, cred, &body.user_code).await?))
 }
@@ -88,8 +87,8 @@ pub async fn preview_device_authorization(deps: &Deps, req: &Request, cred: &Cre
     request_body = UserCodeBody,
     responses((status = 200, body = DeviceDecision, description = "`{status: approved, client_name}`"),
               (status = 400, body = Problem, description = "invalid_token: no pending, unexpired request has this code (or it was decided meanwhile)")))]
-pub async fn approve_device_authorization(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
-    decide(deps, req, cred, Decision::Approve).await
+pub async fn approve_device_authorization(call: Call<'_>) -> Answer {
+    decide(call, Decision::Approve).await
 }
 
 /// `POST /v1/auth/device/deny`.
@@ -98,11 +97,11 @@ pub async fn approve_device_authorization(deps: &Deps, req: &Request, cred: &Cre
     request_body = UserCodeBody,
     responses((status = 200, body = DeviceDecision, description = "`{status: denied}`"),
               (status = 400, body = Problem, description = "invalid_token: no pending, unexpired request has this code (or it was decided meanwhile)")))]
-pub async fn deny_device_authorization(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
-    decide(deps, req, cred, Decision::Deny).await
+pub async fn deny_device_authorization(call: Call<'_>) -> Answer {
+    decide(call, Decision::Deny).await
 }
 
-async fn decide(deps: &Deps, req: &Request, cred: &Credential, decision: Decision) -> Answer {
+async fn decide(Call { deps, req, cred }: Call<'_>, decision: Decision) -> Answer {
     let body: UserCodeBody = json(req)?;
     let decided: DeviceDecision = device::decide(deps, cred, &body.user_code, decision).await?;
     Ok(Response::json(200, &decided))

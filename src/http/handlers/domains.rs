@@ -1,12 +1,10 @@
 //! Verified domains: add, verify by DNS TXT record, enrollment (suggest,
 //! auto-join), remove; the orgs suggested to the signed-in person.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::domains::{self as d, DomainChange, DomainView, SuggestedOrgView};
-use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,7 +78,7 @@ pub struct SuggestedOrgList {
     responses((status = 201, body = DomainView, description = "Pending: publish `txt_value` as a TXT record at `txt_name`, then verify. Needs `org:write` (owners and admins)"),
               (status = 409, body = Problem, description = "domain_exists: added already; domain_claimed: another organization has verified it; conflict: the organization has 50 domains"),
               (status = 422, body = Problem, description = "validation_failed (not an exact host name), or public_email_domain (gmail.com, outlook.com, …)")))]
-pub async fn add_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn add_domain(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: AddDomainBody = json(req)?;
     Ok(Response::json(201, &d::add_domain(deps, cred, org.id(), &body.domain).await?))
 }
@@ -89,7 +87,7 @@ pub async fn add_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tena
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/domains", summary = "List an organization's domains", tag = "domains",
     params(("org_id" = String, Path, description = "The organization")),
     responses((status = 200, body = DomainList, description = "Needs `org:write` (owners and admins)")))]
-pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_domains(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &DomainList { data: d::list_domains(deps, cred, org.id()).await? }))
 }
 
@@ -97,7 +95,7 @@ pub async fn list_domains(deps: &Deps, _req: &Request, cred: &Credential, org: T
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Get a domain", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 200, body = DomainView)))]
-pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn get_domain(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &d::get_domain(deps, cred, org.id(), id).await?))
 }
 
@@ -107,7 +105,7 @@ pub async fn get_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Ten
     responses((status = 200, body = DomainView, description = "Verified (DNS-over-HTTPS found `txt_value` at `txt_name`); a verified domain answers as it is. Re-checked daily: a domain whose record is gone lapses"),
               (status = 409, body = Problem, description = "domain_claimed: another organization has verified this domain"),
               (status = 422, body = Problem, description = "domain_not_verified: the record was not found (the detail quotes what was), or the look-up failed")))]
-pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn verify_domain(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &d::verify_domain(deps, cred, org.id(), id).await?))
 }
 
@@ -117,7 +115,7 @@ pub async fn verify_domain(deps: &Deps, _req: &Request, cred: &Credential, org: 
     responses((status = 200, body = DomainView, description = "Enrollment acts only while the domain is verified"),
               (status = 403, body = Problem, description = "forbidden: only an owner may have a domain auto-join people as admin"),
               (status = 422, body = Problem, description = "validation_failed: enrollment or role")))]
-pub async fn update_domain(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn update_domain(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: UpdateDomainBody = json(req)?;
     let change = DomainChange { enrollment: body.enrollment.as_deref(), role: body.role.as_deref() };
     Ok(Response::json(200, &d::update_domain(deps, cred, org.id(), id, change).await?))
@@ -127,7 +125,7 @@ pub async fn update_domain(deps: &Deps, req: &Request, cred: &Credential, org: T
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/domains/{id}", summary = "Remove a domain", tag = "domains",
     params(("org_id" = String, Path, description = "The organization"), ("id" = String, Path, description = "The domain (`dom_…`)")),
     responses((status = 204, description = "Removed; members who joined through it stay")))]
-pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn delete_domain(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     d::delete_domain(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -135,6 +133,6 @@ pub async fn delete_domain(deps: &Deps, _req: &Request, cred: &Credential, org: 
 /// `GET /v1/me/suggested-orgs`.
 #[utoipa::path(get, path = "/v1/me/suggested-orgs", summary = "List organizations you can join by your email's domain", tag = "domains",
     responses((status = 200, body = SuggestedOrgList)))]
-pub async fn suggested_orgs(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn suggested_orgs(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &SuggestedOrgList { data: d::suggested_orgs(deps, cred).await? }))
 }

@@ -5,7 +5,7 @@ use crate::app::invitations::{self, Accepted, InvitationPreview, InvitationView}
 use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -55,11 +55,11 @@ pub struct InvitationList {
               (status = 403, body = Problem, description = "forbidden, or cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists"),
               (status = 429, body = Problem, description = "rate_limited: 100 pending, or the daily send allowance")))]
-pub async fn create_invitation(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
-    create(deps, req, cred, org).await
+pub async fn create_invitation(call: Call<'_>, org: Tenant<'_>) -> Answer {
+    create(call, org).await
 }
 
-async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
+async fn create(Call { deps, req, cred }: Call<'_>, tenant: Tenant<'_>) -> Answer {
     let body: CreateInvitationBody = json(req)?;
     match tenant {
         Tenant::Org(_) => crate::app::roles::org_role_field(&body.role)?,
@@ -75,11 +75,11 @@ async fn create(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_
     params(("status" = Option<InvitationStatus>, Query, description = "pending, accepted, revoked, declined or expired"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_invitations(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
-    list(deps, req, cred, org).await
+pub async fn list_invitations(call: Call<'_>, org: Tenant<'_>) -> Answer {
+    list(call, org).await
 }
 
-async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>) -> Answer {
+async fn list(Call { deps, req, cred }: Call<'_>, tenant: Tenant<'_>) -> Answer {
     let page = extract::page(req)?;
     let status = req.query_param("status");
     let (data, next_cursor) = invitations::list_invitations(deps, cred, tenant, status.as_deref(), &page).await?;
@@ -89,7 +89,7 @@ async fn list(deps: &Deps, req: &Request, cred: &Credential, tenant: Tenant<'_>)
 /// `DELETE /v1/orgs/{org_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/invitations/{id}", summary = "Revoke an organization invitation", tag = "invitations",
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn revoke_invitation(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     revoke(deps, cred, org, id).await
 }
 
@@ -101,7 +101,7 @@ async fn revoke(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
 /// `POST /v1/orgs/{org_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/invitations/{id}/resend", summary = "Resend an organization invitation", tag = "invitations",
     responses((status = 202, description = "New token and expiry; the old link dies"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_invitation(deps: &Deps, _: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn resend_invitation(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     resend(deps, cred, org, id).await
 }
 
@@ -116,41 +116,29 @@ async fn resend(deps: &Deps, cred: &Credential, tenant: Tenant<'_>, id: &str) ->
     responses((status = 201, body = InvitationView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never invite); cannot_invite_self"),
               (status = 409, body = Problem, description = "already_member or invitation_exists")))]
-pub async fn create_workspace_invitation(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
-    create(deps, req, cred, ws).await
+pub async fn create_workspace_invitation(call: Call<'_>, ws: Tenant<'_>) -> Answer {
+    create(call, ws).await
 }
 
 /// `GET /v1/workspaces/{ws_id}/invitations`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/invitations", summary = "List a workspace's invitations", tag = "workspaces",
     params(("status" = Option<InvitationStatus>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = InvitationList)))]
-pub async fn list_workspace_invitations(deps: &Deps, req: &Request, cred: &Credential, ws: Tenant<'_>) -> Answer {
-    list(deps, req, cred, ws).await
+pub async fn list_workspace_invitations(call: Call<'_>, ws: Tenant<'_>) -> Answer {
+    list(call, ws).await
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/invitations/{id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/invitations/{id}", summary = "Revoke a workspace invitation", tag = "workspaces",
     responses((status = 204, description = "Revoked"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending invitation can be revoked")))]
-pub async fn revoke_workspace_invitation(
-    deps: &Deps,
-    _: &Request,
-    cred: &Credential,
-    ws: Tenant<'_>,
-    id: &str,
-) -> Answer {
+pub async fn revoke_workspace_invitation(Call { deps, cred, .. }: Call<'_>, ws: Tenant<'_>, id: &str) -> Answer {
     revoke(deps, cred, ws, id).await
 }
 
 /// `POST /v1/workspaces/{ws_id}/invitations/{id}/resend`.
 #[utoipa::path(post, path = "/v1/workspaces/{ws_id}/invitations/{id}/resend", summary = "Resend a workspace invitation", tag = "workspaces",
     responses((status = 202, description = "New token and expiry"), (status = 409, body = Problem, description = "invitation_not_pending: only a pending or expired invitation can be resent"), (status = 429, body = Problem, description = "rate_limited: the daily send allowance or the API key's request limit, with Retry-After")))]
-pub async fn resend_workspace_invitation(
-    deps: &Deps,
-    _: &Request,
-    cred: &Credential,
-    ws: Tenant<'_>,
-    id: &str,
-) -> Answer {
+pub async fn resend_workspace_invitation(Call { deps, cred, .. }: Call<'_>, ws: Tenant<'_>, id: &str) -> Answer {
     resend(deps, cred, ws, id).await
 }
 
@@ -170,7 +158,7 @@ pub async fn preview_invitation(deps: &Deps, req: &Request) -> Answer {
               (status = 404, body = Problem, description = "invitation_not_found"),
               (status = 409, body = Problem, description = "invitation_already_accepted"),
               (status = 410, body = Problem, description = "invitation_expired, invitation_revoked or invitation_declined")))]
-pub async fn accept_invitation(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn accept_invitation(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: TokenBody = json(req)?;
     Ok(Response::json(200, &invitations::accept(deps, cred, &body.token).await?))
 }

@@ -7,7 +7,7 @@ use crate::app::membership_requests::{self, Decision};
 use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -68,7 +68,7 @@ pub struct JoinLinkList {
     responses((status = 201, body = CreatedJoinLink, description = "The token and URL are shown this once"),
               (status = 403, body = Problem, description = "forbidden (members), insufficient_scope or scope_exceeds_role (an API key handing out a role beyond its scopes)"),
               (status = 422, body = Problem, description = "validation_failed: an owner role, a bad domain, max_uses or expires_in_days out of range")))]
-pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_join_link(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: CreateJoinLinkBody = json(req)?;
     let new = NewJoinLink {
         role: &body.role,
@@ -83,7 +83,7 @@ pub async fn create_join_link(deps: &Deps, req: &Request, cred: &Credential, org
 /// `GET /v1/orgs/{org_id}/join-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/join-links", summary = "List an organization's join links", tag = "join-links",
     responses((status = 200, body = JoinLinkList)))]
-pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_join_links(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     let data = join_links::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &JoinLinkList { data, next_cursor: None }))
 }
@@ -91,7 +91,7 @@ pub async fn list_join_links(deps: &Deps, _req: &Request, cred: &Credential, org
 /// `DELETE /v1/orgs/{org_id}/join-links/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/join-links/{id}", summary = "Revoke a join link", tag = "join-links",
     responses((status = 204, description = "Revoked; those who joined through it stay"), (status = 404, body = Problem, description = "No such live link")))]
-pub async fn revoke_join_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn revoke_join_link(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     join_links::revoke(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -114,7 +114,7 @@ pub async fn preview_join_link(deps: &Deps, req: &Request, cred: Option<&Credent
               (status = 404, body = Problem, description = "join_link_not_found"),
               (status = 409, body = Problem, description = "already_member, or membership_request_exists: a pending request of yours"),
               (status = 410, body = Problem, description = "join_link_unavailable: revoked, expired or used up (the last use may have just been taken)")))]
-pub async fn accept_join_link(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn accept_join_link(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: TokenBody = json(req)?;
     Ok(match join_links::accept(deps, cred, &body.token).await? {
         JoinOutcome::Joined(joined) => Response::json(201, &joined),
@@ -146,7 +146,7 @@ pub struct ApproveRequestBody {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/membership-requests", summary = "List an organization's membership requests", tag = "join-links",
     params(("status" = Option<RequestStatus>, Query, description = "Only the requests in this state: pending, approved, denied or withdrawn")),
     responses((status = 200, body = MembershipRequestList)))]
-pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_membership_requests(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let status = req.query_param("status");
     let data = membership_requests::list(deps, cred, org.id(), status.as_deref()).await?;
     Ok(Response::json(200, &MembershipRequestList { data, next_cursor: None }))
@@ -159,13 +159,7 @@ pub async fn list_membership_requests(deps: &Deps, req: &Request, cred: &Credent
               (status = 403, body = Problem, description = "forbidden, or scope_exceeds_role: a role beyond the approver's"),
               (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already"),
               (status = 422, body = Problem, description = "validation_failed: owner or an unknown role")))]
-pub async fn approve_membership_request(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    org: Tenant<'_>,
-    id: &str,
-) -> Answer {
+pub async fn approve_membership_request(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: ApproveRequestBody = json(req)?;
     let decision = Decision::Approve(&body.role);
     Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, decision).await?))
@@ -175,13 +169,7 @@ pub async fn approve_membership_request(
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/membership-requests/{id}/deny", summary = "Deny a membership request", tag = "join-links",
     responses((status = 200, body = MembershipRequestView, description = "Denied; the person is emailed"),
               (status = 409, body = Problem, description = "membership_request_not_pending: decided or withdrawn already")))]
-pub async fn deny_membership_request(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org: Tenant<'_>,
-    id: &str,
-) -> Answer {
+pub async fn deny_membership_request(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &membership_requests::decide(deps, cred, org.id(), id, Decision::Deny).await?))
 }
 
@@ -191,14 +179,14 @@ pub async fn deny_membership_request(
               (status = 403, body = Problem, description = "email_not_verified"),
               (status = 404, body = Problem, description = "not_found: the org is not suggested to you (GET /v1/me/suggested-orgs), or you are a member"),
               (status = 409, body = Problem, description = "membership_request_exists: a pending request of yours")))]
-pub async fn ask_to_join(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn ask_to_join(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     Ok(Response::json(201, &membership_requests::ask(deps, cred, org.id()).await?))
 }
 
 /// `GET /v1/me/membership-requests`.
 #[utoipa::path(get, path = "/v1/me/membership-requests", summary = "List my membership requests", tag = "join-links",
     responses((status = 200, body = MembershipRequestList)))]
-pub async fn my_membership_requests(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn my_membership_requests(Call { deps, cred, .. }: Call<'_>) -> Answer {
     let data = membership_requests::mine(deps, cred).await?;
     Ok(Response::json(200, &MembershipRequestList { data, next_cursor: None }))
 }
@@ -207,7 +195,7 @@ pub async fn my_membership_requests(deps: &Deps, _req: &Request, cred: &Credenti
 #[utoipa::path(delete, path = "/v1/me/membership-requests/{id}", summary = "Withdraw my membership request", tag = "join-links",
     responses((status = 204, description = "Withdrawn"), (status = 404, body = Problem, description = "Not a request of yours"),
               (status = 409, body = Problem, description = "membership_request_not_pending")))]
-pub async fn withdraw_membership_request(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {
+pub async fn withdraw_membership_request(Call { deps, cred, .. }: Call<'_>, id: &str) -> Answer {
     membership_requests::withdraw(deps, cred, id).await?;
     Ok(Response::empty(204))
 }

@@ -18,7 +18,7 @@ pub mod totp;
 pub mod workload;
 pub mod workspaces;
 use super::extract::{self, json};
-use super::{Answer, Request, Response};
+use super::{Answer, Call, Request, Response};
 use crate::app::access::Credential;
 use crate::app::accounts::{self, LoginOutcome, SignupInput};
 use crate::app::sessions::{self, Delivery, SessionIssued, SessionView, UserView};
@@ -358,7 +358,7 @@ pub async fn preview_password_reset(deps: &Deps, req: &Request) -> Answer {
 /// `GET /v1/me`.
 #[utoipa::path(get, path = "/v1/me", summary = "Get my profile", tag = "me",
     responses((status = 200, body = UserView), (status = 401, body = Problem)))]
-pub async fn get_me(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn get_me(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &accounts::get_me(deps, cred).await?))
 }
 
@@ -376,7 +376,7 @@ pub struct UpdateMeBody {
 /// `PATCH /v1/me`.
 #[utoipa::path(patch, path = "/v1/me", summary = "Update my profile", tag = "me", request_body = UpdateMeBody,
     responses((status = 200, body = UserView), (status = 422, body = Problem)))]
-pub async fn update_me(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn update_me(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: UpdateMeBody = json(req)?;
     Ok(Response::json(200, &accounts::update_me(deps, cred, &body.name).await?))
 }
@@ -396,7 +396,7 @@ pub struct ChangePasswordBody {
 #[utoipa::path(post, path = "/v1/me/password", summary = "Change my password", tag = "me", request_body = ChangePasswordBody,
     responses((status = 204, description = "Changed; other sessions revoked"),
               (status = 401, body = Problem, description = "invalid_credentials: wrong current password")))]
-pub async fn change_password(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn change_password(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: ChangePasswordBody = json(req)?;
     accounts::change_password(deps, cred, &body.current_password, &body.new_password).await?;
     Ok(Response::empty(204))
@@ -415,7 +415,7 @@ pub struct SessionList {
 #[utoipa::path(get, path = "/v1/me/sessions", summary = "List my sessions", tag = "me",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = SessionList)))]
-pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn list_sessions(Call { deps, req, cred }: Call<'_>) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = sessions::list_sessions(deps, cred, &page).await?;
     Ok(Response::json(200, &SessionList { data, next_cursor }))
@@ -425,7 +425,7 @@ pub async fn list_sessions(deps: &Deps, req: &Request, cred: &Credential) -> Ans
 #[utoipa::path(delete, path = "/v1/me/sessions/{id}", summary = "Sign out one of my sessions", tag = "me",
     params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
-pub async fn revoke_session(deps: &Deps, _req: &Request, cred: &Credential, id: &str) -> Answer {
+pub async fn revoke_session(Call { deps, cred, .. }: Call<'_>, id: &str) -> Answer {
     sessions::revoke_session(deps, cred, id).await?;
     Ok(Response::empty(204))
 }

@@ -1,7 +1,6 @@
 //! Notification channels (outgoing webhooks, Standard Webhooks): channels,
 //! secret rotation, test pings, delivery logs and manual retries.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::notifications::{
     self as n, ChannelChange, ChannelView, ChannelWithSecret, ConfirmedEmailView, DeliveryView, EventTypeView,
     NewChannel,
@@ -9,7 +8,7 @@ use crate::app::notifications::{
 use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::ToSchema;
@@ -166,7 +165,7 @@ pub struct DeliveryList {
 /// `GET /v1/notification-event-types`.
 #[utoipa::path(get, path = "/v1/notification-event-types", summary = "List the notification event types", tag = "notifications",
     responses((status = 200, body = EventTypeList, description = "Payloads are `{type, timestamp, data: {org_id, actor: {kind, id}, target: {kind, id}, details}}`, under 20 KB; `webhook-id` is the delivery id, stable across retries")))]
-pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn list_event_types(Call { deps, cred, .. }: Call<'_>) -> Answer {
     // Static, but only for a live credential.
     cred.principal(deps).await?;
     Ok(Response::json(200, &EventTypeList { data: n::event_types() }))
@@ -179,7 +178,7 @@ pub async fn list_event_types(deps: &Deps, _req: &Request, cred: &Credential) ->
               (status = 403, body = Problem, description = "forbidden or insufficient_scope: needs `notifications:write` (owners and admins; keys with that scope), and for each event type the permission reading its data takes (`requires` in the event types; `api_key.*` a person's)"),
               (status = 409, body = Problem, description = "conflict: the organization has 20 channels already"),
               (status = 422, body = Problem, description = "invalid_webhook_url (Slack and Discord URLs only on their own hosts), or validation_failed (kind, url, emails, event_types, description)")))]
-pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_channel(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: CreateChannelBody = json(req)?;
     let new = NewChannel {
         kind: body.kind.as_deref(),
@@ -195,7 +194,7 @@ pub async fn create_channel(deps: &Deps, req: &Request, cred: &Credential, org: 
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels", summary = "List an organization's notification channels", tag = "notifications",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ChannelList, description = "Needs `notifications:write` (admin+): URLs often carry receivers' tokens")))]
-pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_channels(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let (data, next_cursor) = n::list_channels(deps, cred, org.id(), &extract::page(req)?).await?;
     Ok(Response::json(200, &ChannelList { data, next_cursor }))
 }
@@ -203,7 +202,7 @@ pub async fn list_channels(deps: &Deps, req: &Request, cred: &Credential, org: T
 /// `GET /v1/orgs/{org_id}/notification-channels/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Get a notification channel", tag = "notifications",
     responses((status = 200, body = ChannelView)))]
-pub async fn get_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn get_channel(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &n::get_channel(deps, cred, org.id(), id).await?))
 }
 
@@ -214,7 +213,7 @@ pub async fn get_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Te
               (status = 403, body = Problem, description = "forbidden, insufficient_scope, email_not_verified or two_factor_required; a new `url` or `event_types` also needs the right to read every event type the channel will carry"),
               (status = 409, body = Problem, description = "conflict: the channel's event types changed while a new `url` was being judged on them; try again"),
               (status = 422, body = Problem, description = "invalid_webhook_url, or validation_failed")))]
-pub async fn update_channel(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn update_channel(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: UpdateChannelBody = json(req)?;
     let change = ChannelChange {
         url: body.url.as_deref(),
@@ -228,7 +227,7 @@ pub async fn update_channel(deps: &Deps, req: &Request, cred: &Credential, org: 
 /// `DELETE /v1/orgs/{org_id}/notification-channels/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/notification-channels/{id}", summary = "Delete a notification channel", tag = "notifications",
     responses((status = 204, description = "Deleted with its deliveries")))]
-pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn delete_channel(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     n::delete_channel(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -239,7 +238,7 @@ pub async fn delete_channel(deps: &Deps, _req: &Request, cred: &Credential, org:
     responses((status = 200, body = ChannelWithSecret, description = "The new secret, once; during the grace both signatures are sent"),
               (status = 409, body = Problem, description = "channel_kind_mismatch: only webhook channels are signed"),
               (status = 422, body = Problem, description = "validation_failed: grace_period_seconds outside 0..86400")))]
-pub async fn rotate_secret(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn rotate_secret(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: RotateSecretBody = json(req)?;
     Ok(Response::json(200, &n::rotate_secret(deps, cred, org.id(), id, body.grace_period_seconds).await?))
 }
@@ -248,7 +247,7 @@ pub async fn rotate_secret(deps: &Deps, req: &Request, cred: &Credential, org: T
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/notification-channels/{id}/test", summary = "Send a test notification", tag = "notifications",
     responses((status = 202, description = "A `ping` event is delivered to this channel only"),
               (status = 409, body = Problem, description = "conflict: the channel is disabled")))]
-pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn test_channel(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     n::test_channel(deps, cred, org.id(), id).await?;
     Ok(Response::empty(202))
 }
@@ -258,7 +257,7 @@ pub async fn test_channel(deps: &Deps, _req: &Request, cred: &Credential, org: T
     params(("status" = Option<DeliveryStatus>, Query, description = "pending, succeeded or failed"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = DeliveryList, description = "Each delivery with its attempts (time, status code, latency, error, response excerpt; the latest 20), the last one's outcome and the next attempt")))]
-pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn list_deliveries(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let status = req.query_param("status");
     let (data, next_cursor) =
         n::list_deliveries(deps, cred, org.id(), id, status.as_deref(), &extract::page(req)?).await?;
@@ -270,7 +269,7 @@ pub async fn list_deliveries(deps: &Deps, req: &Request, cred: &Credential, org:
     params(("id" = String, Path, description = "The delivery (`dlv_…`)")),
     responses((status = 202, description = "A failed delivery is sent again now (the same `webhook-id`)"),
               (status = 409, body = Problem, description = "delivery_not_failed: only failed deliveries are retried (a delivered one is never replayed); conflict: the channel is disabled")))]
-pub async fn retry_delivery(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn retry_delivery(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     n::retry_delivery(deps, cred, org.id(), id).await?;
     Ok(Response::empty(202))
 }

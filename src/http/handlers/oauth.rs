@@ -7,7 +7,7 @@ use crate::app::sessions::SessionIssued;
 use crate::app::Deps;
 use crate::domain::oauth::flow_cookie_jar;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -118,7 +118,7 @@ pub struct IdentityList {
 /// `GET /v1/me/identities`.
 #[utoipa::path(get, path = "/v1/me/identities", summary = "List my linked sign-in providers", tag = "me",
     responses((status = 200, body = IdentityList), (status = 401, body = Problem)))]
-pub async fn list_identities(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn list_identities(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &IdentityList { data: oauth::list_identities(deps, cred).await?, next_cursor: None }))
 }
 
@@ -144,7 +144,7 @@ pub struct AuthorizeUrl {
               (status = 400, body = Problem, description = "invalid_redirect_uri"),
               (status = 403, body = Problem, description = "reauthentication_required: the session signed in more than 10 minutes ago"),
               (status = 404, body = Problem, description = "provider_not_found")))]
-pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provider: &str) -> Answer {
+pub async fn link_identity(Call { deps, req, cred }: Call<'_>, provider: &str) -> Answer {
     let body: LinkBody = json(req)?;
     let started = oauth::begin_link(deps, cred, provider, &body.redirect_uri).await?;
     Ok(Response::json(200, &AuthorizeUrl { authorize_url: started.authorize_url })
@@ -156,7 +156,7 @@ pub async fn link_identity(deps: &Deps, req: &Request, cred: &Credential, provid
     params(("provider" = crate::domain::oauth::Provider, Path, description = "`github`, `google` or `gitlab`")),
     responses((status = 204, description = "Unlinked"), (status = 404, body = Problem, description = "Not linked"),
               (status = 409, body = Problem, description = "last_login_method: no password and no other provider; set a password through the reset flow first")))]
-pub async fn unlink_identity(deps: &Deps, _req: &Request, cred: &Credential, provider: &str) -> Answer {
+pub async fn unlink_identity(Call { deps, cred, .. }: Call<'_>, provider: &str) -> Answer {
     oauth::unlink(deps, cred, provider).await?;
     Ok(Response::empty(204))
 }
@@ -174,7 +174,7 @@ pub struct UserEventList {
 #[utoipa::path(get, path = "/v1/me/audit-log", summary = "List my account's audit log", tag = "me",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = UserEventList, description = "My own security events: `oauth.signed_in`, `identity.linked`, `identity.unlinked`, `account.claimed`")))]
-pub async fn user_audit_log(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn user_audit_log(Call { deps, req, cred }: Call<'_>) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = oauth::list_user_events(deps, cred, &page).await?;
     Ok(Response::json(200, &UserEventList { data, next_cursor }))

@@ -1,18 +1,16 @@
 //! Organizations, members, ownership transfer and the audit log.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::access_reviews::{self, AccessReview, Format};
 use crate::app::audit::AuditEventView;
 use crate::app::members::{self, MemberView};
 use crate::app::orgs::{self, OrgPatch, OrgView};
 use crate::app::AppError;
-use crate::app::Deps;
 use crate::domain::access_review::InactiveFor;
 use crate::domain::policy::{Role, TwoFactorRule};
 use crate::domain::tenant::Tenant;
 use crate::domain::FieldError;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -44,7 +42,7 @@ pub struct OrgList {
 /// `POST /v1/orgs`.
 #[utoipa::path(post, path = "/v1/orgs", summary = "Create an organization", tag = "orgs", request_body = CreateOrgBody,
     responses((status = 201, body = OrgView), (status = 409, body = Problem, description = "slug_taken"), (status = 422, body = Problem)))]
-pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn create_org(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: CreateOrgBody = json(req)?;
     Ok(Response::json(201, &orgs::create_org(deps, cred, &body.name, body.slug.as_deref()).await?))
 }
@@ -52,7 +50,7 @@ pub async fn create_org(deps: &Deps, req: &Request, cred: &Credential) -> Answer
 /// `GET /v1/orgs`.
 #[utoipa::path(get, path = "/v1/orgs", summary = "List my organizations", tag = "orgs",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)), responses((status = 200, body = OrgList)))]
-pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn list_orgs(Call { deps, req, cred }: Call<'_>) -> Answer {
     let (data, next_cursor) = orgs::list_orgs(deps, cred, &extract::page(req)?).await?;
     Ok(Response::json(200, &OrgList { data, next_cursor }))
 }
@@ -60,7 +58,7 @@ pub async fn list_orgs(deps: &Deps, req: &Request, cred: &Credential) -> Answer 
 /// `GET /v1/orgs/{org_id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}", summary = "Get an organization", tag = "orgs",
     responses((status = 200, body = OrgView), (status = 404, body = Problem, description = "Not a member, or no such org")))]
-pub async fn get_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn get_org(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &orgs::get_org(deps, cred, org.id()).await?))
 }
 
@@ -110,7 +108,7 @@ impl TwoFactorSetting {
     request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView), (status = 403, body = Problem, description = "forbidden or two_factor_required"),
               (status = 409, body = Problem, description = "slug_taken")))]
-pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn update_org(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: UpdateOrgBody = json(req)?;
     let patch = OrgPatch {
         name: body.name.as_deref(),
@@ -124,7 +122,7 @@ pub async fn update_org(deps: &Deps, req: &Request, cred: &Credential, org: Tena
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", summary = "Delete an organization", tag = "orgs",
     responses((status = 204, description = "Deleted with its members, invitations and audit log"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never delete an org, whatever their scopes")))]
-pub async fn delete_org(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn delete_org(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     orgs::delete_org(deps, cred, org.id()).await?;
     Ok(Response::empty(204))
 }
@@ -143,7 +141,7 @@ pub struct MemberList {
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query),
         ("inactive_for_days" = Option<i64>, Query, minimum = 1, maximum = 3650, description = "only members last active more than this many days ago, or never")),
     responses((status = 200, body = MemberList), (status = 422, body = Problem, description = "validation_failed (inactive_for_days)")))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_members(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let inactive = req.query_param("inactive_for_days").map(|d| InactiveFor::parse(&d)).transpose()?;
     let (data, next_cursor) = members::list_members(deps, cred, org, &extract::page(req)?, inactive).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
@@ -175,7 +173,7 @@ pub struct OrgRoleBody {
               (status = 403, body = Problem, description = "forbidden: not within the membership rules, or a role holding a permission the caller lacks (never beyond yourself)"),
               (status = 409, body = Problem, description = "last_owner"),
               (status = 422, body = Problem, description = "validation_failed: a role unknown to the org (field role)")))]
-pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, user_id: &str) -> Answer {
+pub async fn change_role(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, user_id: &str) -> Answer {
     let body: OrgRoleBody = json(req)?;
     crate::app::roles::org_role_field(&body.role)?;
     Ok(Response::json(200, &members::change_role(deps, cred, org, user_id, &body.role).await?))
@@ -186,7 +184,7 @@ pub async fn change_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
     params(("user_id" = String, Path, description = "`me` to leave")),
     responses((status = 204, description = "Removed; their access ends on their next request"),
               (status = 403, body = Problem), (status = 409, body = Problem, description = "cannot_remove_owner or last_owner")))]
-pub async fn remove_member(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, user_id: &str) -> Answer {
+pub async fn remove_member(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, user_id: &str) -> Answer {
     members::remove_member(deps, cred, org, user_id).await?;
     Ok(Response::empty(204))
 }
@@ -205,7 +203,7 @@ pub struct TransferBody {
     responses((status = 200, body = MemberView, description = "The new owner; the caller is now admin"),
               (status = 403, body = Problem, description = "forbidden (not an owner), or user_required: API keys never transfer ownership"),
               (status = 409, body = Problem, description = "conflict: the membership changed meanwhile (a concurrent change); try again")))]
-pub async fn transfer_ownership(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn transfer_ownership(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: TransferBody = json(req)?;
     Ok(Response::json(200, &members::transfer_ownership(deps, cred, org.id(), &body.user_id).await?))
 }
@@ -223,7 +221,7 @@ pub struct AuditList {
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/audit-log", summary = "List an organization's audit log", tag = "audit",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList), (status = 403, body = Problem)))]
-pub async fn org_audit_log(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn org_audit_log(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let page = extract::page(req)?;
     let (data, next_cursor) = orgs::audit_log(deps, cred, org.id(), &page).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
@@ -234,13 +232,13 @@ pub type RoleSchema = Role;
 
 /// `GET /v1/orgs/{org_id}/access-review`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/access-review", summary = "Export an organization's access review", tag = "audit",
-    params(("format" = Option<String>, Query, description = "`json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV")),
+    params(("format" = inline(Option<Format>), Query, description = "`json` (the default) or `csv`; without it, `Accept: text/csv` asks for CSV")),
     responses((status = 200, description = "Members with their role, 2FA and last activity; keys that work now with their scopes and last use. \
 CSV: one table with a `kind` column (`member`, `api_key`), RFC 4180 quoting, cells starting with = + - @ prefixed with '.",
         content((AccessReview = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem, description = "forbidden (owners and admins only), two_factor_required, or user_required (API keys)"),
         (status = 422, body = Problem, description = "validation_failed (format)")))]
-pub async fn export_access_review(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn export_access_review(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let format = match req.query_param("format").as_deref() {
         Some("csv") => Format::Csv,
         Some("json") => Format::Json,

@@ -1,11 +1,9 @@
 //! Custom roles and the permission catalog.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::roles::{self, PermissionView, RoleInput, RoleView};
-use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,7 +68,7 @@ pub struct UpdateRoleBody {
 /// `GET /v1/permissions`.
 #[utoipa::path(get, path = "/v1/permissions", summary = "The permission catalog", tag = "roles",
     responses((status = 200, body = PermissionList, description = "Every permission of the policy table, with what it allows, whether only a person (the owner) ever exercises it, and whether a custom role may hold it")))]
-pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn list_permissions(Call { deps, cred, .. }: Call<'_>) -> Answer {
     cred.person(deps).await?;
     Ok(Response::json(200, &PermissionList { data: roles::catalog() }))
 }
@@ -78,7 +76,7 @@ pub async fn list_permissions(deps: &Deps, _req: &Request, cred: &Credential) ->
 /// `GET /v1/orgs/{org_id}/roles`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/roles", summary = "List an organization's roles", tag = "roles",
     responses((status = 200, body = RoleList, description = "Built-in roles first (read-only), then custom roles by key")))]
-pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_roles(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     let (data, can_define) = roles::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &RoleList { data, can_define }))
 }
@@ -90,7 +88,7 @@ pub async fn list_roles(deps: &Deps, _req: &Request, cred: &Credential, org: Ten
               (status = 403, body = Problem, description = "forbidden (owners and admins; never a custom role), or scope_exceeds_role: a permission the caller lacks"),
               (status = 409, body = Problem, description = "role_exists, or role_limit_reached (25 per organization)"),
               (status = 422, body = Problem, description = "validation_failed: a bad or built-in key, an unknown permission, or one no custom role may hold (permission_not_allowed_for_roles)")))]
-pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_role(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: CreateRoleBody = json(req)?;
     let input = RoleInput {
         key: Some(&body.key),
@@ -104,7 +102,7 @@ pub async fn create_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
 /// `GET /v1/orgs/{org_id}/roles/{key}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/roles/{key}", summary = "Get a role", tag = "roles",
     responses((status = 200, body = RoleView), (status = 404, body = Problem, description = "No such role in this organization")))]
-pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
+pub async fn get_role(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, key: &str) -> Answer {
     Ok(Response::json(200, &roles::get(deps, cred, org.id(), key).await?))
 }
 
@@ -116,7 +114,7 @@ pub async fn get_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenan
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "builtin_role: owner, admin and member never change"),
               (status = 422, body = Problem, description = "validation_failed")))]
-pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
+pub async fn update_role(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, key: &str) -> Answer {
     let body: UpdateRoleBody = json(req)?;
     if crate::domain::policy::Role::parse(key).is_some() {
         roles::refuse_builtin(deps, cred, org.id(), key).await?;
@@ -136,7 +134,7 @@ pub async fn update_role(deps: &Deps, req: &Request, cred: &Credential, org: Ten
               (status = 403, body = Problem),
               (status = 404, body = Problem),
               (status = 409, body = Problem, description = "role_in_use: members hold it or pending invitations give it; builtin_role")))]
-pub async fn delete_role(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, key: &str) -> Answer {
+pub async fn delete_role(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, key: &str) -> Answer {
     roles::delete(deps, cred, org.id(), key).await?;
     Ok(Response::empty(204))
 }

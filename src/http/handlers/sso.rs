@@ -2,7 +2,6 @@
 //! look-up, and the browser's trip through the org's OpenID provider or
 //! SAML IdP (our SP metadata, the ACS).
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::oauth::{self as oauth_app, CallbackParams};
 use crate::app::sso::{self, ConnectionInput, ConnectionPatch, SsoConnectionView, SsoLookupView};
 use crate::app::Deps;
@@ -10,7 +9,7 @@ use crate::domain::oauth::flow_cookie_jar;
 use crate::domain::sso::saml_cookie_jar;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,9 +17,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsoConnectionBody {
-    /// `oidc` or `saml`.
+    /// `oidc` or `saml` (anything else: 422 `invalid_type`, field `type`).
     #[serde(rename = "type")]
-    #[schema(example = "oidc")]
+    #[schema(value_type = crate::domain::sso::ConnectionType, example = "oidc")]
     pub kind: String,
     /// A label for people (default: the issuer's host).
     #[serde(default)]
@@ -106,7 +105,7 @@ pub struct SsoConnectionList {
               (status = 403, body = Problem, description = "forbidden: owners only (a person)"),
               (status = 409, body = Problem, description = "sso_domain_taken: a domain belongs to another connection"),
               (status = 422, body = Problem, description = "validation_failed (required: a field of the type is missing; invalid_issuer, invalid_metadata, invalid_domains, invalid_role, too_many_connections), domain_not_verified (a domain is not a verified domain of the org), sso_discovery_failed (the issuer's discovery document, or the SAML metadata at metadata_url, could not be read or used)")))]
-pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_sso_connection(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let b: SsoConnectionBody = json(req)?;
     let input = ConnectionInput {
         kind: b.kind,
@@ -125,7 +124,7 @@ pub async fn create_sso_connection(deps: &Deps, req: &Request, cred: &Credential
 /// `GET /v1/orgs/{org_id}/sso-connections`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections", summary = "List single sign-on connections", tag = "sso",
     responses((status = 200, body = SsoConnectionList), (status = 403, body = Problem, description = "forbidden: owners only")))]
-pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_sso_connections(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     let (data, sso_required) = sso::list(deps, cred, org.id()).await?;
     Ok(Response::json(200, &SsoConnectionList { data, sso_required }))
 }
@@ -133,7 +132,7 @@ pub async fn list_sso_connections(deps: &Deps, _req: &Request, cred: &Credential
 /// `GET /v1/orgs/{org_id}/sso-connections/{id}`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Get a single sign-on connection", tag = "sso",
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn get_sso_connection(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     Ok(Response::json(200, &sso::get(deps, cred, org.id(), id).await?))
 }
 
@@ -143,7 +142,7 @@ pub async fn get_sso_connection(deps: &Deps, _req: &Request, cred: &Credential, 
     responses((status = 200, body = SsoConnectionView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "sso_domain_taken"),
               (status = 422, body = Problem, description = "validation_failed (invalid_metadata: bad metadata, or metadata for an OIDC connection), domain_not_verified, sso_discovery_failed")))]
-pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn update_sso_connection(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let b: SsoConnectionPatchBody = json(req)?;
     let patch = ConnectionPatch {
         name: b.name,
@@ -161,13 +160,7 @@ pub async fn update_sso_connection(deps: &Deps, req: &Request, cred: &Credential
 /// `DELETE /v1/orgs/{org_id}/sso-connections/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/sso-connections/{id}", summary = "Delete a single sign-on connection", tag = "sso",
     responses((status = 204, description = "Deleted; sessions it opened run until they end"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_sso_connection(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    org: Tenant<'_>,
-    id: &str,
-) -> Answer {
+pub async fn delete_sso_connection(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     sso::delete(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -186,7 +179,7 @@ pub struct SsoRequiredBody {
 #[utoipa::path(put, path = "/v1/orgs/{org_id}/sso-required", summary = "Require single sign-on", tag = "sso",
     request_body = SsoRequiredBody,
     responses((status = 200, body = SsoRequiredBody), (status = 403, body = Problem, description = "forbidden: owners only")))]
-pub async fn set_sso_required(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn set_sso_required(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let b: SsoRequiredBody = json(req)?;
     sso::set_required(deps, cred, org.id(), b.sso_required).await?;
     Ok(Response::json(200, &b))

@@ -1,11 +1,10 @@
 //! Two-factor authentication routes.
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::sessions::SessionIssued;
 use crate::app::totp::{self, Enrolment, RecoveryCodes};
 use crate::app::Deps;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -55,7 +54,7 @@ pub async fn login_mfa(deps: &Deps, req: &Request) -> Answer {
 /// `POST /v1/me/totp`.
 #[utoipa::path(post, path = "/v1/me/totp", summary = "Start turning on two-factor authentication", tag = "two_factor",
     responses((status = 200, body = Enrolment, description = "Pending until confirmed"), (status = 409, body = Problem, description = "totp_already_enabled")))]
-pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn enrol(Call { deps, cred, .. }: Call<'_>) -> Answer {
     Ok(Response::json(200, &totp::enrol(deps, cred).await?))
 }
 
@@ -63,7 +62,7 @@ pub async fn enrol(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
 #[utoipa::path(post, path = "/v1/me/totp/confirm", summary = "Confirm two-factor authentication", tag = "two_factor", request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "2FA is on; the codes are shown once"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn confirm(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::confirm(deps, cred, &body.code).await?))
 }
@@ -72,7 +71,7 @@ pub async fn confirm(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 #[utoipa::path(delete, path = "/v1/me/totp", summary = "Turn off two-factor authentication", tag = "two_factor", request_body = CodeBody,
     responses((status = 204, description = "2FA off"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn disable(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: CodeBody = json(req)?;
     totp::disable(deps, cred, &body.code).await?;
     Ok(Response::empty(204))
@@ -82,7 +81,7 @@ pub async fn disable(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
 #[utoipa::path(post, path = "/v1/me/recovery-codes", summary = "Regenerate my 2FA recovery codes", tag = "two_factor", request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes, description = "New codes; the old ones die"), (status = 401, body = Problem, description = "invalid_otp"),
               (status = 429, body = Problem, description = "too_many_attempts: 5 wrong codes on the account (shared with the 2FA login step), with Retry-After")))]
-pub async fn regenerate_recovery_codes(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn regenerate_recovery_codes(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: CodeBody = json(req)?;
     Ok(Response::json(200, &totp::regenerate_recovery_codes(deps, cred, &body.code).await?))
 }

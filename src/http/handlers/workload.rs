@@ -1,12 +1,11 @@
 //! Workload identity: trust policies (people who manage the org's keys) and
 //! the exchange of a CI job's OIDC token for a temporary key (no credential).
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::workload::{self, ExchangedKey, PolicyInput, PolicyPatch, TrustPolicyView};
 use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::json;
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -118,7 +117,7 @@ the token cannot be verified now)";
     responses((status = 201, body = TrustPolicyView),
               (status = 403, body = Problem, description = "forbidden (admins and owners) or scope_exceeds_role"),
               (status = 422, body = Problem, description = "validation_failed: unknown issuer, conditions without an immutable id, max_ttl_seconds out of range; scope_not_allowed_for_keys")))]
-pub async fn create_trust_policy(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_trust_policy(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: TrustPolicyBody = json(req)?;
     Ok(Response::json(201, &workload::create_trust_policy(deps, cred, org.id(), &body.input()).await?))
 }
@@ -126,7 +125,7 @@ pub async fn create_trust_policy(deps: &Deps, req: &Request, cred: &Credential, 
 /// `GET /v1/orgs/{org_id}/trust-policies`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/trust-policies", summary = "List an organization's trust policies", tag = "workload_identity",
     responses((status = 200, body = TrustPolicyList)))]
-pub async fn list_trust_policies(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_trust_policies(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     let data = workload::list_trust_policies(deps, cred, org.id()).await?;
     Ok(Response::json(200, &TrustPolicyList { data }))
 }
@@ -137,7 +136,7 @@ pub async fn list_trust_policies(deps: &Deps, _req: &Request, cred: &Credential,
     responses((status = 200, body = TrustPolicyView, description = "Updated; the caller's role now bounds its scopes"),
               (status = 403, body = Problem, description = "forbidden or scope_exceeds_role"),
               (status = 422, body = Problem, description = "validation_failed")))]
-pub async fn update_trust_policy(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn update_trust_policy(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     let body: TrustPolicyPatch = json(req)?;
     Ok(Response::json(200, &workload::update_trust_policy(deps, cred, org.id(), id, &body.patch()).await?))
 }
@@ -146,7 +145,7 @@ pub async fn update_trust_policy(deps: &Deps, req: &Request, cred: &Credential, 
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/trust-policies/{id}", summary = "Delete a trust policy", tag = "workload_identity",
     params(("id" = String, Path, description = "The policy (`tp_…`)")),
     responses((status = 204, description = "Deleted: keys it issued live out their short lives unless revoked")))]
-pub async fn delete_trust_policy(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn delete_trust_policy(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     workload::delete_trust_policy(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }

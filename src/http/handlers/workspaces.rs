@@ -1,7 +1,6 @@
 //! Workspaces, their members, grants, install links and managed workspaces.
 use super::orgs::{AuditList, MemberList};
 use super::Problem;
-use crate::app::access::Credential;
 use crate::app::members::{self, MemberView};
 use crate::app::workspaces::{
     self as ws, CreatedInstallLink, GrantView, InstallLinkPreview, InstallLinkView, ManagedWorkspace, SharedEntry,
@@ -10,7 +9,7 @@ use crate::app::workspaces::{
 use crate::app::Deps;
 use crate::domain::tenant::Tenant;
 use crate::http::extract::{self, json};
-use crate::http::{Answer, Request, Response};
+use crate::http::{Answer, Call, Request, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -122,7 +121,7 @@ pub struct AcceptInstallBody {
 /// `POST /v1/workspaces`.
 #[utoipa::path(post, path = "/v1/workspaces", summary = "Create a workspace", tag = "workspaces", request_body = WorkspaceBody,
     responses((status = 201, body = WorkspaceView)))]
-pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn create_workspace(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: WorkspaceBody = json(req)?;
     Ok(Response::json(201, &ws::create_workspace(deps, cred, &body.name).await?))
 }
@@ -130,7 +129,7 @@ pub async fn create_workspace(deps: &Deps, req: &Request, cred: &Credential) -> 
 /// `GET /v1/workspaces`.
 #[utoipa::path(get, path = "/v1/workspaces", summary = "List my workspaces", tag = "workspaces",
     responses((status = 200, body = WorkspaceList)))]
-pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> Answer {
+pub async fn list_workspaces(Call { deps, cred, .. }: Call<'_>) -> Answer {
     let (mine, shared) = ws::list_workspaces(deps, cred).await?;
     Ok(Response::json(200, &WorkspaceList { data: mine, shared_with_me: shared, next_cursor: None }))
 }
@@ -140,14 +139,14 @@ pub async fn list_workspaces(deps: &Deps, _req: &Request, cred: &Credential) -> 
     responses((status = 200, body = WorkspaceDetail),
               (status = 403, body = Problem, description = "two_factor_required: reached only through an org that requires 2FA"),
               (status = 404, body = Problem)))]
-pub async fn get_workspace(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn get_workspace(Call { deps, cred, .. }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &ws::get_workspace(deps, cred, workspace.id()).await?))
 }
 
 /// `PATCH /v1/workspaces/{ws_id}`.
 #[utoipa::path(patch, path = "/v1/workspaces/{ws_id}", summary = "Update a workspace", tag = "workspaces",
     request_body = WorkspaceBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem)))]
-pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn update_workspace(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     let body: WorkspaceBody = json(req)?;
     Ok(Response::json(200, &ws::update_workspace(deps, cred, workspace.id(), &body.name).await?))
 }
@@ -155,7 +154,7 @@ pub async fn update_workspace(deps: &Deps, req: &Request, cred: &Credential, wor
 /// `DELETE /v1/workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}", summary = "Delete a workspace", tag = "workspaces",
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem, description = "Only the owner")))]
-pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn delete_workspace(Call { deps, cred, .. }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     ws::delete_workspace(deps, cred, workspace.id()).await?;
     Ok(Response::empty(204))
 }
@@ -163,7 +162,7 @@ pub async fn delete_workspace(deps: &Deps, _req: &Request, cred: &Credential, wo
 /// `PUT /v1/workspaces/{ws_id}/billing`.
 #[utoipa::path(put, path = "/v1/workspaces/{ws_id}/billing", summary = "Update a workspace's billing details", tag = "workspaces",
     request_body = BillingBody, responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, description = "forbidden: only the owner (grant admins included); user_required: API keys never manage billing")))]
-pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn update_billing(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     let body: BillingBody = json(req)?;
     Ok(Response::json(200, &ws::update_billing(deps, cred, workspace.id(), &body.plan, &body.billing_email).await?))
 }
@@ -172,7 +171,7 @@ pub async fn update_billing(deps: &Deps, req: &Request, cred: &Credential, works
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/members", summary = "List a workspace's members", operation_id = "list_workspace_members", tag = "workspaces",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = MemberList, description = "Direct members")))]
-pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn list_members(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     let (data, next_cursor) = members::list_members(deps, cred, workspace, &extract::page(req)?, None).await?;
     Ok(Response::json(200, &MemberList { data, next_cursor }))
 }
@@ -183,13 +182,7 @@ pub async fn list_members(deps: &Deps, req: &Request, cred: &Credential, workspa
     responses((status = 200, body = MemberView),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats); nobody raises their own role"),
               (status = 409, body = Problem, description = "last_owner, or conflict when the caller's or the target's role changed meanwhile")))]
-pub async fn change_role(
-    deps: &Deps,
-    req: &Request,
-    cred: &Credential,
-    workspace: Tenant<'_>,
-    user_id: &str,
-) -> Answer {
+pub async fn change_role(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>, user_id: &str) -> Answer {
     let body: super::orgs::RoleBody = json(req)?;
     let role = members::role_field(&body.role)?;
     Ok(Response::json(200, &members::change_role(deps, cred, workspace, user_id, role.as_str()).await?))
@@ -200,13 +193,7 @@ pub async fn change_role(
     responses((status = 204, description = "Removed"),
               (status = 403, body = Problem, description = "forbidden: needs a direct owner or admin role (grant admins never change seats)"),
               (status = 409, body = Problem, description = "cannot_remove_owner, last_owner, conflict, or access_through_grant when `me` is there only through an org's grant")))]
-pub async fn remove_member(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    workspace: Tenant<'_>,
-    user_id: &str,
-) -> Answer {
+pub async fn remove_member(Call { deps, cred, .. }: Call<'_>, workspace: Tenant<'_>, user_id: &str) -> Answer {
     members::remove_member(deps, cred, workspace, user_id).await?;
     Ok(Response::empty(204))
 }
@@ -217,7 +204,7 @@ pub async fn remove_member(
     (status = 403, body = Problem, description = "forbidden (not the owner), or grant_refused: the org relinquished this workspace and takes it back only through one of its install links"),
     (status = 404, body = Problem, description = "org_not_found"), (status = 409, body = Problem, description = "grant_exists"),
     (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour, 20 grants by slug per org an hour")))]
-pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn create_grant(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     let body: GrantBody = json(req)?;
     Ok(Response::json(201, &ws::create_grant(deps, cred, workspace.id(), &body.org_slug).await?))
 }
@@ -225,20 +212,14 @@ pub async fn create_grant(deps: &Deps, req: &Request, cred: &Credential, workspa
 /// `GET /v1/workspaces/{ws_id}/grants`.
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/grants", summary = "List a workspace's grants to organizations", tag = "grants",
     responses((status = 200, body = GrantList)))]
-pub async fn list_grants(deps: &Deps, _req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn list_grants(Call { deps, cred, .. }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     Ok(Response::json(200, &GrantList { data: ws::list_grants(deps, cred, workspace.id()).await?, next_cursor: None }))
 }
 
 /// `DELETE /v1/workspaces/{ws_id}/grants/{org_id}`.
 #[utoipa::path(delete, path = "/v1/workspaces/{ws_id}/grants/{org_id}", summary = "Revoke an organization's grant to a workspace", tag = "grants",
     responses((status = 204, description = "Every member of the org loses access on their next request")))]
-pub async fn revoke_grant(
-    deps: &Deps,
-    _req: &Request,
-    cred: &Credential,
-    workspace: Tenant<'_>,
-    org_id: &str,
-) -> Answer {
+pub async fn revoke_grant(Call { deps, cred, .. }: Call<'_>, workspace: Tenant<'_>, org_id: &str) -> Answer {
     ws::revoke_grant(deps, cred, workspace.id(), org_id).await?;
     Ok(Response::empty(204))
 }
@@ -247,7 +228,7 @@ pub async fn revoke_grant(
 #[utoipa::path(get, path = "/v1/workspaces/{ws_id}/audit-log", summary = "List a workspace's audit log", tag = "workspaces",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1..100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditList, description = "Grant events and member changes, newest first"), (status = 403, body = Problem)))]
-pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, workspace: Tenant<'_>) -> Answer {
+pub async fn audit_log(Call { deps, req, cred }: Call<'_>, workspace: Tenant<'_>) -> Answer {
     let (data, next_cursor) = ws::audit_log(deps, cred, workspace.id(), &extract::page(req)?).await?;
     Ok(Response::json(200, &AuditList { data, next_cursor }))
 }
@@ -255,7 +236,7 @@ pub async fn audit_log(deps: &Deps, req: &Request, cred: &Credential, workspace:
 /// `POST /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/install-links", summary = "Create an install link", tag = "grants",
     request_body = InstallLinkBody, responses((status = 201, body = CreatedInstallLink)))]
-pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn create_install_link(Call { deps, req, cred }: Call<'_>, org: Tenant<'_>) -> Answer {
     let body: InstallLinkBody =
         if req.body.is_empty() { InstallLinkBody { expires_in_seconds: None } } else { json(req)? };
     Ok(Response::json(201, &ws::create_install_link(deps, cred, org.id(), body.expires_in_seconds).await?))
@@ -264,7 +245,7 @@ pub async fn create_install_link(deps: &Deps, req: &Request, cred: &Credential, 
 /// `GET /v1/orgs/{org_id}/install-links`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/install-links", summary = "List an organization's install links", tag = "grants",
     responses((status = 200, body = InstallLinkList)))]
-pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn list_install_links(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     Ok(Response::json(
         200,
         &InstallLinkList { data: ws::list_install_links(deps, cred, org.id()).await?, next_cursor: None },
@@ -274,7 +255,7 @@ pub async fn list_install_links(deps: &Deps, _req: &Request, cred: &Credential, 
 /// `DELETE /v1/orgs/{org_id}/install-links/{id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/install-links/{id}", summary = "Revoke an install link", tag = "grants",
     responses((status = 204, description = "Revoked")))]
-pub async fn revoke_install_link(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, id: &str) -> Answer {
+pub async fn revoke_install_link(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, id: &str) -> Answer {
     ws::revoke_install_link(deps, cred, org.id(), id).await?;
     Ok(Response::empty(204))
 }
@@ -294,7 +275,7 @@ pub async fn preview_install_link(deps: &Deps, req: &Request) -> Answer {
               (status = 409, body = Problem, description = "grant_exists: the org already has access"),
               (status = 410, body = Problem, description = "install_link_unavailable"),
               (status = 429, body = Problem, description = "rate_limited, with Retry-After: 5 grants per workspace an hour")))]
-pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) -> Answer {
+pub async fn accept_install_link(Call { deps, req, cred }: Call<'_>) -> Answer {
     let body: AcceptInstallBody = json(req)?;
     Ok(Response::json(201, &ws::accept_install_link(deps, cred, &body.token, &body.workspace_id).await?))
 }
@@ -302,7 +283,7 @@ pub async fn accept_install_link(deps: &Deps, req: &Request, cred: &Credential) 
 /// `GET /v1/orgs/{org_id}/managed-workspaces`.
 #[utoipa::path(get, path = "/v1/orgs/{org_id}/managed-workspaces", summary = "List the workspaces granted to an organization", tag = "grants",
     responses((status = 200, body = ManagedWorkspaceList)))]
-pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>) -> Answer {
+pub async fn managed_workspaces(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>) -> Answer {
     let data = ws::managed_workspaces(deps, cred, org.id()).await?;
     Ok(Response::json(200, &ManagedWorkspaceList { data, next_cursor: None }))
 }
@@ -310,7 +291,7 @@ pub async fn managed_workspaces(deps: &Deps, _req: &Request, cred: &Credential, 
 /// `DELETE /v1/orgs/{org_id}/managed-workspaces/{ws_id}`.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}/managed-workspaces/{ws_id}", summary = "Give up an organization's grant to a workspace", tag = "grants",
     responses((status = 204, description = "The org gives the access back, and refuses the workspace's grants by slug from then on (grant_refused; an install link of the org's lifts it)")))]
-pub async fn relinquish(deps: &Deps, _req: &Request, cred: &Credential, org: Tenant<'_>, ws_id: &str) -> Answer {
+pub async fn relinquish(Call { deps, cred, .. }: Call<'_>, org: Tenant<'_>, ws_id: &str) -> Answer {
     ws::relinquish(deps, cred, org.id(), ws_id).await?;
     Ok(Response::empty(204))
 }

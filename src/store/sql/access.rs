@@ -109,8 +109,14 @@ mod tests {
             assert!(!rest.contains("require_2fa"), "{name} reads require_2fa outside the one rule: {rest}");
         }
         // These apply it through the views, and read the org's rule nowhere else.
-        assert!(WORKSPACE_REACH_FIRST.contains("FROM workspace_reach AS r") && WORKSPACE_REACH_FIRST.contains("r.meets_2fa"));
-        assert!(!WORKSPACE_REACH_FIRST.contains("require_2fa"), "workspace_reach_first reads the rule from workspace_reach");
+        assert!(
+            WORKSPACE_REACH_FIRST.contains("FROM workspace_reach AS r")
+                && WORKSPACE_REACH_FIRST.contains("r.meets_2fa")
+        );
+        assert!(
+            !WORKSPACE_REACH_FIRST.contains("require_2fa"),
+            "workspace_reach_first reads the rule from workspace_reach"
+        );
         for (name, sql) in [("WORKSPACE_FOR_USER", WORKSPACE_FOR_USER), ("SHARED_WITH_ME", SHARED_WITH_ME)] {
             assert!(sql.contains("workspace_reach_first f"), "{name} reads the view");
             assert!(!sql.contains("require_2fa"), "{name} reads require_2fa outside the view: {sql}");
