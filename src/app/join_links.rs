@@ -206,7 +206,9 @@ pub async fn create(
             ));
             let data = json!({ "role": role, "allowed_domains": rules.allowed_domains, "max_uses": rules.max_uses,
                                "approval": new.approval, "expires_at": rfc3339(expires_at) });
-            batch.add(link_event(org_id, actor, "join_link.created", &id, data).stmt(deps)?);
+            batch.add(
+                Event::in_tenant(Tenant::Org(org_id), actor, "join_link.created", "join_link", &id, data).stmt(deps)?,
+            );
             Ok(created_by)
         })
         .await?;
@@ -253,7 +255,10 @@ pub async fn revoke(deps: &Deps, who: &Credential, org_id: &str, id: &str) -> Re
             TwoFactorPolicy::Enforce,
             |actor, batch| {
                 let revoked = batch.write(stmt!(sql::REVOKE_JOIN_LINK, id, org_id, now));
-                batch.add(link_event(org_id, actor, "join_link.revoked", id, json!({})).stmt_if_changed(deps)?);
+                batch.add(
+                    Event::in_tenant(Tenant::Org(org_id), actor, "join_link.revoked", "join_link", id, json!({}))
+                        .stmt_if_changed(deps)?,
+                );
                 Ok(revoked)
             },
         )
@@ -435,17 +440,6 @@ fn domains(stored: Option<&str>) -> Result<Vec<String>, AppError> {
     stored.map_or(Ok(Vec::new()), |raw| {
         serde_json::from_str(raw).map_err(|e| AppError::internal(format!("join_links.allowed_domains: {e}")))
     })
-}
-
-/// An event of a join link, in its org's log.
-fn link_event<'a>(
-    org_id: &'a str,
-    actor: &'a Actor,
-    action: &'static str,
-    id: &'a str,
-    data: serde_json::Value,
-) -> Event<'a> {
-    Event { org_id: Some(org_id), workspace_id: None, actor, action, target_kind: "join_link", target_id: id, data }
 }
 
 /// One of the org's custom roles named for a link or an approval, with the

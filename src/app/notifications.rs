@@ -401,15 +401,7 @@ fn audit<'a>(
     id: &'a str,
     data: serde_json::Value,
 ) -> Event<'a> {
-    Event {
-        org_id: Some(org_id),
-        workspace_id: None,
-        actor,
-        action,
-        target_kind: "notification_channel",
-        target_id: id,
-        data,
-    }
+    Event::in_tenant(Tenant::Org(org_id), actor, action, "notification_channel", id, data)
 }
 
 /// What a new channel is.
@@ -446,10 +438,32 @@ pub async fn create_channel(
         _ => Vec::new(),
     };
     let description = checked_description(new.description);
-    let row = match (who, target, types, description) {
-        // A person's, in one round trip: the guard admits only roles that
-        // have what reading the subscribed types' data takes.
-        (Credential::Session(_), Ok((kind, target)), Ok(types), Ok(description)) => {
+    // A key, or input to refuse: the resolution answers first (a caller who
+    // may not learns nothing from a 422), then the write. A person's valid
+    // channel is written in one round trip, its check inside the write.
+    let resolved = match (who, &target, &types, &description) {
+        (Credential::Session(_), Ok(_), Ok(_), Ok(_)) => None,
+        _ => Some(manager(deps, who, org_id).await?),
+    };
+    let ((kind, target), types) = (target?, types?);
+    if let Some(a) = &resolved {
+        readable(a, new.event_types)?;
+    }
+    let fields = ChannelFields {
+        id: &id,
+        org_id,
+        kind,
+        target: &target,
+        addresses: &addresses,
+        description: description?,
+        types: &types,
+        sealed,
+        now,
+    };
+    let row = match resolved {
+        // The guard admits only roles that have what reading the subscribed
+        // types' data takes.
+        None => {
             let reads: Vec<Permission> = new
                 .event_types
                 .iter()
@@ -458,17 +472,6 @@ pub async fn create_channel(
                     Some(Reads::Nothing) | None => None,
                 })
                 .collect();
-            let fields = ChannelFields {
-                id: &id,
-                org_id,
-                kind,
-                target: &target,
-                addresses: &addresses,
-                description,
-                types: &types,
-                sealed,
-                now,
-            };
             let may_read = |granted: &Granted| readable(granted, new.event_types);
             let write = |actor: &Actor, batch: &mut Batch| fields.insert(deps, actor, new.event_types, batch);
             let tenant = Tenant::Org(org_id);
@@ -477,23 +480,7 @@ pub async fn create_channel(
                 .await?;
             wrote.ran?.first(wrote.handles)?
         }
-        // A key, or input to refuse: the resolution answers first (a caller
-        // who may not learns nothing from a 422), then the write.
-        (_, target, types, description) => {
-            let a = manager(deps, who, org_id).await?;
-            let ((kind, target), types) = (target?, types?);
-            readable(&a, new.event_types)?;
-            let fields = ChannelFields {
-                id: &id,
-                org_id,
-                kind,
-                target: &target,
-                addresses: &addresses,
-                description: description?,
-                types: &types,
-                sealed,
-                now,
-            };
+        Some(a) => {
             let mut batch = Batch::new();
             let row = fields.insert(deps, a.actor(), new.event_types, &mut batch)?;
             batch.run(deps.db.as_ref()).await?.first(row)?
