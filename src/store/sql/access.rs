@@ -44,18 +44,15 @@ pub const GUARD_WORKSPACE_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 F
        OR (?8 = 1 \
          AND NOT EXISTS (SELECT 1 FROM workspace_members wm \
             WHERE wm.workspace_id = ?4 AND wm.user_id = ?2 AND wm.role IN ('owner', 'admin')) \
-         AND EXISTS (SELECT 1 FROM workspace_grants g \
-            JOIN org_members m ON m.org_id = g.org_id AND m.user_id = ?2 \
-            JOIN orgs o ON o.id = g.org_id JOIN users u ON u.id = m.user_id \
-            WHERE g.workspace_id = ?4 AND (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member'))))) \
+         AND EXISTS (SELECT 1 FROM workspace_reach r WHERE r.workspace_id = ?4 AND r.user_id = ?2 AND r.meets_2fa))) \
      THEN '1' ELSE 'guard' END) AS ok";
 
 /// How every statement writes "the person meets their org's 2FA rule" (over
 /// `o` the org, `u` the person, `m` their membership of `o`): the rule is off
 /// (0), they have 2FA on, or the rule binds admins and owners only (2) and
 /// they are a member. `domain::policy::TwoFactorRule::binds` in SQL; a test
-/// holds every statement (and the `workspace_reach` view of migration 0032)
-/// that reads `o.require_2fa` to this text and runs it against the domain
+/// holds `GUARD_ORG_ROLE` and the `workspace_reach` view (migration 0032),
+/// which every workspace statement reads the rule through, to this text and runs it against the domain
 /// rule for every stored value, role and 2FA state.
 pub const MEETS_TWO_FACTOR_RULE: &str =
     "SELECT (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) AS ok \
@@ -99,11 +96,7 @@ mod tests {
 
     #[test]
     fn every_statement_that_applies_the_two_factor_rule_writes_it_the_one_way() {
-        for (name, sql) in [
-            ("GUARD_ORG_ROLE", GUARD_ORG_ROLE),
-            ("GUARD_WORKSPACE_ROLE", GUARD_WORKSPACE_ROLE),
-            ("the workspace_reach view", WORKSPACE_REACH),
-        ] {
+        for (name, sql) in [("GUARD_ORG_ROLE", GUARD_ORG_ROLE), ("the workspace_reach view", WORKSPACE_REACH)] {
             assert!(sql.contains(fragment()), "{name} applies the rule");
             let rest = sql.replace(fragment(), "");
             assert!(!rest.contains("require_2fa"), "{name} reads require_2fa outside the one rule: {rest}");
@@ -116,6 +109,12 @@ mod tests {
         assert!(
             !WORKSPACE_REACH_FIRST.contains("require_2fa"),
             "workspace_reach_first reads the rule from workspace_reach"
+        );
+        let reach = "FROM workspace_reach r WHERE r.workspace_id = ?4 AND r.user_id = ?2 AND r.meets_2fa";
+        assert!(GUARD_WORKSPACE_ROLE.contains(reach), "GUARD_WORKSPACE_ROLE reads the view");
+        assert!(
+            !GUARD_WORKSPACE_ROLE.contains("require_2fa"),
+            "GUARD_WORKSPACE_ROLE reads require_2fa outside the view"
         );
         for (name, sql) in [("WORKSPACE_FOR_USER", WORKSPACE_FOR_USER), ("SHARED_WITH_ME", SHARED_WITH_ME)] {
             assert!(sql.contains("workspace_reach_first f"), "{name} reads the view");
