@@ -269,13 +269,19 @@ fn wrangler(root: &Path, dir: &Path) -> Command {
 /// group of their own) if this test process dies first: Ctrl-C reaches only
 /// the terminal's group, and a killed test binary runs no destructor or
 /// exit hook. A detached shell (re-parented to init, in a group of its own)
-/// checks once a second, and ends when the group is gone.
-fn stop_with_this_process(child: &Child) {
+/// checks once a second, and ends when the group is gone; if this process
+/// died, it also removes `dir`, the Worker's temporary directory, whose
+/// destructor did not run (while this process lives, the directory is its to
+/// remove, or to hand to a retry).
+fn stop_with_this_process(child: &Child, dir: &Path) {
     // `kill -s SIG -- -PGID`: dash, Debian's sh, takes no `--` after `-0`.
     let script = r#"(while kill -s 0 "$1" 2>/dev/null && kill -s 0 -- "-$2" 2>/dev/null; do sleep 1; done
-                     kill -s KILL -- "-$2" 2>/dev/null) >/dev/null 2>&1 &"#;
+                     kill -s KILL -- "-$2" 2>/dev/null
+                     kill -s 0 "$1" 2>/dev/null || rm -rf -- "$3") >/dev/null 2>&1 &"#;
+    let (me, group) = (std::process::id().to_string(), child.id().to_string());
     let spawned = Command::new("sh")
-        .args(["-c", script, "watch", &std::process::id().to_string(), &child.id().to_string()])
+        .args(["-c", script, "watch", &me, &group])
+        .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -633,7 +639,7 @@ impl Worker {
                 .stdout(log.try_clone().expect("clone log file handle"))
                 .stderr(log);
             let child = dev.spawn().expect("spawn wrangler dev");
-            stop_with_this_process(&child);
+            stop_with_this_process(&child, tmp.path());
             let mut worker =
                 Worker { child, port, dir: Some(tmp), log_path: log_path.clone(), agent: http_agent(REQUEST_TIMEOUT) };
             match worker.wait_healthy() {
