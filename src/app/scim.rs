@@ -550,6 +550,17 @@ pub async fn create_user(
     Ok(user_view(deps, org_id, &row))
 }
 
+/// A `PUT` or `PATCH` of one User or Group, as the request sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// The resource's `id`.
+    pub id: &'a str,
+    /// Replace the resource whole, or apply RFC 7644 operations.
+    pub how: Write,
+    /// The request's JSON object.
+    pub body: &'a Map<String, Value>,
+}
+
 /// `PUT /Users/{id}` (the whole User; attributes left out are cleared,
 /// `active` left out stays; `userName` cannot change) or
 /// `PATCH /Users/{id}` (RFC 7644 operations, in Okta's and Entra ID's forms):
@@ -557,14 +568,8 @@ pub async fn create_user(
 /// resource with the token, then the guarded writes with their audit rows
 /// and the read-back). Two deactivations at once: one removes the
 /// membership, both answer the inactive User; the last owner stays.
-pub async fn change_user(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    how: Write,
-    body: &Map<String, Value>,
-) -> Result<Value, AppError> {
+pub async fn change_user(deps: &Deps, who: &Credential, org_id: &str, change: Change<'_>) -> Result<Value, AppError> {
+    let Change { id, how, body } = change;
     let attrs = checked(deps, who, org_id, scim::user_change(how, body)).await?;
     let mut batch = Batch::new();
     let row = user_read(&mut batch, org_id, id);
@@ -769,14 +774,8 @@ pub async fn create_group(
 /// `PATCH /Groups/{id}` (rename, and add, remove or replace members): the
 /// members that joined or left (and, when the name changes, all of them) get
 /// their role from their groups again.
-pub async fn change_group(
-    deps: &Deps,
-    who: &Credential,
-    org_id: &str,
-    id: &str,
-    how: Write,
-    body: &Map<String, Value>,
-) -> Result<Value, AppError> {
+pub async fn change_group(deps: &Deps, who: &Credential, org_id: &str, change: Change<'_>) -> Result<Value, AppError> {
+    let Change { id, how, body } = change;
     let attrs = checked(deps, who, org_id, scim::group_change(how, body)).await?;
     let mut batch = Batch::new();
     let read = group_read(&mut batch, org_id, id);

@@ -4,7 +4,7 @@
 //! this service's stable `code` beside `scimType`: `http::error::scim_error`).
 use super::Problem;
 use crate::app::access::Credential;
-use crate::app::scim::{self, ListQuery, NewScimTokenView, ScimTokenView};
+use crate::app::scim::{self, Change, ListQuery, NewScimTokenView, ScimTokenView};
 use crate::app::{AppError, Deps};
 use crate::domain::scim::{Write, MEDIA_TYPE};
 use crate::domain::tenant::Tenant;
@@ -244,7 +244,7 @@ pub async fn scim_get_user(Call { deps, cred, .. }: Call<'_>, org_id: &str, id: 
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_replace_user(Call { deps, req, cred }: Call<'_>, org_id: &str, id: &str) -> Answer {
     let b = body(deps, req, cred, org_id).await?;
-    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Replace, &b).await?))
+    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, Change { id, how: Write::Replace, body: &b }).await?))
 }
 
 /// `PATCH /scim/v2/{org_id}/Users/{id}`.
@@ -255,7 +255,7 @@ pub async fn scim_replace_user(Call { deps, req, cred }: Call<'_>, org_id: &str,
               (status = 409, body = ScimError, description = "last_owner: the org's last owner is not deprovisioned")))]
 pub async fn scim_patch_user(Call { deps, req, cred }: Call<'_>, org_id: &str, id: &str) -> Answer {
     let b = body(deps, req, cred, org_id).await?;
-    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, id, Write::Patch, &b).await?))
+    Ok(scim_answer(200, &scim::change_user(deps, cred, org_id, Change { id, how: Write::Patch, body: &b }).await?))
 }
 
 /// `DELETE /scim/v2/{org_id}/Users/{id}`.
@@ -305,7 +305,7 @@ pub async fn scim_get_group(Call { deps, cred, .. }: Call<'_>, org_id: &str, id:
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_replace_group(Call { deps, req, cred }: Call<'_>, org_id: &str, id: &str) -> Answer {
     let b = body(deps, req, cred, org_id).await?;
-    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Replace, &b).await?))
+    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, Change { id, how: Write::Replace, body: &b }).await?))
 }
 
 /// `PATCH /scim/v2/{org_id}/Groups/{id}`.
@@ -316,7 +316,7 @@ pub async fn scim_replace_group(Call { deps, req, cred }: Call<'_>, org_id: &str
               (status = 409, body = ScimError, description = "scim_uniqueness")))]
 pub async fn scim_patch_group(Call { deps, req, cred }: Call<'_>, org_id: &str, id: &str) -> Answer {
     let b = body(deps, req, cred, org_id).await?;
-    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, id, Write::Patch, &b).await?))
+    Ok(scim_answer(200, &scim::change_group(deps, cred, org_id, Change { id, how: Write::Patch, body: &b }).await?))
 }
 
 /// `DELETE /scim/v2/{org_id}/Groups/{id}`.
