@@ -452,16 +452,21 @@ pub struct EventFacts<'a> {
     pub occurred_at: i64,
     /// `org_…`.
     pub org_id: &'a str,
-    /// `user`, `api_key` or `system`.
-    pub actor_kind: &'a str,
-    /// Its id.
-    pub actor_id: &'a str,
-    /// e.g. `member`.
-    pub target_kind: &'a str,
-    /// Its id.
-    pub target_id: &'a str,
+    /// Who: `user`, `api_key` or `system`, and its id.
+    pub actor: Party<'a>,
+    /// What it was done to: e.g. `member`, and its id.
+    pub target: Party<'a>,
     /// The audit row's details (JSON object text).
     pub details: &'a str,
+}
+
+/// An event's actor or target, as the payload names it: `{"kind", "id"}`.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Party<'a> {
+    /// Its kind.
+    pub kind: &'a str,
+    /// Its id.
+    pub id: &'a str,
 }
 
 /// The body: `{"type", "timestamp", "data": {"org_id", "actor", "target",
@@ -476,8 +481,8 @@ pub fn payload(e: &EventFacts<'_>) -> String {
             "timestamp": crate::domain::time::rfc3339(e.occurred_at),
             "data": {
                 "org_id": e.org_id,
-                "actor": {"kind": e.actor_kind, "id": e.actor_id},
-                "target": {"kind": e.target_kind, "id": e.target_id},
+                "actor": e.actor,
+                "target": e.target,
                 "details": details,
             }
         })
@@ -745,10 +750,8 @@ mod tests {
             event_type: "member.removed",
             occurred_at: 1_700_000_000,
             org_id: "org_1",
-            actor_kind: "api_key",
-            actor_id: "key_1",
-            target_kind: "member",
-            target_id: "usr_1",
+            actor: Party { kind: "api_key", id: "key_1" },
+            target: Party { kind: "member", id: "usr_1" },
             details: r#"{"role":"member"}"#,
         };
         let body: serde_json::Value = serde_json::from_str(&payload(&facts)).unwrap();

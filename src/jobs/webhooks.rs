@@ -11,7 +11,7 @@ use crate::app::messages::Job;
 use crate::app::{random, Clock, Outbox, Rng};
 use crate::domain::channel::{self, ChannelKind, MessageFacts, Who};
 use crate::domain::sealed::{Purpose, SealingKeys};
-use crate::domain::webhook::{self, EventFacts, Outcome, SigningSecret, UrlPolicy};
+use crate::domain::webhook::{self, EventFacts, Outcome, Party, SigningSecret, UrlPolicy};
 use crate::stmt;
 use crate::store::sql::{self, ChannelEmailRow, SendRow};
 use crate::store::{Batch, Db};
@@ -195,10 +195,8 @@ async fn attempt(
                     event_type: &row.event_type,
                     occurred_at: row.occurred_at,
                     org_id: &row.org_id,
-                    actor_kind: &row.actor_kind,
-                    actor_id: &row.actor_id,
-                    target_kind: &row.target_kind,
-                    target_id: &row.target_id,
+                    actor: Party { kind: &row.actor_kind, id: &row.actor_id },
+                    target: Party { kind: &row.target_kind, id: &row.target_id },
                     details: &row.data,
                 });
                 let live: Vec<&SigningSecret> = secrets.iter().collect();
