@@ -264,9 +264,14 @@ def owner_login():
 
 
 def session_id_of(signed_in):
+    """The id of the session `signed_in` holds: the one its own listing marks
+    `current` (newest first is not enough: two sign-ins in the same second,
+    the fuzzer's own and this one, tie on `created_at`)."""
     sessions = must(200, call("GET", "/v1/me/sessions", token=signed_in["access_token"]), "sessions")
-    # Newest first: the session just made, which the fuzzer's own is not.
-    return sessions["data"][0]["id"]
+    current = [s["id"] for s in sessions["data"] if s.get("current")]
+    if not current:
+        raise SeedError("the sessions listing marks no session current")
+    return current[0]
 
 
 def new_session():
