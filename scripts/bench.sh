@@ -146,7 +146,7 @@ PY
 )"
 # The native hash on the Worker's core, as the Worker's ran.
 cargo build -q --example argon2_native
-ARGON_NATIVE="$(taskset -c 0 target/debug/examples/argon2_native 15)"
+ARGON_NATIVE="$(taskset -c 0 "${CARGO_TARGET_DIR:-target}/debug/examples/argon2_native" 15)"
 
 python3 - "$CONNECTIONS" "$DURATION" "${BENCH_SCALE:-small}" "${BENCH_ROUNDS:-2}" "${#ROWS[@]}" "${ROWS[@]}" "${TIMES[@]}" <<'PY'
 import sys
