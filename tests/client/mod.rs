@@ -305,6 +305,17 @@ pub fn refresh(session: &(impl Session + ?Sized)) -> String {
     session.session()["refresh_token"].as_str().expect("refresh_token").to_owned()
 }
 
+/// What a list shows of a created resource: its answer without the
+/// one-time `secrets` (a key, a token and its URL), each of which it must carry.
+pub fn as_listed(created: &Value, secrets: &[&str]) -> Value {
+    let mut shown = created.clone();
+    let fields = shown.as_object_mut().expect("an object");
+    for secret in secrets {
+        assert!(fields.remove(*secret).is_some(), "no {secret} in {created}");
+    }
+    shown
+}
+
 /// The user id of a session body or a [`Person`].
 pub fn user_id(session: &(impl Session + ?Sized)) -> String {
     session.session()["user"]["id"].as_str().expect("user id").to_owned()
