@@ -351,19 +351,19 @@ fn user_view(deps: &Deps, org_id: &str, r: &ScimUserRow) -> Value {
 }
 
 /// A list request's query: SCIM's `filter`, `startIndex` and `count`, as sent.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListQuery<'a> {
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
     /// `attribute eq "value"`.
-    pub filter: Option<&'a str>,
+    pub filter: Option<String>,
     /// The 1-based index of the first result.
-    pub start_index: Option<&'a str>,
+    pub start_index: Option<String>,
     /// Results per answer.
-    pub count: Option<&'a str>,
+    pub count: Option<String>,
 }
 
 /// `GET /Users`: with `filter` (`userName eq "…"`, `externalId eq "…"`)
 /// and `startIndex`/`count`.
-pub async fn list_users(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery<'_>) -> Result<Value, AppError> {
+pub async fn list_users(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery) -> Result<Value, AppError> {
     const USERS: Listing = Listing {
         name_attribute: "userName",
         name_key: |n| n.trim().to_lowercase(),
@@ -395,11 +395,12 @@ async fn list<R: DeserializeOwned>(
     who: &Credential,
     org_id: &str,
     listing: &Listing,
-    ListQuery { filter, start_index, count }: ListQuery<'_>,
+    query: ListQuery,
     view: impl Fn(&R) -> Value,
 ) -> Result<Value, AppError> {
-    let parsed = scim::page(start_index, count).and_then(|page| {
-        let filter = filter.map(|f| scim::parse_filter(f, &[listing.name_attribute, "externalId"])).transpose()?;
+    let parsed = scim::page(query.start_index.as_deref(), query.count.as_deref()).and_then(|page| {
+        let filter = query.filter.as_deref().map(|f| scim::parse_filter(f, &[listing.name_attribute, "externalId"]));
+        let filter = filter.transpose()?;
         Ok((page, filter))
     });
     let ((start, count), filter) = checked(deps, who, org_id, parsed).await?;
@@ -680,7 +681,7 @@ fn group_view(deps: &Deps, org_id: &str, g: &ScimGroupRow, members: Option<&[Sci
 
 /// `GET /Groups`: with `filter` (`displayName eq "…"`, `externalId eq
 /// "…"`) and paging; lists leave `members` out (a Group's own GET has them).
-pub async fn list_groups(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery<'_>) -> Result<Value, AppError> {
+pub async fn list_groups(deps: &Deps, who: &Credential, org_id: &str, query: ListQuery) -> Result<Value, AppError> {
     const GROUPS: Listing = Listing {
         name_attribute: "displayName",
         name_key: scim::role_key,

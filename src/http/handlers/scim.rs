@@ -202,8 +202,13 @@ async fn body(deps: &Deps, req: &Request, cred: &Credential, org_id: &str) -> Re
     }
 }
 
-fn q(req: &Request, name: &str) -> Option<String> {
-    req.query_param(name)
+/// A list request's `filter`, `startIndex` and `count`.
+fn list_query(req: &Request) -> ListQuery {
+    ListQuery {
+        filter: req.query_param("filter"),
+        start_index: req.query_param("startIndex"),
+        count: req.query_param("count"),
+    }
 }
 
 /// `GET /scim/v2/{org_id}/Users`.
@@ -212,9 +217,7 @@ fn q(req: &Request, name: &str) -> Option<String> {
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_invalid_filter (scimType invalidFilter)")))]
 pub async fn scim_list_users(Call { deps, req, cred }: Call<'_>, org_id: &str) -> Answer {
-    let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
-    let list = scim::list_users(deps, cred, org_id, query).await?;
+    let list = scim::list_users(deps, cred, org_id, list_query(req)).await?;
     Ok(scim_answer(200, &list))
 }
 
@@ -273,9 +276,7 @@ pub async fn scim_delete_user(Call { deps, cred, .. }: Call<'_>, org_id: &str, i
     responses((status = 200, body = ScimListResponse, content_type = "application/scim+json"),
               (status = 400, body = ScimError, description = "scim_invalid_filter")))]
 pub async fn scim_list_groups(Call { deps, req, cred }: Call<'_>, org_id: &str) -> Answer {
-    let (f, s, c) = (q(req, "filter"), q(req, "startIndex"), q(req, "count"));
-    let query = ListQuery { filter: f.as_deref(), start_index: s.as_deref(), count: c.as_deref() };
-    let list = scim::list_groups(deps, cred, org_id, query).await?;
+    let list = scim::list_groups(deps, cred, org_id, list_query(req)).await?;
     Ok(scim_answer(200, &list))
 }
 
