@@ -52,8 +52,9 @@ pub const GUARD_WORKSPACE_ROLE: &str = "SELECT json(CASE WHEN EXISTS (SELECT 1 F
 /// (0), they have 2FA on, or the rule binds admins and owners only (2) and
 /// they are a member. `domain::policy::TwoFactorRule::binds` in SQL; a test
 /// holds `GUARD_ORG_ROLE` and the `workspace_reach` view (migration 0032),
-/// which every workspace statement reads the rule through, to this text and runs it against the domain
-/// rule for every stored value, role and 2FA state.
+/// which every workspace statement reads the rule through, to this text, and
+/// another runs it against the domain rule for every stored value, role and
+/// 2FA state.
 pub const MEETS_TWO_FACTOR_RULE: &str =
     "SELECT (o.require_2fa = 0 OR u.totp_enabled <> 0 OR (o.require_2fa = 2 AND m.role = 'member')) AS ok \
      FROM (SELECT ?1 AS require_2fa) o, (SELECT ?2 AS totp_enabled) u, (SELECT ?3 AS role) m";
