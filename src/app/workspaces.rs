@@ -807,7 +807,7 @@ async fn links_write<T>(
 
 /// An event of an install link, in its org's log.
 fn link_event<'a>(org_id: &'a str, actor: &'a Actor, action: &'static str, id: &'a str, data: Value) -> Event<'a> {
-    Event { org_id: Some(org_id), workspace_id: None, actor, action, target_kind: "install_link", target_id: id, data }
+    Event::in_tenant(Tenant::Org(org_id), actor, action, "install_link", id, data)
 }
 
 /// Revokes an install link.
