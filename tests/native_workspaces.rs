@@ -364,6 +364,11 @@ fn an_org_that_does_not_require_2fa_opens_the_workspace_even_when_another_grante
     let list = app.api().workspaces(&member).expect(200).body;
     assert_eq!(list["shared_with_me"][0]["workspace"]["name"], "Shop");
     assert_eq!(list["shared_with_me"][0]["via_org"]["id"], relaxed.as_str());
+    // The one-trip write's guard reads the same rule: the relaxed org's grant lets them write.
+    app.api().rename_workspace(&member, &ws, "Renamed through Relaxed").expect(200);
+    // Without it, only the strict org's grant reaches them, and its rule keeps them out.
+    app.api().revoke_grant(&customer, &ws, &relaxed).expect(204);
+    app.api().rename_workspace(&member, &ws, "Renamed through Strict").expect_problem(403, "two_factor_required");
 }
 
 /// A verified stranger's workspace, and the target org "Vendor" (slug `vendor`).
